@@ -1,0 +1,20 @@
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# Deadline off: CI machines are slow and shared; keep hypothesis deterministic-ish.
+settings.register_profile(
+    "rankinv", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("rankinv")
+
+# torch: one thread; two threads on a shared 2-core box run many times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture
+def rng():
+    import numpy as np
+
+    return np.random.default_rng(1234)

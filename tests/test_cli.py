@@ -1,0 +1,58 @@
+"""CLI contract: JSON fields, one-line errors with exit status 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rankinv import theory
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_threshold_json_contract():
+    out = run_cli("threshold", "--group-size", "8", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    for key in [
+        "group_size", "level", "p_star", "p_star_upper", "advantage_variance_at_p_star",
+        "entropy_low_nats", "entropy_high_nats", "n_outcomes",
+    ]:
+        assert key in data
+    assert data["p_star"] == pytest.approx(0.08299595731146789, abs=1e-15)
+    assert str(data["p_star"]).startswith("0.08299595")
+    assert data["p_star_upper"] == pytest.approx(1 - data["p_star"])
+    assert data["n_outcomes"] == 32
+    low, high = theory.entropy_threshold(8, 32)
+    assert data["entropy_low_nats"] == low and data["entropy_high_nats"] == high
+
+
+def test_threshold_table_output():
+    out = run_cli("threshold", "-g", "4", "--n-outcomes", "10")
+    assert out.returncode == 0
+    assert "0.159" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["threshold", "--group-size", "1"], "g must be an integer >= 2"),
+        (["threshold", "--group-size", "abc"], "integer"),
+        (["threshold", "--group-size", "8", "--level", "1.5"], "level"),
+        (["threshold", "--group-size", "8", "--n-outcomes", "1"], "n_outcomes"),
+        (["threshold"], "--group-size"),
+        (["no-such-command"], "no-such-command"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, needle):
+    out = run_cli(*args)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "Traceback" not in out.stderr
+    assert needle in lines[0]
