@@ -20,8 +20,14 @@ def test_threshold_json_contract():
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     for key in [
-        "group_size", "level", "p_star", "p_star_upper", "advantage_variance_at_p_star",
-        "entropy_low_nats", "entropy_high_nats", "n_outcomes",
+        "group_size",
+        "level",
+        "p_star",
+        "p_star_upper",
+        "advantage_variance_at_p_star",
+        "entropy_low_nats",
+        "entropy_high_nats",
+        "n_outcomes",
     ]:
         assert key in data
     assert data["p_star"] == pytest.approx(0.08299595731146789, abs=1e-15)

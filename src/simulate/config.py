@@ -1,0 +1,148 @@
+"""One frozen, validated configuration for the simulator, and the named presets."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+POLICIES = ("tabular", "shared", "sequence")
+ADVANTAGES = ("mean", "std")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Synthetic tasks, SFT to a depth, then GRPO. Shape-defining fields are static.
+
+    Policies (all share one parametrisation, logits[n, t, v] = base[n, t, v] + update):
+      * ``tabular``: one softmax over ``n_answers`` answers per prompt (seq_len = 1);
+        the update is a free table theta[n, 0, v].
+      * ``shared``: logits = base + features @ theta, features [N, F] fixed, theta [F, L, V]
+        trained: learning on one prompt moves the others.
+      * ``sequence``: answers are ``seq_len`` tokens from a vocabulary of ``n_answers``,
+        one softmax per position (free table theta[n, t, v]); an answer is correct when
+        every token lies in that position's correct set, so p = prod_t pi_t(correct_t) and
+        the mean token entropy is measured exactly as the paper measures it.
+    """
+
+    policy: str = "sequence"
+    n_prompts: int = 96
+    n_answers: int = 8  # K answers (tabular) or vocabulary V per position
+    seq_len: int = 4
+    n_correct: int = 1  # correct answers (tabular) / tokens per position
+    n_features: int = 24  # shared policy only
+    base_beta: tuple[float, float] = (1.5, 4.0)  # base success probability ~ Beta(a, b)
+    base_noise: float = 1.0  # std of the random base logits
+    demo_correct_fraction: float = 0.55  # share of prompts whose demonstration is correct
+    sft_depths: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)  # epochs
+    sft_steps_per_epoch: int = 4
+    sft_lr: float = 2.0
+    label_smoothing: float = 0.0
+    seeds: int = 3
+    group_size: int = 8
+    rl_steps: int = 150
+    rl_lr: float = 0.5
+    advantage: str = "mean"  # "mean" (Dr. GRPO) or "std" (GRPO: (r - mean) / (std + eps))
+    std_eps: float = 1e-6
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    ppo_epochs: int = 1
+    kl_beta: float = 0.0
+    entropy_coef: float = 0.0
+    dynamic_sampling: bool = False  # DAPO: drop degenerate groups, resample up to a budget
+    ds_budget: int = 4
+    eval_every: int = 10
+    ks: tuple[int, ...] = (1, 10)
+    task_seed: int = 0
+    name: str = field(default="custom", compare=False)
+
+    def __post_init__(self):
+        def bad(msg):
+            raise ValueError(f"SimConfig: {msg}")
+
+        if self.policy not in POLICIES:
+            bad(f"policy must be one of {POLICIES}, got {self.policy!r}")
+        if self.advantage not in ADVANTAGES:
+            bad(f"advantage must be one of {ADVANTAGES}, got {self.advantage!r}")
+        ints = {
+            "n_prompts": 1,
+            "n_answers": 2,
+            "seq_len": 1,
+            "n_correct": 1,
+            "n_features": 1,
+            "sft_steps_per_epoch": 1,
+            "seeds": 1,
+            "group_size": 2,
+            "rl_steps": 1,
+            "ppo_epochs": 1,
+            "ds_budget": 1,
+            "eval_every": 1,
+        }
+        for name, lo in ints.items():
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                bad(f"{name} must be an integer >= {lo}, got {v!r}")
+        if self.policy != "sequence" and self.seq_len != 1:
+            bad(f"seq_len must be 1 for the {self.policy} policy, got {self.seq_len}")
+        if self.n_correct >= self.n_answers:
+            bad(f"n_correct must be < n_answers ({self.n_answers}), got {self.n_correct}")
+        a, b = self.base_beta
+        if not (a > 0 and b > 0):
+            bad(f"base_beta must be two positive numbers, got {self.base_beta!r}")
+        if not 0.0 <= self.demo_correct_fraction <= 1.0:
+            bad(f"demo_correct_fraction must be in [0, 1], got {self.demo_correct_fraction!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            bad(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        if not self.sft_depths or any(d < 0 for d in self.sft_depths):
+            bad(f"sft_depths must be non-empty and >= 0, got {self.sft_depths!r}")
+        for name in ("sft_lr", "rl_lr", "std_eps"):
+            if not getattr(self, name) > 0:
+                bad(f"{name} must be > 0, got {getattr(self, name)!r}")
+        for name in ("clip_low", "clip_high", "kl_beta", "entropy_coef", "base_noise"):
+            if not getattr(self, name) >= 0:
+                bad(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.clip_low >= 1.0:
+            bad(f"clip_low must be < 1, got {self.clip_low!r}")
+        if not self.ks or any(
+            isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.ks
+        ):
+            bad(f"ks must be positive integers, got {self.ks!r}")
+        if self.eval_every > self.rl_steps:
+            bad(f"eval_every ({self.eval_every}) must be <= rl_steps ({self.rl_steps})")
+
+    @property
+    def sft_step_counts(self) -> tuple[int, ...]:
+        return tuple(int(round(d * self.sft_steps_per_epoch)) for d in self.sft_depths)
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.sft_depths) * self.seeds
+
+    def replace(self, **changes) -> SimConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, SimConfig] = {
+    # 5 depths x 3 seeds, g = 8: under a minute on 2 CPU cores with compilation
+    "quick": SimConfig(name="quick"),
+    # the paper's grid: 5 depths x 3 seeds, g = 8, 400 GRPO steps
+    "paper": SimConfig(
+        name="paper",
+        n_prompts=256,
+        rl_steps=400,
+        eval_every=50,
+        sft_depths=(1.0, 1.9, 2.9, 3.8, 5.8),
+        sft_steps_per_epoch=10,
+        rl_lr=0.25,
+    ),
+    # high base success (like DeepSeek-Coder in the paper): no inversion expected
+    "high-base": SimConfig(name="high-base", base_beta=(6.0, 2.0)),
+}
+
+
+def preset(name: str) -> SimConfig:
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+    return PRESETS[name]

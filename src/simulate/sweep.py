@@ -1,0 +1,212 @@
+"""Sweeps over SFT depths x seeds: one compiled, vmapped call; results and artifacts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rankinv import __version__, theory
+from rankinv.simulate.config import SimConfig
+from rankinv.simulate.tasks import make_demonstrations, make_task
+
+
+def config_hash(cfg: SimConfig) -> str:
+    blob = json.dumps({k: v for k, v in cfg.to_dict().items() if k != "name"}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run_batch(cfg: SimConfig):
+    """Run every (depth, seed) pair in one jit(vmap(train)) call.
+
+    Returns numpy arrays: pre, per_step, final (StepMetrics with a leading run axis),
+    the run table (depth, seed, demo share correct), compile and run seconds.
+    """
+    import jax
+
+    from rankinv.simulate.core import make_train
+
+    task = make_task(cfg)
+    train = make_train(cfg, task)
+    depths, seeds, steps, demos, demo_ok = [], [], [], [], []
+    for d, n_steps in zip(cfg.sft_depths, cfg.sft_step_counts, strict=True):
+        for s in range(cfg.seeds):
+            tokens, ok = make_demonstrations(cfg, task, s)
+            depths.append(d)
+            seeds.append(s)
+            steps.append(n_steps)
+            demos.append(tokens)
+            demo_ok.append(ok.mean())
+    keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.PRNGKey(cfg.task_seed), s))(
+        np.asarray(seeds)
+    )
+    fn = jax.jit(jax.vmap(train))
+    args = (keys, np.asarray(steps), np.stack(demos))
+    t0 = time.perf_counter()
+    compiled = fn.lower(*args).compile()
+    t1 = time.perf_counter()
+    out = jax.block_until_ready(compiled(*args))
+    t2 = time.perf_counter()
+    pre, per_step, final = jax.tree_util.tree_map(np.asarray, out)
+    runs = {
+        "depth": np.asarray(depths),
+        "seed": np.asarray(seeds),
+        "demo_correct_share": np.asarray(demo_ok),
+    }
+    return pre, per_step, final, runs, t1 - t0, t2 - t1
+
+
+def _rank_summary(x, y, seeds) -> dict:
+    try:
+        r = theory.spearman(x, y, groups=seeds, n_bootstrap=1000, n_permutations=2000)
+    except ValueError as exc:
+        return {"rho": None, "ci_low": None, "ci_high": None, "p_value": None, "error": str(exc)}
+    return r.to_dict()
+
+
+def summarise(cfg: SimConfig, pre, per_step, final, runs) -> dict:
+    ks = list(cfg.ks)
+    k_main = max(ks)
+    ki = ks.index(k_main)
+    evals = per_step.pass_at_k[:, :: cfg.eval_every, :]  # [R, E, K]
+    evals = np.concatenate([evals, final.pass_at_k[:, None, :]], axis=1)
+    peak = evals.max(axis=1)  # [R, K]
+    pre_pass1 = pre.pass_at_k[:, ks.index(1)] if 1 in ks else pre.greedy_pass
+    seeds = runs["seed"]
+    post = peak[:, ki]
+    rho_p = _rank_summary(pre_pass1, post, seeds)
+    rho_h = _rank_summary(pre.entropy, post, seeds)
+    depths = list(cfg.sft_depths)
+    by_depth = {
+        key: [float(np.mean(arr[runs["depth"] == d])) for d in depths]
+        for key, arr in {
+            "pre_pass_at_1": pre_pass1,
+            "pre_entropy": pre.entropy,
+            "post_peak": post,
+            "pre_pass_at_k": pre.pass_at_k[:, ki],
+            "informative_pre": pre.informative,
+            "all_fail_pre": pre.all_fail,
+            "all_pass_pre": pre.all_pass,
+        }.items()
+    }
+    best_pre = int(np.argmax(by_depth["pre_pass_at_1"]))
+    worst_pre = int(np.argmin(by_depth["pre_pass_at_1"]))
+    inversion = bool(
+        rho_p["rho"] is not None
+        and rho_p["rho"] < 0
+        and by_depth["post_peak"][best_pre] < by_depth["post_peak"][worst_pre]
+    )
+    return {
+        "config": cfg.to_dict(),
+        "config_hash": config_hash(cfg),
+        "version": __version__,
+        "depths": runs["depth"].tolist(),
+        "seeds": seeds.tolist(),
+        "pre": {
+            "pass_at_1": pre_pass1.tolist(),
+            "entropy": pre.entropy.tolist(),
+            "min_entropy": pre.min_entropy.tolist(),
+            "greedy_pass": pre.greedy_pass.tolist(),
+            "pass_at_k": pre.pass_at_k[:, ki].tolist(),
+            "informative": pre.informative.tolist(),
+            "all_fail": pre.all_fail.tolist(),
+            "all_pass": pre.all_pass.tolist(),
+        },
+        "post": {
+            "pass_at_k": post.tolist(),
+            "final_pass_at_k": final.pass_at_k[:, ki].tolist(),
+            "peak_pass_at_1": peak[:, ks.index(1)].tolist() if 1 in ks else None,
+            "entropy": final.entropy.tolist(),
+        },
+        "k": k_main,
+        "by_depth": {"depth": depths, **by_depth},
+        "spearman_pre_pass1_vs_post": rho_p,
+        "spearman_entropy_vs_post": rho_h,
+        "inversion": inversion,
+        "demo_correct_share": runs["demo_correct_share"].tolist(),
+    }
+
+
+def write_logs(out: Path, cfg: SimConfig, per_step, runs) -> None:
+    """One JSONL per run in the monitor's format (step, entropy, frac_reward_zero_std...)."""
+    logs = out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for r, (d, s) in enumerate(zip(runs["depth"], runs["seed"], strict=True)):
+        path = logs / f"depth{d:g}_seed{s}.jsonl"
+        with path.open("w") as fh:
+            for t in range(per_step.entropy.shape[1]):
+                rec = {
+                    "step": t,
+                    "entropy": float(per_step.entropy[r, t]),
+                    "min_entropy": float(per_step.min_entropy[r, t]),
+                    "frac_reward_zero_std": float(1.0 - per_step.informative[r, t]),
+                    "all_fail": float(per_step.all_fail[r, t]),
+                    "all_pass": float(per_step.all_pass[r, t]),
+                    "reward": float(per_step.reward[r, t]),
+                    "pass_at_k": [float(x) for x in per_step.pass_at_k[r, t]],
+                    "group_size": cfg.group_size,
+                }
+                fh.write(json.dumps(rec) + "\n")
+
+
+def run_sweep(cfg: SimConfig, out: str | Path | None = None, p_star_groups: int = 100_000) -> dict:
+    """Run the sweep, summarise it, derive p*(g) by Monte Carlo; write artifacts to ``out``.
+
+    Resumable: when ``out/simulate.json`` exists for the same config hash, it is returned
+    without recomputing.
+    """
+    from rankinv.simulate.numeric import p_star_monte_carlo
+
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        cached = out_dir / "simulate.json"
+        if cached.exists():
+            try:
+                prev = json.loads(cached.read_text())
+            except json.JSONDecodeError:
+                prev = None
+            if prev and prev.get("config_hash") == config_hash(cfg):
+                prev["resumed"] = True
+                return prev
+    t0 = time.perf_counter()
+    pre, per_step, final, runs, compile_s, run_s = run_batch(cfg)
+    result = summarise(cfg, pre, per_step, final, runs)
+    mc = p_star_monte_carlo(cfg.group_size, n_groups=p_star_groups, seed=cfg.task_seed)
+    result["p_star_numeric"] = mc["p_star_numeric"]
+    result["p_star_numeric_se"] = mc["se"]
+    result["p_star_analytic"] = theory.p_star(cfg.group_size)
+    low, high = theory.entropy_threshold_per_token(cfg.group_size, cfg.n_answers, cfg.seq_len)
+    result["entropy_threshold_per_token"] = {"low": low, "high": high}
+    result["trajectories"] = {
+        "entropy": [per_step.entropy[runs["depth"] == d].mean(0).tolist() for d in cfg.sft_depths],
+        "informative": [
+            per_step.informative[runs["depth"] == d].mean(0).tolist() for d in cfg.sft_depths
+        ],
+        "all_fail": [
+            per_step.all_fail[runs["depth"] == d].mean(0).tolist() for d in cfg.sft_depths
+        ],
+        "all_pass": [
+            per_step.all_pass[runs["depth"] == d].mean(0).tolist() for d in cfg.sft_depths
+        ],
+    }
+    result["elapsed_s"] = time.perf_counter() - t0
+    result["compile_s"] = compile_s
+    result["run_s"] = run_s
+    result["work"] = {
+        "runs": cfg.n_runs,
+        "rl_steps": cfg.rl_steps,
+        "group_size": cfg.group_size,
+        "n_prompts": cfg.n_prompts,
+        "n_answers": cfg.n_answers,
+        "seq_len": cfg.seq_len,
+    }
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_logs(out_dir, cfg, per_step, runs)
+        tmp = out_dir / "simulate.json.tmp"
+        tmp.write_text(json.dumps(result, indent=1))
+        tmp.replace(out_dir / "simulate.json")
+    return result

@@ -1,0 +1,69 @@
+"""Synthetic verifiable tasks (numpy, deterministic in the task seed).
+
+Each prompt n has, per answer position t, a set of correct tokens; an answer is correct
+when every position holds a correct token. The base policy's logits are random, shifted
+so that prompt n's base success probability is a Beta draw p_n (each position gets
+p_n^(1/L)). Demonstrations are correct for a seed-dependent share of the prompts; a wrong
+demonstration is plausibly wrong: one position holds the likeliest incorrect token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rankinv.simulate.config import SimConfig
+
+#: Base success probabilities are clipped into [P_FLOOR, 1 - P_FLOOR].
+P_FLOOR = 1e-3
+
+
+@dataclass(frozen=True)
+class Task:
+    base_logits: np.ndarray  # [N, L, V]
+    correct: np.ndarray  # [N, L, V] bool
+    features: np.ndarray | None  # [N, F] for the shared policy
+    base_p: np.ndarray  # [N] target base success probability
+
+
+def make_task(cfg: SimConfig) -> Task:
+    rng = np.random.default_rng(cfg.task_seed)
+    n, length, v = cfg.n_prompts, cfg.seq_len, cfg.n_answers
+    base_p = np.clip(rng.beta(*cfg.base_beta, size=n), P_FLOOR, 1 - P_FLOOR)
+    z = rng.normal(0.0, cfg.base_noise, size=(n, length, v))
+    order = np.argsort(rng.random((n, length, v)), axis=-1)
+    correct = np.zeros((n, length, v), dtype=bool)
+    np.put_along_axis(correct, order[..., : cfg.n_correct], True, axis=-1)
+    base_logits = shift_to_success(z, correct, base_p)
+    features = None
+    if cfg.policy == "shared":
+        features = rng.normal(0.0, 1.0 / np.sqrt(cfg.n_features), size=(n, cfg.n_features))
+    return Task(base_logits, correct, features, base_p)
+
+
+def shift_to_success(z: np.ndarray, correct: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Shift the correct logits of z [N, L, V] so that prompt n succeeds with probability p_n.
+
+    Each position's correct mass becomes a = p^(1/L): a = S_c e^b / (S_c e^b + S_w) gives
+    b = logit(a) + ln S_w - ln S_c, with S_c, S_w the exp-sums over correct / wrong tokens.
+    """
+    a = np.asarray(p, dtype=float)[:, None] ** (1.0 / z.shape[1])
+    s_c = np.where(correct, np.exp(z), 0.0).sum(-1)
+    s_w = np.where(correct, 0.0, np.exp(z)).sum(-1)
+    b = np.log(a) - np.log1p(-a) + np.log(s_w) - np.log(s_c)
+    return z + b[..., None] * correct
+
+
+def make_demonstrations(cfg: SimConfig, task: Task, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Demonstration tokens [N, L] and whether each is correct [N], for one seed."""
+    rng = np.random.default_rng([cfg.task_seed, seed, 7])
+    n, length, _ = task.base_logits.shape
+    masked_correct = np.where(task.correct, task.base_logits, -np.inf)
+    masked_wrong = np.where(task.correct, -np.inf, task.base_logits)
+    tokens = masked_correct.argmax(-1)  # the likeliest correct token at every position
+    is_correct = rng.random(n) < cfg.demo_correct_fraction
+    wrong_pos = rng.integers(0, length, size=n)
+    rows = np.flatnonzero(~is_correct)
+    tokens[rows, wrong_pos[rows]] = masked_wrong.argmax(-1)[rows, wrong_pos[rows]]
+    return tokens.astype(np.int32), is_correct
