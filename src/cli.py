@@ -83,6 +83,143 @@ def thresholds_table(group_sizes, level: float = 0.5, n_outcomes: int = 32) -> l
     return [threshold_payload(g, level, n_outcomes) for g in group_sizes]
 
 
+# ---------------------------------------------------------------- simulate
+def _sim_table(result: dict) -> Table:
+    bd = result["by_depth"]
+    table = Table(
+        title=f"Simulated SFT depth sweep ({result['config']['name']}), "
+        f"g = {result['work']['group_size']}, mean over seeds"
+    )
+    for col in [
+        "SFT epochs",
+        "H pre (nats)",
+        "pass@1 pre",
+        f"pass@{result['k']} pre",
+        f"peak pass@{result['k']} post",
+        "all-fail",
+        "all-pass",
+    ]:
+        table.add_column(col, justify="right")
+    for i, d in enumerate(bd["depth"]):
+        table.add_row(
+            f"{d:g}",
+            f"{bd['pre_entropy'][i]:.3f}",
+            f"{bd['pre_pass_at_1'][i]:.3f}",
+            f"{bd['pre_pass_at_k'][i]:.3f}",
+            f"{bd['post_peak'][i]:.3f}",
+            f"{bd['all_fail_pre'][i]:.2f}",
+            f"{bd['all_pass_pre'][i]:.2f}",
+        )
+    return table
+
+
+def _rho_line(name: str, r: dict) -> str:
+    if r.get("rho") is None:
+        return f"{name}: undefined ({r.get('error', 'constant input')})"
+    return (
+        f"{name}: rho = {r['rho']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}], "
+        f"p = {r['p_value']:.3g}"
+    )
+
+
+def print_simulation(result: dict) -> None:
+    console.print(_sim_table(result))
+    console.print(
+        _rho_line("pre-RL pass@1 vs post (seed-demeaned)", result["spearman_pre_pass1_vs_post"])
+    )
+    console.print(
+        _rho_line("pre-RL entropy vs post (seed-demeaned)", result["spearman_entropy_vs_post"])
+    )
+    console.print(
+        f"inversion: {'yes' if result['inversion'] else 'no'};  p*(g) Monte Carlo "
+        f"{result['p_star_numeric']:.4f} +- {result['p_star_numeric_se']:.4f} vs exact "
+        f"{result['p_star_analytic']:.4f};  {result['elapsed_s']:.1f} s "
+        f"(compile {result['compile_s']:.1f} s)"
+    )
+
+
+@app.command()
+def simulate(
+    preset: str = typer.Option("quick", help="quick | paper | high-base"),
+    out: str = typer.Option(None, "--out", help="Directory for simulate.json and per-run logs."),
+    derive: bool = typer.Option(
+        False,
+        "--derive",
+        help="Also derive p*(g) two ways, the entropy threshold and the mitigation table (~1 min).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """JAX sweep over SFT depths x seeds, then GRPO: the inversion and rho."""
+    from rankinv.simulate import config as sim_config
+    from rankinv.simulate import run_sweep
+
+    cfg = sim_config.preset(preset)
+    with (
+        console.status(
+            f"simulating {cfg.n_runs} runs x {cfg.rl_steps} GRPO steps...", spinner="dots"
+        )
+        if not as_json
+        else _nullcontext()
+    ):
+        result = run_sweep(cfg, out)
+        if derive:
+            from rankinv.simulate.derive import derive as derive_fn
+
+            result["derive"] = derive_fn(cfg, out)
+    payload = {k: v for k, v in result.items() if k != "trajectories"}
+    if as_json:
+        _emit_json(payload)
+        return
+    print_simulation(result)
+    if derive:
+        _print_derive(result["derive"])
+    if out:
+        console.print(f"artifacts in {out}")
+
+
+def _print_derive(d: dict) -> None:
+    t = Table(title="p*(g): analytic vs numeric")
+    for col in ["g", "exact", "Monte Carlo", "z", "dynamic (T steps)", "first signal 1/2"]:
+        t.add_column(col, justify="right")
+    for r in d["p_star"]:
+        t.add_row(
+            str(r["g"]),
+            f"{r['p_star_analytic']:.4f}",
+            f"{r['p_star_monte_carlo']:.4f}",
+            f"{r['monte_carlo_z']:+.1f}",
+            f"{r['p_star_dynamic']:.4f} ({r['dynamic_steps']})",
+            f"{r['p_first_signal_half']:.4f}",
+        )
+    console.print(t)
+    e = d["entropy_threshold"]
+    onset = "none" if e["onset_nats"] is None else f"{e['onset_nats']:.3f}"
+    console.print(
+        f"entropy: inversion onset at {onset} nats (mean token entropy); theory per "
+        f"token H_low {e['theory_low_per_token']:.3f}, H_high "
+        f"{e['theory_high_per_token']:.3f}"
+    )
+    m = Table(title="Mitigations on the deepest checkpoint (peak pass@k after RL)")
+    for col in ["mitigation", "shallow", "deep", "deep vs none", "rescues"]:
+        m.add_column(col, justify="right")
+    for r in d["mitigations"]:
+        m.add_row(
+            r["mitigation"],
+            f"{r['shallow_post_peak']:.3f}",
+            f"{r['deep_post_peak']:.3f}",
+            f"{r['deep_gain_vs_none']:+.3f}",
+            "yes" if r["rescues"] else "no",
+        )
+    console.print(m)
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 # ---------------------------------------------------------------- demo
 DEMO_GROUP_SIZES = [2, 4, 8, 16, 32, 64]
 

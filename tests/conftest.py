@@ -9,6 +9,9 @@ settings.register_profile(
 )
 settings.load_profile("rankinv")
 
+# the simulator's JAX == NumPy tests compare to 1e-10: run JAX in float64
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+
 # torch: one thread; two threads on a shared 2-core box run many times slower.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -142,20 +142,39 @@ def _solve_escape_half(g: int, steps: int) -> float:
     return float(brentq(lambda p: theory.escape_probability(p, g, steps) - 0.5, 1e-9, 0.5))
 
 
-def entropy_threshold_numeric(summary: dict) -> dict:
-    """Pre-RL mean token entropy at which RL's mean gain in pass@k crosses zero.
+def _crossing(x: np.ndarray, y: np.ndarray, level: float) -> float | None:
+    """Largest x at which y, read from high x to low x, first falls below ``level``."""
+    order = np.argsort(x)[::-1]
+    x, y = x[order], y[order]
+    for i in range(len(x) - 1):
+        if y[i] >= level > y[i + 1]:
+            return float(x[i] + (level - y[i]) * (x[i + 1] - x[i]) / (y[i + 1] - y[i]))
+    return None
 
-    Uses the sweep's per-depth means ordered by entropy; linear interpolation between the
-    two depths that bracket the sign change.
+
+#: Drop in post-RL peak pass@k, from the best depth, that marks the onset of inversion.
+ONSET_DROP = 0.05
+
+
+def entropy_threshold_numeric(summary: dict) -> dict:
+    """Two numeric entropy thresholds from a depth sweep (per-depth means over seeds):
+
+    * ``onset_nats``: the pre-RL mean token entropy below which the post-RL peak pass@k
+      falls more than ONSET_DROP below its best over depths (the inversion starts);
+    * ``negative_gain_nats``: the entropy below which RL's gain at the end of the run,
+      final pass@k - pre-RL pass@k, turns negative (None when it never does; the peak
+      gain cannot turn negative, since the peak includes step 0).
+    Both by linear interpolation between the two depths that bracket the change.
     """
     bd = summary["by_depth"]
     h = np.asarray(bd["pre_entropy"])
-    gain = np.asarray(bd["post_peak"]) - np.asarray(bd["pre_pass_at_k"])
-    order = np.argsort(h)
-    h, gain = h[order], gain[order]
-    crossing = None
-    for i in range(len(h) - 1):
-        if gain[i] < 0 <= gain[i + 1]:
-            crossing = float(h[i] + (0 - gain[i]) * (h[i + 1] - h[i]) / (gain[i + 1] - gain[i]))
-            break
-    return {"entropy": h.tolist(), "gain": gain.tolist(), "crossing_nats": crossing}
+    peak = np.asarray(bd["post_peak"])
+    gain_final = np.asarray(bd["post_final"]) - np.asarray(bd["pre_pass_at_k"])
+    return {
+        "entropy": h.tolist(),
+        "post_peak": peak.tolist(),
+        "gain_peak": (peak - np.asarray(bd["pre_pass_at_k"])).tolist(),
+        "gain_final": gain_final.tolist(),
+        "onset_nats": _crossing(h, peak, peak.max() - ONSET_DROP),
+        "negative_gain_nats": _crossing(h, gain_final, 0.0),
+    }

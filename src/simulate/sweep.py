@@ -86,6 +86,7 @@ def summarise(cfg: SimConfig, pre, per_step, final, runs) -> dict:
             "pre_pass_at_1": pre_pass1,
             "pre_entropy": pre.entropy,
             "post_peak": post,
+            "post_final": final.pass_at_k[:, ki],
             "pre_pass_at_k": pre.pass_at_k[:, ki],
             "informative_pre": pre.informative,
             "all_fail_pre": pre.all_fail,

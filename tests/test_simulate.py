@@ -1,0 +1,184 @@
+"""Simulator: JAX == NumPy reference step for step, Monte Carlo vs closed forms, the
+inversion on the quick preset, determinism, validated configs."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rankinv import theory
+from rankinv.simulate import SimConfig, preset, run_sweep
+from rankinv.simulate.core import (
+    draw_group,
+    make_policy,
+    make_rl_update,
+    sft_loss,
+    success_probability,
+    uniform_shape,
+)
+from rankinv.simulate.numeric import dynamic_p_star, p_star_monte_carlo
+from rankinv.simulate.reference import NumpyReference
+from rankinv.simulate.tasks import make_demonstrations, make_task
+
+VARIANTS = [
+    {},
+    {"policy": "tabular", "seq_len": 1},
+    {"policy": "shared", "seq_len": 1},
+    {"ppo_epochs": 3, "kl_beta": 0.05, "entropy_coef": 0.02, "advantage": "std"},
+    {"dynamic_sampling": True},
+    {"label_smoothing": 0.1, "rl_lr": 2.0, "ppo_epochs": 2},
+]
+
+
+@pytest.mark.parametrize("overrides", VARIANTS)
+def test_jax_update_equals_numpy_reference(overrides):
+    assert jax.config.jax_enable_x64
+    cfg = SimConfig(n_prompts=16, **overrides)
+    task = make_task(cfg)
+    ref = NumpyReference(cfg, task)
+    policy = make_policy(cfg, task)
+    update = jax.jit(make_rl_update(cfg, task, policy))
+    demo, _ = make_demonstrations(cfg, task, 0)
+    sft_grad = jax.grad(
+        lambda th: sft_loss(jax.nn.log_softmax(policy.logits(th), -1), demo, cfg.label_smoothing)
+    )
+    th_j, th_n = policy.init(), ref.init()
+    for _ in range(5):
+        th_j = th_j - cfg.sft_lr * sft_grad(th_j)
+        th_n = ref.sft_step(th_n, demo)
+    np.testing.assert_allclose(np.asarray(th_j), th_n, atol=1e-12)
+    ref_logp = jax.nn.log_softmax(policy.logits(th_j), -1)
+    rng = np.random.default_rng(0)
+    moved = 0.0
+    for _ in range(20):
+        u = rng.random(uniform_shape(cfg))
+        th_j, _ = update(th_j, jnp.asarray(u), ref_logp)
+        th_n, _ = ref.rl_step(th_n, u, np.asarray(ref_logp))
+        np.testing.assert_allclose(np.asarray(th_j), th_n, atol=1e-10)
+        moved = max(moved, float(np.abs(th_n).max()))
+    assert moved > 0.1  # the updates did something
+
+
+def test_ppo_clipping_engages_in_reference_test():
+    """The clipped variant above must actually clip some tokens, else it tests nothing."""
+    cfg = SimConfig(n_prompts=16, ppo_epochs=3, rl_lr=2.0)
+    task = make_task(cfg)
+    ref = NumpyReference(cfg, task)
+    theta = ref.init()
+    logp0 = np.log(np.exp(ref.logits(theta)) / np.exp(ref.logits(theta)).sum(-1, keepdims=True))
+    u = np.random.default_rng(1).random(uniform_shape(cfg))
+    theta1, _ = ref.rl_step(theta, u)
+    from rankinv.simulate.reference import log_softmax
+
+    tokens = ref.sample(logp0, u)
+    i_n = np.arange(16)[:, None, None]
+    i_t = np.arange(cfg.seq_len)[None, None, :]
+    ratio = np.exp(log_softmax(ref.logits(theta1))[i_n, i_t, tokens] - logp0[i_n, i_t, tokens])
+    assert np.any((ratio > 1 + cfg.clip_high) | (ratio < 1 - cfg.clip_low))
+
+
+def test_sampled_groups_match_degenerate_probability():
+    """Per prompt, the share of degenerate groups over many draws is within 5 SE of f_g(p)."""
+    cfg = SimConfig(n_prompts=32, base_beta=(1.0, 1.0))
+    task = make_task(cfg)
+    policy = make_policy(cfg, task)
+    logp = jax.nn.log_softmax(policy.logits(policy.init()), -1)
+    p = np.asarray(success_probability(logp, jnp.asarray(task.correct)))
+    np.testing.assert_allclose(p, task.base_p, rtol=1e-9)  # the task hits its target p
+    draws = 4000
+    keys = jax.random.split(jax.random.PRNGKey(3), draws)
+
+    def one(key):
+        u = jax.random.uniform(key, uniform_shape(cfg), dtype=logp.dtype)
+        _, rewards, _, _ = draw_group(cfg, logp, jnp.asarray(task.correct), u)
+        s = rewards.sum(-1)
+        return (s == 0) | (s == cfg.group_size)
+
+    frac = np.asarray(jax.lax.map(one, keys)).mean(0)
+    f = theory.degenerate_probability(p, cfg.group_size)
+    se = np.sqrt(f * (1 - f) / draws) + 1e-12
+    assert np.all(np.abs(frac - f) < 5 * se + 1e-9)
+
+
+@pytest.mark.parametrize("g", [8, 16])
+def test_p_star_monte_carlo_matches_theory(g):
+    mc = p_star_monte_carlo(g, n_groups=100_000)
+    assert abs(mc["p_star_numeric"] - theory.p_star(g)) < max(5 * mc["se"], 1e-3)
+    if g == 8:
+        assert abs(mc["p_star_numeric"] - 0.083) < 0.002
+
+
+def test_dynamic_p_star_lies_between_first_signal_and_static():
+    r = dynamic_p_star(8, steps=50, seeds=8)
+    assert r["p_first_signal_half"] < r["p_star_dynamic"] < r["p_star_analytic"]
+
+
+def test_quick_preset_shows_inversion(tmp_path):
+    r = run_sweep(preset("quick"), out=tmp_path, p_star_groups=40_000)
+    assert r["spearman_pre_pass1_vs_post"]["rho"] < -0.5
+    assert r["spearman_entropy_vs_post"]["rho"] > 0.5
+    assert r["inversion"] is True
+    bd = r["by_depth"]
+    # deeper SFT: higher pass@1, lower entropy, more all-fail groups (stranded prompts)
+    assert bd["pre_pass_at_1"][-1] > bd["pre_pass_at_1"][0]
+    assert bd["pre_entropy"][-1] < bd["pre_entropy"][0]
+    assert bd["all_fail_pre"][-1] > bd["all_fail_pre"][0] + 0.1
+    for key in [
+        "config",
+        "depths",
+        "pre",
+        "post",
+        "k",
+        "spearman_pre_pass1_vs_post",
+        "spearman_entropy_vs_post",
+        "inversion",
+        "p_star_numeric",
+        "p_star_analytic",
+        "elapsed_s",
+        "work",
+    ]:
+        assert key in r
+    assert set(r["work"]) >= {"runs", "rl_steps", "group_size", "n_prompts", "n_answers"}
+    assert len(list((tmp_path / "logs").glob("*.jsonl"))) == 15
+    again = run_sweep(preset("quick"), out=tmp_path)  # resumes from the artifact
+    assert again.get("resumed") and again["pre"] == r["pre"]
+
+
+def test_high_base_clean_demonstrations_no_inversion():
+    r = run_sweep(preset("high-base"), p_star_groups=10_000)
+    assert r["inversion"] is False
+    assert max(r["by_depth"]["all_fail_pre"]) < 0.05
+
+
+def test_determinism_by_seed():
+    cfg = SimConfig(n_prompts=16, rl_steps=20, sft_depths=(1.0, 4.0), seeds=2)
+    from rankinv.simulate.sweep import run_batch
+
+    a = run_batch(cfg)
+    b = run_batch(cfg)
+    np.testing.assert_array_equal(a[1].pass_at_k, b[1].pass_at_k)
+    c = run_batch(cfg.replace(task_seed=1))
+    assert not np.array_equal(a[1].pass_at_k, c[1].pass_at_k)
+    # the two seeds of one depth differ (RL sampling and demonstrations)
+    assert not np.array_equal(a[1].pass_at_k[0], a[1].pass_at_k[1])
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"group_size": 1}, "group_size must be an integer >= 2"),
+        ({"rl_steps": -5}, "rl_steps must be"),
+        ({"policy": "mlp"}, "policy must be one of"),
+        ({"advantage": "rank"}, "advantage must be"),
+        ({"ks": (0,)}, "ks must be positive"),
+        ({"sft_depths": (-1.0,)}, "sft_depths"),
+        ({"policy": "tabular", "seq_len": 3}, "seq_len must be 1"),
+        ({"n_correct": 8, "n_answers": 8}, "n_correct must be <"),
+        ({"demo_correct_fraction": 1.5}, "demo_correct_fraction"),
+        ({"eval_every": 500, "rl_steps": 100}, "eval_every"),
+        ({"clip_low": 1.5}, "clip_low"),
+    ],
+)
+def test_bad_config_raises(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SimConfig(**kwargs)
