@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -220,35 +221,313 @@ class _nullcontext:
         return False
 
 
+# ---------------------------------------------------------------- monitor
+def _monitor_config(
+    ref_step, check_step, threshold, group_size, planned_steps, entropy_key, step_key, zero_std_key
+):
+    from rankinv.validate.monitor import MonitorConfig
+
+    return MonitorConfig(
+        ref_step=ref_step,
+        check_step=check_step,
+        threshold=threshold,
+        group_size=group_size,
+        planned_steps=planned_steps,
+        entropy_key=entropy_key,
+        step_key=step_key,
+        zero_std_key=zero_std_key,
+    )
+
+
+def _print_monitor(rep: dict) -> None:
+    colour = {"continue": "green", "watch": "yellow", "stop": "red"}[rep["verdict"]]
+    console.print(
+        f"verdict: [bold {colour}]{rep['verdict']}[/] (signal: {rep['entropy_signal']})",
+        highlight=False,
+    )
+    for r in rep["reasons"]:
+        console.print(f"  - {r}", highlight=False)
+    for i in rep["log_issues"]:
+        console.print(f"  ! log: {i}", highlight=False)
+    if rep["verdict"] == "stop":
+        console.print(f"  stopping now saves {rep['compute_saved']:.1%} of the planned RL compute")
+
+
+@app.command()
+def monitor(
+    log: str = typer.Argument(..., help="trainer_state.json (or its directory), JSONL or CSV."),
+    ref_step: int = typer.Option(10, help="Reference step for the entropy drop."),
+    check_step: int = typer.Option(150, help="Step at which the drop is judged."),
+    threshold: float = typer.Option(0.5, help="Abort when the relative drop exceeds this."),
+    group_size: int = typer.Option(8, "--group-size", "-g", help="GRPO group size g."),
+    planned_steps: int = typer.Option(400, help="Planned RL steps (for compute saved)."),
+    entropy_key: str = typer.Option(
+        None,
+        help="Entropy column (default: worst-token, else "
+        "mean: min_entropy, entropy, actor/entropy).",
+    ),
+    step_key: str = typer.Option(None, help="Step column (default: step, global_step)."),
+    zero_std_key: str = typer.Option(
+        None, help="Column of the degenerate-group share (default: frac_reward_zero_std)."
+    ),
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        help="Tail a log being written; print the verdict whenever it changes (Ctrl-C to end).",
+    ),
+    poll_s: float = typer.Option(2.0, help="Seconds between reads with --follow."),
+    max_polls: int = typer.Option(0, help="With --follow, stop after this many reads (0: never)."),
+    out: str = typer.Option(None, "--out", help="Write the report JSON to this file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Stage 2 on a GRPO log: entropy drop and informative groups -> continue, watch or stop."""
+    import time as _time
+
+    from rankinv.validate.monitor import monitor as run_monitor
+
+    cfg = _monitor_config(
+        ref_step,
+        check_step,
+        threshold,
+        group_size,
+        planned_steps,
+        entropy_key,
+        step_key,
+        zero_std_key,
+    )
+
+    def emit(rep):
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(json.dumps(rep, indent=1))
+        if as_json:
+            typer.echo(json.dumps({k: v for k, v in rep.items() if k != "series"}))
+        else:
+            _print_monitor(rep)
+
+    if not follow:
+        emit(run_monitor(log, cfg))
+        return
+    last = None
+    polls = 0
+    while True:
+        try:
+            rep = run_monitor(log, cfg)
+        except (FileNotFoundError, ValueError) as exc:
+            rep = None
+            if last is None and polls == 0:
+                console.print(f"waiting for a usable log: {exc}", highlight=False)
+        if rep is not None:
+            key = (rep["verdict"], rep["last_step"] >= cfg.check_step)
+            if key != last:
+                if not as_json:
+                    console.print(f"[step {rep['last_step']}]", highlight=False)
+                emit(rep)
+                last = key
+            if rep["verdict"] == "stop":
+                return
+        polls += 1
+        if max_polls and polls >= max_polls:
+            return
+        _time.sleep(poll_s)
+
+
+# ---------------------------------------------------------------- compare
+def _print_compare(res: dict) -> None:
+    t = Table(
+        title=f"Predictors of {res['outcome']} (n = {res['n']}, seed-demeaned: "
+        f"{res['seed_demeaned']})"
+    )
+    for col in ["predictor", "rho", "95% CI", "p"]:
+        t.add_column(col, justify="right")
+    for k, v in res["predictors"].items():
+        if v["rho"] is None:
+            t.add_row(k, "-", "-", v.get("error", ""))
+        else:
+            t.add_row(
+                k,
+                f"{v['rho']:+.2f}",
+                f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]",
+                f"{v['p_value']:.3g}",
+            )
+    console.print(t)
+    inv = (
+        "n/a (no pre_pass_at_1 column)"
+        if "pre_pass_at_1" not in res["predictors"]
+        else "yes"
+        if res["inversion"]
+        else "no"
+    )
+    console.print(
+        f"inversion of the pre-RL pass@1 ranking: {inv}; favoured predictor: "
+        f"{res['favoured_predictor']}",
+        highlight=False,
+    )
+    s = Table(title="Stage-1 / stage-2 verdicts next to what happened")
+    s.add_column("checkpoint", no_wrap=True)
+    for col in ["H", "stage 1", "stage-2 drop", "stage 2", "headroom", "outcome", "rank"]:
+        s.add_column(col, justify="right")
+    for r in res["stage"]:
+        s.add_row(
+            str(r["name"]),
+            "-" if r["entropy"] is None else f"{r['entropy']:.3f}",
+            _flag(r["stage1_flag"]),
+            "-" if r["stage2_drop"] is None else f"{r['stage2_drop']:.0%}",
+            _flag(r["stage2_flag"]),
+            "-" if r["headroom"] is None else f"{r['headroom']:.1f}x",
+            f"{r['outcome']:.3f}",
+            str(r["observed_rank"]),
+        )
+    console.print(s)
+
+
+def _flag(v) -> str:
+    return "-" if v is None else ("FLAG" if v else "ok")
+
+
+@app.command()
+def compare(
+    file: str = typer.Argument(None, help="CSV or JSON, one row per checkpoint."),
+    example: str = typer.Option(
+        None,
+        "--example",
+        help="paper-qwen | paper-qwen-diagnostic | paper-deepseek | paper-deepseek-table1",
+    ),
+    outcome: str = typer.Option(None, help="Outcome column (default post_pass_at_10)."),
+    group_size: int = typer.Option(8, "--group-size", "-g"),
+    out: str = typer.Option(None, "--out", help="Directory: writes compare.json there."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Predicted vs observed ranks: seed-demeaned rho with CI, inversion yes/no."""
+    from rankinv.validate import compare as cmp
+
+    if (file is None) == (example is None):
+        raise UserError("give either FILE or --example NAME")
+    if example:
+        ex = cmp.example(example)
+        rows, source = ex["rows"], f"example {example}: {ex['citation']}"
+        outcome = outcome or ex["outcome"]
+        group_size = ex.get("group_size", group_size)
+    else:
+        rows, source = cmp.read_rows(file), file
+    res = cmp.compare(rows, outcome or "post_pass_at_10", group_size)
+    res["source"] = source
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "compare.json").write_text(json.dumps(res, indent=1))
+    if as_json:
+        _emit_json({k: v for k, v in res.items() if k != "rows"})
+        return
+    console.print(f"source: {source}", highlight=False)
+    _print_compare(res)
+
+
+# ---------------------------------------------------------------- report
+@app.command()
+def report(
+    directory: str = typer.Argument(..., help="Directory holding rankinv artifacts."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """One Markdown report with PNG figures from the artifacts in DIR."""
+    from rankinv.validate.report import build_report
+
+    path = build_report(directory)
+    figures = sorted(str(p) for p in Path(directory).glob("*.png"))
+    if as_json:
+        _emit_json({"report": str(path), "figures": figures})
+    else:
+        console.print(f"report: {path}\nfigures: {', '.join(figures)}", highlight=False)
+
+
 # ---------------------------------------------------------------- demo
 DEMO_GROUP_SIZES = [2, 4, 8, 16, 32, 64]
 
 
 @app.command()
 def demo(
-    out: str = typer.Option(None, "--out", help="Directory for artifacts and the report."),
+    out: str = typer.Option(
+        None,
+        "--out",
+        help="Directory for artifacts and the report (default: a new temporary directory).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """The main job on built-in defaults: thresholds, the paper example, a quick simulation."""
+    """The main job on built-in defaults: thresholds, a quick simulation with its stage-2
+    monitor, the paper's example, and a report with figures."""
+    import tempfile
+
+    from rankinv.simulate import preset as sim_preset
+    from rankinv.simulate import run_sweep
+    from rankinv.validate import compare as cmp
+    from rankinv.validate.monitor import MonitorConfig
+    from rankinv.validate.monitor import monitor as run_monitor
+    from rankinv.validate.report import build_report
+
+    out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="rankinv-demo-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
     rows = thresholds_table(DEMO_GROUP_SIZES)
-    payload: dict[str, Any] = {"thresholds": rows}
+    if not as_json:
+        table = Table(title="1. Dead zone of GRPO with binary rewards (level 1/2, K = 32)")
+        for col in ["g", "p*(g)", "ln2/g", "1-p*", "E\\[s2] at p*", "H_low", "H_high"]:
+            table.add_column(col, justify="right")
+        for r in rows:
+            table.add_row(
+                str(r["group_size"]),
+                f"{r['p_star']:.4f}",
+                f"{r['p_star_ln2_over_g']:.4f}",
+                f"{r['p_star_upper']:.4f}",
+                f"{r['advantage_variance_at_p_star']:.4f}",
+                f"{r['entropy_low_nats']:.4f}",
+                f"{r['entropy_high_nats']:.4f}",
+            )
+        console.print(table)
+        console.print("\n[bold]2. Simulation[/]: SFT to 5 depths x 3 seeds, then GRPO (JAX)")
+    cfg = sim_preset("quick")
+    if as_json:
+        sim = run_sweep(cfg, out_dir)
+    else:
+        with console.status("simulating...", spinner="dots"):
+            sim = run_sweep(cfg, out_dir)
+        print_simulation(sim)
+    mcfg = MonitorConfig(
+        ref_step=10,
+        check_step=cfg.rl_steps - 10,
+        planned_steps=cfg.rl_steps,
+        group_size=cfg.group_size,
+    )
+    monitors = {}
+    for d in (min(cfg.sft_depths), max(cfg.sft_depths)):
+        rep = run_monitor(out_dir / "logs" / f"depth{d:g}_seed0.jsonl", mcfg)
+        (out_dir / f"monitor_sim_depth{d:g}.json").write_text(json.dumps(rep, indent=1))
+        monitors[f"depth{d:g}"] = {k: v for k, v in rep.items() if k != "series"}
+        if not as_json:
+            console.print(f"\nstage-2 monitor on the simulated {d:g}-epoch run:")
+            _print_monitor(rep)
+    ex = cmp.example("paper-qwen")
+    res = cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])
+    res["source"] = "example paper-qwen"
+    (out_dir / "compare.json").write_text(json.dumps(res, indent=1))
+    diag = cmp.example("paper-qwen-diagnostic")
+    res_diag = cmp.compare(diag["rows"], diag["outcome"], diag["group_size"])
+    if not as_json:
+        console.print("\n[bold]3. The paper's Qwen2.5-Coder-3B ladder[/] (Table 1)")
+        _print_compare(res)
+        console.print("\nTable 3 (seed 42), two-stage diagnostic:")
+        _print_compare(res_diag)
+    path = build_report(out_dir)
+    payload = {
+        "thresholds": rows,
+        "simulation": {k: v for k, v in sim.items() if k != "trajectories"},
+        "monitor": monitors,
+        "paper_qwen": {k: v for k, v in res.items() if k != "rows"},
+        "paper_qwen_diagnostic": {k: v for k, v in res_diag.items() if k != "rows"},
+        "report": str(path),
+        "out": str(out_dir),
+    }
     if as_json:
         _emit_json(payload)
-        return
-    table = Table(title="Dead zone of GRPO with binary rewards (level 1/2, K = 32)")
-    for col in ["g", "p*(g)", "ln2/g", "1-p*", "E\\[s2] at p*", "H_low", "H_high"]:
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(
-            str(r["group_size"]),
-            f"{r['p_star']:.4f}",
-            f"{r['p_star_ln2_over_g']:.4f}",
-            f"{r['p_star_upper']:.4f}",
-            f"{r['advantage_variance_at_p_star']:.4f}",
-            f"{r['entropy_low_nats']:.4f}",
-            f"{r['entropy_high_nats']:.4f}",
-        )
-    console.print(table)
+    else:
+        console.print(f"\n[bold]4. Report[/]: {path} (figures beside it)", highlight=False)
 
 
 # ---------------------------------------------------------------- entry point

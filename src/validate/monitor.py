@@ -1,0 +1,313 @@
+"""Stage-2 monitor: read a GRPO run's log and decide continue / watch / stop.
+
+The paper's rule (Aphale & Liu, arXiv 2606.18487): the relative entropy drop
+dH = (H(ref) - H(check)) / H(ref) between RL step 10 and step 150 flags a doomed run when
+it exceeds 0.5; stopping at step 150 of 400 saves 62.5% of the RL compute. Alongside it,
+the informative-group fraction 1 - frac_reward_zero_std is set against 1 - f_g(p*) = 1/2,
+the share at which half the groups of a prompt at p* carry signal.
+
+Logs read: TRL GRPOTrainer's trainer_state.json (``log_history``), JSONL (verl, OpenRLHF,
+rankinv's simulator and miniature experiment; key names configurable) and CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rankinv import theory
+
+VERDICTS = ("continue", "watch", "stop")
+
+#: Worst-token entropy keys looked for first (the paper plots the worst-token entropy).
+WORST_TOKEN_KEYS = ("min_entropy", "entropy/min", "actor/entropy_min", "worst_token_entropy")
+#: Mean entropy keys: TRL logs "entropy"; verl "actor/entropy"; OpenRLHF "entropy".
+MEAN_ENTROPY_KEYS = ("entropy", "actor/entropy", "policy_entropy")
+ZERO_STD_KEYS = ("frac_reward_zero_std", "critic/frac_reward_zero_std")
+INFORMATIVE_KEYS = ("informative_fraction", "frac_informative")
+REWARD_KEYS = ("reward", "critic/score/mean", "rewards/mean")
+STEP_KEYS = ("step", "global_step", "training/global_step")
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    ref_step: int = 10
+    check_step: int = 150
+    threshold: float = 0.5
+    group_size: int = 8
+    planned_steps: int = 400
+    watch_fraction: float = 0.6  # drop above watch_fraction * threshold -> "watch"
+    entropy_key: str | None = None  # force a key; default: worst-token, else mean
+    step_key: str | None = None
+    zero_std_key: str | None = None
+    reward_key: str | None = None
+
+    def __post_init__(self):
+        if not (isinstance(self.ref_step, int) and self.ref_step >= 0):
+            raise ValueError(f"ref_step must be an integer >= 0, got {self.ref_step!r}")
+        if not (isinstance(self.check_step, int) and self.check_step > self.ref_step):
+            raise ValueError(
+                f"check_step must be an integer > ref_step ({self.ref_step}), "
+                f"got {self.check_step!r}"
+            )
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be in (0, 1), got {self.threshold!r}")
+        if not (isinstance(self.planned_steps, int) and self.planned_steps > 0):
+            raise ValueError(
+                f"planned_steps must be a positive integer, got {self.planned_steps!r}"
+            )
+        theory.p_star(self.group_size)  # validates g
+
+
+@dataclass
+class Series:
+    """The columns the monitor needs, in step order, plus what was wrong with the log."""
+
+    steps: list[int]
+    entropy: list[float]
+    informative: list[float | None]
+    reward: list[float | None]
+    entropy_signal: str
+    issues: list[str] = field(default_factory=list)
+
+
+def _read_records(path: Path) -> tuple[list[dict], list[str]]:
+    if not path.exists():
+        raise FileNotFoundError(f"log not found: {path}")
+    if path.is_dir():
+        state = path / "trainer_state.json"
+        if not state.exists():
+            raise ValueError(f"{path} is a directory without trainer_state.json")
+        path = state
+    text = path.read_text()
+    issues: list[str] = []
+    if path.suffix == ".csv":
+        rows = list(csv.DictReader(text.splitlines()))
+        recs = []
+        for row in rows:
+            rec = {}
+            for k, v in row.items():
+                if k is None:
+                    continue
+                try:
+                    rec[k] = float(v) if v not in ("", None) else None
+                except ValueError:
+                    rec[k] = v
+            recs.append(rec)
+        return recs, issues
+    stripped = text.lstrip()
+    if stripped.startswith("{") and path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno})")
+        if "log_history" not in data:
+            raise ValueError(f"{path.name} has no 'log_history'; keys there: {sorted(data)}")
+        return list(data["log_history"]), issues
+    recs = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            recs.append(json.loads(line))
+        except json.JSONDecodeError:
+            where = "final line" if i == len(lines) else f"line {i}"
+            issues.append(f"skipped unparsable {where} (truncated write?)")
+    return recs, issues
+
+
+def _pick(keys_present: set[str], forced: str | None, candidates: tuple[str, ...]) -> str | None:
+    if forced:
+        return forced if forced in keys_present else None
+    for k in candidates:
+        if k in keys_present:
+            return k
+    return None
+
+
+def _finite(x) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def read_series(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> Series:
+    """Parse a log into step-ordered series; missing keys raise, listing the keys there."""
+    recs, issues = _read_records(Path(path))
+    present: set[str] = set()
+    for r in recs:
+        present.update(k for k, v in r.items() if v is not None)
+    step_key = _pick(present, cfg.step_key, STEP_KEYS)
+    worst = _pick(present, cfg.entropy_key, WORST_TOKEN_KEYS) if not cfg.entropy_key else None
+    ent_key = cfg.entropy_key or worst or _pick(present, None, MEAN_ENTROPY_KEYS)
+    if cfg.entropy_key and cfg.entropy_key not in present:
+        ent_key = None
+    zero_key = _pick(present, cfg.zero_std_key, ZERO_STD_KEYS)
+    inf_key = None if zero_key else _pick(present, None, INFORMATIVE_KEYS)
+    reward_key = _pick(present, cfg.reward_key, REWARD_KEYS)
+    missing = []
+    if step_key is None:
+        missing.append(cfg.step_key or "step")
+    if ent_key is None:
+        missing.append(cfg.entropy_key or "entropy")
+    if missing:
+        raise ValueError(f"log lacks key(s) {missing}; keys there: {sorted(present)}")
+    rows = []
+    for r in recs:
+        step = _finite(r.get(step_key))
+        h = _finite(r.get(ent_key))
+        if step is None:
+            continue
+        if h is None:
+            if ent_key in r:
+                issues.append(f"step {int(step)}: {ent_key} is NaN or not a number; skipped")
+            continue
+        if zero_key:
+            z = _finite(r.get(zero_key))
+            inf = None if z is None else 1.0 - z
+        elif inf_key:
+            inf = _finite(r.get(inf_key))
+        else:
+            inf = None
+        rows.append((int(step), h, inf, _finite(r.get(reward_key)) if reward_key else None))
+    steps_in_order = [s for s, *_ in rows]
+    if any(b < a for a, b in zip(steps_in_order, steps_in_order[1:], strict=False)):
+        issues.append("steps out of order; sorted by step")
+    rows.sort(key=lambda t: t[0])
+    dedup: dict[int, tuple] = {}
+    for row in rows:
+        if row[0] in dedup:
+            issues.append(f"step {row[0]} logged twice; kept the last")
+        dedup[row[0]] = row
+    rows = list(dedup.values())
+    if worst:
+        signal = f"worst-token entropy ({ent_key})"
+    elif cfg.entropy_key:
+        signal = f"entropy ({ent_key}, chosen by the user)"
+    else:
+        signal = f"mean token entropy ({ent_key}; the log has no worst-token entropy)"
+    return Series(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        signal,
+        issues,
+    )
+
+
+def _value_at(steps, values, target: int, side: str) -> tuple[int, float] | None:
+    """First logged step >= target (side='after') or last <= target (side='before')."""
+    idx = [i for i, s in enumerate(steps) if (s >= target if side == "after" else s <= target)]
+    if not idx:
+        return None
+    i = idx[0] if side == "after" else idx[-1]
+    return steps[i], values[i]
+
+
+def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
+    """The stage-2 verdict with reasons. JSON fields: verdict, reasons, entropy_signal,
+    entropy_drop, informative_fraction, compute_saved, and the details behind them."""
+    reasons: list[str] = []
+    steps, ent = series.steps, series.entropy
+    if not steps:
+        raise ValueError("log has no usable rows (no step with a finite entropy)")
+    ref = _value_at(steps, ent, cfg.ref_step, "after")
+    last_step = steps[-1]
+    reached = last_step >= cfg.check_step
+    chk = _value_at(steps, ent, cfg.check_step, "before") if reached else (steps[-1], ent[-1])
+    drop = None
+    if ref is None or chk is None or chk[0] <= ref[0]:
+        reasons.append(
+            f"not enough steps yet: need step {cfg.ref_step} and a later one "
+            f"(last logged step {last_step})"
+        )
+    elif ref[1] <= 0:
+        reasons.append(f"entropy at step {ref[0]} is {ref[1]:g}; a relative drop is undefined")
+    else:
+        drop = (ref[1] - chk[1]) / ref[1]
+    ps = theory.p_star(cfg.group_size)
+    floor = theory.informative_probability(ps, cfg.group_size)
+    inf_pairs = [
+        (s, v)
+        for s, v in zip(steps, series.informative, strict=True)
+        if v is not None and s >= cfg.ref_step
+    ]
+    inf_recent = trend = None
+    if inf_pairs:
+        tail = inf_pairs[-max(3, len(inf_pairs) // 5) :]
+        inf_recent = float(np.mean([v for _, v in tail]))
+        if len(inf_pairs) >= 3:
+            xs = np.array([s for s, _ in inf_pairs], dtype=float)
+            ys = np.array([v for _, v in inf_pairs])
+            if np.ptp(xs) > 0:
+                trend = float(np.polyfit(xs, ys, 1)[0])
+    verdict = "continue"
+    stop_step = None
+    if drop is not None:
+        where = f"steps {ref[0]} -> {chk[0]}"
+        if drop > cfg.threshold:
+            verdict = "stop"
+            stop_step = chk[0]
+            reasons.append(
+                f"entropy fell {drop:.0%} over {where}, above the {cfg.threshold:.0%} "
+                f"abort threshold" + ("" if reached else " before the check step")
+            )
+        elif drop > cfg.watch_fraction * cfg.threshold:
+            verdict = "watch"
+            reasons.append(
+                f"entropy fell {drop:.0%} over {where}: approaching the "
+                f"{cfg.threshold:.0%} threshold"
+            )
+        else:
+            reasons.append(f"entropy fell {drop:.0%} over {where}: below the threshold")
+        if not reached:
+            reasons.append(f"provisional: the check step {cfg.check_step} is not reached yet")
+    if inf_recent is not None:
+        below = inf_recent < floor
+        falling = trend is not None and trend < 0
+        msg = (
+            f"informative-group fraction {inf_recent:.2f} "
+            f"({'below' if below else 'above'} 1 - f_g(p*) = {floor:.2f} at g = "
+            f"{cfg.group_size})"
+        )
+        if trend is not None:
+            msg += f", trend {trend * 100:+.3f} per 100 steps"
+        reasons.append(msg)
+        if below and falling and verdict == "continue":
+            verdict = "watch"
+    else:
+        reasons.append("log has no frac_reward_zero_std: informative fraction unknown")
+    compute_saved = 0.0
+    if verdict == "stop" and stop_step is not None:
+        compute_saved = max(0.0, (cfg.planned_steps - stop_step) / cfg.planned_steps)
+    return {
+        "verdict": verdict,
+        "reasons": reasons,
+        "entropy_signal": series.entropy_signal,
+        "entropy_drop": drop,
+        "entropy_ref": None if ref is None else {"step": ref[0], "value": ref[1]},
+        "entropy_check": None if chk is None else {"step": chk[0], "value": chk[1]},
+        "informative_fraction": inf_recent,
+        "informative_trend_per_step": trend,
+        "informative_floor": floor,
+        "compute_saved": compute_saved,
+        "steps_seen": len(steps),
+        "last_step": last_step,
+        "log_issues": series.issues,
+        "config": asdict(cfg),
+        "series": {"step": steps, "entropy": ent, "informative": series.informative},
+    }
+
+
+def monitor(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> dict:
+    """Read the log at ``path`` and return :func:`analyse`'s report."""
+    return analyse(read_series(path, cfg), cfg)
