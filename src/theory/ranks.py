@@ -44,6 +44,11 @@ def _as_vector(x, name: str) -> np.ndarray:
     return arr
 
 
+#: Demeaned values are rounded to this many decimals before ranking, so that float noise
+#: from the subtraction (1e-17) does not break ties that are exact in the data.
+DEMEAN_DECIMALS = 12
+
+
 def demean(x: np.ndarray, groups) -> np.ndarray:
     """Subtract each group's mean (the paper's seed-demeaning)."""
     if groups is None:
@@ -53,7 +58,7 @@ def demean(x: np.ndarray, groups) -> np.ndarray:
     for lab in np.unique(labels):
         mask = labels == lab
         out[mask] -= out[mask].mean()
-    return out
+    return np.round(out, DEMEAN_DECIMALS)
 
 
 def _rho(x: np.ndarray, y: np.ndarray) -> float:

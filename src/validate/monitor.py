@@ -105,7 +105,9 @@ def _read_records(path: Path) -> tuple[list[dict], list[str]]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno})")
+            raise ValueError(
+                f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno})"
+            ) from None
         if "log_history" not in data:
             raise ValueError(f"{path.name} has no 'log_history'; keys there: {sorted(data)}")
         return list(data["log_history"]), issues

@@ -1,0 +1,314 @@
+"""Stage-2 monitor, compare and report on real-shaped inputs and the paper's tables."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rankinv.validate import compare as cmp
+from rankinv.validate.monitor import MonitorConfig, monitor, read_series
+
+
+def trl_state(entropies: dict[int, float], zero_std: float = 0.3, max_steps: int = 400) -> dict:
+    """A trainer_state.json as TRL's GRPOTrainer writes it (log_history per logging step,
+    then the train summary entry without metrics)."""
+    history = []
+    for step, h in sorted(entropies.items()):
+        history.append(
+            {
+                "clip_ratio/high_max": 0.0,
+                "clip_ratio/high_mean": 0.0,
+                "clip_ratio/low_mean": 0.0,
+                "clip_ratio/region_mean": 0.0,
+                "completions/clipped_ratio": 0.0,
+                "completions/mean_length": 48.5,
+                "completions/max_length": 64.0,
+                "entropy": h,
+                "epoch": step / max_steps,
+                "frac_reward_zero_std": zero_std,
+                "grad_norm": 0.21,
+                "kl": 0.0,
+                "learning_rate": 1e-6,
+                "loss": 0.003,
+                "num_tokens": 1000.0 * step,
+                "reward": 0.42,
+                "reward_std": 0.31,
+                "rewards/accuracy_reward/mean": 0.42,
+                "rewards/accuracy_reward/std": 0.49,
+                "step": step,
+            }
+        )
+    history.append(
+        {
+            "epoch": 1.0,
+            "step": max(entropies),
+            "total_flos": 0.0,
+            "train_loss": 0.002,
+            "train_runtime": 1234.5,
+            "train_samples_per_second": 1.3,
+            "train_steps_per_second": 0.3,
+        }
+    )
+    return {
+        "best_global_step": None,
+        "best_metric": None,
+        "best_model_checkpoint": None,
+        "epoch": 1.0,
+        "eval_steps": 500,
+        "global_step": max(entropies),
+        "is_hyper_param_search": False,
+        "is_local_process_zero": True,
+        "is_world_process_zero": True,
+        "log_history": history,
+        "logging_steps": 10,
+        "max_steps": max_steps,
+        "num_input_tokens_seen": 0,
+        "num_train_epochs": 1,
+        "save_steps": 500,
+        "stateful_callbacks": {},
+        "total_flos": 0.0,
+        "train_batch_size": 8,
+        "trial_name": None,
+        "trial_params": None,
+    }
+
+
+def decay(h0, h_end, steps=range(10, 201, 10)):
+    steps = list(steps)
+    return {s: h0 + (h_end - h0) * (s - steps[0]) / (steps[-1] - steps[0]) for s in steps}
+
+
+def test_trl_collapsing_run_stops_and_saves_compute(tmp_path):
+    # entropy 0.50 at step 10 -> 0.20 at step 150: a 60% drop
+    ent = {s: 0.5 - 0.3 * (s - 10) / 140 for s in range(10, 151, 10)}
+    (tmp_path / "trainer_state.json").write_text(json.dumps(trl_state(ent, zero_std=0.7)))
+    rep = monitor(tmp_path)  # a checkpoint directory works too
+    assert rep["verdict"] == "stop"
+    assert rep["entropy_drop"] == pytest.approx(0.6)
+    assert rep["compute_saved"] == pytest.approx(0.625)  # 150 of 400 steps
+    assert rep["informative_fraction"] == pytest.approx(0.3)
+    assert "mean token entropy" in rep["entropy_signal"]  # TRL logs no worst-token entropy
+
+
+def test_trl_healthy_run_continues(tmp_path):
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps(trl_state(decay(0.5, 0.42), zero_std=0.2)))
+    rep = monitor(path)
+    assert rep["verdict"] == "continue"
+    assert rep["compute_saved"] == 0.0
+    assert 0 < rep["entropy_drop"] < 0.25
+
+
+def test_watch_band_and_provisional(tmp_path):
+    path = tmp_path / "log.jsonl"
+    # 40% drop by step 150: between 0.6 * 0.5 and 0.5
+    path.write_text(
+        "\n".join(
+            json.dumps({"step": s, "entropy": h})
+            for s, h in decay(0.5, 0.3, range(10, 151, 10)).items()
+        )
+    )
+    rep = monitor(path)
+    assert rep["verdict"] == "watch"
+    # a run at step 60 that already lost 70% is stopped before the check step
+    path.write_text(
+        "\n".join(
+            json.dumps({"step": s, "entropy": h})
+            for s, h in decay(1.0, 0.3, range(10, 61, 10)).items()
+        )
+    )
+    rep = monitor(path)
+    assert rep["verdict"] == "stop"
+    assert rep["compute_saved"] == pytest.approx((400 - 60) / 400)
+    assert any("provisional" in r for r in rep["reasons"])
+
+
+def test_worst_token_entropy_preferred_and_keys_configurable(tmp_path):
+    path = tmp_path / "verl.jsonl"
+    rows = [
+        {
+            "training/global_step": s,
+            "actor/entropy": 0.5,
+            "min_entropy": 0.4 - s / 500,
+            "critic/frac_reward_zero_std": 0.6,
+        }
+        for s in range(0, 200, 10)
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    rep = monitor(path)
+    assert rep["entropy_signal"].startswith("worst-token")
+    rep2 = monitor(path, MonitorConfig(entropy_key="actor/entropy"))
+    assert rep2["entropy_drop"] == pytest.approx(0.0)
+    assert rep2["verdict"] == "watch"  # informative 0.4 < 0.5 ... and flat
+    assert rep2["informative_fraction"] == pytest.approx(0.4)
+
+
+def test_truncated_nan_and_out_of_order_are_reported(tmp_path):
+    path = tmp_path / "run.jsonl"
+    lines = [json.dumps({"step": s, "entropy": 0.5}) for s in (30, 10, 20)]
+    lines.append(json.dumps({"step": 40, "entropy": float("nan")}))
+    lines.append('{"step": 50, "entro')
+    path.write_text("\n".join(lines))
+    s = read_series(path)
+    assert s.steps == [10, 20, 30]
+    text = " ".join(s.issues)
+    assert "out of order" in text and "NaN" in text and "final line" in text
+
+
+def test_missing_keys_listed(tmp_path):
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,reward,loss\n1,0.5,0.1\n2,0.6,0.1\n")
+    with pytest.raises(
+        ValueError,
+        match=r"lacks key\(s\) \['entropy'\]; keys there: "
+        r"\['loss', 'reward', 'step'\]",
+    ):
+        monitor(path)
+
+
+def test_csv_log(tmp_path):
+    path = tmp_path / "metrics.csv"
+    rows = ["step,entropy,frac_reward_zero_std"]
+    rows += [f"{s},{0.6 - s / 400:.4f},0.8" for s in range(0, 201, 10)]
+    path.write_text("\n".join(rows))
+    rep = monitor(path)
+    assert rep["entropy_drop"] == pytest.approx((0.575 - 0.225) / 0.575, rel=1e-3)
+    assert rep["verdict"] == "stop"
+
+
+def test_bad_monitor_config():
+    with pytest.raises(ValueError, match="check_step must be"):
+        MonitorConfig(ref_step=100, check_step=50)
+    with pytest.raises(ValueError, match="threshold"):
+        MonitorConfig(threshold=2.0)
+
+
+# ---------------------------------------------------------------- compare
+def test_paper_qwen_table1_rhos():
+    ex = cmp.example("paper-qwen")
+    res = cmp.compare(ex["rows"], ex["outcome"])
+    assert res["predictors"]["entropy"]["rho"] == pytest.approx(0.70)
+    assert res["predictors"]["pre_pass_at_1"]["rho"] == pytest.approx(-0.90)
+    assert res["inversion"] is True
+    assert res["favoured_predictor"] == "entropy"
+    for key in ("predictors", "inversion", "n"):
+        assert key in res
+    for v in res["predictors"].values():
+        assert set(v) >= {"rho", "ci_low", "ci_high", "p_value", "n"}
+
+
+def test_paper_deepseek_no_inversion():
+    for name in ("paper-deepseek", "paper-deepseek-table1"):
+        ex = cmp.example(name)
+        if len(ex["rows"]) < 3:
+            # Table 1 endpoints only: the ordering is preserved at both ends
+            a, b = ex["rows"]
+            assert (b["pre_pass_at_1"] > a["pre_pass_at_1"]) == (
+                b["post_pass_at_10"] > a["post_pass_at_10"]
+            )
+            continue
+        res = cmp.compare(ex["rows"], ex["outcome"])
+        assert res["inversion"] is False
+        assert res["predictors"]["pre_pass_at_1"]["rho"] > 0
+        assert all(s["headroom"] > 4 for s in res["stage"])  # far above p*(8)
+
+
+def test_table3_flags_exactly_the_papers_rungs():
+    ex = cmp.example("paper-qwen-diagnostic")
+    res = cmp.compare(ex["rows"], ex["outcome"])
+    s1 = [s["depth"] for s in res["stage"] if s["stage1_flag"]]
+    s2 = [s["depth"] for s in res["stage"] if s["stage2_flag"]]
+    missed = [
+        s["depth"]
+        for s in res["stage"]
+        if not s["stage1_flag"] and not s["stage2_flag"] and s["observed_rank"] > 1
+    ]
+    assert s1 == ex["paper_flags"]["stage1"] == [1.9, 2.9, 5.8]
+    assert s2 == ex["paper_flags"]["stage2"] == [2.9, 5.8]
+    assert missed == ex["paper_flags"]["missed"] == [3.8]
+
+
+def test_compare_csv_with_seeds_is_demeaned(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = ["name,seed,depth,pre_pass_at_1,entropy,post_pass_at_10"]
+    for seed in range(3):
+        offset = 0.2 * seed  # large seed offsets, within-seed inversion
+        for d in (1, 2, 4, 8):
+            lines.append(
+                f"s{seed}-d{d},{seed},{d},{0.1 + 0.02 * d + offset:.3f},"
+                f"{0.5 / d + rng.normal(0, 0.001):.4f},{0.9 - 0.05 * d + offset:.3f}"
+            )
+    path = tmp_path / "ckpts.csv"
+    path.write_text("\n".join(lines))
+    res = cmp.compare(cmp.read_rows(path))
+    assert res["seed_demeaned"]
+    assert res["predictors"]["pre_pass_at_1"]["rho"] == pytest.approx(-1.0)
+    assert res["inversion"]
+
+
+def test_compare_errors(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("name,pre_pass_at_1,entropy\na,0.1,0.2\nb,0.2,0.1\nc,0.3,0.3\n")
+    with pytest.raises(ValueError, match="missing outcome column 'post_pass_at_10'; columns"):
+        cmp.compare(cmp.read_rows(path))
+    with pytest.raises(ValueError, match="example must be one of"):
+        cmp.example("paper-llama")
+
+
+# ---------------------------------------------------------------- CLI and report
+def run_cli(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_cli_monitor_and_compare_json(tmp_path):
+    ent = {s: 0.5 - 0.3 * (s - 10) / 140 for s in range(10, 151, 10)}
+    (tmp_path / "trainer_state.json").write_text(json.dumps(trl_state(ent)))
+    out = run_cli("monitor", str(tmp_path / "trainer_state.json"), "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["verdict"] in ("continue", "watch", "stop") and data["verdict"] == "stop"
+    for key in (
+        "reasons",
+        "entropy_signal",
+        "entropy_drop",
+        "informative_fraction",
+        "compute_saved",
+    ):
+        assert key in data
+    out = run_cli("compare", "--example", "paper-qwen", "--json")
+    data = json.loads(out.stdout)
+    assert data["inversion"] is True and data["n"] == 5
+    bad = run_cli("monitor", str(tmp_path / "nope.jsonl"))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    bad = run_cli("compare")
+    assert bad.returncode == 2 and "either FILE or --example" in bad.stderr
+
+
+def test_cli_monitor_follow(tmp_path):
+    path = tmp_path / "live.jsonl"
+    path.write_text(
+        "\n".join(json.dumps({"step": s, "entropy": 1.0 - s / 100}) for s in range(10, 80, 10))
+        + "\n"
+    )
+    out = run_cli("monitor", str(path), "--follow", "--poll-s", "0.05", "--max-polls", "3")
+    assert out.returncode == 0, out.stderr
+    assert "stop" in out.stdout  # 60% drop by step 70
+
+
+def test_demo_end_to_end(tmp_path):
+    out = run_cli("demo", "--out", str(tmp_path), "--json", timeout=600)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["simulation"]["inversion"] is True
+    assert data["paper_qwen"]["inversion"] is True
+    assert (tmp_path / "report.md").exists()
+    for png in ("plane.png", "ranks.png", "monitor_sim_depth1.png", "monitor_sim_depth16.png"):
+        assert (tmp_path / png).stat().st_size > 10_000
+    assert len(data["thresholds"]) == 6
