@@ -1,0 +1,183 @@
+"""Run untrusted generated code in a sandbox and say whether the tests passed.
+
+A pool of pre-forked workers (``_sandbox_worker.py``, each a fresh interpreter started with
+an empty environment) forks one child per program. See that file for the isolation layers.
+A pass means the harness saw ``check(entry_point)`` return and wrote a per-run random nonce
+to a private pipe; an exit code of 0 is never enough (``sys.exit(0)``, ``os._exit(0)`` and
+atexit tricks end as "error").
+
+Statuses: passed, failed (a test assertion failed), error (any other exception, early exit,
+syntax error), timeout (wall clock or CPU seconds), memory (MemoryError, address-space
+limit), killed (a signal: file-size limit on output, segfault, ...).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+STATUSES = ("passed", "failed", "error", "timeout", "memory", "killed")
+DEFAULT_TIMEOUT_S = 3.0
+DEFAULT_MEMORY_MB = 1024
+WORKER = Path(__file__).with_name("_sandbox_worker.py")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    passed: bool
+    status: str
+    seconds: float
+    detail: str = ""
+    output: str = ""
+
+
+def build_program(task, completion: str) -> str:
+    """prompt + completion + test + check(entry_point), as HumanEval runs it."""
+    return (f"{task.prompt}{completion}\n\n{task.test}\n\ncheck({task.entry_point})\n")
+
+
+class _Worker:
+    def __init__(self, uid: int, mem_mb: int, isolate: bool):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(WORKER)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env={}, text=True, bufsize=1, close_fds=True,
+        )
+        cfg = {"uid": uid, "mem_bytes": mem_mb * 2**20, "fsize_bytes": 4 * 2**20,
+               "nproc": 32, "isolate": isolate, "scratch": tempfile.gettempdir()}
+        self.proc.stdin.write(json.dumps(cfg) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("sandbox worker failed to start")
+        self.hello = json.loads(line)
+        self.lock = threading.Lock()
+
+    def run(self, job: dict) -> dict:
+        with self.lock:
+            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("sandbox worker died")
+        return json.loads(line)
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001 - best effort at shutdown
+            self.proc.kill()
+
+
+class Sandbox:
+    """A pool of sandbox workers. Use as a context manager, or the module-level default."""
+
+    def __init__(self, workers: int = 2, memory_mb: int = DEFAULT_MEMORY_MB,
+                 isolate: bool = True):
+        if not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+        base = 100_000 + (os.getpid() % 40_000) * 8
+        self._workers = [_Worker(base + k, memory_mb, isolate) for k in range(workers)]
+        self._pool = ThreadPoolExecutor(max_workers=workers)
+        self._next = 0
+        self._lock = threading.Lock()
+        self._free = list(range(workers))
+        self._cv = threading.Condition()
+
+    @property
+    def isolation(self) -> list[str]:
+        """The isolation layers the workers achieved on this machine."""
+        return list(self._workers[0].hello["isolation"])
+
+    def _acquire(self) -> int:
+        with self._cv:
+            while not self._free:
+                self._cv.wait()
+            return self._free.pop()
+
+    def _release(self, k: int) -> None:
+        with self._cv:
+            self._free.append(k)
+            self._cv.notify()
+
+    def run_program(self, program: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
+        k = self._acquire()
+        try:
+            job = {"id": 0, "program": program, "timeout": float(timeout_s),
+                   "nonce": secrets.token_hex(16)}
+            try:
+                res = self._workers[k].run(job)
+            except RuntimeError:  # a dead worker is replaced, the program counts as killed
+                self._workers[k] = _Worker(self._workers[k].hello.get("uid", 100_000 + k), 1024,
+                                           True)
+                return Outcome(False, "killed", float(timeout_s), "sandbox worker died")
+        finally:
+            self._release(k)
+        return Outcome(res["status"] == "passed", res["status"], res["seconds"],
+                       res.get("detail", ""), res.get("output", ""))
+
+    def check(self, task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
+        return self.run_program(build_program(task, completion), timeout_s)
+
+    def check_many(self, pairs: Iterable[tuple], timeout_s: float = DEFAULT_TIMEOUT_S,
+                   progress: bool = False) -> list[Outcome]:
+        """Check (task, completion) pairs on all workers; results keep input order."""
+        pairs = list(pairs)
+        futures = [self._pool.submit(self.check, t, c, timeout_s) for t, c in pairs]
+        if progress:
+            from tqdm import tqdm
+
+            return [f.result() for f in tqdm(futures, desc="executing", unit="prog")]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for w in self._workers:
+            w.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+_default: Sandbox | None = None
+_default_lock = threading.Lock()
+
+
+def default_sandbox(workers: int | None = None) -> Sandbox:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Sandbox(workers or min(2, os.cpu_count() or 1))
+            atexit.register(_default.close)
+        return _default
+
+
+def check(task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
+    """Run one completion against its task's tests in the default sandbox."""
+    return default_sandbox().check(task, completion, timeout_s)
+
+
+def check_many(pairs: Sequence[tuple], workers: int | None = None,
+               timeout_s: float = DEFAULT_TIMEOUT_S, progress: bool = False) -> list[Outcome]:
+    """Run many (task, completion) pairs; results keep input order."""
+    if workers is not None:
+        with Sandbox(workers) as sb:
+            return sb.check_many(pairs, timeout_s, progress)
+    return default_sandbox().check_many(pairs, timeout_s, progress)
