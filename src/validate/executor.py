@@ -43,18 +43,29 @@ class Outcome:
 
 def build_program(task, completion: str) -> str:
     """prompt + completion + test + check(entry_point), as HumanEval runs it."""
-    return (f"{task.prompt}{completion}\n\n{task.test}\n\ncheck({task.entry_point})\n")
+    return f"{task.prompt}{completion}\n\n{task.test}\n\ncheck({task.entry_point})\n"
 
 
 class _Worker:
     def __init__(self, uid: int, mem_mb: int, isolate: bool):
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(WORKER)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env={}, text=True, bufsize=1, close_fds=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={},
+            text=True,
+            bufsize=1,
+            close_fds=True,
         )
-        cfg = {"uid": uid, "mem_bytes": mem_mb * 2**20, "fsize_bytes": 4 * 2**20,
-               "nproc": 32, "isolate": isolate, "scratch": tempfile.gettempdir()}
+        cfg = {
+            "uid": uid,
+            "mem_bytes": mem_mb * 2**20,
+            "fsize_bytes": 4 * 2**20,
+            "nproc": 32,
+            "isolate": isolate,
+            "scratch": tempfile.gettempdir(),
+        }
         self.proc.stdin.write(json.dumps(cfg) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
@@ -83,8 +94,7 @@ class _Worker:
 class Sandbox:
     """A pool of sandbox workers. Use as a context manager, or the module-level default."""
 
-    def __init__(self, workers: int = 2, memory_mb: int = DEFAULT_MEMORY_MB,
-                 isolate: bool = True):
+    def __init__(self, workers: int = 2, memory_mb: int = DEFAULT_MEMORY_MB, isolate: bool = True):
         if not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
         base = 100_000 + (os.getpid() % 40_000) * 8
@@ -116,24 +126,35 @@ class Sandbox:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
         k = self._acquire()
         try:
-            job = {"id": 0, "program": program, "timeout": float(timeout_s),
-                   "nonce": secrets.token_hex(16)}
+            job = {
+                "id": 0,
+                "program": program,
+                "timeout": float(timeout_s),
+                "nonce": secrets.token_hex(16),
+            }
             try:
                 res = self._workers[k].run(job)
             except RuntimeError:  # a dead worker is replaced, the program counts as killed
-                self._workers[k] = _Worker(self._workers[k].hello.get("uid", 100_000 + k), 1024,
-                                           True)
+                self._workers[k] = _Worker(
+                    self._workers[k].hello.get("uid", 100_000 + k), 1024, True
+                )
                 return Outcome(False, "killed", float(timeout_s), "sandbox worker died")
         finally:
             self._release(k)
-        return Outcome(res["status"] == "passed", res["status"], res["seconds"],
-                       res.get("detail", ""), res.get("output", ""))
+        return Outcome(
+            res["status"] == "passed",
+            res["status"],
+            res["seconds"],
+            res.get("detail", ""),
+            res.get("output", ""),
+        )
 
     def check(self, task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
         return self.run_program(build_program(task, completion), timeout_s)
 
-    def check_many(self, pairs: Iterable[tuple], timeout_s: float = DEFAULT_TIMEOUT_S,
-                   progress: bool = False) -> list[Outcome]:
+    def check_many(
+        self, pairs: Iterable[tuple], timeout_s: float = DEFAULT_TIMEOUT_S, progress: bool = False
+    ) -> list[Outcome]:
         """Check (task, completion) pairs on all workers; results keep input order."""
         pairs = list(pairs)
         futures = [self._pool.submit(self.check, t, c, timeout_s) for t, c in pairs]
@@ -174,8 +195,12 @@ def check(task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcom
     return default_sandbox().check(task, completion, timeout_s)
 
 
-def check_many(pairs: Sequence[tuple], workers: int | None = None,
-               timeout_s: float = DEFAULT_TIMEOUT_S, progress: bool = False) -> list[Outcome]:
+def check_many(
+    pairs: Sequence[tuple],
+    workers: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    progress: bool = False,
+) -> list[Outcome]:
     """Run many (task, completion) pairs; results keep input order."""
     if workers is not None:
         with Sandbox(workers) as sb:

