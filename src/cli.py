@@ -422,6 +422,68 @@ def compare(
     _print_compare(res)
 
 
+# ---------------------------------------------------------------- validate
+@app.command()
+def validate(
+    model: str = typer.Option(..., "--model", help="Local model or LoRA adapter directory."),
+    benchmark: str = typer.Option("humaneval", help="humaneval | synthetic | path.jsonl"),
+    samples: int = typer.Option(128, "--samples", "-n", help="Samples per problem at T = 1."),
+    group_size: int = typer.Option(8, "--group-size", "-g", help="GRPO group size g."),
+    out: str = typer.Option(..., "--out", help="Directory for samples.jsonl and the summary."),
+    limit: int = typer.Option(None, help="Probe only the first K problems."),
+    max_new_tokens: int = typer.Option(384, help="Tokens per completion."),
+    temperature: float = typer.Option(1.0, help="Sampling temperature (GRPO's is 1.0)."),
+    entropy: str = typer.Option("both", help="prompt | rollout | both"),
+    tau_h: float = typer.Option(
+        0.18, help="Stage-1 entropy threshold (nats), calibrated on the paper's Qwen ladder."
+    ),
+    workers: int = typer.Option(2, help="Sandbox workers."),
+    seed: int = typer.Option(0),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Probe a checkpoint: per-problem p and entropy, stage-1 risk (resumable)."""
+    from rankinv.validate.probe import ProbeConfig, run_probe
+    from rankinv.validate.sampler import resolve_model_dir
+
+    resolve_model_dir(model)  # clear errors before anything heavy
+    cfg = ProbeConfig(
+        benchmark=benchmark,
+        samples=samples,
+        group_size=group_size,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        limit=limit,
+        seed=seed,
+        tau_h=tau_h,
+        workers=workers,
+    )
+    summary = run_probe(model, cfg, out, progress=not as_json, entropy_mode=entropy)
+    if as_json:
+        _emit_json(summary)
+        return
+    t = Table(title=f"Stage-1 probe of {model}")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    for k in (
+        "pass_at_1",
+        "pass_at_64",
+        "entropy_prompt",
+        "entropy_rollout",
+        "informative_fraction",
+        "frac_below_p_star",
+        "headroom",
+        "diversity_ratio",
+    ):
+        v = summary[k]
+        t.add_row(k, "-" if v is None else f"{v:.4g}")
+    console.print(t)
+    colour = {"low": "green", "medium": "yellow", "high": "red"}[summary["risk"]]
+    console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
+    for r in summary["reasons"]:
+        console.print(f"  - {r}", highlight=False)
+    console.print(f"samples in {out}/samples.jsonl; summary in {out}/validate_summary.json")
+
+
 # ---------------------------------------------------------------- report
 @app.command()
 def report(
