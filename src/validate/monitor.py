@@ -144,6 +144,15 @@ def _finite(x) -> float | None:
 def read_series(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> Series:
     """Parse a log into step-ordered series; missing keys raise, listing the keys there."""
     recs, issues = _read_records(Path(path))
+    return series_from_records(recs, cfg, issues)
+
+
+def series_from_records(
+    recs: list[dict], cfg: MonitorConfig = MonitorConfig(), issues: list[str] | None = None
+) -> Series:
+    """Series from log records (dicts as TRL, verl or our JSONL write them). Shared by the
+    file reader and the live TRL callback."""
+    issues = list(issues or [])
     present: set[str] = set()
     for r in recs:
         present.update(k for k, v in r.items() if v is not None)

@@ -120,33 +120,8 @@ class HFSampler:
 
     # ------------------------------------------------------------ prompt entropy
     def prompt_entropy(self, prompts: list[str]) -> list[float]:
-        """Mean next-token entropy (nats, T = 1) over each prompt's positions, from one
-        forward pass per batch, no sampling: the paper's stage-1 measurement."""
-        import torch
-
-        out: list[float] = []
-        bs = self.batch_size
-        i = 0
-        while i < len(prompts):
-            chunk = prompts[i : i + bs]
-            try:
-                with torch.inference_mode():
-                    enc = self.tokenizer(chunk, return_tensors="pt", padding=True).to(self.device)
-                    pos = (enc.attention_mask.cumsum(-1) - 1).clamp(min=0)
-                    logits = self.model(
-                        input_ids=enc.input_ids, attention_mask=enc.attention_mask, position_ids=pos
-                    ).logits.float()
-                    logp = torch.log_softmax(logits, -1)
-                    h = -(logp.exp() * logp).sum(-1)  # [B, T]
-                    mask = enc.attention_mask.bool()
-                    for row in range(h.shape[0]):
-                        vals = h[row][mask[row]]
-                        out.append(float(vals.mean()))
-            except _oom_errors() as exc:
-                bs = _backoff(bs, exc)
-                continue
-            i += len(chunk)
-        return out
+        """See :func:`prompt_entropy`."""
+        return prompt_entropy(self.model, self.tokenizer, prompts, self.batch_size)
 
     # ------------------------------------------------------------ sampling
     def generate(
@@ -252,6 +227,42 @@ def _cache_keyword(model) -> str:
 def _cache_of(out):
     cache = getattr(out, "cache", None)
     return cache if cache is not None else out.past_key_values
+
+
+def prompt_entropy(model, tokenizer, prompts: list[str], batch_size: int = 16) -> list[float]:
+    """Mean next-token entropy (nats, T = 1) over each prompt's positions, from one forward
+    pass per batch, no sampling: the paper's stage-1 measurement. Left padding, explicit
+    position ids, padding positions excluded; batch size halves on out-of-memory."""
+    import torch
+
+    device = next(model.parameters()).device
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    out: list[float] = []
+    bs, i = batch_size, 0
+    try:
+        while i < len(prompts):
+            chunk = prompts[i : i + bs]
+            try:
+                with torch.inference_mode():
+                    enc = tokenizer(chunk, return_tensors="pt", padding=True).to(device)
+                    pos = (enc.attention_mask.cumsum(-1) - 1).clamp(min=0)
+                    logits = model(
+                        input_ids=enc.input_ids, attention_mask=enc.attention_mask, position_ids=pos
+                    ).logits.float()
+                    logp = torch.log_softmax(logits, -1)
+                    h = -(logp.exp() * logp).sum(-1)  # [B, T]
+                    mask = enc.attention_mask.bool()
+                    out.extend(float(h[r][mask[r]].mean()) for r in range(h.shape[0]))
+            except _oom_errors() as exc:
+                bs = _backoff(bs, exc)
+                continue
+            i += len(chunk)
+    finally:
+        tokenizer.padding_side = side
+    return out
 
 
 def _sample(logits, temperature: float, top_p: float, gen):

@@ -1,0 +1,1 @@
+"""Adapters to the trainers users run (optional extras, imported lazily)."""

@@ -1,0 +1,203 @@
+"""Live integration with TRL: the stage-2 monitor as a TrainerCallback, and a stage-1
+screen to call before training starts.
+
+    from rankinv.integrations.trl import EntropyMonitorCallback, screen
+    screen(model, tokenizer, group_size=8)                      # stage 1: warn or refuse
+    trainer = GRPOTrainer(..., callbacks=[EntropyMonitorCallback()])  # stage 2: stop early
+
+The callback feeds every log event of the trainer (TRL's GRPOTrainer logs ``entropy`` and
+``frac_reward_zero_std``) to the very code behind ``rankinv monitor``
+(monitor.series_from_records + monitor.analyse), records the verdict in the trainer's
+log_history, and on "stop" (action="stop") ends training after saving a checkpoint and
+writing the monitor's JSON report to the output directory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from pathlib import Path
+
+from rankinv.validate.monitor import MonitorConfig, analyse, series_from_records
+
+try:
+    from transformers import TrainerCallback
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "rankinv.integrations.trl needs transformers (and trl for GRPO): "
+        "pip install 'rankinv[validate,trl]'"
+    ) from exc
+
+logger = logging.getLogger("rankinv")
+ACTIONS = ("log", "warn", "stop")
+REPORT_NAME = "rankinv_monitor.json"
+
+
+class EntropyMonitorCallback(TrainerCallback):
+    """Stage-2 monitor during training.
+
+    ref_step / check_step / threshold: the paper's rule (10, 150, 0.5). action: "log" only
+    records the verdict, "warn" also warns when it changes, "stop" also stops training on
+    "stop". By default the callback acts only once the check step is reached (the paper's
+    rule); ``act_early=True`` stops as soon as the drop already exceeds the threshold.
+    """
+
+    def __init__(
+        self,
+        ref_step: int = 10,
+        check_step: int = 150,
+        threshold: float = 0.5,
+        action: str = "stop",
+        group_size: int | None = None,
+        act_early: bool = False,
+        entropy_key: str | None = None,
+    ):
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
+        self.ref_step, self.check_step, self.threshold = ref_step, check_step, threshold
+        self.action = action
+        self.group_size = group_size
+        self.act_early = act_early
+        self.entropy_key = entropy_key
+        self.records: list[dict] = []
+        self.report: dict | None = None
+        self.verdict: str | None = None
+        self.stopped_at: int | None = None
+        self.seconds = 0.0  # time spent in the callback, for the overhead figure
+        MonitorConfig(ref_step=ref_step, check_step=check_step, threshold=threshold)
+
+    def _config(self, args, state) -> MonitorConfig:
+        g = self.group_size or getattr(args, "num_generations", None) or 8
+        planned = state.max_steps if getattr(state, "max_steps", 0) else 400
+        return MonitorConfig(
+            ref_step=self.ref_step,
+            check_step=self.check_step,
+            threshold=self.threshold,
+            group_size=int(max(2, g)),
+            planned_steps=int(planned),
+            entropy_key=self.entropy_key,
+        )
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            if not logs:
+                return control
+            rec = dict(logs)
+            rec.setdefault("step", state.global_step)
+            if not any(k in rec for k in ("entropy", "min_entropy", self.entropy_key or "")):
+                return control
+            self.records.append(rec)
+            cfg = self._config(args, state)
+            try:
+                rep = analyse(series_from_records(self.records, cfg), cfg)
+            except ValueError:
+                return control
+            self.report = rep
+            if state.log_history and state.log_history[-1].get("step") == state.global_step:
+                state.log_history[-1]["rankinv/verdict"] = rep["verdict"]
+                if rep["entropy_drop"] is not None:
+                    state.log_history[-1]["rankinv/entropy_drop"] = rep["entropy_drop"]
+            if rep["verdict"] != self.verdict:
+                msg = (
+                    f"rankinv stage-2 verdict at step {state.global_step}: {rep['verdict']} "
+                    f"({'; '.join(rep['reasons'])})"
+                )
+                if self.action in ("warn", "stop"):
+                    warnings.warn(msg, stacklevel=2)
+                else:
+                    logger.info(msg)
+                self.verdict = rep["verdict"]
+            ready = self.act_early or state.global_step >= self.check_step
+            if (
+                rep["verdict"] == "stop"
+                and self.action == "stop"
+                and ready
+                and self.stopped_at is None
+            ):
+                self.stopped_at = state.global_step
+                control.should_save = True
+                control.should_training_stop = True
+                self._write(args)
+            return control
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._write(args)
+        return control
+
+    def _write(self, args) -> None:
+        if self.report is None or not getattr(args, "output_dir", None):
+            return
+        path = Path(args.output_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        rep = dict(self.report)
+        rep["stopped_at"] = self.stopped_at
+        (path / REPORT_NAME).write_text(json.dumps(rep, indent=1))
+
+
+def screen(
+    model,
+    tokenizer,
+    group_size: int = 8,
+    probe="humaneval",
+    tau_h: float = 0.18,
+    on_high: str = "warn",
+    max_prompts: int | None = None,
+    batch_size: int = 16,
+) -> dict:
+    """Stage 1 before training: mean prompt-token entropy on a probe and the verdict.
+
+    ``probe`` is a benchmark name (default the 164 HumanEval prompts) or a list of prompts.
+    Entropy below tau_H (0.18 nats, calibrated on the paper's Qwen ladder) is high risk.
+    ``on_high``: "warn" (default) or "raise" (refuse to start: RuntimeError).
+    Returns {verdict, entropy, tau_h, p_star, n_prompts, reasons}.
+    """
+    from rankinv import theory
+    from rankinv.validate.sampler import prompt_entropy
+
+    if on_high not in ("warn", "raise"):
+        raise ValueError(f"on_high must be 'warn' or 'raise', got {on_high!r}")
+    if isinstance(probe, str):
+        from rankinv.validate import benchmarks
+
+        prompts = [t.prompt for t in benchmarks.load(probe)]
+    else:
+        prompts = list(probe)
+    if max_prompts:
+        prompts = prompts[:max_prompts]
+    if not prompts:
+        raise ValueError("probe has no prompts")
+    vals = prompt_entropy(model, tokenizer, prompts, batch_size)
+    h = float(sum(vals) / len(vals))
+    ps = theory.p_star(group_size)
+    if h < tau_h:
+        verdict = "high"
+        reasons = [
+            f"prompt-token entropy {h:.3f} nats < tau_H = {tau_h}: entropy collapse; "
+            f"expect prompts below p*({group_size}) = {ps:.3f} to strand under GRPO"
+        ]
+    elif h < 1.5 * tau_h:
+        verdict = "medium"
+        reasons = [f"prompt-token entropy {h:.3f} nats is within 1.5x of tau_H = {tau_h}"]
+    else:
+        verdict = "low"
+        reasons = [f"prompt-token entropy {h:.3f} nats >= 1.5 tau_H"]
+    result = {
+        "verdict": verdict,
+        "entropy": h,
+        "tau_h": tau_h,
+        "p_star": ps,
+        "group_size": group_size,
+        "n_prompts": len(prompts),
+        "reasons": reasons,
+    }
+    if verdict == "high":
+        msg = f"rankinv stage-1 screen: high risk of rank inversion ({reasons[0]})"
+        if on_high == "raise":
+            raise RuntimeError(msg)
+        warnings.warn(msg, stacklevel=2)
+    return result
