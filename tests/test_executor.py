@@ -213,3 +213,19 @@ def test_synthetic_benchmark_and_local_jsonl(tmp_path, sandbox):
         benchmarks.load(str(path))
     with pytest.raises(ValueError, match="unknown benchmark"):
         benchmarks.load("mbpp")
+
+
+def test_check_batch_agrees_with_single_checks_and_survives_hostile_members(sandbox):
+    tasks = benchmarks.synthetic(10, seed=3, split="test")
+    t = tasks[0]
+    good = t.canonical_solution.strip()
+    comps = [good, "x", "1/0", "x+", "__import__('sys').exit(0)", good, "x*x"]
+    batch = sandbox.check_batch(t, comps)
+    single = sandbox.check_many([(t, c) for c in comps])
+    assert [b.passed for b in batch] == [s.passed for s in single]
+    assert [b.passed for b in batch] == [True, False, False, False, False, True, False]
+    # a member that ends the whole batch process forces one-by-one re-checks
+    hostile = comps + ["__import__('os')._exit(0)"]
+    res = sandbox.check_batch(t, hostile)
+    assert [r.passed for r in res] == [True, False, False, False, False, True, False, False]
+    assert sandbox.check_batch(t, []) == []

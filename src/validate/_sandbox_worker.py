@@ -217,7 +217,13 @@ def run_child(job, cfg, workdir, uid, report_w):
     except BaseException as exc:
         os.write(report_w, f"E {type(exc).__name__}: {exc}".encode()[:500])
         os._exit(1)
-    # the check returned: only now is the nonce written
+    # the check returned: only now is the nonce written (after the program's output is
+    # flushed: os._exit skips Python's buffers)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed or replaced stream loses its output only
+            pass
     os.write(report_w, b"P " + nonce)
     os._exit(0)
 

@@ -46,6 +46,46 @@ def build_program(task, completion: str) -> str:
     return f"{task.prompt}{completion}\n\n{task.test}\n\ncheck({task.entry_point})\n"
 
 
+def _batch_program(task, completions: list[str], marker: str) -> str:
+    sources = [f"{task.prompt}{c}\n" for c in completions]
+    return (
+        f"{task.test}\n\n"
+        "def _rankinv_batch(_sources, _entry, _check):\n"
+        "    _out = []\n"
+        "    for _src in _sources:\n"
+        "        _ns = {'__name__': '__candidate__'}\n"
+        "        try:\n"
+        "            exec(compile(_src, '<candidate>', 'exec'), _ns)\n"
+        "            _check(_ns[_entry])\n"
+        "            _out.append('P')\n"
+        "        except AssertionError:\n"
+        "            _out.append('F')\n"
+        "        except MemoryError:\n"
+        "            _out.append('M')\n"
+        "        except BaseException:\n"
+        "            _out.append('E')\n"
+        "    return _out\n\n"
+        f"print({marker!r} + ''.join(_rankinv_batch({sources!r}, {task.entry_point!r}, check))"
+        f" + {marker!r})\n"
+    )
+
+
+_BATCH_STATUS = {"P": "passed", "F": "failed", "M": "memory", "E": "error"}
+
+
+def _parse_batch(out: Outcome, marker: str, n: int):
+    if not out.passed:
+        return None
+    i = out.output.rfind(marker, 0, max(0, len(out.output) - len(marker)))
+    j = out.output.rfind(marker)
+    if i < 0 or j <= i:
+        return None
+    codes = out.output[i + len(marker) : j]
+    if len(codes) != n or set(codes) - set(_BATCH_STATUS):
+        return None
+    return [(c == "P", _BATCH_STATUS[c], "") for c in codes]
+
+
 class _Worker:
     def __init__(self, uid: int, mem_mb: int, isolate: bool):
         self.proc = subprocess.Popen(
@@ -151,6 +191,37 @@ class Sandbox:
 
     def check(self, task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
         return self.run_program(build_program(task, completion), timeout_s)
+
+    def check_batch(
+        self, task, completions: Sequence[str], timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> list[Outcome]:
+        """Check many completions of one task in one sandboxed process (RL-loop throughput).
+
+        Distinct completions run one after another inside a single sandboxed program, each
+        in its own namespace with every exception (SystemExit included) caught, and the
+        verdicts are reported under a per-run random marker. If the batch does not finish
+        cleanly (a completion calls os._exit, hangs, exhausts memory...), every completion
+        of the batch is re-checked in its own process, so one hostile completion cannot
+        decide another's verdict by ending the batch. Weaker than :meth:`check` against a
+        completion that inspects the harness's frames (it shares their process).
+        """
+        distinct = list(dict.fromkeys(completions))
+        if not distinct:
+            return []
+        marker = secrets.token_hex(16)
+        program = _batch_program(task, distinct, marker)
+        out = self.run_program(program, timeout_s * max(1.0, len(distinct) / 8))
+        verdicts = _parse_batch(out, marker, len(distinct))
+        if verdicts is None:
+            checked = self.check_many([(task, c) for c in distinct], timeout_s)
+            results = dict(zip(distinct, checked, strict=True))
+        else:
+            each = out.seconds / len(distinct)
+            results = {
+                c: Outcome(ok, st, each, detail)
+                for c, (ok, st, detail) in zip(distinct, verdicts, strict=True)
+            }
+        return [results[c] for c in completions]
 
     def check_many(
         self, pairs: Iterable[tuple], timeout_s: float = DEFAULT_TIMEOUT_S, progress: bool = False
