@@ -484,6 +484,70 @@ def validate(
     console.print(f"samples in {out}/samples.jsonl; summary in {out}/validate_summary.json")
 
 
+# ---------------------------------------------------------------- experiment
+experiment_app = typer.Typer(
+    help="End-to-end experiments on models trained here.", no_args_is_help=True
+)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("mini")
+def experiment_mini(
+    preset: str = typer.Option("ci", help="ci (under 10 min on 2 CPU cores) | gpu"),
+    out: str = typer.Option("runs/mini", "--out", help="Directory (resumable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Pretrain a small Qwen2 coder, SFT to several depths, GRPO, predicted vs observed."""
+    from rankinv.experiment.mini import preset as mini_preset
+    from rankinv.experiment.mini import run_mini
+
+    cfg = mini_preset(preset)
+    log = (lambda m: None) if as_json else (lambda m: console.print(m, highlight=False))
+    res = run_mini(cfg, out, log=log)
+    if as_json:
+        _emit_json({k: v for k, v in res.items() if k != "runs"})
+        return
+    k = max(cfg.ks)
+    t = Table(title=f"Miniature experiment ({preset}): means over seeds")
+    for col in [
+        "demos",
+        "SFT epochs",
+        "H rollout",
+        "H prompt",
+        "pass@1 pre",
+        f"pass@{k} pre",
+        f"peak pass@{k} post",
+        "nonlinear post",
+        "all-fail",
+        "all-pass",
+        "stage 2 stops",
+    ]:
+        t.add_column(col, justify="right")
+    for b in res["by_depth"]:
+        t.add_row(
+            b["variant"],
+            str(b["depth"]),
+            f"{b['pre.entropy']:.3f}",
+            f"{b['pre.entropy_prompt']:.3f}",
+            f"{b['pre.pass_at_1']:.3f}",
+            f"{b[f'pre.pass_at_{k}']:.3f}",
+            f"{b['peak_pass_at_k']:.3f}",
+            f"{b['peak_nonlinear']:.3f}",
+            f"{b['all_fail']:.2f}",
+            f"{b['all_pass']:.2f}",
+            f"{b['stage2_stop']}/{b['runs']}",
+        )
+    console.print(t)
+    if res["compare"]:
+        console.print(_rho_line(f"rho(pre-RL pass@1, peak pass@{k})", res["rho_pass1_vs_post"]))
+        console.print(_rho_line(f"rho(rollout entropy, peak pass@{k})", res["rho_entropy_vs_post"]))
+        console.print(f"inversion: {'yes' if res['inversion'] else 'no'}")
+    sim = res["simulator"]
+    console.print(_rho_line("simulator rho(pass@1, post)", sim["rho_pass1_vs_post"]))
+    console.print(_rho_line("simulator rho(entropy, post)", sim["rho_entropy_vs_post"]))
+    console.print(f"{res['seconds']['total']:.0f} s; artifacts in {out}")
+
+
 # ---------------------------------------------------------------- report
 @app.command()
 def report(

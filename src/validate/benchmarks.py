@@ -66,8 +66,8 @@ def humaneval() -> list[Task]:
 
 
 # ---------------------------------------------------------------- synthetic
+#: Templates of hidden integer functions: name -> family.
 TEMPLATES = {
-    # name: (family, generator of (expression, python function of x))
     "add": "linear",
     "mul": "linear",
     "affine": "linear",
@@ -78,8 +78,8 @@ TEMPLATES = {
 }
 
 
-def _expression(template: str, rng: random.Random) -> str:
-    a, b = rng.randint(2, 9), rng.randint(1, 9)
+def synthetic_expression(template: str, a: int = 2, b: int = 1, m: int = 2) -> str:
+    """The canonical expression of a template with its constants."""
     return {
         "add": f"x+{b}",
         "mul": f"{a}*x",
@@ -87,12 +87,42 @@ def _expression(template: str, rng: random.Random) -> str:
         "sub": f"x-{b}",
         "square_plus": f"x*x+{b}",
         "square_lin": f"x*x+{a}*x",
-        "mod_plus": f"x%{rng.randint(2, 5)}+{b}",
+        "mod_plus": f"x%{m}+{b}",
     }[template]
 
 
-def synthetic_task(template: str, rng: random.Random, index: int) -> Task:
-    expr = _expression(template, rng)
+def synthetic_programs() -> list[dict]:
+    """Every program of the generator: template, family, constants, canonical expression."""
+    out, seen = [], set()
+    for template in TEMPLATES:
+        for a in range(2, 13):
+            for b in range(1, 25):
+                for m in range(2, 6):
+                    expr = synthetic_expression(template, a, b, m)
+                    if expr in seen:
+                        continue
+                    seen.add(expr)
+                    out.append(
+                        {
+                            "template": template,
+                            "family": TEMPLATES[template],
+                            "a": a,
+                            "b": b,
+                            "m": m,
+                            "expression": expr,
+                        }
+                    )
+    return out
+
+
+def synthetic_split(expression: str) -> str:
+    """Held-out programs: a quarter of the programs, by a hash of the expression."""
+    h = int(hashlib.sha256(expression.encode()).hexdigest(), 16) % 4
+    return "test" if h == 0 else "train"
+
+
+def synthetic_task(expr: str, task_id: str) -> Task:
+    """prompt shows f(0..3); the completion is an expression in x checked on x = 0..9."""
     values = [eval(expr, {"x": x}) for x in range(10)]  # noqa: S307 - our own template
     shown = ", ".join(f"f({x})={values[x]}" for x in range(4))
     prompt = f"def f(x):\n    # {shown}\n    return "
@@ -101,33 +131,29 @@ def synthetic_task(template: str, rng: random.Random, index: int) -> Task:
         f"    for x, y in enumerate({values!r}):\n"
         "        assert candidate(x) == y\n"
     )
-    return Task(f"synthetic/{template}/{index}", prompt, "f", test, expr + "\n")
+    return Task(task_id, prompt, "f", test, expr + "\n")
 
 
 def synthetic(n: int = 200, seed: int = 0, split: str = "all") -> list[Task]:
-    """Small verifiable tasks: the prompt shows f(0..3) of a hidden integer function, the
-    completion is an expression in x checked on x = 0..9. Seven templates (four linear,
-    three nonlinear). ``split``: "train", "test" (held-out programs: a program appears in
-    one split only) or "all"."""
+    """Small verifiable function-writing tasks: the prompt shows f(0..3) of a hidden integer
+    function, the completion is an expression in x checked on x = 0..9. Seven templates
+    (four linear, three nonlinear). ``split``: "train", "test" (held-out programs: each
+    program is in one split only) or "all"; ``n`` programs drawn without replacement
+    (all of them when the split has fewer)."""
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if split not in ("train", "test", "all"):
         raise ValueError(f"split must be train, test or all, got {split!r}")
-    rng = random.Random(seed)
-    names = sorted(TEMPLATES)
-    tasks, seen = [], set()
-    i = 0
-    while len(tasks) < n and i < 100 * n:
-        i += 1
-        t = synthetic_task(names[rng.randrange(len(names))], rng, len(tasks))
-        key = t.canonical_solution
-        h = int(hashlib.sha256(key.encode()).hexdigest(), 16) % 4
-        part = "test" if h == 0 else "train"
-        if (split != "all" and part != split) or key in seen:
-            continue
-        seen.add(key)
-        tasks.append(t)
-    return tasks
+    progs = [
+        p
+        for p in synthetic_programs()
+        if split == "all" or synthetic_split(p["expression"]) == split
+    ]
+    random.Random(seed).shuffle(progs)
+    return [
+        synthetic_task(p["expression"], f"synthetic/{p['template']}/{p['expression']}")
+        for p in progs[:n]
+    ]
 
 
 def load(name: str, **kwargs) -> list[Task]:

@@ -118,6 +118,20 @@ class HFSampler:
         self.model_path = str(model_path)
         self.revision = _revision(base_dir, adapter_dir)
 
+    @classmethod
+    def from_model(cls, model, tokenizer, batch_size: int = 64, model_path: str = "<memory>"):
+        """Wrap a model already in memory (e.g. during training) without reloading it."""
+        self = cls.__new__(cls)
+        self.model, self.tokenizer = model, tokenizer
+        self.device = str(next(model.parameters()).device)
+        self.dtype = next(model.parameters()).dtype
+        self._cache_kw = _cache_keyword(model)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "left"
+        self.batch_size, self.model_path, self.revision = batch_size, model_path, None
+        return self
+
     # ------------------------------------------------------------ prompt entropy
     def prompt_entropy(self, prompts: list[str]) -> list[float]:
         """See :func:`prompt_entropy`."""
