@@ -44,7 +44,7 @@ class MiniConfig:
     kv_heads: int = 2
     vocab_size: int = 400  # byte alphabet (256) + BPE merges of the task's scaffolding
     # pretraining
-    pretrain_steps: int = 1000
+    pretrain_steps: int = 1500
     pretrain_batch: int = 64
     pretrain_lr: float = 3e-3
     wrong_share: float = 0.5
