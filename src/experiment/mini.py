@@ -140,7 +140,7 @@ def correct_forms(prog: dict) -> list[str]:
 
 
 def wrong_forms(prog: dict) -> list[str]:
-    a, b, m, t = prog["a"], prog["b"], prog["m"], prog["template"]
+    a, b, m = prog["a"], prog["b"], prog["m"]
     wrong = {
         teacher_answer(prog),
         f"x+{b + 1}",
