@@ -229,3 +229,10 @@ def test_check_batch_agrees_with_single_checks_and_survives_hostile_members(sand
     res = sandbox.check_batch(t, hostile)
     assert [r.passed for r in res] == [True, False, False, False, False, True, False, False]
     assert sandbox.check_batch(t, []) == []
+
+
+def test_check_batches_keeps_order(sandbox):
+    tasks = benchmarks.synthetic(4, seed=5, split="test")
+    items = [(t, [t.canonical_solution.strip(), "x"]) for t in tasks]
+    res = sandbox.check_batches(items)
+    assert [[o.passed for o in row] for row in res] == [[True, False]] * 4

@@ -70,6 +70,8 @@ class MiniConfig:
     # torch threads; the GRPO loop runs sampling, sandbox checks and the update one after
     # another, so torch and the sandbox never compete for the two cores
     threads: int = 2
+    device: str = "auto"  # "auto": cuda when available, else cpu
+    workers: int = 2  # sandbox workers
 
     def __post_init__(self):
         if self.group_size < 2:
@@ -264,8 +266,20 @@ def token_logprobs(model, ids, att):
     return torch.nn.functional.pad(tok_lp, (1, 0))
 
 
-def supervised_step(model, opt, enc: Encoder, prompts, answers, device) -> float:
-    ids, att, ans = enc.batch(prompts, answers, device)
+def device_of(model) -> str:
+    return str(next(model.parameters()).device)
+
+
+def resolve_device(cfg: MiniConfig) -> str:
+    import torch
+
+    if cfg.device != "auto":
+        return cfg.device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def supervised_step(model, opt, enc: Encoder, prompts, answers) -> float:
+    ids, att, ans = enc.batch(prompts, answers, device_of(model))
     lp = token_logprobs(model, ids, att)
     loss = -(lp * ans).sum() / ans.sum()
     opt.zero_grad()
@@ -282,7 +296,7 @@ def pretrain(cfg: MiniConfig, out: Path, log) -> Path:
     if (path / "done").exists():
         return path
     tok = build_tokenizer(cfg.vocab_size)
-    model = build_model(cfg, tok)
+    model = build_model(cfg, tok).to(resolve_device(cfg))
     enc = Encoder(tok)
     train = programs("train")
     rng = random.Random(0)
@@ -298,7 +312,7 @@ def pretrain(cfg: MiniConfig, out: Path, log) -> Path:
             forms = wrong if rng.random() < cfg.wrong_share else right
             prompts.append(task_of(p).prompt)
             answers.append(enc.answer_ids(rng.choice(forms)))
-        loss = supervised_step(model, opt, enc, prompts, answers, "cpu")
+        loss = supervised_step(model, opt, enc, prompts, answers)
         sched.step()
         if step % 200 == 0 or step == cfg.pretrain_steps - 1:
             log(f"pretrain step {step}: loss {loss:.3f} ({time.perf_counter() - t0:.0f} s)")
@@ -318,7 +332,7 @@ def sft(cfg: MiniConfig, base: Path, out: Path, variant: str, seed: int, depths,
     if all((p / "done").exists() for p in paths.values()):
         return paths
     tok = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForCausalLM.from_pretrained(base)
+    model = AutoModelForCausalLM.from_pretrained(base).to(resolve_device(cfg))
     enc = Encoder(tok)
     rng = random.Random(1000 + seed)
     train = programs("train")
@@ -331,7 +345,7 @@ def sft(cfg: MiniConfig, base: Path, out: Path, variant: str, seed: int, depths,
         rng.shuffle(data)
         for i in range(0, len(data), cfg.sft_batch):
             chunk = data[i : i + cfg.sft_batch]
-            supervised_step(model, opt, enc, [c[0] for c in chunk], [c[1] for c in chunk], "cpu")
+            supervised_step(model, opt, enc, [c[0] for c in chunk], [c[1] for c in chunk])
         if epoch in paths and not (paths[epoch] / "done").exists():
             paths[epoch].mkdir(parents=True, exist_ok=True)
             model.save_pretrained(paths[epoch])
@@ -352,11 +366,11 @@ def evaluate(sampler, sandbox, tasks, cfg: MiniConfig, seed: int) -> dict:
         seed=seed,
     )
     n = cfg.eval_samples
-    cs, ents = [], []
-    for t, row in zip(tasks, gens, strict=True):
-        outs = sandbox.check_batch(t, [g.text.strip() for g in row])
-        cs.append(sum(o.passed for o in outs))
-        ents.extend(g.mean_entropy for g in row)
+    outcomes = sandbox.check_batches(
+        [(t, [g.text.strip() for g in row]) for t, row in zip(tasks, gens, strict=True)]
+    )
+    cs = [sum(o.passed for o in outs) for outs in outcomes]
+    ents = [g.mean_entropy for row in gens for g in row]
     cs = np.array(cs)
     res = {f"pass_at_{k}": float(np.mean(theory.pass_at_k(n, cs, k))) for k in cfg.ks}
     res["entropy"] = float(np.mean(ents))
@@ -384,7 +398,7 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
     log_path = out / "runs" / f"{name}.jsonl"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(ckpt)
-    model = AutoModelForCausalLM.from_pretrained(ckpt)
+    model = AutoModelForCausalLM.from_pretrained(ckpt).to(resolve_device(cfg))
     sampler = HFSampler.from_model(model, tok, batch_size=256, model_path=str(ckpt))
     enc = Encoder(tok)
     train = [task_of(p) for p in programs("train")]
@@ -407,19 +421,16 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
                 stop=("\n",),
                 seed=seed * 100_003 + step,
             )
-            rewards = np.array(
-                [
-                    [o.passed for o in sandbox.check_batch(t, [x.text.strip() for x in row])]
-                    for t, row in zip(batch, gens, strict=True)
-                ],
-                dtype=float,
+            outcomes = sandbox.check_batches(
+                [(t, [x.text.strip() for x in row]) for t, row in zip(batch, gens, strict=True)]
             )
+            rewards = np.array([[o.passed for o in row] for row in outcomes], dtype=float)
             s = rewards.sum(1)
             adv = rewards - rewards.mean(1, keepdims=True)  # Dr. GRPO: no std division
             prompts = [t.prompt for t in batch for _ in range(g)]
             answers = [x.token_ids for row in gens for x in row]
-            ids, att, ans = enc.batch(prompts, answers, "cpu")
-            a = torch.tensor(adv.reshape(-1), dtype=torch.float32)[:, None]
+            ids, att, ans = enc.batch(prompts, answers, device_of(model))
+            a = torch.tensor(adv.reshape(-1), dtype=torch.float32, device=ids.device)[:, None]
             model.train()
             lp = token_logprobs(model, ids, att)
             ratio = torch.exp(lp - lp.detach())  # one update per batch: ratio 1, clip inactive
@@ -489,7 +500,7 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     base = pretrain(cfg, out, log)
     t_pre = time.perf_counter() - t0
     runs = []
-    with Sandbox(2) as sandbox:
+    with Sandbox(cfg.workers) as sandbox:
         base_eval = (
             grpo(dataclasses.replace(cfg, rl_steps=0), base, out, "base", 0, sandbox, log)
             if cfg.rl_steps > 0

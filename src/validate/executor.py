@@ -223,6 +223,14 @@ class Sandbox:
             }
         return [results[c] for c in completions]
 
+    def check_batches(
+        self, items: Sequence[tuple], timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> list[list[Outcome]]:
+        """:meth:`check_batch` for many (task, completions) items on all workers at once."""
+        with ThreadPoolExecutor(max_workers=len(self._workers)) as pool:
+            futures = [pool.submit(self.check_batch, t, cs, timeout_s) for t, cs in items]
+            return [f.result() for f in futures]
+
     def check_many(
         self, pairs: Iterable[tuple], timeout_s: float = DEFAULT_TIMEOUT_S, progress: bool = False
     ) -> list[Outcome]:
