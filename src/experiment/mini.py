@@ -295,8 +295,17 @@ def pretrain(cfg: MiniConfig, out: Path, log) -> Path:
     path = out / "ckpt" / "base"
     if (path / "done").exists():
         return path
+    from transformers import AutoTokenizer
+
     tok = build_tokenizer(cfg.vocab_size)
     model = build_model(cfg, tok).to(resolve_device(cfg))
+    # train with the tokenizer exactly as every later stage (and `rankinv validate`) will
+    # load it: AutoTokenizer maps a qwen2 config to Qwen2Tokenizer, whose pre-tokenizer
+    # (digits split one by one) differs from the one the BPE was built with
+    path.mkdir(parents=True, exist_ok=True)
+    tok.save_pretrained(path)
+    model.config.save_pretrained(path)
+    tok = AutoTokenizer.from_pretrained(path)
     enc = Encoder(tok)
     train = programs("train")
     rng = random.Random(0)
