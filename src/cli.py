@@ -72,12 +72,20 @@ def threshold(
     if as_json:
         _emit_json(payload)
         return
-    table = Table(title=f"GRPO dead-zone thresholds, g = {group_size}, level = {level}")
+    console.print(
+        _kv_table(f"GRPO dead-zone thresholds, g = {group_size}, level = {level}", payload.items())
+    )
+
+
+def _kv_table(title: str, items) -> Table:
+    """A two-column quantity / value table."""
+    table = Table(title=title)
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    for key, value in payload.items():
-        table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
-    console.print(table)
+    for key, value in items:
+        shown = "-" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
+        table.add_row(key, shown)
+    return table
 
 
 def thresholds_table(group_sizes, level: float = 0.5, n_outcomes: int = 32) -> list[dict]:
@@ -461,10 +469,7 @@ def validate(
     if as_json:
         _emit_json(summary)
         return
-    t = Table(title=f"Stage-1 probe of {model}")
-    t.add_column("quantity")
-    t.add_column("value", justify="right")
-    for k in (
+    keys = (
         "pass_at_1",
         "pass_at_64",
         "entropy_prompt",
@@ -473,9 +478,8 @@ def validate(
         "frac_below_p_star",
         "headroom",
         "diversity_ratio",
-    ):
-        v = summary[k]
-        t.add_row(k, "-" if v is None else f"{v:.4g}")
+    )
+    t = _kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in keys))
     console.print(t)
     colour = {"low": "green", "medium": "yellow", "high": "red"}[summary["risk"]]
     console.print(f"risk: [bold {colour}]{summary['risk']}[/]")

@@ -178,15 +178,12 @@ def task_of(prog: dict) -> benchmarks.Task:
 
 
 # ---------------------------------------------------------------- model
-def build_tokenizer(vocab_size: int):
+def train_bpe_tokenizer(texts: list[str], vocab_size: int):
+    """A byte-level BPE trained offline on ``texts`` (tokenizers library), wrapped for
+    transformers, with <|endoftext|> as EOS and padding."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    corpus = []
-    for p in benchmarks.synthetic_programs():
-        t = task_of(p)
-        corpus.append(t.prompt)
-        corpus.extend(correct_forms(p) + wrong_forms(p))
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -195,10 +192,19 @@ def build_tokenizer(vocab_size: int):
         special_tokens=["<|endoftext|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
-    tok.train_from_iterator(corpus, trainer)
+    tok.train_from_iterator(texts, trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
     )
+
+
+def build_tokenizer(vocab_size: int):
+    """The task corpus' tokenizer: prompts and every correct and wrong answer form."""
+    corpus = []
+    for p in benchmarks.synthetic_programs():
+        corpus.append(task_of(p).prompt)
+        corpus.extend(correct_forms(p) + wrong_forms(p))
+    return train_bpe_tokenizer(corpus, vocab_size)
 
 
 def build_model(cfg: MiniConfig, tokenizer, seed: int = 0):

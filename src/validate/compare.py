@@ -18,7 +18,6 @@ Every numeric column other than the outcome and the labels is treated as a predi
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from importlib import resources
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import theory
+from rankinv.validate.tables import read_csv_records
 
 LABEL_COLUMNS = ("name", "seed", "depth")
 #: Stage-1 entropy threshold of the paper, calibrated on the Qwen ladder (nats).
@@ -53,18 +53,7 @@ def read_rows(path: str | Path) -> list[dict]:
     if not p.exists():
         raise FileNotFoundError(f"file not found: {p}")
     if p.suffix == ".csv":
-        rows = []
-        for raw in csv.DictReader(p.read_text().splitlines()):
-            row = {}
-            for k, v in raw.items():
-                if k is None:
-                    continue
-                try:
-                    row[k] = float(v) if v not in ("", None) else None
-                except ValueError:
-                    row[k] = v
-            rows.append(row)
-        return rows
+        return read_csv_records(p.read_text())
     try:
         data = json.loads(p.read_text())
     except json.JSONDecodeError as exc:

@@ -12,7 +12,6 @@ rankinv's simulator and miniature experiment; key names configurable) and CSV.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import theory
+from rankinv.validate.tables import read_csv_records
 
 VERDICTS = ("continue", "watch", "stop")
 
@@ -87,19 +87,7 @@ def _read_records(path: Path) -> tuple[list[dict], list[str]]:
     text = path.read_text()
     issues: list[str] = []
     if path.suffix == ".csv":
-        rows = list(csv.DictReader(text.splitlines()))
-        recs = []
-        for row in rows:
-            rec = {}
-            for k, v in row.items():
-                if k is None:
-                    continue
-                try:
-                    rec[k] = float(v) if v not in ("", None) else None
-                except ValueError:
-                    rec[k] = v
-            recs.append(rec)
-        return recs, issues
+        return read_csv_records(text), issues
     stripped = text.lstrip()
     if stripped.startswith("{") and path.suffix == ".json":
         try:

@@ -1,0 +1,96 @@
+"""The miniature end-to-end experiment, ci preset (slow: about 8 minutes on 2 cores)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_mini_ci_preset_end_to_end(tmp_path):
+    out = tmp_path / "mini"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rankinv.cli",
+            "experiment",
+            "mini",
+            "--preset",
+            "ci",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    res = json.loads(run.stdout)
+    teacher = [b for b in res["by_depth"] if b["variant"] == "teacher"]
+    clean = [b for b in res["by_depth"] if b["variant"] == "clean"]
+    assert [b["depth"] for b in teacher] == [1, 2, 4, 8, 16]
+    assert all(b["runs"] == 3 for b in teacher) and len(clean) == 2
+    # the mechanism the experiment exists to show: deeper SFT on plausibly wrong
+    # demonstrations collapses rollout entropy and strands prompts (all-fail groups up)
+    assert teacher[-1]["pre.entropy"] < teacher[0]["pre.entropy"]
+    assert teacher[-1]["all_fail"] > teacher[0]["all_fail"]
+    # predicted vs observed with confidence intervals, and the simulator beside it
+    for key in ("rho_entropy_vs_post", "rho_pass1_vs_post"):
+        r = res[key]
+        assert r["ci_low"] <= r["rho"] <= r["ci_high"]
+    assert isinstance(res["inversion"], bool)
+    assert res["simulator"]["inversion"] is True
+    # every checkpoint is a real save_pretrained directory that `rankinv validate` takes
+    ckpt = out / "ckpt" / "teacher-s0-d16"
+    val = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rankinv.cli",
+            "validate",
+            "--model",
+            str(ckpt),
+            "--benchmark",
+            "synthetic",
+            "--samples",
+            "8",
+            "--group-size",
+            "8",
+            "--limit",
+            "4",
+            "--max-new-tokens",
+            "12",
+            "--out",
+            str(tmp_path / "probe"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert val.returncode == 0, val.stderr[-2000:]
+    assert json.loads(val.stdout)["n_problems"] == 4
+    # resumable: a rerun finds every checkpoint and run and redoes nothing
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rankinv.cli",
+            "experiment",
+            "mini",
+            "--preset",
+            "ci",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["seconds"]["total"] < 120
