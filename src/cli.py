@@ -512,19 +512,23 @@ def experiment_mini(
         _emit_json({k: v for k, v in res.items() if k != "runs"})
         return
     k = max(cfg.ks)
-    t = Table(title=f"Miniature experiment ({preset}): means over seeds")
+    t = Table(
+        title=f"Miniature experiment ({preset}), means over seeds: pre-RL rollout and "
+        f"prompt entropy, pass@k, peak post-RL pass@{k} (all, nonlinear family), "
+        "all-fail / all-pass groups, stage-2 stops"
+    )
     for col in [
         "demos",
-        "SFT epochs",
-        "H rollout",
-        "H prompt",
-        "pass@1 pre",
-        f"pass@{k} pre",
-        f"peak pass@{k} post",
-        "nonlinear post",
-        "all-fail",
-        "all-pass",
-        "stage 2 stops",
+        "ep",
+        "H roll",
+        "H prm",
+        "p@1",
+        f"p@{k}",
+        f"post p@{k}",
+        "nonlin",
+        "fail",
+        "pass",
+        "stop",
     ]:
         t.add_column(col, justify="right")
     for b in res["by_depth"]:

@@ -484,9 +484,9 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
         "final_pass_at_k": evals[-1][f"pass_at_{kmax}"],
         "peak_nonlinear": max(e[f"pass_at_{kmax}_nonlinear"] for e in evals),
         "evals": [{k: v for k, v in e.items() if k != "c"} for e in evals],
-        "all_fail": float(np.mean([r["all_fail"] for r in steps[:5]])),
-        "all_pass": float(np.mean([r["all_pass"] for r in steps[:5]])),
-        "informative": float(np.mean([1 - r["frac_reward_zero_std"] for r in steps[:5]])),
+        "all_fail": _early_mean(steps, "all_fail"),
+        "all_pass": _early_mean(steps, "all_pass"),
+        "informative": None if not steps else 1 - _early_mean(steps, "frac_reward_zero_std"),
         "rl_seconds": time.perf_counter() - t0,
     }
     result_path.write_text(json.dumps(result, indent=1))
@@ -616,6 +616,12 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     (out / "mini.json").write_text(json.dumps(summary, indent=1))
     (out / "compare_rows.json").write_text(json.dumps(rows, indent=1))
     return summary
+
+
+def _early_mean(steps: list[dict], key: str, n: int = 5) -> float | None:
+    """Mean of a per-step quantity over the first n GRPO steps (the pre-RL group split)."""
+    vals = [r[key] for r in steps[:n]]
+    return float(np.mean(vals)) if vals else None
 
 
 def _get(d: dict, dotted: str):
