@@ -513,7 +513,14 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
+    cfg_path = out / "config.json"
+    cfg_json = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    if cfg_path.exists() and json.loads(cfg_path.read_text()) != cfg_json:
+        raise ValueError(
+            f"{out} holds a run with another configuration; resume it with the same "
+            "preset or choose another --out"
+        )
+    cfg_path.write_text(json.dumps(cfg_json, indent=1))
     t0 = time.perf_counter()
     torch.set_num_threads(cfg.threads)
     base = pretrain(cfg, out, log)

@@ -200,7 +200,7 @@ def make_train(cfg: SimConfig, task: Task):
             jax.nn.log_softmax(policy.logits(th), -1), demo, cfg.label_smoothing
         )
     )
-    nan = jnp.asarray(jnp.nan, dtype=task.base_logits.dtype)
+    nan = jnp.asarray(jnp.nan)  # default float dtype (float32 unless x64 is enabled)
 
     def train(rng, sft_steps, demo_tokens):
         def sft_body(theta, i):
