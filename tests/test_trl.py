@@ -74,6 +74,7 @@ def test_collapsing_run_is_stopped(tiny, tmp_path):
     rep = json.loads((tmp_path / REPORT_NAME).read_text())
     assert rep["verdict"] == "stop" and rep["entropy_drop"] > 0.5
     assert rep["compute_saved"] == pytest.approx((30 - 12) / 30)
+    assert (tmp_path / "checkpoint-12" / "config.json").exists()  # saved where it stopped
     # the callback saw TRL's real log entries
     assert {"entropy", "frac_reward_zero_std", "reward"} <= set(entries[0])
     assert cb.seconds / trainer.state.global_step < 0.01  # per-step overhead
