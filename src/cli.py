@@ -499,13 +499,16 @@ app.add_typer(experiment_app, name="experiment")
 def experiment_mini(
     preset: str = typer.Option("ci", help="ci (under 10 min on 2 CPU cores) | gpu"),
     out: str = typer.Option("runs/mini", "--out", help="Directory (resumable)."),
+    sft: str = typer.Option("full", "--sft", help="full fine-tuning | lora (peft adapters)"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Pretrain a small Qwen2 coder, SFT to several depths, GRPO, predicted vs observed."""
+    import dataclasses
+
     from rankinv.experiment.mini import preset as mini_preset
     from rankinv.experiment.mini import run_mini
 
-    cfg = mini_preset(preset)
+    cfg = dataclasses.replace(mini_preset(preset), sft_mode=sft)
     log = (lambda m: None) if as_json else (lambda m: console.print(m, highlight=False))
     res = run_mini(cfg, out, log=log)
     if as_json:

@@ -52,6 +52,9 @@ class MiniConfig:
     sft_demos: int = 256
     sft_batch: int = 32
     sft_lr: float = 5e-4
+    sft_mode: str = "full"  # "full" fine-tuning or "lora" adapters through peft (the paper's)
+    lora_rank: int = 16
+    lora_lr: float = 2e-3
     depths: tuple[int, ...] = (1, 2, 4, 8, 16)
     seeds: int = 3
     control_depths: tuple[int, ...] = (1, 16)  # clean demonstrations, seed 0
@@ -78,6 +81,8 @@ class MiniConfig:
             raise ValueError(f"group_size must be >= 2, got {self.group_size}")
         if self.eval_samples < max(self.ks):
             raise ValueError(f"eval_samples ({self.eval_samples}) must be >= max k {max(self.ks)}")
+        if self.sft_mode not in ("full", "lora"):
+            raise ValueError(f"sft_mode must be 'full' or 'lora', got {self.sft_mode!r}")
         if not self.depths or min(self.depths) < 1:
             raise ValueError(f"depths must be positive epochs, got {self.depths}")
 
@@ -347,18 +352,35 @@ def sft(cfg: MiniConfig, base: Path, out: Path, variant: str, seed: int, depths,
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    paths = {d: out / "ckpt" / f"{variant}-s{seed}-d{d}" for d in depths}
+    paths = {d: out / "ckpt" / f"{variant}{_mode_tag(cfg)}-s{seed}-d{d}" for d in depths}
     if all((p / "done").exists() for p in paths.values()):
         return paths
+    base = base.resolve()  # adapters record their base by this path
     tok = AutoTokenizer.from_pretrained(base)
     model = AutoModelForCausalLM.from_pretrained(base).to(resolve_device(cfg))
+    lr = cfg.sft_lr
+    if cfg.sft_mode == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=cfg.lora_rank,
+                lora_alpha=2 * cfg.lora_rank,
+                lora_dropout=0.0,
+                target_modules=targets,
+            ),
+        )
+        lr = cfg.lora_lr
     enc = Encoder(tok)
     rng = random.Random(1000 + seed)
     train = programs("train")
     demos = [rng.choice(train) for _ in range(cfg.sft_demos)]
     answer = teacher_answer if variant == "teacher" else (lambda p: p["expression"])
     data = [(task_of(p).prompt, enc.answer_ids(answer(p))) for p in demos]
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.sft_lr, weight_decay=0.0)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     model.train()
     for epoch in range(1, max(depths) + 1):
         rng.shuffle(data)
@@ -372,6 +394,26 @@ def sft(cfg: MiniConfig, base: Path, out: Path, variant: str, seed: int, depths,
             (paths[epoch] / "done").write_text("1")
             log(f"sft {variant} seed {seed}: saved {epoch} epochs")
     return paths
+
+
+def _mode_tag(cfg: MiniConfig) -> str:
+    return "" if cfg.sft_mode == "full" else f"-{cfg.sft_mode}"
+
+
+def load_checkpoint(ckpt: Path, device: str):
+    """A full checkpoint, or a LoRA adapter merged into its base (for RL on the whole model)."""
+    from transformers import AutoModelForCausalLM
+
+    from rankinv.validate.sampler import resolve_model_dir
+
+    base, adapter = resolve_model_dir(ckpt)
+    model = AutoModelForCausalLM.from_pretrained(base)
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        model.requires_grad_(True)  # peft froze the base weights; RL trains them all
+    return model.to(device)
 
 
 def evaluate(sampler, sandbox, tasks, cfg: MiniConfig, seed: int) -> dict:
@@ -407,7 +449,7 @@ def evaluate(sampler, sandbox, tasks, cfg: MiniConfig, seed: int) -> dict:
 def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, log) -> dict:
     """GRPO from a checkpoint; returns the run's result (also saved as JSON)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from rankinv.validate.sampler import HFSampler, prompt_entropy
 
@@ -417,7 +459,7 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
     log_path = out / "runs" / f"{name}.jsonl"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(ckpt)
-    model = AutoModelForCausalLM.from_pretrained(ckpt).to(resolve_device(cfg))
+    model = load_checkpoint(ckpt, resolve_device(cfg))
     sampler = HFSampler.from_model(model, tok, batch_size=256, model_path=str(ckpt))
     enc = Encoder(tok)
     train = [task_of(p) for p in programs("train")]
@@ -546,7 +588,7 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
                         }
                     )
         for variant, s, d in plan:
-            name = f"{variant}-s{s}-d{d}"
+            name = f"{variant}{_mode_tag(cfg)}-s{s}-d{d}"
             res = grpo(cfg, ckpts[(variant, s, d)], out, name, s, sandbox, log)
             res.update({"variant": variant, "depth": d})
             mcfg = MonitorConfig(
