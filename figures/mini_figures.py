@@ -24,12 +24,18 @@ def main() -> None:
     runs = [r for r in res["runs"] if r["variant"] == "teacher"]
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(15, 4.3))
     depths = np.array([r["depth"] for r in runs])
-    sc = a1.scatter([r["pre"]["pass_at_1"] for r in runs], [r["peak_pass_at_k"] for r in runs],
-                    c=np.log2(depths), cmap="viridis", s=55)
+    sc = a1.scatter(
+        [r["pre"]["pass_at_1"] for r in runs],
+        [r["peak_pass_at_k"] for r in runs],
+        c=np.log2(depths),
+        cmap="viridis",
+        s=55,
+    )
     fig.colorbar(sc, ax=a1).set_label("log2 SFT epochs")
     rho = res["rho_pass1_vs_post"]
-    a1.set_title(f"Qwen2 mini: rho = {rho['rho']:+.2f} [{rho['ci_low']:+.2f}, "
-                 f"{rho['ci_high']:+.2f}]")
+    a1.set_title(
+        f"Qwen2 mini: rho = {rho['rho']:+.2f} [{rho['ci_low']:+.2f}, {rho['ci_high']:+.2f}]"
+    )
     a1.set_xlabel("pre-RL pass@1 (held-out, T = 1)")
     a1.set_ylabel(f"peak post-RL pass@{k}")
     for variant, style in (("teacher", "o-"), ("clean", "s--")):
@@ -37,16 +43,41 @@ def main() -> None:
         if not bd:
             continue
         d = [b["depth"] for b in bd]
-        a2.plot(d, [b["peak_pass_at_k"] for b in bd], style, color="tab:red",
-                label=f"{variant}: post pass@{k}")
-        a2.plot(d, [b["peak_nonlinear"] for b in bd], style, color="tab:orange",
-                label=f"{variant}: post pass@{k}, nonlinear")
-        a2.plot(d, [b["pre.entropy"] for b in bd], style, color="tab:purple",
-                label=f"{variant}: rollout entropy")
-        a3.plot(d, [b["all_fail"] for b in bd], style, color="tab:blue",
-                label=f"{variant}: all-fail groups")
-        a3.plot(d, [b["all_pass"] for b in bd], style, color="tab:green",
-                label=f"{variant}: all-pass groups")
+        a2.plot(
+            d,
+            [b["peak_pass_at_k"] for b in bd],
+            style,
+            color="tab:red",
+            label=f"{variant}: post pass@{k}",
+        )
+        a2.plot(
+            d,
+            [b["peak_nonlinear"] for b in bd],
+            style,
+            color="tab:orange",
+            label=f"{variant}: post pass@{k}, nonlinear",
+        )
+        a2.plot(
+            d,
+            [b["pre.entropy"] for b in bd],
+            style,
+            color="tab:purple",
+            label=f"{variant}: rollout entropy",
+        )
+        a3.plot(
+            d,
+            [b["all_fail"] for b in bd],
+            style,
+            color="tab:blue",
+            label=f"{variant}: all-fail groups",
+        )
+        a3.plot(
+            d,
+            [b["all_pass"] for b in bd],
+            style,
+            color="tab:green",
+            label=f"{variant}: all-pass groups",
+        )
     for a in (a2, a3):
         a.set_xscale("log", base=2)
         a.set_xlabel("SFT epochs")

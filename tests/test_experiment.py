@@ -101,19 +101,46 @@ def test_mini_lora_ladder_saves_adapters_that_validate_loads(tmp_path):
 
     from rankinv.experiment.mini import preset, run_mini
 
-    cfg = dataclasses.replace(preset("ci"), sft_mode="lora", pretrain_steps=40, depths=(1, 2),
-                              seeds=1, rl_steps=2, eval_every=1, control_depths=(),
-                              eval_samples=10)
+    cfg = dataclasses.replace(
+        preset("ci"),
+        sft_mode="lora",
+        pretrain_steps=40,
+        depths=(1, 2),
+        seeds=1,
+        rl_steps=2,
+        eval_every=1,
+        control_depths=(),
+        eval_samples=10,
+    )
     res = run_mini(cfg, tmp_path / "mini", log=lambda m: None)
     assert [b["depth"] for b in res["by_depth"]] == [1, 2]
     adapter = tmp_path / "mini" / "ckpt" / "teacher-lora-s0-d2"
     cfg_json = json.loads((adapter / "adapter_config.json").read_text())
-    assert cfg_json["base_model_name_or_path"] == str((tmp_path / "mini" / "ckpt" / "base"))
-    val = subprocess.run([sys.executable, "-m", "rankinv.cli", "validate", "--model",
-                          str(adapter), "--benchmark", "synthetic", "--samples", "8",
-                          "--limit", "2", "--max-new-tokens", "12", "--out",
-                          str(tmp_path / "probe"), "--json"],
-                         capture_output=True, text=True, timeout=600)
+    assert cfg_json["base_model_name_or_path"] == str(tmp_path / "mini" / "ckpt" / "base")
+    val = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rankinv.cli",
+            "validate",
+            "--model",
+            str(adapter),
+            "--benchmark",
+            "synthetic",
+            "--samples",
+            "8",
+            "--limit",
+            "2",
+            "--max-new-tokens",
+            "12",
+            "--out",
+            str(tmp_path / "probe"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert val.returncode == 0, val.stderr[-2000:]
     with pytest.raises(ValueError, match="sft_mode"):
         dataclasses.replace(preset("ci"), sft_mode="qlora")
