@@ -5,6 +5,7 @@ Errors in user input exit with status 2 and one line on stderr, never a tracebac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -168,7 +169,7 @@ def simulate(
             f"simulating {cfg.n_runs} runs x {cfg.rl_steps} GRPO steps...", spinner="dots"
         )
         if not as_json
-        else _nullcontext()
+        else contextlib.nullcontext()
     ):
         result = run_sweep(cfg, out)
         if derive:
@@ -219,14 +220,6 @@ def _print_derive(d: dict) -> None:
             "yes" if r["rescues"] else "no",
         )
     console.print(m)
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 # ---------------------------------------------------------------- monitor

@@ -140,8 +140,6 @@ class Sandbox:
         base = 100_000 + (os.getpid() % 40_000) * 8
         self._workers = [_Worker(base + k, memory_mb, isolate) for k in range(workers)]
         self._pool = ThreadPoolExecutor(max_workers=workers)
-        self._next = 0
-        self._lock = threading.Lock()
         self._free = list(range(workers))
         self._cv = threading.Condition()
 

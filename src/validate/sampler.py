@@ -183,7 +183,6 @@ class HFSampler:
             entropies = torch.zeros((b, 0), device=self.device)
             done = torch.zeros(b, dtype=torch.bool, device=self.device)
             lengths = torch.full((b,), max_new_tokens, dtype=torch.long, device=self.device)
-            texts = [""] * b
             last_pos = pos[:, -1]
             for t in range(max_new_tokens):
                 logits = out.logits[:, -1, :].float()
@@ -225,7 +224,6 @@ class HFSampler:
             if cut >= 0:
                 text = text[:cut]
             result.append(Generation(text, n_tok, entropies[r, :n_tok].tolist(), ids))
-            texts[r] = text
         return result
 
 
