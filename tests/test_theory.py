@@ -26,8 +26,10 @@ def test_p_star_paper_table(g, expected):
 @pytest.mark.parametrize("g", [2, 3, 4, 5, 8, 16, 32, 64, 128])
 @pytest.mark.parametrize("level", [0.5, 0.25, 0.9])
 def test_p_star_matches_mpmath_root(g, level):
-    if level < 2.0 ** (1 - g):
-        pytest.skip("no root at this level")
+    if level < 2.0 ** (1 - g):  # f_g never falls that low: no root, a clear error
+        with pytest.raises(ValueError, match="level must be in"):
+            theory.p_star(g, level)
+        return
     mpmath.mp.dps = 50
     f = lambda p: p**g + (1 - p) ** g - level  # noqa: E731
     if g == 2 and level == 0.5:
