@@ -23,7 +23,13 @@ def _plt():
 
 
 def plane_figure(
-    points: list[dict], group_size: int, out: Path, title: str, n_outcomes: int = 32
+    points: list[dict],
+    group_size: int,
+    out: Path,
+    title: str,
+    n_outcomes: int = 32,
+    name: str = "plane.png",
+    per_token: tuple[int, int] | None = None,
 ) -> Path:
     """Checkpoints on the pass@1-entropy plane with p*(g), 1 - p*, tau_H and H_low/H_high."""
     plt = _plt()
@@ -42,23 +48,22 @@ def plane_figure(
         )
     ax.axvline(ps, color="tab:red", ls="--", label=f"p*({group_size}) = {ps:.3f}")
     ax.axhline(0.18, color="tab:orange", ls=":", label="tau_H = 0.18 nats (paper)")
-    low, high = theory.entropy_threshold(group_size, n_outcomes)
-    ax.axhline(
-        low,
-        color="tab:gray",
-        ls="-.",
-        lw=1,
-        label=f"H_low = h(p*) = {low:.3f} (per answer, K = {n_outcomes})",
-    )
+    if per_token is None:  # bounds on the entropy of one answer among K
+        low, high = theory.entropy_threshold(group_size, n_outcomes)
+        what = f"per answer, K = {n_outcomes}"
+    else:  # the same bounds per token, for answers of L tokens from V (chain rule)
+        low, high = theory.entropy_threshold_per_token(group_size, *per_token)
+        what = f"per token, V = {per_token[0]}, L = {per_token[1]}"
+    ax.axhline(low, color="tab:gray", ls="-.", lw=1, label=f"H_low = {low:.3f} ({what})")
     ax.axhline(high, color="tab:gray", ls="--", lw=1, label=f"H_high = {high:.3f}")
     ax.set_xlabel("pre-RL pass@1 (T = 1)")
     ax.set_ylabel("mean token entropy (nats)")
     ax.set_title(title)
     ax.set_xlim(0, max(max(xs) * 1.15, ps * 1.3))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best", framealpha=0.8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path = out / "plane.png"
+    path = out / name
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -231,6 +236,19 @@ def build_report(directory: str | Path) -> Path:
                 f" | {bd['post_peak'][i]:.3f} | {bd['all_fail_pre'][i]:.2f} | "
                 f"{bd['all_pass_pre'][i]:.2f} |"
             )
+        pts = [
+            {"pass_at_1": p, "entropy": h, "label": f"{dep:g} ep", "color": dep}
+            for dep, p, h in zip(bd["depth"], bd["pre_pass_at_1"], bd["pre_entropy"], strict=True)
+        ]
+        plane_figure(
+            pts,
+            sim["work"]["group_size"],
+            d,
+            "Simulated checkpoints (means over seeds)",
+            per_token=(sim["config"]["n_answers"], sim["config"]["seq_len"]),
+            name="plane_sim.png",
+        )
+        lines += ["", "![simulated checkpoints on the pass@1-entropy plane](plane_sim.png)"]
         lines.append("")
     for mpath in sorted(d.glob("monitor*.json")):
         found = True
