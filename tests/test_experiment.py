@@ -1,5 +1,6 @@
-"""The miniature end-to-end experiment, ci preset (slow: about 8 minutes on 2 cores)."""
+"""The miniature end-to-end experiment, ci preset (slow: about 9 minutes on 2 cores)."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,27 +10,42 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_mini_ci_preset_end_to_end(tmp_path):
-    out = tmp_path / "mini"
+def rankinv(*args, timeout=1500):
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rankinv.cli",
-            "experiment",
-            "mini",
-            "--preset",
-            "ci",
-            "--out",
-            str(out),
-            "--json",
-        ],
+        [sys.executable, "-m", "rankinv.cli", *map(str, args), "--json"],
         capture_output=True,
         text=True,
-        timeout=1500,
+        timeout=timeout,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    res = json.loads(run.stdout)
+    return json.loads(run.stdout)
+
+
+def probe(model_dir, out):
+    """`rankinv validate` on a checkpoint the experiment saved, unchanged."""
+    return rankinv(
+        "validate",
+        "--model",
+        model_dir,
+        "--benchmark",
+        "synthetic",
+        "--samples",
+        8,
+        "--group-size",
+        8,
+        "--limit",
+        3,
+        "--max-new-tokens",
+        12,
+        "--out",
+        out,
+        timeout=600,
+    )
+
+
+def test_mini_ci_preset_end_to_end(tmp_path):
+    out = tmp_path / "mini"
+    res = rankinv("experiment", "mini", "--preset", "ci", "--out", out)
     teacher = [b for b in res["by_depth"] if b["variant"] == "teacher"]
     clean = [b for b in res["by_depth"] if b["variant"] == "clean"]
     assert [b["depth"] for b in teacher] == [1, 2, 4, 8, 16]
@@ -44,61 +60,13 @@ def test_mini_ci_preset_end_to_end(tmp_path):
         assert r["ci_low"] <= r["rho"] <= r["ci_high"]
     assert isinstance(res["inversion"], bool)
     assert res["simulator"]["inversion"] is True
-    # every checkpoint is a real save_pretrained directory that `rankinv validate` takes
-    ckpt = out / "ckpt" / "teacher-s0-d16"
-    val = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rankinv.cli",
-            "validate",
-            "--model",
-            str(ckpt),
-            "--benchmark",
-            "synthetic",
-            "--samples",
-            "8",
-            "--group-size",
-            "8",
-            "--limit",
-            "4",
-            "--max-new-tokens",
-            "12",
-            "--out",
-            str(tmp_path / "probe"),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert val.returncode == 0, val.stderr[-2000:]
-    assert json.loads(val.stdout)["n_problems"] == 4
+    assert probe(out / "ckpt" / "teacher-s0-d16", tmp_path / "probe")["n_problems"] == 3
     # resumable: a rerun finds every checkpoint and run and redoes nothing
-    again = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rankinv.cli",
-            "experiment",
-            "mini",
-            "--preset",
-            "ci",
-            "--out",
-            str(out),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert again.returncode == 0
-    assert json.loads(again.stdout)["seconds"]["total"] < 120
+    again = rankinv("experiment", "mini", "--preset", "ci", "--out", out, timeout=600)
+    assert again["seconds"]["total"] < 120
 
 
 def test_mini_lora_ladder_saves_adapters_that_validate_loads(tmp_path):
-    import dataclasses
-
     from rankinv.experiment.mini import preset, run_mini
 
     cfg = dataclasses.replace(
@@ -117,30 +85,6 @@ def test_mini_lora_ladder_saves_adapters_that_validate_loads(tmp_path):
     adapter = tmp_path / "mini" / "ckpt" / "teacher-lora-s0-d2"
     cfg_json = json.loads((adapter / "adapter_config.json").read_text())
     assert cfg_json["base_model_name_or_path"] == str(tmp_path / "mini" / "ckpt" / "base")
-    val = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rankinv.cli",
-            "validate",
-            "--model",
-            str(adapter),
-            "--benchmark",
-            "synthetic",
-            "--samples",
-            "8",
-            "--limit",
-            "2",
-            "--max-new-tokens",
-            "12",
-            "--out",
-            str(tmp_path / "probe"),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert val.returncode == 0, val.stderr[-2000:]
+    assert probe(adapter, tmp_path / "probe")["n_problems"] == 3
     with pytest.raises(ValueError, match="sft_mode"):
         dataclasses.replace(preset("ci"), sft_mode="qlora")
