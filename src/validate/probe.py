@@ -155,8 +155,15 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
         )
     else:
         reasons.append(f"{informative:.0%} of groups of {g} would carry signal")
-    if below > 0.5:
-        reasons.append(f"{below:.0%} of problems sit below p*({g})")
+    above = float(np.mean(p_hat > 1 - ps))
+    if below >= 0.25:
+        score += 1
+        reasons.append(
+            f"{below:.0%} of problems sit below p*({g}) (all-fail zone; "
+            f"{above:.0%} above 1 - p*, all-pass)"
+        )
+    else:
+        reasons.append(f"{below:.0%} of problems below p*({g}), {above:.0%} above 1 - p*")
     risk = "high" if score >= 3 else "medium" if score >= 1 else "low"
     return {
         "pass_at_1": pass1,
@@ -167,6 +174,7 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
         "informative_fraction": informative,
         "advantage_variance": adv_var,
         "frac_below_p_star": below,
+        "frac_above_upper_p_star": above,
         "p_star": ps,
         "headroom": pass1 / ps,
         "diversity_ratio": diversity,

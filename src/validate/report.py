@@ -69,6 +69,35 @@ def plane_figure(
     return path
 
 
+def probe_figure(problems: list[dict], summary: dict, out: Path) -> Path:
+    """Per-problem pass rate p-hat against p*(g) and 1 - p*(g), and entropy against p-hat."""
+    plt = _plt()
+    g = summary["group_size"]
+    ps = theory.p_star(g)
+    p_hat = [p["p_hat"] for p in problems]
+    h = [p["mean_token_entropy"] for p in problems]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    a1.hist(p_hat, bins=20, range=(0, 1), color="tab:blue")
+    for x, lab in ((ps, f"p*({g}) = {ps:.3f}"), (1 - ps, "1 - p*")):
+        a1.axvline(x, color="tab:red", ls="--", label=lab)
+    a1.set_xlabel("per-problem pass rate p-hat (T = 1)")
+    a1.set_ylabel("problems")
+    a1.set_title(f"{summary['frac_below_p_star']:.0%} of problems below p*")
+    a1.legend(fontsize=8)
+    a2.scatter(p_hat, h, s=14)
+    a2.axvline(ps, color="tab:red", ls="--")
+    a2.set_xlabel("p-hat")
+    a2.set_ylabel("mean rollout token entropy (nats)")
+    a2.set_title(f"risk: {summary['risk']}")
+    for a in (a1, a2):
+        a.grid(alpha=0.3)
+    fig.tight_layout()
+    path = out / "probe.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def monitor_figure(rep: dict, out: Path, name: str) -> Path:
     plt = _plt()
     cfg = rep["config"]
@@ -274,6 +303,11 @@ def build_report(directory: str | Path) -> Path:
             + [f"- {r}" for r in v.get("reasons", [])]
             + [""]
         )
+        problems_path = d / "problems.jsonl"
+        if problems_path.exists():
+            problems = [json.loads(x) for x in problems_path.read_text().splitlines() if x]
+            probe_figure(problems, v, d)
+            lines += ["![per-problem pass rates against p*](probe.png)", ""]
     if not found:
         raise ValueError(
             f"{d} holds no rankinv artifacts (simulate.json, compare.json, "
