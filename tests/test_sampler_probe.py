@@ -194,5 +194,9 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
     summary = json.loads(run.stdout)
     assert summary["new_samples"] == 5
     assert summary["samples_per_problem"] == 8
+    from rankinv.validate.report import build_report
+
+    report = build_report(out).read_text()
+    assert "## Checkpoint probe" in report and (out / "probe.png").stat().st_size > 10_000
     bad = subprocess.run(args[:-1] + ["--group-size", "1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "group size must be an integer >= 2" in bad.stderr
