@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -672,6 +673,8 @@ def main(argv: list[str] | None = None) -> None:
         print("rankinv: interrupted; results written so far are kept", file=sys.stderr)
         sys.exit(130)
     except (UserError, ValueError, FileNotFoundError, NotADirectoryError) as exc:
+        if os.environ.get("RANKINV_DEBUG"):
+            raise  # the full traceback, for bug reports
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"rankinv: error: {msg}", file=sys.stderr)
         sys.exit(2)
