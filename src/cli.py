@@ -224,23 +224,6 @@ def _print_derive(d: dict) -> None:
 
 
 # ---------------------------------------------------------------- monitor
-def _monitor_config(
-    ref_step, check_step, threshold, group_size, planned_steps, entropy_key, step_key, zero_std_key
-):
-    from rankinv.validate.monitor import MonitorConfig
-
-    return MonitorConfig(
-        ref_step=ref_step,
-        check_step=check_step,
-        threshold=threshold,
-        group_size=group_size,
-        planned_steps=planned_steps,
-        entropy_key=entropy_key,
-        step_key=step_key,
-        zero_std_key=zero_std_key,
-    )
-
-
 def _print_monitor(rep: dict) -> None:
     colour = {"continue": "green", "watch": "yellow", "stop": "red"}[rep["verdict"]]
     console.print(
@@ -285,17 +268,18 @@ def monitor(
     """Stage 2 on a GRPO log: entropy drop and informative groups -> continue, watch or stop."""
     import time as _time
 
+    from rankinv.validate.monitor import MonitorConfig
     from rankinv.validate.monitor import monitor as run_monitor
 
-    cfg = _monitor_config(
-        ref_step,
-        check_step,
-        threshold,
-        group_size,
-        planned_steps,
-        entropy_key,
-        step_key,
-        zero_std_key,
+    cfg = MonitorConfig(
+        ref_step=ref_step,
+        check_step=check_step,
+        threshold=threshold,
+        group_size=group_size,
+        planned_steps=planned_steps,
+        entropy_key=entropy_key,
+        step_key=step_key,
+        zero_std_key=zero_std_key,
     )
 
     def emit(rep):
