@@ -236,3 +236,14 @@ def test_check_batches_keeps_order(sandbox):
     items = [(t, [t.canonical_solution.strip(), "x"]) for t in tasks]
     res = sandbox.check_batches(items)
     assert [[o.passed for o in row] for row in res] == [[True, False]] * 4
+
+
+def test_dead_worker_is_replaced_with_the_same_settings(tasks):
+    with executor.Sandbox(1, memory_mb=512) as sb:
+        settings = sb._workers[0].settings
+        sb._workers[0].proc.kill()
+        sb._workers[0].proc.wait()
+        out = sb.check(tasks[2], tasks[2].canonical_solution)
+        assert out.status == "killed" and not out.passed
+        assert sb._workers[0].settings == settings  # same uid, memory limit, isolation
+        assert sb.check(tasks[2], tasks[2].canonical_solution).passed

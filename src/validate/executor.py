@@ -88,6 +88,7 @@ def _parse_batch(out: Outcome, marker: str, n: int):
 
 class _Worker:
     def __init__(self, uid: int, mem_mb: int, isolate: bool):
+        self.settings = (uid, mem_mb, isolate)  # to start an identical replacement
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(WORKER)],
             stdin=subprocess.PIPE,
@@ -116,9 +117,12 @@ class _Worker:
 
     def run(self, job: dict) -> dict:
         with self.lock:
-            self.proc.stdin.write(json.dumps(job) + "\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
+            try:
+                self.proc.stdin.write(json.dumps(job) + "\n")
+                self.proc.stdin.flush()
+                line = self.proc.stdout.readline()
+            except OSError:  # broken pipe: the worker is gone
+                line = ""
         if not line:
             raise RuntimeError("sandbox worker died")
         return json.loads(line)
@@ -173,9 +177,7 @@ class Sandbox:
             try:
                 res = self._workers[k].run(job)
             except RuntimeError:  # a dead worker is replaced, the program counts as killed
-                self._workers[k] = _Worker(
-                    self._workers[k].hello.get("uid", 100_000 + k), 1024, True
-                )
+                self._workers[k] = _Worker(*self._workers[k].settings)
                 return Outcome(False, "killed", float(timeout_s), "sandbox worker died")
         finally:
             self._release(k)
