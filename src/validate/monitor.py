@@ -145,10 +145,12 @@ def series_from_records(
     for r in recs:
         present.update(k for k, v in r.items() if v is not None)
     step_key = _pick(present, cfg.step_key, STEP_KEYS)
-    worst = _pick(present, cfg.entropy_key, WORST_TOKEN_KEYS) if not cfg.entropy_key else None
-    ent_key = cfg.entropy_key or worst or _pick(present, None, MEAN_ENTROPY_KEYS)
-    if cfg.entropy_key and cfg.entropy_key not in present:
-        ent_key = None
+    if cfg.entropy_key:  # the user's choice, or nothing
+        worst = None
+        ent_key = cfg.entropy_key if cfg.entropy_key in present else None
+    else:  # worst-token entropy where the log has it, the mean otherwise
+        worst = _pick(present, None, WORST_TOKEN_KEYS)
+        ent_key = worst or _pick(present, None, MEAN_ENTROPY_KEYS)
     zero_key = _pick(present, cfg.zero_std_key, ZERO_STD_KEYS)
     inf_key = None if zero_key else _pick(present, None, INFORMATIVE_KEYS)
     reward_key = _pick(present, cfg.reward_key, REWARD_KEYS)
