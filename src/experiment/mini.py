@@ -436,7 +436,7 @@ def evaluate(sampler, sandbox, tasks, cfg: MiniConfig, seed: int) -> dict:
     res = {f"pass_at_{k}": float(np.mean(theory.pass_at_k(n, cs, k))) for k in cfg.ks}
     res["entropy"] = float(np.mean(ents))
     fam = np.array(
-        ["nonlinear" if "square" in t.task_id or "mod" in t.task_id else "linear" for t in tasks]
+        [benchmarks.TEMPLATES[t.task_id.split("/")[1]] for t in tasks]  # synthetic/<template>/…
     )
     for f in ("linear", "nonlinear"):
         res[f"pass_at_{max(cfg.ks)}_{f}"] = float(
