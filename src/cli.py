@@ -319,6 +319,12 @@ def monitor(
 
 
 # ---------------------------------------------------------------- compare
+def _flag_upper(v) -> str:
+    from rankinv.validate.compare import flag_word
+
+    return flag_word(v).upper() if v else flag_word(v)
+
+
 def _print_compare(res: dict) -> None:
     t = Table(
         title=f"Predictors of {res['outcome']} (n = {res['n']}, seed-demeaned: "
@@ -357,18 +363,14 @@ def _print_compare(res: dict) -> None:
         s.add_row(
             str(r["name"]),
             "-" if r["entropy"] is None else f"{r['entropy']:.3f}",
-            _flag(r["stage1_flag"]),
+            _flag_upper(r["stage1_flag"]),
             "-" if r["stage2_drop"] is None else f"{r['stage2_drop']:.0%}",
-            _flag(r["stage2_flag"]),
+            _flag_upper(r["stage2_flag"]),
             "-" if r["headroom"] is None else f"{r['headroom']:.1f}x",
             f"{r['outcome']:.3f}",
             str(r["observed_rank"]),
         )
     console.print(s)
-
-
-def _flag(v) -> str:
-    return "-" if v is None else ("FLAG" if v else "ok")
 
 
 @app.command()

@@ -35,6 +35,11 @@ TAU_H = 0.18
 STAGE2_THRESHOLD = 0.5
 
 
+def flag_word(flag: bool | None) -> str:
+    """How a stage-1/2 flag reads in tables: '-' (not measured), 'flag' or 'ok'."""
+    return "-" if flag is None else ("flag" if flag else "ok")
+
+
 def load_paper() -> dict:
     return json.loads((resources.files("rankinv") / "data" / "paper.json").read_text())
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from rankinv import theory
+from rankinv.validate.compare import flag_word
 
 
 def _plt():
@@ -219,8 +220,8 @@ def build_report(directory: str | Path) -> Path:
             drop = "-" if s["stage2_drop"] is None else f"{s['stage2_drop']:.0%}"
             head = "-" if s["headroom"] is None else f"{s['headroom']:.1f}x"
             lines.append(
-                f"| {s['name']} | {h} | {_flag(s['stage1_flag'])} | {drop} | "
-                f"{_flag(s['stage2_flag'])} | {head} | {s['observed_rank']} |"
+                f"| {s['name']} | {h} | {flag_word(s['stage1_flag'])} | {drop} | "
+                f"{flag_word(s['stage2_flag'])} | {head} | {s['observed_rank']} |"
             )
         pts = [
             {
@@ -316,7 +317,3 @@ def build_report(directory: str | Path) -> Path:
     out = d / "report.md"
     out.write_text("\n".join(lines) + "\n")
     return out
-
-
-def _flag(v) -> str:
-    return "-" if v is None else ("flag" if v else "ok")
