@@ -10,8 +10,13 @@ from rankinv import theory
 from rankinv.simulate import SimConfig, preset, run_sweep
 from rankinv.simulate.core import (
     draw_group,
+    gather_tokens,
+    hash_uniform,
     make_policy,
+    make_rl_gradients,
     make_rl_update,
+    sample_onehot,
+    sample_tokens,
     sft_loss,
     success_probability,
     uniform_shape,
@@ -77,6 +82,79 @@ def test_ppo_clipping_engages_in_reference_test():
     assert np.any((ratio > 1 + cfg.clip_high) | (ratio < 1 - cfg.clip_low))
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"policy": "shared", "seq_len": 1},
+        {"kl_beta": 0.05, "entropy_coef": 0.02, "advantage": "std"},
+        {"dynamic_sampling": True},
+    ],
+)
+def test_closed_form_first_epoch_equals_autodiff_of_clipped_surrogate(overrides):
+    """At the sampling policy (ratio 1) the hand-derived gradient is autodiff's."""
+    cfg = SimConfig(n_prompts=16, **overrides)
+    task = make_task(cfg)
+    policy = make_policy(cfg, task)
+    grads = make_rl_gradients(cfg, policy)
+    rng = np.random.default_rng(5)
+    theta = jnp.asarray(rng.normal(0, 0.5, np.shape(policy.init())))
+    logp = jax.nn.log_softmax(policy.logits(theta), -1)
+    ref_logp = jax.nn.log_softmax(policy.logits(0.5 * theta), -1)
+    u = jnp.asarray(rng.random(uniform_shape(cfg)))
+    hit, rewards, weight, _ = draw_group(cfg, logp, jnp.asarray(task.correct), u)
+    adv = rewards - rewards.mean(-1, keepdims=True)
+    closed = grads.first_epoch(theta, logp, hit, adv, weight, ref_logp)
+    auto = grads.clipped(theta, hit, adv, gather_tokens(logp, hit), weight, ref_logp)
+    assert float(jnp.abs(auto).max()) > 1e-3  # a gradient that is not zero
+    np.testing.assert_allclose(np.asarray(closed), np.asarray(auto), atol=1e-12)
+
+
+def test_onehot_sampling_equals_inverse_cdf_counting():
+    """token = #{v : u >= cdf[v]} (clipped to V - 1), the NumPy reference's rule."""
+    cfg = SimConfig(n_prompts=64)
+    task = make_task(cfg)
+    ref = NumpyReference(cfg, task)
+    logp = np.asarray(jax.nn.log_softmax(jnp.asarray(task.base_logits), -1))
+    u = np.random.default_rng(2).random(uniform_shape(cfg))
+    u[0, 0, 0] = 1.0 - 1e-16  # above cdf[V - 1] after rounding: the last token
+    hit = np.asarray(sample_onehot(jnp.asarray(logp), jnp.asarray(u)))
+    assert np.all(hit.sum(-1) == 1)
+    np.testing.assert_array_equal(
+        np.asarray(sample_tokens(jnp.asarray(logp), jnp.asarray(u))), ref.sample(logp, u)
+    )
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_hash_uniform_is_uniform_and_independent(dtype):
+    """The simulator's counter-hash uniforms: KS against U(0, 1), moments within 5 SE,
+    no correlation between neighbouring counters or between keys one apart."""
+    from scipy import stats
+
+    n = 200_000
+    keys = jax.random.bits(jax.random.PRNGKey(0), (3, 2), jnp.uint32)
+    draws = [np.asarray(hash_uniform(k, (n,), dtype), dtype=np.float64) for k in keys]
+    u = draws[0]
+    assert u.dtype == np.float64 and 0.0 <= u.min() and u.max() < 1.0
+    assert stats.kstest(u, "uniform").pvalue > 1e-4
+    se_mean = np.sqrt(1 / 12 / n)
+    assert abs(u.mean() - 0.5) < 5 * se_mean
+    assert abs(u.var() - 1 / 12) < 5 * np.sqrt(1 / 180 / n)
+    se_r = 1 / np.sqrt(n)
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 5 * se_r
+    assert abs(np.corrcoef(draws[0], draws[1])[0, 1]) < 5 * se_r
+    close = np.asarray(keys[0]).copy()
+    close[1] ^= 1  # keys that differ in one bit
+    v = np.asarray(hash_uniform(jnp.asarray(close), (n,), dtype), dtype=np.float64)
+    assert abs(np.corrcoef(u, v)[0, 1]) < 5 * se_r
+    # 2-D uniformity of consecutive pairs: chi-square over a 16 x 16 grid
+    cells = (np.floor(u[0::2] * 16) * 16 + np.floor(u[1::2] * 16)).astype(int)
+    counts = np.bincount(cells, minlength=256)
+    assert stats.chisquare(counts).pvalue > 1e-4
+    if dtype == jnp.float64:  # more than float32's 24 bits
+        assert np.any((u * 2.0**24) % 1.0 != 0.0)
+
+
 def test_sampled_groups_match_degenerate_probability():
     """Per prompt, the share of degenerate groups over many draws is within 5 SE of f_g(p)."""
     cfg = SimConfig(n_prompts=32, base_beta=(1.0, 1.0))
@@ -86,10 +164,10 @@ def test_sampled_groups_match_degenerate_probability():
     p = np.asarray(success_probability(logp, jnp.asarray(task.correct)))
     np.testing.assert_allclose(p, task.base_p, rtol=1e-9)  # the task hits its target p
     draws = 4000
-    keys = jax.random.split(jax.random.PRNGKey(3), draws)
+    keys = jax.random.bits(jax.random.PRNGKey(3), (draws, 2), jnp.uint32)
 
-    def one(key):
-        u = jax.random.uniform(key, uniform_shape(cfg), dtype=logp.dtype)
+    def one(key):  # the uniforms the simulator's training loop uses
+        u = hash_uniform(key, uniform_shape(cfg), dtype=logp.dtype)
         _, rewards, _, _ = draw_group(cfg, logp, jnp.asarray(task.correct), u)
         s = rewards.sum(-1)
         return (s == 0) | (s == cfg.group_size)

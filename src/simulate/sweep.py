@@ -27,7 +27,7 @@ def run_batch(cfg: SimConfig):
     """
     import jax
 
-    from rankinv.simulate.core import make_train
+    from rankinv.simulate.core import COMPILER_OPTIONS, make_train
 
     task = make_task(cfg)
     train = make_train(cfg, task)
@@ -46,7 +46,7 @@ def run_batch(cfg: SimConfig):
     fn = jax.jit(jax.vmap(train))
     args = (keys, np.asarray(steps), np.stack(demos))
     t0 = time.perf_counter()
-    compiled = fn.lower(*args).compile()
+    compiled = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
     t1 = time.perf_counter()
     out = jax.block_until_ready(compiled(*args))
     t2 = time.perf_counter()
