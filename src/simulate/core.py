@@ -84,8 +84,8 @@ def hash_uniform(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> j
 
     u_i = mix(mix(i * golden + k0) ^ k1): for a fixed key the map from counter to bits is
     a bijection, so no value repeats within a draw; keys come from threefry once per step.
-    float32 gets 24 random bits, float64 53 (two hashes, keys swapped). Tested for uniformity and for
-    independence across counters and keys (tests/test_simulate.py).
+    float32 gets 24 random bits, float64 53 (two hashes, keys swapped). Tested for
+    uniformity and for independence across counters and keys (tests/test_simulate.py).
     """
     size = 1
     for d in shape:
