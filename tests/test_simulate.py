@@ -110,9 +110,10 @@ def test_closed_form_first_epoch_equals_autodiff_of_clipped_surrogate(overrides)
     np.testing.assert_allclose(np.asarray(closed), np.asarray(auto), atol=1e-12)
 
 
-def test_onehot_sampling_equals_inverse_cdf_counting():
+@pytest.mark.parametrize("vocab", [8, 40])  # masked-sum CDF and cumsum CDF
+def test_onehot_sampling_equals_inverse_cdf_counting(vocab):
     """token = #{v : u >= cdf[v]} (clipped to V - 1), the NumPy reference's rule."""
-    cfg = SimConfig(n_prompts=64)
+    cfg = SimConfig(n_prompts=64, n_answers=vocab)
     task = make_task(cfg)
     ref = NumpyReference(cfg, task)
     logp = np.asarray(jax.nn.log_softmax(jnp.asarray(task.base_logits), -1))

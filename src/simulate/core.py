@@ -102,9 +102,16 @@ def hash_uniform(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> j
     return (h >> 8).astype(dtype) * jnp.asarray(2.0**-24, dtype)
 
 
+#: Largest vocabulary for which ``cumulative`` uses the masked sum (measured crossover).
+MASKED_CUMSUM_MAX = 32
+
+
 def cumulative(probs: jax.Array) -> jax.Array:
-    """cumsum over the last (small) axis as a masked sum: fuses, where cumsum does not."""
+    """cumsum over the last axis; for a small axis a masked sum, which fuses (cumsum is a
+    slow reduce-window on CPU), for a large one cumsum (the masked sum is O(V^2))."""
     v = probs.shape[-1]
+    if v > MASKED_CUMSUM_MAX:
+        return jnp.cumsum(probs, axis=-1)
     upper = jnp.arange(v)[:, None] <= jnp.arange(v)[None, :]  # upper[i, j]: i <= j
     return jnp.sum(jnp.where(upper, probs[..., :, None], 0.0), axis=-2)
 
@@ -263,12 +270,14 @@ def make_rl_update(cfg: SimConfig, task: Task, policy: Policy):
 
 
 def policy_metrics(cfg: SimConfig, logp, correct, sampled) -> StepMetrics:
-    p = success_probability(logp, correct)
+    pi = jnp.exp(logp)  # the same exp as the sampler's: XLA computes it once
+    p = jnp.prod(jnp.sum(jnp.where(correct, pi, 0.0), axis=-1), axis=-1)
     pass_k = jnp.stack([jnp.mean(1.0 - (1.0 - p) ** k) for k in cfg.ks])  # static int powers
-    # greedy decoding succeeds where a correct token holds the top logit at every position
-    top_correct = jnp.max(jnp.where(correct, logp, -jnp.inf), axis=-1)
-    greedy_ok = top_correct >= jnp.max(logp, axis=-1)
-    h = token_entropy(logp)
+    # greedy decoding succeeds where a correct token holds the top probability at every
+    # position (in probabilities, not log-probabilities: one array fewer to recompute)
+    top_correct = jnp.max(jnp.where(correct, pi, -1.0), axis=-1)
+    greedy_ok = top_correct >= jnp.max(pi, axis=-1)
+    h = -jnp.sum(pi * logp, axis=-1)
     informative, all_fail, all_pass, reward = sampled
     return StepMetrics(
         pass_k,
