@@ -223,6 +223,16 @@ def test_quick_preset_shows_inversion(tmp_path):
     assert again.get("resumed") and again["pre"] == r["pre"]
 
 
+def test_sweep_does_not_resume_results_of_another_simulator_revision(tmp_path, monkeypatch):
+    from rankinv.simulate import sweep
+
+    cfg = SimConfig(n_prompts=8, rl_steps=10, eval_every=5, sft_depths=(1.0, 2.0), seeds=2)
+    run_sweep(cfg, out=tmp_path, p_star_groups=2_000)
+    assert run_sweep(cfg, out=tmp_path, p_star_groups=2_000).get("resumed")
+    monkeypatch.setattr(sweep, "SIMULATOR_REVISION", sweep.SIMULATOR_REVISION + 1)
+    assert not run_sweep(cfg, out=tmp_path, p_star_groups=2_000).get("resumed")
+
+
 def test_high_base_clean_demonstrations_no_inversion():
     r = run_sweep(preset("high-base"), p_star_groups=10_000)
     assert r["inversion"] is False

@@ -13,9 +13,17 @@ from rankinv import __version__, theory
 from rankinv.simulate.config import SimConfig
 from rankinv.simulate.tasks import make_demonstrations, make_task
 
+#: Bumped whenever the simulator's random stream or update rule changes, so that a rerun
+#: into an output directory recomputes instead of resuming results of another revision.
+#: 2: counter-hash uniforms and one-hot sampling (was threefry per step).
+SIMULATOR_REVISION = 2
+
 
 def config_hash(cfg: SimConfig) -> str:
-    blob = json.dumps({k: v for k, v in cfg.to_dict().items() if k != "name"}, sort_keys=True)
+    """Hash of the configuration (less its name) and the simulator revision."""
+    fields = {k: v for k, v in cfg.to_dict().items() if k != "name"}
+    fields["simulator_revision"] = SIMULATOR_REVISION
+    blob = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
