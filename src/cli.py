@@ -158,6 +158,12 @@ def simulate(
         "--derive",
         help="Also derive p*(g) two ways, the entropy threshold and the mitigation table (~1 min).",
     ),
+    seeds: int = typer.Option(None, "--seeds", help="Seeds per depth (overrides the preset)."),
+    depths: str = typer.Option(
+        None, "--depths", help="SFT depths in epochs, comma-separated, e.g. 1,2,4,8,16."
+    ),
+    group_size: int = typer.Option(None, "--group-size", "-g", help="GRPO group size g."),
+    rl_steps: int = typer.Option(None, "--rl-steps", help="GRPO steps per run."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """JAX sweep over SFT depths x seeds, then GRPO: the inversion and rho."""
@@ -165,6 +171,18 @@ def simulate(
     from rankinv.simulate import run_sweep
 
     cfg = sim_config.preset(preset)
+    changes = {}
+    if seeds is not None:
+        changes["seeds"] = seeds
+    if depths is not None:
+        changes["sft_depths"] = _float_list(depths, "--depths")
+    if group_size is not None:
+        changes["group_size"] = group_size
+    if rl_steps is not None:
+        changes["rl_steps"] = rl_steps
+        changes["eval_every"] = min(cfg.eval_every, rl_steps)
+    if changes:
+        cfg = cfg.replace(name=f"{cfg.name}+overrides", **changes)
     with (
         console.status(
             f"simulating {cfg.n_runs} runs x {cfg.rl_steps} GRPO steps...", spinner="dots"
@@ -186,6 +204,16 @@ def simulate(
         _print_derive(result["derive"])
     if out:
         console.print(f"artifacts in {out}")
+
+
+def _float_list(text: str, option: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise UserError(f"{option} must be comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise UserError(f"{option} must name at least one value, got {text!r}")
+    return values
 
 
 def _print_derive(d: dict) -> None:

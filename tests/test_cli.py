@@ -52,6 +52,9 @@ def test_threshold_table_output():
         (["threshold", "--group-size", "8", "--level", "1.5"], "level"),
         (["threshold", "--group-size", "8", "--n-outcomes", "1"], "n_outcomes"),
         (["threshold"], "--group-size"),
+        (["simulate", "--depths", "1,x"], "--depths"),
+        (["simulate", "--seeds", "0"], "seeds must be an integer >= 1"),
+        (["simulate", "-g", "1"], "group_size must be an integer >= 2"),
         (["no-such-command"], "no-such-command"),
     ],
 )
@@ -62,3 +65,16 @@ def test_bad_input_exits_2_with_one_line(args, needle):
     assert len(lines) == 1, out.stderr
     assert "Traceback" not in out.stderr
     assert needle in lines[0]
+
+
+def test_simulate_overrides_reach_the_sweep(tmp_path):
+    out = run_cli(
+        "simulate", "--depths", "1,8", "--seeds", "2", "-g", "4", "--rl-steps", "20",
+        "--json", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["work"]["runs"] == 4 and data["work"]["rl_steps"] == 20
+    assert data["work"]["group_size"] == 4 and data["depths"] == [1.0, 1.0, 8.0, 8.0]
+    assert data["p_star_analytic"] == pytest.approx(theory.p_star(4))
+    assert len(list((tmp_path / "logs").glob("*.jsonl"))) == 4
