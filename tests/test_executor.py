@@ -261,8 +261,7 @@ EQ_HACKS = {
         "        __hash__ = int.__hash__\n    return I(0)\n"
     ),
     "hack inside a list": (
-        "    class A:\n        def __eq__(self, o):\n            return True\n"
-        "    return [A()]\n"
+        "    class A:\n        def __eq__(self, o):\n            return True\n    return [A()]\n"
     ),
     "metaclass hides the heap flag": (
         "    class M(type):\n        __flags__ = property(lambda c: 0)\n"
