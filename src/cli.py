@@ -183,18 +183,20 @@ def simulate(
         changes["eval_every"] = min(cfg.eval_every, rl_steps)
     if changes:
         cfg = cfg.replace(name=f"{cfg.name}+overrides", **changes)
-    with (
+    status = (
         console.status(
             f"simulating {cfg.n_runs} runs x {cfg.rl_steps} GRPO steps...", spinner="dots"
         )
         if not as_json
         else contextlib.nullcontext()
-    ):
+    )
+    with status:
         result = run_sweep(cfg, out)
         if derive:
             from rankinv.simulate.derive import derive as derive_fn
 
-            result["derive"] = derive_fn(cfg, out)
+            log = None if as_json else (lambda m: status.update(f"{m} (resumable with --out)"))
+            result["derive"] = derive_fn(cfg, out, log=log)
     payload = {k: v for k, v in result.items() if k != "trajectories"}
     if as_json:
         _emit_json(payload)

@@ -271,3 +271,55 @@ def test_determinism_by_seed():
 def test_bad_config_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SimConfig(**kwargs)
+
+
+def test_derive_saves_each_piece_and_resumes_after_an_interruption(tmp_path, monkeypatch):
+    from rankinv.simulate import derive as dv
+
+    base = SimConfig(n_prompts=8, rl_steps=10, eval_every=5, sft_depths=(1.0, 4.0), seeds=2)
+    monkeypatch.setattr(dv, "GROUP_SIZES", (4, 8))
+    monkeypatch.setattr(dv, "MITIGATIONS", {k: dv.MITIGATIONS[k] for k in list(dv.MITIGATIONS)[:3]})
+    monkeypatch.setattr(dv, "CONTROLS", dict(list(dv.CONTROLS.items())[:1]))
+    real_mitigation_row = dv.mitigation_row
+    calls = []
+
+    def p_star_row(g):  # the Monte Carlo and dynamic p* have tests of their own
+        calls.append(f"p {g}")
+        return {"g": g, "p_star_analytic": theory.p_star(g)}
+
+    def interrupted(cfg, name):
+        calls.append(name)
+        if len([c for c in calls if not c.startswith("p ")]) == 2:
+            raise KeyboardInterrupt
+        return real_mitigation_row(cfg, name)
+
+    monkeypatch.setattr(dv, "p_star_row", p_star_row)
+    monkeypatch.setattr(dv, "mitigation_row", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        dv.derive(base, tmp_path)
+    import json
+
+    saved = json.loads((tmp_path / "derive.json").read_text())
+    assert saved["complete"] is False
+    assert set(saved["parts"]) == {
+        "p_star g=4",
+        "p_star g=8",
+        "entropy threshold",
+        "mitigation none",
+    }
+    calls.clear()
+    monkeypatch.setattr(
+        dv, "mitigation_row", lambda cfg, name: calls.append(name) or real_mitigation_row(cfg, name)
+    )
+    full = dv.derive(base, tmp_path)
+    assert calls == list(dv.MITIGATIONS)[1:]  # nothing finished before was recomputed
+    assert full["complete"] and full["resumed_parts"] == sorted(saved["parts"])
+    assert [r["mitigation"] for r in full["mitigations"]] == list(dv.MITIGATIONS)
+    assert full["mitigations"][0]["deep_gain_vs_none"] == 0.0
+    assert full["p_star"][1]["p_star_analytic"] == theory.p_star(8)
+    # another configuration in the same directory starts afresh (pieces stubbed: fast)
+    calls.clear()
+    monkeypatch.setattr(dv, "entropy_sweep", lambda cfg: calls.append("H") or {})
+    monkeypatch.setattr(dv, "control_row", lambda cfg, name: calls.append(name) or {})
+    other = dv.derive(base.replace(rl_steps=12), tmp_path)
+    assert other["resumed_parts"] == [] and calls[:3] == ["p 4", "p 8", "H"]

@@ -1,5 +1,7 @@
 """What the simulator derives, in one call: numeric p*(g) two ways, the numeric entropy
-threshold, the mitigation table, and the no-inversion condition. Written to derive.json."""
+threshold, the mitigation table, and the no-inversion condition. Written to derive.json
+part by part as each is computed; a rerun into the same directory with the same config
+(and simulator revision) keeps the finished parts and computes the rest."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from rankinv.simulate.numeric import (
     entropy_threshold_numeric,
     p_star_monte_carlo,
 )
-from rankinv.simulate.sweep import run_batch, summarise
+from rankinv.simulate.sweep import config_hash, run_batch, summarise
 
 GROUP_SIZES = (4, 8, 16, 32)
 
@@ -33,24 +35,23 @@ MITIGATIONS: dict[str, dict] = {
 }
 
 
+def p_star_row(g: int, n_groups: int = 100_000, steps: int = 50, seeds: int = 16) -> dict:
+    mc = p_star_monte_carlo(g, n_groups=n_groups)
+    dyn = dynamic_p_star(g, steps=steps, seeds=seeds)
+    return {
+        "g": g,
+        "p_star_analytic": theory.p_star(g),
+        "p_star_monte_carlo": mc["p_star_numeric"],
+        "monte_carlo_se": mc["se"],
+        "monte_carlo_z": (mc["p_star_numeric"] - theory.p_star(g)) / mc["se"],
+        "p_star_dynamic": dyn["p_star_dynamic"],
+        "dynamic_steps": steps,
+        "p_first_signal_half": dyn["p_first_signal_half"],
+    }
+
+
 def p_star_table(n_groups: int = 100_000, steps: int = 50, seeds: int = 16) -> list[dict]:
-    rows = []
-    for g in GROUP_SIZES:
-        mc = p_star_monte_carlo(g, n_groups=n_groups)
-        dyn = dynamic_p_star(g, steps=steps, seeds=seeds)
-        rows.append(
-            {
-                "g": g,
-                "p_star_analytic": theory.p_star(g),
-                "p_star_monte_carlo": mc["p_star_numeric"],
-                "monte_carlo_se": mc["se"],
-                "monte_carlo_z": (mc["p_star_numeric"] - theory.p_star(g)) / mc["se"],
-                "p_star_dynamic": dyn["p_star_dynamic"],
-                "dynamic_steps": steps,
-                "p_first_signal_half": dyn["p_first_signal_half"],
-            }
-        )
-    return rows
+    return [p_star_row(g, n_groups, steps, seeds) for g in GROUP_SIZES]
 
 
 def _outcome(cfg: SimConfig) -> dict:
@@ -75,24 +76,24 @@ def entropy_sweep(base: SimConfig) -> dict:
     return res
 
 
-def mitigation_table(base: SimConfig) -> list[dict]:
-    rows = []
+def mitigation_row(base: SimConfig, name: str) -> dict:
     depths = (1.0, max(base.sft_depths))
-    for name, overrides in MITIGATIONS.items():
-        s = _outcome(base.replace(sft_depths=depths, **overrides))
-        bd = s["by_depth"]
-        rows.append(
-            {
-                "mitigation": name,
-                "shallow_pre_pass_at_1": bd["pre_pass_at_1"][0],
-                "deep_pre_pass_at_1": bd["pre_pass_at_1"][1],
-                "deep_pre_entropy": bd["pre_entropy"][1],
-                "shallow_post_peak": bd["post_peak"][0],
-                "deep_post_peak": bd["post_peak"][1],
-                "deep_all_fail_pre": bd["all_fail_pre"][1],
-                "gap_deep_minus_shallow": bd["post_peak"][1] - bd["post_peak"][0],
-            }
-        )
+    s = _outcome(base.replace(sft_depths=depths, **MITIGATIONS[name]))
+    bd = s["by_depth"]
+    return {
+        "mitigation": name,
+        "shallow_pre_pass_at_1": bd["pre_pass_at_1"][0],
+        "deep_pre_pass_at_1": bd["pre_pass_at_1"][1],
+        "deep_pre_entropy": bd["pre_entropy"][1],
+        "shallow_post_peak": bd["post_peak"][0],
+        "deep_post_peak": bd["post_peak"][1],
+        "deep_all_fail_pre": bd["all_fail_pre"][1],
+        "gap_deep_minus_shallow": bd["post_peak"][1] - bd["post_peak"][0],
+    }
+
+
+def rank_mitigations(rows: list[dict]) -> list[dict]:
+    """Gains against the first row ("none"), and whether each rescues the deep checkpoint."""
     base_gap = rows[0]["gap_deep_minus_shallow"]
     base_deep = rows[0]["deep_post_peak"]
     for r in rows:
@@ -101,40 +102,89 @@ def mitigation_table(base: SimConfig) -> list[dict]:
     return rows
 
 
+def mitigation_table(base: SimConfig) -> list[dict]:
+    return rank_mitigations([mitigation_row(base, name) for name in MITIGATIONS])
+
+
+CONTROLS = {
+    "clean demonstrations": {"demo_correct_fraction": 1.0},
+    "high base p, clean demonstrations": {"base_beta": (6.0, 2.0), "demo_correct_fraction": 1.0},
+    "high base p, imperfect demonstrations": {"base_beta": (6.0, 2.0)},
+}
+
+
+def control_row(base: SimConfig, name: str) -> dict:
+    """A no-inversion condition: clean demonstrations, and a strong base (high-base)."""
+    s = _outcome(base.replace(**CONTROLS[name]))
+    return {
+        "by_depth": s["by_depth"],
+        "inversion": s["inversion"],
+        "rho_pre_pass1_vs_post": s["spearman_pre_pass1_vs_post"]["rho"],
+        "rho_entropy_vs_post": s["spearman_entropy_vs_post"]["rho"],
+    }
+
+
 def control_runs(base: SimConfig) -> dict:
-    """The no-inversion conditions: clean demonstrations, and a strong base (high-base)."""
-    out = {}
-    for name, cfg in {
-        "clean demonstrations": base.replace(demo_correct_fraction=1.0),
-        "high base p, clean demonstrations": base.replace(
-            base_beta=(6.0, 2.0), demo_correct_fraction=1.0
-        ),
-        "high base p, imperfect demonstrations": base.replace(base_beta=(6.0, 2.0)),
-    }.items():
-        s = _outcome(cfg)
-        out[name] = {
-            "by_depth": s["by_depth"],
-            "inversion": s["inversion"],
-            "rho_pre_pass1_vs_post": s["spearman_pre_pass1_vs_post"]["rho"],
-            "rho_entropy_vs_post": s["spearman_entropy_vs_post"]["rho"],
-        }
-    return out
+    return {name: control_row(base, name) for name in CONTROLS}
 
 
-def derive(base: SimConfig, out: str | Path | None = None) -> dict:
+def derive(base: SimConfig, out: str | Path | None = None, log=None) -> dict:
+    """Every derived table for ``base``; with ``out``, saved after each finished piece
+    (a p* row, the entropy sweep, a mitigation, a control) and resumed from there.
+    ``log(message)`` is told what is being computed."""
     t0 = time.perf_counter()
+    path = Path(out) / "derive.json" if out is not None else None
+    key = config_hash(base)
+    done: dict = {}
+    if path is not None and path.exists():
+        try:
+            prev = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            prev = {}
+        if prev.get("config_hash") == key:
+            done = prev.get("parts", {})
+    parts: dict = {}
+
+    def piece(name: str, compute):
+        if name in done:
+            parts[name] = done[name]
+            return parts[name]
+        if log is not None:
+            log(f"derive: {name}")
+        parts[name] = compute()
+        if path is not None:  # saved as it is produced
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".json.tmp")
+            blob = {"config": base.to_dict(), "config_hash": key, "complete": False, "parts": parts}
+            tmp.write_text(json.dumps(blob, indent=1, default=_np))
+            tmp.replace(path)
+        return parts[name]
+
+    p_star = [piece(f"p_star g={g}", lambda g=g: p_star_row(g)) for g in GROUP_SIZES]
+    entropy = piece("entropy threshold", lambda: entropy_sweep(base))
+    rows = [
+        piece(f"mitigation {name}", lambda name=name: mitigation_row(base, name))
+        for name in MITIGATIONS
+    ]
+    controls = {
+        name: piece(f"control {name}", lambda name=name: control_row(base, name))
+        for name in CONTROLS
+    }
     result = {
         "config": base.to_dict(),
-        "p_star": p_star_table(),
-        "entropy_threshold": entropy_sweep(base),
-        "mitigations": mitigation_table(base),
-        "controls": control_runs(base),
+        "config_hash": key,
+        "complete": True,
+        "p_star": p_star,
+        "entropy_threshold": entropy,
+        "mitigations": rank_mitigations([dict(r) for r in rows]),
+        "controls": controls,
+        "resumed_parts": sorted(set(done) & set(parts)),
+        "elapsed_s": time.perf_counter() - t0,
     }
-    result["elapsed_s"] = time.perf_counter() - t0
-    if out is not None:
-        path = Path(out)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "derive.json").write_text(json.dumps(result, indent=1, default=_np))
+    if path is not None:  # the finished pieces stay in the file, for a later resume
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({**result, "parts": parts}, indent=1, default=_np))
+        tmp.replace(path)
     return result
 
 
