@@ -24,7 +24,6 @@ PY
 grep -q "smoke ok" "$OUT/smoke.txt" || exit 1
 # A part of the ladder when device time is short: MINI_DEPTHS="4,8" MINI_SEEDS=1
 # MINI_CONTROL="" (comma lists; empty control = none). Same seeds, same data order.
-MINI_OUT=${MINI_OUT:-/tmp/mini_gpu}
 timeout "${BUDGET_S:-470}" python3 - <<'PY' 2>&1 | grep -v "Loading\|Writing" | tee "$OUT/gpu_log.txt"
 import dataclasses, os
 from rankinv.experiment.mini import preset, run_mini
@@ -37,12 +36,12 @@ if os.environ.get("MINI_SEEDS"):
 if "MINI_CONTROL" in os.environ:
     cfg = dataclasses.replace(cfg, control_depths=ints(os.environ["MINI_CONTROL"]))
 print("config:", cfg.depths, cfg.seeds, cfg.control_depths, flush=True)
-run_mini(cfg, os.environ.get("MINI_OUT", "/tmp/mini_gpu"), log=lambda m: print(m, flush=True))
+run_mini(cfg, os.environ["MINI_OUT"], log=lambda m: print(m, flush=True))
 PY
 cp "$MINI_OUT/mini.json" "$OUT/" 2>/dev/null
 python3 - <<'PY'
 import glob, json, os
-out = os.environ.get("MINI_OUT", "/tmp/mini_gpu")
+out = os.environ["MINI_OUT"]
 runs = [json.load(open(p)) for p in sorted(glob.glob(out + "/runs/*.json"))]
 json.dump(runs, open(os.path.join(os.environ.get("OUT", "/tmp/out"), "runs.json"), "w"), indent=1)
 print(len(runs), "runs saved")

@@ -12,6 +12,7 @@ these shapes ran several times slower than XLA's own loops.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -87,10 +88,7 @@ def hash_uniform(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> j
     float32 gets 24 random bits, float64 53 (two hashes, keys swapped). Tested for
     uniformity and for independence across counters and keys (tests/test_simulate.py).
     """
-    size = 1
-    for d in shape:
-        size *= d
-    idx = lax.iota(jnp.uint32, size).reshape(shape)
+    idx = lax.iota(jnp.uint32, math.prod(shape)).reshape(shape)
     k0, k1 = key[0], key[1]
     count = idx * jnp.uint32(_GOLDEN)
     h = _mix32(_mix32(count + k0) ^ k1)
@@ -270,14 +268,14 @@ def make_rl_update(cfg: SimConfig, task: Task, policy: Policy):
 
 
 def policy_metrics(cfg: SimConfig, logp, correct, sampled) -> StepMetrics:
-    pi = jnp.exp(logp)  # the same exp as the sampler's: XLA computes it once
-    p = jnp.prod(jnp.sum(jnp.where(correct, pi, 0.0), axis=-1), axis=-1)
+    p = success_probability(logp, correct)
     pass_k = jnp.stack([jnp.mean(1.0 - (1.0 - p) ** k) for k in cfg.ks])  # static int powers
     # greedy decoding succeeds where a correct token holds the top probability at every
     # position (in probabilities, not log-probabilities: one array fewer to recompute)
+    pi = jnp.exp(logp)  # the same exp as the sampler's and the helpers': XLA computes it once
     top_correct = jnp.max(jnp.where(correct, pi, -1.0), axis=-1)
     greedy_ok = top_correct >= jnp.max(pi, axis=-1)
-    h = -jnp.sum(pi * logp, axis=-1)
+    h = token_entropy(logp)
     informative, all_fail, all_pass, reward = sampled
     return StepMetrics(
         pass_k,

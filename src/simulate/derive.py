@@ -9,8 +9,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from rankinv import theory
 from rankinv.simulate.config import SimConfig
 from rankinv.simulate.numeric import (
@@ -18,7 +16,7 @@ from rankinv.simulate.numeric import (
     entropy_threshold_numeric,
     p_star_monte_carlo,
 )
-from rankinv.simulate.sweep import config_hash, run_batch, summarise
+from rankinv.simulate.sweep import config_hash, run_batch, summarise, write_json
 
 GROUP_SIZES = (4, 8, 16, 32)
 
@@ -48,10 +46,6 @@ def p_star_row(g: int, n_groups: int = 100_000, steps: int = 50, seeds: int = 16
         "dynamic_steps": steps,
         "p_first_signal_half": dyn["p_first_signal_half"],
     }
-
-
-def p_star_table(n_groups: int = 100_000, steps: int = 50, seeds: int = 16) -> list[dict]:
-    return [p_star_row(g, n_groups, steps, seeds) for g in GROUP_SIZES]
 
 
 def _outcome(cfg: SimConfig) -> dict:
@@ -102,10 +96,6 @@ def rank_mitigations(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def mitigation_table(base: SimConfig) -> list[dict]:
-    return rank_mitigations([mitigation_row(base, name) for name in MITIGATIONS])
-
-
 CONTROLS = {
     "clean demonstrations": {"demo_correct_fraction": 1.0},
     "high base p, clean demonstrations": {"base_beta": (6.0, 2.0), "demo_correct_fraction": 1.0},
@@ -122,10 +112,6 @@ def control_row(base: SimConfig, name: str) -> dict:
         "rho_pre_pass1_vs_post": s["spearman_pre_pass1_vs_post"]["rho"],
         "rho_entropy_vs_post": s["spearman_entropy_vs_post"]["rho"],
     }
-
-
-def control_runs(base: SimConfig) -> dict:
-    return {name: control_row(base, name) for name in CONTROLS}
 
 
 def derive(base: SimConfig, out: str | Path | None = None, log=None) -> dict:
@@ -153,11 +139,8 @@ def derive(base: SimConfig, out: str | Path | None = None, log=None) -> dict:
             log(f"derive: {name}")
         parts[name] = compute()
         if path is not None:  # saved as it is produced
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".json.tmp")
             blob = {"config": base.to_dict(), "config_hash": key, "complete": False, "parts": parts}
-            tmp.write_text(json.dumps(blob, indent=1, default=_np))
-            tmp.replace(path)
+            write_json(path, blob)
         return parts[name]
 
     p_star = [piece(f"p_star g={g}", lambda g=g: p_star_row(g)) for g in GROUP_SIZES]
@@ -182,13 +165,5 @@ def derive(base: SimConfig, out: str | Path | None = None, log=None) -> dict:
         "elapsed_s": time.perf_counter() - t0,
     }
     if path is not None:  # the finished pieces stay in the file, for a later resume
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({**result, "parts": parts}, indent=1, default=_np))
-        tmp.replace(path)
+        write_json(path, {**result, "parts": parts})
     return result
-
-
-def _np(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(type(o).__name__)

@@ -19,6 +19,21 @@ from rankinv.simulate.tasks import make_demonstrations, make_task
 SIMULATOR_REVISION = 2
 
 
+def write_json(path: Path, obj) -> None:
+    """Write ``obj`` as JSON atomically (a temporary file, then a rename): an interrupted
+    write leaves the previous file, never half of one. numpy scalars become numbers."""
+
+    def _np(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        raise TypeError(type(o).__name__)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=_np))
+    tmp.replace(path)
+
+
 def config_hash(cfg: SimConfig) -> str:
     """Hash of the configuration (less its name) and the simulator revision."""
     fields = {k: v for k, v in cfg.to_dict().items() if k != "name"}
@@ -215,7 +230,5 @@ def run_sweep(cfg: SimConfig, out: str | Path | None = None, p_star_groups: int 
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_logs(out_dir, cfg, per_step, runs)
-        tmp = out_dir / "simulate.json.tmp"
-        tmp.write_text(json.dumps(result, indent=1))
-        tmp.replace(out_dir / "simulate.json")
+        write_json(out_dir / "simulate.json", result)
     return result
