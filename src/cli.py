@@ -16,6 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from rankinv._io import write_json
+from rankinv.theory import paper
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -271,9 +274,11 @@ def _print_monitor(rep: dict) -> None:
 @app.command()
 def monitor(
     log: str = typer.Argument(..., help="trainer_state.json (or its directory), JSONL or CSV."),
-    ref_step: int = typer.Option(10, help="Reference step for the entropy drop."),
-    check_step: int = typer.Option(150, help="Step at which the drop is judged."),
-    threshold: float = typer.Option(0.5, help="Abort when the relative drop exceeds this."),
+    ref_step: int = typer.Option(paper.REF_STEP, help="Reference step for the entropy drop."),
+    check_step: int = typer.Option(paper.CHECK_STEP, help="Step at which the drop is judged."),
+    threshold: float = typer.Option(
+        paper.DROP_THRESHOLD, help="Abort when the relative drop exceeds this."
+    ),
     group_size: int = typer.Option(8, "--group-size", "-g", help="GRPO group size g."),
     planned_steps: int = typer.Option(400, help="Planned RL steps (for compute saved)."),
     entropy_key: str = typer.Option(
@@ -315,7 +320,7 @@ def monitor(
     def emit(rep):
         if out:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
-            Path(out).write_text(json.dumps(rep, indent=1))
+            write_json(Path(out), rep)
         if as_json:
             typer.echo(json.dumps({k: v for k, v in rep.items() if k != "series"}))
         else:
@@ -432,7 +437,7 @@ def compare(
     res["source"] = source
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / "compare.json").write_text(json.dumps(res, indent=1))
+        write_json(Path(out) / "compare.json", res)
     if as_json:
         _emit_json({k: v for k, v in res.items() if k != "rows"})
         return
@@ -453,7 +458,7 @@ def validate(
     temperature: float = typer.Option(1.0, help="Sampling temperature (GRPO's is 1.0)."),
     entropy: str = typer.Option("both", help="prompt | rollout | both"),
     tau_h: float = typer.Option(
-        0.18, help="Stage-1 entropy threshold (nats), calibrated on the paper's Qwen ladder."
+        paper.TAU_H, help="Stage-1 entropy threshold (nats), calibrated on the paper's Qwen ladder."
     ),
     workers: int = typer.Option(2, help="Sandbox workers."),
     seed: int = typer.Option(0),
@@ -645,7 +650,7 @@ def demo(
     monitors = {}
     for d in (min(cfg.sft_depths), max(cfg.sft_depths)):
         rep = run_monitor(out_dir / "logs" / f"depth{d:g}_seed0.jsonl", mcfg)
-        (out_dir / f"monitor_sim_depth{d:g}.json").write_text(json.dumps(rep, indent=1))
+        write_json(out_dir / f"monitor_sim_depth{d:g}.json", rep)
         monitors[f"depth{d:g}"] = {k: v for k, v in rep.items() if k != "series"}
         if not as_json:
             console.print(f"\nstage-2 monitor on the simulated {d:g}-epoch run:")
@@ -653,7 +658,7 @@ def demo(
     ex = cmp.example("paper-qwen")
     res = cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])
     res["source"] = "example paper-qwen"
-    (out_dir / "compare.json").write_text(json.dumps(res, indent=1))
+    write_json(out_dir / "compare.json", res)
     diag = cmp.example("paper-qwen-diagnostic")
     res_diag = cmp.compare(diag["rows"], diag["outcome"], diag["group_size"])
     if not as_json:

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from rankinv.validate import benchmarks, executor
+from rankinv.sandbox import executor
+from rankinv.sandbox import tasks as task_sets
 
 
 @pytest.fixture(scope="module")
@@ -17,13 +18,13 @@ def sandbox():
 
 @pytest.fixture(scope="module")
 def tasks():
-    return benchmarks.load("humaneval")
+    return task_sets.load("humaneval")
 
 
 def test_humaneval_has_164_problems(tasks):
     assert len(tasks) == 164
     assert tasks[0].task_id == "HumanEval/0" and tasks[0].entry_point == "has_close_elements"
-    assert len(benchmarks.benchmark_hash(tasks)) == 16
+    assert len(task_sets.benchmark_hash(tasks)) == 16
 
 
 def test_all_canonical_solutions_pass(sandbox, tasks):
@@ -198,8 +199,8 @@ def test_module_level_api(tasks):
 
 
 def test_synthetic_benchmark_and_local_jsonl(tmp_path, sandbox):
-    train = benchmarks.synthetic(60, seed=1, split="train")
-    test = benchmarks.synthetic(20, seed=1, split="test")
+    train = task_sets.synthetic(60, seed=1, split="train")
+    test = task_sets.synthetic(20, seed=1, split="test")
     assert not {t.canonical_solution for t in train} & {t.canonical_solution for t in test}
     res = sandbox.check_many([(t, t.canonical_solution) for t in train + test])
     assert all(r.passed for r in res)
@@ -207,16 +208,16 @@ def test_synthetic_benchmark_and_local_jsonl(tmp_path, sandbox):
     import json
 
     path.write_text("\n".join(json.dumps(t.to_dict()) for t in test[:3]))
-    assert benchmarks.load(str(path)) == test[:3]
+    assert task_sets.load(str(path)) == test[:3]
     path.write_text(json.dumps({"task_id": "x", "prompt": "p"}))
     with pytest.raises(ValueError, match="lacks field"):
-        benchmarks.load(str(path))
+        task_sets.load(str(path))
     with pytest.raises(ValueError, match="unknown benchmark"):
-        benchmarks.load("mbpp")
+        task_sets.load("mbpp")
 
 
 def test_check_batch_agrees_with_single_checks_and_survives_hostile_members(sandbox):
-    tasks = benchmarks.synthetic(10, seed=3, split="test")
+    tasks = task_sets.synthetic(10, seed=3, split="test")
     t = tasks[0]
     good = t.canonical_solution.strip()
     comps = [good, "x", "1/0", "x+", "__import__('sys').exit(0)", good, "x*x"]
@@ -232,7 +233,7 @@ def test_check_batch_agrees_with_single_checks_and_survives_hostile_members(sand
 
 
 def test_check_batches_keeps_order(sandbox):
-    tasks = benchmarks.synthetic(4, seed=5, split="test")
+    tasks = task_sets.synthetic(4, seed=5, split="test")
     items = [(t, [t.canonical_solution.strip(), "x"]) for t in tasks]
     res = sandbox.check_batches(items)
     assert [[o.passed for o in row] for row in res] == [[True, False]] * 4
@@ -293,7 +294,7 @@ def test_without_the_guard_the_always_equal_hack_passes(sandbox, tasks):
 
 def test_guard_is_bound_before_batch_members_run(sandbox):
     """A batch member that swaps the harness's guard cannot let a later member through."""
-    t = benchmarks.synthetic(4, seed=3, split="test")[0]
+    t = task_sets.synthetic(4, seed=3, split="test")[0]
     swap = "__import__('__main__').__dict__.update(_rankinv_guard=lambda f: f) or 0"
     hack = "type('A', (), {'__eq__': lambda s, o: True, '__ne__': lambda s, o: False})()"
     res = sandbox.check_batch(t, [swap, hack, t.canonical_solution.strip()])

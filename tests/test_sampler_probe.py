@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import build_model, train_tokenizer  # noqa: E402
 
-from rankinv.validate import benchmarks  # noqa: E402
+from rankinv.sandbox import tasks as task_sets  # noqa: E402
 from rankinv.validate.sampler import (  # noqa: E402
     HFSampler,
     entropy_from_top_logprobs,
@@ -24,7 +24,7 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def tasks():
-    return benchmarks.load("humaneval")
+    return task_sets.load("humaneval")
 
 
 @pytest.fixture(scope="module")

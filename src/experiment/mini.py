@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import __version__, theory
-from rankinv.validate import benchmarks
+from rankinv._io import write_json
+from rankinv.sandbox import tasks as task_sets
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def teacher_answer(prog: dict) -> str:
 
 @functools.cache
 def _forms(expression: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    prog = next(p for p in benchmarks.synthetic_programs() if p["expression"] == expression)
+    prog = next(p for p in task_sets.synthetic_programs() if p["expression"] == expression)
     return tuple(correct_forms(prog)), tuple(wrong_forms(prog))
 
 
@@ -172,17 +173,17 @@ def _value_tuple(expr: str) -> tuple:
 def programs(split: str) -> list[dict]:
     return [
         p
-        for p in benchmarks.synthetic_programs()
-        if benchmarks.synthetic_split(p["expression"]) == split
+        for p in task_sets.synthetic_programs()
+        if task_sets.synthetic_split(p["expression"]) == split
     ]
 
 
 @functools.cache
-def _task(expression: str, template: str) -> benchmarks.Task:
-    return benchmarks.synthetic_task(expression, f"synthetic/{template}/{expression}")
+def _task(expression: str, template: str) -> task_sets.Task:
+    return task_sets.synthetic_task(expression, f"synthetic/{template}/{expression}")
 
 
-def task_of(prog: dict) -> benchmarks.Task:
+def task_of(prog: dict) -> task_sets.Task:
     return _task(prog["expression"], prog["template"])
 
 
@@ -210,7 +211,7 @@ def train_bpe_tokenizer(texts: list[str], vocab_size: int):
 def build_tokenizer(vocab_size: int):
     """The task corpus' tokenizer: prompts and every correct and wrong answer form."""
     corpus = []
-    for p in benchmarks.synthetic_programs():
+    for p in task_sets.synthetic_programs():
         corpus.append(task_of(p).prompt)
         corpus.extend(correct_forms(p) + wrong_forms(p))
     return train_bpe_tokenizer(corpus, vocab_size)
@@ -343,7 +344,7 @@ def pretrain(cfg: MiniConfig, out: Path, log) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     tok.save_pretrained(path)
-    (path / "done").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
+    write_json(path / "done", {"seconds": time.perf_counter() - t0})
     return path
 
 
@@ -436,7 +437,7 @@ def evaluate(sampler, sandbox, tasks, cfg: MiniConfig, seed: int) -> dict:
     res = {f"pass_at_{k}": float(np.mean(theory.pass_at_k(n, cs, k))) for k in cfg.ks}
     res["entropy"] = float(np.mean(ents))
     fam = np.array(
-        [benchmarks.TEMPLATES[t.task_id.split("/")[1]] for t in tasks]  # synthetic/<template>/…
+        [task_sets.TEMPLATES[t.task_id.split("/")[1]] for t in tasks]  # synthetic/<template>/…
     )
     for f in ("linear", "nonlinear"):
         res[f"pass_at_{max(cfg.ks)}_{f}"] = float(
@@ -535,7 +536,7 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
         "informative": None if not steps else 1 - _early_mean(steps, "frac_reward_zero_std"),
         "rl_seconds": time.perf_counter() - t0,
     }
-    result_path.write_text(json.dumps(result, indent=1))
+    write_json(result_path, result)
     log(
         f"grpo {name}: pre pass@1 {result['pre']['pass_at_1']:.3f} H {result['pre']['entropy']:.3f}"
         f" -> peak pass@{kmax} {result['peak_pass_at_k']:.3f} ({result['rl_seconds']:.0f} s)"
@@ -547,10 +548,10 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     """The whole experiment; returns (and writes) mini.json."""
     import torch
 
+    from rankinv.sandbox.executor import Sandbox
     from rankinv.simulate import preset as sim_preset
     from rankinv.simulate import run_sweep
     from rankinv.validate.compare import compare
-    from rankinv.validate.executor import Sandbox
     from rankinv.validate.monitor import MonitorConfig, monitor
 
     out = Path(out)
@@ -562,7 +563,7 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
             f"{out} holds a run with another configuration; resume it with the same "
             "preset or choose another --out"
         )
-    cfg_path.write_text(json.dumps(cfg_json, indent=1))
+    write_json(cfg_path, cfg_json)
     t0 = time.perf_counter()
     torch.set_num_threads(cfg.threads)
     base = pretrain(cfg, out, log)
@@ -666,8 +667,8 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
         },
         "seconds": {"pretrain": t_pre, "total": time.perf_counter() - t0},
     }
-    (out / "mini.json").write_text(json.dumps(summary, indent=1))
-    (out / "compare_rows.json").write_text(json.dumps(rows, indent=1))
+    write_json(out / "mini.json", summary)
+    write_json(out / "compare_rows.json", rows)
     return summary
 
 

@@ -14,12 +14,13 @@ writing the monitor's JSON report to the output directory.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import warnings
 from pathlib import Path
 
+from rankinv._io import write_json
+from rankinv.theory import paper
 from rankinv.validate.monitor import MonitorConfig, analyse, series_from_records
 
 try:
@@ -46,9 +47,9 @@ class EntropyMonitorCallback(TrainerCallback):
 
     def __init__(
         self,
-        ref_step: int = 10,
-        check_step: int = 150,
-        threshold: float = 0.5,
+        ref_step: int = paper.REF_STEP,
+        check_step: int = paper.CHECK_STEP,
+        threshold: float = paper.DROP_THRESHOLD,
         action: str = "stop",
         group_size: int | None = None,
         act_early: bool = False,
@@ -136,7 +137,7 @@ class EntropyMonitorCallback(TrainerCallback):
         path.mkdir(parents=True, exist_ok=True)
         rep = dict(self.report)
         rep["stopped_at"] = self.stopped_at
-        (path / REPORT_NAME).write_text(json.dumps(rep, indent=1))
+        write_json(path / REPORT_NAME, rep)
 
 
 def screen(
@@ -144,7 +145,7 @@ def screen(
     tokenizer,
     group_size: int = 8,
     probe="humaneval",
-    tau_h: float = 0.18,
+    tau_h: float = paper.TAU_H,
     on_high: str = "warn",
     max_prompts: int | None = None,
     batch_size: int = 16,
@@ -162,9 +163,9 @@ def screen(
     if on_high not in ("warn", "raise"):
         raise ValueError(f"on_high must be 'warn' or 'raise', got {on_high!r}")
     if isinstance(probe, str):
-        from rankinv.validate import benchmarks
+        from rankinv.sandbox import tasks as task_sets
 
-        prompts = [t.prompt for t in benchmarks.load(probe)]
+        prompts = [t.prompt for t in task_sets.load(probe)]
     else:
         prompts = list(probe)
     if max_prompts:

@@ -10,13 +10,14 @@ import time
 from pathlib import Path
 
 from rankinv import theory
+from rankinv._io import write_json
 from rankinv.simulate.config import SimConfig
 from rankinv.simulate.numeric import (
     dynamic_p_star,
     entropy_threshold_numeric,
     p_star_monte_carlo,
 )
-from rankinv.simulate.sweep import config_hash, run_batch, summarise, write_json
+from rankinv.simulate.sweep import config_hash, run_batch, summarise
 
 GROUP_SIZES = (4, 8, 16, 32)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import __version__, theory
+from rankinv._io import write_json
 from rankinv.simulate.config import SimConfig
 from rankinv.simulate.tasks import make_demonstrations, make_task
 
@@ -17,21 +18,6 @@ from rankinv.simulate.tasks import make_demonstrations, make_task
 #: into an output directory recomputes instead of resuming results of another revision.
 #: 2: counter-hash uniforms and one-hot sampling (was threefry per step).
 SIMULATOR_REVISION = 2
-
-
-def write_json(path: Path, obj) -> None:
-    """Write ``obj`` as JSON atomically (a temporary file, then a rename): an interrupted
-    write leaves the previous file, never half of one. numpy scalars become numbers."""
-
-    def _np(o):
-        if isinstance(o, np.generic):
-            return o.item()
-        raise TypeError(type(o).__name__)
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=_np))
-    tmp.replace(path)
 
 
 def config_hash(cfg: SimConfig) -> str:

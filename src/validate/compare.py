@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import json
 import math
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from rankinv import theory
+from rankinv.theory import paper
 from rankinv.validate.tables import read_csv_records
 
 LABEL_COLUMNS = ("name", "seed", "depth")
-#: Stage-1 entropy threshold of the paper, calibrated on the Qwen ladder (nats).
-TAU_H = 0.18
-#: Stage-2 abort threshold on the relative entropy drop.
-STAGE2_THRESHOLD = 0.5
+TAU_H = paper.TAU_H
+STAGE2_THRESHOLD = paper.DROP_THRESHOLD
 
 
 def flag_word(flag: bool | None) -> str:
@@ -41,7 +39,7 @@ def flag_word(flag: bool | None) -> str:
 
 
 def load_paper() -> dict:
-    return json.loads((resources.files("rankinv") / "data" / "paper.json").read_text())
+    return json.loads(paper.tables_path().read_text())
 
 
 def example(name: str) -> dict:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import theory
+from rankinv.theory import paper
 from rankinv.validate.tables import read_csv_records
 
 VERDICTS = ("continue", "watch", "stop")
@@ -36,9 +37,9 @@ STEP_KEYS = ("step", "global_step", "training/global_step")
 
 @dataclass(frozen=True)
 class MonitorConfig:
-    ref_step: int = 10
-    check_step: int = 150
-    threshold: float = 0.5
+    ref_step: int = paper.REF_STEP
+    check_step: int = paper.CHECK_STEP
+    threshold: float = paper.DROP_THRESHOLD
     group_size: int = 8
     planned_steps: int = 400
     watch_fraction: float = 0.6  # drop above watch_fraction * threshold -> "watch"

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import __version__, theory
+from rankinv._io import write_json
+from rankinv.theory import paper
 
-#: The paper's stage-1 entropy threshold in nats, calibrated on the Qwen2.5-Coder ladder;
-#: it moves with model family, tokenizer and domain (only the ordering transfers).
-TAU_H = 0.18
+TAU_H = paper.TAU_H
 
 
 @dataclass(frozen=True)
@@ -200,12 +200,12 @@ def run_probe(
     entropy_mode: str = "both",
 ) -> dict:
     """Probe a checkpoint; returns the summary (also written to validate_summary.json)."""
-    from rankinv.validate import benchmarks
-    from rankinv.validate.executor import Sandbox
+    from rankinv.sandbox import tasks as task_sets
+    from rankinv.sandbox.executor import Sandbox
 
     if entropy_mode not in ("prompt", "rollout", "both"):
         raise ValueError(f"entropy must be prompt, rollout or both, got {entropy_mode!r}")
-    tasks = benchmarks.load(cfg.benchmark)
+    tasks = task_sets.load(cfg.benchmark)
     if cfg.limit:
         tasks = tasks[: cfg.limit]
     if sampler is None:
@@ -218,7 +218,7 @@ def run_probe(
         "model": str(model),
         "revision": getattr(sampler, "revision", None),
         "benchmark": cfg.benchmark,
-        "benchmark_hash": benchmarks.benchmark_hash(tasks),
+        "benchmark_hash": task_sets.benchmark_hash(tasks),
         "sampling": cfg.sampling_tag(),
         "version": __version__,
     }
@@ -234,7 +234,7 @@ def run_probe(
         else:
             vals = sampler.prompt_entropy([t.prompt for t in tasks])
             prompt_h = {t.task_id: v for t, v in zip(tasks, vals, strict=True)}
-            ph_path.write_text(json.dumps({"run_key": key, "values": prompt_h}))
+            write_json(ph_path, {"run_key": key, "values": prompt_h})
     t0 = time.perf_counter()
     iterator = tasks
     bar = None
@@ -290,7 +290,7 @@ def run_probe(
         }
     )
     (out_dir / "problems.jsonl").write_text("\n".join(json.dumps(p) for p in problems) + "\n")
-    (out_dir / "validate_summary.json").write_text(json.dumps(summary, indent=1))
+    write_json(out_dir / "validate_summary.json", summary)
     return summary
 
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from rankinv import theory
+from rankinv.theory import paper
 from rankinv.validate.compare import flag_word
 
 
@@ -48,7 +49,7 @@ def plane_figure(
             textcoords="offset points",
         )
     ax.axvline(ps, color="tab:red", ls="--", label=f"p*({group_size}) = {ps:.3f}")
-    ax.axhline(0.18, color="tab:orange", ls=":", label="tau_H = 0.18 nats (paper)")
+    ax.axhline(paper.TAU_H, color="tab:orange", ls=":", label=f"tau_H = {paper.TAU_H} nats (paper)")
     if per_token is None:  # bounds on the entropy of one answer among K
         low, high = theory.entropy_threshold(group_size, n_outcomes)
         what = f"per answer, K = {n_outcomes}"

