@@ -304,3 +304,26 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- outcomes
+def test_post_rl_never_counts_step_zero():
+    from rankinv.theory import outcomes
+
+    out = outcomes.post_rl([0, 10, 20], [0.9, 0.5, 0.6])
+    assert (out.start, out.final, out.peak) == (0.9, 0.6, 0.6)
+    assert out.gain == pytest.approx(-0.3)
+    assert outcomes.is_doomed(out)
+    assert not outcomes.is_doomed(outcomes.post_rl([0, 5], [0.2, 0.5]))
+    with pytest.raises(ValueError, match="step >= 1"):
+        outcomes.post_rl([0], [0.4])
+
+
+def test_ladder_inverted():
+    from rankinv.theory import outcomes
+
+    assert outcomes.ladder_inverted([0.2, 0.3, 0.4], [0.8, 0.7, 0.5])
+    assert not outcomes.ladder_inverted([0.2, 0.3, 0.4], [0.5, 0.6, 0.7])
+    assert not outcomes.ladder_inverted([0.2, 0.4], [0.705, 0.7])  # within the margin
+    with pytest.raises(ValueError, match="at least 2"):
+        outcomes.ladder_inverted([0.1], [0.2])

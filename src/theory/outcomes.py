@@ -1,0 +1,86 @@
+"""Post-RL outcomes, defined once (used by simulate, experiment, validate.compare and calibrate).
+
+A run's evaluations are pairs (step, value). Step 0 is the checkpoint before any RL update:
+it is the *pre-RL* value and never counts as a post-RL outcome.
+
+- final: the value at the last evaluated step (>= 1).
+- peak: the maximum over evaluated steps >= 1 (never step 0).
+- gain: final minus the run's own step-0 value (when step 0 was evaluated).
+
+A *doomed run* is one whose final post-RL value gains less than DOOMED_GAIN over its own
+start (RL bought (almost) nothing). An *inverted ladder* is a ladder of checkpoints whose best
+pre-RL rung (by pass@1) is not its best post-RL rung by more than INVERSION_MARGIN.
+Thresholds are module constants; ``sensitivity`` in calibrate varies them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: A run is doomed when final - start < DOOMED_GAIN (absolute, on the outcome's scale).
+DOOMED_GAIN = 0.02
+#: A ladder is inverted when the best-pre-RL rung trails the best post-RL rung by > this.
+INVERSION_MARGIN = 0.01
+
+
+@dataclass(frozen=True)
+class Outcome:
+    start: float | None  # value at step 0 (pre-RL), None when not evaluated
+    final: float  # value at the last step >= 1
+    peak: float  # max over steps >= 1
+    gain: float | None  # final - start
+
+    def as_dict(self) -> dict:
+        return {"start": self.start, "final": self.final, "peak": self.peak, "gain": self.gain}
+
+
+def post_rl(steps: Sequence[float], values: Sequence[float]) -> Outcome:
+    """Outcome of one run from its evaluations (step, value); steps >= 1 are post-RL.
+
+    Raises ValueError when no evaluation at a step >= 1 exists (there is no post-RL outcome),
+    when the lengths differ, or when a value is not finite.
+    """
+    if len(steps) != len(values):
+        raise ValueError(f"steps and values differ in length ({len(steps)} vs {len(values)})")
+    start = None
+    post: list[tuple[float, float]] = []
+    for s, v in zip(steps, values):
+        v = float(v)
+        if not math.isfinite(v):
+            raise ValueError(f"outcome value at step {s} is not finite: {v}")
+        if s < 1:
+            start = v
+        else:
+            post.append((float(s), v))
+    if not post:
+        raise ValueError("no evaluation at a step >= 1: the run has no post-RL outcome")
+    post.sort()
+    final = post[-1][1]
+    peak = max(v for _, v in post)
+    return Outcome(
+        start=start, final=final, peak=peak, gain=None if start is None else final - start
+    )
+
+
+def is_doomed(outcome: Outcome, min_gain: float = DOOMED_GAIN) -> bool:
+    """RL bought (almost) nothing: final - start < min_gain. Needs the step-0 value."""
+    if outcome.gain is None:
+        raise ValueError("doomed needs the run's step-0 value (evaluate before the first update)")
+    return outcome.gain < min_gain
+
+
+def ladder_inverted(
+    pre: Sequence[float], post: Sequence[float], margin: float = INVERSION_MARGIN
+) -> bool:
+    """The rung with the best pre-RL value is not the best post-RL rung by more than margin.
+
+    Ties in ``pre`` take the first best rung. Needs at least two rungs.
+    """
+    if len(pre) != len(post):
+        raise ValueError(f"pre and post differ in length ({len(pre)} vs {len(post)})")
+    if len(pre) < 2:
+        raise ValueError(f"a ladder needs at least 2 rungs, got {len(pre)}")
+    best_pre = max(range(len(pre)), key=lambda i: pre[i])
+    return max(post) - post[best_pre] > margin
