@@ -46,7 +46,7 @@ def post_rl(steps: Sequence[float], values: Sequence[float]) -> Outcome:
         raise ValueError(f"steps and values differ in length ({len(steps)} vs {len(values)})")
     start = None
     post: list[tuple[float, float]] = []
-    for s, v in zip(steps, values):
+    for s, v in zip(steps, values, strict=True):
         v = float(v)
         if not math.isfinite(v):
             raise ValueError(f"outcome value at step {s} is not finite: {v}")
