@@ -290,6 +290,12 @@ def monitor(
     zero_std_key: str = typer.Option(
         None, help="Column of the degenerate-group share (default: frac_reward_zero_std)."
     ),
+    rule: str = typer.Option(
+        None,
+        help="Stage-2 rule: default the one that scored best on held-out simulated settings "
+        "(`rankinv calibrate`); 'paper' is the paper's entropy-drop rule exactly. One of: "
+        "paper, paper_min, informative, informative_trend, all_fail, reward_slope, combined.",
+    ),
     follow: bool = typer.Option(
         False,
         "--follow",
@@ -315,6 +321,7 @@ def monitor(
         entropy_key=entropy_key,
         step_key=step_key,
         zero_std_key=zero_std_key,
+        **({"rule": rule} if rule else {}),
     )
 
     def emit(rep):

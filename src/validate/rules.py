@@ -26,6 +26,17 @@ import numpy as np
 from rankinv import theory
 from rankinv.theory import paper
 
+# The calibrated defaults: copied from the calibrate run saved at
+# figures/data/calibrate/calibrate.json (scripts/update_calibrated.py writes the module;
+# tests/test_calibrate.py checks that the two agree). Held-out numbers: measured on the
+# report half of the simulated settings.
+from rankinv.validate._calibrated import (
+    DEFAULT_STAGE1_SIGNAL,
+    DEFAULT_STAGE2_RULE,
+    STAGE1_CALIBRATION,
+    STAGE2_CALIBRATION,
+)
+
 # ---------------------------------------------------------------- stage 1
 
 
@@ -319,3 +330,61 @@ def stage2_score(rule: str, trace: Trace, ref_step: int, check_step: int) -> flo
         raise ValueError(f"rule must be one of {sorted(STAGE2_RULES)}, got {rule!r}")
     v = STAGE2_RULES[rule].score(trace, ref_step, check_step)
     return None if v is None or not math.isfinite(v) else float(v)
+
+
+# ---------------------------------------------------------------- calibrated defaults
+__all__ = [
+    "DEFAULT_STAGE1_SIGNAL",
+    "DEFAULT_STAGE2_RULE",
+    "STAGE1_CALIBRATION",
+    "STAGE1_SIGNALS",
+    "STAGE2_CALIBRATION",
+    "STAGE2_RULES",
+    "Plan",
+    "Rule",
+    "Signal",
+    "Trace",
+    "stage1_signals",
+    "stage2_score",
+    "rule_threshold",
+    "stage2_accuracy_note",
+    "stage1_accuracy_note",
+]
+
+
+def rule_threshold(rule: str) -> float:
+    """The calibrated threshold of a stage-2 rule (the paper's 0.5 for "paper")."""
+    if rule not in STAGE2_RULES:
+        raise ValueError(f"rule must be one of {sorted(STAGE2_RULES)}, got {rule!r}")
+    if rule == "paper":
+        return paper.DROP_THRESHOLD
+    cal = STAGE2_CALIBRATION.get(rule)
+    return STAGE2_RULES[rule].threshold if cal is None else cal["threshold"]
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{x:.0%}"
+
+
+def stage2_accuracy_note(rule: str) -> str:
+    cal = STAGE2_CALIBRATION.get(rule)
+    if cal is None:
+        return "not calibrated"
+    auc = "n/a" if cal.get("auc") is None else f"{cal['auc']:.2f}"
+    return (
+        f"held-out AUC {auc}, precision {_pct(cal.get('precision'))}, recall "
+        f"{_pct(cal.get('recall'))} for doomed runs on {cal.get('n_runs', '?')} simulated runs "
+        f"of settings it was not chosen on"
+    )
+
+
+def stage1_accuracy_note(signal: str) -> str:
+    cal = STAGE1_CALIBRATION.get(signal)
+    if cal is None:
+        return "not calibrated"
+    auc = "n/a" if cal.get("auc_doomed") is None else f"{cal['auc_doomed']:.2f}"
+    return (
+        f"held-out: median within-ladder rho {cal['median_rho']:+.2f}, picks the best rung in "
+        f"{_pct(cal['top1_rate'])} of {cal.get('n_ladders', '?')} simulated ladders, AUC {auc} "
+        f"for doomed runs"
+    )
