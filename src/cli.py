@@ -469,6 +469,16 @@ def validate(
     ),
     workers: int = typer.Option(2, help="Sandbox workers."),
     seed: int = typer.Option(0),
+    rl_steps: int = typer.Option(400, help="Planned GRPO steps (the stage-1 signal's budget)."),
+    batch_prompts: int = typer.Option(32, help="Planned prompts per GRPO step."),
+    n_prompts: int = typer.Option(
+        None, help="Prompts in the planned RL set (default: the problems probed)."
+    ),
+    signal: str = typer.Option(
+        None,
+        help="Stage-1 predictor (default: the one that scored best on held-out simulated "
+        "settings, see `rankinv calibrate`).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Probe a checkpoint: per-problem p and entropy, stage-1 risk (resumable)."""
@@ -486,6 +496,10 @@ def validate(
         seed=seed,
         tau_h=tau_h,
         workers=workers,
+        rl_steps=rl_steps,
+        batch_prompts=batch_prompts,
+        n_prompts=n_prompts,
+        signal=signal,
     )
     summary = run_probe(model, cfg, out, progress=not as_json, entropy_mode=entropy)
     if as_json:
@@ -503,7 +517,7 @@ def validate(
     )
     t = _kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in keys))
     console.print(t)
-    colour = {"low": "green", "medium": "yellow", "high": "red"}[summary["risk"]]
+    colour = {"low": "green", "medium": "yellow", "high": "red"}.get(summary["risk"], "white")
     console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
     for r in summary["reasons"]:
         console.print(f"  - {r}", highlight=False)

@@ -156,3 +156,20 @@ def test_stage2_rule_scores_by_hand():
     assert rules.stage2_score("all_fail", tr, 10, 30) is None  # column absent
     with pytest.raises(ValueError, match="rule must be one of"):
         rules.stage2_score("nosuch", tr, 10, 30)
+
+
+def test_stage1_verdict_orientation(monkeypatch):
+    from rankinv.validate.probe import stage1_verdict
+
+    cal = {
+        "escape": {"sign": 1, "doomed_threshold": 0.5, "median_rho": 0.8, "top1_rate": 0.7},
+        "pass_at_1": {"sign": -1, "doomed_threshold": 0.4, "median_rho": 0.5, "top1_rate": 0.6},
+    }
+    monkeypatch.setattr(rules, "STAGE1_CALIBRATION", cal)
+    assert stage1_verdict({"escape": 0.3}, "escape")["risk"] == "high"  # few prompts escape
+    assert stage1_verdict({"escape": 0.7}, "escape")["risk"] == "low"
+    # negative sign: a high pass@1 is the risky side (the paper's inversion)
+    assert stage1_verdict({"pass_at_1": 0.6}, "pass_at_1")["risk"] == "high"
+    low = stage1_verdict({"pass_at_1": 0.2}, "pass_at_1")
+    assert low["risk"] == "low" and "pass_at_1 = 0.200 is below 0.400" in low["reasons"][0]
+    assert stage1_verdict({"escape": None}, "escape")["risk"] == "unknown"
