@@ -173,3 +173,12 @@ def test_stage1_verdict_orientation(monkeypatch):
     low = stage1_verdict({"pass_at_1": 0.2}, "pass_at_1")
     assert low["risk"] == "low" and "pass_at_1 = 0.200 is below 0.400" in low["reasons"][0]
     assert stage1_verdict({"escape": None}, "escape")["risk"] == "unknown"
+
+
+def test_roc_curve_ends_and_matches_auc():
+    s = np.array([0.1, 0.4, 0.35, 0.8])
+    lab = np.array([0, 0, 1, 1], bool)
+    roc = cal.roc_curve(s, lab)
+    assert (roc["fpr"][0], roc["tpr"][0]) == (0.0, 0.0)
+    assert (roc["fpr"][-1], roc["tpr"][-1]) == (1.0, 1.0)
+    assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(cal.roc_auc(s, lab))

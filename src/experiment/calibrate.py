@@ -58,6 +58,18 @@ def roc_auc(score: np.ndarray, label: np.ndarray) -> float | None:
     return float((r[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def roc_curve(score: np.ndarray, label: np.ndarray) -> dict | None:
+    """False- and true-positive rates of "score > t" over every threshold (for figures)."""
+    score = np.asarray(score, dtype=float)
+    label = np.asarray(label, dtype=bool)
+    if label.all() or not label.any():
+        return None
+    ts = np.concatenate([[np.inf], np.unique(score)[::-1], [-np.inf]])
+    fpr = [float((score[~label] >= t).mean()) if np.isfinite(t) else float(t < 0) for t in ts]
+    tpr = [float((score[label] >= t).mean()) if np.isfinite(t) else float(t < 0) for t in ts]
+    return {"fpr": fpr, "tpr": tpr}
+
+
 def youden_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
     """The threshold t maximising TPR - FPR for the decision score > t."""
     score = np.asarray(score, dtype=float)
@@ -226,6 +238,7 @@ def score_stage1(
                 "auc_doomed": auc,
                 "doomed_threshold": None if thr is None else -sign * thr,
                 "n_ladders": len(rhos),
+                "rhos": [round(r, 4) for r in rhos],
                 "choose_median_rho": med,
                 "description": meta.description,
             }
@@ -294,6 +307,7 @@ def score_stage2(
                     "stop_rate": float(stop.mean()),
                     "doomed_rate": float(lab.mean()),
                     "n_runs": len(s),
+                    "roc": roc_curve(s, lab),
                     "description": rule.description,
                 }
             )
