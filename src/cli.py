@@ -25,7 +25,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Predict and check rank inversion of SFT checkpoints under GRPO.",
 )
-console = Console()
+#: Width of tables printed to a pipe or file: wide enough that no column is cut.
+PIPE_WIDTH = 200
+
+
+def _make_console() -> Console:
+    """Rich console; full-width tables when stdout is not a terminal (pipes, files, CI)."""
+    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        return Console(width=PIPE_WIDTH)
+    return Console()
+
+
+console = _make_console()
 
 
 class UserError(Exception):
@@ -360,36 +371,91 @@ def _flag_upper(v) -> str:
     return flag_word(v).upper() if v else flag_word(v)
 
 
+def _sign_word(v: int | None) -> str:
+    return "n/a" if v is None else "+" if v > 0 else "-" if v < 0 else "0"
+
+
+def compare_summary_lines(res: dict) -> list[str]:
+    """The inversion call and the strongest predictor, in words (shared with the report)."""
+    preds = res["predictors"]
+    lines = []
+    if "pre_pass_at_1" not in preds:
+        lines.append("inversion of the pre-RL pass@1 ranking: n/a (no pre_pass_at_1 column)")
+    else:
+        p1 = preds["pre_pass_at_1"]
+        if p1["rho"] is None:
+            lines.append(f"inversion of the pre-RL pass@1 ranking: n/a ({p1.get('error')})")
+        else:
+            lines.append(
+                f"inversion of the pre-RL pass@1 ranking: {res['inversion_call']} "
+                f"(rho {p1['rho']:+.2f}, {p1['p_method']} permutation p = {p1['p_value']:.3g}, "
+                f"alpha = {res['alpha']}; power of this test at n = {p1['n']} against "
+                f"|rho| = {abs(p1['rho']):.2f}: {p1['power']:.0%})"
+            )
+    fav = res.get("favoured_predictor")
+    if fav:
+        v = preds[fav]
+        exp = v.get("expected_sign")
+        agree = (
+            "no expected sign"
+            if exp is None
+            else "sign as expected"
+            if v.get("agrees")
+            else "sign against the expectation"
+        )
+        sig = "significant" if res["favoured_significant"] else "not significant"
+        lines.append(
+            f"strongest predictor: {fav} (rho {v['rho']:+.2f}, {agree}; {sig} at "
+            f"alpha = {res['alpha']})"
+        )
+    for k, v in preds.items():
+        if v.get("monotone_of"):
+            lines.append(
+                f"{k} is a monotone function of {v['monotone_of']} over these rows: "
+                "same ranks, not ranked separately"
+            )
+        elif v.get("same_ranks_as"):
+            lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
+    if any(v.get("power") == 0.0 for v in preds.values()):
+        lines.append(
+            f"at n = {res['n']} the permutation test cannot reach p <= {res['alpha']} "
+            "(power 0%): no result can be significant"
+        )
+    return lines
+
+
 def _print_compare(res: dict) -> None:
     t = Table(
-        title=f"Predictors of {res['outcome']} (n = {res['n']}, seed-demeaned: "
+        title=f"Predictors of {res['outcome']} by |rho| (n = {res['n']}, seed-demeaned: "
         f"{res['seed_demeaned']})"
     )
-    for col in ["predictor", "rho", "95% CI", "p"]:
+    for col in ["predictor", "rho", "95% CI", "p", "power", "expected", "agrees"]:
         t.add_column(col, justify="right")
     for k, v in res["predictors"].items():
+        exp = _sign_word(v.get("expected_sign"))
+        name = k if not v.get("monotone_of") else f"{k} (= f({v['monotone_of']}))"
         if v["rho"] is None:
-            t.add_row(k, "-", "-", v.get("error", ""))
-        else:
-            t.add_row(
-                k,
-                f"{v['rho']:+.2f}",
-                f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]",
-                f"{v['p_value']:.3g}",
-            )
+            t.add_row(name, "-", "-", v.get("error", ""), "-", exp, "-")
+            continue
+        ci = f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
+        agrees = "-" if v.get("agrees") is None else ("yes" if v["agrees"] else "no")
+        t.add_row(
+            name,
+            f"{v['rho']:+.2f}",
+            f"{ci} {v.get('ci_method', '')}",
+            f"{v['p_value']:.3g} {v.get('p_method', '')}",
+            "-" if v.get("power") is None else f"{v['power']:.0%}",
+            exp,
+            agrees,
+        )
     console.print(t)
-    inv = (
-        "n/a (no pre_pass_at_1 column)"
-        if "pre_pass_at_1" not in res["predictors"]
-        else "yes"
-        if res["inversion"]
-        else "no"
-    )
     console.print(
-        f"inversion of the pre-RL pass@1 ranking: {inv}; favoured predictor: "
-        f"{res['favoured_predictor']}",
+        "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); power: "
+        "chance the test at alpha = 0.05 detects a true rho of the observed size at this n",
         highlight=False,
     )
+    for line in compare_summary_lines(res):
+        console.print(line, highlight=False)
     s = Table(title="Stage-1 / stage-2 verdicts next to what happened")
     s.add_column("checkpoint", no_wrap=True)
     for col in ["H", "stage 1", "stage-2 drop", "stage 2", "headroom", "outcome", "rank"]:

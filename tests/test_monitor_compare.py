@@ -191,12 +191,27 @@ def test_paper_qwen_table1_rhos():
     res = cmp.compare(ex["rows"], ex["outcome"])
     assert res["predictors"]["entropy"]["rho"] == pytest.approx(0.70)
     assert res["predictors"]["pre_pass_at_1"]["rho"] == pytest.approx(-0.90)
-    assert res["inversion"] is True
-    assert res["favoured_predictor"] == "entropy"
+    # rho = -0.90 with exact permutation p = 10/120: a trend, not a significant inversion
+    assert res["inversion_p"] == pytest.approx(10 / 120)
+    assert res["inversion_call"] == "trend, not significant at this n"
+    assert res["inversion"] is False
+    # the favoured predictor is the strongest |rho| (pass@1, -0.90), not the largest signed
+    # rho (entropy, +0.70, p = 0.23)
+    assert res["favoured_predictor"] == "pre_pass_at_1" and res["favoured_sign"] == -1
+    assert res["favoured_significant"] is False
+    assert res["predictor_order"] == ["pre_pass_at_1", "entropy"]
+    assert list(res["predictors"]) == ["pre_pass_at_1", "adv_var", "entropy"]
+    assert res["predictors"]["adv_var"]["monotone_of"] == "pre_pass_at_1"
+    assert res["predictors"]["pre_pass_at_1"]["agrees"] is True  # expected sign -
+    assert res["predictors"]["entropy"]["agrees"] is True  # expected sign +
     for key in ("predictors", "inversion", "n"):
         assert key in res
     for v in res["predictors"].values():
-        assert set(v) >= {"rho", "ci_low", "ci_high", "p_value", "n"}
+        assert set(v) >= {"rho", "ci_low", "ci_high", "p_value", "n", "power"}
+        # n = 5: no percentile bootstrap (it returned [1, 1] for monotone samples)
+        assert v["ci_method"] == "fisher-z" and v["p_method"] == "exact"
+        assert v["ci_low"] < v["rho"] < v["ci_high"]
+        assert 0 < v["power"] < 0.5
 
 
 def test_paper_deepseek_no_inversion():
@@ -245,7 +260,73 @@ def test_compare_csv_with_seeds_is_demeaned(tmp_path):
     res = cmp.compare(cmp.read_rows(path))
     assert res["seed_demeaned"]
     assert res["predictors"]["pre_pass_at_1"]["rho"] == pytest.approx(-1.0)
+    # within-seed permutations, (4!)^3 of them, enumerated exactly
+    assert res["predictors"]["pre_pass_at_1"]["p_method"] == "exact"
+    assert res["predictors"]["pre_pass_at_1"]["p_value"] < 0.01
+    assert res["inversion_call"] == "inversion"
     assert res["inversion"]
+
+
+def test_compare_positive_rho_is_no_inversion():
+    rows = [
+        {"name": f"c{i}", "pre_pass_at_1": 0.1 * i, "post_pass_at_10": 0.2 * i + 0.01 * (i % 2)}
+        for i in range(1, 9)
+    ]
+    res = cmp.compare(rows)
+    assert res["inversion_call"] == "none" and res["inversion"] is False
+
+
+def test_compare_csv_with_na_cells(tmp_path):
+    path = tmp_path / "na.csv"
+    path.write_text(
+        "name,pre_pass_at_1,entropy,post_pass_at_10\n"
+        "a,0.10,0.30,0.80\nb,0.12,n/a,0.75\nc,0.14,0.25,0.70\nd,0.16,0.20,0.60\n"
+        "e,0.18,NA,0.50\nf,0.20,0.10,-\n"
+    )
+    with pytest.raises(ValueError, match="outcome column 'post_pass_at_10' has missing"):
+        cmp.compare(cmp.read_rows(path))
+    path.write_text(path.read_text().replace("0.10,-", "0.10,0.40"))
+    res = cmp.compare(cmp.read_rows(path))
+    assert res["predictors"]["entropy"]["n"] == 4  # the two n/a rows left out
+    assert res["predictors"]["pre_pass_at_1"]["n"] == 6
+    assert res["stage"][1]["entropy"] is None
+    out = run_cli("compare", str(path))
+    assert out.returncode == 0, out.stderr
+
+
+def test_compare_text_in_a_numeric_column_is_one_clear_error(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "name,pre_pass_at_1,post_pass_at_10\na,0.1,0.8\nb,zero point two,0.7\nc,0.3,0.6\n"
+    )
+    with pytest.raises(ValueError, match="column 'pre_pass_at_1', row 2: 'zero point two'"):
+        cmp.compare(cmp.read_rows(path))
+
+
+def test_compare_semicolon_csv_with_decimal_commas(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text(
+        "name;pre_pass_at_1;entropy;post_pass_at_10\n"
+        "a;0,151;0,227;0,806\nb;0,163;0,163;0,750\nc;0,159;0,156;0,671\n"
+        "d;0,173;0,171;0,608\ne;0,187;0,120;0,481\n"
+    )
+    res = cmp.compare(cmp.read_rows(path))
+    assert res["n"] == 5
+    assert res["predictors"]["pre_pass_at_1"]["rho"] == pytest.approx(-0.90)
+    assert res["predictors"]["entropy"]["rho"] == pytest.approx(0.70)
+
+
+def test_compare_without_name_column_labels_rows(tmp_path):
+    path = tmp_path / "noname.csv"
+    path.write_text("depth,pre_pass_at_1,post_pass_at_10\n1,0.10,0.8\n2,0.12,0.7\n4,0.15,0.75\n")
+    res = cmp.compare(cmp.read_rows(path))
+    assert [s["name"] for s in res["stage"]] == [
+        "row 1, depth 1",
+        "row 2, depth 2",
+        "row 3, depth 4",
+    ]
+    out = run_cli("compare", str(path))
+    assert out.returncode == 0 and "None" not in out.stdout
 
 
 def test_compare_errors(tmp_path):
@@ -284,7 +365,8 @@ def test_cli_monitor_and_compare_json(tmp_path):
         assert key in data
     out = run_cli("compare", "--example", "paper-qwen", "--json")
     data = json.loads(out.stdout)
-    assert data["inversion"] is True and data["n"] == 5
+    assert data["inversion"] is False and data["n"] == 5
+    assert data["inversion_call"] == "trend, not significant at this n"
     bad = run_cli("monitor", str(tmp_path / "nope.jsonl"))
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     bad = run_cli("compare")
@@ -307,7 +389,7 @@ def test_demo_end_to_end(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["simulation"]["inversion"] is True
-    assert data["paper_qwen"]["inversion"] is True
+    assert data["paper_qwen"]["inversion_call"] == "trend, not significant at this n"
     assert (tmp_path / "report.md").exists()
     for png in ("plane.png", "ranks.png", "monitor_sim_depth1.png", "monitor_sim_depth16.png"):
         assert (tmp_path / png).stat().st_size > 10_000
