@@ -394,3 +394,53 @@ def test_demo_end_to_end(tmp_path):
     for png in ("plane.png", "ranks.png", "monitor_sim_depth1.png", "monitor_sim_depth16.png"):
         assert (tmp_path / png).stat().st_size > 10_000
     assert len(data["thresholds"]) == 6
+
+
+# ---------------------------------------------------------------- report on broken artifacts
+def test_report_on_truncated_or_incomplete_json_names_the_file(tmp_path):
+    from rankinv.validate.report import build_report
+
+    res = cmp.compare(cmp.example("paper-qwen")["rows"])
+    text = json.dumps(res)
+    (tmp_path / "compare.json").write_text(text[: len(text) // 2])
+    with pytest.raises(ValueError, match=r"compare\.json: not valid JSON"):
+        build_report(tmp_path)
+    del res["stage"]
+    (tmp_path / "compare.json").write_text(json.dumps(res))
+    with pytest.raises(ValueError, match=r"compare\.json: missing key 'stage'"):
+        build_report(tmp_path)
+    (tmp_path / "compare.json").unlink()
+    (tmp_path / "simulate.json").write_text(json.dumps({"config": {"name": "quick"}}))
+    out = run_cli("report", str(tmp_path))
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        f"rankinv: error: {tmp_path / 'simulate.json'}: missing key 'by_depth' "
+        "(not a complete rankinv artifact?)"
+    ]
+
+
+def test_report_includes_derive_tables(tmp_path):
+    from pathlib import Path
+
+    from rankinv.validate.report import build_report
+
+    src = Path(__file__).resolve().parents[1] / "figures" / "data" / "simulate" / "derive.json"
+    der = json.loads(src.read_text())
+    (tmp_path / "derive.json").write_text(src.read_text())
+    report = build_report(tmp_path).read_text()
+    assert "## Derived: p*(g) two ways" in report
+    g8 = next(r for r in der["p_star"] if r["g"] == 8)
+    assert f"| 8 | {g8['p_star_analytic']:.4f} | {g8['p_star_monte_carlo']:.4f} " in report
+    for r in der["mitigations"]:
+        assert f"| {r['mitigation']} | {r['shallow_post_peak']:.3f} |" in report
+
+
+def test_report_compare_section_is_honest(tmp_path):
+    from rankinv.validate.report import build_report
+
+    out = run_cli("compare", "--example", "paper-qwen", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    report = build_report(tmp_path).read_text()
+    assert "**trend, not significant at this n** (permutation p = 0.0833)" in report
+    assert "Strongest predictor by |rho|: `pre_pass_at_1`" in report
+    assert "monotone function of pre_pass_at_1: not ranked" in report

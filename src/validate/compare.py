@@ -281,9 +281,7 @@ def compare(
     p1 = predictors.get("pre_pass_at_1", {})
     call = inversion_call(p1.get("rho"), p1.get("p_value"))
     ps = theory.p_star(group_size)
-    order_y = np.argsort(-y, kind="stable")
-    observed_rank = np.empty(len(y), dtype=int)
-    observed_rank[order_y] = np.arange(1, len(y) + 1)
+    observed_rank = stats.rankdata(-y, method="min").astype(int)  # ties share the better rank
     stage = []
     for i, (r, rank) in enumerate(zip(rows, observed_rank, strict=True)):
         h = _number(r.get("entropy"), "entropy", i)
