@@ -147,6 +147,18 @@ def _rho_line(name: str, r: dict) -> str:
     )
 
 
+def sim_inversion(result: dict) -> tuple[bool | None, str]:
+    """The simulated inversion as (JSON value, words): None and "n/a (...)" when rho is
+    undefined (fewer than 3 checkpoints, or a constant column), never a silent "no"."""
+    r = result["spearman_pre_pass1_vs_post"]
+    if r.get("rho") is None:
+        n = len(result.get("depths") or [])
+        why = "needs at least 3 checkpoints" if n < 3 else r.get("error", "rho undefined")
+        return None, f"n/a ({why})"
+    inv = result["inversion"]
+    return inv, "yes" if inv else "no"
+
+
 def print_simulation(result: dict) -> None:
     console.print(_sim_table(result))
     console.print(
@@ -156,7 +168,7 @@ def print_simulation(result: dict) -> None:
         _rho_line("pre-RL entropy vs post (seed-demeaned)", result["spearman_entropy_vs_post"])
     )
     console.print(
-        f"inversion: {'yes' if result['inversion'] else 'no'};  p*(g) Monte Carlo "
+        f"inversion: {sim_inversion(result)[1]};  p*(g) Monte Carlo "
         f"{result['p_star_numeric']:.4f} +- {result['p_star_numeric_se']:.4f} vs exact "
         f"{result['p_star_analytic']:.4f};  {result['elapsed_s']:.1f} s "
         f"(compile {result['compile_s']:.1f} s)"
@@ -212,6 +224,7 @@ def simulate(
             log = None if as_json else (lambda m: status.update(f"{m} (resumable with --out)"))
             result["derive"] = derive_fn(cfg, out, log=log)
     payload = {k: v for k, v in result.items() if k != "trajectories"}
+    payload["inversion"] = sim_inversion(result)[0]
     if as_json:
         _emit_json(payload)
         return

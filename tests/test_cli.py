@@ -78,3 +78,17 @@ def test_simulate_overrides_reach_the_sweep(tmp_path):
     assert data["work"]["group_size"] == 4 and data["depths"] == [1.0, 1.0, 8.0, 8.0]
     assert data["p_star_analytic"] == pytest.approx(theory.p_star(4))
     assert len(list((tmp_path / "logs").glob("*.jsonl"))) == 4
+
+
+def test_simulate_two_checkpoints_inversion_is_na_not_no(tmp_path):
+    out = run_cli(
+        "simulate", "--depths", "1,16", "--seeds", "1", "--rl-steps", "10", "--out", str(tmp_path)
+    )
+    assert out.returncode == 0, out.stderr
+    assert "inversion: n/a (needs at least 3 checkpoints)" in out.stdout
+    assert "inversion: no" not in out.stdout
+    saved = json.loads((tmp_path / "simulate.json").read_text())
+    assert saved["inversion"] is None
+    from rankinv.validate.report import build_report
+
+    assert "Inversion: **n/a (needs at least 3 checkpoints)**" in build_report(tmp_path).read_text()

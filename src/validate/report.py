@@ -363,7 +363,7 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
 def _inversion_word(sim: dict) -> str:
     if sim.get("inversion_call"):
         return sim["inversion_call"]
-    if sim["inversion"] is None:
+    if sim["inversion"] is None or sim["spearman_pre_pass1_vs_post"].get("rho") is None:
         return "n/a (needs at least 3 checkpoints)"
     return "yes" if sim["inversion"] else "no"
 
