@@ -363,7 +363,7 @@ def monitor(
             if last is None and polls == 0:
                 console.print(f"waiting for a usable log: {exc}", highlight=False)
         if rep is not None:
-            key = (rep["verdict"], rep["last_step"] >= cfg.check_step)
+            key = (rep["verdict"], rep["check_reached"])
             if key != last:
                 if not as_json:
                     console.print(f"[step {rep['last_step']}]", highlight=False)

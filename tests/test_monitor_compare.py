@@ -178,6 +178,59 @@ def test_csv_log(tmp_path):
     assert rep["verdict"] == "stop"
 
 
+def test_short_log_with_zero_std_column_says_too_few_steps(tmp_path):
+    path = tmp_path / "short.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"step": s, "entropy": 0.5, "frac_reward_zero_std": 0.3}) for s in range(5)
+        )
+    )
+    rep = monitor(path)
+    assert rep["informative_fraction"] is None
+    text = " ".join(rep["reasons"])
+    assert "log has no frac_reward_zero_std" not in text
+    assert "frac_reward_zero_std is logged, but not at a step >= 10 (last logged step 4)" in text
+
+
+def test_named_zero_std_key_must_exist_like_entropy_key(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"step": s, "entropy": 0.5, "frac_reward_zero_std": 0.3})
+            for s in range(0, 200, 10)
+        )
+    )
+    with pytest.raises(ValueError, match=r"log lacks key\(s\) \['nosuch'\]; keys there"):
+        monitor(path, MonitorConfig(zero_std_key="nosuch"))
+    with pytest.raises(ValueError, match=r"log lacks key\(s\) \['nosuch'\]"):
+        monitor(path, MonitorConfig(entropy_key="nosuch"))
+    out = run_cli("monitor", str(path), "--zero-std-key", "nosuch")
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and "nosuch" in out.stderr
+
+
+def test_log_ending_one_step_before_the_check_step_is_judged(tmp_path):
+    # the simulator logs steps 0..149 for 150 updates; the check step is 150
+    path = tmp_path / "sim.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"step": s, "entropy": 1.0 - 0.002 * s, "frac_reward_zero_std": 0.3})
+            for s in range(150)
+        )
+    )
+    rep = monitor(path)
+    assert rep["check_reached"] is True
+    assert rep["entropy_check"]["step"] == 149
+    assert rep["entropy_drop"] == pytest.approx((0.98 - (1 - 0.298)) / 0.98)
+    assert not any("provisional" in r for r in rep["reasons"])
+    assert any("judged at step 149, the log's last step, 1 short" in r for r in rep["reasons"])
+    # two steps short is still provisional
+    path.write_text("\n".join(path.read_text().splitlines()[:-1]))
+    rep = monitor(path)
+    assert rep["check_reached"] is False
+    assert any("provisional" in r for r in rep["reasons"])
+
+
 def test_bad_monitor_config():
     with pytest.raises(ValueError, match="check_step must be"):
         MonitorConfig(ref_step=100, check_step=50)
