@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rankinv._io import write_json
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: flags show as `--json`, not `--json <bool>`
     help="Predict and check rank inversion of SFT checkpoints under GRPO.",
 )
 #: Width of tables printed to a pipe or file: wide enough that no column is cut.
@@ -31,7 +33,7 @@ PIPE_WIDTH = 200
 
 def _make_console() -> Console:
     """Rich console; full-width tables when stdout is not a terminal (pipes, files, CI)."""
-    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+    if not sys.stdout.isatty():
         return Console(width=PIPE_WIDTH)
     return Console()
 
@@ -76,6 +78,23 @@ def threshold_payload(group_size: int, level: float, n_outcomes: int) -> dict:
     }
 
 
+#: What each `rankinv threshold` key means (shown beside the value in the table).
+THRESHOLD_MEANING = {
+    "group_size": "g, rollouts per prompt in a GRPO group",
+    "level": "share of signal-free groups that defines p*",
+    "p_star": "p*(g): below this pass rate more than {level:.0%} of groups are signal-free "
+    "(all fail)",
+    "p_star_upper": "1 - p*: above this more than {level:.0%} of groups are signal-free (all pass)",
+    "p_star_ln2_over_g": "ln2 / g, the common approximation of p* (overstates it)",
+    "advantage_variance_at_p_star": "E[sigma^2] = p(1-p)(g-1)/g at p*: mean group reward "
+    "variance, the size of the GRPO signal",
+    "entropy_low_nats": "H_low = h(p*): answer entropy below this puts the prompt in the "
+    "dead zone (K = {n_outcomes} answers)",
+    "entropy_high_nats": "H_high = h(p*) + p* ln(K-1): answer entropy above this keeps it out",
+    "n_outcomes": "K, distinct answers per prompt assumed by the entropy bounds",
+}
+
+
 @app.command()
 def threshold(
     group_size: int = typer.Option(..., "--group-size", "-g", help="GRPO group size g (>= 2)."),
@@ -88,8 +107,18 @@ def threshold(
     if as_json:
         _emit_json(payload)
         return
+    table = _kv_table(f"GRPO dead-zone thresholds, g = {group_size}, level = {level}", [])
+    table.add_column("meaning")
+    for key, value in payload.items():
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        table.add_row(key, shown, escape(THRESHOLD_MEANING[key].format(**payload)))
+    console.print(table)
     console.print(
-        _kv_table(f"GRPO dead-zone thresholds, g = {group_size}, level = {level}", payload.items())
+        f"A prompt solved with probability p gives a group of {group_size} rollouts with no "
+        f"learning signal (all fail or all pass) with probability p^g + (1-p)^g; below "
+        f"p* = {payload['p_star']:.4g} (or above 1 - p*) that happens to more than "
+        f"{level:.0%} of its groups, so GRPO hardly learns from it. Keys as in --json.",
+        highlight=False,
     )
 
 
@@ -762,8 +791,26 @@ def demo(
 
 
 # ---------------------------------------------------------------- entry point
+_BOOL_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
+
+
+def _flag_given_a_value(args: list[str]) -> str | None:
+    """`--json true` (a flag given a value): the one-line error to print, else None."""
+    for flag, value in zip(args, args[1:], strict=False):
+        if flag == "--json" and value.lower() in _BOOL_WORDS:
+            return (
+                f"--json is a flag and takes no value (got {value!r}): write --json for "
+                "JSON, leave it out for tables"
+            )
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: one-line errors, exit 2 on bad input."""
+    msg = _flag_given_a_value(list(sys.argv[1:] if argv is None else argv))
+    if msg:
+        print(f"rankinv: error: {msg}", file=sys.stderr)
+        sys.exit(2)
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=argv, prog_name="rankinv", standalone_mode=False)
