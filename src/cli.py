@@ -701,21 +701,21 @@ def report(
 
 # ---------------------------------------------------------------- demo
 DEMO_GROUP_SIZES = [2, 4, 8, 16, 32, 64]
+#: Where `rankinv demo` writes unless told otherwise (relative to the working directory).
+DEMO_OUT = "rankinv-demo"
 
 
 @app.command()
 def demo(
     out: str = typer.Option(
-        None,
+        DEMO_OUT,
         "--out",
-        help="Directory for artifacts and the report (default: a new temporary directory).",
+        help="Directory for artifacts and the report (reused and resumed on a rerun).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """The main job on built-in defaults: thresholds, a quick simulation with its stage-2
     monitor, the paper's example, and a report with figures."""
-    import tempfile
-
     from rankinv.simulate import preset as sim_preset
     from rankinv.simulate import run_sweep
     from rankinv.validate import compare as cmp
@@ -723,10 +723,13 @@ def demo(
     from rankinv.validate.monitor import monitor as run_monitor
     from rankinv.validate.report import build_report
 
-    out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="rankinv-demo-"))
+    out_dir = Path(out or DEMO_OUT).resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out} exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = thresholds_table(DEMO_GROUP_SIZES)
     if not as_json:
+        console.print(f"outputs (artifacts, report.md, figures) go to {out_dir}", highlight=False)
         table = Table(title="1. Dead zone of GRPO with binary rewards (level 1/2, K = 32)")
         for col in ["g", "p*(g)", "ln2/g", "1-p*", "E\\[s2] at p*", "H_low", "H_high"]:
             table.add_column(col, justify="right")
@@ -787,7 +790,11 @@ def demo(
     if as_json:
         _emit_json(payload)
     else:
-        console.print(f"\n[bold]4. Report[/]: {path} (figures beside it)", highlight=False)
+        console.print(
+            f"\n[bold]4. Report[/]: {path}\n   figures, simulate.json, compare.json, monitor "
+            f"JSONs and per-run logs (logs/) are in {out_dir}",
+            highlight=False,
+        )
 
 
 # ---------------------------------------------------------------- entry point

@@ -392,12 +392,13 @@ def test_compare_errors(tmp_path):
 
 
 # ---------------------------------------------------------------- CLI and report
-def run_cli(*args, timeout=300):
+def run_cli(*args, timeout=300, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "rankinv.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
+        cwd=cwd,
     )
 
 
@@ -438,11 +439,20 @@ def test_cli_monitor_follow(tmp_path):
 
 
 def test_demo_end_to_end(tmp_path):
-    out = run_cli("demo", "--out", str(tmp_path), "--json", timeout=600)
+    # default output folder ./rankinv-demo, named on screen; full tables to a pipe
+    text = run_cli("demo", timeout=600, cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    where = tmp_path / "rankinv-demo"
+    assert f"go to {where.resolve()}" in text.stdout
+    assert (where / "report.md").exists() and "…" not in text.stdout
+    # the rerun on the same folder resumes the simulation; JSON names the folder
+    out = run_cli("demo", "--out", str(where), "--json", timeout=600)
     assert out.returncode == 0, out.stderr
+    tmp_path = where
     data = json.loads(out.stdout)
     assert data["simulation"]["inversion"] is True
     assert data["paper_qwen"]["inversion_call"] == "trend, not significant at this n"
+    assert data["out"] == str(where.resolve())
     assert (tmp_path / "report.md").exists()
     for png in ("plane.png", "ranks.png", "monitor_sim_depth1.png", "monitor_sim_depth16.png"):
         assert (tmp_path / png).stat().st_size > 10_000
