@@ -507,3 +507,14 @@ def test_report_compare_section_is_honest(tmp_path):
     assert "**trend, not significant at this n** (permutation p = 0.0833)" in report
     assert "Strongest predictor by |rho|: `pre_pass_at_1`" in report
     assert "monotone function of pre_pass_at_1: not ranked" in report
+
+
+def test_tied_outcomes_share_the_better_rank():
+    # the table and ranks.png both rank ties as 1, 1, 3 (not 1, 2 in the table and 1.5 drawn)
+    rows = [
+        {"name": "a", "pre_pass_at_1": 0.1, "post_pass_at_10": 0.8},
+        {"name": "b", "pre_pass_at_1": 0.2, "post_pass_at_10": 0.8},
+        {"name": "c", "pre_pass_at_1": 0.3, "post_pass_at_10": 0.5},
+    ]
+    res = cmp.compare(rows)
+    assert [s["observed_rank"] for s in res["stage"]] == [1, 1, 3]

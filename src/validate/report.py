@@ -216,7 +216,7 @@ def ranks_figure(cmp: dict, out: Path) -> Path:
         if k in cmp["predictors"] and cmp["predictors"][k]["rho"] is not None
     ]
     demeaned = bool(cmp.get("seed_demeaned"))
-    fig, axes = plt.subplots(1, max(1, len(keys)), figsize=(5.2 * max(1, len(keys)), 4.4))
+    fig, axes = plt.subplots(1, max(1, len(keys)), figsize=(5.6 * max(1, len(keys)), 5.0))
     axes = np.atleast_1d(axes)
     for ax, key in zip(axes, keys, strict=False):
         sub = [r for r in rows if isinstance(r.get(key), int | float)]
@@ -233,24 +233,24 @@ def ranks_figure(cmp: dict, out: Path) -> Path:
         pr = cmp["predictors"][key]
         what = "seed-demeaned " if demeaned else ""
         ax.set_title(
-            f"{key}: {what}rho = {pr['rho']:+.2f} "
-            f"[{pr['ci_low']:+.2f}, {pr['ci_high']:+.2f}], p = {pr['p_value']:.2g}, n = {n}",
+            f"{key}: {what}rho = {pr['rho']:+.2f}\n"
+            f"95% CI [{pr['ci_low']:+.2f}, {pr['ci_high']:+.2f}], p = {pr['p_value']:.2g}, "
+            f"n = {n}",
             fontsize=9,
         )
-        ax.set_xlabel(f"rank of {what}{key} (1 = highest)")
-        ax.set_ylabel(f"observed rank of {what}{cmp['outcome']} (1 = best)")
+        ax.set_xlabel(f"rank by {what}{key} (1 = highest)", fontsize=9)
+        ax.set_ylabel(f"observed rank, {what}{cmp['outcome']} (1 = best)", fontsize=9)
         for a in (ax.xaxis, ax.yaxis):
             a.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(n + 0.5, 0.5)
         ax.set_ylim(n + 0.5, 0.5)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.12), frameon=False)
         ax.grid(alpha=0.3)
         fig.tight_layout()
         labels = [str(r.get("name") or f"row {rows.index(r) + 1}") for r in sub]
         _place_labels(ax, fig, list(zip(pred, obs, labels, strict=True)))
-    fig.tight_layout()
     path = out / "ranks.png"
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 
