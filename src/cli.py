@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rankinv._io import write_json
@@ -23,9 +24,21 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: flags show as `--json`, not `--json <bool>`
     help="Predict and check rank inversion of SFT checkpoints under GRPO.",
 )
-console = Console()
+#: Width of tables printed to a pipe or file: wide enough that no column is cut.
+PIPE_WIDTH = 200
+
+
+def _make_console() -> Console:
+    """Rich console; full-width tables when stdout is not a terminal (pipes, files, CI)."""
+    if not sys.stdout.isatty():
+        return Console(width=PIPE_WIDTH)
+    return Console()
+
+
+console = _make_console()
 
 
 class UserError(Exception):
@@ -65,6 +78,23 @@ def threshold_payload(group_size: int, level: float, n_outcomes: int) -> dict:
     }
 
 
+#: What each `rankinv threshold` key means (shown beside the value in the table).
+THRESHOLD_MEANING = {
+    "group_size": "g, rollouts per prompt in a GRPO group",
+    "level": "share of signal-free groups that defines p*",
+    "p_star": "p*(g): below this pass rate more than {level:.0%} of groups are signal-free "
+    "(all fail)",
+    "p_star_upper": "1 - p*: above this more than {level:.0%} of groups are signal-free (all pass)",
+    "p_star_ln2_over_g": "ln2 / g, the common approximation of p* (overstates it)",
+    "advantage_variance_at_p_star": "E[sigma^2] = p(1-p)(g-1)/g at p*: mean group reward "
+    "variance, the size of the GRPO signal",
+    "entropy_low_nats": "H_low = h(p*): answer entropy below this puts the prompt in the "
+    "dead zone (K = {n_outcomes} answers)",
+    "entropy_high_nats": "H_high = h(p*) + p* ln(K-1): answer entropy above this keeps it out",
+    "n_outcomes": "K, distinct answers per prompt assumed by the entropy bounds",
+}
+
+
 @app.command()
 def threshold(
     group_size: int = typer.Option(..., "--group-size", "-g", help="GRPO group size g (>= 2)."),
@@ -77,8 +107,18 @@ def threshold(
     if as_json:
         _emit_json(payload)
         return
+    table = _kv_table(f"GRPO dead-zone thresholds, g = {group_size}, level = {level}", [])
+    table.add_column("meaning")
+    for key, value in payload.items():
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        table.add_row(key, shown, escape(THRESHOLD_MEANING[key].format(**payload)))
+    console.print(table)
     console.print(
-        _kv_table(f"GRPO dead-zone thresholds, g = {group_size}, level = {level}", payload.items())
+        f"A prompt solved with probability p gives a group of {group_size} rollouts with no "
+        f"learning signal (all fail or all pass) with probability p^g + (1-p)^g; below "
+        f"p* = {payload['p_star']:.4g} (or above 1 - p*) that happens to more than "
+        f"{level:.0%} of its groups, so GRPO hardly learns from it. Keys as in --json.",
+        highlight=False,
     )
 
 
@@ -136,6 +176,18 @@ def _rho_line(name: str, r: dict) -> str:
     )
 
 
+def sim_inversion(result: dict) -> tuple[bool | None, str]:
+    """The simulated inversion as (JSON value, words): None and "n/a (...)" when rho is
+    undefined (fewer than 3 checkpoints, or a constant column), never a silent "no"."""
+    r = result["spearman_pre_pass1_vs_post"]
+    if r.get("rho") is None:
+        n = len(result.get("depths") or [])
+        why = "needs at least 3 checkpoints" if n < 3 else r.get("error", "rho undefined")
+        return None, f"n/a ({why})"
+    inv = result["inversion"]
+    return inv, "yes" if inv else "no"
+
+
 def print_simulation(result: dict) -> None:
     console.print(_sim_table(result))
     console.print(
@@ -145,7 +197,7 @@ def print_simulation(result: dict) -> None:
         _rho_line("pre-RL entropy vs post (seed-demeaned)", result["spearman_entropy_vs_post"])
     )
     console.print(
-        f"inversion: {'yes' if result['inversion'] else 'no'};  p*(g) Monte Carlo "
+        f"inversion: {sim_inversion(result)[1]};  p*(g) Monte Carlo "
         f"{result['p_star_numeric']:.4f} +- {result['p_star_numeric_se']:.4f} vs exact "
         f"{result['p_star_analytic']:.4f};  {result['elapsed_s']:.1f} s "
         f"(compile {result['compile_s']:.1f} s)"
@@ -201,6 +253,7 @@ def simulate(
             log = None if as_json else (lambda m: status.update(f"{m} (resumable with --out)"))
             result["derive"] = derive_fn(cfg, out, log=log)
     payload = {k: v for k, v in result.items() if k != "trajectories"}
+    payload["inversion"] = sim_inversion(result)[0]
     if as_json:
         _emit_json(payload)
         return
@@ -346,7 +399,7 @@ def monitor(
             if last is None and polls == 0:
                 console.print(f"waiting for a usable log: {exc}", highlight=False)
         if rep is not None:
-            key = (rep["verdict"], rep["last_step"] >= cfg.check_step)
+            key = (rep["verdict"], rep["check_reached"])
             if key != last:
                 if not as_json:
                     console.print(f"[step {rep['last_step']}]", highlight=False)
@@ -367,36 +420,91 @@ def _flag_upper(v) -> str:
     return flag_word(v).upper() if v else flag_word(v)
 
 
+def _sign_word(v: int | None) -> str:
+    return "n/a" if v is None else "+" if v > 0 else "-" if v < 0 else "0"
+
+
+def compare_summary_lines(res: dict) -> list[str]:
+    """The inversion call and the strongest predictor, in words (shared with the report)."""
+    preds = res["predictors"]
+    lines = []
+    if "pre_pass_at_1" not in preds:
+        lines.append("inversion of the pre-RL pass@1 ranking: n/a (no pre_pass_at_1 column)")
+    else:
+        p1 = preds["pre_pass_at_1"]
+        if p1["rho"] is None:
+            lines.append(f"inversion of the pre-RL pass@1 ranking: n/a ({p1.get('error')})")
+        else:
+            lines.append(
+                f"inversion of the pre-RL pass@1 ranking: {res['inversion_call']} "
+                f"(rho {p1['rho']:+.2f}, {p1['p_method']} permutation p = {p1['p_value']:.3g}, "
+                f"alpha = {res['alpha']}; power of this test at n = {p1['n']} against "
+                f"|rho| = {abs(p1['rho']):.2f}: {p1['power']:.0%})"
+            )
+    fav = res.get("favoured_predictor")
+    if fav:
+        v = preds[fav]
+        exp = v.get("expected_sign")
+        agree = (
+            "no expected sign"
+            if exp is None
+            else "sign as expected"
+            if v.get("agrees")
+            else "sign against the expectation"
+        )
+        sig = "significant" if res["favoured_significant"] else "not significant"
+        lines.append(
+            f"strongest predictor: {fav} (rho {v['rho']:+.2f}, {agree}; {sig} at "
+            f"alpha = {res['alpha']})"
+        )
+    for k, v in preds.items():
+        if v.get("monotone_of"):
+            lines.append(
+                f"{k} is a monotone function of {v['monotone_of']} over these rows: "
+                "same ranks, not ranked separately"
+            )
+        elif v.get("same_ranks_as"):
+            lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
+    if any(v.get("power") == 0.0 for v in preds.values()):
+        lines.append(
+            f"at n = {res['n']} the permutation test cannot reach p <= {res['alpha']} "
+            "(power 0%): no result can be significant"
+        )
+    return lines
+
+
 def _print_compare(res: dict) -> None:
     t = Table(
-        title=f"Predictors of {res['outcome']} (n = {res['n']}, seed-demeaned: "
+        title=f"Predictors of {res['outcome']} by |rho| (n = {res['n']}, seed-demeaned: "
         f"{res['seed_demeaned']})"
     )
-    for col in ["predictor", "rho", "95% CI", "p"]:
+    for col in ["predictor", "rho", "95% CI", "p", "power", "expected", "agrees"]:
         t.add_column(col, justify="right")
     for k, v in res["predictors"].items():
+        exp = _sign_word(v.get("expected_sign"))
+        name = k if not v.get("monotone_of") else f"{k} (= f({v['monotone_of']}))"
         if v["rho"] is None:
-            t.add_row(k, "-", "-", v.get("error", ""))
-        else:
-            t.add_row(
-                k,
-                f"{v['rho']:+.2f}",
-                f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]",
-                f"{v['p_value']:.3g}",
-            )
+            t.add_row(name, "-", "-", v.get("error", ""), "-", exp, "-")
+            continue
+        ci = f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
+        agrees = "-" if v.get("agrees") is None else ("yes" if v["agrees"] else "no")
+        t.add_row(
+            name,
+            f"{v['rho']:+.2f}",
+            f"{ci} {v.get('ci_method', '')}",
+            f"{v['p_value']:.3g} {v.get('p_method', '')}",
+            "-" if v.get("power") is None else f"{v['power']:.0%}",
+            exp,
+            agrees,
+        )
     console.print(t)
-    inv = (
-        "n/a (no pre_pass_at_1 column)"
-        if "pre_pass_at_1" not in res["predictors"]
-        else "yes"
-        if res["inversion"]
-        else "no"
-    )
     console.print(
-        f"inversion of the pre-RL pass@1 ranking: {inv}; favoured predictor: "
-        f"{res['favoured_predictor']}",
+        "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); power: "
+        "chance the test at alpha = 0.05 detects a true rho of the observed size at this n",
         highlight=False,
     )
+    for line in compare_summary_lines(res):
+        console.print(line, highlight=False)
     s = Table(title="Stage-1 / stage-2 verdicts next to what happened")
     s.add_column("checkpoint", no_wrap=True)
     for col in ["H", "stage 1", "stage-2 drop", "stage 2", "headroom", "outcome", "rank"]:
@@ -716,21 +824,21 @@ def report(
 
 # ---------------------------------------------------------------- demo
 DEMO_GROUP_SIZES = [2, 4, 8, 16, 32, 64]
+#: Where `rankinv demo` writes unless told otherwise (relative to the working directory).
+DEMO_OUT = "rankinv-demo"
 
 
 @app.command()
 def demo(
     out: str = typer.Option(
-        None,
+        DEMO_OUT,
         "--out",
-        help="Directory for artifacts and the report (default: a new temporary directory).",
+        help="Directory for artifacts and the report (reused and resumed on a rerun).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """The main job on built-in defaults: thresholds, a quick simulation with its stage-2
     monitor, the paper's example, and a report with figures."""
-    import tempfile
-
     from rankinv.simulate import preset as sim_preset
     from rankinv.simulate import run_sweep
     from rankinv.validate import compare as cmp
@@ -738,10 +846,13 @@ def demo(
     from rankinv.validate.monitor import monitor as run_monitor
     from rankinv.validate.report import build_report
 
-    out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="rankinv-demo-"))
+    out_dir = Path(out or DEMO_OUT).resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out} exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = thresholds_table(DEMO_GROUP_SIZES)
     if not as_json:
+        console.print(f"outputs (artifacts, report.md, figures) go to {out_dir}", highlight=False)
         table = Table(title="1. Dead zone of GRPO with binary rewards (level 1/2, K = 32)")
         for col in ["g", "p*(g)", "ln2/g", "1-p*", "E\\[s2] at p*", "H_low", "H_high"]:
             table.add_column(col, justify="right")
@@ -802,12 +913,34 @@ def demo(
     if as_json:
         _emit_json(payload)
     else:
-        console.print(f"\n[bold]4. Report[/]: {path} (figures beside it)", highlight=False)
+        console.print(
+            f"\n[bold]4. Report[/]: {path}\n   figures, simulate.json, compare.json, monitor "
+            f"JSONs and per-run logs (logs/) are in {out_dir}",
+            highlight=False,
+        )
 
 
 # ---------------------------------------------------------------- entry point
+_BOOL_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
+
+
+def _flag_given_a_value(args: list[str]) -> str | None:
+    """`--json true` (a flag given a value): the one-line error to print, else None."""
+    for flag, value in zip(args, args[1:], strict=False):
+        if flag == "--json" and value.lower() in _BOOL_WORDS:
+            return (
+                f"--json is a flag and takes no value (got {value!r}): write --json for "
+                "JSON, leave it out for tables"
+            )
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: one-line errors, exit 2 on bad input."""
+    msg = _flag_given_a_value(list(sys.argv[1:] if argv is None else argv))
+    if msg:
+        print(f"rankinv: error: {msg}", file=sys.stderr)
+        sys.exit(2)
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=argv, prog_name="rankinv", standalone_mode=False)

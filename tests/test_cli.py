@@ -42,6 +42,12 @@ def test_threshold_table_output():
     out = run_cli("threshold", "-g", "4", "--n-outcomes", "10")
     assert out.returncode == 0
     assert "0.159" in out.stdout
+    # every key is explained, and a sentence says what p* means
+    rows = {line.split("│")[1].strip(): line for line in out.stdout.splitlines() if "│" in line}
+    assert "p*(g): below this pass rate more than 50% of groups are signal-free" in rows["p_star"]
+    assert "E[sigma^2] = p(1-p)(g-1)/g at p*" in rows["advantage_variance_at_p_star"]
+    assert "(K = 10 answers)" in rows["entropy_low_nats"]
+    assert "no learning signal (all fail or all pass)" in out.stdout
 
 
 @pytest.mark.parametrize(
@@ -56,6 +62,8 @@ def test_threshold_table_output():
         (["simulate", "--seeds", "0"], "seeds must be an integer >= 1"),
         (["simulate", "-g", "1"], "group_size must be an integer >= 2"),
         (["no-such-command"], "no-such-command"),
+        (["threshold", "-g", "8", "--json", "true"], "--json is a flag and takes no value"),
+        (["compare", "--example", "paper-qwen", "--json", "false"], "--json is a flag"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, needle):
@@ -78,3 +86,34 @@ def test_simulate_overrides_reach_the_sweep(tmp_path):
     assert data["work"]["group_size"] == 4 and data["depths"] == [1.0, 1.0, 8.0, 8.0]
     assert data["p_star_analytic"] == pytest.approx(theory.p_star(4))
     assert len(list((tmp_path / "logs").glob("*.jsonl"))) == 4
+
+
+def test_simulate_two_checkpoints_inversion_is_na_not_no(tmp_path):
+    out = run_cli(
+        "simulate", "--depths", "1,16", "--seeds", "1", "--rl-steps", "10", "--out", str(tmp_path)
+    )
+    assert out.returncode == 0, out.stderr
+    assert "inversion: n/a (needs at least 3 checkpoints)" in out.stdout
+    assert "inversion: no" not in out.stdout
+    saved = json.loads((tmp_path / "simulate.json").read_text())
+    assert saved["inversion"] is None
+    from rankinv.validate.report import build_report
+
+    assert "Inversion: **n/a (needs at least 3 checkpoints)**" in build_report(tmp_path).read_text()
+
+
+@pytest.mark.parametrize(
+    "command", ["threshold", "simulate", "monitor", "compare", "report", "demo"]
+)
+def test_help_shows_json_as_a_flag(command):
+    out = run_cli(command, "--help")
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stdout.splitlines() if "--json" in x)
+    assert "<bool>" not in out.stdout and "Print JSON" in line
+
+
+def test_tables_to_a_pipe_are_not_cut():
+    out = run_cli("compare", "--example", "paper-qwen")
+    assert out.returncode == 0, out.stderr
+    assert "…" not in out.stdout
+    assert "headroom" in out.stdout and "pre_pass_at_1" in out.stdout

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import stats as scipy_stats
 
 from rankinv import theory
 from rankinv.theory import entropy_bounds as entropy_mod
@@ -284,6 +285,74 @@ def test_spearman_bad_input():
         theory.spearman([1, 1, 1], [1, 2, 3])
     with pytest.raises(ValueError, match="finite"):
         theory.spearman([1, float("nan"), 3], [1, 2, 3])
+
+
+def _brute_p(x, y, groups=None):
+    """Two-sided permutation p by brute force: every within-seed permutation, scipy spearmanr."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    xd, yd = ranks.demean(x, groups), ranks.demean(y, groups)
+    obs = abs(scipy_stats.spearmanr(xd, yd).statistic)
+    labels = np.zeros(len(x)) if groups is None else np.asarray(groups)
+    blocks = [np.flatnonzero(labels == g) for g in np.unique(labels)]
+    hits = total = 0
+    for combo in itertools.product(*[itertools.permutations(b) for b in blocks]):
+        perm = np.arange(len(x))
+        for b, pb in zip(blocks, combo, strict=True):
+            perm[b] = pb
+        r = scipy_stats.spearmanr(xd, yd[perm]).statistic
+        hits += abs(r) >= obs - 1e-9
+        total += 1
+    return hits / total
+
+
+def test_spearman_exact_p_matches_brute_force_with_ties_and_seeds():
+    x = [0.1, 0.2, 0.2, 0.4, 0.3, 0.6]
+    y = [0.9, 0.5, 0.7, 0.2, 0.4, 0.1]
+    r = theory.spearman(x, y)
+    assert r.p_method == "exact"
+    assert r.p_value == pytest.approx(_brute_p(x, y))
+    seeds = [0, 0, 0, 1, 1, 1]
+    y2 = [0.3, 0.2, 0.25, 0.9, 0.7, 0.8]
+    r = theory.spearman(x, y2, groups=seeds)
+    assert r.p_method == "exact" and r.demeaned
+    assert r.p_value == pytest.approx(_brute_p(x, y2, seeds))
+
+
+def test_spearman_small_n_interval_is_not_the_percentile_bootstrap():
+    # the percentile bootstrap returned [1, 1] for any monotone sample at n = 5
+    r = theory.spearman([1, 2, 3, 4, 5], [2, 3, 5, 7, 11])
+    assert r.rho == 1.0 and r.ci_method == "fisher-z"
+    assert r.ci_low < 0.5 and r.ci_high <= 1.0
+    assert theory.spearman(np.arange(20), np.arange(20) ** 2).ci_method == "bootstrap"
+
+
+def test_fisher_z_interval_covers_at_small_n(rng):
+    # bivariate normal with Spearman rho = 0.5: coverage of the nominal 95% interval
+    n, rho_s, m = 6, 0.5, 1500
+    r = 2 * math.sin(math.pi * rho_s / 6)
+    z1 = rng.standard_normal((m, n))
+    z2 = r * z1 + math.sqrt(1 - r * r) * rng.standard_normal((m, n))
+    hits = 0
+    for a, b in zip(z1, z2, strict=True):
+        lo, hi = ranks.fisher_z_interval(scipy_stats.spearmanr(a, b).statistic, n)
+        hits += lo <= rho_s <= hi
+    assert hits / m >= 0.93
+
+
+def test_power_is_the_test_size_at_rho_zero():
+    # n = 5, exact test: p <= 0.05 only for |rho| = 1, i.e. 2 orderings of 120
+    pw = ranks.permutation_power(0.0, 5, n_sim=20000)
+    assert pw == pytest.approx(2 / 120, abs=4 * math.sqrt(2 / 120 / 20000))
+    pw30 = ranks.permutation_power(0.0, 30, n_sim=4000)
+    assert pw30 == pytest.approx(0.05, abs=4 * math.sqrt(0.05 * 0.95 / 4000))
+    assert ranks.permutation_power(0.7, 30) > ranks.permutation_power(0.7, 10) > pw
+
+
+def test_spearman_reports_power_and_methods():
+    r = theory.spearman(QWEN_PASS1, QWEN_PEAK10)
+    assert r.p_method == "exact" and r.ci_method == "fisher-z"
+    assert r.power_rho == pytest.approx(-0.90)
+    assert 0.05 < r.power < 0.5  # n = 5 cannot detect much
 
 
 # ---------------------------------------------------------------- doctests

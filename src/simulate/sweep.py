@@ -109,6 +109,7 @@ def summarise(cfg: SimConfig, pre, per_step, final, runs) -> dict:
         and rho_p["rho"] < 0
         and by_depth["post_peak"][best_pre] < by_depth["post_peak"][worst_pre]
     )
+    inversion = None if rho_p["rho"] is None else inversion  # undefined below 3 rows
     return {
         "config": cfg.to_dict(),
         "config_hash": config_hash(cfg),

@@ -14,6 +14,19 @@ Input, one row per checkpoint (CSV or JSON list, or JSON {"rows": [...]}):
   <outcome>       the observed post-RL outcome, default column post_pass_at_10
 
 Every numeric column other than the outcome and the labels is treated as a predictor.
+Cells ``n/a``, ``NA``, ``-`` or empty are missing; a column of text only is a label.
+
+What is reported, and why (issue 15):
+- each predictor's seed-demeaned Spearman rho with its permutation p (exact for small n,
+  within seeds when there are seeds), an interval with honest coverage (Fisher-z with the
+  Bonett-Wright variance for n <= 15, percentile bootstrap above) and the power of the test
+  at this n against the observed rho;
+- predictors ordered by |rho|, each beside the sign the paper's hypothesis expects
+  (``EXPECTED_SIGN``); a predictor that is a monotone function of another over these rows
+  (adv_var of pre_pass_at_1 below p = 1/2) is marked ``monotone_of`` and not ranked;
+- the inversion of the pre-RL pass@1 ranking as one of ``INVERSION_CALLS``: "inversion"
+  (rho < 0 with p <= alpha), "trend, not significant at this n" (rho < 0, p > alpha) or
+  "none"; the boolean ``inversion`` is true only for the significant call.
 """
 
 from __future__ import annotations
@@ -23,12 +36,27 @@ import math
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from rankinv import theory
 from rankinv.theory import paper
-from rankinv.validate.tables import read_csv_records
+from rankinv.validate.tables import MISSING_TOKENS, read_csv_records
 
 LABEL_COLUMNS = ("name", "seed", "depth")
+#: Significance level of the inversion call.
+ALPHA = 0.05
+INVERSION_CALLS = ("inversion", "trend, not significant at this n", "none")
+#: The sign of rho(predictor, post-RL outcome) each predictor is expected to have, and why.
+EXPECTED_SIGN = {
+    "entropy": (+1, "paper: higher pre-RL entropy, better post-RL outcome"),
+    "entropy_step10": (+1, "paper: higher early-RL entropy, better outcome"),
+    "pre_pass_at_1": (-1, "paper: rank inversion, higher pre-RL pass@1, worse outcome"),
+    "stage2_drop": (-1, "paper: a larger entropy drop, a worse outcome"),
+    "pre_pass_at_64": (+1, "coverage: more problems within reach, better outcome"),
+    "adv_var": (+1, "dead-zone theory: more advantage variance, more gradient signal"),
+}
+#: Columns that are functions of another column (compare derives adv_var when absent).
+DERIVED_FROM = {"adv_var": "pre_pass_at_1"}
 TAU_H = paper.TAU_H
 STAGE2_THRESHOLD = paper.DROP_THRESHOLD
 
@@ -67,12 +95,83 @@ def read_rows(path: str | Path) -> list[dict]:
     return rows
 
 
-def _column(rows, key) -> np.ndarray | None:
-    vals = [r.get(key) for r in rows]
-    if any(v is None or isinstance(v, str) for v in vals):
+def _number(value, column: str, row: int):
+    """A cell as float or None (missing); text in a numeric column is an error."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in MISSING_TOKENS):
         return None
-    arr = np.asarray(vals, dtype=float)
-    return arr if np.all(np.isfinite(arr)) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(
+            f"column {column!r}, row {row + 1}: {value!r} is not a number "
+            "(write n/a or leave the cell empty for a missing value)"
+        )
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def _numeric_columns(rows: list[dict], present: set[str]) -> list[str]:
+    """Columns with at least one number; a column of text only is a label, not a predictor."""
+    out = []
+    for key in sorted(present):
+        vals = [r.get(key) for r in rows if r.get(key) is not None]
+        if vals and any(isinstance(v, int | float) and not isinstance(v, bool) for v in vals):
+            out.append(key)
+    return out
+
+
+def _column(rows, key) -> np.ndarray | None:
+    vals = [_number(r.get(key), key, i) for i, r in enumerate(rows)]
+    if any(v is None for v in vals):
+        return None
+    return np.asarray(vals, dtype=float)
+
+
+def _monotone_pairs(cols: dict[str, list[float | None]]) -> dict[str, dict]:
+    """Predictors that carry no rank information of their own over these rows.
+
+    ``{predictor: {"monotone_of": other, "sign": +1 | -1, "derived": bool}}``: a column
+    derived from another (``DERIVED_FROM``, e.g. adv_var = p(1 - p)(g - 1)/g of pre_pass_at_1)
+    whose ranks match it exactly is a monotone copy (``derived`` true; dropped from the
+    ranking). Two measured columns whose ranks happen to match exactly are reported too
+    (``derived`` false; both stay ranked: at n = 5 this happens by chance one time in 60).
+    """
+    out: dict[str, dict] = {}
+    keys = sorted(cols, key=lambda k: (k in DERIVED_FROM, k not in EXPECTED_SIGN, k))
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            if b in out:
+                continue
+            both = [(u, v) for u, v in zip(cols[a], cols[b], strict=True) if None not in (u, v)]
+            if len(both) < 3:
+                continue
+            xa, xb = np.array(both).T
+            if np.ptp(xa) == 0 or np.ptp(xb) == 0:
+                continue
+            r = stats.spearmanr(xa, xb).statistic
+            if abs(r) >= 1 - 1e-12:
+                out[b] = {
+                    "monotone_of": a,
+                    "sign": 1 if r > 0 else -1,
+                    "derived": DERIVED_FROM.get(b) == a,
+                }
+    return out
+
+
+def _row_label(r: dict, i: int) -> str:
+    if r.get("name") is not None:
+        return str(r["name"])
+    parts = [f"row {i + 1}"]
+    if r.get("depth") is not None:
+        parts.append(f"depth {r['depth']:g}" if isinstance(r["depth"], float) else str(r["depth"]))
+    if r.get("seed") is not None:
+        parts.append(f"seed {r['seed']:g}" if isinstance(r["seed"], float) else str(r["seed"]))
+    return ", ".join(parts)
+
+
+def inversion_call(rho: float | None, p_value: float | None, alpha: float = ALPHA) -> str:
+    """'inversion' (rho < 0, p <= alpha), 'trend, not significant at this n' or 'none'."""
+    if rho is None or p_value is None or rho >= 0:
+        return "none"
+    return "inversion" if p_value <= alpha else "trend, not significant at this n"
 
 
 def compare(
@@ -84,96 +183,147 @@ def compare(
 ) -> dict:
     """Seed-demeaned Spearman of every predictor against the outcome, inversion, verdicts.
 
-    JSON fields: predictors (each: rho, ci_low, ci_high, p_value, n), inversion (bool),
-    n, favoured_predictor, stage1 (per checkpoint verdicts next to the observed rank).
+    JSON fields: predictors (ordered by |rho|; each: rho, ci_low, ci_high, ci_method,
+    p_value, p_method, power, n, expected_sign, agrees, monotone_of, same_ranks_as),
+    inversion (bool, the significant call only), inversion_call, inversion_p, alpha, n,
+    favoured_predictor (the largest |rho| that is not a monotone copy), favoured_sign,
+    favoured_significant, predictor_order, stage (per checkpoint verdicts beside the
+    observed rank).
     """
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError("rows must be a list of row objects (dicts)")
     if len(rows) < 3:
         raise ValueError(f"compare needs at least 3 checkpoints, got {len(rows)}")
     present = set().union(*(r.keys() for r in rows))
+    if len(present) == 1 and any(d in next(iter(present)) for d in ";\t|"):
+        raise ValueError(f"could not split the columns of {next(iter(present))!r}")
     if outcome not in present:
         raise ValueError(f"missing outcome column {outcome!r}; columns there: {sorted(present)}")
     y = _column(rows, outcome)
     if y is None:
-        raise ValueError(f"outcome column {outcome!r} has missing or non-numeric values")
+        raise ValueError(f"outcome column {outcome!r} has missing values")
     seeds = [r.get("seed") for r in rows]
     groups = seeds if all(s is not None for s in seeds) and len(set(seeds)) > 1 else None
     rows = [dict(r) for r in rows]
-    if "adv_var" not in present and "pre_pass_at_1" in present:
+    numeric = _numeric_columns(rows, present)
+    if "adv_var" not in present and "pre_pass_at_1" in numeric:
         p1 = _column(rows, "pre_pass_at_1")
         if p1 is not None:
             for r, v in zip(rows, theory.advantage_variance(p1, group_size), strict=True):
                 r["adv_var"] = float(v)
             present.add("adv_var")
+            numeric.append("adv_var")
+    pred_keys = [k for k in numeric if k not in (outcome, *LABEL_COLUMNS)]
+    cols = {k: [_number(r.get(k), k, i) for i, r in enumerate(rows)] for k in pred_keys}
     predictors = {}
-    for key in sorted(present - {outcome, *LABEL_COLUMNS}):
+    for key in pred_keys:
         sub = [
-            (r[key], yy, g)
-            for r, yy, g in zip(rows, y, groups or [None] * len(rows), strict=True)
-            if isinstance(r.get(key), int | float) and math.isfinite(r[key])
+            (v, yy, g)
+            for v, yy, g in zip(cols[key], y, groups or [None] * len(rows), strict=True)
+            if v is not None
         ]
+        exp = EXPECTED_SIGN.get(key)
+        entry = {"expected_sign": exp[0] if exp else None, "monotone_of": None}
+        entry["same_ranks_as"] = None
         if len(sub) < 3:
-            continue
-        x_ = [s[0] for s in sub]
-        y_ = [s[1] for s in sub]
-        g_ = [s[2] for s in sub] if groups else None
-        try:
-            res = theory.spearman(x_, y_, groups=g_, n_bootstrap=n_bootstrap, seed=seed)
-        except ValueError as exc:
             predictors[key] = {
-                "rho": None,
-                "ci_low": None,
-                "ci_high": None,
-                "p_value": None,
+                **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "power")),
                 "n": len(sub),
-                "error": str(exc),
+                "error": f"only {len(sub)} rows with a value (needs 3)",
+                **entry,
+                "agrees": None,
             }
             continue
-        predictors[key] = res.to_dict()
+        g_ = [s[2] for s in sub] if groups else None
+        if g_ is not None and len(set(g_)) < 2:
+            g_ = None
+        try:
+            res = theory.spearman(
+                [s[0] for s in sub],
+                [s[1] for s in sub],
+                groups=g_,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+            )
+        except ValueError as exc:
+            predictors[key] = {
+                **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "power")),
+                "n": len(sub),
+                "error": str(exc),
+                **entry,
+                "agrees": None,
+            }
+            continue
+        d = res.to_dict()
+        d.update(entry)
+        d["agrees"] = None if exp is None or d["rho"] == 0 else bool(np.sign(d["rho"]) == exp[0])
+        predictors[key] = d
     if not predictors:
         raise ValueError(
             f"no numeric predictor column with at least 3 values; columns there: {sorted(present)}"
         )
-    inv = predictors.get("pre_pass_at_1", {}).get("rho")
-    inversion = bool(inv is not None and inv < 0)
-    ranked = [(k, v["rho"]) for k, v in predictors.items() if v["rho"] is not None]
-    favoured = max(ranked, key=lambda kv: kv[1])[0] if ranked else None
+    for key, m in _monotone_pairs(cols).items():
+        if m["derived"]:
+            predictors[key]["monotone_of"] = m["monotone_of"]
+            predictors[key]["monotone_sign"] = m["sign"]
+        else:
+            predictors[key]["same_ranks_as"] = m["monotone_of"]
+
+    def strength(kv):
+        v = kv[1]
+        rho = v["rho"]
+        return (rho is None, -abs(rho or 0.0), v["p_value"] or 1.0, bool(v["monotone_of"]), kv[0])
+
+    predictors = dict(sorted(predictors.items(), key=strength))
+    order = [k for k, v in predictors.items() if v["rho"] is not None and not v["monotone_of"]]
+    favoured = order[0] if order else None
+    fav = predictors.get(favoured, {})
+    p1 = predictors.get("pre_pass_at_1", {})
+    call = inversion_call(p1.get("rho"), p1.get("p_value"))
     ps = theory.p_star(group_size)
-    order = np.argsort(-y)
-    observed_rank = np.empty(len(y), dtype=int)
-    observed_rank[order] = np.arange(1, len(y) + 1)
+    observed_rank = stats.rankdata(-y, method="min").astype(int)  # ties share the better rank
     stage = []
-    for r, rank in zip(rows, observed_rank, strict=True):
-        h = r.get("entropy")
-        drop = r.get("stage2_drop")
-        p1 = r.get("pre_pass_at_1")
+    for i, (r, rank) in enumerate(zip(rows, observed_rank, strict=True)):
+        h = _number(r.get("entropy"), "entropy", i)
+        drop = _number(r.get("stage2_drop"), "stage2_drop", i)
+        pp1 = _number(r.get("pre_pass_at_1"), "pre_pass_at_1", i)
         s1 = None if h is None else bool(h < TAU_H)
         s2 = None if drop is None else bool(drop > STAGE2_THRESHOLD)
         flags = [f for f in (s1, s2) if f is not None]
         stage.append(
             {
-                "name": r.get("name"),
+                "name": _row_label(r, i),
                 "depth": r.get("depth"),
                 "seed": r.get("seed"),
                 "entropy": h,
                 "stage1_flag": s1,
                 "stage2_drop": drop,
                 "stage2_flag": s2,
-                "headroom": None if p1 is None else p1 / ps,
-                "below_p_star": None if p1 is None else bool(p1 < ps),
+                "headroom": None if pp1 is None else pp1 / ps,
+                "below_p_star": None if pp1 is None else bool(pp1 < ps),
                 "risk": None
                 if not flags
                 else ("high" if all(flags) else "medium" if any(flags) else "low"),
-                "outcome": r[outcome],
+                "outcome": float(y[i]),
                 "observed_rank": int(rank),
             }
         )
     return {
         "predictors": predictors,
-        "inversion": inversion,
+        "predictor_order": order,
+        "inversion": call == "inversion",
+        "inversion_call": call,
+        "inversion_rho": p1.get("rho"),
+        "inversion_p": p1.get("p_value"),
+        "inversion_power": p1.get("power"),
+        "alpha": ALPHA,
         "n": len(rows),
         "outcome": outcome,
         "seed_demeaned": groups is not None,
         "favoured_predictor": favoured,
+        "favoured_sign": None if not fav else (1 if fav["rho"] > 0 else -1),
+        "favoured_significant": bool(fav and fav["p_value"] <= ALPHA),
+        "expected_sign_basis": {k: v[1] for k, v in EXPECTED_SIGN.items() if k in predictors},
         "tau_h": TAU_H,
         "stage2_threshold": STAGE2_THRESHOLD,
         "group_size": group_size,

@@ -86,6 +86,7 @@ class Series:
     reward: list[float | None]
     entropy_signal: str
     issues: list[str] = field(default_factory=list)
+    informative_key: str | None = None  # the column the informative fraction came from
     all_fail: list[float | None] | None = None
 
 
@@ -173,6 +174,9 @@ def series_from_records(
         missing.append(cfg.step_key or "step")
     if ent_key is None:
         missing.append(cfg.entropy_key or "entropy")
+    for forced, picked in ((cfg.zero_std_key, zero_key), (cfg.reward_key, reward_key)):
+        if forced and picked is None:  # a key the user named must exist, like entropy_key
+            missing.append(forced)
     if missing:
         raise ValueError(f"log lacks key(s) {missing}; keys there: {sorted(present)}")
     rows = []
@@ -224,8 +228,15 @@ def series_from_records(
         [r[3] for r in rows],
         signal,
         issues,
+        zero_key or inf_key,
         [r[4] for r in rows],
     )
+
+
+#: A log that ends this many steps short of the check step is judged at its last step
+#: (the simulator's and the demo's logs hold steps 0..149 for 150 updates: the state after
+#: update 149 is the last one logged). The reasons then name the step actually used.
+CHECK_STEP_TOLERANCE = 1
 
 
 def _value_at(steps, values, target: int, side: str) -> tuple[int, float] | None:
@@ -246,7 +257,7 @@ def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
         raise ValueError("log has no usable rows (no step with a finite entropy)")
     ref = _value_at(steps, ent, cfg.ref_step, "after")
     last_step = steps[-1]
-    reached = last_step >= cfg.check_step
+    reached = last_step >= cfg.check_step - CHECK_STEP_TOLERANCE
     chk = _value_at(steps, ent, cfg.check_step, "before") if reached else (steps[-1], ent[-1])
     drop = None
     if ref is None or chk is None or chk[0] <= ref[0]:
@@ -295,6 +306,11 @@ def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
             reasons.append(f"entropy fell {drop:.0%} over {where}: below the threshold")
         if not reached:
             reasons.append(f"provisional: the check step {cfg.check_step} is not reached yet")
+        elif chk[0] < cfg.check_step:
+            reasons.append(
+                f"judged at step {chk[0]}, the log's last step, {cfg.check_step - chk[0]} "
+                f"short of the check step {cfg.check_step}"
+            )
     if inf_recent is not None:
         below = inf_recent < floor
         falling = trend is not None and trend < 0
@@ -308,8 +324,14 @@ def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
         reasons.append(msg)
         if below and falling and verdict == "continue":
             verdict = "watch"
+    elif series.informative_key is not None:
+        reasons.append(
+            f"informative fraction unknown yet: {series.informative_key} is logged, but not "
+            f"at a step >= {cfg.ref_step} (last logged step {last_step})"
+        )
     else:
-        reasons.append("log has no frac_reward_zero_std: informative fraction unknown")
+        wanted = cfg.zero_std_key or " / ".join(ZERO_STD_KEYS + INFORMATIVE_KEYS)
+        reasons.append(f"informative fraction unknown: the log has no column {wanted}")
     rule_info = None
     if cfg.rule != "paper":
         verdict, stop_step, rule_info = _rule_verdict(series, cfg, ref, last_step, reached)
@@ -336,6 +358,7 @@ def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
         "compute_saved": compute_saved,
         "steps_seen": len(steps),
         "last_step": last_step,
+        "check_reached": reached,
         "log_issues": series.issues,
         "config": asdict(cfg),
         "series": {"step": steps, "entropy": ent, "informative": series.informative},

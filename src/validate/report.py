@@ -1,6 +1,7 @@
 """`rankinv report DIR`: one Markdown report with PNG figures from the artifacts in DIR.
 
-Artifacts read (any subset): simulate.json (rankinv simulate --out), compare.json
+Artifacts read (any subset): simulate.json and derive.json (rankinv simulate --out
+[--derive]), compare.json
 (rankinv compare --out), monitor*.json (rankinv monitor --out), validate_summary.json
 (rankinv validate --out). Figures are drawn only from these files.
 """
@@ -24,6 +25,49 @@ def _plt():
     return plt
 
 
+def _place_labels(ax, fig, points: list[tuple[float, float, str]], fontsize: int = 7) -> None:
+    """Annotate points so that no two labels overlap: each label tries offsets around its
+    point (right, left, above, below, then further out) and takes the first whose box
+    overlaps neither a placed label nor a marker."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    taken = []
+    for x, y, _ in points:  # the markers themselves (about 8 px across)
+        px, py = ax.transData.transform((x, y))
+        taken.append((px - 5, py - 5, px + 5, py + 5))
+    offsets = [(5, 3), (5, -10), (-5, 3), (-5, -10), (0, 8), (0, -14)]
+    offsets += [(dx * k, dy * k) for k in (2, 3, 4) for dx, dy in offsets]
+    for x, y, label in points:
+        best = None
+        for dx, dy in offsets:
+            ha = "left" if dx >= 0 else "right"
+            ann = ax.annotate(
+                label,
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                fontsize=fontsize,
+                ha=ha,
+                arrowprops=None if abs(dx) <= 5 else {"arrowstyle": "-", "lw": 0.5},
+            )
+            bb = ann.get_window_extent(renderer)
+            box = (bb.x0, bb.y0, bb.x1, bb.y1)
+            clash = any(
+                box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken
+            )
+            if not clash:
+                best = box
+                break
+            ann.remove()
+        if best is None:  # nowhere free: keep the first position
+            ann = ax.annotate(
+                label, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=fontsize
+            )
+            bb = ann.get_window_extent(renderer)
+            best = (bb.x0, bb.y0, bb.x1, bb.y1)
+        taken.append(best)
+
+
 def plane_figure(
     points: list[dict],
     group_size: int,
@@ -33,40 +77,36 @@ def plane_figure(
     name: str = "plane.png",
     per_token: tuple[int, int] | None = None,
 ) -> Path:
-    """Checkpoints on the pass@1-entropy plane with p*(g), 1 - p*, tau_H and H_low/H_high."""
+    """Checkpoints on the pass@1-entropy plane with p*(g), tau_H and, for the simulator
+    (``per_token`` = (V, L)), the per-token entropy bounds H_low/H_high. The y axis is a mean
+    token entropy, so whole-answer bounds (over K outcomes) are not drawn on it. Colour is
+    SFT depth, with a colour bar; the legend sits outside the axes."""
     plt = _plt()
     ps = theory.p_star(group_size)
-    fig, ax = plt.subplots(figsize=(6.6, 4.6))
+    fig, ax = plt.subplots(figsize=(8.4, 4.8))
     xs = [p["pass_at_1"] for p in points]
     ys = [p["entropy"] for p in points]
-    ax.scatter(xs, ys, c=[p.get("color", 0) for p in points], cmap="viridis", s=60, zorder=3)
-    for p in points:
-        ax.annotate(
-            p["label"],
-            (p["pass_at_1"], p["entropy"]),
-            fontsize=7,
-            xytext=(4, 3),
-            textcoords="offset points",
-        )
+    depths = [p.get("color", 0) for p in points]
+    sc = ax.scatter(xs, ys, c=depths, cmap="viridis", s=60, zorder=3, edgecolors="k", lw=0.4)
+    if len(set(depths)) > 1:
+        fig.colorbar(sc, ax=ax, label="SFT depth (epochs)", pad=0.02)
     ax.axvline(ps, color="tab:red", ls="--", label=f"p*({group_size}) = {ps:.3f}")
     ax.axhline(paper.TAU_H, color="tab:orange", ls=":", label=f"tau_H = {paper.TAU_H} nats (paper)")
-    if per_token is None:  # bounds on the entropy of one answer among K
-        low, high = theory.entropy_threshold(group_size, n_outcomes)
-        what = f"per answer, K = {n_outcomes}"
-    else:  # the same bounds per token, for answers of L tokens from V (chain rule)
+    if per_token is not None:  # Fano bounds per token, for answers of L tokens from V
         low, high = theory.entropy_threshold_per_token(group_size, *per_token)
         what = f"per token, V = {per_token[0]}, L = {per_token[1]}"
-    ax.axhline(low, color="tab:gray", ls="-.", lw=1, label=f"H_low = {low:.3f} ({what})")
-    ax.axhline(high, color="tab:gray", ls="--", lw=1, label=f"H_high = {high:.3f}")
+        ax.axhline(low, color="tab:gray", ls="-.", lw=1, label=f"H_low {what}: {low:.3f}")
+        ax.axhline(high, color="tab:gray", ls="--", lw=1, label=f"H_high {what}: {high:.3f}")
     ax.set_xlabel("pre-RL pass@1 (T = 1)")
-    ax.set_ylabel("mean token entropy (nats)")
+    ax.set_ylabel("mean token entropy (nats per token)")
     ax.set_title(title)
     ax.set_xlim(0, max(max(xs) * 1.15, ps * 1.3))
-    ax.legend(fontsize=8, loc="best", framealpha=0.8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=2, frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    _place_labels(ax, fig, [(p["pass_at_1"], p["entropy"], p["label"]) for p in points])
     path = out / name
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -78,21 +118,34 @@ def probe_figure(problems: list[dict], summary: dict, out: Path) -> Path:
     ps = theory.p_star(g)
     p_hat = [p["p_hat"] for p in problems]
     h = [p["mean_token_entropy"] for p in problems]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     a1.hist(p_hat, bins=20, range=(0, 1), color="tab:blue")
-    for x, lab in ((ps, f"p*({g}) = {ps:.3f}"), (1 - ps, "1 - p*")):
-        a1.axvline(x, color="tab:red", ls="--", label=lab)
+    lines = (
+        (ps, f"p*({g}) = {ps:.3f}: below, groups of {g} mostly all fail", "tab:red", "--"),
+        (1 - ps, f"1 - p* = {1 - ps:.3f}: above, mostly all pass", "tab:purple", ":"),
+    )
+    for a in (a1, a2):
+        for x, lab, colour, style in lines:
+            a.axvline(x, color=colour, ls=style, lw=1.5, label=lab if a is a1 else None)
     a1.set_xlabel("per-problem pass rate p-hat (T = 1)")
     a1.set_ylabel("problems")
-    a1.set_title(f"{summary['frac_below_p_star']:.0%} of problems below p*")
-    a1.legend(fontsize=8)
+    a1.set_title(
+        f"Pass rates: {summary['frac_below_p_star']:.0%} of problems below p*", fontsize=10
+    )
+    a1.legend(fontsize=7)
     a2.scatter(p_hat, h, s=14)
-    a2.axvline(ps, color="tab:red", ls="--")
-    a2.set_xlabel("p-hat")
-    a2.set_ylabel("mean rollout token entropy (nats)")
-    a2.set_title(f"risk: {summary['risk']}")
+    a2.set_xlabel("per-problem pass rate p-hat (T = 1)")
+    a2.set_ylabel("mean rollout token entropy (nats per token)")
+    a2.ticklabel_format(axis="y", useOffset=False, style="plain")
+    a2.set_xlim(-0.02, 1.02)
+    a2.set_title("Rollout entropy against pass rate, one point per problem", fontsize=10)
     for a in (a1, a2):
         a.grid(alpha=0.3)
+    fig.suptitle(
+        f"Stage-1 probe of {summary.get('model', 'the checkpoint')} "
+        f"(g = {g}; stage-1 risk: {summary['risk']})",
+        fontsize=11,
+    )
     fig.tight_layout()
     path = out / "probe.png"
     fig.savefig(path, dpi=120)
@@ -101,33 +154,43 @@ def probe_figure(problems: list[dict], summary: dict, out: Path) -> Path:
 
 
 def monitor_figure(rep: dict, out: Path, name: str) -> Path:
+    """Entropy with the abort level and the reference/check steps; the informative-group
+    fraction with its floor 1 - f_g(p*)."""
     plt = _plt()
     cfg = rep["config"]
     s = rep["series"]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    a1.plot(s["step"], s["entropy"], color="tab:purple")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    a1.plot(s["step"], s["entropy"], color="tab:purple", label="entropy")
     if rep["entropy_ref"]:
         h0 = rep["entropy_ref"]["value"]
         a1.axhline(
             h0 * (1 - cfg["threshold"]),
             color="tab:red",
             ls="--",
-            label=f"abort: {cfg['threshold']:.0%} below step-{cfg['ref_step']} value",
+            label=f"abort level: {cfg['threshold']:.0%} below the step-{cfg['ref_step']} value",
         )
-    a1.axvline(cfg["ref_step"], color="gray", ls=":")
-    a1.axvline(cfg["check_step"], color="gray", ls=":")
+    a1.axvline(cfg["ref_step"], color="gray", ls=":", label=f"reference step {cfg['ref_step']}")
+    a1.axvline(cfg["check_step"], color="gray", ls="-.", label=f"check step {cfg['check_step']}")
     a1.set_xlabel("RL step")
-    a1.set_ylabel(rep["entropy_signal"].split(" (")[0])
-    a1.set_title(f"{name}: verdict {rep['verdict']}")
-    a1.legend(fontsize=8)
+    a1.set_ylabel(f"{rep['entropy_signal'].split(' (')[0]} (nats per token)")
+    a1.set_title(f"Entropy ({name}): verdict {rep['verdict']}", fontsize=10)
+    a1.legend(fontsize=7)
     inf = [(x, v) for x, v in zip(s["step"], s["informative"], strict=True) if v is not None]
     if inf:
-        a2.plot([x for x, _ in inf], [v for _, v in inf], color="tab:green")
-    a2.axhline(rep["informative_floor"], color="k", ls="--", label="1 - f_g(p*)")
+        a2.plot([x for x, _ in inf], [v for _, v in inf], color="tab:green", label="measured")
+    else:
+        a2.text(0.5, 0.5, "not in the log", ha="center", transform=a2.transAxes)
+    a2.axhline(
+        rep["informative_floor"],
+        color="k",
+        ls="--",
+        label=f"1 - f_g(p*) = {rep['informative_floor']:.2f} (g = {cfg['group_size']})",
+    )
     a2.set_xlabel("RL step")
-    a2.set_ylabel("informative-group fraction")
+    a2.set_ylabel("informative-group fraction (1 - frac_reward_zero_std)")
     a2.set_ylim(0, 1)
-    a2.legend(fontsize=8)
+    a2.set_title("Groups carrying a learning signal (not all pass, not all fail)", fontsize=10)
+    a2.legend(fontsize=7)
     for a in (a1, a2):
         a.grid(alpha=0.3)
     fig.tight_layout()
@@ -138,181 +201,311 @@ def monitor_figure(rep: dict, out: Path, name: str) -> Path:
 
 
 def ranks_figure(cmp: dict, out: Path) -> Path:
-    """Observed outcome against each predictor's rank (1 = best)."""
+    """Observed rank of the outcome against each predictor's rank (1 = highest value; ties
+    share the better rank, as in the table). With seeds the ranks are of the seed-demeaned
+    values, the quantity the rho in the title is computed on."""
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
     from scipy.stats import rankdata
 
     plt = _plt()
     rows = cmp["rows"]
-    y = np.array([r[cmp["outcome"]] for r in rows])
-    obs = rankdata(-y)
     keys = [
         k
         for k in ("entropy", "pre_pass_at_1")
         if k in cmp["predictors"] and cmp["predictors"][k]["rho"] is not None
     ]
-    fig, axes = plt.subplots(1, max(1, len(keys)), figsize=(5 * max(1, len(keys)), 4))
+    demeaned = bool(cmp.get("seed_demeaned"))
+    fig, axes = plt.subplots(1, max(1, len(keys)), figsize=(5.6 * max(1, len(keys)), 5.0))
     axes = np.atleast_1d(axes)
     for ax, key in zip(axes, keys, strict=False):
-        x = np.array([r[key] for r in rows])
-        pred = rankdata(-x)
-        ax.scatter(pred, obs, s=60)
-        for r, a, b in zip(rows, pred, obs, strict=True):
-            ax.annotate(
-                str(r.get("name", "")),
-                (a, b),
-                fontsize=7,
-                xytext=(3, 3),
-                textcoords="offset points",
-            )
-        n = len(rows)
-        ax.plot([1, n], [1, n], "k:", lw=1, label="perfect ranking")
+        sub = [r for r in rows if isinstance(r.get(key), int | float)]
+        x = np.array([r[key] for r in sub], dtype=float)
+        y = np.array([r[cmp["outcome"]] for r in sub], dtype=float)
+        if demeaned:
+            seeds = [r.get("seed") for r in sub]
+            x, y = theory.demean(x, seeds), theory.demean(y, seeds)
+        pred = rankdata(-x, method="min")
+        obs = rankdata(-y, method="min")
+        ax.scatter(pred, obs, s=60, zorder=3)
+        n = len(sub)
+        ax.plot([1, n], [1, n], "k:", lw=1, label="predicted = observed")
         pr = cmp["predictors"][key]
-        ax.set_title(f"{key}: rho = {pr['rho']:+.2f} [{pr['ci_low']:+.2f}, {pr['ci_high']:+.2f}]")
-        ax.set_xlabel(f"rank predicted by {key} (1 = highest)")
-        ax.set_ylabel(f"observed rank of {cmp['outcome']}")
-        ax.invert_xaxis()
-        ax.invert_yaxis()
-        ax.legend(fontsize=8)
+        what = "seed-demeaned " if demeaned else ""
+        ax.set_title(
+            f"{key}: {what}rho = {pr['rho']:+.2f}\n"
+            f"95% CI [{pr['ci_low']:+.2f}, {pr['ci_high']:+.2f}], p = {pr['p_value']:.2g}, "
+            f"n = {n}",
+            fontsize=9,
+        )
+        ax.set_xlabel(f"rank by {what}{key} (1 = highest)", fontsize=9)
+        ax.set_ylabel(f"observed rank, {what}{cmp['outcome']} (1 = best)", fontsize=9)
+        for a in (ax.xaxis, ax.yaxis):
+            a.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(n + 0.5, 0.5)
+        ax.set_ylim(n + 0.5, 0.5)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.12), frameon=False)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+        fig.tight_layout()
+        labels = [str(r.get("name") or f"row {rows.index(r) + 1}") for r in sub]
+        _place_labels(ax, fig, list(zip(pred, obs, labels, strict=True)))
     path = out / "ranks.png"
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
 def _fmt_rho(v: dict) -> str:
     if v.get("rho") is None:
-        return "undefined"
-    return f"{v['rho']:+.2f} [{v['ci_low']:+.2f}, {v['ci_high']:+.2f}], p = {v['p_value']:.3g}"
+        return f"undefined ({v.get('error', 'constant input')})"
+    out = f"{v['rho']:+.2f} [{v['ci_low']:+.2f}, {v['ci_high']:+.2f}], p = {v['p_value']:.3g}"
+    if v.get("power") is not None:
+        out += f", power {v['power']:.0%}"
+    return out
+
+
+def _load(path: Path) -> dict:
+    """A JSON artifact, or a one-line ValueError naming the file."""
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}; truncated write?)"
+        ) from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _section(path: Path, build, *args) -> list[str]:
+    """Run one section builder; a missing or ill-typed key becomes one line naming the file."""
+    data = _load(path)
+    try:
+        return build(data, path.parent, *args)
+    except KeyError as exc:
+        raise ValueError(
+            f"{path}: missing key {exc.args[0]!r} (not a complete rankinv artifact?)"
+        ) from None
+    except (TypeError, IndexError, AttributeError) as exc:
+        raise ValueError(f"{path}: unexpected content ({exc})") from None
+
+
+def _compare_section(cmp: dict, d: Path) -> list[str]:
+    call = cmp.get("inversion_call") or ("inversion" if cmp["inversion"] else "none")
+    lines = [
+        f"## Predicted vs observed ({cmp.get('source', 'compare')})",
+        "",
+        f"n = {cmp['n']}, outcome `{cmp['outcome']}`, seed-demeaned: "
+        f"{cmp['seed_demeaned']}. Inversion of the pre-RL pass@1 ranking: **{call}**"
+        + (
+            f" (permutation p = {cmp['inversion_p']:.3g})"
+            if cmp.get("inversion_p") is not None
+            else ""
+        )
+        + f". Strongest predictor by |rho|: `{cmp['favoured_predictor']}`.",
+        "",
+        "| predictor | Spearman rho [95% CI], permutation p, power | expected sign | note |",
+        "|---|---|---|---|",
+    ]
+    for k, v in cmp["predictors"].items():
+        exp = v.get("expected_sign")
+        sign = "" if exp is None else ("+" if exp > 0 else "-")
+        if v.get("agrees") is not None:
+            sign += " (agrees)" if v["agrees"] else " (disagrees)"
+        note = ""
+        if v.get("monotone_of"):
+            note = f"monotone function of {v['monotone_of']}: not ranked"
+        elif v.get("same_ranks_as"):
+            note = f"same ranks as {v['same_ranks_as']} here"
+        lines.append(f"| {k} | {_fmt_rho(v)} | {sign} | {note} |")
+    methods = {v.get("ci_method") for v in cmp["predictors"].values()} - {None}
+    if "fisher-z" in methods:
+        lines += [
+            "",
+            "Intervals at n <= 15: Fisher z with the Bonett-Wright variance (the percentile "
+            "bootstrap undercovers there). Power: the chance the permutation test at alpha "
+            "= 0.05 detects a true rho of the observed size at this n.",
+        ]
+    lines += [
+        "",
+        "| checkpoint | H | stage 1 (H < tau_H) | stage-2 drop | stage 2 | "
+        "headroom pass@1/p* | observed rank |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in cmp["stage"]:
+        h = "-" if s["entropy"] is None else f"{s['entropy']:.3f}"
+        drop = "-" if s["stage2_drop"] is None else f"{s['stage2_drop']:.0%}"
+        head = "-" if s["headroom"] is None else f"{s['headroom']:.1f}x"
+        lines.append(
+            f"| {s['name']} | {h} | {flag_word(s['stage1_flag'])} | {drop} | "
+            f"{flag_word(s['stage2_flag'])} | {head} | {s['observed_rank']} |"
+        )
+    pts = [
+        {
+            "pass_at_1": r["pre_pass_at_1"],
+            "entropy": r["entropy"],
+            "label": str(r.get("name") or f"row {i + 1}"),
+            "color": r.get("depth", 0) or 0,
+        }
+        for i, r in enumerate(cmp["rows"])
+        if isinstance(r.get("pre_pass_at_1"), int | float)
+        and isinstance(r.get("entropy"), int | float)
+    ]
+    if pts:
+        plane_figure(pts, cmp["group_size"], d, "Checkpoints on the pass@1-entropy plane")
+        lines += ["", "![pass@1-entropy plane](plane.png)"]
+    ranks_figure(cmp, d)
+    return lines + ["", "![predicted vs observed ranks](ranks.png)", ""]
+
+
+def _inversion_word(sim: dict) -> str:
+    if sim.get("inversion_call"):
+        return sim["inversion_call"]
+    if sim["inversion"] is None or sim["spearman_pre_pass1_vs_post"].get("rho") is None:
+        return "n/a (needs at least 3 checkpoints)"
+    return "yes" if sim["inversion"] else "no"
+
+
+def _simulate_section(sim: dict, d: Path) -> list[str]:
+    bd = sim["by_depth"]
+    lines = [
+        "## Simulation",
+        "",
+        f"Preset `{sim['config']['name']}`: {sim['work']['runs']} runs x "
+        f"{sim['work']['rl_steps']} GRPO steps, g = {sim['work']['group_size']}. "
+        f"Inversion: **{_inversion_word(sim)}**.",
+        "",
+        f"- rho(pre-RL pass@1, post pass@{sim['k']}): "
+        f"{_fmt_rho(sim['spearman_pre_pass1_vs_post'])}",
+        f"- rho(pre-RL entropy, post pass@{sim['k']}): {_fmt_rho(sim['spearman_entropy_vs_post'])}",
+        f"- p*({sim['work']['group_size']}): Monte Carlo {sim['p_star_numeric']:.4f} vs "
+        f"exact {sim['p_star_analytic']:.4f}",
+        "",
+        "| SFT epochs | H | pass@1 | peak post pass@k | all-fail | all-pass |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, dep in enumerate(bd["depth"]):
+        lines.append(
+            f"| {dep:g} | {bd['pre_entropy'][i]:.3f} | {bd['pre_pass_at_1'][i]:.3f}"
+            f" | {bd['post_peak'][i]:.3f} | {bd['all_fail_pre'][i]:.2f} | "
+            f"{bd['all_pass_pre'][i]:.2f} |"
+        )
+    pts = [
+        {"pass_at_1": p, "entropy": h, "label": f"{dep:g} ep", "color": dep}
+        for dep, p, h in zip(bd["depth"], bd["pre_pass_at_1"], bd["pre_entropy"], strict=True)
+    ]
+    plane_figure(
+        pts,
+        sim["work"]["group_size"],
+        d,
+        "Simulated checkpoints (means over seeds)",
+        per_token=(sim["config"]["n_answers"], sim["config"]["seq_len"]),
+        name="plane_sim.png",
+    )
+    lines += ["", "![simulated checkpoints on the pass@1-entropy plane](plane_sim.png)", ""]
+    return lines
+
+
+def _derive_section(der: dict, d: Path) -> list[str]:
+    lines = [
+        "## Derived: p*(g) two ways, the entropy threshold, mitigations",
+        "",
+        "p*(g), the pass rate below which more than half the groups of g all fail: exact root "
+        "of (1 - p)^g + p^g = 1/2 against the Monte Carlo estimate from simulated groups, and "
+        "the dynamic p* (lowest start that escapes within the simulated steps).",
+        "",
+        "| g | exact | Monte Carlo (+- se) | z | dynamic (steps) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in der["p_star"]:
+        dyn = r.get("p_star_dynamic")
+        dyn_s = "-" if dyn is None else f"{dyn:.4f} ({r.get('dynamic_steps', '?')})"
+        lines.append(
+            f"| {r['g']} | {r['p_star_analytic']:.4f} | {r['p_star_monte_carlo']:.4f} "
+            f"(+- {r.get('monte_carlo_se', float('nan')):.4f}) | "
+            f"{r.get('monte_carlo_z', float('nan')):+.1f} | {dyn_s} |"
+        )
+    e = der.get("entropy_threshold")
+    if e:
+        onset = "none" if e.get("onset_nats") is None else f"{e['onset_nats']:.3f} nats"
+        lines += [
+            "",
+            f"Entropy: inversion onset at {onset} (mean token entropy); theory per token "
+            f"H_low {e['theory_low_per_token']:.3f}, H_high {e['theory_high_per_token']:.3f}.",
+        ]
+    lines += [
+        "",
+        "| mitigation (deepest checkpoint) | shallow post peak | deep post peak | "
+        "deep vs none | rescues |",
+        "|---|---|---|---|---|",
+    ]
+    for r in der["mitigations"]:
+        lines.append(
+            f"| {r['mitigation']} | {r['shallow_post_peak']:.3f} | {r['deep_post_peak']:.3f} | "
+            f"{r['deep_gain_vs_none']:+.3f} | {'yes' if r['rescues'] else 'no'} |"
+        )
+    return lines + [""]
+
+
+def _monitor_section(rep: dict, d: Path, name: str) -> list[str]:
+    monitor_figure(rep, d, name)
+    lines = [
+        f"## Stage-2 monitor: {name}",
+        "",
+        f"Verdict **{rep['verdict']}** (signal: {rep['entropy_signal']}).",
+        "",
+    ]
+    lines += [f"- {r}" for r in rep["reasons"]]
+    lines += [f"- log: {i}" for i in rep.get("log_issues") or []]
+    return lines + ["", f"![monitor {name}](monitor_{name}.png)", ""]
+
+
+def _probe_section(v: dict, d: Path) -> list[str]:
+    lines = ["## Checkpoint probe", "", f"Model `{v.get('model')}`, risk **{v['risk']}**.", ""]
+    lines += [f"- {r}" for r in v.get("reasons", [])] + [""]
+    problems_path = d / "problems.jsonl"
+    if problems_path.exists():
+        problems = []
+        for i, x in enumerate(problems_path.read_text().splitlines(), 1):
+            if not x.strip():
+                continue
+            try:
+                problems.append(json.loads(x))
+            except json.JSONDecodeError:
+                raise ValueError(f"{problems_path}: line {i} is not valid JSON") from None
+        probe_figure(problems, v, d)
+        lines += ["![per-problem pass rates against p*](probe.png)", ""]
+    return lines
 
 
 def build_report(directory: str | Path) -> Path:
+    """Write DIR/report.md (and its PNGs) from the artifacts in DIR; a broken artifact is a
+    one-line ValueError naming the file."""
     d = Path(directory)
     if not d.is_dir():
         raise NotADirectoryError(f"not a directory: {d}")
     lines = ["# rankinv report", ""]
     found = False
-    cmp_path = d / "compare.json"
-    if cmp_path.exists():
-        found = True
-        cmp = json.loads(cmp_path.read_text())
-        lines += [
-            f"## Predicted vs observed ({cmp.get('source', 'compare')})",
-            "",
-            f"n = {cmp['n']}, outcome `{cmp['outcome']}`, seed-demeaned: "
-            f"{cmp['seed_demeaned']}. Inversion of the pre-RL pass@1 ranking: "
-            f"**{'yes' if cmp['inversion'] else 'no'}**. Favoured predictor: "
-            f"`{cmp['favoured_predictor']}`.",
-            "",
-            "| predictor | Spearman rho [95% CI], permutation p |",
-            "|---|---|",
-        ]
-        lines += [f"| {k} | {_fmt_rho(v)} |" for k, v in cmp["predictors"].items()]
-        lines += [
-            "",
-            "| checkpoint | H | stage 1 (H < tau_H) | stage-2 drop | stage 2 | "
-            "headroom pass@1/p* | observed rank |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for s in cmp["stage"]:
-            h = "-" if s["entropy"] is None else f"{s['entropy']:.3f}"
-            drop = "-" if s["stage2_drop"] is None else f"{s['stage2_drop']:.0%}"
-            head = "-" if s["headroom"] is None else f"{s['headroom']:.1f}x"
-            lines.append(
-                f"| {s['name']} | {h} | {flag_word(s['stage1_flag'])} | {drop} | "
-                f"{flag_word(s['stage2_flag'])} | {head} | {s['observed_rank']} |"
-            )
-        pts = [
-            {
-                "pass_at_1": r["pre_pass_at_1"],
-                "entropy": r["entropy"],
-                "label": str(r.get("name", "")),
-                "color": r.get("depth", 0) or 0,
-            }
-            for r in cmp["rows"]
-            if r.get("pre_pass_at_1") is not None and r.get("entropy") is not None
-        ]
-        if pts:
-            plane_figure(pts, cmp["group_size"], d, "Checkpoints on the pass@1-entropy plane")
-            lines += ["", "![pass@1-entropy plane](plane.png)"]
-        ranks_figure(cmp, d)
-        lines += ["", "![predicted vs observed ranks](ranks.png)", ""]
-    sim_path = d / "simulate.json"
-    if sim_path.exists():
-        found = True
-        sim = json.loads(sim_path.read_text())
-        bd = sim["by_depth"]
-        lines += [
-            "## Simulation",
-            "",
-            f"Preset `{sim['config']['name']}`: {sim['work']['runs']} runs x "
-            f"{sim['work']['rl_steps']} GRPO steps, g = {sim['work']['group_size']}. "
-            f"Inversion: **{'yes' if sim['inversion'] else 'no'}**.",
-            "",
-            f"- rho(pre-RL pass@1, post pass@{sim['k']}): "
-            f"{_fmt_rho(sim['spearman_pre_pass1_vs_post'])}",
-            f"- rho(pre-RL entropy, post pass@{sim['k']}): "
-            f"{_fmt_rho(sim['spearman_entropy_vs_post'])}",
-            f"- p*({sim['work']['group_size']}): Monte Carlo {sim['p_star_numeric']:.4f} vs "
-            f"exact {sim['p_star_analytic']:.4f}",
-            "",
-            "| SFT epochs | H | pass@1 | peak post pass@k | all-fail | all-pass |",
-            "|---|---|---|---|---|---|",
-        ]
-        for i, dep in enumerate(bd["depth"]):
-            lines.append(
-                f"| {dep:g} | {bd['pre_entropy'][i]:.3f} | {bd['pre_pass_at_1'][i]:.3f}"
-                f" | {bd['post_peak'][i]:.3f} | {bd['all_fail_pre'][i]:.2f} | "
-                f"{bd['all_pass_pre'][i]:.2f} |"
-            )
-        pts = [
-            {"pass_at_1": p, "entropy": h, "label": f"{dep:g} ep", "color": dep}
-            for dep, p, h in zip(bd["depth"], bd["pre_pass_at_1"], bd["pre_entropy"], strict=True)
-        ]
-        plane_figure(
-            pts,
-            sim["work"]["group_size"],
-            d,
-            "Simulated checkpoints (means over seeds)",
-            per_token=(sim["config"]["n_answers"], sim["config"]["seq_len"]),
-            name="plane_sim.png",
-        )
-        lines += ["", "![simulated checkpoints on the pass@1-entropy plane](plane_sim.png)"]
-        lines.append("")
+    for fname, build in (
+        ("compare.json", _compare_section),
+        ("simulate.json", _simulate_section),
+        ("derive.json", _derive_section),
+    ):
+        if (d / fname).exists():
+            found = True
+            lines += _section(d / fname, build)
     for mpath in sorted(d.glob("monitor*.json")):
         found = True
-        rep = json.loads(mpath.read_text())
         name = mpath.stem.replace("monitor_", "").replace("monitor", "run")
-        monitor_figure(rep, d, name)
-        lines += [
-            f"## Stage-2 monitor: {name}",
-            "",
-            f"Verdict **{rep['verdict']}** (signal: {rep['entropy_signal']}).",
-            "",
-        ]
-        lines += [f"- {r}" for r in rep["reasons"]]
-        if rep.get("log_issues"):
-            lines += [f"- log: {i}" for i in rep["log_issues"]]
-        lines += ["", f"![monitor {name}](monitor_{name}.png)", ""]
-    val = d / "validate_summary.json"
-    if val.exists():
+        lines += _section(mpath, _monitor_section, name)
+    if (d / "validate_summary.json").exists():
         found = True
-        v = json.loads(val.read_text())
-        lines += (
-            ["## Checkpoint probe", "", f"Model `{v.get('model')}`, risk **{v.get('risk')}**.", ""]
-            + [f"- {r}" for r in v.get("reasons", [])]
-            + [""]
-        )
-        problems_path = d / "problems.jsonl"
-        if problems_path.exists():
-            problems = [json.loads(x) for x in problems_path.read_text().splitlines() if x]
-            probe_figure(problems, v, d)
-            lines += ["![per-problem pass rates against p*](probe.png)", ""]
+        lines += _section(d / "validate_summary.json", _probe_section)
     if not found:
         raise ValueError(
-            f"{d} holds no rankinv artifacts (simulate.json, compare.json, "
+            f"{d} holds no rankinv artifacts (simulate.json, derive.json, compare.json, "
             "monitor*.json, validate_summary.json)"
         )
     out = d / "report.md"
