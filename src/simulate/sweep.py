@@ -17,7 +17,8 @@ from rankinv.simulate.tasks import make_demonstrations, make_task
 #: Bumped whenever the simulator's random stream or update rule changes, so that a rerun
 #: into an output directory recomputes instead of resuming results of another revision.
 #: 2: counter-hash uniforms and one-hot sampling (was threefry per step).
-SIMULATOR_REVISION = 2
+#: 3: std advantages divide by the sample std (ddof = 1), as TRL and verl.
+SIMULATOR_REVISION = 3
 
 
 def config_hash(cfg: SimConfig) -> str:
