@@ -264,7 +264,11 @@ def make_train(shp: Shapes):
         step_keys = jax.random.bits(key, (shp.rl_steps, 4), jnp.uint32)
         theta, per_step = lax.scan(rl_body, theta, step_keys)
         final_logp = jax.nn.log_softmax(logits_of(arrays, theta), -1)
-        final, _ = _metrics(final_logp, arrays.correct, shp, (nan,) * 5)
+        # the final policy's sampled statistics: one more draw, its update discarded
+        last = jax.random.bits(jax.random.fold_in(key, 1), (4,), jnp.uint32)
+        u = hash_uniform(last[:2], (shp.candidates, shp.group, shp.seq_len), dtype)
+        _, sampled = rl_step(theta, arrays, ref_logp, u, draw_indices(last[2:], shp), hyp, shp)
+        final, _ = _metrics(final_logp, arrays.correct, shp, sampled)
         return p_pre, per_step, final
 
     return train
