@@ -192,8 +192,9 @@ PRESETS: dict[str, SimConfig] = {
     # a strong base whose SFT data lies within its reach (like DeepSeek-Coder in the
     # paper: high base p, demonstrations right): deeper SFT sharpens, strands nothing
     "high-base": SimConfig(name="high-base", base_beta=(6.0, 2.0), demo_correct_fraction=1.0),
-    # the generalising policy: 8 task families, 64 training + 64 held-out prompts, batches
-    # of 16, GRPO with sample-std advantages, 2 PPO epochs (the clip acts)
+    # the generalising policy (the population's base setting, population.base_setting):
+    # 8 task families, 64 training + 64 held-out prompts, batches of 16, demonstrations 80%
+    # right with one family wholly wrong, GRPO with sample-std advantages, 2 PPO epochs
     "family": SimConfig(
         name="family",
         policy="family",
@@ -202,13 +203,19 @@ PRESETS: dict[str, SimConfig] = {
         n_heldout=64,
         batch_size=16,
         n_features=16,
+        n_answers=8,
         seq_len=4,
+        base_beta=(1.0, 1.5),
         demo_correct_fraction=0.8,
-        wrong_families=2,
-        sft_lr=4.0,
-        rl_lr=2.0,
+        wrong_families=1,
+        sft_depths=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
+        sft_steps_per_epoch=4,
+        sft_lr=30.0,
+        rl_lr=1.0,
         ppo_epochs=2,
         advantage="std",
+        clip_low=0.2,
+        clip_high=0.2,
         rl_steps=150,
         seeds=3,
     ),

@@ -416,6 +416,7 @@ def summarise(plan_: Plan, records: list[dict]) -> dict:
         "population": plan_.name,
         "n_runs": n_runs,
         "n_ladders": len(records),
+        "k": records[0]["k"] if records else None,
         "settings": {a: list(v) for a, v in AXES.items()},
         "depths": list(DEPTHS),
         "base_setting": base,
