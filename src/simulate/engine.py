@@ -194,10 +194,12 @@ def rl_step(theta, arrays: TaskArrays, ref_logp, u, idx, hyp: Hyper, shp: Shapes
         weight = jnp.ones(rewards.shape[0], logp.dtype)
     adv = advantages(rewards, hyp)
     old = gather_tokens(logp, hit)
-    for epoch in range(shp.ppo_epochs):  # static and small: unrolled
-        lp = logp if epoch == 0 else logp_of(theta)
-        gz = surrogate_grad_z(lp, hit, adv, weight, old, ref, hyp, shp.batch)
-        theta = theta - hyp.rl_lr * jnp.einsum("mf,mlv->flv", phi, gz)
+
+    def epoch(_, th):  # a loop, not unrolled: one copy of the update to compile
+        gz = surrogate_grad_z(logp_of(th), hit, adv, weight, old, ref, hyp, shp.batch)
+        return th - hyp.rl_lr * jnp.einsum("mf,mlv->flv", phi, gz)
+
+    theta = lax.fori_loop(0, shp.ppo_epochs, epoch, theta)
     first = rewards[: shp.batch]
     s = first.sum(-1)
     g = shp.group
@@ -261,14 +263,12 @@ def make_train(shp: Shapes):
             return new, trace
 
         _, p_pre = _metrics(ref_logp, arrays.correct, shp, (nan,) * 5)
-        step_keys = jax.random.bits(key, (shp.rl_steps, 4), jnp.uint32)
-        theta, per_step = lax.scan(rl_body, theta, step_keys)
-        final_logp = jax.nn.log_softmax(logits_of(arrays, theta), -1)
-        # the final policy's sampled statistics: one more draw, its update discarded
-        last = jax.random.bits(jax.random.fold_in(key, 1), (4,), jnp.uint32)
-        u = hash_uniform(last[:2], (shp.candidates, shp.group, shp.seq_len), dtype)
-        _, sampled = rl_step(theta, arrays, ref_logp, u, draw_indices(last[2:], shp), hyp, shp)
-        final, _ = _metrics(final_logp, arrays.correct, shp, sampled)
+        # one step more than rl_steps: its metrics are the final policy's (with the sampled
+        # statistics of one more draw), its update is discarded
+        step_keys = jax.random.bits(key, (shp.rl_steps + 1, 4), jnp.uint32)
+        _, per_step = lax.scan(rl_body, theta, step_keys)
+        final = jax.tree_util.tree_map(lambda x: x[-1], per_step)
+        per_step = jax.tree_util.tree_map(lambda x: x[:-1], per_step)
         return p_pre, per_step, final
 
     return train

@@ -63,7 +63,7 @@ POPULATION_REVISION = 1
 DEPTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 #: Ladders per compiled call (the last chunk of a shape is padded, so one compile serves all).
-CHUNK = 8
+CHUNK = 4
 
 #: Samples per training prompt for the stage-1 p-hats.
 N_PROBE = 64
