@@ -77,7 +77,7 @@ AXES: dict[str, tuple] = {
     "group_size": (8, 4, 16, 32),
     "batch": ("B16ofN64", "B8ofN64", "B32ofN128"),
     "rl_steps": (150, 300),
-    "rl_lr": (1.0, 0.25, 4.0),
+    "rl_lr": (1.0, 0.25, 4.0, 16.0),
     "variant": ("grpo", "dr-grpo", "kl", "entropy", "clip-higher", "dapo"),
 }
 
@@ -507,3 +507,63 @@ def _slice_tree(sl):
     import jax
 
     return lambda tree: jax.tree_util.tree_map(lambda x: x[sl], tree)
+
+
+#: Learning rates of the mean-vs-std comparison's sweep.
+LR_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+
+
+def compare_advantages(
+    setting: dict | None = None,
+    variants: tuple[str, ...] = ("dr-grpo", "grpo"),
+    lrs: tuple[float, ...] = LR_GRID,
+    tune_seeds: tuple[int, ...] = (0, 1),
+    test_seeds: tuple[int, ...] = (2, 3, 4),
+    score: str = "final_pass_at_1",
+) -> dict:
+    """Each GRPO variant at its own learning rate: the rate is chosen on ``tune_seeds`` (the
+    best mean ``score`` over every rung, held-out prompts), then the variants are compared on
+    ``test_seeds`` (other tasks, other demonstrations) at their chosen rates, so that a
+    variant's gain is not its effective step size. Returns the sweep, the chosen rates and
+    the test means (score, final pass@k, inverted share)."""
+    setting = {**base_setting(), **(setting or {})}
+    runner = _Runner()
+
+    def ladders(variant, lr, seeds):
+        s = {**setting, "variant": variant}
+        cfgs = [config_of(s, seed).replace(rl_lr=lr) for seed in seeds]
+        p_pre, per_step, final = runner.run(cfgs, list(seeds))
+        nd = len(DEPTHS)
+        out = []
+        for j, (cfg, seed) in enumerate(zip(cfgs, seeds, strict=True)):
+            pick = _slice_tree(slice(j * nd, (j + 1) * nd))
+            rec = ladder_record(
+                s,
+                seed,
+                cfg,
+                p_pre[j * nd : (j + 1) * nd],
+                pick(per_step),
+                pick(final),
+                cfg.rl_steps,
+            )
+            out.append(rec)
+        return out
+
+    def mean_of(recs, key):
+        return float(np.mean([r["outcome"][key] for rec in recs for r in rec["runs"]]))
+
+    result = {"setting": setting, "lrs": list(lrs), "score": score, "variants": {}}
+    for v in variants:
+        sweep = {lr: mean_of(ladders(v, lr, tune_seeds), score) for lr in lrs}
+        best = max(sweep, key=sweep.get)
+        test = ladders(v, best, test_seeds)
+        result["variants"][v] = {
+            "sweep": {str(lr): round(x, 5) for lr, x in sweep.items()},
+            "chosen_lr": best,
+            "chosen_at_edge": best in (min(lrs), max(lrs)),
+            "test_" + score: round(mean_of(test, score), 5),
+            "test_final_pass_at_k": round(mean_of(test, "final_pass_at_k"), 5),
+            "test_inverted_share": float(np.mean([is_inverted(r) for r in test])),
+        }
+    result["tune_seeds"], result["test_seeds"] = list(tune_seeds), list(test_seeds)
+    return result
