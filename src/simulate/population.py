@@ -182,11 +182,11 @@ def plan(name: str) -> Plan:
     * one-at-a-time: the base setting and every setting that changes one axis from it, with
       seeds 0..S-1 (quick S = 4, full S = 8): what each single change does;
     * random: settings drawn uniformly from the whole grid, one seed each (seed >=
-      RANDOM_SEED0; quick 48, full 400): each axis's effect averaged over the others. In
+      RANDOM_SEED0; quick 160, full 400): each axis's effect averaged over the others. In
       quick, the shape axes (SHAPE_AXES and DAPO) are drawn jointly from the one-at-a-time
       design's shapes, so that the random ladders add no compilation.
     """
-    sizes = {"quick": (4, 48), "full": (8, 400)}
+    sizes = {"quick": (4, 160), "full": (8, 400)}
     if name not in sizes:
         raise ValueError(f"population must be 'quick' or 'full', got {name!r}")
     seeds, n_random = sizes[name]
@@ -311,7 +311,7 @@ def ladder_record(setting: dict, seed: int, cfg: SimConfig, p_pre, per_step, fin
             "informative_fraction": _r(informative),
             "share_below_p_star": _r(np.mean(p_hat < p_star)),
             "share_above_1m_p_star": _r(np.mean(p_hat > 1 - p_star)),
-            "p_hat": [round(float(x), 5) for x in p_hat],
+            "p_hat": [float(x) for x in p_hat],  # multiples of 1 / n_probe, exact
         }
         held1 = np.append(per_step.heldout_pass[r, :, i1], final.heldout_pass[r, i1])
         heldk = np.append(per_step.heldout_pass[r, :, ik], final.heldout_pass[r, ik])
