@@ -204,9 +204,69 @@ def print_simulation(result: dict) -> None:
     )
 
 
+def _population_table(summary: dict) -> Table:
+    t = Table(
+        title=f"Simulated population ({summary['population']}): share of inverted ladders "
+        "per setting (base setting with one axis changed | random settings)"
+    )
+    for col in ["axis", "value", "inverted (one change)", "inverted (random)"]:
+        t.add_column(col, justify="right")
+
+    def cell(d):
+        if d["inverted_share"] is None:
+            return "-"
+        return f"{d['inverted_share']:.2f} (n={d['n_ladders']})"
+
+    for axis, values in summary["by_axis"].items():
+        for v, d in values.items():
+            t.add_row(axis, v, cell(summary["by_axis_vs_base"][axis][v]), cell(d))
+    return t
+
+
+def _run_population(population: str, out: str | None, as_json: bool) -> None:
+    from rankinv.simulate.population import plan, run_population
+
+    if population not in ("quick", "full"):
+        raise UserError(f"--population must be quick or full, got {population!r}")
+    pl = plan(population)
+    if as_json:
+        summary = run_population(population, out, plan_=pl)
+        _emit_json(summary)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task(f"ladders ({pl.n_runs} runs)", total=len(pl.ladders))
+        summary = run_population(
+            population, out, plan_=pl, progress=lambda done, total: bar.update(task, completed=done)
+        )
+    console.print(_population_table(summary))
+    console.print(
+        f"{summary['n_ladders']} ladders, {summary['n_runs']} runs; inverted share "
+        f"{summary['inverted_share']:.2f} (final held-out pass@{summary['k']}); "
+        f"{summary['elapsed_s']:.1f} s ({summary['n_compiles']} compiles, "
+        f"{summary['compile_s']:.1f} s)"
+        + (f"; resumed {summary['resumed_ladders']} ladders" if summary["resumed_ladders"] else "")
+    )
+    if out:
+        console.print(f"ladders in {Path(out) / 'population.jsonl'}")
+
+
 @app.command()
 def simulate(
-    preset: str = typer.Option("quick", help="quick | paper | high-base"),
+    preset: str = typer.Option("quick", help="quick | paper | high-base | family"),
+    population: str = typer.Option(
+        None,
+        "--population",
+        help="quick | full: a population of ladders across settings (family policy), "
+        "appended to OUT/population.jsonl, resumable.",
+    ),
     out: str = typer.Option(None, "--out", help="Directory for simulate.json and per-run logs."),
     derive: bool = typer.Option(
         False,
@@ -221,7 +281,12 @@ def simulate(
     rl_steps: int = typer.Option(None, "--rl-steps", help="GRPO steps per run."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """JAX sweep over SFT depths x seeds, then GRPO: the inversion and rho."""
+    """JAX sweep over SFT depths x seeds, then GRPO: the inversion and rho.
+
+    With --population: ladders across settings of the generalising (family) policy."""
+    if population is not None:
+        _run_population(population, out, as_json)
+        return
     from rankinv.simulate import config as sim_config
     from rankinv.simulate import run_sweep
 
