@@ -223,16 +223,15 @@ def _population_table(summary: dict) -> Table:
     return t
 
 
-def _run_population(population: str, out: str | None, as_json: bool) -> None:
+def _population_summary(population: str, out: str | None, quiet: bool) -> dict:
+    """Run (or resume) a population, with a progress bar over ladders unless quiet."""
     from rankinv.simulate.population import plan, run_population
 
     if population not in ("quick", "full"):
         raise UserError(f"--population must be quick or full, got {population!r}")
     pl = plan(population)
-    if as_json:
-        summary = run_population(population, out, plan_=pl)
-        _emit_json(summary)
-        return
+    if quiet:
+        return run_population(population, out, plan_=pl)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     with Progress(
@@ -243,9 +242,16 @@ def _run_population(population: str, out: str | None, as_json: bool) -> None:
         console=console,
     ) as bar:
         task = bar.add_task(f"ladders ({pl.n_runs} runs)", total=len(pl.ladders))
-        summary = run_population(
+        return run_population(
             population, out, plan_=pl, progress=lambda done, total: bar.update(task, completed=done)
         )
+
+
+def _run_population(population: str, out: str | None, as_json: bool) -> None:
+    summary = _population_summary(population, out, quiet=as_json)
+    if as_json:
+        _emit_json(summary)
+        return
     console.print(_population_table(summary))
     console.print(
         f"{summary['n_ladders']} ladders, {summary['n_runs']} runs; inverted share "
@@ -679,11 +685,9 @@ def calibrate(
 
     source = Path(population)
     if population in ("quick", "full"):
-        from rankinv.simulate.population import run_population
-
-        pop_dir = Path(out or f"rankinv-calibrate-{population}")
-        run_population(population, pop_dir, progress=not as_json)
-        source = pop_dir
+        out = out or f"rankinv-calibrate-{population}"
+        _population_summary(population, out, quiet=as_json)
+        source = Path(out)
     elif not source.exists():
         raise UserError(f"--population must be quick, full or a directory; {source} not found")
     res = calibrate_fn(source, out=out, with_sensitivity=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import time
 from pathlib import Path
 
@@ -100,6 +101,10 @@ def split_settings(ids) -> dict[str, str]:
 
 # ---------------------------------------------------------------- records
 def _visits(setting: dict, n_prompts_default: int) -> float:
+    """Draws of each training prompt over the run: rl_steps x B / N (from the setting)."""
+    m = re.fullmatch(r"B(\d+)ofN(\d+)", str(setting.get("batch", "")))
+    if m:
+        setting = {**setting, "batch_prompts": int(m.group(1)), "n_prompts": int(m.group(2))}
     vals = []
     for keys in _VISIT_KEYS:
         vals.append(next((setting[k] for k in keys if setting.get(k) is not None), None))
