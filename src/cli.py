@@ -63,19 +63,7 @@ def _json_default(obj):
 def threshold_payload(group_size: int, level: float, n_outcomes: int) -> dict:
     from rankinv import theory
 
-    ps = theory.p_star(group_size, level)
-    low, high = theory.entropy_threshold(group_size, n_outcomes, level)
-    return {
-        "group_size": group_size,
-        "level": level,
-        "p_star": ps,
-        "p_star_upper": theory.p_star_upper(group_size, level),
-        "p_star_ln2_over_g": float(__import__("math").log(2) / group_size),
-        "advantage_variance_at_p_star": theory.advantage_variance(ps, group_size),
-        "entropy_low_nats": low,
-        "entropy_high_nats": high,
-        "n_outcomes": n_outcomes,
-    }
+    return theory.threshold_summary(group_size, level, n_outcomes)
 
 
 #: What each `rankinv threshold` key means (shown beside the value in the table).
@@ -131,10 +119,6 @@ def _kv_table(title: str, items) -> Table:
         shown = "-" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
         table.add_row(key, shown)
     return table
-
-
-def thresholds_table(group_sizes, level: float = 0.5, n_outcomes: int = 32) -> list[dict]:
-    return [threshold_payload(g, level, n_outcomes) for g in group_sizes]
 
 
 # ---------------------------------------------------------------- simulate
@@ -892,7 +876,6 @@ def report(
 
 
 # ---------------------------------------------------------------- demo
-DEMO_GROUP_SIZES = [2, 4, 8, 16, 32, 64]
 #: Where `rankinv demo` writes unless told otherwise (relative to the working directory).
 DEMO_OUT = "rankinv-demo"
 
@@ -906,26 +889,51 @@ def demo(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """The main job on built-in defaults: thresholds, a quick simulation with its stage-2
-    monitor, the paper's example, and a report with figures."""
-    from rankinv.simulate import preset as sim_preset
-    from rankinv.simulate import run_sweep
-    from rankinv.validate import compare as cmp
-    from rankinv.validate.monitor import MonitorConfig
-    from rankinv.validate.monitor import monitor as run_monitor
-    from rankinv.validate.report import build_report
+    """The main job on built-in defaults: thresholds, a simulation on the generalising policy
+    with its stage-2 monitor (calibrated rule beside the paper's), the paper's example, and a
+    report with figures."""
+    from rankinv.experiment.demo import demo_steps
 
     out_dir = Path(out or DEMO_OUT).resolve()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out} exists and is not a directory")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = thresholds_table(DEMO_GROUP_SIZES)
+    payload: dict = {"out": str(out_dir)}
     if not as_json:
         console.print(f"outputs (artifacts, report.md, figures) go to {out_dir}", highlight=False)
+    steps = demo_steps(out_dir)
+    status = contextlib.nullcontext() if as_json else console.status("working...", spinner="dots")
+    while True:
+        with status:
+            item = next(steps, None)
+        if item is None:
+            break
+        name, result = item
+        payload[name] = _demo_payload(name, result)
+        if not as_json:
+            _print_demo_step(name, result, out_dir)
+    if as_json:
+        _emit_json(payload)
+
+
+def _demo_payload(name: str, result):
+    if name == "simulation":
+        return {k: v for k, v in result.items() if k != "trajectories"}
+    if name == "monitor":
+        return {
+            run: {rule: {k: v for k, v in rep.items() if k != "series"} for rule, rep in r.items()}
+            for run, r in result.items()
+        }
+    if name == "paper":
+        return {key: {k: v for k, v in r.items() if k != "rows"} for key, r in result.items()}
+    if name == "report":
+        return str(result)
+    return result
+
+
+def _print_demo_step(name: str, result, out_dir: Path) -> None:
+    if name == "thresholds":
         table = Table(title="1. Dead zone of GRPO with binary rewards (level 1/2, K = 32)")
         for col in ["g", "p*(g)", "ln2/g", "1-p*", "E\\[s2] at p*", "H_low", "H_high"]:
             table.add_column(col, justify="right")
-        for r in rows:
+        for r in result:
             table.add_row(
                 str(r["group_size"]),
                 f"{r['p_star']:.4f}",
@@ -936,54 +944,26 @@ def demo(
                 f"{r['entropy_high_nats']:.4f}",
             )
         console.print(table)
-        console.print("\n[bold]2. Simulation[/]: SFT to 5 depths x 3 seeds, then GRPO (JAX)")
-    cfg = sim_preset("quick")
-    if as_json:
-        sim = run_sweep(cfg, out_dir)
-    else:
-        with console.status("simulating...", spinner="dots"):
-            sim = run_sweep(cfg, out_dir)
-        print_simulation(sim)
-    mcfg = MonitorConfig(
-        ref_step=10,
-        check_step=cfg.rl_steps - 10,
-        planned_steps=cfg.rl_steps,
-        group_size=cfg.group_size,
-    )
-    monitors = {}
-    for d in (min(cfg.sft_depths), max(cfg.sft_depths)):
-        rep = run_monitor(out_dir / "logs" / f"depth{d:g}_seed0.jsonl", mcfg)
-        write_json(out_dir / f"monitor_sim_depth{d:g}.json", rep)
-        monitors[f"depth{d:g}"] = {k: v for k, v in rep.items() if k != "series"}
-        if not as_json:
-            console.print(f"\nstage-2 monitor on the simulated {d:g}-epoch run:")
-            _print_monitor(rep)
-    ex = cmp.example("paper-qwen")
-    res = cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])
-    res["source"] = "example paper-qwen"
-    write_json(out_dir / "compare.json", res)
-    diag = cmp.example("paper-qwen-diagnostic")
-    res_diag = cmp.compare(diag["rows"], diag["outcome"], diag["group_size"])
-    if not as_json:
-        console.print("\n[bold]3. The paper's Qwen2.5-Coder-3B ladder[/] (Table 1)")
-        _print_compare(res)
-        console.print("\nTable 3 (seed 42), two-stage diagnostic:")
-        _print_compare(res_diag)
-    path = build_report(out_dir)
-    payload = {
-        "thresholds": rows,
-        "simulation": {k: v for k, v in sim.items() if k != "trajectories"},
-        "monitor": monitors,
-        "paper_qwen": {k: v for k, v in res.items() if k != "rows"},
-        "paper_qwen_diagnostic": {k: v for k, v in res_diag.items() if k != "rows"},
-        "report": str(path),
-        "out": str(out_dir),
-    }
-    if as_json:
-        _emit_json(payload)
-    else:
         console.print(
-            f"\n[bold]4. Report[/]: {path}\n   figures, simulate.json, compare.json, monitor "
+            "\n[bold]2. Simulation[/]: SFT to 6 depths x 3 seeds, then GRPO, on the "
+            "generalising (family) policy (JAX)"
+        )
+    elif name == "simulation":
+        print_simulation(result)
+    elif name == "monitor":
+        for run, reps in result.items():
+            for rule, rep in reps.items():
+                label = "the paper's rule" if rule == "paper" else f"the calibrated rule ({rule})"
+                console.print(f"\nstage-2 monitor on the simulated {run} run, {label}:")
+                _print_monitor(rep)
+    elif name == "paper":
+        console.print("\n[bold]3. The paper's Qwen2.5-Coder-3B ladder[/] (Table 1)")
+        _print_compare(result["table1"])
+        console.print("\nTable 3 (seed 42), two-stage diagnostic:")
+        _print_compare(result["diagnostic"])
+    elif name == "report":
+        console.print(
+            f"\n[bold]4. Report[/]: {result}\n   figures, simulate.json, compare.json, monitor "
             f"JSONs and per-run logs (logs/) are in {out_dir}",
             highlight=False,
         )
