@@ -1,5 +1,8 @@
 """The `rankinv` console script: thin typer commands over the library, --json everywhere.
 
+Over 400 lines because it declares ~14 commands' typer options (help text included); each
+command only parses, calls one library function and hands the result to render.py.
+
 Errors in user input exit with status 2 and one line on stderr, never a traceback.
 """
 
@@ -13,11 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from rankinv._io import write_json
+from rankinv.render import (
+    console,
+    demo_payload,
+    kv_table,
+    population_table,
+    print_calibrate,
+    print_compare,
+    print_demo_step,
+    print_derive,
+    print_monitor,
+    print_rank,
+    print_simulation,
+    rho_line,
+    sim_inversion,
+)
 from rankinv.theory import paper
 
 app = typer.Typer(
@@ -28,17 +45,6 @@ app = typer.Typer(
     help="Predict and check rank inversion of SFT checkpoints under GRPO.",
 )
 #: Width of tables printed to a pipe or file: wide enough that no column is cut.
-PIPE_WIDTH = 200
-
-
-def _make_console() -> Console:
-    """Rich console; full-width tables when stdout is not a terminal (pipes, files, CI)."""
-    if not sys.stdout.isatty():
-        return Console(width=PIPE_WIDTH)
-    return Console()
-
-
-console = _make_console()
 
 
 class UserError(Exception):
@@ -95,7 +101,7 @@ def threshold(
     if as_json:
         _emit_json(payload)
         return
-    table = _kv_table(f"GRPO dead-zone thresholds, g = {group_size}, level = {level}", [])
+    table = kv_table(f"GRPO dead-zone thresholds, g = {group_size}, level = {level}", [])
     table.add_column("meaning")
     for key, value in payload.items():
         shown = f"{value:.6g}" if isinstance(value, float) else str(value)
@@ -110,101 +116,7 @@ def threshold(
     )
 
 
-def _kv_table(title: str, items) -> Table:
-    """A two-column quantity / value table."""
-    table = Table(title=title)
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    for key, value in items:
-        shown = "-" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
-        table.add_row(key, shown)
-    return table
-
-
 # ---------------------------------------------------------------- simulate
-def _sim_table(result: dict) -> Table:
-    bd = result["by_depth"]
-    table = Table(
-        title=f"Simulated SFT depth sweep ({result['config']['name']}), "
-        f"g = {result['work']['group_size']}, mean over seeds"
-    )
-    for col in [
-        "SFT epochs",
-        "H pre (nats)",
-        "pass@1 pre",
-        f"pass@{result['k']} pre",
-        f"peak pass@{result['k']} post",
-        "all-fail",
-        "all-pass",
-    ]:
-        table.add_column(col, justify="right")
-    for i, d in enumerate(bd["depth"]):
-        table.add_row(
-            f"{d:g}",
-            f"{bd['pre_entropy'][i]:.3f}",
-            f"{bd['pre_pass_at_1'][i]:.3f}",
-            f"{bd['pre_pass_at_k'][i]:.3f}",
-            f"{bd['post_peak'][i]:.3f}",
-            f"{bd['all_fail_pre'][i]:.2f}",
-            f"{bd['all_pass_pre'][i]:.2f}",
-        )
-    return table
-
-
-def _rho_line(name: str, r: dict) -> str:
-    if r.get("rho") is None:
-        return f"{name}: undefined ({r.get('error', 'constant input')})"
-    return (
-        f"{name}: rho = {r['rho']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}], "
-        f"p = {r['p_value']:.3g}"
-    )
-
-
-def sim_inversion(result: dict) -> tuple[bool | None, str]:
-    """The simulated inversion as (JSON value, words): None and "n/a (...)" when rho is
-    undefined (fewer than 3 checkpoints, or a constant column), never a silent "no"."""
-    r = result["spearman_pre_pass1_vs_post"]
-    if r.get("rho") is None:
-        n = len(result.get("depths") or [])
-        why = "needs at least 3 checkpoints" if n < 3 else r.get("error", "rho undefined")
-        return None, f"n/a ({why})"
-    inv = result["inversion"]
-    return inv, "yes" if inv else "no"
-
-
-def print_simulation(result: dict) -> None:
-    console.print(_sim_table(result))
-    console.print(
-        _rho_line("pre-RL pass@1 vs post (seed-demeaned)", result["spearman_pre_pass1_vs_post"])
-    )
-    console.print(
-        _rho_line("pre-RL entropy vs post (seed-demeaned)", result["spearman_entropy_vs_post"])
-    )
-    console.print(
-        f"inversion: {sim_inversion(result)[1]};  p*(g) Monte Carlo "
-        f"{result['p_star_numeric']:.4f} +- {result['p_star_numeric_se']:.4f} vs exact "
-        f"{result['p_star_analytic']:.4f};  {result['elapsed_s']:.1f} s "
-        f"(compile {result['compile_s']:.1f} s)"
-    )
-
-
-def _population_table(summary: dict) -> Table:
-    t = Table(
-        title=f"Simulated population ({summary['population']}): share of inverted ladders "
-        "per setting (base setting with one axis changed | random settings)"
-    )
-    for col in ["axis", "value", "inverted (one change)", "inverted (random)"]:
-        t.add_column(col, justify="right")
-
-    def cell(d):
-        if d["inverted_share"] is None:
-            return "-"
-        return f"{d['inverted_share']:.2f} (n={d['n_ladders']})"
-
-    for axis, values in summary["by_axis"].items():
-        for v, d in values.items():
-            t.add_row(axis, v, cell(summary["by_axis_vs_base"][axis][v]), cell(d))
-    return t
 
 
 def _population_summary(population: str, out: str | None, quiet: bool) -> dict:
@@ -236,7 +148,7 @@ def _run_population(population: str, out: str | None, as_json: bool) -> None:
     if as_json:
         _emit_json(summary)
         return
-    console.print(_population_table(summary))
+    console.print(population_table(summary))
     console.print(
         f"{summary['n_ladders']} ladders, {summary['n_runs']} runs; inverted share "
         f"{summary['inverted_share']:.2f} (final held-out pass@{summary['k']}); "
@@ -314,7 +226,7 @@ def simulate(
         return
     print_simulation(result)
     if derive:
-        _print_derive(result["derive"])
+        print_derive(result["derive"])
     if out:
         console.print(f"artifacts in {out}")
 
@@ -329,54 +241,7 @@ def _float_list(text: str, option: str) -> tuple[float, ...]:
     return values
 
 
-def _print_derive(d: dict) -> None:
-    t = Table(title="p*(g): analytic vs numeric")
-    for col in ["g", "exact", "Monte Carlo", "z", "dynamic (T steps)", "first signal 1/2"]:
-        t.add_column(col, justify="right")
-    for r in d["p_star"]:
-        t.add_row(
-            str(r["g"]),
-            f"{r['p_star_analytic']:.4f}",
-            f"{r['p_star_monte_carlo']:.4f}",
-            f"{r['monte_carlo_z']:+.1f}",
-            f"{r['p_star_dynamic']:.4f} ({r['dynamic_steps']})",
-            f"{r['p_first_signal_half']:.4f}",
-        )
-    console.print(t)
-    e = d["entropy_threshold"]
-    onset = "none" if e["onset_nats"] is None else f"{e['onset_nats']:.3f}"
-    console.print(
-        f"entropy: inversion onset at {onset} nats (mean token entropy); theory per "
-        f"token H_low {e['theory_low_per_token']:.3f}, H_high "
-        f"{e['theory_high_per_token']:.3f}"
-    )
-    m = Table(title="Mitigations on the deepest checkpoint (peak pass@k after RL)")
-    for col in ["mitigation", "shallow", "deep", "deep vs none", "rescues"]:
-        m.add_column(col, justify="right")
-    for r in d["mitigations"]:
-        m.add_row(
-            r["mitigation"],
-            f"{r['shallow_post_peak']:.3f}",
-            f"{r['deep_post_peak']:.3f}",
-            f"{r['deep_gain_vs_none']:+.3f}",
-            "yes" if r["rescues"] else "no",
-        )
-    console.print(m)
-
-
 # ---------------------------------------------------------------- monitor
-def _print_monitor(rep: dict) -> None:
-    colour = {"continue": "green", "watch": "yellow", "stop": "red"}[rep["verdict"]]
-    console.print(
-        f"verdict: [bold {colour}]{rep['verdict']}[/] (signal: {rep['entropy_signal']})",
-        highlight=False,
-    )
-    for r in rep["reasons"]:
-        console.print(f"  - {r}", highlight=False)
-    for i in rep["log_issues"]:
-        console.print(f"  ! log: {i}", highlight=False)
-    if rep["verdict"] == "stop":
-        console.print(f"  stopping now saves {rep['compute_saved']:.1%} of the planned RL compute")
 
 
 @app.command()
@@ -439,7 +304,7 @@ def monitor(
         if as_json:
             typer.echo(json.dumps({k: v for k, v in rep.items() if k != "series"}))
         else:
-            _print_monitor(rep)
+            print_monitor(rep)
 
     if not follow:
         emit(run_monitor(log, cfg))
@@ -469,113 +334,6 @@ def monitor(
 
 
 # ---------------------------------------------------------------- compare
-def _flag_upper(v) -> str:
-    from rankinv.validate.compare import flag_word
-
-    return flag_word(v).upper() if v else flag_word(v)
-
-
-def _sign_word(v: int | None) -> str:
-    return "n/a" if v is None else "+" if v > 0 else "-" if v < 0 else "0"
-
-
-def compare_summary_lines(res: dict) -> list[str]:
-    """The inversion call and the strongest predictor, in words (shared with the report)."""
-    preds = res["predictors"]
-    lines = []
-    if "pre_pass_at_1" not in preds:
-        lines.append("inversion of the pre-RL pass@1 ranking: n/a (no pre_pass_at_1 column)")
-    else:
-        p1 = preds["pre_pass_at_1"]
-        if p1["rho"] is None:
-            lines.append(f"inversion of the pre-RL pass@1 ranking: n/a ({p1.get('error')})")
-        else:
-            lines.append(
-                f"inversion of the pre-RL pass@1 ranking: {res['inversion_call']} "
-                f"(rho {p1['rho']:+.2f}, {p1['p_method']} permutation p = {p1['p_value']:.3g}, "
-                f"alpha = {res['alpha']}; power of this test at n = {p1['n']} against "
-                f"|rho| = {abs(p1['rho']):.2f}: {p1['power']:.0%})"
-            )
-    fav = res.get("favoured_predictor")
-    if fav:
-        v = preds[fav]
-        exp = v.get("expected_sign")
-        agree = (
-            "no expected sign"
-            if exp is None
-            else "sign as expected"
-            if v.get("agrees")
-            else "sign against the expectation"
-        )
-        sig = "significant" if res["favoured_significant"] else "not significant"
-        lines.append(
-            f"strongest predictor: {fav} (rho {v['rho']:+.2f}, {agree}; {sig} at "
-            f"alpha = {res['alpha']})"
-        )
-    for k, v in preds.items():
-        if v.get("monotone_of"):
-            lines.append(
-                f"{k} is a monotone function of {v['monotone_of']} over these rows: "
-                "same ranks, not ranked separately"
-            )
-        elif v.get("same_ranks_as"):
-            lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
-    if any(v.get("power") == 0.0 for v in preds.values()):
-        lines.append(
-            f"at n = {res['n']} the permutation test cannot reach p <= {res['alpha']} "
-            "(power 0%): no result can be significant"
-        )
-    return lines
-
-
-def _print_compare(res: dict) -> None:
-    t = Table(
-        title=f"Predictors of {res['outcome']} by |rho| (n = {res['n']}, seed-demeaned: "
-        f"{res['seed_demeaned']})"
-    )
-    for col in ["predictor", "rho", "95% CI", "p", "power", "expected", "agrees"]:
-        t.add_column(col, justify="right")
-    for k, v in res["predictors"].items():
-        exp = _sign_word(v.get("expected_sign"))
-        name = k if not v.get("monotone_of") else f"{k} (= f({v['monotone_of']}))"
-        if v["rho"] is None:
-            t.add_row(name, "-", "-", v.get("error", ""), "-", exp, "-")
-            continue
-        ci = f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
-        agrees = "-" if v.get("agrees") is None else ("yes" if v["agrees"] else "no")
-        t.add_row(
-            name,
-            f"{v['rho']:+.2f}",
-            f"{ci} {v.get('ci_method', '')}",
-            f"{v['p_value']:.3g} {v.get('p_method', '')}",
-            "-" if v.get("power") is None else f"{v['power']:.0%}",
-            exp,
-            agrees,
-        )
-    console.print(t)
-    console.print(
-        "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); power: "
-        "chance the test at alpha = 0.05 detects a true rho of the observed size at this n",
-        highlight=False,
-    )
-    for line in compare_summary_lines(res):
-        console.print(line, highlight=False)
-    s = Table(title="Stage-1 / stage-2 verdicts next to what happened")
-    s.add_column("checkpoint", no_wrap=True)
-    for col in ["H", "stage 1", "stage-2 drop", "stage 2", "headroom", "outcome", "rank"]:
-        s.add_column(col, justify="right")
-    for r in res["stage"]:
-        s.add_row(
-            str(r["name"]),
-            "-" if r["entropy"] is None else f"{r['entropy']:.3f}",
-            _flag_upper(r["stage1_flag"]),
-            "-" if r["stage2_drop"] is None else f"{r['stage2_drop']:.0%}",
-            _flag_upper(r["stage2_flag"]),
-            "-" if r["headroom"] is None else f"{r['headroom']:.1f}x",
-            f"{r['outcome']:.3f}",
-            str(r["observed_rank"]),
-        )
-    console.print(s)
 
 
 @app.command()
@@ -612,7 +370,7 @@ def compare(
         _emit_json({k: v for k, v in res.items() if k != "rows"})
         return
     console.print(f"source: {source}", highlight=False)
-    _print_compare(res)
+    print_compare(res)
 
 
 # ---------------------------------------------------------------- rank / calibrate
@@ -633,22 +391,7 @@ def rank(
     if as_json:
         _emit_json(res)
         return
-    t = Table(title=f"Checkpoints by predicted post-RL outcome ({res['signal']})")
-    for col in ("#", "checkpoint", res["signal"], "pre-RL pass@1"):
-        t.add_column(col, overflow="fold")
-    for i, r in enumerate(res["ranking"], 1):
-        t.add_row(str(i), r["checkpoint"], f"{r['signal_value']:.3f}", f"{r['pre_pass_at_1']:.3f}")
-    console.print(t)
-    console.print(f"recommended start: [bold]{res['recommended']}[/]", highlight=False)
-    if res["predicted_inversion"]:
-        console.print(
-            f"predicted inversion: the best pre-RL pass@1 ({res['best_pre_pass_at_1']}) is not "
-            "the checkpoint predicted to end best",
-            highlight=False,
-        )
-    else:
-        console.print("no inversion predicted: the two orders agree on the best checkpoint")
-    console.print(f"signal accuracy: {res['accuracy']}", highlight=False)
+    print_rank(res)
 
 
 @app.command()
@@ -678,41 +421,7 @@ def calibrate(
     if as_json:
         _emit_json(res)
         return
-    t = Table(title=f"Stage 1 on {res['n_ladders']} ladders (report half of the settings)")
-    for col in ("signal", "sign", "median rho", "IQR", "top-1", "regret", "AUC doomed"):
-        t.add_column(col)
-    for r in res["stage1"]:
-        t.add_row(
-            r["signal"],
-            f"{r['sign']:+d}",
-            f"{r['median_rho']:+.2f}",
-            f"[{r['iqr'][0]:+.2f}, {r['iqr'][1]:+.2f}]",
-            f"{r['top1_rate']:.0%}",
-            f"{r['regret']:.3f}",
-            "-" if r["auc_doomed"] is None else f"{r['auc_doomed']:.2f}",
-        )
-    console.print(t)
-    frac = res["chosen"]["stage2_check_fraction"]
-    t2 = Table(title=f"Stage 2 at the check {frac} of the run ({res['n_runs']} runs)")
-    for col in ("rule", "AUC", "precision", "recall", "compute saved", "threshold"):
-        t2.add_column(col)
-    for r in res["stage2"]:
-        if r["check_fraction"] != frac:
-            continue
-        t2.add_row(
-            r["rule"],
-            "-" if r["auc"] is None else f"{r['auc']:.2f}",
-            "-" if r["precision"] is None else f"{r['precision']:.0%}",
-            "-" if r["recall"] is None else f"{r['recall']:.0%}",
-            f"{r['compute_saved']:.0%}",
-            f"{r['threshold']:.3f}",
-        )
-    console.print(t2)
-    console.print(
-        f"chosen on the other half: stage 1 {res['chosen']['stage1']}, stage 2 "
-        f"{res['chosen']['stage2']}",
-        highlight=False,
-    )
+    print_calibrate(res)
 
 
 # ---------------------------------------------------------------- validate
@@ -778,7 +487,7 @@ def validate(
         "headroom",
         "diversity_ratio",
     )
-    t = _kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in keys))
+    t = kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in keys))
     console.print(t)
     colour = {"low": "green", "medium": "yellow", "high": "red"}.get(summary["risk"], "white")
     console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
@@ -849,12 +558,12 @@ def experiment_mini(
         )
     console.print(t)
     if res["compare"]:
-        console.print(_rho_line(f"rho(pre-RL pass@1, peak pass@{k})", res["rho_pass1_vs_post"]))
-        console.print(_rho_line(f"rho(rollout entropy, peak pass@{k})", res["rho_entropy_vs_post"]))
+        console.print(rho_line(f"rho(pre-RL pass@1, peak pass@{k})", res["rho_pass1_vs_post"]))
+        console.print(rho_line(f"rho(rollout entropy, peak pass@{k})", res["rho_entropy_vs_post"]))
         console.print(f"inversion: {'yes' if res['inversion'] else 'no'}")
     sim = res["simulator"]
-    console.print(_rho_line("simulator rho(pass@1, post)", sim["rho_pass1_vs_post"]))
-    console.print(_rho_line("simulator rho(entropy, post)", sim["rho_entropy_vs_post"]))
+    console.print(rho_line("simulator rho(pass@1, post)", sim["rho_pass1_vs_post"]))
+    console.print(rho_line("simulator rho(entropy, post)", sim["rho_entropy_vs_post"]))
     console.print(f"{res['seconds']['total']:.0f} s; artifacts in {out}")
 
 
@@ -906,67 +615,11 @@ def demo(
         if item is None:
             break
         name, result = item
-        payload[name] = _demo_payload(name, result)
+        payload[name] = demo_payload(name, result)
         if not as_json:
-            _print_demo_step(name, result, out_dir)
+            print_demo_step(name, result, out_dir)
     if as_json:
         _emit_json(payload)
-
-
-def _demo_payload(name: str, result):
-    if name == "simulation":
-        return {k: v for k, v in result.items() if k != "trajectories"}
-    if name == "monitor":
-        return {
-            run: {rule: {k: v for k, v in rep.items() if k != "series"} for rule, rep in r.items()}
-            for run, r in result.items()
-        }
-    if name == "paper":
-        return {key: {k: v for k, v in r.items() if k != "rows"} for key, r in result.items()}
-    if name == "report":
-        return str(result)
-    return result
-
-
-def _print_demo_step(name: str, result, out_dir: Path) -> None:
-    if name == "thresholds":
-        table = Table(title="1. Dead zone of GRPO with binary rewards (level 1/2, K = 32)")
-        for col in ["g", "p*(g)", "ln2/g", "1-p*", "E\\[s2] at p*", "H_low", "H_high"]:
-            table.add_column(col, justify="right")
-        for r in result:
-            table.add_row(
-                str(r["group_size"]),
-                f"{r['p_star']:.4f}",
-                f"{r['p_star_ln2_over_g']:.4f}",
-                f"{r['p_star_upper']:.4f}",
-                f"{r['advantage_variance_at_p_star']:.4f}",
-                f"{r['entropy_low_nats']:.4f}",
-                f"{r['entropy_high_nats']:.4f}",
-            )
-        console.print(table)
-        console.print(
-            "\n[bold]2. Simulation[/]: SFT to 6 depths x 3 seeds, then GRPO, on the "
-            "generalising (family) policy (JAX)"
-        )
-    elif name == "simulation":
-        print_simulation(result)
-    elif name == "monitor":
-        for run, reps in result.items():
-            for rule, rep in reps.items():
-                label = "the paper's rule" if rule == "paper" else f"the calibrated rule ({rule})"
-                console.print(f"\nstage-2 monitor on the simulated {run} run, {label}:")
-                _print_monitor(rep)
-    elif name == "paper":
-        console.print("\n[bold]3. The paper's Qwen2.5-Coder-3B ladder[/] (Table 1)")
-        _print_compare(result["table1"])
-        console.print("\nTable 3 (seed 42), two-stage diagnostic:")
-        _print_compare(result["diagnostic"])
-    elif name == "report":
-        console.print(
-            f"\n[bold]4. Report[/]: {result}\n   figures, simulate.json, compare.json, monitor "
-            f"JSONs and per-run logs (logs/) are in {out_dir}",
-            highlight=False,
-        )
 
 
 # ---------------------------------------------------------------- entry point

@@ -1,5 +1,8 @@
 """A population of simulated ladders across the settings that change the answer.
 
+Over 400 lines: the settings grid, the batched runner (one compile per shape) and the
+record/summary writers belong together; the update itself lives in engine.py.
+
 A *ladder* is one setting and one seed run at every SFT depth of ``DEPTHS`` (SFT to that
 depth, then GRPO), on the generalising (family) policy of engine.py. Ladders whose shapes
 agree run together in one compiled, vmapped call (a chunk of ``CHUNK`` ladders), so a

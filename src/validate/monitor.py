@@ -1,5 +1,8 @@
 """Stage-2 monitor: read a GRPO run's log and decide continue / watch / stop.
 
+Over 400 lines: log reading for three formats (TRL, JSONL, CSV) with their key aliases,
+and the verdict of both the paper's rule and the calibrated ones.
+
 The verdict comes from one stage-2 rule (``MonitorConfig.rule``): by default the rule that
 scored best on held-out simulated settings (``rankinv.validate.rules``, chosen by
 ``rankinv calibrate``); ``rule="paper"`` applies the paper's rule exactly. Whatever the rule,
