@@ -356,7 +356,7 @@ def print_rank(res: dict) -> None:
 
 def print_calibrate(res: dict) -> None:
     t = Table(title=f"Stage 1 on {res['n_ladders']} ladders (report half of the settings)")
-    for col in ("signal", "sign", "median rho", "IQR", "top-1", "regret", "AUC doomed"):
+    for col in ("signal", "sign", "median rho", "IQR", "top-1", "regret", "AUC poor start"):
         t.add_column(col)
     for r in res["stage1"]:
         t.add_row(
@@ -366,7 +366,7 @@ def print_calibrate(res: dict) -> None:
             f"[{r['iqr'][0]:+.2f}, {r['iqr'][1]:+.2f}]",
             f"{r['top1_rate']:.0%}",
             f"{r['regret']:.3f}",
-            "-" if r["auc_doomed"] is None else f"{r['auc_doomed']:.2f}",
+            "-" if r["auc_poor_start"] is None else f"{r['auc_poor_start']:.2f}",
         )
     console.print(t)
     frac = res["chosen"]["stage2_check_fraction"]

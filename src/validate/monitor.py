@@ -388,6 +388,7 @@ def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reach
     ref_step = cfg.ref_step if ref is None else ref[0]
     check = min(cfg.check_step, last_step)
     thr = rules.rule_threshold(cfg.rule) if cfg.rule_threshold is None else cfg.rule_threshold
+    watch_thr = rules.rule_watch_threshold(cfg.rule) if cfg.rule_threshold is None else thr
     note = rules.stage2_accuracy_note(cfg.rule)
     desc = rules.STAGE2_RULES[cfg.rule].description
     score = rules.stage2_score(cfg.rule, trace, ref_step, check) if check > ref_step else None
@@ -401,13 +402,19 @@ def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reach
     above = score > thr
     if above and reached:
         verdict, stop_step = "stop", check
-    elif above:
+    elif above or score > watch_thr:
         verdict, stop_step = "watch", None
     else:
         verdict, stop_step = "continue", None
+    where = (
+        f"above its stop threshold {thr:.3f}"
+        if above
+        else f"between its watch ({watch_thr:.3f}) and stop ({thr:.3f}) thresholds"
+        if score > watch_thr
+        else f"below its watch threshold {watch_thr:.3f}"
+    )
     reason = (
-        f"rule {cfg.rule}: {desc} = {score:.3f} over steps {ref_step}-{check}, "
-        f"{'above' if above else 'below'} its threshold {thr:.3f} ({note})"
+        f"rule {cfg.rule}: {desc} = {score:.3f} over steps {ref_step}-{check}, {where} ({note})"
     )
     if above and not reached:
         reason += f"; provisional until the check step {cfg.check_step}"

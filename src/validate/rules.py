@@ -347,9 +347,18 @@ __all__ = [
     "stage1_signals",
     "stage2_score",
     "rule_threshold",
+    "rule_watch_threshold",
     "stage2_accuracy_note",
     "stage1_accuracy_note",
 ]
+
+
+def rule_watch_threshold(rule: str) -> float:
+    """Above this (and below the stop threshold) a calibrated rule says "watch"."""
+    cal = STAGE2_CALIBRATION.get(rule)
+    if rule == "paper" or cal is None or cal.get("watch_threshold") is None:
+        return rule_threshold(rule)
+    return cal["watch_threshold"]
 
 
 def rule_threshold(rule: str) -> float:
@@ -372,9 +381,10 @@ def stage2_accuracy_note(rule: str) -> str:
         return "not calibrated"
     auc = "n/a" if cal.get("auc") is None else f"{cal['auc']:.2f}"
     return (
-        f"held-out AUC {auc}, precision {_pct(cal.get('precision'))}, recall "
-        f"{_pct(cal.get('recall'))} for doomed runs on {cal.get('n_runs', '?')} simulated runs "
-        f"of settings it was not chosen on"
+        f"held-out AUC {auc}; stop: precision {_pct(cal.get('precision'))}, recall "
+        f"{_pct(cal.get('recall'))} for doomed runs (watch: recall "
+        f"{_pct(cal.get('watch_recall'))}) on {cal.get('n_runs', '?')} simulated runs of "
+        "settings it was not chosen on"
     )
 
 
@@ -382,9 +392,9 @@ def stage1_accuracy_note(signal: str) -> str:
     cal = STAGE1_CALIBRATION.get(signal)
     if cal is None:
         return "not calibrated"
-    auc = "n/a" if cal.get("auc_doomed") is None else f"{cal['auc_doomed']:.2f}"
+    auc = "n/a" if cal.get("auc_poor_start") is None else f"{cal['auc_poor_start']:.2f}"
     return (
         f"held-out: median within-ladder rho {cal['median_rho']:+.2f}, picks the best rung in "
-        f"{_pct(cal['top1_rate'])} of {cal.get('n_ladders', '?')} simulated ladders, AUC {auc} "
-        f"for doomed runs"
+        f"{_pct(cal['top1_rate'])} of {cal.get('n_ladders', '?')} simulated ladders; AUC {auc} "
+        f"for a poor start (a better rung existed) from this one checkpoint"
     )
