@@ -182,3 +182,18 @@ def test_roc_curve_ends_and_matches_auc():
     assert (roc["fpr"][0], roc["tpr"][0]) == (0.0, 0.0)
     assert (roc["fpr"][-1], roc["tpr"][-1]) == (1.0, 1.0)
     assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(cal.roc_auc(s, lab))
+
+
+def test_shipped_defaults_are_the_saved_calibration():
+    """The verdicts' defaults (src/validate/_calibrated.py) are generated from the saved
+    calibrate run; regenerate with scripts/update_calibrated.py after recalibrating."""
+    import json
+    from pathlib import Path
+
+    import rankinv.validate._calibrated as shipped
+
+    saved = Path(__file__).resolve().parents[1] / "figures/data/calibrate/calibrate.json"
+    res = json.loads(saved.read_text())
+    assert Path(shipped.__file__).read_text() == cal.constants_module(res)
+    assert rules.DEFAULT_STAGE1_SIGNAL == res["chosen"]["stage1"]
+    assert rules.DEFAULT_STAGE2_RULE == res["chosen"]["stage2"]

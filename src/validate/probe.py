@@ -197,13 +197,16 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
 
 
 def stage1_verdict(signals: dict, signal: str | None = None) -> dict:
-    """Risk from one stage-1 signal (default: the calibrated one) against the threshold that
-    best separated poor from good starting checkpoints on simulated settings.
+    """Risk from one stage-1 signal against the threshold that best separated poor from good
+    starting checkpoints on simulated settings. Default: the calibrated risk signal, chosen
+    among the signals measured against p*(g) (a pass-rate or entropy level does not transfer
+    between tasks; the ranking of several checkpoints, `rankinv rank`, uses the best-ordering
+    signal instead).
 
     risk "high": the signal predicts a poor start (in simulated ladders, checkpoints past this
     threshold ended RL below a better rung of their ladder); "low" otherwise; "unknown" when
     the signal cannot be computed from this probe."""
-    name = signal or rules.DEFAULT_STAGE1_SIGNAL
+    name = signal or rules.DEFAULT_STAGE1_RISK_SIGNAL
     meta = rules.STAGE1_SIGNALS[name]
     value = signals.get(name)
     cal = rules.STAGE1_CALIBRATION.get(name, {})

@@ -31,6 +31,7 @@ from rankinv.theory import paper
 # tests/test_calibrate.py checks that the two agree). Held-out numbers: measured on the
 # report half of the simulated settings.
 from rankinv.validate._calibrated import (
+    DEFAULT_STAGE1_RISK_SIGNAL,
     DEFAULT_STAGE1_SIGNAL,
     DEFAULT_STAGE2_RULE,
     STAGE1_CALIBRATION,
@@ -70,6 +71,8 @@ class Signal:
     name: str
     expected_sign: int  # +1: higher predicts a better post-RL outcome (the paper's view)
     description: str
+    #: measured against p*(g) only, so a threshold on it can transfer between tasks
+    scale_free: bool = False
 
 
 STAGE1_SIGNALS: dict[str, Signal] = {
@@ -79,15 +82,20 @@ STAGE1_SIGNALS: dict[str, Signal] = {
         Signal("pass_at_k", +1, "pre-RL pass@k: prompts the policy can solve at all"),
         Signal("entropy_rollout", +1, "mean token entropy of the policy's own rollouts"),
         Signal("entropy_prompt", +1, "mean token entropy over the prompt (the paper's stage 1)"),
-        Signal("headroom", +1, "pass@1 / p*(g), the probe's former headroom term"),
-        Signal("informative_fraction", +1, "unbiased share of groups of g with mixed rewards"),
-        Signal("share_below_p_star", -1, "share of prompts with p-hat < p*(g) (all-fail zone)"),
-        Signal("share_above_1m_p_star", -1, "share of prompts with p-hat > 1 - p*(g)"),
+        Signal("headroom", +1, "pass@1 / p*(g), the probe's former headroom term", True),
+        Signal(
+            "informative_fraction", +1, "unbiased share of groups of g with mixed rewards", True
+        ),
+        Signal(
+            "share_below_p_star", -1, "share of prompts with p-hat < p*(g) (all-fail zone)", True
+        ),
+        Signal("share_above_1m_p_star", -1, "share of prompts with p-hat > 1 - p*(g)", True),
         Signal(
             "escape",
             +1,
             "theory: mean over prompts of 1 - f_g(p)^visits, the chance a prompt draws at "
             "least one signal-carrying group within the planned steps x batch",
+            True,
         ),
         Signal(
             "reachable_pass_at_k",
@@ -334,6 +342,7 @@ def stage2_score(rule: str, trace: Trace, ref_step: int, check_step: int) -> flo
 
 # ---------------------------------------------------------------- calibrated defaults
 __all__ = [
+    "DEFAULT_STAGE1_RISK_SIGNAL",
     "DEFAULT_STAGE1_SIGNAL",
     "DEFAULT_STAGE2_RULE",
     "STAGE1_CALIBRATION",
