@@ -451,7 +451,17 @@ def constants_module(result: dict) -> str:
     frac = chosen["stage2_check_fraction"]
     s2 = {
         r["rule"]: {
-            k: r[k] for k in ("threshold", "auc", "precision", "recall", "compute_saved", "n_runs")
+            k: r[k]
+            for k in (
+                "threshold",
+                "watch_threshold",
+                "auc",
+                "precision",
+                "recall",
+                "watch_recall",
+                "compute_saved",
+                "n_runs",
+            )
         }
         | {"check_fraction": frac}
         for r in result["stage2"]
