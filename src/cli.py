@@ -343,6 +343,12 @@ def monitor(
     zero_std_key: str = typer.Option(
         None, help="Column of the degenerate-group share (default: frac_reward_zero_std)."
     ),
+    rule: str = typer.Option(
+        None,
+        help="Stage-2 rule: default the one that scored best on held-out simulated settings "
+        "(`rankinv calibrate`); 'paper' is the paper's entropy-drop rule exactly. One of: "
+        "paper, paper_min, informative, informative_trend, all_fail, reward_slope, combined.",
+    ),
     follow: bool = typer.Option(
         False,
         "--follow",
@@ -368,6 +374,7 @@ def monitor(
         entropy_key=entropy_key,
         step_key=step_key,
         zero_std_key=zero_std_key,
+        **({"rule": rule} if rule else {}),
     )
 
     def emit(rep):
@@ -553,6 +560,108 @@ def compare(
     _print_compare(res)
 
 
+# ---------------------------------------------------------------- rank / calibrate
+@app.command()
+def rank(
+    probe_dirs: list[str] = typer.Argument(  # noqa: B008
+        ..., help="Two or more `rankinv validate --out` dirs."
+    ),
+    signal: str = typer.Option(
+        None, help="Stage-1 predictor (default: the calibrated one; see `rankinv calibrate`)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Rank checkpoints by predicted post-RL outcome; recommend a starting checkpoint."""
+    from rankinv.validate.rank import rank as rank_fn
+
+    res = rank_fn(probe_dirs, signal=signal)
+    if as_json:
+        _emit_json(res)
+        return
+    t = Table(title=f"Checkpoints by predicted post-RL outcome ({res['signal']})")
+    for col in ("#", "checkpoint", res["signal"], "pre-RL pass@1"):
+        t.add_column(col, overflow="fold")
+    for i, r in enumerate(res["ranking"], 1):
+        t.add_row(str(i), r["checkpoint"], f"{r['signal_value']:.3f}", f"{r['pre_pass_at_1']:.3f}")
+    console.print(t)
+    console.print(f"recommended start: [bold]{res['recommended']}[/]", highlight=False)
+    if res["predicted_inversion"]:
+        console.print(
+            f"predicted inversion: the best pre-RL pass@1 ({res['best_pre_pass_at_1']}) is not "
+            "the checkpoint predicted to end best",
+            highlight=False,
+        )
+    else:
+        console.print("no inversion predicted: the two orders agree on the best checkpoint")
+    console.print(f"signal accuracy: {res['accuracy']}", highlight=False)
+
+
+@app.command()
+def calibrate(
+    population: str = typer.Option(
+        "quick",
+        "--population",
+        help="quick | full (simulate that population first, resumable, under --out) or a "
+        "directory holding population.jsonl.",
+    ),
+    out: str = typer.Option(
+        None, "--out", help="Directory for population.jsonl and calibrate.json."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Score every stage-1 signal and stage-2 rule on held-out simulated settings."""
+    from rankinv.experiment.calibrate import calibrate as calibrate_fn
+
+    source = Path(population)
+    if population in ("quick", "full"):
+        from rankinv.simulate.population import run_population
+
+        pop_dir = Path(out or f"rankinv-calibrate-{population}")
+        run_population(population, pop_dir, progress=not as_json)
+        source = pop_dir
+    elif not source.exists():
+        raise UserError(f"--population must be quick, full or a directory; {source} not found")
+    res = calibrate_fn(source, out=out, with_sensitivity=True)
+    if as_json:
+        _emit_json(res)
+        return
+    t = Table(title=f"Stage 1 on {res['n_ladders']} ladders (report half of the settings)")
+    for col in ("signal", "sign", "median rho", "IQR", "top-1", "regret", "AUC doomed"):
+        t.add_column(col)
+    for r in res["stage1"]:
+        t.add_row(
+            r["signal"],
+            f"{r['sign']:+d}",
+            f"{r['median_rho']:+.2f}",
+            f"[{r['iqr'][0]:+.2f}, {r['iqr'][1]:+.2f}]",
+            f"{r['top1_rate']:.0%}",
+            f"{r['regret']:.3f}",
+            "-" if r["auc_doomed"] is None else f"{r['auc_doomed']:.2f}",
+        )
+    console.print(t)
+    frac = res["chosen"]["stage2_check_fraction"]
+    t2 = Table(title=f"Stage 2 at the check {frac} of the run ({res['n_runs']} runs)")
+    for col in ("rule", "AUC", "precision", "recall", "compute saved", "threshold"):
+        t2.add_column(col)
+    for r in res["stage2"]:
+        if r["check_fraction"] != frac:
+            continue
+        t2.add_row(
+            r["rule"],
+            "-" if r["auc"] is None else f"{r['auc']:.2f}",
+            "-" if r["precision"] is None else f"{r['precision']:.0%}",
+            "-" if r["recall"] is None else f"{r['recall']:.0%}",
+            f"{r['compute_saved']:.0%}",
+            f"{r['threshold']:.3f}",
+        )
+    console.print(t2)
+    console.print(
+        f"chosen on the other half: stage 1 {res['chosen']['stage1']}, stage 2 "
+        f"{res['chosen']['stage2']}",
+        highlight=False,
+    )
+
+
 # ---------------------------------------------------------------- validate
 @app.command()
 def validate(
@@ -570,6 +679,16 @@ def validate(
     ),
     workers: int = typer.Option(2, help="Sandbox workers."),
     seed: int = typer.Option(0),
+    rl_steps: int = typer.Option(400, help="Planned GRPO steps (the stage-1 signal's budget)."),
+    batch_prompts: int = typer.Option(32, help="Planned prompts per GRPO step."),
+    n_prompts: int = typer.Option(
+        None, help="Prompts in the planned RL set (default: the problems probed)."
+    ),
+    signal: str = typer.Option(
+        None,
+        help="Stage-1 predictor (default: the one that scored best on held-out simulated "
+        "settings, see `rankinv calibrate`).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Probe a checkpoint: per-problem p and entropy, stage-1 risk (resumable)."""
@@ -587,6 +706,10 @@ def validate(
         seed=seed,
         tau_h=tau_h,
         workers=workers,
+        rl_steps=rl_steps,
+        batch_prompts=batch_prompts,
+        n_prompts=n_prompts,
+        signal=signal,
     )
     summary = run_probe(model, cfg, out, progress=not as_json, entropy_mode=entropy)
     if as_json:
@@ -604,7 +727,7 @@ def validate(
     )
     t = _kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in keys))
     console.print(t)
-    colour = {"low": "green", "medium": "yellow", "high": "red"}[summary["risk"]]
+    colour = {"low": "green", "medium": "yellow", "high": "red"}.get(summary["risk"], "white")
     console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
     for r in summary["reasons"]:
         console.print(f"  - {r}", highlight=False)

@@ -10,6 +10,8 @@ import pytest
 from rankinv.validate import compare as cmp
 from rankinv.validate.monitor import MonitorConfig, monitor, read_series
 
+PAPER = MonitorConfig(rule="paper")  # the paper's entropy-drop rule, exactly
+
 
 def trl_state(entropies: dict[int, float], zero_std: float = 0.3, max_steps: int = 400) -> dict:
     """A trainer_state.json as TRL's GRPOTrainer writes it (log_history per logging step,
@@ -84,7 +86,7 @@ def test_trl_collapsing_run_stops_and_saves_compute(tmp_path):
     # entropy 0.50 at step 10 -> 0.20 at step 150: a 60% drop
     ent = {s: 0.5 - 0.3 * (s - 10) / 140 for s in range(10, 151, 10)}
     (tmp_path / "trainer_state.json").write_text(json.dumps(trl_state(ent, zero_std=0.7)))
-    rep = monitor(tmp_path)  # a checkpoint directory works too
+    rep = monitor(tmp_path, PAPER)  # a checkpoint directory works too
     assert rep["verdict"] == "stop"
     assert rep["entropy_drop"] == pytest.approx(0.6)
     assert rep["compute_saved"] == pytest.approx(0.625)  # 150 of 400 steps
@@ -95,7 +97,7 @@ def test_trl_collapsing_run_stops_and_saves_compute(tmp_path):
 def test_trl_healthy_run_continues(tmp_path):
     path = tmp_path / "trainer_state.json"
     path.write_text(json.dumps(trl_state(decay(0.5, 0.42), zero_std=0.2)))
-    rep = monitor(path)
+    rep = monitor(path, PAPER)
     assert rep["verdict"] == "continue"
     assert rep["compute_saved"] == 0.0
     assert 0 < rep["entropy_drop"] < 0.25
@@ -110,7 +112,7 @@ def test_watch_band_and_provisional(tmp_path):
             for s, h in decay(0.5, 0.3, range(10, 151, 10)).items()
         )
     )
-    rep = monitor(path)
+    rep = monitor(path, PAPER)
     assert rep["verdict"] == "watch"
     # a run at step 60 that already lost 70% is stopped before the check step
     path.write_text(
@@ -119,7 +121,7 @@ def test_watch_band_and_provisional(tmp_path):
             for s, h in decay(1.0, 0.3, range(10, 61, 10)).items()
         )
     )
-    rep = monitor(path)
+    rep = monitor(path, PAPER)
     assert rep["verdict"] == "stop"
     assert rep["compute_saved"] == pytest.approx((400 - 60) / 400)
     assert any("provisional" in r for r in rep["reasons"])
@@ -137,9 +139,9 @@ def test_worst_token_entropy_preferred_and_keys_configurable(tmp_path):
         for s in range(0, 200, 10)
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows))
-    rep = monitor(path)
+    rep = monitor(path, PAPER)
     assert rep["entropy_signal"].startswith("worst-token")
-    rep2 = monitor(path, MonitorConfig(entropy_key="actor/entropy"))
+    rep2 = monitor(path, MonitorConfig(entropy_key="actor/entropy", rule="paper"))
     assert rep2["entropy_drop"] == pytest.approx(0.0)
     assert rep2["verdict"] == "watch"  # informative 0.4 < 0.5 ... and flat
     assert rep2["informative_fraction"] == pytest.approx(0.4)
@@ -165,7 +167,7 @@ def test_missing_keys_listed(tmp_path):
         match=r"lacks key\(s\) \['entropy'\]; keys there: "
         r"\['loss', 'reward', 'step'\]",
     ):
-        monitor(path)
+        monitor(path, PAPER)
 
 
 def test_csv_log(tmp_path):
@@ -173,7 +175,7 @@ def test_csv_log(tmp_path):
     rows = ["step,entropy,frac_reward_zero_std"]
     rows += [f"{s},{0.6 - s / 400:.4f},0.8" for s in range(0, 201, 10)]
     path.write_text("\n".join(rows))
-    rep = monitor(path)
+    rep = monitor(path, PAPER)
     assert rep["entropy_drop"] == pytest.approx((0.575 - 0.225) / 0.575, rel=1e-3)
     assert rep["verdict"] == "stop"
 
@@ -405,7 +407,7 @@ def run_cli(*args, timeout=300, cwd=None):
 def test_cli_monitor_and_compare_json(tmp_path):
     ent = {s: 0.5 - 0.3 * (s - 10) / 140 for s in range(10, 151, 10)}
     (tmp_path / "trainer_state.json").write_text(json.dumps(trl_state(ent)))
-    out = run_cli("monitor", str(tmp_path / "trainer_state.json"), "--json")
+    out = run_cli("monitor", str(tmp_path / "trainer_state.json"), "--rule", "paper", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["verdict"] in ("continue", "watch", "stop") and data["verdict"] == "stop"
@@ -433,7 +435,9 @@ def test_cli_monitor_follow(tmp_path):
         "\n".join(json.dumps({"step": s, "entropy": 1.0 - s / 100}) for s in range(10, 80, 10))
         + "\n"
     )
-    out = run_cli("monitor", str(path), "--follow", "--poll-s", "0.05", "--max-polls", "3")
+    out = run_cli(
+        "monitor", str(path), "--rule", "paper", "--follow", "--poll-s", "0.05", "--max-polls", "3"
+    )
     assert out.returncode == 0, out.stderr
     assert "stop" in out.stdout  # 60% drop by step 70
 

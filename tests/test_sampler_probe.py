@@ -181,7 +181,22 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
     assert summary["n_problems"] == 3 and summary["samples_per_problem"] == 8
-    assert summary["risk"] in ("low", "medium", "high")
+    # the verdict is the calibrated stage-1 signal, recomputed here from the saved counts
+    from rankinv.validate import rules
+    from rankinv.validate.probe import stage1_verdict
+
+    probs = [json.loads(x) for x in (out / "problems.jsonl").read_text().splitlines()]
+    plan = rules.Plan(group_size=8, rl_steps=400, batch_prompts=32, n_prompts=3)
+    expect = rules.stage1_signals(
+        [p["n"] for p in probs],
+        [p["c"] for p in probs],
+        plan,
+        entropy_rollout=summary["entropy_rollout"],
+        entropy_prompt=summary["entropy_prompt"],
+    )
+    assert summary["signals"] == pytest.approx(expect)
+    assert summary["signal"] == rules.DEFAULT_STAGE1_SIGNAL
+    assert summary["risk"] == stage1_verdict(expect)["risk"]
     assert summary["new_samples"] == 24
     lines = (out / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 24

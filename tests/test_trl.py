@@ -65,7 +65,7 @@ def _train(model_dir, out, lr, callback, max_steps=30):
 def test_collapsing_run_is_stopped(tiny, tmp_path):
     from rankinv.integrations.trl import REPORT_NAME, EntropyMonitorCallback
 
-    cb = EntropyMonitorCallback(ref_step=2, check_step=12, action="stop")
+    cb = EntropyMonitorCallback(ref_step=2, check_step=12, action="stop", rule="paper")
     trainer = _train(tiny, tmp_path, lr=5e-2, callback=cb)
     assert cb.stopped_at == 12
     assert trainer.state.global_step == 12 < 30
@@ -83,7 +83,7 @@ def test_collapsing_run_is_stopped(tiny, tmp_path):
 def test_stable_run_is_not_stopped(tiny, tmp_path):
     from rankinv.integrations.trl import EntropyMonitorCallback
 
-    cb = EntropyMonitorCallback(ref_step=2, check_step=12, action="stop")
+    cb = EntropyMonitorCallback(ref_step=2, check_step=12, action="stop", rule="paper")
     trainer = _train(tiny, tmp_path, lr=1e-4, callback=cb)
     assert cb.stopped_at is None
     assert trainer.state.global_step == 30

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rankinv._io import write_json
 from rankinv.theory import paper
+from rankinv.validate import rules
 from rankinv.validate.monitor import MonitorConfig, analyse, series_from_records
 
 try:
@@ -39,7 +40,10 @@ REPORT_NAME = "rankinv_monitor.json"
 class EntropyMonitorCallback(TrainerCallback):
     """Stage-2 monitor during training.
 
-    ref_step / check_step / threshold: the paper's rule (10, 150, 0.5). action: "log" only
+    rule: the stage-2 rule (default: the one that scored best on held-out simulated settings,
+    ``rankinv.validate.rules.DEFAULT_STAGE2_RULE``); ``rule="paper"`` is the paper's
+    entropy-drop rule exactly. ref_step / check_step / threshold: the paper's (10, 150, 0.5);
+    the threshold applies to the paper's rule only. action: "log" only
     records the verdict, "warn" also warns when it changes, "stop" also stops training on
     "stop". By default the callback acts only once the check step is reached (the paper's
     rule); ``act_early=True`` stops as soon as the drop already exceeds the threshold.
@@ -54,6 +58,7 @@ class EntropyMonitorCallback(TrainerCallback):
         group_size: int | None = None,
         act_early: bool = False,
         entropy_key: str | None = None,
+        rule: str | None = None,
     ):
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
@@ -62,12 +67,13 @@ class EntropyMonitorCallback(TrainerCallback):
         self.group_size = group_size
         self.act_early = act_early
         self.entropy_key = entropy_key
+        self.rule = rule or rules.DEFAULT_STAGE2_RULE
         self.records: list[dict] = []
         self.report: dict | None = None
         self.verdict: str | None = None
         self.stopped_at: int | None = None
         self.seconds = 0.0  # time spent in the callback, for the overhead figure
-        MonitorConfig(ref_step=ref_step, check_step=check_step, threshold=threshold)
+        MonitorConfig(ref_step=ref_step, check_step=check_step, threshold=threshold, rule=self.rule)
 
     def _config(self, args, state) -> MonitorConfig:
         g = self.group_size or getattr(args, "num_generations", None) or 8
@@ -79,6 +85,7 @@ class EntropyMonitorCallback(TrainerCallback):
             group_size=int(max(2, g)),
             planned_steps=int(planned),
             entropy_key=self.entropy_key,
+            rule=self.rule,
         )
 
     def on_log(self, args, state, control, logs=None, **kwargs):

@@ -1,5 +1,10 @@
 """Stage-2 monitor: read a GRPO run's log and decide continue / watch / stop.
 
+The verdict comes from one stage-2 rule (``MonitorConfig.rule``): by default the rule that
+scored best on held-out simulated settings (``rankinv.validate.rules``, chosen by
+``rankinv calibrate``); ``rule="paper"`` applies the paper's rule exactly. Whatever the rule,
+the report also carries the entropy drop and the informative-group fraction.
+
 The paper's rule (Aphale & Liu, arXiv 2606.18487): the relative entropy drop
 dH = (H(ref) - H(check)) / H(ref) between RL step 10 and step 150 flags a doomed run when
 it exceeds 0.5; stopping at step 150 of 400 saves 62.5% of the RL compute. Alongside it,
@@ -21,6 +26,7 @@ import numpy as np
 
 from rankinv import theory
 from rankinv.theory import paper
+from rankinv.validate import rules
 from rankinv.validate.tables import read_csv_records
 
 VERDICTS = ("continue", "watch", "stop")
@@ -31,6 +37,7 @@ WORST_TOKEN_KEYS = ("min_entropy", "entropy/min", "actor/entropy_min", "worst_to
 MEAN_ENTROPY_KEYS = ("entropy", "actor/entropy", "policy_entropy")
 ZERO_STD_KEYS = ("frac_reward_zero_std", "critic/frac_reward_zero_std")
 INFORMATIVE_KEYS = ("informative_fraction", "frac_informative")
+ALL_FAIL_KEYS = ("frac_all_fail", "all_fail")
 REWARD_KEYS = ("reward", "critic/score/mean", "rewards/mean")
 STEP_KEYS = ("step", "global_step", "training/global_step")
 
@@ -44,6 +51,8 @@ class MonitorConfig:
     planned_steps: int = 400
     watch_fraction: float = 0.6  # drop above watch_fraction * threshold -> "watch"
     entropy_key: str | None = None  # force a key; default: worst-token, else mean
+    rule: str = rules.DEFAULT_STAGE2_RULE  # "paper": the paper's entropy-drop rule exactly
+    rule_threshold: float | None = None  # None: the calibrated threshold of the rule
     step_key: str | None = None
     zero_std_key: str | None = None
     reward_key: str | None = None
@@ -63,6 +72,8 @@ class MonitorConfig:
                 f"planned_steps must be a positive integer, got {self.planned_steps!r}"
             )
         theory.p_star(self.group_size)  # validates g
+        if self.rule not in rules.STAGE2_RULES:
+            raise ValueError(f"rule must be one of {sorted(rules.STAGE2_RULES)}, got {self.rule!r}")
 
 
 @dataclass
@@ -75,6 +86,7 @@ class Series:
     reward: list[float | None]
     entropy_signal: str
     issues: list[str] = field(default_factory=list)
+    all_fail: list[float | None] | None = None
     informative_key: str | None = None  # the column the informative fraction came from
 
 
@@ -156,6 +168,7 @@ def series_from_records(
     zero_key = _pick(present, cfg.zero_std_key, ZERO_STD_KEYS)
     inf_key = None if zero_key else _pick(present, None, INFORMATIVE_KEYS)
     reward_key = _pick(present, cfg.reward_key, REWARD_KEYS)
+    fail_key = _pick(present, None, ALL_FAIL_KEYS)
     missing = []
     if step_key is None:
         missing.append(cfg.step_key or "step")
@@ -183,7 +196,15 @@ def series_from_records(
             inf = _finite(r.get(inf_key))
         else:
             inf = None
-        rows.append((int(step), h, inf, _finite(r.get(reward_key)) if reward_key else None))
+        rows.append(
+            (
+                int(step),
+                h,
+                inf,
+                _finite(r.get(reward_key)) if reward_key else None,
+                _finite(r.get(fail_key)) if fail_key else None,
+            )
+        )
     steps_in_order = [s for s, *_ in rows]
     if any(b < a for a, b in zip(steps_in_order, steps_in_order[1:], strict=False)):
         issues.append("steps out of order; sorted by step")
@@ -207,6 +228,7 @@ def series_from_records(
         [r[3] for r in rows],
         signal,
         issues,
+        [r[4] for r in rows],
         zero_key or inf_key,
     )
 
@@ -310,12 +332,22 @@ def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
     else:
         wanted = cfg.zero_std_key or " / ".join(ZERO_STD_KEYS + INFORMATIVE_KEYS)
         reasons.append(f"informative fraction unknown: the log has no column {wanted}")
+    rule_info = None
+    if cfg.rule != "paper":
+        verdict, stop_step, rule_info = _rule_verdict(series, cfg, ref, last_step, reached)
+        reasons.insert(0, rule_info["reason"])
     compute_saved = 0.0
     if verdict == "stop" and stop_step is not None:
         compute_saved = max(0.0, (cfg.planned_steps - stop_step) / cfg.planned_steps)
     return {
         "verdict": verdict,
         "reasons": reasons,
+        "rule": cfg.rule,
+        "rule_score": None if rule_info is None else rule_info["score"],
+        "rule_threshold": rules.rule_threshold(cfg.rule)
+        if cfg.rule_threshold is None
+        else cfg.rule_threshold,
+        "rule_accuracy": rules.stage2_accuracy_note(cfg.rule),
         "entropy_signal": series.entropy_signal,
         "entropy_drop": drop,
         "entropy_ref": None if ref is None else {"step": ref[0], "value": ref[1]},
@@ -331,6 +363,52 @@ def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
         "config": asdict(cfg),
         "series": {"step": steps, "entropy": ent, "informative": series.informative},
     }
+
+
+def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reached: bool):
+    """Verdict of a calibrated (non-paper) rule: its doom score over [ref, check] against
+    its threshold. stop only once the check step is reached; before, a score above the
+    threshold reads "watch" (provisional)."""
+
+    def arr(xs):
+        if xs is None or all(v is None for v in xs):
+            return None
+        return np.array([np.nan if v is None else v for v in xs], dtype=float)
+
+    trace = rules.Trace(
+        steps=np.array(series.steps),
+        entropy=np.array(series.entropy, dtype=float),
+        informative=arr(series.informative),
+        all_fail=arr(series.all_fail),
+        reward=arr(series.reward),
+    )
+    ref_step = cfg.ref_step if ref is None else ref[0]
+    check = min(cfg.check_step, last_step)
+    thr = rules.rule_threshold(cfg.rule) if cfg.rule_threshold is None else cfg.rule_threshold
+    note = rules.stage2_accuracy_note(cfg.rule)
+    desc = rules.STAGE2_RULES[cfg.rule].description
+    score = rules.stage2_score(cfg.rule, trace, ref_step, check) if check > ref_step else None
+    if score is None:
+        reason = (
+            f"rule {cfg.rule} ({desc}) cannot be computed on this log yet (needs the columns it "
+            f"reads, e.g. frac_reward_zero_std / reward, over steps {ref_step}-{cfg.check_step}); "
+            f"verdict continue until it can. Use --rule paper for the entropy-drop rule."
+        )
+        return "continue", None, {"score": None, "reason": reason}
+    above = score > thr
+    if above and reached:
+        verdict, stop_step = "stop", check
+    elif above:
+        verdict, stop_step = "watch", None
+    else:
+        verdict, stop_step = "continue", None
+    reason = (
+        f"rule {cfg.rule}: {desc} = {score:.3f} over steps {ref_step}-{check}, "
+        f"{'above' if above else 'below'} its threshold {thr:.3f} ({note})"
+    )
+    if above and not reached:
+        reason += f"; provisional until the check step {cfg.check_step}"
+    return verdict, stop_step, {"score": score, "reason": reason}
 
 
 def monitor(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> dict:

@@ -19,6 +19,7 @@ import numpy as np
 from rankinv import __version__, theory
 from rankinv._io import write_json
 from rankinv.theory import paper
+from rankinv.validate import rules
 
 TAU_H = paper.TAU_H
 
@@ -34,6 +35,11 @@ class ProbeConfig:
     limit: int | None = None  # first K problems only
     seed: int = 0
     tau_h: float = TAU_H
+    # the planned GRPO run the checkpoint is screened for (the stage-1 signal's budget)
+    rl_steps: int = 400
+    batch_prompts: int = 32
+    n_prompts: int | None = None  # None: the number of problems probed
+    signal: str | None = None  # stage-1 predictor; None: the calibrated default
     timeout_s: float = 3.0
     workers: int = 2
 
@@ -48,6 +54,10 @@ class ProbeConfig:
             raise ValueError(
                 f"samples must be an integer >= group size ({self.group_size}), "
                 f"got {self.samples!r}"
+            )
+        if self.signal is not None and self.signal not in rules.STAGE1_SIGNALS:
+            raise ValueError(
+                f"signal must be one of {sorted(rules.STAGE1_SIGNALS)}, got {self.signal!r}"
             )
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit!r}")
@@ -124,47 +134,31 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
     low, high = theory.entropy_threshold_per_token(g, max(2, vocab_size), mean_len)
     below = float(np.mean(p_hat < ps))
     adv_var = float(np.mean(theory.advantage_variance(p_hat, g)))
-    screen_h = h_prompt if h_prompt is not None else h_roll
-    reasons = []
-    score = 0
-    if screen_h < cfg.tau_h:
-        score += 1
-        reasons.append(
-            f"entropy {screen_h:.3f} nats is below tau_H = {cfg.tau_h} (the paper's "
-            "screen, calibrated on one model family)"
-        )
-    else:
-        reasons.append(f"entropy {screen_h:.3f} nats is above tau_H = {cfg.tau_h}")
-    if pass1 < ps:
-        score += 2
-        reasons.append(
-            f"pass@1 {pass1:.3f} is below p*({g}) = {ps:.3f}: most groups carry no signal"
-        )
-    elif pass1 / ps < 3:
-        score += 1
-        reasons.append(
-            f"headroom pass@1 / p*({g}) = {pass1 / ps:.1f}x is small (the paper's "
-            "inverted Qwen ladder sat at 1.8-2.3x, DeepSeek at 4.2-5.0x)"
-        )
-    else:
-        reasons.append(f"headroom pass@1 / p*({g}) = {pass1 / ps:.1f}x")
-    if informative < 0.5:
-        score += 1
-        reasons.append(
-            f"only {informative:.0%} of groups of {g} would carry signal (unbiased estimate)"
-        )
-    else:
-        reasons.append(f"{informative:.0%} of groups of {g} would carry signal")
     above = float(np.mean(p_hat > 1 - ps))
-    if below >= 0.25:
-        score += 1
-        reasons.append(
-            f"{below:.0%} of problems sit below p*({g}) (all-fail zone; "
-            f"{above:.0%} above 1 - p*, all-pass)"
-        )
-    else:
-        reasons.append(f"{below:.0%} of problems below p*({g}), {above:.0%} above 1 - p*")
-    risk = "high" if score >= 3 else "medium" if score >= 1 else "low"
+    plan = rules.Plan(
+        group_size=g,
+        rl_steps=cfg.rl_steps,
+        batch_prompts=cfg.batch_prompts,
+        n_prompts=cfg.n_prompts or len(problems),
+    )
+    signals = rules.stage1_signals(
+        n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt
+    )
+    verdict = stage1_verdict(signals, cfg.signal)
+    reasons = verdict["reasons"] + [
+        f"pass@1 {pass1:.3f}; p*({g}) = {ps:.3f}; {below:.0%} of problems below p* (all-fail "
+        f"zone), {above:.0%} above 1 - p* (all-pass); {informative:.0%} of groups of {g} would "
+        "carry signal (unbiased estimate)",
+    ]
+    screen_h = h_prompt if h_prompt is not None else h_roll
+    kind = "prompt" if h_prompt is not None else "rollout"
+    reasons.append(
+        f"the paper's screen (baseline, not the verdict): {kind}"
+        f" entropy {screen_h:.3f} nats is {'below' if screen_h < cfg.tau_h else 'above'} "
+        f"tau_H = {cfg.tau_h} ({'flag' if screen_h < cfg.tau_h else 'no flag'}; calibrated "
+        "on one model family)"
+    )
+    risk = verdict["risk"]
     return {
         "pass_at_1": pass1,
         "pass_at_64": pass64,
@@ -185,9 +179,61 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
         f"vocabulary of {vocab_size}",
         "risk": risk,
         "reasons": reasons,
+        "signal": verdict["signal"],
+        "signal_value": verdict["value"],
+        "signal_accuracy": verdict["accuracy"],
+        "signals": signals,
+        "plan": {
+            "group_size": g,
+            "rl_steps": plan.rl_steps,
+            "batch_prompts": plan.batch_prompts,
+            "n_prompts": plan.n_prompts,
+            "visits_per_prompt": plan.visits,
+        },
         "n_problems": len(problems),
         "samples_per_problem": int(n.min()),
         "group_size": g,
+    }
+
+
+def stage1_verdict(signals: dict, signal: str | None = None) -> dict:
+    """Risk from one stage-1 signal (default: the calibrated one) against the threshold that
+    best separated doomed from healthy simulated runs on settings it was not chosen on.
+
+    risk "high": the signal predicts RL will buy (almost) nothing from this checkpoint;
+    "low" otherwise; "unknown" when the signal cannot be computed from this probe."""
+    name = signal or rules.DEFAULT_STAGE1_SIGNAL
+    meta = rules.STAGE1_SIGNALS[name]
+    value = signals.get(name)
+    cal = rules.STAGE1_CALIBRATION.get(name, {})
+    note = rules.stage1_accuracy_note(name)
+    if value is None:
+        return {
+            "risk": "unknown",
+            "signal": name,
+            "value": None,
+            "accuracy": note,
+            "reasons": [f"stage-1 signal {name} cannot be computed from this probe"],
+        }
+    thr = cal.get("doomed_threshold")
+    sign = cal.get("sign", meta.expected_sign)
+    if thr is None:
+        risk = "unknown"
+        why = f"{name} = {value:.3f} ({meta.description}); no calibrated threshold"
+    else:
+        doomed = sign * value < sign * thr
+        risk = "high" if doomed else "low"
+        side = ("below" if sign > 0 else "above") if doomed else ("above" if sign > 0 else "below")
+        why = (
+            f"{name} = {value:.3f} is {side} {thr:.3f}, the threshold under which simulated "
+            f"runs were doomed ({meta.description})"
+        )
+    return {
+        "risk": risk,
+        "signal": name,
+        "value": value,
+        "accuracy": note,
+        "reasons": [f"stage-1 signal {why}; {note}"],
     }
 
 

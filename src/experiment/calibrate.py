@@ -1,0 +1,407 @@
+"""Score every stage-1 signal and stage-2 rule on a population of simulated ladders, held out
+by setting, and on the real runs we have.
+
+Held out by setting: the settings (a ladder's configuration without its seed) are split in
+two by a hash of their id; signs and thresholds are chosen on the *choose* half and every
+number reported is measured on the *report* half. A ladder is one setting x seed: 5 or more
+SFT depths of one base, each followed by GRPO.
+
+Outcome (``rankinv.theory.outcomes``): the run's final held-out pass@k after RL (steps >= 1);
+a run is *doomed* when neither its held-out pass@k nor its pass@1 gains DOOMED_GAIN over its
+own step-0 value (see ``run_outcome``).
+
+Stage 1, per signal, oriented by the sign chosen on the choose half: the within-ladder
+Spearman rho with the outcome (median and IQR over report ladders), the top-1 rate (the rung
+the signal ranks first is within INVERSION_MARGIN of the ladder's best outcome), the mean
+regret (best outcome minus the chosen rung's), and the ROC AUC for doomed runs.
+
+Stage 2, per rule and check step (a fraction of the run): the ROC AUC of the doom score for
+doomed runs, precision and recall of "stop" (score above the threshold: the paper's 0.5 for
+the paper's rule, chosen by Youden's J on the choose half otherwise), the share of RL
+compute saved and the post-RL gain lost by stopping healthy runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import rankdata, spearmanr
+
+from rankinv import __version__, theory
+from rankinv._io import read_jsonl, write_json
+from rankinv.theory import outcomes
+from rankinv.validate import rules
+
+#: Check positions as fractions of the run (the paper: step 150 of 400 = 0.375).
+CHECK_FRACTIONS = (0.1, 0.25, 0.375, 0.5)
+#: Other definitions of a doomed run, to check the choice does not hinge on one.
+SENSITIVITY_GAINS = (0.0, 0.05)
+#: Reference step as a fraction of the run (the paper: step 10 of 400).
+REF_FRACTION = 0.025
+
+_VISIT_KEYS = (("rl_steps",), ("batch_prompts", "batch", "B"), ("n_prompts", "n_train", "N"))
+
+
+# ---------------------------------------------------------------- statistics
+def roc_auc(score: np.ndarray, label: np.ndarray) -> float | None:
+    """P(score of a positive > score of a negative), ties counted half (Mann-Whitney)."""
+    score = np.asarray(score, dtype=float)
+    label = np.asarray(label, dtype=bool)
+    n1, n0 = int(label.sum()), int((~label).sum())
+    if n1 == 0 or n0 == 0:
+        return None
+    r = rankdata(score)
+    return float((r[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def roc_curve(score: np.ndarray, label: np.ndarray) -> dict | None:
+    """False- and true-positive rates of "score > t" over every threshold (for figures)."""
+    score = np.asarray(score, dtype=float)
+    label = np.asarray(label, dtype=bool)
+    if label.all() or not label.any():
+        return None
+    ts = np.concatenate([[np.inf], np.unique(score)[::-1], [-np.inf]])
+    fpr = [float((score[~label] >= t).mean()) if np.isfinite(t) else float(t < 0) for t in ts]
+    tpr = [float((score[label] >= t).mean()) if np.isfinite(t) else float(t < 0) for t in ts]
+    return {"fpr": fpr, "tpr": tpr}
+
+
+def youden_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
+    """The threshold t maximising TPR - FPR for the decision score > t."""
+    score = np.asarray(score, dtype=float)
+    label = np.asarray(label, dtype=bool)
+    if label.all() or not label.any():
+        return None
+    cands = np.unique(score)
+    mids = np.concatenate([[cands[0] - 1e-9], (cands[:-1] + cands[1:]) / 2])
+    best, best_t = -np.inf, None
+    for t in mids:
+        pred = score > t
+        j = pred[label].mean() - pred[~label].mean()
+        if j > best:
+            best, best_t = j, float(t)
+    return best_t
+
+
+def split_settings(ids) -> dict[str, str]:
+    """Half the settings to choose on, half to report on: ordered by a hash of their id
+    (so the split does not follow any axis), then alternated (so the halves are equal)."""
+
+    def h(i: str) -> str:
+        return hashlib.sha256(i.encode()).hexdigest()
+
+    order = sorted(set(ids), key=h)
+    return {i: ("choose", "report")[j % 2] for j, i in enumerate(order)}
+
+
+# ---------------------------------------------------------------- records
+def _visits(setting: dict, n_prompts_default: int) -> float:
+    vals = []
+    for keys in _VISIT_KEYS:
+        vals.append(next((setting[k] for k in keys if setting.get(k) is not None), None))
+    steps, batch, n = vals
+    steps = steps or 150
+    n = n or n_prompts_default
+    batch = batch or n
+    return float(steps) * min(batch, n) / n
+
+
+def run_signals(run: dict, ladder: dict) -> dict[str, float | None]:
+    """Every stage-1 signal of one simulated run (the record's own values where it has them;
+    the theory-based ones from its per-prompt success probabilities)."""
+    st = run["stage1"]
+    g = int(ladder["group_size"])
+    k = int(ladder.get("k", 10))
+    out = {name: st.get(name) for name in rules.STAGE1_SIGNALS}
+    p = np.asarray(st.get("p_hat") or [], dtype=float)
+    ps = theory.p_star(g)
+    if st.get("pass_at_1") is not None:
+        out["headroom"] = st["pass_at_1"] / ps
+    if p.size:
+        visits = _visits(ladder.get("setting", {}), p.size)
+        esc = 1.0 - theory.degenerate_probability(p, g) ** visits
+        out["escape"] = float(esc.mean())
+        out["reachable_pass_at_k"] = float(np.mean(esc + (1 - esc) * (1 - (1 - p) ** k)))
+        out.setdefault("share_below_p_star", float(np.mean(p < ps)))
+        if out.get("share_below_p_star") is None:
+            out["share_below_p_star"] = float(np.mean(p < ps))
+        if out.get("share_above_1m_p_star") is None:
+            out["share_above_1m_p_star"] = float(np.mean(p > 1 - ps))
+    return out
+
+
+def run_outcome(run: dict, doomed_gain: float = outcomes.DOOMED_GAIN) -> tuple[float, bool | None]:
+    """(final held-out pass@k, doomed) of one simulated run.
+
+    Doomed: RL bought (almost) nothing, on either metric: the final held-out pass@k and
+    pass@1 each gain less than ``doomed_gain`` over the run's own step 0 (pass@1 is used
+    where the record has its step-0 value: a run that starts at the pass@k ceiling can
+    still gain pass@1, and is not doomed for that).
+    """
+    o = run["outcome"]
+    final = float(o["final_pass_at_k"])
+    start = o.get("start_pass_at_k")
+    if start is None:
+        return final, None
+    doomed = final - float(start) < doomed_gain
+    start1 = o.get("start_pass_at_1")
+    if start1 is None and run.get("trace"):
+        start1 = run["trace"][0].get("heldout_pass_at_1")
+    if doomed and start1 is not None and o.get("final_pass_at_1") is not None:
+        doomed = float(o["final_pass_at_1"]) - float(start1) < doomed_gain
+    return final, doomed
+
+
+def load_population(source: str | Path) -> list[dict]:
+    """Ladders from a population directory (population.jsonl) or a JSONL file."""
+    path = Path(source)
+    if path.is_dir():
+        path = path / "population.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"no population at {path} (run `rankinv simulate --population`)")
+    ladders = read_jsonl(path)
+    if not ladders:
+        raise ValueError(f"{path} holds no ladders")
+    for i, lad in enumerate(ladders):
+        missing = {"setting_id", "group_size", "runs"} - set(lad)
+        if missing:
+            raise ValueError(f"{path}: ladder {i} lacks {sorted(missing)}")
+    return ladders
+
+
+# ---------------------------------------------------------------- stage 1
+def _ladder_stats(sig: np.ndarray, out: np.ndarray) -> tuple[float | None, bool, float]:
+    ok = np.isfinite(sig)
+    if ok.sum() < 3 or np.ptp(sig[ok]) == 0:
+        rho = None
+    else:
+        rho = float(spearmanr(sig[ok], out[ok]).statistic)
+        if not math.isfinite(rho):
+            rho = None
+    if not ok.any():
+        return rho, False, float("nan")
+    idx = np.flatnonzero(ok)
+    pick = idx[int(np.argmax(sig[ok]))]
+    best = float(out.max())
+    top1 = bool(out[pick] >= best - outcomes.INVERSION_MARGIN)
+    return rho, top1, best - float(out[pick])
+
+
+def score_stage1(
+    ladders: list[dict], split: dict[str, str], doomed_gain: float = outcomes.DOOMED_GAIN
+) -> list[dict]:
+    """Per signal: sign chosen on the choose half; median rho, IQR, top-1, regret, AUC for
+    doomed runs (and its threshold) on the report half."""
+    per = []
+    for lad in ladders:
+        sigs = [run_signals(r, lad) for r in lad["runs"]]
+        outs = [run_outcome(r, doomed_gain) for r in lad["runs"]]
+        per.append((split[lad["setting_id"]], sigs, outs))
+    rows = []
+    for name, meta in rules.STAGE1_SIGNALS.items():
+        stats: dict[str, list] = {"choose": [], "report": []}
+        flat: dict[str, tuple[list, list]] = {"choose": ([], []), "report": ([], [])}
+        for half, sigs, outs in per:
+            x = np.array([np.nan if s[name] is None else s[name] for s in sigs], dtype=float)
+            y = np.array([o[0] for o in outs])
+            stats[half].append((x, y))
+            for xi, (_, doomed) in zip(x, outs, strict=True):
+                if np.isfinite(xi) and doomed is not None:
+                    flat[half][0].append(xi)
+                    flat[half][1].append(doomed)
+        rho_choose = [_ladder_stats(x, y)[0] for x, y in stats["choose"]]
+        rho_choose = [r for r in rho_choose if r is not None]
+        if not rho_choose:
+            continue
+        med = float(np.median(rho_choose))
+        sign = int(np.sign(med)) or meta.expected_sign
+        rep = [_ladder_stats(sign * x, y) for x, y in stats["report"]]
+        rhos = [r for r, _, _ in rep if r is not None]
+        if not rhos:
+            continue
+        auc = roc_auc(-sign * np.array(flat["report"][0]), np.array(flat["report"][1], bool))
+        thr = youden_threshold(-sign * np.array(flat["choose"][0]), np.array(flat["choose"][1]))
+        rows.append(
+            {
+                "signal": name,
+                "sign": sign,
+                "expected_sign": meta.expected_sign,
+                "agrees_with_paper": sign == meta.expected_sign,
+                "median_rho": float(np.median(rhos)),
+                "iqr": [float(np.percentile(rhos, 25)), float(np.percentile(rhos, 75))],
+                "top1_rate": float(np.mean([t for _, t, _ in rep])),
+                "regret": float(np.nanmean([g for _, _, g in rep])),
+                "auc_doomed": auc,
+                "doomed_threshold": None if thr is None else -sign * thr,
+                "n_ladders": len(rhos),
+                "rhos": [round(r, 4) for r in rhos],
+                "choose_median_rho": med,
+                "description": meta.description,
+            }
+        )
+    rows.sort(key=lambda r: -r["median_rho"])
+    return rows
+
+
+# ---------------------------------------------------------------- stage 2
+def _trace(run: dict) -> rules.Trace:
+    return rules.Trace.from_records(run["trace"])
+
+
+def score_stage2(
+    ladders: list[dict], split: dict[str, str], doomed_gain: float = outcomes.DOOMED_GAIN
+) -> list[dict]:
+    """Per rule and check fraction: AUC, precision, recall, compute saved, outcome lost on the
+    report half; thresholds (other than the paper's) chosen on the choose half."""
+    runs = []
+    for lad in ladders:
+        half = split[lad["setting_id"]]
+        for r in lad["runs"]:
+            final, doomed = run_outcome(r, doomed_gain)
+            if doomed is None or not r.get("trace"):
+                continue
+            gain = final - float(r["outcome"]["start_pass_at_k"])  # pass@k bought by RL
+            runs.append((half, _trace(r), doomed, gain))
+    if not runs:
+        raise ValueError("no run with a trace and a step-0 outcome: nothing to score stage 2 on")
+    rows = []
+    for frac in CHECK_FRACTIONS:
+        for name, rule in rules.STAGE2_RULES.items():
+            data: dict[str, list] = {"choose": [], "report": []}
+            for half, tr, doomed, gain in runs:
+                last = int(tr.steps.max())
+                ref = max(1, int(round(REF_FRACTION * last)))
+                check = max(ref + 1, int(round(frac * last)))
+                s = rules.stage2_score(name, tr, ref, check)
+                if s is not None:
+                    data[half].append((s, doomed, gain, (last - check) / last))
+            if not data["report"] or not data["choose"]:
+                continue
+            cs = np.array([d[0] for d in data["choose"]])
+            cl = np.array([d[1] for d in data["choose"]])
+            thr = rule.threshold if name == "paper" else youden_threshold(cs, cl)
+            if thr is None:
+                thr = rule.threshold
+            s = np.array([d[0] for d in data["report"]])
+            lab = np.array([d[1] for d in data["report"]])
+            gain = np.array([d[2] for d in data["report"]])
+            saved = np.array([d[3] for d in data["report"]])
+            stop = s > thr
+            tp = int((stop & lab).sum())
+            rows.append(
+                {
+                    "rule": name,
+                    "check_fraction": frac,
+                    "check_step": f"{frac:g} of the run",
+                    "threshold": float(thr),
+                    "auc": roc_auc(s, lab),
+                    "choose_auc": roc_auc(cs, cl),
+                    "precision": None if not stop.any() else tp / int(stop.sum()),
+                    "recall": None if not lab.any() else tp / int(lab.sum()),
+                    "compute_saved": float(np.sum(saved * stop) / len(s)),
+                    "outcome_lost": float(np.sum(np.clip(gain, 0, None) * (stop & ~lab)) / len(s)),
+                    "stop_rate": float(stop.mean()),
+                    "doomed_rate": float(lab.mean()),
+                    "n_runs": len(s),
+                    "roc": roc_curve(s, lab),
+                    "description": rule.description,
+                }
+            )
+    return rows
+
+
+# ---------------------------------------------------------------- whole
+def calibrate(
+    source: str | Path,
+    out: str | Path | None = None,
+    doomed_gain: float = outcomes.DOOMED_GAIN,
+    with_sensitivity: bool = False,
+) -> dict:
+    """Score stage 1 and stage 2 on the population at ``source``; choose the defaults on the
+    choose half of the settings; report on the other half. Writes calibrate.json to ``out``."""
+    t0 = time.perf_counter()
+    ladders = load_population(source) if not isinstance(source, list) else source
+    split = split_settings(lad["setting_id"] for lad in ladders)
+    if len(split) < 2:
+        raise ValueError(f"held-out scoring needs at least 2 settings, got {len(split)}")
+    s1 = score_stage1(ladders, split, doomed_gain)
+    s2 = score_stage2(ladders, split, doomed_gain)
+    best1 = max(s1, key=lambda r: r["choose_median_rho"] * r["sign"]) if s1 else None
+    best2 = max(
+        (r for r in s2 if r["choose_auc"] is not None), key=lambda r: r["choose_auc"], default=None
+    )
+    paper2 = [r for r in s2 if r["rule"] == "paper"]
+    result = {
+        "stage1": s1,
+        "stage2": s2,
+        "chosen": {
+            "stage1": None if best1 is None else best1["signal"],
+            "stage2": None if best2 is None else best2["rule"],
+            "stage2_check_fraction": None if best2 is None else best2["check_fraction"],
+            "stage2_threshold": None if best2 is None else best2["threshold"],
+        },
+        "baseline": {"stage1": "entropy_prompt/entropy_rollout (tau_H)", "stage2": paper2},
+        "held_out": {
+            "by": "setting: ids ordered by hash, alternated into choose / report halves",
+            "choose_settings": sum(v == "choose" for v in split.values()),
+            "report_settings": sum(v == "report" for v in split.values()),
+            "doomed": f"final held-out pass@k gains < {doomed_gain} over step 0",
+        },
+        "n_ladders": len(ladders),
+        "n_runs": sum(len(lad["runs"]) for lad in ladders),
+        "source": str(source) if not isinstance(source, list) else "records",
+        "version": __version__,
+        "elapsed_s": time.perf_counter() - t0,
+    }
+    if with_sensitivity:
+        result["sensitivity"] = [
+            {"doomed_gain": g, **calibrate(ladders, doomed_gain=g)["chosen"]}
+            for g in SENSITIVITY_GAINS
+        ]
+    if out is not None:
+        write_json(Path(out) / "calibrate.json", result)
+    return result
+
+
+def constants_module(result: dict) -> str:
+    """The source of ``rankinv/validate/_calibrated.py`` for a calibrate result: the chosen
+    defaults and, per signal and rule, the held-out numbers the verdicts quote."""
+    import pprint
+
+    chosen = result["chosen"]
+    s1 = {
+        r["signal"]: {
+            k: r[k]
+            for k in (
+                "sign",
+                "median_rho",
+                "top1_rate",
+                "regret",
+                "auc_doomed",
+                "doomed_threshold",
+                "n_ladders",
+            )
+        }
+        for r in result["stage1"]
+    }
+    frac = chosen["stage2_check_fraction"]
+    s2 = {
+        r["rule"]: {
+            k: r[k] for k in ("threshold", "auc", "precision", "recall", "compute_saved", "n_runs")
+        }
+        | {"check_fraction": frac}
+        for r in result["stage2"]
+        if r["check_fraction"] == frac
+    }
+    return (
+        '"""Generated by scripts/update_calibrated.py from figures/data/calibrate/calibrate.json;\n'
+        'do not edit by hand (tests/test_calibrate.py compares the two)."""\n\n'
+        f"DEFAULT_STAGE1_SIGNAL = {chosen['stage1']!r}\n"
+        f"DEFAULT_STAGE2_RULE = {chosen['stage2']!r}\n"
+        f"STAGE1_CALIBRATION: dict = {pprint.pformat(s1, width=90, sort_dicts=True)}\n"
+        f"STAGE2_CALIBRATION: dict = {pprint.pformat(s2, width=90, sort_dicts=True)}\n"
+    )

@@ -1,0 +1,184 @@
+"""calibrate on a planted population: it must recover the signal and the rule that carry the
+truth, and rank the paper's entropy-drop rule where the planted data put it."""
+
+import numpy as np
+import pytest
+
+from rankinv.experiment import calibrate as cal
+from rankinv.validate import rules
+
+
+def _ladder(rng, setting_id, seed, strand_rate, steps=40):
+    """Deeper rungs: pass@1 up, entropy down, more prompts stranded (p near 0). The outcome
+    is driven by how many prompts escape; doomed runs' informative fraction falls, while the
+    entropy drop is *larger* on healthy runs (what the simulator and mini experiment saw)."""
+    g, k = 8, 10
+    runs = []
+    for d, depth in enumerate([1, 2, 4, 8, 16]):
+        n_prompts = 40
+        stranded = rng.random(n_prompts) < strand_rate * d / 4
+        p = np.where(stranded, 0.0, rng.uniform(0.12, 0.5, n_prompts))
+        start = float(np.mean(1 - (1 - p) ** k))
+        escape = 1 - (p**g + (1 - p) ** g) ** 20
+        final = float(np.mean(escape * 0.97 + (1 - escape) * (1 - (1 - p) ** k)))
+        final += rng.normal(0, 0.003)
+        lift1 = 0.03 * float(escape.mean())  # RL lifts pass@1 on prompts that escape
+        healthy = final - start > 0.02 or lift1 > 0.02
+        inf_level = 1 - np.mean(p**g + (1 - p) ** g)
+        trace = []
+        for t in range(steps + 1):
+            h0 = 1.0 - 0.15 * d
+            drop = (0.6 if healthy else 0.2) * t / steps
+            inf = inf_level * (1 - (0.1 if healthy else 0.6) * t / steps)
+            trace.append(
+                {
+                    "step": t,
+                    "entropy": h0 * (1 - drop),
+                    "min_entropy": 0.5 * h0 * (1 - drop),
+                    "frac_reward_zero_std": 1 - inf,
+                    "frac_all_fail": float(np.mean(stranded)),
+                    "reward": float(p.mean()) + (0.3 if healthy else 0.0) * t / steps,
+                }
+            )
+        runs.append(
+            {
+                "depth": depth,
+                "stage1": {
+                    "pass_at_1": 0.3 + 0.03 * d + rng.normal(0, 0.005),  # SFT sharpens
+                    "pass_at_k": start,
+                    "entropy_rollout": 1.0 - 0.15 * d + rng.normal(0, 0.01),
+                    "entropy_prompt": None,
+                    "informative_fraction": float(inf_level),
+                    "share_below_p_star": None,
+                    "share_above_1m_p_star": None,
+                    "p_hat": p.tolist(),
+                },
+                "trace": trace,
+                "outcome": {
+                    "final_pass_at_k": final,
+                    "start_pass_at_k": start,
+                    "final_pass_at_1": float(p.mean()) + lift1,
+                    "start_pass_at_1": float(p.mean()),
+                },
+            }
+        )
+    return {
+        "ladder_id": f"{setting_id}-s{seed}",
+        "setting_id": setting_id,
+        "setting": {"rl_steps": 40, "batch_prompts": 20, "n_prompts": 40, "strand": strand_rate},
+        "seed": seed,
+        "group_size": 8,
+        "k": 10,
+        "runs": runs,
+    }
+
+
+@pytest.fixture(scope="module")
+def population():
+    rng = np.random.default_rng(0)
+    return [
+        _ladder(rng, f"set{i}", s, rate)
+        for i, rate in enumerate([0.2, 0.4, 0.6, 0.8, 0.3, 0.5, 0.7, 0.9])
+        for s in range(3)
+    ]
+
+
+def test_roc_auc_and_youden_exact():
+    assert cal.roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == 0.75
+    assert cal.roc_auc(np.array([1, 2]), np.array([1, 1])) is None
+    t = cal.youden_threshold(np.array([0.1, 0.2, 0.7, 0.9]), np.array([0, 0, 1, 1]))
+    assert 0.2 < t < 0.7
+
+
+def test_calibrate_recovers_the_planted_truth(population, tmp_path):
+    res = cal.calibrate(population, out=tmp_path)
+    assert (tmp_path / "calibrate.json").exists()
+    assert res["n_ladders"] == 24 and res["n_runs"] == 120
+    s1 = {r["signal"]: r for r in res["stage1"]}
+    # escape (prompts that can draw a signal) drives the planted outcome
+    assert s1["escape"]["median_rho"] > 0.8
+    assert s1[res["chosen"]["stage1"]]["median_rho"] >= 0.9
+    assert s1["escape"]["auc_doomed"] > 0.9  # low escape flags the doomed (stranded) runs
+    # pass@1 rises with depth while the outcome falls: its chosen sign is negative
+    assert s1["pass_at_1"]["sign"] == -1
+    s2 = [r for r in res["stage2"] if r["check_fraction"] == 0.375]
+    by = {r["rule"]: r for r in s2}
+    # planted: healthy runs lose MORE entropy, so the paper's drop rule is worse than chance
+    assert by["paper"]["auc"] < 0.5
+    assert by["informative_trend"]["auc"] > 0.9
+    assert res["chosen"]["stage2"] != "paper"
+    for r in res["stage2"]:
+        assert 0 <= r["compute_saved"] <= 1 and r["n_runs"] > 0
+
+
+def test_sensitivity_and_bad_input(population, tmp_path):
+    res = cal.calibrate(population, with_sensitivity=True)
+    assert [r["doomed_gain"] for r in res["sensitivity"]] == list(cal.SENSITIVITY_GAINS)
+    with pytest.raises(FileNotFoundError, match="no population"):
+        cal.load_population(tmp_path / "nosuch")
+    (tmp_path / "population.jsonl").write_text('{"runs": []}\n')
+    with pytest.raises(ValueError, match="lacks"):
+        cal.load_population(tmp_path)
+
+
+def test_stage1_signals_from_counts():
+    plan = rules.Plan(group_size=8, rl_steps=10, batch_prompts=5, n_prompts=10)
+    sig = rules.stage1_signals([16, 16, 16, 16], [0, 8, 16, 1], plan, k=10)
+    assert sig["pass_at_1"] == pytest.approx((0 + 0.5 + 1 + 1 / 16) / 4)
+    assert sig["share_below_p_star"] == 0.5  # p = 0 and 1/16 < p*(8) = 0.083
+    assert sig["share_above_1m_p_star"] == 0.25
+    # escape: p = 0 and 1 never escape; p = 1/2 escapes with 1 - (2/2^8)^5
+    f = 2 / 2**8
+    f16 = (1 / 16) ** 8 + (15 / 16) ** 8
+    assert sig["escape"] == pytest.approx((0 + (1 - f**5) + 0 + (1 - f16**5)) / 4)
+    with pytest.raises(ValueError, match="0 <= c_i <= n_i"):
+        rules.stage1_signals([4], [5], plan)
+    with pytest.raises(ValueError, match="batch_prompts"):
+        rules.Plan(batch_prompts=0)
+
+
+def test_stage2_rule_scores_by_hand():
+    recs = [
+        {
+            "step": s,
+            "entropy": 1.0 - 0.01 * s,
+            "frac_reward_zero_std": 0.2 + 0.01 * s,
+            "reward": 0.1,
+        }
+        for s in range(0, 41)
+    ]
+    tr = rules.Trace.from_records(recs)
+    assert rules.stage2_score("paper", tr, 10, 30) == pytest.approx((0.9 - 0.7) / 0.9)
+    # informative over the last quarter of [10, 30]: steps 25..30 -> 1 - mean(0.45..0.5)
+    assert rules.stage2_score("informative", tr, 10, 30) == pytest.approx(1 - (1 - 0.475))
+    assert rules.stage2_score("informative_trend", tr, 10, 30) == pytest.approx(0.2)
+    assert rules.stage2_score("reward_slope", tr, 10, 30) == pytest.approx(0.0, abs=1e-12)
+    assert rules.stage2_score("all_fail", tr, 10, 30) is None  # column absent
+    with pytest.raises(ValueError, match="rule must be one of"):
+        rules.stage2_score("nosuch", tr, 10, 30)
+
+
+def test_stage1_verdict_orientation(monkeypatch):
+    from rankinv.validate.probe import stage1_verdict
+
+    cal = {
+        "escape": {"sign": 1, "doomed_threshold": 0.5, "median_rho": 0.8, "top1_rate": 0.7},
+        "pass_at_1": {"sign": -1, "doomed_threshold": 0.4, "median_rho": 0.5, "top1_rate": 0.6},
+    }
+    monkeypatch.setattr(rules, "STAGE1_CALIBRATION", cal)
+    assert stage1_verdict({"escape": 0.3}, "escape")["risk"] == "high"  # few prompts escape
+    assert stage1_verdict({"escape": 0.7}, "escape")["risk"] == "low"
+    # negative sign: a high pass@1 is the risky side (the paper's inversion)
+    assert stage1_verdict({"pass_at_1": 0.6}, "pass_at_1")["risk"] == "high"
+    low = stage1_verdict({"pass_at_1": 0.2}, "pass_at_1")
+    assert low["risk"] == "low" and "pass_at_1 = 0.200 is below 0.400" in low["reasons"][0]
+    assert stage1_verdict({"escape": None}, "escape")["risk"] == "unknown"
+
+
+def test_roc_curve_ends_and_matches_auc():
+    s = np.array([0.1, 0.4, 0.35, 0.8])
+    lab = np.array([0, 0, 1, 1], bool)
+    roc = cal.roc_curve(s, lab)
+    assert (roc["fpr"][0], roc["tpr"][0]) == (0.0, 0.0)
+    assert (roc["fpr"][-1], roc["tpr"][-1]) == (1.0, 1.0)
+    assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(cal.roc_auc(s, lab))

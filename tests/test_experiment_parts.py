@@ -1,0 +1,115 @@
+"""Unit tests of the miniature experiment's parts (fast; the end-to-end run is slow)."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from rankinv.experiment import config, data, train  # noqa: E402
+from rankinv.theory import outcomes  # noqa: E402
+
+
+def test_teacher_right_on_linear_wrong_on_nonlinear():
+    progs = data.programs("train") + data.programs("test")
+    assert progs
+    for p in progs:
+        correct = {data._value_tuple(e) for e in data.correct_forms(p)}
+        assert len(correct) == 1, p  # the equivalent forms are equivalent
+        teacher_right = data._value_tuple(data.teacher_answer(p)) in correct
+        linear = p["template"] in ("add", "mul", "affine", "sub")
+        assert teacher_right == linear, p
+        assert not any(data._value_tuple(w) in correct for w in data.wrong_forms(p))
+
+
+def test_grpo_loss_gradient_at_ratio_one_is_advantage_weighted_logp():
+    g = torch.Generator().manual_seed(0)
+    logp = torch.randn(6, 5, generator=g, requires_grad=True)
+    adv = torch.tensor([1.0, -1.0, 0.5, 0.0, -0.25, 2.0])
+    mask = torch.rand(6, 5, generator=g) > 0.3
+    loss = train.grpo_loss(logp, logp.detach(), adv, mask, normaliser=30)
+    loss.backward()
+    expected = -(adv[:, None] * mask) / 30
+    assert torch.allclose(logp.grad, expected, atol=1e-7)
+    # the value at ratio 1 is the advantage-weighted token count
+    assert float(loss) == pytest.approx(float(-(adv[:, None] * mask).sum() / 30), abs=1e-6)
+
+
+def test_grpo_loss_clips_asymmetrically():
+    old = torch.zeros(2, 1)
+    mask = torch.ones(2, 1, dtype=torch.bool)
+    adv = torch.tensor([1.0, -1.0])
+    # ratio 1.5 > 1 + clip_high with A > 0: clipped, no gradient; with A < 0 min keeps r*A
+    logp = torch.full((2, 1), float(torch.log(torch.tensor(1.5))), requires_grad=True)
+    loss = train.grpo_loss(logp, old, adv, mask, clip_low=0.2, clip_high=0.28, normaliser=1)
+    loss.backward()
+    assert float(logp.grad[0, 0]) == 0.0
+    assert float(logp.grad[1, 0]) == pytest.approx(1.5)  # d(-(r * -1))/dlogp = r
+    assert float(loss) == pytest.approx(-(1.28 * 1.0 + 1.5 * -1.0))
+    # ratio 0.7 < 1 - clip_low with A < 0: clipped to 0.8
+    logp2 = torch.full((1, 1), float(torch.log(torch.tensor(0.7))), requires_grad=True)
+    loss2 = train.grpo_loss(logp2, old[:1], adv[1:], mask[:1], clip_low=0.2, normaliser=1)
+    loss2.backward()
+    assert float(logp2.grad[0, 0]) == 0.0
+    assert float(loss2) == pytest.approx(0.8)
+
+
+def test_grpo_loss_rejects_bad_shapes():
+    x = torch.zeros(3, 4)
+    with pytest.raises(ValueError, match="one shape"):
+        train.grpo_loss(x, torch.zeros(3, 5), torch.zeros(3), torch.ones(3, 4))
+    with pytest.raises(ValueError, match="advantages"):
+        train.grpo_loss(x, x, torch.zeros(4), torch.ones(3, 4))
+
+
+def test_run_outcomes_never_use_step_zero():
+    evals = [
+        {"step": 0, "pass_at_1": 0.5, "pass_at_10": 0.9, "pass_at_10_nonlinear": 0.8},
+        {"step": 10, "pass_at_1": 0.4, "pass_at_10": 0.7, "pass_at_10_nonlinear": 0.3},
+        {"step": 20, "pass_at_1": 0.45, "pass_at_10": 0.6, "pass_at_10_nonlinear": 0.2},
+    ]
+    res = train._outcomes(evals, 10)
+    assert res["peak_pass_at_k"] == 0.7 and res["final_pass_at_k"] == 0.6
+    assert res["gain_pass_at_k"] == pytest.approx(-0.3)
+    assert train._outcomes(evals[:1], 10)["final_pass_at_k"] is None
+    o = outcomes.post_rl([e["step"] for e in evals], [e["pass_at_1"] for e in evals])
+    assert o.peak == 0.45
+
+
+def test_preset_rejects_unknown_name():
+    with pytest.raises(ValueError, match="preset must be one of"):
+        config.preset("nosuch")
+
+
+def test_tiny_pipeline_runs_and_resumes(tmp_path):
+    """Every stage wired together on a toy budget: outcomes at steps >= 1, a rerun resumes."""
+    import dataclasses
+
+    from rankinv.experiment.run import run_mini
+
+    cfg = dataclasses.replace(
+        config.preset("ci"),
+        name="tiny",
+        pretrain_steps=3,
+        pretrain_batch=8,
+        sft_demos=16,
+        depths=(1, 2, 3),
+        seeds=1,
+        control_depths=(1,),
+        rl_steps=2,
+        rl_prompts=2,
+        eval_every=1,
+        eval_samples=10,
+        layers=1,
+        threads=1,
+    )
+    res = run_mini(cfg, tmp_path, log=lambda *_: None)
+    runs = {r["name"]: r for r in res["runs"]}
+    assert set(runs) == {"teacher-s0-d1", "teacher-s0-d2", "teacher-s0-d3", "clean-s0-d1"}
+    for r in runs.values():
+        steps = [e["step"] for e in r["evals"]]
+        assert steps == [0, 1, 2]
+        post = [e["pass_at_10"] for e in r["evals"][1:]]
+        assert r["final_pass_at_k"] == post[-1] and r["peak_pass_at_k"] == max(post)
+    again = run_mini(cfg, tmp_path, log=lambda *_: None)
+    assert [r["final_pass_at_k"] for r in again["runs"]] == [
+        r["final_pass_at_k"] for r in res["runs"]
+    ]

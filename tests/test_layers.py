@@ -1,0 +1,120 @@
+"""The layer rules of ../shared/DESIGN.md, checked on every module's imports (those inside
+functions included), parsed with ast (nothing is imported)."""
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+#: what each layer may import from rankinv (besides itself, the package root and rankinv._io)
+ALLOWED = {
+    "theory": set(),
+    "simulate": {"theory"},
+    "sandbox": {"theory"},
+    "validate": {"theory", "sandbox"},
+    "experiment": {"theory", "simulate", "sandbox", "validate", "integrations"},
+    "integrations": {"theory", "simulate", "sandbox", "validate", "experiment"},
+    "cli": {"theory", "simulate", "sandbox", "validate", "experiment", "integrations"},
+}
+BASE = {
+    "",
+    "_io",
+    "__version__",
+}  # rankinv itself (__version__) and the JSON writer: below every layer
+
+
+def _layer(path: Path) -> str:
+    rel = path.relative_to(SRC)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+def _rankinv_imports(path: Path) -> list[tuple[int, str]]:
+    return _imports_in(path.read_text(), path.relative_to(SRC).parent.parts)
+
+
+def _imports_in(text: str, pkg: tuple[str, ...]) -> list[tuple[int, str]]:
+    """(line, layer) of every rankinv import in ``text``, a module of package ``pkg``."""
+    tree = ast.parse(text)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import: resolve against the module's package
+                base = list(pkg[: len(pkg) - node.level + 1])
+                mod = ".".join(["rankinv", *base] + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            names = [mod] + [f"{mod}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "rankinv":
+                found.append((node.lineno, parts[1] if len(parts) > 1 else ""))
+    return found
+
+
+def _modules():
+    return sorted(p for p in SRC.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_every_module_parses_and_is_in_a_layer():
+    mods = _modules()
+    assert len(mods) > 30
+    layers = {_layer(p) for p in mods}
+    assert {"theory", "simulate", "sandbox", "validate", "experiment", "cli"} <= layers
+    assert layers <= set(ALLOWED) | {"__init__", "_io"}
+
+
+def test_layer_rules_hold():
+    bad = []
+    for path in _modules():
+        layer = _layer(path)
+        if layer in ("__init__", "_io"):
+            allowed = set()
+            own = set()
+        else:
+            allowed = ALLOWED[layer]
+            own = {layer}
+        for lineno, target in _rankinv_imports(path):
+            # `from rankinv import theory` names a layer as a member of the root
+            if target in BASE or target in own or target in allowed:
+                continue
+            bad.append(f"{path.relative_to(SRC)}:{lineno} ({layer}) imports rankinv.{target}")
+    assert not bad, "layer rule broken:\n" + "\n".join(bad)
+
+
+def test_nothing_imports_cli():
+    users = [
+        str(p.relative_to(SRC))
+        for p in _modules()
+        if p.name != "cli.py" and any(t == "cli" for _, t in _rankinv_imports(p))
+    ]
+    assert not users
+
+
+def test_sandbox_never_imports_torch():
+    for path in (SRC / "sandbox").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                mods = [node.module or ""]
+            else:
+                continue
+            assert not any(m.split(".")[0] in ("torch", "transformers", "jax") for m in mods), path
+
+
+def test_the_checker_catches_a_violation():
+    """The parser sees imports inside functions and relative ones (else the rule is vacuous)."""
+    text = (
+        "import numpy\n"
+        "def f():\n"
+        "    from rankinv.validate import probe\n"
+        "    import rankinv.cli\n"
+        "    from ..simulate import core\n"
+    )
+    found = sorted(set(_imports_in(text, ("theory",))))
+    assert found == [(3, "validate"), (4, "cli"), (5, "simulate")]
