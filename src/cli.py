@@ -517,8 +517,19 @@ def experiment_mini(
     from rankinv.experiment.mini import run_mini
 
     cfg = dataclasses.replace(mini_preset(preset), sft_mode=sft)
-    log = (lambda m: None) if as_json else (lambda m: console.print(m, highlight=False))
-    res = run_mini(cfg, out, log=log)
+    if as_json:
+        res = run_mini(cfg, out, log=lambda m: None)
+    else:  # every message printed; the spinner line names the stage it is in
+        with console.status("starting", spinner="dots") as status:
+            stage = [""]
+
+            def log(m: str) -> None:
+                console.print(m, highlight=False)
+                if m.startswith("stage "):
+                    stage[0] = m
+                status.update(f"{stage[0]} | {m}" if stage[0] and m != stage[0] else m)
+
+            res = run_mini(cfg, out, log=log)
     if as_json:
         _emit_json({k: v for k, v in res.items() if k != "runs"})
         return
@@ -619,6 +630,9 @@ def demo(
         if not as_json:
             print_demo_step(name, result, out_dir)
     if as_json:
+        paper_part = payload.pop("paper")  # the JSON keys of earlier releases
+        payload["paper_qwen"] = paper_part["table1"]
+        payload["paper_qwen_diagnostic"] = paper_part["diagnostic"]
         _emit_json(payload)
 
 

@@ -68,10 +68,14 @@ def sim_table(result: dict) -> Table:
 def rho_line(name: str, r: dict) -> str:
     if r.get("rho") is None:
         return f"{name}: undefined ({r.get('error', 'constant input')})"
-    return (
-        f"{name}: rho = {r['rho']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}], "
+    how = {"fisher-z": " (Fisher z)", "bootstrap": " (bootstrap)"}.get(r.get("ci_method"), "")
+    line = (
+        f"{name}: rho = {r['rho']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]{how}, "
         f"p = {r['p_value']:.3g}"
     )
+    if r.get("power") is not None:
+        line += f", power at n = {r['n']}: {r['power']:.0%}"
+    return line
 
 
 def sim_inversion(result: dict) -> tuple[bool | None, str]:

@@ -101,7 +101,16 @@ def test_tiny_pipeline_runs_and_resumes(tmp_path):
         layers=1,
         threads=1,
     )
-    res = run_mini(cfg, tmp_path, log=lambda *_: None)
+    messages = []
+    res = run_mini(cfg, tmp_path, log=messages.append)
+    stages = [m for m in messages if m.startswith("stage ")]
+    assert stages[:2] == [
+        "stage 1/4: pretraining the base model (3 steps)",
+        "stage 2/4: SFT, 2 ladders to 3 epochs",
+    ]
+    assert "stage 3/4: GRPO run 4/4 (clean-s0-d1, 2 steps)" in stages
+    assert stages[-1].startswith("stage 4/4")
+    assert set(res["seconds"]) >= {"pretrain", "sft", "grpo", "total"}
     runs = {r["name"]: r for r in res["runs"]}
     assert set(runs) == {"teacher-s0-d1", "teacher-s0-d2", "teacher-s0-d3", "clean-s0-d1"}
     for r in runs.values():
@@ -109,7 +118,10 @@ def test_tiny_pipeline_runs_and_resumes(tmp_path):
         assert steps == [0, 1, 2]
         post = [e["pass_at_10"] for e in r["evals"][1:]]
         assert r["final_pass_at_k"] == post[-1] and r["peak_pass_at_k"] == max(post)
-    again = run_mini(cfg, tmp_path, log=lambda *_: None)
+    # a rerun with other speed-only settings (threads, workers) resumes; others are refused
+    again = run_mini(dataclasses.replace(cfg, threads=2, workers=1), tmp_path, log=print)
     assert [r["final_pass_at_k"] for r in again["runs"]] == [
         r["final_pass_at_k"] for r in res["runs"]
     ]
+    with pytest.raises(ValueError, match="another configuration"):
+        run_mini(dataclasses.replace(cfg, rl_steps=3), tmp_path, log=print)

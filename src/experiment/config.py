@@ -41,9 +41,12 @@ class MiniConfig:
     eval_every: int = 10
     eval_samples: int = 16
     ks: tuple[int, ...] = (1, 10)
-    # torch threads; the GRPO loop runs sampling, sandbox checks and the update one after
-    # another, so torch and the sandbox never compete for the two cores
-    threads: int = 2
+    # torch threads. One: the model is tiny (268k parameters, batches of 64 x ~40 tokens), so
+    # a second thread buys little, and on a shared 2-core machine two spinning OpenMP threads
+    # made a pretraining step 4-8x slower (0.85-1.29 s against 0.17-0.21 s, load ~7) and the
+    # reduced profiling run 6x slower (625 s against 100 s, same results). The GRPO loop runs
+    # sampling, sandbox checks and the update one after another.
+    threads: int = 1
     device: str = "auto"  # "auto": cuda when available, else cpu
     workers: int = 2  # sandbox workers
 
@@ -57,6 +60,10 @@ class MiniConfig:
         if not self.depths or min(self.depths) < 1:
             raise ValueError(f"depths must be positive epochs, got {self.depths}")
 
+
+#: Fields that change how fast a run goes, not what it computes: a run may be resumed with
+#: other values of these.
+RUNTIME_FIELDS = ("threads", "device", "workers")
 
 PRESETS = {
     "ci": MiniConfig(),

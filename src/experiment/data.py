@@ -32,8 +32,14 @@ def teacher_answer(prog: dict) -> str:
 
 
 @functools.cache
+def _programs_by_expression() -> dict[str, dict]:
+    return {p["expression"]: p for p in task_sets.synthetic_programs()}
+
+
+@functools.cache
 def _forms(expression: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    prog = next(p for p in task_sets.synthetic_programs() if p["expression"] == expression)
+    # one index of the programs (building the list took ~20 ms per expression looked up)
+    prog = _programs_by_expression()[expression]
     return tuple(correct_forms(prog)), tuple(wrong_forms(prog))
 
 

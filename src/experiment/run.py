@@ -15,7 +15,7 @@ import numpy as np
 
 from rankinv import __version__
 from rankinv._io import write_json
-from rankinv.experiment.config import MiniConfig
+from rankinv.experiment.config import RUNTIME_FIELDS, MiniConfig
 from rankinv.experiment.train import _mode_tag, grpo, pretrain, sft
 from rankinv.sandbox.executor import Sandbox
 from rankinv.simulate import preset as sim_preset
@@ -32,7 +32,11 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     cfg_path = out / "config.json"
     cfg_json = json.loads(json.dumps(dataclasses.asdict(cfg)))
-    if cfg_path.exists() and json.loads(cfg_path.read_text()) != cfg_json:
+
+    def what(c: dict) -> dict:  # the configuration without the speed-only fields
+        return {k: v for k, v in c.items() if k not in RUNTIME_FIELDS}
+
+    if cfg_path.exists() and what(json.loads(cfg_path.read_text())) != what(cfg_json):
         raise ValueError(
             f"{out} holds a run with another configuration; resume it with the same "
             "preset or choose another --out"
@@ -40,8 +44,12 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     write_json(cfg_path, cfg_json)
     t0 = time.perf_counter()
     torch.set_num_threads(cfg.threads)
+    n_sft = cfg.seeds + (1 if cfg.control_depths else 0)
+    n_runs = cfg.seeds * len(cfg.depths) + len(cfg.control_depths)
+    log(f"stage 1/4: pretraining the base model ({cfg.pretrain_steps} steps)")
     base = pretrain(cfg, out, log)
     t_pre = time.perf_counter() - t0
+    stage_s = {"pretrain": t_pre}
     runs = []
     with Sandbox(cfg.workers) as sandbox:
         base_eval = (
@@ -52,6 +60,8 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
         plan = [("teacher", s, d) for s in range(cfg.seeds) for d in cfg.depths]
         plan += [("clean", 0, d) for d in cfg.control_depths]
         ckpts = {}
+        t1 = time.perf_counter()
+        log(f"stage 2/4: SFT, {n_sft} ladders to {max(cfg.depths)} epochs")
         for variant in ("teacher", "clean"):
             for s in range(cfg.seeds if variant == "teacher" else 1):
                 depths = cfg.depths if variant == "teacher" else cfg.control_depths
@@ -62,8 +72,11 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
                             for d, p in sft(cfg, base, out, variant, s, depths, log).items()
                         }
                     )
-        for variant, s, d in plan:
+        stage_s["sft"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        for i, (variant, s, d) in enumerate(plan, 1):
             name = f"{variant}{_mode_tag(cfg)}-s{s}-d{d}"
+            log(f"stage 3/4: GRPO run {i}/{n_runs} ({name}, {cfg.rl_steps} steps)")
             res = grpo(cfg, ckpts[(variant, s, d)], out, name, s, sandbox, log)
             res.update({"variant": variant, "depth": d})
             mcfg = MonitorConfig(
@@ -75,6 +88,9 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
             rep = monitor(out / "runs" / f"{name}.jsonl", mcfg)
             res["stage2"] = {k: rep[k] for k in ("verdict", "entropy_drop", "informative_fraction")}
             runs.append(res)
+    stage_s["grpo"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    log("stage 4/4: compare predicted with observed, and the simulator beside it")
     main = [r for r in runs if r["variant"] == "teacher"]
     kmax = max(cfg.ks)
     rows = [
@@ -141,7 +157,11 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
             "inversion": sim["inversion"],
             "by_depth": sim["by_depth"],
         },
-        "seconds": {"pretrain": t_pre, "total": time.perf_counter() - t0},
+        "seconds": {
+            **stage_s,
+            "compare_and_simulator": time.perf_counter() - t1,
+            "total": time.perf_counter() - t0,
+        },
     }
     write_json(out / "mini.json", summary)
     write_json(out / "compare_rows.json", rows)
