@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 LABELS = {
-    "difficulty": "base difficulty",
-    "demos": "demonstrations",
+    "difficulty": "difficulty",
+    "demos": "demos",
     "capacity": "capacity (features)",
     "vocab": "vocab x length",
     "group_size": "group size g",
@@ -85,10 +85,10 @@ def inversion_panel(summary: dict, out: Path) -> None:
 def depth_panel(records: list[dict], summary: dict, out: Path) -> None:
     base = summary["base_setting"]
     groups = {
-        "base (1 family's demos wrong)": base,
+        "base (demos 80% right, 1 family all wrong)": base,
         "clean demonstrations": {**base, "demos": "clean"},
     }
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(6.4, 5.0))
     colours = ["tab:red", "tab:blue"]
     for (label, setting), c in zip(groups.items(), colours, strict=True):
         recs = [r for r in records if r["setting"] == setting]
@@ -100,10 +100,12 @@ def depth_panel(records: list[dict], summary: dict, out: Path) -> None:
         ax.plot(depths, pre, "s--", color=c, label=f"{label}: pre-RL pass@1 (train)")
         ax.plot(depths, post, "o-", color=c, label=f"{label}: final held-out pass@{summary['k']}")
     ax.set_xscale("log", base=2)
+    ax.set_xticks(summary["depths"])
+    ax.set_xticklabels([f"{d:g}" for d in summary["depths"]])
     ax.set_xlabel("SFT depth (epochs)")
     ax.set_ylabel("pass rate")
     ax.set_title("Family policy: deeper SFT, before and after GRPO (mean over seeds)", fontsize=10)
-    ax.legend(fontsize=7.5, loc="lower left")
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=1)
     fig.tight_layout()
     fig.savefig(out / "population_depth.png", dpi=120)
     plt.close(fig)

@@ -243,3 +243,18 @@ def test_engine_train_is_deterministic_and_seed_dependent():
 def test_bad_family_config_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SimConfig(**kwargs)
+
+
+def test_family_preset_runs_through_the_sweep(tmp_path):
+    """`rankinv simulate --preset family` (small): pass@k on held-out prompts, the sampled
+    shares from the batches, per-run logs in the monitor's format."""
+    from rankinv.simulate import run_sweep
+
+    cfg = preset("family").replace(rl_steps=20, eval_every=5, seeds=2, sft_depths=(0.5, 8.0))
+    r = run_sweep(cfg, out=tmp_path, p_star_groups=2_000)
+    assert len(r["pre"]["pass_at_1"]) == 4
+    assert all(0 <= x <= 1 for x in r["post"]["final_pass_at_k"])
+    assert all(0 <= x <= 1 for x in r["pre"]["informative"])
+    bd = r["by_depth"]
+    assert bd["pre_entropy"][1] < bd["pre_entropy"][0]  # deeper SFT: lower entropy
+    assert len(list((tmp_path / "logs").glob("*.jsonl"))) == 4
