@@ -147,6 +147,16 @@ class EntropyMonitorCallback(TrainerCallback):
         write_json(path / REPORT_NAME, rep)
 
 
+#: What is known of this screen's predictive power (the simulator has no prompt tokens, so
+#: calibrate cannot score it): figures/data/evidence/mini_evidence.json.
+SCREEN_ACCURACY = (
+    "signal: mean prompt-token entropy against the paper's tau_H, a threshold calibrated on one "
+    "model family and not scored on held-out data here; its ordering measured rho = +0.82 "
+    "(p = 0.001) with the final post-RL pass@10 over 15 miniature-experiment runs (3 seeds); "
+    "for a calibrated verdict probe the checkpoint with `rankinv validate`"
+)
+
+
 def screen(
     model,
     tokenizer,
@@ -194,8 +204,11 @@ def screen(
     else:
         verdict = "low"
         reasons = [f"prompt-token entropy {h:.3f} nats >= 1.5 tau_H"]
+    reasons.append(SCREEN_ACCURACY)
     result = {
         "verdict": verdict,
+        "signal": "entropy_prompt (the paper's tau_H screen)",
+        "signal_accuracy": SCREEN_ACCURACY,
         "entropy": h,
         "tau_h": tau_h,
         "p_star": ps,
