@@ -4,6 +4,9 @@ Over 400 lines because it declares ~14 commands' typer options (help text includ
 command only parses, calls one library function and hands the result to render.py.
 
 Errors in user input exit with status 2 and one line on stderr, never a traceback.
+
+Each command imports the library layer it calls inside its function: `rankinv threshold`
+must not pay for importing jax (simulate) or torch (validate), so those imports stay lazy.
 """
 
 from __future__ import annotations

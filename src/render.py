@@ -12,6 +12,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from rankinv.validate.compare import flag_word
+
 PIPE_WIDTH = 200
 
 
@@ -175,8 +177,6 @@ def print_monitor(rep: dict) -> None:
 
 
 def flag_upper(v) -> str:
-    from rankinv.validate.compare import flag_word
-
     return flag_word(v).upper() if v else flag_word(v)
 
 

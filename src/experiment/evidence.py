@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import theory
+from rankinv.experiment.calibrate import REF_FRACTION
 from rankinv.theory import outcomes, paper
 from rankinv.validate import rules
 
@@ -178,8 +179,6 @@ def mini_log_evidence(out_dir: str | Path, label: str | None = None) -> dict:
     """Every stage-2 rule on the per-step logs of a miniature-experiment output directory
     (runs/<name>.jsonl beside runs/<name>.json), judged where calibration judged it (the
     same fraction of the run), against which runs were doomed."""
-    from rankinv.experiment.calibrate import REF_FRACTION
-
     out_dir = Path(out_dir)
     results = sorted((out_dir / "runs").glob("*.json"))
     runs = []

@@ -19,10 +19,13 @@ import time
 import warnings
 from pathlib import Path
 
+from rankinv import theory
 from rankinv._io import write_json
+from rankinv.sandbox import tasks as task_sets
 from rankinv.theory import paper
 from rankinv.validate import rules
 from rankinv.validate.monitor import MonitorConfig, analyse, series_from_records
+from rankinv.validate.sampler import prompt_entropy
 
 try:
     from transformers import TrainerCallback
@@ -174,14 +177,10 @@ def screen(
     ``on_high``: "warn" (default) or "raise" (refuse to start: RuntimeError).
     Returns {verdict, entropy, tau_h, p_star, n_prompts, reasons}.
     """
-    from rankinv import theory
-    from rankinv.validate.sampler import prompt_entropy
 
     if on_high not in ("warn", "raise"):
         raise ValueError(f"on_high must be 'warn' or 'raise', got {on_high!r}")
     if isinstance(probe, str):
-        from rankinv.sandbox import tasks as task_sets
-
         prompts = [t.prompt for t in task_sets.load(probe)]
     else:
         prompts = list(probe)

@@ -34,7 +34,7 @@ import numbers
 import numpy as np
 
 from rankinv.theory import _checks
-from rankinv.theory.groups import DEFAULT_LEVEL, p_star
+from rankinv.theory.groups import DEFAULT_LEVEL, advantage_variance, p_star, p_star_upper
 
 
 def binary_entropy(x):
@@ -129,8 +129,6 @@ def threshold_summary(group_size: int, level: float = DEFAULT_LEVEL, n_outcomes:
     """Everything ``rankinv threshold`` reports for one group size: p*(g) and 1 - p*(g), the
     ln2/g approximation beside it, E[sigma^2] at p*, and the entropy bounds (H_low, H_high)
     for ``n_outcomes`` distinct answers."""
-    from rankinv.theory.groups import advantage_variance, p_star_upper
-
     ps = p_star(group_size, level)
     low, high = entropy_threshold(group_size, n_outcomes, level)
     return {
