@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from rankinv.simulate.config import SimConfig
-from rankinv.simulate.tasks import Task
+from rankinv.simulate.tasks import PromptSet
 
 
 class StepMetrics(NamedTuple):
@@ -42,7 +42,7 @@ class Policy(NamedTuple):
     logits: Callable[[jax.Array], jax.Array]
 
 
-def make_policy(cfg: SimConfig, task: Task) -> Policy:
+def make_policy(cfg: SimConfig, task: PromptSet) -> Policy:
     base = jnp.asarray(task.base_logits)
     n, length, v = base.shape
     if cfg.policy == "shared":
@@ -241,7 +241,7 @@ def make_rl_gradients(cfg: SimConfig, policy: Policy) -> RLGradients:
     return RLGradients(first_epoch_grad, grad_fn)
 
 
-def make_rl_update(cfg: SimConfig, task: Task, policy: Policy):
+def make_rl_update(cfg: SimConfig, task: PromptSet, policy: Policy):
     """One GRPO step: sample, score, advantages, ppo_epochs clipped-surrogate SGD steps.
 
     Returns ``update(theta, u, ref_logp, logp=None) -> (theta, sampled)``; pass ``logp``
@@ -297,7 +297,7 @@ def uniform_shape(cfg: SimConfig) -> tuple[int, ...]:
     return (n, g, length)
 
 
-def make_train(cfg: SimConfig, task: Task):
+def make_train(cfg: SimConfig, task: PromptSet):
     """Return a pure ``train(rng, sft_steps, demo_tokens) -> (pre, per_step, final)``.
 
     ``sft_steps`` is a traced integer (vmap over depths: the scan runs to the longest depth

@@ -30,7 +30,7 @@ from jax import lax
 
 from rankinv.simulate.config import SimConfig
 from rankinv.simulate.core import gather_tokens, hash_uniform, sample_onehot, token_entropy
-from rankinv.simulate.tasks import Task, make_demonstrations
+from rankinv.simulate.tasks import PromptSet, make_demonstrations
 
 
 class Shapes(NamedTuple):
@@ -120,7 +120,7 @@ def hyper_of(cfg: SimConfig) -> Hyper:
     )
 
 
-def arrays_of(cfg: SimConfig, task: Task, seed: int) -> TaskArrays:
+def arrays_of(cfg: SimConfig, task: PromptSet, seed: int) -> TaskArrays:
     demo, _ = make_demonstrations(cfg, task, seed)
     return TaskArrays(task.base_logits, task.correct, task.features, demo)
 

@@ -74,7 +74,7 @@ def dynamic_p_star(
 
     from rankinv.simulate.config import SimConfig
     from rankinv.simulate.core import make_policy, make_rl_update
-    from rankinv.simulate.tasks import Task, shift_to_success
+    from rankinv.simulate.tasks import PromptSet, shift_to_success
 
     grid = np.geomspace(0.002, 0.5, 48) if grid is None else np.asarray(grid, dtype=float)
     cfg = SimConfig(
@@ -92,7 +92,7 @@ def dynamic_p_star(
     z = rng.normal(0.0, 1.0, size=(len(grid), 1, n_answers))
     correct = np.zeros_like(z, dtype=bool)
     correct[:, 0, 0] = True
-    task = Task(shift_to_success(z, correct, grid), correct, None, grid)
+    task = PromptSet(shift_to_success(z, correct, grid), correct, None, grid)
     policy = make_policy(cfg, task)
     update = make_rl_update(cfg, task, policy)
     corr = jnp.asarray(correct)

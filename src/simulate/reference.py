@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from rankinv.simulate.config import SimConfig
-from rankinv.simulate.tasks import Task
+from rankinv.simulate.tasks import PromptSet
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -23,7 +23,7 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 
 
 class NumpyReference:
-    def __init__(self, cfg: SimConfig, task: Task):
+    def __init__(self, cfg: SimConfig, task: PromptSet):
         self.cfg = cfg
         self.task = task
         n, length, v = task.base_logits.shape
@@ -140,7 +140,7 @@ class FamilyReference:
     plain loops and the hand-derived gradients above. ``rl_step`` takes the step's candidate
     prompts ``idx`` and uniforms ``u`` [M, G, L] so that it can replay the engine exactly."""
 
-    def __init__(self, cfg: SimConfig, task: Task):
+    def __init__(self, cfg: SimConfig, task: PromptSet):
         if cfg.policy != "family":
             raise ValueError(f"FamilyReference runs the family policy, got {cfg.policy!r}")
         self.cfg = cfg

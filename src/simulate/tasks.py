@@ -20,7 +20,10 @@ P_FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
-class Task:
+class PromptSet:
+    """A synthetic prompt set: per-prompt base logits over answers, which answers are
+    correct, and (shared and family policies) the prompt features. Not a sandbox Task."""
+
     base_logits: np.ndarray  # [N, L, V]
     correct: np.ndarray  # [N, L, V] bool
     features: np.ndarray | None  # [N, F] for the shared policy
@@ -28,7 +31,7 @@ class Task:
     family: np.ndarray | None = None  # [N + H] family of each prompt (family policy only)
 
 
-def make_task(cfg: SimConfig) -> Task:
+def make_task(cfg: SimConfig) -> PromptSet:
     if cfg.policy == "family":
         return make_family_task(cfg)
     rng = np.random.default_rng(cfg.task_seed)
@@ -42,10 +45,10 @@ def make_task(cfg: SimConfig) -> Task:
     features = None
     if cfg.policy == "shared":
         features = rng.normal(0.0, 1.0 / np.sqrt(cfg.n_features), size=(n, cfg.n_features))
-    return Task(base_logits, correct, features, base_p)
+    return PromptSet(base_logits, correct, features, base_p)
 
 
-def make_family_task(cfg: SimConfig) -> Task:
+def make_family_task(cfg: SimConfig) -> PromptSet:
     """Prompts in task families: N training prompts then H held-out ones, family n % C.
 
     A family shares its correct tokens and half of its base logits (the other half is the
@@ -69,7 +72,7 @@ def make_family_task(cfg: SimConfig) -> Task:
     base_logits = shift_to_success(z, correct, base_p)
     private = rng.normal(0.0, 1.0 / np.sqrt(cfg.n_features), size=(total, cfg.n_features))
     features = np.concatenate([cfg.family_scale * np.eye(c)[family], private], axis=1)
-    return Task(base_logits, correct, features, base_p, family)
+    return PromptSet(base_logits, correct, features, base_p, family)
 
 
 def shift_to_success(z: np.ndarray, correct: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -85,7 +88,9 @@ def shift_to_success(z: np.ndarray, correct: np.ndarray, p: np.ndarray) -> np.nd
     return z + b[..., None] * correct
 
 
-def make_demonstrations(cfg: SimConfig, task: Task, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def make_demonstrations(
+    cfg: SimConfig, task: PromptSet, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Demonstration tokens [N, L] and whether each is correct [N], for one seed.
 
     Family policy: demonstrations cover the N training prompts only; ``wrong_families``
@@ -107,7 +112,7 @@ def make_demonstrations(cfg: SimConfig, task: Task, seed: int) -> tuple[np.ndarr
     return tokens.astype(np.int32), is_correct
 
 
-def _family_demonstrations(cfg: SimConfig, task: Task, seed: int):
+def _family_demonstrations(cfg: SimConfig, task: PromptSet, seed: int):
     rng = np.random.default_rng([cfg.task_seed, seed, 13])
     n, length = cfg.n_prompts, cfg.seq_len
     logits, correct, family = task.base_logits[:n], task.correct[:n], task.family[:n]
