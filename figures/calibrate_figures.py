@@ -53,7 +53,7 @@ def rho_figure(res: dict, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(7.2, 0.45 * len(rows) + 1.6))
     ax.boxplot(
         [r["rhos"] for r in rows],
-        vert=False,
+        orientation="horizontal",
         tick_labels=[f"{r['signal']} ({'+' if r['sign'] > 0 else '-'})" for r in rows],
         showfliers=False,
     )

@@ -1,6 +1,12 @@
 """The `rankinv` console script: thin typer commands over the library, --json everywhere.
 
+Over 400 lines because it declares ~14 commands' typer options (help text included); each
+command only parses, calls one library function and hands the result to render.py.
+
 Errors in user input exit with status 2 and one line on stderr, never a traceback.
+
+Each command imports the library layer it calls inside its function: `rankinv threshold`
+must not pay for importing jax (simulate) or torch (validate), so those imports stay lazy.
 """
 
 from __future__ import annotations
@@ -13,11 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from rankinv._io import write_json
+from rankinv.render import (
+    console,
+    demo_payload,
+    kv_table,
+    population_table,
+    print_calibrate,
+    print_compare,
+    print_demo_step,
+    print_derive,
+    print_monitor,
+    print_rank,
+    print_simulation,
+    rho_line,
+    sim_inversion,
+)
 from rankinv.theory import paper
 
 app = typer.Typer(
@@ -28,17 +48,6 @@ app = typer.Typer(
     help="Predict and check rank inversion of SFT checkpoints under GRPO.",
 )
 #: Width of tables printed to a pipe or file: wide enough that no column is cut.
-PIPE_WIDTH = 200
-
-
-def _make_console() -> Console:
-    """Rich console; full-width tables when stdout is not a terminal (pipes, files, CI)."""
-    if not sys.stdout.isatty():
-        return Console(width=PIPE_WIDTH)
-    return Console()
-
-
-console = _make_console()
 
 
 class UserError(Exception):
@@ -63,19 +72,7 @@ def _json_default(obj):
 def threshold_payload(group_size: int, level: float, n_outcomes: int) -> dict:
     from rankinv import theory
 
-    ps = theory.p_star(group_size, level)
-    low, high = theory.entropy_threshold(group_size, n_outcomes, level)
-    return {
-        "group_size": group_size,
-        "level": level,
-        "p_star": ps,
-        "p_star_upper": theory.p_star_upper(group_size, level),
-        "p_star_ln2_over_g": float(__import__("math").log(2) / group_size),
-        "advantage_variance_at_p_star": theory.advantage_variance(ps, group_size),
-        "entropy_low_nats": low,
-        "entropy_high_nats": high,
-        "n_outcomes": n_outcomes,
-    }
+    return theory.threshold_summary(group_size, level, n_outcomes)
 
 
 #: What each `rankinv threshold` key means (shown beside the value in the table).
@@ -107,7 +104,7 @@ def threshold(
     if as_json:
         _emit_json(payload)
         return
-    table = _kv_table(f"GRPO dead-zone thresholds, g = {group_size}, level = {level}", [])
+    table = kv_table(f"GRPO dead-zone thresholds, g = {group_size}, level = {level}", [])
     table.add_column("meaning")
     for key, value in payload.items():
         shown = f"{value:.6g}" if isinstance(value, float) else str(value)
@@ -122,95 +119,59 @@ def threshold(
     )
 
 
-def _kv_table(title: str, items) -> Table:
-    """A two-column quantity / value table."""
-    table = Table(title=title)
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    for key, value in items:
-        shown = "-" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
-        table.add_row(key, shown)
-    return table
-
-
-def thresholds_table(group_sizes, level: float = 0.5, n_outcomes: int = 32) -> list[dict]:
-    return [threshold_payload(g, level, n_outcomes) for g in group_sizes]
-
-
 # ---------------------------------------------------------------- simulate
-def _sim_table(result: dict) -> Table:
-    bd = result["by_depth"]
-    table = Table(
-        title=f"Simulated SFT depth sweep ({result['config']['name']}), "
-        f"g = {result['work']['group_size']}, mean over seeds"
-    )
-    for col in [
-        "SFT epochs",
-        "H pre (nats)",
-        "pass@1 pre",
-        f"pass@{result['k']} pre",
-        f"peak pass@{result['k']} post",
-        "all-fail",
-        "all-pass",
-    ]:
-        table.add_column(col, justify="right")
-    for i, d in enumerate(bd["depth"]):
-        table.add_row(
-            f"{d:g}",
-            f"{bd['pre_entropy'][i]:.3f}",
-            f"{bd['pre_pass_at_1'][i]:.3f}",
-            f"{bd['pre_pass_at_k'][i]:.3f}",
-            f"{bd['post_peak'][i]:.3f}",
-            f"{bd['all_fail_pre'][i]:.2f}",
-            f"{bd['all_pass_pre'][i]:.2f}",
+
+
+def _population_summary(population: str, out: str | None, quiet: bool) -> dict:
+    """Run (or resume) a population, with a progress bar over ladders unless quiet."""
+    from rankinv.simulate.population import plan, run_population
+
+    if population not in ("quick", "full"):
+        raise UserError(f"--population must be quick or full, got {population!r}")
+    pl = plan(population)
+    if quiet:
+        return run_population(population, out, plan_=pl)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task(f"ladders ({pl.n_runs} runs)", total=len(pl.ladders))
+        return run_population(
+            population, out, plan_=pl, progress=lambda done, total: bar.update(task, completed=done)
         )
-    return table
 
 
-def _rho_line(name: str, r: dict) -> str:
-    if r.get("rho") is None:
-        return f"{name}: undefined ({r.get('error', 'constant input')})"
-    how = {"fisher-z": " (Fisher z)", "bootstrap": " (bootstrap)"}.get(r.get("ci_method"), "")
-    line = (
-        f"{name}: rho = {r['rho']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]{how}, "
-        f"p = {r['p_value']:.3g}"
-    )
-    if r.get("power") is not None:
-        line += f", power at n = {r['n']}: {r['power']:.0%}"
-    return line
-
-
-def sim_inversion(result: dict) -> tuple[bool | None, str]:
-    """The simulated inversion as (JSON value, words): None and "n/a (...)" when rho is
-    undefined (fewer than 3 checkpoints, or a constant column), never a silent "no"."""
-    r = result["spearman_pre_pass1_vs_post"]
-    if r.get("rho") is None:
-        n = len(result.get("depths") or [])
-        why = "needs at least 3 checkpoints" if n < 3 else r.get("error", "rho undefined")
-        return None, f"n/a ({why})"
-    inv = result["inversion"]
-    return inv, "yes" if inv else "no"
-
-
-def print_simulation(result: dict) -> None:
-    console.print(_sim_table(result))
+def _run_population(population: str, out: str | None, as_json: bool) -> None:
+    summary = _population_summary(population, out, quiet=as_json)
+    if as_json:
+        _emit_json(summary)
+        return
+    console.print(population_table(summary))
     console.print(
-        _rho_line("pre-RL pass@1 vs post (seed-demeaned)", result["spearman_pre_pass1_vs_post"])
+        f"{summary['n_ladders']} ladders, {summary['n_runs']} runs; inverted share "
+        f"{summary['inverted_share']:.2f} (final held-out pass@{summary['k']}); "
+        f"{summary['elapsed_s']:.1f} s ({summary['n_compiles']} compiles, "
+        f"{summary['compile_s']:.1f} s)"
+        + (f"; resumed {summary['resumed_ladders']} ladders" if summary["resumed_ladders"] else "")
     )
-    console.print(
-        _rho_line("pre-RL entropy vs post (seed-demeaned)", result["spearman_entropy_vs_post"])
-    )
-    console.print(
-        f"inversion: {sim_inversion(result)[1]};  p*(g) Monte Carlo "
-        f"{result['p_star_numeric']:.4f} +- {result['p_star_numeric_se']:.4f} vs exact "
-        f"{result['p_star_analytic']:.4f};  {result['elapsed_s']:.1f} s "
-        f"(compile {result['compile_s']:.1f} s)"
-    )
+    if out:
+        console.print(f"ladders in {Path(out) / 'population.jsonl'}")
 
 
 @app.command()
 def simulate(
-    preset: str = typer.Option("quick", help="quick | paper | high-base"),
+    preset: str = typer.Option("quick", help="quick | paper | high-base | family"),
+    population: str = typer.Option(
+        None,
+        "--population",
+        help="quick | full: a population of ladders across settings (family policy), "
+        "appended to OUT/population.jsonl, resumable.",
+    ),
     out: str = typer.Option(None, "--out", help="Directory for simulate.json and per-run logs."),
     derive: bool = typer.Option(
         False,
@@ -225,7 +186,12 @@ def simulate(
     rl_steps: int = typer.Option(None, "--rl-steps", help="GRPO steps per run."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """JAX sweep over SFT depths x seeds, then GRPO: the inversion and rho."""
+    """JAX sweep over SFT depths x seeds, then GRPO: the inversion and rho.
+
+    With --population: ladders across settings of the generalising (family) policy."""
+    if population is not None:
+        _run_population(population, out, as_json)
+        return
     from rankinv.simulate import config as sim_config
     from rankinv.simulate import run_sweep
 
@@ -263,7 +229,7 @@ def simulate(
         return
     print_simulation(result)
     if derive:
-        _print_derive(result["derive"])
+        print_derive(result["derive"])
     if out:
         console.print(f"artifacts in {out}")
 
@@ -278,54 +244,7 @@ def _float_list(text: str, option: str) -> tuple[float, ...]:
     return values
 
 
-def _print_derive(d: dict) -> None:
-    t = Table(title="p*(g): analytic vs numeric")
-    for col in ["g", "exact", "Monte Carlo", "z", "dynamic (T steps)", "first signal 1/2"]:
-        t.add_column(col, justify="right")
-    for r in d["p_star"]:
-        t.add_row(
-            str(r["g"]),
-            f"{r['p_star_analytic']:.4f}",
-            f"{r['p_star_monte_carlo']:.4f}",
-            f"{r['monte_carlo_z']:+.1f}",
-            f"{r['p_star_dynamic']:.4f} ({r['dynamic_steps']})",
-            f"{r['p_first_signal_half']:.4f}",
-        )
-    console.print(t)
-    e = d["entropy_threshold"]
-    onset = "none" if e["onset_nats"] is None else f"{e['onset_nats']:.3f}"
-    console.print(
-        f"entropy: inversion onset at {onset} nats (mean token entropy); theory per "
-        f"token H_low {e['theory_low_per_token']:.3f}, H_high "
-        f"{e['theory_high_per_token']:.3f}"
-    )
-    m = Table(title="Mitigations on the deepest checkpoint (peak pass@k after RL)")
-    for col in ["mitigation", "shallow", "deep", "deep vs none", "rescues"]:
-        m.add_column(col, justify="right")
-    for r in d["mitigations"]:
-        m.add_row(
-            r["mitigation"],
-            f"{r['shallow_post_peak']:.3f}",
-            f"{r['deep_post_peak']:.3f}",
-            f"{r['deep_gain_vs_none']:+.3f}",
-            "yes" if r["rescues"] else "no",
-        )
-    console.print(m)
-
-
 # ---------------------------------------------------------------- monitor
-def _print_monitor(rep: dict) -> None:
-    colour = {"continue": "green", "watch": "yellow", "stop": "red"}[rep["verdict"]]
-    console.print(
-        f"verdict: [bold {colour}]{rep['verdict']}[/] (signal: {rep['entropy_signal']})",
-        highlight=False,
-    )
-    for r in rep["reasons"]:
-        console.print(f"  - {r}", highlight=False)
-    for i in rep["log_issues"]:
-        console.print(f"  ! log: {i}", highlight=False)
-    if rep["verdict"] == "stop":
-        console.print(f"  stopping now saves {rep['compute_saved']:.1%} of the planned RL compute")
 
 
 @app.command()
@@ -388,7 +307,7 @@ def monitor(
         if as_json:
             typer.echo(json.dumps({k: v for k, v in rep.items() if k != "series"}))
         else:
-            _print_monitor(rep)
+            print_monitor(rep)
 
     if not follow:
         emit(run_monitor(log, cfg))
@@ -418,113 +337,6 @@ def monitor(
 
 
 # ---------------------------------------------------------------- compare
-def _flag_upper(v) -> str:
-    from rankinv.validate.compare import flag_word
-
-    return flag_word(v).upper() if v else flag_word(v)
-
-
-def _sign_word(v: int | None) -> str:
-    return "n/a" if v is None else "+" if v > 0 else "-" if v < 0 else "0"
-
-
-def compare_summary_lines(res: dict) -> list[str]:
-    """The inversion call and the strongest predictor, in words (shared with the report)."""
-    preds = res["predictors"]
-    lines = []
-    if "pre_pass_at_1" not in preds:
-        lines.append("inversion of the pre-RL pass@1 ranking: n/a (no pre_pass_at_1 column)")
-    else:
-        p1 = preds["pre_pass_at_1"]
-        if p1["rho"] is None:
-            lines.append(f"inversion of the pre-RL pass@1 ranking: n/a ({p1.get('error')})")
-        else:
-            lines.append(
-                f"inversion of the pre-RL pass@1 ranking: {res['inversion_call']} "
-                f"(rho {p1['rho']:+.2f}, {p1['p_method']} permutation p = {p1['p_value']:.3g}, "
-                f"alpha = {res['alpha']}; power of this test at n = {p1['n']} against "
-                f"|rho| = {abs(p1['rho']):.2f}: {p1['power']:.0%})"
-            )
-    fav = res.get("favoured_predictor")
-    if fav:
-        v = preds[fav]
-        exp = v.get("expected_sign")
-        agree = (
-            "no expected sign"
-            if exp is None
-            else "sign as expected"
-            if v.get("agrees")
-            else "sign against the expectation"
-        )
-        sig = "significant" if res["favoured_significant"] else "not significant"
-        lines.append(
-            f"strongest predictor: {fav} (rho {v['rho']:+.2f}, {agree}; {sig} at "
-            f"alpha = {res['alpha']})"
-        )
-    for k, v in preds.items():
-        if v.get("monotone_of"):
-            lines.append(
-                f"{k} is a monotone function of {v['monotone_of']} over these rows: "
-                "same ranks, not ranked separately"
-            )
-        elif v.get("same_ranks_as"):
-            lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
-    if any(v.get("power") == 0.0 for v in preds.values()):
-        lines.append(
-            f"at n = {res['n']} the permutation test cannot reach p <= {res['alpha']} "
-            "(power 0%): no result can be significant"
-        )
-    return lines
-
-
-def _print_compare(res: dict) -> None:
-    t = Table(
-        title=f"Predictors of {res['outcome']} by |rho| (n = {res['n']}, seed-demeaned: "
-        f"{res['seed_demeaned']})"
-    )
-    for col in ["predictor", "rho", "95% CI", "p", "power", "expected", "agrees"]:
-        t.add_column(col, justify="right")
-    for k, v in res["predictors"].items():
-        exp = _sign_word(v.get("expected_sign"))
-        name = k if not v.get("monotone_of") else f"{k} (= f({v['monotone_of']}))"
-        if v["rho"] is None:
-            t.add_row(name, "-", "-", v.get("error", ""), "-", exp, "-")
-            continue
-        ci = f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
-        agrees = "-" if v.get("agrees") is None else ("yes" if v["agrees"] else "no")
-        t.add_row(
-            name,
-            f"{v['rho']:+.2f}",
-            f"{ci} {v.get('ci_method', '')}",
-            f"{v['p_value']:.3g} {v.get('p_method', '')}",
-            "-" if v.get("power") is None else f"{v['power']:.0%}",
-            exp,
-            agrees,
-        )
-    console.print(t)
-    console.print(
-        "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); power: "
-        "chance the test at alpha = 0.05 detects a true rho of the observed size at this n",
-        highlight=False,
-    )
-    for line in compare_summary_lines(res):
-        console.print(line, highlight=False)
-    s = Table(title="Stage-1 / stage-2 verdicts next to what happened")
-    s.add_column("checkpoint", no_wrap=True)
-    for col in ["H", "stage 1", "stage-2 drop", "stage 2", "headroom", "outcome", "rank"]:
-        s.add_column(col, justify="right")
-    for r in res["stage"]:
-        s.add_row(
-            str(r["name"]),
-            "-" if r["entropy"] is None else f"{r['entropy']:.3f}",
-            _flag_upper(r["stage1_flag"]),
-            "-" if r["stage2_drop"] is None else f"{r['stage2_drop']:.0%}",
-            _flag_upper(r["stage2_flag"]),
-            "-" if r["headroom"] is None else f"{r['headroom']:.1f}x",
-            f"{r['outcome']:.3f}",
-            str(r["observed_rank"]),
-        )
-    console.print(s)
 
 
 @app.command()
@@ -561,7 +373,7 @@ def compare(
         _emit_json({k: v for k, v in res.items() if k != "rows"})
         return
     console.print(f"source: {source}", highlight=False)
-    _print_compare(res)
+    print_compare(res)
 
 
 # ---------------------------------------------------------------- rank / calibrate
@@ -582,22 +394,7 @@ def rank(
     if as_json:
         _emit_json(res)
         return
-    t = Table(title=f"Checkpoints by predicted post-RL outcome ({res['signal']})")
-    for col in ("#", "checkpoint", res["signal"], "pre-RL pass@1"):
-        t.add_column(col, overflow="fold")
-    for i, r in enumerate(res["ranking"], 1):
-        t.add_row(str(i), r["checkpoint"], f"{r['signal_value']:.3f}", f"{r['pre_pass_at_1']:.3f}")
-    console.print(t)
-    console.print(f"recommended start: [bold]{res['recommended']}[/]", highlight=False)
-    if res["predicted_inversion"]:
-        console.print(
-            f"predicted inversion: the best pre-RL pass@1 ({res['best_pre_pass_at_1']}) is not "
-            "the checkpoint predicted to end best",
-            highlight=False,
-        )
-    else:
-        console.print("no inversion predicted: the two orders agree on the best checkpoint")
-    console.print(f"signal accuracy: {res['accuracy']}", highlight=False)
+    print_rank(res)
 
 
 @app.command()
@@ -618,52 +415,16 @@ def calibrate(
 
     source = Path(population)
     if population in ("quick", "full"):
-        from rankinv.simulate.population import run_population
-
-        pop_dir = Path(out or f"rankinv-calibrate-{population}")
-        run_population(population, pop_dir, progress=not as_json)
-        source = pop_dir
+        out = out or f"rankinv-calibrate-{population}"
+        _population_summary(population, out, quiet=as_json)
+        source = Path(out)
     elif not source.exists():
         raise UserError(f"--population must be quick, full or a directory; {source} not found")
     res = calibrate_fn(source, out=out, with_sensitivity=True)
     if as_json:
         _emit_json(res)
         return
-    t = Table(title=f"Stage 1 on {res['n_ladders']} ladders (report half of the settings)")
-    for col in ("signal", "sign", "median rho", "IQR", "top-1", "regret", "AUC doomed"):
-        t.add_column(col)
-    for r in res["stage1"]:
-        t.add_row(
-            r["signal"],
-            f"{r['sign']:+d}",
-            f"{r['median_rho']:+.2f}",
-            f"[{r['iqr'][0]:+.2f}, {r['iqr'][1]:+.2f}]",
-            f"{r['top1_rate']:.0%}",
-            f"{r['regret']:.3f}",
-            "-" if r["auc_doomed"] is None else f"{r['auc_doomed']:.2f}",
-        )
-    console.print(t)
-    frac = res["chosen"]["stage2_check_fraction"]
-    t2 = Table(title=f"Stage 2 at the check {frac} of the run ({res['n_runs']} runs)")
-    for col in ("rule", "AUC", "precision", "recall", "compute saved", "threshold"):
-        t2.add_column(col)
-    for r in res["stage2"]:
-        if r["check_fraction"] != frac:
-            continue
-        t2.add_row(
-            r["rule"],
-            "-" if r["auc"] is None else f"{r['auc']:.2f}",
-            "-" if r["precision"] is None else f"{r['precision']:.0%}",
-            "-" if r["recall"] is None else f"{r['recall']:.0%}",
-            f"{r['compute_saved']:.0%}",
-            f"{r['threshold']:.3f}",
-        )
-    console.print(t2)
-    console.print(
-        f"chosen on the other half: stage 1 {res['chosen']['stage1']}, stage 2 "
-        f"{res['chosen']['stage2']}",
-        highlight=False,
-    )
+    print_calibrate(res)
 
 
 # ---------------------------------------------------------------- validate
@@ -729,7 +490,7 @@ def validate(
         "headroom",
         "diversity_ratio",
     )
-    t = _kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in keys))
+    t = kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in keys))
     console.print(t)
     colour = {"low": "green", "medium": "yellow", "high": "red"}.get(summary["risk"], "white")
     console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
@@ -811,12 +572,12 @@ def experiment_mini(
         )
     console.print(t)
     if res["compare"]:
-        console.print(_rho_line(f"rho(pre-RL pass@1, peak pass@{k})", res["rho_pass1_vs_post"]))
-        console.print(_rho_line(f"rho(rollout entropy, peak pass@{k})", res["rho_entropy_vs_post"]))
+        console.print(rho_line(f"rho(pre-RL pass@1, peak pass@{k})", res["rho_pass1_vs_post"]))
+        console.print(rho_line(f"rho(rollout entropy, peak pass@{k})", res["rho_entropy_vs_post"]))
         console.print(f"inversion: {'yes' if res['inversion'] else 'no'}")
     sim = res["simulator"]
-    console.print(_rho_line("simulator rho(pass@1, post)", sim["rho_pass1_vs_post"]))
-    console.print(_rho_line("simulator rho(entropy, post)", sim["rho_entropy_vs_post"]))
+    console.print(rho_line("simulator rho(pass@1, post)", sim["rho_pass1_vs_post"]))
+    console.print(rho_line("simulator rho(entropy, post)", sim["rho_entropy_vs_post"]))
     console.print(f"{res['seconds']['total']:.0f} s; artifacts in {out}")
 
 
@@ -838,7 +599,6 @@ def report(
 
 
 # ---------------------------------------------------------------- demo
-DEMO_GROUP_SIZES = [2, 4, 8, 16, 32, 64]
 #: Where `rankinv demo` writes unless told otherwise (relative to the working directory).
 DEMO_OUT = "rankinv-demo"
 
@@ -852,87 +612,31 @@ def demo(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """The main job on built-in defaults: thresholds, a quick simulation with its stage-2
-    monitor, the paper's example, and a report with figures."""
-    from rankinv.simulate import preset as sim_preset
-    from rankinv.simulate import run_sweep
-    from rankinv.validate import compare as cmp
-    from rankinv.validate.monitor import MonitorConfig
-    from rankinv.validate.monitor import monitor as run_monitor
-    from rankinv.validate.report import build_report
+    """The main job on built-in defaults: thresholds, a simulation on the generalising policy
+    with its stage-2 monitor (calibrated rule beside the paper's), the paper's example, and a
+    report with figures."""
+    from rankinv.experiment.demo import demo_steps
 
     out_dir = Path(out or DEMO_OUT).resolve()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out} exists and is not a directory")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = thresholds_table(DEMO_GROUP_SIZES)
+    payload: dict = {"out": str(out_dir)}
     if not as_json:
         console.print(f"outputs (artifacts, report.md, figures) go to {out_dir}", highlight=False)
-        table = Table(title="1. Dead zone of GRPO with binary rewards (level 1/2, K = 32)")
-        for col in ["g", "p*(g)", "ln2/g", "1-p*", "E\\[s2] at p*", "H_low", "H_high"]:
-            table.add_column(col, justify="right")
-        for r in rows:
-            table.add_row(
-                str(r["group_size"]),
-                f"{r['p_star']:.4f}",
-                f"{r['p_star_ln2_over_g']:.4f}",
-                f"{r['p_star_upper']:.4f}",
-                f"{r['advantage_variance_at_p_star']:.4f}",
-                f"{r['entropy_low_nats']:.4f}",
-                f"{r['entropy_high_nats']:.4f}",
-            )
-        console.print(table)
-        console.print("\n[bold]2. Simulation[/]: SFT to 5 depths x 3 seeds, then GRPO (JAX)")
-    cfg = sim_preset("quick")
-    if as_json:
-        sim = run_sweep(cfg, out_dir)
-    else:
-        with console.status("simulating...", spinner="dots"):
-            sim = run_sweep(cfg, out_dir)
-        print_simulation(sim)
-    mcfg = MonitorConfig(
-        ref_step=10,
-        check_step=cfg.rl_steps - 10,
-        planned_steps=cfg.rl_steps,
-        group_size=cfg.group_size,
-    )
-    monitors = {}
-    for d in (min(cfg.sft_depths), max(cfg.sft_depths)):
-        rep = run_monitor(out_dir / "logs" / f"depth{d:g}_seed0.jsonl", mcfg)
-        write_json(out_dir / f"monitor_sim_depth{d:g}.json", rep)
-        monitors[f"depth{d:g}"] = {k: v for k, v in rep.items() if k != "series"}
+    steps = demo_steps(out_dir)
+    status = contextlib.nullcontext() if as_json else console.status("working...", spinner="dots")
+    while True:
+        with status:
+            item = next(steps, None)
+        if item is None:
+            break
+        name, result = item
+        payload[name] = demo_payload(name, result)
         if not as_json:
-            console.print(f"\nstage-2 monitor on the simulated {d:g}-epoch run:")
-            _print_monitor(rep)
-    ex = cmp.example("paper-qwen")
-    res = cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])
-    res["source"] = "example paper-qwen"
-    write_json(out_dir / "compare.json", res)
-    diag = cmp.example("paper-qwen-diagnostic")
-    res_diag = cmp.compare(diag["rows"], diag["outcome"], diag["group_size"])
-    if not as_json:
-        console.print("\n[bold]3. The paper's Qwen2.5-Coder-3B ladder[/] (Table 1)")
-        _print_compare(res)
-        console.print("\nTable 3 (seed 42), two-stage diagnostic:")
-        _print_compare(res_diag)
-    path = build_report(out_dir)
-    payload = {
-        "thresholds": rows,
-        "simulation": {k: v for k, v in sim.items() if k != "trajectories"},
-        "monitor": monitors,
-        "paper_qwen": {k: v for k, v in res.items() if k != "rows"},
-        "paper_qwen_diagnostic": {k: v for k, v in res_diag.items() if k != "rows"},
-        "report": str(path),
-        "out": str(out_dir),
-    }
+            print_demo_step(name, result, out_dir)
     if as_json:
+        paper_part = payload.pop("paper")  # the JSON keys of earlier releases
+        payload["paper_qwen"] = paper_part["table1"]
+        payload["paper_qwen_diagnostic"] = paper_part["diagnostic"]
         _emit_json(payload)
-    else:
-        console.print(
-            f"\n[bold]4. Report[/]: {path}\n   figures, simulate.json, compare.json, monitor "
-            f"JSONs and per-run logs (logs/) are in {out_dir}",
-            highlight=False,
-        )
 
 
 # ---------------------------------------------------------------- entry point

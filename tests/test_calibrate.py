@@ -98,7 +98,7 @@ def test_calibrate_recovers_the_planted_truth(population, tmp_path):
     # escape (prompts that can draw a signal) drives the planted outcome
     assert s1["escape"]["median_rho"] > 0.8
     assert s1[res["chosen"]["stage1"]]["median_rho"] >= 0.9
-    assert s1["escape"]["auc_doomed"] > 0.9  # low escape flags the doomed (stranded) runs
+    assert s1["escape"]["auc_poor_start"] > 0.9  # low escape flags the stranded rungs
     # pass@1 rises with depth while the outcome falls: its chosen sign is negative
     assert s1["pass_at_1"]["sign"] == -1
     s2 = [r for r in res["stage2"] if r["check_fraction"] == 0.375]
@@ -162,8 +162,8 @@ def test_stage1_verdict_orientation(monkeypatch):
     from rankinv.validate.probe import stage1_verdict
 
     cal = {
-        "escape": {"sign": 1, "doomed_threshold": 0.5, "median_rho": 0.8, "top1_rate": 0.7},
-        "pass_at_1": {"sign": -1, "doomed_threshold": 0.4, "median_rho": 0.5, "top1_rate": 0.6},
+        "escape": {"sign": 1, "poor_start_threshold": 0.5, "median_rho": 0.8, "top1_rate": 0.7},
+        "pass_at_1": {"sign": -1, "poor_start_threshold": 0.4, "median_rho": 0.5, "top1_rate": 0.6},
     }
     monkeypatch.setattr(rules, "STAGE1_CALIBRATION", cal)
     assert stage1_verdict({"escape": 0.3}, "escape")["risk"] == "high"  # few prompts escape
@@ -182,3 +182,18 @@ def test_roc_curve_ends_and_matches_auc():
     assert (roc["fpr"][0], roc["tpr"][0]) == (0.0, 0.0)
     assert (roc["fpr"][-1], roc["tpr"][-1]) == (1.0, 1.0)
     assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(cal.roc_auc(s, lab))
+
+
+def test_shipped_defaults_are_the_saved_calibration():
+    """The verdicts' defaults (src/validate/_calibrated.py) are generated from the saved
+    calibrate run; regenerate with scripts/update_calibrated.py after recalibrating."""
+    import json
+    from pathlib import Path
+
+    import rankinv.validate._calibrated as shipped
+
+    saved = Path(__file__).resolve().parents[1] / "figures/data/calibrate/calibrate.json"
+    res = json.loads(saved.read_text())
+    assert Path(shipped.__file__).read_text() == cal.constants_module(res)
+    assert rules.DEFAULT_STAGE1_SIGNAL == res["chosen"]["stage1"]
+    assert rules.DEFAULT_STAGE2_RULE == res["chosen"]["stage2"]

@@ -14,7 +14,8 @@ ALLOWED = {
     "validate": {"theory", "sandbox"},
     "experiment": {"theory", "simulate", "sandbox", "validate", "integrations"},
     "integrations": {"theory", "simulate", "sandbox", "validate", "experiment"},
-    "cli": {"theory", "simulate", "sandbox", "validate", "experiment", "integrations"},
+    "cli": {"theory", "simulate", "sandbox", "validate", "experiment", "integrations", "render"},
+    "render": {"theory", "simulate", "sandbox", "validate", "experiment", "integrations"},
 }
 BASE = {
     "",
@@ -85,13 +86,20 @@ def test_layer_rules_hold():
     assert not bad, "layer rule broken:\n" + "\n".join(bad)
 
 
-def test_nothing_imports_cli():
+def test_nothing_imports_cli_and_only_cli_imports_render():
     users = [
         str(p.relative_to(SRC))
         for p in _modules()
         if p.name != "cli.py" and any(t == "cli" for _, t in _rankinv_imports(p))
     ]
     assert not users
+    render_users = [
+        str(p.relative_to(SRC))
+        for p in _modules()
+        if p.name not in ("cli.py", "render.py")
+        and any(t == "render" for _, t in _rankinv_imports(p))
+    ]
+    assert not render_users
 
 
 def test_sandbox_never_imports_torch():

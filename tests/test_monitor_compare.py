@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rankinv.validate import compare as cmp
+from rankinv.validate import rules
 from rankinv.validate.monitor import MonitorConfig, monitor, read_series
 
 PAPER = MonitorConfig(rule="paper")  # the paper's entropy-drop rule, exactly
@@ -458,8 +459,14 @@ def test_demo_end_to_end(tmp_path):
     assert data["paper_qwen"]["inversion_call"] == "trend, not significant at this n"
     assert data["out"] == str(where.resolve())
     assert (tmp_path / "report.md").exists()
-    for png in ("plane.png", "ranks.png", "monitor_sim_depth1.png", "monitor_sim_depth16.png"):
+    depths = data["simulation"]["depths"]
+    shallow, deep = f"monitor_sim_depth{min(depths):g}.png", f"monitor_sim_depth{max(depths):g}.png"
+    for png in ("plane.png", "ranks.png", shallow, deep):
         assert (tmp_path / png).stat().st_size > 10_000
+    # stage 2 on both simulated runs, the calibrated rule beside the paper's
+    for run in data["monitor"].values():
+        assert set(run) == {"paper", rules.DEFAULT_STAGE2_RULE}
+        assert run["paper"]["rule"] == "paper"
     assert len(data["thresholds"]) == 6
 
 

@@ -195,7 +195,7 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
         entropy_prompt=summary["entropy_prompt"],
     )
     assert summary["signals"] == pytest.approx(expect)
-    assert summary["signal"] == rules.DEFAULT_STAGE1_SIGNAL
+    assert summary["signal"] == rules.DEFAULT_STAGE1_RISK_SIGNAL
     assert summary["risk"] == stage1_verdict(expect)["risk"]
     assert summary["new_samples"] == 24
     lines = (out / "samples.jsonl").read_text().splitlines()

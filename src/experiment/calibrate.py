@@ -1,4 +1,7 @@
 """Score every stage-1 signal and stage-2 rule on a population of simulated ladders, held out
+
+Over 400 lines: stage-1 and stage-2 scoring with their statistics (AUC, Youden, ROC) and the
+generator of the calibrated-constants module; one job, scoring the verdicts.
 by setting, and on the real runs we have.
 
 Held out by setting: the settings (a ladder's configuration without its seed) are split in
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import time
 from pathlib import Path
 
@@ -38,6 +42,8 @@ from rankinv.validate import rules
 
 #: Check positions as fractions of the run (the paper: step 150 of 400 = 0.375).
 CHECK_FRACTIONS = (0.1, 0.25, 0.375, 0.5)
+#: A rung is a poor start when its final held-out pass@k trails its ladder's best by more.
+POOR_START_MARGIN = 0.02
 #: Other definitions of a doomed run, to check the choice does not hinge on one.
 SENSITIVITY_GAINS = (0.0, 0.05)
 #: Reference step as a fraction of the run (the paper: step 10 of 400).
@@ -58,16 +64,40 @@ def roc_auc(score: np.ndarray, label: np.ndarray) -> float | None:
     return float((r[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def roc_curve(score: np.ndarray, label: np.ndarray) -> dict | None:
+def f1_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
+    """The threshold t maximising F1 of "score > t" (precision weighs in: with rare doomed
+    runs, Youden's J alone stops many healthy ones)."""
+    score = np.asarray(score, dtype=float)
+    label = np.asarray(label, dtype=bool)
+    if label.all() or not label.any():
+        return None
+    cands = np.unique(score)
+    mids = np.concatenate([[cands[0] - 1e-9], (cands[:-1] + cands[1:]) / 2])
+    best, best_t = -1.0, None
+    for t in mids:
+        pred = score > t
+        tp = int((pred & label).sum())
+        if tp == 0:
+            continue
+        f1 = 2 * tp / (pred.sum() + label.sum())
+        if f1 > best:
+            best, best_t = f1, float(t)
+    return best_t
+
+
+def roc_curve(score: np.ndarray, label: np.ndarray, max_points: int = 101) -> dict | None:
     """False- and true-positive rates of "score > t" over every threshold (for figures)."""
     score = np.asarray(score, dtype=float)
     label = np.asarray(label, dtype=bool)
     if label.all() or not label.any():
         return None
-    ts = np.concatenate([[np.inf], np.unique(score)[::-1], [-np.inf]])
+    uniq = np.unique(score)[::-1]
+    if uniq.size > max_points:  # thresholds at quantiles keep the curve's shape, not its size
+        uniq = np.unique(np.quantile(score, np.linspace(1, 0, max_points)))[::-1]
+    ts = np.concatenate([[np.inf], uniq, [-np.inf]])
     fpr = [float((score[~label] >= t).mean()) if np.isfinite(t) else float(t < 0) for t in ts]
     tpr = [float((score[label] >= t).mean()) if np.isfinite(t) else float(t < 0) for t in ts]
-    return {"fpr": fpr, "tpr": tpr}
+    return {"fpr": [round(x, 4) for x in fpr], "tpr": [round(x, 4) for x in tpr]}
 
 
 def youden_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
@@ -100,6 +130,10 @@ def split_settings(ids) -> dict[str, str]:
 
 # ---------------------------------------------------------------- records
 def _visits(setting: dict, n_prompts_default: int) -> float:
+    """Draws of each training prompt over the run: rl_steps x B / N (from the setting)."""
+    m = re.fullmatch(r"B(\d+)ofN(\d+)", str(setting.get("batch", "")))
+    if m:
+        setting = {**setting, "batch_prompts": int(m.group(1)), "n_prompts": int(m.group(2))}
     vals = []
     for keys in _VISIT_KEYS:
         vals.append(next((setting[k] for k in keys if setting.get(k) is not None), None))
@@ -176,7 +210,7 @@ def load_population(source: str | Path) -> list[dict]:
 # ---------------------------------------------------------------- stage 1
 def _ladder_stats(sig: np.ndarray, out: np.ndarray) -> tuple[float | None, bool, float]:
     ok = np.isfinite(sig)
-    if ok.sum() < 3 or np.ptp(sig[ok]) == 0:
+    if ok.sum() < 3 or np.ptp(sig[ok]) == 0 or np.ptp(out[ok]) == 0:
         rho = None
     else:
         rho = float(spearmanr(sig[ok], out[ok]).statistic)
@@ -194,8 +228,10 @@ def _ladder_stats(sig: np.ndarray, out: np.ndarray) -> tuple[float | None, bool,
 def score_stage1(
     ladders: list[dict], split: dict[str, str], doomed_gain: float = outcomes.DOOMED_GAIN
 ) -> list[dict]:
-    """Per signal: sign chosen on the choose half; median rho, IQR, top-1, regret, AUC for
-    doomed runs (and its threshold) on the report half."""
+    """Per signal: sign chosen on the choose half; on the report half the median rho, IQR,
+    top-1 rate, regret, and the AUC for a *poor start* (the rung's final outcome trails its
+    ladder's best by more than POOR_START_MARGIN), with the threshold (chosen on the choose
+    half by Youden's J) that the single-checkpoint verdict uses."""
     per = []
     for lad in ladders:
         sigs = [run_signals(r, lad) for r in lad["runs"]]
@@ -209,10 +245,11 @@ def score_stage1(
             x = np.array([np.nan if s[name] is None else s[name] for s in sigs], dtype=float)
             y = np.array([o[0] for o in outs])
             stats[half].append((x, y))
-            for xi, (_, doomed) in zip(x, outs, strict=True):
-                if np.isfinite(xi) and doomed is not None:
+            poor = y < y.max() - POOR_START_MARGIN  # a better rung of this ladder existed
+            for xi, p in zip(x, poor, strict=True):
+                if np.isfinite(xi):
                     flat[half][0].append(xi)
-                    flat[half][1].append(doomed)
+                    flat[half][1].append(bool(p))
         rho_choose = [_ladder_stats(x, y)[0] for x, y in stats["choose"]]
         rho_choose = [r for r in rho_choose if r is not None]
         if not rho_choose:
@@ -224,6 +261,7 @@ def score_stage1(
         if not rhos:
             continue
         auc = roc_auc(-sign * np.array(flat["report"][0]), np.array(flat["report"][1], bool))
+        auc_choose = roc_auc(-sign * np.array(flat["choose"][0]), np.array(flat["choose"][1], bool))
         thr = youden_threshold(-sign * np.array(flat["choose"][0]), np.array(flat["choose"][1]))
         rows.append(
             {
@@ -235,8 +273,11 @@ def score_stage1(
                 "iqr": [float(np.percentile(rhos, 25)), float(np.percentile(rhos, 75))],
                 "top1_rate": float(np.mean([t for _, t, _ in rep])),
                 "regret": float(np.nanmean([g for _, _, g in rep])),
-                "auc_doomed": auc,
-                "doomed_threshold": None if thr is None else -sign * thr,
+                "auc_poor_start": auc,
+                "choose_auc_poor_start": auc_choose,
+                "scale_free": meta.scale_free,
+                "poor_start_threshold": None if thr is None else -sign * thr,
+                "poor_start_rate": float(np.mean(flat["report"][1])),
                 "n_ladders": len(rhos),
                 "rhos": [round(r, 4) for r in rhos],
                 "choose_median_rho": med,
@@ -283,14 +324,19 @@ def score_stage2(
                 continue
             cs = np.array([d[0] for d in data["choose"]])
             cl = np.array([d[1] for d in data["choose"]])
-            thr = rule.threshold if name == "paper" else youden_threshold(cs, cl)
-            if thr is None:
-                thr = rule.threshold
+            if name == "paper":  # the paper's rule as published: stop above a 50% drop
+                thr = watch = rule.threshold
+            else:  # stop: F1-optimal on the choose half; watch: Youden-optimal (lower)
+                thr = f1_threshold(cs, cl)
+                watch = youden_threshold(cs, cl)
+                thr = rule.threshold if thr is None else thr
+                watch = thr if watch is None else min(watch, thr)
             s = np.array([d[0] for d in data["report"]])
             lab = np.array([d[1] for d in data["report"]])
             gain = np.array([d[2] for d in data["report"]])
             saved = np.array([d[3] for d in data["report"]])
             stop = s > thr
+            warn = s > watch
             tp = int((stop & lab).sum())
             rows.append(
                 {
@@ -298,13 +344,18 @@ def score_stage2(
                     "check_fraction": frac,
                     "check_step": f"{frac:g} of the run",
                     "threshold": float(thr),
+                    "watch_threshold": float(watch),
                     "auc": roc_auc(s, lab),
                     "choose_auc": roc_auc(cs, cl),
                     "precision": None if not stop.any() else tp / int(stop.sum()),
                     "recall": None if not lab.any() else tp / int(lab.sum()),
+                    "watch_recall": None
+                    if not lab.any()
+                    else int((warn & lab).sum()) / int(lab.sum()),
                     "compute_saved": float(np.sum(saved * stop) / len(s)),
                     "outcome_lost": float(np.sum(np.clip(gain, 0, None) * (stop & ~lab)) / len(s)),
                     "stop_rate": float(stop.mean()),
+                    "watch_rate": float(warn.mean()),
                     "doomed_rate": float(lab.mean()),
                     "n_runs": len(s),
                     "roc": roc_curve(s, lab),
@@ -331,6 +382,13 @@ def calibrate(
     s1 = score_stage1(ladders, split, doomed_gain)
     s2 = score_stage2(ladders, split, doomed_gain)
     best1 = max(s1, key=lambda r: r["choose_median_rho"] * r["sign"]) if s1 else None
+    # the single-checkpoint verdict needs a threshold that transfers between tasks: only
+    # signals measured against p*(g) (no task-specific pass-rate or entropy level)
+    risk1 = max(
+        (r for r in s1 if r["scale_free"] and r["choose_auc_poor_start"] is not None),
+        key=lambda r: r["choose_auc_poor_start"],
+        default=None,
+    )
     best2 = max(
         (r for r in s2 if r["choose_auc"] is not None), key=lambda r: r["choose_auc"], default=None
     )
@@ -340,6 +398,7 @@ def calibrate(
         "stage2": s2,
         "chosen": {
             "stage1": None if best1 is None else best1["signal"],
+            "stage1_risk": None if risk1 is None else risk1["signal"],
             "stage2": None if best2 is None else best2["rule"],
             "stage2_check_fraction": None if best2 is None else best2["check_fraction"],
             "stage2_threshold": None if best2 is None else best2["threshold"],
@@ -381,8 +440,9 @@ def constants_module(result: dict) -> str:
                 "median_rho",
                 "top1_rate",
                 "regret",
-                "auc_doomed",
-                "doomed_threshold",
+                "auc_poor_start",
+                "poor_start_threshold",
+                "poor_start_rate",
                 "n_ladders",
             )
         }
@@ -391,7 +451,17 @@ def constants_module(result: dict) -> str:
     frac = chosen["stage2_check_fraction"]
     s2 = {
         r["rule"]: {
-            k: r[k] for k in ("threshold", "auc", "precision", "recall", "compute_saved", "n_runs")
+            k: r[k]
+            for k in (
+                "threshold",
+                "watch_threshold",
+                "auc",
+                "precision",
+                "recall",
+                "watch_recall",
+                "compute_saved",
+                "n_runs",
+            )
         }
         | {"check_fraction": frac}
         for r in result["stage2"]
@@ -401,6 +471,7 @@ def constants_module(result: dict) -> str:
         '"""Generated by scripts/update_calibrated.py from figures/data/calibrate/calibrate.json;\n'
         'do not edit by hand (tests/test_calibrate.py compares the two)."""\n\n'
         f"DEFAULT_STAGE1_SIGNAL = {chosen['stage1']!r}\n"
+        f"DEFAULT_STAGE1_RISK_SIGNAL = {chosen['stage1_risk']!r}\n"
         f"DEFAULT_STAGE2_RULE = {chosen['stage2']!r}\n"
         f"STAGE1_CALIBRATION: dict = {pprint.pformat(s1, width=90, sort_dicts=True)}\n"
         f"STAGE2_CALIBRATION: dict = {pprint.pformat(s2, width=90, sort_dicts=True)}\n"

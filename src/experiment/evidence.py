@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import theory
+from rankinv.experiment.calibrate import REF_FRACTION
 from rankinv.theory import outcomes, paper
 from rankinv.validate import rules
 
@@ -172,3 +173,57 @@ def mini_evidence(path: str | Path, label: str | None = None) -> dict:
         "doomed_definition": f"final pass@{k} and pass@1 each gain < {outcomes.DOOMED_GAIN} "
         "over step 0 (post-RL: steps >= 1 only)",
     }
+
+
+def mini_log_evidence(out_dir: str | Path, label: str | None = None) -> dict:
+    """Every stage-2 rule on the per-step logs of a miniature-experiment output directory
+    (runs/<name>.jsonl beside runs/<name>.json), judged where calibration judged it (the
+    same fraction of the run), against which runs were doomed."""
+    out_dir = Path(out_dir)
+    results = sorted((out_dir / "runs").glob("*.json"))
+    runs = []
+    for res_path in results:
+        res = json.loads(res_path.read_text())
+        log = res_path.with_suffix(".jsonl")
+        if not log.exists() or res.get("name") == "base":
+            continue
+        recs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
+        if len(recs) < 4:
+            continue
+        k = max(int(key.split("_")[-1]) for key in res["evals"][0] if key.startswith("pass_at_"))
+        runs.append((res, rules.Trace.from_records(recs), run_outcomes(res, k)))
+    if not runs:
+        raise ValueError(f"{out_dir}: no run with a per-step log under runs/")
+    table = {}
+    for rule in rules.STAGE2_RULES:
+        frac = rules.STAGE2_CALIBRATION.get(rule, {}).get("check_fraction", 0.375)
+        thr = rules.rule_threshold(rule)
+        watch = rules.rule_watch_threshold(rule)
+        rows = []
+        for res, tr, o in runs:
+            last = int(tr.steps.max())
+            ref = max(1, round(REF_FRACTION * last))
+            check = max(ref + 1, round(frac * last))
+            score = rules.stage2_score(rule, tr, ref, check)
+            rows.append(
+                {
+                    "name": res["name"],
+                    "score": score,
+                    "stop": score is not None and score > thr,
+                    "watch": score is not None and watch < score <= thr,
+                    "doomed": o["doomed"],
+                    "gain": o["gain"],
+                }
+            )
+        table[rule] = {
+            "check_fraction": frac,
+            "threshold": thr,
+            "stopped": sum(r["stop"] for r in rows),
+            "stopped_doomed": sum(r["stop"] and r["doomed"] for r in rows),
+            "stopped_healthy": sum(r["stop"] and not r["doomed"] for r in rows),
+            "watched": sum(r["watch"] for r in rows),
+            "doomed": sum(r["doomed"] for r in rows),
+            "n": len(rows),
+            "runs": rows,
+        }
+    return {"source": str(out_dir), "label": label or out_dir.name, "rules": table}

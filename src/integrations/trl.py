@@ -19,10 +19,13 @@ import time
 import warnings
 from pathlib import Path
 
+from rankinv import theory
 from rankinv._io import write_json
+from rankinv.sandbox import tasks as task_sets
 from rankinv.theory import paper
 from rankinv.validate import rules
 from rankinv.validate.monitor import MonitorConfig, analyse, series_from_records
+from rankinv.validate.sampler import prompt_entropy
 
 try:
     from transformers import TrainerCallback
@@ -147,6 +150,16 @@ class EntropyMonitorCallback(TrainerCallback):
         write_json(path / REPORT_NAME, rep)
 
 
+#: What is known of this screen's predictive power (the simulator has no prompt tokens, so
+#: calibrate cannot score it): figures/data/evidence/mini_evidence.json.
+SCREEN_ACCURACY = (
+    "signal: mean prompt-token entropy against the paper's tau_H, a threshold calibrated on one "
+    "model family and not scored on held-out data here; its ordering measured rho = +0.82 "
+    "(p = 0.001) with the final post-RL pass@10 over 15 miniature-experiment runs (3 seeds); "
+    "for a calibrated verdict probe the checkpoint with `rankinv validate`"
+)
+
+
 def screen(
     model,
     tokenizer,
@@ -164,14 +177,10 @@ def screen(
     ``on_high``: "warn" (default) or "raise" (refuse to start: RuntimeError).
     Returns {verdict, entropy, tau_h, p_star, n_prompts, reasons}.
     """
-    from rankinv import theory
-    from rankinv.validate.sampler import prompt_entropy
 
     if on_high not in ("warn", "raise"):
         raise ValueError(f"on_high must be 'warn' or 'raise', got {on_high!r}")
     if isinstance(probe, str):
-        from rankinv.sandbox import tasks as task_sets
-
         prompts = [t.prompt for t in task_sets.load(probe)]
     else:
         prompts = list(probe)
@@ -194,8 +203,11 @@ def screen(
     else:
         verdict = "low"
         reasons = [f"prompt-token entropy {h:.3f} nats >= 1.5 tau_H"]
+    reasons.append(SCREEN_ACCURACY)
     result = {
         "verdict": verdict,
+        "signal": "entropy_prompt (the paper's tau_H screen)",
+        "signal_accuracy": SCREEN_ACCURACY,
         "entropy": h,
         "tau_h": tau_h,
         "p_star": ps,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-POLICIES = ("tabular", "shared", "sequence")
+POLICIES = ("tabular", "shared", "sequence", "family")
 ADVANTAGES = ("mean", "std")
 
 
@@ -21,7 +21,23 @@ class SimConfig:
       * ``sequence``: answers are ``seq_len`` tokens from a vocabulary of ``n_answers``,
         one softmax per position (free table theta[n, t, v]); an answer is correct when
         every token lies in that position's correct set, so p = prod_t pi_t(correct_t) and
-        the mean token entropy is measured exactly as the paper measures it.
+        the mean token entropy is the rollout (answer-token) entropy; the paper's stage 1
+        measures prompt-token entropy, which a synthetic policy without prompts lacks.
+      * ``family`` (the generalising policy, the default of new work): prompts belong to
+        ``n_families`` task families that share their correct tokens; logits = base +
+        features @ theta with features = [family one-hot x ``family_scale``, ``n_features``
+        private Gaussian features], so SFT on a family's wrong demonstrations also hurts its
+        unseen prompts and RL on one prompt lifts its neighbours. ``n_heldout`` prompts of
+        the same families are never trained on (outcomes are measured on them). Its losses
+        are means over prompts (SFT: over the N training prompts; RL: over the batch).
+
+    Prompt batches: each GRPO step trains on ``batch_size`` (B) of the ``n_prompts`` (N)
+    training prompts drawn without replacement (0: all N, the legacy presets). Advantages:
+    ``std`` divides by the sample (unbiased, ddof = 1) std plus ``std_eps``, as TRL and verl.
+    ``dynamic_sampling`` with a batch is DAPO as its paper defines it: draw up to
+    ``ds_budget`` x B prompts, drop the groups whose rewards are all equal, fill the batch
+    with the first B that remain (fewer when the cap runs out); without a batch (legacy
+    presets and derive's mitigation table) it retries each prompt up to ``ds_budget`` groups.
     """
 
     policy: str = "sequence"
@@ -53,6 +69,13 @@ class SimConfig:
     eval_every: int = 10
     ks: tuple[int, ...] = (1, 10)
     task_seed: int = 0
+    # the generalising policy, prompt batches, held-out prompts (0 = off: legacy behaviour)
+    n_families: int = 0
+    n_heldout: int = 0
+    batch_size: int = 0
+    wrong_families: int = 0  # families whose demonstrations are all wrong (same error)
+    family_scale: float = 1.0
+    family_concentration: float = 8.0  # prompt p ~ Beta(c m_f, c (1 - m_f)), m_f ~ base_beta
     name: str = field(default="custom", compare=False)
 
     def __post_init__(self):
@@ -76,13 +99,30 @@ class SimConfig:
             "ppo_epochs": 1,
             "ds_budget": 1,
             "eval_every": 1,
+            "n_families": 0,
+            "n_heldout": 0,
+            "batch_size": 0,
+            "wrong_families": 0,
         }
         for name, lo in ints.items():
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 bad(f"{name} must be an integer >= {lo}, got {v!r}")
-        if self.policy != "sequence" and self.seq_len != 1:
+        if self.policy in ("tabular", "shared") and self.seq_len != 1:
             bad(f"seq_len must be 1 for the {self.policy} policy, got {self.seq_len}")
+        if self.policy == "family" and self.n_families < 1:
+            bad(f"n_families must be >= 1 for the family policy, got {self.n_families}")
+        if self.policy != "family" and (self.n_families or self.n_heldout or self.wrong_families):
+            bad("n_families, n_heldout and wrong_families need policy='family'")
+        if self.n_families > self.n_prompts:
+            bad(f"n_families ({self.n_families}) must be <= n_prompts ({self.n_prompts})")
+        if self.wrong_families > self.n_families:
+            bad(f"wrong_families ({self.wrong_families}) must be <= n_families ({self.n_families})")
+        if self.batch_size > self.n_prompts:
+            bad(f"batch_size ({self.batch_size}) must be <= n_prompts ({self.n_prompts})")
+        for name in ("family_scale", "family_concentration"):
+            if not getattr(self, name) > 0:
+                bad(f"{name} must be > 0, got {getattr(self, name)!r}")
         if self.n_correct >= self.n_answers:
             bad(f"n_correct must be < n_answers ({self.n_answers}), got {self.n_correct}")
         a, b = self.base_beta
@@ -114,6 +154,18 @@ class SimConfig:
         return tuple(int(round(d * self.sft_steps_per_epoch)) for d in self.sft_depths)
 
     @property
+    def batch(self) -> int:
+        """Prompts trained on per GRPO step (B; N when batch_size is 0)."""
+        return self.batch_size or self.n_prompts
+
+    @property
+    def candidates(self) -> int:
+        """Prompts sampled per GRPO step: B, or min(ds_budget x B, N) under DAPO."""
+        if self.dynamic_sampling and self.batch_size:
+            return min(self.ds_budget * self.batch_size, self.n_prompts)
+        return self.batch
+
+    @property
     def n_runs(self) -> int:
         return len(self.sft_depths) * self.seeds
 
@@ -140,6 +192,33 @@ PRESETS: dict[str, SimConfig] = {
     # a strong base whose SFT data lies within its reach (like DeepSeek-Coder in the
     # paper: high base p, demonstrations right): deeper SFT sharpens, strands nothing
     "high-base": SimConfig(name="high-base", base_beta=(6.0, 2.0), demo_correct_fraction=1.0),
+    # the generalising policy (the population's base setting, population.base_setting):
+    # 8 task families, 64 training + 64 held-out prompts, batches of 16, demonstrations 80%
+    # right with one family wholly wrong, GRPO with sample-std advantages, 2 PPO epochs
+    "family": SimConfig(
+        name="family",
+        policy="family",
+        n_families=8,
+        n_prompts=64,
+        n_heldout=64,
+        batch_size=16,
+        n_features=16,
+        n_answers=8,
+        seq_len=4,
+        base_beta=(1.0, 1.5),
+        demo_correct_fraction=0.8,
+        wrong_families=1,
+        sft_depths=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
+        sft_steps_per_epoch=4,
+        sft_lr=30.0,
+        rl_lr=1.0,
+        ppo_epochs=2,
+        advantage="std",
+        clip_low=0.2,
+        clip_high=0.2,
+        rl_steps=150,
+        seeds=3,
+    ),
 }
 
 

@@ -147,10 +147,11 @@ def gather_tokens(table: jax.Array, onehot: jax.Array) -> jax.Array:
 
 
 def group_advantage(rewards: jax.Array, cfg: SimConfig) -> jax.Array:
-    """rewards [N, G] -> advantages: r - mean (Dr. GRPO) or (r - mean) / (std + eps)."""
+    """rewards [N, G] -> advantages: r - mean (Dr. GRPO) or (r - mean) / (std + eps), std the
+    sample (unbiased, ddof = 1) std, as TRL and verl compute it."""
     centred = rewards - rewards.mean(axis=-1, keepdims=True)
     if cfg.advantage == "std":
-        return centred / (rewards.std(axis=-1, keepdims=True) + cfg.std_eps)
+        return centred / (rewards.std(axis=-1, keepdims=True, ddof=1) + cfg.std_eps)
     return centred
 
 

@@ -85,7 +85,7 @@ class NumpyReference:
         g = tokens.shape[1]
         adv = rewards - rewards.mean(-1, keepdims=True)
         if cfg.advantage == "std":
-            adv = adv / (rewards.std(-1, keepdims=True) + cfg.std_eps)
+            adv = adv / (rewards.std(-1, keepdims=True, ddof=1) + cfg.std_eps)
         i_n = np.arange(n)[:, None, None]
         i_t = np.arange(length)[None, None, :]
         old = logp[i_n, i_t, tokens]
@@ -132,4 +132,97 @@ class NumpyReference:
         for _ in range(self.cfg.rl_steps):
             history.append(self.metrics(theta)["pass_at_k"])
             theta, _ = self.rl_step(theta, rng.random(uniform_shape(self.cfg)), ref)
+        return theta, np.asarray(history)
+
+
+class FamilyReference:
+    """NumPy reference of engine.py (the family policy with batches, held-out prompts, DAPO):
+    plain loops and the hand-derived gradients above. ``rl_step`` takes the step's candidate
+    prompts ``idx`` and uniforms ``u`` [M, G, L] so that it can replay the engine exactly."""
+
+    def __init__(self, cfg: SimConfig, task: Task):
+        if cfg.policy != "family":
+            raise ValueError(f"FamilyReference runs the family policy, got {cfg.policy!r}")
+        self.cfg = cfg
+        self.task = task
+        self.phi = task.features
+        self.n = cfg.n_prompts
+
+    def init(self) -> np.ndarray:
+        return np.zeros((self.phi.shape[1], self.cfg.seq_len, self.cfg.n_answers))
+
+    def logits(self, theta):
+        return self.task.base_logits + np.einsum("nf,flv->nlv", self.phi, theta)
+
+    def sft_step(self, theta, demo):
+        cfg, n = self.cfg, self.n
+        logp = log_softmax(self.logits(theta)[:n])
+        v = logp.shape[-1]
+        y = (1 - cfg.label_smoothing) * np.eye(v)[demo] + cfg.label_smoothing / v
+        grad_z = (np.exp(logp) - y) / (cfg.seq_len * n)
+        return theta - cfg.sft_lr * np.einsum("nf,nlv->flv", self.phi[:n], grad_z)
+
+    def rl_step(self, theta, u, idx, ref_logp):
+        """Returns the new theta and the kept-group weights [M]."""
+        cfg = self.cfg
+        b, g, length = cfg.batch, cfg.group_size, cfg.seq_len
+        phi = self.phi[idx]
+        base = self.task.base_logits[idx]
+        ref = ref_logp[idx]
+        logp = log_softmax(base + np.einsum("mf,flv->mlv", phi, theta))
+        cdf = np.cumsum(np.exp(logp), -1)  # [M, L, V]
+        tokens = np.minimum((u[..., None] >= cdf[:, None]).sum(-1), cfg.n_answers - 1)
+        m = len(idx)
+        i_m = np.arange(m)[:, None, None]
+        i_t = np.arange(length)[None, None, :]
+        rewards = self.task.correct[idx][i_m, i_t, tokens].all(-1).astype(float)  # [M, G]
+        weight = np.ones(m)
+        if cfg.dynamic_sampling and cfg.batch_size:
+            weight = np.zeros(m)
+            kept = 0
+            for j in range(m):  # the first B groups whose rewards are not all equal
+                if 0 < rewards[j].sum() < g and kept < b:
+                    weight[j] = 1.0
+                    kept += 1
+        adv = rewards - rewards.mean(-1, keepdims=True)
+        if cfg.advantage == "std":
+            adv = adv / (rewards.std(-1, ddof=1, keepdims=True) + cfg.std_eps)
+        old = logp[i_m, i_t, tokens]
+        onehot = np.eye(cfg.n_answers)[tokens]  # [M, G, L, V]
+        for _ in range(cfg.ppo_epochs):
+            logp = log_softmax(base + np.einsum("mf,flv->mlv", phi, theta))
+            pi = np.exp(logp)
+            ratio = np.exp(logp[i_m, i_t, tokens] - old)
+            a = adv[..., None]
+            clipped = np.clip(ratio, 1 - cfg.clip_low, 1 + cfg.clip_high)
+            active = (ratio * a <= clipped * a) | (ratio == clipped)
+            coef = -(a * ratio * active) * weight[:, None, None] / (g * length * b)
+            grad_z = np.einsum("mgl,mglv->mlv", coef, onehot) - coef.sum(1)[..., None] * pi
+            kl = (pi * (logp - ref)).sum(-1, keepdims=True)
+            grad_z += cfg.kl_beta * pi * (logp - ref - kl) / (length * b)
+            h = -(pi * logp).sum(-1, keepdims=True)
+            grad_z -= cfg.entropy_coef * (-pi * (logp + h)) / (length * b)
+            theta = theta - cfg.rl_lr * np.einsum("mf,mlv->flv", phi, grad_z)
+        return theta, weight
+
+    def heldout_pass(self, theta) -> list[float]:
+        logp = log_softmax(self.logits(theta))
+        p = np.where(self.task.correct, np.exp(logp), 0).sum(-1).prod(-1)[self.n :]
+        return [float(np.mean(1 - (1 - p) ** k)) for k in self.cfg.ks]
+
+    def train(self, rng: np.random.Generator, sft_steps: int, demo):
+        """A whole run in plain Python loops: SFT, then GRPO on random batches.
+        Returns theta and the held-out pass@k before every step and after the last."""
+        cfg = self.cfg
+        theta = self.init()
+        for _ in range(sft_steps):
+            theta = self.sft_step(theta, demo)
+        ref = log_softmax(self.logits(theta))
+        history = []
+        for _ in range(cfg.rl_steps):
+            history.append(self.heldout_pass(theta))
+            idx = rng.permutation(self.n)[: cfg.candidates]
+            u = rng.random((cfg.candidates, cfg.group_size, cfg.seq_len))
+            theta, _ = self.rl_step(theta, u, idx, ref)
+        history.append(self.heldout_pass(theta))
         return theta, np.asarray(history)

@@ -17,7 +17,8 @@ from rankinv.simulate.tasks import make_demonstrations, make_task
 #: Bumped whenever the simulator's random stream or update rule changes, so that a rerun
 #: into an output directory recomputes instead of resuming results of another revision.
 #: 2: counter-hash uniforms and one-hot sampling (was threefry per step).
-SIMULATOR_REVISION = 2
+#: 3: std advantages divide by the sample std (ddof = 1), as TRL and verl.
+SIMULATOR_REVISION = 3
 
 
 def config_hash(cfg: SimConfig) -> str:
@@ -38,6 +39,8 @@ def run_batch(cfg: SimConfig):
 
     from rankinv.simulate.core import COMPILER_OPTIONS, make_train
 
+    if cfg.policy == "family":
+        return _run_family_batch(cfg)
     task = make_task(cfg)
     train = make_train(cfg, task)
     depths, seeds, steps, demos, demo_ok = [], [], [], [], []
@@ -66,6 +69,61 @@ def run_batch(cfg: SimConfig):
         "demo_correct_share": np.asarray(demo_ok),
     }
     return pre, per_step, final, runs, t1 - t0, t2 - t1
+
+
+def _run_family_batch(cfg: SimConfig):
+    """run_batch for the family policy (engine.py): pass@k is measured on the held-out
+    prompts (before RL too), entropy and the sampled shares on the training prompts;
+    greedy_pass is not computed (NaN)."""
+    import jax
+
+    from rankinv.simulate.core import COMPILER_OPTIONS, StepMetrics
+    from rankinv.simulate.engine import arrays_of, hyper_of, make_train, shapes_of
+
+    task = make_task(cfg)
+    shp, hyp = shapes_of(cfg), hyper_of(cfg)
+    ftype = jax.numpy.zeros(()).dtype
+    arrays, keys, steps, depths, seeds, demo_ok = [], [], [], [], [], []
+    for d, n_steps in zip(cfg.sft_depths, cfg.sft_step_counts, strict=True):
+        for s in range(cfg.seeds):
+            a = arrays_of(cfg, task, s)
+            arrays.append(a._replace(base_logits=a.base_logits.astype(ftype)))
+            arrays[-1] = arrays[-1]._replace(features=a.features.astype(ftype))
+            keys.append(np.asarray(jax.random.fold_in(jax.random.PRNGKey(cfg.task_seed), s)))
+            steps.append(n_steps)
+            depths.append(d)
+            seeds.append(s)
+            demo_ok.append(make_demonstrations(cfg, task, s)[1].mean())
+    stack = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *arrays)
+    hyps = jax.tree_util.tree_map(lambda x: np.full(len(steps), x, ftype), hyp)
+    args = (np.stack(keys), np.asarray(steps, np.int32), stack, hyps)
+    fn = jax.jit(jax.vmap(make_train(shp)))
+    t0 = time.perf_counter()
+    compiled = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
+    t1 = time.perf_counter()
+    _, per_step, final = jax.tree_util.tree_map(np.asarray, compiled(*args))
+    t2 = time.perf_counter()
+
+    def metrics(tr):
+        return StepMetrics(
+            tr.heldout_pass,
+            np.full(tr.entropy.shape, np.nan),
+            tr.entropy,
+            tr.min_entropy,
+            tr.informative,
+            tr.all_fail,
+            tr.all_pass,
+            tr.reward,
+        )
+
+    steps_m = metrics(per_step)
+    pre = jax.tree_util.tree_map(lambda x: x[:, 0], steps_m)
+    runs = {
+        "depth": np.asarray(depths),
+        "seed": np.asarray(seeds),
+        "demo_correct_share": np.asarray(demo_ok),
+    }
+    return pre, steps_m, metrics(final), runs, t1 - t0, t2 - t1
 
 
 def _rank_summary(x, y, seeds) -> dict:

@@ -25,9 +25,12 @@ class Task:
     correct: np.ndarray  # [N, L, V] bool
     features: np.ndarray | None  # [N, F] for the shared policy
     base_p: np.ndarray  # [N] target base success probability
+    family: np.ndarray | None = None  # [N + H] family of each prompt (family policy only)
 
 
 def make_task(cfg: SimConfig) -> Task:
+    if cfg.policy == "family":
+        return make_family_task(cfg)
     rng = np.random.default_rng(cfg.task_seed)
     n, length, v = cfg.n_prompts, cfg.seq_len, cfg.n_answers
     base_p = np.clip(rng.beta(*cfg.base_beta, size=n), P_FLOOR, 1 - P_FLOOR)
@@ -40,6 +43,33 @@ def make_task(cfg: SimConfig) -> Task:
     if cfg.policy == "shared":
         features = rng.normal(0.0, 1.0 / np.sqrt(cfg.n_features), size=(n, cfg.n_features))
     return Task(base_logits, correct, features, base_p)
+
+
+def make_family_task(cfg: SimConfig) -> Task:
+    """Prompts in task families: N training prompts then H held-out ones, family n % C.
+
+    A family shares its correct tokens and half of its base logits (the other half is the
+    prompt's own noise); its mean difficulty m_f ~ Beta(base_beta) and each prompt's base
+    success p ~ Beta(c m_f, c (1 - m_f)), c = family_concentration. Features: the family
+    one-hot x family_scale, then n_features private N(0, 1/F) features.
+    """
+    rng = np.random.default_rng([cfg.task_seed, 11])
+    c, length, v = cfg.n_families, cfg.seq_len, cfg.n_answers
+    total = cfg.n_prompts + cfg.n_heldout
+    family = np.arange(total) % c
+    m = np.clip(rng.beta(*cfg.base_beta, size=c), 0.02, 0.98)
+    k = cfg.family_concentration
+    base_p = np.clip(rng.beta(k * m[family], k * (1 - m[family])), P_FLOOR, 1 - P_FLOOR)
+    z_fam = rng.normal(0.0, cfg.base_noise, size=(c, length, v))
+    z = (z_fam[family] + rng.normal(0.0, cfg.base_noise, size=(total, length, v))) / np.sqrt(2)
+    order = np.argsort(rng.random((c, length, v)), axis=-1)
+    correct_fam = np.zeros((c, length, v), dtype=bool)
+    np.put_along_axis(correct_fam, order[..., : cfg.n_correct], True, axis=-1)
+    correct = correct_fam[family]
+    base_logits = shift_to_success(z, correct, base_p)
+    private = rng.normal(0.0, 1.0 / np.sqrt(cfg.n_features), size=(total, cfg.n_features))
+    features = np.concatenate([cfg.family_scale * np.eye(c)[family], private], axis=1)
+    return Task(base_logits, correct, features, base_p, family)
 
 
 def shift_to_success(z: np.ndarray, correct: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -56,7 +86,15 @@ def shift_to_success(z: np.ndarray, correct: np.ndarray, p: np.ndarray) -> np.nd
 
 
 def make_demonstrations(cfg: SimConfig, task: Task, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Demonstration tokens [N, L] and whether each is correct [N], for one seed."""
+    """Demonstration tokens [N, L] and whether each is correct [N], for one seed.
+
+    Family policy: demonstrations cover the N training prompts only; ``wrong_families``
+    families (drawn per seed) get the same error on every prompt: the family's likeliest
+    wrong token at one family-wide position; the other prompts are wrong independently
+    with probability 1 - demo_correct_fraction, as in the legacy tasks.
+    """
+    if cfg.policy == "family":
+        return _family_demonstrations(cfg, task, seed)
     rng = np.random.default_rng([cfg.task_seed, seed, 7])
     n, length, _ = task.base_logits.shape
     masked_correct = np.where(task.correct, task.base_logits, -np.inf)
@@ -66,4 +104,30 @@ def make_demonstrations(cfg: SimConfig, task: Task, seed: int) -> tuple[np.ndarr
     wrong_pos = rng.integers(0, length, size=n)
     rows = np.flatnonzero(~is_correct)
     tokens[rows, wrong_pos[rows]] = masked_wrong.argmax(-1)[rows, wrong_pos[rows]]
+    return tokens.astype(np.int32), is_correct
+
+
+def _family_demonstrations(cfg: SimConfig, task: Task, seed: int):
+    rng = np.random.default_rng([cfg.task_seed, seed, 13])
+    n, length = cfg.n_prompts, cfg.seq_len
+    logits, correct, family = task.base_logits[:n], task.correct[:n], task.family[:n]
+    tokens = np.where(correct, logits, -np.inf).argmax(-1)
+    is_correct = rng.random(n) < cfg.demo_correct_fraction
+    wrong_pos = rng.integers(0, length, size=n)
+    prompt_wrong = np.where(correct, -np.inf, logits).argmax(-1)  # [N, L]
+    bad = rng.permutation(cfg.n_families)[: cfg.wrong_families]
+    fam_pos = rng.integers(0, length, size=cfg.n_families)
+    fam_logits = np.zeros((cfg.n_families, length, logits.shape[-1]))
+    np.add.at(fam_logits, family, logits)
+    fam_correct = correct[: cfg.n_families]  # prompt f is family f's first (n_prompts >= C)
+    fam_wrong = np.where(fam_correct, -np.inf, fam_logits)
+    fam_wrong = fam_wrong.argmax(-1)  # [C, L]: the family's likeliest wrong token
+    rows = np.flatnonzero(~is_correct)
+    tokens[rows, wrong_pos[rows]] = prompt_wrong[rows, wrong_pos[rows]]
+    in_bad = np.isin(family, bad)
+    for i in np.flatnonzero(in_bad):
+        tokens[i] = np.where(correct[i], logits[i], -np.inf).argmax(-1)
+        f = family[i]
+        tokens[i, fam_pos[f]] = fam_wrong[f, fam_pos[f]]
+    is_correct = is_correct & ~in_bad
     return tokens.astype(np.int32), is_correct

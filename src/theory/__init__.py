@@ -9,6 +9,7 @@ from rankinv.theory.entropy_bounds import (
     entropy,
     entropy_threshold,
     entropy_threshold_per_token,
+    threshold_summary,
 )
 from rankinv.theory.estimators import (
     degenerate_probability_plugin,
@@ -48,4 +49,5 @@ __all__ = [
     "p_star_upper",
     "pass_at_k",
     "spearman",
+    "threshold_summary",
 ]

@@ -28,12 +28,13 @@ paper's tau_H = 0.18 nats is an empirical calibration, not a bound.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 from rankinv.theory import _checks
-from rankinv.theory.groups import DEFAULT_LEVEL, p_star
+from rankinv.theory.groups import DEFAULT_LEVEL, advantage_variance, p_star, p_star_upper
 
 
 def binary_entropy(x):
@@ -122,3 +123,22 @@ def entropy(probs, axis: int = -1):
         terms = np.where(q > 0, q * np.log(q), 0.0)
     out = -terms.sum(axis=axis)
     return out.item() if np.ndim(out) == 0 else out
+
+
+def threshold_summary(group_size: int, level: float = DEFAULT_LEVEL, n_outcomes: int = 32) -> dict:
+    """Everything ``rankinv threshold`` reports for one group size: p*(g) and 1 - p*(g), the
+    ln2/g approximation beside it, E[sigma^2] at p*, and the entropy bounds (H_low, H_high)
+    for ``n_outcomes`` distinct answers."""
+    ps = p_star(group_size, level)
+    low, high = entropy_threshold(group_size, n_outcomes, level)
+    return {
+        "group_size": group_size,
+        "level": level,
+        "p_star": ps,
+        "p_star_upper": p_star_upper(group_size, level),
+        "p_star_ln2_over_g": math.log(2) / group_size,
+        "advantage_variance_at_p_star": float(advantage_variance(ps, group_size)),
+        "entropy_low_nats": low,
+        "entropy_high_nats": high,
+        "n_outcomes": n_outcomes,
+    }

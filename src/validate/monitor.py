@@ -1,5 +1,8 @@
 """Stage-2 monitor: read a GRPO run's log and decide continue / watch / stop.
 
+Over 400 lines: log reading for three formats (TRL, JSONL, CSV) with their key aliases,
+and the verdict of both the paper's rule and the calibrated ones.
+
 The verdict comes from one stage-2 rule (``MonitorConfig.rule``): by default the rule that
 scored best on held-out simulated settings (``rankinv.validate.rules``, chosen by
 ``rankinv calibrate``); ``rule="paper"`` applies the paper's rule exactly. Whatever the rule,
@@ -86,8 +89,8 @@ class Series:
     reward: list[float | None]
     entropy_signal: str
     issues: list[str] = field(default_factory=list)
-    all_fail: list[float | None] | None = None
     informative_key: str | None = None  # the column the informative fraction came from
+    all_fail: list[float | None] | None = None
 
 
 def _read_records(path: Path) -> tuple[list[dict], list[str]]:
@@ -228,8 +231,8 @@ def series_from_records(
         [r[3] for r in rows],
         signal,
         issues,
-        [r[4] for r in rows],
         zero_key or inf_key,
+        [r[4] for r in rows],
     )
 
 
@@ -385,6 +388,7 @@ def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reach
     ref_step = cfg.ref_step if ref is None else ref[0]
     check = min(cfg.check_step, last_step)
     thr = rules.rule_threshold(cfg.rule) if cfg.rule_threshold is None else cfg.rule_threshold
+    watch_thr = rules.rule_watch_threshold(cfg.rule) if cfg.rule_threshold is None else thr
     note = rules.stage2_accuracy_note(cfg.rule)
     desc = rules.STAGE2_RULES[cfg.rule].description
     score = rules.stage2_score(cfg.rule, trace, ref_step, check) if check > ref_step else None
@@ -398,13 +402,19 @@ def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reach
     above = score > thr
     if above and reached:
         verdict, stop_step = "stop", check
-    elif above:
+    elif above or score > watch_thr:
         verdict, stop_step = "watch", None
     else:
         verdict, stop_step = "continue", None
+    where = (
+        f"above its stop threshold {thr:.3f}"
+        if above
+        else f"between its watch ({watch_thr:.3f}) and stop ({thr:.3f}) thresholds"
+        if score > watch_thr
+        else f"below its watch threshold {watch_thr:.3f}"
+    )
     reason = (
-        f"rule {cfg.rule}: {desc} = {score:.3f} over steps {ref_step}-{check}, "
-        f"{'above' if above else 'below'} its threshold {thr:.3f} ({note})"
+        f"rule {cfg.rule}: {desc} = {score:.3f} over steps {ref_step}-{check}, {where} ({note})"
     )
     if above and not reached:
         reason += f"; provisional until the check step {cfg.check_step}"

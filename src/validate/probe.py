@@ -197,12 +197,16 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
 
 
 def stage1_verdict(signals: dict, signal: str | None = None) -> dict:
-    """Risk from one stage-1 signal (default: the calibrated one) against the threshold that
-    best separated doomed from healthy simulated runs on settings it was not chosen on.
+    """Risk from one stage-1 signal against the threshold that best separated poor from good
+    starting checkpoints on simulated settings. Default: the calibrated risk signal, chosen
+    among the signals measured against p*(g) (a pass-rate or entropy level does not transfer
+    between tasks; the ranking of several checkpoints, `rankinv rank`, uses the best-ordering
+    signal instead).
 
-    risk "high": the signal predicts RL will buy (almost) nothing from this checkpoint;
-    "low" otherwise; "unknown" when the signal cannot be computed from this probe."""
-    name = signal or rules.DEFAULT_STAGE1_SIGNAL
+    risk "high": the signal predicts a poor start (in simulated ladders, checkpoints past this
+    threshold ended RL below a better rung of their ladder); "low" otherwise; "unknown" when
+    the signal cannot be computed from this probe."""
+    name = signal or rules.DEFAULT_STAGE1_RISK_SIGNAL
     meta = rules.STAGE1_SIGNALS[name]
     value = signals.get(name)
     cal = rules.STAGE1_CALIBRATION.get(name, {})
@@ -215,18 +219,19 @@ def stage1_verdict(signals: dict, signal: str | None = None) -> dict:
             "accuracy": note,
             "reasons": [f"stage-1 signal {name} cannot be computed from this probe"],
         }
-    thr = cal.get("doomed_threshold")
+    thr = cal.get("poor_start_threshold")
     sign = cal.get("sign", meta.expected_sign)
     if thr is None:
         risk = "unknown"
         why = f"{name} = {value:.3f} ({meta.description}); no calibrated threshold"
     else:
-        doomed = sign * value < sign * thr
-        risk = "high" if doomed else "low"
-        side = ("below" if sign > 0 else "above") if doomed else ("above" if sign > 0 else "below")
+        poor = sign * value < sign * thr
+        risk = "high" if poor else "low"
+        side = ("below" if sign > 0 else "above") if poor else ("above" if sign > 0 else "below")
         why = (
-            f"{name} = {value:.3f} is {side} {thr:.3f}, the threshold under which simulated "
-            f"runs were doomed ({meta.description})"
+            f"{name} = {value:.3f} is {side} {thr:.3f}, the threshold past which simulated "
+            f"checkpoints were poor starts: a better rung of the same ladder ended higher "
+            f"after RL ({meta.description})"
         )
     return {
         "risk": risk,

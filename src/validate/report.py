@@ -1,5 +1,8 @@
 """`rankinv report DIR`: one Markdown report with PNG figures from the artifacts in DIR.
 
+Over 400 lines: one function per figure of the report (probe, monitor, plane, ranks,
+simulation) plus the Markdown assembly; each reads saved artifacts only.
+
 Artifacts read (any subset): simulate.json and derive.json (rankinv simulate --out
 [--derive]), compare.json
 (rankinv compare --out), monitor*.json (rankinv monitor --out), validate_summary.json

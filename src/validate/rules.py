@@ -31,6 +31,7 @@ from rankinv.theory import paper
 # tests/test_calibrate.py checks that the two agree). Held-out numbers: measured on the
 # report half of the simulated settings.
 from rankinv.validate._calibrated import (
+    DEFAULT_STAGE1_RISK_SIGNAL,
     DEFAULT_STAGE1_SIGNAL,
     DEFAULT_STAGE2_RULE,
     STAGE1_CALIBRATION,
@@ -70,6 +71,8 @@ class Signal:
     name: str
     expected_sign: int  # +1: higher predicts a better post-RL outcome (the paper's view)
     description: str
+    #: measured against p*(g) only, so a threshold on it can transfer between tasks
+    scale_free: bool = False
 
 
 STAGE1_SIGNALS: dict[str, Signal] = {
@@ -79,15 +82,20 @@ STAGE1_SIGNALS: dict[str, Signal] = {
         Signal("pass_at_k", +1, "pre-RL pass@k: prompts the policy can solve at all"),
         Signal("entropy_rollout", +1, "mean token entropy of the policy's own rollouts"),
         Signal("entropy_prompt", +1, "mean token entropy over the prompt (the paper's stage 1)"),
-        Signal("headroom", +1, "pass@1 / p*(g), the probe's former headroom term"),
-        Signal("informative_fraction", +1, "unbiased share of groups of g with mixed rewards"),
-        Signal("share_below_p_star", -1, "share of prompts with p-hat < p*(g) (all-fail zone)"),
-        Signal("share_above_1m_p_star", -1, "share of prompts with p-hat > 1 - p*(g)"),
+        Signal("headroom", +1, "pass@1 / p*(g), the probe's former headroom term", True),
+        Signal(
+            "informative_fraction", +1, "unbiased share of groups of g with mixed rewards", True
+        ),
+        Signal(
+            "share_below_p_star", -1, "share of prompts with p-hat < p*(g) (all-fail zone)", True
+        ),
+        Signal("share_above_1m_p_star", -1, "share of prompts with p-hat > 1 - p*(g)", True),
         Signal(
             "escape",
             +1,
             "theory: mean over prompts of 1 - f_g(p)^visits, the chance a prompt draws at "
             "least one signal-carrying group within the planned steps x batch",
+            True,
         ),
         Signal(
             "reachable_pass_at_k",
@@ -334,6 +342,7 @@ def stage2_score(rule: str, trace: Trace, ref_step: int, check_step: int) -> flo
 
 # ---------------------------------------------------------------- calibrated defaults
 __all__ = [
+    "DEFAULT_STAGE1_RISK_SIGNAL",
     "DEFAULT_STAGE1_SIGNAL",
     "DEFAULT_STAGE2_RULE",
     "STAGE1_CALIBRATION",
@@ -347,9 +356,18 @@ __all__ = [
     "stage1_signals",
     "stage2_score",
     "rule_threshold",
+    "rule_watch_threshold",
     "stage2_accuracy_note",
     "stage1_accuracy_note",
 ]
+
+
+def rule_watch_threshold(rule: str) -> float:
+    """Above this (and below the stop threshold) a calibrated rule says "watch"."""
+    cal = STAGE2_CALIBRATION.get(rule)
+    if rule == "paper" or cal is None or cal.get("watch_threshold") is None:
+        return rule_threshold(rule)
+    return cal["watch_threshold"]
 
 
 def rule_threshold(rule: str) -> float:
@@ -372,9 +390,10 @@ def stage2_accuracy_note(rule: str) -> str:
         return "not calibrated"
     auc = "n/a" if cal.get("auc") is None else f"{cal['auc']:.2f}"
     return (
-        f"held-out AUC {auc}, precision {_pct(cal.get('precision'))}, recall "
-        f"{_pct(cal.get('recall'))} for doomed runs on {cal.get('n_runs', '?')} simulated runs "
-        f"of settings it was not chosen on"
+        f"held-out AUC {auc}; stop: precision {_pct(cal.get('precision'))}, recall "
+        f"{_pct(cal.get('recall'))} for doomed runs (watch: recall "
+        f"{_pct(cal.get('watch_recall'))}) on {cal.get('n_runs', '?')} simulated runs of "
+        "settings it was not chosen on"
     )
 
 
@@ -382,9 +401,9 @@ def stage1_accuracy_note(signal: str) -> str:
     cal = STAGE1_CALIBRATION.get(signal)
     if cal is None:
         return "not calibrated"
-    auc = "n/a" if cal.get("auc_doomed") is None else f"{cal['auc_doomed']:.2f}"
+    auc = "n/a" if cal.get("auc_poor_start") is None else f"{cal['auc_poor_start']:.2f}"
     return (
         f"held-out: median within-ladder rho {cal['median_rho']:+.2f}, picks the best rung in "
-        f"{_pct(cal['top1_rate'])} of {cal.get('n_ladders', '?')} simulated ladders, AUC {auc} "
-        f"for doomed runs"
+        f"{_pct(cal['top1_rate'])} of {cal.get('n_ladders', '?')} simulated ladders; AUC {auc} "
+        f"for a poor start (a better rung existed) from this one checkpoint"
     )

@@ -1,4 +1,7 @@
 """Samplers: completions plus, for every generated token, the entropy of the full
+
+Over 400 lines: the HF and vLLM backends behind one Sampler interface and the model-
+directory resolution (full checkpoints, LoRA adapters) with its one-line errors.
 next-token distribution at temperature 1.0, from the logits computed while sampling.
 
 HFSampler (default, torch + transformers) runs its own decoding loop over the model's KV

@@ -1,0 +1,123 @@
+"""Print the README's measured-results tables (Markdown) from the saved artifacts.
+
+    python scripts/readme_tables.py > /tmp/tables.md
+
+Reads figures/data/calibrate/calibrate.json and the mini experiment's summaries under
+figures/data/mini (recomputed by rankinv.experiment.evidence, saved to
+figures/data/evidence/mini_evidence.json); every number the README quotes comes from here.
+"""
+
+import json
+from pathlib import Path
+
+from rankinv._io import write_json
+from rankinv.experiment.evidence import mini_evidence
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "figures" / "data"
+
+
+def pct(x):
+    return "-" if x is None else f"{x:.0%}"
+
+
+def num(x, fmt="+.2f"):
+    return "-" if x is None else format(x, fmt)
+
+
+def calibrate_tables(res: dict) -> list[str]:
+    out = [
+        f"Held out by setting: {res['held_out']['choose_settings']} settings to choose on, "
+        f"{res['held_out']['report_settings']} to report on; {res['n_ladders']} ladders, "
+        f"{res['n_runs']} runs. Doomed: {res['held_out']['doomed']}.",
+        "",
+        "| stage-1 signal | sign (paper's) | median rho [IQR] | top-1 | regret | AUC poor start |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in res["stage1"]:
+        out.append(
+            f"| {r['signal']} | {r['sign']:+d} ({r['expected_sign']:+d}) | "
+            f"{num(r['median_rho'])} [{num(r['iqr'][0])}, {num(r['iqr'][1])}] | "
+            f"{pct(r['top1_rate'])} | {r['regret']:.3f} | {num(r['auc_poor_start'], '.2f')} |"
+        )
+    frac = res["chosen"]["stage2_check_fraction"]
+    out += [
+        "",
+        f"Stage 2, judged at {frac:g} of the run:",
+        "",
+        "| stage-2 rule | AUC | stop: precision | stop: recall | stopped | compute saved | "
+        "pass@k lost / run |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(
+        (r for r in res["stage2"] if r["check_fraction"] == frac), key=lambda r: -(r["auc"] or 0)
+    ):
+        out.append(
+            f"| {r['rule']} | {num(r['auc'], '.2f')} | {pct(r['precision'])} | "
+            f"{pct(r['recall'])} | {pct(r['stop_rate'])} | {pct(r['compute_saved'])} | "
+            f"{r['outcome_lost']:.4f} |"
+        )
+    out += ["", f"chosen: {res['chosen']}", f"sensitivity: {res.get('sensitivity')}"]
+    return out
+
+
+def evidence_tables(evs: list[dict]) -> list[str]:
+    out = [
+        "| run set | n | signal | rho vs final | p | rho vs peak | p |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for ev in evs:
+        for name, r in ev["stage1"].items():
+            f, pk = r["final"], r["peak"]
+            if f is None:
+                continue
+            out.append(
+                f"| {ev['label']} | {f['n']} | {name} | {num(f['rho'])} | {f['p_value']:.3f} | "
+                f"{num(pk['rho'])} | {pk['p_value']:.3f} |"
+            )
+    out += [
+        "",
+        "| run set | rule | stopped | of them doomed | healthy stopped | doomed runs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for ev in evs:
+        for rule in ("paper", "informative"):
+            s = ev["stage2"].get(rule)
+            if s:
+                out.append(
+                    f"| {ev['label']} | {rule} | {s['stopped']}/{s['n']} | {s['stopped_doomed']} "
+                    f"| {s['stopped_healthy']} | {s['doomed']} |"
+                )
+    out += [
+        "",
+        "| run set | variant | depths | final pass@k | all-fail share | nonlinear final |",
+        "|---|---|---|---|---|---|",
+    ]
+    for ev in evs:
+        for v, m in ev["mechanism"].items():
+            out.append(
+                f"| {ev['label']} | {v} | {m['depths'][0]} -> {m['depths'][1]} | "
+                f"{m['final'][0]:.3f} -> {m['final'][1]:.3f} | "
+                f"{m['all_fail_early'][0]:.2f} -> {m['all_fail_early'][1]:.2f} | "
+                f"{m['final_nonlinear'][0]:.3f} -> {m['final_nonlinear'][1]:.3f} |"
+            )
+    return out
+
+
+def main():
+    lines = []
+    cal = DATA / "calibrate" / "calibrate.json"
+    if cal.exists():
+        lines += ["## calibrate", ""] + calibrate_tables(json.loads(cal.read_text())) + [""]
+    evs = [
+        mini_evidence(DATA / "mini" / "mini_ci.json", "mini CI, full SFT"),
+        mini_evidence(DATA / "mini" / "mini_ci_lora.json", "mini CI, LoRA"),
+        mini_evidence(DATA / "mini" / "gpu_h200_seed0_ladder.json", "GPU ladder (1 seed)"),
+    ]
+    write_json(DATA / "evidence" / "mini_evidence.json", evs)
+    lines += ["## evidence", ""] + evidence_tables(evs)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

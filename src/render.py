@@ -1,0 +1,396 @@
+"""How the CLI shows results: rich tables and lines for each command's result dict.
+
+Only the CLI imports this module; every function takes a library result and prints it (or
+returns a table), so the commands in cli.py stay parse -> call -> print.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from rankinv.validate.compare import flag_word
+
+PIPE_WIDTH = 200
+
+
+def make_console() -> Console:
+    """Rich console; full-width tables when stdout is not a terminal (pipes, files, CI)."""
+    if not sys.stdout.isatty():
+        return Console(width=PIPE_WIDTH)
+    return Console()
+
+
+console = make_console()
+
+
+def kv_table(title: str, items) -> Table:
+    """A two-column quantity / value table."""
+    table = Table(title=title)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, value in items:
+        shown = "-" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
+        table.add_row(key, shown)
+    return table
+
+
+def sim_table(result: dict) -> Table:
+    bd = result["by_depth"]
+    table = Table(
+        title=f"Simulated SFT depth sweep ({result['config']['name']}), "
+        f"g = {result['work']['group_size']}, mean over seeds"
+    )
+    for col in [
+        "SFT epochs",
+        "H pre (nats)",
+        "pass@1 pre",
+        f"pass@{result['k']} pre",
+        f"peak pass@{result['k']} post",
+        "all-fail",
+        "all-pass",
+    ]:
+        table.add_column(col, justify="right")
+    for i, d in enumerate(bd["depth"]):
+        table.add_row(
+            f"{d:g}",
+            f"{bd['pre_entropy'][i]:.3f}",
+            f"{bd['pre_pass_at_1'][i]:.3f}",
+            f"{bd['pre_pass_at_k'][i]:.3f}",
+            f"{bd['post_peak'][i]:.3f}",
+            f"{bd['all_fail_pre'][i]:.2f}",
+            f"{bd['all_pass_pre'][i]:.2f}",
+        )
+    return table
+
+
+def rho_line(name: str, r: dict) -> str:
+    if r.get("rho") is None:
+        return f"{name}: undefined ({r.get('error', 'constant input')})"
+    how = {"fisher-z": " (Fisher z)", "bootstrap": " (bootstrap)"}.get(r.get("ci_method"), "")
+    line = (
+        f"{name}: rho = {r['rho']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]{how}, "
+        f"p = {r['p_value']:.3g}"
+    )
+    if r.get("power") is not None:
+        line += f", power at n = {r['n']}: {r['power']:.0%}"
+    return line
+
+
+def sim_inversion(result: dict) -> tuple[bool | None, str]:
+    """The simulated inversion as (JSON value, words): None and "n/a (...)" when rho is
+    undefined (fewer than 3 checkpoints, or a constant column), never a silent "no"."""
+    r = result["spearman_pre_pass1_vs_post"]
+    if r.get("rho") is None:
+        n = len(result.get("depths") or [])
+        why = "needs at least 3 checkpoints" if n < 3 else r.get("error", "rho undefined")
+        return None, f"n/a ({why})"
+    inv = result["inversion"]
+    return inv, "yes" if inv else "no"
+
+
+def print_simulation(result: dict) -> None:
+    console.print(sim_table(result))
+    console.print(
+        rho_line("pre-RL pass@1 vs post (seed-demeaned)", result["spearman_pre_pass1_vs_post"])
+    )
+    console.print(
+        rho_line("pre-RL entropy vs post (seed-demeaned)", result["spearman_entropy_vs_post"])
+    )
+    console.print(
+        f"inversion: {sim_inversion(result)[1]};  p*(g) Monte Carlo "
+        f"{result['p_star_numeric']:.4f} +- {result['p_star_numeric_se']:.4f} vs exact "
+        f"{result['p_star_analytic']:.4f};  {result['elapsed_s']:.1f} s "
+        f"(compile {result['compile_s']:.1f} s)"
+    )
+
+
+def population_table(summary: dict) -> Table:
+    t = Table(
+        title=f"Simulated population ({summary['population']}): share of inverted ladders "
+        "per setting (base setting with one axis changed | random settings)"
+    )
+    for col in ["axis", "value", "inverted (one change)", "inverted (random)"]:
+        t.add_column(col, justify="right")
+
+    def cell(d):
+        if d["inverted_share"] is None:
+            return "-"
+        return f"{d['inverted_share']:.2f} (n={d['n_ladders']})"
+
+    for axis, values in summary["by_axis"].items():
+        for v, d in values.items():
+            t.add_row(axis, v, cell(summary["by_axis_vs_base"][axis][v]), cell(d))
+    return t
+
+
+def print_derive(d: dict) -> None:
+    t = Table(title="p*(g): analytic vs numeric")
+    for col in ["g", "exact", "Monte Carlo", "z", "dynamic (T steps)", "first signal 1/2"]:
+        t.add_column(col, justify="right")
+    for r in d["p_star"]:
+        t.add_row(
+            str(r["g"]),
+            f"{r['p_star_analytic']:.4f}",
+            f"{r['p_star_monte_carlo']:.4f}",
+            f"{r['monte_carlo_z']:+.1f}",
+            f"{r['p_star_dynamic']:.4f} ({r['dynamic_steps']})",
+            f"{r['p_first_signal_half']:.4f}",
+        )
+    console.print(t)
+    e = d["entropy_threshold"]
+    onset = "none" if e["onset_nats"] is None else f"{e['onset_nats']:.3f}"
+    console.print(
+        f"entropy: inversion onset at {onset} nats (mean token entropy); theory per "
+        f"token H_low {e['theory_low_per_token']:.3f}, H_high "
+        f"{e['theory_high_per_token']:.3f}"
+    )
+    m = Table(title="Mitigations on the deepest checkpoint (peak pass@k after RL)")
+    for col in ["mitigation", "shallow", "deep", "deep vs none", "rescues"]:
+        m.add_column(col, justify="right")
+    for r in d["mitigations"]:
+        m.add_row(
+            r["mitigation"],
+            f"{r['shallow_post_peak']:.3f}",
+            f"{r['deep_post_peak']:.3f}",
+            f"{r['deep_gain_vs_none']:+.3f}",
+            "yes" if r["rescues"] else "no",
+        )
+    console.print(m)
+
+
+def print_monitor(rep: dict) -> None:
+    colour = {"continue": "green", "watch": "yellow", "stop": "red"}[rep["verdict"]]
+    console.print(
+        f"verdict: [bold {colour}]{rep['verdict']}[/] (signal: {rep['entropy_signal']})",
+        highlight=False,
+    )
+    for r in rep["reasons"]:
+        console.print(f"  - {r}", highlight=False)
+    for i in rep["log_issues"]:
+        console.print(f"  ! log: {i}", highlight=False)
+    if rep["verdict"] == "stop":
+        console.print(f"  stopping now saves {rep['compute_saved']:.1%} of the planned RL compute")
+
+
+def flag_upper(v) -> str:
+    return flag_word(v).upper() if v else flag_word(v)
+
+
+def sign_word(v: int | None) -> str:
+    return "n/a" if v is None else "+" if v > 0 else "-" if v < 0 else "0"
+
+
+def compare_summary_lines(res: dict) -> list[str]:
+    """The inversion call and the strongest predictor, in words (shared with the report)."""
+    preds = res["predictors"]
+    lines = []
+    if "pre_pass_at_1" not in preds:
+        lines.append("inversion of the pre-RL pass@1 ranking: n/a (no pre_pass_at_1 column)")
+    else:
+        p1 = preds["pre_pass_at_1"]
+        if p1["rho"] is None:
+            lines.append(f"inversion of the pre-RL pass@1 ranking: n/a ({p1.get('error')})")
+        else:
+            lines.append(
+                f"inversion of the pre-RL pass@1 ranking: {res['inversion_call']} "
+                f"(rho {p1['rho']:+.2f}, {p1['p_method']} permutation p = {p1['p_value']:.3g}, "
+                f"alpha = {res['alpha']}; power of this test at n = {p1['n']} against "
+                f"|rho| = {abs(p1['rho']):.2f}: {p1['power']:.0%})"
+            )
+    fav = res.get("favoured_predictor")
+    if fav:
+        v = preds[fav]
+        exp = v.get("expected_sign")
+        agree = (
+            "no expected sign"
+            if exp is None
+            else "sign as expected"
+            if v.get("agrees")
+            else "sign against the expectation"
+        )
+        sig = "significant" if res["favoured_significant"] else "not significant"
+        lines.append(
+            f"strongest predictor: {fav} (rho {v['rho']:+.2f}, {agree}; {sig} at "
+            f"alpha = {res['alpha']})"
+        )
+    for k, v in preds.items():
+        if v.get("monotone_of"):
+            lines.append(
+                f"{k} is a monotone function of {v['monotone_of']} over these rows: "
+                "same ranks, not ranked separately"
+            )
+        elif v.get("same_ranks_as"):
+            lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
+    if any(v.get("power") == 0.0 for v in preds.values()):
+        lines.append(
+            f"at n = {res['n']} the permutation test cannot reach p <= {res['alpha']} "
+            "(power 0%): no result can be significant"
+        )
+    return lines
+
+
+def print_compare(res: dict) -> None:
+    t = Table(
+        title=f"Predictors of {res['outcome']} by |rho| (n = {res['n']}, seed-demeaned: "
+        f"{res['seed_demeaned']})"
+    )
+    for col in ["predictor", "rho", "95% CI", "p", "power", "expected", "agrees"]:
+        t.add_column(col, justify="right")
+    for k, v in res["predictors"].items():
+        exp = sign_word(v.get("expected_sign"))
+        name = k if not v.get("monotone_of") else f"{k} (= f({v['monotone_of']}))"
+        if v["rho"] is None:
+            t.add_row(name, "-", "-", v.get("error", ""), "-", exp, "-")
+            continue
+        ci = f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
+        agrees = "-" if v.get("agrees") is None else ("yes" if v["agrees"] else "no")
+        t.add_row(
+            name,
+            f"{v['rho']:+.2f}",
+            f"{ci} {v.get('ci_method', '')}",
+            f"{v['p_value']:.3g} {v.get('p_method', '')}",
+            "-" if v.get("power") is None else f"{v['power']:.0%}",
+            exp,
+            agrees,
+        )
+    console.print(t)
+    console.print(
+        "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); power: "
+        "chance the test at alpha = 0.05 detects a true rho of the observed size at this n",
+        highlight=False,
+    )
+    for line in compare_summary_lines(res):
+        console.print(line, highlight=False)
+    s = Table(title="Stage-1 / stage-2 verdicts next to what happened")
+    s.add_column("checkpoint", no_wrap=True)
+    for col in ["H", "stage 1", "stage-2 drop", "stage 2", "headroom", "outcome", "rank"]:
+        s.add_column(col, justify="right")
+    for r in res["stage"]:
+        s.add_row(
+            str(r["name"]),
+            "-" if r["entropy"] is None else f"{r['entropy']:.3f}",
+            flag_upper(r["stage1_flag"]),
+            "-" if r["stage2_drop"] is None else f"{r['stage2_drop']:.0%}",
+            flag_upper(r["stage2_flag"]),
+            "-" if r["headroom"] is None else f"{r['headroom']:.1f}x",
+            f"{r['outcome']:.3f}",
+            str(r["observed_rank"]),
+        )
+    console.print(s)
+
+
+def demo_payload(name: str, result):
+    if name == "simulation":
+        return {k: v for k, v in result.items() if k != "trajectories"}
+    if name == "monitor":
+        return {
+            run: {rule: {k: v for k, v in rep.items() if k != "series"} for rule, rep in r.items()}
+            for run, r in result.items()
+        }
+    if name == "paper":
+        return {key: {k: v for k, v in r.items() if k != "rows"} for key, r in result.items()}
+    if name == "report":
+        return str(result)
+    return result
+
+
+def print_demo_step(name: str, result, out_dir: Path) -> None:
+    if name == "thresholds":
+        table = Table(title="1. Dead zone of GRPO with binary rewards (level 1/2, K = 32)")
+        for col in ["g", "p*(g)", "ln2/g", "1-p*", "E\\[s2] at p*", "H_low", "H_high"]:
+            table.add_column(col, justify="right")
+        for r in result:
+            table.add_row(
+                str(r["group_size"]),
+                f"{r['p_star']:.4f}",
+                f"{r['p_star_ln2_over_g']:.4f}",
+                f"{r['p_star_upper']:.4f}",
+                f"{r['advantage_variance_at_p_star']:.4f}",
+                f"{r['entropy_low_nats']:.4f}",
+                f"{r['entropy_high_nats']:.4f}",
+            )
+        console.print(table)
+        console.print(
+            "\n[bold]2. Simulation[/]: SFT to 6 depths x 3 seeds, then GRPO, on the "
+            "generalising (family) policy (JAX)"
+        )
+    elif name == "simulation":
+        print_simulation(result)
+    elif name == "monitor":
+        for run, reps in result.items():
+            for rule, rep in reps.items():
+                label = "the paper's rule" if rule == "paper" else f"the calibrated rule ({rule})"
+                console.print(f"\nstage-2 monitor on the simulated {run} run, {label}:")
+                print_monitor(rep)
+    elif name == "paper":
+        console.print("\n[bold]3. The paper's Qwen2.5-Coder-3B ladder[/] (Table 1)")
+        print_compare(result["table1"])
+        console.print("\nTable 3 (seed 42), two-stage diagnostic:")
+        print_compare(result["diagnostic"])
+    elif name == "report":
+        console.print(
+            f"\n[bold]4. Report[/]: {result}\n   figures, simulate.json, compare.json, monitor "
+            f"JSONs and per-run logs (logs/) are in {out_dir}",
+            highlight=False,
+        )
+
+
+def print_rank(res: dict) -> None:
+    t = Table(title=f"Checkpoints by predicted post-RL outcome ({res['signal']})")
+    for col in ("#", "checkpoint", res["signal"], "pre-RL pass@1"):
+        t.add_column(col, overflow="fold")
+    for i, r in enumerate(res["ranking"], 1):
+        t.add_row(str(i), r["checkpoint"], f"{r['signal_value']:.3f}", f"{r['pre_pass_at_1']:.3f}")
+    console.print(t)
+    console.print(f"recommended start: [bold]{res['recommended']}[/]", highlight=False)
+    if res["predicted_inversion"]:
+        console.print(
+            f"predicted inversion: the best pre-RL pass@1 ({res['best_pre_pass_at_1']}) is not "
+            "the checkpoint predicted to end best",
+            highlight=False,
+        )
+    else:
+        console.print("no inversion predicted: the two orders agree on the best checkpoint")
+    console.print(f"signal accuracy: {res['accuracy']}", highlight=False)
+
+
+def print_calibrate(res: dict) -> None:
+    t = Table(title=f"Stage 1 on {res['n_ladders']} ladders (report half of the settings)")
+    for col in ("signal", "sign", "median rho", "IQR", "top-1", "regret", "AUC poor start"):
+        t.add_column(col)
+    for r in res["stage1"]:
+        t.add_row(
+            r["signal"],
+            f"{r['sign']:+d}",
+            f"{r['median_rho']:+.2f}",
+            f"[{r['iqr'][0]:+.2f}, {r['iqr'][1]:+.2f}]",
+            f"{r['top1_rate']:.0%}",
+            f"{r['regret']:.3f}",
+            "-" if r["auc_poor_start"] is None else f"{r['auc_poor_start']:.2f}",
+        )
+    console.print(t)
+    frac = res["chosen"]["stage2_check_fraction"]
+    t2 = Table(title=f"Stage 2 at the check {frac} of the run ({res['n_runs']} runs)")
+    for col in ("rule", "AUC", "precision", "recall", "compute saved", "threshold"):
+        t2.add_column(col)
+    for r in res["stage2"]:
+        if r["check_fraction"] != frac:
+            continue
+        t2.add_row(
+            r["rule"],
+            "-" if r["auc"] is None else f"{r['auc']:.2f}",
+            "-" if r["precision"] is None else f"{r['precision']:.0%}",
+            "-" if r["recall"] is None else f"{r['recall']:.0%}",
+            f"{r['compute_saved']:.0%}",
+            f"{r['threshold']:.3f}",
+        )
+    console.print(t2)
+    console.print(
+        f"chosen on the other half: stage 1 {res['chosen']['stage1']}, stage 2 "
+        f"{res['chosen']['stage2']}",
+        highlight=False,
+    )

@@ -1,0 +1,575 @@
+"""A population of simulated ladders across the settings that change the answer.
+
+Over 400 lines: the settings grid, the batched runner (one compile per shape) and the
+record/summary writers belong together; the update itself lives in engine.py.
+
+A *ladder* is one setting and one seed run at every SFT depth of ``DEPTHS`` (SFT to that
+depth, then GRPO), on the generalising (family) policy of engine.py. Ladders whose shapes
+agree run together in one compiled, vmapped call (a chunk of ``CHUNK`` ladders), so a
+population compiles once per shape; each ladder is appended to ``population.jsonl`` as its
+chunk finishes, and a rerun into the same directory skips the ladders already there.
+
+Record of one ladder (one JSON line)::
+
+  {"ladder_id", "setting": {axis: value}, "setting_id" (hash of the setting, seed excluded),
+   "seed", "group_size", "k", "n_probe", "revision",
+   "runs": [{"depth",
+             "stage1": {"pass_at_1", "pass_at_k", "entropy_rollout", "entropy_prompt": null,
+                        "informative_fraction", "share_below_p_star",
+                        "share_above_1m_p_star", "p_hat"},
+             "trace": [{"step", "entropy", "min_entropy", "frac_reward_zero_std",
+                        "frac_all_fail", "reward", "heldout_pass_at_1", "heldout_pass_at_k"}],
+             "outcome": {"final_pass_at_1", "final_pass_at_k", "peak_pass_at_1",
+                         "peak_pass_at_k", "start_pass_at_k", "gain_pass_at_k", "rank"}}]}
+
+Stage 1 is measured at step 0 (after SFT, before RL) on the N *training* prompts: pass@1
+and pass@k exact, ``entropy_rollout`` the exact mean per-token entropy (nats) of the answer
+distribution, ``p_hat`` each training prompt's success rate in ``n_probe`` samples, and from
+it the unbiased informative fraction (mean over prompts of the U-statistic estimate of
+1 - f_g(p), theory.informative_fraction_unbiased) and the shares of prompts with p_hat below
+p*(g) and above 1 - p*(g). The simulator has no prompt tokens: ``entropy_prompt`` is null.
+
+Outcomes are measured on the *held-out* prompts of the same families (never trained on, by
+SFT or RL), exactly (pass@k = mean of 1 - (1 - p)^k): ``rankinv.theory.outcomes.post_rl``
+over every GRPO step (final = after the last update; peak = max over steps >= 1, never
+step 0; start = step 0); ``rank`` is 1 for the rung with the best final held-out pass@k in
+its ladder. The trace is recorded every ``trace_every`` steps, step 0 and the last step
+included; its sampled fields (frac_reward_zero_std, frac_all_fail, reward) describe the
+step's first B groups, as `rankinv monitor` reads them.
+
+A ladder is *inverted* (``theory.outcomes.ladder_inverted``) when its best rung by stage-1
+pass@1 trails the best rung by final held-out pass@k by more than the margin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rankinv import theory
+from rankinv._io import append_jsonl, read_jsonl, write_json
+from rankinv.simulate.config import SimConfig
+from rankinv.simulate.tasks import make_task
+from rankinv.theory.outcomes import ladder_inverted, post_rl
+
+#: Bumped whenever a ladder's numbers would change for the same setting and seed.
+POPULATION_REVISION = 1
+
+#: SFT depths of every ladder, in epochs (full-batch passes over the demonstrations).
+DEPTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+#: Ladders per compiled call (the last chunk of a shape is padded, so one compile serves all).
+CHUNK = 4
+
+#: Samples per training prompt for the stage-1 p-hats.
+N_PROBE = 64
+
+#: The base setting; each axis's first value is its base value. The RL loss is a mean over
+#: the B x g x L sampled tokens, so at rl_lr = 1 one update moves a logit by about
+#: |advantage| / (B g L) (1/512 at the base shapes): lr 1 is a gentle RL, lr 64 a strong
+#: one (compare_advantages finds the best final pass@1 near lr 1024 in 150 steps).
+AXES: dict[str, tuple] = {
+    "difficulty": ("mixed", "hard", "easy"),
+    "demos": ("imperfect", "clean", "noisy", "wrong_families"),
+    "capacity": (16, 4, 64),
+    "vocab": ("V8xL4", "V16xL2", "V4xL6"),
+    "group_size": (8, 4, 16, 32),
+    "batch": ("B16ofN64", "B8ofN64", "B32ofN128"),
+    "rl_steps": (150, 300),
+    "rl_lr": (1.0, 0.25, 4.0, 16.0, 64.0),
+    "variant": ("grpo", "dr-grpo", "kl", "entropy", "clip-higher", "dapo"),
+}
+
+DIFFICULTY = {"mixed": (1.0, 1.5), "hard": (1.0, 4.0), "easy": (4.0, 1.5)}
+DEMOS = {  # (share of correct demonstrations elsewhere, families with every demo wrong)
+    "clean": (1.0, 0),
+    "noisy": (0.6, 0),
+    "imperfect": (0.8, 1),
+    "wrong_families": (0.8, 3),
+}
+VOCAB = {"V8xL4": (8, 4), "V16xL2": (16, 2), "V4xL6": (4, 6)}
+BATCH = {"B16ofN64": (16, 64), "B8ofN64": (8, 64), "B32ofN128": (32, 128)}
+VARIANTS = {  # every variant runs 2 PPO epochs, so the clip acts
+    "grpo": {"advantage": "std"},
+    "dr-grpo": {"advantage": "mean"},
+    "kl": {"advantage": "std", "kl_beta": 0.05},
+    "entropy": {"advantage": "std", "entropy_coef": 0.01},
+    "clip-higher": {"advantage": "std", "clip_high": 0.28},
+    "dapo": {"advantage": "std", "clip_high": 0.28, "dynamic_sampling": True, "ds_budget": 3},
+}
+N_FAMILIES = 8
+#: Seeds of the random design's ladders start here (one-at-a-time seeds lie below).
+RANDOM_SEED0 = 100
+SFT_LR = 30.0
+MAX_FEATURES = max(AXES["capacity"])
+
+
+def base_setting() -> dict:
+    return {axis: values[0] for axis, values in AXES.items()}
+
+
+def setting_id(setting: dict) -> str:
+    blob = json.dumps({**setting, "revision": POPULATION_REVISION}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def config_of(setting: dict, seed: int) -> SimConfig:
+    """The SimConfig of one ladder (task seed = ladder seed: each seed is its own task)."""
+    unknown = set(setting) - set(AXES)
+    if unknown:
+        raise ValueError(f"setting has unknown axes {sorted(unknown)}; axes are {list(AXES)}")
+    s = {**base_setting(), **setting}
+    for axis, value in s.items():
+        if value not in AXES[axis]:
+            raise ValueError(f"setting {axis}={value!r} is not one of {AXES[axis]}")
+    v, length = VOCAB[s["vocab"]]
+    b, n = BATCH[s["batch"]]
+    share, wrong = DEMOS[s["demos"]]
+    fields = dict(
+        name="population",
+        policy="family",
+        n_families=N_FAMILIES,
+        n_prompts=n,
+        n_heldout=64,
+        batch_size=b,
+        n_features=s["capacity"],
+        n_answers=v,
+        seq_len=length,
+        base_beta=DIFFICULTY[s["difficulty"]],
+        demo_correct_fraction=share,
+        wrong_families=wrong,
+        sft_depths=DEPTHS,
+        sft_steps_per_epoch=4,
+        sft_lr=SFT_LR,
+        group_size=s["group_size"],
+        rl_steps=s["rl_steps"],
+        rl_lr=s["rl_lr"],
+        clip_low=0.2,
+        clip_high=0.2,
+        ppo_epochs=2,
+        eval_every=1,
+        ks=(1, 10),
+        task_seed=seed,
+        seeds=1,
+    )
+    return SimConfig(**{**fields, **VARIANTS[s["variant"]]})
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    ladders: tuple[tuple[dict, int], ...]  # (setting, seed)
+    trace_every: int
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.ladders) * len(DEPTHS)
+
+
+def one_at_a_time() -> list[dict]:
+    """The base setting and every setting that changes one axis from it."""
+    base = base_setting()
+    out = [dict(base)]
+    for axis, values in AXES.items():
+        for v in values[1:]:
+            out.append({**base, axis: v})
+    return out
+
+
+def plan(name: str) -> Plan:
+    """Two designs in one population:
+    * one-at-a-time: the base setting and every setting that changes one axis from it, with
+      seeds 0..S-1 (quick S = 4, full S = 8): what each single change does;
+    * random: settings drawn uniformly from the whole grid, one seed each (seed >=
+      RANDOM_SEED0; quick 160, full 400): each axis's effect averaged over the others. In
+      quick, the shape axes (SHAPE_AXES and DAPO) are drawn jointly from the one-at-a-time
+      design's shapes, so that the random ladders add no compilation.
+    """
+    sizes = {"quick": (4, 160), "full": (8, 400)}
+    if name not in sizes:
+        raise ValueError(f"population must be 'quick' or 'full', got {name!r}")
+    seeds, n_random = sizes[name]
+    ladders = [(s, seed) for s in one_at_a_time() for seed in range(seeds)]
+    rng = np.random.default_rng(2024)
+    profiles = _shape_profiles()
+    for i in range(n_random):
+        s = {a: vals[int(rng.integers(len(vals)))] for a, vals in AXES.items()}
+        if name == "quick":  # shapes from the one-at-a-time design: no extra compile
+            s.update(profiles[int(rng.integers(len(profiles)))])
+            if s["variant"] == "dapo" and s != {**s, **profiles[-1]}:
+                s["variant"] = AXES["variant"][int(rng.integers(len(AXES["variant"]) - 1))]
+        ladders.append((s, RANDOM_SEED0 + i))
+    return Plan(name, tuple(ladders), trace_every=10)
+
+
+#: Axes whose values change a compiled shape (the variant only through DAPO).
+SHAPE_AXES = ("vocab", "group_size", "batch", "rl_steps")
+
+
+def _shape_profiles() -> list[dict]:
+    """The shape-axis values of the one-at-a-time design; the last one is DAPO's."""
+    base = base_setting()
+    out = [{a: base[a] for a in SHAPE_AXES} | {"variant": None}]
+    for axis in SHAPE_AXES:
+        for v in AXES[axis][1:]:
+            out.append({**out[0], axis: v})
+    out.append({**out[0], "variant": "dapo"})
+    return [{k: v for k, v in p.items() if v is not None} for p in out]
+
+
+def _shape_key(cfg: SimConfig) -> tuple:
+    return (
+        cfg.n_prompts,
+        cfg.n_answers,
+        cfg.seq_len,
+        cfg.group_size,
+        cfg.batch_size,
+        cfg.rl_steps,
+        bool(cfg.dynamic_sampling),
+        cfg.candidates,
+    )
+
+
+def _padded_arrays(cfg: SimConfig, seed: int):
+    """Task arrays with the private features padded to MAX_FEATURES (zero columns: their
+    parameters never move), so capacity does not change a compiled shape."""
+    from rankinv.simulate.engine import arrays_of
+
+    task = make_task(cfg)
+    arrays = arrays_of(cfg, task, seed)
+    pad = N_FAMILIES + MAX_FEATURES - arrays.features.shape[1]
+    feats = np.pad(arrays.features, ((0, 0), (0, pad)))
+    return arrays._replace(features=feats), task
+
+
+class _Runner:
+    """Compiled vmapped calls, one per shape, reused across chunks."""
+
+    def __init__(self):
+        self.compiled: dict[tuple, object] = {}
+        self.compile_s = 0.0
+
+    def run(self, cfgs: list[SimConfig], seeds: list[int]):
+        import jax
+        import jax.numpy as jnp
+
+        from rankinv.simulate.core import COMPILER_OPTIONS
+        from rankinv.simulate.engine import hyper_of, make_train, shapes_of
+
+        ftype = jnp.zeros(()).dtype  # float32 unless x64 is on
+        key_cfg = cfgs[0].replace(n_features=MAX_FEATURES)
+        shp = shapes_of(key_cfg)
+        steps_per_epoch = key_cfg.sft_steps_per_epoch
+        arrays, hypers, keys, sft = [], [], [], []
+        for cfg, seed in zip(cfgs, seeds, strict=True):
+            a, _ = _padded_arrays(cfg, seed)
+            for d in DEPTHS:
+                arrays.append(a)
+                hypers.append(hyper_of(cfg))
+                keys.append(np.asarray(jax.random.PRNGKey(seed * 1000 + 17)))
+                sft.append(int(round(d * steps_per_epoch)))
+        stack = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *arrays)
+        stack = stack._replace(
+            base_logits=stack.base_logits.astype(ftype), features=stack.features.astype(ftype)
+        )
+        hyp = jax.tree_util.tree_map(lambda *xs: np.asarray(xs, dtype=ftype), *hypers)
+        args = (np.stack(keys), np.asarray(sft, np.int32), stack, hyp)
+        ck = (shp, len(sft))
+        if ck not in self.compiled:
+            t0 = time.perf_counter()
+            fn = jax.jit(jax.vmap(make_train(shp)))
+            self.compiled[ck] = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
+            self.compile_s += time.perf_counter() - t0
+        out = jax.block_until_ready(self.compiled[ck](*args))
+        return jax.tree_util.tree_map(np.asarray, out)
+
+
+def _r(x, nd=5):
+    x = float(x)
+    return None if not math.isfinite(x) else round(x, nd)
+
+
+def ladder_record(setting: dict, seed: int, cfg: SimConfig, p_pre, per_step, final, trace_every):
+    """The JSON record of one ladder from its runs' outputs (leading axis: the depths)."""
+    g, ks = cfg.group_size, list(cfg.ks)
+    k = max(ks)
+    i1, ik = ks.index(1), ks.index(k)
+    p_star = theory.p_star(g)
+    steps_all = np.arange(cfg.rl_steps + 1)
+    runs = []
+    for r, depth in enumerate(DEPTHS):
+        rng = np.random.default_rng([seed, r, 99])
+        c = rng.binomial(N_PROBE, np.clip(p_pre[r], 0.0, 1.0))
+        p_hat = c / N_PROBE
+        informative = float(np.mean(theory.informative_fraction_unbiased(N_PROBE, c, g)))
+        stage1 = {
+            "pass_at_1": _r(per_step.train_pass[r, 0, i1]),
+            "pass_at_k": _r(per_step.train_pass[r, 0, ik]),
+            "entropy_rollout": _r(per_step.entropy[r, 0]),
+            "entropy_prompt": None,
+            "informative_fraction": _r(informative),
+            "share_below_p_star": _r(np.mean(p_hat < p_star)),
+            "share_above_1m_p_star": _r(np.mean(p_hat > 1 - p_star)),
+            "p_hat": [float(x) for x in p_hat],  # multiples of 1 / n_probe, exact
+        }
+        held1 = np.append(per_step.heldout_pass[r, :, i1], final.heldout_pass[r, i1])
+        heldk = np.append(per_step.heldout_pass[r, :, ik], final.heldout_pass[r, ik])
+        trace = []
+        for t in range(0, cfg.rl_steps + 1, trace_every):
+            src = final if t == cfg.rl_steps else None
+
+            def at(field, _t=t, _src=src, r=r):
+                arr = (
+                    getattr(_src, field)[r] if _src is not None else getattr(per_step, field)[r, _t]
+                )
+                return _r(arr)
+
+            trace.append(
+                {
+                    "step": t,
+                    "entropy": at("entropy"),
+                    "min_entropy": at("min_entropy"),
+                    "frac_reward_zero_std": _r(1.0 - float(at("informative"))),
+                    "frac_all_fail": at("all_fail"),
+                    "reward": at("reward"),
+                    "heldout_pass_at_1": _r(held1[t]),
+                    "heldout_pass_at_k": _r(heldk[t]),
+                }
+            )
+        o1, ok = post_rl(steps_all, held1), post_rl(steps_all, heldk)
+        runs.append(
+            {
+                "depth": float(depth),
+                "stage1": stage1,
+                "trace": trace,
+                "outcome": {
+                    "final_pass_at_1": _r(o1.final),
+                    "final_pass_at_k": _r(ok.final),
+                    "peak_pass_at_1": _r(o1.peak),
+                    "peak_pass_at_k": _r(ok.peak),
+                    "start_pass_at_k": _r(ok.start),
+                    "gain_pass_at_k": _r(ok.gain),
+                },
+            }
+        )
+    order = sorted(range(len(runs)), key=lambda i: -runs[i]["outcome"]["final_pass_at_k"])
+    for rank, i in enumerate(order, start=1):
+        runs[i]["outcome"]["rank"] = rank
+    sid = setting_id(setting)
+    return {
+        "ladder_id": f"{sid}-s{seed}",
+        "setting": dict(setting),
+        "setting_id": sid,
+        "seed": int(seed),
+        "group_size": g,
+        "k": k,
+        "n_probe": N_PROBE,
+        "revision": POPULATION_REVISION,
+        "runs": runs,
+    }
+
+
+def is_inverted(rec: dict, outcome: str = "final_pass_at_k") -> bool:
+    pre = [r["stage1"]["pass_at_1"] for r in rec["runs"]]
+    post = [r["outcome"][outcome] for r in rec["runs"]]
+    return ladder_inverted(pre, post)
+
+
+def _load_done(path: Path) -> list[dict]:
+    """Finished ladders; a truncated last line (an interrupted append) is dropped from the
+    file so that the next append starts on a line of its own."""
+    if not path.exists():
+        return []
+    recs = read_jsonl(path)
+    text = path.read_text()
+    if text and (not text.endswith("\n") or len(text.splitlines()) != len(recs)):
+        path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return [r for r in recs if r.get("revision") == POPULATION_REVISION]
+
+
+def summarise(plan_: Plan, records: list[dict]) -> dict:
+    """inverted_share over all ladders; per axis value: ``by_axis`` over the random design
+    (the axis's effect averaged over the others), ``by_axis_vs_base`` over the
+    one-at-a-time design (the base setting with only that axis changed)."""
+    inv = [is_inverted(r) for r in records]
+    inv1 = [is_inverted(r, "final_pass_at_1") for r in records]
+    base = base_setting()
+    random = [i for i, r in enumerate(records) if r["seed"] >= RANDOM_SEED0]
+    oat = [i for i, r in enumerate(records) if r["seed"] < RANDOM_SEED0]
+    by_axis: dict[str, dict] = {}
+    vs_base: dict[str, dict] = {}
+    for axis, values in AXES.items():
+        by_axis[axis], vs_base[axis] = {}, {}
+        for v in values:
+            sel = [i for i in random if records[i]["setting"][axis] == v]
+            by_axis[axis][str(v)] = _share(inv, sel)
+            only = [
+                i
+                for i in oat
+                if records[i]["setting"][axis] == v
+                and all(a == axis or records[i]["setting"][a] == base[a] for a in AXES)
+            ]
+            vs_base[axis][str(v)] = _share(inv, only)
+    n_runs = sum(len(r["runs"]) for r in records)
+    return {
+        "population": plan_.name,
+        "n_runs": n_runs,
+        "n_ladders": len(records),
+        "k": records[0]["k"] if records else None,
+        "settings": {a: list(v) for a, v in AXES.items()},
+        "depths": list(DEPTHS),
+        "base_setting": base,
+        "inverted_share": float(np.mean(inv)) if inv else None,
+        "inverted_share_pass_at_1": float(np.mean(inv1)) if inv1 else None,
+        "n_ladders_random": len(random),
+        "inverted_share_random": _share(inv, random)["inverted_share"],
+        "by_axis": by_axis,
+        "by_axis_vs_base": vs_base,
+        "outcome": "final held-out pass@k (inverted_share_pass_at_1: final held-out pass@1); "
+        "inversion: rankinv.theory.outcomes.ladder_inverted on stage-1 pass@1",
+        "revision": POPULATION_REVISION,
+    }
+
+
+def _share(inv: list[bool], sel: Iterable[int]) -> dict:
+    sel = list(sel)
+    return {
+        "n_ladders": len(sel),
+        "inverted_share": float(np.mean([inv[i] for i in sel])) if sel else None,
+    }
+
+
+def run_population(
+    name: str,
+    out: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    plan_: Plan | None = None,
+) -> dict:
+    """Run (or resume) a population; returns the summary (also written to out/population.json).
+
+    ``progress(done, total)`` is called after every finished chunk of ladders.
+    """
+    plan_ = plan_ or plan(name)
+    out_dir = Path(out) if out is not None else None
+    jsonl = out_dir / "population.jsonl" if out_dir is not None else None
+    done = _load_done(jsonl) if jsonl is not None else []
+    have = {r["ladder_id"] for r in done}
+    records = list(done)
+    todo: dict[tuple, list] = {}
+    for setting, seed in plan_.ladders:
+        if f"{setting_id(setting)}-s{seed}" in have:
+            continue
+        cfg = config_of(setting, seed)
+        todo.setdefault(_shape_key(cfg), []).append((setting, seed, cfg))
+    total = len(plan_.ladders)
+    if progress:
+        progress(len(records), total)
+    runner = _Runner()
+    t0 = time.perf_counter()
+    for group in todo.values():
+        size = min(CHUNK, len(group))
+        for i in range(0, len(group), size):
+            chunk = group[i : i + size]
+            padded = chunk + [chunk[-1]] * (size - len(chunk))
+            p_pre, per_step, final = runner.run(
+                [c for _, _, c in padded], [s for _, s, _ in padded]
+            )
+            nd = len(DEPTHS)
+            for j, (setting, seed, cfg) in enumerate(chunk):
+                sl = slice(j * nd, (j + 1) * nd)
+                pick = _slice_tree(sl)
+                rec = ladder_record(
+                    setting, seed, cfg, p_pre[sl], pick(per_step), pick(final), plan_.trace_every
+                )
+                records.append(rec)
+                if jsonl is not None:
+                    append_jsonl(jsonl, rec)
+            if progress:
+                progress(len(records), total)
+    elapsed = time.perf_counter() - t0
+    wanted = {f"{setting_id(s)}-s{seed}" for s, seed in plan_.ladders}
+    records = [r for r in records if r["ladder_id"] in wanted]
+    summary = summarise(plan_, records)
+    new_runs = sum(len(g) for g in todo.values()) * len(DEPTHS)
+    summary["elapsed_s"] = elapsed
+    summary["compile_s"] = runner.compile_s
+    summary["n_compiles"] = len(runner.compiled)
+    summary["runs_computed"] = new_runs
+    summary["runs_per_s"] = new_runs / elapsed if new_runs and elapsed > 0 else None
+    summary["resumed_ladders"] = len(done)
+    if out_dir is not None:
+        write_json(out_dir / "population.json", summary)
+    return summary
+
+
+def _slice_tree(sl):
+    import jax
+
+    return lambda tree: jax.tree_util.tree_map(lambda x: x[sl], tree)
+
+
+#: Learning rates of the mean-vs-std comparison's sweep.
+LR_GRID = (1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
+
+
+def compare_advantages(
+    setting: dict | None = None,
+    variants: tuple[str, ...] = ("dr-grpo", "grpo"),
+    lrs: tuple[float, ...] = LR_GRID,
+    tune_seeds: tuple[int, ...] = (0, 1),
+    test_seeds: tuple[int, ...] = (2, 3, 4),
+    score: str = "final_pass_at_1",
+) -> dict:
+    """Each GRPO variant at its own learning rate: the rate is chosen on ``tune_seeds`` (the
+    best mean ``score`` over every rung, held-out prompts), then the variants are compared on
+    ``test_seeds`` (other tasks, other demonstrations) at their chosen rates, so that a
+    variant's gain is not its effective step size. Returns the sweep, the chosen rates and
+    the test means (score, final pass@k, inverted share)."""
+    setting = {**base_setting(), **(setting or {})}
+    runner = _Runner()
+
+    def ladders(variant, lr, seeds):
+        s = {**setting, "variant": variant}
+        cfgs = [config_of(s, seed).replace(rl_lr=lr) for seed in seeds]
+        p_pre, per_step, final = runner.run(cfgs, list(seeds))
+        nd = len(DEPTHS)
+        out = []
+        for j, (cfg, seed) in enumerate(zip(cfgs, seeds, strict=True)):
+            pick = _slice_tree(slice(j * nd, (j + 1) * nd))
+            rec = ladder_record(
+                s,
+                seed,
+                cfg,
+                p_pre[j * nd : (j + 1) * nd],
+                pick(per_step),
+                pick(final),
+                cfg.rl_steps,
+            )
+            out.append(rec)
+        return out
+
+    def mean_of(recs, key):
+        return float(np.mean([r["outcome"][key] for rec in recs for r in rec["runs"]]))
+
+    result = {"setting": setting, "lrs": list(lrs), "score": score, "variants": {}}
+    for v in variants:
+        sweep = {lr: mean_of(ladders(v, lr, tune_seeds), score) for lr in lrs}
+        best = max(sweep, key=sweep.get)
+        test = ladders(v, best, test_seeds)
+        result["variants"][v] = {
+            "sweep": {str(lr): round(x, 5) for lr, x in sweep.items()},
+            "chosen_lr": best,
+            "chosen_at_edge": best in (min(lrs), max(lrs)),
+            "test_" + score: round(mean_of(test, score), 5),
+            "test_final_pass_at_k": round(mean_of(test, "final_pass_at_k"), 5),
+            "test_inverted_share": float(np.mean([is_inverted(r) for r in test])),
+        }
+    result["tune_seeds"], result["test_seeds"] = list(tune_seeds), list(test_seeds)
+    return result

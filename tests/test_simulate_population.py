@@ -1,0 +1,233 @@
+"""The simulated population: record format, outcomes from theory.outcomes, resume after an
+interruption, ladders that invert and ladders that do not, the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rankinv import theory
+from rankinv._io import read_jsonl
+from rankinv.simulate import population as P
+from rankinv.simulate import preset
+from rankinv.theory.outcomes import post_rl
+
+
+def _small_plan(monkeypatch, ladders, steps=20):
+    """A tiny population: 3 depths, 20 RL steps, 32 + 16 prompts (fast to compile)."""
+    monkeypatch.setattr(P, "DEPTHS", (0.5, 4.0, 16.0))
+    real = P.config_of
+
+    def small(setting, seed):
+        cfg = real(setting, seed)
+        return cfg.replace(rl_steps=steps, n_heldout=16, sft_depths=P.DEPTHS)
+
+    monkeypatch.setattr(P, "config_of", small)
+    return P.Plan("test", tuple(ladders), trace_every=5)
+
+
+RUN_KEYS = {"depth", "stage1", "trace", "outcome"}
+STAGE1_KEYS = {
+    "pass_at_1",
+    "pass_at_k",
+    "entropy_rollout",
+    "entropy_prompt",
+    "informative_fraction",
+    "share_below_p_star",
+    "share_above_1m_p_star",
+    "p_hat",
+}
+TRACE_KEYS = {
+    "step",
+    "entropy",
+    "min_entropy",
+    "frac_reward_zero_std",
+    "frac_all_fail",
+    "reward",
+    "heldout_pass_at_1",
+    "heldout_pass_at_k",
+}
+OUTCOME_KEYS = {
+    "final_pass_at_1",
+    "final_pass_at_k",
+    "peak_pass_at_1",
+    "peak_pass_at_k",
+    "start_pass_at_k",
+    "gain_pass_at_k",
+    "rank",
+}
+
+
+def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
+    base = P.base_setting()
+    ladders = [(base, 0), ({**base, "demos": "clean"}, 0), ({**base, "group_size": 4}, 1)]
+    pl = _small_plan(monkeypatch, ladders)
+    calls = []
+    summary = P.run_population("test", tmp_path, plan_=pl, progress=lambda d, t: calls.append(d))
+    assert calls[0] == 0 and calls[-1] == 3
+    recs = read_jsonl(tmp_path / "population.jsonl")
+    assert len(recs) == 3 and summary["n_ladders"] == 3 and summary["n_runs"] == 9
+    saved = json.loads((tmp_path / "population.json").read_text())
+    for key in ("n_runs", "n_ladders", "settings", "inverted_share", "elapsed_s", "runs_per_s"):
+        assert key in saved
+    assert saved["settings"]["group_size"] == [8, 4, 16, 32]
+    for rec in recs:
+        assert rec["setting_id"] == P.setting_id(rec["setting"])
+        assert rec["ladder_id"] == f"{rec['setting_id']}-s{rec['seed']}"
+        assert rec["k"] == 10 and rec["group_size"] == rec["setting"]["group_size"]
+        assert sorted(r["outcome"]["rank"] for r in rec["runs"]) == [1, 2, 3]
+        best = max(rec["runs"], key=lambda r: r["outcome"]["final_pass_at_k"])
+        assert best["outcome"]["rank"] == 1
+        for run in rec["runs"]:
+            assert set(run) == RUN_KEYS
+            assert set(run["stage1"]) == STAGE1_KEYS and set(run["outcome"]) == OUTCOME_KEYS
+            s1, tr, o = run["stage1"], run["trace"], run["outcome"]
+            assert [t["step"] for t in tr] == [0, 5, 10, 15, 20]
+            assert all(set(t) == TRACE_KEYS for t in tr)
+            assert all(v is not None for t in tr for v in t.values())
+            assert len(s1["p_hat"]) == 64 and s1["entropy_prompt"] is None
+            p_star = theory.p_star(rec["group_size"])
+            assert s1["share_below_p_star"] == pytest.approx(
+                np.mean(np.asarray(s1["p_hat"]) < p_star), abs=1e-5
+            )
+            # the recorded trace's outcome agrees with post_rl (peak over all steps >= 1
+            # is at least the peak over the recorded ones; final and start are the same)
+            sub = post_rl([t["step"] for t in tr], [t["heldout_pass_at_k"] for t in tr])
+            assert o["final_pass_at_k"] == pytest.approx(sub.final, abs=1e-5)
+            assert o["start_pass_at_k"] == pytest.approx(sub.start, abs=1e-5)
+            assert o["peak_pass_at_k"] >= sub.peak - 1e-5
+            assert o["gain_pass_at_k"] == pytest.approx(sub.final - sub.start, abs=2e-5)
+            assert 0 <= s1["informative_fraction"] <= 1
+    # clean demonstrations raise pre-RL pass@1 with depth more than imperfect ones
+    clean = [r for r in recs if r["setting"]["demos"] == "clean"][0]
+    assert clean["runs"][-1]["stage1"]["pass_at_1"] > clean["runs"][0]["stage1"]["pass_at_1"]
+    # a rerun resumes: nothing recomputed, same summary
+    again = P.run_population("test", tmp_path, plan_=pl)
+    assert again["resumed_ladders"] == 3 and again["runs_computed"] == 0
+    assert again["inverted_share"] == summary["inverted_share"]
+    assert len(read_jsonl(tmp_path / "population.jsonl")) == 3
+
+
+def test_interrupted_population_resumes_where_it_stopped(tmp_path, monkeypatch):
+    base = P.base_setting()
+    ladders = [({**base, "rl_lr": lr}, s) for lr in (1.0, 4.0) for s in (0, 1)]
+    pl = _small_plan(monkeypatch, ladders, steps=10)
+    monkeypatch.setattr(P, "CHUNK", 2)
+    real = P._Runner.run
+    count = {"n": 0}
+
+    def interrupted(self, cfgs, seeds):
+        count["n"] += 1
+        if count["n"] == 2:
+            raise KeyboardInterrupt
+        return real(self, cfgs, seeds)
+
+    monkeypatch.setattr(P._Runner, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        P.run_population("test", tmp_path, plan_=pl)
+    path = tmp_path / "population.jsonl"
+    first = read_jsonl(path)
+    assert len(first) == 2
+    with path.open("a") as fh:  # a half-written line from a crash mid-append
+        fh.write('{"ladder_id": "trunc')
+    monkeypatch.setattr(P._Runner, "run", real)
+    out = P.run_population("test", tmp_path, plan_=pl)
+    assert out["resumed_ladders"] == 2 and out["runs_computed"] == 6
+    recs = read_jsonl(path)
+    assert len(recs) == 4 and len({r["ladder_id"] for r in recs}) == 4
+    assert recs[:2] == first
+
+
+def test_population_has_ladders_that_invert_and_ladders_that_do_not(monkeypatch):
+    """One family wholly mis-demonstrated: deeper SFT raises training pass@1 but strands
+    that family, and the ladder inverts; with clean demonstrations it does not."""
+    monkeypatch.setattr(P, "DEPTHS", (0.5, 2.0, 16.0))
+    base = P.base_setting()
+    ladders = [(base, s) for s in (0, 1)] + [({**base, "demos": "clean"}, s) for s in (0, 1)]
+    pl = P.Plan("test", tuple(ladders), trace_every=50)
+    summary = P.run_population("test", None, plan_=pl)
+    vs = summary["by_axis_vs_base"]["demos"]
+    assert vs["imperfect"]["inverted_share"] == 1.0
+    assert vs["clean"]["inverted_share"] == 0.0
+    assert summary["inverted_share"] == 0.5
+
+
+def test_base_setting_is_the_family_preset():
+    cfg = P.config_of(P.base_setting(), 0)
+    assert cfg.replace(seeds=3, eval_every=10, name="family") == preset("family")
+
+
+def test_plans_meet_their_sizes_and_share_compiles():
+    quick, full = P.plan("quick"), P.plan("full")
+    assert quick.n_runs >= 250 and len(quick.ladders) >= 50
+    assert full.n_runs >= 2000
+    shapes = {P._shape_key(P.config_of(s, seed)) for s, seed in quick.ladders}
+    assert len(shapes) == 10  # the random quick ladders add no compilation
+    ids = [f"{P.setting_id(s)}-s{seed}" for s, seed in full.ladders]
+    assert len(set(ids)) == len(ids)
+    gs = {s["group_size"] for s, _ in full.ladders}
+    assert gs == {4, 8, 16, 32}
+
+
+@pytest.mark.parametrize(
+    "setting,match",
+    [({"colour": "red"}, "unknown axes"), ({"group_size": 5}, "group_size=5 is not one of")],
+)
+def test_bad_setting_raises(setting, match):
+    with pytest.raises(ValueError, match=match):
+        P.config_of(setting, 0)
+
+
+def test_bad_population_name_raises():
+    with pytest.raises(ValueError, match="population must be 'quick' or 'full'"):
+        P.plan("medium")
+
+
+def test_cli_population_json_and_table(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from rankinv.cli import app
+
+    base = P.base_setting()
+    small = _small_plan(monkeypatch, [(base, 0), ({**base, "demos": "clean"}, 0)], steps=10)
+    monkeypatch.setattr(P, "plan", lambda name: small)
+    runner = CliRunner()
+    res = runner.invoke(
+        app, ["simulate", "--population", "quick", "--out", str(tmp_path), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["n_ladders"] == 2 and data["n_runs"] == 6
+    for key in ("settings", "inverted_share", "elapsed_s", "runs_per_s"):
+        assert key in data
+    res = runner.invoke(app, ["simulate", "--population", "quick", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "resumed 2 ladders" in res.output and "inverted" in res.output
+
+
+def test_cli_bad_population_is_one_line_exit_2():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", "simulate", "--population", "medium"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert "--population must be quick or full" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_compare_advantages_chooses_each_variants_rate_on_tuning_seeds(monkeypatch):
+    monkeypatch.setattr(P, "DEPTHS", (0.5, 16.0))
+    r = P.compare_advantages(lrs=(0.25, 4.0), tune_seeds=(0,), test_seeds=(1,))
+    assert set(r["variants"]) == {"dr-grpo", "grpo"}
+    for v in r["variants"].values():
+        sweep = {float(k): x for k, x in v["sweep"].items()}
+        assert v["chosen_lr"] == max(sweep, key=sweep.get)
+        assert v["chosen_at_edge"] is True  # two rates: either is an edge
+        assert 0 <= v["test_final_pass_at_1"] <= 1
+    # on this task a larger rate does more in 150 steps: the sweep is not flat
+    assert r["variants"]["grpo"]["sweep"]["4.0"] > r["variants"]["grpo"]["sweep"]["0.25"] + 0.05
