@@ -508,7 +508,7 @@ app.add_typer(experiment_app, name="experiment")
 
 @experiment_app.command("mini")
 def experiment_mini(
-    preset: str = typer.Option("ci", help="ci (under 10 min on 2 CPU cores) | gpu"),
+    preset: str = typer.Option("ci", help="ci (CPU, minutes: 24 on a busy 2-core machine) | gpu"),
     out: str = typer.Option("runs/mini", "--out", help="Directory (resumable)."),
     sft: str = typer.Option("full", "--sft", help="full fine-tuning | lora (peft adapters)"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
