@@ -1,33 +1,56 @@
-"""Sandbox worker: a long-lived process that forks one child per untrusted program.
+"""Sandbox worker: a long-lived process that runs each program as two sandboxed processes.
 
-Started by executor.Sandbox as ``python -I -S _worker.py`` with an empty
-environment (so /proc/<pid>/environ of every forked child is clean). Standard library only.
+Started by executor.Sandbox as ``python -I -S _worker.py`` with an empty environment (so
+/proc/<pid>/environ of every forked child is clean). Standard library only (plus the
+sibling ``_wire.py``, loaded at start).
 
-Once, at start (when root): a private network namespace (no interface is up, nothing is
-reachable) and a private mount namespace with fresh tmpfs on /tmp, /var/tmp and /dev/shm
-(the only world-writable places), so programs can write nowhere that outlives them.
-Per program: fork; in the child, a new session, a fresh working directory on the tmpfs,
-stdin from /dev/null, stdout/stderr to a capped file, resource limits (address space, CPU
-seconds, processes, file size, open files, no core), then drop to an unprivileged uid of
-this worker's own; exec the program in the already-warm interpreter. The worker keeps
-root: it kills the session on timeout, then sweeps every process of the program's uid.
+Trust is split. For each program the *completion* process (prompt + completion, untrusted)
+and the *harness* process (prompt helpers + the task's tests, with a proxy ``candidate``)
+run under two different unprivileged uids. Every ``candidate(...)`` call crosses a pipe as
+plain data (``_wire``: tagged JSON, never pickle); the harness alone holds the pipe on which
+the verdict comes back to this worker. The completion cannot read, trace or signal the
+harness (another uid), holds no descriptor of the verdict pipe, and never shares a process
+with the tests or with another completion.
 
-Protocol: one JSON object per line on stdin (id, program, timeout, nonce); one JSON
-result per line on stdout (id, status, seconds, detail, output).
+The completion processes are forked by a *zygote*, forked from this worker at start,
+before any job (and any test) was read: a completion cannot find a task's tests (the
+expected answers) in the memory it inherits.
+
+Once, at start (when root): a private network namespace (nothing is reachable) and a private
+mount namespace: fresh tmpfs on /tmp, /var/tmp and /dev/shm (the only world-writable
+places); empty read-only tmpfs over /root, /home, /work, /srv, /mnt, /media, /opt (and the
+directories the caller names), with the interpreter's standard library bound back
+read-only at its own path (so every stdlib module imports for the dropped uid), every
+site-packages directory emptied, and only the packages the caller allows bound back.
+Per process: a new session, a fresh working directory on the tmpfs, stdin from /dev/null,
+stdout/stderr to a capped file, resource limits (address space, CPU seconds, processes,
+file size, open files, no core), then the uid drop. Whoever forked a process kills its
+session at the end and sweeps every process of its uid if anything outlived it.
+
+Protocol: one JSON object per line on stdin (id, prompt, completion, test, entry_point,
+timeout); one JSON result per line on stdout (id, status, seconds, detail, output).
 """
 
+import collections
 import ctypes
 import json
 import os
+import random
 import resource
 import select
 import shutil
 import signal
+import socket
+import struct
 import sys
 import time
 
-# Modules the programs may import: loaded now, while the interpreter's files are readable;
-# after the privilege drop an import that needs a file fails (the prefix is root-only).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _wire  # noqa: E402  (the sibling module, loaded while its file is readable)
+
+del sys.path[0]
+
+# Loaded now so that each program starts fast (every stdlib module imports later too).
 PRELOAD = (
     "math",
     "cmath",
@@ -62,17 +85,14 @@ PRELOAD = (
     "time",
     "threading",
     "atexit",
-    "socket",
     "subprocess",
     "signal",
     "ast",
-    "sys",
-    "os",
-    "encodings.idna",
     "traceback",
     "linecache",
     "tokenize",
     "inspect",
+    "encodings.idna",
 )
 for _name in PRELOAD:
     try:
@@ -82,30 +102,107 @@ for _name in PRELOAD:
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REMOUNT = 32
+MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 PR_SET_CHILD_SUBREAPER = 36
 OUTPUT_CAP = 64 * 1024
+HIDDEN = ("/root", "/home", "/work", "/srv", "/mnt", "/media", "/opt")
+_FRAME = struct.Struct("<Q")
 
 
 def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
-def isolate_once(libc) -> list[str]:
-    """Private network and mount namespaces; tmpfs over the world-writable directories."""
+def _mount(libc, src, target, fstype, flags, data=None) -> bool:
+    enc = lambda s: s.encode() if isinstance(s, str) else s
+    return libc.mount(enc(src), enc(target), enc(fstype), flags, enc(data)) == 0
+
+
+def _under(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+
+def _bind_readonly(libc, fd: int, target: str, is_dir: bool) -> bool:
+    if not os.path.exists(target):
+        if is_dir:
+            os.makedirs(target, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "w").close()
+    src = f"/proc/self/fd/{fd}"
+    return _mount(libc, src, target, None, MS_BIND) and _mount(
+        libc, None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV
+    )
+
+
+def _hide_filesystem(libc, cfg) -> list[str]:
+    """Empty tmpfs over the private directories; the stdlib and allowed packages bound
+    back read-only; site-packages emptied. Inside the private mount namespace only."""
+    done = []
+    stdlib = [p for p in sys.path if p and os.path.exists(p)]
+    site_dirs = list(cfg.get("site_dirs", ())) + [
+        os.path.join(p, "site-packages") for p in stdlib if os.path.isdir(p)
+    ]
+    allowed = list(cfg.get("allowed_paths", ()))
+    hidden = []
+    for top in list(HIDDEN) + list(cfg.get("hide", ())):
+        top = os.path.abspath(top)
+        if top != "/" and os.path.isdir(top) and not any(_under(top, h) for h in hidden):
+            hidden.append(top)
+    # descriptors of what is bound back, opened before it disappears from view
+    sources = [(p, os.open(p, os.O_PATH), os.path.isdir(p)) for p in stdlib + allowed]
+    try:
+        for top in hidden:
+            if _mount(libc, "tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755"):
+                done.append(top)
+        bound = []
+        for path, fd, is_dir in sources:
+            if path in allowed or any(_under(path, b) for b in bound):
+                continue
+            if any(_under(path, h) for h in done):
+                if not _bind_readonly(libc, fd, path, is_dir):
+                    raise OSError(f"cannot bind {path} back into the sandbox")
+                bound.append(path)
+        blanked = []
+        for d in dict.fromkeys(site_dirs):
+            if os.path.isdir(d) and _mount(
+                libc, "tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755"
+            ):
+                blanked.append(d)
+        for path, fd, is_dir in sources:
+            if path in allowed and not _bind_readonly(libc, fd, path, is_dir):
+                raise OSError(f"cannot bind allowed package {path} into the sandbox")
+        for d in blanked:  # nothing more is added there: read-only
+            _mount(libc, None, d, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        for top in done:
+            _mount(libc, None, top, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    finally:
+        for _, fd, _ in sources:
+            os.close(fd)
+    return [f"hidden {', '.join(done)}", "stdlib read-only", "site-packages emptied"]
+
+
+def isolate_once(libc, cfg) -> list[str]:
+    """Private network and mount namespaces; tmpfs over the world-writable directories;
+    private directories hidden, the standard library bound back read-only."""
     done = []
     if libc.unshare(CLONE_NEWNET) == 0:
         done.append("network namespace")
     if libc.unshare(CLONE_NEWNS) == 0:
-        if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0:
-            for d in (b"/tmp", b"/var/tmp", b"/dev/shm"):
-                if (
-                    os.path.isdir(d)
-                    and libc.mount(b"tmpfs", d, b"tmpfs", 0, b"size=256m,mode=1777") == 0
+        if _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE):
+            done.append("mount namespace")
+            for d in ("/tmp", "/var/tmp", "/dev/shm"):
+                if os.path.isdir(d) and _mount(
+                    libc, "tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777"
                 ):
-                    done.append(f"tmpfs {d.decode()}")
-            done.insert(0, "mount namespace")
+                    done.append(f"tmpfs {d}")
+            done += _hide_filesystem(libc, cfg)
     return done
 
 
@@ -131,121 +228,439 @@ def _has_children() -> bool:
 
 
 def reap_orphans(wait_s: float = 1.0) -> None:
-    """Reap the killed descendants reparented to this worker (a child subreaper) until none
-    is left, so neither live processes nor zombies outlast the program (a zombie would
-    count against the next program's process limit)."""
+    """Reap killed descendants reparented to this process (a child subreaper) until none
+    is left, so neither live processes nor zombies outlast the program."""
     deadline = time.perf_counter() + wait_s
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return  # no children left
+            return
         if pid == 0:
             if time.perf_counter() > deadline:
                 return
             time.sleep(0.001)
 
 
-def run_child(job, cfg, workdir, uid, report_w):
-    """In the forked child: confine, drop privileges, run the program, report."""
+def _end_session(pid: int, uid: int, cfg, wait_first_s: float = 0.0):
+    """Kill the session of ``pid``, reap it, sweep ``uid`` if anything outlived it.
+    Returns the wait status (after waiting up to ``wait_first_s`` for a natural exit)."""
+    status = None
+    deadline = time.perf_counter() + wait_first_s
+    while True:
+        wpid, st = os.waitpid(pid, os.WNOHANG)
+        if wpid:
+            status = st
+            break
+        if time.perf_counter() >= deadline:
+            break
+        time.sleep(0.001)
     try:
-        os.setsid()
-        os.chdir(workdir)
-        devnull = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(devnull, 0)
-        out = os.open(
-            os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
-        )
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.closerange(3, report_w)
-        os.closerange(report_w + 1, 1 << 16)
-        limits = {
-            resource.RLIMIT_AS: cfg["mem_bytes"],
-            resource.RLIMIT_CPU: int(job["timeout"]) + 1,
-            resource.RLIMIT_FSIZE: cfg["fsize_bytes"],
-            resource.RLIMIT_NOFILE: 64,
-            resource.RLIMIT_CORE: 0,
-            resource.RLIMIT_NPROC: cfg["nproc"],
-        }
-        for res, val in limits.items():
-            try:
-                resource.setrlimit(res, (val, val))
-            except (ValueError, OSError):
-                pass
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    if _has_children():  # only the session's escaped descendants are left to be children
         if cfg["drop"]:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
-        os.environ.clear()
-        os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8"})
-        if not cfg["netns"]:
-            import socket
+            sweep_uid(uid)
+        reap_orphans()
+    return status
 
-            def _no_network(*a, **k):
-                raise OSError("network disabled in the sandbox")
 
-            socket.socket = _no_network
-            socket.create_connection = _no_network
-        sys.stdout = open(1, "w", closefd=False)
-        sys.stderr = open(2, "w", closefd=False)
-        sys.stdin = open(0, closefd=False)
-        sys.setrecursionlimit(3000)
-        code = compile(job["program"], "<program>", "exec")
-        nonce = job.pop("nonce").encode()
-        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        del job
-    except BaseException as exc:  # setup failure: report and leave
+def confine(cfg, timeout, workdir, uid, keep):
+    """In a forked child: new session, scratch directory, captured output, limits, uid drop."""
+    os.setsid()
+    os.chdir(workdir)
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(devnull, 0)
+    out = os.open(os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+    limits = {
+        resource.RLIMIT_AS: cfg["mem_bytes"],
+        resource.RLIMIT_CPU: int(timeout) + 1,
+        resource.RLIMIT_FSIZE: cfg["fsize_bytes"],
+        resource.RLIMIT_NOFILE: 64,
+        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_NPROC: cfg["nproc"],
+    }
+    for res, val in limits.items():
         try:
-            os.write(report_w, f"E setup {type(exc).__name__}: {exc}".encode()[:500])
-        finally:
-            os._exit(3)
+            resource.setrlimit(res, (val, val))
+        except (ValueError, OSError):
+            pass
+    if cfg["drop"]:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8"})
+    if not cfg["netns"]:
+        import socket as _socket
+
+        def _no_network(*a, **k):
+            raise OSError("network disabled in the sandbox")
+
+        _socket.socket = _no_network
+        _socket.create_connection = _no_network
+    sys.path.extend(cfg.get("site_path", ()))
+    sys.stdout = open(1, "w", closefd=False)
+    sys.stderr = open(2, "w", closefd=False)
+    sys.stdin = open(0, closefd=False)
+    sys.setrecursionlimit(3000)
+    random.seed()
+
+
+def _scratch(root, name, uid, cfg):
+    workdir = os.path.join(root, name)
+    os.makedirs(workdir, mode=0o700)
+    if cfg["drop"]:
+        os.chown(workdir, uid, uid)
+    return workdir
+
+
+def _read_output(workdir):
     try:
+        with open(os.path.join(workdir, ".output"), "rb") as fh:
+            return fh.read(OUTPUT_CAP).decode(errors="replace")
+    except OSError:
+        return ""
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- completion process
+def _mutable(values) -> bool:
+    scalars = (int, float, str, bool, type(None), bytes, complex)
+    return any(type(v) not in scalars for v in values)
+
+
+def run_completion(job, cfg, workdir, uid, req_r, resp_w):
+    """In the completion's process: define prompt + completion, then answer calls."""
+    send, dumps, loads, recv = _wire.send, _wire.dumps, _wire.loads, _wire.recv
+    try:
+        confine(cfg, job["timeout"], workdir, uid, (req_r, resp_w))
+        code = compile(job["prompt"] + job["completion"], "<completion>", "exec")
+        entry = job["entry_point"]
+        del job
+        namespace = {"__name__": "__candidate__", "__builtins__": __builtins__}
         exec(code, namespace)
+        if entry not in namespace:
+            raise NameError(f"the completion defines no {entry!r}")
+        fn = namespace[entry]
+    except BaseException as exc:
+        send(resp_w, dumps(["fatal", f"{type(exc).__name__}: {exc}"[:500]]))
+        os._exit(1)
+    send(resp_w, dumps(["ready"]))
+    while True:
+        try:
+            data = recv(req_r)
+            if data is None:
+                os._exit(0)
+            args, kwargs = loads(data)
+        except BaseException as exc:  # the harness's requests are well-formed
+            send(resp_w, dumps(["fatal", f"bad request: {exc}"[:500]]))
+            os._exit(1)
+        try:
+            result = fn(*args, **kwargs)
+            back = _mutable(args) or _mutable(kwargs.values())
+            reply = dumps(["r", result, args if back else None, kwargs if back else None])
+        except (SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
+            send(resp_w, dumps(["fatal", f"{type(exc).__name__}({exc}) raised by the candidate"]))
+            os._exit(1)
+        except BaseException as exc:
+            name = type(exc).__name__
+            try:
+                text = str(exc)[:2000]
+            except BaseException:  # noqa: BLE001 - a hostile __str__
+                text = ""
+            try:
+                reply = dumps(["x", str(name), list(exc.args), text])
+            except BaseException:  # noqa: BLE001 - arguments that cannot cross
+                reply = dumps(["x", str(name), None, text])
+        send(resp_w, reply)
+
+
+# ---------------------------------------------------------------- harness process
+class _Fatal(BaseException):
+    pass
+
+
+def _sync(old, new) -> bool:
+    """Make ``old`` equal to ``new`` in place (arguments the candidate changed)."""
+    t = type(old)
+    if t is not type(new):
+        return False
+    if t is list:
+        for i in range(min(len(old), len(new))):
+            if old[i] is not new[i] and not _sync(old[i], new[i]):
+                old[i] = new[i]
+        del old[len(new) :]
+        old.extend(new[len(old) :])
+    elif isinstance(old, dict):
+        kept = {k: old[k] for k in old if k in new}
+        old.clear()
+        for k, v in new.items():
+            old[k] = kept[k] if k in kept and _sync(kept[k], v) else v
+    elif t is set or t is bytearray or t is collections.deque:
+        if t is bytearray:
+            old[:] = new
+        else:
+            old.clear()
+            old.update(new) if t is set else old.extend(new)
+    else:
+        return old == new if t in (int, float, str, bool, bytes, complex) else False
+    return True
+
+
+def _rebuild(name, args, text, namespace):
+    import builtins
+
+    cls = getattr(builtins, name, None) or namespace.get(name)
+    fatal = (SystemExit, KeyboardInterrupt, GeneratorExit)
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)) or issubclass(cls, fatal):
+        cls = type(name, (Exception,), {"__module__": "candidate"})
+    try:
+        return cls(*args) if args is not None else cls(text)
+    except Exception:  # noqa: BLE001 - a constructor that wants other arguments
+        return cls(text) if cls.__init__ is BaseException.__init__ else Exception(text)
+
+
+def make_proxy(entry, req_w, resp_r, namespace):
+    send, dumps, loads, recv = _wire.send, _wire.dumps, _wire.loads, _wire.recv
+
+    def receive():
+        try:
+            data = recv(resp_r)
+            if data is None:
+                raise _Fatal("C the candidate's process ended before the tests finished")
+            msg = loads(data)
+            if type(msg) is not list or not msg or msg[0] not in ("r", "x", "fatal", "ready"):
+                raise _Fatal("C malformed reply from the candidate's process")
+        except _wire.WireError as exc:
+            raise _Fatal(f"C {exc}") from None
+        if msg[0] == "fatal":
+            raise _Fatal(f"C {msg[1]}" if len(msg) > 1 and type(msg[1]) is str else "C fatal")
+        return msg
+
+    def candidate(*args, **kwargs):
+        try:
+            send(req_w, dumps([list(args), kwargs]))
+        except OSError:
+            raise _Fatal("C the candidate's process ended before the tests finished") from None
+        msg = receive()
+        if msg[0] == "r" and len(msg) == 4:
+            if type(msg[2]) is list and type(msg[3]) is dict:
+                for old, new in zip(args, msg[2], strict=False):
+                    _sync(old, new)
+                for k, new in msg[3].items():
+                    if k in kwargs:
+                        _sync(kwargs[k], new)
+            return msg[1]
+        if msg[0] == "x" and len(msg) == 4 and type(msg[1]) is str:
+            raise _rebuild(msg[1], msg[2], str(msg[3]), namespace)
+        raise _Fatal("C malformed reply from the candidate's process")
+
+    def wait_ready():
+        if receive()[0] != "ready":
+            raise _Fatal("C malformed first message from the candidate's process")
+
+    candidate.__name__ = candidate.__qualname__ = entry
+    return candidate, wait_ready
+
+
+def _prompt_helpers(prompt):
+    """The prompt's own definitions (helpers the tests call), compiled without a body
+    for the function the completion writes."""
+    for tail in ("", "\n    pass\n", "None\n", "\n"):
+        try:
+            return compile(prompt + tail, "<prompt>", "exec")
+        except SyntaxError:
+            continue
+    return None
+
+
+def run_harness(job, cfg, workdir, uid, report_w, req_w, resp_r):
+    """In the harness's process: the tests, calling the candidate through the pipe."""
+    try:
+        confine(cfg, job["timeout"], workdir, uid, (report_w, req_w, resp_r))
+        entry = job["entry_point"]
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        proxy, wait_ready = make_proxy(entry, req_w, resp_r, namespace)
+        helpers = _prompt_helpers(job["prompt"])
+        test = compile(job["test"], "<test>", "exec")
+    except BaseException as exc:
+        os.write(report_w, f"E setup {type(exc).__name__}: {exc}".encode()[:500])
+        os._exit(3)
+    try:
+        if helpers is not None:
+            try:
+                exec(helpers, namespace)
+            except Exception:  # noqa: BLE001 - a prompt that only runs with its body
+                pass
+        namespace[entry] = proxy
+        exec(test, namespace)
+        wait_ready()
+        namespace["check"](proxy)
+    except _Fatal as exc:
+        os.write(report_w, str(exc).encode()[:500])
+        os._exit(1)
     except AssertionError as exc:
         os.write(report_w, f"F AssertionError {exc}".encode()[:500])
         os._exit(1)
     except MemoryError:
         os.write(report_w, b"M MemoryError")
         os._exit(1)
-    except RecursionError:
-        os.write(report_w, b"E RecursionError")
-        os._exit(1)
-    except SystemExit as exc:
-        os.write(report_w, f"E SystemExit({exc.code!r}) before the tests finished".encode())
-        os._exit(1)
     except BaseException as exc:
         os.write(report_w, f"E {type(exc).__name__}: {exc}".encode()[:500])
         os._exit(1)
-    # the check returned: only now is the nonce written (after the program's output is
-    # flushed: os._exit skips Python's buffers)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:  # noqa: BLE001 - a closed or replaced stream loses its output only
-            pass
-    os.write(report_w, b"P " + nonce)
+    os.write(report_w, b"P")
     os._exit(0)
 
 
-def run_job(job, cfg, index, uid, root):
-    workdir = os.path.join(root, f"job{index}")
-    os.makedirs(workdir, mode=0o700)
-    if cfg["drop"]:
-        os.chown(workdir, uid, uid)
-    nonce = job["nonce"]
-    report_r, report_w = os.pipe()
+# ---------------------------------------------------------------- zygote
+def _send_frame(sock, data: bytes):
+    sock.sendall(_FRAME.pack(len(data)) + data)
+
+
+def _recv_exact(sock, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def _recv_frame(sock):
+    head = _recv_exact(sock, _FRAME.size)
+    if head is None:
+        return None
+    return _recv_exact(sock, _FRAME.unpack(head)[0])
+
+
+def zygote(sock, cfg, root):
+    """Forks the completion processes; it never sees a test."""
+    uid = cfg["uid"] + 1
+    _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    index = 0
+    while True:
+        data = _recv_frame(sock)
+        if data is None:
+            return
+        job = json.loads(data)
+        index += 1
+        workdir = _scratch(root, f"c{index}", uid, cfg)
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                sock.close()
+                os.close(req_w)
+                os.close(resp_r)
+                run_completion(job, cfg, workdir, uid, req_r, resp_w)
+            finally:
+                os._exit(4)
+        del job
+        os.close(req_r)
+        os.close(resp_w)
+        socket.send_fds(sock, [_FRAME.pack(pid)], [req_w, resp_r])
+        os.close(req_w)
+        os.close(resp_r)
+        end = _recv_frame(sock)
+        if end is None:
+            os.killpg(pid, signal.SIGKILL)
+            return
+        status = _end_session(pid, uid, cfg, wait_first_s=0.5 if end == b"ended" else 0.0)
+        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+        out = _read_output(workdir)
+        _send_frame(sock, json.dumps({"signal": sig, "exit": code, "output": out}).encode())
+
+
+# ---------------------------------------------------------------- worker
+class ZygoteGone(RuntimeError):
+    pass
+
+
+def _verdict(report, h_status, timed_out, c, timeout):
+    h_sig = os.WTERMSIG(h_status) if os.WIFSIGNALED(h_status) else None
+    h_exit = os.WEXITSTATUS(h_status) if os.WIFEXITED(h_status) else None
+    if report == "P" and h_exit == 0:
+        return "passed", ""
+    if timed_out or h_sig == signal.SIGXCPU:
+        return "timeout", f"exceeded {timeout} s" + (" of CPU" if h_sig else " wall clock")
+    if report.startswith("C "):  # the candidate's process ended or misbehaved
+        sig = c.get("signal")
+        if sig == signal.SIGXCPU:
+            return "timeout", f"exceeded {timeout} s of CPU"
+        if sig is not None:
+            name = signal.Signals(sig).name
+            if "MemoryError" in c.get("output", ""):
+                return "memory", f"candidate killed by {name}"
+            extra = " (output or file size limit)" if sig == signal.SIGXFSZ else ""
+            return "killed", f"candidate killed by {name}{extra}"
+        if "MemoryError" in report:
+            return "memory", report[2:]
+        return "error", report[2:]
+    for prefix, status in (("M ", "memory"), ("F ", "failed"), ("E ", "error")):
+        if report.startswith(prefix):
+            return status, report[2:]
+    if report.startswith("P"):
+        return "error", "garbled pass report"
+    if h_sig is not None:
+        return "killed", f"harness killed by {signal.Signals(h_sig).name}"
+    return "error", f"harness exited with code {h_exit} before the tests finished"
+
+
+def _reap_zombies():
+    """Reap whatever already ended among this worker's children (never waits)."""
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+def run_job(job, cfg, index, root, zsock):
     t0 = time.perf_counter()
+    timeout = float(job["timeout"])
+    uid_h = cfg["uid"]
+    part = {k: job[k] for k in ("prompt", "completion", "entry_point")}
+    part["timeout"] = timeout
+    try:
+        _send_frame(zsock, json.dumps(part).encode())
+        msg, fds, _, _ = socket.recv_fds(zsock, _FRAME.size, 2)
+    except OSError as exc:
+        raise ZygoteGone(str(exc)) from None
+    if len(msg) != _FRAME.size or len(fds) != 2:
+        raise ZygoteGone("no completion process")
+    req_w, resp_r = fds
+    workdir = _scratch(root, f"h{index}", uid_h, cfg)
+    report_r, report_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.close(report_r)
-        run_child(job, cfg, workdir, uid, report_w)
-        os._exit(4)
-    os.close(report_w)
-    deadline = t0 + job["timeout"]
+        try:
+            zsock.close()
+            os.close(report_r)
+            run_harness(job, cfg, workdir, uid_h, report_w, req_w, resp_r)
+        finally:
+            os._exit(4)
+    for fd in (report_w, req_w, resp_r):
+        os.close(fd)
+    deadline = t0 + timeout
     chunks = []
     timed_out = False
-    status_code = None
+    status = None
     while True:
         left = deadline - time.perf_counter()
         if left <= 0:
@@ -257,69 +672,38 @@ def run_job(job, cfg, index, uid, root):
             if data:
                 chunks.append(data)
                 continue
-            break  # EOF: the child (and any fd holder) closed the pipe
+            break  # EOF: the harness is done
         wpid, st = os.waitpid(pid, os.WNOHANG)
         if wpid:
-            status_code = st
+            status = st
             break
     seconds = time.perf_counter() - t0
+    os.close(report_r)
+    report = b"".join(chunks).decode(errors="replace")
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
         pass
-    if status_code is None:
-        try:
-            _, status_code = os.waitpid(pid, 0)
-        except ChildProcessError:
-            status_code = 0
-    # Every descendant of the program is reparented to this worker (a child subreaper)
-    # when its parent dies, so "no child left" proves that nothing outlived the program;
-    # only then is the per-uid sweep (one more fork) skipped.
-    if _has_children():
-        if cfg["drop"]:
-            sweep_uid(uid)
-        reap_orphans()
-    os.close(report_r)
-    report = b"".join(chunks).decode(errors="replace")
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    _reap_zombies()
     try:
-        with open(os.path.join(workdir, ".output"), "rb") as fh:
-            output = fh.read(OUTPUT_CAP).decode(errors="replace")
-    except OSError:
-        output = ""
-    shutil.rmtree(workdir, ignore_errors=True)
-    sig = os.WTERMSIG(status_code) if os.WIFSIGNALED(status_code) else None
-    exit_code = os.WEXITSTATUS(status_code) if os.WIFEXITED(status_code) else None
-    if report == "P " + nonce and exit_code == 0:
-        status, detail = "passed", ""
-    elif timed_out or sig == signal.SIGXCPU:
-        status, detail = (
-            "timeout",
-            f"exceeded {job['timeout']} s"
-            + (" of CPU" if sig == signal.SIGXCPU else " wall clock"),
-        )
-    elif report.startswith("M "):
-        status, detail = "memory", report[2:]
-    elif report.startswith("F "):
-        status, detail = "failed", report[2:]
-    elif report.startswith("E "):
-        status, detail = "error", report[2:]
-    elif report.startswith("P "):
-        status, detail = "error", "forged or garbled pass report"
-    elif sig is not None:
-        name = signal.Signals(sig).name
-        status = "memory" if "MemoryError" in output else "killed"
-        detail = f"killed by {name}" + (
-            " (output or file size limit)" if sig == signal.SIGXFSZ else ""
-        )
-    else:
-        status = "error"
-        detail = f"exited with code {exit_code} before the tests finished"
+        _send_frame(zsock, b"ended" if report.startswith("C ") else b"end")
+        reply = _recv_frame(zsock)
+    except OSError as exc:
+        raise ZygoteGone(str(exc)) from None
+    if reply is None:
+        raise ZygoteGone("zygote closed")
+    c = json.loads(reply)
+    output = _read_output(workdir)
+    status_name, detail = _verdict(report, status, timed_out, c, timeout)
+    both = c["output"] + output
     return {
         "id": job["id"],
-        "status": status,
+        "status": status_name,
         "seconds": seconds,
         "detail": detail,
-        "output": output[:2000],
+        "output": both[:2000],
     }
 
 
@@ -327,19 +711,36 @@ def main():
     cfg = json.loads(sys.stdin.readline())
     libc = _libc()
     is_root = os.geteuid() == 0
-    done = isolate_once(libc) if (is_root and cfg.get("isolate", True)) else []
+    done = isolate_once(libc, cfg) if (is_root and cfg.get("isolate", True)) else []
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
         done.append("child subreaper")
     cfg["netns"] = "network namespace" in done
     cfg["drop"] = is_root and cfg.get("isolate", True)
+    if not cfg["drop"]:  # no mount namespace: allowed packages come from site-packages
+        cfg["site_path"] = cfg.get("site_dirs", [])
+    else:
+        cfg["site_path"] = sorted({os.path.dirname(p) for p in cfg.get("allowed_paths", ())})
     root = os.path.join(
         "/tmp" if "tmpfs /tmp" in done else cfg["scratch"], f"rankinv-sandbox-{os.getpid()}"
     )
     os.makedirs(root, mode=0o711, exist_ok=True)
-    uid = cfg["uid"]
+    zsock, zsock_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    zpid = os.fork()
+    if zpid == 0:  # the zygote: forked before any job was read
+        try:
+            zsock.close()
+            devnull = os.open("/dev/null", os.O_RDWR)
+            os.dup2(devnull, 0)
+            os.dup2(devnull, 1)
+            zygote(zsock_child, cfg, root)
+        finally:
+            os._exit(0)
+    zsock_child.close()
     hello = {
         "ready": True,
-        "isolation": done + (["uid drop"] if cfg["drop"] else []),
+        "isolation": done
+        + (["uid drop", "split trust (harness and completion: two uids)"] if cfg["drop"] else [])
+        + ["completion in its own process"],
         "root": is_root,
     }
     sys.stdout.write(json.dumps(hello) + "\n")
@@ -351,7 +752,9 @@ def main():
         job = json.loads(line)
         index += 1
         try:
-            res = run_job(job, cfg, index, uid, root)
+            res = run_job(job, cfg, index, root, zsock)
+        except ZygoteGone:
+            break  # the parent sees this worker end and starts a fresh one
         except Exception as exc:  # the worker must survive anything a program does
             res = {
                 "id": job.get("id"),
@@ -360,8 +763,14 @@ def main():
                 "detail": f"sandbox failure: {type(exc).__name__}: {exc}",
                 "output": "",
             }
+        del job
         sys.stdout.write(json.dumps(res) + "\n")
         sys.stdout.flush()
+    zsock.close()
+    try:
+        os.waitpid(zpid, 0)
+    except ChildProcessError:
+        pass
     shutil.rmtree(root, ignore_errors=True)
 
 
