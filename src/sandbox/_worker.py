@@ -33,6 +33,7 @@ timeout); one JSON result per line on stdout (id, status, seconds, detail, outpu
 
 import collections
 import ctypes
+import gc
 import json
 import os
 import random
@@ -111,6 +112,7 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 PR_SET_CHILD_SUBREAPER = 36
 OUTPUT_CAP = 64 * 1024
+HARNESS_CPU_S = 1 << 20
 HIDDEN = ("/root", "/home", "/work", "/srv", "/mnt", "/media", "/opt")
 _FRAME = struct.Struct("<Q")
 
@@ -268,13 +270,18 @@ def _end_session(pid: int, uid: int, cfg, wait_first_s: float = 0.0):
     return status
 
 
-def confine(cfg, timeout, workdir, uid, keep):
+def confine(cfg, timeout, workdir, uid, keep, output=True):
     """In a forked child: new session, scratch directory, captured output, limits, uid drop."""
     os.setsid()
     os.chdir(workdir)
     devnull = os.open("/dev/null", os.O_RDONLY)
     os.dup2(devnull, 0)
-    out = os.open(os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if output:
+        out = os.open(
+            os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+        )
+    else:  # the harness's prints go nowhere (it outlives many jobs)
+        out = os.open("/dev/null", os.O_WRONLY)
     os.dup2(out, 1)
     os.dup2(out, 2)
     low = 3
@@ -432,10 +439,22 @@ def _rebuild(name, args, text, namespace):
         return cls(text) if cls.__init__ is BaseException.__init__ else Exception(text)
 
 
-def make_proxy(entry, req_w, resp_r, namespace):
+def make_proxy(entry, req_w, resp_r, namespace, fatal):
+    """The ``candidate`` the tests call. ``fatal`` (a list) keeps the first fatal event
+    (the candidate's process ended, a malformed reply): it decides the verdict even if
+    the tests catch the exception, and every later call raises it again."""
     send, dumps, loads, recv = _wire.send, _wire.dumps, _wire.loads, _wire.recv
 
     def receive():
+        if fatal:
+            raise _Fatal(fatal[0])
+        try:
+            return _receive()
+        except _Fatal as exc:
+            fatal.append(str(exc))
+            raise
+
+    def _receive():
         try:
             data = recv(resp_r)
             if data is None:
@@ -450,10 +469,14 @@ def make_proxy(entry, req_w, resp_r, namespace):
         return msg
 
     def candidate(*args, **kwargs):
+        if fatal:
+            raise _Fatal(fatal[0])
+        request = dumps([list(args), kwargs])
         try:
-            send(req_w, dumps([list(args), kwargs]))
+            send(req_w, request)
         except OSError:
-            raise _Fatal("C the candidate's process ended before the tests finished") from None
+            fatal.append("C the candidate's process ended before the tests finished")
+            raise _Fatal(fatal[0]) from None
         msg = receive()
         if msg[0] == "r" and len(msg) == 4:
             if type(msg[2]) is list and type(msg[3]) is dict:
@@ -465,11 +488,13 @@ def make_proxy(entry, req_w, resp_r, namespace):
             return msg[1]
         if msg[0] == "x" and len(msg) == 4 and type(msg[1]) is str:
             raise _rebuild(msg[1], msg[2], str(msg[3]), namespace)
-        raise _Fatal("C malformed reply from the candidate's process")
+        fatal.append("C malformed reply from the candidate's process")
+        raise _Fatal(fatal[0])
 
     def wait_ready():
         if receive()[0] != "ready":
-            raise _Fatal("C malformed first message from the candidate's process")
+            fatal.append("C malformed first message from the candidate's process")
+            raise _Fatal(fatal[0])
 
     candidate.__name__ = candidate.__qualname__ = entry
     return candidate, wait_ready
@@ -486,19 +511,15 @@ def _prompt_helpers(prompt):
     return None
 
 
-def run_harness(job, cfg, workdir, uid, report_w, req_w, resp_r):
-    """In the harness's process: the tests, calling the candidate through the pipe."""
+def run_test(job, req_w, resp_r) -> str:
+    """The tests of one job against the candidate behind the pipes; the verdict line."""
+    fatal = []
     try:
-        confine(cfg, job["timeout"], workdir, uid, (report_w, req_w, resp_r))
         entry = job["entry_point"]
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        proxy, wait_ready = make_proxy(entry, req_w, resp_r, namespace)
+        proxy, wait_ready = make_proxy(entry, req_w, resp_r, namespace, fatal)
         helpers = _prompt_helpers(job["prompt"])
         test = compile(job["test"], "<test>", "exec")
-    except BaseException as exc:
-        os.write(report_w, f"E setup {type(exc).__name__}: {exc}".encode()[:500])
-        os._exit(3)
-    try:
         if helpers is not None:
             try:
                 exec(helpers, namespace)
@@ -508,20 +529,49 @@ def run_harness(job, cfg, workdir, uid, report_w, req_w, resp_r):
         exec(test, namespace)
         wait_ready()
         namespace["check"](proxy)
-    except _Fatal as exc:
-        os.write(report_w, str(exc).encode()[:500])
-        os._exit(1)
+        verdict = "P"
+    except _Fatal:
+        verdict = ""
     except AssertionError as exc:
-        os.write(report_w, f"F AssertionError {exc}".encode()[:500])
-        os._exit(1)
+        verdict = f"F AssertionError {exc}"
     except MemoryError:
-        os.write(report_w, b"M MemoryError")
-        os._exit(1)
-    except BaseException as exc:
-        os.write(report_w, f"E {type(exc).__name__}: {exc}".encode()[:500])
-        os._exit(1)
-    os.write(report_w, b"P")
-    os._exit(0)
+        verdict = "M MemoryError"
+    except BaseException as exc:  # noqa: BLE001 - any other end of the tests
+        verdict = f"E {type(exc).__name__}: {exc}"
+    return (fatal[0] if fatal else verdict)[:500]
+
+
+def harness(sock, cfg, workdir, uid):
+    """The harness process: confined once, then runs the tests of one job after another
+    (they are data: a test cannot be hostile, and the completion cannot reach this
+    process). Each job's CPU seconds are limited anew (a soft limit, raised up to the
+    hard one, which an unprivileged process may do)."""
+    cfg = dict(cfg, nproc=4)
+    confine(cfg, HARNESS_CPU_S, workdir, uid, (sock.fileno(),), output=False)
+    stdio = (sys.stdout, sys.stderr, sys.stdin)
+    while True:
+        try:
+            head, fds, _, _ = socket.recv_fds(sock, _FRAME.size, 2)
+        except OSError:
+            os._exit(0)
+        if not head:
+            os._exit(0)
+        head += _recv_exact(sock, _FRAME.size - len(head)) or b""
+        data = _recv_exact(sock, _FRAME.unpack(head)[0])
+        if data is None or len(fds) != 2:
+            os._exit(0)
+        job = json.loads(data)
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = int(used.ru_utime + used.ru_stime + job["timeout"]) + 2
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, HARNESS_CPU_S))
+        sys.stdout, sys.stderr, sys.stdin = stdio
+        sys.setrecursionlimit(3000)
+        random.seed()
+        verdict = run_test(job, fds[0], fds[1])
+        for fd in fds:
+            os.close(fd)
+        del job
+        _send_frame(sock, verdict.encode())
 
 
 # ---------------------------------------------------------------- zygote
@@ -597,7 +647,8 @@ def _verdict(report, h_status, timed_out, c, timeout):
     if report == "P" and h_exit == 0:
         return "passed", ""
     if timed_out or h_sig == signal.SIGXCPU:
-        return "timeout", f"exceeded {timeout} s" + (" of CPU" if h_sig else " wall clock")
+        cpu = h_sig == signal.SIGXCPU
+        return "timeout", f"exceeded {timeout} s" + (" of CPU" if cpu else " wall clock")
     if report.startswith("C "):  # the candidate's process ended or misbehaved
         sig = c.get("signal")
         if sig == signal.SIGXCPU:
@@ -631,10 +682,50 @@ def _reap_zombies():
             return
 
 
-def run_job(job, cfg, index, root, zsock):
+class Harness:
+    """The worker's harness process, forked again after a timeout or a crash."""
+
+    def __init__(self, cfg, root):
+        self.cfg, self.root, self.uid = cfg, root, cfg["uid"]
+        self.starts = 0
+        self.start()
+
+    def start(self):
+        self.starts += 1
+        workdir = _scratch(self.root, f"harness{self.starts}", self.uid, self.cfg)
+        self.sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                self.sock.close()
+                harness(child, self.cfg, workdir, self.uid)
+            finally:
+                os._exit(0)
+        child.close()
+
+    def restart(self, wait_s: float = 0.0):
+        """End this harness (its session, every process of its uid), start a new one;
+        the old one's wait status."""
+        self.sock.close()
+        status = _end_session(self.pid, self.uid, self.cfg, wait_first_s=wait_s)
+        shutil.rmtree(os.path.join(self.root, f"harness{self.starts}"), ignore_errors=True)
+        self.start()
+        return status
+
+
+def _reap_zombies():
+    """Reap whatever already ended among this worker's children (never waits)."""
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+def run_job(job, cfg, harness_proc, zsock):
     t0 = time.perf_counter()
     timeout = float(job["timeout"])
-    uid_h = cfg["uid"]
     part = {k: job[k] for k in ("prompt", "completion", "entry_point")}
     part["timeout"] = timeout
     try:
@@ -644,49 +735,37 @@ def run_job(job, cfg, index, root, zsock):
         raise ZygoteGone(str(exc)) from None
     if len(msg) != _FRAME.size or len(fds) != 2:
         raise ZygoteGone("no completion process")
-    req_w, resp_r = fds
-    workdir = _scratch(root, f"h{index}", uid_h, cfg)
-    report_r, report_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            zsock.close()
-            os.close(report_r)
-            run_harness(job, cfg, workdir, uid_h, report_w, req_w, resp_r)
-        finally:
-            os._exit(4)
-    for fd in (report_w, req_w, resp_r):
+    hjob = {k: job[k] for k in ("prompt", "test", "entry_point")}
+    hjob["timeout"] = timeout
+    data = json.dumps(hjob).encode()
+    h = harness_proc
+    report, crashed, timed_out = None, False, False
+    try:
+        socket.send_fds(h.sock, [_FRAME.pack(len(data))], fds)
+        h.sock.sendall(data)
+    except OSError:
+        crashed = True
+    for fd in fds:
         os.close(fd)
     deadline = t0 + timeout
-    chunks = []
-    timed_out = False
-    status = None
-    while True:
+    while not crashed:
         left = deadline - time.perf_counter()
         if left <= 0:
             timed_out = True
             break
-        ready, _, _ = select.select([report_r], [], [], min(left, 0.05))
+        ready, _, _ = select.select([h.sock], [], [], left)
         if ready:
-            data = os.read(report_r, 4096)
-            if data:
-                chunks.append(data)
-                continue
-            break  # EOF: the harness is done
-        wpid, st = os.waitpid(pid, os.WNOHANG)
-        if wpid:
-            status = st
+            try:
+                report = _recv_frame(h.sock)
+            except OSError:
+                report = None
+            crashed = report is None
             break
     seconds = time.perf_counter() - t0
-    os.close(report_r)
-    report = b"".join(chunks).decode(errors="replace")
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
-    if status is None:
-        _, status = os.waitpid(pid, 0)
-    _reap_zombies()
+    h_status = 0
+    if crashed or timed_out:
+        h_status = h.restart(wait_s=0.2 if crashed else 0.0)
+    report = report.decode(errors="replace") if report else ""
     try:
         _send_frame(zsock, b"ended" if report.startswith("C ") else b"end")
         reply = _recv_frame(zsock)
@@ -695,15 +774,14 @@ def run_job(job, cfg, index, root, zsock):
     if reply is None:
         raise ZygoteGone("zygote closed")
     c = json.loads(reply)
-    output = _read_output(workdir)
-    status_name, detail = _verdict(report, status, timed_out, c, timeout)
-    both = c["output"] + output
+    _reap_zombies()
+    status_name, detail = _verdict(report, h_status, timed_out, c, timeout)
     return {
         "id": job["id"],
         "status": status_name,
         "seconds": seconds,
         "detail": detail,
-        "output": both[:2000],
+        "output": c["output"][:2000],
     }
 
 
@@ -725,6 +803,10 @@ def main():
     )
     os.makedirs(root, mode=0o711, exist_ok=True)
     zsock, zsock_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    # what is loaded now is never scanned by the collector again: a forked process then
+    # does not copy every page of the heap on its first collection
+    gc.collect()
+    gc.freeze()
     zpid = os.fork()
     if zpid == 0:  # the zygote: forked before any job was read
         try:
@@ -736,6 +818,7 @@ def main():
         finally:
             os._exit(0)
     zsock_child.close()
+    harness_proc = Harness(cfg, root)
     hello = {
         "ready": True,
         "isolation": done
@@ -745,14 +828,12 @@ def main():
     }
     sys.stdout.write(json.dumps(hello) + "\n")
     sys.stdout.flush()
-    index = 0
     for line in sys.stdin:
         if not line.strip():
             continue
         job = json.loads(line)
-        index += 1
         try:
-            res = run_job(job, cfg, index, root, zsock)
+            res = run_job(job, cfg, harness_proc, zsock)
         except ZygoteGone:
             break  # the parent sees this worker end and starts a fresh one
         except Exception as exc:  # the worker must survive anything a program does
@@ -767,10 +848,12 @@ def main():
         sys.stdout.write(json.dumps(res) + "\n")
         sys.stdout.flush()
     zsock.close()
-    try:
-        os.waitpid(zpid, 0)
-    except ChildProcessError:
-        pass
+    harness_proc.sock.close()
+    for pid in (zpid, harness_proc.pid):
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
     shutil.rmtree(root, ignore_errors=True)
 
 
