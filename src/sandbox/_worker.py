@@ -221,30 +221,34 @@ def sweep_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def _has_children() -> bool:
+def _children() -> set[int]:
+    """Pids of this (single-threaded) process's children."""
+    me = os.getpid()
     try:
-        os.waitpid(-1, os.WNOHANG)  # reaps one zombie if there is one
-    except ChildProcessError:
-        return False
-    return True
+        with open(f"/proc/{me}/task/{me}/children") as fh:
+            return {int(p) for p in fh.read().split()}
+    except OSError:
+        return set()
 
 
-def reap_orphans(wait_s: float = 1.0) -> None:
-    """Reap killed descendants reparented to this process (a child subreaper) until none
-    is left, so neither live processes nor zombies outlast the program."""
-    deadline = time.perf_counter() + wait_s
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
+def _reap_leftovers(uid: int, cfg, keep: set[int]) -> None:
+    """Children other than ``keep`` are what outlived a session (a child subreaper adopts
+    them): sweep their uid, then reap them."""
+    left = _children() - keep
+    for _ in range(100):
+        if not left:
             return
-        if pid == 0:
-            if time.perf_counter() > deadline:
-                return
-            time.sleep(0.001)
+        if cfg["drop"]:
+            sweep_uid(uid)
+        for p in left:
+            try:
+                os.waitpid(p, 0)
+            except ChildProcessError:
+                pass
+        left = _children() - keep
 
 
-def _end_session(pid: int, uid: int, cfg, wait_first_s: float = 0.0):
+def _end_session(pid: int, uid: int, cfg, keep: set[int], wait_first_s: float = 0.0):
     """Kill the session of ``pid``, reap it, sweep ``uid`` if anything outlived it.
     Returns the wait status (after waiting up to ``wait_first_s`` for a natural exit)."""
     status = None
@@ -263,10 +267,7 @@ def _end_session(pid: int, uid: int, cfg, wait_first_s: float = 0.0):
         pass
     if status is None:
         _, status = os.waitpid(pid, 0)
-    if _has_children():  # only the session's escaped descendants are left to be children
-        if cfg["drop"]:
-            sweep_uid(uid)
-        reap_orphans()
+    _reap_leftovers(uid, cfg, keep)
     return status
 
 
@@ -348,14 +349,23 @@ def _mutable(values) -> bool:
     return any(type(v) not in scalars for v in values)
 
 
-def run_completion(job, cfg, workdir, uid, req_r, resp_w):
-    """In the completion's process: define prompt + completion, then answer calls."""
+def run_completion(cfg, workdir, uid, req_r, resp_w):
+    """A completion process: confined at once, it waits (a spare) for its first message,
+    ["init", source, entry point, timeout]; defines the source, then answers calls."""
     send, dumps, loads, recv = _wire.send, _wire.dumps, _wire.loads, _wire.recv
     try:
-        confine(cfg, job["timeout"], workdir, uid, (req_r, resp_w))
-        code = compile(job["prompt"] + job["completion"], "<completion>", "exec")
-        entry = job["entry_point"]
-        del job
+        confine(cfg, HARNESS_CPU_S, workdir, uid, (req_r, resp_w))
+        data = recv(req_r)
+    except BaseException:  # noqa: BLE001 - a spare that cannot start ends
+        os._exit(3)
+    if data is None:
+        os._exit(0)  # a spare that was never used
+    try:
+        _, source, entry, timeout = loads(data)
+        cpu = int(timeout) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        code = compile(source, "<completion>", "exec")
+        del data, source
         namespace = {"__name__": "__candidate__", "__builtins__": __builtins__}
         exec(code, namespace)
         if entry not in namespace:
@@ -439,7 +449,24 @@ def _rebuild(name, args, text, namespace):
         return cls(text) if cls.__init__ is BaseException.__init__ else Exception(text)
 
 
-def make_proxy(entry, req_w, resp_r, namespace, fatal):
+def _ended(msg, info) -> str:
+    """The verdict line for the zygote's report that the candidate's process ended."""
+    sig, code, out = (msg + [None, None, ""])[1:4]
+    info["output"] = out if type(out) is str else ""
+    if type(sig) is int:
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        if sig == signal.SIGXCPU:
+            return "C timeout the candidate exceeded its CPU seconds"
+        kind = "memory" if "MemoryError" in info["output"] else "killed"
+        extra = " (output or file size limit)" if sig == signal.SIGXFSZ else ""
+        return f"C {kind} the candidate's process was killed by {name}{extra}"
+    return f"C error the candidate's process exited (code {code}) before the tests finished"
+
+
+def make_proxy(entry, req_w, resp_r, namespace, fatal, info):
     """The ``candidate`` the tests call. ``fatal`` (a list) keeps the first fatal event
     (the candidate's process ended, a malformed reply): it decides the verdict even if
     the tests catch the exception, and every later call raises it again."""
@@ -458,14 +485,18 @@ def make_proxy(entry, req_w, resp_r, namespace, fatal):
         try:
             data = recv(resp_r)
             if data is None:
-                raise _Fatal("C the candidate's process ended before the tests finished")
+                raise _Fatal("C error the candidate's process ended before the tests finished")
             msg = loads(data)
-            if type(msg) is not list or not msg or msg[0] not in ("r", "x", "fatal", "ready"):
-                raise _Fatal("C malformed reply from the candidate's process")
+            kinds = ("r", "x", "fatal", "ready", "ended")
+            if type(msg) is not list or not msg or msg[0] not in kinds:
+                raise _Fatal("C error malformed reply from the candidate's process")
         except _wire.WireError as exc:
-            raise _Fatal(f"C {exc}") from None
+            raise _Fatal(f"C error {exc}") from None
+        if msg[0] == "ended":  # written by the zygote once the candidate's process ended
+            raise _Fatal(_ended(msg, info))
         if msg[0] == "fatal":
-            raise _Fatal(f"C {msg[1]}" if len(msg) > 1 and type(msg[1]) is str else "C fatal")
+            text = msg[1] if len(msg) > 1 and type(msg[1]) is str else "fatal"
+            raise _Fatal(f"C error {text}")
         return msg
 
     def candidate(*args, **kwargs):
@@ -474,9 +505,8 @@ def make_proxy(entry, req_w, resp_r, namespace, fatal):
         request = dumps([list(args), kwargs])
         try:
             send(req_w, request)
-        except OSError:
-            fatal.append("C the candidate's process ended before the tests finished")
-            raise _Fatal(fatal[0]) from None
+        except OSError:  # the process ended: the zygote's report says how
+            pass
         msg = receive()
         if msg[0] == "r" and len(msg) == 4:
             if type(msg[2]) is list and type(msg[3]) is dict:
@@ -488,12 +518,12 @@ def make_proxy(entry, req_w, resp_r, namespace, fatal):
             return msg[1]
         if msg[0] == "x" and len(msg) == 4 and type(msg[1]) is str:
             raise _rebuild(msg[1], msg[2], str(msg[3]), namespace)
-        fatal.append("C malformed reply from the candidate's process")
+        fatal.append("C error malformed reply from the candidate's process")
         raise _Fatal(fatal[0])
 
     def wait_ready():
         if receive()[0] != "ready":
-            fatal.append("C malformed first message from the candidate's process")
+            fatal.append("C error malformed first message from the candidate's process")
             raise _Fatal(fatal[0])
 
     candidate.__name__ = candidate.__qualname__ = entry
@@ -511,15 +541,29 @@ def _prompt_helpers(prompt):
     return None
 
 
-def run_test(job, req_w, resp_r) -> str:
-    """The tests of one job against the candidate behind the pipes; the verdict line."""
-    fatal = []
+def _compiled(cache, prompt, test):
+    key = (prompt, test)
+    if key not in cache:
+        if len(cache) > 512:
+            cache.clear()
+        cache[key] = (_prompt_helpers(prompt), compile(test, "<test>", "exec"))
+    return cache[key]
+
+
+def run_test(job, req_w, resp_r, cache) -> tuple[str, str]:
+    """The tests of one job against the candidate behind the pipes: the verdict line and
+    the candidate's output (when its process ended early)."""
+    fatal, info = [], {"output": ""}
     try:
         entry = job["entry_point"]
+        source = job["prompt"] + job["completion"]
+        try:
+            _wire.send(req_w, _wire.dumps(["init", source, entry, job["timeout"]]))
+        except OSError:
+            pass  # the zygote's report will say how the process ended
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        proxy, wait_ready = make_proxy(entry, req_w, resp_r, namespace, fatal)
-        helpers = _prompt_helpers(job["prompt"])
-        test = compile(job["test"], "<test>", "exec")
+        proxy, wait_ready = make_proxy(entry, req_w, resp_r, namespace, fatal, info)
+        helpers, test = _compiled(cache, job["prompt"], job["test"])
         if helpers is not None:
             try:
                 exec(helpers, namespace)
@@ -538,40 +582,41 @@ def run_test(job, req_w, resp_r) -> str:
         verdict = "M MemoryError"
     except BaseException as exc:  # noqa: BLE001 - any other end of the tests
         verdict = f"E {type(exc).__name__}: {exc}"
-    return (fatal[0] if fatal else verdict)[:500]
+    return (fatal[0] if fatal else verdict)[:500], info["output"]
 
 
-def harness(sock, cfg, workdir, uid):
+def harness(wsock, zchan, cfg, workdir, uid):
     """The harness process: confined once, then runs the tests of one job after another
-    (they are data: a test cannot be hostile, and the completion cannot reach this
-    process). Each job's CPU seconds are limited anew (a soft limit, raised up to the
-    hard one, which an unprivileged process may do)."""
+    (they are data; the completion cannot reach this process), each against a fresh
+    completion process whose pipes the zygote sends on ``zchan``. Each job's CPU seconds
+    are limited anew (a soft limit, which an unprivileged process may raise up to the
+    hard one)."""
     cfg = dict(cfg, nproc=4)
-    confine(cfg, HARNESS_CPU_S, workdir, uid, (sock.fileno(),), output=False)
+    confine(cfg, HARNESS_CPU_S, workdir, uid, (wsock.fileno(), zchan.fileno()), output=False)
     stdio = (sys.stdout, sys.stderr, sys.stdin)
+    cache = {}
     while True:
-        try:
-            head, fds, _, _ = socket.recv_fds(sock, _FRAME.size, 2)
-        except OSError:
-            os._exit(0)
-        if not head:
-            os._exit(0)
-        head += _recv_exact(sock, _FRAME.size - len(head)) or b""
-        data = _recv_exact(sock, _FRAME.unpack(head)[0])
-        if data is None or len(fds) != 2:
+        data = _recv_frame(wsock)
+        if data is None:
             os._exit(0)
         job = json.loads(data)
+        try:
+            head, fds, _, _ = socket.recv_fds(zchan, 1, 2)
+        except OSError:
+            os._exit(0)
+        if not head or len(fds) != 2:
+            os._exit(0)  # the zygote is gone: the worker starts over
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu = int(used.ru_utime + used.ru_stime + job["timeout"]) + 2
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, HARNESS_CPU_S))
         sys.stdout, sys.stderr, sys.stdin = stdio
         sys.setrecursionlimit(3000)
         random.seed()
-        verdict = run_test(job, fds[0], fds[1])
+        verdict, output = run_test(job, fds[0], fds[1], cache)
         for fd in fds:
             os.close(fd)
         del job
-        _send_frame(sock, verdict.encode())
+        _send_frame(wsock, json.dumps({"v": verdict, "out": output}).encode())
 
 
 # ---------------------------------------------------------------- zygote
@@ -596,97 +641,116 @@ def _recv_frame(sock):
     return _recv_exact(sock, _FRAME.unpack(head)[0])
 
 
-def zygote(sock, cfg, root):
-    """Forks the completion processes; it never sees a test."""
-    uid = cfg["uid"] + 1
+def _spawn(cfg, root, uid, index, hchan):
+    """Fork a spare completion process and send its pipes to the harness."""
+    workdir = _scratch(root, f"c{index}", uid, cfg)
+    req_r, req_w = os.pipe()
+    resp_r, resp_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            run_completion(cfg, workdir, uid, req_r, resp_w)
+        finally:
+            os._exit(4)
+    os.close(req_r)
+    try:
+        socket.send_fds(hchan, [b"S"], [req_w, resp_r])
+    except OSError:
+        pass  # that harness is gone: the spare sees end of file and ends
+    os.close(req_w)
+    os.close(resp_r)
+    return os.pidfd_open(pid), [pid, uid, resp_w, workdir]
+
+
+def _ended_process(entry, live, cfg):
+    """A completion process ended: reap it and its session, sweep its uid if anything
+    outlived it, and tell the harness (if it still listens) how it ended."""
+    pid, uid, resp_w, workdir = entry
+    _, status = os.waitpid(pid, 0)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    _reap_leftovers(uid, cfg, {e[0] for e in live.values()})
+    out = _read_output(workdir)
+    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    try:
+        os.set_blocking(resp_w, False)
+        _wire.send(resp_w, _wire.dumps(["ended", sig, code, out[-2000:]]))
+    except OSError:
+        pass
+    os.close(resp_w)
+
+
+def zygote(wsock, cfg, root):
+    """Forks the completion processes (one spare ahead per uid); never sees a test."""
     _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    uids = (cfg["uid"] + 1, cfg["uid"] + 2)  # at most one live process per uid
+    hchan = None
+    live = {}  # pidfd -> [pid, uid, resp_w, workdir]
     index = 0
     while True:
-        data = _recv_frame(sock)
-        if data is None:
-            return
-        job = json.loads(data)
-        index += 1
-        workdir = _scratch(root, f"c{index}", uid, cfg)
-        req_r, req_w = os.pipe()
-        resp_r, resp_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                sock.close()
-                os.close(req_w)
-                os.close(resp_r)
-                run_completion(job, cfg, workdir, uid, req_r, resp_w)
-            finally:
-                os._exit(4)
-        del job
-        os.close(req_r)
-        os.close(resp_w)
-        socket.send_fds(sock, [_FRAME.pack(pid)], [req_w, resp_r])
-        os.close(req_w)
-        os.close(resp_r)
-        end = _recv_frame(sock)
-        if end is None:
-            os.killpg(pid, signal.SIGKILL)
-            return
-        status = _end_session(pid, uid, cfg, wait_first_s=0.5 if end == b"ended" else 0.0)
-        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
-        out = _read_output(workdir)
-        _send_frame(sock, json.dumps({"signal": sig, "exit": code, "output": out}).encode())
+        if hchan is not None:
+            busy = {e[1] for e in live.values()}
+            for uid in uids:
+                if uid not in busy:
+                    index += 1
+                    pidfd, entry = _spawn(cfg, root, uid, index, hchan)
+                    live[pidfd] = entry
+        ready, _, _ = select.select([wsock, *live], [], [])
+        for r in ready:
+            if r is wsock:
+                try:
+                    msg, fds, _, _ = socket.recv_fds(wsock, 1, 1)
+                except OSError:
+                    msg, fds = b"", []
+                if not msg or not fds:
+                    for pid, *_ in live.values():
+                        try:
+                            os.killpg(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+                    return
+                if hchan is not None:
+                    hchan.close()
+                hchan = socket.socket(fileno=fds[0])
+            else:
+                entry = live.pop(r)
+                os.close(r)
+                _ended_process(entry, live, cfg)
 
 
 # ---------------------------------------------------------------- worker
+def _verdict(report, h_status, timed_out, timeout):
+    if report == "P":
+        return "passed", ""
+    if timed_out:
+        return "timeout", f"exceeded {timeout} s wall clock"
+    if report.startswith("C "):  # the candidate's process ended or misbehaved
+        kind, _, detail = report[2:].partition(" ")
+        return (kind if kind in ("timeout", "memory", "killed") else "error"), detail
+    for prefix, status in (("M ", "memory"), ("F ", "failed"), ("E ", "error")):
+        if report.startswith(prefix):
+            return status, report[2:]
+    if h_status is not None and os.WIFSIGNALED(h_status):
+        sig = os.WTERMSIG(h_status)
+        if sig == signal.SIGXCPU:
+            return "timeout", f"the tests exceeded {timeout} s of CPU"
+        return "killed", f"harness killed by {signal.Signals(sig).name}"
+    return "error", "the harness ended before the tests finished"
+
+
 class ZygoteGone(RuntimeError):
     pass
 
 
-def _verdict(report, h_status, timed_out, c, timeout):
-    h_sig = os.WTERMSIG(h_status) if os.WIFSIGNALED(h_status) else None
-    h_exit = os.WEXITSTATUS(h_status) if os.WIFEXITED(h_status) else None
-    if report == "P" and h_exit == 0:
-        return "passed", ""
-    if timed_out or h_sig == signal.SIGXCPU:
-        cpu = h_sig == signal.SIGXCPU
-        return "timeout", f"exceeded {timeout} s" + (" of CPU" if cpu else " wall clock")
-    if report.startswith("C "):  # the candidate's process ended or misbehaved
-        sig = c.get("signal")
-        if sig == signal.SIGXCPU:
-            return "timeout", f"exceeded {timeout} s of CPU"
-        if sig is not None:
-            name = signal.Signals(sig).name
-            if "MemoryError" in c.get("output", ""):
-                return "memory", f"candidate killed by {name}"
-            extra = " (output or file size limit)" if sig == signal.SIGXFSZ else ""
-            return "killed", f"candidate killed by {name}{extra}"
-        if "MemoryError" in report:
-            return "memory", report[2:]
-        return "error", report[2:]
-    for prefix, status in (("M ", "memory"), ("F ", "failed"), ("E ", "error")):
-        if report.startswith(prefix):
-            return status, report[2:]
-    if report.startswith("P"):
-        return "error", "garbled pass report"
-    if h_sig is not None:
-        return "killed", f"harness killed by {signal.Signals(h_sig).name}"
-    return "error", f"harness exited with code {h_exit} before the tests finished"
-
-
-def _reap_zombies():
-    """Reap whatever already ended among this worker's children (never waits)."""
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                return
-        except ChildProcessError:
-            return
-
-
 class Harness:
-    """The worker's harness process, forked again after a timeout or a crash."""
+    """The worker's harness process, started again after a timeout or a crash."""
 
-    def __init__(self, cfg, root):
-        self.cfg, self.root, self.uid = cfg, root, cfg["uid"]
+    def __init__(self, cfg, root, zsock, zpid):
+        self.cfg, self.root, self.zsock, self.uid = cfg, root, zsock, cfg["uid"]
+        self.zpid = zpid
         self.starts = 0
         self.start()
 
@@ -694,59 +758,45 @@ class Harness:
         self.starts += 1
         workdir = _scratch(self.root, f"harness{self.starts}", self.uid, self.cfg)
         self.sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        zchan, zchan_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.pid = os.fork()
         if self.pid == 0:
             try:
-                self.sock.close()
-                harness(child, self.cfg, workdir, self.uid)
+                harness(child, zchan_child, self.cfg, workdir, self.uid)
             finally:
                 os._exit(0)
         child.close()
+        zchan_child.close()
+        try:
+            socket.send_fds(self.zsock, [b"H"], [zchan.fileno()])
+        except OSError as exc:
+            raise ZygoteGone(str(exc)) from None
+        finally:
+            zchan.close()
 
     def restart(self, wait_s: float = 0.0):
-        """End this harness (its session, every process of its uid), start a new one;
-        the old one's wait status."""
+        """End this harness and the completion processes (each of their uids swept),
+        start a new harness; the old one's wait status."""
         self.sock.close()
-        status = _end_session(self.pid, self.uid, self.cfg, wait_first_s=wait_s)
+        if self.cfg["drop"]:
+            for uid in (self.uid + 1, self.uid + 2):
+                sweep_uid(uid)
+        status = _end_session(self.pid, self.uid, self.cfg, {self.zpid}, wait_first_s=wait_s)
         shutil.rmtree(os.path.join(self.root, f"harness{self.starts}"), ignore_errors=True)
         self.start()
         return status
 
 
-def _reap_zombies():
-    """Reap whatever already ended among this worker's children (never waits)."""
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                return
-        except ChildProcessError:
-            return
-
-
-def run_job(job, cfg, harness_proc, zsock):
+def run_job(job, cfg, h):
     t0 = time.perf_counter()
     timeout = float(job["timeout"])
-    part = {k: job[k] for k in ("prompt", "completion", "entry_point")}
-    part["timeout"] = timeout
+    keys = ("prompt", "completion", "test", "entry_point")
+    data = json.dumps({**{k: job[k] for k in keys}, "timeout": timeout}).encode()
+    reply, crashed, timed_out = None, False, False
     try:
-        _send_frame(zsock, json.dumps(part).encode())
-        msg, fds, _, _ = socket.recv_fds(zsock, _FRAME.size, 2)
-    except OSError as exc:
-        raise ZygoteGone(str(exc)) from None
-    if len(msg) != _FRAME.size or len(fds) != 2:
-        raise ZygoteGone("no completion process")
-    hjob = {k: job[k] for k in ("prompt", "test", "entry_point")}
-    hjob["timeout"] = timeout
-    data = json.dumps(hjob).encode()
-    h = harness_proc
-    report, crashed, timed_out = None, False, False
-    try:
-        socket.send_fds(h.sock, [_FRAME.pack(len(data))], fds)
-        h.sock.sendall(data)
+        _send_frame(h.sock, data)
     except OSError:
         crashed = True
-    for fd in fds:
-        os.close(fd)
     deadline = t0 + timeout
     while not crashed:
         left = deadline - time.perf_counter()
@@ -756,32 +806,23 @@ def run_job(job, cfg, harness_proc, zsock):
         ready, _, _ = select.select([h.sock], [], [], left)
         if ready:
             try:
-                report = _recv_frame(h.sock)
+                reply = _recv_frame(h.sock)
             except OSError:
-                report = None
-            crashed = report is None
+                reply = None
+            crashed = reply is None
             break
     seconds = time.perf_counter() - t0
-    h_status = 0
+    h_status = None
     if crashed or timed_out:
         h_status = h.restart(wait_s=0.2 if crashed else 0.0)
-    report = report.decode(errors="replace") if report else ""
-    try:
-        _send_frame(zsock, b"ended" if report.startswith("C ") else b"end")
-        reply = _recv_frame(zsock)
-    except OSError as exc:
-        raise ZygoteGone(str(exc)) from None
-    if reply is None:
-        raise ZygoteGone("zygote closed")
-    c = json.loads(reply)
-    _reap_zombies()
-    status_name, detail = _verdict(report, h_status, timed_out, c, timeout)
+    res = json.loads(reply) if reply else {"v": "", "out": ""}
+    status, detail = _verdict(res["v"], h_status, timed_out, timeout)
     return {
         "id": job["id"],
-        "status": status_name,
+        "status": status,
         "seconds": seconds,
         "detail": detail,
-        "output": c["output"][:2000],
+        "output": res["out"][:2000],
     }
 
 
@@ -818,11 +859,15 @@ def main():
         finally:
             os._exit(0)
     zsock_child.close()
-    harness_proc = Harness(cfg, root)
+    harness_proc = Harness(cfg, root, zsock, zpid)
     hello = {
         "ready": True,
         "isolation": done
-        + (["uid drop", "split trust (harness and completion: two uids)"] if cfg["drop"] else [])
+        + (
+            ["uid drop", "split trust (harness and completion: separate uids)"]
+            if cfg["drop"]
+            else []
+        )
         + ["completion in its own process"],
         "root": is_root,
     }
@@ -833,7 +878,7 @@ def main():
             continue
         job = json.loads(line)
         try:
-            res = run_job(job, cfg, harness_proc, zsock)
+            res = run_job(job, cfg, harness_proc)
         except ZygoteGone:
             break  # the parent sees this worker end and starts a fresh one
         except Exception as exc:  # the worker must survive anything a program does

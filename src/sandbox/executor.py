@@ -190,10 +190,10 @@ class Sandbox:
             raise ValueError(f"workers must be an integer in [1, 256], got {workers!r}")
         allow = _default_allow if allow_imports is None else tuple(allow_imports)
         _allowed_paths(allow)  # a clear error before any worker starts
-        base = _uid_block(2 * workers)
-        # worker k: harness uid base + 2k, completion uid base + 2k + 1
-        self.uids = [base + j for j in range(2 * workers)]
-        self._workers = [_Worker(base + 2 * k, memory_mb, isolate, allow) for k in range(workers)]
+        base = _uid_block(3 * workers)
+        # worker k: harness uid base + 3k, completion processes base + 3k + 1 and + 2
+        self.uids = [base + j for j in range(3 * workers)]
+        self._workers = [_Worker(base + 3 * k, memory_mb, isolate, allow) for k in range(workers)]
         self._pool = ThreadPoolExecutor(max_workers=workers)
         self._free = list(range(workers))
         self._cv = threading.Condition()
