@@ -102,6 +102,7 @@ for _name in PRELOAD:
         pass
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -196,6 +197,8 @@ def isolate_once(libc, cfg) -> list[str]:
     done = []
     if libc.unshare(CLONE_NEWNET) == 0:
         done.append("network namespace")
+    if libc.unshare(CLONE_NEWIPC) == 0:
+        done.append("IPC namespace")
     if libc.unshare(CLONE_NEWNS) == 0:
         if _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE):
             done.append("mount namespace")
@@ -601,10 +604,11 @@ def harness(wsock, zchan, cfg, workdir, uid):
             os._exit(0)
         job = json.loads(data)
         try:
-            head, fds, _, _ = socket.recv_fds(zchan, 1, 2)
+            head, fds, _, _ = socket.recv_fds(zchan, 1 + _FRAME.size, 2)
+            head += _recv_exact(zchan, 1 + _FRAME.size - len(head)) or b""
         except OSError:
             os._exit(0)
-        if not head or len(fds) != 2:
+        if len(head) != 1 + _FRAME.size or len(fds) != 2:
             os._exit(0)  # the zygote is gone: the worker starts over
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu = int(used.ru_utime + used.ru_stime + job["timeout"]) + 2
@@ -613,10 +617,16 @@ def harness(wsock, zchan, cfg, workdir, uid):
         sys.setrecursionlimit(3000)
         random.seed()
         verdict, output = run_test(job, fds[0], fds[1], cache)
-        for fd in fds:
-            os.close(fd)
         del job
+        os.close(fds[0])
         _send_frame(wsock, json.dumps({"v": verdict, "out": output}).encode())
+        # the next completion runs only once this one has ended and its files are gone
+        zchan.sendall(b"K" + head[1:])
+        deadline = time.perf_counter() + 5.0
+        while time.perf_counter() < deadline:
+            if select.select([fds[1]], [], [], 0.5)[0] and not os.read(fds[1], 1 << 16):
+                break
+        os.close(fds[1])
 
 
 # ---------------------------------------------------------------- zygote
@@ -654,12 +664,51 @@ def _spawn(cfg, root, uid, index, hchan):
             os._exit(4)
     os.close(req_r)
     try:
-        socket.send_fds(hchan, [b"S"], [req_w, resp_r])
+        socket.send_fds(hchan, [b"S" + _FRAME.pack(pid)], [req_w, resp_r])
     except OSError:
         pass  # that harness is gone: the spare sees end of file and ends
     os.close(req_w)
     os.close(resp_r)
     return os.pidfd_open(pid), [pid, uid, resp_w, workdir]
+
+
+def _clean_uid(uid: int) -> None:
+    """Remove what a completion's uid left in the shared places (the world-writable
+    directories, System V IPC objects), so that the next completion finds nothing."""
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            try:
+                if e.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path, ignore_errors=True)
+                else:
+                    os.unlink(e.path)
+            except OSError:
+                pass
+    libc = None
+    for kind, idcol in (("shm", "shmid"), ("msg", "msqid"), ("sem", "semid")):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                head, *rows = fh.read().splitlines()
+        except OSError:
+            continue
+        cols = head.split()
+        for row in rows:
+            f = row.split()
+            if len(f) == len(cols) and int(f[cols.index("uid")]) == uid:
+                libc = libc or _libc()
+                ident = int(f[cols.index(idcol)])
+                if kind == "shm":
+                    libc.shmctl(ident, 0, None)
+                elif kind == "msg":
+                    libc.msgctl(ident, 0, None)
+                else:
+                    libc.semctl(ident, 0, 0)
 
 
 def _ended_process(entry, live, cfg):
@@ -673,6 +722,8 @@ def _ended_process(entry, live, cfg):
         pass
     _reap_leftovers(uid, cfg, {e[0] for e in live.values()})
     out = _read_output(workdir)
+    if cfg["drop"]:
+        _clean_uid(uid)
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     try:
@@ -698,9 +749,24 @@ def zygote(wsock, cfg, root):
                     index += 1
                     pidfd, entry = _spawn(cfg, root, uid, index, hchan)
                     live[pidfd] = entry
-        ready, _, _ = select.select([wsock, *live], [], [])
+        ready, _, _ = select.select([wsock, *live, *([hchan] if hchan else [])], [], [])
         for r in ready:
-            if r is wsock:
+            if r is hchan:  # the harness is done with a completion process: end it
+                try:
+                    msg = _recv_exact(hchan, 1 + _FRAME.size)
+                except OSError:
+                    msg = None
+                if msg is None:
+                    hchan.close()
+                    hchan = None
+                    continue
+                (pid,) = _FRAME.unpack(msg[1:])
+                if any(e[0] == pid for e in live.values()):
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            elif r is wsock:
                 try:
                     msg, fds, _, _ = socket.recv_fds(wsock, 1, 1)
                 except OSError:
@@ -715,10 +781,13 @@ def zygote(wsock, cfg, root):
                 if hchan is not None:
                     hchan.close()
                 hchan = socket.socket(fileno=fds[0])
-            else:
+            elif r in live:
                 entry = live.pop(r)
                 os.close(r)
-                _ended_process(entry, live, cfg)
+                try:
+                    _ended_process(entry, live, cfg)
+                except Exception:  # noqa: BLE001 - the zygote outlives any one process
+                    pass
 
 
 # ---------------------------------------------------------------- worker
@@ -763,6 +832,10 @@ class Harness:
         if self.pid == 0:
             try:
                 harness(child, zchan_child, self.cfg, workdir, self.uid)
+            except BaseException:
+                import traceback
+
+                traceback.print_exc(file=open("/dev/tty", "w")) if False else None
             finally:
                 os._exit(0)
         child.close()
@@ -856,6 +929,10 @@ def main():
             os.dup2(devnull, 0)
             os.dup2(devnull, 1)
             zygote(zsock_child, cfg, root)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
         finally:
             os._exit(0)
     zsock_child.close()
@@ -880,6 +957,9 @@ def main():
         try:
             res = run_job(job, cfg, harness_proc)
         except ZygoteGone:
+            import traceback
+
+            traceback.print_exc()
             break  # the parent sees this worker end and starts a fresh one
         except Exception as exc:  # the worker must survive anything a program does
             res = {
