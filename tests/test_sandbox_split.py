@@ -479,3 +479,14 @@ def test_site_packages_only_when_allowed(sandbox):
         executor.Sandbox(1, allow_imports=("no_such_module_xyz",))
     with pytest.raises(ValueError, match="top-level module name"):
         executor.Sandbox(1, allow_imports=("numpy.linalg",))
+
+
+def test_cli_allow_import_is_checked_before_anything_heavy(tmp_path):
+    from typer.testing import CliRunner
+
+    from rankinv.cli import app
+
+    args = ["validate", "--model", str(tmp_path), "--out", str(tmp_path / "o")]
+    res = CliRunner().invoke(app, [*args, "--allow-import", "no_such_module_xyz"])
+    assert res.exit_code != 0 and "no_such_module_xyz" in str(res.output) + str(res.exception)
+    assert executor._default_allow == ()
