@@ -94,7 +94,7 @@ ADVERSARIAL = {
     # a leaked variable raises ValueError ("error"); a clean environment reaches the
     # tests and fails them ("failed")
     "own environment is scrubbed": (
-        "    import os\n    if set(os.environ) - {'PATH', 'HOME', "
+        "    import os\n    if set(os.environ) - {'PATH', 'HOME', 'TMPDIR', "
         "'LANG'}:\n        raise ValueError(sorted(os.environ))\n"
         "    return None\n",
         {"failed"},

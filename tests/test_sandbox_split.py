@@ -318,20 +318,44 @@ def test_a_candidate_that_never_returns_times_out(sandbox):
 
 
 def test_completions_leave_nothing_for_the_next_one():
-    """A completion's files in the shared scratch directories are gone before the next
-    completion (of the same worker) starts."""
+    """The shared scratch directories are not writable, and what a completion leaves in
+    its own directory (even made world-readable) is out of reach of the next one."""
     t = _task("def check(candidate):\n    assert candidate() == []\n")
     write = (
-        "    for d in ('/tmp', '/var/tmp', '/dev/shm'):\n"
-        "        open(d + '/leak', 'w').write('answer')\n"
-        "    return []\n"
+        "    import os\n"
+        "    made = []\n"
+        "    for d in ('/tmp', '/var/tmp', '/dev/shm', '.'):\n"
+        "        try:\n"
+        "            open(d + '/leak', 'w').write('answer')\n"
+        "            os.chmod(d + '/leak', 0o666)\n"
+        "            made.append(d)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    os.chmod('.', 0o777)\n"
+        "    return [d for d in made if d != '.']\n"
     )
     read = (
-        "    import os\n"
-        "    return [d for d in ('/tmp', '/var/tmp', '/dev/shm') if os.path.exists(d + '/leak')]\n"
+        "    import glob, os\n"
+        "    home = os.path.dirname(os.path.dirname(os.getcwd()))\n"
+        "    found = []\n"
+        "    paths = ['/tmp/leak', '/var/tmp/leak', '/dev/shm/leak']\n"
+        "    paths += glob.glob(home + '/u*/c*/leak') + glob.glob('../c*/leak')\n"
+        "    for path in paths:\n"
+        "        try:\n"
+        "            found.append(open(path).read())\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    for uid in range(os.getuid() - 2, os.getuid() + 3):\n"
+        "        for n in range(1, 20):\n"
+        "            try:\n"
+        "                found.append(open(f'{home}/u{uid}/c{n}/leak').read())\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    return found\n"
     )
     with executor.Sandbox(1) as sb:
-        assert [o.passed for o in sb.check_batch(t, [write, read, write, read])] == [True] * 4
+        res = sb.check_batch(t, [write, read, write + "#2", read + "#2"])
+        assert [o.passed for o in res] == [True] * 4, res
 
 
 # ---------------------------------------------------------------- correct code passes

@@ -198,30 +198,23 @@ def isolate_once(libc, cfg) -> list[str]:
     if libc.unshare(CLONE_NEWNET) == 0:
         done.append("network namespace")
     if libc.unshare(CLONE_NEWIPC) == 0:
-        done.append("IPC namespace")
+        try:  # no System V object can be created in it: nothing outlives a process there
+            for name, value in (("shmmni", "0"), ("msgmni", "0"), ("sem", "0 0 0 0")):
+                with open(f"/proc/sys/kernel/{name}", "w") as fh:
+                    fh.write(value)
+            done.append("IPC namespace without System V objects")
+        except OSError:
+            done.append("IPC namespace")
     if libc.unshare(CLONE_NEWNS) == 0:
         if _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE):
             done.append("mount namespace")
             for d in ("/tmp", "/var/tmp", "/dev/shm"):
                 if os.path.isdir(d) and _mount(
-                    libc, "tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777"
+                    libc, "tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=755"
                 ):
                     done.append(f"tmpfs {d}")
             done += _hide_filesystem(libc, cfg)
     return done
-
-
-def sweep_uid(uid: int) -> None:
-    """Kill every process of ``uid`` (escaped grandchildren included)."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setresuid(uid, uid, uid)
-            os.kill(-1, signal.SIGKILL)
-        except OSError:
-            pass
-        os._exit(0)
-    os.waitpid(pid, 0)
 
 
 def _children() -> set[int]:
@@ -234,6 +227,19 @@ def _children() -> set[int]:
         return set()
 
 
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process of ``uid`` from this root process, without a fork: for the
+    call the real and effective uid are ``uid`` (kill(-1) then reaches exactly the
+    processes whose real or saved uid is ``uid``); the saved uid stays 0 to come back."""
+    os.setresuid(uid, uid, 0)
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.setresuid(0, 0, 0)
+
+
 def _reap_leftovers(uid: int, cfg, keep: set[int]) -> None:
     """Children other than ``keep`` are what outlived a session (a child subreaper adopts
     them): sweep their uid, then reap them."""
@@ -242,7 +248,7 @@ def _reap_leftovers(uid: int, cfg, keep: set[int]) -> None:
         if not left:
             return
         if cfg["drop"]:
-            sweep_uid(uid)
+            kill_uid(uid)
         for p in left:
             try:
                 os.waitpid(p, 0)
@@ -300,6 +306,7 @@ def confine(cfg, timeout, workdir, uid, keep, output=True):
         resource.RLIMIT_NOFILE: 64,
         resource.RLIMIT_CORE: 0,
         resource.RLIMIT_NPROC: cfg["nproc"],
+        resource.RLIMIT_MSGQUEUE: 0,
     }
     for res, val in limits.items():
         try:
@@ -311,7 +318,11 @@ def confine(cfg, timeout, workdir, uid, keep, output=True):
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
     os.environ.clear()
-    os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8"})
+    os.environ.update(
+        {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
+    )
+    if "tempfile" in sys.modules:
+        sys.modules["tempfile"].tempdir = None  # found again, from TMPDIR
     if not cfg["netns"]:
         import socket as _socket
 
@@ -329,10 +340,21 @@ def confine(cfg, timeout, workdir, uid, keep, output=True):
 
 
 def _scratch(root, name, uid, cfg):
-    workdir = os.path.join(root, name)
-    os.makedirs(workdir, mode=0o700)
+    """A fresh working directory for ``uid``. With the uid drop it lies in a directory of
+    root's that only ``uid``'s group may cross (0710): whatever mode a process gives its
+    own directory, no process of another uid reaches into it."""
     if cfg["drop"]:
+        home = os.path.join(root, f"u{uid}")
+        if not os.path.isdir(home):
+            os.makedirs(home, mode=0o710)
+            os.chown(home, 0, uid)
+            os.chmod(home, 0o710)
+        workdir = os.path.join(home, name)
+        os.makedirs(workdir, mode=0o700)
         os.chown(workdir, uid, uid)
+    else:
+        workdir = os.path.join(root, name)
+        os.makedirs(workdir, mode=0o700)
     return workdir
 
 
@@ -588,6 +610,30 @@ def run_test(job, req_w, resp_r, cache) -> tuple[str, str]:
     return (fatal[0] if fatal else verdict)[:500], info["output"]
 
 
+def _zygote_message(zchan):
+    """(9-byte head, fds) of the zygote's next message: b"S" + pid with the two pipes of
+    a spare completion process, or b"k" (the processes of a uid were killed)."""
+    try:
+        head, fds, _, _ = socket.recv_fds(zchan, 1 + _FRAME.size, 2)
+        if head and len(head) < 1 + _FRAME.size:
+            head += _recv_exact(zchan, 1 + _FRAME.size - len(head)) or b""
+    except OSError:
+        return None
+    if len(head) != 1 + _FRAME.size:
+        return None
+    return head, fds
+
+
+def _await_kill(zchan, spares) -> bool:
+    while True:
+        msg = _zygote_message(zchan)
+        if msg is None:
+            return False
+        if msg[0][:1] == b"k":
+            return True
+        spares.append(msg)
+
+
 def harness(wsock, zchan, cfg, workdir, uid):
     """The harness process: confined once, then runs the tests of one job after another
     (they are data; the completion cannot reach this process), each against a fresh
@@ -597,19 +643,16 @@ def harness(wsock, zchan, cfg, workdir, uid):
     cfg = dict(cfg, nproc=4)
     confine(cfg, HARNESS_CPU_S, workdir, uid, (wsock.fileno(), zchan.fileno()), output=False)
     stdio = (sys.stdout, sys.stderr, sys.stdin)
-    cache = {}
+    cache, spares = {}, []
     while True:
         data = _recv_frame(wsock)
         if data is None:
             os._exit(0)
         job = json.loads(data)
-        try:
-            head, fds, _, _ = socket.recv_fds(zchan, 1 + _FRAME.size, 2)
-            head += _recv_exact(zchan, 1 + _FRAME.size - len(head)) or b""
-        except OSError:
-            os._exit(0)
-        if len(head) != 1 + _FRAME.size or len(fds) != 2:
+        spare = spares.pop(0) if spares else _zygote_message(zchan)
+        if spare is None or spare[0][:1] != b"S":
             os._exit(0)  # the zygote is gone: the worker starts over
+        head, fds = spare
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu = int(used.ru_utime + used.ru_stime + job["timeout"]) + 2
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, HARNESS_CPU_S))
@@ -620,12 +663,10 @@ def harness(wsock, zchan, cfg, workdir, uid):
         del job
         os.close(fds[0])
         _send_frame(wsock, json.dumps({"v": verdict, "out": output}).encode())
-        # the next completion runs only once this one has ended and its files are gone
+        # the next completion starts only once every process of this one's uid was killed
         zchan.sendall(b"K" + head[1:])
-        deadline = time.perf_counter() + 5.0
-        while time.perf_counter() < deadline:
-            if select.select([fds[1]], [], [], 0.5)[0] and not os.read(fds[1], 1 << 16):
-                break
+        if not _await_kill(zchan, spares):
+            os._exit(0)
         os.close(fds[1])
 
 
@@ -672,45 +713,6 @@ def _spawn(cfg, root, uid, index, hchan):
     return os.pidfd_open(pid), [pid, uid, resp_w, workdir]
 
 
-def _clean_uid(uid: int) -> None:
-    """Remove what a completion's uid left in the shared places (the world-writable
-    directories, System V IPC objects), so that the next completion finds nothing."""
-    for d in ("/tmp", "/var/tmp", "/dev/shm"):
-        try:
-            entries = list(os.scandir(d))
-        except OSError:
-            continue
-        for e in entries:
-            try:
-                if e.stat(follow_symlinks=False).st_uid != uid:
-                    continue
-                if e.is_dir(follow_symlinks=False):
-                    shutil.rmtree(e.path, ignore_errors=True)
-                else:
-                    os.unlink(e.path)
-            except OSError:
-                pass
-    libc = None
-    for kind, idcol in (("shm", "shmid"), ("msg", "msqid"), ("sem", "semid")):
-        try:
-            with open(f"/proc/sysvipc/{kind}") as fh:
-                head, *rows = fh.read().splitlines()
-        except OSError:
-            continue
-        cols = head.split()
-        for row in rows:
-            f = row.split()
-            if len(f) == len(cols) and int(f[cols.index("uid")]) == uid:
-                libc = libc or _libc()
-                ident = int(f[cols.index(idcol)])
-                if kind == "shm":
-                    libc.shmctl(ident, 0, None)
-                elif kind == "msg":
-                    libc.msgctl(ident, 0, None)
-                else:
-                    libc.semctl(ident, 0, 0)
-
-
 def _ended_process(entry, live, cfg):
     """A completion process ended: reap it and its session, sweep its uid if anything
     outlived it, and tell the harness (if it still listens) how it ended."""
@@ -722,8 +724,6 @@ def _ended_process(entry, live, cfg):
         pass
     _reap_leftovers(uid, cfg, {e[0] for e in live.values()})
     out = _read_output(workdir)
-    if cfg["drop"]:
-        _clean_uid(uid)
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     try:
@@ -761,11 +761,19 @@ def zygote(wsock, cfg, root):
                     hchan = None
                     continue
                 (pid,) = _FRAME.unpack(msg[1:])
-                if any(e[0] == pid for e in live.values()):
-                    try:
-                        os.killpg(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
+                for e in live.values():
+                    if e[0] == pid:
+                        if cfg["drop"]:
+                            kill_uid(e[1])  # the process and all it started, escaped or not
+                        else:
+                            try:
+                                os.killpg(pid, signal.SIGKILL)
+                            except OSError:
+                                pass
+                try:
+                    hchan.sendall(b"k" + msg[1:])
+                except OSError:
+                    pass
             elif r is wsock:
                 try:
                     msg, fds, _, _ = socket.recv_fds(wsock, 1, 1)
@@ -853,7 +861,7 @@ class Harness:
         self.sock.close()
         if self.cfg["drop"]:
             for uid in (self.uid + 1, self.uid + 2):
-                sweep_uid(uid)
+                kill_uid(uid)
         status = _end_session(self.pid, self.uid, self.cfg, {self.zpid}, wait_first_s=wait_s)
         shutil.rmtree(os.path.join(self.root, f"harness{self.starts}"), ignore_errors=True)
         self.start()
