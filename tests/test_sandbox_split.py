@@ -514,3 +514,25 @@ def test_cli_allow_import_is_checked_before_anything_heavy(tmp_path):
     res = CliRunner().invoke(app, [*args, "--allow-import", "no_such_module_xyz"])
     assert res.exit_code != 0 and "no_such_module_xyz" in str(res.output) + str(res.exception)
     assert executor._default_allow == ()
+
+
+def test_calls_sent_ahead_keep_the_order_a_stateful_candidate_sees(sandbox):
+    """Leading literal calls are sent at once; the candidate still sees exactly the
+    calls of the tests, in order (a counter tells), and none that a branch skips."""
+    from rankinv.sandbox import _worker
+
+    test = (
+        "def check(candidate):\n"
+        "    assert candidate('a') == 1\n"
+        "    x = candidate('b')\n"
+        "    assert x == 2\n"
+        "    assert True or candidate('skipped')\n"
+        "    assert candidate('c') == 3\n"
+        "    for k in ('d',):\n"
+        "        assert candidate(k) == 4\n"
+    )
+    assert len(_worker._ahead(test)) == 2  # up to the branch that may skip a call
+    counter = "    global N\n    N = globals().get('N', 0) + 1\n    return N\n"
+    assert sandbox.check(_task(test), counter).passed
+    early_fail = test.replace("== 1", "== 0")
+    assert sandbox.check(_task(early_fail), counter).status == "failed"

@@ -31,6 +31,7 @@ Protocol: one JSON object per line on stdin (id, prompt, completion, test, entry
 timeout); one JSON result per line on stdout (id, status, seconds, detail, output).
 """
 
+import ast
 import collections
 import ctypes
 import gc
@@ -491,11 +492,13 @@ def _ended(msg, info) -> str:
     return f"C error the candidate's process exited (code {code}) before the tests finished"
 
 
-def make_proxy(entry, req_w, resp_r, namespace, fatal, info):
+def make_proxy(entry, req_w, resp_r, namespace, fatal, info, sent=()):
     """The ``candidate`` the tests call. ``fatal`` (a list) keeps the first fatal event
     (the candidate's process ended, a malformed reply): it decides the verdict even if
-    the tests catch the exception, and every later call raises it again."""
+    the tests catch the exception, and every later call raises it again. ``sent``: the
+    encoded requests already sent ahead (:func:`_ahead`), answered in order."""
     send, dumps, loads, recv = _wire.send, _wire.dumps, _wire.loads, _wire.recv
+    ahead = list(sent)
 
     def receive():
         if fatal:
@@ -528,10 +531,16 @@ def make_proxy(entry, req_w, resp_r, namespace, fatal, info):
         if fatal:
             raise _Fatal(fatal[0])
         request = dumps([list(args), kwargs])
-        try:
-            send(req_w, request)
-        except OSError:  # the process ended: the zygote's report says how
-            pass
+        if ahead and ahead[0] == request:
+            ahead.pop(0)  # its answer is on its way already
+        else:
+            while ahead:  # never happens for the calls _ahead picks: drop their answers
+                ahead.pop(0)
+                receive()
+            try:
+                send(req_w, request)
+            except OSError:  # the process ended: the zygote's report says how
+                pass
         msg = receive()
         if msg[0] == "r" and len(msg) == 4:
             if type(msg[2]) is list and type(msg[3]) is dict:
@@ -566,12 +575,72 @@ def _prompt_helpers(prompt):
     return None
 
 
+_DEFERRED = (
+    ast.Lambda,
+    ast.BoolOp,
+    ast.IfExp,
+    ast.GeneratorExp,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.NamedExpr,
+    ast.Await,
+    ast.Yield,
+    ast.YieldFrom,
+)
+_SIMPLE = (ast.Assert, ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Pass)
+
+
+def _ahead(test: str) -> list[bytes]:
+    """The encoded requests of the calls that ``check`` is sure to make first, in order:
+    its leading simple statements (no branch, loop, try, import or deferred evaluation)
+    that hold at most one call of the candidate, with literal arguments. Sending them at
+    once saves a round trip per call; the candidate sees the very calls, in the very
+    order, that the tests make (unless the tests stop early, which fails them anyway)."""
+    try:
+        tree = ast.parse(test)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    checks = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"]
+    if len(checks) != 1 or not checks[0].args.args:
+        return []
+    param = checks[0].args.args[0].arg
+    out, size = [], 0
+    for stmt in checks[0].body:
+        if not isinstance(stmt, _SIMPLE):
+            break
+        nodes = list(ast.walk(stmt))
+        uses = [n for n in nodes if isinstance(n, ast.Name) and n.id == param]
+        if not uses:
+            continue
+        calls = [
+            n
+            for n in nodes
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == param
+        ]
+        if len(uses) != 1 or len(calls) != 1 or any(isinstance(n, _DEFERRED) for n in nodes):
+            break
+        try:
+            args = [ast.literal_eval(a) for a in calls[0].args]
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in calls[0].keywords}
+            request = _wire.dumps([args, kwargs])
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            break
+        if None in kwargs:
+            break
+        size += len(request) + 8
+        if size > 32_768:  # well inside a pipe's buffer: sending never blocks
+            break
+        out.append(request)
+    return out
+
+
 def _compiled(cache, prompt, test):
     key = (prompt, test)
     if key not in cache:
         if len(cache) > 512:
             cache.clear()
-        cache[key] = (_prompt_helpers(prompt), compile(test, "<test>", "exec"))
+        cache[key] = (_prompt_helpers(prompt), compile(test, "<test>", "exec"), _ahead(test))
     return cache[key]
 
 
@@ -582,13 +651,15 @@ def run_test(job, req_w, resp_r, cache) -> tuple[str, str]:
     try:
         entry = job["entry_point"]
         source = job["prompt"] + job["completion"]
+        helpers, test, ahead = _compiled(cache, job["prompt"], job["test"])
         try:
             _wire.send(req_w, _wire.dumps(["init", source, entry, job["timeout"]]))
+            for request in ahead:
+                _wire.send(req_w, request)
         except OSError:
-            pass  # the zygote's report will say how the process ended
+            ahead = []  # the zygote's report will say how the process ended
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        proxy, wait_ready = make_proxy(entry, req_w, resp_r, namespace, fatal, info)
-        helpers, test = _compiled(cache, job["prompt"], job["test"])
+        proxy, wait_ready = make_proxy(entry, req_w, resp_r, namespace, fatal, info, ahead)
         if helpers is not None:
             try:
                 exec(helpers, namespace)
