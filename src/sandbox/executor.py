@@ -37,6 +37,9 @@ WORKER = Path(__file__).with_name("_worker.py")
 
 @dataclass(frozen=True)
 class Outcome:
+    """``detail``: why it did not pass; ``output``: what the completion printed, when its
+    process ended before the tests finished (otherwise empty)."""
+
     passed: bool
     status: str
     seconds: float
