@@ -52,7 +52,8 @@ import _wire  # noqa: E402  (the sibling module, loaded while its file is readab
 
 del sys.path[0]
 
-# Loaded now so that each program starts fast (every stdlib module imports later too).
+# Loaded now, before the zygote is forked, so that a completion starts fast (every stdlib
+# module imports later too); the zygote stays small, which keeps its forks cheap.
 PRELOAD = (
     "math",
     "cmath",
@@ -73,6 +74,9 @@ PRELOAD = (
     "operator",
     "copy",
     "datetime",
+)
+# Loaded after the zygote is forked: for the harness (and the tests) only.
+HARNESS_PRELOAD = (
     "json",
     "array",
     "numbers",
@@ -80,27 +84,27 @@ PRELOAD = (
     "unicodedata",
     "enum",
     "dataclasses",
-    "abc",
     "contextlib",
     "io",
-    "struct",
     "time",
     "threading",
-    "atexit",
     "subprocess",
-    "signal",
-    "ast",
     "traceback",
     "linecache",
     "tokenize",
     "inspect",
-    "encodings.idna",
 )
-for _name in PRELOAD:
-    try:
-        __import__(_name)
-    except ImportError:
-        pass
+
+
+def _preload(names):
+    for name in names:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+
+
+_preload(PRELOAD)
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -1015,6 +1019,7 @@ def main():
         finally:
             os._exit(0)
     zsock_child.close()
+    _preload(HARNESS_PRELOAD)
     harness_proc = Harness(cfg, root, zsock, zpid)
     hello = {
         "ready": True,
