@@ -536,3 +536,40 @@ def test_calls_sent_ahead_keep_the_order_a_stateful_candidate_sees(sandbox):
     assert sandbox.check(_task(test), counter).passed
     early_fail = test.replace("== 1", "== 0")
     assert sandbox.check(_task(early_fail), counter).status == "failed"
+
+
+def test_no_abstract_socket_between_successive_completions():
+    """A completion that keeps serving on an abstract unix socket after it returned
+    reaches no later completion (its own Landlock domain; killed anyway)."""
+    t = _task("def check(candidate):\n    assert candidate() == []\n")
+    serve = (
+        "    import socket, threading\n"
+        "    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "    s.bind('\\0rankinv-leak')\n"
+        "    s.listen(8)\n"
+        "    def loop():\n"
+        "        while True:\n"
+        "            c, _ = s.accept()\n"
+        "            c.sendall(b'answer')\n"
+        "            c.close()\n"
+        "    threading.Thread(target=loop, daemon=True).start()\n"
+        "    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "    c.connect('\\0rankinv-leak')\n"  # works inside its own process
+        "    assert c.recv(6) == b'answer'\n"
+        "    return []\n"
+    )
+    ask = (
+        "    import socket, time\n"
+        "    got = []\n"
+        "    for _ in range(20):\n"
+        "        try:\n"
+        "            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "            c.connect('\\0rankinv-leak')\n"
+        "            got.append(c.recv(6))\n"
+        "        except OSError:\n"
+        "            time.sleep(0.001)\n"
+        "    return got\n"
+    )
+    with executor.Sandbox(1) as sb:
+        res = sb.check_batch(t, [serve, ask, serve + "#", ask + "#"])
+        assert [o.passed for o in res] == [True] * 4, res
