@@ -12,20 +12,28 @@ the verdict comes back to this worker. The completion cannot read, trace or sign
 harness (another uid), holds no descriptor of the verdict pipe, and never shares a process
 with the tests or with another completion.
 
-The completion processes are forked by a *zygote*, forked from this worker at start,
-before any job (and any test) was read: a completion cannot find a task's tests (the
-expected answers) in the memory it inherits.
+Processes of a worker: the worker (root: timeouts, restarts); a *harness* (uid u), kept
+warm, that runs the tests of one job after another; a *zygote* (root), forked at start
+before any job (and any test) was read, that forks the completion processes one spare
+ahead (uids u+1 and u+2 in turn, at most one live process per uid) and hands their pipes
+to the harness. A completion therefore cannot find a task's tests (the expected answers)
+in the memory it inherits. When a job's tests end, the harness asks the zygote to kill
+every process of that completion's uid (done from the zygote with kill(-1) under that uid,
+no fork); each completion is in a Landlock domain of its own (no abstract unix socket, no
+signal outside it), so the next completion need not wait for that kill (without Landlock
+it does).
 
-Once, at start (when root): a private network namespace (nothing is reachable) and a private
-mount namespace: fresh tmpfs on /tmp, /var/tmp and /dev/shm (the only world-writable
-places); empty read-only tmpfs over /root, /home, /work, /srv, /mnt, /media, /opt (and the
-directories the caller names), with the interpreter's standard library bound back
-read-only at its own path (so every stdlib module imports for the dropped uid), every
-site-packages directory emptied, and only the packages the caller allows bound back.
-Per process: a new session, a fresh working directory on the tmpfs, stdin from /dev/null,
-stdout/stderr to a capped file, resource limits (address space, CPU seconds, processes,
-file size, open files, no core), then the uid drop. Whoever forked a process kills its
-session at the end and sweeps every process of its uid if anything outlived it.
+Once, at start (when root): private network and IPC namespaces (nothing is reachable; no
+System V object can be created) and a private mount namespace: fresh tmpfs on /tmp,
+/var/tmp and /dev/shm that the sandboxed uids cannot write to (each process works in its
+own directory behind a root-owned directory only its uid may cross); empty read-only tmpfs
+over /root, /home, /work, /srv, /mnt, /media, /opt (and the directories the caller names),
+with the interpreter's standard library bound back read-only at its own path (so every
+stdlib module imports for the dropped uid), every site-packages directory emptied, and only
+the packages the caller allows bound back. Per process: a new session, its working
+directory, stdin from /dev/null, stdout/stderr to a capped file, resource limits (address
+space, CPU seconds, processes, file size, open files, message queues, no core), then the
+uid drop.
 
 Protocol: one JSON object per line on stdin (id, prompt, completion, test, entry_point,
 timeout); one JSON result per line on stdout (id, status, seconds, detail, output).
