@@ -134,36 +134,41 @@ def test_no_side_effects_on_host(sandbox, tasks):
 
 
 def _processes_by_uid():
-    counts = {}
+    """uid -> [wchan of each of its processes]."""
+    found = {}
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
                 with open(f"/proc/{pid}/status") as fh:
-                    for line in fh:
-                        if line.startswith("Uid:"):
-                            uid = int(line.split()[1])
-                            counts[uid] = counts.get(uid, 0) + 1
-                            break
-            except OSError:
+                    uid = next(int(ln.split()[1]) for ln in fh if ln.startswith("Uid:"))
+                with open(f"/proc/{pid}/wchan") as fh:
+                    found.setdefault(uid, []).append(fh.read())
+            except (OSError, StopIteration):
                 pass
-    return counts
+    return found
 
 
 def test_subprocess_outliving_its_parent_is_killed(tasks):
-    daemon = (
-        "    import os, time\n    if os.fork() == 0:\n        os.setsid()\n"
-        "        time.sleep(60)\n        os._exit(0)\n    return None\n"
+    daemon = (  # returns only once the daemon has left the session
+        "    import os, time\n    r, w = os.pipe()\n    if os.fork() == 0:\n"
+        "        os.setsid()\n        os.write(w, b'x')\n"
+        "        time.sleep(60)\n        os._exit(0)\n    os.read(r, 1)\n    return None\n"
     )
     with executor.Sandbox(1) as sb:
         harness_uid, *completion_uids = sb.uids
         for _ in range(3):
             out = sb.check(tasks[0], daemon)
-            assert not out.passed
-        time.sleep(0.3)
-        counts = _processes_by_uid()
-        # one spare completion process waits per completion uid; a daemon would be a third
-        assert sum(counts.get(u, 0) for u in completion_uids) == 2
-        assert counts.get(harness_uid, 0) == 1
+            assert out.status == "failed", out
+            # one spare completion process waits (in a read) per completion uid; the
+            # daemon would sleep in nanosleep
+            for _ in range(100):
+                time.sleep(0.02)
+                found = _processes_by_uid()
+                waits = [w for u in completion_uids for w in found.get(u, [])]
+                if len(waits) == 2 and not any("nanosleep" in w for w in waits):
+                    break
+            assert len(waits) == 2 and not any("nanosleep" in w for w in waits), waits
+            assert len(found.get(harness_uid, [])) == 1
 
 
 def test_batch_survives_hostile_neighbours_and_keeps_order(sandbox, tasks):
