@@ -104,6 +104,37 @@ def _allowed_paths(names: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
+# top-level directories of the system, never hidden from the sandbox
+_SYSTEM_TOPS = {
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/var",
+}
+
+
+def _private_tops() -> list[str]:
+    """Top-level directories of this environment and working directory (say /data), hidden
+    from the sandbox besides the usual /root, /home, /work, ... (system ones excepted)."""
+    tops = set()
+    for p in (sys.prefix, os.getcwd()):
+        parts = Path(p).resolve().parts
+        if len(parts) > 1 and "/" + parts[1] not in _SYSTEM_TOPS:
+            tops.add("/" + parts[1])
+    return sorted(tops)
+
+
 _uid_lock = threading.Lock()
 _uid_next = 0
 
@@ -139,13 +170,7 @@ class _Worker:
             "scratch": tempfile.gettempdir(),
             "site_dirs": _site_dirs(),
             "allowed_paths": _allowed_paths(allow),
-            "hide": sorted(
-                {
-                    "/" + Path(p).resolve().parts[1]
-                    for p in (sys.prefix, os.getcwd())
-                    if len(Path(p).resolve().parts) > 1
-                }
-            ),
+            "hide": _private_tops(),
         }
         self.proc.stdin.write(json.dumps(cfg) + "\n")
         self.proc.stdin.flush()
