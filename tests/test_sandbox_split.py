@@ -573,3 +573,20 @@ def test_no_abstract_socket_between_successive_completions():
     with executor.Sandbox(1) as sb:
         res = sb.check_batch(t, [serve, ask, serve + "#", ask + "#"])
         assert [o.passed for o in res] == [True] * 4, res
+
+
+def test_workers_are_pinned_one_per_cpu_when_they_fill_the_machine():
+    import os
+
+    cpus = sorted(os.sched_getaffinity(0))
+
+    def allowed(pid):
+        with open(f"/proc/{pid}/status") as fh:
+            line = next(ln for ln in fh if ln.startswith("Cpus_allowed_list"))
+        return line.split()[1]
+
+    with executor.Sandbox(len(cpus)) as sb:
+        assert [allowed(w.proc.pid) for w in sb._workers] == [str(c) for c in cpus]
+    if len(cpus) > 1:
+        with executor.Sandbox(1) as sb:
+            assert allowed(sb._workers[0].proc.pid) == allowed(os.getpid())

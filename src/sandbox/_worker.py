@@ -1028,6 +1028,11 @@ def run_job(job, cfg, h):
 
 def main():
     cfg = json.loads(sys.stdin.readline())
+    if cfg.get("cpu") is not None:  # inherited by the zygote, harness and completions
+        try:
+            os.sched_setaffinity(0, {cfg["cpu"]})
+        except OSError:
+            pass
     libc = _libc()
     is_root = os.geteuid() == 0
     done = isolate_once(libc, cfg) if (is_root and cfg.get("isolate", True)) else []

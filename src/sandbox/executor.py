@@ -149,8 +149,8 @@ def _uid_block(n: int) -> int:
 
 
 class _Worker:
-    def __init__(self, uid: int, mem_mb: int, isolate: bool, allow: tuple[str, ...] = ()):
-        self.settings = (uid, mem_mb, isolate, allow)  # to start an identical replacement
+    def __init__(self, uid: int, mem_mb: int, isolate: bool, allow: tuple[str, ...] = (), cpu=None):
+        self.settings = (uid, mem_mb, isolate, allow, cpu)  # for an identical replacement
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(WORKER)],
             stdin=subprocess.PIPE,
@@ -171,6 +171,7 @@ class _Worker:
             "site_dirs": _site_dirs(),
             "allowed_paths": _allowed_paths(allow),
             "hide": _private_tops(),
+            "cpu": cpu,
         }
         self.proc.stdin.write(json.dumps(cfg) + "\n")
         self.proc.stdin.flush()
@@ -221,7 +222,14 @@ class Sandbox:
         base = _uid_block(3 * workers)
         # worker k: harness uid base + 3k, completion processes base + 3k + 1 and + 2
         self.uids = [base + j for j in range(3 * workers)]
-        self._workers = [_Worker(base + 3 * k, memory_mb, isolate, allow) for k in range(workers)]
+        # as many workers as CPUs (or more): each worker's processes share one CPU (their
+        # calls ping-pong between the tests and the completion; no migrations)
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        pin = bool(cpus) and workers >= len(cpus)
+        self._workers = [
+            _Worker(base + 3 * k, memory_mb, isolate, allow, cpus[k % len(cpus)] if pin else None)
+            for k in range(workers)
+        ]
         self._pool = ThreadPoolExecutor(max_workers=workers)
         self._free = list(range(workers))
         self._cv = threading.Condition()
