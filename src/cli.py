@@ -456,7 +456,24 @@ def validate(
     limit: int = typer.Option(None, help="Probe only the first K problems."),
     max_new_tokens: int = typer.Option(384, help="Tokens per completion."),
     temperature: float = typer.Option(1.0, help="Sampling temperature (GRPO's is 1.0)."),
-    entropy: str = typer.Option("both", help="prompt | rollout | both"),
+    entropy: str = typer.Option(
+        "both", help="prompt | rollout | both (both exact at T = 1, by teacher forcing)"
+    ),
+    engine: str = typer.Option("hf", help="hf (transformers, default) | vllm (extra 'vllm')"),
+    batch_size: int = typer.Option(
+        None, "--batch-size", help="Rows decoded at once (default: from free memory)."
+    ),
+    chat_template: bool = typer.Option(
+        False,
+        "--chat-template",
+        help="Wrap prompts with the tokenizer's chat template; take the code from the answer.",
+    ),
+    stop: list[str] = typer.Option(  # noqa: B008
+        None,
+        "--stop",
+        help="Stop string (repeatable; '\\n' is a newline). Default: HumanEval's, or none "
+        "with --chat-template.",
+    ),
     tau_h: float = typer.Option(
         paper.TAU_H, help="Stage-1 entropy threshold (nats), calibrated on the paper's Qwen ladder."
     ),
@@ -465,10 +482,18 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Probe a checkpoint: per-problem p and entropy, stage-1 risk (resumable)."""
-    from rankinv.validate.probe import ProbeConfig, run_probe
+    from rankinv.validate.probe import ProbeConfig, ProbeInterrupted, check_probe_args, run_probe
     from rankinv.validate.sampler import resolve_model_dir
 
-    resolve_model_dir(model)  # clear errors before anything heavy
+    # every check that needs no model first: bad arguments never wait for a model load
+    check_probe_args(out, entropy, engine)
+    if batch_size is not None and batch_size < 1:
+        raise UserError(f"--batch-size must be >= 1, got {batch_size}")
+    stops = None
+    if stop:
+        stops = tuple(s.encode().decode("unicode_escape") for s in stop)
+        if any(not s for s in stops):
+            raise UserError("--stop: empty stop string")
     cfg = ProbeConfig(
         benchmark=benchmark,
         samples=samples,
@@ -480,7 +505,25 @@ def validate(
         tau_h=tau_h,
         workers=workers,
     )
-    summary = run_probe(model, cfg, out, progress=not as_json, entropy_mode=entropy)
+    from rankinv.sandbox import tasks as task_sets
+
+    task_sets.load(benchmark)  # a missing or malformed benchmark file, before the model
+    resolve_model_dir(model)  # clear errors before anything heavy
+    try:
+        summary = run_probe(
+            model,
+            cfg,
+            out,
+            progress=not as_json,
+            entropy_mode=entropy,
+            engine=engine,
+            batch_size=batch_size,
+            chat_template=chat_template,
+            stop=stops,
+        )
+    except ProbeInterrupted as exc:
+        print(f"rankinv: {exc}", file=sys.stderr)
+        raise typer.Exit(130) from None
     if as_json:
         _emit_json(summary)
         return
@@ -496,6 +539,8 @@ def validate(
     )
     t = _kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in keys))
     console.print(t)
+    if summary.get("pass_at_64_note"):
+        console.print(f"pass_at_64 '-': {summary['pass_at_64_note']}", highlight=False)
     colour = {"low": "green", "medium": "yellow", "high": "red"}[summary["risk"]]
     console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
     for r in summary["reasons"]:
