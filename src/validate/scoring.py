@@ -35,7 +35,8 @@ def chunked_entropy(
     more than ``row_chunk x vocab_chunk`` logits.
 
     Online over vocabulary chunks: with running max m, s = sum exp(l - m) and
-    t = sum exp(l - m) * l, the entropy is H = m + ln s - t / s.
+    t = sum exp(l - m) * (l - m), the entropy is H = ln s - t / s (both kept relative to
+    the running max, so a peaked distribution loses no precision).
     hidden: [N, H]; weight: [V, H]; returns a float32 tensor [N].
     """
     import torch
@@ -61,12 +62,14 @@ def chunked_entropy(
                 logits = torch.tanh(logits / softcap) * softcap
             m_new = torch.maximum(m, logits.max(-1).values)
             scale = torch.exp(m - m_new)
-            e = torch.exp(logits - m_new[:, None])
+            shift = torch.where(s > 0, m - m_new, torch.zeros_like(m))
+            z = logits - m_new[:, None]
+            e = torch.exp(z)
+            t = (t + s * shift) * scale + (e * z).sum(-1)
             s = s * scale + e.sum(-1)
-            t = t * scale + (e * logits).sum(-1)
             m = m_new
-            del logits, e
-        out[r0 : r0 + h.shape[0]] = m + torch.log(s) - t / s
+            del logits, e, z
+        out[r0 : r0 + h.shape[0]] = torch.log(s) - t / s
     return out
 
 
@@ -74,7 +77,8 @@ def full_entropy(logits):
     """Reference: entropy of softmax(logits) over the last axis, materialising it all."""
     import torch
 
-    logp = torch.log_softmax(logits.float(), -1)
+    x = logits if logits.dtype == torch.float64 else logits.float()
+    logp = torch.log_softmax(x, -1)
     return -(logp.exp() * logp).sum(-1)
 
 
