@@ -474,6 +474,12 @@ def validate(
         help="Stop string (repeatable; '\\n' is a newline). Default: HumanEval's, or none "
         "with --chat-template.",
     ),
+    rl_steps: int = typer.Option(
+        None, "--rl-steps", help="Planned GRPO steps: adds the pre-RL report (pre_rl.json)."
+    ),
+    rl_prompts_per_step: int = typer.Option(
+        None, "--rl-prompts-per-step", help="Planned prompts per GRPO step (each x g samples)."
+    ),
     tau_h: float = typer.Option(
         paper.TAU_H, help="Stage-1 entropy threshold (nats), calibrated on the paper's Qwen ladder."
     ),
@@ -489,6 +495,13 @@ def validate(
     check_probe_args(out, entropy, engine)
     if batch_size is not None and batch_size < 1:
         raise UserError(f"--batch-size must be >= 1, got {batch_size}")
+    rl_plan = None
+    if (rl_steps is None) != (rl_prompts_per_step is None):
+        raise UserError("--rl-steps and --rl-prompts-per-step go together")
+    if rl_steps is not None:
+        if rl_steps < 1 or rl_prompts_per_step < 1:
+            raise UserError("--rl-steps and --rl-prompts-per-step must be >= 1")
+        rl_plan = (rl_steps, rl_prompts_per_step)
     stops = None
     if stop:
         stops = tuple(s.encode().decode("unicode_escape") for s in stop)
@@ -520,6 +533,7 @@ def validate(
             batch_size=batch_size,
             chat_template=chat_template,
             stop=stops,
+            rl_plan=rl_plan,
         )
     except ProbeInterrupted as exc:
         print(f"rankinv: {exc}", file=sys.stderr)
@@ -545,7 +559,35 @@ def validate(
     console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
     for r in summary["reasons"]:
         console.print(f"  - {r}", highlight=False)
+    if summary.get("pre_rl"):
+        _print_pre_rl(summary["pre_rl"], out)
     console.print(f"samples in {out}/samples.jsonl; summary in {out}/validate_summary.json")
+
+
+def _print_pre_rl(rep: dict, out: str) -> None:
+    hist = Table(title=f"p-hat of {rep['n_prompts']} prompts (samples passed / drawn)")
+    hist.add_column("p-hat")
+    hist.add_column("prompts", justify="right")
+    for row in rep["histogram"]:
+        hist.add_row(row["bin"], str(row["count"]))
+    console.print(hist)
+    g, d = rep["group_size"], rep["draws_per_prompt"]
+    console.print(
+        f"before RL: {rep['steps']} steps x {rep['prompts_per_step']} prompts x g = {g} "
+        f"draws each prompt {d:.2f} times; expected share stranded (every group degenerate, "
+        f"no signal): {rep['expected_stranded_share']:.1%} "
+        f"(plug-in at p-hat {rep['expected_stranded_share_plugin']:.1%}); "
+        f"{rep['frac_below_p_star']:.1%} below p*({g}) = {rep['p_star']:.3f}, "
+        f"{rep['frac_never_solved']:.1%} never solved",
+        highlight=False,
+    )
+    lift = rep["group_size_to_lift_all_below"]
+    if lift:
+        console.print(
+            f"g = {lift} lifts every prompt seen solved above p*; per-prompt g in "
+            f"{out}/pre_rl.json",
+            highlight=False,
+        )
 
 
 # ---------------------------------------------------------------- experiment

@@ -221,6 +221,7 @@ def run_probe(
     batch_size: int | None = None,
     chat_template: bool = False,
     stop: tuple[str, ...] | None = None,
+    rl_plan: tuple[int, int] | None = None,
 ) -> dict:
     """Probe a checkpoint; returns the summary (also written to validate_summary.json).
 
@@ -231,6 +232,8 @@ def run_probe(
     ``chat_template`` wraps each prompt with the tokenizer's chat template and takes the
     code out of the answer; ``stop`` overrides the stop strings (HumanEval's by default,
     none with a chat template, where the model's end-of-turn token ends the answer).
+    ``rl_plan`` = (steps, prompts per step): also write pre_rl.json, the pre-RL report of
+    :mod:`rankinv.validate.prerl` on these prompts.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -392,6 +395,18 @@ def run_probe(
             f"pass@64 needs at least 64 samples per problem, this probe has {n_min} "
             "(--samples 64 or more)"
         )
+    if rl_plan is not None:
+        from rankinv.validate.prerl import prerl_report
+
+        rep = prerl_report(
+            [p["task_id"] for p in problems],
+            [p["n"] for p in problems],
+            [p["c"] for p in problems],
+            cfg.group_size,
+            *rl_plan,
+        )
+        write_json(out_dir / "pre_rl.json", rep)
+        summary["pre_rl"] = {k: v for k, v in rep.items() if k != "prompts"}
     (out_dir / "problems.jsonl").write_text("\n".join(json.dumps(p) for p in problems) + "\n")
     write_json(out_dir / "validate_summary.json", summary)
     return summary
