@@ -237,6 +237,7 @@ def run_probe(
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from rankinv.sandbox import io_tasks
     from rankinv.sandbox import tasks as task_sets
     from rankinv.sandbox.executor import Sandbox
     from rankinv.validate.sampler import HUMANEVAL_STOP
@@ -247,8 +248,9 @@ def run_probe(
     tasks = task_sets.load(cfg.benchmark)
     if cfg.limit:
         tasks = tasks[: cfg.limit]
+    all_io = bool(tasks) and all(isinstance(t, io_tasks.IOTask) for t in tasks)
     if stop is None:
-        stop = () if chat_template else HUMANEVAL_STOP
+        stop = () if chat_template else io_tasks.IO_STOP if all_io else HUMANEVAL_STOP
     stop = tuple(stop)
     if sampler is None:
         from rankinv.validate.engine import make_engine
@@ -257,7 +259,12 @@ def run_probe(
     if chat_template:
         from rankinv.validate.engine import chat_prompt
 
-        prompts = [chat_prompt(sampler.tokenizer, t.prompt) for t in tasks]
+        prompts = [
+            chat_prompt(sampler.tokenizer, t.prompt, io_tasks.IO_CHAT_INSTRUCTION)
+            if isinstance(t, io_tasks.IOTask)
+            else chat_prompt(sampler.tokenizer, t.prompt)
+            for t in tasks
+        ]
     else:
         prompts = [t.prompt for t in tasks]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -341,7 +348,8 @@ def run_probe(
             def flush(block):
                 _add_entropies(sampler, prompt_ids, block)
                 pairs = [(tasks[i], code) for i, _, _, code in block]
-                pending.append((block, checker.submit(sandbox.check_many, pairs, cfg.timeout_s)))
+                fut = checker.submit(io_tasks.check_many, sandbox, pairs, cfg.timeout_s)
+                pending.append((block, fut))
                 drain(wait=False)
 
             if rows:
@@ -353,7 +361,11 @@ def run_probe(
                 flat_text = [prompts[i] for i, _ in rows]
                 for k, g in _stream(sampler, flat, flat_text, cfg, stop, seed):
                     i, sample = rows[k]
-                    code = extract_code(g.text, tasks[i].entry_point) if chat_template else g.text
+                    code = g.text
+                    if chat_template and isinstance(tasks[i], io_tasks.IOTask):
+                        code = io_tasks.extract_program(g.text)
+                    elif chat_template:
+                        code = extract_code(g.text, tasks[i].entry_point)
                     block.append((i, sample, g, code))
                     if len(block) >= block_size:
                         flush(block)
