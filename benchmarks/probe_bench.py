@@ -15,8 +15,9 @@ engine gives the per-token T = 1 entropy:
                once as `rankinv validate` called it (one problem's samples per call) and
                once given all rows (batches of 64);
   engine:      rankinv.validate.engine.HFEngine (one queue, rows refilled as they end),
-               then the teacher-forced scorer (rankinv.validate.scoring) for the entropy.
-Memory: a subprocess per case, peak RSS growth (ru_maxrss) while scoring.
+               entropy from its own sampling logits ("+ exact entropy"), and sampling
+               alone then the teacher-forced scorer ("sampling + scorer", the vLLM path).
+Memory: a subprocess per case, its peak RSS (ru_maxrss) before and after scoring.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ else:  # rollout: 128-token prompts, T - 128 generated tokens scored
     h = sc.rollout_entropies([x[:128] for x in ids], [x[128:] for x in ids])
 dt = time.perf_counter() - t0
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print((after - before) / 1024, dt)
+print(before / 1024, after / 1024, dt)
 """
 
 
@@ -120,15 +121,20 @@ def bench_arch(model_dir: Path, prompts, args) -> dict:
         for bs in args.batch_sizes:
             eng.batch_size = bs
             t0 = time.perf_counter()
-            out = dict(eng.stream(ids, max_new_tokens=n_tok, stop=(), seed=0, ignore_eos=True))
+            kw = dict(max_new_tokens=n_tok, stop=(), seed=0, ignore_eos=True)
+            out = dict(eng.stream(ids, **kw, entropy=True))
+            t_inline = time.perf_counter() - t0
+            n = sum(g.n_tokens for g in out.values())
+            assert n == len(rows) * n_tok and all(len(g.entropies) == n_tok for g in out.values())
+            record(f"engine, batch {bs}, + exact entropy", n, t_inline)
+            t0 = time.perf_counter()
+            out = dict(eng.stream(ids, **kw, entropy=False))
             t_sample = time.perf_counter() - t0
             gens = [out[k] for k in range(len(ids))]
-            eng.add_entropies(ids, gens)
+            eng.add_entropies(ids, gens)  # the teacher-forced scorer (the vLLM path)
             t_all = time.perf_counter() - t0
-            n = sum(g.n_tokens for g in gens)
-            assert n == len(rows) * n_tok and all(len(g.entropies) == n_tok for g in gens)
             record(f"engine, batch {bs}, sampling only", n, t_sample)
-            record(f"engine, batch {bs}, + exact entropy", n, t_all)
+            record(f"engine, batch {bs}, sampling + scorer", n, t_all)
     return res
 
 
@@ -141,8 +147,8 @@ def memory_case(b: int, t: int, mode: str, threads: int) -> tuple[float, float]:
     )
     if run.returncode != 0:
         raise RuntimeError(run.stderr[-2000:])
-    mib, secs = map(float, run.stdout.split())
-    return mib, secs
+    before, after, secs = map(float, run.stdout.split())
+    return before, after, secs
 
 
 def main() -> None:
@@ -202,8 +208,11 @@ def main() -> None:
         f"(fp32 logits alone would be {full_gib:.1f} GiB):"
     )
     for mode in ("prompt", "rollout"):
-        mib, secs = memory_case(b, t, mode, args.threads)
-        print(f"  {mode:8s} entropy: peak RSS growth {mib:7.0f} MiB, {secs:6.1f} s")
+        before, after, secs = memory_case(b, t, mode, args.threads)
+        print(
+            f"  {mode:8s} entropy: process peak RSS {after:6.0f} MiB (before scoring "
+            f"{before:.0f} MiB: torch + model), {secs:6.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -193,6 +193,14 @@ def test_engine_sampling_reproducible_and_counts(engine, tasks):
         assert not any(t in eos for t in g.token_ids[:-1])
     # 5 samples of one prompt are not copies of each other
     assert len({tuple(g.token_ids) for g in a[0]}) == 5
+    # the engine's entropies (from its sampling logits, refilled batch) == the scorer's
+    flat = [g for r in a for g in r]
+    p_ids = [ids for ids in engine.encode(prompts) for _ in range(5)]
+    scored = engine.scorer.rollout_entropies(p_ids, [g.token_ids for g in flat])
+    for g, h in zip(flat, scored, strict=True):
+        np.testing.assert_allclose(g.entropies, h, rtol=1e-4, atol=1e-4)
+    bare = engine.generate(prompts, n=5, max_new_tokens=12, seed=42, stop=(), entropy=False)
+    assert all(g.entropies == [] for r in bare for g in r)
 
 
 def test_stop_strings_cut_and_count(engine, tasks):

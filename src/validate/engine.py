@@ -5,8 +5,9 @@ one queue and keeps a batch of ``batch_size`` rows decoding over a shared KV cac
 that ends (EOS, a stop string, or the token limit) leaves the batch at once and new rows are
 prefilled and merged in (continuous batching with left padding and explicit position ids).
 Stop strings are looked for only in the newest tokens, and only on rows whose newest token
-could end one. Sampling computes no entropy: :mod:`rankinv.validate.scoring` gives the exact
-T = 1 entropy afterwards by teacher forcing, so every engine reports the same quantity.
+could end one. Each token's exact T = 1 entropy is taken from the logits it was drawn
+from ([batch, V] per step, never [batch, T, V]); engines that cannot see full logits
+(vLLM) get the same quantity from :mod:`rankinv.validate.scoring` by teacher forcing.
 
 transformers' own continuous batching (``generate_batch``) was measured on this project's
 CPU machine at 642 tokens/s against 5,878 for ``generate()`` on the same rows (tiny Qwen2,
@@ -271,9 +272,12 @@ class HFEngine:
         stop: Sequence[str] = HUMANEVAL_STOP,
         seed: int = 0,
         ignore_eos: bool = False,
+        entropy: bool = True,
     ) -> Iterator[tuple[int, Generation]]:
         """Sample one completion per entry of ``prompt_ids``; yields (index, Generation) as
-        rows finish (not in input order). Generations carry no entropies (see scoring)."""
+        rows finish (not in input order). With ``entropy`` each generated token carries the
+        exact T = 1 entropy of the logits it was drawn from (equal to the teacher-forced
+        score, see tests); without, none (score them later with :meth:`add_entropies`)."""
         import torch
 
         _check_sampling_args(1, temperature, top_p, max_new_tokens)
@@ -293,6 +297,7 @@ class HFEngine:
         queue = deque(range(n))
         rows: list[int] = []
         toks: list[list[int]] = []
+        ents: list[list[float]] = []
         cache = mask = pos = logits = None
         mergeable = True
         with torch.inference_mode():
@@ -312,10 +317,14 @@ class HFEngine:
                         mergeable = _to_buffered(cache)
                     rows += new
                     toks += [[] for _ in new]
+                    ents += [[] for _ in new]
                 nxt = sample_tokens(logits, temperature, top_p, gen)
                 nxt_l = nxt.tolist()
                 for r, t in enumerate(nxt_l):
                     toks[r].append(t)
+                if entropy:
+                    for r, h in enumerate(logits_entropy(logits).tolist()):
+                        ents[r].append(h)
                 ended = (
                     torch.isin(nxt, eos) if len(eos) else torch.zeros_like(nxt, dtype=torch.bool)
                 )
@@ -324,11 +333,12 @@ class HFEngine:
                 done = {r for r in range(len(rows)) if ended_l[r] or len(toks[r]) >= max_new_tokens}
                 done.update(stopper.hits(toks, [r for r in cand if r not in done]))
                 for r in sorted(done):
-                    yield rows[r], self._finish(toks[r], stops)
+                    yield rows[r], self._finish(toks[r], stops, ents[r])
                 if done:
                     keep = [r for r in range(len(rows)) if r not in done]
                     rows = [rows[r] for r in keep]
                     toks = [toks[r] for r in keep]
+                    ents = [ents[r] for r in keep]
                     if not rows:
                         cache = mask = pos = logits = None
                         continue
@@ -341,9 +351,9 @@ class HFEngine:
                 pos = pos + 1
                 logits, cache = self._forward(nxt[:, None], mask, pos[:, None], cache)
 
-    def _finish(self, ids: list[int], stops: tuple[str, ...]) -> Generation:
+    def _finish(self, ids: list[int], stops: tuple[str, ...], ents: list[float]) -> Generation:
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
-        return Generation(cut_at_stop(text, stops), len(ids), [], list(ids))
+        return Generation(cut_at_stop(text, stops), len(ids), ents, list(ids))
 
     def generate(
         self,
@@ -356,16 +366,16 @@ class HFEngine:
         seed: int = 0,
         entropy: bool = True,
     ) -> list[list[Generation]]:
-        """The Sampler protocol: n generations per prompt, with exact per-token entropies
-        from the teacher-forced scorer when ``entropy``."""
+        """The Sampler protocol: n generations per prompt, with exact per-token T = 1
+        entropies when ``entropy``."""
         _check_sampling_args(n, temperature, top_p, max_new_tokens)
         enc = self.encode(prompts)
         flat = [enc[i] for i in range(len(prompts)) for _ in range(n)]
         out: list[Generation | None] = [None] * len(flat)
-        for k, g in self.stream(flat, temperature, top_p, max_new_tokens, stop, seed):
+        for k, g in self.stream(
+            flat, temperature, top_p, max_new_tokens, stop, seed, entropy=entropy
+        ):
             out[k] = g
-        if entropy:
-            self.add_entropies([flat[k] for k in range(len(flat))], out)
         return [out[i * n : (i + 1) * n] for i in range(len(prompts))]
 
     def add_entropies(self, prompt_ids, gens: list[Generation]) -> None:
@@ -373,6 +383,17 @@ class HFEngine:
         hs = self.scorer.rollout_entropies(prompt_ids, [g.token_ids for g in gens])
         for g, h in zip(gens, hs, strict=True):
             g.entropies = h
+
+
+def logits_entropy(logits):
+    """Entropy (nats) of softmax(logits) per row at T = 1, without a [B, V] log-softmax
+    copy: H = ln s - sum e (z - m) / s with e = exp(z - m), m the row max."""
+    import torch
+
+    z = logits - logits.max(-1, keepdim=True).values
+    e = torch.exp(z)
+    s = e.sum(-1)
+    return torch.log(s) - (e * z).sum(-1) / s
 
 
 def sample_tokens(logits, temperature: float, top_p: float, gen):
