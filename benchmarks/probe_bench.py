@@ -17,7 +17,8 @@ engine gives the per-token T = 1 entropy:
   engine:      rankinv.validate.engine.HFEngine (one queue, rows refilled as they end),
                entropy from its own sampling logits ("+ exact entropy"), and sampling
                alone then the teacher-forced scorer ("sampling + scorer", the vLLM path).
-Memory: a subprocess per case, its peak RSS (ru_maxrss) before and after scoring.
+Memory: a subprocess per case: RSS before scoring, and the peak RSS (VmHWM, reset after
+the model is built) while scoring.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 MEMORY_CASE = r"""
-import resource, sys, time, torch
+import sys, time, torch
 torch.set_num_threads(int(sys.argv[4]))
 from transformers import Qwen2Config, Qwen2ForCausalLM
 from rankinv.validate.scoring import EntropyScorer
@@ -40,7 +41,16 @@ m = Qwen2ForCausalLM(Qwen2Config(vocab_size=V, hidden_size=64, intermediate_size
     num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
     tie_word_embeddings=True)).eval()
 g = torch.Generator().manual_seed(1)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status(key):  # kB, from /proc/self/status
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+before = status("VmRSS")
+try:  # reset the high-water mark so that model building does not hide the scorer's peak
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+except OSError:
+    pass
 t0 = time.perf_counter()
 sc = EntropyScorer(m)
 if mode == "prompt":
@@ -50,7 +60,7 @@ else:  # rollout: 128-token prompts, T - 128 generated tokens scored
     ids = torch.randint(0, 600, (B, T), generator=g).tolist()
     h = sc.rollout_entropies([x[:128] for x in ids], [x[128:] for x in ids])
 dt = time.perf_counter() - t0
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = status("VmHWM")
 print(before / 1024, after / 1024, dt)
 """
 
@@ -210,8 +220,8 @@ def main() -> None:
     for mode in ("prompt", "rollout"):
         before, after, secs = memory_case(b, t, mode, args.threads)
         print(
-            f"  {mode:8s} entropy: process peak RSS {after:6.0f} MiB (before scoring "
-            f"{before:.0f} MiB: torch + model), {secs:6.1f} s"
+            f"  {mode:8s} entropy: peak RSS while scoring {after:6.0f} MiB (before: "
+            f"{before:.0f} MiB, torch + model), {secs:6.1f} s"
         )
 
 

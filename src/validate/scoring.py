@@ -1,22 +1,23 @@
 """Exact next-token entropy (nats, T = 1) by teacher forcing, with bounded memory.
 
-Sampling and entropy are decoupled: any engine samples the completions, then one batched
+Sampling and entropy can be decoupled: any engine samples the completions, then one batched
 forward pass over prompt + completion gives the hidden state at every position, and the
 entropy of the full next-token distribution there is taken with the log-softmax computed in
 vocabulary chunks (an online log-sum-exp), so peak memory grows with rows x chunk, never
 with batch x T x V. At V = 151,936 a [64, 400, V] fp32 logit tensor is ~16 GB; here the
-largest temporary is ``row_chunk x vocab_chunk`` floats (64 MiB at the defaults).
+largest temporary is ``row_chunk x vocab_chunk`` floats (32 MiB at the defaults).
 
-The same scorer gives the prompt entropy (the paper's stage-1 measurement) and the rollout
-entropy of every generated token; with vLLM the rollout entropy is then exact too.
+The scorer gives the prompt entropy (the paper's stage-1 measurement), and the rollout
+entropy of every generated token for engines that never see full logits (vLLM), so that it
+is exact there too; the HF engine takes the same quantity from its sampling logits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-#: Defaults: 2,048 positions x 8,192 vocabulary entries x 4 bytes = 64 MiB per temporary.
-ROW_CHUNK = 2048
+#: Defaults: 1,024 positions x 8,192 vocabulary entries x 4 bytes = 32 MiB per temporary.
+ROW_CHUNK = 1024
 VOCAB_CHUNK = 8192
 #: Tokens per teacher-forced forward pass (batch x padded length); halves on out-of-memory.
 TOKEN_BUDGET = 16384
