@@ -504,7 +504,7 @@ def validate(
         rl_plan = (rl_steps, rl_prompts_per_step)
     stops = None
     if stop:
-        stops = tuple(s.encode().decode("unicode_escape") for s in stop)
+        stops = tuple(s.replace("\\n", "\n").replace("\\t", "\t") for s in stop)
         if any(not s for s in stops):
             raise UserError("--stop: empty stop string")
     cfg = ProbeConfig(

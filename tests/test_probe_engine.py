@@ -351,3 +351,22 @@ def test_sample_tokens_draws_from_the_distribution(temperature, top_p):
     se = (p * (1 - p) / n).sqrt()
     assert torch.all((freq - p).abs() <= 4 * se + 1e-12), (freq, p)
     assert sample_tokens(z[None], 0.0, 1.0, gen).item() == 0
+
+
+def test_sample_with_entropy_draws_and_entropy():
+    """The fused inverse-CDF path (T = 1): frequencies within 4 SE of softmax(z), and its
+    entropy equals the full log-softmax entropy."""
+    from rankinv.validate.engine import sample_with_entropy
+
+    z = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0, -30.0])
+    n = 20_000
+    gen = torch.Generator().manual_seed(3)
+    tok, h = sample_with_entropy(z.expand(n, -1).clone(), 1.0, 1.0, gen)
+    freq = torch.bincount(tok, minlength=6).double() / n
+    p = torch.softmax(z.double(), -1)
+    se = (p * (1 - p) / n).sqrt()
+    assert torch.all((freq - p).abs() <= 4 * se + 1e-12), (freq, p)
+    assert freq[5] == 0  # a token of mass ~1e-14 is (practically) never drawn
+    torch.testing.assert_close(h, full_entropy(z).expand(n), rtol=1e-6, atol=1e-6)
+    tok2, h2 = sample_with_entropy(z[None], 0.5, 1.0, gen)  # other T: Gumbel path, same H
+    torch.testing.assert_close(h2, full_entropy(z)[None])

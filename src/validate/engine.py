@@ -318,13 +318,15 @@ class HFEngine:
                     rows += new
                     toks += [[] for _ in new]
                     ents += [[] for _ in new]
-                nxt = sample_tokens(logits, temperature, top_p, gen)
+                if entropy:
+                    nxt, h = sample_with_entropy(logits, temperature, top_p, gen)
+                    for r, x in enumerate(h.tolist()):
+                        ents[r].append(x)
+                else:
+                    nxt = sample_tokens(logits, temperature, top_p, gen)
                 nxt_l = nxt.tolist()
                 for r, t in enumerate(nxt_l):
                     toks[r].append(t)
-                if entropy:
-                    for r, h in enumerate(logits_entropy(logits).tolist()):
-                        ents[r].append(h)
                 ended = (
                     torch.isin(nxt, eos) if len(eos) else torch.zeros_like(nxt, dtype=torch.bool)
                 )
@@ -394,6 +396,25 @@ def logits_entropy(logits):
     e = torch.exp(z)
     s = e.sum(-1)
     return torch.log(s) - (e * z).sum(-1) / s
+
+
+def sample_with_entropy(logits, temperature: float, top_p: float, gen):
+    """(tokens, T = 1 entropies) in one pass over the [B, V] logits where possible: at
+    T = 1 without nucleus the draw reuses the entropy's exp(z - m) by inverse CDF (one
+    uniform per row: 5 passes over [B, V] instead of 12, which matters at V = 151,936
+    on a CPU); otherwise :func:`sample_tokens` draws."""
+    import torch
+
+    z = logits - logits.max(-1, keepdim=True).values
+    e = torch.exp(z)
+    s = e.sum(-1)
+    h = torch.log(s) - (e * z).sum(-1) / s
+    if temperature != 1.0 or top_p < 1.0:
+        return sample_tokens(logits, temperature, top_p, gen), h
+    c = e.cumsum_(-1)  # e is not needed after this
+    u = torch.rand((c.shape[0], 1), generator=gen, device=c.device) * c[:, -1:]
+    tok = torch.searchsorted(c, u).squeeze(-1).clamp_(max=c.shape[-1] - 1)
+    return tok, h
 
 
 def sample_tokens(logits, temperature: float, top_p: float, gen):
