@@ -226,8 +226,9 @@ def run_probe(
     """Probe a checkpoint; returns the summary (also written to validate_summary.json).
 
     All (problem, sample) rows go through one engine queue; each finished block of rows
-    gets its exact per-token entropies by teacher forcing (rankinv.validate.scoring), is
-    checked in the sandbox on a background thread while sampling goes on, and is appended
+    carries exact per-token T = 1 entropies (from the sampling logits, or by teacher
+    forcing in rankinv.validate.scoring for engines without full logits), is checked in
+    the sandbox on a background thread while sampling goes on, and is appended
     to samples.jsonl as soon as its verdicts are in (a rerun resumes from there).
     ``chat_template`` wraps each prompt with the tokenizer's chat template and takes the
     code out of the answer; ``stop`` overrides the stop strings (HumanEval's by default,
