@@ -438,7 +438,35 @@ def validate(
     limit: int = typer.Option(None, help="Probe only the first K problems."),
     max_new_tokens: int = typer.Option(384, help="Tokens per completion."),
     temperature: float = typer.Option(1.0, help="Sampling temperature (GRPO's is 1.0)."),
-    entropy: str = typer.Option("both", help="prompt | rollout | both"),
+    entropy: str = typer.Option(
+        "both", help="prompt | rollout | both (both exact at T = 1, by teacher forcing)"
+    ),
+    engine: str = typer.Option("hf", help="hf (transformers, default) | vllm (extra 'vllm')"),
+    batch_size: int = typer.Option(
+        None, "--batch-size", help="Rows decoded at once (default: from free memory)."
+    ),
+    chat_template: bool = typer.Option(
+        False,
+        "--chat-template",
+        help="Wrap prompts with the tokenizer's chat template; take the code from the answer.",
+    ),
+    stop: list[str] = typer.Option(  # noqa: B008
+        None,
+        "--stop",
+        help="Stop string (repeatable; '\\n' is a newline). Default: HumanEval's, or none "
+        "with --chat-template.",
+    ),
+    rl_steps: int = typer.Option(
+        None,
+        "--rl-steps",
+        help="Planned GRPO steps: adds the pre-RL report (pre_rl.json) and sets the budget of "
+        "the theory-based stage-1 signals (default 400, the paper's).",
+    ),
+    rl_prompts_per_step: int = typer.Option(
+        None,
+        "--rl-prompts-per-step",
+        help="Planned prompts per GRPO step, each x g samples (default 32).",
+    ),
     tau_h: float = typer.Option(
         paper.TAU_H, help="Stage-1 entropy threshold (nats), calibrated on the paper's Qwen ladder."
     ),
@@ -450,8 +478,6 @@ def validate(
         "e.g. --allow-import numpy); the standard library always imports.",
     ),
     seed: int = typer.Option(0),
-    rl_steps: int = typer.Option(400, help="Planned GRPO steps (the stage-1 signal's budget)."),
-    batch_prompts: int = typer.Option(32, help="Planned prompts per GRPO step."),
     n_prompts: int = typer.Option(
         None, help="Prompts in the planned RL set (default: the problems probed)."
     ),
@@ -464,11 +490,26 @@ def validate(
 ):
     """Probe a checkpoint: per-problem p and entropy, stage-1 risk (resumable)."""
     from rankinv.sandbox import executor
-    from rankinv.validate.probe import ProbeConfig, run_probe
+    from rankinv.validate.probe import ProbeConfig, ProbeInterrupted, check_probe_args, run_probe
     from rankinv.validate.sampler import resolve_model_dir
 
-    executor.set_default_allow_imports(tuple(allow_import or ()))  # clear errors first
-    resolve_model_dir(model)  # clear errors before anything heavy
+    # every check that needs no model first: bad arguments never wait for a model load
+    check_probe_args(out, entropy, engine)
+    if batch_size is not None and batch_size < 1:
+        raise UserError(f"--batch-size must be >= 1, got {batch_size}")
+    rl_plan = None
+    if (rl_steps is None) != (rl_prompts_per_step is None):
+        raise UserError("--rl-steps and --rl-prompts-per-step go together")
+    if rl_steps is not None:
+        if rl_steps < 1 or rl_prompts_per_step < 1:
+            raise UserError("--rl-steps and --rl-prompts-per-step must be >= 1")
+        rl_plan = (rl_steps, rl_prompts_per_step)
+    stops = None
+    if stop:
+        stops = tuple(s.replace("\\n", "\n").replace("\\t", "\t") for s in stop)
+        if any(not s for s in stops):
+            raise UserError("--stop: empty stop string")
+    executor.set_default_allow_imports(tuple(allow_import or ()))
     cfg = ProbeConfig(
         benchmark=benchmark,
         samples=samples,
@@ -479,12 +520,31 @@ def validate(
         seed=seed,
         tau_h=tau_h,
         workers=workers,
-        rl_steps=rl_steps,
-        batch_prompts=batch_prompts,
+        rl_steps=rl_steps or 400,
+        batch_prompts=rl_prompts_per_step or 32,
         n_prompts=n_prompts,
         signal=signal,
     )
-    summary = run_probe(model, cfg, out, progress=not as_json, entropy_mode=entropy)
+    from rankinv.sandbox import tasks as task_sets
+
+    task_sets.load(benchmark)  # a missing or malformed benchmark file, before the model
+    resolve_model_dir(model)  # clear errors before anything heavy
+    try:
+        summary = run_probe(
+            model,
+            cfg,
+            out,
+            progress=not as_json,
+            entropy_mode=entropy,
+            engine=engine,
+            batch_size=batch_size,
+            chat_template=chat_template,
+            stop=stops,
+            rl_plan=rl_plan,
+        )
+    except ProbeInterrupted as exc:
+        print(f"rankinv: {exc}", file=sys.stderr)
+        raise typer.Exit(130) from None
     if as_json:
         _emit_json(summary)
         return
@@ -500,11 +560,41 @@ def validate(
     )
     t = kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in keys))
     console.print(t)
+    if summary.get("pass_at_64_note"):
+        console.print(f"pass_at_64 '-': {summary['pass_at_64_note']}", highlight=False)
     colour = {"low": "green", "medium": "yellow", "high": "red"}.get(summary["risk"], "white")
     console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
     for r in summary["reasons"]:
         console.print(f"  - {r}", highlight=False)
+    if summary.get("pre_rl"):
+        _print_pre_rl(summary["pre_rl"], out)
     console.print(f"samples in {out}/samples.jsonl; summary in {out}/validate_summary.json")
+
+
+def _print_pre_rl(rep: dict, out: str) -> None:
+    hist = Table(title=f"p-hat of {rep['n_prompts']} prompts (samples passed / drawn)")
+    hist.add_column("p-hat")
+    hist.add_column("prompts", justify="right")
+    for row in rep["histogram"]:
+        hist.add_row(row["bin"], str(row["count"]))
+    console.print(hist)
+    g, d = rep["group_size"], rep["draws_per_prompt"]
+    console.print(
+        f"before RL: {rep['steps']} steps x {rep['prompts_per_step']} prompts x g = {g} "
+        f"draws each prompt {d:.2f} times; expected share stranded (every group degenerate, "
+        f"no signal): {rep['expected_stranded_share']:.1%} "
+        f"(plug-in at p-hat {rep['expected_stranded_share_plugin']:.1%}); "
+        f"{rep['frac_below_p_star']:.1%} below p*({g}) = {rep['p_star']:.3f}, "
+        f"{rep['frac_never_solved']:.1%} never solved",
+        highlight=False,
+    )
+    lift = rep["group_size_to_lift_all_below"]
+    if lift:
+        console.print(
+            f"g = {lift} lifts every prompt seen solved above p*; per-prompt g in "
+            f"{out}/pre_rl.json",
+            highlight=False,
+        )
 
 
 # ---------------------------------------------------------------- experiment

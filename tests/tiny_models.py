@@ -13,14 +13,22 @@ def train_tokenizer(texts: list[str], vocab_size: int = 600):
 
 
 def build_model(
-    arch: str, out: Path, tokenizer, seed: int = 0, hidden: int = 32, layers: int = 2
+    arch: str,
+    out: Path,
+    tokenizer,
+    seed: int = 0,
+    hidden: int = 32,
+    layers: int = 2,
+    vocab_size: int | None = None,
 ) -> Path:
+    """Save a random model + tokenizer to ``out``; ``vocab_size`` pads the model's
+    vocabulary beyond the tokenizer's (e.g. 151,936 as Qwen2.5 has), for memory tests."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(seed)
     common = dict(
-        vocab_size=len(tokenizer),
+        vocab_size=vocab_size or len(tokenizer),
         hidden_size=hidden,
         intermediate_size=hidden * 2,
         num_hidden_layers=layers,

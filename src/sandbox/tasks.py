@@ -164,7 +164,12 @@ def load(name: str, **kwargs) -> list[Task]:
         return synthetic(**kwargs)
     path = Path(name)
     if path.suffix in (".jsonl", ".gz") and path.exists():
-        return _tasks(_read_jsonl(path), path.name)
+        rows = _read_jsonl(path)
+        from rankinv.sandbox import io_tasks  # stdin/stdout tasks (contest style)
+
+        if rows and io_tasks.is_io_row(rows[0]):
+            return io_tasks.io_tasks(rows, path.name)
+        return _tasks(rows, path.name)
     if path.suffix in (".jsonl", ".gz"):
         raise FileNotFoundError(f"benchmark file not found: {path}")
     raise ValueError(f"unknown benchmark {name!r}: use humaneval, synthetic or a .jsonl path")

@@ -242,6 +242,25 @@ def stage1_verdict(signals: dict, signal: str | None = None) -> dict:
     }
 
 
+class ProbeInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a probe: the message says what was kept and how to resume."""
+
+
+def check_probe_args(out: str | Path, entropy_mode: str, engine: str = "hf") -> Path:
+    """Argument checks that need no model: run before anything heavy is loaded."""
+    if entropy_mode not in ("prompt", "rollout", "both"):
+        raise ValueError(f"--entropy must be prompt, rollout or both, got {entropy_mode!r}")
+    if engine not in ("hf", "vllm"):
+        raise ValueError(f"--engine must be hf or vllm, got {engine!r}")
+    out_dir = Path(out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is an existing file; --out names a directory")
+    for name in ("samples.jsonl", "prompt_entropy.json"):
+        if (out_dir / name).is_dir():
+            raise ValueError(f"--out {out_dir}: {name} there is a directory")
+    return out_dir
+
+
 def run_probe(
     model: str,
     cfg: ProbeConfig,
@@ -249,28 +268,67 @@ def run_probe(
     sampler=None,
     progress: bool = True,
     entropy_mode: str = "both",
+    engine: str = "hf",
+    batch_size: int | None = None,
+    chat_template: bool = False,
+    stop: tuple[str, ...] | None = None,
+    rl_plan: tuple[int, int] | None = None,
 ) -> dict:
-    """Probe a checkpoint; returns the summary (also written to validate_summary.json)."""
+    """Probe a checkpoint; returns the summary (also written to validate_summary.json).
+
+    All (problem, sample) rows go through one engine queue; each finished block of rows
+    carries exact per-token T = 1 entropies (from the sampling logits, or by teacher
+    forcing in rankinv.validate.scoring for engines without full logits), is checked in
+    the sandbox on a background thread while sampling goes on, and is appended
+    to samples.jsonl as soon as its verdicts are in (a rerun resumes from there).
+    ``chat_template`` wraps each prompt with the tokenizer's chat template and takes the
+    code out of the answer; ``stop`` overrides the stop strings (HumanEval's by default,
+    none with a chat template, where the model's end-of-turn token ends the answer).
+    ``rl_plan`` = (steps, prompts per step): also write pre_rl.json, the pre-RL report of
+    :mod:`rankinv.validate.prerl` on these prompts.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rankinv.sandbox import io_tasks
     from rankinv.sandbox import tasks as task_sets
     from rankinv.sandbox.executor import Sandbox
+    from rankinv.validate.sampler import HUMANEVAL_STOP
 
-    if entropy_mode not in ("prompt", "rollout", "both"):
-        raise ValueError(f"entropy must be prompt, rollout or both, got {entropy_mode!r}")
+    out_dir = check_probe_args(out, entropy_mode, engine)
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
     tasks = task_sets.load(cfg.benchmark)
     if cfg.limit:
         tasks = tasks[: cfg.limit]
+    all_io = bool(tasks) and all(isinstance(t, io_tasks.IOTask) for t in tasks)
+    if stop is None:
+        stop = () if chat_template else io_tasks.IO_STOP if all_io else HUMANEVAL_STOP
+    stop = tuple(stop)
     if sampler is None:
-        from rankinv.validate.sampler import HFSampler
+        from rankinv.validate.engine import make_engine
 
-        sampler = HFSampler(model)
-    out_dir = Path(out)
+        sampler = make_engine(engine, model, batch_size)
+    if chat_template:
+        from rankinv.validate.engine import chat_prompt
+
+        prompts = [
+            chat_prompt(sampler.tokenizer, t.prompt, io_tasks.IO_CHAT_INSTRUCTION)
+            if isinstance(t, io_tasks.IOTask)
+            else chat_prompt(sampler.tokenizer, t.prompt)
+            for t in tasks
+        ]
+    else:
+        prompts = [t.prompt for t in tasks]
     out_dir.mkdir(parents=True, exist_ok=True)
+    sampling = cfg.sampling_tag()
+    if chat_template or stop != HUMANEVAL_STOP:
+        sampling = {**sampling, "chat_template": chat_template, "stop": list(stop)}
     tag = {
         "model": str(model),
         "revision": getattr(sampler, "revision", None),
         "benchmark": cfg.benchmark,
         "benchmark_hash": task_sets.benchmark_hash(tasks),
-        "sampling": cfg.sampling_tag(),
+        "sampling": sampling,
         "version": __version__,
     }
     key = _key(tag)
@@ -283,53 +341,106 @@ def run_probe(
         if cached.get("run_key") == key:
             prompt_h = cached["values"]
         else:
-            vals = sampler.prompt_entropy([t.prompt for t in tasks])
+            vals = sampler.prompt_entropy(prompts)
             prompt_h = {t.task_id: v for t, v in zip(tasks, vals, strict=True)}
             write_json(ph_path, {"run_key": key, "values": prompt_h})
     t0 = time.perf_counter()
-    iterator = tasks
+    # rows: (task index, sample index) still missing, all problems in one queue
+    rows = []
+    for i, task in enumerate(tasks):
+        have = len(done.get(task.task_id, []))
+        rows += [(i, have + j) for j in range(max(0, cfg.samples - have))]
+    total = len(tasks) * cfg.samples
+    kept_before = total - len(rows)
     bar = None
-    if progress:
+    if progress and rows:
         from tqdm import tqdm
 
-        bar = tqdm(tasks, desc="probing", unit="problem")
-        iterator = bar
+        bar = tqdm(total=len(rows), desc="probing", unit="sample")
     n_new = 0
-    with Sandbox(cfg.workers) as sandbox, samples_path.open("a") as fh:
-        for task in iterator:
-            have = len(done.get(task.task_id, []))
-            need = cfg.samples - have
-            if need <= 0:
-                continue
-            gens = sampler.generate(
-                [task.prompt],
-                n=need,
-                temperature=cfg.temperature,
-                top_p=cfg.top_p,
-                max_new_tokens=cfg.max_new_tokens,
-                seed=cfg.seed * 1_000_003 + hash_task(task.task_id) + have,
-            )[0]
-            outcomes = sandbox.check_many([(task, g.text) for g in gens], cfg.timeout_s)
-            for i, (g, o) in enumerate(zip(gens, outcomes, strict=True)):
-                rec = {
-                    "run_key": key,
-                    **tag,
-                    "task_id": task.task_id,
-                    "sample": have + i,
-                    "completion": g.text,
-                    "n_tokens": g.n_tokens,
-                    "mean_entropy": g.mean_entropy,
-                    "passed": o.passed,
-                    "status": o.status,
-                    "exec_seconds": o.seconds,
-                }
-                fh.write(json.dumps(rec) + "\n")
+    written = [0]
+    try:
+        with (
+            Sandbox(cfg.workers) as sandbox,
+            samples_path.open("a") as fh,
+            ThreadPoolExecutor(max_workers=1) as checker,
+        ):
+
+            def write(block, outcomes):
+                for (i, sample, g, code), o in zip(block, outcomes, strict=True):
+                    task = tasks[i]
+                    rec = {
+                        "run_key": key,
+                        **tag,
+                        "task_id": task.task_id,
+                        "sample": sample,
+                        "completion": code,
+                        "n_tokens": g.n_tokens,
+                        "mean_entropy": g.mean_entropy,
+                        "passed": o.passed,
+                        "status": o.status,
+                        "exec_seconds": o.seconds,
+                    }
+                    if chat_template:
+                        rec["answer"] = g.text
+                    fh.write(json.dumps(rec) + "\n")
+                    done.setdefault(task.task_id, []).append(rec)
                 fh.flush()
-                done.setdefault(task.task_id, []).append(rec)
-            n_new += len(gens)
+                written[0] += len(block)
+                if bar is not None:
+                    bar.update(len(block))
+
+            pending = []  # (block, future) in submission order
+
+            def drain(wait: bool):
+                while pending and (wait or pending[0][1].done()):
+                    block, fut = pending.pop(0)
+                    write(block, fut.result())
+
+            def flush(block):
+                _add_entropies(sampler, prompt_ids, block)
+                pairs = [(tasks[i], code) for i, _, _, code in block]
+                fut = checker.submit(io_tasks.check_many, sandbox, pairs, cfg.timeout_s)
+                pending.append((block, fut))
+                drain(wait=False)
+
+            if rows:
+                prompt_ids = _encode(sampler, prompts)
+                flat = [prompt_ids[i] for i, _ in rows]
+                seed = cfg.seed * 1_000_003 + kept_before
+                block_size = max(8, min(256, getattr(sampler, "batch_size", None) or 64))
+                block = []
+                flat_text = [prompts[i] for i, _ in rows]
+                for k, g in _stream(sampler, flat, flat_text, cfg, stop, seed):
+                    i, sample = rows[k]
+                    code = g.text
+                    if chat_template and isinstance(tasks[i], io_tasks.IOTask):
+                        code = io_tasks.extract_program(g.text)
+                    elif chat_template:
+                        code = extract_code(g.text, tasks[i].entry_point)
+                    block.append((i, sample, g, code))
+                    if len(block) >= block_size:
+                        flush(block)
+                        block = []
+                if block:
+                    flush(block)
+                drain(wait=True)
+                n_new = written[0]
+    except KeyboardInterrupt:
+        kept = kept_before + written[0]
+        raise ProbeInterrupted(
+            f"interrupted: kept {kept} of {total} samples in {samples_path}; "
+            "rerun the same command to resume from there"
+        ) from None
+    finally:
+        if bar is not None:
+            bar.close()
     problems = [problem_summary(t.task_id, done[t.task_id], prompt_h.get(t.task_id)) for t in tasks]
-    vocab = len(getattr(sampler, "tokenizer", [])) or 32000
+    vocab = int(
+        getattr(sampler, "vocab_size", 0) or len(getattr(sampler, "tokenizer", [])) or 32000
+    )
     summary = overall_summary(problems, cfg, vocab)
+    n_min = int(min(p["n"] for p in problems))
     summary.update(
         {
             "model": str(model),
@@ -338,11 +449,72 @@ def run_probe(
             "new_samples": n_new,
             "elapsed_s": time.perf_counter() - t0,
             "entropy_mode": entropy_mode,
+            "engine": getattr(sampler, "name", type(sampler).__name__),
+            "chat_template": chat_template,
+            "stop": list(stop),
         }
     )
+    if summary["pass_at_64"] is None:
+        summary["pass_at_64_note"] = (
+            f"pass@64 needs at least 64 samples per problem, this probe has {n_min} "
+            "(--samples 64 or more)"
+        )
+    if rl_plan is not None:
+        from rankinv.validate.prerl import prerl_report
+
+        rep = prerl_report(
+            [p["task_id"] for p in problems],
+            [p["n"] for p in problems],
+            [p["c"] for p in problems],
+            cfg.group_size,
+            *rl_plan,
+        )
+        write_json(out_dir / "pre_rl.json", rep)
+        summary["pre_rl"] = {k: v for k, v in rep.items() if k != "prompts"}
     (out_dir / "problems.jsonl").write_text("\n".join(json.dumps(p) for p in problems) + "\n")
     write_json(out_dir / "validate_summary.json", summary)
     return summary
+
+
+def extract_code(answer: str, entry_point: str) -> str:
+    from rankinv.validate.engine import extract_code as _extract
+
+    return _extract(answer, entry_point)
+
+
+def _encode(sampler, prompts: list[str]) -> list[list[int]]:
+    if hasattr(sampler, "encode"):
+        return sampler.encode(prompts)
+    return [sampler.tokenizer(p).input_ids for p in prompts]
+
+
+def _stream(sampler, flat_ids, flat_text, cfg: ProbeConfig, stop, seed):
+    """(row index, Generation) as rows finish: an engine's queue, or for a plain Sampler
+    (the Sampler protocol, e.g. a test double) one generate() call per row block."""
+    if hasattr(sampler, "stream"):
+        yield from sampler.stream(
+            flat_ids, cfg.temperature, cfg.top_p, cfg.max_new_tokens, stop, seed
+        )
+        return
+    for k, text in enumerate(flat_text):
+        g = sampler.generate(
+            [text],
+            n=1,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            max_new_tokens=cfg.max_new_tokens,
+            stop=stop,
+            seed=seed + k,
+        )[0][0]
+        yield k, g
+
+
+def _add_entropies(sampler, prompt_ids, block) -> None:
+    """Exact per-token rollout entropies for a block of finished rows, in place (samplers
+    that already filled them from their own logits are left as they are)."""
+    todo = [(i, g) for i, _, g, _ in block if not g.entropies and g.token_ids]
+    if todo and hasattr(sampler, "add_entropies"):
+        sampler.add_entropies([prompt_ids[i] for i, _ in todo], [g for _, g in todo])
 
 
 def hash_task(task_id: str) -> int:

@@ -78,10 +78,69 @@ def resolve_model_dir(path: str | Path) -> tuple[Path, Path | None]:
                 f"LoRA adapter {p} names base model {base!r}, which is not a local "
                 "directory (weights cannot be downloaded here)"
             )
+        _check_model_files(Path(base))
         return Path(base), p
     if not (p / "config.json").exists():
         raise ValueError(f"{p} is not a model directory (no config.json or adapter_config.json)")
+    _check_model_files(p)
     return p, None
+
+
+#: Files any one of which makes a directory's tokenizer loadable.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tiktoken.model")
+
+
+def _check_model_files(p: Path) -> None:
+    """One-line errors, before loading anything, for a config.json that is not JSON or
+    names no model type, and for a directory without tokenizer files (which transformers
+    reports as a reshape error from inside the model, or a cut-off tokenizer message)."""
+    try:
+        cfg = json.loads((p / "config.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"cannot load model from {p}: config.json is not valid JSON ({exc})"
+        ) from None
+    if not isinstance(cfg, dict) or not cfg.get("model_type"):
+        raise ValueError(
+            f'cannot load model from {p}: config.json has no "model_type" '
+            "(save the model with save_pretrained)"
+        )
+    if not any((p / f).exists() for f in TOKENIZER_FILES):
+        raise ValueError(
+            f"cannot load model from {p}: no tokenizer files ({', '.join(TOKENIZER_FILES)}); "
+            "save them next to the weights with tokenizer.save_pretrained(dir)"
+        )
+
+
+def load_model(model_path: str | Path, device: str | None = None, dtype=None):
+    """(model in eval mode, tokenizer, device, revision) from a local model or LoRA adapter
+    directory; every load failure is one ValueError naming the directory."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base_dir, adapter_dir = resolve_model_dir(model_path)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = dtype or (torch.bfloat16 if device.startswith("cuda") else torch.float32)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base_dir)
+        model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=dtype)
+        if adapter_dir is not None:
+            try:
+                from peft import PeftModel
+            except ImportError:
+                raise ValueError(
+                    "loading a LoRA adapter needs peft: pip install 'rankinv[validate]'"
+                ) from None
+            model = PeftModel.from_pretrained(model, adapter_dir)
+    except Exception as exc:  # noqa: BLE001 - any load failure (corrupt safetensors
+        # raises SafetensorError) becomes one line naming the directory
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"cannot load model from {model_path}: {first}") from None
+    if not tokenizer("def f():").input_ids:
+        raise ValueError(
+            f"cannot load model from {model_path}: its tokenizer encodes text to no tokens"
+        )
+    return model.to(device).eval(), tokenizer, device, _revision(base_dir, adapter_dir)
 
 
 class HFSampler:
@@ -91,35 +150,17 @@ class HFSampler:
     def __init__(
         self, model_path: str | Path, device: str | None = None, dtype=None, batch_size: int = 64
     ):
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        base_dir, adapter_dir = resolve_model_dir(model_path)
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.dtype = dtype or (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(base_dir)
-            model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=self.dtype)
-            if adapter_dir is not None:
-                try:
-                    from peft import PeftModel
-                except ImportError:
-                    raise ValueError(
-                        "loading a LoRA adapter needs peft: pip install 'rankinv[validate]'"
-                    ) from None
-                model = PeftModel.from_pretrained(model, adapter_dir)
-        except Exception as exc:  # noqa: BLE001 - any load failure (corrupt safetensors
-            # raises SafetensorError) becomes one line naming the directory
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(f"cannot load model from {model_path}: {first}") from None
-        self.model = model.to(self.device).eval()
+        self.model, self.tokenizer, self.device, self.revision = load_model(
+            model_path, device, dtype
+        )
+        self.dtype = next(self.model.parameters()).dtype
+        model = self.model
         self._cache_kw = _cache_keyword(model)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.batch_size = batch_size
         self.model_path = str(model_path)
-        self.revision = _revision(base_dir, adapter_dir)
 
     @classmethod
     def from_model(cls, model, tokenizer, batch_size: int = 64, model_path: str = "<memory>"):
@@ -245,39 +286,18 @@ def _cache_of(out):
 
 
 def prompt_entropy(model, tokenizer, prompts: list[str], batch_size: int = 16) -> list[float]:
-    """Mean next-token entropy (nats, T = 1) over each prompt's positions, from one forward
-    pass per batch, no sampling: the paper's stage-1 measurement. Left padding, explicit
-    position ids, padding positions excluded; batch size halves on out-of-memory."""
-    import torch
+    """Mean next-token entropy (nats, T = 1) over each prompt's positions, no sampling: the
+    paper's stage-1 measurement. Computed by :class:`rankinv.validate.scoring.EntropyScorer`
+    (teacher forcing, log-softmax in vocabulary chunks), so memory stays bounded at any
+    vocabulary size; ``batch_size`` x 512 tokens is the forward pass's token budget, which
+    halves on out-of-memory."""
+    from rankinv.validate.scoring import EntropyScorer
 
-    device = next(model.parameters()).device
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    out: list[float] = []
-    bs, i = batch_size, 0
-    try:
-        while i < len(prompts):
-            chunk = prompts[i : i + bs]
-            try:
-                with torch.inference_mode():
-                    enc = tokenizer(chunk, return_tensors="pt", padding=True).to(device)
-                    pos = (enc.attention_mask.cumsum(-1) - 1).clamp(min=0)
-                    logits = model(
-                        input_ids=enc.input_ids, attention_mask=enc.attention_mask, position_ids=pos
-                    ).logits.float()
-                    logp = torch.log_softmax(logits, -1)
-                    h = -(logp.exp() * logp).sum(-1)  # [B, T]
-                    mask = enc.attention_mask.bool()
-                    out.extend(float(h[r][mask[r]].mean()) for r in range(h.shape[0]))
-            except _oom_errors() as exc:
-                bs = _backoff(bs, exc)
-                continue
-            i += len(chunk)
-    finally:
-        tokenizer.padding_side = side
-    return out
+    ids = tokenizer(list(prompts)).input_ids
+    for p, x in zip(prompts, ids, strict=True):
+        if not x:
+            raise ValueError(f"prompt {p[:40]!r} encodes to no tokens")
+    return EntropyScorer(model, token_budget=max(1, batch_size) * 512).prompt_entropy(ids)
 
 
 def _sample(logits, temperature: float, top_p: float, gen):

@@ -1,0 +1,675 @@
+"""Sampling engines for the checkpoint probe: one queue of rows, refilled as rows finish.
+
+``HFEngine`` (torch + transformers) puts every (prompt, sample) row of every problem into
+one queue and keeps a batch of ``batch_size`` rows decoding over a shared KV cache; a row
+that ends (EOS, a stop string, or the token limit) leaves the batch at once and new rows are
+prefilled and merged in (continuous batching with left padding and explicit position ids).
+Stop strings are looked for only in the newest tokens, and only on rows whose newest token
+could end one. Each token's exact T = 1 entropy is taken from the logits it was drawn
+from ([batch, V] per step, never [batch, T, V]); engines that cannot see full logits
+(vLLM) get the same quantity from :mod:`rankinv.validate.scoring` by teacher forcing.
+
+transformers' own continuous batching (``generate_batch``) was measured on this project's
+CPU machine at 642 tokens/s against 5,878 for ``generate()`` on the same rows (tiny Qwen2,
+64 prompts x 4 samples x 128 tokens), so the loop here is our own.
+
+``VLLMEngine`` (``pip install 'rankinv[vllm]'``) samples with vLLM and scores with the
+same teacher-forced scorer on a transformers copy of the model.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from rankinv.validate.sampler import (
+    HUMANEVAL_STOP,
+    Generation,
+    _cache_keyword,
+    _cache_of,
+    _check_sampling_args,
+    _revision,
+    load_model,
+    resolve_model_dir,
+)
+
+#: Names of end-of-turn / end-of-text tokens used by common chat and base models.
+END_TOKENS = (
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<|end_of_text|>",
+    "<end_of_turn>",
+    "<|end|>",
+    "</s>",
+    "<|EOT|>",
+)
+
+#: The instruction put before a HumanEval-style prompt when ``--chat-template`` is on.
+CHAT_INSTRUCTION = (
+    "Complete the following Python function. Answer with the whole function in one "
+    "```python code block.\n\n```python\n{prompt}```"
+)
+
+
+def eos_token_ids(model, tokenizer) -> list[int]:
+    """Every id that ends a completion: generation_config.eos_token_id (an int or a list),
+    config.eos_token_id, tokenizer.eos_token_id and the tokenizer's end tokens (ChatML
+    <|im_end|>, Llama-3 <|eot_id|>, ...) where its vocabulary has them."""
+    ids: set[int] = set()
+
+    def add(x):
+        if x is None:
+            return
+        if isinstance(x, int):
+            if x >= 0:
+                ids.add(x)
+        else:
+            for y in x:
+                add(y)
+
+    gc = getattr(model, "generation_config", None)
+    add(getattr(gc, "eos_token_id", None))
+    add(getattr(getattr(model, "config", None), "eos_token_id", None))
+    add(tokenizer.eos_token_id)
+    vocab = tokenizer.get_vocab()
+    for name in END_TOKENS:
+        if name in vocab:
+            ids.add(vocab[name])
+    return sorted(ids)
+
+
+def chat_prompt(tokenizer, prompt: str, instruction: str = CHAT_INSTRUCTION) -> str:
+    """Wrap a completion prompt as one user turn with the tokenizer's chat template."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            "--chat-template: this model's tokenizer has no chat template "
+            "(tokenizer_config.json has no chat_template); drop --chat-template"
+        )
+    msgs = [{"role": "user", "content": instruction.format(prompt=prompt)}]
+    return tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.S)
+
+
+def extract_code(answer: str, entry_point: str | None = None) -> str:
+    """The code of a chat answer, as a completion to append to the task's prompt.
+
+    The first fenced block that defines ``entry_point`` (else the first fenced block, else
+    the whole answer). A block that defines the entry point is returned after a newline,
+    so it redefines the prompt's function at top level (the prompt's imports stay in
+    scope); a block without it is taken as the function's body and indented if needed.
+    """
+    blocks = [m.group(2) for m in _FENCE.finditer(answer)]
+    code = answer
+    if blocks:
+        code = blocks[0]
+        if entry_point:
+            for b in blocks:
+                if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", b, re.M):
+                    code = b
+                    break
+    if entry_point and re.search(rf"^def\s+{re.escape(entry_point)}\s*\(", code, re.M):
+        return "\n" + code.rstrip() + "\n"
+    lines = code.rstrip().splitlines()
+    if lines and not lines[0].startswith((" ", "\t")):
+        lines = ["    " + ln if ln.strip() else ln for ln in lines]
+    return "\n".join(lines) + "\n"
+
+
+class StopChecker:
+    """Stop strings found incrementally: a row is looked at only when its newest token
+    contains the last character of some stop string, and then only the text of its last
+    ``max(len(stop)) + 1`` tokens is decoded (every token has at least one character)."""
+
+    def __init__(self, tokenizer, stops: Sequence[str], vocab_size: int):
+        import torch
+
+        self.tokenizer = tokenizer
+        self.stops = tuple(s for s in stops if s)
+        self.window = max((len(s) for s in self.stops), default=0) + 1
+        can_end = torch.zeros(max(vocab_size, len(tokenizer)), dtype=torch.bool)
+        if self.stops:
+            lasts = {s[-1] for s in self.stops}
+            texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+            can_end[: len(texts)] = torch.tensor([any(c in t for c in lasts) for t in texts])
+        self.can_end = can_end
+
+    def hits(self, rows: list[list[int]], candidates: list[int]) -> list[int]:
+        if not self.stops or not candidates:
+            return []
+        texts = self.tokenizer.batch_decode(
+            [rows[r][-self.window :] for r in candidates], skip_special_tokens=True
+        )
+        return [
+            r for r, t in zip(candidates, texts, strict=True) if any(s in t for s in self.stops)
+        ]
+
+
+def cut_at_stop(text: str, stops: Sequence[str]) -> str:
+    cut = min((text.find(s) for s in stops if s and s in text), default=-1)
+    return text[:cut] if cut >= 0 else text
+
+
+def auto_batch_size(model, max_len: int, n_rows: int) -> int:
+    """Rows decoded at once. On a GPU: as many as fit in 60% of free memory with KV cache
+    for ``max_len`` tokens plus fp32 logits and sampling buffers per row; on the CPU 64
+    (measured: larger batches gain little there, see benchmarks/probe_bench.py)."""
+    import torch
+
+    dev = next(model.parameters()).device
+    cap = max(1, n_rows)
+    if dev.type != "cuda":
+        return min(64, cap)
+    cfg = model.config
+    layers = getattr(cfg, "num_hidden_layers", 32)
+    heads = getattr(cfg, "num_key_value_heads", None) or getattr(cfg, "num_attention_heads", 32)
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    elt = next(model.parameters()).element_size()
+    per_row = 2 * layers * heads * head_dim * elt * max_len + 4 * 4 * cfg.vocab_size
+    free, _ = torch.cuda.mem_get_info(dev)
+    return max(1, min(cap, 1024, int(0.6 * free / per_row)))
+
+
+class HFEngine:
+    """Continuous-batching sampler over a transformers causal LM (local dir or LoRA)."""
+
+    name = "hf"
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        device: str | None = None,
+        dtype=None,
+        batch_size: int | None = None,
+    ):
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch size must be >= 1, got {batch_size}")
+        self.model, self.tokenizer, self.device, self.revision = load_model(
+            model_path, device, dtype
+        )
+        self.model_path = str(model_path)
+        self._setup(batch_size)
+
+    @classmethod
+    def from_model(cls, model, tokenizer, batch_size: int | None = None, model_path="<memory>"):
+        self = cls.__new__(cls)
+        self.model, self.tokenizer = model, tokenizer
+        self.device = str(next(model.parameters()).device)
+        self.model_path, self.revision = model_path, None
+        self._setup(batch_size)
+        return self
+
+    def _setup(self, batch_size):
+        import inspect
+
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.batch_size = batch_size
+        self.eos_ids = eos_token_ids(self.model, self.tokenizer)
+        self._cache_kw = _cache_keyword(self.model)
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        self._keep_kw = "logits_to_keep" in inspect.signature(base.forward).parameters
+        self._stoppers: dict[tuple, StopChecker] = {}
+        self._scorer = None
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.model.config.vocab_size)
+
+    @property
+    def scorer(self):
+        from rankinv.validate.scoring import EntropyScorer
+
+        if self._scorer is None:
+            self._scorer = EntropyScorer(self.model)
+        return self._scorer
+
+    # ------------------------------------------------------------ prompts
+    def encode(self, prompts: Sequence[str]) -> list[list[int]]:
+        enc = self.tokenizer(list(prompts), add_special_tokens=True).input_ids
+        for p, ids in zip(prompts, enc, strict=True):
+            if not ids:
+                raise ValueError(f"prompt {p[:40]!r} encodes to no tokens")
+        return enc
+
+    def prompt_entropy(self, prompts: Sequence[str]) -> list[float]:
+        return self.scorer.prompt_entropy(self.encode(prompts))
+
+    # ------------------------------------------------------------ decoding
+    def _forward(self, ids, mask, pos, cache=None):
+        kw = {self._cache_kw: cache} if cache is not None else {}
+        if self._keep_kw:
+            kw["logits_to_keep"] = 1
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **kw)
+        return out.logits[:, -1, :].float(), _cache_of(out)
+
+    def _prefill(self, prompt_ids: list[list[int]]):
+        import torch
+
+        width = max(len(p) for p in prompt_ids)
+        pad = self.tokenizer.pad_token_id or 0
+        ids = torch.full((len(prompt_ids), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(prompt_ids), width), dtype=torch.long)
+        for r, p in enumerate(prompt_ids):
+            ids[r, width - len(p) :] = torch.tensor(p)
+            mask[r, width - len(p) :] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        logits, cache = self._forward(ids, mask, pos)
+        return logits, cache, mask, pos[:, -1]
+
+    def stream(
+        self,
+        prompt_ids: Sequence[Sequence[int]],
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 256,
+        stop: Sequence[str] = HUMANEVAL_STOP,
+        seed: int = 0,
+        ignore_eos: bool = False,
+        entropy: bool = True,
+    ) -> Iterator[tuple[int, Generation]]:
+        """Sample one completion per entry of ``prompt_ids``; yields (index, Generation) as
+        rows finish (not in input order). With ``entropy`` each generated token carries the
+        exact T = 1 entropy of the logits it was drawn from (equal to the teacher-forced
+        score, see tests); without, none (score them later with :meth:`add_entropies`)."""
+        import torch
+
+        _check_sampling_args(1, temperature, top_p, max_new_tokens)
+        n = len(prompt_ids)
+        if n == 0:
+            return
+        longest = max(len(p) for p in prompt_ids) + max_new_tokens
+        bs = self.batch_size or auto_batch_size(self.model, longest, n)
+        refill_min = max(1, bs // 8)
+        stops = tuple(stop)
+        if stops not in self._stoppers:
+            self._stoppers[stops] = StopChecker(self.tokenizer, stops, self.vocab_size)
+        stopper = self._stoppers[stops]
+        can_end = stopper.can_end.to(self.device)
+        eos = torch.tensor([] if ignore_eos else self.eos_ids, dtype=torch.long, device=self.device)
+        gen = torch.Generator(device=self.device).manual_seed(int(seed))
+        threads = torch.get_num_threads()
+        if _one_thread(self.model):
+            torch.set_num_threads(1)
+        try:
+            yield from self._loop(
+                prompt_ids, temperature, top_p, max_new_tokens, stops, stopper, can_end, eos,
+                gen, bs, refill_min, entropy,
+            )  # fmt: skip
+        finally:
+            torch.set_num_threads(threads)
+
+    def _loop(
+        self, prompt_ids, temperature, top_p, max_new_tokens, stops, stopper, can_end, eos,
+        gen, bs, refill_min, entropy,
+    ):  # fmt: skip
+        import torch
+
+        n = len(prompt_ids)
+        queue = deque(range(n))
+        rows: list[int] = []
+        toks: list[list[int]] = []
+        ents: list[list[float]] = []
+        cache = mask = pos = logits = None
+        mergeable = True
+        with torch.inference_mode():
+            while queue or rows:
+                free = bs - len(rows)
+                if queue and free > 0 and (not rows or (mergeable and free >= refill_min)):
+                    new = [queue.popleft() for _ in range(min(free, len(queue)))]
+                    n_logits, n_cache, n_mask, n_pos = self._prefill(
+                        [list(prompt_ids[k]) for k in new]
+                    )
+                    if rows:
+                        mask = _merge(cache, mask, n_cache, n_mask)
+                        logits = torch.cat([logits, n_logits])
+                        pos = torch.cat([pos, n_pos])
+                    else:
+                        cache, mask, logits, pos = n_cache, n_mask, n_logits, n_pos
+                        mergeable = _to_buffered(cache)
+                    rows += new
+                    toks += [[] for _ in new]
+                    ents += [[] for _ in new]
+                if entropy:
+                    nxt, h = sample_with_entropy(logits, temperature, top_p, gen)
+                    for r, x in enumerate(h.tolist()):
+                        ents[r].append(x)
+                else:
+                    nxt = sample_tokens(logits, temperature, top_p, gen)
+                nxt_l = nxt.tolist()
+                for r, t in enumerate(nxt_l):
+                    toks[r].append(t)
+                ended = (
+                    torch.isin(nxt, eos) if len(eos) else torch.zeros_like(nxt, dtype=torch.bool)
+                )
+                ended_l = ended.tolist()
+                cand = torch.nonzero(can_end[nxt] & ~ended).flatten().tolist()
+                done = {r for r in range(len(rows)) if ended_l[r] or len(toks[r]) >= max_new_tokens}
+                done.update(stopper.hits(toks, [r for r in cand if r not in done]))
+                for r in sorted(done):
+                    yield rows[r], self._finish(toks[r], stops, ents[r])
+                if done:
+                    keep = [r for r in range(len(rows)) if r not in done]
+                    rows = [rows[r] for r in keep]
+                    toks = [toks[r] for r in keep]
+                    ents = [ents[r] for r in keep]
+                    if not rows:
+                        cache = mask = pos = logits = None
+                        continue
+                    idx = torch.tensor(keep, device=self.device)
+                    cache.batch_select_indices(idx)
+                    mask, pos, nxt = mask[idx], pos[idx], nxt[idx]
+                    mask = _trim_left(cache, mask)
+                ones = torch.ones((len(rows), 1), dtype=mask.dtype, device=self.device)
+                mask = torch.cat([mask, ones], 1)
+                pos = pos + 1
+                logits, cache = self._forward(nxt[:, None], mask, pos[:, None], cache)
+
+    def _finish(self, ids: list[int], stops: tuple[str, ...], ents: list[float]) -> Generation:
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        return Generation(cut_at_stop(text, stops), len(ids), ents, list(ids))
+
+    def generate(
+        self,
+        prompts: list[str],
+        n: int,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 256,
+        stop: tuple[str, ...] = HUMANEVAL_STOP,
+        seed: int = 0,
+        entropy: bool = True,
+    ) -> list[list[Generation]]:
+        """The Sampler protocol: n generations per prompt, with exact per-token T = 1
+        entropies when ``entropy``."""
+        _check_sampling_args(n, temperature, top_p, max_new_tokens)
+        enc = self.encode(prompts)
+        flat = [enc[i] for i in range(len(prompts)) for _ in range(n)]
+        out: list[Generation | None] = [None] * len(flat)
+        for k, g in self.stream(
+            flat, temperature, top_p, max_new_tokens, stop, seed, entropy=entropy
+        ):
+            out[k] = g
+        return [out[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    def add_entropies(self, prompt_ids, gens: list[Generation]) -> None:
+        """Fill each Generation's per-token entropies (exact, T = 1) in place."""
+        hs = self.scorer.rollout_entropies(prompt_ids, [g.token_ids for g in gens])
+        for g, h in zip(gens, hs, strict=True):
+            g.entropies = h
+
+
+def logits_entropy(logits):
+    """Entropy (nats) of softmax(logits) per row at T = 1, without a [B, V] log-softmax
+    copy: H = ln s - sum e (z - m) / s with e = exp(z - m), m the row max."""
+    import torch
+
+    z = logits - logits.max(-1, keepdim=True).values
+    e = torch.exp(z)
+    s = e.sum(-1)
+    return torch.log(s) - (e * z).sum(-1) / s
+
+
+#: Below this many parameters a CPU decode step is a few tiny matmuls: measured on this
+#: project's 2-core machine (load ~5), `validate --limit 8 --samples 8` on a tiny Qwen2 took
+#: 8.2 s with one torch thread and 38.6 s with two (thread hand-offs dominate).
+ONE_THREAD_PARAMS = 50_000_000
+
+
+def _one_thread(model) -> bool:
+    p = next(model.parameters())
+    return p.device.type == "cpu" and sum(x.numel() for x in model.parameters()) < ONE_THREAD_PARAMS
+
+
+def sample_with_entropy(logits, temperature: float, top_p: float, gen):
+    """(tokens, T = 1 entropies) in one pass over the [B, V] logits where possible: at
+    T = 1 without nucleus the draw reuses the entropy's exp(z - m) by inverse CDF (one
+    uniform per row: 5 passes over [B, V] instead of 12, which matters at V = 151,936
+    on a CPU); otherwise :func:`sample_tokens` draws."""
+    import torch
+
+    z = logits - logits.max(-1, keepdim=True).values
+    e = torch.exp(z)
+    s = e.sum(-1)
+    h = torch.log(s) - (e * z).sum(-1) / s
+    if temperature != 1.0 or top_p < 1.0:
+        return sample_tokens(logits, temperature, top_p, gen), h
+    c = e.cumsum_(-1)  # e is not needed after this
+    u = torch.rand((c.shape[0], 1), generator=gen, device=c.device) * c[:, -1:]
+    tok = torch.searchsorted(c, u).squeeze(-1).clamp_(max=c.shape[-1] - 1)
+    return tok, h
+
+
+def sample_tokens(logits, temperature: float, top_p: float, gen):
+    """One token per row from softmax(logits / T), nucleus-filtered when top_p < 1, by the
+    Gumbel-max trick argmax(z + G), G = -ln(-ln U): an exact draw, 2.5x faster than
+    softmax + torch.multinomial at [64, 600] on this project's CPU (0.29 vs 0.72 ms)."""
+    import torch
+
+    if temperature == 0:
+        return logits.argmax(-1)
+    z = logits / temperature
+    if top_p < 1.0:
+        sz, si = z.sort(-1, descending=True)
+        sp = torch.softmax(sz, -1)
+        drop = sp.cumsum(-1) - sp >= top_p
+        z = z.scatter(-1, si, sz.masked_fill(drop, -float("inf")))
+    u = torch.rand(z.shape, generator=gen, device=z.device)
+    return (z - torch.log(-torch.log(u))).argmax(-1)  # Gumbel-max: an exact draw
+
+
+def _to_buffered(cache) -> bool:
+    """Swap a fresh DynamicCache's layers for :class:`_BufferedLayer` (same tensors, room
+    to grow in place); False when the cache has other layer kinds (sliding windows...),
+    which then run as static batches without refill."""
+    from transformers.cache_utils import DynamicLayer
+
+    layers = getattr(cache, "layers", None)
+    if not layers or not all(type(la) is DynamicLayer for la in layers):
+        return False
+    cls = _buffered_layer_class()
+    cache.layers = [cls.of(la) for la in layers]
+    return True
+
+
+@functools.cache
+def _buffered_layer_class():
+    """Built on first use: transformers is imported only when a model is."""
+    from transformers.cache_utils import DynamicLayer
+
+    class BufferedLayer(DynamicLayer):
+        """A DynamicLayer whose keys/values live in a buffer with spare columns, so a
+        decode step writes one column in place instead of copying the whole cache
+        (DynamicLayer concatenates). ``keys``/``values`` are views of the filled part."""
+
+        GROW = 64
+
+        @classmethod
+        def of(cls, layer):
+            new = cls()
+            new.device = layer.keys.device
+            new.is_initialized = True
+            new.set(layer.keys, layer.values)
+            return new
+
+        def set(self, keys, values):
+            import torch
+
+            b, h, n, d = keys.shape
+            self._k = torch.empty((b, h, n + self.GROW, d), dtype=keys.dtype, device=keys.device)
+            self._v = torch.empty_like(self._k)
+            self._k[:, :, :n] = keys
+            self._v[:, :, :n] = values
+            self._n = n
+            self.keys, self.values = self._k[:, :, :n], self._v[:, :, :n]
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            q = key_states.shape[-2]
+            if self._n + q > self._k.shape[-2]:
+                self.set(self.keys, self.values)
+            self._k[:, :, self._n : self._n + q] = key_states
+            self._v[:, :, self._n : self._n + q] = value_states
+            self._n += q
+            self.keys, self.values = self._k[:, :, : self._n], self._v[:, :, : self._n]
+            return self.keys, self.values
+
+        def batch_select_indices(self, indices):
+            self._k, self._v = self._k[indices], self._v[indices]
+            self.keys, self.values = self._k[:, :, : self._n], self._v[:, :, : self._n]
+
+    return BufferedLayer
+
+
+def _all_buffered(cache) -> bool:
+    layers = getattr(cache, "layers", None)
+    return bool(layers) and all(hasattr(la, "_k") for la in layers)
+
+
+def _merge(cache, mask, new_cache, new_mask):
+    """Append new rows to a left-padded batch: pad the shorter side on the left."""
+    import torch
+
+    la, lb = mask.shape[1], new_mask.shape[1]
+    width = max(la, lb)
+
+    def lpad(x, n, dim):
+        if n == 0:
+            return x
+        shape = list(x.shape)
+        shape[dim] = n
+        return torch.cat([torch.zeros(shape, dtype=x.dtype, device=x.device), x], dim)
+
+    for a, b in zip(cache.layers, new_cache.layers, strict=True):
+        a.set(
+            torch.cat([lpad(a.keys, width - la, -2), lpad(b.keys, width - lb, -2)]),
+            torch.cat([lpad(a.values, width - la, -2), lpad(b.values, width - lb, -2)]),
+        )
+    return torch.cat([lpad(mask, width - la, 1), lpad(new_mask, width - lb, 1)])
+
+
+def _trim_left(cache, mask, slack: int = 16):
+    """Drop leading columns that are padding in every row (left after rows leave)."""
+    lead = int((mask.sum(0) == 0).long().cumprod(0).sum())
+    if lead < slack or not _all_buffered(cache):
+        return mask
+    for la in cache.layers:
+        la.set(la.keys[..., lead:, :], la.values[..., lead:, :])
+    return mask[:, lead:]
+
+
+class VLLMEngine:
+    """vLLM sampling (``pip install 'rankinv[vllm]'``), imported lazily; entropies exact by
+    the same teacher-forced scorer on a transformers copy of the model (loaded on first
+    use, so a sampling-only run never loads it)."""
+
+    name = "vllm"
+
+    def __init__(self, model_path: str | Path, batch_size: int | None = None, **llm_kwargs):
+        try:
+            from vllm import LLM
+        except ImportError:
+            raise ValueError(
+                "--engine vllm needs vllm: pip install 'rankinv[vllm]' "
+                "(or use --engine hf, the default)"
+            ) from None
+        base, adapter = resolve_model_dir(model_path)
+        llm_kwargs.setdefault("gpu_memory_utilization", 0.6)
+        if batch_size:
+            llm_kwargs.setdefault("max_num_seqs", batch_size)
+        self.llm = LLM(model=str(base), enable_lora=adapter is not None, **llm_kwargs)
+        self.adapter = adapter
+        self.tokenizer = self.llm.get_tokenizer()
+        self.model_path = str(model_path)
+        self.revision = _revision(base, adapter)
+        self._hf = None
+
+    @property
+    def hf(self) -> HFEngine:
+        if self._hf is None:
+            self._hf = HFEngine(self.model_path)
+        return self._hf
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokenizer)
+
+    def encode(self, prompts):
+        return self.tokenizer(list(prompts)).input_ids
+
+    def prompt_entropy(self, prompts):
+        return self.hf.prompt_entropy(prompts)
+
+    def add_entropies(self, prompt_ids, gens):
+        self.hf.add_entropies(prompt_ids, gens)
+
+    def stream(
+        self,
+        prompt_ids,
+        temperature=1.0,
+        top_p=1.0,
+        max_new_tokens=256,
+        stop=HUMANEVAL_STOP,
+        seed=0,
+        ignore_eos=False,
+    ):
+        from vllm import SamplingParams
+
+        _check_sampling_args(1, temperature, top_p, max_new_tokens)
+        params = [  # one seed per row: rows of one prompt must not repeat each other
+            SamplingParams(
+                n=1,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_new_tokens,
+                stop=list(stop),
+                seed=seed * 1_000_003 + k,
+                ignore_eos=ignore_eos,
+            )
+            for k in range(len(prompt_ids))
+        ]
+        lora = None
+        if self.adapter is not None:
+            from vllm.lora.request import LoRARequest
+
+            lora = LoRARequest("adapter", 1, str(self.adapter))
+        prompts = [{"prompt_token_ids": list(p)} for p in prompt_ids]
+        outs = self.llm.generate(prompts, params, lora_request=lora)
+        for k, o in enumerate(outs):
+            c = o.outputs[0]
+            yield k, Generation(c.text, len(c.token_ids), [], list(c.token_ids))
+
+    def generate(
+        self,
+        prompts,
+        n,
+        temperature=1.0,
+        top_p=1.0,
+        max_new_tokens=256,
+        stop=HUMANEVAL_STOP,
+        seed=0,
+        entropy=True,
+    ):
+        _check_sampling_args(n, temperature, top_p, max_new_tokens)
+        enc = self.encode(prompts)
+        flat = [enc[i] for i in range(len(prompts)) for _ in range(n)]
+        out = [None] * len(flat)
+        for k, g in self.stream(flat, temperature, top_p, max_new_tokens, stop, seed):
+            out[k] = g
+        if entropy:
+            self.add_entropies(flat, out)
+        return [out[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+
+def make_engine(name: str, model_path: str | Path, batch_size: int | None = None):
+    """``--engine``: "hf" (default) or "vllm"."""
+    if name == "hf":
+        return HFEngine(model_path, batch_size=batch_size)
+    if name == "vllm":
+        return VLLMEngine(model_path, batch_size=batch_size)
+    raise ValueError(f"--engine must be hf or vllm, got {name!r}")

@@ -1,0 +1,135 @@
+"""What a user needs before GRPO on their own prompts: from a probe's per-prompt counts
+(n samples, c passed), the p-hat histogram, the expected share of prompts that stay
+stranded (every group they get is degenerate: no gradient signal from them) under the
+planned steps x prompts-per-step x g, and per prompt the group size that lifts it above p*.
+
+All at the checkpoint's own p (RL changing p along the way is not modelled): a stranded
+prompt gives no signal to learn from, so only transfer from other prompts can rescue it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rankinv import theory
+
+#: p-hat histogram bins: exactly 0, (0, 1/g-ish ranges], ..., exactly 1.
+BIN_EDGES = (0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
+
+
+def p_hat_histogram(n, c) -> list[dict]:
+    """Counts of prompts by p-hat = c / n: "0" (never solved), the open bins, "1"."""
+    n, c = np.asarray(n, float), np.asarray(c, float)
+    p = c / n
+    rows = [{"bin": "0", "count": int(np.sum(p == 0))}]
+    for lo, hi in zip(BIN_EDGES[:-1], BIN_EDGES[1:], strict=True):
+        inside = (p > lo) & (p <= hi) & (p < 1) if hi == 1.0 else (p > lo) & (p <= hi)
+        rows.append(
+            {"bin": f"({lo:g}, {hi:g}{')' if hi == 1.0 else ']'}", "count": int(inside.sum())}
+        )
+    rows.append({"bin": "1", "count": int(np.sum(p == 1))})
+    return rows
+
+
+def draws_per_prompt(steps: int, prompts_per_step: int, n_prompts: int) -> float:
+    """How often each prompt is drawn: steps x prompts per step / dataset size."""
+    for name, v in (
+        ("steps", steps),
+        ("prompts per step", prompts_per_step),
+        ("prompts", n_prompts),
+    ):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    return steps * prompts_per_step / n_prompts
+
+
+def stranded_probability(p, g: int, draws: float):
+    """P(every one of a prompt's groups is degenerate) = f_g(p)^draws, with a fractional
+    number of draws split between floor and ceil (each prompt is drawn one or the other)."""
+    f = theory.degenerate_probability(np.asarray(p, float), g)
+    lo = np.floor(draws)
+    frac = draws - lo
+    return (1 - frac) * f**lo + frac * f ** (lo + 1)
+
+
+def expected_stranded_share(n, c, g: int, draws: float, n_draws: int = 4000, seed: int = 0):
+    """Mean over prompts of E[f_g(p)^draws] under each prompt's Jeffreys posterior
+    Beta(c + 1/2, n - c + 1/2) (Monte Carlo, seeded), and the plug-in at p-hat."""
+    n, c = np.asarray(n, float), np.asarray(c, float)
+    rng = np.random.default_rng(seed)
+    post = rng.beta(c[:, None] + 0.5, n[:, None] - c[:, None] + 0.5, size=(len(n), n_draws))
+    per_prompt = stranded_probability(post, g, draws).mean(axis=1)
+    plugin = stranded_probability(c / n, g, draws)
+    return float(per_prompt.mean()), float(np.mean(plugin)), per_prompt
+
+
+def group_size_needed(p_hat: float, max_g: int = 4096) -> int | None:
+    """Smallest g >= 2 with p*(g) <= min(p, 1 - p); None at p-hat 0 or 1 (no g helps what
+    the probe never saw solved / never saw fail)."""
+    if p_hat <= 0 or p_hat >= 1:
+        return None
+    try:
+        return int(theory.min_group_size(p_hat, max_g=max_g))
+    except ValueError:
+        return None
+
+
+def prerl_report(
+    task_ids, n, c, group_size: int, steps: int, prompts_per_step: int, seed: int = 0
+) -> dict:
+    """The pre-RL report for one probe (see the module docstring)."""
+    n, c = np.asarray(n, int), np.asarray(c, int)
+    if len(task_ids) != len(n) or len(n) != len(c) or len(n) == 0:
+        raise ValueError("task_ids, n and c must be non-empty and of one length")
+    g = int(group_size)
+    if g < 2:
+        raise ValueError(f"group size must be an integer >= 2, got {group_size!r}")
+    d = draws_per_prompt(steps, prompts_per_step, len(n))
+    share, share_plugin, per_prompt = expected_stranded_share(n, c, g, d, seed=seed)
+    ps = theory.p_star(g)
+    p_hat = c / n
+    prompts = []
+    for tid, ni, ci, s in zip(task_ids, n, c, per_prompt, strict=True):
+        ph = ci / ni
+        need = group_size_needed(ph)
+        prompts.append(
+            {
+                "task_id": tid,
+                "n": int(ni),
+                "c": int(ci),
+                "p_hat": ph,
+                "below_p_star": bool(ph < ps),
+                "stranded_probability": float(s),
+                "group_size_needed": need,
+                "note": (
+                    "never solved in the probe: no group size helps until p > 0"
+                    if ci == 0
+                    else "always solved in the probe: groups are all-pass"
+                    if ci == ni
+                    else ""
+                ),
+            }
+        )
+    lifts = [
+        p["group_size_needed"]
+        for p in prompts
+        if p["below_p_star"] and p["group_size_needed"] is not None
+    ]
+    return {
+        "group_size": g,
+        "p_star": ps,
+        "steps": int(steps),
+        "prompts_per_step": int(prompts_per_step),
+        "n_prompts": len(n),
+        "draws_per_prompt": d,
+        "expected_stranded_share": share,
+        "expected_stranded_share_plugin": share_plugin,
+        "frac_below_p_star": float(np.mean(p_hat < ps)),
+        "frac_never_solved": float(np.mean(c == 0)),
+        "group_size_to_lift_all_below": max(lifts) if lifts else None,
+        "histogram": p_hat_histogram(n, c),
+        "prompts": prompts,
+        "note": "at the checkpoint's own p (no learning during RL modelled); stranded = "
+        "every group the prompt gets is degenerate (all fail or all pass); p from each "
+        "prompt's Jeffreys posterior given its n samples",
+    }
