@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from rankinv._io import write_json
-from rankinv.experiment.evidence import mini_evidence
+from rankinv.experiment.evidence import mini_evidence, mini_log_evidence
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "figures" / "data"
@@ -116,6 +116,21 @@ def main():
     ]
     write_json(DATA / "evidence" / "mini_evidence.json", evs)
     lines += ["## evidence", ""] + evidence_tables(evs)
+    logs = DATA / "mini" / "ci_rerun"
+    if (logs / "runs").exists():
+        ev = mini_log_evidence(logs, "mini CI rerun, per-step logs")
+        write_json(DATA / "evidence" / "mini_log_evidence.json", ev)
+        lines += [
+            "",
+            "| stage-2 rule (mini CI logs) | stopped | doomed stopped | healthy stopped "
+            "| watched | doomed runs |",
+            "|---|---|---|---|---|---|",
+        ]
+        for rule, t in ev["rules"].items():
+            lines.append(
+                f"| {rule} | {t['stopped']}/{t['n']} | {t['stopped_doomed']} | "
+                f"{t['stopped_healthy']} | {t['watched']} | {t['doomed']} |"
+            )
     print("\n".join(lines))
 
 

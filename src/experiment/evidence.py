@@ -190,7 +190,11 @@ def mini_log_evidence(out_dir: str | Path, label: str | None = None) -> dict:
         recs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
         if len(recs) < 4:
             continue
-        k = max(int(key.split("_")[-1]) for key in res["evals"][0] if key.startswith("pass_at_"))
+        k = max(
+            int(key.removeprefix("pass_at_"))
+            for key in res["evals"][0]
+            if key.startswith("pass_at_") and key.removeprefix("pass_at_").isdigit()
+        )
         runs.append((res, rules.Trace.from_records(recs), run_outcomes(res, k)))
     if not runs:
         raise ValueError(f"{out_dir}: no run with a per-step log under runs/")
