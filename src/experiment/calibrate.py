@@ -64,25 +64,36 @@ def roc_auc(score: np.ndarray, label: np.ndarray) -> float | None:
     return float((r[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def f1_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
-    """The threshold t maximising F1 of "score > t" (precision weighs in: with rare doomed
-    runs, Youden's J alone stops many healthy ones)."""
+def _best_threshold(score, label, objective) -> float | None:
+    """The midpoint threshold t between observed scores maximising objective(pred, label)
+    for the decision "score > t"; None when the labels are all one class."""
     score = np.asarray(score, dtype=float)
     label = np.asarray(label, dtype=bool)
     if label.all() or not label.any():
         return None
     cands = np.unique(score)
     mids = np.concatenate([[cands[0] - 1e-9], (cands[:-1] + cands[1:]) / 2])
-    best, best_t = -1.0, None
-    for t in mids:
-        pred = score > t
-        tp = int((pred & label).sum())
-        if tp == 0:
-            continue
-        f1 = 2 * tp / (pred.sum() + label.sum())
-        if f1 > best:
-            best, best_t = f1, float(t)
-    return best_t
+    values = [objective(score > t, label) for t in mids]
+    return float(mids[int(np.argmax(values))])
+
+
+def _f1(pred: np.ndarray, label: np.ndarray) -> float:
+    return 2 * int((pred & label).sum()) / (int(pred.sum()) + int(label.sum()))
+
+
+def _youden(pred: np.ndarray, label: np.ndarray) -> float:
+    return float(pred[label].mean() - pred[~label].mean())
+
+
+def f1_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
+    """The threshold t maximising F1 of "score > t" (precision weighs in: with rare doomed
+    runs, Youden's J alone stops many healthy ones)."""
+    return _best_threshold(score, label, _f1)
+
+
+def youden_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
+    """The threshold t maximising TPR - FPR for the decision score > t."""
+    return _best_threshold(score, label, _youden)
 
 
 def roc_curve(score: np.ndarray, label: np.ndarray, max_points: int = 101) -> dict | None:
@@ -98,23 +109,6 @@ def roc_curve(score: np.ndarray, label: np.ndarray, max_points: int = 101) -> di
     fpr = [float((score[~label] >= t).mean()) if np.isfinite(t) else float(t < 0) for t in ts]
     tpr = [float((score[label] >= t).mean()) if np.isfinite(t) else float(t < 0) for t in ts]
     return {"fpr": [round(x, 4) for x in fpr], "tpr": [round(x, 4) for x in tpr]}
-
-
-def youden_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
-    """The threshold t maximising TPR - FPR for the decision score > t."""
-    score = np.asarray(score, dtype=float)
-    label = np.asarray(label, dtype=bool)
-    if label.all() or not label.any():
-        return None
-    cands = np.unique(score)
-    mids = np.concatenate([[cands[0] - 1e-9], (cands[:-1] + cands[1:]) / 2])
-    best, best_t = -np.inf, None
-    for t in mids:
-        pred = score > t
-        j = pred[label].mean() - pred[~label].mean()
-        if j > best:
-            best, best_t = j, float(t)
-    return best_t
 
 
 def split_settings(ids) -> dict[str, str]:
