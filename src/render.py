@@ -374,7 +374,8 @@ def print_calibrate(res: dict) -> None:
         )
     console.print(t)
     frac = res["chosen"]["stage2_check_fraction"]
-    t2 = Table(title=f"Stage 2 at the check {frac} of the run ({res['n_runs']} runs)")
+    held = next((r["n_runs"] for r in res["stage2"] if r["check_fraction"] == frac), 0)
+    t2 = Table(title=f"Stage 2 judged at {frac:g} of the run ({held} held-out runs)")
     for col in ("rule", "AUC", "precision", "recall", "compute saved", "threshold"):
         t2.add_column(col)
     for r in res["stage2"]:
