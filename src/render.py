@@ -359,7 +359,11 @@ def print_rank(res: dict) -> None:
 
 
 def print_calibrate(res: dict) -> None:
-    t = Table(title=f"Stage 1 on {res['n_ladders']} ladders (report half of the settings)")
+    n_rep = max((r["n_ladders"] for r in res["stage1"]), default=0)
+    t = Table(
+        title=f"Stage 1 on {n_rep} held-out ladders ({res['held_out']['report_settings']} "
+        f"settings not used to choose; {res['n_ladders']} ladders in all)"
+    )
     for col in ("signal", "sign", "median rho", "IQR", "top-1", "regret", "AUC poor start"):
         t.add_column(col)
     for r in res["stage1"]:
