@@ -197,3 +197,44 @@ def test_shipped_defaults_are_the_saved_calibration():
     assert Path(shipped.__file__).read_text() == cal.constants_module(res)
     assert rules.DEFAULT_STAGE1_SIGNAL == res["chosen"]["stage1"]
     assert rules.DEFAULT_STAGE2_RULE == res["chosen"]["stage2"]
+
+
+def test_cli_calibrate_on_a_population_dir(population, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    pop = tmp_path / "pop"
+    pop.mkdir()
+    (pop / "population.jsonl").write_text("".join(json.dumps(lad) + "\n" for lad in population))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rankinv.cli",
+            "calibrate",
+            "--population",
+            str(pop),
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    res = json.loads(run.stdout)
+    assert {"stage1", "stage2", "chosen", "held_out", "n_ladders", "n_runs"} <= set(res)
+    assert {"signal", "median_rho", "iqr", "top1_rate", "regret"} <= set(res["stage1"][0])
+    assert {"rule", "check_step", "auc", "precision", "recall", "compute_saved"} <= set(
+        res["stage2"][0]
+    )
+    assert (tmp_path / "out" / "calibrate.json").exists()
+    text = subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", "calibrate", "--population", str(pop)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert text.returncode == 0 and "held-out ladders" in text.stdout
