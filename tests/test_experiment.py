@@ -60,7 +60,8 @@ def test_mini_ci_preset_end_to_end(tmp_path):
     from rankinv import theory
 
     rows = json.loads((out / "compare_rows.json").read_text())
-    by_name = {r["name"]: r for r in res["runs"]}
+    saved = json.loads((out / "mini.json").read_text())  # --json leaves the per-run list out
+    by_name = {r["name"]: r for r in saved["runs"]}
     assert all(r["post_pass_at_10"] == by_name[r["name"]]["final_pass_at_k"] for r in rows)
     rho = theory.spearman(
         [r["pre_pass_at_1"] for r in rows],

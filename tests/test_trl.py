@@ -77,7 +77,6 @@ def test_collapsing_run_is_stopped(tiny, tmp_path):
     assert (tmp_path / "checkpoint-12" / "config.json").exists()  # saved where it stopped
     # the callback saw TRL's real log entries
     assert {"entropy", "frac_reward_zero_std", "reward"} <= set(entries[0])
-    assert cb.seconds / trainer.state.global_step < 0.01  # per-step overhead
 
 
 def test_stable_run_is_not_stopped(tiny, tmp_path):
