@@ -157,9 +157,18 @@ def _bind_readonly(libc, fd: int, target: str, is_dir: bool) -> bool:
     )
 
 
-def _hide_filesystem(libc, cfg) -> list[str]:
+def _open_sources(cfg) -> list[tuple[str, int, bool]]:
+    """O_PATH descriptors of the stdlib and the allowed packages, opened before any tmpfs
+    hides them (a venv under /tmp disappears under the fresh /tmp)."""
+    stdlib = [p for p in sys.path if p and os.path.exists(p)]
+    allowed = list(cfg.get("allowed_paths", ()))
+    return [(p, os.open(p, os.O_PATH), os.path.isdir(p)) for p in stdlib + allowed]
+
+
+def _hide_filesystem(libc, cfg, sources) -> list[str]:
     """Empty tmpfs over the private directories; the stdlib and allowed packages bound
-    back read-only; site-packages emptied. Inside the private mount namespace only."""
+    back read-only (from ``sources``, opened before anything was hidden); site-packages
+    emptied. Inside the private mount namespace only; closes the descriptors."""
     done = []
     stdlib = [p for p in sys.path if p and os.path.exists(p)]
     site_dirs = list(cfg.get("site_dirs", ())) + [
@@ -171,8 +180,6 @@ def _hide_filesystem(libc, cfg) -> list[str]:
         top = os.path.abspath(top)
         if top != "/" and os.path.isdir(top) and not any(_under(top, h) for h in hidden):
             hidden.append(top)
-    # descriptors of what is bound back, opened before it disappears from view
-    sources = [(p, os.open(p, os.O_PATH), os.path.isdir(p)) for p in stdlib + allowed]
     try:
         for top in hidden:
             if _mount(libc, "tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755"):
@@ -221,12 +228,13 @@ def isolate_once(libc, cfg) -> list[str]:
     if libc.unshare(CLONE_NEWNS) == 0:
         if _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE):
             done.append("mount namespace")
+            sources = _open_sources(cfg)  # before /tmp is replaced: a venv may live there
             for d in ("/tmp", "/var/tmp", "/dev/shm"):
                 if os.path.isdir(d) and _mount(
                     libc, "tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=755"
                 ):
                     done.append(f"tmpfs {d}")
-            done += _hide_filesystem(libc, cfg)
+            done += _hide_filesystem(libc, cfg, sources)
     return done
 
 
