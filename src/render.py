@@ -89,7 +89,10 @@ def sim_inversion(result: dict) -> tuple[bool | None, str]:
         why = "needs at least 3 checkpoints" if n < 3 else r.get("error", "rho undefined")
         return None, f"n/a ({why})"
     inv = result["inversion"]
-    return inv, "yes" if inv else "no"
+    call = result.get("inversion_call")
+    if call is None:  # artifacts from before the call was recorded
+        return inv, "yes" if inv else "no"
+    return inv, call
 
 
 def print_simulation(result: dict) -> None:

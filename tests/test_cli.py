@@ -117,3 +117,11 @@ def test_tables_to_a_pipe_are_not_cut():
     assert out.returncode == 0, out.stderr
     assert "…" not in out.stdout
     assert "headroom" in out.stdout and "pre_pass_at_1" in out.stdout
+
+
+def test_simulate_three_checkpoints_is_a_trend_not_an_inversion(tmp_path):
+    out = run_cli("simulate", "--depths", "0,2,4", "--seeds", "1", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "inversion: trend, not significant at this n" in out.stdout
+    saved = json.loads((tmp_path / "simulate.json").read_text())
+    assert saved["inversion"] is False and saved["inversion_call"].startswith("trend")

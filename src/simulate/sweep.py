@@ -13,12 +13,13 @@ from rankinv import __version__, theory
 from rankinv._io import write_json
 from rankinv.simulate.config import SimConfig
 from rankinv.simulate.tasks import make_demonstrations, make_task
+from rankinv.theory import outcomes
 
 #: Bumped whenever the simulator's random stream or update rule changes, so that a rerun
 #: into an output directory recomputes instead of resuming results of another revision.
 #: 2: counter-hash uniforms and one-hot sampling (was threefry per step).
 #: 3: std advantages divide by the sample std (ddof = 1), as TRL and verl.
-SIMULATOR_REVISION = 3
+SIMULATOR_REVISION = 4
 
 
 def config_hash(cfg: SimConfig) -> str:
@@ -162,9 +163,9 @@ def summarise(cfg: SimConfig, pre, per_step, final, runs) -> dict:
     }
     best_pre = int(np.argmax(by_depth["pre_pass_at_1"]))
     worst_pre = int(np.argmin(by_depth["pre_pass_at_1"]))
+    call = outcomes.inversion_call(rho_p["rho"], rho_p.get("p_value"))
     inversion = bool(
-        rho_p["rho"] is not None
-        and rho_p["rho"] < 0
+        call == "inversion"
         and by_depth["post_peak"][best_pre] < by_depth["post_peak"][worst_pre]
     )
     inversion = None if rho_p["rho"] is None else inversion  # undefined below 3 rows
@@ -195,6 +196,7 @@ def summarise(cfg: SimConfig, pre, per_step, final, runs) -> dict:
         "spearman_pre_pass1_vs_post": rho_p,
         "spearman_entropy_vs_post": rho_h,
         "inversion": inversion,
+        "inversion_call": None if rho_p["rho"] is None else call,
         "demo_correct_share": runs["demo_correct_share"].tolist(),
     }
 

@@ -84,3 +84,15 @@ def ladder_inverted(
         raise ValueError(f"a ladder needs at least 2 rungs, got {len(pre)}")
     best_pre = max(range(len(pre)), key=lambda i: pre[i])
     return max(post) - post[best_pre] > margin
+
+
+#: Significance level of an inversion call.
+ALPHA = 0.05
+
+
+def inversion_call(rho: float | None, p_value: float | None, alpha: float = ALPHA) -> str:
+    """The honest word for a pre-RL-vs-post-RL rank correlation: 'inversion' (rho < 0 and
+    p <= alpha), 'trend, not significant at this n' (rho < 0, p > alpha) or 'none'."""
+    if rho is None or p_value is None or rho >= 0:
+        return "none"
+    return "inversion" if p_value <= alpha else "trend, not significant at this n"

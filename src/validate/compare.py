@@ -40,6 +40,7 @@ from scipy import stats
 
 from rankinv import theory
 from rankinv.theory import paper
+from rankinv.theory.outcomes import inversion_call
 from rankinv.validate.tables import MISSING_TOKENS, read_csv_records
 
 LABEL_COLUMNS = ("name", "seed", "depth")
@@ -165,13 +166,6 @@ def _row_label(r: dict, i: int) -> str:
     if r.get("seed") is not None:
         parts.append(f"seed {r['seed']:g}" if isinstance(r["seed"], float) else str(r["seed"]))
     return ", ".join(parts)
-
-
-def inversion_call(rho: float | None, p_value: float | None, alpha: float = ALPHA) -> str:
-    """'inversion' (rho < 0, p <= alpha), 'trend, not significant at this n' or 'none'."""
-    if rho is None or p_value is None or rho >= 0:
-        return "none"
-    return "inversion" if p_value <= alpha else "trend, not significant at this n"
 
 
 def compare(
