@@ -39,6 +39,7 @@ from rankinv.render import (
     sim_inversion,
 )
 from rankinv.theory import paper
+from rankinv.validate import rules
 
 app = typer.Typer(
     add_completion=False,
@@ -266,11 +267,16 @@ def monitor(
     zero_std_key: str = typer.Option(
         None, help="Column of the degenerate-group share (default: frac_reward_zero_std)."
     ),
+    reward_key: str = typer.Option(
+        None, help="Column of the mean reward (default: reward, critic/score/mean, rewards/mean)."
+    ),
     rule: str = typer.Option(
         None,
-        help="Stage-2 rule: default the one that scored best on held-out simulated settings "
-        "(`rankinv calibrate`); 'paper' is the paper's entropy-drop rule exactly. One of: "
-        "paper, paper_min, informative, informative_trend, all_fail, reward_slope, combined.",
+        help=f"Stage-2 rule. Default: {rules.DEFAULT_STAGE2_RULE}, the one that scored best on held-out "
+        "simulated settings (`rankinv calibrate`); 'paper' is the paper's entropy-drop rule "
+        "exactly (--ref-step/--check-step/--threshold are its parameters; --threshold applies "
+        "to it only). One of: paper, paper_min, informative, informative_trend, all_fail, "
+        "reward_slope, combined.",
     ),
     follow: bool = typer.Option(
         False,
@@ -282,7 +288,7 @@ def monitor(
     out: str = typer.Option(None, "--out", help="Write the report JSON to this file."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """Stage 2 on a GRPO log: entropy drop and informative groups -> continue, watch or stop."""
+    """Stage 2 on a GRPO log -> continue, watch or stop, by the calibrated rule (or --rule)."""
     import time as _time
 
     from rankinv.validate.monitor import MonitorConfig
@@ -297,8 +303,12 @@ def monitor(
         entropy_key=entropy_key,
         step_key=step_key,
         zero_std_key=zero_std_key,
+        reward_key=reward_key,
         **({"rule": rule} if rule else {}),
     )
+
+    if out and Path(out).is_dir():
+        raise UserError(f"--out {out} is a directory; --out names the report's JSON file")
 
     def emit(rep):
         if out:
@@ -367,6 +377,8 @@ def compare(
     res = cmp.compare(rows, outcome or "post_pass_at_10", group_size)
     res["source"] = source
     if out:
+        if Path(out).exists() and not Path(out).is_dir():
+            raise UserError(f"--out {out} is an existing file; --out names a directory")
         Path(out).mkdir(parents=True, exist_ok=True)
         write_json(Path(out) / "compare.json", res)
     if as_json:

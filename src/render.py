@@ -167,10 +167,9 @@ def print_derive(d: dict) -> None:
 
 def print_monitor(rep: dict) -> None:
     colour = {"continue": "green", "watch": "yellow", "stop": "red"}[rep["verdict"]]
-    console.print(
-        f"verdict: [bold {colour}]{rep['verdict']}[/] (signal: {rep['entropy_signal']})",
-        highlight=False,
-    )
+    used = rep.get("rule_used") or rep.get("rule") or "paper"
+    basis = f"signal: {rep['entropy_signal']}" if used == "paper" else f"rule: {used}"
+    console.print(f"verdict: [bold {colour}]{rep['verdict']}[/] ({basis})", highlight=False)
     for r in rep["reasons"]:
         console.print(f"  - {r}", highlight=False)
     for i in rep["log_issues"]:

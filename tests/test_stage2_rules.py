@@ -62,4 +62,4 @@ def test_rule_without_its_columns_says_so(tmp_path):
     path.write_text("".join(json.dumps({"step": t, "entropy": 1.0}) + "\n" for t in range(200)))
     rep = monitor(path, MonitorConfig(rule="informative"))
     assert rep["verdict"] == "continue" and rep["rule_score"] is None
-    assert "cannot be computed" in rep["reasons"][0]
+    assert "cannot be computed" in rep["reasons"][0] and "--rule paper" in rep["reasons"][0]

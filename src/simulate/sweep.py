@@ -165,8 +165,7 @@ def summarise(cfg: SimConfig, pre, per_step, final, runs) -> dict:
     worst_pre = int(np.argmin(by_depth["pre_pass_at_1"]))
     call = outcomes.inversion_call(rho_p["rho"], rho_p.get("p_value"))
     inversion = bool(
-        call == "inversion"
-        and by_depth["post_peak"][best_pre] < by_depth["post_peak"][worst_pre]
+        call == "inversion" and by_depth["post_peak"][best_pre] < by_depth["post_peak"][worst_pre]
     )
     inversion = None if rho_p["rho"] is None else inversion  # undefined below 3 rows
     return {

@@ -84,6 +84,8 @@ def read_rows(path: str | Path) -> list[dict]:
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"file not found: {p}")
+    if p.is_dir():
+        raise ValueError(f"{p} is a directory; pass a CSV or JSON file of checkpoints")
     if p.suffix == ".csv":
         return read_csv_records(p.read_text())
     try:

@@ -122,10 +122,17 @@ def _read_records(path: Path) -> tuple[list[dict], list[str]]:
         if not line.strip():
             continue
         try:
-            recs.append(json.loads(line))
+            rec = json.loads(line)
         except json.JSONDecodeError:
             where = "final line" if i == len(lines) else f"line {i}"
             issues.append(f"skipped unparsable {where} (truncated write?)")
+            continue
+        if not isinstance(rec, dict):
+            raise ValueError(
+                f"{path.name}: line {i} is a JSON {type(rec).__name__}, not an object of "
+                "logged values (one JSON object per step)"
+            )
+        recs.append(rec)
     return recs, issues
 
 
@@ -324,9 +331,10 @@ def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
         )
         if trend is not None:
             msg += f", trend {trend * 100:+.3f} per 100 steps"
-        reasons.append(msg)
         if below and falling and verdict == "continue":
             verdict = "watch"
+            msg += ": below the floor and falling, hence watch"
+        reasons.append(msg)
     elif series.informative_key is not None:
         reasons.append(
             f"informative fraction unknown yet: {series.informative_key} is logged, but not "
@@ -337,8 +345,9 @@ def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
         reasons.append(f"informative fraction unknown: the log has no column {wanted}")
     rule_info = None
     if cfg.rule != "paper":
+        paper_reasons = [f"for reference, the paper's entropy rule: {r}" for r in reasons]
         verdict, stop_step, rule_info = _rule_verdict(series, cfg, ref, last_step, reached)
-        reasons.insert(0, rule_info["reason"])
+        reasons = [rule_info["reason"]] + paper_reasons
     compute_saved = 0.0
     if verdict == "stop" and stop_step is not None:
         compute_saved = max(0.0, (cfg.planned_steps - stop_step) / cfg.planned_steps)
@@ -346,6 +355,7 @@ def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
         "verdict": verdict,
         "reasons": reasons,
         "rule": cfg.rule,
+        "rule_used": "paper" if rule_info is None else rule_info["rule_used"],
         "rule_score": None if rule_info is None else rule_info["score"],
         "rule_threshold": rules.rule_threshold(cfg.rule)
         if cfg.rule_threshold is None
@@ -391,14 +401,46 @@ def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reach
     watch_thr = rules.rule_watch_threshold(cfg.rule) if cfg.rule_threshold is None else thr
     note = rules.stage2_accuracy_note(cfg.rule)
     desc = rules.STAGE2_RULES[cfg.rule].description
-    score = rules.stage2_score(cfg.rule, trace, ref_step, check) if check > ref_step else None
+    if check <= ref_step:
+        reason = (
+            f"rule {cfg.rule}: not enough steps to judge yet (needs steps {ref_step} to "
+            f"{cfg.check_step}; last logged step {last_step}); continue for now"
+        )
+        return "continue", None, {"score": None, "reason": reason, "rule_used": cfg.rule}
+    rule = cfg.rule
+    score = rules.stage2_score(rule, trace, ref_step, check)
+    fallback = ""
+    if score is None:  # the log lacks this rule's columns: the next-best rule it supports
+        order = sorted(  # only rules that beat chance on held-out settings
+            (
+                r
+                for r in rules.STAGE2_RULES
+                if r != cfg.rule and (rules.STAGE2_CALIBRATION.get(r, {}).get("auc") or 0) > 0.5
+            ),
+            key=lambda r: -rules.STAGE2_CALIBRATION[r]["auc"],
+        )
+        for alt in order:
+            score = rules.stage2_score(alt, trace, ref_step, check)
+            if score is not None:
+                fallback = (
+                    f" (the log has no column for rule {cfg.rule}, e.g. reward: pass "
+                    f"--reward-key; judged by the next-best rule {alt})"
+                )
+                rule = alt
+                break
     if score is None:
         reason = (
-            f"rule {cfg.rule} ({desc}) cannot be computed on this log yet (needs the columns it "
-            f"reads, e.g. frac_reward_zero_std / reward, over steps {ref_step}-{cfg.check_step}); "
-            f"verdict continue until it can. Use --rule paper for the entropy-drop rule."
+            f"rule {cfg.rule} cannot be computed on this log's columns, nor any rule that beat "
+            "chance on held-out settings (they read the reward or frac_reward_zero_std: name "
+            "them with --reward-key / --zero-std-key); continue. --rule paper judges the "
+            "entropy drop"
         )
-        return "continue", None, {"score": None, "reason": reason}
+        return "continue", None, {"score": None, "reason": reason, "rule_used": None}
+    if rule != cfg.rule:
+        thr = rules.rule_threshold(rule) if cfg.rule_threshold is None else cfg.rule_threshold
+        watch_thr = rules.rule_watch_threshold(rule) if cfg.rule_threshold is None else thr
+        note = rules.stage2_accuracy_note(rule)
+        desc = rules.STAGE2_RULES[rule].description
     above = score > thr
     if above and reached:
         verdict, stop_step = "stop", check
@@ -406,19 +448,29 @@ def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reach
         verdict, stop_step = "watch", None
     else:
         verdict, stop_step = "continue", None
-    where = (
-        f"above its stop threshold {thr:.3f}"
-        if above
-        else f"between its watch ({watch_thr:.3f}) and stop ({thr:.3f}) thresholds"
-        if score > watch_thr
-        else f"below its watch threshold {watch_thr:.3f}"
-    )
-    reason = (
-        f"rule {cfg.rule}: {desc} = {score:.3f} over steps {ref_step}-{check}, {where} ({note})"
-    )
+    if rule in ("reward_slope", "informative_trend"):  # scores are minus a change: show it
+        what = "mean reward" if rule == "reward_slope" else "informative-group fraction"
+        state = "stop" if above else "watch" if score > watch_thr else "continue"
+        reason = (
+            f"rule {rule}: the {what} changed by {-score:+.3f} over steps {ref_step}-{check}; "
+            f"the rule stops when it changes by less than {-thr:+.3f} and watches below "
+            f"{-watch_thr:+.3f}: {state}{fallback} ({note})"
+        )
+    else:
+        where = (
+            f"above its stop threshold {thr:.3f}"
+            if above
+            else f"between its watch ({watch_thr:.3f}) and stop ({thr:.3f}) thresholds"
+            if score > watch_thr
+            else f"below its watch threshold {watch_thr:.3f}"
+        )
+        reason = (
+            f"rule {rule}: {desc} = {score:.3f} over steps {ref_step}-{check}, {where}"
+            f"{fallback} ({note})"
+        )
     if above and not reached:
         reason += f"; provisional until the check step {cfg.check_step}"
-    return verdict, stop_step, {"score": score, "reason": reason}
+    return verdict, stop_step, {"score": score, "reason": reason, "rule_used": rule}
 
 
 def monitor(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> dict:
