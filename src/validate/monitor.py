@@ -453,8 +453,8 @@ def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reach
         state = "stop" if above else "watch" if score > watch_thr else "continue"
         reason = (
             f"rule {rule}: the {what} changed by {-score:+.3f} over steps {ref_step}-{check}; "
-            f"the rule stops when it changes by less than {-thr:+.3f} and watches below "
-            f"{-watch_thr:+.3f}: {state}{fallback} ({note})"
+            f"the rule stops when it changes by less than {round(-thr, 3) + 0:+.3f} and watches "
+            f"below {round(-watch_thr, 3) + 0:+.3f}: {state}{fallback} ({note})"
         )
     else:
         where = (
