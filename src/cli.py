@@ -273,8 +273,8 @@ def monitor(
     rule: str = typer.Option(
         None,
         help=f"Stage-2 rule. Default: {rules.DEFAULT_STAGE2_RULE}, the one that scored best on "
-        "held-out simulated settings (`rankinv calibrate`); 'paper' is the paper's entropy-drop rule "
-        "exactly (--ref-step/--check-step/--threshold are its parameters; --threshold applies "
+        "held-out simulated settings (`rankinv calibrate`); 'paper' is the paper's "
+        "entropy-drop rule exactly (--ref-step/--check-step/--threshold are its parameters; --threshold applies "
         "to it only). One of: paper, paper_min, informative, informative_trend, all_fail, "
         "reward_slope, combined.",
     ),
