@@ -274,9 +274,9 @@ def monitor(
         None,
         help=f"Stage-2 rule. Default: {rules.DEFAULT_STAGE2_RULE}, the one that scored best on "
         "held-out simulated settings (`rankinv calibrate`); 'paper' is the paper's "
-        "entropy-drop rule exactly (--ref-step/--check-step/--threshold are its parameters; --threshold applies "
-        "to it only). One of: paper, paper_min, informative, informative_trend, all_fail, "
-        "reward_slope, combined.",
+        "entropy-drop rule exactly (--ref-step/--check-step/--threshold are its "
+        "parameters; --threshold applies to it only). One of: paper, paper_min, "
+        "informative, informative_trend, all_fail, reward_slope, combined.",
     ),
     follow: bool = typer.Option(
         False,
