@@ -348,7 +348,14 @@ def print_rank(res: dict) -> None:
     for i, r in enumerate(res["ranking"], 1):
         t.add_row(str(i), r["checkpoint"], f"{r['signal_value']:.3f}", f"{r['pre_pass_at_1']:.3f}")
     console.print(t)
-    console.print(f"recommended start: [bold]{res['recommended']}[/]", highlight=False)
+    if res.get("tied_first"):
+        console.print(
+            f"no clear first: {', '.join(res['tied_first'])} tie on {res['signal']} (within "
+            "0.5% of its spread); more samples per problem may separate them",
+            highlight=False,
+        )
+    else:
+        console.print(f"recommended start: [bold]{res['recommended']}[/]", highlight=False)
     if res["predicted_inversion"]:
         console.print(
             f"predicted inversion: the best pre-RL pass@1 ({res['best_pre_pass_at_1']}) is not "

@@ -92,3 +92,15 @@ def test_cli_rank_json_and_error(ladder, tmp_path):
         timeout=120,
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "at least 2" in bad.stderr
+
+
+def test_rank_duplicates_ties_and_too_few_samples(ladder, tmp_path):
+    with pytest.raises(ValueError, match="given twice"):
+        rank([ladder[0], ladder[0]])
+    few = _probe(tmp_path / "few", "few", [1, 2, 3, 4], n=8)
+    with pytest.raises(ValueError, match="--samples >= 10"):
+        rank([few, ladder[0]], signal="pass_at_k")
+    a = _probe(tmp_path / "a", "a", [3, 4, 5, 2, 3, 4, 6, 5])
+    b = _probe(tmp_path / "b", "b", [3, 4, 5, 2, 3, 4, 6, 5])
+    res = rank([a, b], signal="escape")
+    assert sorted(res["tied_first"]) == ["a", "b"] and res["predicted_inversion"] is False

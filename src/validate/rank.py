@@ -58,6 +58,10 @@ def rank(
     name = signal or rules.DEFAULT_STAGE1_SIGNAL
     if name not in rules.STAGE1_SIGNALS:
         raise ValueError(f"signal must be one of {sorted(rules.STAGE1_SIGNALS)}, got {name!r}")
+    resolved = [str(Path(d).resolve()) for d in dirs]
+    dup = sorted({d for d in resolved if resolved.count(d) > 1})
+    if dup:
+        raise ValueError(f"the same probe directory is given twice: {dup[0]}")
     probes = [load_probe(d) for d in dirs]
     groups = {p["summary"].get("group_size") for p in probes}
     if len(groups) > 1:
@@ -84,7 +88,17 @@ def rank(
             entropy_prompt=s.get("entropy_prompt"),
         )
         if sig[name] is None:
-            raise ValueError(f"signal {name} cannot be computed for {p['dir']} (not measured)")
+            hint = {
+                "pass_at_k": "pass@10 needs at least 10 samples per problem: rerun "
+                "`rankinv validate` with --samples >= 10",
+                "entropy_prompt": "the probe measured no prompt entropy (--entropy both)",
+                "entropy_rollout": "the probe measured no rollout entropy (--entropy both)",
+                "informative_fraction": "it needs at least g samples per problem",
+            }.get(name, "not measured")
+            raise ValueError(
+                f"signal {name} cannot be computed for {p['dir']}: {hint}; or rank by another "
+                "signal (--signal share_below_p_star needs no more samples)"
+            )
         rows.append(
             {
                 "checkpoint": s.get("model") or p["dir"],
@@ -97,13 +111,17 @@ def rank(
     rows.sort(key=lambda r: -r["predicted"])
     best_pre = max(rows, key=lambda r: r["pre_pass_at_1"])
     recommended = rows[0]
-    tie = [r for r in rows if r["predicted"] == recommended["predicted"]]
+    # values within 0.5% of the signal's spread (or 1e-3) are a tie: no clear first
+    spread = max(r["predicted"] for r in rows) - min(r["predicted"] for r in rows)
+    tol = max(1e-3, 0.005 * spread)
+    tie = [r for r in rows if recommended["predicted"] - r["predicted"] <= tol]
     inversion = best_pre not in tie
     return {
         "ranking": rows,
         "recommended": recommended["checkpoint"],
         "best_pre_pass_at_1": best_pre["checkpoint"],
         "predicted_inversion": bool(inversion),
+        "tied_first": [r["checkpoint"] for r in tie] if len(tie) > 1 else [],
         "signal": name,
         "signal_sign": sign,
         "accuracy": rules.stage1_accuracy_note(name),
