@@ -83,7 +83,8 @@ THRESHOLD_MEANING = {
     "p_star": "p*(g): below this pass rate more than {level:.0%} of groups are signal-free "
     "(all fail)",
     "p_star_upper": "1 - p*: above this more than {level:.0%} of groups are signal-free (all pass)",
-    "p_star_ln2_over_g": "ln2 / g, the common approximation of p* (overstates it)",
+    "p_star_ln2_over_g": "ln(1/L) / g, the common small-p approximation of p* (ln2/g at "
+    "L = 1/2; it overstates p*)",
     "advantage_variance_at_p_star": "E[sigma^2] = p(1-p)(g-1)/g at p*: mean group reward "
     "variance, the size of the GRPO signal",
     "entropy_low_nats": "H_low = h(p*): answer entropy below this puts the prompt in the "
@@ -191,6 +192,23 @@ def simulate(
 
     With --population: ladders across settings of the generalising (family) policy."""
     if population is not None:
+        given = [
+            name
+            for name, value in (
+                ("--preset", preset != "quick"),
+                ("--derive", derive),
+                ("--seeds", seeds is not None),
+                ("--depths", depths is not None),
+                ("--group-size", group_size is not None),
+                ("--rl-steps", rl_steps is not None),
+            )
+            if value
+        ]
+        if given:
+            raise UserError(
+                f"--population runs its own grid of settings; {', '.join(given)} would be "
+                "ignored (leave them out, or drop --population)"
+            )
         _run_population(population, out, as_json)
         return
     from rankinv.simulate import config as sim_config

@@ -387,6 +387,11 @@ def print_calibrate(res: dict) -> None:
         )
     console.print(t)
     frac = res["chosen"]["stage2_check_fraction"]
+    for w in res.get("warnings", []):
+        console.print(f"warning: {w}", highlight=False)
+    if frac is None:
+        console.print(f"chosen on the other half: stage 1 {res['chosen']['stage1']}")
+        return
     held = next((r["n_runs"] for r in res["stage2"] if r["check_fraction"] == frac), 0)
     t2 = Table(title=f"Stage 2 judged at {frac:g} of the run ({held} held-out runs)")
     for col in ("rule", "AUC", "precision", "recall", "compute saved", "threshold"):

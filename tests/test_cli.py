@@ -125,3 +125,15 @@ def test_simulate_three_checkpoints_is_a_trend_not_an_inversion(tmp_path):
     assert "inversion: trend, not significant at this n" in out.stdout
     saved = json.loads((tmp_path / "simulate.json").read_text())
     assert saved["inversion"] is False and saved["inversion_call"].startswith("trend")
+
+
+def test_simulate_population_refuses_preset_options():
+    out = run_cli("simulate", "--population", "quick", "--seeds", "2")
+    assert out.returncode == 2 and "--seeds would be ignored" in out.stderr
+
+
+def test_threshold_approximation_follows_the_level():
+    import math
+
+    out = run_cli("threshold", "-g", "8", "--level", "0.3", "--json")
+    assert json.loads(out.stdout)["p_star_ln2_over_g"] == pytest.approx(math.log(1 / 0.3) / 8)

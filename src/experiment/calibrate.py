@@ -42,6 +42,8 @@ from rankinv.validate import rules
 
 #: Check positions as fractions of the run (the paper: step 150 of 400 = 0.375).
 CHECK_FRACTIONS = (0.1, 0.25, 0.375, 0.5)
+#: Fewer held-out settings than this and calibrate warns that its numbers rest on few.
+MIN_REPORT_SETTINGS = 10
 #: A rung is a poor start when its final held-out pass@k trails its ladder's best by more.
 POOR_START_MARGIN = 0.02
 #: Other definitions of a doomed run, to check the choice does not hinge on one.
@@ -387,6 +389,17 @@ def calibrate(
         (r for r in s2 if r["choose_auc"] is not None), key=lambda r: r["choose_auc"], default=None
     )
     paper2 = [r for r in s2 if r["rule"] == "paper"]
+    n_report = sum(v == "report" for v in split.values())
+    warnings = []
+    if n_report < MIN_REPORT_SETTINGS:
+        warnings.append(
+            f"only {n_report} settings are held out: every number rests on few settings "
+            f"(use a population of at least {2 * MIN_REPORT_SETTINGS} settings)"
+        )
+    if best2 is None:
+        warnings.append(
+            "no stage-2 rule could be scored: one half of the settings has no doomed run"
+        )
     result = {
         "stage1": s1,
         "stage2": s2,
@@ -404,6 +417,7 @@ def calibrate(
             "report_settings": sum(v == "report" for v in split.values()),
             "doomed": f"final held-out pass@k gains < {doomed_gain} over step 0",
         },
+        "warnings": warnings,
         "n_ladders": len(ladders),
         "n_runs": sum(len(lad["runs"]) for lad in ladders),
         "source": str(source) if not isinstance(source, list) else "records",

@@ -67,10 +67,11 @@ def demo_steps(out: str | Path) -> Iterator[tuple[str, object]]:
                 rule=rule,
             )
             rep = monitor(log, mcfg)
-            write_json(out_dir / f"monitor_sim_depth{d:g}_{rule}.json", rep)
             both[rule] = rep
-        # the default rule's report keeps the name the report and figures read
+        # the default rule's report keeps the name the report and figures read; the paper's
+        # beside it (one file each: the report draws every monitor_*.json once)
         write_json(out_dir / f"monitor_sim_depth{d:g}.json", both[rules.DEFAULT_STAGE2_RULE])
+        write_json(out_dir / f"monitor_sim_depth{d:g}_paper.json", both["paper"])
         monitors[f"depth{d:g}"] = both
     yield "monitor", monitors
 

@@ -127,7 +127,8 @@ def entropy(probs, axis: int = -1):
 
 def threshold_summary(group_size: int, level: float = DEFAULT_LEVEL, n_outcomes: int = 32) -> dict:
     """Everything ``rankinv threshold`` reports for one group size: p*(g) and 1 - p*(g), the
-    ln2/g approximation beside it, E[sigma^2] at p*, and the entropy bounds (H_low, H_high)
+    small-p approximation ln(1/L)/g beside it (ln2/g at the default level 1/2; the key keeps
+    its historical name), E[sigma^2] at p*, and the entropy bounds (H_low, H_high)
     for ``n_outcomes`` distinct answers."""
     ps = p_star(group_size, level)
     low, high = entropy_threshold(group_size, n_outcomes, level)
@@ -136,7 +137,7 @@ def threshold_summary(group_size: int, level: float = DEFAULT_LEVEL, n_outcomes:
         "level": level,
         "p_star": ps,
         "p_star_upper": p_star_upper(group_size, level),
-        "p_star_ln2_over_g": math.log(2) / group_size,
+        "p_star_ln2_over_g": math.log(1.0 / level) / group_size,
         "advantage_variance_at_p_star": float(advantage_variance(ps, group_size)),
         "entropy_low_nats": low,
         "entropy_high_nats": high,
