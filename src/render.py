@@ -227,11 +227,13 @@ def compare_summary_lines(res: dict) -> list[str]:
             )
         elif v.get("same_ranks_as"):
             lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
-    if any(v.get("power") == 0.0 for v in preds.values()):
-        lines.append(
-            f"at n = {res['n']} the permutation test cannot reach p <= {res['alpha']} "
-            "(power 0%): no result can be significant"
-        )
+    for k, v in preds.items():
+        if v.get("power") == 0.0:
+            n = v.get("n", res["n"])
+            lines.append(
+                f"{k}: at n = {n} rows with a value the permutation test cannot reach "
+                f"p <= {res['alpha']} (power 0%): its result cannot be significant"
+            )
     return lines
 
 
