@@ -129,3 +129,28 @@ def test_ctrl_c_says_what_was_kept_and_resumes(model_dir, tmp_path):
     assert f"kept {kept} of 320 samples in {samples}" in stderr
     assert "rerun the same command to resume" in stderr
     assert "Traceback" not in stderr
+
+
+def test_validate_refuses_temperature_zero(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rankinv.cli",
+            "validate",
+            "--model",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--temperature",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2 and "temperature must be > 0" in run.stderr
+    assert not (tmp_path / "o").exists()

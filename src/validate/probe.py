@@ -61,6 +61,11 @@ class ProbeConfig:
             )
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit!r}")
+        if not self.temperature > 0:
+            raise ValueError(
+                f"temperature must be > 0 (GRPO samples its groups at T > 0; at T = 0 every "
+                f"p-hat is 0 or 1), got {self.temperature!r}"
+            )
 
     def sampling_tag(self) -> dict:
         return {
@@ -145,11 +150,21 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
         n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt
     )
     verdict = stage1_verdict(signals, cfg.signal)
-    reasons = verdict["reasons"] + [
-        f"pass@1 {pass1:.3f}; p*({g}) = {ps:.3f}; {below:.0%} of problems below p* (all-fail "
-        f"zone), {above:.0%} above 1 - p* (all-pass); {informative:.0%} of groups of {g} would "
-        "carry signal (unbiased estimate)",
-    ]
+    small = []
+    if len(problems) < 30 or int(n.min()) < 16:
+        small = [
+            f"small probe: {len(problems)} problems x {int(n.min())} samples; the p-hats behind "
+            "this verdict are coarse (the calibration used 64 samples per prompt)"
+        ]
+    reasons = (
+        verdict["reasons"]
+        + small
+        + [
+            f"pass@1 {pass1:.3f}; p*({g}) = {ps:.3f}; {below:.0%} of problems below p* (all-fail "
+            f"zone), {above:.0%} above 1 - p* (all-pass); {informative:.0%} of groups of {g} would "
+            "carry signal (unbiased estimate)",
+        ]
+    )
     screen_h = h_prompt if h_prompt is not None else h_roll
     kind = "prompt" if h_prompt is not None else "rollout"
     reasons.append(
