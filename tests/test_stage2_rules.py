@@ -63,3 +63,14 @@ def test_rule_without_its_columns_says_so(tmp_path):
     rep = monitor(path, MonitorConfig(rule="informative"))
     assert rep["verdict"] == "continue" and rep["rule_score"] is None
     assert "cannot be computed" in rep["reasons"][0] and "--rule paper" in rep["reasons"][0]
+
+
+def test_empty_and_binary_logs_are_named(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="empty.jsonl is empty"):
+        monitor(empty)
+    binary = tmp_path / "bin.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00\x81" * 10)
+    with pytest.raises(ValueError, match="bin.jsonl is not a text log"):
+        monitor(binary)

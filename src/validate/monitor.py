@@ -101,7 +101,12 @@ def _read_records(path: Path) -> tuple[list[dict], list[str]]:
         if not state.exists():
             raise ValueError(f"{path} is a directory without trainer_state.json")
         path = state
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path.name} is not a text log (not UTF-8)") from None
+    if not text.strip():
+        raise ValueError(f"{path.name} is empty: no logged steps yet")
     issues: list[str] = []
     if path.suffix == ".csv":
         return read_csv_records(text), issues
