@@ -1,7 +1,6 @@
+# Over 450 lines: ~14 commands' typer option declarations with their help text; each command only
+# parses, calls one library function and hands the result to render.py.
 """The `rankinv` console script: thin typer commands over the library, --json everywhere.
-
-Over 400 lines because it declares ~14 commands' typer options (help text included); each
-command only parses, calls one library function and hands the result to render.py.
 
 Errors in user input exit with status 2 and one line on stderr, never a traceback.
 

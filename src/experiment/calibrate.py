@@ -1,7 +1,6 @@
+# Over 450 lines: one job, scoring the verdicts: stage-1 and stage-2 scoring, their statistics
+# (AUC, thresholds, ROC) and the generator of the calibrated-constants module.
 """Score every stage-1 signal and stage-2 rule on a population of simulated ladders, held out
-
-Over 400 lines: stage-1 and stage-2 scoring with their statistics (AUC, Youden, ROC) and the
-generator of the calibrated-constants module; one job, scoring the verdicts.
 by setting, and on the real runs we have.
 
 Held out by setting: the settings (a ladder's configuration without its seed) are split in

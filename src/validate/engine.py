@@ -1,3 +1,5 @@
+# Over 450 lines: the HF engine (queue, refill, KV cache, stop strings, exact entropy) and the vLLM
+# engine behind one interface; splitting them would split one protocol.
 """Sampling engines for the checkpoint probe: one queue of rows, refilled as rows finish.
 
 ``HFEngine`` (torch + transformers) puts every (prompt, sample) row of every problem into

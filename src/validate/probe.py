@@ -1,3 +1,5 @@
+# Over 450 lines: the probe's config, argument checks, resumable per-sample I/O, sandbox overlap
+# and the stage-1 summary and verdict, one pipeline read top to bottom.
 """The checkpoint probe (`rankinv validate`): sample each problem N times at T = 1, run
 every sample in the sandbox, measure per-problem p and entropy, and give the stage-1 risk.
 

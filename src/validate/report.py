@@ -1,7 +1,6 @@
+# Over 450 lines: one function per figure of the report (probe, monitor, plane, ranks, simulation)
+# plus the Markdown assembly; each reads saved artifacts only.
 """`rankinv report DIR`: one Markdown report with PNG figures from the artifacts in DIR.
-
-Over 400 lines: one function per figure of the report (probe, monitor, plane, ranks,
-simulation) plus the Markdown assembly; each reads saved artifacts only.
 
 Artifacts read (any subset): simulate.json and derive.json (rankinv simulate --out
 [--derive]), compare.json
