@@ -69,12 +69,6 @@ def _json_default(obj):
 
 
 # ---------------------------------------------------------------- threshold
-def threshold_payload(group_size: int, level: float, n_outcomes: int) -> dict:
-    from rankinv import theory
-
-    return theory.threshold_summary(group_size, level, n_outcomes)
-
-
 #: What each `rankinv threshold` key means (shown beside the value in the table).
 THRESHOLD_MEANING = {
     "group_size": "g, rollouts per prompt in a GRPO group",
@@ -101,7 +95,9 @@ def threshold(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Critical success probability p*(g), E[sigma^2] at p*, entropy thresholds."""
-    payload = threshold_payload(group_size, level, n_outcomes)
+    from rankinv import theory
+
+    payload = theory.threshold_summary(group_size, level, n_outcomes)
     if as_json:
         _emit_json(payload)
         return

@@ -54,6 +54,14 @@ _VISIT_KEYS = (("rl_steps",), ("batch_prompts", "batch", "B"), ("n_prompts", "n_
 
 
 # ---------------------------------------------------------------- statistics
+def check_window(last_step: int, check_fraction: float) -> tuple[int, int]:
+    """(ref, check) steps of a run whose last step is ``last_step``, judged at
+    ``check_fraction`` of it: the reference at REF_FRACTION of the run, at least step 1, and
+    the check at least one step after it."""
+    ref = max(1, int(round(REF_FRACTION * last_step)))
+    return ref, max(ref + 1, int(round(check_fraction * last_step)))
+
+
 def roc_auc(score: np.ndarray, label: np.ndarray) -> float | None:
     """P(score of a positive > score of a negative), ties counted half (Mann-Whitney)."""
     score = np.asarray(score, dtype=float)
@@ -152,10 +160,9 @@ def run_signals(run: dict, ladder: dict) -> dict[str, float | None]:
         out["headroom"] = st["pass_at_1"] / ps
     if p.size:
         visits = _visits(ladder.get("setting", {}), p.size)
-        esc = 1.0 - theory.degenerate_probability(p, g) ** visits
+        esc = rules.escape_per_prompt(p, g, visits)
         out["escape"] = float(esc.mean())
-        out["reachable_pass_at_k"] = float(np.mean(esc + (1 - esc) * (1 - (1 - p) ** k)))
-        out.setdefault("share_below_p_star", float(np.mean(p < ps)))
+        out["reachable_pass_at_k"] = rules.reachable_pass_at_k(esc, 1 - (1 - p) ** k)
         if out.get("share_below_p_star") is None:
             out["share_below_p_star"] = float(np.mean(p < ps))
         if out.get("share_above_1m_p_star") is None:
@@ -310,8 +317,7 @@ def score_stage2(
             data: dict[str, list] = {"choose": [], "report": []}
             for half, tr, doomed, gain in runs:
                 last = int(tr.steps.max())
-                ref = max(1, int(round(REF_FRACTION * last)))
-                check = max(ref + 1, int(round(frac * last)))
+                ref, check = check_window(last, frac)
                 s = rules.stage2_score(name, tr, ref, check)
                 if s is not None:
                     data[half].append((s, doomed, gain, (last - check) / last))

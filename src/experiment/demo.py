@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rankinv import theory
 from rankinv._io import write_json
-from rankinv.experiment.calibrate import REF_FRACTION
+from rankinv.experiment.calibrate import check_window
 from rankinv.simulate import preset as sim_preset
 from rankinv.simulate import run_sweep
 from rankinv.theory import paper
@@ -58,10 +58,10 @@ def demo_steps(out: str | Path) -> Iterator[tuple[str, object]]:
             frac = rules.STAGE2_CALIBRATION.get(rule, {}).get(
                 "check_fraction", paper.CHECK_STEP / PAPER_RL_STEPS
             )
-            ref = max(1, round(REF_FRACTION * cfg.rl_steps))
+            ref, check = check_window(cfg.rl_steps, frac)
             mcfg = MonitorConfig(
                 ref_step=ref,
-                check_step=max(ref + 1, round(frac * cfg.rl_steps)),
+                check_step=check,
                 planned_steps=cfg.rl_steps,
                 group_size=cfg.group_size,
                 rule=rule,

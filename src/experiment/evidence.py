@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import theory
-from rankinv.experiment.calibrate import REF_FRACTION
+from rankinv.experiment.calibrate import check_window
 from rankinv.theory import outcomes, paper
 from rankinv.validate import rules
 
@@ -206,8 +206,7 @@ def mini_log_evidence(out_dir: str | Path, label: str | None = None) -> dict:
         rows = []
         for res, tr, o in runs:
             last = int(tr.steps.max())
-            ref = max(1, round(REF_FRACTION * last))
-            check = max(ref + 1, round(frac * last))
+            ref, check = check_window(last, frac)
             score = rules.stage2_score(rule, tr, ref, check)
             rows.append(
                 {

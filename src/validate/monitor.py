@@ -402,10 +402,6 @@ def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reach
     )
     ref_step = cfg.ref_step if ref is None else ref[0]
     check = min(cfg.check_step, last_step)
-    thr = rules.rule_threshold(cfg.rule) if cfg.rule_threshold is None else cfg.rule_threshold
-    watch_thr = rules.rule_watch_threshold(cfg.rule) if cfg.rule_threshold is None else thr
-    note = rules.stage2_accuracy_note(cfg.rule)
-    desc = rules.STAGE2_RULES[cfg.rule].description
     if check <= ref_step:
         reason = (
             f"rule {cfg.rule}: not enough steps to judge yet (needs steps {ref_step} to "
@@ -441,11 +437,11 @@ def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reach
             "entropy drop"
         )
         return "continue", None, {"score": None, "reason": reason, "rule_used": None}
-    if rule != cfg.rule:
-        thr = rules.rule_threshold(rule) if cfg.rule_threshold is None else cfg.rule_threshold
-        watch_thr = rules.rule_watch_threshold(rule) if cfg.rule_threshold is None else thr
-        note = rules.stage2_accuracy_note(rule)
-        desc = rules.STAGE2_RULES[rule].description
+    # the rule actually judged (the asked one, or its fallback) sets thresholds and wording
+    thr = rules.rule_threshold(rule) if cfg.rule_threshold is None else cfg.rule_threshold
+    watch_thr = rules.rule_watch_threshold(rule) if cfg.rule_threshold is None else thr
+    note = rules.stage2_accuracy_note(rule)
+    desc = rules.STAGE2_RULES[rule].description
     above = score > thr
     if above and reached:
         verdict, stop_step = "stop", check

@@ -107,6 +107,17 @@ STAGE1_SIGNALS: dict[str, Signal] = {
 }
 
 
+def escape_per_prompt(p: np.ndarray, g: int, visits: float) -> np.ndarray:
+    """Each prompt's chance to draw at least one signal-carrying group in ``visits`` draws
+    (expected draws, so possibly fractional): 1 - f_g(p)^visits."""
+    return 1.0 - theory.degenerate_probability(p, g) ** visits
+
+
+def reachable_pass_at_k(escape: np.ndarray, pass_k: np.ndarray) -> float:
+    """Mean over prompts of escape_i x 1 + (1 - escape_i) x pass@k_i."""
+    return float(np.mean(escape + (1.0 - escape) * pass_k))
+
+
 def stage1_signals(
     n: Sequence[int] | np.ndarray,
     c: Sequence[int] | np.ndarray,
@@ -139,8 +150,8 @@ def stage1_signals(
     informative = None
     if g <= int(n.min()):
         informative = float(np.mean(theory.informative_fraction_unbiased(n, c, g)))
-    esc = 1.0 - theory.degenerate_probability(p, g) ** plan.visits
-    reach = None if pk is None else float(np.mean(esc + (1.0 - esc) * pk))
+    esc = escape_per_prompt(p, g, plan.visits)
+    reach = None if pk is None else reachable_pass_at_k(esc, pk)
     pass1 = float(p.mean())
     return {
         "pass_at_1": pass1,
@@ -184,9 +195,10 @@ class Trace:
             return None if np.all(np.isnan(arr)) else arr
 
         zero = col("frac_reward_zero_std")
+        entropy = col("entropy")
         return cls(
             steps=np.array([int(r["step"]) for r in recs]),
-            entropy=col("entropy") if col("entropy") is not None else np.full(len(recs), np.nan),
+            entropy=entropy if entropy is not None else np.full(len(recs), np.nan),
             min_entropy=col("min_entropy"),
             informative=None if zero is None else 1.0 - zero,
             all_fail=col("frac_all_fail", "all_fail"),
