@@ -237,7 +237,7 @@ def stage1_verdict(signals: dict, signal: str | None = None) -> dict:
             "reasons": [f"stage-1 signal {name} cannot be computed from this probe"],
         }
     thr = cal.get("poor_start_threshold")
-    sign = cal.get("sign", meta.expected_sign)
+    sign = rules.signal_sign(name)
     if thr is None:
         risk = "unknown"
         why = f"{name} = {value:.3f} ({meta.description}); no calibrated threshold"

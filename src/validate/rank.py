@@ -74,9 +74,7 @@ def rank(
             batch_prompts=int(sp.get("batch_prompts", 32)),
             n_prompts=int(sp.get("n_prompts") or len(probes[0]["problems"])),
         )
-    sign = rules.STAGE1_CALIBRATION.get(name, {}).get(
-        "sign", rules.STAGE1_SIGNALS[name].expected_sign
-    )
+    sign = rules.signal_sign(name)
     rows = []
     for p in probes:
         s = p["summary"]

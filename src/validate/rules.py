@@ -369,9 +369,17 @@ __all__ = [
     "stage2_score",
     "rule_threshold",
     "rule_watch_threshold",
+    "signal_sign",
     "stage2_accuracy_note",
     "stage1_accuracy_note",
 ]
+
+
+def signal_sign(signal: str) -> int:
+    """+1 when a higher value of the stage-1 signal predicts a better post-RL outcome: the
+    sign calibration chose, else the paper's expectation."""
+    cal = STAGE1_CALIBRATION.get(signal, {})
+    return int(cal.get("sign", STAGE1_SIGNALS[signal].expected_sign))
 
 
 def rule_watch_threshold(rule: str) -> float:
