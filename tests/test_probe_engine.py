@@ -10,9 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tiny_models import build_model, train_tokenizer  # noqa: E402
+from tiny_models import build_model  # noqa: E402
 
-from rankinv.sandbox import tasks as task_sets  # noqa: E402
 from rankinv.validate.engine import (  # noqa: E402
     HFEngine,
     StopChecker,
@@ -31,16 +30,6 @@ CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-
-
-@pytest.fixture(scope="module")
-def tasks():
-    return task_sets.load("humaneval")
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tasks):
-    return train_tokenizer([t.prompt + t.canonical_solution for t in tasks])
 
 
 @pytest.fixture(scope="module", params=["qwen2", "llama"])
@@ -80,6 +69,11 @@ def test_chunked_entropy_equals_full(vocab_chunk, row_chunk):
             logits = torch.tanh(logits / cap) * cap
         got = chunked_entropy(hidden, weight, b, vocab_chunk, row_chunk, softcap=cap)
         torch.testing.assert_close(got, full_entropy(logits.double()).float(), rtol=1e-5, atol=2e-6)
+
+
+@pytest.fixture(scope="module")
+def tasks(humaneval_tasks):
+    return humaneval_tasks
 
 
 def test_chunked_entropy_extremes():

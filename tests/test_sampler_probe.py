@@ -11,25 +11,14 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tiny_models import build_model, train_tokenizer  # noqa: E402
+from tiny_models import build_model  # noqa: E402
 
-from rankinv.sandbox import tasks as task_sets  # noqa: E402
 from rankinv.validate.sampler import (  # noqa: E402
     HFSampler,
     entropy_from_top_logprobs,
 )
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def tasks():
-    return task_sets.load("humaneval")
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tasks):
-    return train_tokenizer([t.prompt + t.canonical_solution for t in tasks])
 
 
 @pytest.fixture(scope="module", params=["qwen2", "llama"])
@@ -40,6 +29,11 @@ def model_dir(request, tmp_path_factory, tokenizer):
 @pytest.fixture(scope="module")
 def sampler(model_dir):
     return HFSampler(model_dir, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def tasks(humaneval_tasks):
+    return humaneval_tasks
 
 
 def test_rollout_entropies_equal_direct_computation(sampler, tasks):
