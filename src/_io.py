@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rankinv.errors import UserError
+
 
 def json_default(obj: Any) -> Any:
     """JSON for numpy scalars and arrays (numpy imported only if the object is one)."""
@@ -66,5 +68,5 @@ def read_jsonl(path: str | os.PathLike) -> list:
         except json.JSONDecodeError:
             if i == len(lines) - 1:
                 break
-            raise ValueError(f"{path}: line {i + 1} is not JSON") from None
+            raise UserError(f"{path}: line {i + 1} is not JSON") from None
     return out

@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rankinv._io import write_json
+from rankinv.errors import UserError
 from rankinv.render import (
     console,
     demo_payload,
@@ -38,7 +39,7 @@ from rankinv.render import (
     sim_inversion,
 )
 from rankinv.theory import paper
-from rankinv.validate import rules
+from rankinv.verdicts import rules
 
 app = typer.Typer(
     add_completion=False,
@@ -48,10 +49,6 @@ app = typer.Typer(
     help="Predict and check rank inversion of SFT checkpoints under GRPO.",
 )
 #: Width of tables printed to a pipe or file: wide enough that no column is cut.
-
-
-class UserError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
 
 
 def _emit_json(payload: Any) -> None:
@@ -304,8 +301,8 @@ def monitor(
     """Stage 2 on a GRPO log -> continue, watch or stop, by the calibrated rule (or --rule)."""
     import time as _time
 
-    from rankinv.validate.monitor import MonitorConfig
-    from rankinv.validate.monitor import monitor as run_monitor
+    from rankinv.verdicts.monitor import MonitorConfig
+    from rankinv.verdicts.monitor import monitor as run_monitor
 
     cfg = MonitorConfig(
         ref_step=ref_step,
@@ -376,7 +373,7 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Predicted vs observed ranks: seed-demeaned rho with CI, inversion yes/no."""
-    from rankinv.validate import compare as cmp
+    from rankinv.verdicts import compare as cmp
 
     if (file is None) == (example is None):
         raise UserError("give either FILE or --example NAME")
@@ -413,7 +410,7 @@ def rank(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Rank checkpoints by predicted post-RL outcome; recommend a starting checkpoint."""
-    from rankinv.validate.rank import rank as rank_fn
+    from rankinv.verdicts.rank import rank as rank_fn
 
     res = rank_fn(probe_dirs, signal=signal)
     if as_json:
@@ -436,7 +433,7 @@ def calibrate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Score every stage-1 signal and stage-2 rule on held-out simulated settings."""
-    from rankinv.experiment.calibrate import calibrate as calibrate_fn
+    from rankinv.verdicts.calibrate import calibrate as calibrate_fn
 
     source = Path(population)
     if population in ("quick", "full"):
@@ -711,7 +708,7 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """One Markdown report with PNG figures from the artifacts in DIR."""
-    from rankinv.validate.report import build_report
+    from rankinv.report import build_report
 
     path = build_report(directory)
     figures = sorted(str(p) for p in Path(directory).glob("*.png"))
@@ -777,6 +774,19 @@ def _flag_given_a_value(args: list[str]) -> str | None:
     return None
 
 
+def _report_bug(exc: BaseException) -> None:
+    """Anything but a UserError is rankinv's bug: one line that says so, exit 1."""
+    if os.environ.get("RANKINV_DEBUG"):
+        raise exc
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    print(
+        f"rankinv: internal error (a bug in rankinv, not in your input): "
+        f"{type(exc).__name__}: {first} -- rerun with RANKINV_DEBUG=1 for the traceback",
+        file=sys.stderr,
+    )
+    sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: one-line errors, exit 2 on bad input."""
     msg = _flag_given_a_value(list(sys.argv[1:] if argv is None else argv))
@@ -791,7 +801,8 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         print("rankinv: interrupted; results written so far are kept", file=sys.stderr)
         sys.exit(130)
-    except (UserError, ValueError, FileNotFoundError, NotADirectoryError) as exc:
+    except (UserError, OSError) as exc:
+        # the user's mistake (UserError) or the file system's answer about a path they gave
         if os.environ.get("RANKINV_DEBUG"):
             raise  # the full traceback, for bug reports
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -800,7 +811,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         # click/typer usage errors (typer vendors click in recent releases): duck-typed
         if not hasattr(exc, "format_message"):
-            raise
+            _report_bug(exc)
         if type(exc).__name__ == "NoArgsIsHelpError":
             ctx = getattr(exc, "ctx", None)
             print(ctx.get_help() if ctx is not None else "", file=sys.stderr)

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from rankinv.validate.compare import flag_word
+from rankinv.verdicts.compare import flag_word
 
 PIPE_WIDTH = 200
 

@@ -4,8 +4,8 @@ truth, and rank the paper's entropy-drop rule where the planted data put it."""
 import numpy as np
 import pytest
 
-from rankinv.experiment import calibrate as cal
-from rankinv.validate import rules
+from rankinv.verdicts import calibrate as cal
+from rankinv.verdicts import rules
 
 
 def _ladder(rng, setting_id, seed, strand_rate, steps=40):
@@ -185,12 +185,12 @@ def test_roc_curve_ends_and_matches_auc():
 
 
 def test_shipped_defaults_are_the_saved_calibration():
-    """The verdicts' defaults (src/validate/_calibrated.py) are generated from the saved
+    """The verdicts' defaults (src/verdicts/_calibrated.py) are generated from the saved
     calibrate run; regenerate with scripts/update_calibrated.py after recalibrating."""
     import json
     from pathlib import Path
 
-    import rankinv.validate._calibrated as shipped
+    import rankinv.verdicts._calibrated as shipped
 
     saved = Path(__file__).resolve().parents[1] / "figures/data/calibrate/calibrate.json"
     res = json.loads(saved.read_text())

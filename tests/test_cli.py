@@ -97,7 +97,7 @@ def test_simulate_two_checkpoints_inversion_is_na_not_no(tmp_path):
     assert "inversion: no" not in out.stdout
     saved = json.loads((tmp_path / "simulate.json").read_text())
     assert saved["inversion"] is None
-    from rankinv.validate.report import build_report
+    from rankinv.report import build_report
 
     assert "Inversion: **n/a (needs at least 3 checkpoints)**" in build_report(tmp_path).read_text()
 

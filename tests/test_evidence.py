@@ -41,7 +41,7 @@ def test_rules_on_per_step_logs(tmp_path):
     import json
 
     from rankinv.experiment.evidence import mini_log_evidence
-    from rankinv.validate import rules
+    from rankinv.verdicts import rules
 
     runs = tmp_path / "runs"
     runs.mkdir()

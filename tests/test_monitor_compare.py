@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from rankinv.validate import compare as cmp
-from rankinv.validate import rules
-from rankinv.validate.monitor import MonitorConfig, monitor, read_series
+from rankinv.verdicts import compare as cmp
+from rankinv.verdicts import rules
+from rankinv.verdicts.monitor import MonitorConfig, monitor, read_series
 
 PAPER = MonitorConfig(rule="paper")  # the paper's entropy-drop rule, exactly
 
@@ -472,7 +472,7 @@ def test_demo_end_to_end(tmp_path):
 
 # ---------------------------------------------------------------- report on broken artifacts
 def test_report_on_truncated_or_incomplete_json_names_the_file(tmp_path):
-    from rankinv.validate.report import build_report
+    from rankinv.report import build_report
 
     res = cmp.compare(cmp.example("paper-qwen")["rows"])
     text = json.dumps(res)
@@ -496,7 +496,7 @@ def test_report_on_truncated_or_incomplete_json_names_the_file(tmp_path):
 def test_report_includes_derive_tables(tmp_path):
     from pathlib import Path
 
-    from rankinv.validate.report import build_report
+    from rankinv.report import build_report
 
     src = Path(__file__).resolve().parents[1] / "figures" / "data" / "simulate" / "derive.json"
     der = json.loads(src.read_text())
@@ -510,7 +510,7 @@ def test_report_includes_derive_tables(tmp_path):
 
 
 def test_report_compare_section_is_honest(tmp_path):
-    from rankinv.validate.report import build_report
+    from rankinv.report import build_report
 
     out = run_cli("compare", "--example", "paper-qwen", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from rankinv.validate import rules
-from rankinv.validate.rank import rank
+from rankinv.verdicts import rules
+from rankinv.verdicts.rank import rank
 
 
 def _probe(d, name, counts, n=16, g=8):

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from rankinv.validate import rules
-from rankinv.validate.monitor import MonitorConfig, monitor
+from rankinv.verdicts import rules
+from rankinv.verdicts.monitor import MonitorConfig, monitor
 
 
 def _log(path, entropy_drop, informative_end, steps=160):

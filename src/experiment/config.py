@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rankinv.errors import UserError
+
 
 @dataclass(frozen=True)
 class MiniConfig:
@@ -52,13 +54,13 @@ class MiniConfig:
 
     def __post_init__(self):
         if self.group_size < 2:
-            raise ValueError(f"group_size must be >= 2, got {self.group_size}")
+            raise UserError(f"group_size must be >= 2, got {self.group_size}")
         if self.eval_samples < max(self.ks):
-            raise ValueError(f"eval_samples ({self.eval_samples}) must be >= max k {max(self.ks)}")
+            raise UserError(f"eval_samples ({self.eval_samples}) must be >= max k {max(self.ks)}")
         if self.sft_mode not in ("full", "lora"):
-            raise ValueError(f"sft_mode must be 'full' or 'lora', got {self.sft_mode!r}")
+            raise UserError(f"sft_mode must be 'full' or 'lora', got {self.sft_mode!r}")
         if not self.depths or min(self.depths) < 1:
-            raise ValueError(f"depths must be positive epochs, got {self.depths}")
+            raise UserError(f"depths must be positive epochs, got {self.depths}")
 
 
 #: Fields that change how fast a run goes, not what it computes: a run may be resumed with
@@ -92,5 +94,5 @@ PRESETS = {
 
 def preset(name: str) -> MiniConfig:
     if name not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+        raise UserError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
     return PRESETS[name]

@@ -19,14 +19,15 @@ from pathlib import Path
 
 from rankinv import theory
 from rankinv._io import write_json
-from rankinv.experiment.calibrate import check_window
+from rankinv.errors import UserError
+from rankinv.report import build_report
 from rankinv.simulate import preset as sim_preset
 from rankinv.simulate import run_sweep
 from rankinv.theory import paper
-from rankinv.validate import compare as cmp
-from rankinv.validate import rules
-from rankinv.validate.monitor import MonitorConfig, monitor
-from rankinv.validate.report import build_report
+from rankinv.verdicts import compare as cmp
+from rankinv.verdicts import rules
+from rankinv.verdicts.calibrate import check_window
+from rankinv.verdicts.monitor import MonitorConfig, monitor
 
 GROUP_SIZES = (2, 4, 8, 16, 32, 64)
 SIM_PRESET = "family"
@@ -40,7 +41,7 @@ def thresholds_table(group_sizes=GROUP_SIZES, level: float = 0.5, n_outcomes: in
 def demo_steps(out: str | Path) -> Iterator[tuple[str, object]]:
     out_dir = Path(out).resolve()
     if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
+        raise UserError(f"--out {out} exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     yield "thresholds", thresholds_table()
 

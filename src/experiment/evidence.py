@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import theory
-from rankinv.experiment.calibrate import check_window
+from rankinv.errors import UserError
 from rankinv.theory import outcomes, paper
-from rankinv.validate import rules
+from rankinv.verdicts import rules
+from rankinv.verdicts.calibrate import check_window
 
 STAGE1 = {
     "pre_pass_at_1": ("pre", "pass_at_1"),
@@ -197,7 +198,7 @@ def mini_log_evidence(out_dir: str | Path, label: str | None = None) -> dict:
         )
         runs.append((res, rules.Trace.from_records(recs), run_outcomes(res, k)))
     if not runs:
-        raise ValueError(f"{out_dir}: no run with a per-step log under runs/")
+        raise UserError(f"{out_dir}: no run with a per-step log under runs/")
     table = {}
     for rule in rules.STAGE2_RULES:
         frac = rules.STAGE2_CALIBRATION.get(rule, {}).get("check_fraction", 0.375)

@@ -15,13 +15,14 @@ import numpy as np
 
 from rankinv import __version__
 from rankinv._io import write_json
+from rankinv.errors import UserError
 from rankinv.experiment.config import RUNTIME_FIELDS, MiniConfig
 from rankinv.experiment.train import _mode_tag, grpo, pretrain, sft
 from rankinv.sandbox.executor import Sandbox
 from rankinv.simulate import preset as sim_preset
 from rankinv.simulate import run_sweep
-from rankinv.validate.compare import compare
-from rankinv.validate.monitor import MonitorConfig, monitor
+from rankinv.verdicts.compare import compare
+from rankinv.verdicts.monitor import MonitorConfig, monitor
 
 
 def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
@@ -37,7 +38,7 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
         return {k: v for k, v in c.items() if k not in RUNTIME_FIELDS}
 
     if cfg_path.exists() and what(json.loads(cfg_path.read_text())) != what(cfg_json):
-        raise ValueError(
+        raise UserError(
             f"{out} holds a run with another configuration; resume it with the same "
             "preset or choose another --out"
         )

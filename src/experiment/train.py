@@ -19,6 +19,7 @@ import numpy as np
 
 from rankinv import theory
 from rankinv._io import write_json
+from rankinv.errors import UserError
 from rankinv.experiment.config import MiniConfig
 from rankinv.experiment.data import _forms, programs, task_of, teacher_answer
 from rankinv.experiment.model import (
@@ -49,16 +50,16 @@ def grpo_loss(logp, old_logp, advantages, mask, clip_low=0.2, clip_high=0.28, no
     import torch
 
     if logp.shape != old_logp.shape or logp.shape != mask.shape:
-        raise ValueError(
+        raise UserError(
             f"logp {tuple(logp.shape)}, old_logp {tuple(old_logp.shape)} and mask "
             f"{tuple(mask.shape)} must have one shape"
         )
     if advantages.shape != logp.shape[:1]:
-        raise ValueError(
+        raise UserError(
             f"advantages must have shape [{logp.shape[0]}], got {tuple(advantages.shape)}"
         )
     if not (0 <= clip_low < 1 and clip_high >= 0):
-        raise ValueError(
+        raise UserError(
             f"clip_low must be in [0, 1) and clip_high >= 0, got {clip_low}, {clip_high}"
         )
     m = mask.to(logp.dtype)

@@ -21,11 +21,12 @@ from pathlib import Path
 
 from rankinv import theory
 from rankinv._io import write_json
+from rankinv.errors import UserError
 from rankinv.sandbox import tasks as task_sets
 from rankinv.theory import paper
-from rankinv.validate import rules
-from rankinv.validate.monitor import MonitorConfig, analyse, series_from_records
 from rankinv.validate.sampler import prompt_entropy
+from rankinv.verdicts import rules
+from rankinv.verdicts.monitor import MonitorConfig, analyse, series_from_records
 
 try:
     from transformers import TrainerCallback
@@ -44,7 +45,7 @@ class EntropyMonitorCallback(TrainerCallback):
     """Stage-2 monitor during training.
 
     rule: the stage-2 rule (default: the one that scored best on held-out simulated settings,
-    ``rankinv.validate.rules.DEFAULT_STAGE2_RULE``); ``rule="paper"`` is the paper's
+    ``rankinv.verdicts.rules.DEFAULT_STAGE2_RULE``); ``rule="paper"`` is the paper's
     entropy-drop rule exactly. ref_step / check_step / threshold: the paper's (10, 150, 0.5);
     the threshold applies to the paper's rule only. action: "log" only
     records the verdict, "warn" also warns when it changes, "stop" also stops training on
@@ -64,7 +65,7 @@ class EntropyMonitorCallback(TrainerCallback):
         rule: str | None = None,
     ):
         if action not in ACTIONS:
-            raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
+            raise UserError(f"action must be one of {ACTIONS}, got {action!r}")
         self.ref_step, self.check_step, self.threshold = ref_step, check_step, threshold
         self.action = action
         self.group_size = group_size
@@ -179,7 +180,7 @@ def screen(
     """
 
     if on_high not in ("warn", "raise"):
-        raise ValueError(f"on_high must be 'warn' or 'raise', got {on_high!r}")
+        raise UserError(f"on_high must be 'warn' or 'raise', got {on_high!r}")
     if isinstance(probe, str):
         prompts = [t.prompt for t in task_sets.load(probe)]
     else:
@@ -187,7 +188,7 @@ def screen(
     if max_prompts:
         prompts = prompts[:max_prompts]
     if not prompts:
-        raise ValueError("probe has no prompts")
+        raise UserError("probe has no prompts")
     vals = prompt_entropy(model, tokenizer, prompts, batch_size)
     h = float(sum(vals) / len(vals))
     ps = theory.p_star(group_size)

@@ -29,6 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from rankinv.errors import UserError
+
 STATUSES = ("passed", "failed", "error", "timeout", "memory", "killed")
 DEFAULT_TIMEOUT_S = 3.0
 DEFAULT_MEMORY_MB = 1024
@@ -77,7 +79,7 @@ def _allowed_paths(names: tuple[str, ...]) -> list[str]:
     paths: list[str] = []
     for name in names:
         if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"allow_imports: {name!r} is not a top-level module name")
+            raise UserError(f"allow_imports: {name!r} is not a top-level module name")
         if name in sys.stdlib_module_names:
             continue  # every stdlib module imports anyway
         spec = importlib.util.find_spec(name)
@@ -86,7 +88,7 @@ def _allowed_paths(names: tuple[str, ...]) -> list[str]:
             or spec.origin in (None, "built-in", "frozen")
             and not (spec.submodule_search_locations)
         ):
-            raise ValueError(f"allow_imports: module {name!r} is not installed here")
+            raise UserError(f"allow_imports: module {name!r} is not installed here")
         locs = list(spec.submodule_search_locations or []) or [spec.origin]
         for loc in locs:
             loc = Path(loc).resolve()
@@ -216,7 +218,7 @@ class Sandbox:
         allow_imports: Sequence[str] | None = None,
     ):
         if not isinstance(workers, int) or workers < 1 or workers > 256:
-            raise ValueError(f"workers must be an integer in [1, 256], got {workers!r}")
+            raise UserError(f"workers must be an integer in [1, 256], got {workers!r}")
         allow = _default_allow if allow_imports is None else tuple(allow_imports)
         _allowed_paths(allow)  # a clear error before any worker starts
         base = _uid_block(3 * workers)
@@ -254,9 +256,9 @@ class Sandbox:
         """Run one completion against its task's tests: the completion and the tests in two
         processes, every ``candidate(...)`` call crossing between them as plain data."""
         if not timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
+            raise UserError(f"timeout_s must be > 0, got {timeout_s!r}")
         if not isinstance(completion, str):
-            raise ValueError(f"completion must be a str, got {type(completion).__name__}")
+            raise UserError(f"completion must be a str, got {type(completion).__name__}")
         job = {
             "id": 0,
             "prompt": task.prompt,

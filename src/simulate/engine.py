@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from rankinv.errors import UserError
 from rankinv.simulate.config import SimConfig
 from rankinv.simulate.core import gather_tokens, hash_uniform, sample_onehot, token_entropy
 from rankinv.simulate.tasks import PromptSet, make_demonstrations
@@ -88,7 +89,7 @@ class Trace(NamedTuple):
 
 def shapes_of(cfg: SimConfig) -> Shapes:
     if cfg.policy != "family":
-        raise ValueError(f"the engine runs the family policy, got policy={cfg.policy!r}")
+        raise UserError(f"the engine runs the family policy, got policy={cfg.policy!r}")
     return Shapes(
         n_train=cfg.n_prompts,
         n_heldout=cfg.n_heldout,

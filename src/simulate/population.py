@@ -55,6 +55,7 @@ import numpy as np
 
 from rankinv import theory
 from rankinv._io import append_jsonl, read_jsonl, write_json
+from rankinv.errors import UserError
 from rankinv.simulate.config import SimConfig
 from rankinv.simulate.tasks import make_task
 from rankinv.theory.outcomes import ladder_inverted, post_rl
@@ -124,11 +125,11 @@ def config_of(setting: dict, seed: int) -> SimConfig:
     """The SimConfig of one ladder (task seed = ladder seed: each seed is its own task)."""
     unknown = set(setting) - set(AXES)
     if unknown:
-        raise ValueError(f"setting has unknown axes {sorted(unknown)}; axes are {list(AXES)}")
+        raise UserError(f"setting has unknown axes {sorted(unknown)}; axes are {list(AXES)}")
     s = {**base_setting(), **setting}
     for axis, value in s.items():
         if value not in AXES[axis]:
-            raise ValueError(f"setting {axis}={value!r} is not one of {AXES[axis]}")
+            raise UserError(f"setting {axis}={value!r} is not one of {AXES[axis]}")
     v, length = VOCAB[s["vocab"]]
     b, n = BATCH[s["batch"]]
     share, wrong = DEMOS[s["demos"]]
@@ -194,7 +195,7 @@ def plan(name: str) -> Plan:
     """
     sizes = {"quick": (4, 160), "full": (8, 400)}
     if name not in sizes:
-        raise ValueError(f"population must be 'quick' or 'full', got {name!r}")
+        raise UserError(f"population must be 'quick' or 'full', got {name!r}")
     seeds, n_random = sizes[name]
     ladders = [(s, seed) for s in one_at_a_time() for seed in range(seeds)]
     rng = np.random.default_rng(2024)

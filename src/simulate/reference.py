@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rankinv.errors import UserError
 from rankinv.simulate.config import SimConfig
 from rankinv.simulate.tasks import PromptSet
 
@@ -142,7 +143,7 @@ class FamilyReference:
 
     def __init__(self, cfg: SimConfig, task: PromptSet):
         if cfg.policy != "family":
-            raise ValueError(f"FamilyReference runs the family policy, got {cfg.policy!r}")
+            raise UserError(f"FamilyReference runs the family policy, got {cfg.policy!r}")
         self.cfg = cfg
         self.task = task
         self.phi = task.features

@@ -6,27 +6,29 @@ import numbers
 
 import numpy as np
 
+from rankinv.errors import UserError
+
 
 def probability(p, name: str = "p") -> np.ndarray:
     """Return ``p`` as a float array, raising if any entry is NaN or outside [0, 1]."""
     try:
         arr = np.asarray(p, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise UserError(
             f"{name} must be a number or array of numbers in [0, 1], got {p!r}"
         ) from None
     if np.any(np.isnan(arr)):
-        raise ValueError(f"{name} must be in [0, 1], got NaN")
+        raise UserError(f"{name} must be in [0, 1], got NaN")
     if np.any((arr < 0.0) | (arr > 1.0)):
         bad = arr[(arr < 0.0) | (arr > 1.0)].ravel()[0].item()
-        raise ValueError(f"{name} must be in [0, 1], got {bad!r}")
+        raise UserError(f"{name} must be in [0, 1], got {bad!r}")
     return arr
 
 
 def open_level(level, name: str = "level") -> float:
     """A level strictly inside (0, 1)."""
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0.0 < level < 1.0:
-        raise ValueError(f"{name} must be a number in (0, 1), got {level!r}")
+        raise UserError(f"{name} must be a number in (0, 1), got {level!r}")
     return float(level)
 
 
@@ -35,17 +37,17 @@ def integer(x, name: str, minimum: int) -> np.ndarray:
     try:
         arr = np.asarray(x)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}") from None
+        raise UserError(f"{name} must be an integer >= {minimum}, got {x!r}") from None
     if arr.dtype == bool or not (
         np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
     ):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}")
+        raise UserError(f"{name} must be an integer >= {minimum}, got {x!r}")
     if np.issubdtype(arr.dtype, np.floating):
         if np.any(~np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}")
+            raise UserError(f"{name} must be an integer >= {minimum}, got {x!r}")
     if np.any(arr < minimum):
         bad = arr[arr < minimum].ravel()[0].item()
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {bad!r}")
+        raise UserError(f"{name} must be an integer >= {minimum}, got {bad!r}")
     return arr.astype(np.int64)
 
 

@@ -33,6 +33,7 @@ import numbers
 
 import numpy as np
 
+from rankinv.errors import UserError
 from rankinv.theory import _checks
 from rankinv.theory.groups import DEFAULT_LEVEL, advantage_variance, p_star, p_star_upper
 
@@ -54,7 +55,7 @@ def binary_entropy(x):
 
 def _outcomes(k, name: str) -> int:
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 2:
-        raise ValueError(f"{name} must be an integer >= 2, got {k!r}")
+        raise UserError(f"{name} must be an integer >= 2, got {k!r}")
     return int(k)
 
 
@@ -97,7 +98,7 @@ def entropy_threshold_per_token(g, vocab_size: int, length: int, level=DEFAULT_L
     v = _outcomes(vocab_size, "vocab_size")
     length_ = _checks.integer(length, "length", 1)
     if np.ndim(length_) != 0:
-        raise ValueError("length must be a single integer >= 1")
+        raise UserError("length must be a single integer >= 1")
     L = int(length_)
     ps = np.asarray(p_star(g, level))
     hp = np.asarray(binary_entropy(ps))
@@ -115,10 +116,10 @@ def entropy(probs, axis: int = -1):
     """
     q = np.asarray(probs, dtype=float)
     if np.any(np.isnan(q)) or np.any(q < 0):
-        raise ValueError("probs must be non-negative and not NaN")
+        raise UserError("probs must be non-negative and not NaN")
     s = q.sum(axis=axis, keepdims=True)
     if np.any(np.abs(s - 1.0) > 1e-6):
-        raise ValueError("probs must sum to 1 along axis")
+        raise UserError("probs must sum to 1 along axis")
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(q > 0, q * np.log(q), 0.0)
     out = -terms.sum(axis=axis)

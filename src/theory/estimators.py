@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from rankinv.errors import UserError
 from rankinv.theory import _checks
 
 
@@ -20,10 +21,10 @@ def _counts(n, c, k, k_name: str = "k"):
     n_b, c_b, k_b = np.broadcast_arrays(n_arr, c_arr, k_arr)
     if np.any(c_b > n_b):
         i = np.argmax(c_b > n_b)
-        raise ValueError(f"c must be <= n, got c={c_b.flat[i]} > n={n_b.flat[i]}")
+        raise UserError(f"c must be <= n, got c={c_b.flat[i]} > n={n_b.flat[i]}")
     if np.any(k_b > n_b):
         i = np.argmax(k_b > n_b)
-        raise ValueError(f"{k_name} must be <= n, got {k_name}={k_b.flat[i]} > n={n_b.flat[i]}")
+        raise UserError(f"{k_name} must be <= n, got {k_name}={k_b.flat[i]} > n={n_b.flat[i]}")
     return n_b, c_b, k_b
 
 
@@ -74,7 +75,7 @@ def degenerate_probability_unbiased(n, c, g):
     """
     n_b, c_b, g_b = _counts(n, c, g, k_name="g")
     if np.any(g_b < 2):
-        raise ValueError("g must be an integer >= 2")
+        raise UserError("g must be an integer >= 2")
     out = np.empty(n_b.shape, dtype=float)
     for idx in np.ndindex(n_b.shape):
         ni, ci, gi = int(n_b[idx]), int(c_b[idx]), int(g_b[idx])

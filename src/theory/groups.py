@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
+from rankinv.errors import UserError
 from rankinv.theory import _checks
 
 #: Level at which p*(g) is defined: half of the groups are degenerate.
@@ -69,7 +70,7 @@ def informative_probability(p, g):
 def _p_star_scalar(g: int, level: float) -> float:
     floor = 2.0 ** (1 - g)  # f_g(1/2), the minimum of f_g on [0, 1]
     if level < floor:
-        raise ValueError(
+        raise UserError(
             f"level must be in [{floor:.3g}, 1) for g={g} (f_g(p) never falls below 2^(1-g)), "
             f"got {level!r}"
         )
@@ -131,7 +132,7 @@ def min_group_size(p, level=DEFAULT_LEVEL, max_g: int = 1_000_000):
     lev = _checks.open_level(level)
     q = np.minimum(p_arr, 1.0 - p_arr)
     if np.any(q == 0.0):
-        raise ValueError(
+        raise UserError(
             "p must be in (0, 1) for min_group_size: at p = 0 or 1 every group is "
             "degenerate whatever g"
         )
@@ -144,7 +145,7 @@ def min_group_size(p, level=DEFAULT_LEVEL, max_g: int = 1_000_000):
             break
         g = np.where(done, g, g + 1)
     if np.any(g > max_g):
-        raise ValueError(f"p is so close to 0 or 1 that g would exceed max_g={max_g}")
+        raise UserError(f"p is so close to 0 or 1 that g would exceed max_g={max_g}")
     return _checks.scalar_or_array(g, p)
 
 

@@ -19,6 +19,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rankinv.errors import UserError
+
 #: A run is doomed when final - start < DOOMED_GAIN (absolute, on the outcome's scale).
 DOOMED_GAIN = 0.02
 #: A ladder is inverted when the best-pre-RL rung trails the best post-RL rung by > this.
@@ -43,19 +45,19 @@ def post_rl(steps: Sequence[float], values: Sequence[float]) -> Outcome:
     when the lengths differ, or when a value is not finite.
     """
     if len(steps) != len(values):
-        raise ValueError(f"steps and values differ in length ({len(steps)} vs {len(values)})")
+        raise UserError(f"steps and values differ in length ({len(steps)} vs {len(values)})")
     start = None
     post: list[tuple[float, float]] = []
     for s, v in zip(steps, values, strict=True):
         v = float(v)
         if not math.isfinite(v):
-            raise ValueError(f"outcome value at step {s} is not finite: {v}")
+            raise UserError(f"outcome value at step {s} is not finite: {v}")
         if s < 1:
             start = v
         else:
             post.append((float(s), v))
     if not post:
-        raise ValueError("no evaluation at a step >= 1: the run has no post-RL outcome")
+        raise UserError("no evaluation at a step >= 1: the run has no post-RL outcome")
     post.sort()
     final = post[-1][1]
     peak = max(v for _, v in post)
@@ -67,7 +69,7 @@ def post_rl(steps: Sequence[float], values: Sequence[float]) -> Outcome:
 def is_doomed(outcome: Outcome, min_gain: float = DOOMED_GAIN) -> bool:
     """RL bought (almost) nothing: final - start < min_gain. Needs the step-0 value."""
     if outcome.gain is None:
-        raise ValueError("doomed needs the run's step-0 value (evaluate before the first update)")
+        raise UserError("doomed needs the run's step-0 value (evaluate before the first update)")
     return outcome.gain < min_gain
 
 
@@ -79,9 +81,9 @@ def ladder_inverted(
     Ties in ``pre`` take the first best rung. Needs at least two rungs.
     """
     if len(pre) != len(post):
-        raise ValueError(f"pre and post differ in length ({len(pre)} vs {len(post)})")
+        raise UserError(f"pre and post differ in length ({len(pre)} vs {len(post)})")
     if len(pre) < 2:
-        raise ValueError(f"a ladder needs at least 2 rungs, got {len(pre)}")
+        raise UserError(f"a ladder needs at least 2 rungs, got {len(pre)}")
     best_pre = max(range(len(pre)), key=lambda i: pre[i])
     return max(post) - post[best_pre] > margin
 

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from rankinv.errors import UserError
+
 #: Number of bootstrap resamples for the confidence interval (used only when n > SMALL_N).
 DEFAULT_BOOTSTRAP = 2000
 #: Number of random permutations when exact enumeration is too large.
@@ -64,11 +66,11 @@ def _as_vector(x, name: str) -> np.ndarray:
     try:
         arr = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a sequence of numbers") from None
+        raise UserError(f"{name} must be a sequence of numbers") from None
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+        raise UserError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if np.any(~np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
+        raise UserError(f"{name} must be finite (no NaN or inf)")
     return arr
 
 
@@ -226,19 +228,19 @@ def spearman(
     xv = _as_vector(x, "x")
     yv = _as_vector(y, "y")
     if len(xv) != len(yv):
-        raise ValueError(f"x and y must have the same length, got {len(xv)} and {len(yv)}")
+        raise UserError(f"x and y must have the same length, got {len(xv)} and {len(yv)}")
     if groups is not None and len(groups) != len(xv):
-        raise ValueError(f"groups must have one label per row, got {len(groups)} for {len(xv)}")
+        raise UserError(f"groups must have one label per row, got {len(groups)} for {len(xv)}")
     n = len(xv)
     if n < 3:
-        raise ValueError(f"spearman needs at least 3 rows, got {n}")
+        raise UserError(f"spearman needs at least 3 rows, got {n}")
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+        raise UserError(f"confidence must be in (0, 1), got {confidence!r}")
     xd, yd = demean(xv, groups), demean(yv, groups)
     rx, ry = _centred_ranks(xd), _centred_ranks(yd)
     rho = float(_rho_rows(rx, ry))
     if math.isnan(rho):
-        raise ValueError("spearman is undefined: x or y is constant (after seed-demeaning)")
+        raise UserError("spearman is undefined: x or y is constant (after seed-demeaning)")
     rng = np.random.default_rng(seed)
     idx_by_group = _group_index(groups, n)
 

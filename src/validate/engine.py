@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from rankinv.errors import UserError
 from rankinv.validate.sampler import (
     HUMANEVAL_STOP,
     Generation,
@@ -87,7 +88,7 @@ def eos_token_ids(model, tokenizer) -> list[int]:
 def chat_prompt(tokenizer, prompt: str, instruction: str = CHAT_INSTRUCTION) -> str:
     """Wrap a completion prompt as one user turn with the tokenizer's chat template."""
     if not getattr(tokenizer, "chat_template", None):
-        raise ValueError(
+        raise UserError(
             "--chat-template: this model's tokenizer has no chat template "
             "(tokenizer_config.json has no chat_template); drop --chat-template"
         )
@@ -190,7 +191,7 @@ class HFEngine:
         batch_size: int | None = None,
     ):
         if batch_size is not None and batch_size < 1:
-            raise ValueError(f"batch size must be >= 1, got {batch_size}")
+            raise UserError(f"batch size must be >= 1, got {batch_size}")
         self.model, self.tokenizer, self.device, self.revision = load_model(
             model_path, device, dtype
         )
@@ -236,7 +237,7 @@ class HFEngine:
         enc = self.tokenizer(list(prompts), add_special_tokens=True).input_ids
         for p, ids in zip(prompts, enc, strict=True):
             if not ids:
-                raise ValueError(f"prompt {p[:40]!r} encodes to no tokens")
+                raise UserError(f"prompt {p[:40]!r} encodes to no tokens")
         return enc
 
     def prompt_entropy(self, prompts: Sequence[str]) -> list[float]:
@@ -576,7 +577,7 @@ class VLLMEngine:
         try:
             from vllm import LLM
         except ImportError:
-            raise ValueError(
+            raise UserError(
                 "--engine vllm needs vllm: pip install 'rankinv[vllm]' "
                 "(or use --engine hf, the default)"
             ) from None
@@ -674,4 +675,4 @@ def make_engine(name: str, model_path: str | Path, batch_size: int | None = None
         return HFEngine(model_path, batch_size=batch_size)
     if name == "vllm":
         return VLLMEngine(model_path, batch_size=batch_size)
-    raise ValueError(f"--engine must be hf or vllm, got {name!r}")
+    raise UserError(f"--engine must be hf or vllm, got {name!r}")

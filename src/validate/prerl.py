@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from rankinv import theory
+from rankinv.errors import UserError
 
 #: p-hat histogram bins: exactly 0, (0, 1/g-ish ranges], ..., exactly 1.
 BIN_EDGES = (0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
@@ -39,7 +40,7 @@ def draws_per_prompt(steps: int, prompts_per_step: int, n_prompts: int) -> float
         ("prompts", n_prompts),
     ):
         if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+            raise UserError(f"{name} must be an integer >= 1, got {v!r}")
     return steps * prompts_per_step / n_prompts
 
 
@@ -80,10 +81,10 @@ def prerl_report(
     """The pre-RL report for one probe (see the module docstring)."""
     n, c = np.asarray(n, int), np.asarray(c, int)
     if len(task_ids) != len(n) or len(n) != len(c) or len(n) == 0:
-        raise ValueError("task_ids, n and c must be non-empty and of one length")
+        raise UserError("task_ids, n and c must be non-empty and of one length")
     g = int(group_size)
     if g < 2:
-        raise ValueError(f"group size must be an integer >= 2, got {group_size!r}")
+        raise UserError(f"group size must be an integer >= 2, got {group_size!r}")
     d = draws_per_prompt(steps, prompts_per_step, len(n))
     share, share_plugin, per_prompt = expected_stranded_share(n, c, g, d, seed=seed)
     ps = theory.p_star(g)

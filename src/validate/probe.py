@@ -20,8 +20,9 @@ import numpy as np
 
 from rankinv import __version__, theory
 from rankinv._io import write_json
+from rankinv.errors import UserError
 from rankinv.theory import paper
-from rankinv.validate import rules
+from rankinv.verdicts import rules
 
 TAU_H = paper.TAU_H
 
@@ -51,20 +52,20 @@ class ProbeConfig:
             or not isinstance(self.group_size, int)
             or self.group_size < 2
         ):
-            raise ValueError(f"group size must be an integer >= 2, got {self.group_size!r}")
+            raise UserError(f"group size must be an integer >= 2, got {self.group_size!r}")
         if not isinstance(self.samples, int) or self.samples < self.group_size:
-            raise ValueError(
+            raise UserError(
                 f"samples must be an integer >= group size ({self.group_size}), "
                 f"got {self.samples!r}"
             )
         if self.signal is not None and self.signal not in rules.STAGE1_SIGNALS:
-            raise ValueError(
+            raise UserError(
                 f"signal must be one of {sorted(rules.STAGE1_SIGNALS)}, got {self.signal!r}"
             )
         if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be >= 1, got {self.limit!r}")
+            raise UserError(f"limit must be >= 1, got {self.limit!r}")
         if not self.temperature > 0:
-            raise ValueError(
+            raise UserError(
                 f"temperature must be > 0 (GRPO samples its groups at T > 0; at T = 0 every "
                 f"p-hat is 0 or 1), got {self.temperature!r}"
             )
@@ -266,15 +267,15 @@ class ProbeInterrupted(KeyboardInterrupt):
 def check_probe_args(out: str | Path, entropy_mode: str, engine: str = "hf") -> Path:
     """Argument checks that need no model: run before anything heavy is loaded."""
     if entropy_mode not in ("prompt", "rollout", "both"):
-        raise ValueError(f"--entropy must be prompt, rollout or both, got {entropy_mode!r}")
+        raise UserError(f"--entropy must be prompt, rollout or both, got {entropy_mode!r}")
     if engine not in ("hf", "vllm"):
-        raise ValueError(f"--engine must be hf or vllm, got {engine!r}")
+        raise UserError(f"--engine must be hf or vllm, got {engine!r}")
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--out {out_dir} is an existing file; --out names a directory")
+        raise UserError(f"--out {out_dir} is an existing file; --out names a directory")
     for name in ("samples.jsonl", "prompt_entropy.json"):
         if (out_dir / name).is_dir():
-            raise ValueError(f"--out {out_dir}: {name} there is a directory")
+            raise UserError(f"--out {out_dir}: {name} there is a directory")
     return out_dir
 
 
@@ -313,7 +314,7 @@ def run_probe(
 
     out_dir = check_probe_args(out, entropy_mode, engine)
     if batch_size is not None and batch_size < 1:
-        raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
+        raise UserError(f"--batch-size must be >= 1, got {batch_size}")
     tasks = task_sets.load(cfg.benchmark)
     if cfg.limit:
         tasks = tasks[: cfg.limit]

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from rankinv.errors import InputNotFound, UserError
+
 #: Stop sequences for HumanEval-style function completion (Chen et al. 2021).
 HUMANEVAL_STOP = ("\nclass", "\ndef", "\n#", "\nif", "\nprint", "\n```")
 
@@ -54,34 +56,34 @@ class Sampler(Protocol):
 
 def _check_sampling_args(n, temperature, top_p, max_new_tokens):
     if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+        raise UserError(f"n must be an integer >= 1, got {n!r}")
     if not temperature >= 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+        raise UserError(f"temperature must be >= 0, got {temperature!r}")
     if not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
+        raise UserError(f"top_p must be in (0, 1], got {top_p!r}")
     if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
+        raise UserError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
 
 
 def resolve_model_dir(path: str | Path) -> tuple[Path, Path | None]:
     """Return (base model dir, adapter dir or None); clear errors for non-model dirs."""
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"model directory not found: {p}")
+        raise InputNotFound(f"model directory not found: {p}")
     if not p.is_dir():
-        raise ValueError(f"--model must be a directory saved with save_pretrained, got file {p}")
+        raise UserError(f"--model must be a directory saved with save_pretrained, got file {p}")
     if (p / "adapter_config.json").exists():
         cfg = json.loads((p / "adapter_config.json").read_text())
         base = cfg.get("base_model_name_or_path")
         if not base or not Path(base).is_dir():
-            raise ValueError(
+            raise UserError(
                 f"LoRA adapter {p} names base model {base!r}, which is not a local "
                 "directory (weights cannot be downloaded here)"
             )
         _check_model_files(Path(base))
         return Path(base), p
     if not (p / "config.json").exists():
-        raise ValueError(f"{p} is not a model directory (no config.json or adapter_config.json)")
+        raise UserError(f"{p} is not a model directory (no config.json or adapter_config.json)")
     _check_model_files(p)
     return p, None
 
@@ -97,16 +99,16 @@ def _check_model_files(p: Path) -> None:
     try:
         cfg = json.loads((p / "config.json").read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(
+        raise UserError(
             f"cannot load model from {p}: config.json is not valid JSON ({exc})"
         ) from None
     if not isinstance(cfg, dict) or not cfg.get("model_type"):
-        raise ValueError(
+        raise UserError(
             f'cannot load model from {p}: config.json has no "model_type" '
             "(save the model with save_pretrained)"
         )
     if not any((p / f).exists() for f in TOKENIZER_FILES):
-        raise ValueError(
+        raise UserError(
             f"cannot load model from {p}: no tokenizer files ({', '.join(TOKENIZER_FILES)}); "
             "save them next to the weights with tokenizer.save_pretrained(dir)"
         )
@@ -128,16 +130,16 @@ def load_model(model_path: str | Path, device: str | None = None, dtype=None):
             try:
                 from peft import PeftModel
             except ImportError:
-                raise ValueError(
+                raise UserError(
                     "loading a LoRA adapter needs peft: pip install 'rankinv[validate]'"
                 ) from None
             model = PeftModel.from_pretrained(model, adapter_dir)
     except Exception as exc:  # noqa: BLE001 - any load failure (corrupt safetensors
         # raises SafetensorError) becomes one line naming the directory
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"cannot load model from {model_path}: {first}") from None
+        raise UserError(f"cannot load model from {model_path}: {first}") from None
     if not tokenizer("def f():").input_ids:
-        raise ValueError(
+        raise UserError(
             f"cannot load model from {model_path}: its tokenizer encodes text to no tokens"
         )
     return model.to(device).eval(), tokenizer, device, _revision(base_dir, adapter_dir)
@@ -296,7 +298,7 @@ def prompt_entropy(model, tokenizer, prompts: list[str], batch_size: int = 16) -
     ids = tokenizer(list(prompts)).input_ids
     for p, x in zip(prompts, ids, strict=True):
         if not x:
-            raise ValueError(f"prompt {p[:40]!r} encodes to no tokens")
+            raise UserError(f"prompt {p[:40]!r} encodes to no tokens")
     return EntropyScorer(model, token_budget=max(1, batch_size) * 512).prompt_entropy(ids)
 
 
@@ -376,7 +378,7 @@ class VLLMSampler:
         try:
             from vllm import LLM
         except ImportError:
-            raise ValueError(
+            raise UserError(
                 "the vLLM sampler needs vllm: pip install 'rankinv[vllm]' "
                 "(or use the default transformers backend)"
             ) from None

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rankinv.errors import UserError
+
 #: Defaults: 1,024 positions x 8,192 vocabulary entries x 4 bytes = 32 MiB per temporary.
 ROW_CHUNK = 1024
 VOCAB_CHUNK = 8192
@@ -43,7 +45,7 @@ def chunked_entropy(
     import torch
 
     if vocab_chunk < 1 or row_chunk < 1:
-        raise ValueError(f"chunks must be >= 1, got vocab {vocab_chunk}, rows {row_chunk}")
+        raise UserError(f"chunks must be >= 1, got vocab {vocab_chunk}, rows {row_chunk}")
     n, v = hidden.shape[0], weight.shape[0]
     out = torch.empty(n, dtype=torch.float32, device=hidden.device)
     for r0 in range(0, n, row_chunk):
@@ -115,7 +117,7 @@ class EntropyScorer:
         row_chunk: int = ROW_CHUNK,
     ):
         if token_budget < 1:
-            raise ValueError(f"token_budget must be >= 1, got {token_budget}")
+            raise UserError(f"token_budget must be >= 1, got {token_budget}")
         self.model = model
         self.token_budget = token_budget
         self.vocab_chunk = vocab_chunk
@@ -179,10 +181,10 @@ class EntropyScorer:
         if completions is None:
             completions = [[] for _ in prompts]
         if len(completions) != len(prompts):
-            raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
+            raise UserError(f"{len(prompts)} prompts but {len(completions)} completions")
         for i, p in enumerate(prompts):
             if len(p) == 0:
-                raise ValueError(f"prompt {i} has no tokens")
+                raise UserError(f"prompt {i} has no tokens")
         # the last completion token's successor distribution is never needed
         seqs = [
             list(p) + list(c[:-1]) if c else list(p)

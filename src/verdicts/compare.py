@@ -39,9 +39,10 @@ import numpy as np
 from scipy import stats
 
 from rankinv import theory
+from rankinv.errors import InputNotFound, UserError
 from rankinv.theory import paper
 from rankinv.theory.outcomes import inversion_call
-from rankinv.validate.tables import MISSING_TOKENS, read_csv_records
+from rankinv.verdicts.tables import MISSING_TOKENS, read_csv_records
 
 LABEL_COLUMNS = ("name", "seed", "depth")
 #: Significance level of the inversion call.
@@ -74,7 +75,7 @@ def load_paper() -> dict:
 def example(name: str) -> dict:
     data = load_paper()
     if name not in data["examples"]:
-        raise ValueError(f"example must be one of {sorted(data['examples'])}, got {name!r}")
+        raise UserError(f"example must be one of {sorted(data['examples'])}, got {name!r}")
     ex = dict(data["examples"][name])
     ex["citation"] = data["citation"]
     return ex
@@ -83,18 +84,18 @@ def example(name: str) -> dict:
 def read_rows(path: str | Path) -> list[dict]:
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"file not found: {p}")
+        raise InputNotFound(f"file not found: {p}")
     if p.is_dir():
-        raise ValueError(f"{p} is a directory; pass a CSV or JSON file of checkpoints")
+        raise UserError(f"{p} is a directory; pass a CSV or JSON file of checkpoints")
     if p.suffix == ".csv":
         return read_csv_records(p.read_text())
     try:
         data = json.loads(p.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{p.name} is neither CSV nor valid JSON ({exc.msg})") from None
+        raise UserError(f"{p.name} is neither CSV nor valid JSON ({exc.msg})") from None
     rows = data.get("rows") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"{p.name}: expected a list of row objects or {{'rows': [...]}}")
+        raise UserError(f"{p.name}: expected a list of row objects or {{'rows': [...]}}")
     return rows
 
 
@@ -103,7 +104,7 @@ def _number(value, column: str, row: int):
     if value is None or (isinstance(value, str) and value.strip().lower() in MISSING_TOKENS):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(
+        raise UserError(
             f"column {column!r}, row {row + 1}: {value!r} is not a number "
             "(write n/a or leave the cell empty for a missing value)"
         )
@@ -187,17 +188,17 @@ def compare(
     observed rank).
     """
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ValueError("rows must be a list of row objects (dicts)")
+        raise UserError("rows must be a list of row objects (dicts)")
     if len(rows) < 3:
-        raise ValueError(f"compare needs at least 3 checkpoints, got {len(rows)}")
+        raise UserError(f"compare needs at least 3 checkpoints, got {len(rows)}")
     present = set().union(*(r.keys() for r in rows))
     if len(present) == 1 and any(d in next(iter(present)) for d in ";\t|"):
-        raise ValueError(f"could not split the columns of {next(iter(present))!r}")
+        raise UserError(f"could not split the columns of {next(iter(present))!r}")
     if outcome not in present:
-        raise ValueError(f"missing outcome column {outcome!r}; columns there: {sorted(present)}")
+        raise UserError(f"missing outcome column {outcome!r}; columns there: {sorted(present)}")
     y = _column(rows, outcome)
     if y is None:
-        raise ValueError(f"outcome column {outcome!r} has missing values")
+        raise UserError(f"outcome column {outcome!r} has missing values")
     seeds = [r.get("seed") for r in rows]
     groups = seeds if all(s is not None for s in seeds) and len(set(seeds)) > 1 else None
     rows = [dict(r) for r in rows]
@@ -255,7 +256,7 @@ def compare(
         d["agrees"] = None if exp is None or d["rho"] == 0 else bool(np.sign(d["rho"]) == exp[0])
         predictors[key] = d
     if not predictors:
-        raise ValueError(
+        raise UserError(
             f"no numeric predictor column with at least 3 values; columns there: {sorted(present)}"
         )
     for key, m in _monotone_pairs(cols).items():

@@ -36,8 +36,9 @@ from scipy.stats import rankdata, spearmanr
 
 from rankinv import __version__, theory
 from rankinv._io import read_jsonl, write_json
+from rankinv.errors import InputNotFound, UserError
 from rankinv.theory import outcomes
-from rankinv.validate import rules
+from rankinv.verdicts import rules
 
 #: Check positions as fractions of the run (the paper: step 150 of 400 = 0.375).
 CHECK_FRACTIONS = (0.1, 0.25, 0.375, 0.5)
@@ -198,14 +199,14 @@ def load_population(source: str | Path) -> list[dict]:
     if path.is_dir():
         path = path / "population.jsonl"
     if not path.exists():
-        raise FileNotFoundError(f"no population at {path} (run `rankinv simulate --population`)")
+        raise InputNotFound(f"no population at {path} (run `rankinv simulate --population`)")
     ladders = read_jsonl(path)
     if not ladders:
-        raise ValueError(f"{path} holds no ladders")
+        raise UserError(f"{path} holds no ladders")
     for i, lad in enumerate(ladders):
         missing = {"setting_id", "group_size", "runs"} - set(lad)
         if missing:
-            raise ValueError(f"{path}: ladder {i} lacks {sorted(missing)}")
+            raise UserError(f"{path}: ladder {i} lacks {sorted(missing)}")
     return ladders
 
 
@@ -310,7 +311,7 @@ def score_stage2(
             gain = final - float(r["outcome"]["start_pass_at_k"])  # pass@k bought by RL
             runs.append((half, _trace(r), doomed, gain))
     if not runs:
-        raise ValueError("no run with a trace and a step-0 outcome: nothing to score stage 2 on")
+        raise UserError("no run with a trace and a step-0 outcome: nothing to score stage 2 on")
     rows = []
     for frac in CHECK_FRACTIONS:
         for name, rule in rules.STAGE2_RULES.items():
@@ -379,7 +380,7 @@ def calibrate(
     ladders = load_population(source) if not isinstance(source, list) else source
     split = split_settings(lad["setting_id"] for lad in ladders)
     if len(split) < 2:
-        raise ValueError(f"held-out scoring needs at least 2 settings, got {len(split)}")
+        raise UserError(f"held-out scoring needs at least 2 settings, got {len(split)}")
     s1 = score_stage1(ladders, split, doomed_gain)
     s2 = score_stage2(ladders, split, doomed_gain)
     best1 = max(s1, key=lambda r: r["choose_median_rho"] * r["sign"]) if s1 else None
@@ -440,7 +441,7 @@ def calibrate(
 
 
 def constants_module(result: dict) -> str:
-    """The source of ``rankinv/validate/_calibrated.py`` for a calibrate result: the chosen
+    """The source of ``rankinv/verdicts/_calibrated.py`` for a calibrate result: the chosen
     defaults and, per signal and rule, the held-out numbers the verdicts quote."""
     import pprint
 

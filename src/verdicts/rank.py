@@ -13,33 +13,34 @@ import json
 from pathlib import Path
 
 from rankinv._io import read_jsonl
-from rankinv.validate import rules
+from rankinv.errors import InputNotFound, UserError
+from rankinv.verdicts import rules
 
 
 def load_probe(path: str | Path) -> dict:
     """A validate output directory: its summary and per-problem counts."""
     d = Path(path)
     if not d.exists():
-        raise FileNotFoundError(f"probe directory not found: {d}")
+        raise InputNotFound(f"probe directory not found: {d}")
     if not d.is_dir():
-        raise ValueError(f"{d} is a file; pass the directory `rankinv validate --out` wrote")
+        raise UserError(f"{d} is a file; pass the directory `rankinv validate --out` wrote")
     summary_path = d / "validate_summary.json"
     problems_path = d / "problems.jsonl"
     if not summary_path.exists() or not problems_path.exists():
-        raise ValueError(
+        raise UserError(
             f"{d} is not a `rankinv validate` output (needs validate_summary.json and "
             "problems.jsonl)"
         )
     try:
         summary = json.loads(summary_path.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{summary_path} is not valid JSON ({exc.msg})") from None
+        raise UserError(f"{summary_path} is not valid JSON ({exc.msg})") from None
     problems = read_jsonl(problems_path)
     if not problems:
-        raise ValueError(f"{problems_path} holds no problems")
+        raise UserError(f"{problems_path} holds no problems")
     missing = {"n", "c"} - set(problems[0])
     if missing:
-        raise ValueError(f"{problems_path} lacks {sorted(missing)}")
+        raise UserError(f"{problems_path} lacks {sorted(missing)}")
     return {"dir": str(d), "summary": summary, "problems": problems}
 
 
@@ -54,18 +55,18 @@ def rank(
     first), recommended, predicted_inversion, signal, signal_sign, accuracy, plan.
     """
     if len(dirs) < 2:
-        raise ValueError(f"ranking needs at least 2 probe directories, got {len(dirs)}")
+        raise UserError(f"ranking needs at least 2 probe directories, got {len(dirs)}")
     name = signal or rules.DEFAULT_STAGE1_SIGNAL
     if name not in rules.STAGE1_SIGNALS:
-        raise ValueError(f"signal must be one of {sorted(rules.STAGE1_SIGNALS)}, got {name!r}")
+        raise UserError(f"signal must be one of {sorted(rules.STAGE1_SIGNALS)}, got {name!r}")
     resolved = [str(Path(d).resolve()) for d in dirs]
     dup = sorted({d for d in resolved if resolved.count(d) > 1})
     if dup:
-        raise ValueError(f"the same probe directory is given twice: {dup[0]}")
+        raise UserError(f"the same probe directory is given twice: {dup[0]}")
     probes = [load_probe(d) for d in dirs]
     groups = {p["summary"].get("group_size") for p in probes}
     if len(groups) > 1:
-        raise ValueError(f"the probes used different group sizes {sorted(groups)}; rerun alike")
+        raise UserError(f"the probes used different group sizes {sorted(groups)}; rerun alike")
     if plan is None:
         sp = probes[0]["summary"].get("plan") or {}
         plan = rules.Plan(
@@ -93,7 +94,7 @@ def rank(
                 "entropy_rollout": "the probe measured no rollout entropy (--entropy both)",
                 "informative_fraction": "it needs at least g samples per problem",
             }.get(name, "not measured")
-            raise ValueError(
+            raise UserError(
                 f"signal {name} cannot be computed for {p['dir']}: {hint}; or rank by another "
                 "signal (--signal share_below_p_star needs no more samples)"
             )

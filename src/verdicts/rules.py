@@ -24,13 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from rankinv import theory
+from rankinv.errors import UserError
 from rankinv.theory import paper
 
 # The calibrated defaults: copied from the calibrate run saved at
 # figures/data/calibrate/calibrate.json (scripts/update_calibrated.py writes the module;
 # tests/test_calibrate.py checks that the two agree). Held-out numbers: measured on the
 # report half of the simulated settings.
-from rankinv.validate._calibrated import (
+from rankinv.verdicts._calibrated import (
     DEFAULT_STAGE1_RISK_SIGNAL,
     DEFAULT_STAGE1_SIGNAL,
     DEFAULT_STAGE2_RULE,
@@ -59,7 +60,7 @@ class Plan:
         for name in ("rl_steps", "batch_prompts", "n_prompts"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+                raise UserError(f"{name} must be a positive integer, got {v!r}")
 
     @property
     def visits(self) -> float:
@@ -134,11 +135,11 @@ def stage1_signals(
     n = np.asarray(n, dtype=np.int64)
     c = np.asarray(c, dtype=np.int64)
     if n.shape != c.shape or n.ndim != 1 or n.size == 0:
-        raise ValueError(
+        raise UserError(
             f"n and c must be equal-length non-empty vectors, got {n.shape}, {c.shape}"
         )
     if np.any(n < 1) or np.any(c < 0) or np.any(c > n):
-        raise ValueError("need 1 <= n_i and 0 <= c_i <= n_i for every prompt")
+        raise UserError("need 1 <= n_i and 0 <= c_i <= n_i for every prompt")
     g = plan.group_size
     ps = theory.p_star(g)
     p = c / n
@@ -347,7 +348,7 @@ STAGE2_RULES: dict[str, Rule] = {
 
 def stage2_score(rule: str, trace: Trace, ref_step: int, check_step: int) -> float | None:
     if rule not in STAGE2_RULES:
-        raise ValueError(f"rule must be one of {sorted(STAGE2_RULES)}, got {rule!r}")
+        raise UserError(f"rule must be one of {sorted(STAGE2_RULES)}, got {rule!r}")
     v = STAGE2_RULES[rule].score(trace, ref_step, check_step)
     return None if v is None or not math.isfinite(v) else float(v)
 
@@ -393,7 +394,7 @@ def rule_watch_threshold(rule: str) -> float:
 def rule_threshold(rule: str) -> float:
     """The calibrated threshold of a stage-2 rule (the paper's 0.5 for "paper")."""
     if rule not in STAGE2_RULES:
-        raise ValueError(f"rule must be one of {sorted(STAGE2_RULES)}, got {rule!r}")
+        raise UserError(f"rule must be one of {sorted(STAGE2_RULES)}, got {rule!r}")
     if rule == "paper":
         return paper.DROP_THRESHOLD
     cal = STAGE2_CALIBRATION.get(rule)

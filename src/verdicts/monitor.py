@@ -4,7 +4,7 @@ Over 400 lines: log reading for three formats (TRL, JSONL, CSV) with their key a
 and the verdict of both the paper's rule and the calibrated ones.
 
 The verdict comes from one stage-2 rule (``MonitorConfig.rule``): by default the rule that
-scored best on held-out simulated settings (``rankinv.validate.rules``, chosen by
+scored best on held-out simulated settings (``rankinv.verdicts.rules``, chosen by
 ``rankinv calibrate``); ``rule="paper"`` applies the paper's rule exactly. Whatever the rule,
 the report also carries the entropy drop and the informative-group fraction.
 
@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import theory
+from rankinv.errors import InputNotFound, UserError
 from rankinv.theory import paper
-from rankinv.validate import rules
-from rankinv.validate.tables import read_csv_records
+from rankinv.verdicts import rules
+from rankinv.verdicts.tables import read_csv_records
 
 VERDICTS = ("continue", "watch", "stop")
 
@@ -62,21 +63,21 @@ class MonitorConfig:
 
     def __post_init__(self):
         if not (isinstance(self.ref_step, int) and self.ref_step >= 0):
-            raise ValueError(f"ref_step must be an integer >= 0, got {self.ref_step!r}")
+            raise UserError(f"ref_step must be an integer >= 0, got {self.ref_step!r}")
         if not (isinstance(self.check_step, int) and self.check_step > self.ref_step):
-            raise ValueError(
+            raise UserError(
                 f"check_step must be an integer > ref_step ({self.ref_step}), "
                 f"got {self.check_step!r}"
             )
         if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold must be in (0, 1), got {self.threshold!r}")
+            raise UserError(f"threshold must be in (0, 1), got {self.threshold!r}")
         if not (isinstance(self.planned_steps, int) and self.planned_steps > 0):
-            raise ValueError(
+            raise UserError(
                 f"planned_steps must be a positive integer, got {self.planned_steps!r}"
             )
         theory.p_star(self.group_size)  # validates g
         if self.rule not in rules.STAGE2_RULES:
-            raise ValueError(f"rule must be one of {sorted(rules.STAGE2_RULES)}, got {self.rule!r}")
+            raise UserError(f"rule must be one of {sorted(rules.STAGE2_RULES)}, got {self.rule!r}")
 
 
 @dataclass
@@ -95,18 +96,18 @@ class Series:
 
 def _read_records(path: Path) -> tuple[list[dict], list[str]]:
     if not path.exists():
-        raise FileNotFoundError(f"log not found: {path}")
+        raise InputNotFound(f"log not found: {path}")
     if path.is_dir():
         state = path / "trainer_state.json"
         if not state.exists():
-            raise ValueError(f"{path} is a directory without trainer_state.json")
+            raise UserError(f"{path} is a directory without trainer_state.json")
         path = state
     try:
         text = path.read_text()
     except UnicodeDecodeError:
-        raise ValueError(f"{path.name} is not a text log (not UTF-8)") from None
+        raise UserError(f"{path.name} is not a text log (not UTF-8)") from None
     if not text.strip():
-        raise ValueError(f"{path.name} is empty: no logged steps yet")
+        raise UserError(f"{path.name} is empty: no logged steps yet")
     issues: list[str] = []
     if path.suffix == ".csv":
         return read_csv_records(text), issues
@@ -115,11 +116,11 @@ def _read_records(path: Path) -> tuple[list[dict], list[str]]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(
+            raise UserError(
                 f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno})"
             ) from None
         if "log_history" not in data:
-            raise ValueError(f"{path.name} has no 'log_history'; keys there: {sorted(data)}")
+            raise UserError(f"{path.name} has no 'log_history'; keys there: {sorted(data)}")
         return list(data["log_history"]), issues
     recs = []
     lines = text.splitlines()
@@ -133,7 +134,7 @@ def _read_records(path: Path) -> tuple[list[dict], list[str]]:
             issues.append(f"skipped unparsable {where} (truncated write?)")
             continue
         if not isinstance(rec, dict):
-            raise ValueError(
+            raise UserError(
                 f"{path.name}: line {i} is a JSON {type(rec).__name__}, not an object of "
                 "logged values (one JSON object per step)"
             )
@@ -193,7 +194,7 @@ def series_from_records(
         if forced and picked is None:  # a key the user named must exist, like entropy_key
             missing.append(forced)
     if missing:
-        raise ValueError(f"log lacks key(s) {missing}; keys there: {sorted(present)}")
+        raise UserError(f"log lacks key(s) {missing}; keys there: {sorted(present)}")
     rows = []
     for r in recs:
         step = _finite(r.get(step_key))
@@ -269,7 +270,7 @@ def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
     reasons: list[str] = []
     steps, ent = series.steps, series.entropy
     if not steps:
-        raise ValueError("log has no usable rows (no step with a finite entropy)")
+        raise UserError("log has no usable rows (no step with a finite entropy)")
     ref = _value_at(steps, ent, cfg.ref_step, "after")
     last_step = steps[-1]
     reached = last_step >= cfg.check_step - CHECK_STEP_TOLERANCE

@@ -14,8 +14,9 @@ import json
 from pathlib import Path
 
 from rankinv import theory
+from rankinv.errors import NotADirectoryInput, UserError
 from rankinv.theory import paper
-from rankinv.validate.compare import flag_word
+from rankinv.verdicts.compare import flag_word
 
 
 def _plt():
@@ -271,13 +272,13 @@ def _load(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(
+        raise UserError(
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}; truncated write?)"
         ) from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text file") from None
+        raise UserError(f"{path}: not a text file") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
+        raise UserError(f"{path}: expected a JSON object, got {type(data).__name__}")
     return data
 
 
@@ -287,11 +288,11 @@ def _section(path: Path, build, *args) -> list[str]:
     try:
         return build(data, path.parent, *args)
     except KeyError as exc:
-        raise ValueError(
+        raise UserError(
             f"{path}: missing key {exc.args[0]!r} (not a complete rankinv artifact?)"
         ) from None
     except (TypeError, IndexError, AttributeError) as exc:
-        raise ValueError(f"{path}: unexpected content ({exc})") from None
+        raise UserError(f"{path}: unexpected content ({exc})") from None
 
 
 def _compare_section(cmp: dict, d: Path) -> list[str]:
@@ -476,7 +477,7 @@ def _probe_section(v: dict, d: Path) -> list[str]:
             try:
                 problems.append(json.loads(x))
             except json.JSONDecodeError:
-                raise ValueError(f"{problems_path}: line {i} is not valid JSON") from None
+                raise UserError(f"{problems_path}: line {i} is not valid JSON") from None
         probe_figure(problems, v, d)
         lines += ["![per-problem pass rates against p*](probe.png)", ""]
     return lines
@@ -487,7 +488,7 @@ def build_report(directory: str | Path) -> Path:
     one-line ValueError naming the file."""
     d = Path(directory)
     if not d.is_dir():
-        raise NotADirectoryError(f"not a directory: {d}")
+        raise NotADirectoryInput(f"not a directory: {d}")
     lines = ["# rankinv report", ""]
     found = False
     for fname, build in (
@@ -506,7 +507,7 @@ def build_report(directory: str | Path) -> Path:
         found = True
         lines += _section(d / "validate_summary.json", _probe_section)
     if not found:
-        raise ValueError(
+        raise UserError(
             f"{d} holds no rankinv artifacts (simulate.json, derive.json, compare.json, "
             "monitor*.json, validate_summary.json)"
         )
