@@ -17,6 +17,7 @@ from rankinv import theory
 from rankinv.errors import NotADirectoryInput, UserError
 from rankinv.theory import paper
 from rankinv.verdicts.compare import flag_word
+from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
 
 
 def _plt():
@@ -468,17 +469,8 @@ def _monitor_section(rep: dict, d: Path, name: str) -> list[str]:
 def _probe_section(v: dict, d: Path) -> list[str]:
     lines = ["## Checkpoint probe", "", f"Model `{v.get('model')}`, risk **{v['risk']}**.", ""]
     lines += [f"- {r}" for r in v.get("reasons", [])] + [""]
-    problems_path = d / "problems.jsonl"
-    if problems_path.exists():
-        problems = []
-        for i, x in enumerate(problems_path.read_text().splitlines(), 1):
-            if not x.strip():
-                continue
-            try:
-                problems.append(json.loads(x))
-            except json.JSONDecodeError:
-                raise UserError(f"{problems_path}: line {i} is not valid JSON") from None
-        probe_figure(problems, v, d)
+    if (d / PROBLEMS).exists():
+        probe_figure(ProbeResult.load(d).problems, v, d)
         lines += ["![per-problem pass rates against p*](probe.png)", ""]
     return lines
 
@@ -503,9 +495,9 @@ def build_report(directory: str | Path) -> Path:
         found = True
         name = mpath.stem.replace("monitor_", "").replace("monitor", "run")
         lines += _section(mpath, _monitor_section, name)
-    if (d / "validate_summary.json").exists():
+    if (d / SUMMARY).exists():
         found = True
-        lines += _section(d / "validate_summary.json", _probe_section)
+        lines += _section(d / SUMMARY, _probe_section)
     if not found:
         raise UserError(
             f"{d} holds no rankinv artifacts (simulate.json, derive.json, compare.json, "

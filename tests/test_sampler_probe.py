@@ -192,6 +192,17 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
     assert summary["signal"] == rules.DEFAULT_STAGE1_RISK_SIGNAL
     assert summary["risk"] == stage1_verdict(expect)["risk"]
     assert summary["new_samples"] == 24
+    # the contract a later `rank` reads: what the probe was run with, end tokens included
+    from rankinv.verdicts.probe_result import ProbeResult
+
+    setup = ProbeResult.load(out).setup
+    assert (setup.samples, setup.group_size, setup.max_new_tokens, setup.n_problems) == (
+        8,
+        4,
+        24,
+        3,
+    )
+    assert setup.end_tokens and setup.engine == "hf" and setup.model == str(model_dir)
     lines = (out / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 24
     rec = json.loads(lines[0])

@@ -23,6 +23,13 @@ from rankinv._io import write_json
 from rankinv.errors import UserError
 from rankinv.theory import paper
 from rankinv.verdicts import rules
+from rankinv.verdicts.probe_result import (
+    PRE_RL,
+    PROMPT_ENTROPY,
+    SAMPLES,
+    ProbeResult,
+    ProbeSetup,
+)
 
 TAU_H = paper.TAU_H
 
@@ -273,7 +280,7 @@ def check_probe_args(out: str | Path, entropy_mode: str, engine: str = "hf") -> 
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {out_dir} is an existing file; --out names a directory")
-    for name in ("samples.jsonl", "prompt_entropy.json"):
+    for name in (SAMPLES, PROMPT_ENTROPY):
         if (out_dir / name).is_dir():
             raise UserError(f"--out {out_dir}: {name} there is a directory")
     return out_dir
@@ -350,10 +357,10 @@ def run_probe(
         "version": __version__,
     }
     key = _key(tag)
-    samples_path = out_dir / "samples.jsonl"
+    samples_path = out_dir / SAMPLES
     done = _load_done(samples_path, key)
     prompt_h: dict[str, float] = {}
-    ph_path = out_dir / "prompt_entropy.json"
+    ph_path = out_dir / PROMPT_ENTROPY
     if entropy_mode in ("prompt", "both"):
         cached = json.loads(ph_path.read_text()) if ph_path.exists() else {}
         if cached.get("run_key") == key:
@@ -487,11 +494,33 @@ def run_probe(
             cfg.group_size,
             *rl_plan,
         )
-        write_json(out_dir / "pre_rl.json", rep)
+        write_json(out_dir / PRE_RL, rep)
         summary["pre_rl"] = {k: v for k, v in rep.items() if k != "prompts"}
-    (out_dir / "problems.jsonl").write_text("\n".join(json.dumps(p) for p in problems) + "\n")
-    write_json(out_dir / "validate_summary.json", summary)
-    return summary
+    plan = summary["plan"]
+    eos = getattr(sampler, "eos_ids", None)
+    setup = ProbeSetup(
+        model=str(model),
+        revision=tag["revision"],
+        benchmark=cfg.benchmark,
+        benchmark_hash=tag["benchmark_hash"],
+        n_problems=len(tasks),
+        samples=cfg.samples,
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        max_new_tokens=cfg.max_new_tokens,
+        seed=cfg.seed,
+        stop=stop,
+        chat_template=chat_template,
+        engine=summary["engine"],
+        end_tokens=tuple(sorted(int(t) for t in eos)) if eos else None,
+        group_size=cfg.group_size,
+        rl_steps=plan["rl_steps"],
+        batch_prompts=plan["batch_prompts"],
+        n_prompts=plan["n_prompts"],
+        version=__version__,
+    )
+    ProbeResult(summary=summary, problems=problems, setup=setup).save(out_dir)
+    return {**summary, "setup": setup.to_json()}
 
 
 def extract_code(answer: str, entry_point: str) -> str:

@@ -1,7 +1,7 @@
 """Rank checkpoints by their predicted post-RL outcome beside their pre-RL pass@1 order.
 
-Reads the outputs of several ``rankinv validate`` runs (validate_summary.json and
-problems.jsonl in each directory), computes the stage-1 signal chosen by calibration (or the
+Reads the outputs of several ``rankinv validate`` runs (:class:`ProbeResult`), refuses
+probes that were not sampled alike, takes the stage-1 signal chosen by calibration (or the
 one named) for each under one planned RL budget, and orders the checkpoints by it. When the
 checkpoint with the best pre-RL pass@1 is not the one predicted to end best, that is a
 predicted rank inversion.
@@ -9,39 +9,11 @@ predicted rank inversion.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from rankinv._io import read_jsonl
-from rankinv.errors import InputNotFound, UserError
+from rankinv.errors import UserError
 from rankinv.verdicts import rules
-
-
-def load_probe(path: str | Path) -> dict:
-    """A validate output directory: its summary and per-problem counts."""
-    d = Path(path)
-    if not d.exists():
-        raise InputNotFound(f"probe directory not found: {d}")
-    if not d.is_dir():
-        raise UserError(f"{d} is a file; pass the directory `rankinv validate --out` wrote")
-    summary_path = d / "validate_summary.json"
-    problems_path = d / "problems.jsonl"
-    if not summary_path.exists() or not problems_path.exists():
-        raise UserError(
-            f"{d} is not a `rankinv validate` output (needs validate_summary.json and "
-            "problems.jsonl)"
-        )
-    try:
-        summary = json.loads(summary_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{summary_path} is not valid JSON ({exc.msg})") from None
-    problems = read_jsonl(problems_path)
-    if not problems:
-        raise UserError(f"{problems_path} holds no problems")
-    missing = {"n", "c"} - set(problems[0])
-    if missing:
-        raise UserError(f"{problems_path} lacks {sorted(missing)}")
-    return {"dir": str(d), "summary": summary, "problems": problems}
+from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
 
 
 def rank(
@@ -63,29 +35,43 @@ def rank(
     dup = sorted({d for d in resolved if resolved.count(d) > 1})
     if dup:
         raise UserError(f"the same probe directory is given twice: {dup[0]}")
-    probes = [load_probe(d) for d in dirs]
-    groups = {p["summary"].get("group_size") for p in probes}
-    if len(groups) > 1:
-        raise UserError(f"the probes used different group sizes {sorted(groups)}; rerun alike")
+    probes = [ProbeResult.load(d) for d in dirs]
+    diffs = sampling_differences(probes)
+    if diffs:
+        raise UserError(
+            f"the probes were not sampled alike, so their pass rates do not compare: {diffs[0]}"
+            "; probe every checkpoint with the same options"
+        )
     if plan is None:
-        sp = probes[0]["summary"].get("plan") or {}
+        st = probes[0].setup
+        default = rules.Plan()
         plan = rules.Plan(
-            group_size=int(sp.get("group_size") or groups.pop() or 8),
-            rl_steps=int(sp.get("rl_steps", 400)),
-            batch_prompts=int(sp.get("batch_prompts", 32)),
-            n_prompts=int(sp.get("n_prompts") or len(probes[0]["problems"])),
+            group_size=int(st.group_size or default.group_size),
+            rl_steps=int(st.rl_steps or default.rl_steps),
+            batch_prompts=int(st.batch_prompts or default.batch_prompts),
+            n_prompts=int(st.n_prompts or len(probes[0].problems)),
         )
     sign = rules.signal_sign(name)
     rows = []
     for p in probes:
-        s = p["summary"]
-        sig = rules.stage1_signals(
-            [q["n"] for q in p["problems"]],
-            [q["c"] for q in p["problems"]],
-            plan,
-            entropy_rollout=s.get("entropy_rollout"),
-            entropy_prompt=s.get("entropy_prompt"),
+        s = p.summary
+        # the signals the probe saved, when it planned the same RL run as this ranking
+        st = p.setup
+        same_plan = (st.rl_steps, st.batch_prompts, st.n_prompts, st.group_size) == (
+            plan.rl_steps,
+            plan.batch_prompts,
+            plan.n_prompts,
+            plan.group_size,
         )
+        sig = p.signals if same_plan and p.signals.get(name) is not None else None
+        if sig is None:
+            sig = rules.stage1_signals(
+                p.n,
+                p.c,
+                plan,
+                entropy_rollout=s.get("entropy_rollout"),
+                entropy_prompt=s.get("entropy_prompt"),
+            )
         if sig[name] is None:
             hint = {
                 "pass_at_k": "pass@10 needs at least 10 samples per problem: rerun "
@@ -95,13 +81,13 @@ def rank(
                 "informative_fraction": "it needs at least g samples per problem",
             }.get(name, "not measured")
             raise UserError(
-                f"signal {name} cannot be computed for {p['dir']}: {hint}; or rank by another "
+                f"signal {name} cannot be computed for {p.dir}: {hint}; or rank by another "
                 "signal (--signal share_below_p_star needs no more samples)"
             )
         rows.append(
             {
-                "checkpoint": s.get("model") or p["dir"],
-                "probe_dir": p["dir"],
+                "checkpoint": p.name,
+                "probe_dir": str(p.dir),
                 "predicted": sign * float(sig[name]),
                 "signal_value": float(sig[name]),
                 "pre_pass_at_1": float(sig["pass_at_1"]),

@@ -1,0 +1,205 @@
+"""A probe's result as a type: the contract of a `rankinv validate --out` directory.
+
+The probe (:mod:`rankinv.validate.probe`) writes it, ``rank``, ``report`` and ``compare``
+read it; nobody else spells the file names. A directory holds
+
+    validate_summary.json   the overall summary (signals, stage-1 verdict, reasons) and,
+                            under "setup", what the probe was run with (:class:`ProbeSetup`)
+    problems.jsonl          one record per problem: task_id, n, c, p_hat, entropies, ...
+    samples.jsonl           every sample as it was checked (appended; a rerun resumes)
+    prompt_entropy.json     the prompt-entropy cache of the run
+    pre_rl.json             the optional pre-RL report
+
+Probes written before the setup was recorded are read too: their setup is rebuilt from the
+summary's ``tag`` and ``config`` (fields they never recorded are None).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from rankinv._io import read_jsonl, write_json
+from rankinv.errors import InputNotFound, UserError
+
+SUMMARY = "validate_summary.json"
+PROBLEMS = "problems.jsonl"
+SAMPLES = "samples.jsonl"
+PROMPT_ENTROPY = "prompt_entropy.json"
+PRE_RL = "pre_rl.json"
+
+#: Setup fields that must agree for two probes' pass rates and entropies to be comparable
+#: (``rank`` refuses probes that differ in any of them).
+SAMPLED_ALIKE = (
+    "benchmark_hash",
+    "samples",
+    "temperature",
+    "top_p",
+    "max_new_tokens",
+    "stop",
+    "end_tokens",
+    "chat_template",
+    "group_size",
+)
+
+
+@dataclass(frozen=True)
+class ProbeSetup:
+    """What a probe was run with: the model, the task set, the sampling and the planned RL."""
+
+    model: str
+    revision: str | None = None
+    benchmark: str | None = None
+    benchmark_hash: str | None = None
+    n_problems: int | None = None
+    samples: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_new_tokens: int | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+    chat_template: bool | None = None
+    engine: str | None = None
+    end_tokens: tuple[int, ...] | None = None
+    group_size: int | None = None
+    rl_steps: int | None = None
+    batch_prompts: int | None = None
+    n_prompts: int | None = None
+    version: str | None = None
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        for k in ("stop", "end_tokens"):
+            if d[k] is not None:
+                d[k] = list(d[k])
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> ProbeSetup:
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        for k in ("stop", "end_tokens"):
+            if kw.get(k) is not None:
+                kw[k] = tuple(kw[k])
+        if "model" not in kw:
+            raise UserError("a probe setup must name its model")
+        return cls(**kw)
+
+    @classmethod
+    def from_legacy_summary(cls, s: dict, n_problems: int) -> ProbeSetup:
+        """The setup of a summary written before "setup" existed (tag + config + plan)."""
+        tag = s.get("tag") or {}
+        cfg = s.get("config") or {}
+        plan = s.get("plan") or {}
+        sampling = tag.get("sampling") or {}
+        stop = s.get("stop", sampling.get("stop"))
+        return cls(
+            model=str(s.get("model") or tag.get("model") or "?"),
+            revision=tag.get("revision"),
+            benchmark=tag.get("benchmark") or cfg.get("benchmark"),
+            benchmark_hash=tag.get("benchmark_hash"),
+            n_problems=n_problems,
+            samples=cfg.get("samples"),
+            temperature=cfg.get("temperature", sampling.get("temperature")),
+            top_p=cfg.get("top_p", sampling.get("top_p")),
+            max_new_tokens=cfg.get("max_new_tokens", sampling.get("max_new_tokens")),
+            seed=cfg.get("seed", sampling.get("seed")),
+            stop=tuple(stop) if stop is not None else None,
+            chat_template=s.get("chat_template"),
+            engine=s.get("engine"),
+            end_tokens=None,
+            group_size=s.get("group_size") or plan.get("group_size"),
+            rl_steps=plan.get("rl_steps"),
+            batch_prompts=plan.get("batch_prompts"),
+            n_prompts=plan.get("n_prompts"),
+            version=tag.get("version"),
+        )
+
+
+@dataclass
+class ProbeResult:
+    """One probed checkpoint: its summary, its per-problem records and its setup."""
+
+    summary: dict
+    problems: list[dict]
+    setup: ProbeSetup
+    dir: Path | None = field(default=None, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The checkpoint's name as shown to the user: the model path."""
+        return self.setup.model
+
+    @property
+    def n(self) -> list[int]:
+        return [int(p["n"]) for p in self.problems]
+
+    @property
+    def c(self) -> list[int]:
+        return [int(p["c"]) for p in self.problems]
+
+    @property
+    def signals(self) -> dict:
+        """The stage-1 signals the probe computed under its own planned RL (may be empty for
+        probes that did not save them)."""
+        return dict(self.summary.get("signals") or {})
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write problems.jsonl then validate_summary.json (with the setup) into ``out_dir``."""
+        d = Path(out_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / PROBLEMS).write_text("".join(json.dumps(p) + "\n" for p in self.problems))
+        write_json(d / SUMMARY, {**self.summary, "setup": self.setup.to_json()})
+        self.dir = d
+        return d
+
+    @classmethod
+    def load(cls, path: str | Path) -> ProbeResult:
+        """Read a probe directory; one-line UserError naming what is missing or broken."""
+        d = Path(path)
+        if not d.exists():
+            raise InputNotFound(f"probe directory not found: {d}")
+        if not d.is_dir():
+            raise UserError(f"{d} is a file; pass the directory `rankinv validate --out` wrote")
+        summary_path, problems_path = d / SUMMARY, d / PROBLEMS
+        if not summary_path.is_file() or not problems_path.is_file():
+            raise UserError(
+                f"{d} is not a `rankinv validate` output (needs {SUMMARY} and {PROBLEMS})"
+            )
+        try:
+            summary = json.loads(summary_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{summary_path} is not valid JSON ({exc.msg})") from None
+        if not isinstance(summary, dict):
+            raise UserError(f"{summary_path} is not a JSON object")
+        try:
+            problems = read_jsonl(problems_path)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        if not problems:
+            raise UserError(f"{problems_path} holds no problems")
+        bad = [i for i, p in enumerate(problems, 1) if not {"n", "c"} <= set(p)]
+        if bad:
+            raise UserError(f"{problems_path}: line {bad[0]} lacks n or c")
+        setup = (
+            ProbeSetup.from_json(summary["setup"])
+            if isinstance(summary.get("setup"), dict)
+            else ProbeSetup.from_legacy_summary(summary, len(problems))
+        )
+        summary = {k: v for k, v in summary.items() if k != "setup"}
+        return cls(summary=summary, problems=problems, setup=setup, dir=d)
+
+
+def sampling_differences(probes: list[ProbeResult]) -> list[str]:
+    """Each setup field of :data:`SAMPLED_ALIKE` on which the probes disagree, as
+    "field: a (dir) vs b (dir)"; fields a probe did not record are not compared."""
+    out = []
+    first = probes[0]
+    for name in SAMPLED_ALIKE:
+        for other in probes[1:]:
+            a, b = getattr(first.setup, name), getattr(other.setup, name)
+            if a is not None and b is not None and a != b:
+                out.append(f"{name}: {a!r} ({first.dir}) vs {b!r} ({other.dir})")
+                break
+    return out

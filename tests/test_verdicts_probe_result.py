@@ -1,0 +1,116 @@
+"""The probe directory contract: ProbeResult save/load, legacy summaries, alike-sampling."""
+
+import json
+
+import pytest
+
+from rankinv.verdicts.probe_result import (
+    PROBLEMS,
+    SUMMARY,
+    ProbeResult,
+    ProbeSetup,
+    sampling_differences,
+)
+from rankinv.verdicts.rank import rank
+
+
+def _result(model="m", max_new_tokens=64, counts=(1, 2, 3)):
+    setup = ProbeSetup(
+        model=model,
+        benchmark="humaneval",
+        benchmark_hash="abc",
+        n_problems=len(counts),
+        samples=8,
+        temperature=1.0,
+        top_p=1.0,
+        max_new_tokens=max_new_tokens,
+        stop=("\ndef",),
+        chat_template=False,
+        engine="hf",
+        end_tokens=(2, 5),
+        group_size=4,
+        rl_steps=20,
+        batch_prompts=2,
+        n_prompts=len(counts),
+    )
+    problems = [{"task_id": f"t{i}", "n": 8, "c": c} for i, c in enumerate(counts)]
+    summary = {"model": model, "group_size": 4, "entropy_rollout": 0.4, "entropy_prompt": None}
+    return ProbeResult(summary=summary, problems=problems, setup=setup)
+
+
+def test_save_load_round_trip(tmp_path):
+    r = _result()
+    r.save(tmp_path / "p")
+    back = ProbeResult.load(tmp_path / "p")
+    assert back == r  # dir is not compared
+    assert back.setup.stop == ("\ndef",) and back.setup.end_tokens == (2, 5)
+    assert back.n == [8, 8, 8] and back.c == [1, 2, 3]
+    assert "setup" not in back.summary  # the setup lives in one place
+
+
+def test_legacy_summary_rebuilds_the_setup(tmp_path):
+    d = tmp_path / "old"
+    d.mkdir()
+    (d / PROBLEMS).write_text(json.dumps({"task_id": "a", "n": 4, "c": 1}) + "\n")
+    legacy = {
+        "model": "ckpt/e3",
+        "group_size": 4,
+        "tag": {"revision": "r1", "benchmark_hash": "h", "sampling": {"stop": ["x"]}},
+        "config": {"samples": 4, "temperature": 0.7, "max_new_tokens": 32},
+        "plan": {"group_size": 4, "rl_steps": 400, "batch_prompts": 32, "n_prompts": 1},
+    }
+    (d / SUMMARY).write_text(json.dumps(legacy))
+    st = ProbeResult.load(d).setup
+    assert (st.model, st.revision, st.benchmark_hash) == ("ckpt/e3", "r1", "h")
+    assert (st.samples, st.temperature, st.max_new_tokens, st.stop) == (4, 0.7, 32, ("x",))
+    assert (st.rl_steps, st.n_problems, st.end_tokens) == (400, 1, None)
+
+
+@pytest.mark.parametrize(
+    "write, msg",
+    [
+        (lambda d: None, "not a `rankinv validate` output"),
+        (lambda d: (d / SUMMARY).write_text("{"), "not valid JSON"),
+        (lambda d: (d / SUMMARY).write_text("[1]"), "not a JSON object"),
+    ],
+)
+def test_load_names_what_is_wrong(tmp_path, write, msg):
+    d = tmp_path / "p"
+    d.mkdir()
+    (d / PROBLEMS).write_text(json.dumps({"task_id": "a", "n": 4, "c": 1}) + "\n")
+    write(d)
+    with pytest.raises(ValueError, match=msg):
+        ProbeResult.load(d)
+
+
+def test_load_refuses_problems_without_counts(tmp_path):
+    r = _result()
+    r.save(tmp_path / "p")
+    (tmp_path / "p" / PROBLEMS).write_text('{"task_id": "a", "n": 3}\n')
+    with pytest.raises(ValueError, match="line 1 lacks n or c"):
+        ProbeResult.load(tmp_path / "p")
+
+
+def test_sampling_differences_name_the_field(tmp_path):
+    a = _result("a").save(tmp_path / "a")
+    b = _result("b", max_new_tokens=128).save(tmp_path / "b")
+    probes = [ProbeResult.load(a), ProbeResult.load(b)]
+    (diff,) = sampling_differences(probes)
+    assert diff.startswith("max_new_tokens: 64") and "128" in diff
+    with pytest.raises(ValueError, match="not sampled alike.*max_new_tokens"):
+        rank([a, b], signal="pass_at_1")
+    # the same setup but another model and seed is comparable
+    c = _result("c", counts=(0, 8, 8)).save(tmp_path / "c")
+    res = rank([a, c], signal="pass_at_1")
+    assert {r["checkpoint"] for r in res["ranking"]} == {"a", "c"}
+    assert {r["probe_dir"] for r in res["ranking"]} == {str(a), str(c)}
+
+
+def test_rank_reads_the_saved_signals_under_the_same_plan(tmp_path):
+    a, b = _result("a"), _result("b", counts=(8, 8, 0))
+    # a saved signal value that differs from the recomputed one shows which is read
+    a.summary["signals"] = {"pass_at_1": 0.9}
+    b.summary["signals"] = {"pass_at_1": 0.1}
+    res = rank([a.save(tmp_path / "a"), b.save(tmp_path / "b")], signal="pass_at_1")
+    values = {r["checkpoint"]: r["signal_value"] for r in res["ranking"]}
+    assert values == {"a": 0.9, "b": 0.1}
