@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from rankinv.cli._app import JSON_OPTION, app, emit_json
+from rankinv._io import claim_out_dir
+from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
 
 experiment_app = typer.Typer(
     help="End-to-end experiments on models trained here.", no_args_is_help=True
@@ -22,6 +23,7 @@ def experiment_mini(
     preset: str = typer.Option("ci", help="ci (CPU, minutes: 24 on a busy 2-core machine) | gpu"),
     out: str = typer.Option("runs/mini", "--out", help="Directory (resumable)."),
     sft: str = typer.Option("full", "--sft", help="full fine-tuning | lora (peft adapters)"),
+    overwrite: bool = OVERWRITE_OPTION,
     as_json: bool = JSON_OPTION,
 ):
     """Pretrain a small Qwen2 coder, SFT to several depths, GRPO, predicted vs observed."""
@@ -33,6 +35,7 @@ def experiment_mini(
     from rankinv.render.experiment import mini_logger, print_mini
 
     cfg = dataclasses.replace(mini_preset(preset), sft_mode=sft)
+    claim_out_dir(out, {"command": "experiment mini", "config": dataclasses.asdict(cfg)}, overwrite)
     if as_json:
         res = run_mini(cfg, out, log=lambda m: None)
         emit_json({k: v for k, v in res.items() if k != "runs"})

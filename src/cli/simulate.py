@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
 
-from rankinv.cli._app import JSON_OPTION, app, emit_json
+from rankinv._io import claim_out_dir
+from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
 from rankinv.errors import UserError
 
 
@@ -56,6 +58,7 @@ def simulate(
     ),
     group_size: int = typer.Option(None, "--group-size", "-g", help="GRPO group size g."),
     rl_steps: int = typer.Option(None, "--rl-steps", help="GRPO steps per run."),
+    overwrite: bool = OVERWRITE_OPTION,
     as_json: bool = JSON_OPTION,
 ):
     """JAX sweep over SFT depths x seeds, then GRPO: the inversion and rho.
@@ -84,6 +87,8 @@ def simulate(
                 f"--population runs its own grid of settings; {', '.join(given)} would be "
                 "ignored (leave them out, or drop --population)"
             )
+        if out:
+            claim_out_dir(out, {"command": "simulate", "population": population}, overwrite)
         summary = population_summary(population, out, quiet=as_json)
         if as_json:
             emit_json(summary)
@@ -106,6 +111,9 @@ def simulate(
         changes["eval_every"] = min(cfg.eval_every, rl_steps)
     if changes:
         cfg = cfg.replace(name=f"{cfg.name}+overrides", **changes)
+    if out:
+        identity = {"command": "simulate", "config": dataclasses.asdict(cfg), "derive": derive}
+        claim_out_dir(out, identity, overwrite)
     status = simulation_status(
         f"simulating {cfg.n_runs} runs x {cfg.rl_steps} GRPO steps...", quiet=as_json
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from rankinv.cli._app import JSON_OPTION, app, emit_json
+from rankinv._io import claim_out_dir
+from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
 from rankinv.errors import UserError
 from rankinv.theory import paper
 
@@ -67,6 +70,7 @@ def validate(
         help="Stage-1 predictor (default: the one that scored best on held-out simulated "
         "settings, see `rankinv calibrate`).",
     ),
+    overwrite: bool = OVERWRITE_OPTION,
     as_json: bool = JSON_OPTION,
 ):
     """Probe a checkpoint: per-problem p and entropy, stage-1 risk (resumable)."""
@@ -110,6 +114,18 @@ def validate(
     )
     task_sets.load(benchmark)  # a missing or malformed benchmark file, before the model
     resolve_model_dir(model)  # clear errors before anything heavy
+    identity = {
+        "command": "validate",
+        "model": str(Path(model).resolve()),
+        "benchmark": benchmark,
+        "temperature": temperature,
+        "max_new_tokens": max_new_tokens,
+        "seed": seed,
+        "stop": list(stops) if stops else None,
+        "chat_template": chat_template,
+        "engine": engine,
+    }
+    claim_out_dir(out, identity, overwrite)
     try:
         summary = run_probe(
             model,

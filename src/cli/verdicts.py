@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from rankinv._io import write_json
-from rankinv.cli._app import JSON_OPTION, app, emit_json
+from rankinv._io import claim_out_dir, write_json
+from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
 from rankinv.errors import UserError
 from rankinv.theory import paper
 from rankinv.verdicts import rules
@@ -171,6 +171,7 @@ def calibrate(
     out: str = typer.Option(
         None, "--out", help="Directory for population.jsonl and calibrate.json."
     ),
+    overwrite: bool = OVERWRITE_OPTION,
     as_json: bool = JSON_OPTION,
 ):
     """Score every stage-1 signal and stage-2 rule on held-out simulated settings."""
@@ -183,6 +184,7 @@ def calibrate(
     source = Path(population)
     if population in ("quick", "full"):
         out = out or f"rankinv-calibrate-{population}"
+        claim_out_dir(out, {"command": "calibrate", "population": population}, overwrite)
         population_summary(population, out, quiet=as_json)
         source = Path(out)
     elif not source.exists():
