@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from rankinv.theory import outcomes
 from rankinv.verdicts.compare import flag_word
 
 PIPE_WIDTH = 200
@@ -81,18 +82,8 @@ def rho_line(name: str, r: dict) -> str:
 
 
 def sim_inversion(result: dict) -> tuple[bool | None, str]:
-    """The simulated inversion as (JSON value, words): None and "n/a (...)" when rho is
-    undefined (fewer than 3 checkpoints, or a constant column), never a silent "no"."""
-    r = result["spearman_pre_pass1_vs_post"]
-    if r.get("rho") is None:
-        n = len(result.get("depths") or [])
-        why = "needs at least 3 checkpoints" if n < 3 else r.get("error", "rho undefined")
-        return None, f"n/a ({why})"
-    inv = result["inversion"]
-    call = result.get("inversion_call")
-    if call is None:  # artifacts from before the call was recorded
-        return inv, "yes" if inv else "no"
-    return inv, call
+    """The simulated inversion as (JSON value, words): see theory.outcomes.sweep_inversion."""
+    return outcomes.sweep_inversion(result)
 
 
 def print_simulation(result: dict, out: str | None = None) -> None:
