@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rankinv import theory
 from rankinv.errors import NotADirectoryInput, UserError
+from rankinv.report.population import calibrate_section, population_section
 from rankinv.theory import outcomes, paper
 from rankinv.verdicts.compare import flag_word
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
@@ -513,10 +514,17 @@ def build_report(directory: str | Path) -> Path:
     if (d / SUMMARY).exists():
         found = True
         lines += _section(d / SUMMARY, _probe_section)
+    for fname, build in (
+        ("population.json", population_section),
+        ("calibrate.json", calibrate_section),
+    ):
+        if (d / fname).exists():
+            found = True
+            lines += _section(d / fname, build)
     if not found:
         raise UserError(
             f"{d} holds no rankinv artifacts (simulate.json, derive.json, compare.json, "
-            "monitor*.json, validate_summary.json)"
+            "monitor*.json, validate_summary.json, population.json, calibrate.json)"
         )
     out = d / "report.md"
     out.write_text("\n".join(lines) + "\n")
