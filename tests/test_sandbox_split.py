@@ -519,7 +519,7 @@ def test_cli_allow_import_is_checked_before_anything_heavy(tmp_path):
 def test_calls_sent_ahead_keep_the_order_a_stateful_candidate_sees(sandbox):
     """Leading literal calls are sent at once; the candidate still sees exactly the
     calls of the tests, in order (a counter tells), and none that a branch skips."""
-    from rankinv.sandbox import _worker
+    from rankinv.sandbox import _harness
 
     test = (
         "def check(candidate):\n"
@@ -531,7 +531,7 @@ def test_calls_sent_ahead_keep_the_order_a_stateful_candidate_sees(sandbox):
         "    for k in ('d',):\n"
         "        assert candidate(k) == 4\n"
     )
-    assert len(_worker._ahead(test)) == 2  # up to the branch that may skip a call
+    assert len(_harness._ahead(test)) == 2  # up to the branch that may skip a call
     counter = "    global N\n    N = globals().get('N', 0) + 1\n    return N\n"
     assert sandbox.check(_task(test), counter).passed
     early_fail = test.replace("== 1", "== 0")
