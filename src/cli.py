@@ -531,7 +531,7 @@ def validate(
         stops = tuple(s.replace("\\n", "\n").replace("\\t", "\t") for s in stop)
         if any(not s for s in stops):
             raise UserError("--stop: empty stop string")
-    executor.set_default_allow_imports(tuple(allow_import or ()))
+    executor.check_allow_imports(allow_import or ())
     cfg = ProbeConfig(
         benchmark=benchmark,
         samples=samples,

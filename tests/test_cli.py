@@ -137,3 +137,14 @@ def test_threshold_approximation_follows_the_level():
 
     out = run_cli("threshold", "-g", "8", "--level", "0.3", "--json")
     assert json.loads(out.stdout)["p_star_ln2_over_g"] == pytest.approx(math.log(1 / 0.3) / 8)
+
+
+def test_validate_checks_allow_import_before_anything_heavy(tmp_path):
+    from typer.testing import CliRunner
+
+    from rankinv.cli import app
+    from rankinv.errors import UserError
+
+    args = ["validate", "--model", str(tmp_path), "--out", str(tmp_path / "o")]
+    res = CliRunner().invoke(app, [*args, "--allow-import", "no_such_module_xyz"])
+    assert isinstance(res.exception, UserError) and "no_such_module_xyz" in str(res.exception)
