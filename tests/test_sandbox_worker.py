@@ -45,3 +45,24 @@ def test_a_candidate_that_never_returns_times_out_and_the_worker_goes_on(sandbox
     out = sandbox.check(t, "    while True:\n        pass\n", timeout_s=1.0)
     assert out.status == "timeout" and out.seconds < 3.0
     assert sandbox.check(t, "    return args[0]\n").passed
+
+
+def test_the_worker_modules_import_only_the_standard_library_and_each_other():
+    """The worker is a fresh interpreter (``python -I -S``, empty environment): it loads
+    its siblings by path and nothing of rankinv or site-packages."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    here = Path(_worker.__file__).parent
+    siblings = {"_worker", "_isolation", "_harness", "_zygote", "_wire"}
+    for name in sorted(siblings):
+        tree = ast.parse((here / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                mods = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                mods = [a.name for a in node.names] if node.level else [node.module.split(".")[0]]
+            else:
+                continue
+            assert all(m in sys.stdlib_module_names or m in siblings for m in mods), (name, mods)
