@@ -41,7 +41,7 @@ from rankinv import __version__
 from rankinv._io import read_jsonl, write_json
 from rankinv.errors import InputNotFound, UserError
 from rankinv.theory import outcomes
-from rankinv.verdicts import rules, signals
+from rankinv.verdicts import backtest, rules, signals
 
 #: Check positions as fractions of the run (the paper: step 150 of 400 = 0.375).
 CHECK_FRACTIONS = (0.1, 0.25, 0.375, 0.5)
@@ -488,6 +488,7 @@ def calibrate(
         "version": __version__,
         "elapsed_s": time.perf_counter() - t0,
     }
+    result["real"] = backtest.backtest()  # scored with the shipped signs; never used to choose
     if with_sensitivity:
         result["sensitivity"] = [
             {"doomed_gain": g, **calibrate(ladders, doomed_gain=g)["chosen"]}
