@@ -142,18 +142,38 @@ def compare(
 @app.command()
 def rank(
     probe_dirs: list[str] = typer.Argument(  # noqa: B008
-        ..., help="Two or more `rankinv validate --out` dirs."
+        None, help="Two or more `rankinv validate --out` dirs."
+    ),
+    table: str = typer.Option(
+        None,
+        "--table",
+        help="CSV or JSON of per-checkpoint aggregates from any harness (the columns `compare` "
+        "reads: name, pre_pass_at_1, pre_pass_at_10, entropy, entropy_step10, ...).",
+    ),
+    pilot: list[str] = typer.Option(  # noqa: B008
+        None,
+        "--pilot",
+        help="A short GRPO log per checkpoint (TRL trainer_state.json, JSONL, CSV), in the "
+        "checkpoints' order: entropy and informative fraction over the first 10 RL steps.",
     ),
     signal: str = typer.Option(
-        None, help="Stage-1 predictor (default: the calibrated one; see `rankinv calibrate`)."
+        None, help="Lead signal (default: pilot signals, then by held-out rho; see calibrate)."
     ),
+    group_size: int = typer.Option(8, "--group-size", "-g", help="GRPO group size g (--table)."),
     as_json: bool = JSON_OPTION,
 ):
-    """Rank checkpoints by predicted post-RL outcome; recommend a starting checkpoint."""
+    """Rank checkpoints by predicted post-RL outcome: recommend a start, or say why not."""
     from rankinv.render import print_rank
+    from rankinv.verdicts.probe_result import SUMMARY
     from rankinv.verdicts.rank import rank as rank_fn
 
-    res = rank_fn(probe_dirs, signal=signal)
+    probe_dirs = list(probe_dirs or [])
+    pilot = list(pilot or [])
+    if pilot:  # `--pilot a b c`: the values after the first log arrive as positional paths
+        logs = [p for p in probe_dirs if not (Path(p) / SUMMARY).is_file()]
+        probe_dirs = [p for p in probe_dirs if p not in logs]
+        pilot += logs
+    res = rank_fn(probe_dirs, signal=signal, table=table, pilot=pilot, group_size=group_size)
     if as_json:
         emit_json(res)
         return
