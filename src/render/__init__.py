@@ -224,7 +224,7 @@ def compare_summary_lines(res: dict) -> list[str]:
         elif v.get("same_ranks_as"):
             lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
     for k, v in preds.items():
-        if v.get("power") == 0.0:
+        if v.get("min_p_value") is not None and v["min_p_value"] > res["alpha"]:
             n = v.get("n", res["n"])
             lines.append(
                 f"{k}: at n = {n} rows with a value the permutation test cannot reach "
