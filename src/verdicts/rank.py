@@ -228,6 +228,11 @@ def table_signals(row: dict, group_size: int) -> tuple[dict, int | None]:
         for col in cols:
             if row.get(f"{col}_se") is not None:
                 se[name] = _number(row[f"{col}_se"], f"{col}_se", 0)
+    for col in ("pre_pass_at_k", f"pre_pass_at_{k}"):
+        if k is not None and row.get(f"{col}_se") is not None:
+            se["pass_at_k"] = _number(row[f"{col}_se"], f"{col}_se", 0)
+    if row.get("pre_pass_at_1_se") is not None:
+        se["pass_at_1"] = _number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", 0)
     return vals | {"_se": se}, k
 
 
