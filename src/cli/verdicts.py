@@ -142,7 +142,7 @@ def compare(
         rows = cmp.rows_from_probes(probes, outcomes)
         file = f"{len(probes)} probes + {outcomes}"
     elif (file is None) == (example is None):
-        raise UserError("give FILE, --example NAME, or --probes DIR... --outcomes FILE")
+        raise UserError("give either FILE or --example NAME (or --probes DIR... --outcomes FILE)")
     if out and Path(out).exists() and not Path(out).is_dir():
         raise UserError(f"--out {out} is an existing file; --out names a directory")
     if example:
