@@ -1,16 +1,30 @@
 """Write src/verdicts/_calibrated.py (the verdicts' defaults) from a saved calibrate run.
 
-python scripts/update_calibrated.py [figures/data/calibrate/calibrate.json]
+    python scripts/update_calibrated.py [figures/data/calibrate/calibrate.json]
+    python scripts/update_calibrated.py --population DIR   # recalibrate first (one command)
+
+With --population, calibrate runs on DIR's population.jsonl (choose half / report half, the
+sensitivity check and the real back-test), writes figures/data/calibrate/calibrate.json, then
+the defaults module from it: the one command to rerun when a new population lands.
 """
 
 import json
 import sys
 from pathlib import Path
 
-from rankinv.verdicts.calibrate import constants_module
+from rankinv.verdicts.calibrate import calibrate, constants_module
 
 ROOT = Path(__file__).resolve().parents[1]
-src = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "figures/data/calibrate/calibrate.json"
+SAVED = ROOT / "figures/data/calibrate/calibrate.json"
+args = sys.argv[1:]
+if args[:1] == ["--population"]:
+    if len(args) != 2:
+        sys.exit("usage: update_calibrated.py --population DIR")
+    calibrate(args[1], out=SAVED.parent, with_sensitivity=True)
+    print(f"wrote {SAVED} from {args[1]}")
+    src = SAVED
+else:
+    src = Path(args[0]) if args else SAVED
 target = ROOT / "src/verdicts/_calibrated.py"
 target.write_text(constants_module(json.loads(src.read_text())))
 print(f"wrote {target} from {src}")

@@ -43,15 +43,11 @@ def _ladder(rng, setting_id, seed, strand_rate, steps=40):
         runs.append(
             {
                 "depth": depth,
-                "stage1": {
-                    "pass_at_1": 0.3 + 0.03 * d + rng.normal(0, 0.005),  # SFT sharpens
-                    "pass_at_k": start,
+                "stage1": {  # what the population records store: probe counts, entropies
+                    "n": [64] * n_prompts,
+                    "c": rng.binomial(64, p).tolist(),
                     "entropy_rollout": 1.0 - 0.15 * d + rng.normal(0, 0.01),
                     "entropy_prompt": None,
-                    "informative_fraction": float(inf_level),
-                    "share_below_p_star": None,
-                    "share_above_1m_p_star": None,
-                    "p_hat": p.tolist(),
                 },
                 "trace": trace,
                 "outcome": {
@@ -99,8 +95,10 @@ def test_calibrate_recovers_the_planted_truth(population, tmp_path):
     assert s1["escape"]["median_rho"] > 0.8
     assert s1[res["chosen"]["stage1"]]["median_rho"] >= 0.9
     assert s1["escape"]["auc_poor_start"] > 0.9  # low escape flags the stranded rungs
-    # pass@1 rises with depth while the outcome falls: its chosen sign is negative
-    assert s1["pass_at_1"]["sign"] == -1
+    # entropy falls with depth, as the outcome does: its chosen sign is positive
+    assert s1["entropy_rollout"]["sign"] == 1
+    # the pilot signals are scored from the traces' first steps like every other signal
+    assert s1["pilot_informative"]["n_ladders"] > 0
     s2 = [r for r in res["stage2"] if r["check_fraction"] == 0.375]
     by = {r["rule"]: r for r in s2}
     # planted: healthy runs lose MORE entropy, so the paper's drop rule is worse than chance
@@ -159,13 +157,14 @@ def test_stage2_rule_scores_by_hand():
 
 
 def test_stage1_verdict_orientation(monkeypatch):
-    from rankinv.validate.probe import stage1_verdict
+    from rankinv.verdicts import signals
+    from rankinv.verdicts.signals import stage1_verdict
 
     cal = {
         "escape": {"sign": 1, "poor_start_threshold": 0.5, "median_rho": 0.8, "top1_rate": 0.7},
         "pass_at_1": {"sign": -1, "poor_start_threshold": 0.4, "median_rho": 0.5, "top1_rate": 0.6},
     }
-    monkeypatch.setattr(rules, "STAGE1_CALIBRATION", cal)
+    monkeypatch.setattr(signals, "STAGE1_CALIBRATION", cal)
     assert stage1_verdict({"escape": 0.3}, "escape")["risk"] == "high"  # few prompts escape
     assert stage1_verdict({"escape": 0.7}, "escape")["risk"] == "low"
     # negative sign: a high pass@1 is the risky side (the paper's inversion)

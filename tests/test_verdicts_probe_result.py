@@ -106,11 +106,13 @@ def test_sampling_differences_name_the_field(tmp_path):
     assert {r["probe_dir"] for r in res["ranking"]} == {str(a), str(c)}
 
 
-def test_rank_reads_the_saved_signals_under_the_same_plan(tmp_path):
+def test_rank_recomputes_the_signals_from_the_saved_counts(tmp_path):
+    """One computation (issue 24): rank recomputes every signal from the probe's counts by
+    signals.stage1_signals, so a summary saved by another version cannot leak its values."""
     a, b = _result("a"), _result("b", counts=(8, 8, 0))
-    # a saved signal value that differs from the recomputed one shows which is read
-    a.summary["signals"] = {"pass_at_1": 0.9}
+    a.summary["signals"] = {"pass_at_1": 0.9}  # stale values: not read
     b.summary["signals"] = {"pass_at_1": 0.1}
     res = rank([a.save(tmp_path / "a"), b.save(tmp_path / "b")], signal="pass_at_1")
     values = {r["checkpoint"]: r["signal_value"] for r in res["ranking"]}
-    assert values == {"a": 0.9, "b": 0.1}
+    assert values["b"] == pytest.approx(16 / 24)  # counts 8, 8, 0 of 8 samples each
+    assert values["a"] != 0.9

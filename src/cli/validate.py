@@ -10,6 +10,7 @@ from rankinv._io import claim_out_dir
 from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
 from rankinv.errors import UserError
 from rankinv.theory import paper
+from rankinv.verdicts.signals import DEFAULT_RL_STEPS
 
 
 @app.command()
@@ -108,7 +109,7 @@ def validate(
         tau_h=tau_h,
         workers=workers,
         allow_imports=allow_imports,
-        rl_steps=rl_steps or 400,
+        rl_steps=rl_steps or DEFAULT_RL_STEPS,
         batch_prompts=rl_prompts_per_step or 32,
         n_prompts=n_prompts,
         signal=signal,

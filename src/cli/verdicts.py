@@ -102,11 +102,23 @@ def monitor(
 
 @app.command()
 def compare(
-    file: str = typer.Argument(None, help="CSV or JSON, one row per checkpoint."),
+    files: list[str] = typer.Argument(  # noqa: B008
+        None, help="CSV or JSON, one row per checkpoint."
+    ),
     example: str = typer.Option(
         None,
         "--example",
         help="paper-qwen | paper-qwen-diagnostic | paper-deepseek | paper-deepseek-table1",
+    ),
+    probes: list[str] = typer.Option(  # noqa: B008
+        None,
+        "--probes",
+        help="Probe directories (`rankinv validate --out`), with --outcomes: builds the table.",
+    ),
+    outcomes: str = typer.Option(
+        None,
+        "--outcomes",
+        help="CSV or JSON of post-RL results: name (the probe folder's name), post_pass_at_10.",
     ),
     outcome: str = typer.Option(None, help="Outcome column (default post_pass_at_10)."),
     group_size: int = typer.Option(8, "--group-size", "-g"),
@@ -117,8 +129,20 @@ def compare(
     from rankinv.render import print_compare
     from rankinv.verdicts import compare as cmp
 
-    if (file is None) == (example is None):
-        raise UserError("give either FILE or --example NAME")
+    probes, files = list(probes or []), list(files or [])
+    if probes:  # `--probes a b c`: the values after the first arrive as positional paths
+        probes += files
+        files = []
+    if len(files) > 1:
+        raise UserError(f"compare reads one FILE, got {len(files)}; for probes use --probes")
+    file = files[0] if files else None
+    if bool(probes) != bool(outcomes):
+        raise UserError("--probes and --outcomes go together (probe folders + post-RL results)")
+    if probes:
+        rows = cmp.rows_from_probes(probes, outcomes)
+        file = f"{len(probes)} probes + {outcomes}"
+    elif (file is None) == (example is None):
+        raise UserError("give either FILE or --example NAME (or --probes DIR... --outcomes FILE)")
     if out and Path(out).exists() and not Path(out).is_dir():
         raise UserError(f"--out {out} is an existing file; --out names a directory")
     if example:
@@ -126,6 +150,8 @@ def compare(
         rows, source = ex["rows"], f"example {example}: {ex['citation']}"
         outcome = outcome or ex["outcome"]
         group_size = ex.get("group_size", group_size)
+    elif probes:
+        source = file
     else:
         rows, source = cmp.read_rows(file), file
     res = cmp.compare(rows, outcome or "post_pass_at_10", group_size)
@@ -142,18 +168,38 @@ def compare(
 @app.command()
 def rank(
     probe_dirs: list[str] = typer.Argument(  # noqa: B008
-        ..., help="Two or more `rankinv validate --out` dirs."
+        None, help="Two or more `rankinv validate --out` dirs."
+    ),
+    table: str = typer.Option(
+        None,
+        "--table",
+        help="CSV or JSON of per-checkpoint aggregates from any harness (the columns `compare` "
+        "reads: name, pre_pass_at_1, pre_pass_at_10, entropy, entropy_step10, ...).",
+    ),
+    pilot: list[str] = typer.Option(  # noqa: B008
+        None,
+        "--pilot",
+        help="A short GRPO log per checkpoint (TRL trainer_state.json, JSONL, CSV), in the "
+        "checkpoints' order: entropy and informative fraction over the first 10 RL steps.",
     ),
     signal: str = typer.Option(
-        None, help="Stage-1 predictor (default: the calibrated one; see `rankinv calibrate`)."
+        None, help="Lead signal (default: pilot signals, then by held-out rho; see calibrate)."
     ),
+    group_size: int = typer.Option(8, "--group-size", "-g", help="GRPO group size g (--table)."),
     as_json: bool = JSON_OPTION,
 ):
-    """Rank checkpoints by predicted post-RL outcome; recommend a starting checkpoint."""
+    """Rank checkpoints by predicted post-RL outcome: recommend a start, or say why not."""
     from rankinv.render import print_rank
+    from rankinv.verdicts.probe_result import SUMMARY
     from rankinv.verdicts.rank import rank as rank_fn
 
-    res = rank_fn(probe_dirs, signal=signal)
+    probe_dirs = list(probe_dirs or [])
+    pilot = list(pilot or [])
+    if pilot:  # `--pilot a b c`: the values after the first log arrive as positional paths
+        logs = [p for p in probe_dirs if not (Path(p) / SUMMARY).is_file()]
+        probe_dirs = [p for p in probe_dirs if p not in logs]
+        pilot += logs
+    res = rank_fn(probe_dirs, signal=signal, table=table, pilot=pilot, group_size=group_size)
     if as_json:
         emit_json(res)
         return

@@ -27,6 +27,7 @@ from rankinv.theory import paper
 from rankinv.validate.sampler import prompt_entropy
 from rankinv.verdicts import rules
 from rankinv.verdicts.monitor import MonitorConfig, analyse, series_from_records
+from rankinv.verdicts.signals import stage1_verdict
 
 try:
     from transformers import TrainerCallback
@@ -192,18 +193,10 @@ def screen(
     vals = prompt_entropy(model, tokenizer, prompts, batch_size)
     h = float(sum(vals) / len(vals))
     ps = theory.p_star(group_size)
-    if h < tau_h:
-        verdict = "high"
-        reasons = [
-            f"prompt-token entropy {h:.3f} nats < tau_H = {tau_h}: entropy collapse; "
-            f"expect prompts below p*({group_size}) = {ps:.3f} to strand under GRPO"
-        ]
-    elif h < 1.5 * tau_h:
-        verdict = "medium"
-        reasons = [f"prompt-token entropy {h:.3f} nats is within 1.5x of tau_H = {tau_h}"]
-    else:
-        verdict = "low"
-        reasons = [f"prompt-token entropy {h:.3f} nats >= 1.5 tau_H"]
+    v = stage1_verdict({"entropy_prompt": h}, rule="paper", tau_h=tau_h)  # the one verdict
+    verdict, reasons = v["risk"], v["reasons"]
+    if verdict == "high":
+        reasons[0] += f"; expect prompts below p*({group_size}) = {ps:.3f} to strand under GRPO"
     reasons.append(SCREEN_ACCURACY)
     result = {
         "verdict": verdict,

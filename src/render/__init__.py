@@ -224,7 +224,7 @@ def compare_summary_lines(res: dict) -> list[str]:
         elif v.get("same_ranks_as"):
             lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
     for k, v in preds.items():
-        if v.get("power") == 0.0:
+        if v.get("min_p_value") is not None and v["min_p_value"] > res["alpha"]:
             n = v.get("n", res["n"])
             lines.append(
                 f"{k}: at n = {n} rows with a value the permutation test cannot reach "
@@ -341,32 +341,6 @@ def print_demo_step(name: str, result, out_dir: Path) -> None:
         )
 
 
-def print_rank(res: dict) -> None:
-    t = Table(title=f"Checkpoints by predicted post-RL outcome ({res['signal']})")
-    for col in ("#", "checkpoint", res["signal"], "pre-RL pass@1"):
-        t.add_column(col, overflow="fold")
-    for i, r in enumerate(res["ranking"], 1):
-        t.add_row(str(i), r["checkpoint"], f"{r['signal_value']:.3f}", f"{r['pre_pass_at_1']:.3f}")
-    console.print(t)
-    if res.get("tied_first"):
-        console.print(
-            f"no clear first: {', '.join(res['tied_first'])} tie on {res['signal']} (within "
-            "0.5% of its spread); more samples per problem may separate them",
-            highlight=False,
-        )
-    else:
-        console.print(f"recommended start: [bold]{res['recommended']}[/]", highlight=False)
-    if res["predicted_inversion"]:
-        console.print(
-            f"predicted inversion: the best pre-RL pass@1 ({res['best_pre_pass_at_1']}) is not "
-            "the checkpoint predicted to end best",
-            highlight=False,
-        )
-    else:
-        console.print("no inversion predicted: the two orders agree on the best checkpoint")
-    console.print(f"signal accuracy: {res['accuracy']}", highlight=False)
-
-
 def print_calibrate(res: dict) -> None:
     n_rep = max((r["n_ladders"] for r in res["stage1"]), default=0)
     t = Table(
@@ -381,11 +355,15 @@ def print_calibrate(res: dict) -> None:
             f"{r['sign']:+d}",
             f"{r['median_rho']:+.2f}",
             f"[{r['iqr'][0]:+.2f}, {r['iqr'][1]:+.2f}]",
-            f"{r['top1_rate']:.0%}",
+            "-" if r["top1_rate"] is None else f"{r['top1_rate']:.0%} of {r.get('top1_n', '?')}",
             f"{r['regret']:.3f}",
             "-" if r["auc_poor_start"] is None else f"{r['auc_poor_start']:.2f}",
         )
     console.print(t)
+    if res.get("real"):
+        from rankinv.render.rank import print_backtest
+
+        print_backtest(res["real"])
     frac = res["chosen"]["stage2_check_fraction"]
     for w in res.get("warnings", []):
         console.print(f"warning: {w}", highlight=False)
@@ -413,3 +391,10 @@ def print_calibrate(res: dict) -> None:
         f"{res['chosen']['stage2']}",
         highlight=False,
     )
+
+
+def print_rank(res: dict) -> None:
+    """`rankinv rank`'s table and verdict lines (rankinv.render.rank)."""
+    from rankinv.render.rank import print_rank as _print
+
+    _print(res)

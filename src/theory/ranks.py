@@ -44,7 +44,9 @@ class SpearmanResult:
     "fisher-z" (Bonett-Wright variance, n <= 15). ``p_method``: "exact" or "monte carlo".
     ``power``: the chance that the permutation test at level ``ALPHA`` rejects rho = 0 at this
     n when the true Spearman rho is ``power_rho`` (the observed one), by simulation from a
-    bivariate normal (within seeds when seeds are given).
+    bivariate normal (within seeds when seeds are given), each simulated p floored at
+    ``min_p_value``. ``min_p_value``: the smallest p-value the permutation test can give on
+    these rows (ties included); above ALPHA the test cannot be significant and ``power`` is 0.
     """
 
     rho: float
@@ -57,6 +59,7 @@ class SpearmanResult:
     p_method: str = "monte carlo"
     power: float | None = None
     power_rho: float | None = None
+    min_p_value: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -195,8 +198,15 @@ def permutation_power(
     z2 = r * z1 + math.sqrt(max(0.0, 1.0 - r * r)) * rng.standard_normal((n_sim, n))
     sim = np.abs(_rho_rows(_centred_ranks(demean(z1, groups)), _centred_ranks(demean(z2, groups))))
     sim = np.nan_to_num(sim, nan=0.0)
-    p = _p_from_null(null_abs, sim, bool(exact))
+    # no p below what the test can reach on the data's own null (ties make it coarser)
+    p = np.maximum(_p_from_null(null_abs, sim, bool(exact)), min_p_value(null_abs, bool(exact)))
     return float(np.mean(p <= alpha + 1e-12))
+
+
+def min_p_value(null_abs: np.ndarray, exact: bool) -> float:
+    """The smallest two-sided p-value a permutation test with this sorted null |rho| can
+    give (the p of the largest |rho| in the null)."""
+    return float(_p_from_null(null_abs, null_abs[-1], exact))
 
 
 def spearman(
@@ -282,4 +292,5 @@ def spearman(
         "exact" if exact else "monte carlo",
         power,
         rho,
+        min_p_value(null_abs, exact),
     )

@@ -30,6 +30,7 @@ from rankinv.verdicts.probe_result import (
     ProbeResult,
     ProbeSetup,
 )
+from rankinv.verdicts.signals import DEFAULT_RL_STEPS, stage1_verdict
 
 TAU_H = paper.TAU_H
 
@@ -46,7 +47,7 @@ class ProbeConfig:
     seed: int = 0
     tau_h: float = TAU_H
     # the planned GRPO run the checkpoint is screened for (the stage-1 signal's budget)
-    rl_steps: int = 400
+    rl_steps: int = DEFAULT_RL_STEPS
     batch_prompts: int = 32
     n_prompts: int | None = None  # None: the number of problems probed
     signal: str | None = None  # stage-1 predictor; None: the calibrated default
@@ -219,52 +220,6 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
         "n_problems": len(problems),
         "samples_per_problem": int(n.min()),
         "group_size": g,
-    }
-
-
-def stage1_verdict(signals: dict, signal: str | None = None) -> dict:
-    """Risk from one stage-1 signal against the threshold that best separated poor from good
-    starting checkpoints on simulated settings. Default: the calibrated risk signal, chosen
-    among the signals measured against p*(g) (a pass-rate or entropy level does not transfer
-    between tasks; the ranking of several checkpoints, `rankinv rank`, uses the best-ordering
-    signal instead).
-
-    risk "high": the signal predicts a poor start (in simulated ladders, checkpoints past this
-    threshold ended RL below a better rung of their ladder); "low" otherwise; "unknown" when
-    the signal cannot be computed from this probe."""
-    name = signal or rules.DEFAULT_STAGE1_RISK_SIGNAL
-    meta = rules.STAGE1_SIGNALS[name]
-    value = signals.get(name)
-    cal = rules.STAGE1_CALIBRATION.get(name, {})
-    note = rules.stage1_accuracy_note(name)
-    if value is None:
-        return {
-            "risk": "unknown",
-            "signal": name,
-            "value": None,
-            "accuracy": note,
-            "reasons": [f"stage-1 signal {name} cannot be computed from this probe"],
-        }
-    thr = cal.get("poor_start_threshold")
-    sign = rules.signal_sign(name)
-    if thr is None:
-        risk = "unknown"
-        why = f"{name} = {value:.3f} ({meta.description}); no calibrated threshold"
-    else:
-        poor = sign * value < sign * thr
-        risk = "high" if poor else "low"
-        side = ("below" if sign > 0 else "above") if poor else ("above" if sign > 0 else "below")
-        why = (
-            f"{name} = {value:.3f} is {side} {thr:.3f}, the threshold past which simulated "
-            f"checkpoints were poor starts: a better rung of the same ladder ended higher "
-            f"after RL ({meta.description})"
-        )
-    return {
-        "risk": risk,
-        "signal": name,
-        "value": value,
-        "accuracy": note,
-        "reasons": [f"stage-1 signal {why}; {note}"],
     }
 
 

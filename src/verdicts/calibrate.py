@@ -10,12 +10,15 @@ SFT depths of one base, each followed by GRPO.
 
 Outcome (``rankinv.theory.outcomes``): the run's final held-out pass@k after RL (steps >= 1);
 a run is *doomed* when neither its held-out pass@k nor its pass@1 gains DOOMED_GAIN over its
-own step-0 value (see ``run_outcome``).
+own step-0 value (one definition, two metrics: ``run_outcome``; ``DOOMED_WORDS`` says it).
 
 Stage 1, per signal, oriented by the sign chosen on the choose half: the within-ladder
 Spearman rho with the outcome (median and IQR over report ladders), the top-1 rate (the rung
-the signal ranks first is within INVERSION_MARGIN of the ladder's best outcome), the mean
-regret (best outcome minus the chosen rung's), and the ROC AUC for doomed runs.
+the signal ranks first is within TOP1_MARGIN = 0.02 of the ladder's best outcome, over the
+ladders whose rungs differ by more than that: on the others any pick is right), the mean
+regret (best outcome minus the chosen rung's), and the ROC AUC for a poor start. The
+signals are computed by the one function users run (``signals.stage1_signals`` on the
+records' per-prompt counts; ``signals.pilot_signals`` on their traces).
 
 Stage 2, per rule and check step (a fraction of the run): the ROC AUC of the doom score for
 doomed runs, precision and recall of "stop" (score above the threshold: the paper's 0.5 for
@@ -34,11 +37,11 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata, spearmanr
 
-from rankinv import __version__, theory
+from rankinv import __version__
 from rankinv._io import read_jsonl, write_json
 from rankinv.errors import InputNotFound, UserError
 from rankinv.theory import outcomes
-from rankinv.verdicts import rules
+from rankinv.verdicts import backtest, rules, signals
 
 #: Check positions as fractions of the run (the paper: step 150 of 400 = 0.375).
 CHECK_FRACTIONS = (0.1, 0.25, 0.375, 0.5)
@@ -46,10 +49,19 @@ CHECK_FRACTIONS = (0.1, 0.25, 0.375, 0.5)
 MIN_REPORT_SETTINGS = 10
 #: A rung is a poor start when its final held-out pass@k trails its ladder's best by more.
 POOR_START_MARGIN = 0.02
+#: A pick is top-1 when its rung ends within this of the ladder's best (the same 0.02: a
+#: difference the mini experiment's evaluations cannot resolve reliably is no miss).
+TOP1_MARGIN = POOR_START_MARGIN
 #: Other definitions of a doomed run, to check the choice does not hinge on one.
 SENSITIVITY_GAINS = (0.0, 0.05)
 #: Reference step as a fraction of the run (the paper: step 10 of 400).
 REF_FRACTION = 0.025
+
+#: What "doomed" means, in the words calibrate.json and the README use (run_outcome's rule).
+DOOMED_WORDS = (
+    "neither the final held-out pass@k nor the final pass@1 gains {gain} over the run's own "
+    "step 0 (pass@1 checked where the record has its step-0 value)"
+)
 
 _VISIT_KEYS = (("rl_steps",), ("batch_prompts", "batch", "B"), ("n_prompts", "n_train", "N"))
 
@@ -133,8 +145,9 @@ def split_settings(ids) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- records
-def _visits(setting: dict, n_prompts_default: int) -> float:
-    """Draws of each training prompt over the run: rl_steps x B / N (from the setting)."""
+def _plan(setting: dict, group_size: int, n_prompts_default: int) -> signals.Plan:
+    """The planned run of a simulated setting (rl_steps x B of N prompts), for the signals
+    that count draws; what the setting does not say takes the one default (signals.Plan)."""
     m = re.fullmatch(r"B(\d+)ofN(\d+)", str(setting.get("batch", "")))
     if m:
         setting = {**setting, "batch_prompts": int(m.group(1)), "n_prompts": int(m.group(2))}
@@ -142,32 +155,65 @@ def _visits(setting: dict, n_prompts_default: int) -> float:
     for keys in _VISIT_KEYS:
         vals.append(next((setting[k] for k in keys if setting.get(k) is not None), None))
     steps, batch, n = vals
-    steps = steps or 150
-    n = n or n_prompts_default
-    batch = batch or n
-    return float(steps) * min(batch, n) / n
+    n = int(n or n_prompts_default)
+    return signals.Plan(
+        group_size=group_size,
+        rl_steps=int(steps or signals.DEFAULT_RL_STEPS),
+        batch_prompts=int(batch or n),
+        n_prompts=n,
+    )
+
+
+def run_counts(run: dict, ladder: dict) -> tuple[list[int], list[int]] | None:
+    """A simulated run's per-prompt probe counts (n_i, c_i): stored as ``n``/``c`` by the
+    population records, or rebuilt from ``p_hat`` (multiples of 1/n_probe) in older ones."""
+    st = run["stage1"]
+    if st.get("c") is not None:
+        c = [int(x) for x in st["c"]]
+        n = st.get("n", ladder.get("n_probe"))
+        n = [int(n)] * len(c) if np.isscalar(n) else [int(x) for x in n]
+        return n, c
+    p = st.get("p_hat")
+    n_probe = ladder.get("n_probe")
+    if not p or not n_probe:
+        return None
+    return [int(n_probe)] * len(p), [int(round(x * n_probe)) for x in p]
 
 
 def run_signals(run: dict, ladder: dict) -> dict[str, float | None]:
-    """Every stage-1 signal of one simulated run (the record's own values where it has them;
-    the theory-based ones from its per-prompt success probabilities)."""
+    """Every stage-1 signal of one simulated run, by the one computation users run
+    (signals.stage1_signals on its probe counts and entropies; signals.pilot_signals on
+    its trace's first steps)."""
     st = run["stage1"]
     g = int(ladder["group_size"])
-    k = int(ladder.get("k", 10))
-    out = {name: st.get(name) for name in rules.STAGE1_SIGNALS}
-    p = np.asarray(st.get("p_hat") or [], dtype=float)
-    ps = theory.p_star(g)
-    if st.get("pass_at_1") is not None:
-        out["headroom"] = st["pass_at_1"] / ps
-    if p.size:
-        visits = _visits(ladder.get("setting", {}), p.size)
-        esc = rules.escape_per_prompt(p, g, visits)
-        out["escape"] = float(esc.mean())
-        out["reachable_pass_at_k"] = rules.reachable_pass_at_k(esc, 1 - (1 - p) ** k)
-        if out.get("share_below_p_star") is None:
-            out["share_below_p_star"] = float(np.mean(p < ps))
-        if out.get("share_above_1m_p_star") is None:
-            out["share_above_1m_p_star"] = float(np.mean(p > 1 - ps))
+    k = int(ladder.get("k", signals.DEFAULT_K))
+    counts = run_counts(run, ladder)
+    out: dict[str, float | None] = dict.fromkeys(rules.STAGE1_SIGNALS)
+    if counts is not None:
+        plan = _plan(ladder.get("setting", {}), g, len(counts[0]))
+        out.update(
+            signals.stage1_signals(
+                *counts,
+                plan,
+                k=k,
+                entropy_rollout=st.get("entropy_rollout"),
+                entropy_prompt=st.get("entropy_prompt"),
+            )
+        )
+    tr = run.get("trace")
+    if tr:
+        pil = signals.pilot_signals(
+            [t["step"] for t in tr],
+            [t.get("entropy") for t in tr],
+            [
+                None if t.get("frac_reward_zero_std") is None else 1 - t["frac_reward_zero_std"]
+                for t in tr
+            ],
+        )
+        out["pilot_entropy"], out["pilot_informative"] = (
+            pil["pilot_entropy"],
+            pil["pilot_informative"],
+        )
     return out
 
 
@@ -211,7 +257,16 @@ def load_population(source: str | Path) -> list[dict]:
 
 
 # ---------------------------------------------------------------- stage 1
-def _ladder_stats(sig: np.ndarray, out: np.ndarray) -> tuple[float | None, bool, float]:
+def _rate(flags: list[bool | None]) -> float | None:
+    """Share of True among the flags that are not None (None when there are none)."""
+    kept = [f for f in flags if f is not None]
+    return float(np.mean(kept)) if kept else None
+
+
+def _ladder_stats(sig: np.ndarray, out: np.ndarray) -> tuple[float | None, bool | None, float]:
+    """(within-ladder rho, top-1, regret) of one signal on one ladder. top-1: the rung the
+    signal ranks first ends within TOP1_MARGIN of the ladder's best; None for a ladder whose
+    rungs all end within TOP1_MARGIN of each other (any pick is right: not counted)."""
     ok = np.isfinite(sig)
     if ok.sum() < 3 or np.ptp(sig[ok]) == 0 or np.ptp(out[ok]) == 0:
         rho = None
@@ -220,11 +275,12 @@ def _ladder_stats(sig: np.ndarray, out: np.ndarray) -> tuple[float | None, bool,
         if not math.isfinite(rho):
             rho = None
     if not ok.any():
-        return rho, False, float("nan")
+        return rho, None, float("nan")
     idx = np.flatnonzero(ok)
     pick = idx[int(np.argmax(sig[ok]))]
     best = float(out.max())
-    top1 = bool(out[pick] >= best - outcomes.INVERSION_MARGIN)
+    decisive = float(np.ptp(out)) > TOP1_MARGIN
+    top1 = bool(out[pick] >= best - TOP1_MARGIN) if decisive else None
     return rho, top1, best - float(out[pick])
 
 
@@ -274,7 +330,9 @@ def score_stage1(
                 "agrees_with_paper": sign == meta.expected_sign,
                 "median_rho": float(np.median(rhos)),
                 "iqr": [float(np.percentile(rhos, 25)), float(np.percentile(rhos, 75))],
-                "top1_rate": float(np.mean([t for _, t, _ in rep])),
+                "top1_rate": _rate([t for _, t, _ in rep]),
+                "top1_n": sum(t is not None for _, t, _ in rep),
+                "top1_margin": TOP1_MARGIN,
                 "regret": float(np.nanmean([g for _, _, g in rep])),
                 "auc_poor_start": auc,
                 "choose_auc_poor_start": auc_choose,
@@ -421,7 +479,7 @@ def calibrate(
             "by": "setting: ids ordered by hash, alternated into choose / report halves",
             "choose_settings": sum(v == "choose" for v in split.values()),
             "report_settings": sum(v == "report" for v in split.values()),
-            "doomed": f"final held-out pass@k gains < {doomed_gain} over step 0",
+            "doomed": DOOMED_WORDS.format(gain=doomed_gain),
         },
         "warnings": warnings,
         "n_ladders": len(ladders),
@@ -430,6 +488,7 @@ def calibrate(
         "version": __version__,
         "elapsed_s": time.perf_counter() - t0,
     }
+    result["real"] = backtest.backtest()  # scored with the shipped signs; never used to choose
     if with_sensitivity:
         result["sensitivity"] = [
             {"doomed_gain": g, **calibrate(ladders, doomed_gain=g)["chosen"]}
@@ -453,6 +512,8 @@ def constants_module(result: dict) -> str:
                 "sign",
                 "median_rho",
                 "top1_rate",
+                "top1_n",
+                "top1_margin",
                 "regret",
                 "auc_poor_start",
                 "poor_start_threshold",

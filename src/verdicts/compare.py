@@ -327,3 +327,60 @@ def compare(
         "stage": stage,
         "rows": rows,
     }
+
+
+def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]:
+    """The table ``compare`` reads, from probe directories and a file of post-RL results.
+
+    ``outcomes``: CSV or JSON rows with ``name`` (the probe folder's name, or the model path
+    the probe recorded) and the outcome column(s), e.g. post_pass_at_10; ``seed`` and
+    ``depth`` are carried over when given. Each probe gives pre_pass_at_1, pre_pass_at_10,
+    entropy (prompt), entropy_rollout, informative_fraction and share_below_p_star, by the
+    one stage-1 computation under the probe's own plan."""
+    from rankinv.verdicts import signals as sg
+    from rankinv.verdicts.probe_result import ProbeResult
+
+    if len(dirs) < 3:
+        raise UserError(f"compare needs at least 3 probe directories, got {len(dirs)}")
+    post = read_rows(outcomes)
+    by_name = {}
+    for i, r in enumerate(post):
+        if r.get("name") is None:
+            raise UserError(f"{outcomes}: row {i + 1} has no name (the probe folder's name)")
+        by_name[str(r["name"])] = r
+    rows = []
+    for d in dirs:
+        p = ProbeResult.load(d)
+        key = next((k for k in (Path(d).name, p.name) if k in by_name), None)
+        if key is None:
+            raise UserError(
+                f"{outcomes} has no row named {Path(d).name!r} (or {p.name!r}) for probe {d}"
+            )
+        st, dflt = p.setup, sg.Plan()
+        plan = sg.Plan(
+            group_size=int(st.group_size or dflt.group_size),
+            rl_steps=int(st.rl_steps or dflt.rl_steps),
+            batch_prompts=int(st.batch_prompts or dflt.batch_prompts),
+            n_prompts=int(st.n_prompts or len(p.problems)),
+        )
+        s = sg.stage1_signals(
+            p.n,
+            p.c,
+            plan,
+            entropy_rollout=p.summary.get("entropy_rollout"),
+            entropy_prompt=p.summary.get("entropy_prompt"),
+        )
+        extra = {k: v for k, v in by_name[key].items() if k != "name"}
+        rows.append(
+            {
+                "name": Path(d).name,
+                "pre_pass_at_1": s["pass_at_1"],
+                f"pre_pass_at_{sg.DEFAULT_K}": s["pass_at_k"],
+                "entropy": s["entropy_prompt"],
+                "entropy_rollout": s["entropy_rollout"],
+                "informative_fraction": s["informative_fraction"],
+                "share_below_p_star": s["share_below_p_star"],
+                **extra,
+            }
+        )
+    return rows

@@ -1,36 +1,166 @@
-"""Rank checkpoints by their predicted post-RL outcome beside their pre-RL pass@1 order.
+"""Rank checkpoints by their predicted post-RL outcome, or say that the evidence cannot.
 
-Reads the outputs of several ``rankinv validate`` runs (:class:`ProbeResult`), refuses
-probes that were not sampled alike, takes the stage-1 signal chosen by calibration (or the
-one named) for each under one planned RL budget, and orders the checkpoints by it. When the
-checkpoint with the best pre-RL pass@1 is not the one predicted to end best, that is a
-predicted rank inversion.
+Three inputs, alone or together (one rung each, in the same order):
+- probe directories (``rankinv validate --out``, :class:`ProbeResult`): every stage-1 signal
+  from the per-prompt counts and entropies (probes not sampled alike are refused);
+- a table (``--table``: CSV or JSON, the columns ``compare`` reads) of per-checkpoint
+  aggregates from any harness: the signals its columns allow (:data:`TABLE_COLUMNS`);
+- pilot logs (``--pilot``: one short GRPO log per rung, as ``monitor`` reads them): the
+  entropy and informative-group fraction over the first RL steps (the paper's Table 4).
+
+The decision (:func:`decide`) is one pure function, the one the back-test scores: the
+*deciding* signals are those measured on every rung, pilot signals first, then by their
+held-out median rho on the simulated population (signals of pre-RL pass@1 alone, the naive
+choice's information, never decide). The lead signal's first rung is recommended unless
+(a) the second deciding signal picks a different rung, or (b) the lead's gap between its
+first two rungs is within NOISE_Z standard errors of the probe's sampling noise; then
+``recommended`` is None and ``abstain_reason`` says why, with the candidates and what would
+decide between them.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
+
+from rankinv import theory
 from rankinv.errors import UserError
-from rankinv.verdicts import rules
+from rankinv.verdicts import signals as sg
 from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
 
+#: A first place is within noise when its gap to the runner-up is below NOISE_Z standard
+#: errors of that gap (about a two-sided 95% band).
+NOISE_Z = 2.0
+#: Bootstrap replicates of a probe's counts for the sampling noise of its signals.
+NOISE_REPLICATES = 100
+#: Relative tie tolerance: values within this share of the signal's spread (or 1e-9) tie.
+TIE_SHARE = 0.005
 
-def rank(
-    dirs: list[str | Path],
+#: Table columns that carry each signal (first present wins); pre_pass_at_<k> columns give
+#: pass_at_k with that k (10 preferred; a ``k`` column names it for ``pre_pass_at_k``).
+TABLE_COLUMNS = {
+    "pass_at_1": ("pre_pass_at_1",),
+    "entropy_prompt": ("entropy_prompt", "entropy"),
+    "entropy_rollout": ("entropy_rollout",),
+    "informative_fraction": ("informative_fraction",),
+    "share_below_p_star": ("share_below_p_star",),
+    "share_above_1m_p_star": ("share_above_1m_p_star",),
+    "escape": ("escape",),
+    "reachable_pass_at_k": ("reachable_pass_at_k",),
+    "pilot_entropy": ("pilot_entropy", "entropy_step10"),
+    "pilot_informative": ("pilot_informative", "informative_step10"),
+}
+_PASS_K = re.compile(r"^pre_pass_at_(\d+)$")
+
+
+# ---------------------------------------------------------------- the decision
+def deciding_order(available: list[str], signal: str | None = None) -> list[str]:
+    """The signals that decide, best first: the one named, then pilot signals, then the
+    rest by held-out median rho on the simulated population (uncalibrated ones last);
+    signals of pre-RL pass@1 alone decide only when named."""
+    cal = sg.STAGE1_CALIBRATION
+
+    def key(s):
+        c = cal.get(s)
+        return (sg.STAGE1_SIGNALS[s].needs != "pilot", c is None, -(c or {}).get("median_rho", 0))
+
+    rest = sorted(
+        (s for s in available if s != signal and not sg.STAGE1_SIGNALS[s].of_pass_at_1), key=key
+    )
+    return ([signal] if signal else []) + rest
+
+
+def _first(values: list[float], sign: int) -> list[int]:
+    """Indices tied for first under ``sign`` (within TIE_SHARE of the spread)."""
+    v = sign * np.asarray(values, dtype=float)
+    tol = max(1e-9, TIE_SHARE * float(np.ptp(v)))
+    return [i for i in np.flatnonzero(v >= v.max() - tol)]
+
+
+def decide(
+    values: dict[str, list[float | None]],
+    names: list[str],
+    se: dict[str, list[float | None]] | None = None,
     signal: str | None = None,
-    plan: rules.Plan | None = None,
 ) -> dict:
-    """Rank checkpoints by the predicted post-RL outcome.
+    """Pick a rung or abstain. values: per signal, one value per rung (None: not measured);
+    se: per signal, each rung's standard error from sampling (None: unknown)."""
+    available = [s for s, v in values.items() if v and all(x is not None for x in v)]
+    if signal is not None and signal not in available:
+        raise UserError(f"signal {signal} is not measured on every checkpoint")
+    order = deciding_order(available, signal)
+    if not order:
+        return {
+            "recommended": None,
+            "abstain_reason": "no signal that may decide is measured on every checkpoint",
+            "candidates": list(names),
+            "decided_by": [],
+            "picks": {},
+            "to_decide": "give pre-RL pass@k (or a rankinv probe) or a pilot log per checkpoint",
+        }
+    picks = {s: [names[i] for i in _first(values[s], sg.signal_sign(s))] for s in order}
+    lead = order[0]
+    sign = sg.signal_sign(lead)
+    v = sign * np.asarray(values[lead], dtype=float)
+    top = _first(values[lead], sign)
+    out = {"decided_by": order[:2], "picks": picks, "lead": lead}
+    if len(top) > 1:
+        return out | {
+            "recommended": None,
+            "abstain_reason": f"tie: {', '.join(picks[lead])} tie on {lead}",
+            "candidates": picks[lead],
+            "to_decide": "more samples per prompt, or a pilot run of each (rank --pilot)",
+        }
+    best = top[0]
+    if len(order) > 1 and names[best] not in picks[order[1]]:
+        cands = [names[best]] + [p for p in picks[order[1]] if p != names[best]]
+        return out | {
+            "recommended": None,
+            "abstain_reason": f"the top two signals disagree: {lead} picks {names[best]}, "
+            f"{order[1]} picks {', '.join(picks[order[1]])}",
+            "candidates": cands,
+            "to_decide": "a pilot run of each candidate (rank --pilot, ~10 GRPO steps), "
+            "or RL on both",
+        }
+    runner = int(np.argsort(-v)[1]) if len(v) > 1 else best
+    gap = float(v[best] - v[runner])
+    s_lead = (se or {}).get(lead)
+    noise = None
+    if s_lead and s_lead[best] is not None and s_lead[runner] is not None:
+        noise = float(np.hypot(s_lead[best], s_lead[runner]))
+    out |= {"gap": gap, "gap_se": noise}
+    if noise is not None and gap <= NOISE_Z * noise:
+        return out | {
+            "recommended": None,
+            "abstain_reason": f"within noise: {lead} separates {names[best]} from "
+            f"{names[runner]} by {gap:.4f}, under {NOISE_Z:g} x its sampling SE {noise:.4f}",
+            "candidates": [names[best], names[runner]],
+            "to_decide": "more samples per prompt (4x the samples halves the SE) or a pilot "
+            "run of each (rank --pilot)",
+        }
+    return out | {"recommended": names[best], "abstain_reason": None, "candidates": [names[best]]}
 
-    JSON fields: ranking (list of {checkpoint, predicted, pre_pass_at_1}, best predicted
-    first), recommended, predicted_inversion, signal, signal_sign, accuracy, plan.
-    """
-    if len(dirs) < 2:
-        raise UserError(f"ranking needs at least 2 probe directories, got {len(dirs)}")
-    name = signal or rules.DEFAULT_STAGE1_SIGNAL
-    if name not in rules.STAGE1_SIGNALS:
-        raise UserError(f"signal must be one of {sorted(rules.STAGE1_SIGNALS)}, got {name!r}")
+
+# ---------------------------------------------------------------- inputs
+def _probe_se(p: ProbeResult, plan: sg.Plan, k: int, seed: int = 0) -> dict[str, float]:
+    """Sampling SE of each count-based signal: the spread over NOISE_REPLICATES parametric
+    bootstrap draws c_i* ~ Binomial(n_i, c_i / n_i) of the probe's counts."""
+    n, c = np.asarray(p.n), np.asarray(p.c)
+    rng = np.random.default_rng(seed)
+    reps = [
+        sg.stage1_signals(n, rng.binomial(n, c / n), plan, k=k) for _ in range(NOISE_REPLICATES)
+    ]
+    out = {}
+    for name in reps[0]:
+        vals = [r[name] for r in reps if r[name] is not None]
+        if len(vals) == len(reps):
+            out[name] = float(np.std(vals, ddof=1))
+    return out
+
+
+def _from_probes(dirs, plan: sg.Plan | None, k: int):
     resolved = [str(Path(d).resolve()) for d in dirs]
     dup = sorted({d for d in resolved if resolved.count(d) > 1})
     if dup:
@@ -43,77 +173,230 @@ def rank(
             "; probe every checkpoint with the same options"
         )
     if plan is None:
-        st = probes[0].setup
-        default = rules.Plan()
-        plan = rules.Plan(
-            group_size=int(st.group_size or default.group_size),
-            rl_steps=int(st.rl_steps or default.rl_steps),
-            batch_prompts=int(st.batch_prompts or default.batch_prompts),
+        st, d = probes[0].setup, sg.Plan()
+        plan = sg.Plan(
+            group_size=int(st.group_size or d.group_size),
+            rl_steps=int(st.rl_steps or d.rl_steps),
+            batch_prompts=int(st.batch_prompts or d.batch_prompts),
             n_prompts=int(st.n_prompts or len(probes[0].problems)),
         )
-    sign = rules.signal_sign(name)
-    rows = []
+    rungs = []
     for p in probes:
         s = p.summary
-        # the signals the probe saved, when it planned the same RL run as this ranking
-        st = p.setup
-        same_plan = (st.rl_steps, st.batch_prompts, st.n_prompts, st.group_size) == (
-            plan.rl_steps,
-            plan.batch_prompts,
-            plan.n_prompts,
-            plan.group_size,
+        sig = sg.stage1_signals(
+            p.n,
+            p.c,
+            plan,
+            k=k,
+            entropy_rollout=s.get("entropy_rollout"),
+            entropy_prompt=s.get("entropy_prompt"),
         )
-        sig = p.signals if same_plan and p.signals.get(name) is not None else None
-        if sig is None:
-            sig = rules.stage1_signals(
-                p.n,
-                p.c,
-                plan,
-                entropy_rollout=s.get("entropy_rollout"),
-                entropy_prompt=s.get("entropy_prompt"),
-            )
-        if sig[name] is None:
-            hint = {
-                "pass_at_k": "pass@10 needs at least 10 samples per problem: rerun "
-                "`rankinv validate` with --samples >= 10",
-                "entropy_prompt": "the probe measured no prompt entropy (--entropy both)",
-                "entropy_rollout": "the probe measured no rollout entropy (--entropy both)",
-                "informative_fraction": "it needs at least g samples per problem",
-            }.get(name, "not measured")
-            raise UserError(
-                f"signal {name} cannot be computed for {p.dir}: {hint}; or rank by another "
-                "signal (--signal share_below_p_star needs no more samples)"
-            )
-        rows.append(
+        rungs.append(
             {
                 "checkpoint": p.name,
                 "probe_dir": str(p.dir),
-                "predicted": sign * float(sig[name]),
-                "signal_value": float(sig[name]),
-                "pre_pass_at_1": float(sig["pass_at_1"]),
+                "values": sig,
+                "se": _probe_se(p, plan, k),
+                "samples": int(min(p.n)),
+                "n_problems": len(p.problems),
             }
         )
+    return rungs, plan
+
+
+def table_signals(row: dict, group_size: int) -> tuple[dict, int | None]:
+    """The signals one table row carries, and the k of its pass@k column."""
+    from rankinv.verdicts.compare import _number
+
+    vals: dict = {}
+    for name, cols in TABLE_COLUMNS.items():
+        col = next((c for c in cols if row.get(c) is not None), None)
+        vals[name] = None if col is None else _number(row[col], col, 0)
+    ks = sorted(int(m.group(1)) for c in row if (m := _PASS_K.match(c)) and row[c] is not None)
+    k = None
+    if row.get("pre_pass_at_k") is not None:
+        k = int(row["k"]) if row.get("k") is not None else None
+        vals["pass_at_k"] = _number(row["pre_pass_at_k"], "pre_pass_at_k", 0)
+    elif ks:
+        k = 10 if 10 in ks else [x for x in ks if x > 1][0] if any(x > 1 for x in ks) else None
+        if k is not None:
+            vals["pass_at_k"] = _number(row[f"pre_pass_at_{k}"], f"pre_pass_at_{k}", 0)
+    if vals.get("pass_at_1") is not None:
+        vals["headroom"] = vals["pass_at_1"] / theory.p_star(group_size)
+    se = {}
+    for name, cols in TABLE_COLUMNS.items():
+        for col in cols:
+            if row.get(f"{col}_se") is not None:
+                se[name] = _number(row[f"{col}_se"], f"{col}_se", 0)
+    for col in ("pre_pass_at_k", f"pre_pass_at_{k}"):
+        if k is not None and row.get(f"{col}_se") is not None:
+            se["pass_at_k"] = _number(row[f"{col}_se"], f"{col}_se", 0)
+    if row.get("pre_pass_at_1_se") is not None:
+        se["pass_at_1"] = _number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", 0)
+    return vals | {"_se": se}, k
+
+
+def needs_message(values: dict[str, list]) -> str:
+    """Which signals the rows cannot give, and the columns (or input) each needs."""
+    parts = []
+    for name in sg.STAGE1_SIGNALS:
+        if values.get(name) and all(x is not None for x in values[name]):
+            continue
+        meta = sg.STAGE1_SIGNALS[name]
+        if meta.needs == "pilot":
+            need = f"a pilot log per checkpoint (--pilot) or column {TABLE_COLUMNS[name][-1]}"
+        elif name == "pass_at_k":
+            need = "column pre_pass_at_10 (or pre_pass_at_k with k)"
+        elif name == "headroom":
+            need = "column pre_pass_at_1"
+        else:
+            need = " or ".join(TABLE_COLUMNS[name]) + " on every row, or a rankinv probe"
+        parts.append(f"{name} needs {need}")
+    return "; ".join(parts)
+
+
+def _from_table(path, group_size: int):
+    from rankinv.verdicts.compare import _row_label, read_rows
+
+    rows = read_rows(path)
+    if len(rows) < 2:
+        raise UserError(f"{path}: ranking needs at least 2 rows, got {len(rows)}")
+    rungs, ks = [], set()
+    for i, r in enumerate(rows):
+        vals, k = table_signals(r, group_size)
+        ks.add(k)
+        name = _row_label(r, i)
+        if r.get("seed") is not None and r.get("name") is not None:
+            name = f"{name} (seed {r['seed']})"
+        rungs.append({"checkpoint": name, "probe_dir": None, "se": vals.pop("_se"), "values": vals})
+    ks.discard(None)
+    if len(ks) > 1:
+        raise UserError(f"{path}: rows give pass@k at different k: {sorted(ks)}")
+    return rungs, (ks.pop() if ks else None)
+
+
+def _add_pilot(rungs: list[dict], logs) -> dict:
+    from rankinv.verdicts.monitor import read_series
+
+    if rungs and len(logs) != len(rungs):
+        raise UserError(
+            f"--pilot needs one log per checkpoint, in the same order: {len(logs)} logs for "
+            f"{len(rungs)} checkpoints"
+        )
+    info = {}
+    for i, log in enumerate(logs):
+        if not Path(log).exists():
+            raise UserError(f"pilot log not found: {log}")
+        s = read_series(log)
+        pil = sg.pilot_signals(s.steps, s.entropy, s.informative)
+        if pil["pilot_steps_used"] is None:
+            raise UserError(f"pilot log {log} has no step >= 1 (no RL update logged)")
+        if i >= len(rungs):
+            rungs.append({"checkpoint": str(log), "probe_dir": None, "values": {}, "se": {}})
+        rungs[i]["values"].update({k: pil[k] for k in ("pilot_entropy", "pilot_informative")})
+        rungs[i]["pilot_log"] = str(log)
+        rungs[i]["pilot_steps"] = pil["pilot_steps_used"]
+        info = {"entropy_signal": s.entropy_signal, "pilot_step": sg.PILOT_STEP}
+    return info
+
+
+# ---------------------------------------------------------------- rank
+def rank(
+    dirs: list[str | Path] | None = None,
+    signal: str | None = None,
+    plan: sg.Plan | None = None,
+    table: str | Path | None = None,
+    pilot: list[str | Path] | None = None,
+    group_size: int = 8,
+) -> dict:
+    """Rank checkpoints by the predicted post-RL outcome, or abstain.
+
+    JSON fields: ranking (list of {checkpoint, probe_dir, predicted, signal_value,
+    pre_pass_at_1, values}, best predicted first), recommended (None when it abstains),
+    abstain_reason, candidates, to_decide, decided_by, picks, best_pre_pass_at_1,
+    predicted_inversion, signal, signal_sign, k, accuracy, plan, unavailable.
+    """
+    dirs = list(dirs or [])
+    if dirs and table is not None:
+        raise UserError("give probe directories or --table, not both")
+    if not dirs and table is None and not pilot:
+        raise UserError("give two or more probe directories, --table FILE or --pilot LOG...")
+    if signal is not None and signal not in sg.STAGE1_SIGNALS:
+        raise UserError(f"signal must be one of {sorted(sg.STAGE1_SIGNALS)}, got {signal!r}")
+    k: int | None = sg.DEFAULT_K
+    if dirs:
+        if len(dirs) < 2:
+            raise UserError(f"ranking needs at least 2 probe directories, got {len(dirs)}")
+        rungs, plan = _from_probes(dirs, plan, k)
+    elif table is not None:
+        rungs, k = _from_table(table, group_size)
+    else:
+        rungs, k = [], None
+        if len(pilot) < 2:
+            raise UserError(f"ranking needs at least 2 pilot logs, got {len(pilot)}")
+    pilot_info = _add_pilot(rungs, pilot) if pilot else None
+    names = [r["checkpoint"] for r in rungs]
+    if len(set(names)) < len(names):  # same model name in two folders: add the folder
+        for r in rungs:
+            r["checkpoint"] = f"{r['checkpoint']} ({r.get('probe_dir') or r.get('pilot_log')})"
+        names = [r["checkpoint"] for r in rungs]
+    values = {s: [r["values"].get(s) for r in rungs] for s in sg.STAGE1_SIGNALS}
+    se = {s: [r["se"].get(s) for r in rungs] for s in sg.STAGE1_SIGNALS}
+    if signal is not None and not all(v is not None for v in values[signal]):
+        hint = {
+            "pass_at_k": "pass@10 needs at least 10 samples per problem: rerun "
+            "`rankinv validate` with --samples >= 10",
+            "entropy_prompt": "the probe measured no prompt entropy (--entropy both)",
+            "entropy_rollout": "the probe measured no rollout entropy (--entropy both)",
+            "informative_fraction": "it needs at least g samples per problem",
+        }.get(signal, needs_message({}).split(f"{signal} needs ")[-1].split(";")[0])
+        raise UserError(
+            f"signal {signal} cannot be computed for every checkpoint: {hint}; or rank by "
+            "another signal (--signal share_below_p_star needs no more samples)"
+        )
+    d = decide(values, names, se, signal)
+    lead = d.get("lead")
+    if lead is None:
+        raise UserError(
+            "no signal that may decide is measured on every checkpoint: " + needs_message(values)
+        )
+    sign = sg.signal_sign(lead)
+    rows = [
+        {
+            "checkpoint": r["checkpoint"],
+            "probe_dir": r.get("probe_dir"),
+            "pilot_log": r.get("pilot_log"),
+            "predicted": sign * float(r["values"][lead]),
+            "signal_value": float(r["values"][lead]),
+            "pre_pass_at_1": r["values"].get("pass_at_1"),
+            "values": {s: v for s, v in r["values"].items() if v is not None},
+        }
+        for r in rungs
+    ]
     rows.sort(key=lambda r: -r["predicted"])
-    best_pre = max(rows, key=lambda r: r["pre_pass_at_1"])
-    recommended = rows[0]
-    # values within 0.5% of the signal's spread (or 1e-3) are a tie: no clear first
-    spread = max(r["predicted"] for r in rows) - min(r["predicted"] for r in rows)
-    tol = max(1e-3, 0.005 * spread)
-    tie = [r for r in rows if recommended["predicted"] - r["predicted"] <= tol]
-    inversion = best_pre not in tie
+    with_p1 = [r for r in rows if r["pre_pass_at_1"] is not None]
+    best_pre = max(with_p1, key=lambda r: r["pre_pass_at_1"]) if with_p1 else None
+    first = set(d["picks"][lead])
     return {
         "ranking": rows,
-        "recommended": recommended["checkpoint"],
-        "best_pre_pass_at_1": best_pre["checkpoint"],
-        "predicted_inversion": bool(inversion),
-        "tied_first": [r["checkpoint"] for r in tie] if len(tie) > 1 else [],
-        "signal": name,
+        "recommended": d["recommended"],
+        "abstain_reason": d["abstain_reason"],
+        "candidates": d["candidates"],
+        "to_decide": d.get("to_decide"),
+        "decided_by": d["decided_by"],
+        "picks": d["picks"],
+        "gap": d.get("gap"),
+        "gap_se": d.get("gap_se"),
+        "noise_z": NOISE_Z,
+        "best_pre_pass_at_1": None if best_pre is None else best_pre["checkpoint"],
+        "predicted_inversion": None if best_pre is None else best_pre["checkpoint"] not in first,
+        "tied_first": sorted(first) if len(first) > 1 else [],
+        "signal": lead,
         "signal_sign": sign,
-        "accuracy": rules.stage1_accuracy_note(name),
-        "plan": {
-            "group_size": plan.group_size,
-            "rl_steps": plan.rl_steps,
-            "batch_prompts": plan.batch_prompts,
-            "n_prompts": plan.n_prompts,
-        },
+        "k": k,
+        "accuracy": sg.stage1_accuracy_note(lead),
+        "plan": None if plan is None else plan.to_json(),
+        "pilot": pilot_info,
+        "unavailable": needs_message(values) or None,
+        "source": "probes" if dirs else "table" if table is not None else "pilot",
     }

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rankinv import theory
 from rankinv.errors import UserError
 from rankinv.theory import paper
 
@@ -40,133 +39,17 @@ from rankinv.verdicts._calibrated import (
 )
 
 # ---------------------------------------------------------------- stage 1
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The planned GRPO run a checkpoint is screened for.
-
-    visits: how many times each training prompt is drawn, rl_steps x batch_prompts /
-    n_prompts (each step samples batch_prompts of the n_prompts prompts).
-    """
-
-    group_size: int = 8
-    rl_steps: int = 150
-    batch_prompts: int = 32
-    n_prompts: int = 164
-
-    def __post_init__(self):
-        theory.p_star(self.group_size)  # validates g
-        for name in ("rl_steps", "batch_prompts", "n_prompts"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise UserError(f"{name} must be a positive integer, got {v!r}")
-
-    @property
-    def visits(self) -> float:
-        return self.rl_steps * min(self.batch_prompts, self.n_prompts) / self.n_prompts
-
-
-@dataclass(frozen=True)
-class Signal:
-    name: str
-    expected_sign: int  # +1: higher predicts a better post-RL outcome (the paper's view)
-    description: str
-    #: measured against p*(g) only, so a threshold on it can transfer between tasks
-    scale_free: bool = False
-
-
-STAGE1_SIGNALS: dict[str, Signal] = {
-    s.name: s
-    for s in (
-        Signal("pass_at_1", -1, "pre-RL pass@1 (the paper: the best pre-RL rung ends worst)"),
-        Signal("pass_at_k", +1, "pre-RL pass@k: prompts the policy can solve at all"),
-        Signal("entropy_rollout", +1, "mean token entropy of the policy's own rollouts"),
-        Signal("entropy_prompt", +1, "mean token entropy over the prompt (the paper's stage 1)"),
-        Signal("headroom", +1, "pass@1 / p*(g), the probe's former headroom term", True),
-        Signal(
-            "informative_fraction", +1, "unbiased share of groups of g with mixed rewards", True
-        ),
-        Signal(
-            "share_below_p_star", -1, "share of prompts with p-hat < p*(g) (all-fail zone)", True
-        ),
-        Signal("share_above_1m_p_star", -1, "share of prompts with p-hat > 1 - p*(g)", True),
-        Signal(
-            "escape",
-            +1,
-            "theory: mean over prompts of 1 - f_g(p)^visits, the chance a prompt draws at "
-            "least one signal-carrying group within the planned steps x batch",
-            True,
-        ),
-        Signal(
-            "reachable_pass_at_k",
-            +1,
-            "theory: pass@k over the prompts that escape (mean of escape_i x 1 + "
-            "(1 - escape_i) x pass@k_i); stranded prompts keep their pre-RL pass@k",
-        ),
-    )
-}
-
-
-def escape_per_prompt(p: np.ndarray, g: int, visits: float) -> np.ndarray:
-    """Each prompt's chance to draw at least one signal-carrying group in ``visits`` draws
-    (expected draws, so possibly fractional): 1 - f_g(p)^visits."""
-    return 1.0 - theory.degenerate_probability(p, g) ** visits
-
-
-def reachable_pass_at_k(escape: np.ndarray, pass_k: np.ndarray) -> float:
-    """Mean over prompts of escape_i x 1 + (1 - escape_i) x pass@k_i."""
-    return float(np.mean(escape + (1.0 - escape) * pass_k))
-
-
-def stage1_signals(
-    n: Sequence[int] | np.ndarray,
-    c: Sequence[int] | np.ndarray,
-    plan: Plan,
-    k: int = 10,
-    entropy_rollout: float | None = None,
-    entropy_prompt: float | None = None,
-) -> dict[str, float | None]:
-    """Every stage-1 signal from per-prompt sample counts and the probe's entropies.
-
-    n, c: samples and passes per prompt (n_i >= g for the unbiased informative fraction;
-    pass@k is computed for k <= min n_i, else left None).
-    """
-    n = np.asarray(n, dtype=np.int64)
-    c = np.asarray(c, dtype=np.int64)
-    if n.shape != c.shape or n.ndim != 1 or n.size == 0:
-        raise UserError(
-            f"n and c must be equal-length non-empty vectors, got {n.shape}, {c.shape}"
-        )
-    if np.any(n < 1) or np.any(c < 0) or np.any(c > n):
-        raise UserError("need 1 <= n_i and 0 <= c_i <= n_i for every prompt")
-    g = plan.group_size
-    ps = theory.p_star(g)
-    p = c / n
-    pass_k = None
-    pk = None
-    if k <= int(n.min()):
-        pk = np.array([theory.pass_at_k(int(a), int(b), k) for a, b in zip(n, c, strict=True)])
-        pass_k = float(pk.mean())
-    informative = None
-    if g <= int(n.min()):
-        informative = float(np.mean(theory.informative_fraction_unbiased(n, c, g)))
-    esc = escape_per_prompt(p, g, plan.visits)
-    reach = None if pk is None else reachable_pass_at_k(esc, pk)
-    pass1 = float(p.mean())
-    return {
-        "pass_at_1": pass1,
-        "pass_at_k": pass_k,
-        "entropy_rollout": entropy_rollout,
-        "entropy_prompt": entropy_prompt,
-        "headroom": pass1 / ps,
-        "informative_fraction": informative,
-        "share_below_p_star": float(np.mean(p < ps)),
-        "share_above_1m_p_star": float(np.mean(p > 1 - ps)),
-        "escape": float(np.mean(esc)),
-        "reachable_pass_at_k": reach,
-    }
-
+# Computed once, in rankinv.verdicts.signals; re-exported here for the rules' callers.
+from rankinv.verdicts.signals import (  # noqa: E402
+    STAGE1_SIGNALS,
+    Plan,
+    Signal,
+    escape_per_prompt,
+    reachable_pass_at_k,
+    signal_sign,
+    stage1_accuracy_note,
+    stage1_signals,
+)
 
 # ---------------------------------------------------------------- stage 2
 
@@ -373,14 +256,9 @@ __all__ = [
     "signal_sign",
     "stage2_accuracy_note",
     "stage1_accuracy_note",
+    "escape_per_prompt",
+    "reachable_pass_at_k",
 ]
-
-
-def signal_sign(signal: str) -> int:
-    """+1 when a higher value of the stage-1 signal predicts a better post-RL outcome: the
-    sign calibration chose, else the paper's expectation."""
-    cal = STAGE1_CALIBRATION.get(signal, {})
-    return int(cal.get("sign", STAGE1_SIGNALS[signal].expected_sign))
 
 
 def rule_watch_threshold(rule: str) -> float:
@@ -415,16 +293,4 @@ def stage2_accuracy_note(rule: str) -> str:
         f"{_pct(cal.get('recall'))} for doomed runs (watch: recall "
         f"{_pct(cal.get('watch_recall'))}) on {cal.get('n_runs', '?')} simulated runs of "
         "settings it was not chosen on"
-    )
-
-
-def stage1_accuracy_note(signal: str) -> str:
-    cal = STAGE1_CALIBRATION.get(signal)
-    if cal is None:
-        return "not calibrated"
-    auc = "n/a" if cal.get("auc_poor_start") is None else f"{cal['auc_poor_start']:.2f}"
-    return (
-        f"held-out: median within-ladder rho {cal['median_rho']:+.2f}, picks the best rung in "
-        f"{_pct(cal['top1_rate'])} of {cal.get('n_ladders', '?')} simulated ladders; AUC {auc} "
-        f"for a poor start (a better rung existed) from this one checkpoint"
     )

@@ -1,0 +1,128 @@
+"""`rankinv rank`'s ranking and verdict lines, and calibrate's real back-test tables."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from rankinv.render import console
+
+
+def _fmt(v, spec=".3f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def print_rank(res: dict) -> None:
+    k = res.get("k")
+    label = {"pass_at_k": f"pass@{k}", "reachable_pass_at_k": f"reachable pass@{k}"}
+    lead = res["signal"]
+    head = label.get(lead, lead) if k else lead
+    t = Table(
+        title=f"Checkpoints by predicted post-RL outcome ({head}, sign {res['signal_sign']:+d})"
+    )
+    cols = ["#", "checkpoint", "folder", head, "pre-RL pass@1"]
+    second = res["decided_by"][1] if len(res["decided_by"]) > 1 else None
+    if second:
+        cols.append(label.get(second, second) if k else second)
+    for col in cols:
+        t.add_column(col, overflow="fold")
+    for i, r in enumerate(res["ranking"], 1):
+        row = [
+            str(i),
+            r["checkpoint"],
+            r.get("probe_dir") or r.get("pilot_log") or "-",
+            _fmt(r["signal_value"], ".4f"),
+            _fmt(r["pre_pass_at_1"]),
+        ]
+        if second:
+            row.append(_fmt(r["values"].get(second), ".4f"))
+        t.add_row(*row)
+    console.print(t)
+    if k:
+        console.print(f"k = {k} (pass@k: the chance one of k samples passes)", highlight=False)
+    if res["recommended"] is None:
+        console.print(
+            f"[bold]no recommendation[/]: {res['abstain_reason']}\n"
+            f"candidates: {', '.join(res['candidates'])}\n"
+            f"what would decide it: {res['to_decide']}",
+            highlight=False,
+        )
+    else:
+        agree = (
+            f" ({', '.join(res['decided_by'])} agree)"
+            if len(res["decided_by"]) > 1
+            else (" (the only signal measured on every checkpoint that may decide)")
+        )
+        console.print(f"recommended start: [bold]{res['recommended']}[/]{agree}", highlight=False)
+        if res.get("gap_se") is None and res["source"] == "table":
+            console.print(
+                "sampling noise not checked: the table gives no standard errors (add a column "
+                "<column>_se, e.g. pre_pass_at_10_se)",
+                highlight=False,
+            )
+    if res["predicted_inversion"] is None:
+        pass
+    elif res["recommended"] is None:
+        console.print(
+            "inversion: not called (no recommendation; the best pre-RL pass@1 is "
+            f"{res['best_pre_pass_at_1']})",
+            highlight=False,
+        )
+    elif res["predicted_inversion"]:
+        console.print(
+            f"predicted inversion: the best pre-RL pass@1 ({res['best_pre_pass_at_1']}) is not "
+            "the checkpoint predicted to end best",
+            highlight=False,
+        )
+    else:
+        console.print(
+            "no inversion predicted: the best pre-RL pass@1 is also the recommended start",
+            highlight=False,
+        )
+    console.print(f"{lead} accuracy: {res['accuracy']}", highlight=False)
+
+
+def print_backtest(real: dict) -> None:
+    """The real back-test: per ladder, each signal's pick (post-RL rank / regret)."""
+    from rankinv.verdicts.signals import STAGE1_SIGNALS
+
+    shown = ["naive", *STAGE1_SIGNALS, "rank"]
+    shown = [s for s in shown if any(s in lad["signals"] for lad in real["ladders"])]
+    t = Table(title="Real back-test (never used to choose): post-RL rank of the pick / regret")
+    t.add_column("ladder", no_wrap=True)
+    t.add_column("rungs")
+    for s in shown:
+        t.add_column(s, overflow="fold")
+    for lad in real["ladders"]:
+        cells = []
+        for s in shown:
+            e = lad["signals"].get(s)
+            if e is None:
+                cells.append("-")
+            elif s == "rank" and e.get("recommended") is None:
+                cells.append("abstains")
+            else:
+                cells.append(f"{e['post_rank']} / {e['regret']:.3f}" + ("!" if e["worst"] else ""))
+        name = lad["ladder"] + (" (2nd)" if lad["secondary"] else "")
+        t.add_row(name, str(lad["n_rungs"]), *cells)
+    console.print(t)
+    console.print(
+        "! = the worst rung of a ladder whose outcomes spread by more than 0.02; naive = the "
+        "highest pre-RL pass@1; rank = rank's decision",
+        highlight=False,
+    )
+    c = Table(title="Success criteria on the real ladders (fixed before looking)")
+    for col in ("signal", "ladders", "median rho (n)", "<= naive", "never worst", "rho near best"):
+        c.add_column(col)
+    yes = {True: "yes", False: "NO", None: "-"}
+    for s, v in real["by_signal"].items():
+        rho = "-" if v["median_rho"] is None else f"{v['median_rho']:+.2f} ({v['n_rho']})"
+        n = f"{v['n_ladders']}" + (f" + {v['abstained']} abstained" if v["abstained"] else "")
+        c.add_row(
+            s,
+            n,
+            rho,
+            yes[v["no_worse_than_naive"]],
+            yes[v["never_worst"]],
+            yes[v["rho_near_best"]],
+        )
+    console.print(c)

@@ -1,0 +1,206 @@
+"""`rankinv rank`: checkpoints ordered by the predicted post-RL outcome."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rankinv.verdicts import rules
+from rankinv.verdicts.rank import rank
+
+
+def _probe(d, name, counts, n=16, g=8):
+    d.mkdir(parents=True)
+    probs = [{"task_id": f"t{i}", "n": n, "c": c} for i, c in enumerate(counts)]
+    (d / "problems.jsonl").write_text("".join(json.dumps(p) + "\n" for p in probs))
+    summary = {
+        "model": name,
+        "group_size": g,
+        "entropy_rollout": 0.5,
+        "entropy_prompt": None,
+        "plan": {"group_size": g, "rl_steps": 20, "batch_prompts": 4, "n_prompts": 8},
+    }
+    (d / "validate_summary.json").write_text(json.dumps(summary))
+    return d
+
+
+@pytest.fixture
+def ladder(tmp_path):
+    # shallow: diverse, modest pass@1; deep: higher pass@1 but half its problems at p = 0
+    shallow = _probe(tmp_path / "e1", "e1", [3, 4, 5, 2, 3, 4, 6, 5])
+    deep = _probe(tmp_path / "e16", "e16", [0, 0, 0, 0, 16, 16, 15, 14])
+    return shallow, deep
+
+
+def test_rank_by_escape_flags_the_inversion(ladder):
+    res = rank(list(ladder), signal="escape")
+    assert [r["checkpoint"] for r in res["ranking"]] == ["e1", "e16"]
+    assert res["recommended"] == "e1" and res["best_pre_pass_at_1"] == "e16"
+    assert res["predicted_inversion"] is True
+    # escape by hand for e16: four prompts at p = 0 never escape; p = 1 never either
+    plan = rules.Plan(group_size=8, rl_steps=20, batch_prompts=4, n_prompts=8)
+    deep = next(r for r in res["ranking"] if r["checkpoint"] == "e16")
+    f = lambda p: p**8 + (1 - p) ** 8  # noqa: E731
+    exp = sum(1 - f(p) ** plan.visits for p in [0, 0, 0, 0, 1, 1, 15 / 16, 14 / 16]) / 8
+    assert deep["signal_value"] == pytest.approx(exp)
+
+
+def test_rank_by_pass_at_1_agrees_with_itself(ladder):
+    res = rank(list(ladder), signal="pass_at_1")
+    # pass@1 with its negative sign predicts the lower pass@1 rung ends best
+    assert res["recommended"] == "e1" and res["signal_sign"] in (-1, 1)
+
+
+def test_rank_bad_input(ladder, tmp_path):
+    with pytest.raises(ValueError, match="at least 2"):
+        rank([ladder[0]])
+    with pytest.raises(FileNotFoundError, match="not found"):
+        rank([ladder[0], tmp_path / "nosuch"])
+    (tmp_path / "file.json").write_text("{}")
+    with pytest.raises(ValueError, match="is a file"):
+        rank([ladder[0], tmp_path / "file.json"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="not a `rankinv validate` output"):
+        rank([ladder[0], tmp_path / "empty"])
+
+
+def test_cli_rank_json_and_error(ladder, tmp_path):
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rankinv.cli",
+            "rank",
+            *map(str, ladder),
+            "--signal",
+            "escape",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    res = json.loads(run.stdout)
+    assert {"ranking", "recommended", "predicted_inversion"} <= set(res)
+    assert res["predicted_inversion"] is True
+    bad = subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", "rank", str(ladder[0])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "at least 2" in bad.stderr
+
+
+def test_rank_duplicates_ties_and_too_few_samples(ladder, tmp_path):
+    with pytest.raises(ValueError, match="given twice"):
+        rank([ladder[0], ladder[0]])
+    few = _probe(tmp_path / "few", "few", [1, 2, 3, 4], n=8)
+    with pytest.raises(ValueError, match="--samples >= 10"):
+        rank([few, ladder[0]], signal="pass_at_k")
+    a = _probe(tmp_path / "a", "a", [3, 4, 5, 2, 3, 4, 6, 5])
+    b = _probe(tmp_path / "b", "b", [3, 4, 5, 2, 3, 4, 6, 5])
+    res = rank([a, b], signal="escape")
+    assert sorted(res["tied_first"]) == ["a", "b"]
+    # a tie is no recommendation, and no "the orders agree" either
+    assert res["recommended"] is None and res["abstain_reason"].startswith("tie")
+
+
+def _paper_table(tmp_path, name):
+    from rankinv.verdicts.compare import load_paper
+
+    d = load_paper()
+    if name == "qwen":
+        t5 = d["table5_qwen"]
+        rows = [
+            {**a, "pre_pass_at_10": b["pre_pass_at_10"], "post_pass_at_10": b["post_pass_at_10"]}
+            for a, b in zip(d["examples"]["paper-qwen"]["rows"], t5, strict=True)
+        ]
+    else:
+        rows = d["examples"]["paper-deepseek"]["rows"]
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(rows))
+    return path, rows
+
+
+def test_table_qwen_abstains_where_pass_at_k_picks_the_worst(tmp_path):
+    path, _ = _paper_table(tmp_path, "qwen")
+    res = rank(table=path)
+    assert res["recommended"] is None and res["k"] == 10
+    assert "disagree" in res["abstain_reason"] and "qwen-5.8ep" in res["candidates"]
+    assert res["decided_by"] == ["pass_at_k", "entropy_prompt"]
+
+
+def test_table_deepseek_recommends_within_002_of_the_best(tmp_path):
+    path, rows = _paper_table(tmp_path, "deepseek")
+    res = rank(table=path)
+    post = {r["name"]: r["post_pass_at_10"] for r in rows}
+    assert res["recommended"] is not None
+    assert max(post.values()) - post[res["recommended"]] <= 0.02
+
+
+def test_table_names_the_columns_a_signal_needs(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("name,pre_pass_at_1\na,0.2\nb,0.3\n")
+    with pytest.raises(ValueError, match="pass_at_k needs column pre_pass_at_10"):
+        rank(table=path)
+    with pytest.raises(ValueError, match="entropy_step10"):
+        rank(table=path, signal="pilot_entropy")
+
+
+def test_within_noise_abstains_and_says_what_would_decide(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "name,pre_pass_at_10,pre_pass_at_10_se\na,0.60,0.02\nb,0.61,0.02\nc,0.40,0.02\n"
+    )
+    res = rank(table=path)
+    assert res["recommended"] is None and res["abstain_reason"].startswith("within noise")
+    assert sorted(res["candidates"]) == ["a", "b"] and "more samples" in res["to_decide"]
+    path.write_text("name,pre_pass_at_10,pre_pass_at_10_se\na,0.60,0.002\nb,0.70,0.002\n")
+    assert rank(table=path)["recommended"] == "b"
+
+
+def _trl_log(path, entropies, zero_std):
+    hist = [
+        {"step": s, "entropy": h, "frac_reward_zero_std": z, "reward": 0.1}
+        for s, (h, z) in enumerate(zip(entropies, zero_std, strict=True), start=1)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"log_history": hist, "max_steps": 12}))
+    return path
+
+
+def test_pilot_ranks_by_early_rl_entropy_on_trl_logs(tmp_path):
+    hot = _trl_log(tmp_path / "e1" / "trainer_state.json", [0.6] * 12, [0.2] * 12)
+    cold = _trl_log(tmp_path / "e8" / "trainer_state.json", [0.2] * 12, [0.7] * 12)
+    res = rank(pilot=[cold, hot])
+    assert res["signal"].startswith("pilot_") and res["recommended"] == str(hot)
+    first = res["ranking"][0]
+    # the mean over steps 1..10 only: step 11 and 12 are not read
+    assert first["values"]["pilot_entropy"] == pytest.approx(0.6)
+    assert first["values"]["pilot_informative"] == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="one log per checkpoint"):
+        rank(table=_paper_table(tmp_path, "qwen")[0], pilot=[hot])
+
+
+def test_cli_rank_pilot_takes_several_logs_after_one_flag(tmp_path):
+    a = _trl_log(tmp_path / "a" / "trainer_state.json", [0.6] * 10, [0.2] * 10)
+    b = _trl_log(tmp_path / "b" / "trainer_state.json", [0.2] * 10, [0.7] * 10)
+    run = subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", "rank", "--pilot", str(a), str(b)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "recommended start" in run.stdout and str(a) in run.stdout
+
+
+def test_same_model_in_two_folders_shows_the_folder(tmp_path):
+    a = _probe(tmp_path / "x" / "s0", "models/qwen", [3, 4, 5, 2, 3, 4, 6, 5])
+    b = _probe(tmp_path / "y" / "s0", "models/qwen", [0, 0, 0, 0, 16, 16, 15, 14])
+    res = rank([a, b], signal="escape")
+    names = [r["checkpoint"] for r in res["ranking"]]
+    assert len(set(names)) == 2 and all(str(tmp_path) in n for n in names)
