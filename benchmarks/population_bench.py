@@ -7,7 +7,7 @@ The JAX time is the whole population from scratch (no resume), compilation inclu
 excluded. The NumPy reference trains every N-th ladder of the population (default every
 ladder) at every depth, in the same settings, and its time is scaled by the share of ladders
 it ran; the printed ratios are NumPy / JAX per run. The NumPy loop computes only the
-held-out pass@k per step (the JAX engine also computes the trace), so the ratio is a lower
+held-out pass@k per step (the JAX simulator also computes the trace), so the ratio is a lower
 bound on the JAX speed-up for equal work.
 """
 
@@ -24,11 +24,11 @@ from rankinv.simulate.reference import FamilyReference
 from rankinv.simulate.tasks import make_demonstrations, make_task
 
 
-def numpy_population(plan: P.Plan, every: int) -> tuple[float, int]:
+def numpy_population(design: P.Design, every: int) -> tuple[float, int]:
     """Seconds and runs of the NumPy reference over every ``every``-th ladder."""
     runs = 0
     t0 = time.perf_counter()
-    for setting, seed in plan.ladders[::every]:
+    for setting, seed in design.ladders[::every]:
         cfg = P.config_of(setting, seed)
         task = make_task(cfg)
         ref = FamilyReference(cfg, task)
@@ -44,13 +44,13 @@ def main() -> None:
     ap.add_argument("--population", default="quick", choices=["quick", "full"])
     ap.add_argument("--numpy-every", type=int, default=1)
     args = ap.parse_args()
-    plan = P.plan(args.population)
+    design = P.design(args.population)
     with tempfile.TemporaryDirectory() as tmp:
-        s = P.run_population(args.population, tmp, plan_=plan)
+        s = P.run_population(args.population, tmp, design_=design)
     jax_total, jax_compile = s["elapsed_s"], s["compile_s"]
     jax_run = jax_total - jax_compile
     n = s["n_runs"]
-    np_s, np_runs = numpy_population(plan, args.numpy_every)
+    np_s, np_runs = numpy_population(design, args.numpy_every)
     np_per_run = np_s / np_runs
     print(
         f"population {args.population}: {s['n_ladders']} ladders, {n} runs, "

@@ -118,13 +118,13 @@ def threshold(
 
 def _population_summary(population: str, out: str | None, quiet: bool) -> dict:
     """Run (or resume) a population, with a progress bar over ladders unless quiet."""
-    from rankinv.simulate.population import plan, run_population
+    from rankinv.simulate.population import design, run_population
 
     if population not in ("quick", "full"):
         raise UserError(f"--population must be quick or full, got {population!r}")
-    pl = plan(population)
+    pl = design(population)
     if quiet:
-        return run_population(population, out, plan_=pl)
+        return run_population(population, out, design_=pl)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     with Progress(
@@ -136,7 +136,10 @@ def _population_summary(population: str, out: str | None, quiet: bool) -> dict:
     ) as bar:
         task = bar.add_task(f"ladders ({pl.n_runs} runs)", total=len(pl.ladders))
         return run_population(
-            population, out, plan_=pl, progress=lambda done, total: bar.update(task, completed=done)
+            population,
+            out,
+            design_=pl,
+            progress=lambda done, total: bar.update(task, completed=done),
         )
 
 

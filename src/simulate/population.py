@@ -1,10 +1,11 @@
 """A population of simulated ladders across the settings that change the answer.
 
 Over 400 lines: the settings grid, the batched runner (one compile per shape) and the
-record/summary writers belong together; the update itself lives in engine.py.
+record/summary writers belong together; the update itself lives in grpo.py, the batched
+calls in batch.py.
 
 A *ladder* is one setting and one seed run at every SFT depth of ``DEPTHS`` (SFT to that
-depth, then GRPO), on the generalising (family) policy of engine.py. Ladders whose shapes
+depth, then GRPO), on the generalising (family) policy of grpo.py. Ladders whose shapes
 agree run together in one compiled, vmapped call (a chunk of ``CHUNK`` ladders), so a
 population compiles once per shape; each ladder is appended to ``population.jsonl`` as its
 chunk finishes, and a rerun into the same directory skips the ladders already there.
@@ -56,8 +57,8 @@ import numpy as np
 from rankinv import theory
 from rankinv._io import append_jsonl, read_jsonl, write_json
 from rankinv.errors import UserError
+from rankinv.simulate.batch import Runner
 from rankinv.simulate.config import SimConfig
-from rankinv.simulate.tasks import make_task
 from rankinv.theory.outcomes import ladder_inverted, post_rl
 
 #: Bumped whenever a ladder's numbers would change for the same setting and seed.
@@ -164,7 +165,7 @@ def config_of(setting: dict, seed: int) -> SimConfig:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Design:
     name: str
     ladders: tuple[tuple[dict, int], ...]  # (setting, seed)
     trace_every: int
@@ -184,7 +185,7 @@ def one_at_a_time() -> list[dict]:
     return out
 
 
-def plan(name: str) -> Plan:
+def design(name: str) -> Design:
     """Two designs in one population:
     * one-at-a-time: the base setting and every setting that changes one axis from it, with
       seeds 0..S-1 (quick S = 4, full S = 8): what each single change does;
@@ -207,7 +208,7 @@ def plan(name: str) -> Plan:
             if s["variant"] == "dapo" and s != {**s, **profiles[-1]}:
                 s["variant"] = AXES["variant"][int(rng.integers(len(AXES["variant"]) - 1))]
         ladders.append((s, RANDOM_SEED0 + i))
-    return Plan(name, tuple(ladders), trace_every=10)
+    return Design(name, tuple(ladders), trace_every=10)
 
 
 #: Axes whose values change a compiled shape (the variant only through DAPO).
@@ -238,58 +239,16 @@ def _shape_key(cfg: SimConfig) -> tuple:
     )
 
 
-def _padded_arrays(cfg: SimConfig, seed: int):
-    """Task arrays with the private features padded to MAX_FEATURES (zero columns: their
-    parameters never move), so capacity does not change a compiled shape."""
-    from rankinv.simulate.engine import arrays_of
+def _run_ladders(runner, cfgs: list[SimConfig], seeds: list[int]):
+    """Every rung of each ladder (setting config, seed) in one call of the batch driver."""
+    from rankinv.simulate.batch import RunSpec
 
-    task = make_task(cfg)
-    arrays = arrays_of(cfg, task, seed)
-    pad = N_FAMILIES + MAX_FEATURES - arrays.features.shape[1]
-    feats = np.pad(arrays.features, ((0, 0), (0, pad)))
-    return arrays._replace(features=feats), task
-
-
-class _Runner:
-    """Compiled vmapped calls, one per shape, reused across chunks."""
-
-    def __init__(self):
-        self.compiled: dict[tuple, object] = {}
-        self.compile_s = 0.0
-
-    def run(self, cfgs: list[SimConfig], seeds: list[int]):
-        import jax
-        import jax.numpy as jnp
-
-        from rankinv.simulate.core import COMPILER_OPTIONS
-        from rankinv.simulate.engine import hyper_of, make_train, shapes_of
-
-        ftype = jnp.zeros(()).dtype  # float32 unless x64 is on
-        key_cfg = cfgs[0].replace(n_features=MAX_FEATURES)
-        shp = shapes_of(key_cfg)
-        steps_per_epoch = key_cfg.sft_steps_per_epoch
-        arrays, hypers, keys, sft = [], [], [], []
-        for cfg, seed in zip(cfgs, seeds, strict=True):
-            a, _ = _padded_arrays(cfg, seed)
-            for d in DEPTHS:
-                arrays.append(a)
-                hypers.append(hyper_of(cfg))
-                keys.append(np.asarray(jax.random.PRNGKey(seed * 1000 + 17)))
-                sft.append(int(round(d * steps_per_epoch)))
-        stack = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *arrays)
-        stack = stack._replace(
-            base_logits=stack.base_logits.astype(ftype), features=stack.features.astype(ftype)
-        )
-        hyp = jax.tree_util.tree_map(lambda *xs: np.asarray(xs, dtype=ftype), *hypers)
-        args = (np.stack(keys), np.asarray(sft, np.int32), stack, hyp)
-        ck = (shp, len(sft))
-        if ck not in self.compiled:
-            t0 = time.perf_counter()
-            fn = jax.jit(jax.vmap(make_train(shp)))
-            self.compiled[ck] = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
-            self.compile_s += time.perf_counter() - t0
-        out = jax.block_until_ready(self.compiled[ck](*args))
-        return jax.tree_util.tree_map(np.asarray, out)
+    specs = [
+        RunSpec(cfg, seed, int(round(d * cfg.sft_steps_per_epoch)))
+        for cfg, seed in zip(cfgs, seeds, strict=True)
+        for d in DEPTHS
+    ]
+    return runner.run(specs)
 
 
 def _r(x, nd=5):
@@ -395,7 +354,7 @@ def _load_done(path: Path) -> list[dict]:
     return [r for r in recs if r.get("revision") == POPULATION_REVISION]
 
 
-def summarise(plan_: Plan, records: list[dict]) -> dict:
+def summarise(design_: Design, records: list[dict]) -> dict:
     """inverted_share over all ladders; per axis value: ``by_axis`` over the random design
     (the axis's effect averaged over the others), ``by_axis_vs_base`` over the
     one-at-a-time design (the base setting with only that axis changed)."""
@@ -420,7 +379,7 @@ def summarise(plan_: Plan, records: list[dict]) -> dict:
             vs_base[axis][str(v)] = _share(inv, only)
     n_runs = sum(len(r["runs"]) for r in records)
     return {
-        "population": plan_.name,
+        "population": design_.name,
         "n_runs": n_runs,
         "n_ladders": len(records),
         "k": records[0]["k"] if records else None,
@@ -451,43 +410,49 @@ def run_population(
     name: str,
     out: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
-    plan_: Plan | None = None,
+    design_: Design | None = None,
 ) -> dict:
     """Run (or resume) a population; returns the summary (also written to out/population.json).
 
     ``progress(done, total)`` is called after every finished chunk of ladders.
     """
-    plan_ = plan_ or plan(name)
+    design_ = design_ or design(name)
     out_dir = Path(out) if out is not None else None
     jsonl = out_dir / "population.jsonl" if out_dir is not None else None
     done = _load_done(jsonl) if jsonl is not None else []
     have = {r["ladder_id"] for r in done}
     records = list(done)
     todo: dict[tuple, list] = {}
-    for setting, seed in plan_.ladders:
+    for setting, seed in design_.ladders:
         if f"{setting_id(setting)}-s{seed}" in have:
             continue
         cfg = config_of(setting, seed)
         todo.setdefault(_shape_key(cfg), []).append((setting, seed, cfg))
-    total = len(plan_.ladders)
+    total = len(design_.ladders)
     if progress:
         progress(len(records), total)
-    runner = _Runner()
+    runner = Runner(n_feat=N_FAMILIES + MAX_FEATURES)
     t0 = time.perf_counter()
     for group in todo.values():
         size = min(CHUNK, len(group))
         for i in range(0, len(group), size):
             chunk = group[i : i + size]
             padded = chunk + [chunk[-1]] * (size - len(chunk))
-            p_pre, per_step, final = runner.run(
-                [c for _, _, c in padded], [s for _, s, _ in padded]
+            start, per_step, final = _run_ladders(
+                runner, [c for _, _, c in padded], [s for _, s, _ in padded]
             )
             nd = len(DEPTHS)
             for j, (setting, seed, cfg) in enumerate(chunk):
                 sl = slice(j * nd, (j + 1) * nd)
                 pick = _slice_tree(sl)
                 rec = ladder_record(
-                    setting, seed, cfg, p_pre[sl], pick(per_step), pick(final), plan_.trace_every
+                    setting,
+                    seed,
+                    cfg,
+                    start.p[sl, : cfg.n_prompts],
+                    pick(per_step),
+                    pick(final),
+                    design_.trace_every,
                 )
                 records.append(rec)
                 if jsonl is not None:
@@ -495,9 +460,9 @@ def run_population(
             if progress:
                 progress(len(records), total)
     elapsed = time.perf_counter() - t0
-    wanted = {f"{setting_id(s)}-s{seed}" for s, seed in plan_.ladders}
+    wanted = {f"{setting_id(s)}-s{seed}" for s, seed in design_.ladders}
     records = [r for r in records if r["ladder_id"] in wanted]
-    summary = summarise(plan_, records)
+    summary = summarise(design_, records)
     new_runs = sum(len(g) for g in todo.values()) * len(DEPTHS)
     summary["elapsed_s"] = elapsed
     summary["compile_s"] = runner.compile_s
@@ -534,12 +499,12 @@ def compare_advantages(
     variant's gain is not its effective step size. Returns the sweep, the chosen rates and
     the test means (score, final pass@k, inverted share)."""
     setting = {**base_setting(), **(setting or {})}
-    runner = _Runner()
+    runner = Runner(n_feat=N_FAMILIES + MAX_FEATURES)
 
     def ladders(variant, lr, seeds):
         s = {**setting, "variant": variant}
         cfgs = [config_of(s, seed).replace(rl_lr=lr) for seed in seeds]
-        p_pre, per_step, final = runner.run(cfgs, list(seeds))
+        start, per_step, final = _run_ladders(runner, cfgs, list(seeds))
         nd = len(DEPTHS)
         out = []
         for j, (cfg, seed) in enumerate(zip(cfgs, seeds, strict=True)):
@@ -548,7 +513,7 @@ def compare_advantages(
                 s,
                 seed,
                 cfg,
-                p_pre[j * nd : (j + 1) * nd],
+                start.p[j * nd : (j + 1) * nd, : cfg.n_prompts],
                 pick(per_step),
                 pick(final),
                 cfg.rl_steps,
