@@ -71,8 +71,9 @@ class Runner:
     change a compiled shape. ``compile_s`` sums the seconds spent compiling (or loading a
     compilation from the persistent cache)."""
 
-    def __init__(self, n_feat: int | None = None, devices=None):
+    def __init__(self, n_feat: int | None = None, devices=None, penalties: bool | None = None):
         self.n_feat = n_feat
+        self.penalties = penalties  # None: compiled with KL / entropy terms when a run has one
         self.devices = devices
         self.compiled: dict[tuple, object] = {}
         self.compile_s = 0.0
@@ -80,9 +81,10 @@ class Runner:
         self._tasks: dict[SimConfig, PromptSet] = {}
 
     def task(self, cfg: SimConfig) -> PromptSet:
-        if cfg not in self._tasks:
-            self._tasks[cfg] = make_task(cfg)
-        return self._tasks[cfg]
+        key = cfg.replace(rl_lr=1.0, rl_lr_grid=())  # RL settings do not change the task
+        if key not in self._tasks:
+            self._tasks[key] = make_task(cfg)
+        return self._tasks[key]
 
     def run(self, specs: list[RunSpec]):
         """(start, per_step, final) as numpy arrays with a leading run axis, in spec order."""
@@ -98,7 +100,10 @@ class Runner:
         shapes = {shapes_of(s.cfg, self.n_feat)._replace(penalties=False) for s in specs}
         if len(shapes) != 1:
             raise ValueError(f"runs of one call must share a shape, got {len(shapes)}")
-        shp = shapes.pop()._replace(penalties=any(shapes_of(s.cfg).penalties for s in specs))
+        pen = self.penalties
+        if pen is None:
+            pen = any(shapes_of(s.cfg).penalties for s in specs)
+        shp = shapes.pop()._replace(penalties=pen)
         devices = self.devices or jax.local_devices()
         n = len(specs)
         padded = list(specs) + [specs[-1]] * (-n % len(devices))
@@ -128,3 +133,44 @@ class Runner:
         out = jax.block_until_ready(self.compiled[ck](*args))
         self.run_s += time.perf_counter() - t0
         return jax.tree_util.tree_map(lambda x: np.asarray(x)[:n], out)
+
+
+class Tuned(NamedTuple):
+    """run_tuned's result: the chosen runs' outputs (ladder-major, then depth), each
+    ladder's chosen rate and its sweep (final training pass@1 per rate)."""
+
+    start: object
+    per_step: object
+    final: object
+    chosen_lr: list[float]
+    sweep: list[dict[str, float]]
+
+
+def run_tuned(runner: Runner, ladders: list[list[RunSpec]]) -> Tuned:
+    """Run ladders (each a list of runs: one setting and seed over the depths) with their
+    learning rate chosen as a practitioner chooses it: every ladder whose config has an
+    ``rl_lr_grid`` runs at each rate of it, in one call, and keeps the rate with the best
+    mean final *training* pass@1 over its rungs (the expected training reward; never a
+    held-out number). Ladders without a grid run at their own rl_lr."""
+    import jax
+
+    specs, where = [], []  # where[i][j] = row of ladder i at rate j
+    for lad in ladders:
+        grid = lad[0].cfg.rl_lr_grid or (lad[0].cfg.rl_lr,)
+        rows = []
+        for lr in grid:
+            rows.append(len(specs))
+            specs.extend(s._replace(cfg=s.cfg.replace(rl_lr=float(lr))) for s in lad)
+        where.append((grid, rows))
+    start, per_step, final = runner.run(specs)
+    pick, chosen, sweeps = [], [], []
+    for lad, (grid, rows) in zip(ladders, where, strict=True):
+        n = len(lad)
+        score = [float(np.mean(final.train_pass[r : r + n, 0])) for r in rows]
+        j = int(np.argmax(score))
+        pick.extend(range(rows[j], rows[j] + n))
+        chosen.append(float(grid[j]))
+        sweeps.append({f"{lr:g}": round(x, 5) for lr, x in zip(grid, score, strict=True)})
+    idx = np.asarray(pick)
+    take = lambda tree: jax.tree_util.tree_map(lambda x: x[idx], tree)  # noqa: E731
+    return Tuned(take(start), take(per_step), take(final), chosen, sweeps)

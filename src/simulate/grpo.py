@@ -114,7 +114,7 @@ def shapes_of(cfg: SimConfig, n_feat: int | None = None) -> Shapes:
     elif cfg.policy == "shared":
         feat = cfg.n_features
     else:
-        feat = cfg.n_families + cfg.n_features
+        feat = cfg.n_families + cfg.n_modes + cfg.n_features
     dapo = bool(cfg.dynamic_sampling and cfg.batch_size)
     return Shapes(
         n_train=cfg.n_prompts,

@@ -66,7 +66,7 @@ def run_batch(cfg: SimConfig):
     Returns numpy arrays: pre, per_step, final (Metrics with a leading run axis), the run
     table (depth, seed, demo share correct), compile and run seconds.
     """
-    from rankinv.simulate.batch import Runner, RunSpec
+    from rankinv.simulate.batch import Runner, RunSpec, run_tuned
 
     runner = Runner()
     task = runner.task(cfg)
@@ -77,15 +77,53 @@ def run_batch(cfg: SimConfig):
             depths.append(d)
             seeds.append(s)
             demo_ok.append(make_demonstrations(cfg, task, s)[1].mean())
-    _, per_step, final = runner.run(specs)
+    chosen = None
+    if cfg.rl_lr_grid:  # one ladder per seed, its rate chosen on its training reward
+        order = [[i for i in range(len(specs)) if seeds[i] == s] for s in range(cfg.seeds)]
+        tuned = run_tuned(runner, [[specs[i] for i in rows] for rows in order])
+        back = np.argsort(np.concatenate(order))
+        per_step, final = (_take(x, back) for x in (tuned.per_step, tuned.final))
+        chosen = {"rl_lr": tuned.chosen_lr, "sweep": tuned.sweep}
+    else:
+        _, per_step, final = runner.run(specs)
     steps_m = _metrics(cfg, per_step)
     pre = Metrics(*(x[:, 0] for x in steps_m))
     runs = {
         "depth": np.asarray(depths),
         "seed": np.asarray(seeds),
         "demo_correct_share": np.asarray(demo_ok),
+        "tuned": chosen,
     }
     return pre, steps_m, _metrics(cfg, final), runs, runner.compile_s, runner.run_s
+
+
+def _take(tree, idx):
+    return type(tree)(*(np.asarray(x)[idx] for x in tree))
+
+
+def _rho(x, y) -> float | None:
+    """Plain Spearman rho of one ladder (None when either side is constant)."""
+    from scipy.stats import spearmanr
+
+    if len(set(np.round(x, 12))) < 2 or len(set(np.round(y, 12))) < 2:
+        return None
+    return float(spearmanr(x, y).statistic)
+
+
+def per_seed_rhos(pre_k, pre_1, post_k, seeds) -> list[dict]:
+    """Within each seed's ladder: rho of pre-RL pass@k and of pre-RL pass@1 against the
+    final post-RL pass@k (the Table 5 comparison)."""
+    out = []
+    for s in sorted(set(seeds.tolist())):
+        m = seeds == s
+        out.append(
+            {
+                "seed": int(s),
+                "rho_pass_at_k": _rho(pre_k[m], post_k[m]),
+                "rho_pass_at_1": _rho(pre_1[m], post_k[m]),
+            }
+        )
+    return out
 
 
 def _rank_summary(x, y, seeds) -> dict:
@@ -134,7 +172,7 @@ def summarise(cfg: SimConfig, pre, per_step, final, runs) -> dict:
         "config_hash": config_hash(cfg),
         "version": __version__,
         "depths": runs["depth"].tolist(),
-        "seeds": seeds.tolist(),
+        "run_seeds": seeds.tolist(),  # the seed of each run (depths: its depth)
         "pre": {
             "pass_at_1": pre_pass1.tolist(),
             "entropy": pre.entropy.tolist(),
@@ -158,6 +196,9 @@ def summarise(cfg: SimConfig, pre, per_step, final, runs) -> dict:
         "inversion": inversion,
         "inversion_call": None if rho_p["rho"] is None else call,
         "demo_correct_share": runs["demo_correct_share"].tolist(),
+        "seeds": per_seed_rhos(pre.pass_at_k[:, ki], pre_pass1, final.pass_at_k[:, ki], seeds),
+        "seeds_outcome": f"final post-RL pass@{k_main}",
+        "rl_lr_tuned": runs.get("tuned"),
     }
 
 
