@@ -162,7 +162,9 @@ def _run_population(population: str, out: str | None, as_json: bool) -> None:
 
 @app.command()
 def simulate(
-    preset: str = typer.Option("quick", help="quick | paper | high-base | family"),
+    preset: str = typer.Option(
+        "quick", help="quick | paper | high-base | family | qwen-like | deepseek-like"
+    ),
     population: str = typer.Option(
         None,
         "--population",

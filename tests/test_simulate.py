@@ -351,3 +351,36 @@ def test_derive_saves_each_piece_and_resumes_after_an_interruption(tmp_path, mon
     monkeypatch.setattr(dv, "control_row", lambda cfg, name: calls.append(name) or {})
     other = dv.derive(base.replace(rl_steps=12), tmp_path)
     assert other["resumed_parts"] == [] and calls[:3] == ["p 4", "p 8", "H"]
+
+
+def test_regime_preset_reports_each_seeds_within_ladder_rhos():
+    """`rankinv simulate --preset qwen-like --seeds 2 --json`: per seed, the rho of pre-RL
+    pass@k and of pre-RL pass@1 against final post-RL pass@k; each seed's rate tuned."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from rankinv.cli import app
+
+    args = ["simulate", "--preset", "qwen-like", "--seeds", "2", "--rl-steps", "20", "--json"]
+    res = CliRunner().invoke(app, [*args, "--depths", "0.5,2,16"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert [s["seed"] for s in data["seeds"]] == [0, 1]
+    for s in data["seeds"]:
+        assert set(s) == {"seed", "rho_pass_at_k", "rho_pass_at_1"}
+        assert s["rho_pass_at_k"] is None or -1.0 <= s["rho_pass_at_k"] <= 1.0
+    tuned = data["rl_lr_tuned"]
+    assert len(tuned["rl_lr"]) == 2 and all(
+        lr in preset("qwen-like").rl_lr_grid for lr in tuned["rl_lr"]
+    )
+    for lr, sweep in zip(tuned["rl_lr"], tuned["sweep"], strict=True):
+        assert sweep[f"{lr:g}"] == max(sweep.values())
+    # the per-seed rho is the plain Spearman rho of that seed's rungs
+    from scipy.stats import spearmanr
+
+    seeds = np.asarray(data["run_seeds"])
+    m = seeds == 0
+    pre_k = np.asarray(data["pre"]["pass_at_k"])[m]
+    post = np.asarray(data["post"]["final_pass_at_k"])[m]
+    assert data["seeds"][0]["rho_pass_at_k"] == pytest.approx(spearmanr(pre_k, post).statistic)

@@ -36,6 +36,8 @@ STAGE1_KEYS = {
     "share_below_p_star",
     "share_above_1m_p_star",
     "p_hat",
+    "counts",
+    "entropy_per_prompt",
 }
 TRACE_KEYS = {
     "step",
@@ -86,6 +88,9 @@ def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
             assert all(set(t) == TRACE_KEYS for t in tr)
             assert all(v is not None for t in tr for v in t.values())
             assert len(s1["p_hat"]) == 64 and s1["entropy_prompt"] is None
+            assert [c / rec["n_probe"] for c in s1["counts"]] == s1["p_hat"]
+            assert len(s1["entropy_per_prompt"]) == 64
+            assert np.mean(s1["entropy_per_prompt"]) == pytest.approx(s1["entropy_rollout"], 1e-4)
             p_star = theory.p_star(rec["group_size"])
             assert s1["share_below_p_star"] == pytest.approx(
                 np.mean(np.asarray(s1["p_hat"]) < p_star), abs=1e-5
@@ -105,6 +110,9 @@ def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
     again = P.run_population("test", tmp_path, design_=pl)
     assert again["resumed_ladders"] == 3 and again["runs_computed"] == 0
     assert again["inverted_share"] == summary["inverted_share"]
+    for rec in recs:  # every ladder's rate is chosen on its training reward
+        sweep = {float(k): v for k, v in rec["lr_sweep"].items()}
+        assert rec["lr_tuned"] and rec["rl_lr"] == max(sweep, key=sweep.get)
     assert len(read_jsonl(tmp_path / "population.jsonl")) == 3
 
 
@@ -138,23 +146,22 @@ def test_interrupted_population_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert recs[:2] == first
 
 
-def test_population_has_ladders_that_invert_and_ladders_that_do_not(monkeypatch):
-    """One family wholly mis-demonstrated: deeper SFT raises training pass@1 but strands
-    that family, and the ladder inverts; with clean demonstrations it does not."""
-    monkeypatch.setattr(P, "DEPTHS", (0.5, 2.0, 16.0))
+def test_study_ladders_are_untuned_and_reported_apart(monkeypatch):
     base = P.base_setting()
-    ladders = [(base, s) for s in (0, 1)] + [({**base, "demos": "clean"}, s) for s in (0, 1)]
-    pl = P.Design("test", tuple(ladders), trace_every=50)
+    ladders = [(base, 0), ({**base, "rl_lr": 4.0}, P.STUDY_SEED0)]
+    pl = _small_design(monkeypatch, ladders, steps=10)
     summary = P.run_population("test", None, design_=pl)
-    vs = summary["by_axis_vs_base"]["demos"]
-    assert vs["imperfect"]["inverted_share"] == 1.0
-    assert vs["clean"]["inverted_share"] == 0.0
-    assert summary["inverted_share"] == 0.5
+    assert summary["n_ladders"] == 1 and summary["n_runs_study"] == 3
+    assert set(summary["lr_study"]) == {"4"} and summary["lr_study"]["4"]["n_ladders"] == 1
+    names = [t["name"] for t in summary["targets"]]
+    assert names[:3] == ["coverage_loss_share", "cui_fit_r2", "inverted_share"]
+    assert all(t["evidence"] for t in summary["targets"])
 
 
-def test_base_setting_is_the_family_preset():
+def test_base_setting_is_the_family_preset_with_competing_strategies():
     cfg = P.config_of(P.base_setting(), 0)
-    assert cfg.replace(seeds=3, eval_every=10, name="family") == preset("family")
+    fam = preset("family").replace(**P.MODES["competing"], rl_lr_grid=P.LR_SWEEP)
+    assert cfg.replace(seeds=3, eval_every=10, name="family", task_seed=0) == fam
 
 
 def test_designs_meet_their_sizes_and_share_compiles():
@@ -167,6 +174,13 @@ def test_designs_meet_their_sizes_and_share_compiles():
     assert len(set(ids)) == len(ids)
     gs = {s["group_size"] for s, _ in full.ladders}
     assert gs == {4, 8, 16, 32}
+    # fresh seeds: no two ladders share a task (hence no demonstrations, no SFT checkpoint)
+    task_seeds = [P.config_of(s, seed).task_seed for s, seed in quick.ladders]
+    assert len(set(task_seeds)) == len(task_seeds)
+    study = [s for s, _ in quick.ladders if P.is_study(s)]
+    assert len(study) == 4 * len(P.LR_STUDY)
+    tuned = [P.config_of(s, seed) for s, seed in quick.ladders if not P.is_study(s)]
+    assert all(c.rl_lr_grid == P.LR_SWEEP for c in tuned)
 
 
 @pytest.mark.parametrize(

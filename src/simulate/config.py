@@ -93,6 +93,7 @@ class SimConfig:
     majority_share: float = 0.6  # share of prompts whose strategy is the family's mode 0
     mode_cue: float = 0.0  # scale of the feature that reveals a prompt's strategy (0: none)
     demo_mode_fidelity: float = 1.0  # demonstrations using the prompt's own strategy
+    minority_p_scale: float = 1.0  # base success of minority-strategy prompts, relative
     # RL tuned as a practitioner tunes it: when given, every ladder (a seed's runs over the
     # depths) is run at each of these learning rates and keeps the one with the best final
     # training reward (batch.run_tuned); rl_lr is then unused
@@ -149,6 +150,8 @@ class SimConfig:
         for name in ("majority_share", "demo_mode_fidelity"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 bad(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        if not 0 < self.minority_p_scale <= 1:
+            bad(f"minority_p_scale must be in (0, 1], got {self.minority_p_scale!r}")
         if not self.mode_cue >= 0:
             bad(f"mode_cue must be >= 0, got {self.mode_cue!r}")
         for name in ("family_scale", "family_concentration"):
@@ -263,16 +266,21 @@ LR_SWEEP = (16.0, 64.0, 256.0)
 LADDER_DEPTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 #: The regimes the real ladders sit in, as changes to the family preset (competing
-#: strategies on). qwen-like: a weak base (pre-RL pass@1 0.10-0.25, pass@10 0.55-0.75 in
-#: the paper's Table 5) taught mostly one strategy; deepseek-like: a strong base (pass@1
-#: 0.4+, pass@10 ~0.85) whose prompts reveal their strategy, taught on clean demonstrations.
+#: strategies on). qwen-like: a weak, low-capacity base (pre-RL pass@1 0.10-0.25, pass@10
+#: 0.55-0.75 in the paper's Table 5) whose minority-strategy prompts are harder and half of
+#: whose demonstrations show the majority strategy; deepseek-like: a strong base (pass@1
+#: 0.4+, pass@10 ~0.85) whose prompts reveal their strategy, on clean demonstrations.
 REGIMES: dict[str, dict] = {
     "qwen-like": dict(
-        base_beta=(1.0, 6.0),
-        n_modes=4,
-        majority_share=0.5,
-        demo_mode_fidelity=0.2,
-        sft_lr=6.0,
+        base_beta=(1.0, 8.0),
+        n_modes=3,
+        majority_share=0.6,
+        minority_p_scale=0.5,
+        demo_mode_fidelity=0.5,
+        demo_correct_fraction=1.0,
+        wrong_families=0,
+        n_features=4,
+        sft_lr=3.0,
     ),
     "deepseek-like": dict(
         base_beta=(2.0, 3.0),

@@ -75,6 +75,7 @@ def make_family_task(cfg: SimConfig) -> PromptSet:
     if cfg.n_modes:
         correct, mode = _strategy_tokens(cfg, correct, order, family)
         cue = cfg.mode_cue * np.eye(cfg.n_modes)[mode]
+        base_p = np.where(mode != 0, np.maximum(base_p * cfg.minority_p_scale, P_FLOOR), base_p)
     base_logits = shift_to_success(z, correct, base_p)
     private = rng.normal(0.0, 1.0 / np.sqrt(cfg.n_features), size=(total, cfg.n_features))
     features = np.concatenate([cfg.family_scale * np.eye(c)[family], cue, private], axis=1)
