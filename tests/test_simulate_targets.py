@@ -25,6 +25,7 @@ def _ladder(seed, pre_k, post_k, pre_1=None, depths=(0.5, 1, 2, 4)):
             "depth": d,
             "stage1": {"pass_at_1": p1},
             "outcome": {"start_pass_at_k": a, "final_pass_at_k": b},
+            "trace": [],
         }
         for d, a, b, p1 in zip(depths, pre_k, post_k, pre_1, strict=True)
     ]

@@ -104,6 +104,10 @@ class SimConfig:
         def bad(msg):
             raise UserError(f"SimConfig: {msg}")
 
+        for name in ("base_beta", "sft_depths", "ks", "rl_lr_grid"):  # lists (JSON) hash too
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+
         if self.policy not in POLICIES:
             bad(f"policy must be one of {POLICIES}, got {self.policy!r}")
         if self.advantage not in ADVANTAGES:
