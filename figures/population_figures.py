@@ -76,7 +76,7 @@ def inversion_panel(summary: dict, out: Path) -> None:
     ax.set_title(
         f"Which settings invert the SFT ladder? Simulated population '{summary['population']}'"
         f"\n{summary['n_ladders']} ladders x {len(summary['depths'])} SFT depths, "
-        f"family policy, outcome: final held-out pass@{summary['k']}",
+        f"family policy, RL lr tuned per ladder, outcome: final held-out pass@{summary['k']}",
         fontsize=10,
     )
     ax.legend(loc="lower right", fontsize=8)
@@ -110,7 +110,7 @@ def depth_panel(records: list[dict], summary: dict, out: Path) -> None:
                 continue
             depths = [run["depth"] for run in recs[0]["runs"]]
             y = np.array([[run["outcome"][key] for run in r["runs"]] for r in recs])
-            ax.plot(depths, y.mean(0), "o-", color=c, label=f"{label} (n={len(recs)} seeds)")
+            ax.plot(depths, y.mean(0), "o-", color=c, label=f"{label} (n={len(recs)} ladders)")
             for row in y:
                 ax.plot(depths, row, "-", color=c, alpha=0.15, lw=0.8)
         ax.set_xscale("log", base=2)
@@ -140,9 +140,9 @@ def coverage_panel(records: list[dict], summary: dict, out: Path) -> None:
     groups = [(f"tuned ladders (n={len(deltas(tuned))} runs)", deltas(tuned))]
     for lr in sorted({r["setting"]["rl_lr"] for r in records if "rl_lr" in r["setting"]}):
         recs = [r for r in records if r["setting"].get("rl_lr") == lr]
-        groups.append((f"study: fixed lr {lr:g} (n={len(deltas(recs))})", deltas(recs)))
+        groups.append((f"base setting, fixed lr {lr:g} (n={len(deltas(recs))})", deltas(recs)))
     fig, ax = plt.subplots(figsize=(8.0, 4.2))
-    ax.boxplot([g for _, g in groups], vert=False, whis=(5, 95), showfliers=False)
+    ax.boxplot([g for _, g in groups], orientation="horizontal", whis=(5, 95), showfliers=False)
     ax.set_yticks(range(1, len(groups) + 1))
     ax.set_yticklabels([lab for lab, _ in groups], fontsize=8)
     ax.axvline(0, color="0.5", lw=0.8)
