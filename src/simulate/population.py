@@ -1,8 +1,8 @@
-"""A population of simulated ladders across the settings that change the answer.
+"""Simulated ladders across settings (over 450 lines: design, records, summary together).
 
-Over 400 lines: the settings grid, the batched runner (one compile per shape) and the
-record/summary writers belong together; the update itself lives in grpo.py, the batched
-calls in batch.py.
+The settings grid, the designs and the record/summary writers belong together; the update
+itself lives in grpo.py, the batched calls and the learning-rate tuning in batch.py, the
+validation targets in targets.py.
 
 A *ladder* is one setting and one seed run at every SFT depth of ``DEPTHS`` (SFT to that
 depth, then GRPO), on the generalising (family) policy of grpo.py. Ladders whose shapes
