@@ -179,7 +179,7 @@ def test_the_checker_catches_a_violation():
         "def f():\n"
         "    from rankinv.validate import probe\n"
         "    import rankinv.cli\n"
-        "    from ..simulate import core\n"
+        "    from ..simulate import grpo\n"
     )
     found = sorted(set(_imports_in(text, ("theory",))))
     assert found == [(3, "validate"), (4, "cli"), (5, "simulate")]

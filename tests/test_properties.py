@@ -97,11 +97,11 @@ def test_spearman_seed_offsets_do_not_change_demeaned_rho(x, offsets, rnd):
 def test_group_advantages_sum_to_zero(n_groups, rewards, kind):
     jnp = pytest.importorskip("jax.numpy")
     from rankinv.simulate import SimConfig
-    from rankinv.simulate.core import group_advantage
+    from rankinv.simulate.grpo import advantages, hyper_of
 
     r = jnp.asarray(np.tile(np.array(rewards), (n_groups, 1)))
     cfg = SimConfig(advantage=kind)
-    adv = np.asarray(group_advantage(r, cfg))
+    adv = np.asarray(advantages(r, hyper_of(cfg)))
     assert np.allclose(adv.sum(axis=-1), 0.0, atol=1e-5)
     if len(set(rewards)) == 1:
         assert np.allclose(adv, 0.0)  # a degenerate group carries no signal

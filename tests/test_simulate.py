@@ -8,22 +8,26 @@ import pytest
 
 from rankinv import theory
 from rankinv.simulate import SimConfig, preset, run_sweep
-from rankinv.simulate.core import (
-    draw_group,
-    gather_tokens,
-    hash_uniform,
-    make_policy,
-    make_rl_gradients,
-    make_rl_update,
-    sample_onehot,
-    sample_tokens,
-    sft_loss,
-    success_probability,
+from rankinv.simulate.grpo import (
+    arrays_of,
+    draw_groups,
+    hyper_of,
+    rl_step,
+    sft_step,
+    shapes_of,
+    surrogate_grad_z,
     uniform_shape,
 )
 from rankinv.simulate.numeric import dynamic_p_star, p_star_monte_carlo
 from rankinv.simulate.reference import NumpyReference
-from rankinv.simulate.tasks import make_demonstrations, make_task
+from rankinv.simulate.sampling import (
+    gather_tokens,
+    hash_uniform,
+    sample_onehot,
+    sample_tokens,
+    success_probability,
+)
+from rankinv.simulate.tasks import make_task
 
 VARIANTS = [
     {},
@@ -37,27 +41,25 @@ VARIANTS = [
 
 @pytest.mark.parametrize("overrides", VARIANTS)
 def test_jax_update_equals_numpy_reference(overrides):
+    """The engine on the legacy policies (free table, shared features; summed losses)."""
     assert jax.config.jax_enable_x64
     cfg = SimConfig(n_prompts=16, **overrides)
     task = make_task(cfg)
     ref = NumpyReference(cfg, task)
-    policy = make_policy(cfg, task)
-    update = jax.jit(make_rl_update(cfg, task, policy))
-    demo, _ = make_demonstrations(cfg, task, 0)
-    sft_grad = jax.grad(
-        lambda th: sft_loss(jax.nn.log_softmax(policy.logits(th), -1), demo, cfg.label_smoothing)
-    )
-    th_j, th_n = policy.init(), ref.init()
+    shp, hyp = shapes_of(cfg), hyper_of(cfg)
+    arrays = arrays_of(cfg, task, 0)
+    step = jax.jit(lambda th, u, ref_logp: rl_step(th, arrays, ref_logp, u, None, hyp, shp))
+    th_j, th_n = jnp.asarray(ref.init()), ref.init()
     for _ in range(5):
-        th_j = th_j - cfg.sft_lr * sft_grad(th_j)
-        th_n = ref.sft_step(th_n, demo)
+        th_j = sft_step(th_j, arrays, hyp, shp)
+        th_n = ref.sft_step(th_n, arrays.demo)
     np.testing.assert_allclose(np.asarray(th_j), th_n, atol=1e-12)
-    ref_logp = jax.nn.log_softmax(policy.logits(th_j), -1)
+    ref_logp = jax.nn.log_softmax(jnp.asarray(ref.logits(th_n)), -1)
     rng = np.random.default_rng(0)
     moved = 0.0
     for _ in range(20):
-        u = rng.random(uniform_shape(cfg))
-        th_j, _ = update(th_j, jnp.asarray(u), ref_logp)
+        u = rng.random(uniform_shape(shp))
+        th_j, _ = step(th_j, jnp.asarray(u), ref_logp)
         th_n, _ = ref.rl_step(th_n, u, np.asarray(ref_logp))
         np.testing.assert_allclose(np.asarray(th_j), th_n, atol=1e-10)
         moved = max(moved, float(np.abs(th_n).max()))
@@ -71,7 +73,7 @@ def test_ppo_clipping_engages_in_reference_test():
     ref = NumpyReference(cfg, task)
     theta = ref.init()
     logp0 = np.log(np.exp(ref.logits(theta)) / np.exp(ref.logits(theta)).sum(-1, keepdims=True))
-    u = np.random.default_rng(1).random(uniform_shape(cfg))
+    u = np.random.default_rng(1).random(uniform_shape(shapes_of(cfg)))
     theta1, _ = ref.rl_step(theta, u)
     from rankinv.simulate.reference import log_softmax
 
@@ -92,20 +94,46 @@ def test_ppo_clipping_engages_in_reference_test():
     ],
 )
 def test_closed_form_first_epoch_equals_autodiff_of_clipped_surrogate(overrides):
-    """At the sampling policy (ratio 1) the hand-derived gradient is autodiff's."""
+    """At the sampling policy (ratio 1) the hand-derived gradient is autodiff's of the
+    summed legacy loss, taken through the policy's parameters."""
     cfg = SimConfig(n_prompts=16, **overrides)
     task = make_task(cfg)
-    policy = make_policy(cfg, task)
-    grads = make_rl_gradients(cfg, policy)
+    shp, hyp = shapes_of(cfg), hyper_of(cfg)
+    arrays = arrays_of(cfg, task, 0)
     rng = np.random.default_rng(5)
-    theta = jnp.asarray(rng.normal(0, 0.5, np.shape(policy.init())))
-    logp = jax.nn.log_softmax(policy.logits(theta), -1)
-    ref_logp = jax.nn.log_softmax(policy.logits(0.5 * theta), -1)
-    u = jnp.asarray(rng.random(uniform_shape(cfg)))
-    hit, rewards, weight, _ = draw_group(cfg, logp, jnp.asarray(task.correct), u)
+    theta = jnp.asarray(
+        rng.normal(0, 0.5, (shp.n_feat or cfg.n_prompts, cfg.seq_len, cfg.n_answers))
+    )
+    phi = jnp.asarray(arrays.features)
+
+    def logits(th):
+        return arrays.base_logits + (jnp.einsum("nf,flv->nlv", phi, th) if shp.n_feat else th)
+
+    logp = jax.nn.log_softmax(logits(theta), -1)
+    ref_logp = jax.nn.log_softmax(logits(0.5 * theta), -1)
+    u = jnp.asarray(rng.random(uniform_shape(shp)))
+    hit, rewards, weight, _ = draw_groups(logp, jnp.asarray(task.correct), u, shp)
     adv = rewards - rewards.mean(-1, keepdims=True)
-    closed = grads.first_epoch(theta, logp, hit, adv, weight, ref_logp)
-    auto = grads.clipped(theta, hit, adv, gather_tokens(logp, hit), weight, ref_logp)
+    old = gather_tokens(logp, hit)
+    gz = surrogate_grad_z(logp, hit, adv, weight, old, ref_logp, hyp, shp)
+    closed = jnp.einsum("nf,nlv->flv", phi, gz) if shp.n_feat else gz
+    g, length = cfg.group_size, cfg.seq_len
+
+    def loss(th):
+        lp = jax.nn.log_softmax(logits(th), -1)
+        ratio = jnp.exp(gather_tokens(lp, hit) - old)
+        a = adv[..., None]
+        obj = jnp.minimum(ratio * a, jnp.clip(ratio, 1 - cfg.clip_low, 1 + cfg.clip_high) * a)
+        pi = jnp.exp(lp)
+        kl = jnp.sum(pi * (lp - ref_logp), -1)
+        ent = -jnp.sum(pi * lp, -1)
+        return (
+            -jnp.sum(obj * weight[:, None, None]) / (g * length)
+            + cfg.kl_beta * jnp.sum(kl) / length
+            - cfg.entropy_coef * jnp.sum(ent) / length
+        )
+
+    auto = jax.grad(loss)(theta)
     assert float(jnp.abs(auto).max()) > 1e-3  # a gradient that is not zero
     np.testing.assert_allclose(np.asarray(closed), np.asarray(auto), atol=1e-12)
 
@@ -117,7 +145,7 @@ def test_onehot_sampling_equals_inverse_cdf_counting(vocab):
     task = make_task(cfg)
     ref = NumpyReference(cfg, task)
     logp = np.asarray(jax.nn.log_softmax(jnp.asarray(task.base_logits), -1))
-    u = np.random.default_rng(2).random(uniform_shape(cfg))
+    u = np.random.default_rng(2).random(uniform_shape(shapes_of(cfg)))
     u[0, 0, 0] = 1.0 - 1e-16  # above cdf[V - 1] after rounding: the last token
     hit = np.asarray(sample_onehot(jnp.asarray(logp), jnp.asarray(u)))
     assert np.all(hit.sum(-1) == 1)
@@ -160,16 +188,16 @@ def test_sampled_groups_match_degenerate_probability():
     """Per prompt, the share of degenerate groups over many draws is within 5 SE of f_g(p)."""
     cfg = SimConfig(n_prompts=32, base_beta=(1.0, 1.0))
     task = make_task(cfg)
-    policy = make_policy(cfg, task)
-    logp = jax.nn.log_softmax(policy.logits(policy.init()), -1)
+    shp = shapes_of(cfg)
+    logp = jax.nn.log_softmax(jnp.asarray(task.base_logits), -1)
     p = np.asarray(success_probability(logp, jnp.asarray(task.correct)))
     np.testing.assert_allclose(p, task.base_p, rtol=1e-9)  # the task hits its target p
     draws = 4000
     keys = jax.random.bits(jax.random.PRNGKey(3), (draws, 2), jnp.uint32)
 
     def one(key):  # the uniforms the simulator's training loop uses
-        u = hash_uniform(key, uniform_shape(cfg), dtype=logp.dtype)
-        _, rewards, _, _ = draw_group(cfg, logp, jnp.asarray(task.correct), u)
+        u = hash_uniform(key, uniform_shape(shp), dtype=logp.dtype)
+        _, rewards, _, _ = draw_groups(logp, jnp.asarray(task.correct), u, shp)
         s = rewards.sum(-1)
         return (s == 0) | (s == cfg.group_size)
 
@@ -323,3 +351,36 @@ def test_derive_saves_each_piece_and_resumes_after_an_interruption(tmp_path, mon
     monkeypatch.setattr(dv, "control_row", lambda cfg, name: calls.append(name) or {})
     other = dv.derive(base.replace(rl_steps=12), tmp_path)
     assert other["resumed_parts"] == [] and calls[:3] == ["p 4", "p 8", "H"]
+
+
+def test_regime_preset_reports_each_seeds_within_ladder_rhos():
+    """`rankinv simulate --preset qwen-like --seeds 2 --json`: per seed, the rho of pre-RL
+    pass@k and of pre-RL pass@1 against final post-RL pass@k; each seed's rate tuned."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from rankinv.cli import app
+
+    args = ["simulate", "--preset", "qwen-like", "--seeds", "2", "--rl-steps", "20", "--json"]
+    res = CliRunner().invoke(app, [*args, "--depths", "0.5,2,16"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert [s["seed"] for s in data["seeds"]] == [0, 1]
+    for s in data["seeds"]:
+        assert set(s) == {"seed", "rho_pass_at_k", "rho_pass_at_1"}
+        assert s["rho_pass_at_k"] is None or -1.0 <= s["rho_pass_at_k"] <= 1.0
+    tuned = data["rl_lr_tuned"]
+    assert len(tuned["rl_lr"]) == 2 and all(
+        lr in preset("qwen-like").rl_lr_grid for lr in tuned["rl_lr"]
+    )
+    for lr, sweep in zip(tuned["rl_lr"], tuned["sweep"], strict=True):
+        assert sweep[f"{lr:g}"] == max(sweep.values())
+    # the per-seed rho is the plain Spearman rho of that seed's rungs
+    from scipy.stats import spearmanr
+
+    seeds = np.asarray(data["run_seeds"])
+    m = seeds == 0
+    pre_k = np.asarray(data["pre"]["pass_at_k"])[m]
+    post = np.asarray(data["post"]["final_pass_at_k"])[m]
+    assert data["seeds"][0]["rho_pass_at_k"] == pytest.approx(spearmanr(pre_k, post).statistic)

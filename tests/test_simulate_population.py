@@ -13,7 +13,7 @@ from rankinv.simulate import preset
 from rankinv.theory.outcomes import post_rl
 
 
-def _small_plan(monkeypatch, ladders, steps=20):
+def _small_design(monkeypatch, ladders, steps=20):
     """A tiny population: 3 depths, 20 RL steps, 32 + 16 prompts (fast to compile)."""
     monkeypatch.setattr(P, "DEPTHS", (0.5, 4.0, 16.0))
     real = P.config_of
@@ -23,7 +23,7 @@ def _small_plan(monkeypatch, ladders, steps=20):
         return cfg.replace(rl_steps=steps, n_heldout=16, sft_depths=P.DEPTHS)
 
     monkeypatch.setattr(P, "config_of", small)
-    return P.Plan("test", tuple(ladders), trace_every=5)
+    return P.Design("test", tuple(ladders), trace_every=5)
 
 
 RUN_KEYS = {"depth", "stage1", "trace", "outcome"}
@@ -36,6 +36,8 @@ STAGE1_KEYS = {
     "share_below_p_star",
     "share_above_1m_p_star",
     "p_hat",
+    "counts",
+    "entropy_per_prompt",
 }
 TRACE_KEYS = {
     "step",
@@ -61,9 +63,9 @@ OUTCOME_KEYS = {
 def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
     base = P.base_setting()
     ladders = [(base, 0), ({**base, "demos": "clean"}, 0), ({**base, "group_size": 4}, 1)]
-    pl = _small_plan(monkeypatch, ladders)
+    pl = _small_design(monkeypatch, ladders)
     calls = []
-    summary = P.run_population("test", tmp_path, plan_=pl, progress=lambda d, t: calls.append(d))
+    summary = P.run_population("test", tmp_path, design_=pl, progress=lambda d, t: calls.append(d))
     assert calls[0] == 0 and calls[-1] == 3
     recs = read_jsonl(tmp_path / "population.jsonl")
     assert len(recs) == 3 and summary["n_ladders"] == 3 and summary["n_runs"] == 9
@@ -86,6 +88,9 @@ def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
             assert all(set(t) == TRACE_KEYS for t in tr)
             assert all(v is not None for t in tr for v in t.values())
             assert len(s1["p_hat"]) == 64 and s1["entropy_prompt"] is None
+            assert [c / rec["n_probe"] for c in s1["counts"]] == s1["p_hat"]
+            assert len(s1["entropy_per_prompt"]) == 64
+            assert np.mean(s1["entropy_per_prompt"]) == pytest.approx(s1["entropy_rollout"], 1e-4)
             p_star = theory.p_star(rec["group_size"])
             assert s1["share_below_p_star"] == pytest.approx(
                 np.mean(np.asarray(s1["p_hat"]) < p_star), abs=1e-5
@@ -102,63 +107,65 @@ def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
     clean = [r for r in recs if r["setting"]["demos"] == "clean"][0]
     assert clean["runs"][-1]["stage1"]["pass_at_1"] > clean["runs"][0]["stage1"]["pass_at_1"]
     # a rerun resumes: nothing recomputed, same summary
-    again = P.run_population("test", tmp_path, plan_=pl)
+    again = P.run_population("test", tmp_path, design_=pl)
     assert again["resumed_ladders"] == 3 and again["runs_computed"] == 0
     assert again["inverted_share"] == summary["inverted_share"]
+    for rec in recs:  # every ladder's rate is chosen on its training reward
+        sweep = {float(k): v for k, v in rec["lr_sweep"].items()}
+        assert rec["lr_tuned"] and rec["rl_lr"] == max(sweep, key=sweep.get)
     assert len(read_jsonl(tmp_path / "population.jsonl")) == 3
 
 
 def test_interrupted_population_resumes_where_it_stopped(tmp_path, monkeypatch):
     base = P.base_setting()
     ladders = [({**base, "rl_lr": lr}, s) for lr in (1.0, 4.0) for s in (0, 1)]
-    pl = _small_plan(monkeypatch, ladders, steps=10)
+    pl = _small_design(monkeypatch, ladders, steps=10)
     monkeypatch.setattr(P, "CHUNK", 2)
-    real = P._Runner.run
+    real = P.Runner.run
     count = {"n": 0}
 
-    def interrupted(self, cfgs, seeds):
+    def interrupted(self, specs):
         count["n"] += 1
         if count["n"] == 2:
             raise KeyboardInterrupt
-        return real(self, cfgs, seeds)
+        return real(self, specs)
 
-    monkeypatch.setattr(P._Runner, "run", interrupted)
+    monkeypatch.setattr(P.Runner, "run", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        P.run_population("test", tmp_path, plan_=pl)
+        P.run_population("test", tmp_path, design_=pl)
     path = tmp_path / "population.jsonl"
     first = read_jsonl(path)
     assert len(first) == 2
     with path.open("a") as fh:  # a half-written line from a crash mid-append
         fh.write('{"ladder_id": "trunc')
-    monkeypatch.setattr(P._Runner, "run", real)
-    out = P.run_population("test", tmp_path, plan_=pl)
+    monkeypatch.setattr(P.Runner, "run", real)
+    out = P.run_population("test", tmp_path, design_=pl)
     assert out["resumed_ladders"] == 2 and out["runs_computed"] == 6
     recs = read_jsonl(path)
     assert len(recs) == 4 and len({r["ladder_id"] for r in recs}) == 4
     assert recs[:2] == first
 
 
-def test_population_has_ladders_that_invert_and_ladders_that_do_not(monkeypatch):
-    """One family wholly mis-demonstrated: deeper SFT raises training pass@1 but strands
-    that family, and the ladder inverts; with clean demonstrations it does not."""
-    monkeypatch.setattr(P, "DEPTHS", (0.5, 2.0, 16.0))
+def test_study_ladders_are_untuned_and_reported_apart(monkeypatch):
     base = P.base_setting()
-    ladders = [(base, s) for s in (0, 1)] + [({**base, "demos": "clean"}, s) for s in (0, 1)]
-    pl = P.Plan("test", tuple(ladders), trace_every=50)
-    summary = P.run_population("test", None, plan_=pl)
-    vs = summary["by_axis_vs_base"]["demos"]
-    assert vs["imperfect"]["inverted_share"] == 1.0
-    assert vs["clean"]["inverted_share"] == 0.0
-    assert summary["inverted_share"] == 0.5
+    ladders = [(base, 0), ({**base, "rl_lr": 4.0}, P.STUDY_SEED0)]
+    pl = _small_design(monkeypatch, ladders, steps=10)
+    summary = P.run_population("test", None, design_=pl)
+    assert summary["n_ladders"] == 1 and summary["n_runs_study"] == 3
+    assert set(summary["lr_study"]) == {"4"} and summary["lr_study"]["4"]["n_ladders"] == 1
+    names = [t["name"] for t in summary["targets"]]
+    assert names[:3] == ["coverage_loss_share", "cui_fit_r2", "inverted_share"]
+    assert all(t["evidence"] for t in summary["targets"])
 
 
-def test_base_setting_is_the_family_preset():
+def test_base_setting_is_the_family_preset_with_competing_strategies():
     cfg = P.config_of(P.base_setting(), 0)
-    assert cfg.replace(seeds=3, eval_every=10, name="family") == preset("family")
+    fam = preset("family").replace(**P.MODES["competing"], rl_lr_grid=P.LR_SWEEP)
+    assert cfg.replace(seeds=3, eval_every=10, name="family", task_seed=0) == fam
 
 
-def test_plans_meet_their_sizes_and_share_compiles():
-    quick, full = P.plan("quick"), P.plan("full")
+def test_designs_meet_their_sizes_and_share_compiles():
+    quick, full = P.design("quick"), P.design("full")
     assert quick.n_runs >= 250 and len(quick.ladders) >= 50
     assert full.n_runs >= 2000
     shapes = {P._shape_key(P.config_of(s, seed)) for s, seed in quick.ladders}
@@ -167,6 +174,13 @@ def test_plans_meet_their_sizes_and_share_compiles():
     assert len(set(ids)) == len(ids)
     gs = {s["group_size"] for s, _ in full.ladders}
     assert gs == {4, 8, 16, 32}
+    # fresh seeds: no two ladders share a task (hence no demonstrations, no SFT checkpoint)
+    task_seeds = [P.config_of(s, seed).task_seed for s, seed in quick.ladders]
+    assert len(set(task_seeds)) == len(task_seeds)
+    study = [s for s, _ in quick.ladders if P.is_study(s)]
+    assert len(study) == 4 * len(P.LR_STUDY)
+    tuned = [P.config_of(s, seed) for s, seed in quick.ladders if not P.is_study(s)]
+    assert all(c.rl_lr_grid == P.LR_SWEEP for c in tuned)
 
 
 @pytest.mark.parametrize(
@@ -180,7 +194,7 @@ def test_bad_setting_raises(setting, match):
 
 def test_bad_population_name_raises():
     with pytest.raises(ValueError, match="population must be 'quick' or 'full'"):
-        P.plan("medium")
+        P.design("medium")
 
 
 def test_cli_population_json_and_table(tmp_path, monkeypatch):
@@ -189,8 +203,8 @@ def test_cli_population_json_and_table(tmp_path, monkeypatch):
     from rankinv.cli import app
 
     base = P.base_setting()
-    small = _small_plan(monkeypatch, [(base, 0), ({**base, "demos": "clean"}, 0)], steps=10)
-    monkeypatch.setattr(P, "plan", lambda name: small)
+    small = _small_design(monkeypatch, [(base, 0), ({**base, "demos": "clean"}, 0)], steps=10)
+    monkeypatch.setattr(P, "design", lambda name: small)
     runner = CliRunner()
     res = runner.invoke(
         app, ["simulate", "--population", "quick", "--out", str(tmp_path), "--json"]

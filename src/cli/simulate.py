@@ -14,17 +14,17 @@ from rankinv.errors import UserError
 
 def population_summary(population: str, out: str | None, quiet: bool) -> dict:
     """Run (or resume) a population, with a progress bar over ladders unless quiet."""
-    from rankinv.simulate.population import plan, run_population
+    from rankinv.simulate.population import design, run_population
 
     if population not in ("quick", "full"):
         raise UserError(f"--population must be quick or full, got {population!r}")
-    pl = plan(population)
+    pl = design(population)
     if quiet:
-        return run_population(population, out, plan_=pl)
+        return run_population(population, out, design_=pl)
     from rankinv.render.simulate import population_progress
 
     with population_progress(pl.n_runs, len(pl.ladders)) as progress:
-        return run_population(population, out, plan_=pl, progress=progress)
+        return run_population(population, out, design_=pl, progress=progress)
 
 
 def float_list(text: str, option: str) -> tuple[float, ...]:
@@ -39,7 +39,9 @@ def float_list(text: str, option: str) -> tuple[float, ...]:
 
 @app.command()
 def simulate(
-    preset: str = typer.Option("quick", help="quick | paper | high-base | family"),
+    preset: str = typer.Option(
+        "quick", help="quick | paper | high-base | family | qwen-like | deepseek-like"
+    ),
     population: str = typer.Option(
         None,
         "--population",

@@ -32,6 +32,15 @@ class SimConfig:
         unseen prompts and RL on one prompt lifts its neighbours. ``n_heldout`` prompts of
         the same families are never trained on (outcomes are measured on them). Its losses
         are means over prompts (SFT: over the N training prompts; RL: over the batch).
+        With ``n_modes`` > 0 a family solves its prompts by competing strategies: the first
+        answer token picks one of n_modes strategy tokens, and each prompt accepts only its
+        own (mode 0 for a ``majority_share`` of prompts, else a minority mode), while the
+        strategy logits are shared in the family. Sharpening toward the strategy that works
+        on most prompts strands the others (held-out pass@k can fall while pass@1 rises;
+        the reward is capped by the entropy left at that token) unless the prompt carries a
+        cue to its strategy (``mode_cue``: a feature column per mode, on held-out prompts
+        too). Demonstrations use the prompt's own strategy with probability
+        ``demo_mode_fidelity``, else the majority one (a wrong demonstration).
 
     Prompt batches: each GRPO step trains on ``batch_size`` (B) of the ``n_prompts`` (N)
     training prompts drawn without replacement (0: all N, the legacy presets). Advantages:
@@ -78,11 +87,26 @@ class SimConfig:
     wrong_families: int = 0  # families whose demonstrations are all wrong (same error)
     family_scale: float = 1.0
     family_concentration: float = 8.0  # prompt p ~ Beta(c m_f, c (1 - m_f)), m_f ~ base_beta
+    # competing solution modes (family policy; 0 = off): the first answer token picks one of
+    # n_modes strategies of the family, and only the prompt's own strategy is correct there
+    n_modes: int = 0
+    majority_share: float = 0.6  # share of prompts whose strategy is the family's mode 0
+    mode_cue: float = 0.0  # scale of the feature that reveals a prompt's strategy (0: none)
+    demo_mode_fidelity: float = 1.0  # demonstrations using the prompt's own strategy
+    minority_p_scale: float = 1.0  # base success of minority-strategy prompts, relative
+    # RL tuned as a practitioner tunes it: when given, every ladder (a seed's runs over the
+    # depths) is run at each of these learning rates and keeps the one with the best final
+    # training reward (batch.run_tuned); rl_lr is then unused
+    rl_lr_grid: tuple[float, ...] = ()
     name: str = field(default="custom", compare=False)
 
     def __post_init__(self):
         def bad(msg):
             raise UserError(f"SimConfig: {msg}")
+
+        for name in ("base_beta", "sft_depths", "ks", "rl_lr_grid"):  # lists (JSON) hash too
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
         if self.policy not in POLICIES:
             bad(f"policy must be one of {POLICIES}, got {self.policy!r}")
@@ -105,6 +129,7 @@ class SimConfig:
             "n_heldout": 0,
             "batch_size": 0,
             "wrong_families": 0,
+            "n_modes": 0,
         }
         for name, lo in ints.items():
             v = getattr(self, name)
@@ -122,6 +147,17 @@ class SimConfig:
             bad(f"wrong_families ({self.wrong_families}) must be <= n_families ({self.n_families})")
         if self.batch_size > self.n_prompts:
             bad(f"batch_size ({self.batch_size}) must be <= n_prompts ({self.n_prompts})")
+        if self.n_modes and self.policy != "family":
+            bad("n_modes needs policy='family'")
+        if self.n_modes == 1 or self.n_modes > self.n_answers:
+            bad(f"n_modes must be 0 or in [2, n_answers={self.n_answers}], got {self.n_modes}")
+        for name in ("majority_share", "demo_mode_fidelity"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                bad(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        if not 0 < self.minority_p_scale <= 1:
+            bad(f"minority_p_scale must be in (0, 1], got {self.minority_p_scale!r}")
+        if not self.mode_cue >= 0:
+            bad(f"mode_cue must be >= 0, got {self.mode_cue!r}")
         for name in ("family_scale", "family_concentration"):
             if not getattr(self, name) > 0:
                 bad(f"{name} must be > 0, got {getattr(self, name)!r}")
@@ -144,6 +180,8 @@ class SimConfig:
                 bad(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.clip_low >= 1.0:
             bad(f"clip_low must be < 1, got {self.clip_low!r}")
+        if any(not (isinstance(x, (int, float)) and x > 0) for x in self.rl_lr_grid):
+            bad(f"rl_lr_grid must hold positive numbers, got {self.rl_lr_grid!r}")
         if not self.ks or any(
             isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.ks
         ):
@@ -222,6 +260,48 @@ PRESETS: dict[str, SimConfig] = {
         seeds=3,
     ),
 }
+
+
+#: Learning rates every tuned ladder is swept over (the family policy's loss is a mean over
+#: B x g x L tokens, so one update at lr 1 moves a logit by about |advantage| / (B g L)).
+LR_SWEEP = (16.0, 64.0, 256.0)
+
+#: SFT depths of every population ladder and regime preset, in epochs.
+LADDER_DEPTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+#: The regimes the real ladders sit in, as changes to the family preset (competing
+#: strategies on). qwen-like: a weak, low-capacity base (pre-RL pass@1 0.10-0.25, pass@10
+#: 0.55-0.75 in the paper's Table 5) whose minority-strategy prompts are harder and half of
+#: whose demonstrations show the majority strategy; deepseek-like: a strong base (pass@1
+#: 0.4+, pass@10 ~0.85) whose prompts reveal their strategy, on clean demonstrations.
+REGIMES: dict[str, dict] = {
+    "qwen-like": dict(
+        base_beta=(1.0, 8.0),
+        n_modes=3,
+        majority_share=0.6,
+        minority_p_scale=0.5,
+        demo_mode_fidelity=0.5,
+        demo_correct_fraction=1.0,
+        wrong_families=0,
+        n_features=4,
+        sft_lr=3.0,
+    ),
+    "deepseek-like": dict(
+        base_beta=(2.0, 3.0),
+        sft_lr=8.0,
+        n_modes=3,
+        majority_share=0.7,
+        mode_cue=2.0,
+        demo_mode_fidelity=1.0,
+        demo_correct_fraction=1.0,
+        wrong_families=0,
+    ),
+}
+
+for _name, _changes in REGIMES.items():
+    PRESETS[_name] = PRESETS["family"].replace(
+        name=_name, seeds=4, sft_depths=LADDER_DEPTHS, rl_lr_grid=LR_SWEEP, **_changes
+    )
 
 
 def preset(name: str) -> SimConfig:

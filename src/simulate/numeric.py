@@ -73,8 +73,7 @@ def dynamic_p_star(
     import jax.numpy as jnp
 
     from rankinv.simulate.config import SimConfig
-    from rankinv.simulate.core import make_policy, make_rl_update
-    from rankinv.simulate.tasks import PromptSet, shift_to_success
+    from rankinv.simulate.grpo import RunArrays, hyper_of, rl_step, shapes_of
 
     grid = np.geomspace(0.002, 0.5, 48) if grid is None else np.asarray(grid, dtype=float)
     cfg = SimConfig(
@@ -88,24 +87,26 @@ def dynamic_p_star(
         eval_every=1,
         sft_depths=(0.0,),
     )
+    from rankinv.simulate.tasks import shift_to_success
+
     rng = np.random.default_rng(seed)
     z = rng.normal(0.0, 1.0, size=(len(grid), 1, n_answers))
     correct = np.zeros_like(z, dtype=bool)
     correct[:, 0, 0] = True
-    task = PromptSet(shift_to_success(z, correct, grid), correct, None, grid)
-    policy = make_policy(cfg, task)
-    update = make_rl_update(cfg, task, policy)
+    base = shift_to_success(z, correct, grid)
+    arrays = RunArrays(base, correct, np.zeros((len(grid), 0)), np.zeros((len(grid), 1), int))
+    shp, hyp = shapes_of(cfg), hyper_of(cfg)
     corr = jnp.asarray(correct)
 
     def run(key):
         def body(theta, k):
             u = jax.random.uniform(k, (len(grid), g, 1))
-            theta, _ = update(theta, u, None)
-            logp = jax.nn.log_softmax(policy.logits(theta), -1)
+            theta, _ = rl_step(theta, arrays, base, u, None, hyp, shp)
+            logp = jax.nn.log_softmax(base + theta, -1)
             p = jnp.sum(jnp.where(corr, jnp.exp(logp), 0.0), -1)[:, 0]
             return theta, p
 
-        _, ps = jax.lax.scan(body, policy.init(), jax.random.split(key, steps))
+        _, ps = jax.lax.scan(body, jnp.zeros_like(base), jax.random.split(key, steps))
         return jnp.max(ps, axis=0) >= 0.5
 
     reached = np.asarray(jax.jit(jax.vmap(run))(jax.random.split(jax.random.PRNGKey(seed), seeds)))

@@ -1,10 +1,11 @@
-"""A population of simulated ladders across the settings that change the answer.
+"""Simulated ladders across settings (over 450 lines: design, records, summary together).
 
-Over 400 lines: the settings grid, the batched runner (one compile per shape) and the
-record/summary writers belong together; the update itself lives in engine.py.
+The settings grid, the designs and the record/summary writers belong together; the update
+itself lives in grpo.py, the batched calls and the learning-rate tuning in batch.py, the
+validation targets in targets.py.
 
 A *ladder* is one setting and one seed run at every SFT depth of ``DEPTHS`` (SFT to that
-depth, then GRPO), on the generalising (family) policy of engine.py. Ladders whose shapes
+depth, then GRPO), on the generalising (family) policy of grpo.py. Ladders whose shapes
 agree run together in one compiled, vmapped call (a chunk of ``CHUNK`` ladders), so a
 population compiles once per shape; each ladder is appended to ``population.jsonl`` as its
 chunk finishes, and a rerun into the same directory skips the ladders already there.
@@ -12,11 +13,13 @@ chunk finishes, and a rerun into the same directory skips the ladders already th
 Record of one ladder (one JSON line)::
 
   {"ladder_id", "setting": {axis: value}, "setting_id" (hash of the setting, seed excluded),
-   "seed", "group_size", "k", "n_probe", "revision",
+   "seed", "task_seed" (fresh per ladder), "rl_lr" (chosen), "lr_tuned", "lr_sweep"
+   ({rate: final training pass@1}), "group_size", "k", "n_probe", "revision",
    "runs": [{"depth",
              "stage1": {"pass_at_1", "pass_at_k", "entropy_rollout", "entropy_prompt": null,
                         "informative_fraction", "share_below_p_star",
-                        "share_above_1m_p_star", "p_hat"},
+                        "share_above_1m_p_star", "p_hat", "counts" (c of n_probe per
+                        prompt), "entropy_per_prompt" (step-0 mean token entropy)},
              "trace": [{"step", "entropy", "min_entropy", "frac_reward_zero_std",
                         "frac_all_fail", "reward", "heldout_pass_at_1", "heldout_pass_at_k"}],
              "outcome": {"final_pass_at_1", "final_pass_at_k", "peak_pass_at_1",
@@ -56,15 +59,18 @@ import numpy as np
 from rankinv import theory
 from rankinv._io import append_jsonl, read_jsonl, write_json
 from rankinv.errors import UserError
-from rankinv.simulate.config import SimConfig
-from rankinv.simulate.tasks import make_task
+from rankinv.simulate.batch import Runner, RunSpec, run_tuned
+from rankinv.simulate.config import LADDER_DEPTHS, LR_SWEEP, REGIMES, SimConfig
+from rankinv.simulate.targets import coverage_loss_share, validation
 from rankinv.theory.outcomes import ladder_inverted, post_rl
 
 #: Bumped whenever a ladder's numbers would change for the same setting and seed.
-POPULATION_REVISION = 1
+#: 2: one engine and key derivation, competing strategies, tuned learning rates, fresh
+#: task seeds per ladder, regimes, per-prompt step-0 counts and entropies in the record.
+POPULATION_REVISION = 2
 
 #: SFT depths of every ladder, in epochs (full-batch passes over the demonstrations).
-DEPTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+DEPTHS = LADDER_DEPTHS
 
 #: Ladders per compiled call (the last chunk of a shape is padded, so one compile serves all).
 CHUNK = 4
@@ -72,21 +78,33 @@ CHUNK = 4
 #: Samples per training prompt for the stage-1 p-hats.
 N_PROBE = 64
 
-#: The base setting; each axis's first value is its base value. The RL loss is a mean over
-#: the B x g x L sampled tokens, so at rl_lr = 1 one update moves a logit by about
-#: |advantage| / (B g L) (1/512 at the base shapes): lr 1 is a gentle RL, lr 64 a strong
-#: one (compare_advantages finds the best final pass@1 near lr 1024 in 150 steps).
+#: The base setting; each axis's first value is its base value. The learning rate is not an
+#: axis: every ladder's rate is chosen from config.LR_SWEEP on its own training reward
+#: (batch.run_tuned). The untuned rates of LR_STUDY are a separate study on the base setting.
 AXES: dict[str, tuple] = {
     "difficulty": ("mixed", "hard", "easy"),
     "demos": ("imperfect", "clean", "noisy", "wrong_families"),
+    "modes": ("competing", "none", "cued"),
+    "regime": ("none", "qwen-like", "deepseek-like"),
     "capacity": (16, 4, 64),
     "vocab": ("V8xL4", "V16xL2", "V4xL6"),
     "group_size": (8, 4, 16, 32),
     "batch": ("B16ofN64", "B8ofN64", "B32ofN128"),
     "rl_steps": (150, 300),
-    "rl_lr": (1.0, 0.25, 4.0, 16.0, 64.0),
     "variant": ("grpo", "dr-grpo", "kl", "entropy", "clip-higher", "dapo"),
 }
+
+#: Competing strategies at the first answer token (config.SimConfig.n_modes): three per
+#: family, the majority one right on 60% of prompts; "cued": the prompt reveals its own.
+MODES = {
+    "competing": dict(n_modes=3, majority_share=0.6, demo_mode_fidelity=0.5),
+    "none": dict(n_modes=0),
+    "cued": dict(n_modes=3, majority_share=0.6, demo_mode_fidelity=0.5, mode_cue=2.0),
+}
+MAX_MODES = 4  # the regimes use up to 4
+
+#: Fixed (untuned) learning rates of the separately reported study, on the base setting.
+LR_STUDY = (0.25, 1.0, 4.0, 16.0, 64.0)
 
 DIFFICULTY = {"mixed": (1.0, 1.5), "hard": (1.0, 4.0), "easy": (4.0, 1.5)}
 DEMOS = {  # (share of correct demonstrations elsewhere, families with every demo wrong)
@@ -108,8 +126,12 @@ VARIANTS = {  # every variant runs 2 PPO epochs, so the clip acts
 N_FAMILIES = 8
 #: Seeds of the random design's ladders start here (one-at-a-time seeds lie below).
 RANDOM_SEED0 = 100
+#: Seeds of the learning-rate study's ladders start here.
+STUDY_SEED0 = 50
 SFT_LR = 30.0
 MAX_FEATURES = max(AXES["capacity"])
+#: Feature columns every run is padded to (family one-hot, strategy cue, private).
+N_FEAT = N_FAMILIES + MAX_MODES + MAX_FEATURES
 
 
 def base_setting() -> dict:
@@ -121,14 +143,28 @@ def setting_id(setting: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+def task_seed_of(setting: dict, seed: int) -> int:
+    """A fresh task seed per ladder (setting and seed): no two ladders share a task, a
+    demonstration set or an SFT checkpoint, so the halves calibrate chooses and reports on
+    share none."""
+    blob = f"{setting_id(setting)}-{seed}".encode()
+    return int(hashlib.sha256(blob).hexdigest()[:8], 16) % (2**31)
+
+
+def is_study(setting: dict) -> bool:
+    """A ladder of the untuned learning-rate study (its setting fixes ``rl_lr``)."""
+    return "rl_lr" in setting
+
+
 def config_of(setting: dict, seed: int) -> SimConfig:
-    """The SimConfig of one ladder (task seed = ladder seed: each seed is its own task)."""
-    unknown = set(setting) - set(AXES)
+    """The SimConfig of one ladder: its own task seed (task_seed_of), the learning rate
+    tuned over LR_SWEEP unless the setting fixes ``rl_lr`` (the study)."""
+    unknown = set(setting) - set(AXES) - {"rl_lr"}
     if unknown:
         raise UserError(f"setting has unknown axes {sorted(unknown)}; axes are {list(AXES)}")
     s = {**base_setting(), **setting}
     for axis, value in s.items():
-        if value not in AXES[axis]:
+        if axis != "rl_lr" and value not in AXES[axis]:
             raise UserError(f"setting {axis}={value!r} is not one of {AXES[axis]}")
     v, length = VOCAB[s["vocab"]]
     b, n = BATCH[s["batch"]]
@@ -151,20 +187,23 @@ def config_of(setting: dict, seed: int) -> SimConfig:
         sft_lr=SFT_LR,
         group_size=s["group_size"],
         rl_steps=s["rl_steps"],
-        rl_lr=s["rl_lr"],
+        rl_lr=float(s.get("rl_lr", 1.0)),
+        rl_lr_grid=() if is_study(s) else LR_SWEEP,
         clip_low=0.2,
         clip_high=0.2,
         ppo_epochs=2,
         eval_every=1,
         ks=(1, 10),
-        task_seed=seed,
+        task_seed=task_seed_of(setting, seed),
         seeds=1,
     )
+    fields.update(MODES[s["modes"]])
+    fields.update(REGIMES.get(s["regime"], {}))
     return SimConfig(**{**fields, **VARIANTS[s["variant"]]})
 
 
 @dataclass(frozen=True)
-class Plan:
+class Design:
     name: str
     ladders: tuple[tuple[dict, int], ...]  # (setting, seed)
     trace_every: int
@@ -184,16 +223,19 @@ def one_at_a_time() -> list[dict]:
     return out
 
 
-def plan(name: str) -> Plan:
+def design(name: str) -> Design:
     """Two designs in one population:
     * one-at-a-time: the base setting and every setting that changes one axis from it, with
       seeds 0..S-1 (quick S = 4, full S = 8): what each single change does;
     * random: settings drawn uniformly from the whole grid, one seed each (seed >=
-      RANDOM_SEED0; quick 160, full 400): each axis's effect averaged over the others. In
+      RANDOM_SEED0; quick 120, full 400): each axis's effect averaged over the others. In
       quick, the shape axes (SHAPE_AXES and DAPO) are drawn jointly from the one-at-a-time
-      design's shapes, so that the random ladders add no compilation.
+      design's shapes, so that the random ladders add no compilation;
+    * the learning-rate study: the base setting at each untuned rate of LR_STUDY, seeds
+      STUDY_SEED0.. (S each), reported apart (summary ``lr_study``), in no other share.
+    Every ladder's learning rate but the study's is tuned (batch.run_tuned).
     """
-    sizes = {"quick": (4, 160), "full": (8, 400)}
+    sizes = {"quick": (4, 120), "full": (8, 400)}
     if name not in sizes:
         raise UserError(f"population must be 'quick' or 'full', got {name!r}")
     seeds, n_random = sizes[name]
@@ -207,7 +249,10 @@ def plan(name: str) -> Plan:
             if s["variant"] == "dapo" and s != {**s, **profiles[-1]}:
                 s["variant"] = AXES["variant"][int(rng.integers(len(AXES["variant"]) - 1))]
         ladders.append((s, RANDOM_SEED0 + i))
-    return Plan(name, tuple(ladders), trace_every=10)
+    base = base_setting()
+    for lr in LR_STUDY:
+        ladders += [({**base, "rl_lr": lr}, STUDY_SEED0 + i) for i in range(seeds)]
+    return Design(name, tuple(ladders), trace_every=10)
 
 
 #: Axes whose values change a compiled shape (the variant only through DAPO).
@@ -238,58 +283,14 @@ def _shape_key(cfg: SimConfig) -> tuple:
     )
 
 
-def _padded_arrays(cfg: SimConfig, seed: int):
-    """Task arrays with the private features padded to MAX_FEATURES (zero columns: their
-    parameters never move), so capacity does not change a compiled shape."""
-    from rankinv.simulate.engine import arrays_of
-
-    task = make_task(cfg)
-    arrays = arrays_of(cfg, task, seed)
-    pad = N_FAMILIES + MAX_FEATURES - arrays.features.shape[1]
-    feats = np.pad(arrays.features, ((0, 0), (0, pad)))
-    return arrays._replace(features=feats), task
-
-
-class _Runner:
-    """Compiled vmapped calls, one per shape, reused across chunks."""
-
-    def __init__(self):
-        self.compiled: dict[tuple, object] = {}
-        self.compile_s = 0.0
-
-    def run(self, cfgs: list[SimConfig], seeds: list[int]):
-        import jax
-        import jax.numpy as jnp
-
-        from rankinv.simulate.core import COMPILER_OPTIONS
-        from rankinv.simulate.engine import hyper_of, make_train, shapes_of
-
-        ftype = jnp.zeros(()).dtype  # float32 unless x64 is on
-        key_cfg = cfgs[0].replace(n_features=MAX_FEATURES)
-        shp = shapes_of(key_cfg)
-        steps_per_epoch = key_cfg.sft_steps_per_epoch
-        arrays, hypers, keys, sft = [], [], [], []
-        for cfg, seed in zip(cfgs, seeds, strict=True):
-            a, _ = _padded_arrays(cfg, seed)
-            for d in DEPTHS:
-                arrays.append(a)
-                hypers.append(hyper_of(cfg))
-                keys.append(np.asarray(jax.random.PRNGKey(seed * 1000 + 17)))
-                sft.append(int(round(d * steps_per_epoch)))
-        stack = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *arrays)
-        stack = stack._replace(
-            base_logits=stack.base_logits.astype(ftype), features=stack.features.astype(ftype)
-        )
-        hyp = jax.tree_util.tree_map(lambda *xs: np.asarray(xs, dtype=ftype), *hypers)
-        args = (np.stack(keys), np.asarray(sft, np.int32), stack, hyp)
-        ck = (shp, len(sft))
-        if ck not in self.compiled:
-            t0 = time.perf_counter()
-            fn = jax.jit(jax.vmap(make_train(shp)))
-            self.compiled[ck] = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
-            self.compile_s += time.perf_counter() - t0
-        out = jax.block_until_ready(self.compiled[ck](*args))
-        return jax.tree_util.tree_map(np.asarray, out)
+def _run_ladders(runner, cfgs: list[SimConfig], seeds: list[int]):
+    """Every rung of each ladder (setting config, seed) in one call of the batch driver,
+    each ladder at its tuned learning rate (or its own, without a grid): batch.Tuned."""
+    ladders = [
+        [RunSpec(cfg, seed, int(round(d * cfg.sft_steps_per_epoch))) for d in DEPTHS]
+        for cfg, seed in zip(cfgs, seeds, strict=True)
+    ]
+    return run_tuned(runner, ladders)
 
 
 def _r(x, nd=5):
@@ -297,8 +298,20 @@ def _r(x, nd=5):
     return None if not math.isfinite(x) else round(x, nd)
 
 
-def ladder_record(setting: dict, seed: int, cfg: SimConfig, p_pre, per_step, final, trace_every):
-    """The JSON record of one ladder from its runs' outputs (leading axis: the depths)."""
+def ladder_record(
+    setting: dict,
+    seed: int,
+    cfg: SimConfig,
+    start,
+    per_step,
+    final,
+    trace_every: int,
+    lr_sweep: dict | None = None,
+):
+    """The JSON record of one ladder from its runs' outputs (leading axis: the depths);
+    ``start``: grpo.Start of its runs, ``lr_sweep``: the tuning's {rate: training pass@1}."""
+    n = cfg.n_prompts
+    p_pre = np.asarray(start.p)[:, :n]
     g, ks = cfg.group_size, list(cfg.ks)
     k = max(ks)
     i1, ik = ks.index(1), ks.index(k)
@@ -319,6 +332,8 @@ def ladder_record(setting: dict, seed: int, cfg: SimConfig, p_pre, per_step, fin
             "share_below_p_star": _r(np.mean(p_hat < p_star)),
             "share_above_1m_p_star": _r(np.mean(p_hat > 1 - p_star)),
             "p_hat": [float(x) for x in p_hat],  # multiples of 1 / n_probe, exact
+            "counts": [int(x) for x in c],  # successes in n_probe samples per prompt
+            "entropy_per_prompt": [_r(x) for x in np.asarray(start.entropy)[r, :n]],
         }
         held1 = np.append(per_step.heldout_pass[r, :, i1], final.heldout_pass[r, i1])
         heldk = np.append(per_step.heldout_pass[r, :, ik], final.heldout_pass[r, ik])
@@ -372,6 +387,10 @@ def ladder_record(setting: dict, seed: int, cfg: SimConfig, p_pre, per_step, fin
         "group_size": g,
         "k": k,
         "n_probe": N_PROBE,
+        "task_seed": cfg.task_seed,
+        "rl_lr": cfg.rl_lr,
+        "lr_tuned": bool(cfg.rl_lr_grid),
+        "lr_sweep": lr_sweep,
         "revision": POPULATION_REVISION,
         "runs": runs,
     }
@@ -395,10 +414,13 @@ def _load_done(path: Path) -> list[dict]:
     return [r for r in recs if r.get("revision") == POPULATION_REVISION]
 
 
-def summarise(plan_: Plan, records: list[dict]) -> dict:
+def summarise(design_: Design, records: list[dict]) -> dict:
     """inverted_share over all ladders; per axis value: ``by_axis`` over the random design
     (the axis's effect averaged over the others), ``by_axis_vs_base`` over the
-    one-at-a-time design (the base setting with only that axis changed)."""
+    one-at-a-time design (the base setting with only that axis changed); the validation
+    targets (targets.validation) over the tuned ladders; ``lr_study``: the untuned rates."""
+    study = [r for r in records if is_study(r["setting"])]
+    records = [r for r in records if not is_study(r["setting"])]
     inv = [is_inverted(r) for r in records]
     inv1 = [is_inverted(r, "final_pass_at_1") for r in records]
     base = base_setting()
@@ -420,7 +442,7 @@ def summarise(plan_: Plan, records: list[dict]) -> dict:
             vs_base[axis][str(v)] = _share(inv, only)
     n_runs = sum(len(r["runs"]) for r in records)
     return {
-        "population": plan_.name,
+        "population": design_.name,
         "n_runs": n_runs,
         "n_ladders": len(records),
         "k": records[0]["k"] if records else None,
@@ -433,10 +455,36 @@ def summarise(plan_: Plan, records: list[dict]) -> dict:
         "inverted_share_random": _share(inv, random)["inverted_share"],
         "by_axis": by_axis,
         "by_axis_vs_base": vs_base,
+        **validation(records, [records[i] for i in random]),
+        "lr": {
+            "tuned_over": list(LR_SWEEP),
+            "chosen": {f"{lr:g}": sum(r["rl_lr"] == lr for r in records) for lr in LR_SWEEP},
+            "rule": "per ladder, the rate with the best mean final training pass@1 over its "
+            "rungs (batch.run_tuned); never a held-out number",
+        },
+        "lr_study": _lr_study(study),
+        "n_runs_study": sum(len(r["runs"]) for r in study),
         "outcome": "final held-out pass@k (inverted_share_pass_at_1: final held-out pass@1); "
-        "inversion: rankinv.theory.outcomes.ladder_inverted on stage-1 pass@1",
+        "inversion: rankinv.theory.outcomes.ladder_inverted on stage-1 pass@1; every share "
+        "over the tuned ladders (the learning-rate study apart)",
         "revision": POPULATION_REVISION,
     }
+
+
+def _lr_study(study: list[dict]) -> dict:
+    """The base setting at each fixed (untuned) learning rate."""
+    out = {}
+    for lr in sorted({r["setting"]["rl_lr"] for r in study}):
+        recs = [r for r in study if r["setting"]["rl_lr"] == lr]
+        out[f"{lr:g}"] = {
+            "n_ladders": len(recs),
+            "inverted_share": float(np.mean([is_inverted(r) for r in recs])),
+            "coverage_loss_share": coverage_loss_share(recs),
+            "mean_final_pass_at_k": float(
+                np.mean([x["outcome"]["final_pass_at_k"] for r in recs for x in r["runs"]])
+            ),
+        }
+    return out
 
 
 def _share(inv: list[bool], sel: Iterable[int]) -> dict:
@@ -451,43 +499,47 @@ def run_population(
     name: str,
     out: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
-    plan_: Plan | None = None,
+    design_: Design | None = None,
 ) -> dict:
     """Run (or resume) a population; returns the summary (also written to out/population.json).
 
     ``progress(done, total)`` is called after every finished chunk of ladders.
     """
-    plan_ = plan_ or plan(name)
+    design_ = design_ or design(name)
     out_dir = Path(out) if out is not None else None
     jsonl = out_dir / "population.jsonl" if out_dir is not None else None
     done = _load_done(jsonl) if jsonl is not None else []
     have = {r["ladder_id"] for r in done}
     records = list(done)
     todo: dict[tuple, list] = {}
-    for setting, seed in plan_.ladders:
+    for setting, seed in design_.ladders:
         if f"{setting_id(setting)}-s{seed}" in have:
             continue
         cfg = config_of(setting, seed)
         todo.setdefault(_shape_key(cfg), []).append((setting, seed, cfg))
-    total = len(plan_.ladders)
+    total = len(design_.ladders)
     if progress:
         progress(len(records), total)
-    runner = _Runner()
+    runner = Runner(n_feat=N_FEAT, penalties=True)
     t0 = time.perf_counter()
     for group in todo.values():
         size = min(CHUNK, len(group))
         for i in range(0, len(group), size):
             chunk = group[i : i + size]
             padded = chunk + [chunk[-1]] * (size - len(chunk))
-            p_pre, per_step, final = runner.run(
-                [c for _, _, c in padded], [s for _, s, _ in padded]
-            )
+            res = _run_ladders(runner, [c for _, _, c in padded], [s for _, s, _ in padded])
             nd = len(DEPTHS)
             for j, (setting, seed, cfg) in enumerate(chunk):
-                sl = slice(j * nd, (j + 1) * nd)
-                pick = _slice_tree(sl)
+                pick = _slice_tree(slice(j * nd, (j + 1) * nd))
                 rec = ladder_record(
-                    setting, seed, cfg, p_pre[sl], pick(per_step), pick(final), plan_.trace_every
+                    setting,
+                    seed,
+                    cfg.replace(rl_lr=res.chosen_lr[j]),
+                    pick(res.start),
+                    pick(res.per_step),
+                    pick(res.final),
+                    design_.trace_every,
+                    res.sweep[j] if cfg.rl_lr_grid else None,
                 )
                 records.append(rec)
                 if jsonl is not None:
@@ -495,14 +547,18 @@ def run_population(
             if progress:
                 progress(len(records), total)
     elapsed = time.perf_counter() - t0
-    wanted = {f"{setting_id(s)}-s{seed}" for s, seed in plan_.ladders}
+    wanted = {f"{setting_id(s)}-s{seed}" for s, seed in design_.ladders}
     records = [r for r in records if r["ladder_id"] in wanted]
-    summary = summarise(plan_, records)
+    summary = summarise(design_, records)
     new_runs = sum(len(g) for g in todo.values()) * len(DEPTHS)
+    new_runs_swept = sum(len(c.rl_lr_grid or (1,)) for g in todo.values() for _, _, c in g) * len(
+        DEPTHS
+    )
     summary["elapsed_s"] = elapsed
     summary["compile_s"] = runner.compile_s
     summary["n_compiles"] = len(runner.compiled)
     summary["runs_computed"] = new_runs
+    summary["runs_computed_with_sweep"] = new_runs_swept
     summary["runs_per_s"] = new_runs / elapsed if new_runs and elapsed > 0 else None
     summary["resumed_ladders"] = len(done)
     if out_dir is not None:
@@ -534,12 +590,12 @@ def compare_advantages(
     variant's gain is not its effective step size. Returns the sweep, the chosen rates and
     the test means (score, final pass@k, inverted share)."""
     setting = {**base_setting(), **(setting or {})}
-    runner = _Runner()
+    runner = Runner(n_feat=N_FEAT, penalties=True)
 
     def ladders(variant, lr, seeds):
         s = {**setting, "variant": variant}
-        cfgs = [config_of(s, seed).replace(rl_lr=lr) for seed in seeds]
-        p_pre, per_step, final = runner.run(cfgs, list(seeds))
+        cfgs = [config_of(s, seed).replace(rl_lr=lr, rl_lr_grid=()) for seed in seeds]
+        res = _run_ladders(runner, cfgs, list(seeds))
         nd = len(DEPTHS)
         out = []
         for j, (cfg, seed) in enumerate(zip(cfgs, seeds, strict=True)):
@@ -548,9 +604,9 @@ def compare_advantages(
                 s,
                 seed,
                 cfg,
-                p_pre[j * nd : (j + 1) * nd],
-                pick(per_step),
-                pick(final),
+                pick(res.start),
+                pick(res.per_step),
+                pick(res.final),
                 cfg.rl_steps,
             )
             out.append(rec)

@@ -54,6 +54,12 @@ class NumpyReference:
         grad_z = (np.exp(logp) - y) / logp.shape[1]
         return theta - cfg.sft_lr * self._to_theta(grad_z)
 
+    def uniform_shape(self) -> tuple[int, ...]:
+        cfg = self.cfg
+        if cfg.dynamic_sampling:
+            return (cfg.n_prompts, cfg.ds_budget, cfg.group_size, cfg.seq_len)
+        return (cfg.n_prompts, cfg.group_size, cfg.seq_len)
+
     def sample(self, logp, u):
         cdf = np.cumsum(np.exp(logp), -1)
         extra = u.ndim - 2
@@ -127,17 +133,15 @@ class NumpyReference:
         for _ in range(sft_steps):
             theta = self.sft_step(theta, demo)
         ref = log_softmax(self.logits(theta))
-        from rankinv.simulate.core import uniform_shape
-
         history = []
         for _ in range(self.cfg.rl_steps):
             history.append(self.metrics(theta)["pass_at_k"])
-            theta, _ = self.rl_step(theta, rng.random(uniform_shape(self.cfg)), ref)
+            theta, _ = self.rl_step(theta, rng.random(self.uniform_shape()), ref)
         return theta, np.asarray(history)
 
 
 class FamilyReference:
-    """NumPy reference of engine.py (the family policy with batches, held-out prompts, DAPO):
+    """NumPy reference of grpo.py (the family policy with batches, held-out prompts, DAPO):
     plain loops and the hand-derived gradients above. ``rl_step`` takes the step's candidate
     prompts ``idx`` and uniforms ``u`` [M, G, L] so that it can replay the engine exactly."""
 

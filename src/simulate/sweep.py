@@ -1,4 +1,4 @@
-"""Sweeps over SFT depths x seeds: one compiled, vmapped call; results and artifacts."""
+"""Preset sweeps over SFT depths x seeds (through the batch driver): summary and artifacts."""
 
 from __future__ import annotations
 
@@ -6,20 +6,22 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from rankinv import __version__, theory
 from rankinv._io import write_json
 from rankinv.simulate.config import SimConfig
-from rankinv.simulate.tasks import make_demonstrations, make_task
+from rankinv.simulate.tasks import make_demonstrations
 from rankinv.theory import outcomes
 
 #: Bumped whenever the simulator's random stream or update rule changes, so that a rerun
 #: into an output directory recomputes instead of resuming results of another revision.
 #: 2: counter-hash uniforms and one-hot sampling (was threefry per step).
 #: 3: std advantages divide by the sample std (ddof = 1), as TRL and verl.
-SIMULATOR_REVISION = 4
+#: 5: one engine (grpo.py) and one batch driver (batch.py) for every policy.
+SIMULATOR_REVISION = 5
 
 
 def config_hash(cfg: SimConfig) -> str:
@@ -30,101 +32,98 @@ def config_hash(cfg: SimConfig) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def run_batch(cfg: SimConfig):
-    """Run every (depth, seed) pair in one jit(vmap(train)) call.
+class Metrics(NamedTuple):
+    """A sweep's per-run metrics: pass@k on the held-out prompts (family policy) or on the
+    training prompts (legacy policies, which have no held-out ones); the rest on training
+    prompts."""
 
-    Returns numpy arrays: pre, per_step, final (StepMetrics with a leading run axis),
-    the run table (depth, seed, demo share correct), compile and run seconds.
-    """
-    import jax
+    pass_at_k: np.ndarray
+    greedy_pass: np.ndarray
+    entropy: np.ndarray
+    min_entropy: np.ndarray
+    informative: np.ndarray
+    all_fail: np.ndarray
+    all_pass: np.ndarray
+    reward: np.ndarray
 
-    from rankinv.simulate.core import COMPILER_OPTIONS, make_train
 
-    if cfg.policy == "family":
-        return _run_family_batch(cfg)
-    task = make_task(cfg)
-    train = make_train(cfg, task)
-    depths, seeds, steps, demos, demo_ok = [], [], [], [], []
-    for d, n_steps in zip(cfg.sft_depths, cfg.sft_step_counts, strict=True):
-        for s in range(cfg.seeds):
-            tokens, ok = make_demonstrations(cfg, task, s)
-            depths.append(d)
-            seeds.append(s)
-            steps.append(n_steps)
-            demos.append(tokens)
-            demo_ok.append(ok.mean())
-    keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.PRNGKey(cfg.task_seed), s))(
-        np.asarray(seeds)
+def _metrics(cfg: SimConfig, st) -> Metrics:
+    return Metrics(
+        st.heldout_pass if cfg.n_heldout else st.train_pass,
+        st.greedy_pass,
+        st.entropy,
+        st.min_entropy,
+        st.informative,
+        st.all_fail,
+        st.all_pass,
+        st.reward,
     )
-    fn = jax.jit(jax.vmap(train))
-    args = (keys, np.asarray(steps), np.stack(demos))
-    t0 = time.perf_counter()
-    compiled = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
-    t1 = time.perf_counter()
-    out = jax.block_until_ready(compiled(*args))
-    t2 = time.perf_counter()
-    pre, per_step, final = jax.tree_util.tree_map(np.asarray, out)
-    runs = {
-        "depth": np.asarray(depths),
-        "seed": np.asarray(seeds),
-        "demo_correct_share": np.asarray(demo_ok),
-    }
-    return pre, per_step, final, runs, t1 - t0, t2 - t1
 
 
-def _run_family_batch(cfg: SimConfig):
-    """run_batch for the family policy (engine.py): pass@k is measured on the held-out
-    prompts (before RL too), entropy and the sampled shares on the training prompts;
-    greedy_pass is not computed (NaN)."""
-    import jax
+def run_batch(cfg: SimConfig):
+    """Run every (depth, seed) pair through the batch driver (batch.Runner): one call.
 
-    from rankinv.simulate.core import COMPILER_OPTIONS, StepMetrics
-    from rankinv.simulate.engine import arrays_of, hyper_of, make_train, shapes_of
+    Returns numpy arrays: pre, per_step, final (Metrics with a leading run axis), the run
+    table (depth, seed, demo share correct), compile and run seconds.
+    """
+    from rankinv.simulate.batch import Runner, RunSpec, run_tuned
 
-    task = make_task(cfg)
-    shp, hyp = shapes_of(cfg), hyper_of(cfg)
-    ftype = jax.numpy.zeros(()).dtype
-    arrays, keys, steps, depths, seeds, demo_ok = [], [], [], [], [], []
+    runner = Runner()
+    task = runner.task(cfg)
+    specs, depths, seeds, demo_ok = [], [], [], []
     for d, n_steps in zip(cfg.sft_depths, cfg.sft_step_counts, strict=True):
         for s in range(cfg.seeds):
-            a = arrays_of(cfg, task, s)
-            arrays.append(a._replace(base_logits=a.base_logits.astype(ftype)))
-            arrays[-1] = arrays[-1]._replace(features=a.features.astype(ftype))
-            keys.append(np.asarray(jax.random.fold_in(jax.random.PRNGKey(cfg.task_seed), s)))
-            steps.append(n_steps)
+            specs.append(RunSpec(cfg, s, n_steps))
             depths.append(d)
             seeds.append(s)
             demo_ok.append(make_demonstrations(cfg, task, s)[1].mean())
-    stack = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *arrays)
-    hyps = jax.tree_util.tree_map(lambda x: np.full(len(steps), x, ftype), hyp)
-    args = (np.stack(keys), np.asarray(steps, np.int32), stack, hyps)
-    fn = jax.jit(jax.vmap(make_train(shp)))
-    t0 = time.perf_counter()
-    compiled = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
-    t1 = time.perf_counter()
-    _, per_step, final = jax.tree_util.tree_map(np.asarray, compiled(*args))
-    t2 = time.perf_counter()
-
-    def metrics(tr):
-        return StepMetrics(
-            tr.heldout_pass,
-            np.full(tr.entropy.shape, np.nan),
-            tr.entropy,
-            tr.min_entropy,
-            tr.informative,
-            tr.all_fail,
-            tr.all_pass,
-            tr.reward,
-        )
-
-    steps_m = metrics(per_step)
-    pre = jax.tree_util.tree_map(lambda x: x[:, 0], steps_m)
+    chosen = None
+    if cfg.rl_lr_grid:  # one ladder per seed, its rate chosen on its training reward
+        order = [[i for i in range(len(specs)) if seeds[i] == s] for s in range(cfg.seeds)]
+        tuned = run_tuned(runner, [[specs[i] for i in rows] for rows in order])
+        back = np.argsort(np.concatenate(order))
+        per_step, final = (_take(x, back) for x in (tuned.per_step, tuned.final))
+        chosen = {"rl_lr": tuned.chosen_lr, "sweep": tuned.sweep}
+    else:
+        _, per_step, final = runner.run(specs)
+    steps_m = _metrics(cfg, per_step)
+    pre = Metrics(*(x[:, 0] for x in steps_m))
     runs = {
         "depth": np.asarray(depths),
         "seed": np.asarray(seeds),
         "demo_correct_share": np.asarray(demo_ok),
+        "tuned": chosen,
     }
-    return pre, steps_m, metrics(final), runs, t1 - t0, t2 - t1
+    return pre, steps_m, _metrics(cfg, final), runs, runner.compile_s, runner.run_s
+
+
+def _take(tree, idx):
+    return type(tree)(*(np.asarray(x)[idx] for x in tree))
+
+
+def _rho(x, y) -> float | None:
+    """Plain Spearman rho of one ladder (None when either side is constant)."""
+    from scipy.stats import spearmanr
+
+    if len(set(np.round(x, 12))) < 2 or len(set(np.round(y, 12))) < 2:
+        return None
+    return float(spearmanr(x, y).statistic)
+
+
+def per_seed_rhos(pre_k, pre_1, post_k, seeds) -> list[dict]:
+    """Within each seed's ladder: rho of pre-RL pass@k and of pre-RL pass@1 against the
+    final post-RL pass@k (the Table 5 comparison)."""
+    out = []
+    for s in sorted(set(seeds.tolist())):
+        m = seeds == s
+        out.append(
+            {
+                "seed": int(s),
+                "rho_pass_at_k": _rho(pre_k[m], post_k[m]),
+                "rho_pass_at_1": _rho(pre_1[m], post_k[m]),
+            }
+        )
+    return out
 
 
 def _rank_summary(x, y, seeds) -> dict:
@@ -173,7 +172,7 @@ def summarise(cfg: SimConfig, pre, per_step, final, runs) -> dict:
         "config_hash": config_hash(cfg),
         "version": __version__,
         "depths": runs["depth"].tolist(),
-        "seeds": seeds.tolist(),
+        "run_seeds": seeds.tolist(),  # the seed of each run (depths: its depth)
         "pre": {
             "pass_at_1": pre_pass1.tolist(),
             "entropy": pre.entropy.tolist(),
@@ -197,6 +196,9 @@ def summarise(cfg: SimConfig, pre, per_step, final, runs) -> dict:
         "inversion": inversion,
         "inversion_call": None if rho_p["rho"] is None else call,
         "demo_correct_share": runs["demo_correct_share"].tolist(),
+        "seeds": per_seed_rhos(pre.pass_at_k[:, ki], pre_pass1, final.pass_at_k[:, ki], seeds),
+        "seeds_outcome": f"final post-RL pass@{k_main}",
+        "rl_lr_tuned": runs.get("tuned"),
     }
 
 

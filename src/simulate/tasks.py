@@ -29,6 +29,7 @@ class PromptSet:
     features: np.ndarray | None  # [N, F] for the shared policy
     base_p: np.ndarray  # [N] target base success probability
     family: np.ndarray | None = None  # [N + H] family of each prompt (family policy only)
+    mode: np.ndarray | None = None  # [N + H] each prompt's strategy (n_modes > 0 only)
 
 
 def make_task(cfg: SimConfig) -> PromptSet:
@@ -69,10 +70,32 @@ def make_family_task(cfg: SimConfig) -> PromptSet:
     correct_fam = np.zeros((c, length, v), dtype=bool)
     np.put_along_axis(correct_fam, order[..., : cfg.n_correct], True, axis=-1)
     correct = correct_fam[family]
+    mode = None
+    cue = np.zeros((total, 0))
+    if cfg.n_modes:
+        correct, mode = _strategy_tokens(cfg, correct, order, family)
+        cue = cfg.mode_cue * np.eye(cfg.n_modes)[mode]
+        base_p = np.where(mode != 0, np.maximum(base_p * cfg.minority_p_scale, P_FLOOR), base_p)
     base_logits = shift_to_success(z, correct, base_p)
     private = rng.normal(0.0, 1.0 / np.sqrt(cfg.n_features), size=(total, cfg.n_features))
-    features = np.concatenate([cfg.family_scale * np.eye(c)[family], private], axis=1)
-    return PromptSet(base_logits, correct, features, base_p, family)
+    features = np.concatenate([cfg.family_scale * np.eye(c)[family], cue, private], axis=1)
+    return PromptSet(base_logits, correct, features, base_p, family, mode)
+
+
+def _strategy_tokens(cfg: SimConfig, correct: np.ndarray, order: np.ndarray, family):
+    """Competing strategies at the first answer token: family f's strategy m is the token
+    order[f, 0, m]; each prompt accepts only its own strategy there (mode 0 with probability
+    ``majority_share``, else a uniformly drawn minority mode). Drawn from their own stream,
+    so the rest of the task is the task without strategies."""
+    rng = np.random.default_rng([cfg.task_seed, 17])
+    total = correct.shape[0]
+    minority = rng.integers(1, cfg.n_modes, size=total)
+    mode = np.where(rng.random(total) < cfg.majority_share, 0, minority)
+    token = order[family, 0, mode]  # [N + H]
+    correct = correct.copy()
+    correct[:, 0, :] = False
+    correct[np.arange(total), 0, token] = True
+    return correct, mode
 
 
 def shift_to_success(z: np.ndarray, correct: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -135,4 +158,18 @@ def _family_demonstrations(cfg: SimConfig, task: PromptSet, seed: int):
         f = family[i]
         tokens[i, fam_pos[f]] = fam_wrong[f, fam_pos[f]]
     is_correct = is_correct & ~in_bad
+    if cfg.n_modes:  # a demonstration not faithful to the prompt's strategy uses mode 0's
+        mode = task.mode[:n]
+        unfaithful = (mode != 0) & (rng.random(n) >= cfg.demo_mode_fidelity)
+        majority = np.asarray([_mode0_token(task, f) for f in range(cfg.n_families)])
+        tokens[unfaithful, 0] = majority[family[unfaithful]]
+        is_correct = is_correct & ~unfaithful
     return tokens.astype(np.int32), is_correct
+
+
+def _mode0_token(task: PromptSet, f: int) -> int:
+    """The family's majority strategy token (read off a prompt of that family in mode 0)."""
+    rows = np.flatnonzero((task.family == f) & (task.mode == 0))
+    if rows.size == 0:
+        return int(np.argmax(task.correct[f, 0]))
+    return int(np.argmax(task.correct[rows[0], 0]))

@@ -1,6 +1,7 @@
-"""The generalising (family) engine: JAX == NumPy reference for every GRPO variant, the
-closed-form gradient == autodiff of the clipped surrogate, the clip engages at ppo_epochs 2,
-DAPO fills its batch, std advantages use the sample std, families generalise."""
+"""The engine (grpo.py) on the generalising (family) policy: JAX == NumPy reference for
+every GRPO variant, the closed-form gradient == autodiff of the clipped surrogate, the clip
+engages at ppo_epochs 2, DAPO fills its batch, std advantages use the sample std,
+families generalise."""
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from rankinv.simulate import SimConfig, preset
-from rankinv.simulate.engine import (
+from rankinv.simulate.grpo import (
     advantages,
     arrays_of,
     dapo_weight,
@@ -20,6 +21,7 @@ from rankinv.simulate.engine import (
     surrogate_grad_z,
 )
 from rankinv.simulate.reference import FamilyReference, log_softmax
+from rankinv.simulate.sampling import gather_tokens, sample_onehot
 from rankinv.simulate.tasks import make_demonstrations, make_task
 
 BASE = dict(
@@ -85,8 +87,6 @@ def _moved_batch(overrides, seed=3):
     base, phi = task.base_logits[idx], task.features[idx]
     logp = log_softmax(base + np.einsum("mf,flv->mlv", phi, theta))
     u = rng.random((cfg.candidates, cfg.group_size, cfg.seq_len))
-    from rankinv.simulate.core import gather_tokens, sample_onehot
-
     hit = sample_onehot(jnp.asarray(logp), jnp.asarray(u))
     rewards = jnp.all(gather_tokens(jnp.asarray(task.correct[idx]), hit), -1).astype(float)
     return cfg, hyp, base, phi, theta, hit, rewards
@@ -100,8 +100,6 @@ def test_closed_form_gradient_equals_autodiff_of_clipped_surrogate_off_ratio_one
     adv = advantages(rewards, hyp)
     weight = dapo_weight(rewards, cfg.batch) if cfg.dynamic_sampling else jnp.ones(len(base))
     z_old = jnp.asarray(base + np.einsum("mf,flv->mlv", phi, theta))
-    from rankinv.simulate.core import gather_tokens
-
     old = gather_tokens(jax.nn.log_softmax(z_old, -1), hit)
     ref = jax.nn.log_softmax(z_old * 0.7, -1)
     b, g, length = cfg.batch, cfg.group_size, cfg.seq_len
@@ -124,7 +122,8 @@ def test_closed_form_gradient_equals_autodiff_of_clipped_surrogate_off_ratio_one
     lp = jax.nn.log_softmax(z, -1)
     ratio = np.asarray(jnp.exp(gather_tokens(lp, hit) - old))
     assert np.any(ratio > 1 + hyp.clip_high) and np.any(ratio < 1 - hyp.clip_low)
-    closed = surrogate_grad_z(lp, hit, adv, weight, old, ref, hyp, cfg.batch)
+    shp = shapes_of(cfg)._replace(penalties=True)  # the coefficients set above
+    closed = surrogate_grad_z(lp, hit, adv, weight, old, ref, hyp, shp)
     np.testing.assert_allclose(np.asarray(closed), np.asarray(jax.grad(loss)(z)), atol=1e-12)
 
 
@@ -180,10 +179,6 @@ def test_std_advantage_uses_the_sample_std():
     adv = np.asarray(advantages(r, hyp))[0]
     sample_std = np.std([1, 0, 0, 0], ddof=1)  # 0.5, the population std is 0.433
     np.testing.assert_allclose(adv, (np.array([1, 0, 0, 0]) - 0.25) / sample_std)
-    from rankinv.simulate.core import group_advantage
-
-    legacy = np.asarray(group_advantage(r, SimConfig(advantage="std", std_eps=1e-300)))[0]
-    np.testing.assert_allclose(legacy, adv)
 
 
 def test_family_sft_on_wrong_demos_hurts_unseen_prompts_and_rl_lifts_neighbours():
