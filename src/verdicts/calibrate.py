@@ -166,7 +166,8 @@ def _plan(setting: dict, group_size: int, n_prompts_default: int) -> signals.Pla
 
 def run_counts(run: dict, ladder: dict) -> tuple[list[int], list[int]] | None:
     """A simulated run's per-prompt probe counts (n_i, c_i): stored as ``c`` (or ``counts``)
-    with ``n`` (else the ladder's ``n_probe``) by the population records, or rebuilt from ``p_hat`` (multiples of 1/n_probe) in older ones."""
+    with ``n`` (else the ladder's ``n_probe``) by the population records, or rebuilt from
+    ``p_hat`` (multiples of 1/n_probe) in older ones."""
     st = run["stage1"]
     c_saved = st.get("c", st.get("counts"))  # "counts": the simulator's name for c
     if c_saved is not None:
