@@ -82,7 +82,7 @@ def calibrate_figure(cal: dict, out: Path) -> Path:
     s1 = [r for r in cal["stage1"] if r.get("rhos")]
     s2 = [r for r in cal["stage2"] if r.get("auc") is not None]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
-    a1.boxplot([r["rhos"] for r in s1], vert=False)
+    a1.boxplot([r["rhos"] for r in s1], orientation="horizontal")
     a1.set_yticks(range(1, len(s1) + 1), [r["signal"] for r in s1], fontsize=8)
     a1.axvline(0, color="k", lw=0.8)
     a1.set_xlabel("within-ladder Spearman rho with the post-RL outcome")
