@@ -52,7 +52,7 @@ def _col(records: Sequence[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def label_run(
-    records: Sequence[dict], reward_range: tuple[float, float] = (0.0, 1.0)
+    records: Sequence[dict], reward_range: tuple[float, float] = (0.0, 1.0), gain: float = GAIN
 ) -> dict:
     """The outcome label of one run and the numbers behind it."""
     lo, hi = reward_range
@@ -70,7 +70,7 @@ def label_run(
             gains[key] = float(v[-1] - v[0])
             ends[key] = (float(v[0]), float(v[-1]))
     edge = REWARD_EDGE * (hi - lo)
-    gained = any(g >= GAIN for g in gains.values())
+    gained = any(g >= gain for g in gains.values())
     if end_reward is not None and end_reward >= hi - edge:
         label = "saturated"
     elif gained:

@@ -72,14 +72,17 @@ def _finite(x) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def merge_by_step(recs: list[dict], issues: list[str] | None = None) -> list[dict]:
+def merge_by_step(
+    recs: list[dict], issues: list[str] | None = None, step_key: str | None = None
+) -> list[dict]:
     """Records with the same step merged (later values win), in step order; records
-    without a step are dropped."""
+    without a step are dropped. ``step_key`` forces the step column's name."""
     issues = issues if issues is not None else []
-    step_key = next((k for k in COLUMNS["step"] if any(k in r for r in recs)), None)
+    names = (step_key,) if step_key else COLUMNS["step"]
+    step_key = next((k for k in names if any(k in r for r in recs)), None)
     if step_key is None:
         keys = sorted({k for r in recs for k in r})
-        raise UserError(f"log lacks a step column ({' / '.join(COLUMNS['step'])}); keys: {keys}")
+        raise UserError(f"log lacks key(s) {list(names)[:1]} (a step column); keys there: {keys}")
     merged: dict[int, dict] = {}
     order = []
     for r in recs:
@@ -148,8 +151,9 @@ def _read_jsonl(text: str, name: str, issues: list[str]) -> tuple[list[dict], bo
     return recs, nested
 
 
-def read_log(path: str | Path) -> RunLog:
-    """Read a log in any supported format (see the module docstring)."""
+def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
+    """Read a log in any supported format (see the module docstring); ``step_key`` names
+    the step column when it is none of COLUMNS["step"]."""
     path = Path(path)
     if not path.exists():
         raise InputNotFound(f"log not found: {path}")
@@ -160,6 +164,8 @@ def read_log(path: str | Path) -> RunLog:
             path = path / "trainer_state.json"
         elif next(path.rglob(TB_GLOB), None) is not None:
             recs = merge_by_step([_strip_prefix(r) for r in _read_tensorboard(path)], issues)
+            if step_key:
+                issues.append("TensorBoard logs carry their own step; --step-key ignored")
             return RunLog(str(path), "tensorboard", recs, None, issues)
         else:
             raise UserError(
@@ -169,7 +175,7 @@ def read_log(path: str | Path) -> RunLog:
         text = path.read_text()
     except UnicodeDecodeError:
         if path.name.startswith("events.out.tfevents"):
-            return read_log(path.parent)
+            return read_log(path.parent, step_key)
         raise UserError(f"{path.name} is not a text log (not UTF-8)") from None
     if not text.strip():
         raise UserError(f"{path.name} is empty: no logged steps yet")
@@ -192,7 +198,7 @@ def read_log(path: str | Path) -> RunLog:
         fmt = "verl" if nested else "jsonl"
     if not recs:
         raise UserError(f"{path.name} holds no logged steps")
-    recs = merge_by_step([_strip_prefix(r) for r in recs], issues)
+    recs = merge_by_step([_strip_prefix(r) for r in recs], issues, step_key)
     return RunLog(str(path), fmt, recs, max_steps, issues)
 
 
@@ -213,3 +219,53 @@ def column(records: list[dict], key: str | None) -> np.ndarray | None:
         [np.nan if _finite(r.get(key)) is None else float(r[key]) for r in records], dtype=float
     )
     return None if np.all(np.isnan(arr)) else arr
+
+
+def trace(
+    records: list[dict],
+    entropy_key: str | None = None,
+    zero_std_key: str | None = None,
+    reward_key: str | None = None,
+    reward_range: tuple[float, float] = (0.0, 1.0),
+):
+    """(rules.Trace, keys): the columns the rules read, and the metric name each came from
+    (None where the log lacks it). ``records`` are merged per step (``merge_by_step``);
+    the ``*_key`` arguments force a name (a forced name that is not logged raises)."""
+    from rankinv.verdicts.stage2 import Trace
+
+    keys = {
+        "entropy": pick_key(records, "entropy", entropy_key),
+        "min_entropy": None if entropy_key else pick_key(records, "min_entropy"),
+        "zero_std": pick_key(records, "zero_std", zero_std_key),
+        "informative": None,
+        "all_fail": pick_key(records, "all_fail"),
+        "reward": pick_key(records, "reward", reward_key),
+    }
+    missing = [
+        k
+        for k, got in (
+            (entropy_key, keys["entropy"]),
+            (zero_std_key, keys["zero_std"]),
+            (reward_key, keys["reward"]),
+        )
+        if k and got is None
+    ]
+    if missing:
+        present = sorted({k for r in records for k in r})
+        raise UserError(f"log lacks key(s) {missing}; keys there: {present}")
+    if keys["zero_std"] is None:
+        keys["informative"] = pick_key(records, "informative")
+    lo, hi = reward_range
+    if not hi > lo:
+        raise UserError(f"reward range must be (min, max) with max > min, got {reward_range}")
+    zero = column(records, keys["zero_std"])
+    tr = Trace(
+        steps=np.array([int(r["step"]) for r in records], dtype=int),
+        entropy=column(records, keys["entropy"]),
+        min_entropy=column(records, keys["min_entropy"]),
+        informative=(1.0 - zero) if zero is not None else column(records, keys["informative"]),
+        all_fail=column(records, keys["all_fail"]),
+        reward=column(records, keys["reward"]),
+        reward_range=(float(lo), float(hi)),
+    )
+    return tr, keys

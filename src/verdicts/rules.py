@@ -134,9 +134,7 @@ def stage1_signals(
     n = np.asarray(n, dtype=np.int64)
     c = np.asarray(c, dtype=np.int64)
     if n.shape != c.shape or n.ndim != 1 or n.size == 0:
-        raise UserError(
-            f"n and c must be equal-length non-empty vectors, got {n.shape}, {c.shape}"
-        )
+        raise UserError(f"n and c must be equal-length non-empty vectors, got {n.shape}, {c.shape}")
     if np.any(n < 1) or np.any(c < 0) or np.any(c > n):
         raise UserError("need 1 <= n_i and 0 <= c_i <= n_i for every prompt")
     g = plan.group_size
@@ -229,11 +227,13 @@ def stage2_accuracy_note(rule: str) -> str:
     if cal is None:
         return "not calibrated"
     auc = "n/a" if cal.get("auc") is None else f"{cal['auc']:.2f}"
+    at = (cal.get("precision_at_prevalence") or {}).get("0.1")
+    prev = cal.get("prevalence")
     return (
-        f"held-out AUC {auc}; stop: precision {_pct(cal.get('precision'))}, recall "
-        f"{_pct(cal.get('recall'))} for doomed runs (watch: recall "
-        f"{_pct(cal.get('watch_recall'))}) on {cal.get('n_runs', '?')} simulated runs of "
-        "settings it was not chosen on"
+        f"held-out AUC {auc}; stop: precision {_pct(cal.get('precision'))} at the simulator's "
+        f"{_pct(prev)} of runs not worth continuing ({_pct(at)} at 10%), recall "
+        f"{_pct(cal.get('recall'))} (watch: recall {_pct(cal.get('watch_recall'))}) on "
+        f"{cal.get('n_runs', '?')} simulated runs of settings it was not chosen on"
     )
 
 

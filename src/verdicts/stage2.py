@@ -51,11 +51,16 @@ class Comparison:
         d = self.value - self.threshold
         return "at" if abs(d) <= self.tol else "above" if d > 0 else "below"
 
-    def words(self, fmt: str = ".3f", what: str = "the threshold") -> str:
-        v, t = format(self.value, fmt), format(self.threshold, fmt)
-        if self.side == "at":
-            return f"{v}, at {what} {t}"
-        return f"{v}, {self.side} {what} {t}"
+    def words(self, name: str, what: str = "the threshold", fmt: str = ".3f", where="") -> str:
+        """E.g. "the drop 26% over steps 10-150 is below the stop threshold 50%"."""
+        v, t = _fmt(self.value, fmt), _fmt(self.threshold, fmt)
+        return f"{name} {v}{where} is {self.side} {what} {t}"
+
+
+def _fmt(x: float, fmt: str) -> str:
+    """format(), without a sign on a value that rounds to zero ("-0.000" -> "0.000")."""
+    s = format(x, fmt)
+    return format(0.0, fmt.replace("+", "")) if float(s.rstrip("%")) == 0 else s
 
 
 def compare(value: float, threshold: float, tol: float = COMPARE_TOL) -> Comparison:
@@ -63,7 +68,7 @@ def compare(value: float, threshold: float, tol: float = COMPARE_TOL) -> Compari
 
 
 def trend_word(change: float | None, tol: float = COMPARE_TOL) -> str:
-    """"rising", "flat" or "falling" for a change over a window (flat within ``tol``)."""
+    """ "rising", "flat" or "falling" for a change over a window (flat within ``tol``)."""
     if change is None:
         return "unknown"
     side = compare(change, 0.0, tol).side
@@ -87,7 +92,7 @@ class Trace:
         """From log records of any trainer (``rankinv.verdicts.logs`` maps the names)."""
         from rankinv.verdicts import logs
 
-        return logs.trace(recs, **forced)[0]
+        return logs.trace(logs.merge_by_step(list(recs)), **forced)[0]
 
 
 @dataclass(frozen=True)
