@@ -336,29 +336,36 @@ def _stop_stats(stop, positive, label, saved, gain) -> dict:
 
 
 def _labelled_runs(ladders, split, gain: float) -> list[tuple]:
+    """(half, trace, records, gain) of every run with a trace and held-out evaluations."""
     runs = []
     for lad in ladders:
         half = split[lad["setting_id"]]
         for r in lad["runs"]:
-            if not r.get("trace"):
+            if not r.get("trace") or labels.label_run(r["trace"], gain=gain)["label"] is None:
                 continue
-            lab = labels.label_run(r["trace"], gain=gain)
-            if lab["label"] is None:
-                continue
-            g = max(lab["gain_pass_at_k"] or 0.0, lab["gain_pass_at_1"] or 0.0)
-            runs.append((half, _trace(r), lab["label"], g))
+            runs.append((half, _trace(r), r["trace"], gain))
     return runs
+
+
+def _label_at(records, check: int, gain: float) -> tuple[str | None, float]:
+    """The run's label from the check step on (what continuing bought), and that gain."""
+    lab = labels.label_run(records, gain=gain, from_step=check)
+    g = max(lab["gain_pass_at_k"] or 0.0, lab["gain_pass_at_1"] or 0.0)
+    return lab["label"], g
 
 
 def score_rule(name: str, runs, frac: float, thr: float, watch: float | None = None) -> dict:
     """One rule (or the no-signal stop) at a check fraction and fixed thresholds, on
-    (trace, label, held-out gain) runs: AUC for the labels it claims to catch, and stop
-    statistics."""
+    (trace, records, gain threshold) runs, each labelled from the check step on: AUC for the
+    labels it claims to catch, and stop statistics."""
     catches = ("saturated", "stranded") if name == NO_SIGNAL else rules.STAGE2_RULES[name].catches
     sc, pos, lab, saved, gains, stop, match = [], [], [], [], [], [], []
-    for tr, label, gain in runs:
+    for tr, records, gain_min in runs:
         last = int(tr.steps.max())
         ref, check = check_window(last, frac)
+        label, gain = _label_at(records, check, gain_min)
+        if label is None:
+            continue
         if name == NO_SIGNAL:
             st = stage2.no_signal(tr, check)
             s = 0.0 if st is None else 1.0
@@ -401,7 +408,7 @@ def score_stage2(
     runs = _labelled_runs(ladders, split, doomed_gain)
     if not runs:
         raise UserError("no run with a trace and a held-out outcome: nothing to score stage 2 on")
-    halves = {h: [(t, lab, g) for hh, t, lab, g in runs if hh == h] for h in ("choose", "report")}
+    halves = {h: [(t, rec, g) for hh, t, rec, g in runs if hh == h] for h in ("choose", "report")}
     rows = []
     for frac in CHECK_FRACTIONS:
         for name, rule in [*rules.STAGE2_RULES.items(), (NO_SIGNAL, None)]:
@@ -409,10 +416,11 @@ def score_stage2(
                 thr = watch = 0.5
             else:
                 data = []
-                for tr, label, _ in halves["choose"]:
+                for tr, records, gain_min in halves["choose"]:
                     ref, check = check_window(int(tr.steps.max()), frac)
                     s = rules.stage2_score(name, tr, ref, check)
-                    if s is not None:
+                    label = _label_at(records, check, gain_min)[0]
+                    if s is not None and label is not None:
                         data.append((s, label in rule.catches))
                 if not data:
                     continue
@@ -467,9 +475,8 @@ def score_real_stage2(corpus: str | Path, chosen: list[dict]) -> dict | None:
         path = corpus / "trl_logs" / rec["name"] / "trainer_state.json"
         if rec.get("label") is None or not path.exists():
             continue
-        tr, _ = logs.trace(logs.read_log(path).records)
-        gain = max(rec.get("gain_pass_at_k") or 0.0, rec.get("gain_pass_at_1") or 0.0)
-        runs.append((tr, rec["label"], gain))
+        records = logs.read_log(path).records
+        runs.append((logs.trace(records)[0], records, labels.GAIN))
     if not runs:
         return None
     rows = []
@@ -478,7 +485,8 @@ def score_real_stage2(corpus: str | Path, chosen: list[dict]) -> dict | None:
         if res:
             res.pop("roc", None)
             rows.append({"rule": row["rule"], "check_fraction": row["check_fraction"], **res})
-    counts = {lab: sum(r[1] == lab for r in runs) for lab in labels.LABELS}
+    whole = [labels.label_run(r[1])["label"] for r in runs]
+    counts = {lab: whole.count(lab) for lab in labels.LABELS}
     return {"source": str(corpus), "n_runs": len(runs), "labels": counts, "rules": rows}
 
 

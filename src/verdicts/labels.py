@@ -3,19 +3,17 @@ or stalled. One definition, applied alike to simulated runs and to real trainer 
 
 A run's records (one dict per logged step, as the simulator and the TRL corpus write them)
 carry the training reward and, at evaluation steps, ``heldout_pass_at_1`` and
-``heldout_pass_at_k``. Over the last END_SHARE of the run's steps:
+``heldout_pass_at_k``. Judged from a step ``from_step`` (0: the whole run; a check step: what
+continuing from there bought), over the steps after it:
 
-- saturated: the mean training reward is within REWARD_EDGE of its maximum: the training
-  prompts are solved, further steps have (almost) no reward variance to learn from;
-- gained: otherwise, the held-out pass@1 or pass@k rose by at least GAIN over the run's own
-  step 0 (RL bought something);
-- stranded: otherwise, the mean training reward is within REWARD_EDGE of its minimum: the
-  prompts fail in every sample, no signal;
+- gained: the held-out pass@1 or pass@k rose by at least GAIN from its value at from_step
+  to the run's last evaluation (continuing bought something);
+- saturated: otherwise, the mean training reward over the last END_SHARE of those steps is
+  within REWARD_EDGE of its maximum: the training prompts are solved, nothing more came;
+- stranded: otherwise, it is within REWARD_EDGE of its minimum: every sample fails;
 - stalled: the rest: signal present, no held-out gain.
 
-The order matters: a run that solved its training prompts is saturated even when it gained
-on the way (continuing it now buys nothing more); gained comes before stranded and stalled.
-A rule that claims to catch runs not worth continuing is scored on NOT_GAINED.
+A "stop" is right for the labels in NOT_GAINED: continuing such a run bought no held-out gain.
 """
 
 from __future__ import annotations
@@ -52,39 +50,44 @@ def _col(records: Sequence[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def label_run(
-    records: Sequence[dict], reward_range: tuple[float, float] = (0.0, 1.0), gain: float = GAIN
+    records: Sequence[dict],
+    reward_range: tuple[float, float] = (0.0, 1.0),
+    gain: float = GAIN,
+    from_step: int = 0,
 ) -> dict:
-    """The outcome label of one run and the numbers behind it."""
+    """The outcome label of one run from ``from_step`` on, and the numbers behind it."""
     lo, hi = reward_range
     steps, reward = _col(records, "reward")
     end_reward = None
-    if steps.size:
-        last = steps.max()
-        cut = last - END_SHARE * (last - steps.min())
-        end_reward = float(reward[steps >= cut].mean())
-    gains = {}
-    ends = {}
+    after = steps >= from_step
+    if after.any():
+        s, r = steps[after], reward[after]
+        cut = s.max() - END_SHARE * (s.max() - s.min())
+        end_reward = float(r[s >= cut].mean())
+    gains, ends = {}, {}
     for key in ("heldout_pass_at_1", "heldout_pass_at_k"):
         s, v = _col(records, key)
-        if s.size and s.min() < 1 and s.max() >= 1:
-            gains[key] = float(v[-1] - v[0])
-            ends[key] = (float(v[0]), float(v[-1]))
+        before = np.nonzero(s <= from_step)[0]
+        if before.size and s.max() > max(from_step, 0) and s.max() >= 1:
+            start = float(v[before[-1]])
+            gains[key] = float(v[-1]) - start
+            ends[key] = (start, float(v[-1]))
     edge = REWARD_EDGE * (hi - lo)
-    gained = any(g >= gain for g in gains.values())
-    if end_reward is not None and end_reward >= hi - edge:
-        label = "saturated"
-    elif gained:
+    if any(g >= gain for g in gains.values()):
         label = "gained"
+    elif not gains:
+        label = None  # no held-out evaluation before and after: no outcome to label
+    elif end_reward is not None and end_reward >= hi - edge:
+        label = "saturated"
     elif end_reward is not None and end_reward <= lo + edge:
         label = "stranded"
-    elif gains:
-        label = "stalled"
     else:
-        label = None  # no held-out evaluation before and after RL: no outcome to label
+        label = "stalled"
     p1 = ends.get("heldout_pass_at_1", (None, None))
     pk = ends.get("heldout_pass_at_k", (None, None))
     return {
         "label": label,
+        "from_step": from_step,
         "end_reward": end_reward,
         "start_pass_at_1": p1[0],
         "final_pass_at_1": p1[1],

@@ -29,8 +29,8 @@ from rankinv.theory import paper
 #: No signal: the mean share of zero-std groups over the last NO_SIGNAL_STEPS steps is at
 #: least NO_SIGNAL_ZERO_STD (informative-group fraction <= 0.05; at 1.0 the gradient is 0).
 NO_SIGNAL_ZERO_STD = 0.95
-NO_SIGNAL_STEPS = 20
-#: ... over at least this many logged steps.
+NO_SIGNAL_STEPS = 10
+#: ... and over at least this many logged steps (a log every 10 steps: the last 20 steps).
 NO_SIGNAL_MIN_POINTS = 3
 #: Two numbers within this of each other are equal for every threshold comparison below
 #: (values are logged and shown to about 3 decimals).
@@ -314,7 +314,8 @@ def stage2_score(rule: str, trace: Trace, ref_step: int, check_step: int) -> flo
 
 def no_signal(trace: Trace, step: int | None = None) -> dict | None:
     """The mechanical state at ``step`` (default: the last logged step): a dict when the mean
-    zero-std share over the last NO_SIGNAL_STEPS steps is at least NO_SIGNAL_ZERO_STD
+    zero-std share over the last NO_SIGNAL_STEPS steps (at least NO_SIGNAL_MIN_POINTS logged
+    steps; the log must span NO_SIGNAL_STEPS) is at least NO_SIGNAL_ZERO_STD
     (state "saturated" when the mean reward there is within REWARD_EDGE of its maximum,
     "stranded" within it of its minimum, else "mixed": solved and failing prompts); None
     when signal remains or the log cannot tell (no zero-std column, too few steps)."""
@@ -323,17 +324,21 @@ def no_signal(trace: Trace, step: int | None = None) -> dict | None:
     if trace.informative is None or not trace.steps.size:
         return None
     step = int(trace.steps.max()) if step is None else step
-    first = value_at(trace, trace.informative, 0, "after")
-    if first is None or step - first[0] < NO_SIGNAL_STEPS:
+    ok = np.isfinite(trace.informative) & (trace.steps <= step)
+    if ok.sum() < NO_SIGNAL_MIN_POINTS or step - int(trace.steps[ok].min()) < NO_SIGNAL_STEPS:
         return None
-    w = _window(trace, trace.informative, step - NO_SIGNAL_STEPS, step)
-    if w is None or w.size < NO_SIGNAL_MIN_POINTS:
-        return None
+    # the last NO_SIGNAL_STEPS steps, and at least the last NO_SIGNAL_MIN_POINTS logged ones
+    idx = np.nonzero(ok)[0]
+    recent = idx[trace.steps[idx] >= step - NO_SIGNAL_STEPS]
+    if recent.size < NO_SIGNAL_MIN_POINTS:
+        recent = idx[-NO_SIGNAL_MIN_POINTS:]
+    w = trace.informative[recent]
+    lo_step = int(trace.steps[recent].min())
     zero_std = 1.0 - float(w.mean())
     cmp = compare(zero_std, NO_SIGNAL_ZERO_STD)
     if cmp.side == "below":
         return None
-    r = _window(trace, trace.reward, step - NO_SIGNAL_STEPS, step)
+    r = _window(trace, trace.reward, lo_step, step)
     lo, hi = trace.reward_range
     edge = REWARD_EDGE * (hi - lo)
     reward = None if r is None else float(r.mean())
@@ -350,7 +355,7 @@ def no_signal(trace: Trace, step: int | None = None) -> dict | None:
         "zero_std": zero_std,
         "comparison": cmp,
         "reward": reward,
-        "window": (step - NO_SIGNAL_STEPS, step),
+        "window": (lo_step, step),
         "points": int(w.size),
     }
 
