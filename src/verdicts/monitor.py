@@ -269,10 +269,12 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         change = None if trend is None else trend * 100
         word = stage2.trend_word(change)
         msg = cmp.words(
-            "the informative-group fraction", f"1 - f_g(p*) at g = {cfg.group_size},", ".2f"
+            "the informative-group fraction",
+            f"the floor 1 - f_g(p*) at g = {cfg.group_size}:",
+            ".2f",
         )
         if change is not None:
-            msg += f"; {word} ({change:+.3f} per 100 steps)"
+            msg += f"; {word} ({stage2._fmt(change, '+.3f')} per 100 steps)"
         if cmp.side == "below" and word == "falling" and verdict == "continue":
             verdict = "watch"
             msg += ": below the floor and falling, hence watch"
