@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rankinv import theory
 from rankinv.errors import NotADirectoryInput, UserError
-from rankinv.theory import paper
+from rankinv.theory import outcomes, paper
 from rankinv.verdicts.compare import flag_word
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
 
@@ -80,14 +80,21 @@ def plane_figure(
     n_outcomes: int = 32,
     name: str = "plane.png",
     per_token: tuple[int, int] | None = None,
+    post_label: str | None = None,
 ) -> Path:
     """Checkpoints on the pass@1-entropy plane with p*(g), tau_H and, for the simulator
     (``per_token`` = (V, L)), the per-token entropy bounds H_low/H_high. The y axis is a mean
     token entropy, so whole-answer bounds (over K outcomes) are not drawn on it. Colour is
-    SFT depth, with a colour bar; the legend sits outside the axes."""
+    SFT depth, with a colour bar; the legend sits outside the axes. With ``post_label`` and a
+    "post" value per point, a second panel plots the post-RL outcome against pre-RL pass@1,
+    so an inversion is visible."""
     plt = _plt()
     ps = theory.p_star(group_size)
-    fig, ax = plt.subplots(figsize=(8.4, 4.8))
+    with_post = post_label is not None and all(p.get("post") is not None for p in points)
+    if with_post:
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.8), width_ratios=(1.25, 1))
+    else:
+        fig, ax = plt.subplots(figsize=(8.4, 4.8))
     xs = [p["pass_at_1"] for p in points]
     ys = [p["entropy"] for p in points]
     depths = [p.get("color", 0) for p in points]
@@ -107,8 +114,18 @@ def plane_figure(
     ax.set_xlim(0, max(max(xs) * 1.15, ps * 1.3))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=2, frameon=False)
     ax.grid(alpha=0.3)
+    if with_post:  # the outcome: a falling line here is the inversion
+        posts = [p["post"] for p in points]
+        bx.plot(xs, posts, color="tab:gray", lw=0.8, zorder=2)
+        bx.scatter(xs, posts, c=depths, cmap="viridis", s=60, zorder=3, edgecolors="k", lw=0.4)
+        bx.set_xlabel("pre-RL pass@1 (T = 1)")
+        bx.set_ylabel(post_label)
+        bx.set_title("The outcome: falling left to right is a rank inversion", fontsize=10)
+        bx.grid(alpha=0.3)
     fig.tight_layout()
     _place_labels(ax, fig, [(p["pass_at_1"], p["entropy"], p["label"]) for p in points])
+    if with_post:
+        _place_labels(bx, fig, [(p["pass_at_1"], p["post"], p["label"]) for p in points])
     path = out / name
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
@@ -118,6 +135,8 @@ def plane_figure(
 def probe_figure(problems: list[dict], summary: dict, out: Path) -> Path:
     """Per-problem pass rate p-hat against p*(g) and 1 - p*(g), and entropy against p-hat."""
     plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+
     g = summary["group_size"]
     ps = theory.p_star(g)
     p_hat = [p["p_hat"] for p in problems]
@@ -133,6 +152,7 @@ def probe_figure(problems: list[dict], summary: dict, out: Path) -> Path:
             a.axvline(x, color=colour, ls=style, lw=1.5, label=lab if a is a1 else None)
     a1.set_xlabel("per-problem pass rate p-hat (T = 1)")
     a1.set_ylabel("problems")
+    a1.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole problems only
     a1.set_title(
         f"Pass rates: {summary['frac_below_p_star']:.0%} of problems below p*", fontsize=10
     )
@@ -364,14 +384,6 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
     return lines + ["", "![predicted vs observed ranks](ranks.png)", ""]
 
 
-def _inversion_word(sim: dict) -> str:
-    if sim.get("inversion_call"):
-        return sim["inversion_call"]
-    if sim["inversion"] is None or sim["spearman_pre_pass1_vs_post"].get("rho") is None:
-        return "n/a (needs at least 3 checkpoints)"
-    return "yes" if sim["inversion"] else "no"
-
-
 def _simulate_section(sim: dict, d: Path) -> list[str]:
     bd = sim["by_depth"]
     lines = [
@@ -379,7 +391,7 @@ def _simulate_section(sim: dict, d: Path) -> list[str]:
         "",
         f"Preset `{sim['config']['name']}`: {sim['work']['runs']} runs x "
         f"{sim['work']['rl_steps']} GRPO steps, g = {sim['work']['group_size']}. "
-        f"Inversion: **{_inversion_word(sim)}**.",
+        f"Inversion: **{outcomes.sweep_inversion(sim)[1]}**.",
         "",
         f"- rho(pre-RL pass@1, post pass@{sim['k']}): "
         f"{_fmt_rho(sim['spearman_pre_pass1_vs_post'])}",
@@ -397,8 +409,10 @@ def _simulate_section(sim: dict, d: Path) -> list[str]:
             f"{bd['all_pass_pre'][i]:.2f} |"
         )
     pts = [
-        {"pass_at_1": p, "entropy": h, "label": f"{dep:g} ep", "color": dep}
-        for dep, p, h in zip(bd["depth"], bd["pre_pass_at_1"], bd["pre_entropy"], strict=True)
+        {"pass_at_1": p, "entropy": h, "post": post, "label": f"{dep:g} ep", "color": dep}
+        for dep, p, h, post in zip(
+            bd["depth"], bd["pre_pass_at_1"], bd["pre_entropy"], bd["post_peak"], strict=True
+        )
     ]
     plane_figure(
         pts,
@@ -407,6 +421,7 @@ def _simulate_section(sim: dict, d: Path) -> list[str]:
         "Simulated checkpoints (means over seeds)",
         per_token=(sim["config"]["n_answers"], sim["config"]["seq_len"]),
         name="plane_sim.png",
+        post_label=f"peak post-RL pass@{sim['k']} (held out)",
     )
     lines += ["", "![simulated checkpoints on the pass@1-entropy plane](plane_sim.png)", ""]
     return lines

@@ -38,9 +38,12 @@ def _read_jsonl(path: Path) -> list[dict]:
         for i, line in enumerate(fh, 1):
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError:
                     raise UserError(f"{path.name} line {i} is not valid JSON") from None
+                if not isinstance(row, dict):
+                    raise UserError(f"{path.name} line {i} is not a JSON object (one task a line)")
+                rows.append(row)
     return rows
 
 
@@ -165,8 +168,12 @@ def load(name: str, **kwargs) -> list[Task]:
     if name == "synthetic":
         return synthetic(**kwargs)
     path = Path(name)
+    if path.suffix in (".jsonl", ".gz") and path.is_dir():
+        raise UserError(f"benchmark {path} is a directory; give a .jsonl file")
     if path.suffix in (".jsonl", ".gz") and path.exists():
         rows = _read_jsonl(path)
+        if not rows:
+            raise UserError(f"benchmark file {path} holds no tasks")
         from rankinv.sandbox import io_tasks  # stdin/stdout tasks (contest style)
 
         if rows and io_tasks.is_io_row(rows[0]):

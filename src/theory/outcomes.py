@@ -98,3 +98,19 @@ def inversion_call(rho: float | None, p_value: float | None, alpha: float = ALPH
     if rho is None or p_value is None or rho >= 0:
         return "none"
     return "inversion" if p_value <= alpha else "trend, not significant at this n"
+
+
+def sweep_inversion(result: dict) -> tuple[bool | None, str]:
+    """A simulated sweep's inversion as (JSON value, words): None and "n/a (...)" when rho
+    is undefined (fewer than 3 checkpoints, or a constant column), never a silent "no";
+    otherwise the recorded :func:`inversion_call` (or yes/no for artifacts that predate it)."""
+    r = result["spearman_pre_pass1_vs_post"]
+    if r.get("rho") is None:
+        n = len(result.get("depths") or [])
+        why = "needs at least 3 checkpoints" if n < 3 else r.get("error", "rho undefined")
+        return None, f"n/a ({why})"
+    inv = result["inversion"]
+    call = result.get("inversion_call")
+    if call is None:
+        return inv, "yes" if inv else "no"
+    return inv, call

@@ -1,7 +1,7 @@
 """How the CLI shows results: rich tables and lines for each command's result dict.
 
 Only the CLI imports this module; every function takes a library result and prints it (or
-returns a table), so the commands in cli.py stay parse -> call -> print.
+returns a table), so the commands in cli/ stay parse -> call -> print.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from rankinv.theory import outcomes
 from rankinv.verdicts.compare import flag_word
 
 PIPE_WIDTH = 200
@@ -81,21 +82,12 @@ def rho_line(name: str, r: dict) -> str:
 
 
 def sim_inversion(result: dict) -> tuple[bool | None, str]:
-    """The simulated inversion as (JSON value, words): None and "n/a (...)" when rho is
-    undefined (fewer than 3 checkpoints, or a constant column), never a silent "no"."""
-    r = result["spearman_pre_pass1_vs_post"]
-    if r.get("rho") is None:
-        n = len(result.get("depths") or [])
-        why = "needs at least 3 checkpoints" if n < 3 else r.get("error", "rho undefined")
-        return None, f"n/a ({why})"
-    inv = result["inversion"]
-    call = result.get("inversion_call")
-    if call is None:  # artifacts from before the call was recorded
-        return inv, "yes" if inv else "no"
-    return inv, call
+    """The simulated inversion as (JSON value, words): see theory.outcomes.sweep_inversion."""
+    return outcomes.sweep_inversion(result)
 
 
-def print_simulation(result: dict) -> None:
+def print_simulation(result: dict, out: str | None = None) -> None:
+    """The sweep's table and rho lines, the derivations when run, where the artifacts are."""
     console.print(sim_table(result))
     console.print(
         rho_line("pre-RL pass@1 vs post (seed-demeaned)", result["spearman_pre_pass1_vs_post"])
@@ -109,6 +101,10 @@ def print_simulation(result: dict) -> None:
         f"{result['p_star_analytic']:.4f};  {result['elapsed_s']:.1f} s "
         f"(compile {result['compile_s']:.1f} s)"
     )
+    if result.get("derive"):
+        print_derive(result["derive"])
+    if out:
+        console.print(f"artifacts in {out}")
 
 
 def population_table(summary: dict) -> Table:
@@ -238,6 +234,8 @@ def compare_summary_lines(res: dict) -> list[str]:
 
 
 def print_compare(res: dict) -> None:
+    if res.get("source"):
+        console.print(f"source: {res['source']}", highlight=False)
     t = Table(
         title=f"Predictors of {res['outcome']} by |rho| (n = {res['n']}, seed-demeaned: "
         f"{res['seed_demeaned']})"
