@@ -52,7 +52,7 @@ GROUP_SIZES = (4, 8)
 
 @dataclasses.dataclass(frozen=True)
 class CorpusConfig:
-    runs: int = 44  # drawn from the grid in an order fixed by a hash of each run's name
+    runs: int = 40  # drawn from the grid in an order fixed by a hash of each run's name
     steps: int = 40
     completions_per_step: int = 16  # per_device_train_batch_size: prompts x group size
     max_new_tokens: int = 12
@@ -185,8 +185,12 @@ def train_run(spec: dict, ckpt: Path, out: Path, cfg: CorpusConfig, sandbox) -> 
     }
 
 
-def build(out: str | Path, cfg: CorpusConfig = CorpusConfig(), log=print) -> list[dict]:
-    """Pretrain, fine-tune, then every run of the corpus not yet in runs.jsonl."""
+def build(
+    out: str | Path, cfg: CorpusConfig = CorpusConfig(), log=print, shard: tuple[int, int] = (0, 1)
+) -> list[dict]:
+    """Pretrain, fine-tune, then every run of the corpus not yet in runs.jsonl (with
+    ``shard`` = (i, n): only the runs i, i + n, ... of the plan, so that n processes share
+    it once the checkpoints exist)."""
     import torch
 
     from rankinv.sandbox.executor import Sandbox
@@ -198,7 +202,8 @@ def build(out: str | Path, cfg: CorpusConfig = CorpusConfig(), log=print) -> lis
     write_json(out / "config.json", json.loads(json.dumps(dataclasses.asdict(cfg))))
     runs_path = out / "runs.jsonl"
     done = {r["name"] for r in read_jsonl(runs_path)} if runs_path.exists() else set()
-    plan = [r for r in grid()[: cfg.runs] if r["name"] not in done]
+    i, n = shard
+    plan = [r for j, r in enumerate(grid()[: cfg.runs]) if j % n == i and r["name"] not in done]
     if not plan:
         return read_jsonl(out / "runs.jsonl")
     base = pretrain(cfg.mini, out, log)  # out/ckpt/base
@@ -234,9 +239,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="figures/data/trl_corpus")
     ap.add_argument("--runs", type=int, default=CorpusConfig.runs)
+    ap.add_argument("--shard", default="0/1", help="I/N: this process runs every N-th run")
     a = ap.parse_args(argv)
+    i, n = (int(x) for x in a.shard.split("/"))
     cfg = dataclasses.replace(CorpusConfig(), runs=a.runs)
-    build(a.out, cfg, log=lambda m: print(m, flush=True))
+    build(a.out, cfg, log=lambda m: print(m, flush=True), shard=(i, n))
 
 
 if __name__ == "__main__":
