@@ -10,7 +10,9 @@ from rankinv.verdicts import logs
 
 
 def test_trl_state_gives_records_and_max_steps(tmp_path):
-    hist = [{"step": s, "entropy": 0.5, "frac_reward_zero_std": 0.25, "reward": 0.4} for s in (1, 2)]
+    hist = [
+        {"step": s, "entropy": 0.5, "frac_reward_zero_std": 0.25, "reward": 0.4} for s in (1, 2)
+    ]
     hist.append({"step": 2, "heldout_pass_at_1": 0.3})  # an evaluation entry of the same step
     (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "max_steps": 9}))
     lg = logs.read_log(tmp_path)
