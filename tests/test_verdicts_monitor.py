@@ -7,7 +7,8 @@ import pytest
 
 from rankinv.errors import UserError
 from rankinv.verdicts import rules, stage2
-from rankinv.verdicts.monitor import MonitorConfig, judge_sweep, monitor
+from rankinv.verdicts.monitor import MonitorConfig, monitor
+from rankinv.verdicts.sweep import judge_sweep
 
 PAPER = MonitorConfig(rule="paper")  # the paper's entropy-drop rule, exactly
 

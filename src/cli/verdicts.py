@@ -75,8 +75,9 @@ def monitor(
     """Stage 2 on a GRPO log -> continue, watch or stop, by the calibrated rule (or --rule)."""
     from rankinv.render.monitor import print_follow_step, print_monitor, print_sweep, print_waiting
     from rankinv.verdicts.follow import follow as follow_log
-    from rankinv.verdicts.monitor import MonitorConfig, judge_sweep
+    from rankinv.verdicts.monitor import MonitorConfig
     from rankinv.verdicts.monitor import monitor as run_monitor
+    from rankinv.verdicts.sweep import judge_sweep
 
     try:
         lo, hi = (float(x) for x in reward_range.split(","))

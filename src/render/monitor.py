@@ -16,15 +16,9 @@ def print_waiting(exc: Exception) -> None:
 
 def headline(rep: dict) -> str:
     """The verdict line: the verdict, whether it is provisional, and what it rests on."""
-    used = rep.get("rule_used") or rep.get("rule")
-    if rep.get("state", "signal").startswith("no_signal"):
-        basis = f"no signal: {rep['state'].split(':', 1)[1]}, a fact of the log"
-    elif used in ("paper", "paper_min"):
-        basis = f"rule {used}, signal: {rep['entropy_signal']}"
-    else:
-        basis = f"rule {used}" if used else "no rule computable"
-    prov = " (provisional: the check step is not reached)" if rep.get("provisional") else ""
-    return f"{rep['verdict']}{prov} [{basis}]"
+    from rankinv.verdicts.monitor import basis
+
+    return f"{rep['verdict']} ({basis(rep)})"
 
 
 def print_monitor(rep: dict) -> None:

@@ -13,7 +13,7 @@ from ``rankinv.verdicts.stage2``; every comparison with a threshold is made once
 
 Compute saved counts from the log's last step to the planned total (the log's max_steps
 when it states it, else ``planned_steps``). Several logs of one sweep are judged against
-each other at their common step (``judge_sweep``: successive halving).
+each other at their common step (``rankinv.verdicts.sweep``: successive halving).
 """
 
 from __future__ import annotations
@@ -377,6 +377,27 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     }
 
 
+def basis(rep: dict) -> str:
+    """What a report's verdict rests on, in words (the CLI and report.md print it)."""
+    used = rep.get("rule_used")
+    if rep.get("state", "signal").startswith("no_signal"):
+        what = f"no signal: {rep['state'].split(':', 1)[1]}, a fact of the log"
+    elif used in ("paper", "paper_min"):
+        what = f"rule {used}; signal: {rep['entropy_signal']}"
+    elif used:
+        sig = rep.get("signal") or {}
+        what = f"rule {used}; signal: {sig.get('name', '?')} ({sig.get('key') or 'not logged'})"
+    else:
+        what = "no rule computable on this log"
+    prov = "provisional: the check step is not reached; " if rep.get("provisional") else ""
+    return prov + what
+
+
+def is_report(data) -> bool:
+    """Whether loaded JSON is a monitor report (found by content, whatever its file name)."""
+    return isinstance(data, dict) and {"verdict", "reasons", "series", "config"} <= set(data)
+
+
 def monitor(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> dict:
     """Read the log at ``path`` and return :func:`analyse`'s report."""
     return analyse(logs.read_log(path, cfg.step_key), cfg)
@@ -386,63 +407,3 @@ def analyse_records(records: list[dict], cfg: MonitorConfig = MonitorConfig(), m
     """:func:`analyse` on in-memory log records (the live TRL callback)."""
     recs = logs.merge_by_step([logs._strip_prefix(r) for r in records])
     return analyse(logs.RunLog("<live>", "trl", recs, max_steps), cfg)
-
-
-def judge_sweep(paths, cfg: MonitorConfig = MonitorConfig(), keep: float = 0.5) -> dict:
-    """Several runs of one sweep judged against each other at their common step (the
-    earliest last step): runs with no signal stop; of the rest, ranked by the rule's doom
-    score over [ref, common step], the worst ``1 - keep`` stop (successive halving)."""
-    if len(paths) < 2:
-        raise UserError("a sweep needs at least two logs")
-    read = [(str(p), logs.read_log(p, cfg.step_key)) for p in paths]
-    common = min(int(max(r["step"] for r in lg.records)) for _, lg in read)
-    if common <= cfg.ref_step:
-        raise UserError(
-            f"the logs' common step {common} is not past the reference step {cfg.ref_step}: "
-            "too early to compare the sweep"
-        )
-    planned = cfg.planned_steps or max((lg.max_steps or 0) for _, lg in read) or None
-    at = MonitorConfig(**{**asdict(cfg), "check_step": common, "planned_steps": planned})
-    runs = []
-    for name, lg in read:
-        cut = logs.RunLog(
-            lg.source,
-            lg.format,
-            [r for r in lg.records if r["step"] <= common],
-            lg.max_steps,
-            lg.issues,
-        )
-        rep = analyse(cut, at)
-        runs.append({"log": name, "report": rep, "score": rep["rule_score"]})
-    live = [r for r in runs if not r["report"]["state"].startswith("no_signal")]
-    scored = sorted((r for r in live if r["score"] is not None), key=lambda r: r["score"])
-    n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
-    for i, r in enumerate(scored):
-        r["rank"] = i + 1
-        r["verdict"] = "continue" if i < n_keep else "stop"
-    for r in runs:
-        if r["report"]["state"].startswith("no_signal"):
-            r["rank"], r["verdict"] = None, "stop"
-        elif r["score"] is None:
-            r["rank"], r["verdict"] = None, "continue"
-        plan = r["report"]["planned_steps"]
-        r["compute_saved"] = (plan - common) / plan if r["verdict"] == "stop" else 0.0
-    rule = next((r["report"]["rule_used"] for r in runs if r["report"]["rule_used"]), cfg.rule)
-    return {
-        "step": common,
-        "rule": rule,
-        "keep": keep,
-        "runs": [
-            {
-                "log": r["log"],
-                "verdict": r["verdict"],
-                "rank": r["rank"],
-                "score": r["score"],
-                "state": r["report"]["state"],
-                "compute_saved": r["compute_saved"],
-                "reason": r["report"]["reasons"][0],
-            }
-            for r in runs
-        ],
-        "compute_saved": float(np.mean([r["compute_saved"] for r in runs])),
-    }
