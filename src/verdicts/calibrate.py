@@ -297,6 +297,9 @@ def score_stage1(
 PREVALENCES = (0.05, 0.1, 0.25, 0.5)
 #: The mechanical no-signal stop, scored beside the rules.
 NO_SIGNAL = "no_signal"
+#: A default rule is chosen only where the choose half has this many runs it should stop
+#: (an AUC on a handful of positives is noise).
+MIN_CHOOSE_POSITIVES = 30
 
 
 def _trace(run: dict) -> rules.Trace:
@@ -341,9 +344,12 @@ def _labelled_runs(ladders, split, gain: float) -> list[tuple]:
     for lad in ladders:
         half = split[lad["setting_id"]]
         for r in lad["runs"]:
-            if not r.get("trace") or labels.label_run(r["trace"], gain=gain)["label"] is None:
+            if not r.get("trace"):
                 continue
-            runs.append((half, _trace(r), r["trace"], gain))
+            records = labels.with_outcome(r["trace"], r.get("outcome"))
+            if labels.label_run(records, gain=gain)["label"] is None:
+                continue
+            runs.append((half, _trace(r), records, gain))
     return runs
 
 
@@ -434,6 +440,7 @@ def score_stage2(
                     thr = rule.threshold if thr is None else thr
                     watch = thr if watch is None else min(watch, thr)
                 choose_auc = roc_auc(cs, cl)
+                choose_pos = int(cl.sum())
             rep = score_rule(name, halves["report"], frac, thr, watch)
             if not rep:
                 continue
@@ -446,6 +453,7 @@ def score_stage2(
                     "watch_threshold": float(watch),
                     **rep,
                     "choose_auc": None if rule is None else choose_auc,
+                    "choose_positives": None if rule is None else choose_pos,
                     "scale_free": True if rule is None else rule.scale_free,
                     "doomed_rate": rep["prevalence"],
                     "description": "mechanical: zero-std share >= "
@@ -497,7 +505,6 @@ def calibrate(
     doomed_gain: float = outcomes.DOOMED_GAIN,
     with_sensitivity: bool = False,
     corpus: str | Path | None = None,
-    gained_gain: float = labels.GAIN,
 ) -> dict:
     """Score stage 1 and stage 2 on the population at ``source``; choose the defaults on the
     choose half of the settings; report on the other half; score the stage-2 rules, as
@@ -509,7 +516,7 @@ def calibrate(
     if len(split) < 2:
         raise UserError(f"held-out scoring needs at least 2 settings, got {len(split)}")
     s1 = score_stage1(ladders, split, doomed_gain)
-    s2 = score_stage2(ladders, split, gained_gain)
+    s2 = score_stage2(ladders, split, doomed_gain)
     best1 = max(s1, key=lambda r: r["choose_median_rho"] * r["sign"]) if s1 else None
     # the single-checkpoint verdict needs a threshold that transfers between tasks: only
     # signals measured against p*(g) (no task-specific pass-rate or entropy level)
@@ -520,7 +527,13 @@ def calibrate(
     )
     # like the stage-1 risk signal: only rules whose threshold means the same on any task
     best2 = max(
-        (r for r in s2 if r["scale_free"] and r["choose_auc"] is not None),
+        (
+            r
+            for r in s2
+            if r["scale_free"]
+            and r["choose_auc"] is not None
+            and (r["choose_positives"] or 0) >= MIN_CHOOSE_POSITIVES
+        ),
         key=lambda r: r["choose_auc"],
         default=None,
     )
@@ -552,9 +565,10 @@ def calibrate(
             "choose_settings": sum(v == "choose" for v in split.values()),
             "report_settings": sum(v == "report" for v in split.values()),
             "doomed": f"final held-out pass@k gains < {doomed_gain} over step 0",
-            "stage2_labels": f"rankinv.verdicts.labels: gained = held-out pass@1 or pass@k "
-            f"+{gained_gain} over step 0; saturated / stranded = end reward within "
-            f"{labels.REWARD_EDGE:.0%} of its range from the max / min; stalled = the rest",
+            "stage2_labels": "rankinv.verdicts.labels, from the check step on: gained = "
+            f"held-out pass@1 or pass@k +{doomed_gain} by the end; else saturated / stranded = "
+            f"end reward within {labels.REWARD_EDGE:.0%} of its range from the max / min; "
+            "else stalled",
         },
         "warnings": warnings,
         "n_ladders": len(ladders),

@@ -23,11 +23,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rankinv.theory import outcomes
+
 LABELS = ("gained", "saturated", "stranded", "stalled")
 #: The labels a "stop" is right for: continuing such a run buys no held-out gain.
 NOT_GAINED = ("saturated", "stranded", "stalled")
-#: Held-out gain (absolute, pass@1 or pass@k) that makes a run "gained".
-GAIN = 0.05
+#: Held-out gain (absolute, pass@1 or pass@k) that makes a run "gained": the project's one
+#: definition of a run RL bought nothing for (rankinv.theory.outcomes.DOOMED_GAIN).
+GAIN = outcomes.DOOMED_GAIN
 #: Reward within this share of its range from the maximum (minimum): saturated (stranded).
 REWARD_EDGE = 0.1
 #: The end of a run: its last END_SHARE of steps.
@@ -96,3 +99,22 @@ def label_run(
         "gain_pass_at_1": gains.get("heldout_pass_at_1"),
         "gain_pass_at_k": gains.get("heldout_pass_at_k"),
     }
+
+
+def with_outcome(trace: Sequence[dict], outcome: dict | None) -> list[dict]:
+    """A simulated run's trace, with its recorded start and final held-out values added as
+    evaluations at step 0 and the last step when the trace itself has none."""
+    recs = list(trace)
+    if not outcome or any("heldout_pass_at_1" in r or "heldout_pass_at_k" in r for r in recs):
+        return recs
+    last = max(int(r["step"]) for r in recs)
+    start = {"step": 0}
+    end = {"step": last}
+    for key, metric in (("heldout_pass_at_k", "pass_at_k"), ("heldout_pass_at_1", "pass_at_1")):
+        if (
+            outcome.get(f"start_{metric}") is not None
+            and outcome.get(f"final_{metric}") is not None
+        ):
+            start[key] = outcome[f"start_{metric}"]
+            end[key] = outcome[f"final_{metric}"]
+    return recs + [start, end]
