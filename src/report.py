@@ -202,6 +202,13 @@ def monitor_figure(rep: dict, out: Path, name: str) -> Path:
             (x, 1 - v) for x, v in zip(s["step"], s["informative"], strict=True) if v is not None
         ]
         a1.plot([x for x, _ in pts], [v for _, v in pts], color="tab:blue", label="measured")
+        rw = [
+            (x, v) for x, v in zip(s["step"], s.get("reward") or [], strict=False) if v is not None
+        ]
+        if rw:  # the reward level names the state: at its maximum saturated, minimum stranded
+            a1.plot(
+                [x for x, _ in rw], [v for _, v in rw], color="tab:green", lw=1, label="mean reward"
+            )
         a1.axhline(nosig["level"], color=colour, ls="--", label=f"no-signal level {nosig['level']}")
         a1.axvspan(*nosig["window"], color=colour, alpha=0.12, label="judged window")
         a1.set_ylabel("zero-std group share (frac_reward_zero_std)")

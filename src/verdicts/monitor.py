@@ -185,9 +185,9 @@ def _signal_panel(trace, rule, ref, check, thr, keys) -> dict | None:
             line = {
                 "steps": [ref, check],
                 "values": [start[1], start[1] + need],
-                "label": f"least rise that continues ({-thr:+.0%} of headroom)"
+                "label": f"least rise that continues ({stage2._fmt(-thr, '+.0%')} of headroom)"
                 if rule == "reward_gain"
-                else f"least rise that continues ({-thr:+.3f})",
+                else f"least rise that continues ({stage2._fmt(-thr, '+.3f')})",
             }
     key = keys.get("zero_std") if name == "informative" else keys.get(name)
     return {
@@ -275,7 +275,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         )
         if change is not None:
             msg += f"; {word} ({stage2._fmt(change, '+.3f')} per 100 steps)"
-        if cmp.side == "below" and word == "falling" and verdict == "continue":
+        if cmp.side == "below" and word == "falling" and verdict == "continue" and mech is None:
             verdict = "watch"
             msg += ": below the floor and falling, hence watch"
         reasons.append(msg)
@@ -285,6 +285,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     state = "signal"
     if mech is not None:
         state = f"no_signal:{mech['state']}"
+        reasons = [f"for reference, {r}" for r in reasons]
         what = {
             "saturated": "saturated: the reward is at its maximum, the training prompts are solved",
             "stranded": "stranded: the reward is at its minimum, every sample fails",
