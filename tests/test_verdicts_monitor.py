@@ -2,11 +2,13 @@
 compute saved from the log's step; provisional verdicts; sweeps."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from rankinv.errors import UserError
 from rankinv.verdicts import rules, stage2
+from rankinv.verdicts.calibrate import check_window
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 from rankinv.verdicts.sweep import judge_sweep
 
@@ -87,7 +89,10 @@ def test_log_before_the_check_step_is_provisional(tmp_path):
     path = write(tmp_path, entropy_rows(1.0, 0.3, range(10, 61, 10)))
     rep = monitor(path, PAPER)
     assert rep["provisional"] is True and rep["verdict"] == "watch"  # never stop before
-    assert any("provisional: the check step 150 is not reached" in r for r in rep["reasons"])
+    assert any(
+        "provisional: the check step 150 (the paper's steps) is not reached" in r
+        for r in rep["reasons"]
+    )
     full = write(tmp_path, entropy_rows(1.0, 0.3, range(10, 161, 10)))
     assert monitor(full, PAPER)["provisional"] is False
 
@@ -167,7 +172,10 @@ def test_signal_panel_holds_the_series_the_rule_read_and_its_threshold(tmp_path)
     sig = rep["signal"]
     assert sig["name"] == "reward" and sig["key"] == "reward"
     assert sig["values"][0] == pytest.approx(0.101)
-    assert sig["threshold_line"]["steps"] == [10, 150]
+    # judged where the rule was calibrated: its fraction of the 400 planned steps (max_steps)
+    frac = rules.STAGE2_CALIBRATION["reward_gain"]["check_fraction"]
+    assert sig["threshold_line"]["steps"] == list(check_window(400, frac))
+    assert rep["window"]["from"].startswith(f"{frac:g} of the 400 planned steps")
     paper = monitor(write(tmp_path, rows), PAPER)["signal"]
     assert paper["name"] == "entropy" and paper["threshold_line"]["values"][0] == pytest.approx(
         0.25
@@ -204,3 +212,35 @@ def test_bad_monitor_config():
         MonitorConfig(rule="nosuch")
     with pytest.raises(UserError, match="reward_range"):
         MonitorConfig(reward_range=(1.0, 0.0))
+
+
+# ---------------------------------------------------------------- real TRL logs
+# tests/data/trl: genuine GRPOTrainer runs (beta = 0, g = 4), made by scripts/trl_test_logs.py
+REAL = Path(__file__).parent / "data" / "trl"
+
+
+def test_real_trl_run_zero_std_for_over_100_steps_stops_saturated():
+    path = REAL / "saturated" / "trainer_state.json"
+    hist = [r for r in json.loads(path.read_text())["log_history"] if "frac_reward_zero_std" in r]
+    tail = []  # the steps at the end of the run where every group had zero reward variance
+    for r in reversed(hist):
+        if r["frac_reward_zero_std"] != 1.0:
+            break
+        tail.append(r["step"])
+    assert tail[0] - tail[-1] > 100
+    rep = monitor(path, MonitorConfig(group_size=4))
+    assert rep["verdict"] == "stop" and rep["state"] == "no_signal:saturated"
+
+
+def test_real_trl_stalled_run_stops():
+    rep = monitor(REAL / "stalled" / "trainer_state.json", MonitorConfig(group_size=4))
+    assert rep["verdict"] == "stop" and rep["state"].startswith("no_signal")
+    rewards = rep["series"]["reward"]
+    assert 0.3 < sum(rewards) / len(rewards) < 0.7  # flat in the middle: neither solved nor failed
+
+
+def test_real_trl_run_rising_with_signal_continues():
+    rep = monitor(REAL / "rising" / "trainer_state.json", MonitorConfig(group_size=4))
+    assert rep["verdict"] == "continue" and rep["state"] == "signal"
+    r = [v for v in rep["series"]["reward"] if v is not None]
+    assert r[-1] > r[0] + 0.2 and rep["informative_fraction"] > 0.5

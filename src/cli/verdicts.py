@@ -23,8 +23,14 @@ LOGS_ARGUMENT = typer.Argument(
 @app.command()
 def monitor(
     logs: list[str] = LOGS_ARGUMENT,
-    ref_step: int = typer.Option(paper.REF_STEP, help="Reference step for the entropy drop."),
-    check_step: int = typer.Option(paper.CHECK_STEP, help="Step at which the drop is judged."),
+    ref_step: int = typer.Option(
+        None, help="Reference step (default: the paper's 10 for --rule paper, else calibrated)."
+    ),
+    check_step: int = typer.Option(
+        None,
+        help="Step at which the rule judges (default: the paper's 150 for --rule paper, else "
+        "the fraction of the planned steps at which the rule was calibrated).",
+    ),
     threshold: float = typer.Option(
         paper.DROP_THRESHOLD, help="Abort when the relative drop exceeds this."
     ),

@@ -58,8 +58,9 @@ class EntropyMonitorCallback(TrainerCallback):
 
     rule: the stage-2 rule (default: the one that scored best on held-out simulated settings,
     ``rankinv.verdicts.rules.DEFAULT_STAGE2_RULE``); ``rule="paper"`` is the paper's
-    entropy-drop rule exactly. ref_step / check_step (in generation rounds) / threshold: the
-    paper's (10, 150, 0.5); the threshold applies to the paper's rule only. action: "log"
+    entropy-drop rule exactly. ref_step / check_step (in generation rounds): default the
+    paper's 10 and 150 for its rule, else the fraction of max_steps at which the rule was
+    calibrated; threshold: the paper's rule's (0.5). action: "log"
     only records the verdict, "warn" (default) also warns when it changes, "stop" also stops
     training on "stop" (a no-signal state stops at once; a rule's stop waits for the check
     step).
@@ -67,8 +68,8 @@ class EntropyMonitorCallback(TrainerCallback):
 
     def __init__(
         self,
-        ref_step: int = paper.REF_STEP,
-        check_step: int = paper.CHECK_STEP,
+        ref_step: int | None = None,
+        check_step: int | None = None,
         threshold: float = paper.DROP_THRESHOLD,
         action: str = "warn",
         group_size: int | None = None,

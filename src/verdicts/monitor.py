@@ -34,14 +34,22 @@ DEFAULT_PLANNED_STEPS = 400
 #: A log that ends this many steps short of the check step is judged at its last step (the
 #: simulator's logs hold steps 0..149 for 150 updates).
 CHECK_STEP_TOLERANCE = 1
-#: Rules whose score is minus a change: shown as the change, stopping when it is below.
-_NEGATED = ("reward_slope", "reward_gain", "reward_z", "informative_trend")
+#: Rules whose doom score is shown as offset - score (the quantity itself: a change, or the
+#: informative fraction for "informative"), stopping when that is below its level.
+_SHOWN_AS = {
+    "reward_slope": 0.0,
+    "reward_gain": 0.0,
+    "reward_z": 0.0,
+    "informative_trend": 0.0,
+    "informative": 1.0,
+    "combined": 0.0,
+}
 
 
 @dataclass(frozen=True)
 class MonitorConfig:
-    ref_step: int = paper.REF_STEP
-    check_step: int = paper.CHECK_STEP
+    ref_step: int | None = None  # None: the paper's 10 for its rule, else calibrated
+    check_step: int | None = None  # None: the paper's 150, else the calibrated fraction
     threshold: float = paper.DROP_THRESHOLD  # the paper's rule's threshold
     group_size: int = 8
     planned_steps: int | None = None  # None: the log's max_steps, else DEFAULT_PLANNED_STEPS
@@ -55,11 +63,15 @@ class MonitorConfig:
     reward_range: tuple[float, float] = (0.0, 1.0)
 
     def __post_init__(self):
-        if not (isinstance(self.ref_step, int) and self.ref_step >= 0):
+        if self.ref_step is not None and not (
+            isinstance(self.ref_step, int) and self.ref_step >= 0
+        ):
             raise UserError(f"ref_step must be an integer >= 0, got {self.ref_step!r}")
-        if not (isinstance(self.check_step, int) and self.check_step > self.ref_step):
+        if self.check_step is not None and not (
+            isinstance(self.check_step, int) and self.check_step > (self.ref_step or 0)
+        ):
             raise UserError(
-                f"check_step must be an integer > ref_step ({self.ref_step}), "
+                f"check_step must be an integer > ref_step ({self.ref_step or 0}), "
                 f"got {self.check_step!r}"
             )
         if not 0.0 < self.threshold < 1.0:
@@ -74,6 +86,26 @@ class MonitorConfig:
         lo, hi = self.reward_range
         if not hi > lo:
             raise UserError(f"reward_range must be (min, max) with max > min, got {(lo, hi)}")
+
+
+def judged_window(cfg: MonitorConfig, rule: str | None, planned: int) -> tuple[int, int, str]:
+    """(ref, check, where they come from): the steps given, else the paper's 10 and 150 for
+    its rules, else the fraction of the planned run at which the rule was calibrated."""
+    from rankinv.verdicts.calibrate import check_window
+
+    frac = rules.STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
+    if rule in ("paper", "paper_min") or frac is None:
+        ref, check, src = paper.REF_STEP, paper.CHECK_STEP, "the paper's steps"
+    else:
+        ref, check = check_window(planned, frac)
+        src = f"{frac:g} of the {planned} planned steps, where rule {rule} was calibrated"
+    if cfg.ref_step is not None or cfg.check_step is not None:
+        src = "given" if cfg.ref_step is not None and cfg.check_step is not None else src
+    ref = cfg.ref_step if cfg.ref_step is not None else ref
+    check = cfg.check_step if cfg.check_step is not None else check
+    if check <= ref:
+        raise UserError(f"check step {check} must come after the reference step {ref}")
+    return ref, check, src
 
 
 def _thresholds(rule: str, cfg: MonitorConfig) -> tuple[float, float]:
@@ -112,10 +144,15 @@ def _rule_part(trace, rule, cfg, ref, check, reached):
     note = rules.stage2_accuracy_note(rule)
     if score is None:
         return "continue", f"rule {rule}: not computable on steps {ref}-{check} yet", {}
-    sign = -1.0 if rule in _NEGATED else 1.0
-    stop_cmp = stage2.compare(sign * score, sign * thr)
-    watch_cmp = stage2.compare(sign * score, sign * watch_thr)
-    bad = "below" if sign < 0 else "above"
+    neg = rule in _SHOWN_AS
+    off = _SHOWN_AS.get(rule, 0.0)
+
+    def shown(x):
+        return off - x if neg else x
+
+    stop_cmp = stage2.compare(shown(score), shown(thr))
+    watch_cmp = stage2.compare(shown(score), shown(watch_thr))
+    bad = "below" if neg else "above"
     if stop_cmp.side == bad:
         verdict = "stop" if reached else "watch"
     elif watch_cmp.side == bad:
@@ -138,7 +175,17 @@ def _rule_part(trace, rule, cfg, ref, check, reached):
             f"the mean reward changed by {-score:+.1f} standard errors {window}: "
             + stop_cmp.words("the change", "the stop level", "+.1f")
         )
-    elif sign < 0:
+    elif rule == "informative":
+        lo = check - max(1, int(round(0.25 * (check - ref))))
+        text = stop_cmp.words(
+            "the informative-group fraction", "the stop level", ".2f", f" over steps {lo}-{check}"
+        )
+    elif rule == "combined":
+        text = (
+            f"(informative fraction - 1) + the reward's gain as a share of its headroom {window}: "
+            + stop_cmp.words("the sum", "the stop level", "+.2f")
+        )
+    elif neg:
         what = "mean reward" if rule == "reward_slope" else "informative-group fraction"
         text = f"the {what} changed by {-score:+.3f} {window}: " + stop_cmp.words(
             "the change", "the stop level", "+.3f"
@@ -225,12 +272,12 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
             f"planned steps {planned} ({planned_src}) is before the log's last step {last}; "
             "pass the run's planned total with --planned-steps"
         )
-    reached = last >= cfg.check_step - CHECK_STEP_TOLERANCE
-    check = min(cfg.check_step, last)
-    ref = cfg.ref_step
     reasons: list[str] = []
     mech = stage2.no_signal(trace)
     rule_used = _fallback(cfg.rule, trace)
+    ref, check_step, window_src = judged_window(cfg, rule_used, planned)
+    reached = last >= check_step - CHECK_STEP_TOLERANCE
+    check = min(check_step, last)
     details: dict = {}
     if rule_used is None:
         verdict = "continue"
@@ -244,7 +291,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         verdict = "continue"
         reasons.append(
             f"rule {rule_used}: not enough steps to judge yet (needs steps {ref} to "
-            f"{cfg.check_step}; last logged step {last}); continue for now"
+            f"{check_step}; last logged step {last}); continue for now"
         )
     else:
         verdict, reason, details = _rule_part(trace, rule_used, cfg, ref, check, reached)
@@ -310,13 +357,13 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     provisional = not reached and mech is None
     if provisional:
         reasons.append(
-            f"provisional: the check step {cfg.check_step} is not reached (last logged step "
-            f"{last}); judged on steps {ref}-{check}"
+            f"provisional: the check step {check_step} ({window_src}) is not reached (last "
+            f"logged step {last}); judged on steps {ref}-{check}"
         )
-    elif mech is None and check < cfg.check_step:
+    elif mech is None and check < check_step:
         reasons.append(
-            f"judged at step {check}, the log's last step, {cfg.check_step - check} short of "
-            f"the check step {cfg.check_step}"
+            f"judged at step {check}, the log's last step, {check_step - check} short of "
+            f"the check step {check_step}"
         )
     compute_saved = (planned - last) / planned if verdict == "stop" else 0.0
     if verdict == "stop":
@@ -362,6 +409,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         "steps_seen": n,
         "last_step": last,
         "check_reached": reached,
+        "window": {"ref_step": ref, "check_step": check_step, "from": window_src},
         "columns": keys,
         "log_format": log.format,
         "log_issues": log.issues,

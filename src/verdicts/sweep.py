@@ -22,13 +22,16 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
         raise UserError("a sweep needs at least two logs")
     read = [(str(p), logs.read_log(p, cfg.step_key)) for p in paths]
     common = min(int(max(r["step"] for r in lg.records)) for _, lg in read)
-    if common <= cfg.ref_step:
+    ref = cfg.ref_step if cfg.ref_step is not None else 1
+    if common <= ref:
         raise UserError(
-            f"the logs' common step {common} is not past the reference step {cfg.ref_step}: "
+            f"the logs' common step {common} is not past the reference step {ref}: "
             "too early to compare the sweep"
         )
     planned = cfg.planned_steps or max((lg.max_steps or 0) for _, lg in read) or None
-    at = MonitorConfig(**{**asdict(cfg), "check_step": common, "planned_steps": planned})
+    at = MonitorConfig(
+        **{**asdict(cfg), "ref_step": ref, "check_step": common, "planned_steps": planned}
+    )
     runs = []
     for name, lg in read:
         cut = logs.RunLog(
