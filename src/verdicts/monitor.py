@@ -36,13 +36,9 @@ DEFAULT_PLANNED_STEPS = 400
 CHECK_STEP_TOLERANCE = 1
 #: Rules whose doom score is shown as offset - score (the quantity itself: a change, or the
 #: informative fraction for "informative"), stopping when that is below its level.
-_SHOWN_AS = {
-    "reward_slope": 0.0,
-    "reward_gain": 0.0,
-    "reward_z": 0.0,
+_SHOWN_AS = dict.fromkeys(("reward_slope", "reward_gain", "reward_z", "combined"), 0.0) | {
     "informative_trend": 0.0,
     "informative": 1.0,
-    "combined": 0.0,
 }
 
 
@@ -195,13 +191,8 @@ def _rule_part(trace, rule, cfg, ref, check, reached):
             "the score", "the stop threshold"
         )
     reason = f"rule {rule}: {text}; {verdict} ({note})"
-    details = {
-        "score": score,
-        "threshold": thr,
-        "watch_threshold": watch_thr,
-        "side": stop_cmp.side,
-    }
-    return verdict, reason, details
+    details = {"score": score, "threshold": thr, "watch_threshold": watch_thr}
+    return verdict, reason, details | {"side": stop_cmp.side}
 
 
 def _signal_panel(trace, rule, ref, check, thr, keys) -> dict | None:
