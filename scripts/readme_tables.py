@@ -47,10 +47,11 @@ def calibrate_tables(res: dict) -> list[str]:
         "",
         f"Stage 2, judged at {frac:g} of the run. Simulated: the report half "
         f"({next((r['n_runs'] for r in res['stage2'] if r['check_fraction'] == frac), 0)} runs). "
-        f"Real: {rs.get('n_runs', 0)} TRL GRPOTrainer runs (figures/data/trl_corpus; labels "
-        f"{rs.get('labels')}), never used to choose. Positive: a run the rule should stop "
-        "(its label from the check step on is one the rule claims; most claim saturated, "
-        "stranded or stalled). P@10%: precision were 10% of runs such.",
+        f"Real: {rs.get('n_runs', 0)} TRL GRPOTrainer runs (figures/data/trl_corpus; whole-run "
+        "labels "
+        + ", ".join(f"{v} {k}" for k, v in (rs.get("labels") or {}).items())
+        + "), never used to choose. Positive: a run the rule should stop (its label from the "
+        "check step on is one the rule claims). P@10%: the precision were 10% of runs such.",
         "",
         "| stage-2 rule | scale-free | sim AUC | sim precision (P@10%) | sim recall | sim stopped "
         "| real AUC | real precision (P@10%) | real recall | real stopped |",
