@@ -1,4 +1,5 @@
 import os
+import traceback
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -14,6 +15,29 @@ os.environ.setdefault("JAX_ENABLE_X64", "1")
 
 # torch: one thread; two threads on a shared 2-core box run many times slower.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+# No test forks its own process: the test process may hold JAX's (or torch's) threads, and
+# a fork then "will likely lead to a deadlock" (JAX's warning, issue 27). Processes start
+# by exec (subprocess, which runs no Python at-fork hook) or in a fresh interpreter.
+_FORKS: list[str] = []
+os.register_at_fork(before=lambda: _FORKS.append("".join(traceback.format_stack(limit=8))))
+
+
+@pytest.fixture(autouse=True)
+def _no_fork_of_the_test_process():
+    before = len(_FORKS)
+    yield
+    assert len(_FORKS) == before, "os.fork() in the test process:\n" + _FORKS[-1]
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """One sandbox of two workers shared by the tests that only run programs in it."""
+    from rankinv.sandbox import executor
+
+    with executor.Sandbox(2) as sb:
+        yield sb
 
 
 @pytest.fixture

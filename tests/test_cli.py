@@ -171,3 +171,37 @@ def test_an_internal_error_is_reported_as_a_bug_not_as_bad_input(monkeypatch, ca
     monkeypatch.setattr(theory, "threshold_summary", broken)
     with pytest.raises(ValueError, match="shorter"):
         main(["threshold", "--group-size", "8"])
+
+
+def test_validate_checks_allow_import_before_anything_heavy(tmp_path):
+    from typer.testing import CliRunner
+
+    from rankinv.cli import app
+    from rankinv.errors import UserError
+
+    args = ["validate", "--model", str(tmp_path), "--out", str(tmp_path / "o")]
+    res = CliRunner().invoke(app, [*args, "--allow-import", "no_such_module_xyz"])
+    assert isinstance(res.exception, UserError) and "no_such_module_xyz" in str(res.exception)
+
+
+def test_validate_passes_allow_import_and_workers_to_the_probe(tmp_path, monkeypatch):
+    """--allow-import reaches the probe's sandbox through its config (no module global)."""
+    import rankinv.validate.probe as probe
+    import rankinv.validate.sampler as sampler
+    from rankinv.cli import main
+
+    seen = {}
+
+    def fake_probe(model, cfg, out, **kw):
+        seen["cfg"] = cfg
+        raise SystemExit(0)
+
+    monkeypatch.setattr(sampler, "resolve_model_dir", lambda m: (tmp_path, None))
+    monkeypatch.setattr(probe, "run_probe", fake_probe)
+    args = ["validate", "--model", str(tmp_path), "--out", str(tmp_path / "o")]
+    with pytest.raises(SystemExit):
+        main([*args, "--allow-import", "json", "--workers", "3", "--json"])
+    assert seen["cfg"].allow_imports == ("json",) and seen["cfg"].workers == 3
+    with pytest.raises(SystemExit):
+        main([*args, "--overwrite", "--json"])
+    assert seen["cfg"].allow_imports == () and seen["cfg"].workers is None

@@ -54,7 +54,7 @@ def validate(
     tau_h: float = typer.Option(
         paper.TAU_H, help="Stage-1 entropy threshold (nats), calibrated on the paper's Qwen ladder."
     ),
-    workers: int = typer.Option(2, help="Sandbox workers."),
+    workers: int = typer.Option(None, help="Sandbox workers (default: one per available CPU)."),
     allow_import: list[str] = typer.Option(  # noqa: B008 - typer's repeatable option
         None,
         "--allow-import",
@@ -96,7 +96,7 @@ def validate(
         stops = tuple(s.replace("\\n", "\n").replace("\\t", "\t") for s in stop)
         if any(not s for s in stops):
             raise UserError("--stop: empty stop string")
-    executor.set_default_allow_imports(tuple(allow_import or ()))
+    allow_imports = executor.check_allow_imports(tuple(allow_import or ()))  # before the model
     cfg = ProbeConfig(
         benchmark=benchmark,
         samples=samples,
@@ -107,6 +107,7 @@ def validate(
         seed=seed,
         tau_h=tau_h,
         workers=workers,
+        allow_imports=allow_imports,
         rl_steps=rl_steps or 400,
         batch_prompts=rl_prompts_per_step or 32,
         n_prompts=n_prompts,

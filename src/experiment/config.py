@@ -50,7 +50,7 @@ class MiniConfig:
     # sampling, sandbox checks and the update one after another.
     threads: int = 1
     device: str = "auto"  # "auto": cuda when available, else cpu
-    workers: int = 2  # sandbox workers
+    workers: int | None = None  # sandbox workers; None: one per available CPU
 
     def __post_init__(self):
         if self.group_size < 2:

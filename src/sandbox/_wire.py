@@ -33,7 +33,8 @@ MAX_BYTES = 64 * 2**20
 MAX_DEPTH = 200
 MAX_ITEMS = 10**6
 _BIG = 1 << 1000
-_HEADER = struct.Struct("<Q")
+FRAME = struct.Struct("<Q")  # the header of a message: its length (or a pid)
+_HEADER = FRAME
 
 
 class WireError(ValueError):
@@ -215,3 +216,27 @@ def recv(fd: int):
     if n > MAX_BYTES + 1024:
         raise WireError("rankinv: oversized message")
     return _read_exact(fd, n)
+
+
+def send_frame(sock, data: bytes) -> None:
+    """One length-prefixed message on a socket (between the worker's own processes)."""
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def recv_exact(sock, n: int):
+    """Exactly ``n`` bytes from ``sock``, or None at end of file."""
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def recv_frame(sock):
+    """The next message of :func:`send_frame`, or None at end of file."""
+    head = recv_exact(sock, _HEADER.size)
+    if head is None:
+        return None
+    return recv_exact(sock, _HEADER.unpack(head)[0])

@@ -1,7 +1,8 @@
 """Run untrusted generated code in a sandbox and say whether the tests passed.
 
-A pool of pre-forked workers (``_worker.py``, each a fresh interpreter started with an
-empty environment) runs each program as two sandboxed processes under two unprivileged
+A pool of workers (``_worker.py``, each a fresh interpreter started with an empty
+environment by subprocess's exec, never by ``os.fork`` of the caller, which may hold JAX
+or torch threads) runs each program as two sandboxed processes under two unprivileged
 uids: the *completion* (prompt + completion) and the *harness* (the task's tests, with a
 proxy ``candidate``). Each ``candidate(...)`` call crosses a pipe as plain data
 (``_wire``: tagged JSON, never pickle) and only the harness, which the completion can
@@ -34,6 +35,7 @@ from rankinv.errors import UserError
 STATUSES = ("passed", "failed", "error", "timeout", "memory", "killed")
 DEFAULT_TIMEOUT_S = 3.0
 DEFAULT_MEMORY_MB = 1024
+MAX_WORKERS = 256
 WORKER = Path(__file__).with_name("_worker.py")
 
 
@@ -49,15 +51,25 @@ class Outcome:
     output: str = ""
 
 
-_default_allow: tuple[str, ...] = ()
+def default_workers() -> int:
+    """One worker per CPU this process may run on (its affinity mask where the platform
+    has one, else the machine's count), at most :data:`MAX_WORKERS`: each worker's
+    processes take turns on one CPU (the tests and the completion ping-pong), so fewer
+    leave CPUs idle and more only queue."""
+    if hasattr(os, "sched_getaffinity"):
+        cpus = len(os.sched_getaffinity(0))
+    else:
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cpus))
 
 
-def set_default_allow_imports(names: Sequence[str]) -> None:
-    """Site-packages modules that sandboxes built without ``allow_imports`` may import
-    (the CLI's ``--allow-import``); checked like ``Sandbox(allow_imports=...)``."""
-    global _default_allow
-    _allowed_paths(tuple(names))
-    _default_allow = tuple(names)
+def check_allow_imports(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` as ``Sandbox(allow_imports=...)`` takes them, or a one-line
+    :class:`UserError` (not a top-level module name, not installed): for a caller that
+    checks user input before any long work starts."""
+    names = tuple(names)
+    _allowed_paths(names)
+    return names
 
 
 def _site_dirs() -> list[str]:
@@ -206,21 +218,23 @@ class _Worker:
 class Sandbox:
     """A pool of sandbox workers. Use as a context manager, or the module-level default.
 
-    ``allow_imports``: top-level site-packages modules the programs may import (say
+    ``workers``: how many programs run at once; None: :func:`default_workers` (one per
+    CPU). ``allow_imports``: top-level site-packages modules the programs may import (say
     ``("numpy",)``); the standard library always imports, nothing else of site-packages
     does. Without root (no namespaces, no uid drop) it is not enforced."""
 
     def __init__(
         self,
-        workers: int = 2,
+        workers: int | None = None,
         memory_mb: int = DEFAULT_MEMORY_MB,
         isolate: bool = True,
-        allow_imports: Sequence[str] | None = None,
+        allow_imports: Sequence[str] = (),
     ):
-        if not isinstance(workers, int) or workers < 1 or workers > 256:
-            raise UserError(f"workers must be an integer in [1, 256], got {workers!r}")
-        allow = _default_allow if allow_imports is None else tuple(allow_imports)
-        _allowed_paths(allow)  # a clear error before any worker starts
+        if workers is None:
+            workers = default_workers()
+        if type(workers) is not int or not 1 <= workers <= MAX_WORKERS:
+            raise UserError(f"workers must be an integer in [1, {MAX_WORKERS}], got {workers!r}")
+        allow = check_allow_imports(allow_imports)  # a clear error before any worker starts
         base = _uid_block(3 * workers)
         # worker k: harness uid base + 3k, completion processes base + 3k + 1 and + 2
         self.uids = [base + j for j in range(3 * workers)]
@@ -344,11 +358,13 @@ _default: Sandbox | None = None
 _default_lock = threading.Lock()
 
 
-def default_sandbox(workers: int | None = None) -> Sandbox:
+def default_sandbox() -> Sandbox:
+    """The module's shared sandbox (:func:`default_workers` workers, no site-packages
+    imports), started on first use and closed at exit."""
     global _default
     with _default_lock:
         if _default is None:
-            _default = Sandbox(workers or min(2, os.cpu_count() or 1))
+            _default = Sandbox()
             atexit.register(_default.close)
         return _default
 
@@ -363,10 +379,11 @@ def check_many(
     workers: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     progress: bool = False,
-    allow_imports: Sequence[str] | None = None,
+    allow_imports: Sequence[str] = (),
 ) -> list[Outcome]:
-    """Run many (task, completion) pairs; results keep input order."""
-    if workers is not None or allow_imports is not None:
-        with Sandbox(workers or min(2, os.cpu_count() or 1), allow_imports=allow_imports) as sb:
+    """Run many (task, completion) pairs; results keep input order. With ``workers`` or
+    ``allow_imports`` in a sandbox of their own, else in the default one."""
+    if workers is not None or tuple(allow_imports):
+        with Sandbox(workers, allow_imports=allow_imports) as sb:
             return sb.check_many(pairs, timeout_s, progress)
     return default_sandbox().check_many(pairs, timeout_s, progress)

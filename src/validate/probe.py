@@ -51,7 +51,8 @@ class ProbeConfig:
     n_prompts: int | None = None  # None: the number of problems probed
     signal: str | None = None  # stage-1 predictor; None: the calibrated default
     timeout_s: float = 3.0
-    workers: int = 2
+    workers: int | None = None  # sandbox workers; None: one per available CPU
+    allow_imports: tuple[str, ...] = ()  # site-packages modules the completions may import
 
     def __post_init__(self):
         if (
@@ -386,7 +387,7 @@ def run_probe(
     written = [0]
     try:
         with (
-            Sandbox(cfg.workers) as sandbox,
+            Sandbox(cfg.workers, allow_imports=cfg.allow_imports) as sandbox,
             samples_path.open("a") as fh,
             ThreadPoolExecutor(max_workers=1) as checker,
         ):

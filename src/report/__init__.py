@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rankinv import theory
 from rankinv.errors import NotADirectoryInput, UserError
+from rankinv.report.population import calibrate_section, population_section
 from rankinv.theory import outcomes, paper
 from rankinv.verdicts.compare import flag_word
 from rankinv.verdicts.monitor import basis as monitor_basis
@@ -525,7 +526,14 @@ def _probe_section(v: dict, d: Path) -> list[str]:
 
 
 #: Artifacts with sections of their own; every other *.json is looked at for a monitor report.
-KNOWN_JSON = ("compare.json", "simulate.json", "derive.json", "calibrate.json", SUMMARY)
+KNOWN_JSON = (
+    "compare.json",
+    "simulate.json",
+    "derive.json",
+    "calibrate.json",
+    "population.json",
+    SUMMARY,
+)
 
 
 def build_report(directory: str | Path) -> Path:
@@ -561,10 +569,17 @@ def build_report(directory: str | Path) -> Path:
     if (d / SUMMARY).exists():
         found = True
         lines += _section(d / SUMMARY, _probe_section)
+    for fname, build in (
+        ("population.json", population_section),
+        ("calibrate.json", calibrate_section),
+    ):
+        if (d / fname).exists():
+            found = True
+            lines += _section(d / fname, build)
     if not found:
         raise UserError(
             f"{d} holds no rankinv artifacts (simulate.json, derive.json, compare.json, "
-            "a monitor report, validate_summary.json)"
+            "a monitor report, validate_summary.json, population.json, calibrate.json)"
         )
     out = d / "report.md"
     out.write_text("\n".join(lines) + "\n")
