@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 def roc_figure(res: dict, out: Path) -> None:
     frac = res["chosen"]["stage2_check_fraction"]
     rows = [r for r in res["stage2"] if r["check_fraction"] == frac and r["roc"]]
-    fig, ax = plt.subplots(figsize=(6.2, 5.4))
+    fig, ax = plt.subplots(figsize=(8.8, 5.4))
     for r in sorted(rows, key=lambda r: -(r["auc"] or 0)):
         style = "--" if r["rule"].startswith("paper") else "-"
         width = 2.6 if r["rule"] == res["chosen"]["stage2"] else 1.4
@@ -32,14 +32,14 @@ def roc_figure(res: dict, out: Path) -> None:
             label=f"{r['rule']} (AUC {r['auc']:.2f})",
         )
     ax.plot([0, 1], [0, 1], ":", color="grey", lw=1, label="chance")
-    ax.set_xlabel("false-positive rate (healthy runs stopped)")
-    ax.set_ylabel("true-positive rate (doomed runs stopped)")
+    ax.set_xlabel("false-positive rate (runs that went on to gain, stopped)")
+    ax.set_ylabel("true-positive rate (runs not worth continuing, stopped)")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
     n = rows[0]["n_runs"] if rows else 0
     ax.set_title(
-        f"Stage 2 at {frac:g} of the run: which rule flags doomed runs\n"
+        f"Stage 2 at {frac:g} of the run: which rule flags runs not worth continuing\n"
         f"({n} held-out simulated runs; dashed: the paper's entropy-drop rules)",
         fontsize=10,
     )

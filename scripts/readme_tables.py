@@ -41,21 +41,34 @@ def calibrate_tables(res: dict) -> list[str]:
             f"{pct(r['top1_rate'])} | {r['regret']:.3f} | {num(r['auc_poor_start'], '.2f')} |"
         )
     frac = res["chosen"]["stage2_check_fraction"]
+    real = {r["rule"]: r for r in ((res.get("real_stage2") or {}).get("rules") or [])}
+    rs = res.get("real_stage2") or {}
     out += [
         "",
-        f"Stage 2, judged at {frac:g} of the run:",
+        f"Stage 2, judged at {frac:g} of the run. Simulated: the report half "
+        f"({next((r['n_runs'] for r in res['stage2'] if r['check_fraction'] == frac), 0)} runs). "
+        f"Real: {rs.get('n_runs', 0)} TRL GRPOTrainer runs (figures/data/trl_corpus; whole-run "
+        "labels "
+        + ", ".join(f"{v} {k}" for k, v in (rs.get("labels") or {}).items())
+        + "), never used to choose. Positive: a run the rule should stop (its label from the "
+        "check step on is one the rule claims). P@10%: the precision were 10% of runs such.",
         "",
-        "| stage-2 rule | AUC | stop: precision | stop: recall | stopped | compute saved | "
-        "pass@k lost / run |",
-        "|---|---|---|---|---|---|---|",
+        "| stage-2 rule | scale-free | sim AUC | sim precision (P@10%) | sim recall | sim stopped "
+        "| real AUC | real precision (P@10%) | real recall | real stopped |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in sorted(
         (r for r in res["stage2"] if r["check_fraction"] == frac), key=lambda r: -(r["auc"] or 0)
     ):
+        q = real.get(r["rule"], {})
+        p10 = (r.get("precision_at_prevalence") or {}).get("0.1")
+        q10 = (q.get("precision_at_prevalence") or {}).get("0.1")
         out.append(
-            f"| {r['rule']} | {num(r['auc'], '.2f')} | {pct(r['precision'])} | "
-            f"{pct(r['recall'])} | {pct(r['stop_rate'])} | {pct(r['compute_saved'])} | "
-            f"{r['outcome_lost']:.4f} |"
+            f"| {r['rule']} | {'yes' if r.get('scale_free', True) else 'no'} | "
+            f"{num(r['auc'], '.2f')} | {pct(r['precision'])} ({pct(p10)}) | "
+            f"{pct(r['recall'])} | {pct(r['stop_rate'])} | {num(q.get('auc'), '.2f')} | "
+            f"{pct(q.get('precision'))} ({pct(q10)}) | {pct(q.get('recall'))} | "
+            f"{pct(q.get('stop_rate'))} |"
         )
     out += ["", f"chosen: {res['chosen']}", f"sensitivity: {res.get('sensitivity')}"]
     return out

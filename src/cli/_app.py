@@ -24,6 +24,7 @@ JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")
 def emit_json(payload: Any) -> None:
     typer.echo(json.dumps(payload, indent=2, default=json_default))
 
+
 #: --overwrite: an --out folder holding another run's results is refused unless given.
 OVERWRITE_OPTION = typer.Option(
     False,

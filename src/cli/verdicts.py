@@ -13,23 +13,46 @@ from rankinv.errors import UserError
 from rankinv.theory import paper
 from rankinv.verdicts import rules
 
+LOGS_ARGUMENT = typer.Argument(
+    ...,
+    help="trainer_state.json (or its directory), JSONL (verl's nested lines too), CSV or a "
+    "TensorBoard directory. Several logs of one sweep are judged against each other.",
+)
+
 
 @app.command()
 def monitor(
-    log: str = typer.Argument(..., help="trainer_state.json (or its directory), JSONL or CSV."),
-    ref_step: int = typer.Option(paper.REF_STEP, help="Reference step for the entropy drop."),
-    check_step: int = typer.Option(paper.CHECK_STEP, help="Step at which the drop is judged."),
+    logs: list[str] = LOGS_ARGUMENT,
+    ref_step: int = typer.Option(
+        None, help="Reference step (default: the paper's 10 for --rule paper, else calibrated)."
+    ),
+    check_step: int = typer.Option(
+        None,
+        help="Step at which the rule judges (default: the paper's 150 for --rule paper, else "
+        "the fraction of the planned steps at which the rule was calibrated).",
+    ),
     threshold: float = typer.Option(
         paper.DROP_THRESHOLD, help="Abort when the relative drop exceeds this."
     ),
     group_size: int = typer.Option(8, "--group-size", "-g", help="GRPO group size g."),
-    planned_steps: int = typer.Option(400, help="Planned RL steps (for compute saved)."),
+    planned_steps: int = typer.Option(
+        None,
+        help="Planned RL steps, for compute saved (default: the log's max_steps, else 400).",
+    ),
+    reward_range: str = typer.Option(
+        "0,1", help="MIN,MAX of the reward (its headroom and the no-signal states use it)."
+    ),
+    keep: float = typer.Option(
+        0.5, help="With several logs: the share of runs with signal that continue."
+    ),
     entropy_key: str = typer.Option(
         None,
-        help="Entropy column (default: worst-token, else "
-        "mean: min_entropy, entropy, actor/entropy).",
+        help="Mean-entropy column (default: entropy, actor/entropy, policy_entropy); "
+        "--rule paper_min reads the worst-token entropy (min_entropy) where logged.",
     ),
-    step_key: str = typer.Option(None, help="Step column (default: step, global_step)."),
+    step_key: str = typer.Option(
+        None, help="Step column (default: step, global_step, _step, training/global_step)."
+    ),
     zero_std_key: str = typer.Option(
         None, help="Column of the degenerate-group share (default: frac_reward_zero_std)."
     ),
@@ -41,8 +64,9 @@ def monitor(
         help=f"Stage-2 rule. Default: {rules.DEFAULT_STAGE2_RULE}, the one that scored best on "
         "held-out simulated settings (`rankinv calibrate`); 'paper' is the paper's "
         "entropy-drop rule exactly (--ref-step/--check-step/--threshold are its "
-        "parameters; --threshold applies to it only). One of: paper, paper_min, "
-        "informative, informative_trend, all_fail, reward_slope, combined.",
+        "parameters; --threshold applies to it only). One of: "
+        + ", ".join(rules.STAGE2_RULES)
+        + ".",
     ),
     follow: bool = typer.Option(
         False,
@@ -55,12 +79,16 @@ def monitor(
     as_json: bool = JSON_OPTION,
 ):
     """Stage 2 on a GRPO log -> continue, watch or stop, by the calibrated rule (or --rule)."""
-    from rankinv.render import print_monitor
-    from rankinv.render.monitor import print_follow_step, print_waiting
+    from rankinv.render.monitor import print_follow_step, print_monitor, print_sweep, print_waiting
     from rankinv.verdicts.follow import follow as follow_log
     from rankinv.verdicts.monitor import MonitorConfig
     from rankinv.verdicts.monitor import monitor as run_monitor
+    from rankinv.verdicts.sweep import judge_sweep
 
+    try:
+        lo, hi = (float(x) for x in reward_range.split(","))
+    except ValueError:
+        raise UserError(f"--reward-range must be MIN,MAX, got {reward_range!r}") from None
     cfg = MonitorConfig(
         ref_step=ref_step,
         check_step=check_step,
@@ -71,8 +99,13 @@ def monitor(
         step_key=step_key,
         zero_std_key=zero_std_key,
         reward_key=reward_key,
+        reward_range=(lo, hi),
         **({"rule": rule} if rule else {}),
     )
+    if not 0 < keep < 1:
+        raise UserError(f"--keep must be in (0, 1), got {keep}")
+    if len(logs) > 1 and follow:
+        raise UserError("--follow tails one log; pass a single LOG")
     if out and Path(out).is_dir():
         raise UserError(f"--out {out} is a directory; --out names the report's JSON file")
 
@@ -85,6 +118,17 @@ def monitor(
         else:
             print_monitor(rep)
 
+    if len(logs) > 1:
+        res = judge_sweep(logs, cfg, keep=keep)
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            write_json(Path(out), res)
+        if as_json:
+            typer.echo(json.dumps(res))
+        else:
+            print_sweep(res)
+        return
+    log = logs[0]
     if not follow:
         emit(run_monitor(log, cfg))
         return

@@ -3,13 +3,24 @@ screen to call before training starts.
 
     from rankinv.integrations.trl import EntropyMonitorCallback, screen
     screen(model, tokenizer, group_size=8)                      # stage 1: warn or refuse
-    trainer = GRPOTrainer(..., callbacks=[EntropyMonitorCallback()])  # stage 2: stop early
+    trainer = GRPOTrainer(...)
+    EntropyMonitorCallback(action="stop").attach(trainer)       # stage 2: stop early
 
-The callback feeds every log event of the trainer (TRL's GRPOTrainer logs ``entropy`` and
-``frac_reward_zero_std``) to the very code behind ``rankinv monitor``
-(monitor.series_from_records + monitor.analyse), records the verdict in the trainer's
-log_history, and on "stop" (action="stop") ends training after saving a checkpoint and
-writing the monitor's JSON report to the output directory.
+The callback feeds every log event of the trainer (TRL's GRPOTrainer logs ``entropy``,
+``frac_reward_zero_std`` and ``reward``) to the very code behind ``rankinv monitor``
+(``monitor.analyse_records``): the no-signal state first, then the calibrated rule. Its
+verdict, doom score and mechanical state are added to the logged metrics
+(``rankinv/verdict``: 0 continue, 1 watch, 2 stop; ``rankinv/doom_score``;
+``rankinv/no_signal``: 1 when no group carries signal) and to ``log_history``. Trackers (W&B,
+TensorBoard) receive them when the callback runs before them: ``attach(trainer)`` puts it
+first; passed in ``callbacks=[...]`` it runs after the trackers and its metrics reach
+``log_history`` only. On "stop" (action="stop") it ends training after saving a checkpoint
+and writing the monitor's JSON report to the output directory. Only the main process warns
+and writes.
+
+Steps: with ``num_iterations`` > 1 TRL takes several optimizer steps per generation round;
+the callback counts ref_step / check_step in generation rounds (global_step //
+num_iterations), the unit the rules were calibrated in, and says so in its report.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ from rankinv.sandbox import tasks as task_sets
 from rankinv.theory import paper
 from rankinv.validate.sampler import prompt_entropy
 from rankinv.verdicts import rules
-from rankinv.verdicts.monitor import MonitorConfig, analyse, series_from_records
+from rankinv.verdicts.monitor import MonitorConfig, analyse_records
 from rankinv.verdicts.signals import stage1_verdict
 
 try:
@@ -40,6 +51,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 logger = logging.getLogger("rankinv")
 ACTIONS = ("log", "warn", "stop")
 REPORT_NAME = "rankinv_monitor.json"
+VERDICT_CODE = {"continue": 0, "watch": 1, "stop": 2}
 
 
 class EntropyMonitorCallback(TrainerCallback):
@@ -47,21 +59,21 @@ class EntropyMonitorCallback(TrainerCallback):
 
     rule: the stage-2 rule (default: the one that scored best on held-out simulated settings,
     ``rankinv.verdicts.rules.DEFAULT_STAGE2_RULE``); ``rule="paper"`` is the paper's
-    entropy-drop rule exactly. ref_step / check_step / threshold: the paper's (10, 150, 0.5);
-    the threshold applies to the paper's rule only. action: "log" only
-    records the verdict, "warn" also warns when it changes, "stop" also stops training on
-    "stop". By default the callback acts only once the check step is reached (the paper's
-    rule); ``act_early=True`` stops as soon as the drop already exceeds the threshold.
+    entropy-drop rule exactly. ref_step / check_step (in generation rounds): default the
+    paper's 10 and 150 for its rule, else the fraction of max_steps at which the rule was
+    calibrated; threshold: the paper's rule's (0.5). action: "log"
+    only records the verdict, "warn" (default) also warns when it changes, "stop" also stops
+    training on "stop" (a no-signal state stops at once; a rule's stop waits for the check
+    step).
     """
 
     def __init__(
         self,
-        ref_step: int = paper.REF_STEP,
-        check_step: int = paper.CHECK_STEP,
+        ref_step: int | None = None,
+        check_step: int | None = None,
         threshold: float = paper.DROP_THRESHOLD,
-        action: str = "stop",
+        action: str = "warn",
         group_size: int | None = None,
-        act_early: bool = False,
         entropy_key: str | None = None,
         rule: str | None = None,
     ):
@@ -70,7 +82,6 @@ class EntropyMonitorCallback(TrainerCallback):
         self.ref_step, self.check_step, self.threshold = ref_step, check_step, threshold
         self.action = action
         self.group_size = group_size
-        self.act_early = act_early
         self.entropy_key = entropy_key
         self.rule = rule or rules.DEFAULT_STAGE2_RULE
         self.records: list[dict] = []
@@ -80,15 +91,22 @@ class EntropyMonitorCallback(TrainerCallback):
         self.seconds = 0.0  # time spent in the callback, for the overhead figure
         MonitorConfig(ref_step=ref_step, check_step=check_step, threshold=threshold, rule=self.rule)
 
-    def _config(self, args, state) -> MonitorConfig:
+    def attach(self, trainer):
+        """Add this callback before the trainer's trackers, so they log its metrics."""
+        trainer.callback_handler.callbacks.insert(0, self)
+        return trainer
+
+    @staticmethod
+    def _iterations(args) -> int:
+        return max(1, int(getattr(args, "num_iterations", 1) or 1))
+
+    def _config(self, args) -> MonitorConfig:
         g = self.group_size or getattr(args, "num_generations", None) or 8
-        planned = state.max_steps if getattr(state, "max_steps", 0) else 400
         return MonitorConfig(
             ref_step=self.ref_step,
             check_step=self.check_step,
             threshold=self.threshold,
             group_size=int(max(2, g)),
-            planned_steps=int(planned),
             entropy_key=self.entropy_key,
             rule=self.rule,
         )
@@ -96,24 +114,37 @@ class EntropyMonitorCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         t0 = time.perf_counter()
         try:
-            if not logs:
+            if not logs or not any(
+                k in logs for k in ("entropy", "reward", "frac_reward_zero_std")
+            ):
                 return control
-            rec = dict(logs)
-            rec.setdefault("step", state.global_step)
-            if not any(k in rec for k in ("entropy", "min_entropy", self.entropy_key or "")):
-                return control
-            self.records.append(rec)
-            cfg = self._config(args, state)
+            mu = self._iterations(args)
+            round_ = state.global_step // mu
+            self.records.append({**logs, "step": round_})
+            planned = state.max_steps // mu if getattr(state, "max_steps", 0) else None
             try:
-                rep = analyse(series_from_records(self.records, cfg), cfg)
-            except ValueError:
+                rep = analyse_records(self.records, self._config(args), max_steps=planned)
+            except UserError:
                 return control
+            if mu > 1:
+                rep["reasons"].append(
+                    f"steps are generation rounds: global step {state.global_step} // "
+                    f"num_iterations {mu} = {round_}"
+                )
             self.report = rep
+            metrics = {
+                "rankinv/verdict": VERDICT_CODE[rep["verdict"]],
+                "rankinv/no_signal": int(rep["state"].startswith("no_signal")),
+            }
+            if rep["rule_score"] is not None:
+                metrics["rankinv/doom_score"] = rep["rule_score"]
+            if rep["entropy_drop"] is not None:
+                metrics["rankinv/entropy_drop"] = rep["entropy_drop"]
+            logs.update(metrics)  # trackers after this callback log these
             if state.log_history and state.log_history[-1].get("step") == state.global_step:
-                state.log_history[-1]["rankinv/verdict"] = rep["verdict"]
-                if rep["entropy_drop"] is not None:
-                    state.log_history[-1]["rankinv/entropy_drop"] = rep["entropy_drop"]
-            if rep["verdict"] != self.verdict:
+                state.log_history[-1].update(metrics)
+            main = getattr(state, "is_world_process_zero", True)
+            if rep["verdict"] != self.verdict and main:
                 msg = (
                     f"rankinv stage-2 verdict at step {state.global_step}: {rep['verdict']} "
                     f"({'; '.join(rep['reasons'])})"
@@ -122,24 +153,20 @@ class EntropyMonitorCallback(TrainerCallback):
                     warnings.warn(msg, stacklevel=2)
                 else:
                     logger.info(msg)
-                self.verdict = rep["verdict"]
-            ready = self.act_early or state.global_step >= self.check_step
-            if (
-                rep["verdict"] == "stop"
-                and self.action == "stop"
-                and ready
-                and self.stopped_at is None
-            ):
+            self.verdict = rep["verdict"]
+            if rep["verdict"] == "stop" and self.action == "stop" and self.stopped_at is None:
                 self.stopped_at = state.global_step
                 control.should_save = True
                 control.should_training_stop = True
-                self._write(args)
+                if main:
+                    self._write(args)
             return control
         finally:
             self.seconds += time.perf_counter() - t0
 
     def on_train_end(self, args, state, control, **kwargs):
-        self._write(args)
+        if getattr(state, "is_world_process_zero", True):
+            self._write(args)
         return control
 
     def _write(self, args) -> None:

@@ -162,16 +162,9 @@ def print_derive(d: dict) -> None:
 
 
 def print_monitor(rep: dict) -> None:
-    colour = {"continue": "green", "watch": "yellow", "stop": "red"}[rep["verdict"]]
-    used = rep.get("rule_used") or rep.get("rule") or "paper"
-    basis = f"signal: {rep['entropy_signal']}" if used == "paper" else f"rule: {used}"
-    console.print(f"verdict: [bold {colour}]{rep['verdict']}[/] ({basis})", highlight=False)
-    for r in rep["reasons"]:
-        console.print(f"  - {r}", highlight=False)
-    for i in rep["log_issues"]:
-        console.print(f"  ! log: {i}", highlight=False)
-    if rep["verdict"] == "stop":
-        console.print(f"  stopping now saves {rep['compute_saved']:.1%} of the planned RL compute")
+    from rankinv.render.monitor import print_monitor as _print_monitor
+
+    _print_monitor(rep)
 
 
 def flag_upper(v) -> str:

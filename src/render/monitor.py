@@ -1,4 +1,5 @@
-"""`rankinv monitor --follow`: the lines printed while a log is tailed."""
+"""`rankinv monitor`: the verdict of one log, of a sweep, and the lines printed while a log
+is tailed."""
 
 from __future__ import annotations
 
@@ -11,3 +12,52 @@ def print_follow_step(step) -> None:
 
 def print_waiting(exc: Exception) -> None:
     console.print(f"waiting for a usable log: {exc}", highlight=False)
+
+
+def headline(rep: dict) -> str:
+    """The verdict line: the verdict, whether it is provisional, and what it rests on."""
+    from rankinv.verdicts.monitor import basis
+
+    return f"{rep['verdict']} ({basis(rep)})"
+
+
+def print_monitor(rep: dict) -> None:
+    colour = {"continue": "green", "watch": "yellow", "stop": "red"}[rep["verdict"]]
+    line = headline(rep)
+    console.print(
+        f"verdict: [bold {colour}]{rep['verdict']}[/]{line[len(rep['verdict']) :]}",
+        highlight=False,
+    )
+    for r in rep["reasons"]:
+        console.print(f"  - {r}", highlight=False)
+    for i in rep["log_issues"]:
+        console.print(f"  ! log: {i}", highlight=False)
+
+
+def print_sweep(res: dict) -> None:
+    """One line per run of a sweep judged at its common step."""
+    from rich.table import Table
+
+    console.print(
+        f"sweep judged at step {res['step']} by rule {res['rule']}: the best "
+        f"{res['keep']:.0%} of the runs with signal continue, the rest and every run without "
+        "signal stop",
+        highlight=False,
+    )
+    t = Table()
+    for col in ("log", "verdict", "rank", "doom score", "state", "saves"):
+        t.add_column(col)
+    for r in res["runs"]:
+        t.add_row(
+            r["log"],
+            r["verdict"],
+            "-" if r["rank"] is None else str(r["rank"]),
+            "-" if r["score"] is None else f"{r['score']:+.3f}",
+            r["state"],
+            f"{r['compute_saved']:.0%}",
+        )
+    console.print(t)
+    console.print(
+        f"stopping as above saves {res['compute_saved']:.1%} of the sweep's planned compute",
+        highlight=False,
+    )

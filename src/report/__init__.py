@@ -4,8 +4,8 @@
 
 Artifacts read (any subset): simulate.json and derive.json (rankinv simulate --out
 [--derive]), compare.json
-(rankinv compare --out), monitor*.json (rankinv monitor --out), validate_summary.json
-(rankinv validate --out). Figures are drawn only from these files.
+(rankinv compare --out), any monitor report (rankinv monitor --out FILE, found by its content),
+validate_summary.json (rankinv validate --out). Figures are drawn only from these files.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from rankinv.errors import NotADirectoryInput, UserError
 from rankinv.report.population import calibrate_section, population_section
 from rankinv.theory import outcomes, paper
 from rankinv.verdicts.compare import flag_word
+from rankinv.verdicts.monitor import basis as monitor_basis
+from rankinv.verdicts.monitor import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
 
 
@@ -179,45 +181,77 @@ def probe_figure(problems: list[dict], summary: dict, out: Path) -> Path:
 
 
 def monitor_figure(rep: dict, out: Path, name: str) -> Path:
-    """Entropy with the abort level and the reference/check steps; the informative-group
-    fraction with its floor 1 - f_g(p*)."""
+    """Left: the signal the verdict rests on (the no-signal state's zero-std share, or the
+    series the rule read) with its threshold over the judged window; right: entropy beside
+    it (or, when the rule read entropy, the informative-group fraction)."""
     plt = _plt()
     cfg = rep["config"]
     s = rep["series"]
+    colour = {"continue": "tab:gray", "watch": "tab:orange", "stop": "tab:red"}[rep["verdict"]]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    a1.plot(s["step"], s["entropy"], color="tab:purple", label="entropy")
-    if rep["entropy_ref"]:
-        h0 = rep["entropy_ref"]["value"]
-        a1.axhline(
-            h0 * (1 - cfg["threshold"]),
-            color="tab:red",
-            ls="--",
-            label=f"abort level: {cfg['threshold']:.0%} below the step-{cfg['ref_step']} value",
+    sig = rep.get("signal")
+    nosig = rep.get("no_signal")
+    units = {
+        "reward": "mean reward",
+        "entropy": "mean token entropy (nats)",
+        "min_entropy": "worst-token entropy (nats)",
+        "informative": "informative-group fraction",
+        "all_fail": "all-fail group share",
+    }
+    if nosig is not None:
+        pts = [
+            (x, 1 - v) for x, v in zip(s["step"], s["informative"], strict=True) if v is not None
+        ]
+        a1.plot([x for x, _ in pts], [v for _, v in pts], color="tab:blue", label="measured")
+        rw = [
+            (x, v) for x, v in zip(s["step"], s.get("reward") or [], strict=False) if v is not None
+        ]
+        if rw:  # the reward level names the state: at its maximum saturated, minimum stranded
+            a1.plot(
+                [x for x, _ in rw], [v for _, v in rw], color="tab:green", lw=1, label="mean reward"
+            )
+        a1.axhline(nosig["level"], color=colour, ls="--", label=f"no-signal level {nosig['level']}")
+        a1.axvspan(*nosig["window"], color=colour, alpha=0.12, label="judged window")
+        a1.set_ylabel("zero-std group share (frac_reward_zero_std)")
+        a1.set_ylim(0, 1.05)
+        deciding = f"no signal ({nosig['state']})"
+    elif sig is not None:
+        a1.plot(sig["step"], sig["values"], color="tab:blue", label=f"measured ({sig['key']})")
+        line = sig.get("threshold_line")
+        if line:
+            a1.plot(line["steps"], line["values"], color=colour, ls="--", label=line["label"])
+        a1.axvspan(*sig["window"], color="tab:gray", alpha=0.1, label="judged window")
+        a1.set_ylabel(units.get(sig["name"], sig["name"]))
+        deciding = f"rule {rep['rule_used']}"
+    else:
+        a1.text(0.5, 0.5, "no rule computable on this log", ha="center", transform=a1.transAxes)
+        deciding = "nothing"
+    a1.set_title(f"What decided: {deciding}", fontsize=10)
+    if sig is not None and sig["name"] in ("entropy", "min_entropy"):
+        vals = [(x, v) for x, v in zip(s["step"], s["informative"], strict=True) if v is not None]
+        ylabel, title = "informative-group fraction", "Groups carrying a learning signal"
+        a2.axhline(
+            rep["informative_floor"],
+            color="k",
+            ls=":",
+            label=f"1 - f_g(p*) = {rep['informative_floor']:.2f} (g = {cfg['group_size']})",
         )
-    a1.axvline(cfg["ref_step"], color="gray", ls=":", label=f"reference step {cfg['ref_step']}")
-    a1.axvline(cfg["check_step"], color="gray", ls="-.", label=f"check step {cfg['check_step']}")
-    a1.set_xlabel("RL step")
-    a1.set_ylabel(f"{rep['entropy_signal'].split(' (')[0]} (nats per token)")
-    a1.set_title(f"Entropy ({name}): verdict {rep['verdict']}", fontsize=10)
-    a1.legend(fontsize=7)
-    inf = [(x, v) for x, v in zip(s["step"], s["informative"], strict=True) if v is not None]
-    if inf:
-        a2.plot([x for x, _ in inf], [v for _, v in inf], color="tab:green", label="measured")
+    else:
+        vals = [(x, v) for x, v in zip(s["step"], s["entropy"], strict=True) if v is not None]
+        ylabel, title = "mean token entropy (nats)", "Entropy, beside it (for reference)"
+    if vals:
+        a2.plot([x for x, _ in vals], [v for _, v in vals], color="tab:purple", label="measured")
+        a2.legend(fontsize=7)
     else:
         a2.text(0.5, 0.5, "not in the log", ha="center", transform=a2.transAxes)
-    a2.axhline(
-        rep["informative_floor"],
-        color="k",
-        ls="--",
-        label=f"1 - f_g(p*) = {rep['informative_floor']:.2f} (g = {cfg['group_size']})",
-    )
-    a2.set_xlabel("RL step")
-    a2.set_ylabel("informative-group fraction (1 - frac_reward_zero_std)")
-    a2.set_ylim(0, 1)
-    a2.set_title("Groups carrying a learning signal (not all pass, not all fail)", fontsize=10)
-    a2.legend(fontsize=7)
+    a2.set_ylabel(ylabel)
+    a2.set_title(title, fontsize=10)
     for a in (a1, a2):
+        a.set_xlabel("RL step")
         a.grid(alpha=0.3)
+    a1.legend(fontsize=7)
+    prov = " (provisional)" if rep.get("provisional") else ""
+    fig.suptitle(f"{name}: verdict {rep['verdict']}{prov}", fontsize=11)
     fig.tight_layout()
     path = out / f"monitor_{name}.png"
     fig.savefig(path, dpi=120)
@@ -474,7 +508,7 @@ def _monitor_section(rep: dict, d: Path, name: str) -> list[str]:
     lines = [
         f"## Stage-2 monitor: {name}",
         "",
-        f"Verdict **{rep['verdict']}** (signal: {rep['entropy_signal']}).",
+        f"Verdict **{rep['verdict']}** ({monitor_basis(rep)}).",
         "",
     ]
     lines += [f"- {r}" for r in rep["reasons"]]
@@ -489,6 +523,17 @@ def _probe_section(v: dict, d: Path) -> list[str]:
         probe_figure(ProbeResult.load(d).problems, v, d)
         lines += ["![per-problem pass rates against p*](probe.png)", ""]
     return lines
+
+
+#: Artifacts with sections of their own; every other *.json is looked at for a monitor report.
+KNOWN_JSON = (
+    "compare.json",
+    "simulate.json",
+    "derive.json",
+    "calibrate.json",
+    "population.json",
+    SUMMARY,
+)
 
 
 def build_report(directory: str | Path) -> Path:
@@ -507,9 +552,19 @@ def build_report(directory: str | Path) -> Path:
         if (d / fname).exists():
             found = True
             lines += _section(d / fname, build)
-    for mpath in sorted(d.glob("monitor*.json")):
+    for mpath in sorted(d.glob("*.json")):  # monitor reports, found by their content
+        if mpath.name in KNOWN_JSON:
+            continue
+        try:
+            data = json.loads(mpath.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = None
+        if not is_monitor_report(data):
+            if mpath.stem.startswith("monitor"):  # named as one, but not one: say so
+                lines += _section(mpath, _monitor_section, mpath.stem)
+            continue
         found = True
-        name = mpath.stem.replace("monitor_", "").replace("monitor", "run")
+        name = mpath.stem.replace("monitor_", "").replace("monitor", "run") or "run"
         lines += _section(mpath, _monitor_section, name)
     if (d / SUMMARY).exists():
         found = True
@@ -524,7 +579,7 @@ def build_report(directory: str | Path) -> Path:
     if not found:
         raise UserError(
             f"{d} holds no rankinv artifacts (simulate.json, derive.json, compare.json, "
-            "monitor*.json, validate_summary.json, population.json, calibrate.json)"
+            "a monitor report, validate_summary.json, population.json, calibrate.json)"
         )
     out = d / "report.md"
     out.write_text("\n".join(lines) + "\n")

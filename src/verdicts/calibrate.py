@@ -41,7 +41,7 @@ from rankinv import __version__
 from rankinv._io import read_jsonl, write_json
 from rankinv.errors import InputNotFound, UserError
 from rankinv.theory import outcomes
-from rankinv.verdicts import backtest, rules, signals
+from rankinv.verdicts import backtest, labels, rules, signals, stage2
 
 #: Check positions as fractions of the run (the paper: step 150 of 400 = 0.375).
 CHECK_FRACTIONS = (0.1, 0.25, 0.375, 0.5)
@@ -352,54 +352,158 @@ def score_stage1(
 
 
 # ---------------------------------------------------------------- stage 2
+#: Prevalences of runs not worth continuing at which precision is also reported: a user's
+#: sweep is not the simulator's population.
+PREVALENCES = (0.05, 0.1, 0.25, 0.5)
+#: The mechanical no-signal stop, scored beside the rules.
+NO_SIGNAL = "no_signal"
+#: A default rule is chosen only where the choose half has this many runs it should stop
+#: (an AUC on a handful of positives is noise).
+MIN_CHOOSE_POSITIVES = 30
+
+
 def _trace(run: dict) -> rules.Trace:
     return rules.Trace.from_records(run["trace"])
 
 
-def score_stage2(
-    ladders: list[dict], split: dict[str, str], doomed_gain: float = outcomes.DOOMED_GAIN
-) -> list[dict]:
-    """Per rule and check fraction: AUC, precision, recall, compute saved, outcome lost on the
-    report half; thresholds (other than the paper's) chosen on the choose half."""
+def precision_at(tpr: float, fpr: float, prevalence: float) -> float | None:
+    """Precision of "stop" at a given share of positive runs: TPR pi / (TPR pi + FPR (1-pi))."""
+    den = tpr * prevalence + fpr * (1 - prevalence)
+    return None if den == 0 else tpr * prevalence / den
+
+
+def _stop_stats(stop, positive, label, saved, gain) -> dict:
+    """Precision, recall, per-label stop rates and precision at other prevalences."""
+    stop, positive = np.asarray(stop, bool), np.asarray(positive, bool)
+    label = np.asarray(label)
+    tp = int((stop & positive).sum())
+    tpr = None if not positive.any() else tp / int(positive.sum())
+    fpr = None if positive.all() else int((stop & ~positive).sum()) / int((~positive).sum())
+    return {
+        "precision": None if not stop.any() else tp / int(stop.sum()),
+        "recall": tpr,
+        "false_stop_rate": fpr,
+        "precision_at_prevalence": {
+            f"{p:g}": None if tpr is None or fpr is None else precision_at(tpr, fpr, p)
+            for p in PREVALENCES
+        },
+        "stop_rate_by_label": {
+            lab: float(stop[label == lab].mean()) for lab in labels.LABELS if (label == lab).any()
+        },
+        "compute_saved": float(np.sum(np.asarray(saved) * stop) / len(stop)),
+        "outcome_lost": float(np.sum(np.clip(gain, 0, None) * (stop & ~positive)) / len(stop)),
+        "stop_rate": float(stop.mean()),
+        "prevalence": float(positive.mean()),
+        "n_runs": int(len(stop)),
+    }
+
+
+def _labelled_runs(ladders, split, gain: float) -> list[tuple]:
+    """(half, trace, records, gain) of every run with a trace and held-out evaluations."""
     runs = []
     for lad in ladders:
         half = split[lad["setting_id"]]
         for r in lad["runs"]:
-            final, doomed = run_outcome(r, doomed_gain)
-            if doomed is None or not r.get("trace"):
+            if not r.get("trace"):
                 continue
-            gain = final - float(r["outcome"]["start_pass_at_k"])  # pass@k bought by RL
-            runs.append((half, _trace(r), doomed, gain))
+            records = labels.with_outcome(r["trace"], r.get("outcome"))
+            if labels.label_run(records, gain=gain)["label"] is None:
+                continue
+            runs.append((half, _trace(r), records, gain))
+    return runs
+
+
+def _label_at(records, check: int, gain: float) -> tuple[str | None, float]:
+    """The run's label from the check step on (what continuing bought), and that gain."""
+    lab = labels.label_run(records, gain=gain, from_step=check)
+    g = max(lab["gain_pass_at_k"] or 0.0, lab["gain_pass_at_1"] or 0.0)
+    return lab["label"], g
+
+
+def score_rule(name: str, runs, frac: float, thr: float, watch: float | None = None) -> dict:
+    """One rule (or the no-signal stop) at a check fraction and fixed thresholds, on
+    (trace, records, gain threshold) runs, each labelled from the check step on: AUC for the
+    labels it claims to catch, and stop statistics."""
+    catches = ("saturated", "stranded") if name == NO_SIGNAL else rules.STAGE2_RULES[name].catches
+    sc, pos, lab, saved, gains, stop, match = [], [], [], [], [], [], []
+    for tr, records, gain_min in runs:
+        last = int(tr.steps.max())
+        ref, check = check_window(last, frac)
+        label, gain = _label_at(records, check, gain_min)
+        if label is None:
+            continue
+        if name == NO_SIGNAL:
+            st = stage2.no_signal(tr, check)
+            s = 0.0 if st is None else 1.0
+            if st is not None:  # does the state it names match the run's outcome?
+                match.append(label in stage2.NO_SIGNAL_CATCHES[st["state"]])
+        else:
+            s = rules.stage2_score(name, tr, ref, check)
+            if s is None:
+                continue
+        stop.append(s > thr)
+        pos.append(label in catches)
+        sc.append(s)
+        lab.append(label)
+        saved.append((last - check) / last)
+        gains.append(gain)
+    if not sc:
+        return {}
+    out = {
+        "auc": roc_auc(np.array(sc), np.array(pos, bool)),
+        **_stop_stats(stop, pos, lab, saved, gains),
+        "roc": roc_curve(np.array(sc), np.array(pos, bool)),
+        "catches": list(catches),
+    }
+    if name == NO_SIGNAL:
+        out["state_matches_label"] = None if not match else float(np.mean(match))
+    if watch is not None:
+        p = np.array(pos, bool)
+        out["watch_recall"] = None if not p.any() else float((np.array(sc)[p] > watch).mean())
+        out["watch_rate"] = float((np.array(sc) > watch).mean())
+    return out
+
+
+def score_stage2(
+    ladders: list[dict], split: dict[str, str], doomed_gain: float = labels.GAIN
+) -> list[dict]:
+    """Per rule (and the no-signal stop) and check fraction, on the report half: AUC for the
+    outcome labels the rule claims to catch, precision (also at other prevalences), recall,
+    compute saved, held-out gain lost; thresholds (other than the paper's) chosen on the
+    choose half. Labels: rankinv.verdicts.labels (gained, saturated, stranded, stalled)."""
+    runs = _labelled_runs(ladders, split, doomed_gain)
     if not runs:
-        raise UserError("no run with a trace and a step-0 outcome: nothing to score stage 2 on")
+        raise UserError("no run with a trace and a held-out outcome: nothing to score stage 2 on")
+    halves = {h: [(t, rec, g) for hh, t, rec, g in runs if hh == h] for h in ("choose", "report")}
     rows = []
     for frac in CHECK_FRACTIONS:
-        for name, rule in rules.STAGE2_RULES.items():
-            data: dict[str, list] = {"choose": [], "report": []}
-            for half, tr, doomed, gain in runs:
-                last = int(tr.steps.max())
-                ref, check = check_window(last, frac)
-                s = rules.stage2_score(name, tr, ref, check)
-                if s is not None:
-                    data[half].append((s, doomed, gain, (last - check) / last))
-            if not data["report"] or not data["choose"]:
+        for name, rule in [*rules.STAGE2_RULES.items(), (NO_SIGNAL, None)]:
+            if rule is None:
+                thr = watch = 0.5
+            else:
+                data = []
+                for tr, records, gain_min in halves["choose"]:
+                    ref, check = check_window(int(tr.steps.max()), frac)
+                    s = rules.stage2_score(name, tr, ref, check)
+                    label = _label_at(records, check, gain_min)[0]
+                    if s is not None and label is not None:
+                        data.append((s, label in rule.catches))
+                if not data:
+                    continue
+                cs = np.array([d[0] for d in data])
+                cl = np.array([d[1] for d in data])
+                if name == "paper":  # the paper's rule as published: stop above a 50% drop
+                    thr = watch = rule.threshold
+                else:  # stop: F1-optimal on the choose half; watch: Youden-optimal (lower)
+                    thr = f1_threshold(cs, cl)
+                    watch = youden_threshold(cs, cl)
+                    thr = rule.threshold if thr is None else thr
+                    watch = thr if watch is None else min(watch, thr)
+                choose_auc = roc_auc(cs, cl)
+                choose_pos = int(cl.sum())
+            rep = score_rule(name, halves["report"], frac, thr, watch)
+            if not rep:
                 continue
-            cs = np.array([d[0] for d in data["choose"]])
-            cl = np.array([d[1] for d in data["choose"]])
-            if name == "paper":  # the paper's rule as published: stop above a 50% drop
-                thr = watch = rule.threshold
-            else:  # stop: F1-optimal on the choose half; watch: Youden-optimal (lower)
-                thr = f1_threshold(cs, cl)
-                watch = youden_threshold(cs, cl)
-                thr = rule.threshold if thr is None else thr
-                watch = thr if watch is None else min(watch, thr)
-            s = np.array([d[0] for d in data["report"]])
-            lab = np.array([d[1] for d in data["report"]])
-            gain = np.array([d[2] for d in data["report"]])
-            saved = np.array([d[3] for d in data["report"]])
-            stop = s > thr
-            warn = s > watch
-            tp = int((stop & lab).sum())
             rows.append(
                 {
                     "rule": name,
@@ -407,24 +511,51 @@ def score_stage2(
                     "check_step": f"{frac:g} of the run",
                     "threshold": float(thr),
                     "watch_threshold": float(watch),
-                    "auc": roc_auc(s, lab),
-                    "choose_auc": roc_auc(cs, cl),
-                    "precision": None if not stop.any() else tp / int(stop.sum()),
-                    "recall": None if not lab.any() else tp / int(lab.sum()),
-                    "watch_recall": None
-                    if not lab.any()
-                    else int((warn & lab).sum()) / int(lab.sum()),
-                    "compute_saved": float(np.sum(saved * stop) / len(s)),
-                    "outcome_lost": float(np.sum(np.clip(gain, 0, None) * (stop & ~lab)) / len(s)),
-                    "stop_rate": float(stop.mean()),
-                    "watch_rate": float(warn.mean()),
-                    "doomed_rate": float(lab.mean()),
-                    "n_runs": len(s),
-                    "roc": roc_curve(s, lab),
-                    "description": rule.description,
+                    **rep,
+                    "choose_auc": None if rule is None else choose_auc,
+                    "choose_positives": None if rule is None else choose_pos,
+                    "scale_free": True if rule is None else rule.scale_free,
+                    "doomed_rate": rep["prevalence"],
+                    "description": "mechanical: zero-std share >= "
+                    f"{stage2.NO_SIGNAL_ZERO_STD} over {stage2.NO_SIGNAL_STEPS} steps"
+                    if rule is None
+                    else rule.description,
                 }
             )
     return rows
+
+
+def default_corpus() -> Path:
+    """figures/data/trl_corpus of this checkout (absent from an installed wheel)."""
+    return Path(__file__).resolve().parents[2] / "figures" / "data" / "trl_corpus"
+
+
+def score_real_stage2(corpus: str | Path, chosen: list[dict]) -> dict | None:
+    """Every rule at its calibrated check fraction and threshold (chosen on simulated runs,
+    never on these) on the real GRPOTrainer corpus: runs.jsonl (labels) + trl_logs/."""
+    from rankinv.verdicts import logs
+
+    corpus = Path(corpus)
+    if not (corpus / "runs.jsonl").exists():
+        return None
+    runs = []
+    for rec in read_jsonl(corpus / "runs.jsonl"):
+        path = corpus / "trl_logs" / rec["name"] / "trainer_state.json"
+        if rec.get("label") is None or not path.exists():
+            continue
+        records = logs.read_log(path).records
+        runs.append((logs.trace(records)[0], records, labels.GAIN))
+    if not runs:
+        return None
+    rows = []
+    for row in chosen:
+        res = score_rule(row["rule"], runs, row["check_fraction"], row["threshold"])
+        if res:
+            res.pop("roc", None)
+            rows.append({"rule": row["rule"], "check_fraction": row["check_fraction"], **res})
+    whole = [labels.label_run(r[1])["label"] for r in runs]
+    counts = {lab: whole.count(lab) for lab in labels.LABELS}
+    return {"source": str(corpus), "n_runs": len(runs), "labels": counts, "rules": rows}
 
 
 # ---------------------------------------------------------------- whole
@@ -433,9 +564,12 @@ def calibrate(
     out: str | Path | None = None,
     doomed_gain: float = outcomes.DOOMED_GAIN,
     with_sensitivity: bool = False,
+    corpus: str | Path | None = None,
 ) -> dict:
     """Score stage 1 and stage 2 on the population at ``source``; choose the defaults on the
-    choose half of the settings; report on the other half. Writes calibrate.json to ``out``."""
+    choose half of the settings; report on the other half; score the stage-2 rules, as
+    chosen, on the real GRPOTrainer corpus (``corpus``, default figures/data/trl_corpus of
+    this checkout) as ``real_stage2``. Writes calibrate.json to ``out``."""
     t0 = time.perf_counter()
     ladders = load_population(source) if not isinstance(source, list) else source
     split = split_settings(lad["setting_id"] for lad in ladders)
@@ -451,8 +585,17 @@ def calibrate(
         key=lambda r: r["choose_auc_poor_start"],
         default=None,
     )
+    # like the stage-1 risk signal: only rules whose threshold means the same on any task
     best2 = max(
-        (r for r in s2 if r["choose_auc"] is not None), key=lambda r: r["choose_auc"], default=None
+        (
+            r
+            for r in s2
+            if r["scale_free"]
+            and r["choose_auc"] is not None
+            and (r["choose_positives"] or 0) >= MIN_CHOOSE_POSITIVES
+        ),
+        key=lambda r: r["choose_auc"],
+        default=None,
     )
     paper2 = [r for r in s2 if r["rule"] == "paper"]
     n_report = sum(v == "report" for v in split.values())
@@ -482,6 +625,10 @@ def calibrate(
             "choose_settings": sum(v == "choose" for v in split.values()),
             "report_settings": sum(v == "report" for v in split.values()),
             "doomed": DOOMED_WORDS.format(gain=doomed_gain),
+            "stage2_labels": "rankinv.verdicts.labels, from the check step on: gained = "
+            f"held-out pass@1 or pass@k +{doomed_gain} by the end; else saturated / stranded = "
+            f"end reward within {labels.REWARD_EDGE:.0%} of its range from the max / min; "
+            "else stalled",
         },
         "warnings": warnings,
         "n_ladders": len(ladders),
@@ -491,6 +638,10 @@ def calibrate(
         "elapsed_s": time.perf_counter() - t0,
     }
     result["real"] = backtest.backtest()  # scored with the shipped signs; never used to choose
+    if best2 is not None:
+        frac = best2["check_fraction"]
+        at = [r for r in s2 if r["check_fraction"] == frac]
+        result["real_stage2"] = score_real_stage2(corpus or default_corpus(), at)
     if with_sensitivity:
         result["sensitivity"] = [
             {"doomed_gain": g, **calibrate(ladders, doomed_gain=g)["chosen"]}
@@ -538,7 +689,11 @@ def constants_module(result: dict) -> str:
                 "watch_recall",
                 "compute_saved",
                 "n_runs",
+                "prevalence",
+                "precision_at_prevalence",
+                "scale_free",
             )
+            if k in r
         }
         | {"check_fraction": frac}
         for r in result["stage2"]

@@ -1,480 +1,449 @@
 """Stage-2 monitor: read a GRPO run's log and decide continue / watch / stop.
 
-Over 400 lines: log reading for three formats (TRL, JSONL, CSV) with their key aliases,
-and the verdict of both the paper's rule and the calibrated ones.
+First the mechanical state of the log, stated as fact (``stage2.no_signal``): when (almost)
+every group has zero reward variance the policy gradient is (nearly) zero, so the monitor
+says stop, saturated (reward at its maximum) or stranded (at its minimum), whatever any rule
+predicts. Then the calibrated rule (``MonitorConfig.rule``; default: the scale-free rule that
+scored best on held-out simulated settings, ``rankinv calibrate``) speaks on runs that still
+carry signal; ``rule="paper"`` is the paper's rule exactly (Aphale & Liu, arXiv 2606.18487:
+the relative entropy drop between RL step 10 and step 150 above 0.5). The log is read by
+``rankinv.verdicts.logs`` (TRL, JSONL, verl, CSV, TensorBoard); scores and thresholds come
+from ``rankinv.verdicts.stage2``; every comparison with a threshold is made once
+(``stage2.compare``) and the words are generated from it.
 
-The verdict comes from one stage-2 rule (``MonitorConfig.rule``): by default the rule that
-scored best on held-out simulated settings (``rankinv.verdicts.rules``, chosen by
-``rankinv calibrate``); ``rule="paper"`` applies the paper's rule exactly. Whatever the rule,
-the report also carries the entropy drop and the informative-group fraction.
-
-The paper's rule (Aphale & Liu, arXiv 2606.18487): the relative entropy drop
-dH = (H(ref) - H(check)) / H(ref) between RL step 10 and step 150 flags a doomed run when
-it exceeds 0.5; stopping at step 150 of 400 saves 62.5% of the RL compute. Alongside it,
-the informative-group fraction 1 - frac_reward_zero_std is set against 1 - f_g(p*) = 1/2,
-the share at which half the groups of a prompt at p* carry signal.
-
-Logs read: TRL GRPOTrainer's trainer_state.json (``log_history``), JSONL (verl, OpenRLHF,
-rankinv's simulator and miniature experiment; key names configurable) and CSV.
+Compute saved counts from the log's last step to the planned total (the log's max_steps
+when it states it, else ``planned_steps``). Several logs of one sweep are judged against
+each other at their common step (``rankinv.verdicts.sweep``: successive halving).
 """
 
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from rankinv import theory
-from rankinv.errors import InputNotFound, UserError
+from rankinv.errors import UserError
 from rankinv.theory import paper
-from rankinv.verdicts import rules
-from rankinv.verdicts.tables import read_csv_records
+from rankinv.verdicts import logs, rules, stage2
 
 VERDICTS = ("continue", "watch", "stop")
-
-#: Worst-token entropy keys looked for first (the paper plots the worst-token entropy).
-WORST_TOKEN_KEYS = ("min_entropy", "entropy/min", "actor/entropy_min", "worst_token_entropy")
-#: Mean entropy keys: TRL logs "entropy"; verl "actor/entropy"; OpenRLHF "entropy".
-MEAN_ENTROPY_KEYS = ("entropy", "actor/entropy", "policy_entropy")
-ZERO_STD_KEYS = ("frac_reward_zero_std", "critic/frac_reward_zero_std")
-INFORMATIVE_KEYS = ("informative_fraction", "frac_informative")
-ALL_FAIL_KEYS = ("frac_all_fail", "all_fail")
-REWARD_KEYS = ("reward", "critic/score/mean", "rewards/mean")
-STEP_KEYS = ("step", "global_step", "training/global_step")
+#: Planned RL steps assumed when neither the log nor the user states them (the paper's 400).
+DEFAULT_PLANNED_STEPS = 400
+#: A log that ends this many steps short of the check step is judged at its last step (the
+#: simulator's logs hold steps 0..149 for 150 updates).
+CHECK_STEP_TOLERANCE = 1
+#: Rules whose doom score is shown as offset - score (the quantity itself: a change, or the
+#: informative fraction for "informative"), stopping when that is below its level.
+_SHOWN_AS = dict.fromkeys(("reward_slope", "reward_gain", "reward_z", "combined"), 0.0) | {
+    "informative_trend": 0.0,
+    "informative": 1.0,
+}
 
 
 @dataclass(frozen=True)
 class MonitorConfig:
-    ref_step: int = paper.REF_STEP
-    check_step: int = paper.CHECK_STEP
-    threshold: float = paper.DROP_THRESHOLD
+    ref_step: int | None = None  # None: the paper's 10 for its rule, else calibrated
+    check_step: int | None = None  # None: the paper's 150, else the calibrated fraction
+    threshold: float = paper.DROP_THRESHOLD  # the paper's rule's threshold
     group_size: int = 8
-    planned_steps: int = 400
-    watch_fraction: float = 0.6  # drop above watch_fraction * threshold -> "watch"
-    entropy_key: str | None = None  # force a key; default: worst-token, else mean
-    rule: str = rules.DEFAULT_STAGE2_RULE  # "paper": the paper's entropy-drop rule exactly
+    planned_steps: int | None = None  # None: the log's max_steps, else DEFAULT_PLANNED_STEPS
+    watch_fraction: float = 0.6  # paper rule: a drop above watch_fraction * threshold -> watch
+    entropy_key: str | None = None
+    rule: str = rules.DEFAULT_STAGE2_RULE
     rule_threshold: float | None = None  # None: the calibrated threshold of the rule
-    step_key: str | None = None
     zero_std_key: str | None = None
     reward_key: str | None = None
+    step_key: str | None = None
+    reward_range: tuple[float, float] = (0.0, 1.0)
 
     def __post_init__(self):
-        if not (isinstance(self.ref_step, int) and self.ref_step >= 0):
+        if self.ref_step is not None and not (
+            isinstance(self.ref_step, int) and self.ref_step >= 0
+        ):
             raise UserError(f"ref_step must be an integer >= 0, got {self.ref_step!r}")
-        if not (isinstance(self.check_step, int) and self.check_step > self.ref_step):
+        if self.check_step is not None and not (
+            isinstance(self.check_step, int) and self.check_step > (self.ref_step or 0)
+        ):
             raise UserError(
-                f"check_step must be an integer > ref_step ({self.ref_step}), "
+                f"check_step must be an integer > ref_step ({self.ref_step or 0}), "
                 f"got {self.check_step!r}"
             )
         if not 0.0 < self.threshold < 1.0:
             raise UserError(f"threshold must be in (0, 1), got {self.threshold!r}")
-        if not (isinstance(self.planned_steps, int) and self.planned_steps > 0):
-            raise UserError(
-                f"planned_steps must be a positive integer, got {self.planned_steps!r}"
-            )
+        if self.planned_steps is not None and not (
+            isinstance(self.planned_steps, int) and self.planned_steps > 0
+        ):
+            raise UserError(f"planned_steps must be a positive integer, got {self.planned_steps!r}")
         theory.p_star(self.group_size)  # validates g
         if self.rule not in rules.STAGE2_RULES:
             raise UserError(f"rule must be one of {sorted(rules.STAGE2_RULES)}, got {self.rule!r}")
+        lo, hi = self.reward_range
+        if not hi > lo:
+            raise UserError(f"reward_range must be (min, max) with max > min, got {(lo, hi)}")
 
 
-@dataclass
-class Series:
-    """The columns the monitor needs, in step order, plus what was wrong with the log."""
+def judged_window(cfg: MonitorConfig, rule: str | None, planned: int) -> tuple[int, int, str]:
+    """(ref, check, where they come from): the steps given, else the paper's 10 and 150 for
+    its rules, else the fraction of the planned run at which the rule was calibrated."""
+    from rankinv.verdicts.calibrate import check_window
 
-    steps: list[int]
-    entropy: list[float]
-    informative: list[float | None]
-    reward: list[float | None]
-    entropy_signal: str
-    issues: list[str] = field(default_factory=list)
-    informative_key: str | None = None  # the column the informative fraction came from
-    all_fail: list[float | None] | None = None
-
-
-def _read_records(path: Path) -> tuple[list[dict], list[str]]:
-    if not path.exists():
-        raise InputNotFound(f"log not found: {path}")
-    if path.is_dir():
-        state = path / "trainer_state.json"
-        if not state.exists():
-            raise UserError(f"{path} is a directory without trainer_state.json")
-        path = state
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError:
-        raise UserError(f"{path.name} is not a text log (not UTF-8)") from None
-    if not text.strip():
-        raise UserError(f"{path.name} is empty: no logged steps yet")
-    issues: list[str] = []
-    if path.suffix == ".csv":
-        return read_csv_records(text), issues
-    stripped = text.lstrip()
-    if stripped.startswith("{") and path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserError(
-                f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno})"
-            ) from None
-        if "log_history" not in data:
-            raise UserError(f"{path.name} has no 'log_history'; keys there: {sorted(data)}")
-        return list(data["log_history"]), issues
-    recs = []
-    lines = text.splitlines()
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            where = "final line" if i == len(lines) else f"line {i}"
-            issues.append(f"skipped unparsable {where} (truncated write?)")
-            continue
-        if not isinstance(rec, dict):
-            raise UserError(
-                f"{path.name}: line {i} is a JSON {type(rec).__name__}, not an object of "
-                "logged values (one JSON object per step)"
-            )
-        recs.append(rec)
-    return recs, issues
-
-
-def _pick(keys_present: set[str], forced: str | None, candidates: tuple[str, ...]) -> str | None:
-    if forced:
-        return forced if forced in keys_present else None
-    for k in candidates:
-        if k in keys_present:
-            return k
-    return None
-
-
-def _finite(x) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def read_series(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> Series:
-    """Parse a log into step-ordered series; missing keys raise, listing the keys there."""
-    recs, issues = _read_records(Path(path))
-    return series_from_records(recs, cfg, issues)
-
-
-def series_from_records(
-    recs: list[dict], cfg: MonitorConfig = MonitorConfig(), issues: list[str] | None = None
-) -> Series:
-    """Series from log records (dicts as TRL, verl or our JSONL write them). Shared by the
-    file reader and the live TRL callback."""
-    issues = list(issues or [])
-    present: set[str] = set()
-    for r in recs:
-        present.update(k for k, v in r.items() if v is not None)
-    step_key = _pick(present, cfg.step_key, STEP_KEYS)
-    if cfg.entropy_key:  # the user's choice, or nothing
-        worst = None
-        ent_key = cfg.entropy_key if cfg.entropy_key in present else None
-    else:  # worst-token entropy where the log has it, the mean otherwise
-        worst = _pick(present, None, WORST_TOKEN_KEYS)
-        ent_key = worst or _pick(present, None, MEAN_ENTROPY_KEYS)
-    zero_key = _pick(present, cfg.zero_std_key, ZERO_STD_KEYS)
-    inf_key = None if zero_key else _pick(present, None, INFORMATIVE_KEYS)
-    reward_key = _pick(present, cfg.reward_key, REWARD_KEYS)
-    fail_key = _pick(present, None, ALL_FAIL_KEYS)
-    missing = []
-    if step_key is None:
-        missing.append(cfg.step_key or "step")
-    if ent_key is None:
-        missing.append(cfg.entropy_key or "entropy")
-    for forced, picked in ((cfg.zero_std_key, zero_key), (cfg.reward_key, reward_key)):
-        if forced and picked is None:  # a key the user named must exist, like entropy_key
-            missing.append(forced)
-    if missing:
-        raise UserError(f"log lacks key(s) {missing}; keys there: {sorted(present)}")
-    rows = []
-    for r in recs:
-        step = _finite(r.get(step_key))
-        h = _finite(r.get(ent_key))
-        if step is None:
-            continue
-        if h is None:
-            if ent_key in r:
-                issues.append(f"step {int(step)}: {ent_key} is NaN or not a number; skipped")
-            continue
-        if zero_key:
-            z = _finite(r.get(zero_key))
-            inf = None if z is None else 1.0 - z
-        elif inf_key:
-            inf = _finite(r.get(inf_key))
-        else:
-            inf = None
-        rows.append(
-            (
-                int(step),
-                h,
-                inf,
-                _finite(r.get(reward_key)) if reward_key else None,
-                _finite(r.get(fail_key)) if fail_key else None,
-            )
-        )
-    steps_in_order = [s for s, *_ in rows]
-    if any(b < a for a, b in zip(steps_in_order, steps_in_order[1:], strict=False)):
-        issues.append("steps out of order; sorted by step")
-    rows.sort(key=lambda t: t[0])
-    dedup: dict[int, tuple] = {}
-    for row in rows:
-        if row[0] in dedup:
-            issues.append(f"step {row[0]} logged twice; kept the last")
-        dedup[row[0]] = row
-    rows = list(dedup.values())
-    if worst:
-        signal = f"worst-token entropy ({ent_key})"
-    elif cfg.entropy_key:
-        signal = f"entropy ({ent_key}, chosen by the user)"
+    frac = rules.STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
+    if rule in ("paper", "paper_min") or frac is None:
+        ref, check, src = paper.REF_STEP, paper.CHECK_STEP, "the paper's steps"
     else:
-        signal = f"mean token entropy ({ent_key}; the log has no worst-token entropy)"
-    return Series(
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        [r[3] for r in rows],
-        signal,
-        issues,
-        zero_key or inf_key,
-        [r[4] for r in rows],
+        ref, check = check_window(planned, frac)
+        src = f"{frac:g} of the {planned} planned steps, where rule {rule} was calibrated"
+    if cfg.ref_step is not None or cfg.check_step is not None:
+        src = "given" if cfg.ref_step is not None and cfg.check_step is not None else src
+    ref = cfg.ref_step if cfg.ref_step is not None else ref
+    check = cfg.check_step if cfg.check_step is not None else check
+    if check <= ref:
+        raise UserError(f"check step {check} must come after the reference step {ref}")
+    return ref, check, src
+
+
+def _thresholds(rule: str, cfg: MonitorConfig) -> tuple[float, float]:
+    """(stop, watch) thresholds of the doom score of ``rule``."""
+    if rule == "paper":
+        return cfg.threshold, cfg.watch_fraction * cfg.threshold
+    if cfg.rule_threshold is not None:
+        return cfg.rule_threshold, cfg.rule_threshold
+    return rules.rule_threshold(rule), rules.rule_watch_threshold(rule)
+
+
+def _usable(rule: str, trace: stage2.Trace) -> bool:
+    return all(getattr(trace, c) is not None for c in rules.STAGE2_RULES[rule].needs)
+
+
+def _fallback(rule: str, trace: stage2.Trace) -> str | None:
+    """The asked rule when the log has its columns, else the best-scoring calibrated rule
+    (held-out AUC above chance) that it has."""
+    if _usable(rule, trace):
+        return rule
+    order = sorted(
+        (
+            r
+            for r, cal in rules.STAGE2_CALIBRATION.items()
+            if r in rules.STAGE2_RULES and (cal.get("auc") or 0) > 0.5
+        ),
+        key=lambda r: -rules.STAGE2_CALIBRATION[r]["auc"],
+    )
+    return next((r for r in order if _usable(r, trace)), None)
+
+
+def _rule_part(trace, rule, cfg, ref, check, reached):
+    """The verdict of one rule at ``check``: (verdict, reason, details)."""
+    score = rules.stage2_score(rule, trace, ref, check)
+    thr, watch_thr = _thresholds(rule, cfg)
+    note = rules.stage2_accuracy_note(rule)
+    if score is None:
+        return "continue", f"rule {rule}: not computable on steps {ref}-{check} yet", {}
+    neg = rule in _SHOWN_AS
+    off = _SHOWN_AS.get(rule, 0.0)
+
+    def shown(x):
+        return off - x if neg else x
+
+    stop_cmp = stage2.compare(shown(score), shown(thr))
+    watch_cmp = stage2.compare(shown(score), shown(watch_thr))
+    bad = "below" if neg else "above"
+    if stop_cmp.side == bad:
+        verdict = "stop" if reached else "watch"
+    elif watch_cmp.side == bad:
+        verdict = "watch"
+    else:
+        verdict = "continue"
+    window = f"over steps {ref}-{check}"
+    if rule in ("paper", "paper_min"):
+        what = "mean" if rule == "paper" else "worst-token"
+        text = (
+            f"{what} entropy {'fell' if score >= 0 else 'rose'} {abs(score):.0%} {window}: "
+            + stop_cmp.words("the drop", "the stop threshold", ".0%")
+        )
+    elif rule == "reward_gain":
+        text = f"the mean reward gained {-score:+.0%} of its headroom {window}: " + stop_cmp.words(
+            "the gain", "the stop level", "+.0%"
+        )
+    elif rule == "reward_z":
+        text = (
+            f"the mean reward changed by {-score:+.1f} standard errors {window}: "
+            + stop_cmp.words("the change", "the stop level", "+.1f")
+        )
+    elif rule == "informative":
+        lo = check - max(1, int(round(0.25 * (check - ref))))
+        text = stop_cmp.words(
+            "the informative-group fraction", "the stop level", ".2f", f" over steps {lo}-{check}"
+        )
+    elif rule == "combined":
+        text = (
+            f"(informative fraction - 1) + the reward's gain as a share of its headroom {window}: "
+            + stop_cmp.words("the sum", "the stop level", "+.2f")
+        )
+    elif neg:
+        what = "mean reward" if rule == "reward_slope" else "informative-group fraction"
+        text = f"the {what} changed by {-score:+.3f} {window}: " + stop_cmp.words(
+            "the change", "the stop level", "+.3f"
+        )
+    else:
+        text = f"{rules.STAGE2_RULES[rule].description} {window}: " + stop_cmp.words(
+            "the score", "the stop threshold"
+        )
+    reason = f"rule {rule}: {text}; {verdict} ({note})"
+    details = {"score": score, "threshold": thr, "watch_threshold": watch_thr}
+    return verdict, reason, details | {"side": stop_cmp.side}
+
+
+def _signal_panel(trace, rule, ref, check, thr, keys) -> dict | None:
+    """The series the rule read and its threshold in that series' units, for figures."""
+    col = {"entropy": trace.entropy, "informative": trace.informative, "reward": trace.reward}
+    name = rules.STAGE2_RULES[rule].needs[-1]
+    if rule == "paper_min" and trace.min_entropy is not None:
+        name, values = "min_entropy", trace.min_entropy
+    else:
+        values = col.get(name, getattr(trace, name, None))
+    if values is None:
+        return None
+    ok = np.isfinite(values)
+    line = None
+    if rule in ("paper", "paper_min"):
+        r0 = stage2.value_at(trace, values, ref, "after")
+        if r0 is not None:
+            y = r0[1] * (1 - thr)
+            line = {"steps": [ref, check], "values": [y, y], "label": f"stop level: {thr:.0%} drop"}
+    elif rule in ("informative", "combined"):
+        line = {"steps": [ref, check], "values": [1 - thr] * 2, "label": "stop level"}
+    elif rule in ("reward_gain", "reward_slope"):
+        start = stage2.value_at(trace, values, ref, "after")
+        if start is not None:
+            lo, hi = trace.reward_range
+            head = max(hi - start[1], 0.05 * (hi - lo))
+            need = -thr * (head if rule == "reward_gain" else 1.0)
+            line = {
+                "steps": [ref, check],
+                "values": [start[1], start[1] + need],
+                "label": f"least rise that continues ({stage2._fmt(-thr, '+.0%')} of headroom)"
+                if rule == "reward_gain"
+                else f"least rise that continues ({stage2._fmt(-thr, '+.3f')})",
+            }
+    key = keys.get("zero_std") if name == "informative" else keys.get(name)
+    return {
+        "name": name,
+        "key": key,
+        "step": trace.steps[ok].tolist(),
+        "values": values[ok].tolist(),
+        "window": [ref, check],
+        "threshold_line": line,
+    }
+
+
+def _col_list(values, n):
+    return (
+        [None] * n if values is None else [None if not np.isfinite(v) else float(v) for v in values]
     )
 
 
-#: A log that ends this many steps short of the check step is judged at its last step
-#: (the simulator's and the demo's logs hold steps 0..149 for 150 updates: the state after
-#: update 149 is the last one logged). The reasons then name the step actually used.
-CHECK_STEP_TOLERANCE = 1
-
-
-def _value_at(steps, values, target: int, side: str) -> tuple[int, float] | None:
-    """First logged step >= target (side='after') or last <= target (side='before')."""
-    idx = [i for i, s in enumerate(steps) if (s >= target if side == "after" else s <= target)]
-    if not idx:
-        return None
-    i = idx[0] if side == "after" else idx[-1]
-    return steps[i], values[i]
-
-
-def analyse(series: Series, cfg: MonitorConfig = MonitorConfig()) -> dict:
+def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     """The stage-2 verdict with reasons. JSON fields: verdict, reasons, entropy_signal,
-    entropy_drop, informative_fraction, compute_saved, and the details behind them."""
-    reasons: list[str] = []
-    steps, ent = series.steps, series.entropy
-    if not steps:
-        raise UserError("log has no usable rows (no step with a finite entropy)")
-    ref = _value_at(steps, ent, cfg.ref_step, "after")
-    last_step = steps[-1]
-    reached = last_step >= cfg.check_step - CHECK_STEP_TOLERANCE
-    chk = _value_at(steps, ent, cfg.check_step, "before") if reached else (steps[-1], ent[-1])
-    drop = None
-    if ref is None or chk is None or chk[0] <= ref[0]:
-        reasons.append(
-            f"not enough steps yet: need step {cfg.ref_step} and a later one "
-            f"(last logged step {last_step})"
+    entropy_drop, informative_fraction, compute_saved, provisional, state, and the details."""
+    trace, keys = logs.trace(
+        log.records, cfg.entropy_key, cfg.zero_std_key, cfg.reward_key, cfg.reward_range
+    )
+    if not trace.steps.size:
+        raise UserError("log has no usable rows (no logged step)")
+    last = int(trace.steps.max())
+    planned, planned_src = cfg.planned_steps, "--planned-steps"
+    if planned is None:
+        planned, planned_src = log.max_steps, "the log's max_steps"
+    if planned is None:
+        planned, planned_src = DEFAULT_PLANNED_STEPS, "assumed (the paper's; pass --planned-steps)"
+    if planned < last:
+        raise UserError(
+            f"planned steps {planned} ({planned_src}) is before the log's last step {last}; "
+            "pass the run's planned total with --planned-steps"
         )
-    elif ref[1] <= 0:
-        reasons.append(f"entropy at step {ref[0]} is {ref[1]:g}; a relative drop is undefined")
+    reasons: list[str] = []
+    mech = stage2.no_signal(trace)
+    rule_used = _fallback(cfg.rule, trace)
+    ref, check_step, window_src = judged_window(cfg, rule_used, planned)
+    reached = last >= check_step - CHECK_STEP_TOLERANCE
+    check = min(check_step, last)
+    details: dict = {}
+    if rule_used is None:
+        verdict = "continue"
+        need = ", ".join(rules.STAGE2_RULES[cfg.rule].needs)
+        reasons.append(
+            f"rule {cfg.rule} needs {need}, which the log lacks, and no calibrated rule that "
+            "beat chance can be computed on its columns; continue. Name the columns with "
+            "--reward-key / --zero-std-key / --entropy-key"
+        )
+    elif check <= ref:
+        verdict = "continue"
+        reasons.append(
+            f"rule {rule_used}: not enough steps to judge yet (needs steps {ref} to "
+            f"{check_step}; last logged step {last}); continue for now"
+        )
     else:
-        drop = (ref[1] - chk[1]) / ref[1]
+        verdict, reason, details = _rule_part(trace, rule_used, cfg, ref, check, reached)
+        if rule_used != cfg.rule:
+            need = ", ".join(rules.STAGE2_RULES[cfg.rule].needs)
+            reason += f" [the log has no {need} for rule {cfg.rule}: fell back to {rule_used}]"
+        reasons.append(reason)
+    # the informative-group fraction against 1 - f_g(p*), the share at which half the
+    # groups of a prompt at p* carry signal
     ps = theory.p_star(cfg.group_size)
     floor = theory.informative_probability(ps, cfg.group_size)
-    inf_pairs = [
-        (s, v)
-        for s, v in zip(steps, series.informative, strict=True)
-        if v is not None and s >= cfg.ref_step
-    ]
     inf_recent = trend = None
-    if inf_pairs:
-        tail = inf_pairs[-max(3, len(inf_pairs) // 5) :]
-        inf_recent = float(np.mean([v for _, v in tail]))
-        if len(inf_pairs) >= 3:
-            xs = np.array([s for s, _ in inf_pairs], dtype=float)
-            ys = np.array([v for _, v in inf_pairs])
-            if np.ptp(xs) > 0:
-                trend = float(np.polyfit(xs, ys, 1)[0])
-    verdict = "continue"
-    stop_step = None
-    if drop is not None:
-        where = f"steps {ref[0]} -> {chk[0]}"
-        if drop > cfg.threshold:
-            verdict = "stop"
-            stop_step = chk[0]
-            reasons.append(
-                f"entropy fell {drop:.0%} over {where}, above the {cfg.threshold:.0%} "
-                f"abort threshold" + ("" if reached else " before the check step")
-            )
-        elif drop > cfg.watch_fraction * cfg.threshold:
-            verdict = "watch"
-            reasons.append(
-                f"entropy fell {drop:.0%} over {where}: approaching the "
-                f"{cfg.threshold:.0%} threshold"
-            )
-        else:
-            reasons.append(f"entropy fell {drop:.0%} over {where}: below the threshold")
-        if not reached:
-            reasons.append(f"provisional: the check step {cfg.check_step} is not reached yet")
-        elif chk[0] < cfg.check_step:
-            reasons.append(
-                f"judged at step {chk[0]}, the log's last step, {cfg.check_step - chk[0]} "
-                f"short of the check step {cfg.check_step}"
-            )
+    if trace.informative is not None:
+        ok = np.isfinite(trace.informative) & (trace.steps >= ref)
+        if ok.any():
+            vals = trace.informative[ok]
+            inf_recent = float(np.mean(vals[-max(3, vals.size // 5) :]))
+            fit = stage2._fit(trace, trace.informative, ref, last)
+            trend = None if fit is None else fit[0] / max(1, last - ref)
     if inf_recent is not None:
-        below = inf_recent < floor
-        falling = trend is not None and trend < 0
-        msg = (
-            f"informative-group fraction {inf_recent:.2f} "
-            f"({'below' if below else 'above'} 1 - f_g(p*) = {floor:.2f} at g = "
-            f"{cfg.group_size})"
+        cmp = stage2.compare(inf_recent, floor)
+        change = None if trend is None else trend * 100
+        word = stage2.trend_word(change)
+        msg = cmp.words(
+            "the informative-group fraction",
+            f"the floor 1 - f_g(p*) at g = {cfg.group_size}:",
+            ".2f",
         )
-        if trend is not None:
-            msg += f", trend {trend * 100:+.3f} per 100 steps"
-        if below and falling and verdict == "continue":
+        if change is not None:
+            msg += f"; {word} ({stage2._fmt(change, '+.3f')} per 100 steps)"
+        if cmp.side == "below" and word == "falling" and verdict == "continue" and mech is None:
             verdict = "watch"
             msg += ": below the floor and falling, hence watch"
         reasons.append(msg)
-    elif series.informative_key is not None:
-        reasons.append(
-            f"informative fraction unknown yet: {series.informative_key} is logged, but not "
-            f"at a step >= {cfg.ref_step} (last logged step {last_step})"
-        )
     else:
-        wanted = cfg.zero_std_key or " / ".join(ZERO_STD_KEYS + INFORMATIVE_KEYS)
+        wanted = cfg.zero_std_key or " / ".join(logs.COLUMNS["zero_std"])
         reasons.append(f"informative fraction unknown: the log has no column {wanted}")
-    rule_info = None
-    if cfg.rule != "paper":
-        paper_reasons = [f"for reference, the paper's entropy rule: {r}" for r in reasons]
-        verdict, stop_step, rule_info = _rule_verdict(series, cfg, ref, last_step, reached)
-        reasons = [rule_info["reason"]] + paper_reasons
-    compute_saved = 0.0
-    if verdict == "stop" and stop_step is not None:
-        compute_saved = max(0.0, (cfg.planned_steps - stop_step) / cfg.planned_steps)
+    state = "signal"
+    if mech is not None:
+        state = f"no_signal:{mech['state']}"
+        reasons = [f"for reference, {r}" for r in reasons]
+        what = {
+            "saturated": "saturated: the reward is at its maximum, the training prompts are solved",
+            "stranded": "stranded: the reward is at its minimum, every sample fails",
+            "mixed": "every prompt is either solved or failed in all its samples",
+            "unknown": "the log has no reward to say whether solved or failed",
+        }[mech["state"]]
+        a, b = mech["window"]
+        reasons.insert(
+            0,
+            "no signal (a fact of the log, whatever the rule): "
+            + mech["comparison"].words(
+                "the zero-std group share", "the no-signal level", ".2f", f" over steps {a}-{b}"
+            )
+            + f", so the policy gradient is (nearly) zero with beta = 0; {what}; stop",
+        )
+        verdict = "stop"
+    elif trace.informative is None:
+        reasons.append(
+            "no-signal check skipped: the log has no zero-std share (verl logs none; "
+            "TRL's frac_reward_zero_std or --zero-std-key gives it)"
+        )
+    provisional = not reached and mech is None
+    if provisional:
+        reasons.append(
+            f"provisional: the check step {check_step} ({window_src}) is not reached (last "
+            f"logged step {last}); judged on steps {ref}-{check}"
+        )
+    elif mech is None and check < check_step:
+        reasons.append(
+            f"judged at step {check}, the log's last step, {check_step - check} short of "
+            f"the check step {check_step}"
+        )
+    compute_saved = (planned - last) / planned if verdict == "stop" else 0.0
+    if verdict == "stop":
+        reasons.append(
+            f"stopping now (step {last} of {planned} planned, {planned_src}) saves "
+            f"{compute_saved:.1%} of the RL compute"
+        )
+    drop = stage2.relative_drop(trace, trace.entropy, ref, check)
+    e_ref = stage2.value_at(trace, trace.entropy, ref, "after")
+    e_chk = stage2.value_at(trace, trace.entropy, check, "before")
+    if keys["entropy"] is None:
+        ent_signal = "none (the log has no entropy column)"
+    elif cfg.entropy_key:
+        ent_signal = f"entropy ({keys['entropy']}, chosen by the user)"
+    else:
+        ent_signal = f"mean token entropy ({keys['entropy']})"
+    thr = details.get("threshold")
+    n = trace.steps.size
     return {
         "verdict": verdict,
+        "provisional": provisional,
+        "state": state,
+        "no_signal": None
+        if mech is None
+        else {k: v for k, v in mech.items() if k != "comparison"}
+        | {"level": stage2.NO_SIGNAL_ZERO_STD, "steps": stage2.NO_SIGNAL_STEPS},
         "reasons": reasons,
         "rule": cfg.rule,
-        "rule_used": "paper" if rule_info is None else rule_info["rule_used"],
-        "rule_score": None if rule_info is None else rule_info["score"],
-        "rule_threshold": rules.rule_threshold(cfg.rule)
-        if cfg.rule_threshold is None
-        else cfg.rule_threshold,
-        "rule_accuracy": rules.stage2_accuracy_note(cfg.rule),
-        "entropy_signal": series.entropy_signal,
+        "rule_used": rule_used,
+        "rule_score": details.get("score"),
+        "rule_threshold": thr if thr is not None else _thresholds(cfg.rule, cfg)[0],
+        "rule_accuracy": rules.stage2_accuracy_note(rule_used or cfg.rule),
+        "entropy_signal": ent_signal,
         "entropy_drop": drop,
-        "entropy_ref": None if ref is None else {"step": ref[0], "value": ref[1]},
-        "entropy_check": None if chk is None else {"step": chk[0], "value": chk[1]},
+        "entropy_ref": None if e_ref is None else {"step": e_ref[0], "value": e_ref[1]},
+        "entropy_check": None if e_chk is None else {"step": e_chk[0], "value": e_chk[1]},
         "informative_fraction": inf_recent,
         "informative_trend_per_step": trend,
         "informative_floor": floor,
         "compute_saved": compute_saved,
-        "steps_seen": len(steps),
-        "last_step": last_step,
+        "planned_steps": planned,
+        "planned_steps_source": planned_src,
+        "steps_seen": n,
+        "last_step": last,
         "check_reached": reached,
-        "log_issues": series.issues,
+        "window": {"ref_step": ref, "check_step": check_step, "from": window_src},
+        "columns": keys,
+        "log_format": log.format,
+        "log_issues": log.issues,
         "config": asdict(cfg),
-        "series": {"step": steps, "entropy": ent, "informative": series.informative},
+        "signal": None
+        if rule_used is None or thr is None
+        else _signal_panel(trace, rule_used, ref, check, thr, keys),
+        "series": {
+            "step": trace.steps.tolist(),
+            "entropy": _col_list(trace.entropy, n),
+            "informative": _col_list(trace.informative, n),
+            "reward": _col_list(trace.reward, n),
+        },
     }
 
 
-def _rule_verdict(series: Series, cfg: MonitorConfig, ref, last_step: int, reached: bool):
-    """Verdict of a calibrated (non-paper) rule: its doom score over [ref, check] against
-    its threshold. stop only once the check step is reached; before, a score above the
-    threshold reads "watch" (provisional)."""
-
-    def arr(xs):
-        if xs is None or all(v is None for v in xs):
-            return None
-        return np.array([np.nan if v is None else v for v in xs], dtype=float)
-
-    trace = rules.Trace(
-        steps=np.array(series.steps),
-        entropy=np.array(series.entropy, dtype=float),
-        informative=arr(series.informative),
-        all_fail=arr(series.all_fail),
-        reward=arr(series.reward),
-    )
-    ref_step = cfg.ref_step if ref is None else ref[0]
-    check = min(cfg.check_step, last_step)
-    if check <= ref_step:
-        reason = (
-            f"rule {cfg.rule}: not enough steps to judge yet (needs steps {ref_step} to "
-            f"{cfg.check_step}; last logged step {last_step}); continue for now"
-        )
-        return "continue", None, {"score": None, "reason": reason, "rule_used": cfg.rule}
-    rule = cfg.rule
-    score = rules.stage2_score(rule, trace, ref_step, check)
-    fallback = ""
-    if score is None:  # the log lacks this rule's columns: the next-best rule it supports
-        order = sorted(  # only rules that beat chance on held-out settings
-            (
-                r
-                for r in rules.STAGE2_RULES
-                if r != cfg.rule and (rules.STAGE2_CALIBRATION.get(r, {}).get("auc") or 0) > 0.5
-            ),
-            key=lambda r: -rules.STAGE2_CALIBRATION[r]["auc"],
-        )
-        for alt in order:
-            score = rules.stage2_score(alt, trace, ref_step, check)
-            if score is not None:
-                fallback = (
-                    f" (the log has no column for rule {cfg.rule}, e.g. reward: pass "
-                    f"--reward-key; judged by the next-best rule {alt})"
-                )
-                rule = alt
-                break
-    if score is None:
-        reason = (
-            f"rule {cfg.rule} cannot be computed on this log's columns, nor any rule that beat "
-            "chance on held-out settings (they read the reward or frac_reward_zero_std: name "
-            "them with --reward-key / --zero-std-key); continue. --rule paper judges the "
-            "entropy drop"
-        )
-        return "continue", None, {"score": None, "reason": reason, "rule_used": None}
-    # the rule actually judged (the asked one, or its fallback) sets thresholds and wording
-    thr = rules.rule_threshold(rule) if cfg.rule_threshold is None else cfg.rule_threshold
-    watch_thr = rules.rule_watch_threshold(rule) if cfg.rule_threshold is None else thr
-    note = rules.stage2_accuracy_note(rule)
-    desc = rules.STAGE2_RULES[rule].description
-    above = score > thr
-    if above and reached:
-        verdict, stop_step = "stop", check
-    elif above or score > watch_thr:
-        verdict, stop_step = "watch", None
+def basis(rep: dict) -> str:
+    """What a report's verdict rests on, in words (the CLI and report.md print it)."""
+    used = rep.get("rule_used")
+    if rep.get("state", "signal").startswith("no_signal"):
+        what = f"no signal: {rep['state'].split(':', 1)[1]}, a fact of the log"
+    elif used in ("paper", "paper_min"):
+        what = f"rule {used}; signal: {rep['entropy_signal']}"
+    elif used:
+        sig = rep.get("signal") or {}
+        what = f"rule {used}; signal: {sig.get('name', '?')} ({sig.get('key') or 'not logged'})"
     else:
-        verdict, stop_step = "continue", None
-    if rule in ("reward_slope", "informative_trend"):  # scores are minus a change: show it
-        what = "mean reward" if rule == "reward_slope" else "informative-group fraction"
-        state = "stop" if above else "watch" if score > watch_thr else "continue"
-        reason = (
-            f"rule {rule}: the {what} changed by {-score:+.3f} over steps {ref_step}-{check}; "
-            f"the rule stops when it changes by less than {round(-thr, 3) + 0:+.3f} and watches "
-            f"below {round(-watch_thr, 3) + 0:+.3f}: {state}{fallback} ({note})"
-        )
-    else:
-        where = (
-            f"above its stop threshold {thr:.3f}"
-            if above
-            else f"between its watch ({watch_thr:.3f}) and stop ({thr:.3f}) thresholds"
-            if score > watch_thr
-            else f"below its watch threshold {watch_thr:.3f}"
-        )
-        reason = (
-            f"rule {rule}: {desc} = {score:.3f} over steps {ref_step}-{check}, {where}"
-            f"{fallback} ({note})"
-        )
-    if above and not reached:
-        reason += f"; provisional until the check step {cfg.check_step}"
-    return verdict, stop_step, {"score": score, "reason": reason, "rule_used": rule}
+        what = "no rule computable on this log"
+    prov = "provisional: the check step is not reached; " if rep.get("provisional") else ""
+    return prov + what
+
+
+def is_report(data) -> bool:
+    """Whether loaded JSON is a monitor report (found by content, whatever its file name)."""
+    return isinstance(data, dict) and {"verdict", "reasons", "series", "config"} <= set(data)
 
 
 def monitor(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> dict:
     """Read the log at ``path`` and return :func:`analyse`'s report."""
-    return analyse(read_series(path, cfg), cfg)
+    return analyse(logs.read_log(path, cfg.step_key), cfg)
+
+
+def analyse_records(records: list[dict], cfg: MonitorConfig = MonitorConfig(), max_steps=None):
+    """:func:`analyse` on in-memory log records (the live TRL callback)."""
+    recs = logs.merge_by_step([logs._strip_prefix(r) for r in records])
+    return analyse(logs.RunLog("<live>", "trl", recs, max_steps), cfg)

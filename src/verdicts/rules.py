@@ -52,189 +52,9 @@ from rankinv.verdicts.signals import (  # noqa: E402
 )
 
 # ---------------------------------------------------------------- stage 2
-
-
-@dataclass(frozen=True)
-class Trace:
-    """A run's log up to now, in step order (None where the log lacks a column)."""
-
-    steps: np.ndarray
-    entropy: np.ndarray
-    min_entropy: np.ndarray | None = None
-    informative: np.ndarray | None = None  # 1 - frac_reward_zero_std
-    all_fail: np.ndarray | None = None
-    reward: np.ndarray | None = None
-
-    @classmethod
-    def from_records(cls, recs: Sequence[dict]) -> Trace:
-        """From JSONL-style records (keys: step, entropy, min_entropy, frac_reward_zero_std,
-        frac_all_fail or all_fail, reward)."""
-
-        def col(*keys):
-            vals = []
-            for r in recs:
-                v = next((r[k] for k in keys if r.get(k) is not None), None)
-                vals.append(np.nan if v is None else float(v))
-            arr = np.array(vals, dtype=float)
-            return None if np.all(np.isnan(arr)) else arr
-
-        zero = col("frac_reward_zero_std")
-        entropy = col("entropy")
-        return cls(
-            steps=np.array([int(r["step"]) for r in recs]),
-            entropy=entropy if entropy is not None else np.full(len(recs), np.nan),
-            min_entropy=col("min_entropy"),
-            informative=None if zero is None else 1.0 - zero,
-            all_fail=col("frac_all_fail", "all_fail"),
-            reward=col("reward"),
-        )
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    description: str
-    threshold: float  # stop when the doom score exceeds this
-    score: Callable[[Trace, int, int], float | None]  # (trace, ref_step, check_step)
-
-
-def _window(trace: Trace, values: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
-    if values is None:
-        return None
-    m = (trace.steps >= lo) & (trace.steps <= hi) & np.isfinite(values)
-    return values[m] if m.any() else None
-
-
-def _at(trace: Trace, values: np.ndarray | None, step: int, side: str) -> float | None:
-    """First logged value at a step >= ``step`` (after) or last at <= ``step`` (before)."""
-    if values is None:
-        return None
-    ok = np.isfinite(values)
-    idx = np.nonzero(ok & ((trace.steps >= step) if side == "after" else (trace.steps <= step)))[0]
-    if idx.size == 0:
-        return None
-    return float(values[idx[0] if side == "after" else idx[-1]])
-
-
-def _relative_drop(trace: Trace, values, ref: int, check: int) -> float | None:
-    a, b = _at(trace, values, ref, "after"), _at(trace, values, check, "before")
-    if a is None or b is None or a <= 0:
-        return None
-    return (a - b) / a
-
-
-def _recent(trace: Trace, values, ref: int, check: int, share: float = 0.25) -> float | None:
-    """Mean over the last ``share`` of the window [ref, check] (at least one logged step)."""
-    lo = check - max(1, int(round(share * (check - ref))))
-    w = _window(trace, values, lo, check)
-    return None if w is None else float(np.mean(w))
-
-
-def _slope(trace: Trace, values, ref: int, check: int) -> float | None:
-    if values is None:
-        return None
-    m = (trace.steps >= ref) & (trace.steps <= check) & np.isfinite(values)
-    if m.sum() < 3:
-        return None
-    x, y = trace.steps[m].astype(float), values[m]
-    if np.ptp(x) == 0:
-        return None
-    return float(np.polyfit(x, y, 1)[0]) * (check - ref)  # change over the window
-
-
-def _score_paper(t, ref, check):
-    return _relative_drop(t, t.entropy, ref, check)
-
-
-def _score_paper_min(t, ref, check):
-    return _relative_drop(t, t.min_entropy if t.min_entropy is not None else t.entropy, ref, check)
-
-
-def _score_informative(t, ref, check):
-    v = _recent(t, t.informative, ref, check)
-    return None if v is None else 1.0 - v
-
-
-def _score_informative_trend(t, ref, check):
-    s = _slope(t, t.informative, ref, check)
-    return None if s is None else -s
-
-
-def _score_all_fail(t, ref, check):
-    return _recent(t, t.all_fail, ref, check)
-
-
-def _score_reward_slope(t, ref, check):
-    s = _slope(t, t.reward, ref, check)
-    return None if s is None else -s
-
-
-def _score_combined(t, ref, check):
-    """Low signal and no progress: (1 - informative) minus the reward gain over the window."""
-    a = _score_informative(t, ref, check)
-    b = _slope(t, t.reward, ref, check)
-    if a is None or b is None:
-        return None
-    return a - b
-
-
-#: Candidate stage-2 rules. Thresholds of all but "paper" are set by calibration (see the
-#: defaults below); "paper" is the paper's rule exactly: relative drop of mean entropy > 0.5.
-STAGE2_RULES: dict[str, Rule] = {
-    r.name: r
-    for r in (
-        Rule(
-            "paper",
-            "relative drop of mean entropy, ref -> check (the paper's rule)",
-            paper.DROP_THRESHOLD,
-            _score_paper,
-        ),
-        Rule(
-            "paper_min",
-            "relative drop of worst-token entropy (mean where absent)",
-            paper.DROP_THRESHOLD,
-            _score_paper_min,
-        ),
-        Rule(
-            "informative",
-            "1 - informative-group fraction over the last quarter of the window",
-            0.5,
-            _score_informative,
-        ),
-        Rule(
-            "informative_trend",
-            "fall of the informative-group fraction over the window",
-            0.1,
-            _score_informative_trend,
-        ),
-        Rule(
-            "all_fail",
-            "all-fail group share over the last quarter of the window",
-            0.5,
-            _score_all_fail,
-        ),
-        Rule(
-            "reward_slope",
-            "minus the mean reward's linear change over the window",
-            0.0,
-            _score_reward_slope,
-        ),
-        Rule(
-            "combined",
-            "(1 - informative fraction) minus the reward's change over the window",
-            0.5,
-            _score_combined,
-        ),
-    )
-}
-
-
-def stage2_score(rule: str, trace: Trace, ref_step: int, check_step: int) -> float | None:
-    if rule not in STAGE2_RULES:
-        raise UserError(f"rule must be one of {sorted(STAGE2_RULES)}, got {rule!r}")
-    v = STAGE2_RULES[rule].score(trace, ref_step, check_step)
-    return None if v is None or not math.isfinite(v) else float(v)
-
+# The stage-2 rules and the mechanical no-signal state live in rankinv.verdicts.stage2; their
+# names stay importable from here.
+from rankinv.verdicts.stage2 import STAGE2_RULES, Rule, Trace, stage2_score  # noqa: E402
 
 # ---------------------------------------------------------------- calibrated defaults
 __all__ = [
@@ -256,8 +76,6 @@ __all__ = [
     "signal_sign",
     "stage2_accuracy_note",
     "stage1_accuracy_note",
-    "escape_per_prompt",
-    "reachable_pass_at_k",
 ]
 
 
@@ -288,9 +106,11 @@ def stage2_accuracy_note(rule: str) -> str:
     if cal is None:
         return "not calibrated"
     auc = "n/a" if cal.get("auc") is None else f"{cal['auc']:.2f}"
+    at = (cal.get("precision_at_prevalence") or {}).get("0.1")
+    prev = cal.get("prevalence")
     return (
-        f"held-out AUC {auc}; stop: precision {_pct(cal.get('precision'))}, recall "
-        f"{_pct(cal.get('recall'))} for doomed runs (watch: recall "
-        f"{_pct(cal.get('watch_recall'))}) on {cal.get('n_runs', '?')} simulated runs of "
-        "settings it was not chosen on"
+        f"held-out AUC {auc}; stop: precision {_pct(cal.get('precision'))} at the simulator's "
+        f"{_pct(prev)} of runs not worth continuing ({_pct(at)} at 10%), recall "
+        f"{_pct(cal.get('recall'))} (watch: recall {_pct(cal.get('watch_recall'))}) on "
+        f"{cal.get('n_runs', '?')} simulated runs of settings it was not chosen on"
     )

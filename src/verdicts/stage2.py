@@ -1,0 +1,369 @@
+"""Stage-2 rules as pure functions of a run's log, and the mechanical no-signal state.
+
+Stage 2 (during RL) works on a run's log: per-step entropy, worst-token entropy, the share of
+groups whose rewards are all equal (``frac_reward_zero_std``), the all-fail share and the
+mean reward. Each rule gives a *doom score* at a check step (higher = less worth continuing)
+and stops when the score exceeds its calibrated threshold (``rankinv.verdicts.rules`` holds
+the calibrated defaults and re-exports these names).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rankinv.errors import UserError
+from rankinv.theory import paper
+
+#
+# Before any learned rule, the mechanical state of the log (``no_signal``): when (almost) no
+# group has reward variance, GRPO's advantages are zero and, with beta = 0, so is the policy
+# gradient: every further step is wasted compute, whatever any rule predicts. Then the rules,
+# each a doom score at a check step (higher = less worth continuing) on scale-free
+# quantities: relative entropy drops, fractions of groups, and reward changes measured
+# against the run's own headroom or noise, so one threshold means the same on any task.
+
+#: No signal: the mean share of zero-std groups over the last NO_SIGNAL_STEPS steps is at
+#: least NO_SIGNAL_ZERO_STD (informative-group fraction <= 0.05; at 1.0 the gradient is 0).
+NO_SIGNAL_ZERO_STD = 0.95
+NO_SIGNAL_STEPS = 10
+#: ... and over at least this many logged steps (a log every 10 steps: the last 20 steps).
+NO_SIGNAL_MIN_POINTS = 3
+#: Two numbers within this of each other are equal for every threshold comparison below
+#: (values are logged and shown to about 3 decimals).
+COMPARE_TOL = 5e-4
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A value set against a threshold once, with a tolerance: ``side`` is "above", "at" or
+    "below"; the verdict and the words both come from it."""
+
+    value: float
+    threshold: float
+    tol: float = COMPARE_TOL
+
+    @property
+    def side(self) -> str:
+        d = self.value - self.threshold
+        return "at" if abs(d) <= self.tol else "above" if d > 0 else "below"
+
+    def words(self, name: str, what: str = "the threshold", fmt: str = ".3f", where="") -> str:
+        """E.g. "the drop 26% over steps 10-150 is below the stop threshold 50%"."""
+        v, t = _fmt(self.value, fmt), _fmt(self.threshold, fmt)
+        return f"{name} {v}{where} is {self.side} {what} {t}"
+
+
+def _fmt(x: float, fmt: str) -> str:
+    """format(), without a sign on a value that rounds to zero ("-0.000" -> "0.000")."""
+    s = format(x, fmt)
+    return format(0.0, fmt.replace("+", "")) if float(s.rstrip("%")) == 0 else s
+
+
+def compare(value: float, threshold: float, tol: float = COMPARE_TOL) -> Comparison:
+    return Comparison(float(value), float(threshold), tol)
+
+
+def trend_word(change: float | None, tol: float = COMPARE_TOL) -> str:
+    """ "rising", "flat" or "falling" for a change over a window (flat within ``tol``)."""
+    if change is None:
+        return "unknown"
+    side = compare(change, 0.0, tol).side
+    return {"above": "rising", "at": "flat", "below": "falling"}[side]
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A run's log up to now, in step order (None where the log lacks a column)."""
+
+    steps: np.ndarray
+    entropy: np.ndarray | None = None
+    min_entropy: np.ndarray | None = None
+    informative: np.ndarray | None = None  # 1 - frac_reward_zero_std
+    all_fail: np.ndarray | None = None
+    reward: np.ndarray | None = None
+    reward_range: tuple[float, float] = (0.0, 1.0)  # the reward's minimum and maximum
+
+    @classmethod
+    def from_records(cls, recs: Sequence[dict], **forced) -> Trace:
+        """From log records of any trainer (``rankinv.verdicts.logs`` maps the names)."""
+        from rankinv.verdicts import logs
+
+        return logs.trace(logs.merge_by_step(list(recs)), **forced)[0]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    threshold: float  # stop when the doom score exceeds this (before calibration)
+    score: Callable[[Trace, int, int], float | None]  # (trace, ref_step, check_step)
+    needs: tuple[str, ...]  # the Trace columns it reads
+    #: its score means the same on any task's reward and entropy scale
+    scale_free: bool = True
+    #: what a "stop" claims: the outcome labels (rankinv.verdicts.labels) it should catch
+    catches: tuple[str, ...] = ("saturated", "stranded", "stalled")
+
+
+def _window(trace: Trace, values: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+    if values is None:
+        return None
+    m = (trace.steps >= lo) & (trace.steps <= hi) & np.isfinite(values)
+    return values[m] if m.any() else None
+
+
+def value_at(trace: Trace, values: np.ndarray | None, step: int, side: str):
+    """(step, value) of the first logged value at a step >= ``step`` (side "after") or the
+    last at <= ``step`` (side "before"); None when there is none."""
+    if values is None:
+        return None
+    ok = np.isfinite(values)
+    idx = np.nonzero(ok & ((trace.steps >= step) if side == "after" else (trace.steps <= step)))[0]
+    if idx.size == 0:
+        return None
+    i = idx[0] if side == "after" else idx[-1]
+    return int(trace.steps[i]), float(values[i])
+
+
+def _at(trace: Trace, values, step: int, side: str) -> float | None:
+    v = value_at(trace, values, step, side)
+    return None if v is None else v[1]
+
+
+def relative_drop(trace: Trace, values, ref: int, check: int) -> float | None:
+    """(H(ref) - H(check)) / H(ref) between the first value at >= ref and the last <= check."""
+    a, b = value_at(trace, values, ref, "after"), value_at(trace, values, check, "before")
+    if a is None or b is None or a[1] <= 0 or b[0] <= a[0]:
+        return None
+    return (a[1] - b[1]) / a[1]
+
+
+def _recent(trace: Trace, values, ref: int, check: int, share: float = 0.25) -> float | None:
+    """Mean over the last ``share`` of the window [ref, check] (at least one logged step)."""
+    lo = check - max(1, int(round(share * (check - ref))))
+    w = _window(trace, values, lo, check)
+    return None if w is None else float(np.mean(w))
+
+
+def _fit(trace: Trace, values, ref: int, check: int):
+    """Least-squares line over [ref, check]: (change over the window, its standard error,
+    the fitted value at ref); None with fewer than 3 points."""
+    if values is None:
+        return None
+    m = (trace.steps >= ref) & (trace.steps <= check) & np.isfinite(values)
+    if m.sum() < 3:
+        return None
+    x, y = trace.steps[m].astype(float), values[m]
+    if np.ptp(x) == 0:
+        return None
+    slope, icept = np.polyfit(x, y, 1)
+    resid = y - (slope * x + icept)
+    se = math.sqrt(float(resid @ resid) / max(1, x.size - 2) / float(((x - x.mean()) ** 2).sum()))
+    return float(slope) * (check - ref), se * (check - ref), float(slope * ref + icept)
+
+
+def reward_gain(trace: Trace, ref: int, check: int) -> float | None:
+    """The reward's linear change over [ref, check] as a share of the headroom it had at ref:
+    change / (max reward - fitted reward at ref); 1 = the whole headroom was gained."""
+    f = _fit(trace, trace.reward, ref, check)
+    if f is None:
+        return None
+    change, _, start = f
+    lo, hi = trace.reward_range
+    headroom = max(hi - start, 0.05 * (hi - lo))  # at the ceiling: a twentieth of the range
+    return change / headroom
+
+
+def _score_paper(t, ref, check):
+    return relative_drop(t, t.entropy, ref, check)
+
+
+def _score_paper_min(t, ref, check):
+    return relative_drop(t, t.min_entropy if t.min_entropy is not None else t.entropy, ref, check)
+
+
+def _score_informative(t, ref, check):
+    v = _recent(t, t.informative, ref, check)
+    return None if v is None else 1.0 - v
+
+
+def _score_informative_trend(t, ref, check):
+    f = _fit(t, t.informative, ref, check)
+    return None if f is None else -f[0]
+
+
+def _score_all_fail(t, ref, check):
+    return _recent(t, t.all_fail, ref, check)
+
+
+def _score_reward_slope(t, ref, check):
+    f = _fit(t, t.reward, ref, check)
+    return None if f is None else -f[0]
+
+
+def _score_reward_gain(t, ref, check):
+    g = reward_gain(t, ref, check)
+    return None if g is None else -g
+
+
+def _score_reward_z(t, ref, check):
+    """Minus the reward's change over its standard error (a t-statistic: noise-scaled)."""
+    f = _fit(t, t.reward, ref, check)
+    if f is None:
+        return None
+    change, se, _ = f
+    lo, hi = t.reward_range
+    return -change / max(se, 1e-3 * (hi - lo))
+
+
+def _score_combined(t, ref, check):
+    """Low signal and no progress: (1 - informative fraction) minus the reward's gain as a
+    share of its headroom."""
+    a = _score_informative(t, ref, check)
+    b = reward_gain(t, ref, check)
+    return None if a is None or b is None else a - b
+
+
+#: Candidate stage-2 rules. Thresholds of all but "paper" are set by calibration (see the
+#: defaults below); "paper" is the paper's rule exactly: relative drop of mean entropy > 0.5.
+STAGE2_RULES: dict[str, Rule] = {
+    r.name: r
+    for r in (
+        Rule(
+            "paper",
+            "relative drop of mean entropy, ref -> check (the paper's rule)",
+            paper.DROP_THRESHOLD,
+            _score_paper,
+            ("entropy",),
+            catches=("stranded", "stalled"),
+        ),
+        Rule(
+            "paper_min",
+            "relative drop of worst-token entropy (mean where absent)",
+            paper.DROP_THRESHOLD,
+            _score_paper_min,
+            ("entropy",),
+            catches=("stranded", "stalled"),
+        ),
+        Rule(
+            "informative",
+            "1 - informative-group fraction over the last quarter of the window",
+            0.5,
+            _score_informative,
+            ("informative",),
+        ),
+        Rule(
+            "informative_trend",
+            "fall of the informative-group fraction over the window",
+            0.1,
+            _score_informative_trend,
+            ("informative",),
+        ),
+        Rule(
+            "all_fail",
+            "all-fail group share over the last quarter of the window",
+            0.5,
+            _score_all_fail,
+            ("all_fail",),
+            catches=("stranded", "stalled"),
+        ),
+        Rule(
+            "reward_slope",
+            "minus the mean reward's linear change over the window, in reward units "
+            "(not scale-free: kept to show what does not transfer)",
+            0.0,
+            _score_reward_slope,
+            ("reward",),
+            scale_free=False,
+        ),
+        Rule(
+            "reward_gain",
+            "minus the reward's linear change over the window as a share of its headroom "
+            "(max reward - reward at ref)",
+            0.0,
+            _score_reward_gain,
+            ("reward",),
+        ),
+        Rule(
+            "reward_z",
+            "minus the reward's linear change over the window in standard errors of the fit",
+            0.0,
+            _score_reward_z,
+            ("reward",),
+        ),
+        Rule(
+            "combined",
+            "(1 - informative fraction) minus the reward's gain as a share of its headroom",
+            0.5,
+            _score_combined,
+            ("informative", "reward"),
+        ),
+    )
+}
+
+
+def stage2_score(rule: str, trace: Trace, ref_step: int, check_step: int) -> float | None:
+    if rule not in STAGE2_RULES:
+        raise UserError(f"rule must be one of {sorted(STAGE2_RULES)}, got {rule!r}")
+    v = STAGE2_RULES[rule].score(trace, ref_step, check_step)
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+def no_signal(trace: Trace, step: int | None = None) -> dict | None:
+    """The mechanical state at ``step`` (default: the last logged step): a dict when the mean
+    zero-std share over the last NO_SIGNAL_STEPS steps (at least NO_SIGNAL_MIN_POINTS logged
+    steps; the log must span NO_SIGNAL_STEPS) is at least NO_SIGNAL_ZERO_STD
+    (state "saturated" when the mean reward there is within REWARD_EDGE of its maximum,
+    "stranded" within it of its minimum, else "mixed": solved and failing prompts); None
+    when signal remains or the log cannot tell (no zero-std column, too few steps)."""
+    from rankinv.verdicts.labels import REWARD_EDGE
+
+    if trace.informative is None or not trace.steps.size:
+        return None
+    step = int(trace.steps.max()) if step is None else step
+    ok = np.isfinite(trace.informative) & (trace.steps <= step)
+    if ok.sum() < NO_SIGNAL_MIN_POINTS or step - int(trace.steps[ok].min()) < NO_SIGNAL_STEPS:
+        return None
+    # the last NO_SIGNAL_STEPS steps, and at least the last NO_SIGNAL_MIN_POINTS logged ones
+    idx = np.nonzero(ok)[0]
+    recent = idx[trace.steps[idx] >= step - NO_SIGNAL_STEPS]
+    if recent.size < NO_SIGNAL_MIN_POINTS:
+        recent = idx[-NO_SIGNAL_MIN_POINTS:]
+    w = trace.informative[recent]
+    lo_step = int(trace.steps[recent].min())
+    zero_std = 1.0 - float(w.mean())
+    cmp = compare(zero_std, NO_SIGNAL_ZERO_STD)
+    if cmp.side == "below":
+        return None
+    r = _window(trace, trace.reward, lo_step, step)
+    lo, hi = trace.reward_range
+    edge = REWARD_EDGE * (hi - lo)
+    reward = None if r is None else float(r.mean())
+    if reward is None:
+        state = "unknown"
+    elif compare(reward, hi - edge).side != "below":
+        state = "saturated"
+    elif compare(reward, lo + edge).side != "above":
+        state = "stranded"
+    else:
+        state = "mixed"
+    return {
+        "state": state,
+        "zero_std": zero_std,
+        "comparison": cmp,
+        "reward": reward,
+        "window": (lo_step, step),
+        "points": int(w.size),
+    }
+
+
+#: The outcome labels the mechanical stop claims, per state.
+NO_SIGNAL_CATCHES = {
+    "saturated": ("saturated",),
+    "stranded": ("stranded",),
+    "mixed": ("saturated", "stranded", "stalled"),
+    "unknown": ("saturated", "stranded", "stalled"),
+}

@@ -1,0 +1,77 @@
+"""Several runs of one sweep judged against each other: successive halving at the runs'
+common step, for the practitioner who stops the losers of a sweep rather than judging one
+run alone (``rankinv monitor LOG LOG ...``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+
+from rankinv.errors import UserError
+from rankinv.verdicts import logs
+from rankinv.verdicts.monitor import MonitorConfig, analyse
+
+
+def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> dict:
+    """Several runs of one sweep judged against each other at their common step (the
+    earliest last step): runs with no signal stop; of the rest, ranked by the rule's doom
+    score over [ref, common step], the worst ``1 - keep`` stop (successive halving)."""
+    cfg = cfg or MonitorConfig()
+    if len(paths) < 2:
+        raise UserError("a sweep needs at least two logs")
+    read = [(str(p), logs.read_log(p, cfg.step_key)) for p in paths]
+    common = min(int(max(r["step"] for r in lg.records)) for _, lg in read)
+    ref = cfg.ref_step if cfg.ref_step is not None else 1
+    if common <= ref:
+        raise UserError(
+            f"the logs' common step {common} is not past the reference step {ref}: "
+            "too early to compare the sweep"
+        )
+    planned = cfg.planned_steps or max((lg.max_steps or 0) for _, lg in read) or None
+    at = MonitorConfig(
+        **{**asdict(cfg), "ref_step": ref, "check_step": common, "planned_steps": planned}
+    )
+    runs = []
+    for name, lg in read:
+        cut = logs.RunLog(
+            lg.source,
+            lg.format,
+            [r for r in lg.records if r["step"] <= common],
+            lg.max_steps,
+            lg.issues,
+        )
+        rep = analyse(cut, at)
+        runs.append({"log": name, "report": rep, "score": rep["rule_score"]})
+    live = [r for r in runs if not r["report"]["state"].startswith("no_signal")]
+    scored = sorted((r for r in live if r["score"] is not None), key=lambda r: r["score"])
+    n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
+    for i, r in enumerate(scored):
+        r["rank"] = i + 1
+        r["verdict"] = "continue" if i < n_keep else "stop"
+    for r in runs:
+        if r["report"]["state"].startswith("no_signal"):
+            r["rank"], r["verdict"] = None, "stop"
+        elif r["score"] is None:
+            r["rank"], r["verdict"] = None, "continue"
+        plan = r["report"]["planned_steps"]
+        r["compute_saved"] = (plan - common) / plan if r["verdict"] == "stop" else 0.0
+    rule = next((r["report"]["rule_used"] for r in runs if r["report"]["rule_used"]), cfg.rule)
+    return {
+        "step": common,
+        "rule": rule,
+        "keep": keep,
+        "runs": [
+            {
+                "log": r["log"],
+                "verdict": r["verdict"],
+                "rank": r["rank"],
+                "score": r["score"],
+                "state": r["report"]["state"],
+                "compute_saved": r["compute_saved"],
+                "reason": r["report"]["reasons"][0],
+            }
+            for r in runs
+        ],
+        "compute_saved": float(np.mean([r["compute_saved"] for r in runs])),
+    }

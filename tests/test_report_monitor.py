@@ -1,0 +1,23 @@
+"""report.md's monitor sections: reports found by content, the verdict's real basis, and a
+figure of the signal that decided."""
+
+import json
+
+from rankinv._io import write_json
+from rankinv.report import build_report
+from rankinv.verdicts.monitor import MonitorConfig, monitor
+
+
+def test_monitor_reports_are_found_by_content_and_name_their_rule(tmp_path):
+    log = tmp_path / "trainer_state.json"  # a TRL log in the same folder is not a report
+    rows = [
+        {"step": s, "entropy": 0.5, "frac_reward_zero_std": 0.3, "reward": 0.1 + s / 1000}
+        for s in range(1, 201)
+    ]
+    log.write_text(json.dumps({"log_history": rows, "max_steps": 400}))
+    write_json(tmp_path / "sweep_a.json", monitor(log, MonitorConfig(rule="reward_slope")))
+    text = build_report(tmp_path).read_text()
+    assert "## Stage-2 monitor: sweep_a" in text and "trainer_state" not in text
+    assert "(rule reward_slope; signal: reward (reward))" in text
+    assert "worst-token" not in text
+    assert (tmp_path / "monitor_sweep_a.png").stat().st_size > 10_000

@@ -1,0 +1,246 @@
+"""The stage-2 monitor: the no-signal state first, then a rule; one comparison per threshold;
+compute saved from the log's step; provisional verdicts; sweeps."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rankinv.errors import UserError
+from rankinv.verdicts import rules, stage2
+from rankinv.verdicts.calibrate import check_window
+from rankinv.verdicts.monitor import MonitorConfig, monitor
+from rankinv.verdicts.sweep import judge_sweep
+
+PAPER = MonitorConfig(rule="paper")  # the paper's entropy-drop rule, exactly
+
+
+def trl_state(rows: dict[int, dict], max_steps: int | None = 400) -> dict:
+    """A trainer_state.json as TRL's GRPOTrainer writes it (log_history per logging step,
+    then the train summary entry without metrics)."""
+    history = []
+    for step, vals in sorted(rows.items()):
+        rec = {
+            "clip_ratio/region_mean": 0.0,
+            "completions/mean_length": 48.5,
+            "entropy": 0.5,
+            "epoch": step / 400,
+            "frac_reward_zero_std": 0.3,
+            "grad_norm": 0.21,
+            "loss": 0.003,
+            "reward": 0.42,
+            "reward_std": 0.31,
+            "step": step,
+        }
+        rec.update(vals)
+        history.append(rec)
+    history.append({"epoch": 1.0, "step": max(rows), "train_loss": 0.002, "train_runtime": 12.0})
+    state = {"global_step": max(rows), "log_history": history, "logging_steps": 10}
+    if max_steps is not None:
+        state["max_steps"] = max_steps
+    return state
+
+
+def write(tmp_path, rows, name="trainer_state.json", **kw):
+    path = tmp_path / name
+    path.write_text(json.dumps(trl_state(rows, **kw)))
+    return path
+
+
+def entropy_rows(h0, h_end, steps):
+    steps = list(steps)
+    return {
+        s: {"entropy": h0 + (h_end - h0) * (s - steps[0]) / (steps[-1] - steps[0])} for s in steps
+    }
+
+
+def test_collapsing_run_stops_and_saves_from_its_own_step(tmp_path):
+    path = write(tmp_path, entropy_rows(0.5, 0.2, range(10, 151, 10)))
+    rep = monitor(tmp_path, PAPER)  # a checkpoint directory works too
+    assert rep["verdict"] == "stop" and rep["entropy_drop"] == pytest.approx(0.6)
+    assert rep["compute_saved"] == pytest.approx(250 / 400)  # step 150 of max_steps 400
+    assert rep["planned_steps_source"] == "the log's max_steps"
+    # the same run logged on to step 200: stopping now saves 200 of 400 steps, not 62.5%
+    rows = entropy_rows(0.5, 0.2, range(10, 151, 10)) | {s: {"entropy": 0.2} for s in (160, 200)}
+    path.write_text(json.dumps(trl_state(rows)))
+    rep = monitor(path, PAPER)
+    assert rep["verdict"] == "stop" and rep["compute_saved"] == pytest.approx(0.5)
+    assert "step 200 of 400 planned" in rep["reasons"][-1]
+
+
+def test_planned_steps_before_the_last_step_is_refused(tmp_path):
+    rows = entropy_rows(0.5, 0.2, range(10, 151, 10)) | {200: {"entropy": 0.2}}
+    path = write(tmp_path, rows, max_steps=None)
+    with pytest.raises(UserError, match="planned steps 100 .* before the log's last step 200"):
+        monitor(path, MonitorConfig(rule="paper", planned_steps=100))
+    rep = monitor(path, MonitorConfig(rule="paper", planned_steps=1000))
+    assert rep["compute_saved"] == pytest.approx(0.8)
+
+
+def test_healthy_run_continues_and_words_say_the_drop_is_below(tmp_path):
+    rows = entropy_rows(0.5, 0.37, range(10, 151, 10)) | {200: {"entropy": 0.37}}
+    rep = monitor(write(tmp_path, rows), PAPER)
+    assert rep["verdict"] == "continue" and rep["compute_saved"] == 0.0
+    words = "mean entropy fell 26% over steps 10-150: the drop 26% is below the stop threshold 50%"
+    assert words in rep["reasons"][0]
+
+
+def test_log_before_the_check_step_is_provisional(tmp_path):
+    path = write(tmp_path, entropy_rows(1.0, 0.3, range(10, 61, 10)))
+    rep = monitor(path, PAPER)
+    assert rep["provisional"] is True and rep["verdict"] == "watch"  # never stop before
+    assert any(
+        "provisional: the check step 150 (the paper's steps) is not reached" in r
+        for r in rep["reasons"]
+    )
+    full = write(tmp_path, entropy_rows(1.0, 0.3, range(10, 161, 10)))
+    assert monitor(full, PAPER)["provisional"] is False
+
+
+def test_log_ending_one_step_before_the_check_step_is_judged(tmp_path):
+    path = tmp_path / "sim.jsonl"  # the simulator logs steps 0..149 for 150 updates
+    path.write_text(
+        "\n".join(json.dumps({"step": s, "entropy": 1.0 - 0.002 * s}) for s in range(150))
+    )
+    rep = monitor(path, PAPER)
+    assert rep["check_reached"] is True and rep["entropy_check"]["step"] == 149
+    assert any("judged at step 149, the log's last step, 1 short" in r for r in rep["reasons"])
+
+
+def test_informative_fraction_at_the_floor_is_at_it_and_a_zero_trend_is_flat(tmp_path):
+    rows = {s: {"frac_reward_zero_std": 0.5, "entropy": 0.5} for s in range(10, 201, 10)}
+    rep = monitor(write(tmp_path, rows), PAPER)
+    text = " ".join(rep["reasons"])
+    assert "the informative-group fraction 0.50 is at the floor 1 - f_g(p*) at g = 8: 0.50" in text
+    assert "flat (0.000 per 100 steps)" in text
+    assert "falling" not in text and rep["verdict"] == "continue"
+
+
+def test_comparison_tolerance_and_words():
+    c = stage2.compare(0.5000001, 0.5)
+    assert c.side == "at" and c.words("x", "the floor", ".2f") == "x 0.50 is at the floor 0.50"
+    assert stage2.compare(0.49, 0.5).side == "below"
+    assert stage2.trend_word(-0.00001) == "flat" and stage2.trend_word(-0.01) == "falling"
+    assert stage2.compare(-5e-6, 0.0).words("c", "z", "+.3f") == "c 0.000 is at z 0.000"
+
+
+def test_all_groups_zero_std_for_100_steps_stops_saturated_whatever_the_rule(tmp_path):
+    rows = {s: {"frac_reward_zero_std": 0.5, "reward": 0.5 + s / 80} for s in range(1, 41)}
+    rows |= {s: {"frac_reward_zero_std": 1.0, "reward": 1.0} for s in range(41, 201)}
+    for rule in ("paper", rules.DEFAULT_STAGE2_RULE):
+        rep = monitor(write(tmp_path, rows), MonitorConfig(rule=rule))
+        assert rep["verdict"] == "stop" and rep["state"] == "no_signal:saturated"
+        assert rep["reasons"][0].startswith("no signal")
+        assert rep["compute_saved"] == pytest.approx(0.5)
+
+
+def test_all_fail_run_is_stranded(tmp_path):
+    rows = {s: {"frac_reward_zero_std": 1.0, "reward": 0.0} for s in range(1, 60)}
+    rep = monitor(write(tmp_path, rows), PAPER)
+    assert rep["state"] == "no_signal:stranded" and rep["verdict"] == "stop"
+    assert rep["provisional"] is False  # a fact of the log, not a prediction
+
+
+def test_rule_reads_only_its_columns_and_falls_back_by_name(tmp_path):
+    path = tmp_path / "reward_only.csv"
+    path.write_text("step,reward\n" + "".join(f"{s},{0.1 + s / 1000}\n" for s in range(0, 200)))
+    rep = monitor(path, MonitorConfig(rule="reward_gain", rule_threshold=0.0))
+    assert rep["rule_used"] == "reward_gain" and rep["entropy_drop"] is None
+    rep = monitor(path, MonitorConfig(rule="informative"))
+    assert rep["rule_used"] != "informative"
+    assert "fell back to" in rep["reasons"][0]
+    with pytest.raises(UserError, match=r"lacks key\(s\) \['nosuch'\]"):
+        monitor(path, MonitorConfig(reward_key="nosuch"))
+
+
+def test_scale_free_reward_gain_reads_alike_on_two_reward_scales(tmp_path):
+    a = tmp_path / "a.jsonl"
+    b = tmp_path / "b.jsonl"
+    a.write_text(
+        "".join(json.dumps({"step": s, "reward": 0.05 + s / 2000}) + "\n" for s in range(200))
+    )
+    b.write_text("".join(json.dumps({"step": s, "reward": 5 + s / 20}) + "\n" for s in range(200)))
+    ra = monitor(a, MonitorConfig(rule="reward_gain"))
+    rb = monitor(b, MonitorConfig(rule="reward_gain", reward_range=(0.0, 100.0)))
+    assert ra["rule_score"] == pytest.approx(rb["rule_score"])
+    assert ra["verdict"] == rb["verdict"]
+
+
+def test_signal_panel_holds_the_series_the_rule_read_and_its_threshold(tmp_path):
+    rows = {s: {"reward": 0.1 + s / 1000, "entropy": 0.5} for s in range(1, 201)}
+    rep = monitor(write(tmp_path, rows), MonitorConfig(rule="reward_gain"))
+    sig = rep["signal"]
+    assert sig["name"] == "reward" and sig["key"] == "reward"
+    assert sig["values"][0] == pytest.approx(0.101)
+    # judged where the rule was calibrated: its fraction of the 400 planned steps (max_steps)
+    frac = rules.STAGE2_CALIBRATION["reward_gain"]["check_fraction"]
+    assert sig["threshold_line"]["steps"] == list(check_window(400, frac))
+    assert rep["window"]["from"].startswith(f"{frac:g} of the 400 planned steps")
+    paper = monitor(write(tmp_path, rows), PAPER)["signal"]
+    assert paper["name"] == "entropy" and paper["threshold_line"]["values"][0] == pytest.approx(
+        0.25
+    )
+
+
+def test_sweep_stops_the_worse_half_and_runs_without_signal(tmp_path):
+    paths = []
+    for i, slope in enumerate((0.002, 0.001, 0.0, -0.001)):
+        rows = {s: {"reward": 0.2 + slope * s, "frac_reward_zero_std": 0.4} for s in range(1, 101)}
+        paths.append(write(tmp_path, rows, name=f"r{i}.json"))
+    dead = {s: {"reward": 0.0, "frac_reward_zero_std": 1.0} for s in range(1, 121)}
+    paths.append(write(tmp_path, dead, name="dead.json"))
+    res = judge_sweep(paths, MonitorConfig(rule="reward_gain"))
+    assert res["step"] == 100
+    verdicts = {r["log"].split("/")[-1]: r["verdict"] for r in res["runs"]}
+    assert verdicts == {
+        "r0.json": "continue",
+        "r1.json": "continue",
+        "r2.json": "stop",
+        "r3.json": "stop",
+        "dead.json": "stop",
+    }
+    with pytest.raises(UserError, match="at least two logs"):
+        judge_sweep(paths[:1])
+
+
+def test_bad_monitor_config():
+    with pytest.raises(UserError, match="check_step must be"):
+        MonitorConfig(ref_step=100, check_step=50)
+    with pytest.raises(UserError, match="threshold"):
+        MonitorConfig(threshold=2.0)
+    with pytest.raises(UserError, match="rule must be one of"):
+        MonitorConfig(rule="nosuch")
+    with pytest.raises(UserError, match="reward_range"):
+        MonitorConfig(reward_range=(1.0, 0.0))
+
+
+# ---------------------------------------------------------------- real TRL logs
+# tests/data/trl: genuine GRPOTrainer runs (beta = 0, g = 4), made by scripts/trl_test_logs.py
+REAL = Path(__file__).parent / "data" / "trl"
+
+
+def test_real_trl_run_zero_std_for_over_100_steps_stops_saturated():
+    path = REAL / "saturated" / "trainer_state.json"
+    hist = [r for r in json.loads(path.read_text())["log_history"] if "frac_reward_zero_std" in r]
+    tail = []  # the steps at the end of the run where every group had zero reward variance
+    for r in reversed(hist):
+        if r["frac_reward_zero_std"] != 1.0:
+            break
+        tail.append(r["step"])
+    assert tail[0] - tail[-1] > 100
+    rep = monitor(path, MonitorConfig(group_size=4))
+    assert rep["verdict"] == "stop" and rep["state"] == "no_signal:saturated"
+
+
+def test_real_trl_stalled_run_stops():
+    rep = monitor(REAL / "stalled" / "trainer_state.json", MonitorConfig(group_size=4))
+    assert rep["verdict"] == "stop" and rep["state"].startswith("no_signal")
+    rewards = rep["series"]["reward"]
+    assert 0.3 < sum(rewards) / len(rewards) < 0.7  # flat in the middle: neither solved nor failed
+
+
+def test_real_trl_run_rising_with_signal_continues():
+    rep = monitor(REAL / "rising" / "trainer_state.json", MonitorConfig(group_size=4))
+    assert rep["verdict"] == "continue" and rep["state"] == "signal"
+    r = [v for v in rep["series"]["reward"] if v is not None]
+    assert r[-1] > r[0] + 0.2 and rep["informative_fraction"] > 0.5
