@@ -17,12 +17,6 @@ stops when the score exceeds its threshold.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-
-import numpy as np
-
 from rankinv.errors import UserError
 from rankinv.theory import paper
 
@@ -44,8 +38,6 @@ from rankinv.verdicts.signals import (  # noqa: E402
     STAGE1_SIGNALS,
     Plan,
     Signal,
-    escape_per_prompt,
-    reachable_pass_at_k,
     signal_sign,
     stage1_accuracy_note,
     stage1_signals,
