@@ -137,3 +137,37 @@ def test_threshold_approximation_follows_the_level():
 
     out = run_cli("threshold", "-g", "8", "--level", "0.3", "--json")
     assert json.loads(out.stdout)["p_star_ln2_over_g"] == pytest.approx(math.log(1 / 0.3) / 8)
+
+
+def test_an_internal_error_is_reported_as_a_bug_not_as_bad_input(monkeypatch, capsys):
+    """A ValueError from inside rankinv (here a zip(strict=True) mismatch) is our bug: exit 1
+    and a line that says so; only a UserError is the user's mistake (exit 2)."""
+    from rankinv.cli import main
+    from rankinv.errors import UserError
+
+    def broken(*a, **k):
+        return list(zip([1, 2], [1], strict=True))
+
+    monkeypatch.delenv("RANKINV_DEBUG", raising=False)
+    monkeypatch.setattr(theory, "threshold_summary", broken)
+    with pytest.raises(SystemExit) as exc:
+        main(["threshold", "--group-size", "8"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1
+    assert "internal error (a bug in rankinv" in err and "ValueError" in err
+    assert len(err.strip().splitlines()) == 1
+
+    def refused(*a, **k):
+        raise UserError("group size must be an integer >= 2, got 1")
+
+    monkeypatch.setattr(theory, "threshold_summary", refused)
+    with pytest.raises(SystemExit) as exc:
+        main(["threshold", "--group-size", "1"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "rankinv: error: group size must be an integer >= 2, got 1"
+    )
+    monkeypatch.setenv("RANKINV_DEBUG", "1")
+    monkeypatch.setattr(theory, "threshold_summary", broken)
+    with pytest.raises(ValueError, match="shorter"):
+        main(["threshold", "--group-size", "8"])

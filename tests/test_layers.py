@@ -121,16 +121,40 @@ def test_nothing_imports_cli_and_only_cli_imports_render():
     users = [
         str(p.relative_to(SRC))
         for p in _modules()
-        if p.name != "cli.py" and any(t == "cli" for _, t in _rankinv_imports(p))
+        if _layer(p) != "cli" and any(t == "cli" for _, t in _rankinv_imports(p))
     ]
     assert not users
     render_users = [
         str(p.relative_to(SRC))
         for p in _modules()
-        if p.name not in ("cli.py", "render.py")
-        and any(t == "render" for _, t in _rankinv_imports(p))
+        if _layer(p) not in ("cli", "render") and any(t == "render" for _, t in _rankinv_imports(p))
     ]
     assert not render_users
+
+
+#: Long files whose split is in progress on a branch (issue 22); empty once they land.
+BEING_SPLIT = {"sandbox/_worker.py", "simulate/population.py", "verdicts/monitor.py"}
+
+
+def test_no_module_over_450_lines_without_saying_why():
+    """A reader holds a file in their head; a longer one says why in its first line."""
+    long = [
+        f"{p.relative_to(SRC)} ({n} lines)"
+        for p in _modules()
+        if (n := len(p.read_text().splitlines())) > 450
+        and "450" not in p.read_text().splitlines()[0]
+        and p.name != "_calibrated.py"  # generated
+        and str(p.relative_to(SRC)) not in BEING_SPLIT
+    ]
+    assert not long, long
+
+
+def test_the_cli_is_thin():
+    """Every CLI module under 450 lines, and none prints by itself (render.py does)."""
+    for p in (SRC / "cli").glob("*.py"):
+        text = p.read_text()
+        assert len(text.splitlines()) <= 450, p
+        assert "console.print(" not in text and "Table(" not in text, p
 
 
 @pytest.mark.parametrize("layer", ["theory", "sandbox", "verdicts"])

@@ -1,7 +1,7 @@
 """How the CLI shows results: rich tables and lines for each command's result dict.
 
 Only the CLI imports this module; every function takes a library result and prints it (or
-returns a table), so the commands in cli.py stay parse -> call -> print.
+returns a table), so the commands in cli/ stay parse -> call -> print.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def sim_inversion(result: dict) -> tuple[bool | None, str]:
     return inv, call
 
 
-def print_simulation(result: dict) -> None:
+def print_simulation(result: dict, out: str | None = None) -> None:
+    """The sweep's table and rho lines, the derivations when run, where the artifacts are."""
     console.print(sim_table(result))
     console.print(
         rho_line("pre-RL pass@1 vs post (seed-demeaned)", result["spearman_pre_pass1_vs_post"])
@@ -109,6 +110,10 @@ def print_simulation(result: dict) -> None:
         f"{result['p_star_analytic']:.4f};  {result['elapsed_s']:.1f} s "
         f"(compile {result['compile_s']:.1f} s)"
     )
+    if result.get("derive"):
+        print_derive(result["derive"])
+    if out:
+        console.print(f"artifacts in {out}")
 
 
 def population_table(summary: dict) -> Table:
@@ -238,6 +243,8 @@ def compare_summary_lines(res: dict) -> list[str]:
 
 
 def print_compare(res: dict) -> None:
+    if res.get("source"):
+        console.print(f"source: {res['source']}", highlight=False)
     t = Table(
         title=f"Predictors of {res['outcome']} by |rho| (n = {res['n']}, seed-demeaned: "
         f"{res['seed_demeaned']})"

@@ -1,0 +1,5 @@
+"""`python -m rankinv.cli ...`: the console script."""
+
+from rankinv.cli import main
+
+main()

@@ -1,0 +1,98 @@
+"""`rankinv experiment mini`, `report` and `demo`: the end-to-end jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from rankinv.cli._app import JSON_OPTION, app, emit_json
+
+experiment_app = typer.Typer(
+    help="End-to-end experiments on models trained here.", no_args_is_help=True
+)
+app.add_typer(experiment_app, name="experiment")
+
+#: Where `rankinv demo` writes unless told otherwise (relative to the working directory).
+DEMO_OUT = "rankinv-demo"
+
+
+@experiment_app.command("mini")
+def experiment_mini(
+    preset: str = typer.Option("ci", help="ci (CPU, minutes: 24 on a busy 2-core machine) | gpu"),
+    out: str = typer.Option("runs/mini", "--out", help="Directory (resumable)."),
+    sft: str = typer.Option("full", "--sft", help="full fine-tuning | lora (peft adapters)"),
+    as_json: bool = JSON_OPTION,
+):
+    """Pretrain a small Qwen2 coder, SFT to several depths, GRPO, predicted vs observed."""
+    import dataclasses
+
+    from rankinv.experiment.mini import preset as mini_preset
+    from rankinv.experiment.mini import run_mini
+    from rankinv.render import console
+    from rankinv.render.experiment import mini_logger, print_mini
+
+    cfg = dataclasses.replace(mini_preset(preset), sft_mode=sft)
+    if as_json:
+        res = run_mini(cfg, out, log=lambda m: None)
+        emit_json({k: v for k, v in res.items() if k != "runs"})
+        return
+    with console.status("starting", spinner="dots") as status:
+        res = run_mini(cfg, out, log=mini_logger(status))
+    print_mini(res, max(cfg.ks), preset, out)
+
+
+@app.command()
+def report(
+    directory: str = typer.Argument(..., help="Directory holding rankinv artifacts."),
+    as_json: bool = JSON_OPTION,
+):
+    """One Markdown report with PNG figures from the artifacts in DIR."""
+    from rankinv.render.experiment import print_report_paths
+    from rankinv.report import build_report
+
+    path = build_report(directory)
+    figures = sorted(str(p) for p in Path(directory).glob("*.png"))
+    if as_json:
+        emit_json({"report": str(path), "figures": figures})
+    else:
+        print_report_paths(path, figures)
+
+
+@app.command()
+def demo(
+    out: str = typer.Option(
+        DEMO_OUT,
+        "--out",
+        help="Directory for artifacts and the report (reused and resumed on a rerun).",
+    ),
+    as_json: bool = JSON_OPTION,
+):
+    """The main job on built-in defaults: thresholds, a simulation on the generalising policy
+    with its stage-2 monitor (calibrated rule beside the paper's), the paper's example, and a
+    report with figures."""
+    from rankinv.experiment.demo import demo_steps
+    from rankinv.render import demo_payload, print_demo_step
+    from rankinv.render.experiment import print_demo_start
+    from rankinv.render.simulate import simulation_status
+
+    out_dir = Path(out or DEMO_OUT).resolve()
+    payload: dict = {"out": str(out_dir)}
+    if not as_json:
+        print_demo_start(out_dir)
+    steps = demo_steps(out_dir)
+    status = simulation_status("working...", quiet=as_json)
+    while True:
+        with status:
+            item = next(steps, None)
+        if item is None:
+            break
+        name, result = item
+        payload[name] = demo_payload(name, result)
+        if not as_json:
+            print_demo_step(name, result, out_dir)
+    if as_json:
+        paper_part = payload.pop("paper")  # the JSON keys of earlier releases
+        payload["paper_qwen"] = paper_part["table1"]
+        payload["paper_qwen_diagnostic"] = paper_part["diagnostic"]
+        emit_json(payload)

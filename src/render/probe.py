@@ -1,0 +1,65 @@
+"""`rankinv validate`: the stage-1 probe's table, its verdict and the pre-RL report."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from rankinv.render import console, kv_table
+
+#: The summary keys shown in the probe's table, in order.
+PROBE_KEYS = (
+    "pass_at_1",
+    "pass_at_64",
+    "entropy_prompt",
+    "entropy_rollout",
+    "informative_fraction",
+    "frac_below_p_star",
+    "headroom",
+    "diversity_ratio",
+)
+RISK_COLOUR = {"low": "green", "medium": "yellow", "high": "red"}
+
+
+def print_probe(summary: dict, model: str, out: str) -> None:
+    console.print(kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in PROBE_KEYS)))
+    if summary.get("pass_at_64_note"):
+        console.print(f"pass_at_64 '-': {summary['pass_at_64_note']}", highlight=False)
+    colour = RISK_COLOUR.get(summary["risk"], "white")
+    console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
+    for r in summary["reasons"]:
+        console.print(f"  - {r}", highlight=False)
+    if summary.get("pre_rl"):
+        print_pre_rl(summary["pre_rl"], out)
+    console.print(f"samples in {out}/samples.jsonl; summary in {out}/validate_summary.json")
+
+
+def print_pre_rl(rep: dict, out: str) -> None:
+    hist = Table(title=f"p-hat of {rep['n_prompts']} prompts (samples passed / drawn)")
+    hist.add_column("p-hat")
+    hist.add_column("prompts", justify="right")
+    for row in rep["histogram"]:
+        hist.add_row(row["bin"], str(row["count"]))
+    console.print(hist)
+    g, d = rep["group_size"], rep["draws_per_prompt"]
+    console.print(
+        f"before RL: {rep['steps']} steps x {rep['prompts_per_step']} prompts x g = {g} "
+        f"draws each prompt {d:.2f} times; expected share stranded (every group degenerate, "
+        f"no signal): {rep['expected_stranded_share']:.1%} "
+        f"(plug-in at p-hat {rep['expected_stranded_share_plugin']:.1%}); "
+        f"{rep['frac_below_p_star']:.1%} below p*({g}) = {rep['p_star']:.3f}, "
+        f"{rep['frac_never_solved']:.1%} never solved",
+        highlight=False,
+    )
+    lift = rep["group_size_to_lift_all_below"]
+    if lift:
+        console.print(
+            f"g = {lift} lifts every prompt seen solved above p*; per-prompt g in "
+            f"{out}/pre_rl.json",
+            highlight=False,
+        )
+
+
+def print_interrupted(message: str) -> None:
+    import sys
+
+    print(f"rankinv: {message}", file=sys.stderr)

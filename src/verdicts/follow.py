@@ -1,0 +1,41 @@
+"""Tail a GRPO log being written: re-judge it as it grows (``rankinv monitor --follow``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from rankinv.errors import UserError
+
+
+def follow(
+    judge: Callable[[], dict],
+    poll_s: float = 2.0,
+    max_polls: int = 0,
+    on_wait: Callable[[Exception], None] | None = None,
+) -> Iterator[dict]:
+    """Yield ``judge()``'s report each time its (verdict, check_reached) changes.
+
+    A log that cannot be read yet (missing, empty, lacking a column) is waited for;
+    ``on_wait`` hears the first such error. Ends after a "stop" verdict or ``max_polls``
+    reads (0: never)."""
+    last = None
+    polls = 0
+    while True:
+        try:
+            rep = judge()
+        except (UserError, OSError) as exc:
+            rep = None
+            if last is None and polls == 0 and on_wait is not None:
+                on_wait(exc)
+        if rep is not None:
+            key = (rep["verdict"], rep["check_reached"])
+            if key != last:
+                yield rep
+                last = key
+            if rep["verdict"] == "stop":
+                return
+        polls += 1
+        if max_polls and polls >= max_polls:
+            return
+        time.sleep(poll_s)
