@@ -61,4 +61,3 @@ def print_report_paths(path, figures: list[str]) -> None:
 
 def print_demo_start(out_dir) -> None:
     console.print(f"outputs (artifacts, report.md, figures) go to {out_dir}", highlight=False)
-

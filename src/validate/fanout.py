@@ -178,12 +178,80 @@ def validate_many(
     models: list[str], out: str | Path, template: ProbeJob, backend: str = "local",
     ray_address: str | None = None, devices: list[str] | None = None,
 ) -> list[dict]:  # fmt: skip
-    """Probe every model with ``template``'s settings; one summary per model, in order."""
+    """Probe every model with ``template``'s settings; one summary per model, in order,
+    each with the directory it went to (``out``)."""
     if backend not in BACKENDS:
         raise UserError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if ray_address and backend != "ray":
         raise UserError("--ray-address goes with --backend ray")
     jobs = plan_jobs(list(models), out, template)
-    if backend == "ray":
-        return run_ray(jobs, ray_address)
-    return run_local(jobs, devices)
+    sums = run_ray(jobs, ray_address) if backend == "ray" else run_local(jobs, devices)
+    return [{**s, "out": j.out} for s, j in zip(sums, jobs, strict=True)]
+
+
+def job_template(
+    out: str,
+    cfg,
+    entropy: str = "both",
+    engine: str = "hf",
+    engine_options: dict | None = None,
+    chat_template: bool = False,
+    stop: list[str] | None = None,
+    rl_steps: int | None = None,
+    rl_prompts_per_step: int | None = None,
+    allow_imports: list[str] | None = None,
+    progress: bool = True,
+) -> ProbeJob:
+    """The `validate` command's options as a job template, every check that needs no model
+    done first (bad arguments never wait for a model load). ``stop`` strings take ``\\n`` and
+    ``\\t`` escapes."""
+    from rankinv.validate.probe import check_probe_args
+
+    check_probe_args(out, entropy, engine)
+    opts = {k: v for k, v in (engine_options or {}).items() if v not in (None, False)}
+    bs = opts.get("batch_size")
+    if bs is not None and bs < 1:
+        raise UserError(f"--batch-size must be >= 1, got {bs}")
+    vllm_only = sorted(set(opts) - {"batch_size", "trust_remote_code"})
+    if engine != "vllm" and vllm_only:
+        flags = ", ".join("--" + k.replace("_", "-") for k in vllm_only)
+        raise UserError(f"{flags}: vLLM options; add --engine vllm")
+    if engine == "vllm":
+        from rankinv.validate.engines.vllm import llm_kwargs
+
+        llm_kwargs(Path("."), None, **opts)  # range checks of the pass-through options
+    rl_plan = None
+    if (rl_steps is None) != (rl_prompts_per_step is None):
+        raise UserError("--rl-steps and --rl-prompts-per-step go together")
+    if rl_steps is not None:
+        if rl_steps < 1 or rl_prompts_per_step < 1:
+            raise UserError("--rl-steps and --rl-prompts-per-step must be >= 1")
+        rl_plan = (rl_steps, rl_prompts_per_step)
+    stops = None
+    if stop:
+        stops = tuple(s.replace("\\n", "\n").replace("\\t", "\t") for s in stop)
+        if any(not s for s in stops):
+            raise UserError("--stop: empty stop string")
+    return ProbeJob(
+        model="",
+        out=str(out),
+        cfg=cfg,
+        engine=engine,
+        engine_options=opts,
+        entropy_mode=entropy,
+        chat_template=chat_template,
+        stop=stops,
+        rl_plan=rl_plan,
+        allow_imports=tuple(allow_imports or ()),
+        progress=progress,
+    )
+
+
+def check_inputs(models: list[str], benchmark: str) -> None:
+    """The benchmark and every model directory, checked before any model loads."""
+    from rankinv.sandbox import tasks as task_sets
+    from rankinv.validate.models import resolve_model_dir
+
+    task_sets.load(benchmark)
+    for m in models:
+        resolve_model_dir(m)
