@@ -81,9 +81,7 @@ def io_task(row: dict, source: str, i: int) -> IOTask:
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise UserError(f"{source} row {i} ({tid}): unreadable test cases ({exc})") from None
     if not isinstance(ins, list) or not isinstance(outs, list) or len(ins) != len(outs):
-        raise UserError(
-            f"{source} row {i} ({tid}): inputs and outputs must be lists of one length"
-        )
+        raise UserError(f"{source} row {i} ({tid}): inputs and outputs must be lists of one length")
     if not ins:
         raise UserError(f"{source} row {i} ({tid}): no stdin test cases")
     prompt = row.get("prompt") or IO_PROMPT.format(question=question.strip())

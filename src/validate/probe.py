@@ -547,25 +547,44 @@ def _sample_phase(eng, cfg, tasks, prompt_ids, done, key, tag, samples_path, sto
                 drain(wait=False)
 
             block = []
-            for k, g in eng.sample(requests, sampling):
-                i = firsts[k][0]
-                sample = next_sample[k]
-                next_sample[k] += 1
-                code = g.text
-                if chat_template and isinstance(tasks[i], io_tasks.IOTask):
-                    code = io_tasks.extract_program(g.text)
-                elif chat_template:
-                    code = extract_code(g.text, tasks[i].entry_point)
-                block.append((i, sample, g, code))
-                if len(block) >= block_size:
+            try:
+                for k, g in eng.sample(requests, sampling):
+                    i = firsts[k][0]
+                    sample = next_sample[k]
+                    next_sample[k] += 1
+                    code = g.text
+                    if chat_template and isinstance(tasks[i], io_tasks.IOTask):
+                        code = io_tasks.extract_program(g.text)
+                    elif chat_template:
+                        code = extract_code(g.text, tasks[i].entry_point)
+                    block.append((i, sample, g, code))
+                    if len(block) >= block_size:
+                        flush(block)
+                        block = []
+            except KeyboardInterrupt:  # keep what was sampled if its checks end soon
+                if block:
                     flush(block)
-                    block = []
+                _keep_checked(pending, write)
+                raise
             if block:
                 flush(block)
             drain(wait=True)
     finally:
         if bar is not None:
             bar.close()
+
+
+def _keep_checked(pending, write, wait_s: float = 30.0) -> None:
+    """On Ctrl-C: write the blocks whose sandbox checks end within ``wait_s`` (the rest are
+    sampled again by the rerun)."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    for block, fut in pending:
+        try:
+            outcomes = fut.result(timeout=wait_s)
+        except (FutureTimeout, KeyboardInterrupt, OSError, RuntimeError):
+            return
+        write(block, outcomes)
 
 
 #: Samples per teacher-forced scoring call in phase 3 (each call's results are appended).

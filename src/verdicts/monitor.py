@@ -72,9 +72,7 @@ class MonitorConfig:
         if not 0.0 < self.threshold < 1.0:
             raise UserError(f"threshold must be in (0, 1), got {self.threshold!r}")
         if not (isinstance(self.planned_steps, int) and self.planned_steps > 0):
-            raise UserError(
-                f"planned_steps must be a positive integer, got {self.planned_steps!r}"
-            )
+            raise UserError(f"planned_steps must be a positive integer, got {self.planned_steps!r}")
         theory.p_star(self.group_size)  # validates g
         if self.rule not in rules.STAGE2_RULES:
             raise UserError(f"rule must be one of {sorted(rules.STAGE2_RULES)}, got {self.rule!r}")

@@ -135,9 +135,7 @@ def stage1_signals(
     n = np.asarray(n, dtype=np.int64)
     c = np.asarray(c, dtype=np.int64)
     if n.shape != c.shape or n.ndim != 1 or n.size == 0:
-        raise UserError(
-            f"n and c must be equal-length non-empty vectors, got {n.shape}, {c.shape}"
-        )
+        raise UserError(f"n and c must be equal-length non-empty vectors, got {n.shape}, {c.shape}")
     if np.any(n < 1) or np.any(c < 0) or np.any(c > n):
         raise UserError("need 1 <= n_i and 0 <= c_i <= n_i for every prompt")
     g = plan.group_size
