@@ -49,7 +49,15 @@ V = 151_936
 hidden, layers, heads, kv, inter = SHAPES[size]
 tasks = task_sets.load("synthetic")
 tok = train_tokenizer([t.prompt for t in tasks] + [t.canonical_solution for t in tasks])
-tok.add_special_tokens({"additional_special_tokens": [f"<|x{i}|>" for i in range(V - len(tok))]})
+# pad the BPE vocabulary (ordinary entries, never produced by encoding, decoded as "x<id>") to
+# Qwen's 151,936: as many added tokens would take transformers minutes to load
+from tokenizers import Tokenizer
+from transformers import PreTrainedTokenizerFast
+
+spec = json.loads(tok.backend_tokenizer.to_str())
+spec["model"]["vocab"].update({f"x{i}": i for i in range(len(tok), V)})
+tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(json.dumps(spec)),
+                              eos_token="<|endoftext|>", pad_token="<|endoftext|>")
 cfg = Qwen2Config(vocab_size=V, hidden_size=hidden, num_hidden_layers=layers,
                   num_attention_heads=heads, num_key_value_heads=kv, intermediate_size=inter,
                   max_position_embeddings=4096, tie_word_embeddings=size == "1.5b",
