@@ -159,7 +159,7 @@ def test_stage2_rule_scores_by_hand():
 
 
 def test_stage1_verdict_orientation(monkeypatch):
-    from rankinv.validate.probe import stage1_verdict
+    from rankinv.validate.summary import stage1_verdict
 
     cal = {
         "escape": {"sign": 1, "poor_start_threshold": 0.5, "median_rho": 0.8, "top1_rate": 0.7},

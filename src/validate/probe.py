@@ -1,5 +1,5 @@
-# Over 450 lines: the probe's config, argument checks, resumable per-sample I/O, sandbox overlap
-# and the stage-1 summary and verdict, one pipeline read top to bottom.
+# Over 450 lines: the probe's config, argument checks and its three phases (sample with the
+# sandbox overlapping, free, score) with their resumable I/O, one pipeline read top to bottom.
 """The checkpoint probe (`rankinv validate`): sample each problem N times at T = 1, run
 every sample in the sandbox, measure per-problem p and entropy, and give the stage-1 risk.
 
@@ -16,14 +16,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
-from rankinv import __version__, theory
+from rankinv import __version__
 from rankinv._io import write_json
 from rankinv.errors import UserError
 from rankinv.theory import paper
 from rankinv.validate.engines import ENGINES, Engine, Request, Sampling
 from rankinv.validate.prompts import HUMANEVAL_STOP, chat_prompt, extract_code
+from rankinv.validate.summary import overall_summary, problem_summary
 from rankinv.verdicts import rules
 from rankinv.verdicts.probe_result import (
     PRE_RL,
@@ -116,169 +115,6 @@ def _load_done(path: Path, key: str) -> dict[str, list[dict]]:
     return done
 
 
-def problem_summary(task_id: str, recs: list[dict], prompt_entropy: float | None) -> dict:
-    n = len(recs)
-    c = sum(r["passed"] for r in recs)
-    ks = [k for k in (1, 10, 64) if k <= n]
-    texts = [r["completion"] for r in recs]
-    correct = {r["completion"].strip() for r in recs if r["passed"]}
-    return {
-        "task_id": task_id,
-        "n": n,
-        "c": c,
-        "p_hat": c / n,
-        "pass_at_k": {str(k): theory.pass_at_k(n, c, k) for k in ks},
-        "mean_token_entropy": float(np.mean([r["mean_entropy"] for r in recs])),
-        "mean_tokens": float(np.mean([r["n_tokens"] for r in recs])),
-        "distinct_fraction": len({t.strip() for t in texts}) / n,
-        "distinct_correct": len(correct),
-        "prompt_entropy": prompt_entropy,
-        "statuses": {
-            s: sum(r["status"] == s for r in recs) for s in sorted({r["status"] for r in recs})
-        },
-    }
-
-
-def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> dict:
-    g = cfg.group_size
-    n = np.array([p["n"] for p in problems])
-    c = np.array([p["c"] for p in problems])
-    p_hat = c / n
-    ps = theory.p_star(g)
-    informative = float(np.mean(theory.informative_fraction_unbiased(n, c, g)))
-    pass1 = float(np.mean(p_hat))
-    h_roll = float(np.mean([p["mean_token_entropy"] for p in problems]))
-    h_prompt_vals = [p["prompt_entropy"] for p in problems if p["prompt_entropy"] is not None]
-    h_prompt = float(np.mean(h_prompt_vals)) if h_prompt_vals else None
-    pass64 = (
-        float(np.mean([theory.pass_at_k(a, b, 64) for a, b in zip(n, c, strict=True)]))
-        if n.min() >= 64
-        else None
-    )
-    n_correct = int(c.sum())
-    diversity = (sum(p["distinct_correct"] for p in problems) / n_correct) if n_correct else None
-    mean_len = max(1, int(round(np.mean([p["mean_tokens"] for p in problems]))))
-    low, high = theory.entropy_threshold_per_token(g, max(2, vocab_size), mean_len)
-    below = float(np.mean(p_hat < ps))
-    adv_var = float(np.mean(theory.advantage_variance(p_hat, g)))
-    above = float(np.mean(p_hat > 1 - ps))
-    plan = rules.Plan(
-        group_size=g,
-        rl_steps=cfg.rl_steps,
-        batch_prompts=cfg.batch_prompts,
-        n_prompts=cfg.n_prompts or len(problems),
-    )
-    signals = rules.stage1_signals(
-        n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt
-    )
-    verdict = stage1_verdict(signals, cfg.signal)
-    small = []
-    if len(problems) < 30 or int(n.min()) < 16:
-        small = [
-            f"small probe: {len(problems)} problems x {int(n.min())} samples; the p-hats behind "
-            "this verdict are coarse (the calibration used 64 samples per prompt)"
-        ]
-    reasons = (
-        verdict["reasons"]
-        + small
-        + [
-            f"pass@1 {pass1:.3f}; p*({g}) = {ps:.3f}; {below:.0%} of problems below p* (all-fail "
-            f"zone), {above:.0%} above 1 - p* (all-pass); {informative:.0%} of groups of {g} would "
-            "carry signal (unbiased estimate)",
-        ]
-    )
-    screen_h = h_prompt if h_prompt is not None else h_roll
-    kind = "prompt" if h_prompt is not None else "rollout"
-    reasons.append(
-        f"the paper's screen (baseline, not the verdict): {kind}"
-        f" entropy {screen_h:.3f} nats is {'below' if screen_h < cfg.tau_h else 'above'} "
-        f"tau_H = {cfg.tau_h} ({'flag' if screen_h < cfg.tau_h else 'no flag'}; calibrated "
-        "on one model family)"
-    )
-    risk = verdict["risk"]
-    return {
-        "pass_at_1": pass1,
-        "pass_at_64": pass64,
-        "entropy_rollout": h_roll,
-        "entropy_prompt": h_prompt,
-        "entropy_screened": "prompt" if h_prompt is not None else "rollout",
-        "informative_fraction": informative,
-        "advantage_variance": adv_var,
-        "frac_below_p_star": below,
-        "frac_above_upper_p_star": above,
-        "p_star": ps,
-        "headroom": pass1 / ps,
-        "diversity_ratio": diversity,
-        "tau_h": cfg.tau_h,
-        "entropy_low_per_token": low,
-        "entropy_high_per_token": high,
-        "entropy_thresholds_note": f"per-token bounds for answers of {mean_len} tokens from a "
-        f"vocabulary of {vocab_size}",
-        "risk": risk,
-        "reasons": reasons,
-        "signal": verdict["signal"],
-        "signal_value": verdict["value"],
-        "signal_accuracy": verdict["accuracy"],
-        "signals": signals,
-        "plan": {
-            "group_size": g,
-            "rl_steps": plan.rl_steps,
-            "batch_prompts": plan.batch_prompts,
-            "n_prompts": plan.n_prompts,
-            "visits_per_prompt": plan.visits,
-        },
-        "n_problems": len(problems),
-        "samples_per_problem": int(n.min()),
-        "group_size": g,
-    }
-
-
-def stage1_verdict(signals: dict, signal: str | None = None) -> dict:
-    """Risk from one stage-1 signal against the threshold that best separated poor from good
-    starting checkpoints on simulated settings. Default: the calibrated risk signal, chosen
-    among the signals measured against p*(g) (a pass-rate or entropy level does not transfer
-    between tasks; the ranking of several checkpoints, `rankinv rank`, uses the best-ordering
-    signal instead).
-
-    risk "high": the signal predicts a poor start (in simulated ladders, checkpoints past this
-    threshold ended RL below a better rung of their ladder); "low" otherwise; "unknown" when
-    the signal cannot be computed from this probe."""
-    name = signal or rules.DEFAULT_STAGE1_RISK_SIGNAL
-    meta = rules.STAGE1_SIGNALS[name]
-    value = signals.get(name)
-    cal = rules.STAGE1_CALIBRATION.get(name, {})
-    note = rules.stage1_accuracy_note(name)
-    if value is None:
-        return {
-            "risk": "unknown",
-            "signal": name,
-            "value": None,
-            "accuracy": note,
-            "reasons": [f"stage-1 signal {name} cannot be computed from this probe"],
-        }
-    thr = cal.get("poor_start_threshold")
-    sign = rules.signal_sign(name)
-    if thr is None:
-        risk = "unknown"
-        why = f"{name} = {value:.3f} ({meta.description}); no calibrated threshold"
-    else:
-        poor = sign * value < sign * thr
-        risk = "high" if poor else "low"
-        side = ("below" if sign > 0 else "above") if poor else ("above" if sign > 0 else "below")
-        why = (
-            f"{name} = {value:.3f} is {side} {thr:.3f}, the threshold past which simulated "
-            f"checkpoints were poor starts: a better rung of the same ladder ended higher "
-            f"after RL ({meta.description})"
-        )
-    return {
-        "risk": risk,
-        "signal": name,
-        "value": value,
-        "accuracy": note,
-        "reasons": [f"stage-1 signal {why}; {note}"],
-    }
-
-
 class ProbeInterrupted(KeyboardInterrupt):
     """Ctrl-C during a probe: the message says what was kept and how to resume."""
 
@@ -341,8 +177,7 @@ def run_probe(
     from rankinv.sandbox import tasks as task_sets
     from rankinv.validate.engines import make_engine
 
-    engine_name = engine if isinstance(engine, str) else engine.name
-    out_dir = check_probe_args(out, entropy_mode, engine_name)
+    out_dir = check_probe_args(out, entropy_mode, engine if isinstance(engine, str) else "hf")
     tasks = task_sets.load(cfg.benchmark)
     if cfg.limit:
         tasks = tasks[: cfg.limit]
