@@ -205,10 +205,12 @@ def job_template(
     """The `validate` command's options as a job template, every check that needs no model
     done first (bad arguments never wait for a model load). ``stop`` strings take ``\\n`` and
     ``\\t`` escapes."""
+    from rankinv.sandbox import executor
     from rankinv.validate.probe import check_probe_args
 
     check_probe_args(out, entropy, engine)
-    opts = {k: v for k, v in (engine_options or {}).items() if v not in (None, False)}
+    executor.set_default_allow_imports(tuple(allow_imports or ()))  # an unknown module: now
+    opts = {k: v for k, v in (engine_options or {}).items() if v is not None and v is not False}
     bs = opts.get("batch_size")
     if bs is not None and bs < 1:
         raise UserError(f"--batch-size must be >= 1, got {bs}")
