@@ -186,8 +186,8 @@ def test_validate_checks_allow_import_before_anything_heavy(tmp_path):
 
 def test_validate_passes_allow_import_and_workers_to_the_probe(tmp_path, monkeypatch):
     """--allow-import reaches the probe's sandbox through its config (no module global)."""
+    import rankinv.validate.models as sampler
     import rankinv.validate.probe as probe
-    import rankinv.validate.sampler as sampler
     from rankinv.cli import main
 
     seen = {}

@@ -105,19 +105,3 @@ def test_group_advantages_sum_to_zero(n_groups, rewards, kind):
     assert np.allclose(adv.sum(axis=-1), 0.0, atol=1e-5)
     if len(set(rewards)) == 1:
         assert np.allclose(adv, 0.0)  # a degenerate group carries no signal
-
-
-@SETTINGS
-@given(
-    st.lists(st.floats(0.0, 1.0), min_size=3, max_size=60).filter(lambda w: sum(w) > 1e-3),
-    st.integers(1, 30),
-)
-def test_top_k_entropy_bounds_contain_the_true_entropy(weights, k):
-    from rankinv.validate.sampler import entropy_from_top_logprobs
-
-    p = np.array(weights) / np.sum(weights)
-    truth = float(-np.sum(p[p > 0] * np.log(p[p > 0])))
-    top = np.sort(p)[::-1][: min(k, len(p))]
-    top = top[top > 0]
-    lo, hi = entropy_from_top_logprobs(np.log(top).tolist(), len(p))
-    assert lo - 1e-9 <= truth <= hi + 1e-9

@@ -1,25 +1,31 @@
-"""`rankinv validate`: probe a checkpoint (per-problem p, entropy, stage-1 risk)."""
+"""`rankinv validate`: probe checkpoints (per-problem p, entropy, stage-1 risk); several
+``--model`` go to DIR/<name>/ on the local or the Ray backend (rankinv.validate.fanout)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
-from rankinv._io import claim_out_dir
 from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
-from rankinv.errors import UserError
 from rankinv.theory import paper
 from rankinv.verdicts.signals import DEFAULT_RL_STEPS
 
 
 @app.command()
 def validate(
-    model: str = typer.Option(..., "--model", help="Local model or LoRA adapter directory."),
+    model: list[str] = typer.Option(  # noqa: B008 - typer's repeatable option
+        ...,
+        "--model",
+        help="Local model or LoRA adapter directory (repeatable: each goes to --out/<name>/).",
+    ),
     benchmark: str = typer.Option("humaneval", help="humaneval | synthetic | path.jsonl"),
     samples: int = typer.Option(128, "--samples", "-n", help="Samples per problem at T = 1."),
     group_size: int = typer.Option(8, "--group-size", "-g", help="GRPO group size g."),
-    out: str = typer.Option(..., "--out", help="Directory for samples.jsonl and the summary."),
+    out: str = typer.Option(
+        ...,
+        "--out",
+        help="Directory for samples.jsonl and the summary (with several --model: one "
+        "subdirectory per checkpoint).",
+    ),
     limit: int = typer.Option(None, help="Probe only the first K problems."),
     max_new_tokens: int = typer.Option(384, help="Tokens per completion."),
     temperature: float = typer.Option(1.0, help="Sampling temperature (GRPO's is 1.0)."),
@@ -29,6 +35,27 @@ def validate(
     engine: str = typer.Option("hf", help="hf (transformers, default) | vllm (extra 'vllm')"),
     batch_size: int = typer.Option(
         None, "--batch-size", help="Rows decoded at once (default: from free memory)."
+    ),
+    backend: str = typer.Option(
+        "local",
+        "--backend",
+        help="local (one checkpoint after another; one per GPU when several are visible) | "
+        "ray (one Ray task per checkpoint; extra 'ray').",
+    ),
+    ray_address: str = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: start a local instance)."
+    ),
+    tensor_parallel_size: int = typer.Option(
+        None, "--tensor-parallel-size", help="vLLM: GPUs per model (tensor parallelism)."
+    ),
+    gpu_memory_utilization: float = typer.Option(
+        None, "--gpu-memory-utilization", help="vLLM: share of GPU memory it may take (0.9)."
+    ),
+    max_model_len: int = typer.Option(
+        None, "--max-model-len", help="vLLM: longest prompt + completion (default: the model's)."
+    ),
+    trust_remote_code: bool = typer.Option(
+        False, "--trust-remote-code", help="Run the model directory's own modelling code."
     ),
     chat_template: bool = typer.Option(
         False,
@@ -74,30 +101,11 @@ def validate(
     overwrite: bool = OVERWRITE_OPTION,
     as_json: bool = JSON_OPTION,
 ):
-    """Probe a checkpoint: per-problem p and entropy, stage-1 risk (resumable)."""
-    from rankinv.render.probe import print_interrupted, print_probe
-    from rankinv.sandbox import executor
-    from rankinv.sandbox import tasks as task_sets
-    from rankinv.validate.probe import ProbeConfig, ProbeInterrupted, check_probe_args, run_probe
-    from rankinv.validate.sampler import resolve_model_dir
+    """Probe checkpoints: per-problem p and entropy, stage-1 risk (resumable)."""
+    from rankinv.render.probe import print_interrupted, print_probe, print_probes
+    from rankinv.validate.fanout import check_inputs, job_template, validate_many
+    from rankinv.validate.probe import ProbeConfig, ProbeInterrupted
 
-    # every check that needs no model first: bad arguments never wait for a model load
-    check_probe_args(out, entropy, engine)
-    if batch_size is not None and batch_size < 1:
-        raise UserError(f"--batch-size must be >= 1, got {batch_size}")
-    rl_plan = None
-    if (rl_steps is None) != (rl_prompts_per_step is None):
-        raise UserError("--rl-steps and --rl-prompts-per-step go together")
-    if rl_steps is not None:
-        if rl_steps < 1 or rl_prompts_per_step < 1:
-            raise UserError("--rl-steps and --rl-prompts-per-step must be >= 1")
-        rl_plan = (rl_steps, rl_prompts_per_step)
-    stops = None
-    if stop:
-        stops = tuple(s.replace("\\n", "\n").replace("\\t", "\t") for s in stop)
-        if any(not s for s in stops):
-            raise UserError("--stop: empty stop string")
-    allow_imports = executor.check_allow_imports(tuple(allow_import or ()))  # before the model
     cfg = ProbeConfig(
         benchmark=benchmark,
         samples=samples,
@@ -108,43 +116,44 @@ def validate(
         seed=seed,
         tau_h=tau_h,
         workers=workers,
-        allow_imports=allow_imports,
         rl_steps=rl_steps or DEFAULT_RL_STEPS,
         batch_prompts=rl_prompts_per_step or 32,
         n_prompts=n_prompts,
         signal=signal,
     )
-    task_sets.load(benchmark)  # a missing or malformed benchmark file, before the model
-    resolve_model_dir(model)  # clear errors before anything heavy
-    identity = {
-        "command": "validate",
-        "model": str(Path(model).resolve()),
-        "benchmark": benchmark,
-        "temperature": temperature,
-        "max_new_tokens": max_new_tokens,
-        "seed": seed,
-        "stop": list(stops) if stops else None,
-        "chat_template": chat_template,
-        "engine": engine,
-    }
-    claim_out_dir(out, identity, overwrite)
+    template = job_template(
+        out,
+        cfg,
+        entropy=entropy,
+        engine=engine,
+        engine_options={
+            "batch_size": batch_size,
+            "tensor_parallel_size": tensor_parallel_size,
+            "gpu_memory_utilization": gpu_memory_utilization,
+            "max_model_len": max_model_len,
+            "trust_remote_code": trust_remote_code,
+        },
+        chat_template=chat_template,
+        stop=stop,
+        rl_steps=rl_steps,
+        rl_prompts_per_step=rl_prompts_per_step,
+        allow_imports=allow_import,
+        progress=not as_json,
+        overwrite=overwrite,
+    )
+    check_inputs(model, benchmark)
     try:
-        summary = run_probe(
-            model,
-            cfg,
-            out,
-            progress=not as_json,
-            entropy_mode=entropy,
-            engine=engine,
-            batch_size=batch_size,
-            chat_template=chat_template,
-            stop=stops,
-            rl_plan=rl_plan,
-        )
+        summaries = validate_many(model, out, template, backend, ray_address)
     except ProbeInterrupted as exc:
         print_interrupted(str(exc))
         raise typer.Exit(130) from None
-    if as_json:
-        emit_json(summary)
+    if len(model) == 1:
+        if as_json:
+            emit_json(summaries[0])
+        else:
+            print_probe(summaries[0], model[0], out)
         return
-    print_probe(summary, model, out)
+    if as_json:
+        emit_json({"backend": backend, "out": out, "checkpoints": summaries})
+    else:
+        print_probes(summaries, out)

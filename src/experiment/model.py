@@ -9,7 +9,7 @@ from pathlib import Path
 from rankinv.experiment.config import MiniConfig
 from rankinv.experiment.data import correct_forms, task_of, wrong_forms
 from rankinv.sandbox import tasks as task_sets
-from rankinv.validate.sampler import resolve_model_dir
+from rankinv.validate.models import resolve_model_dir
 
 
 def train_bpe_tokenizer(texts: list[str], vocab_size: int):

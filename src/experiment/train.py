@@ -33,7 +33,8 @@ from rankinv.experiment.model import (
 )
 from rankinv.sandbox import tasks as task_sets
 from rankinv.theory import outcomes
-from rankinv.validate.sampler import HFSampler, prompt_entropy
+from rankinv.validate.engines import Sampling, generate
+from rankinv.validate.scoring import prompt_entropy
 
 
 def grpo_loss(logp, old_logp, advantages, mask, clip_low=0.2, clip_high=0.28, normaliser=None):
@@ -176,15 +177,15 @@ def _mode_tag(cfg: MiniConfig) -> str:
     return "" if cfg.sft_mode == "full" else f"-{cfg.sft_mode}"
 
 
-def evaluate(sampler, sandbox, tasks, cfg: MiniConfig, seed: int) -> dict:
+def rollout_sampling(cfg: MiniConfig) -> Sampling:
+    """T = 1, the answer ends at its line's end (or an end token) or at max_new_tokens."""
+    return Sampling(temperature=1.0, max_new_tokens=cfg.max_new_tokens, stop=("\n",))
+
+
+def evaluate(engine, sandbox, tasks, cfg: MiniConfig, seed: int) -> dict:
     """pass@k on held-out tasks at T = 1, mean rollout token entropy, by family."""
-    gens = sampler.generate(
-        [t.prompt for t in tasks],
-        n=cfg.eval_samples,
-        temperature=1.0,
-        max_new_tokens=cfg.max_new_tokens,
-        stop=("\n",),
-        seed=seed,
+    gens = generate(
+        engine, [t.prompt for t in tasks], cfg.eval_samples, rollout_sampling(cfg), seed
     )
     n = cfg.eval_samples
     outcomes = sandbox.check_batches(
@@ -244,7 +245,9 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(ckpt)
     model = load_checkpoint(ckpt, resolve_device(cfg))
-    sampler = HFSampler.from_model(model, tok, batch_size=256, model_path=str(ckpt))
+    from rankinv.validate.engines.hf import HFEngine
+
+    engine = HFEngine.from_model(model, tok, batch_size=256, model_path=str(ckpt))
     enc = Encoder(tok)
     train = [task_of(p) for p in programs("train")]
     held_out = [task_of(p) for p in programs("test")]
@@ -252,19 +255,14 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.rl_lr, weight_decay=0.0)
     model.eval()
     h_prompt = float(np.mean(prompt_entropy(model, tok, [t.prompt for t in held_out], 64)))
-    evals = [{"step": 0, **evaluate(sampler, sandbox, held_out, cfg, seed * 7919)}]
+    evals = [{"step": 0, **evaluate(engine, sandbox, held_out, cfg, seed * 7919)}]
     g = cfg.group_size
     t0 = time.perf_counter()
     with log_path.open("w") as fh:
         for step in range(cfg.rl_steps):
             batch = rng.sample(train, cfg.rl_prompts)
-            gens = sampler.generate(
-                [t.prompt for t in batch],
-                n=g,
-                temperature=1.0,
-                max_new_tokens=cfg.max_new_tokens,
-                stop=("\n",),
-                seed=seed * 100_003 + step,
+            gens = generate(
+                engine, [t.prompt for t in batch], g, rollout_sampling(cfg), seed * 100_003 + step
             )
             outcomes = sandbox.check_batches(
                 [(t, [x.text.strip() for x in row]) for t, row in zip(batch, gens, strict=True)]
@@ -303,7 +301,7 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
                 "group_size": g,
             }
             if (step + 1) % cfg.eval_every == 0:
-                ev = evaluate(sampler, sandbox, held_out, cfg, seed * 7919 + step + 1)
+                ev = evaluate(engine, sandbox, held_out, cfg, seed * 7919 + step + 1)
                 evals.append({"step": step + 1, **ev})
                 rec.update({f"eval_pass_at_{k}": ev[f"pass_at_{k}"] for k in cfg.ks})
             fh.write(json.dumps(rec) + "\n")

@@ -101,7 +101,7 @@ def train_run(spec: dict, ckpt: Path, out: Path, cfg: CorpusConfig, sandbox) -> 
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from rankinv.validate.sampler import HFSampler
+    from rankinv.validate.engines.hf import HFEngine
 
     tok = AutoTokenizer.from_pretrained(ckpt)
     model = AutoModelForCausalLM.from_pretrained(ckpt)
@@ -119,7 +119,7 @@ def train_run(spec: dict, ckpt: Path, out: Path, cfg: CorpusConfig, sandbox) -> 
     evals: list[dict] = []
 
     def run_eval(model_, step: int) -> None:
-        sampler = HFSampler.from_model(model_, tok, batch_size=256)
+        sampler = HFEngine.from_model(model_, tok, batch_size=256)
         was_training = model_.training
         model_.eval()
         with warnings.catch_warnings():  # a family absent from this difficulty: mean of []

@@ -35,7 +35,7 @@ from rankinv._io import write_json
 from rankinv.errors import UserError
 from rankinv.sandbox import tasks as task_sets
 from rankinv.theory import paper
-from rankinv.validate.sampler import prompt_entropy
+from rankinv.validate.scoring import prompt_entropy
 from rankinv.verdicts import rules
 from rankinv.verdicts.monitor import MonitorConfig, analyse_records
 from rankinv.verdicts.signals import stage1_verdict

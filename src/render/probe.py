@@ -63,3 +63,20 @@ def print_interrupted(message: str) -> None:
     import sys
 
     print(f"rankinv: {message}", file=sys.stderr)
+
+
+def print_probes(summaries: list[dict], out: str) -> None:
+    """Several checkpoints probed by one `validate`: one row each, then how to rank them."""
+    t = Table(title=f"Stage-1 probes in {out}")
+    for col in ("checkpoint", "pass@1", "entropy (rollout)", "below p*", "risk"):
+        t.add_column(col, justify="left" if col == "checkpoint" else "right")
+    for s in summaries:
+        t.add_row(
+            s["out"],
+            f"{s['pass_at_1']:.3f}",
+            f"{s['entropy_rollout']:.3f}",
+            f"{s['frac_below_p_star']:.0%}",
+            f"[{RISK_COLOUR.get(s['risk'], 'white')}]{s['risk']}[/]",
+        )
+    console.print(t)
+    console.print(f"rank them: rankinv rank {out}/*", highlight=False)

@@ -1,5 +1,7 @@
-"""Validation against real checkpoints and real RL logs.
+"""The real-model validator: sampling engines (``engines``: one protocol; ``hf`` default,
+``vllm`` optional), the exact-entropy scorer (``scoring``), model directories (``models``),
+the checkpoint probe (``probe``) and its pre-RL report (``prerl``), and the fan-out over
+checkpoints, devices and Ray (``fanout``).
 
-Submodules import torch/transformers only where they need them: ``monitor`` and
-``compare`` are pure Python + numpy; ``sampler``/``probe`` load torch lazily.
+torch, transformers, vllm and ray are imported inside the functions that need them.
 """

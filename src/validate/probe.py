@@ -1,5 +1,5 @@
-# Over 450 lines: the probe's config, argument checks, resumable per-sample I/O, sandbox overlap
-# and the stage-1 summary and verdict, one pipeline read top to bottom.
+# Over 450 lines: the probe's config, argument checks and its three phases (sample with the
+# sandbox overlapping, free, score) with their resumable I/O, one pipeline read top to bottom.
 """The checkpoint probe (`rankinv validate`): sample each problem N times at T = 1, run
 every sample in the sandbox, measure per-problem p and entropy, and give the stage-1 risk.
 
@@ -16,12 +16,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
-from rankinv import __version__, theory
+from rankinv import __version__
 from rankinv._io import write_json
 from rankinv.errors import UserError
 from rankinv.theory import paper
+from rankinv.validate.engines import ENGINES, Engine, Request, Sampling
+from rankinv.validate.prompts import HUMANEVAL_STOP, chat_prompt, extract_code
+from rankinv.validate.summary import overall_summary, problem_summary
 from rankinv.verdicts import rules
 from rankinv.verdicts.probe_result import (
     PRE_RL,
@@ -30,7 +31,7 @@ from rankinv.verdicts.probe_result import (
     ProbeResult,
     ProbeSetup,
 )
-from rankinv.verdicts.signals import DEFAULT_RL_STEPS, stage1_verdict
+from rankinv.verdicts.signals import DEFAULT_RL_STEPS
 
 TAU_H = paper.TAU_H
 
@@ -93,134 +94,27 @@ def _key(tag: dict) -> str:
 
 
 def _load_done(path: Path, key: str) -> dict[str, list[dict]]:
+    """This run's sample records by task, in file order, each with the entropy of any
+    later entropy record (phase 3) merged in; a line cut by an interruption is skipped
+    (that sample is redone)."""
     done: dict[str, list[dict]] = {}
     if not path.exists():
         return done
+    by_sample: dict[tuple[str, int], dict] = {}
     for line in path.read_text().splitlines():
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
-            continue  # a line cut by an interruption: that sample is redone
-        if rec.get("run_key") == key:
-            done.setdefault(rec["task_id"], []).append(rec)
+            continue
+        if rec.get("run_key") != key:
+            continue
+        if rec.get("kind") == "entropy":
+            if (rec["task_id"], rec["sample"]) in by_sample:
+                by_sample[(rec["task_id"], rec["sample"])]["mean_entropy"] = rec["mean_entropy"]
+            continue
+        done.setdefault(rec["task_id"], []).append(rec)
+        by_sample[(rec["task_id"], rec["sample"])] = rec
     return done
-
-
-def problem_summary(task_id: str, recs: list[dict], prompt_entropy: float | None) -> dict:
-    n = len(recs)
-    c = sum(r["passed"] for r in recs)
-    ks = [k for k in (1, 10, 64) if k <= n]
-    texts = [r["completion"] for r in recs]
-    correct = {r["completion"].strip() for r in recs if r["passed"]}
-    return {
-        "task_id": task_id,
-        "n": n,
-        "c": c,
-        "p_hat": c / n,
-        "pass_at_k": {str(k): theory.pass_at_k(n, c, k) for k in ks},
-        "mean_token_entropy": float(np.mean([r["mean_entropy"] for r in recs])),
-        "mean_tokens": float(np.mean([r["n_tokens"] for r in recs])),
-        "distinct_fraction": len({t.strip() for t in texts}) / n,
-        "distinct_correct": len(correct),
-        "prompt_entropy": prompt_entropy,
-        "statuses": {
-            s: sum(r["status"] == s for r in recs) for s in sorted({r["status"] for r in recs})
-        },
-    }
-
-
-def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> dict:
-    g = cfg.group_size
-    n = np.array([p["n"] for p in problems])
-    c = np.array([p["c"] for p in problems])
-    p_hat = c / n
-    ps = theory.p_star(g)
-    informative = float(np.mean(theory.informative_fraction_unbiased(n, c, g)))
-    pass1 = float(np.mean(p_hat))
-    h_roll = float(np.mean([p["mean_token_entropy"] for p in problems]))
-    h_prompt_vals = [p["prompt_entropy"] for p in problems if p["prompt_entropy"] is not None]
-    h_prompt = float(np.mean(h_prompt_vals)) if h_prompt_vals else None
-    pass64 = (
-        float(np.mean([theory.pass_at_k(a, b, 64) for a, b in zip(n, c, strict=True)]))
-        if n.min() >= 64
-        else None
-    )
-    n_correct = int(c.sum())
-    diversity = (sum(p["distinct_correct"] for p in problems) / n_correct) if n_correct else None
-    mean_len = max(1, int(round(np.mean([p["mean_tokens"] for p in problems]))))
-    low, high = theory.entropy_threshold_per_token(g, max(2, vocab_size), mean_len)
-    below = float(np.mean(p_hat < ps))
-    adv_var = float(np.mean(theory.advantage_variance(p_hat, g)))
-    above = float(np.mean(p_hat > 1 - ps))
-    plan = rules.Plan(
-        group_size=g,
-        rl_steps=cfg.rl_steps,
-        batch_prompts=cfg.batch_prompts,
-        n_prompts=cfg.n_prompts or len(problems),
-    )
-    signals = rules.stage1_signals(
-        n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt
-    )
-    verdict = stage1_verdict(signals, cfg.signal)
-    small = []
-    if len(problems) < 30 or int(n.min()) < 16:
-        small = [
-            f"small probe: {len(problems)} problems x {int(n.min())} samples; the p-hats behind "
-            "this verdict are coarse (the calibration used 64 samples per prompt)"
-        ]
-    reasons = (
-        verdict["reasons"]
-        + small
-        + [
-            f"pass@1 {pass1:.3f}; p*({g}) = {ps:.3f}; {below:.0%} of problems below p* (all-fail "
-            f"zone), {above:.0%} above 1 - p* (all-pass); {informative:.0%} of groups of {g} would "
-            "carry signal (unbiased estimate)",
-        ]
-    )
-    screen_h = h_prompt if h_prompt is not None else h_roll
-    kind = "prompt" if h_prompt is not None else "rollout"
-    reasons.append(
-        f"the paper's screen (baseline, not the verdict): {kind}"
-        f" entropy {screen_h:.3f} nats is {'below' if screen_h < cfg.tau_h else 'above'} "
-        f"tau_H = {cfg.tau_h} ({'flag' if screen_h < cfg.tau_h else 'no flag'}; calibrated "
-        "on one model family)"
-    )
-    risk = verdict["risk"]
-    return {
-        "pass_at_1": pass1,
-        "pass_at_64": pass64,
-        "entropy_rollout": h_roll,
-        "entropy_prompt": h_prompt,
-        "entropy_screened": "prompt" if h_prompt is not None else "rollout",
-        "informative_fraction": informative,
-        "advantage_variance": adv_var,
-        "frac_below_p_star": below,
-        "frac_above_upper_p_star": above,
-        "p_star": ps,
-        "headroom": pass1 / ps,
-        "diversity_ratio": diversity,
-        "tau_h": cfg.tau_h,
-        "entropy_low_per_token": low,
-        "entropy_high_per_token": high,
-        "entropy_thresholds_note": f"per-token bounds for answers of {mean_len} tokens from a "
-        f"vocabulary of {vocab_size}",
-        "risk": risk,
-        "reasons": reasons,
-        "signal": verdict["signal"],
-        "signal_value": verdict["value"],
-        "signal_accuracy": verdict["accuracy"],
-        "signals": signals,
-        "plan": {
-            "group_size": g,
-            "rl_steps": plan.rl_steps,
-            "batch_prompts": plan.batch_prompts,
-            "n_prompts": plan.n_prompts,
-            "visits_per_prompt": plan.visits,
-        },
-        "n_problems": len(problems),
-        "samples_per_problem": int(n.min()),
-        "group_size": g,
-    }
 
 
 class ProbeInterrupted(KeyboardInterrupt):
@@ -231,8 +125,8 @@ def check_probe_args(out: str | Path, entropy_mode: str, engine: str = "hf") -> 
     """Argument checks that need no model: run before anything heavy is loaded."""
     if entropy_mode not in ("prompt", "rollout", "both"):
         raise UserError(f"--entropy must be prompt, rollout or both, got {entropy_mode!r}")
-    if engine not in ("hf", "vllm"):
-        raise UserError(f"--engine must be hf or vllm, got {engine!r}")
+    if engine not in ENGINES:
+        raise UserError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {out_dir} is an existing file; --out names a directory")
@@ -242,42 +136,50 @@ def check_probe_args(out: str | Path, entropy_mode: str, engine: str = "hf") -> 
     return out_dir
 
 
+def request_seed(seed: int, task_index: int, first_sample: int) -> int:
+    """The seed of one problem's request for samples first_sample.. (a rerun that resumes
+    asks for the missing samples with a seed of their own)."""
+    h = hashlib.sha256(f"{seed}:{task_index}:{first_sample}".encode()).hexdigest()
+    return int(h[:8], 16)
+
+
 def run_probe(
     model: str,
     cfg: ProbeConfig,
     out: str | Path,
-    sampler=None,
+    engine: str | Engine = "hf",
+    engine_options: dict | None = None,
     progress: bool = True,
     entropy_mode: str = "both",
-    engine: str = "hf",
-    batch_size: int | None = None,
     chat_template: bool = False,
     stop: tuple[str, ...] | None = None,
     rl_plan: tuple[int, int] | None = None,
 ) -> dict:
     """Probe a checkpoint; returns the summary (also written to validate_summary.json).
 
-    All (problem, sample) rows go through one engine queue; each finished block of rows
-    carries exact per-token T = 1 entropies (from the sampling logits, or by teacher
-    forcing in rankinv.validate.scoring for engines without full logits), is checked in
-    the sandbox on a background thread while sampling goes on, and is appended
-    to samples.jsonl as soon as its verdicts are in (a rerun resumes from there).
-    ``chat_template`` wraps each prompt with the tokenizer's chat template and takes the
-    code out of the answer; ``stop`` overrides the stop strings (HumanEval's by default,
-    none with a chat template, where the model's end-of-turn token ends the answer).
-    ``rl_plan`` = (steps, prompts per step): also write pre_rl.json, the pre-RL report of
-    :mod:`rankinv.validate.prerl` on these prompts.
-    """
-    from concurrent.futures import ThreadPoolExecutor
+    ``engine``: "hf", "vllm" (built with ``engine_options``: batch_size, and for vLLM its
+    pass-through options) or an :class:`Engine` already built. Three phases, so that no
+    phase holds two copies of the model on one device:
 
+    1. sample: every missing (problem, sample) row, one request per problem; finished
+       samples are checked in the sandbox on a background thread while sampling goes on
+       and appended to samples.jsonl as soon as their verdicts are in (Ctrl-C and rerun
+       resume from there);
+    2. free the sampling backend (vLLM's weights and KV cache);
+    3. score: the prompt entropy, and the exact rollout entropy of samples whose engine
+       could not see full logits (vLLM), by the teacher-forced scorer; appended to
+       samples.jsonl as entropy records, so this phase resumes too.
+
+    ``chat_template`` wraps each prompt with the tokenizer's chat template and takes the code
+    out of the answer; ``stop`` overrides the stop strings (HumanEval's by default, none with
+    a chat template, where the model's end-of-turn token ends the answer). ``rl_plan`` =
+    (steps, prompts per step): also write pre_rl.json (:mod:`rankinv.validate.prerl`).
+    """
     from rankinv.sandbox import io_tasks
     from rankinv.sandbox import tasks as task_sets
-    from rankinv.sandbox.executor import Sandbox
-    from rankinv.validate.sampler import HUMANEVAL_STOP
+    from rankinv.validate.engines import make_engine
 
-    out_dir = check_probe_args(out, entropy_mode, engine)
-    if batch_size is not None and batch_size < 1:
-        raise UserError(f"--batch-size must be >= 1, got {batch_size}")
+    out_dir = check_probe_args(out, entropy_mode, engine if isinstance(engine, str) else "hf")
     tasks = task_sets.load(cfg.benchmark)
     if cfg.limit:
         tasks = tasks[: cfg.limit]
@@ -285,17 +187,26 @@ def run_probe(
     if stop is None:
         stop = () if chat_template else io_tasks.IO_STOP if all_io else HUMANEVAL_STOP
     stop = tuple(stop)
-    if sampler is None:
-        from rankinv.validate.engine import make_engine
+    eng = (
+        make_engine(engine, model, **(engine_options or {})) if isinstance(engine, str) else engine
+    )
+    try:
+        return _probe(
+            eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, rl_plan
+        )
+    finally:
+        eng.close()
 
-        sampler = make_engine(engine, model, batch_size)
+
+def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, rl_plan):
+    from rankinv.sandbox import io_tasks
+    from rankinv.sandbox import tasks as task_sets
+
     if chat_template:
-        from rankinv.validate.engine import chat_prompt
-
         prompts = [
-            chat_prompt(sampler.tokenizer, t.prompt, io_tasks.IO_CHAT_INSTRUCTION)
+            chat_prompt(eng.tokenizer, t.prompt, io_tasks.IO_CHAT_INSTRUCTION)
             if isinstance(t, io_tasks.IOTask)
-            else chat_prompt(sampler.tokenizer, t.prompt)
+            else chat_prompt(eng.tokenizer, t.prompt)
             for t in tasks
         ]
     else:
@@ -306,7 +217,7 @@ def run_probe(
         sampling = {**sampling, "chat_template": chat_template, "stop": list(stop)}
     tag = {
         "model": str(model),
-        "revision": getattr(sampler, "revision", None),
+        "revision": eng.revision,
         "benchmark": cfg.benchmark,
         "benchmark_hash": task_sets.benchmark_hash(tasks),
         "sampling": sampling,
@@ -315,122 +226,38 @@ def run_probe(
     key = _key(tag)
     samples_path = out_dir / SAMPLES
     done = _load_done(samples_path, key)
-    prompt_h: dict[str, float] = {}
-    ph_path = out_dir / PROMPT_ENTROPY
-    if entropy_mode in ("prompt", "both"):
-        cached = json.loads(ph_path.read_text()) if ph_path.exists() else {}
-        if cached.get("run_key") == key:
-            prompt_h = cached["values"]
-        else:
-            vals = sampler.prompt_entropy(prompts)
-            prompt_h = {t.task_id: v for t, v in zip(tasks, vals, strict=True)}
-            write_json(ph_path, {"run_key": key, "values": prompt_h})
+    prompt_ids = eng.encode(prompts)
     t0 = time.perf_counter()
-    # rows: (task index, sample index) still missing, all problems in one queue
-    rows = []
-    for i, task in enumerate(tasks):
-        have = len(done.get(task.task_id, []))
-        rows += [(i, have + j) for j in range(max(0, cfg.samples - have))]
     total = len(tasks) * cfg.samples
-    kept_before = total - len(rows)
-    bar = None
-    if progress and rows:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(rows), desc="probing", unit="sample")
-    n_new = 0
-    written = [0]
+    kept_before = sum(min(cfg.samples, len(done.get(t.task_id, []))) for t in tasks)
+    counts = {"written": 0, "scored": 0}
     try:
-        with (
-            Sandbox(cfg.workers, allow_imports=cfg.allow_imports) as sandbox,
-            samples_path.open("a") as fh,
-            ThreadPoolExecutor(max_workers=1) as checker,
-        ):
-
-            def write(block, outcomes):
-                for (i, sample, g, code), o in zip(block, outcomes, strict=True):
-                    task = tasks[i]
-                    rec = {
-                        "run_key": key,
-                        **tag,
-                        "task_id": task.task_id,
-                        "sample": sample,
-                        "completion": code,
-                        "n_tokens": g.n_tokens,
-                        "mean_entropy": g.mean_entropy,
-                        "passed": o.passed,
-                        "status": o.status,
-                        "exec_seconds": o.seconds,
-                    }
-                    if chat_template:
-                        rec["answer"] = g.text
-                    fh.write(json.dumps(rec) + "\n")
-                    done.setdefault(task.task_id, []).append(rec)
-                fh.flush()
-                written[0] += len(block)
-                if bar is not None:
-                    bar.update(len(block))
-
-            pending = []  # (block, future) in submission order
-
-            def drain(wait: bool):
-                while pending and (wait or pending[0][1].done()):
-                    block, fut = pending.pop(0)
-                    write(block, fut.result())
-
-            def flush(block):
-                _add_entropies(sampler, prompt_ids, block)
-                pairs = [(tasks[i], code) for i, _, _, code in block]
-                fut = checker.submit(io_tasks.check_many, sandbox, pairs, cfg.timeout_s)
-                pending.append((block, fut))
-                drain(wait=False)
-
-            if rows:
-                prompt_ids = _encode(sampler, prompts)
-                flat = [prompt_ids[i] for i, _ in rows]
-                seed = cfg.seed * 1_000_003 + kept_before
-                block_size = max(8, min(256, getattr(sampler, "batch_size", None) or 64))
-                block = []
-                flat_text = [prompts[i] for i, _ in rows]
-                for k, g in _stream(sampler, flat, flat_text, cfg, stop, seed):
-                    i, sample = rows[k]
-                    code = g.text
-                    if chat_template and isinstance(tasks[i], io_tasks.IOTask):
-                        code = io_tasks.extract_program(g.text)
-                    elif chat_template:
-                        code = extract_code(g.text, tasks[i].entry_point)
-                    block.append((i, sample, g, code))
-                    if len(block) >= block_size:
-                        flush(block)
-                        block = []
-                if block:
-                    flush(block)
-                drain(wait=True)
-                n_new = written[0]
+        _sample_phase(eng, cfg, tasks, prompt_ids, done, key, tag, samples_path, stop,
+                      chat_template, progress, counts)  # fmt: skip
+        eng.close()  # phase 2: the sampling backend's memory is freed before any scoring
+        prompt_h = _score_phase(eng, tasks, prompt_ids, done, key, out_dir, entropy_mode, counts)
     except KeyboardInterrupt:
-        kept = kept_before + written[0]
+        kept = kept_before + counts["written"]
         raise ProbeInterrupted(
             f"interrupted: kept {kept} of {total} samples in {samples_path}; "
             "rerun the same command to resume from there"
         ) from None
-    finally:
-        if bar is not None:
-            bar.close()
-    problems = [problem_summary(t.task_id, done[t.task_id], prompt_h.get(t.task_id)) for t in tasks]
-    vocab = int(
-        getattr(sampler, "vocab_size", 0) or len(getattr(sampler, "tokenizer", [])) or 32000
-    )
-    summary = overall_summary(problems, cfg, vocab)
+    problems = [
+        problem_summary(t.task_id, done[t.task_id][: cfg.samples], prompt_h.get(t.task_id))
+        for t in tasks
+    ]
+    summary = overall_summary(problems, cfg, eng.vocab_size)
     n_min = int(min(p["n"] for p in problems))
     summary.update(
         {
             "model": str(model),
             "tag": tag,
             "config": asdict(cfg),
-            "new_samples": n_new,
+            "new_samples": counts["written"],
+            "new_entropies_scored": counts["scored"],
             "elapsed_s": time.perf_counter() - t0,
             "entropy_mode": entropy_mode,
-            "engine": getattr(sampler, "name", type(sampler).__name__),
+            "engine": eng.name,
             "chat_template": chat_template,
             "stop": list(stop),
         }
@@ -453,7 +280,6 @@ def run_probe(
         write_json(out_dir / PRE_RL, rep)
         summary["pre_rl"] = {k: v for k, v in rep.items() if k != "prompts"}
     plan = summary["plan"]
-    eos = getattr(sampler, "eos_ids", None)
     setup = ProbeSetup(
         model=str(model),
         revision=tag["revision"],
@@ -467,8 +293,8 @@ def run_probe(
         seed=cfg.seed,
         stop=stop,
         chat_template=chat_template,
-        engine=summary["engine"],
-        end_tokens=tuple(sorted(int(t) for t in eos)) if eos else None,
+        engine=eng.name,
+        end_tokens=tuple(sorted(int(t) for t in eng.end_tokens)),
         group_size=cfg.group_size,
         rl_steps=plan["rl_steps"],
         batch_prompts=plan["batch_prompts"],
@@ -479,46 +305,167 @@ def run_probe(
     return {**summary, "setup": setup.to_json()}
 
 
-def extract_code(answer: str, entry_point: str) -> str:
-    from rankinv.validate.engine import extract_code as _extract
+def _sample_phase(eng, cfg, tasks, prompt_ids, done, key, tag, samples_path, stop,
+                  chat_template, progress, counts):  # fmt: skip
+    """Phase 1: sample the missing rows; check and append them as they finish."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    return _extract(answer, entry_point)
+    from rankinv.sandbox import io_tasks
+    from rankinv.sandbox.executor import Sandbox
 
-
-def _encode(sampler, prompts: list[str]) -> list[list[int]]:
-    if hasattr(sampler, "encode"):
-        return sampler.encode(prompts)
-    return [sampler.tokenizer(p).input_ids for p in prompts]
-
-
-def _stream(sampler, flat_ids, flat_text, cfg: ProbeConfig, stop, seed):
-    """(row index, Generation) as rows finish: an engine's queue, or for a plain Sampler
-    (the Sampler protocol, e.g. a test double) one generate() call per row block."""
-    if hasattr(sampler, "stream"):
-        yield from sampler.stream(
-            flat_ids, cfg.temperature, cfg.top_p, cfg.max_new_tokens, stop, seed
-        )
+    requests, firsts = [], []
+    for i, task in enumerate(tasks):
+        have = len(done.get(task.task_id, []))
+        if have < cfg.samples:
+            requests.append(
+                Request(tuple(prompt_ids[i]), cfg.samples - have, request_seed(cfg.seed, i, have))
+            )
+            firsts.append((i, have))
+    if not requests:
         return
-    for k, text in enumerate(flat_text):
-        g = sampler.generate(
-            [text],
-            n=1,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            max_new_tokens=cfg.max_new_tokens,
-            stop=stop,
-            seed=seed + k,
-        )[0][0]
-        yield k, g
+    n_rows = sum(r.n for r in requests)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_rows, desc="probing", unit="sample")
+    sampling = Sampling(
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        max_new_tokens=cfg.max_new_tokens,
+        stop=stop,
+    )
+    next_sample = [have for _, have in firsts]
+    block_size = max(8, min(256, getattr(eng, "batch_size", None) or 64))
+    try:
+        with (
+            Sandbox(cfg.workers, allow_imports=cfg.allow_imports) as sandbox,
+            samples_path.open("a") as fh,
+            ThreadPoolExecutor(max_workers=1) as checker,
+        ):
+
+            def write(block, outcomes):
+                for (i, sample, g, code), o in zip(block, outcomes, strict=True):
+                    task = tasks[i]
+                    rec = {
+                        "run_key": key,
+                        **tag,
+                        "task_id": task.task_id,
+                        "sample": sample,
+                        "completion": code,
+                        "n_tokens": g.n_tokens,
+                        "mean_entropy": g.mean_entropy if g.entropies else None,
+                        "passed": o.passed,
+                        "status": o.status,
+                        "exec_seconds": o.seconds,
+                    }
+                    if not g.entropies:  # scored in phase 3 from these ids
+                        rec["token_ids"] = list(g.token_ids)
+                    if chat_template:
+                        rec["answer"] = g.text
+                    fh.write(json.dumps(rec) + "\n")
+                    done.setdefault(task.task_id, []).append(rec)
+                fh.flush()
+                counts["written"] += len(block)
+                if bar is not None:
+                    bar.update(len(block))
+
+            pending = []  # (block, future) in submission order
+
+            def drain(wait: bool):
+                while pending and (wait or pending[0][1].done()):
+                    block, fut = pending.pop(0)
+                    write(block, fut.result())
+
+            def flush(block):
+                pairs = [(tasks[i], code) for i, _, _, code in block]
+                fut = checker.submit(io_tasks.check_many, sandbox, pairs, cfg.timeout_s)
+                pending.append((block, fut))
+                drain(wait=False)
+
+            block = []
+            try:
+                for k, g in eng.sample(requests, sampling):
+                    i = firsts[k][0]
+                    sample = next_sample[k]
+                    next_sample[k] += 1
+                    code = g.text
+                    if chat_template and isinstance(tasks[i], io_tasks.IOTask):
+                        code = io_tasks.extract_program(g.text)
+                    elif chat_template:
+                        code = extract_code(g.text, tasks[i].entry_point)
+                    block.append((i, sample, g, code))
+                    if len(block) >= block_size:
+                        flush(block)
+                        block = []
+            except KeyboardInterrupt:  # keep what was sampled if its checks end soon
+                if block:
+                    flush(block)
+                _keep_checked(pending, write)
+                raise
+            if block:
+                flush(block)
+            drain(wait=True)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
-def _add_entropies(sampler, prompt_ids, block) -> None:
-    """Exact per-token rollout entropies for a block of finished rows, in place (samplers
-    that already filled them from their own logits are left as they are)."""
-    todo = [(i, g) for i, _, g, _ in block if not g.entropies and g.token_ids]
-    if todo and hasattr(sampler, "add_entropies"):
-        sampler.add_entropies([prompt_ids[i] for i, _ in todo], [g for _, g in todo])
+def _keep_checked(pending, write, wait_s: float = 30.0) -> None:
+    """On Ctrl-C: write the blocks whose sandbox checks end within ``wait_s`` (the rest are
+    sampled again by the rerun)."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    for block, fut in pending:
+        try:
+            outcomes = fut.result(timeout=wait_s)
+        except (FutureTimeout, KeyboardInterrupt, OSError, RuntimeError):
+            return
+        write(block, outcomes)
 
 
-def hash_task(task_id: str) -> int:
-    return int(hashlib.sha256(task_id.encode()).hexdigest()[:8], 16)
+#: Samples per teacher-forced scoring call in phase 3 (each call's results are appended).
+SCORE_BLOCK = 256
+
+
+def _score_phase(eng, tasks, prompt_ids, done, key, out_dir, entropy_mode, counts) -> dict:
+    """Phase 3: prompt entropies (cached in prompt_entropy.json) and the rollout entropies
+    phase 1 left unscored, both by the teacher-forced scorer."""
+    ph_path = out_dir / PROMPT_ENTROPY
+    prompt_h: dict[str, float] = {}
+    want_prompt = entropy_mode in ("prompt", "both")
+    if want_prompt and ph_path.exists():
+        cached = json.loads(ph_path.read_text())
+        if cached.get("run_key") == key:
+            prompt_h = cached["values"]
+    index = {t.task_id: i for i, t in enumerate(tasks)}
+    todo = [r for t in tasks for r in done.get(t.task_id, []) if r.get("mean_entropy") is None]
+    if not todo and (prompt_h or not want_prompt):
+        return prompt_h
+    scorer = eng.scorer()
+    if want_prompt and not prompt_h:
+        vals = scorer.prompt_entropy(prompt_ids)
+        prompt_h = {t.task_id: v for t, v in zip(tasks, vals, strict=True)}
+        write_json(ph_path, {"run_key": key, "values": prompt_h})
+    with (out_dir / SAMPLES).open("a") as fh:
+        for b in range(0, len(todo), SCORE_BLOCK):
+            block = todo[b : b + SCORE_BLOCK]
+            hs = scorer.rollout_entropies(
+                [prompt_ids[index[r["task_id"]]] for r in block], [r["token_ids"] for r in block]
+            )
+            for r, h in zip(block, hs, strict=True):
+                r["mean_entropy"] = float(sum(h) / len(h)) if h else 0.0
+                fh.write(json.dumps(_entropy_record(key, r)) + "\n")
+            fh.flush()
+            counts["scored"] += len(block)
+    return prompt_h
+
+
+def _entropy_record(key: str, rec: dict) -> dict:
+    return {
+        "run_key": key,
+        "kind": "entropy",
+        "task_id": rec["task_id"],
+        "sample": rec["sample"],
+        "mean_entropy": rec["mean_entropy"],
+    }

@@ -259,3 +259,13 @@ def _empty_cache():
 
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def prompt_entropy(model, tokenizer, prompts: Sequence[str], batch_size: int = 16) -> list[float]:
+    """Mean next-token entropy (nats, T = 1) over each prompt's positions, no sampling: the
+    paper's stage-1 measurement, by :class:`EntropyScorer`; ``batch_size`` x 512 tokens is the
+    forward pass's token budget (halved on out-of-memory)."""
+    from rankinv.validate.engines import encode
+
+    ids = encode(tokenizer, prompts)
+    return EntropyScorer(model, token_budget=max(1, batch_size) * 512).prompt_entropy(ids)

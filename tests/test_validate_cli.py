@@ -80,7 +80,7 @@ def test_out_existing_file_is_checked_before_loading(model_dir, tmp_path):
     assert out.read_text() == "mine"
     for opt, val, needle in (
         ("--entropy", "tokens", "--entropy must be prompt, rollout or both"),
-        ("--engine", "tgi", "--engine must be hf or vllm"),
+        ("--engine", "tgi", "--engine must be one of hf, vllm"),
         ("--batch-size", "0", "--batch-size must be >= 1"),
     ):
         one_line_error(cli("--model", bad, "--out", tmp_path / "o", opt, val), needle)

@@ -1,127 +1,28 @@
-# Over 450 lines: the HF engine (queue, refill, KV cache, stop strings, exact entropy) and the vLLM
-# engine behind one interface; splitting them would split one protocol.
-"""Sampling engines for the checkpoint probe: one queue of rows, refilled as rows finish.
+"""The HF engine (``--engine hf``): one queue of rows, refilled as rows finish.
 
-``HFEngine`` (torch + transformers) puts every (prompt, sample) row of every problem into
+``HFEngine`` (torch + transformers) puts every (prompt, sample) row of every request into
 one queue and keeps a batch of ``batch_size`` rows decoding over a shared KV cache; a row
-that ends (EOS, a stop string, or the token limit) leaves the batch at once and new rows are
-prefilled and merged in (continuous batching with left padding and explicit position ids).
-Stop strings are looked for only in the newest tokens, and only on rows whose newest token
-could end one. Each token's exact T = 1 entropy is taken from the logits it was drawn
-from ([batch, V] per step, never [batch, T, V]); engines that cannot see full logits
-(vLLM) get the same quantity from :mod:`rankinv.validate.scoring` by teacher forcing.
+that ends (an end token, a stop string, or the token limit) leaves the batch at once and new
+rows are prefilled and merged in (continuous batching with left padding and explicit position
+ids). Stop strings are looked for only in the newest tokens, and only on rows whose newest
+token could end one. Each token's exact T = 1 entropy is taken from the logits it was drawn
+from ([batch, V] per step, never [batch, T, V]).
 
 transformers' own continuous batching (``generate_batch``) was measured on this project's
 CPU machine at 642 tokens/s against 5,878 for ``generate()`` on the same rows (tiny Qwen2,
 64 prompts x 4 samples x 128 tokens), so the loop here is our own.
-
-``VLLMEngine`` (``pip install 'rankinv[vllm]'``) samples with vLLM and scores with the
-same teacher-forced scorer on a transformers copy of the model.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rankinv.errors import UserError
-from rankinv.validate.sampler import (
-    HUMANEVAL_STOP,
-    Generation,
-    _cache_keyword,
-    _cache_of,
-    _check_sampling_args,
-    _revision,
-    load_model,
-    resolve_model_dir,
-)
-
-#: Names of end-of-turn / end-of-text tokens used by common chat and base models.
-END_TOKENS = (
-    "<|im_end|>",
-    "<|endoftext|>",
-    "<|eot_id|>",
-    "<|end_of_text|>",
-    "<end_of_turn>",
-    "<|end|>",
-    "</s>",
-    "<|EOT|>",
-)
-
-#: The instruction put before a HumanEval-style prompt when ``--chat-template`` is on.
-CHAT_INSTRUCTION = (
-    "Complete the following Python function. Answer with the whole function in one "
-    "```python code block.\n\n```python\n{prompt}```"
-)
-
-
-def eos_token_ids(model, tokenizer) -> list[int]:
-    """Every id that ends a completion: generation_config.eos_token_id (an int or a list),
-    config.eos_token_id, tokenizer.eos_token_id and the tokenizer's end tokens (ChatML
-    <|im_end|>, Llama-3 <|eot_id|>, ...) where its vocabulary has them."""
-    ids: set[int] = set()
-
-    def add(x):
-        if x is None:
-            return
-        if isinstance(x, int):
-            if x >= 0:
-                ids.add(x)
-        else:
-            for y in x:
-                add(y)
-
-    gc = getattr(model, "generation_config", None)
-    add(getattr(gc, "eos_token_id", None))
-    add(getattr(getattr(model, "config", None), "eos_token_id", None))
-    add(tokenizer.eos_token_id)
-    vocab = tokenizer.get_vocab()
-    for name in END_TOKENS:
-        if name in vocab:
-            ids.add(vocab[name])
-    return sorted(ids)
-
-
-def chat_prompt(tokenizer, prompt: str, instruction: str = CHAT_INSTRUCTION) -> str:
-    """Wrap a completion prompt as one user turn with the tokenizer's chat template."""
-    if not getattr(tokenizer, "chat_template", None):
-        raise UserError(
-            "--chat-template: this model's tokenizer has no chat template "
-            "(tokenizer_config.json has no chat_template); drop --chat-template"
-        )
-    msgs = [{"role": "user", "content": instruction.format(prompt=prompt)}]
-    return tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-
-
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.S)
-
-
-def extract_code(answer: str, entry_point: str | None = None) -> str:
-    """The code of a chat answer, as a completion to append to the task's prompt.
-
-    The first fenced block that defines ``entry_point`` (else the first fenced block, else
-    the whole answer). A block that defines the entry point is returned after a newline,
-    so it redefines the prompt's function at top level (the prompt's imports stay in
-    scope); a block without it is taken as the function's body and indented if needed.
-    """
-    blocks = [m.group(2) for m in _FENCE.finditer(answer)]
-    code = answer
-    if blocks:
-        code = blocks[0]
-        if entry_point:
-            for b in blocks:
-                if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", b, re.M):
-                    code = b
-                    break
-    if entry_point and re.search(rf"^def\s+{re.escape(entry_point)}\s*\(", code, re.M):
-        return "\n" + code.rstrip() + "\n"
-    lines = code.rstrip().splitlines()
-    if lines and not lines[0].startswith((" ", "\t")):
-        lines = ["    " + ln if ln.strip() else ln for ln in lines]
-    return "\n".join(lines) + "\n"
+from rankinv.validate.engines import Generation, Request, Sampling, encode, end_token_ids
+from rankinv.validate.models import cache_keyword, cache_of, load_model
 
 
 class StopChecker:
@@ -179,9 +80,11 @@ def auto_batch_size(model, max_len: int, n_rows: int) -> int:
 
 
 class HFEngine:
-    """Continuous-batching sampler over a transformers causal LM (local dir or LoRA)."""
+    """Continuous-batching sampler over a transformers causal LM (local dir or LoRA); the
+    :class:`rankinv.validate.engines.Engine` of ``--engine hf``."""
 
     name = "hf"
+    exact_entropy = True
 
     def __init__(
         self,
@@ -189,17 +92,19 @@ class HFEngine:
         device: str | None = None,
         dtype=None,
         batch_size: int | None = None,
+        trust_remote_code: bool = False,
     ):
         if batch_size is not None and batch_size < 1:
             raise UserError(f"batch size must be >= 1, got {batch_size}")
         self.model, self.tokenizer, self.device, self.revision = load_model(
-            model_path, device, dtype
+            model_path, device, dtype, trust_remote_code
         )
         self.model_path = str(model_path)
         self._setup(batch_size)
 
     @classmethod
     def from_model(cls, model, tokenizer, batch_size: int | None = None, model_path="<memory>"):
+        """Wrap a model already in memory (e.g. during training) without reloading it."""
         self = cls.__new__(cls)
         self.model, self.tokenizer = model, tokenizer
         self.device = str(next(model.parameters()).device)
@@ -213,9 +118,14 @@ class HFEngine:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.batch_size = batch_size
-        self.eos_ids = eos_token_ids(self.model, self.tokenizer)
-        self._cache_kw = _cache_keyword(self.model)
-        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        m = self.model
+        self.end_tokens = end_token_ids(
+            self.tokenizer,
+            getattr(getattr(m, "generation_config", None), "eos_token_id", None),
+            getattr(getattr(m, "config", None), "eos_token_id", None),
+        )
+        self._cache_kw = cache_keyword(m)
+        base = m.get_base_model() if hasattr(m, "get_base_model") else m
         self._keep_kw = "logits_to_keep" in inspect.signature(base.forward).parameters
         self._stoppers: dict[tuple, StopChecker] = {}
         self._scorer = None
@@ -224,24 +134,19 @@ class HFEngine:
     def vocab_size(self) -> int:
         return int(self.model.config.vocab_size)
 
-    @property
     def scorer(self):
+        """The teacher-forced scorer on this very model (no second copy)."""
         from rankinv.validate.scoring import EntropyScorer
 
         if self._scorer is None:
             self._scorer = EntropyScorer(self.model)
         return self._scorer
 
-    # ------------------------------------------------------------ prompts
-    def encode(self, prompts: Sequence[str]) -> list[list[int]]:
-        enc = self.tokenizer(list(prompts), add_special_tokens=True).input_ids
-        for p, ids in zip(prompts, enc, strict=True):
-            if not ids:
-                raise UserError(f"prompt {p[:40]!r} encodes to no tokens")
-        return enc
+    def close(self) -> None:
+        """Nothing to free: the scorer uses the same model."""
 
-    def prompt_entropy(self, prompts: Sequence[str]) -> list[float]:
-        return self.scorer.prompt_entropy(self.encode(prompts))
+    def encode(self, prompts: Sequence[str]) -> list[list[int]]:
+        return encode(self.tokenizer, prompts)
 
     # ------------------------------------------------------------ decoding
     def _forward(self, ids, mask, pos, cache=None):
@@ -249,7 +154,7 @@ class HFEngine:
         if self._keep_kw:
             kw["logits_to_keep"] = 1
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **kw)
-        return out.logits[:, -1, :].float(), _cache_of(out)
+        return out.logits[:, -1, :].float(), cache_of(out)
 
     def _prefill(self, prompt_ids: list[list[int]]):
         import torch
@@ -266,56 +171,45 @@ class HFEngine:
         logits, cache = self._forward(ids, mask, pos)
         return logits, cache, mask, pos[:, -1]
 
-    def stream(
-        self,
-        prompt_ids: Sequence[Sequence[int]],
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        max_new_tokens: int = 256,
-        stop: Sequence[str] = HUMANEVAL_STOP,
-        seed: int = 0,
-        ignore_eos: bool = False,
-        entropy: bool = True,
+    def sample(
+        self, requests: Sequence[Request], sampling: Sampling
     ) -> Iterator[tuple[int, Generation]]:
-        """Sample one completion per entry of ``prompt_ids``; yields (index, Generation) as
-        rows finish (not in input order). With ``entropy`` each generated token carries the
-        exact T = 1 entropy of the logits it was drawn from (equal to the teacher-forced
-        score, see tests); without, none (score them later with :meth:`add_entropies`)."""
+        """Every (request, sample) row in one queue; yields (request index, Generation) as
+        rows finish. With ``sampling.entropy`` each generated token carries the exact T = 1
+        entropy of the logits it was drawn from (equal to the teacher-forced score, see
+        tests). All rows draw from one generator seeded by the first request's seed."""
         import torch
 
-        _check_sampling_args(1, temperature, top_p, max_new_tokens)
-        n = len(prompt_ids)
-        if n == 0:
+        owner = [k for k, r in enumerate(requests) for _ in range(r.n)]
+        if not owner:
             return
-        longest = max(len(p) for p in prompt_ids) + max_new_tokens
-        bs = self.batch_size or auto_batch_size(self.model, longest, n)
-        refill_min = max(1, bs // 8)
-        stops = tuple(stop)
+        prompt_ids = [requests[k].prompt_ids for k in owner]
+        longest = max(len(p) for p in prompt_ids) + sampling.max_new_tokens
+        bs = self.batch_size or auto_batch_size(self.model, longest, len(owner))
+        stops = tuple(s for s in sampling.stop if s)
         if stops not in self._stoppers:
             self._stoppers[stops] = StopChecker(self.tokenizer, stops, self.vocab_size)
         stopper = self._stoppers[stops]
-        can_end = stopper.can_end.to(self.device)
-        eos = torch.tensor([] if ignore_eos else self.eos_ids, dtype=torch.long, device=self.device)
-        gen = torch.Generator(device=self.device).manual_seed(int(seed))
+        ends = [] if sampling.ignore_eos else list(self.end_tokens)
+        eos = torch.tensor(ends, dtype=torch.long, device=self.device)
+        gen = torch.Generator(device=self.device).manual_seed(int(requests[0].seed))
         threads = torch.get_num_threads()
         if _one_thread(self.model):
             torch.set_num_threads(1)
         try:
-            yield from self._loop(
-                prompt_ids, temperature, top_p, max_new_tokens, stops, stopper, can_end, eos,
-                gen, bs, refill_min, entropy,
-            )  # fmt: skip
+            for row, g in self._loop(prompt_ids, sampling, stops, stopper, eos, gen, bs):
+                yield owner[row], g
         finally:
             torch.set_num_threads(threads)
 
-    def _loop(
-        self, prompt_ids, temperature, top_p, max_new_tokens, stops, stopper, can_end, eos,
-        gen, bs, refill_min, entropy,
-    ):  # fmt: skip
+    def _loop(self, prompt_ids, sampling: Sampling, stops, stopper, eos, gen, bs):
         import torch
 
-        n = len(prompt_ids)
-        queue = deque(range(n))
+        temperature, top_p = sampling.temperature, sampling.top_p
+        max_new_tokens, entropy = sampling.max_new_tokens, sampling.entropy
+        can_end = stopper.can_end.to(self.device)
+        refill_min = max(1, bs // 8)
+        queue = deque(range(len(prompt_ids)))
         rows: list[int] = []
         toks: list[list[int]] = []
         ents: list[list[float]] = []
@@ -377,35 +271,6 @@ class HFEngine:
     def _finish(self, ids: list[int], stops: tuple[str, ...], ents: list[float]) -> Generation:
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
         return Generation(cut_at_stop(text, stops), len(ids), ents, list(ids))
-
-    def generate(
-        self,
-        prompts: list[str],
-        n: int,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        max_new_tokens: int = 256,
-        stop: tuple[str, ...] = HUMANEVAL_STOP,
-        seed: int = 0,
-        entropy: bool = True,
-    ) -> list[list[Generation]]:
-        """The Sampler protocol: n generations per prompt, with exact per-token T = 1
-        entropies when ``entropy``."""
-        _check_sampling_args(n, temperature, top_p, max_new_tokens)
-        enc = self.encode(prompts)
-        flat = [enc[i] for i in range(len(prompts)) for _ in range(n)]
-        out: list[Generation | None] = [None] * len(flat)
-        for k, g in self.stream(
-            flat, temperature, top_p, max_new_tokens, stop, seed, entropy=entropy
-        ):
-            out[k] = g
-        return [out[i * n : (i + 1) * n] for i in range(len(prompts))]
-
-    def add_entropies(self, prompt_ids, gens: list[Generation]) -> None:
-        """Fill each Generation's per-token entropies (exact, T = 1) in place."""
-        hs = self.scorer.rollout_entropies(prompt_ids, [g.token_ids for g in gens])
-        for g, h in zip(gens, hs, strict=True):
-            g.entropies = h
 
 
 def logits_entropy(logits):
@@ -564,115 +429,3 @@ def _trim_left(cache, mask, slack: int = 16):
     for la in cache.layers:
         la.set(la.keys[..., lead:, :], la.values[..., lead:, :])
     return mask[:, lead:]
-
-
-class VLLMEngine:
-    """vLLM sampling (``pip install 'rankinv[vllm]'``), imported lazily; entropies exact by
-    the same teacher-forced scorer on a transformers copy of the model (loaded on first
-    use, so a sampling-only run never loads it)."""
-
-    name = "vllm"
-
-    def __init__(self, model_path: str | Path, batch_size: int | None = None, **llm_kwargs):
-        try:
-            from vllm import LLM
-        except ImportError:
-            raise UserError(
-                "--engine vllm needs vllm: pip install 'rankinv[vllm]' "
-                "(or use --engine hf, the default)"
-            ) from None
-        base, adapter = resolve_model_dir(model_path)
-        llm_kwargs.setdefault("gpu_memory_utilization", 0.6)
-        if batch_size:
-            llm_kwargs.setdefault("max_num_seqs", batch_size)
-        self.llm = LLM(model=str(base), enable_lora=adapter is not None, **llm_kwargs)
-        self.adapter = adapter
-        self.tokenizer = self.llm.get_tokenizer()
-        self.model_path = str(model_path)
-        self.revision = _revision(base, adapter)
-        self._hf = None
-
-    @property
-    def hf(self) -> HFEngine:
-        if self._hf is None:
-            self._hf = HFEngine(self.model_path)
-        return self._hf
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.tokenizer)
-
-    def encode(self, prompts):
-        return self.tokenizer(list(prompts)).input_ids
-
-    def prompt_entropy(self, prompts):
-        return self.hf.prompt_entropy(prompts)
-
-    def add_entropies(self, prompt_ids, gens):
-        self.hf.add_entropies(prompt_ids, gens)
-
-    def stream(
-        self,
-        prompt_ids,
-        temperature=1.0,
-        top_p=1.0,
-        max_new_tokens=256,
-        stop=HUMANEVAL_STOP,
-        seed=0,
-        ignore_eos=False,
-    ):
-        from vllm import SamplingParams
-
-        _check_sampling_args(1, temperature, top_p, max_new_tokens)
-        params = [  # one seed per row: rows of one prompt must not repeat each other
-            SamplingParams(
-                n=1,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_new_tokens,
-                stop=list(stop),
-                seed=seed * 1_000_003 + k,
-                ignore_eos=ignore_eos,
-            )
-            for k in range(len(prompt_ids))
-        ]
-        lora = None
-        if self.adapter is not None:
-            from vllm.lora.request import LoRARequest
-
-            lora = LoRARequest("adapter", 1, str(self.adapter))
-        prompts = [{"prompt_token_ids": list(p)} for p in prompt_ids]
-        outs = self.llm.generate(prompts, params, lora_request=lora)
-        for k, o in enumerate(outs):
-            c = o.outputs[0]
-            yield k, Generation(c.text, len(c.token_ids), [], list(c.token_ids))
-
-    def generate(
-        self,
-        prompts,
-        n,
-        temperature=1.0,
-        top_p=1.0,
-        max_new_tokens=256,
-        stop=HUMANEVAL_STOP,
-        seed=0,
-        entropy=True,
-    ):
-        _check_sampling_args(n, temperature, top_p, max_new_tokens)
-        enc = self.encode(prompts)
-        flat = [enc[i] for i in range(len(prompts)) for _ in range(n)]
-        out = [None] * len(flat)
-        for k, g in self.stream(flat, temperature, top_p, max_new_tokens, stop, seed):
-            out[k] = g
-        if entropy:
-            self.add_entropies(flat, out)
-        return [out[i * n : (i + 1) * n] for i in range(len(prompts))]
-
-
-def make_engine(name: str, model_path: str | Path, batch_size: int | None = None):
-    """``--engine``: "hf" (default) or "vllm"."""
-    if name == "hf":
-        return HFEngine(model_path, batch_size=batch_size)
-    if name == "vllm":
-        return VLLMEngine(model_path, batch_size=batch_size)
-    raise UserError(f"--engine must be hf or vllm, got {name!r}")
