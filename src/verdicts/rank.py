@@ -276,7 +276,7 @@ def _from_table(path, group_size: int):
 
 
 def _add_pilot(rungs: list[dict], logs) -> dict:
-    from rankinv.verdicts.monitor import read_series
+    from rankinv.verdicts import logs as run_logs
 
     if rungs and len(logs) != len(rungs):
         raise UserError(
@@ -287,8 +287,10 @@ def _add_pilot(rungs: list[dict], logs) -> dict:
     for i, log in enumerate(logs):
         if not Path(log).exists():
             raise UserError(f"pilot log not found: {log}")
-        s = read_series(log)
-        pil = sg.pilot_signals(s.steps, s.entropy, s.informative)
+        tr, keys = run_logs.trace(run_logs.read_log(log).records)
+        if tr.entropy is None and tr.informative is None:
+            raise UserError(f"pilot log {log} has neither an entropy nor a zero-std column")
+        pil = sg.pilot_signals(tr.steps, tr.entropy, tr.informative)
         if pil["pilot_steps_used"] is None:
             raise UserError(f"pilot log {log} has no step >= 1 (no RL update logged)")
         if i >= len(rungs):
@@ -296,7 +298,7 @@ def _add_pilot(rungs: list[dict], logs) -> dict:
         rungs[i]["values"].update({k: pil[k] for k in ("pilot_entropy", "pilot_informative")})
         rungs[i]["pilot_log"] = str(log)
         rungs[i]["pilot_steps"] = pil["pilot_steps_used"]
-        info = {"entropy_signal": s.entropy_signal, "pilot_step": sg.PILOT_STEP}
+        info = {"entropy_signal": keys["entropy"], "pilot_step": sg.PILOT_STEP}
     return info
 
 
