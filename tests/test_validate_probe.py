@@ -125,8 +125,8 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
     summary = json.loads(run.stdout)
     assert summary["n_problems"] == 3 and summary["samples_per_problem"] == 8
     # the verdict is the calibrated stage-1 signal, recomputed here from the saved counts
-    from rankinv.verdicts.signals import stage1_verdict
     from rankinv.verdicts import rules
+    from rankinv.verdicts.signals import stage1_verdict
 
     probs = [json.loads(x) for x in (out / "problems.jsonl").read_text().splitlines()]
     plan = rules.Plan(group_size=8, rl_steps=400, batch_prompts=32, n_prompts=3)
