@@ -1,5 +1,4 @@
-"""compare and report on real-shaped inputs and the paper's tables (the monitor's tests:
-test_verdicts_monitor.py, test_verdicts_logs.py, test_cli_monitor.py)."""
+"""report on real-shaped and broken artifacts, and `compare --json` on the paper's table."""
 
 import json
 import subprocess
@@ -8,7 +7,6 @@ import sys
 import pytest
 
 from rankinv.verdicts import compare as cmp
-from rankinv.verdicts import rules
 
 
 # ---------------------------------------------------------------- compare
@@ -31,34 +29,6 @@ def test_cli_compare_json():
     assert bad.returncode == 2 and "either FILE or --example" in bad.stderr
 
 
-def test_demo_end_to_end(tmp_path):
-    # default output folder ./rankinv-demo, named on screen; full tables to a pipe
-    text = run_cli("demo", timeout=600, cwd=tmp_path)
-    assert text.returncode == 0, text.stderr
-    where = tmp_path / "rankinv-demo"
-    assert f"go to {where.resolve()}" in text.stdout
-    assert (where / "report.md").exists() and "…" not in text.stdout
-    # the rerun on the same folder resumes the simulation; JSON names the folder
-    out = run_cli("demo", "--out", str(where), "--json", timeout=600)
-    assert out.returncode == 0, out.stderr
-    tmp_path = where
-    data = json.loads(out.stdout)
-    assert data["simulation"]["inversion"] is True
-    assert data["paper_qwen"]["inversion_call"] == "trend, not significant at this n"
-    assert data["out"] == str(where.resolve())
-    assert (tmp_path / "report.md").exists()
-    depths = data["simulation"]["depths"]
-    shallow, deep = f"monitor_sim_depth{min(depths):g}.png", f"monitor_sim_depth{max(depths):g}.png"
-    for png in ("plane.png", "ranks.png", shallow, deep):
-        assert (tmp_path / png).stat().st_size > 10_000
-    # stage 2 on both simulated runs, the calibrated rule beside the paper's
-    for run in data["monitor"].values():
-        assert set(run) == {"paper", rules.DEFAULT_STAGE2_RULE}
-        assert run["paper"]["rule"] == "paper"
-    assert len(data["thresholds"]) == 6
-
-
-# ---------------------------------------------------------------- report on broken artifacts
 def test_report_on_truncated_or_incomplete_json_names_the_file(tmp_path):
     from rankinv.report import build_report
 
