@@ -86,6 +86,29 @@ def test_roc_auc_and_youden_exact():
     assert 0.2 < t < 0.7
 
 
+def test_stop_threshold_holds_the_false_stop_rate_even_when_most_runs_are_positive():
+    """With 80% positives F1 is maximised by stopping every run; the stop threshold instead
+    stops at most MAX_STOP_FPR of the negatives, and the most positives under that bound."""
+    rng = np.random.default_rng(0)
+    label = np.r_[np.ones(80, bool), np.zeros(20, bool)]
+    score = np.r_[rng.normal(1.0, 1.0, 80), rng.normal(0.0, 1.0, 20)]
+    t = cal.stop_threshold(score, label)
+    fpr = (score[~label] > t).mean()
+    assert fpr <= cal.MAX_STOP_FPR
+    # the next lower candidate would break the bound: no lower threshold is allowed
+    lower = np.sort(score[score <= t])
+    if lower.size:
+        assert (score[~label] > lower[-1] - 1e-9).mean() > cal.MAX_STOP_FPR
+    assert 0 < (score[label] > t).mean() < 1
+    # separable scores: every positive stopped, no negative
+    t2 = cal.stop_threshold(np.array([0.1, 0.2, 0.7, 0.9]), np.array([0, 0, 1, 1]))
+    assert 0.2 <= t2 < 0.7
+    # nothing separates: no threshold stops a positive without breaking the bound
+    t3 = cal.stop_threshold(np.array([0.5] * 10), np.array([1] * 5 + [0] * 5), max_fpr=0.1)
+    assert not (np.array([0.5] * 10) > t3).any()
+    assert cal.stop_threshold(np.array([1.0, 2.0]), np.array([1, 1])) is None
+
+
 def test_calibrate_recovers_the_planted_truth(population, tmp_path):
     res = cal.calibrate(population, out=tmp_path)
     assert (tmp_path / "calibrate.json").exists()

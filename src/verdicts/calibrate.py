@@ -99,18 +99,31 @@ def _best_threshold(score, label, objective) -> float | None:
     return float(mids[int(np.argmax(values))])
 
 
-def _f1(pred: np.ndarray, label: np.ndarray) -> float:
-    return 2 * int((pred & label).sum()) / (int(pred.sum()) + int(label.sum()))
-
-
 def _youden(pred: np.ndarray, label: np.ndarray) -> float:
     return float(pred[label].mean() - pred[~label].mean())
 
 
-def f1_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
-    """The threshold t maximising F1 of "score > t" (precision weighs in: with rare doomed
-    runs, Youden's J alone stops many healthy ones)."""
-    return _best_threshold(score, label, _f1)
+#: A stop may end at most this share of the choose half's runs that would have gone on to
+#: gain (the false-positive rate the stop threshold is held to; prevalence-free, so it
+#: transfers between populations where the share of doomed runs differs).
+MAX_STOP_FPR = 0.10
+
+
+def stop_threshold(score: np.ndarray, label: np.ndarray, max_fpr: float = MAX_STOP_FPR):
+    """The lowest threshold t whose decision "score > t" stops at most ``max_fpr`` of the
+    negatives (most positives stopped under that bound: Neyman-Pearson); above every score
+    (stops nothing) when no threshold meets the bound. None when the labels are one class.
+    Unlike F1, it cannot choose "stop every run" when most runs are positive."""
+    score = np.asarray(score, dtype=float)
+    label = np.asarray(label, dtype=bool)
+    if label.all() or not label.any():
+        return None
+    cands = np.unique(score)
+    mids = np.concatenate([[cands[0] - 1e-9], (cands[:-1] + cands[1:]) / 2, [cands[-1]]])
+    for t in mids:  # ascending: the first that meets the bound stops the most positives
+        if (score[~label] > t).mean() <= max_fpr + 1e-12:
+            return float(t)
+    return float(cands[-1])  # unreachable: the last candidate stops nothing
 
 
 def youden_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
@@ -494,8 +507,8 @@ def score_stage2(
                 cl = np.array([d[1] for d in data])
                 if name == "paper":  # the paper's rule as published: stop above a 50% drop
                     thr = watch = rule.threshold
-                else:  # stop: F1-optimal on the choose half; watch: Youden-optimal (lower)
-                    thr = f1_threshold(cs, cl)
+                else:  # stop: FPR <= MAX_STOP_FPR on the choose half; watch: Youden (lower)
+                    thr = stop_threshold(cs, cl)
                     watch = youden_threshold(cs, cl)
                     thr = rule.threshold if thr is None else thr
                     watch = thr if watch is None else min(watch, thr)
