@@ -31,14 +31,15 @@ def calibrate_tables(res: dict) -> list[str]:
         f"{res['held_out']['report_settings']} to report on; {res['n_ladders']} ladders, "
         f"{res['n_runs']} runs. Doomed: {res['held_out']['doomed']}.",
         "",
-        "| stage-1 signal | sign (paper's) | median rho [IQR] | top-1 | regret | AUC poor start |",
+        "| stage-1 signal | sign (paper's) | median rho [IQR] | top-1 (of ladders that differ "
+        "by > 0.02) | regret | AUC poor start |",
         "|---|---|---|---|---|---|",
     ]
     for r in res["stage1"]:
         out.append(
             f"| {r['signal']} | {r['sign']:+d} ({r['expected_sign']:+d}) | "
             f"{num(r['median_rho'])} [{num(r['iqr'][0])}, {num(r['iqr'][1])}] | "
-            f"{pct(r['top1_rate'])} | {r['regret']:.3f} | {num(r['auc_poor_start'], '.2f')} |"
+            f"{pct(r['top1_rate'])} of {r['top1_n']} | {r['regret']:.3f} | {num(r['auc_poor_start'], '.2f')} |"
         )
     frac = res["chosen"]["stage2_check_fraction"]
     real = {r["rule"]: r for r in ((res.get("real_stage2") or {}).get("rules") or [])}
@@ -53,8 +54,9 @@ def calibrate_tables(res: dict) -> list[str]:
         + "), never used to choose. Positive: a run the rule should stop (its label from the "
         "check step on is one the rule claims). P@10%: the precision were 10% of runs such.",
         "",
-        "| stage-2 rule | scale-free | sim AUC | sim precision (P@10%) | sim recall | sim stopped "
-        "| real AUC | real precision (P@10%) | real recall | real stopped |",
+        "| stage-2 rule | scale-free | sim AUC | sim precision (base rate; P@10%) | sim recall "
+        "| sim stopped | real AUC | real precision (base rate; P@10%) | real recall "
+        "| real stopped |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in sorted(
@@ -65,9 +67,11 @@ def calibrate_tables(res: dict) -> list[str]:
         q10 = (q.get("precision_at_prevalence") or {}).get("0.1")
         out.append(
             f"| {r['rule']} | {'yes' if r.get('scale_free', True) else 'no'} | "
-            f"{num(r['auc'], '.2f')} | {pct(r['precision'])} ({pct(p10)}) | "
+            f"{num(r['auc'], '.2f')} | {pct(r['precision'])} ({pct(r['prevalence'])}; "
+            f"{pct(p10)}) | "
             f"{pct(r['recall'])} | {pct(r['stop_rate'])} | {num(q.get('auc'), '.2f')} | "
-            f"{pct(q.get('precision'))} ({pct(q10)}) | {pct(q.get('recall'))} | "
+            f"{pct(q.get('precision'))} ({pct(q.get('prevalence'))}; {pct(q10)}) | "
+            f"{pct(q.get('recall'))} | "
             f"{pct(q.get('stop_rate'))} |"
         )
     out += ["", f"chosen: {res['chosen']}", f"sensitivity: {res.get('sensitivity')}"]
