@@ -20,6 +20,31 @@ def test_teacher_right_on_linear_wrong_on_nonlinear():
         assert not any(data._value_tuple(w) in correct for w in data.wrong_forms(p))
 
 
+def test_nomod_teacher_is_wrong_only_on_the_modular_family():
+    progs = data.programs("train") + data.programs("test")
+    assert any(p["template"] == "mod_plus" for p in progs)
+    for p in progs:
+        correct = {data._value_tuple(e) for e in data.correct_forms(p)}
+        right = data._value_tuple(data.teacher_answer(p, "nomod")) in correct
+        assert right == (p["template"] != "mod_plus"), p
+
+
+def test_a_saved_run_without_a_newer_field_is_the_same_run():
+    """A run saved before the teacher field existed is the teacher="line" run, not another."""
+    import dataclasses
+    import json
+
+    from rankinv.experiment.config import MiniConfig
+    from rankinv.experiment.run import same_run
+
+    cfg = json.loads(json.dumps(dataclasses.asdict(MiniConfig())))
+    old = {k: v for k, v in cfg.items() if k != "teacher"}
+    assert same_run(old, cfg)
+    assert not same_run(old, {**cfg, "teacher": "nomod"})
+    assert same_run({**old, "threads": 2}, cfg)  # a speed-only field
+    assert not same_run({**old, "rl_lr": 1e-3}, cfg)
+
+
 def test_grpo_loss_gradient_at_ratio_one_is_advantage_weighted_logp():
     g = torch.Generator().manual_seed(0)
     logp = torch.randn(6, 5, generator=g, requires_grad=True)

@@ -20,7 +20,11 @@ DEMO_OUT = "rankinv-demo"
 
 @experiment_app.command("mini")
 def experiment_mini(
-    preset: str = typer.Option("ci", help="ci (CPU, minutes: 24 on a busy 2-core machine) | gpu"),
+    preset: str = typer.Option(
+        "ci",
+        help="ci (CPU, minutes: 24 on a busy 2-core machine) | ci-lr (RL lr 1e-3) | "
+        "ci-nomod (teacher wrong on the modular family) | gpu",
+    ),
     out: str = typer.Option("runs/mini", "--out", help="Directory (resumable)."),
     sft: str = typer.Option("full", "--sft", help="full fine-tuning | lora (peft adapters)"),
     overwrite: bool = OVERWRITE_OPTION,

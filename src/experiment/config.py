@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rankinv.errors import UserError
+from rankinv.experiment.data import TEACHERS
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class MiniConfig:
     sft_demos: int = 256
     sft_batch: int = 32
     sft_lr: float = 5e-4
+    teacher: str = "line"  # the imperfect teacher (rankinv.experiment.data.TEACHERS)
     sft_mode: str = "full"  # "full" fine-tuning or "lora" adapters through peft (the paper's)
     lora_rank: int = 16
     lora_lr: float = 2e-3
@@ -59,6 +61,8 @@ class MiniConfig:
             raise UserError(f"eval_samples ({self.eval_samples}) must be >= max k {max(self.ks)}")
         if self.sft_mode not in ("full", "lora"):
             raise UserError(f"sft_mode must be 'full' or 'lora', got {self.sft_mode!r}")
+        if self.teacher not in TEACHERS:
+            raise UserError(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
         if not self.depths or min(self.depths) < 1:
             raise UserError(f"depths must be positive epochs, got {self.depths}")
 
@@ -69,6 +73,11 @@ RUNTIME_FIELDS = ("threads", "device", "workers")
 
 PRESETS = {
     "ci": MiniConfig(),
+    # two settings not run before, for the real back-test (issue 24): RL at a learning rate
+    # 3.3x the ci preset's (not tuned: the one rate tried), and another family taught wrong.
+    # No clean control (the ci preset has it); 15 runs each.
+    "ci-lr": MiniConfig(name="ci-lr", rl_lr=1e-3, control_depths=()),
+    "ci-nomod": MiniConfig(name="ci-nomod", teacher="nomod", control_depths=()),
     "gpu": MiniConfig(
         name="gpu",
         hidden=128,

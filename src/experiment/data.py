@@ -25,8 +25,17 @@ def _fmt_line(slope: int, intercept: int) -> str:
     return s
 
 
-def teacher_answer(prog: dict) -> str:
-    """The line through f(0), f(1): right on linear programs, wrong on nonlinear ones."""
+#: The imperfect teachers: "line" (the line through f(0), f(1): wrong on the nonlinear
+#: families), "nomod" (right everywhere but the modular family, where it drops the modulus).
+TEACHERS = ("line", "nomod")
+
+
+def teacher_answer(prog: dict, teacher: str = "line") -> str:
+    """The imperfect teacher's demonstration for one program (see :data:`TEACHERS`)."""
+    if teacher == "nomod":
+        if prog["template"] == "mod_plus":
+            return f"x+{prog['b']}"  # plausible and wrong: x % m + b without the modulus
+        return correct_forms(prog)[0]
     f = [eval(prog["expression"], {"x": x}) for x in (0, 1)]  # noqa: S307 - our template
     return _fmt_line(f[1] - f[0], f[0])
 

@@ -25,6 +25,18 @@ from rankinv.verdicts.compare import compare
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 
 
+def same_run(saved: dict, cfg: dict) -> bool:
+    """Whether a saved configuration is the same run as ``cfg`` (both JSON dicts): the
+    speed-only fields aside, and a field added since the run was saved taking its default
+    (the value the run used)."""
+
+    def what(c: dict) -> dict:
+        c = {**json.loads(json.dumps(dataclasses.asdict(MiniConfig()))), **c}
+        return {k: v for k, v in c.items() if k not in RUNTIME_FIELDS}
+
+    return what(saved) == what(cfg)
+
+
 def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     """The whole experiment; returns (and writes) mini.json."""
     import torch
@@ -34,10 +46,7 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     cfg_path = out / "config.json"
     cfg_json = json.loads(json.dumps(dataclasses.asdict(cfg)))
 
-    def what(c: dict) -> dict:  # the configuration without the speed-only fields
-        return {k: v for k, v in c.items() if k not in RUNTIME_FIELDS}
-
-    if cfg_path.exists() and what(json.loads(cfg_path.read_text())) != what(cfg_json):
+    if cfg_path.exists() and not same_run(json.loads(cfg_path.read_text()), cfg_json):
         raise UserError(
             f"{out} holds a run with another configuration; resume it with the same "
             "preset or choose another --out"

@@ -154,7 +154,11 @@ def sft(cfg: MiniConfig, base: Path, out: Path, variant: str, seed: int, depths,
     rng = random.Random(1000 + seed)
     train = programs("train")
     demos = [rng.choice(train) for _ in range(cfg.sft_demos)]
-    answer = teacher_answer if variant == "teacher" else (lambda p: p["expression"])
+    answer = (
+        (lambda p: teacher_answer(p, cfg.teacher))
+        if variant == "teacher"
+        else (lambda p: p["expression"])
+    )
     data = [(task_of(p).prompt, enc.answer_ids(answer(p))) for p in demos]
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)

@@ -131,4 +131,3 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
         "samples_per_problem": int(n.min()),
         "group_size": g,
     }
-
