@@ -19,9 +19,20 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # No test forks its own process: the test process may hold JAX's (or torch's) threads, and
 # a fork then "will likely lead to a deadlock" (JAX's warning, issue 27). Processes start
-# by exec (subprocess, which runs no Python at-fork hook) or in a fresh interpreter.
+# by exec (subprocess, which runs no Python at-fork hook) or in a fresh interpreter. A
+# subprocess started with a preexec_fn (Ray's process launcher) does run the hook, but its
+# child execs at once: not the fork this guards against.
 _FORKS: list[str] = []
-os.register_at_fork(before=lambda: _FORKS.append("".join(traceback.format_stack(limit=8))))
+
+
+def _record_fork():
+    stack = traceback.extract_stack(limit=8)
+    if any(f.name == "_execute_child" and f.filename.endswith("subprocess.py") for f in stack):
+        return
+    _FORKS.append("".join(traceback.format_list(stack)))
+
+
+os.register_at_fork(before=_record_fork)
 
 
 @pytest.fixture(autouse=True)

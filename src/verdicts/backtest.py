@@ -14,7 +14,10 @@ Ladders (one post-RL outcome per rung: the final held-out pass@k, steps >= 1):
   5 steps); seed 0 of the full-SFT ladder adds the count-based signals of its saved probes
   (figures/data/mini/probes, 200 synthetic problems x 16 samples) under the run's own plan;
 - mini-full-clean, mini-lora-clean: the clean controls (2 rungs: no rho, a pick and regret);
-- mini-gpu: the GPU ladder (figures/data/mini/gpu_h200_seed0_ladder.json, one seed, 5 rungs).
+- mini-gpu: the GPU ladder (figures/data/mini/gpu_h200_seed0_ladder.json, one seed, 5 rungs);
+- mini-lr-s{0,1,2}, mini-nomod-s{0,1,2}: two settings not run before (presets ci-lr: RL
+  learning rate 1e-3; ci-nomod: a teacher wrong on the modular family), 3 seeds each
+  (figures/data/mini/mini_ci_lr.json, mini_ci_nomod.json; absent until they are run).
 
 Per ladder and per signal: the rung it picks (sign from calibration), that rung's post-RL
 rank (1 = best) and regret (best outcome minus the pick's), whether it is the worst rung of
@@ -179,6 +182,8 @@ def real_ladders() -> list[dict]:
         + mini_ladders(MINI / "mini_ci.json", "mini-full", probes=True)
         + mini_ladders(MINI / "mini_ci_lora.json", "mini-lora")
         + mini_ladders(MINI / "gpu_h200_seed0_ladder.json", "mini-gpu")
+        + mini_ladders(MINI / "mini_ci_lr.json", "mini-lr")
+        + mini_ladders(MINI / "mini_ci_nomod.json", "mini-nomod")
     )
 
 
