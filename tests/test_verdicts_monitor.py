@@ -107,12 +107,42 @@ def test_log_ending_one_step_before_the_check_step_is_judged(tmp_path):
     assert any("judged at step 149, the log's last step, 1 short" in r for r in rep["reasons"])
 
 
+def test_check_step_past_the_planned_steps_is_refused(tmp_path):
+    path = write(tmp_path, entropy_rows(0.5, 0.2, range(10, 151, 10)))  # max_steps 400
+    with pytest.raises(UserError, match="check step 1000 is past the 400 planned steps"):
+        monitor(path, MonitorConfig(rule="informative", check_step=1000))
+
+
+def test_a_given_check_step_states_its_own_fraction_of_the_run(tmp_path):
+    rows = {s: {"frac_reward_zero_std": 0.4, "entropy": 0.5} for s in range(10, 151, 10)}
+    rep = monitor(write(tmp_path, rows), MonitorConfig(rule="informative", check_step=300))
+    assert rep["window"]["from"] == "check step given; the check at 0.75 of the 400 planned steps"
+    assert "0.5 of the 400" not in " ".join(rep["reasons"])
+
+
+def test_every_window_in_the_reasons_says_which_it_is(tmp_path):
+    path = tmp_path / "sim.jsonl"  # 150 steps, judged at 200 of 400: provisional
+    path.write_text(
+        "\n".join(json.dumps({"step": s, "frac_reward_zero_std": 0.6}) for s in range(150))
+    )
+    rep = monitor(path, MonitorConfig(rule="informative"))
+    ref = rep["window"]["ref_step"]
+    text = " ".join(rep["reasons"])
+    assert f"over steps 114-149 (the last quarter of the judged steps {ref}-149)" in text
+    assert f"the rule judged steps {ref}-149 (reference step to the last logged step)" in text
+    assert "over steps 122-149 (the log's latest steps)" in text  # the last fifth
+    assert f"fitted over steps {ref}-149" in text
+
+
 def test_informative_fraction_at_the_floor_is_at_it_and_a_zero_trend_is_flat(tmp_path):
     rows = {s: {"frac_reward_zero_std": 0.5, "entropy": 0.5} for s in range(10, 201, 10)}
     rep = monitor(write(tmp_path, rows), PAPER)
     text = " ".join(rep["reasons"])
-    assert "the informative-group fraction 0.50 is at the floor 1 - f_g(p*) at g = 8: 0.50" in text
-    assert "flat (0.000 per 100 steps)" in text
+    assert (
+        "the informative-group fraction 0.50 over steps 170-200 (the log's latest steps) is at "
+        "the floor 1 - f_g(p*) at g = 8: 0.50"
+    ) in text
+    assert "flat (0.000 per 100 steps, fitted over steps 10-200)" in text
     assert "falling" not in text and rep["verdict"] == "continue"
 
 

@@ -43,7 +43,10 @@ def test_low_signal_run_with_a_small_entropy_drop(tmp_path):
     rep = monitor(path, MonitorConfig(rule="informative", rule_threshold=0.5, planned_steps=160))
     assert rep["verdict"] == "stop" and rep["compute_saved"] == 0.0  # the run has ended
     assert rep["window"]["check_step"] == 80  # half of the 160 planned steps
-    early = monitor(path, MonitorConfig(rule="informative", rule_threshold=0.5, check_step=400))
+    early = monitor(
+        path,
+        MonitorConfig(rule="informative", rule_threshold=0.5, check_step=400, planned_steps=400),
+    )
     assert early["verdict"] == "watch" and early["provisional"] is True
 
 

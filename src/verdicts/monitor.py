@@ -84,9 +84,12 @@ class MonitorConfig:
             raise UserError(f"reward_range must be (min, max) with max > min, got {(lo, hi)}")
 
 
-def judged_window(cfg: MonitorConfig, rule: str | None, planned: int) -> tuple[int, int, str]:
+def judged_window(
+    cfg: MonitorConfig, rule: str | None, planned: int, planned_src: str = "planned"
+) -> tuple[int, int, str]:
     """(ref, check, where they come from): the steps given, else the paper's 10 and 150 for
-    its rules, else the fraction of the planned run at which the rule was calibrated."""
+    its rules, else the fraction of the planned run at which the rule was calibrated. A check
+    step given past the planned total is refused (its fraction of the run would be > 1)."""
     from rankinv.verdicts.calibrate import check_window
 
     frac = rules.STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
@@ -95,8 +98,21 @@ def judged_window(cfg: MonitorConfig, rule: str | None, planned: int) -> tuple[i
     else:
         ref, check = check_window(planned, frac)
         src = f"{frac:g} of the {planned} planned steps, where rule {rule} was calibrated"
+    if cfg.check_step is not None and cfg.check_step > planned:
+        raise UserError(
+            f"check step {cfg.check_step} is past the {planned} planned steps - {planned_src}; "
+            f"give a check step <= {planned}, or the run's planned total with --planned-steps"
+        )
     if cfg.ref_step is not None or cfg.check_step is not None:
-        src = "given" if cfg.ref_step is not None and cfg.check_step is not None else src
+        given = (
+            "steps given"
+            if cfg.ref_step is not None and cfg.check_step is not None
+            else "reference step given"
+            if cfg.ref_step is not None
+            else "check step given"
+        )
+        check_now = cfg.check_step if cfg.check_step is not None else check
+        src = f"{given}; the check at {check_now / planned:.3g} of the {planned} planned steps"
     ref = cfg.ref_step if cfg.ref_step is not None else ref
     check = cfg.check_step if cfg.check_step is not None else check
     if check <= ref:
@@ -174,7 +190,10 @@ def _rule_part(trace, rule, cfg, ref, check, reached):
     elif rule == "informative":
         lo = check - max(1, int(round(0.25 * (check - ref))))
         text = stop_cmp.words(
-            "the informative-group fraction", "the stop level", ".2f", f" over steps {lo}-{check}"
+            "the informative-group fraction",
+            "the stop level",
+            ".2f",
+            f" over steps {lo}-{check} (the last quarter of the judged steps {ref}-{check})",
         )
     elif rule == "combined":
         text = (
@@ -266,7 +285,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     reasons: list[str] = []
     mech = stage2.no_signal(trace)
     rule_used = _fallback(cfg.rule, trace)
-    ref, check_step, window_src = judged_window(cfg, rule_used, planned)
+    ref, check_step, window_src = judged_window(cfg, rule_used, planned, planned_src)
     reached = last >= check_step - CHECK_STEP_TOLERANCE
     check = min(check_step, last)
     details: dict = {}
@@ -299,7 +318,9 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         ok = np.isfinite(trace.informative) & (trace.steps >= ref)
         if ok.any():
             vals = trace.informative[ok]
-            inf_recent = float(np.mean(vals[-max(3, vals.size // 5) :]))
+            n_recent = max(3, vals.size // 5)
+            inf_recent = float(np.mean(vals[-n_recent:]))
+            recent_lo = int(trace.steps[ok][-n_recent:].min())
             fit = stage2._fit(trace, trace.informative, ref, last)
             trend = None if fit is None else fit[0] / max(1, last - ref)
     if inf_recent is not None:
@@ -310,9 +331,13 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
             "the informative-group fraction",
             f"the floor 1 - f_g(p*) at g = {cfg.group_size}:",
             ".2f",
+            f" over steps {recent_lo}-{last} (the log's latest steps)",
         )
         if change is not None:
-            msg += f"; {word} ({stage2._fmt(change, '+.3f')} per 100 steps)"
+            msg += (
+                f"; {word} ({stage2._fmt(change, '+.3f')} per 100 steps, fitted over steps "
+                f"{ref}-{last})"
+            )
         if cmp.side == "below" and word == "falling" and verdict == "continue" and mech is None:
             verdict = "watch"
             msg += ": below the floor and falling, hence watch"
@@ -349,7 +374,8 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     if provisional:
         reasons.append(
             f"provisional: the check step {check_step} ({window_src}) is not reached (last "
-            f"logged step {last}); judged on steps {ref}-{check}"
+            f"logged step {last}); the rule judged steps {ref}-{check} (reference step to the "
+            "last logged step)"
         )
     elif mech is None and check < check_step:
         reasons.append(
