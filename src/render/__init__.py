@@ -365,7 +365,7 @@ def print_calibrate(res: dict) -> None:
         return
     held = next((r["n_runs"] for r in res["stage2"] if r["check_fraction"] == frac), 0)
     t2 = Table(title=f"Stage 2 judged at {frac:g} of the run ({held} held-out runs)")
-    for col in ("rule", "AUC", "precision", "recall", "compute saved", "threshold"):
+    for col in ("rule", "AUC", "precision", "base rate", "recall", "compute saved", "threshold"):
         t2.add_column(col)
     for r in res["stage2"]:
         if r["check_fraction"] != frac:
@@ -374,11 +374,17 @@ def print_calibrate(res: dict) -> None:
             r["rule"],
             "-" if r["auc"] is None else f"{r['auc']:.2f}",
             "-" if r["precision"] is None else f"{r['precision']:.0%}",
+            "-" if r.get("prevalence") is None else f"{r['prevalence']:.0%}",
             "-" if r["recall"] is None else f"{r['recall']:.0%}",
             f"{r['compute_saved']:.0%}",
             f"{r['threshold']:.3f}",
         )
     console.print(t2)
+    console.print(
+        "base rate: the share of the held-out runs that the rule's stop claims (stopping at "
+        "random is that precise)",
+        highlight=False,
+    )
     console.print(
         f"chosen on the other half: stage 1 {res['chosen']['stage1']}, stage 2 "
         f"{res['chosen']['stage2']}",
