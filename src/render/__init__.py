@@ -43,7 +43,7 @@ def sim_table(result: dict) -> Table:
     bd = result["by_depth"]
     table = Table(
         title=f"Simulated SFT depth sweep ({result['config']['name']}), "
-        f"g = {result['work']['group_size']}, mean over seeds"
+        f"g = {result['work']['group_size']}, mean over {result['config']['seeds']} seeds"
     )
     for col in [
         "SFT epochs",
@@ -81,6 +81,28 @@ def rho_line(name: str, r: dict) -> str:
     return line
 
 
+def seed_rho_lines(result: dict) -> list[str]:
+    """Per seed, the within-ladder rho of pre-RL pass@k and pass@1 against the outcome the
+    sweep names in ``seeds_outcome`` (the final post-RL pass@k, not the peak of the pooled
+    lines)."""
+    seeds = result.get("seeds") or []
+    if not seeds:
+        return []
+    k = result["k"]
+    outcome = result.get("seeds_outcome") or f"final post-RL pass@{k}"
+
+    def f(v):
+        return "undefined (constant)" if v is None else f"{v:+.2f}"
+
+    lines = [f"per seed, within-ladder rho against the {outcome} (JSON: seeds):"]
+    lines += [
+        f"  seed {s['seed']}: pre-RL pass@{k} {f(s['rho_pass_at_k'])}, "
+        f"pre-RL pass@1 {f(s['rho_pass_at_1'])}"
+        for s in seeds
+    ]
+    return lines
+
+
 def sim_inversion(result: dict) -> tuple[bool | None, str]:
     """The simulated inversion as (JSON value, words): see theory.outcomes.sweep_inversion."""
     return outcomes.sweep_inversion(result)
@@ -89,12 +111,18 @@ def sim_inversion(result: dict) -> tuple[bool | None, str]:
 def print_simulation(result: dict, out: str | None = None) -> None:
     """The sweep's table and rho lines, the derivations when run, where the artifacts are."""
     console.print(sim_table(result))
+    k = result["k"]
+    pooled = f"peak post-RL pass@{k}, all runs seed-demeaned"
     console.print(
-        rho_line("pre-RL pass@1 vs post (seed-demeaned)", result["spearman_pre_pass1_vs_post"])
+        rho_line(f"pre-RL pass@1 vs {pooled}", result["spearman_pre_pass1_vs_post"]),
+        highlight=False,
     )
     console.print(
-        rho_line("pre-RL entropy vs post (seed-demeaned)", result["spearman_entropy_vs_post"])
+        rho_line(f"pre-RL entropy vs {pooled}", result["spearman_entropy_vs_post"]),
+        highlight=False,
     )
+    for line in seed_rho_lines(result):
+        console.print(line, highlight=False)
     console.print(
         f"inversion: {sim_inversion(result)[1]};  p*(g) Monte Carlo "
         f"{result['p_star_numeric']:.4f} +- {result['p_star_numeric_se']:.4f} vs exact "
