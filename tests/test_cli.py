@@ -88,6 +88,18 @@ def test_simulate_overrides_reach_the_sweep(tmp_path):
     assert len(list((tmp_path / "logs").glob("*.jsonl"))) == 4
 
 
+def test_simulate_name_shows_regime_overrides_and_not_seeds():
+    from rankinv.cli.simulate import sweep_name
+
+    assert sweep_name("qwen-like", {"seeds": 4}) == "qwen-like"
+    assert sweep_name("qwen-like", {"seeds": 4, "rl_steps": 20, "eval_every": 10}) == (
+        "qwen-like+overrides (rl-steps)"
+    )
+    assert sweep_name("quick", {"sft_depths": (1.0,), "group_size": 4}) == (
+        "quick+overrides (depths, g)"
+    )
+
+
 def test_simulate_two_checkpoints_inversion_is_na_not_no(tmp_path):
     out = run_cli(
         "simulate", "--depths", "1,16", "--seeds", "1", "--rl-steps", "10", "--out", str(tmp_path)
