@@ -17,7 +17,7 @@ from rankinv import theory
 from rankinv.errors import NotADirectoryInput, UserError
 from rankinv.report.population import calibrate_section, population_section
 from rankinv.theory import outcomes, paper
-from rankinv.verdicts.compare import flag_word
+from rankinv.verdicts.compare import ci_p_note, flag_word
 from rankinv.verdicts.monitor import basis as monitor_basis
 from rankinv.verdicts.monitor import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
@@ -293,7 +293,8 @@ def ranks_figure(cmp: dict, out: Path) -> Path:
         what = "seed-demeaned " if demeaned else ""
         ax.set_title(
             f"{key}: {what}rho = {pr['rho']:+.2f}\n"
-            f"95% CI [{pr['ci_low']:+.2f}, {pr['ci_high']:+.2f}], p = {pr['p_value']:.2g}, "
+            f"95% CI [{pr['ci_low']:+.2f}, {pr['ci_high']:+.2f}] (approx.), "
+            f"permutation p = {pr['p_value']:.2g}, "
             f"n = {n}",
             fontsize=9,
         )
@@ -317,10 +318,14 @@ def ranks_figure(cmp: dict, out: Path) -> Path:
 def _fmt_rho(v: dict) -> str:
     if v.get("rho") is None:
         return f"undefined ({v.get('error', 'constant input')})"
-    out = f"{v['rho']:+.2f} [{v['ci_low']:+.2f}, {v['ci_high']:+.2f}], p = {v['p_value']:.3g}"
+    out = (
+        f"{v['rho']:+.2f} [{v['ci_low']:+.2f}, {v['ci_high']:+.2f}] (approximate CI), "
+        f"permutation p = {v['p_value']:.3g}"
+    )
     if v.get("power") is not None:
         out += f", power {v['power']:.0%}"
-    return out
+    note = ci_p_note(v)
+    return out + (f"; {note}" if note else "")
 
 
 def _load(path: Path) -> dict:

@@ -1,0 +1,33 @@
+"""`rankinv compare`'s printout (rankinv.render.compare): the interval and the permutation
+p named and their disagreement flagged, monotone copies not shown as scored, the inversion
+call's words."""
+
+import pytest
+
+from rankinv import render
+from rankinv.verdicts import compare as cmp
+
+
+@pytest.fixture
+def printed():
+    def run(fn, *args):
+        with render.console.capture() as cap:
+            fn(*args)
+        return cap.get()
+
+    return run
+
+
+def _paper_compare():
+    ex = cmp.example("paper-qwen")
+    return cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])
+
+
+def test_compare_marks_a_significant_rho_whose_ci_spans_zero(printed):
+    res = _paper_compare()
+    ent = res["predictors"]["entropy"]
+    assert ent["ci_low"] < 0 < ent["ci_high"]
+    ent["p_value"] = 0.0455  # as if the permutation test said significant
+    out = printed(render.print_compare, res)
+    assert "95% CI (approx.)" in out and "p (permutation)" in out
+    assert "! entropy: the approximate CI includes 0 though the permutation p is <= 0.05" in out
