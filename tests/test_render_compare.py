@@ -31,3 +31,13 @@ def test_compare_marks_a_significant_rho_whose_ci_spans_zero(printed):
     out = printed(render.print_compare, res)
     assert "95% CI (approx.)" in out and "p (permutation)" in out
     assert "! entropy: the approximate CI includes 0 though the permutation p is <= 0.05" in out
+
+
+def test_compare_prints_no_evidence_rather_than_trend_at_p_1(printed):
+    rows = [
+        {"name": n, "pre_pass_at_1": a, "post_pass_at_10": b}
+        for n, a, b in (("a", 0.1, 0.7), ("b", 0.2, 0.8), ("c", 0.3, 0.6))
+    ]
+    out = printed(render.print_compare, cmp.compare(rows))
+    assert "inversion of the pre-RL pass@1 ranking: no evidence of an ordering (rho -0.50" in out
+    assert "trend" not in out

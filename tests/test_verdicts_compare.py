@@ -111,6 +111,17 @@ def test_compare_positive_rho_is_no_inversion():
     assert res["inversion_call"] == "none" and res["inversion"] is False
 
 
+def test_a_negative_rho_with_p_1_is_no_evidence_not_a_trend():
+    rows = [
+        {"name": n, "pre_pass_at_1": a, "post_pass_at_10": b}
+        for n, a, b in (("a", 0.1, 0.7), ("b", 0.2, 0.8), ("c", 0.3, 0.6))
+    ]
+    res = cmp.compare(rows)
+    p1 = res["predictors"]["pre_pass_at_1"]
+    assert p1["rho"] == pytest.approx(-0.5) and p1["p_value"] == pytest.approx(1.0)
+    assert res["inversion_call"] == "no evidence of an ordering" and res["inversion"] is False
+
+
 def test_compare_csv_with_na_cells(tmp_path):
     path = tmp_path / "na.csv"
     path.write_text(
