@@ -41,3 +41,11 @@ def test_compare_prints_no_evidence_rather_than_trend_at_p_1(printed):
     out = printed(render.print_compare, cmp.compare(rows))
     assert "inversion of the pre-RL pass@1 ranking: no evidence of an ordering (rho -0.50" in out
     assert "trend" not in out
+
+
+def test_a_monotone_copy_is_shown_as_not_scored_without_its_own_rho(printed):
+    out = printed(render.print_compare, _paper_compare())
+    row = next(line for line in out.splitlines() if "adv_var" in line and "│" in line)
+    assert "adv_var (not scored)" in row and "same ranks as pre_pass_at_1" in row
+    assert "-0.90" not in row and "0.0833" not in row
+    assert "not scored separately" in out

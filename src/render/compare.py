@@ -56,7 +56,7 @@ def compare_summary_lines(res: dict) -> list[str]:
         if v.get("monotone_of"):
             lines.append(
                 f"{k} is a monotone function of {v['monotone_of']} over these rows: "
-                "same ranks, not ranked separately"
+                "same ranks, so it is not scored separately"
             )
         elif v.get("same_ranks_as"):
             lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
@@ -90,7 +90,11 @@ def print_compare(res: dict) -> None:
     disagree = []
     for k, v in res["predictors"].items():
         exp = sign_word(v.get("expected_sign"))
-        name = k if not v.get("monotone_of") else f"{k} (= f({v['monotone_of']}))"
+        name = k
+        if v.get("monotone_of"):  # the same ranks as another column: not a second signal
+            same = f"same ranks as {v['monotone_of']}"
+            t.add_row(f"{k} (not scored)", "-", same, "-", "-", exp, "-")
+            continue
         if v["rho"] is None:
             t.add_row(name, "-", "-", v.get("error", ""), "-", exp, "-")
             continue

@@ -380,8 +380,10 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
             sign += " (agrees)" if v["agrees"] else " (disagrees)"
         note = ""
         if v.get("monotone_of"):
-            note = f"monotone function of {v['monotone_of']}: not ranked"
-        elif v.get("same_ranks_as"):
+            note = f"monotone function of {v['monotone_of']}: not scored"
+            lines.append(f"| {k} (not scored) | - (same ranks as {v['monotone_of']}) | | {note} |")
+            continue
+        if v.get("same_ranks_as"):
             note = f"same ranks as {v['same_ranks_as']} here"
         lines.append(f"| {k} | {_fmt_rho(v)} | {sign} | {note} |")
     methods = {v.get("ci_method") for v in cmp["predictors"].values()} - {None}
