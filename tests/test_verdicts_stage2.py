@@ -34,7 +34,8 @@ def test_healthy_run_with_a_large_entropy_drop(tmp_path):
     path = _log(tmp_path / "healthy.jsonl", entropy_drop=0.7, informative_end=0.75)
     assert monitor(path, MonitorConfig(rule="paper"))["verdict"] == "stop"
     inf = monitor(path, MonitorConfig(rule="informative", rule_threshold=0.5))
-    assert inf["verdict"] == "continue" and inf["rule_score"] == pytest.approx(0.25, abs=0.02)
+    assert inf["verdict"] == "continue" and inf["rule_score"] == pytest.approx(0.75, abs=0.02)
+    assert inf["doom_score"] == pytest.approx(0.25, abs=0.02) and inf["rule_threshold"] == 0.5
 
 
 def test_low_signal_run_with_a_small_entropy_drop(tmp_path):

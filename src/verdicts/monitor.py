@@ -84,6 +84,17 @@ class MonitorConfig:
             raise UserError(f"reward_range must be (min, max) with max > min, got {(lo, hi)}")
 
 
+def shown_value(rule: str, doom: float) -> float:
+    """A rule's doom score (higher = stop) as the quantity its reasons print: offset - score
+    for the rules in _SHOWN_AS (e.g. the informative fraction, 1 - score), else the score."""
+    return _SHOWN_AS[rule] - doom if rule in _SHOWN_AS else doom
+
+
+def stops_when(rule: str) -> str:
+    """Which side of its threshold the printed quantity of ``rule`` stops on."""
+    return "below" if rule in _SHOWN_AS else "above"
+
+
 def judged_window(
     cfg: MonitorConfig, rule: str | None, planned: int, planned_src: str = "planned"
 ) -> tuple[int, int, str]:
@@ -157,10 +168,9 @@ def _rule_part(trace, rule, cfg, ref, check, reached):
     if score is None:
         return "continue", f"rule {rule}: not computable on steps {ref}-{check} yet", {}
     neg = rule in _SHOWN_AS
-    off = _SHOWN_AS.get(rule, 0.0)
 
     def shown(x):
-        return off - x if neg else x
+        return shown_value(rule, x)
 
     stop_cmp = stage2.compare(shown(score), shown(thr))
     watch_cmp = stage2.compare(shown(score), shown(watch_thr))
@@ -214,12 +224,6 @@ def _rule_part(trace, rule, cfg, ref, check, reached):
     return verdict, reason, details | {"side": stop_cmp.side}
 
 
-def _col_list(values, n):
-    return (
-        [None] * n if values is None else [None if not np.isfinite(v) else float(v) for v in values]
-    )
-
-
 def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     """The stage-2 verdict with reasons. JSON fields: verdict, reasons, entropy_signal,
     entropy_drop, informative_fraction, compute_saved, provisional, state, and the details."""
@@ -239,6 +243,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
             f"planned steps {planned} ({planned_src}) is before the log's last step {last}; "
             "pass the run's planned total with --planned-steps"
         )
+    done = min(stage2.steps_done(trace), planned)  # a log of steps 0..planned ends the run
     reasons: list[str] = []
     mech = stage2.no_signal(trace)
     rule_used = _fallback(cfg.rule, trace)
@@ -339,11 +344,12 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
             f"judged at step {check}, the log's last step, {check_step - check} short of "
             f"the check step {check_step}"
         )
-    compute_saved = (planned - last) / planned if verdict == "stop" else 0.0
+    compute_saved = (planned - done) / planned if verdict == "stop" else 0.0
     if verdict == "stop":
+        counted = f" ({done} steps done, counted from step 0)" if done != last else ""
         reasons.append(
-            f"stopping now (step {last} of {planned} planned, {planned_src}) saves "
-            f"{compute_saved:.1%} of the RL compute"
+            f"stopping now (step {last}{counted} of {planned} planned, {planned_src}) saves "
+            f"{planned - done} steps, {compute_saved:.1%} of the RL compute"
         )
     drop = stage2.relative_drop(trace, trace.entropy, ref, check)
     e_ref = stage2.value_at(trace, trace.entropy, ref, "after")
@@ -355,6 +361,9 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     else:
         ent_signal = f"mean token entropy ({keys['entropy']})"
     thr = details.get("threshold")
+    shown_rule = rule_used or cfg.rule
+    doom = details.get("score")
+    doom_thr = thr if thr is not None else _thresholds(shown_rule, cfg)[0]
     n = trace.steps.size
     return {
         "verdict": verdict,
@@ -367,8 +376,13 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         "reasons": reasons,
         "rule": cfg.rule,
         "rule_used": rule_used,
-        "rule_score": details.get("score"),
-        "rule_threshold": thr if thr is not None else _thresholds(cfg.rule, cfg)[0],
+        # the quantity and threshold the reasons print (e.g. the informative fraction and
+        # its stop level); doom_*: the same as a doom score, higher = stop
+        "rule_score": None if details.get("score") is None else shown_value(shown_rule, doom),
+        "rule_threshold": shown_value(shown_rule, doom_thr),
+        "rule_stops_when": stops_when(shown_rule),
+        "doom_score": details.get("score"),
+        "doom_threshold": doom_thr,
         "rule_accuracy": rules.stage2_accuracy_note(rule_used or cfg.rule),
         "entropy_signal": ent_signal,
         "entropy_drop": drop,
@@ -382,6 +396,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         "planned_steps_source": planned_src,
         "steps_seen": n,
         "last_step": last,
+        "steps_done": done,
         "check_reached": reached,
         "window": {"ref_step": ref, "check_step": check_step, "from": window_src},
         "columns": keys,
@@ -393,9 +408,9 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         else stage2.signal_panel(trace, rule_used, ref, check, thr, keys),
         "series": {
             "step": trace.steps.tolist(),
-            "entropy": _col_list(trace.entropy, n),
-            "informative": _col_list(trace.informative, n),
-            "reward": _col_list(trace.reward, n),
+            "entropy": stage2.col_list(trace.entropy, n),
+            "informative": stage2.col_list(trace.informative, n),
+            "reward": stage2.col_list(trace.reward, n),
         },
     }
 

@@ -312,6 +312,20 @@ def stage2_score(rule: str, trace: Trace, ref_step: int, check_step: int) -> flo
     return None if v is None or not math.isfinite(v) else float(v)
 
 
+def steps_done(trace: Trace) -> int:
+    """RL steps done by the log's last step: a log that starts at step 0 counts from 0 (the
+    simulator logs steps 0..149 for 150 updates), else steps are 1-based (TRL, verl)."""
+    last = int(trace.steps.max())
+    return last + 1 if int(trace.steps.min()) == 0 else last
+
+
+def col_list(values, n) -> list:
+    """A column as JSON: floats, None where missing or not finite."""
+    return (
+        [None] * n if values is None else [None if not np.isfinite(v) else float(v) for v in values]
+    )
+
+
 def signal_panel(trace, rule, ref, check, thr, keys) -> dict | None:
     """The series the rule read and its threshold in that series' units, for figures."""
     col = {"entropy": trace.entropy, "informative": trace.informative, "reward": trace.reward}
