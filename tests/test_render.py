@@ -75,3 +75,23 @@ def test_rho_line_names_the_approximate_ci_and_the_permutation_p_and_flags_disag
     assert "the approximate CI includes 0 though the permutation p is <= 0.05" in line
     agree = render.rho_line("entropy", r | {"ci_low": 0.1})
     assert "disagree" not in agree and "includes 0" not in agree
+
+
+def _monitor_rep(rule, ref, check, planned=150):
+    return {
+        "verdict": "continue", "provisional": False, "state": "signal", "rule_used": rule,
+        "entropy_signal": "mean token entropy (entropy)", "signal": None,
+        "reasons": ["rule ..."], "log_issues": [], "planned_steps": planned,
+        "window": {"ref_step": ref, "check_step": check, "from": "steps given"},
+    }  # fmt: skip
+
+
+def test_demo_says_the_papers_rule_window_is_scaled_to_its_run(printed):
+    result = {"depth1": {"informative": _monitor_rep("informative", 4, 75)}}
+    result["depth1"]["paper"] = _monitor_rep("paper", 4, 75)
+    out = printed(render.print_demo_step, "monitor", result, None)
+    assert "the calibrated rule (informative), judged on steps 4-75 of 150" in out
+    assert (
+        "the paper's rule with its window scaled to this run (steps 4-75 of 150; the paper's "
+        "own: steps 10-150 of 400, which `rankinv monitor --rule paper` uses)"
+    ) in out

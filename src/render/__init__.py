@@ -12,8 +12,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from rankinv.theory import outcomes
+from rankinv.theory import outcomes, paper
 from rankinv.verdicts.compare import ci_p_note
+from rankinv.verdicts.signals import DEFAULT_RL_STEPS
 
 PIPE_WIDTH = 200
 
@@ -224,6 +225,20 @@ def demo_payload(name: str, result):
     return result
 
 
+def demo_rule_label(rule: str, rep: dict) -> str:
+    """Which rule the demo ran and on which steps: the demo judges both rules at the same
+    fraction of its short runs, so the paper's rule is scaled, not at its own steps."""
+    w = rep["window"]
+    steps = f"steps {w['ref_step']}-{w['check_step']} of {rep['planned_steps']}"
+    if rule != "paper":
+        return f"the calibrated rule ({rule}), judged on {steps}"
+    return (
+        f"the paper's rule with its window scaled to this run ({steps}; the paper's own: "
+        f"steps {paper.REF_STEP}-{paper.CHECK_STEP} of {DEFAULT_RL_STEPS}, which "
+        "`rankinv monitor --rule paper` uses)"
+    )
+
+
 def print_demo_step(name: str, result, out_dir: Path) -> None:
     if name == "thresholds":
         table = Table(title="1. Dead zone of GRPO with binary rewards (level 1/2, K = 32)")
@@ -249,8 +264,10 @@ def print_demo_step(name: str, result, out_dir: Path) -> None:
     elif name == "monitor":
         for run, reps in result.items():
             for rule, rep in reps.items():
-                label = "the paper's rule" if rule == "paper" else f"the calibrated rule ({rule})"
-                console.print(f"\nstage-2 monitor on the simulated {run} run, {label}:")
+                console.print(
+                    f"\nstage-2 monitor on the simulated {run} run, {demo_rule_label(rule, rep)}:",
+                    highlight=False,
+                )
                 print_monitor(rep)
     elif name == "paper":
         console.print("\n[bold]3. The paper's Qwen2.5-Coder-3B ladder[/] (Table 1)")
