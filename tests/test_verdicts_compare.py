@@ -226,3 +226,21 @@ def test_rows_from_probes_and_outcomes(tmp_path):
     post.write_text("name,post_pass_at_10\nother,0.5\n")
     with pytest.raises(ValueError, match="no row named 'teacher-s0-d1'"):
         cmp.rows_from_probes(dirs, post)
+
+
+def test_readme_quotes_the_papers_rho_as_the_papers_and_the_recomputation_as_rankinvs():
+    from pathlib import Path
+
+    from rankinv.theory import paper
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    ex = cmp.example("paper-qwen")
+    ours = cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])["predictors"]["entropy"]
+    assert "the paper's Table 4 gives Spearman rho(H, post-RL pass@10) = " in readme
+    assert (
+        f"= {paper.RHO_ENTROPY_QWEN:+.2f} on Qwen2.5-Coder-3B, seed-demeaned over n = 15" in readme
+    )
+    assert (
+        f"rankinv's recomputation from the paper's Table 1 means, n = 5 rungs, gives "
+        f"{ours['rho']:+.2f}"
+    ) in readme
