@@ -91,3 +91,14 @@ def test_every_rule_states_what_it_reads_and_catches():
     for rule in rules.STAGE2_RULES.values():
         assert rule.needs and set(rule.catches) <= set(LABELS) and "gained" not in rule.catches
     assert rules.STAGE2_RULES["reward_slope"].scale_free is False
+
+
+def test_informative_signal_names_its_column_as_computed(tmp_path):
+    panel = {"name": "informative", "key": "frac_reward_zero_std"}
+    assert stage2.signal_source(panel) == "1 - frac_reward_zero_std"
+    assert stage2.signal_source({"name": "reward", "key": "reward"}) == "reward"
+    from rankinv.verdicts.monitor import basis
+
+    path = _log(tmp_path / "run.jsonl", entropy_drop=0.1, informative_end=0.6)
+    rep = monitor(path, MonitorConfig(rule="informative"))
+    assert "signal: informative (1 - frac_reward_zero_std)" in basis(rep)

@@ -21,6 +21,7 @@ from rankinv.verdicts.compare import ci_p_note, flag_word
 from rankinv.verdicts.monitor import basis as monitor_basis
 from rankinv.verdicts.monitor import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
+from rankinv.verdicts.stage2 import signal_source
 
 
 def _plt():
@@ -216,7 +217,8 @@ def monitor_figure(rep: dict, out: Path, name: str) -> Path:
         a1.set_ylim(0, 1.05)
         deciding = f"no signal ({nosig['state']})"
     elif sig is not None:
-        a1.plot(sig["step"], sig["values"], color="tab:blue", label=f"measured ({sig['key']})")
+        label = f"measured ({signal_source(sig)})"
+        a1.plot(sig["step"], sig["values"], color="tab:blue", label=label)
         line = sig.get("threshold_line")
         if line:
             a1.plot(line["steps"], line["values"], color=colour, ls="--", label=line["label"])

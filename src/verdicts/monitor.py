@@ -424,7 +424,7 @@ def basis(rep: dict) -> str:
         what = f"rule {used}; signal: {rep['entropy_signal']}"
     elif used:
         sig = rep.get("signal") or {}
-        what = f"rule {used}; signal: {sig.get('name', '?')} ({sig.get('key') or 'not logged'})"
+        what = f"rule {used}; signal: {sig.get('name', '?')} ({stage2.signal_source(sig)})"
     else:
         what = "no rule computable on this log"
     prov = "provisional: the check step is not reached; " if rep.get("provisional") else ""

@@ -326,6 +326,15 @@ def col_list(values, n) -> list:
     )
 
 
+def signal_source(panel: dict) -> str:
+    """The log column a signal panel plots, as computed: the informative fraction is
+    1 - the zero-std share column (e.g. "1 - frac_reward_zero_std")."""
+    key = panel.get("key")
+    if key is None:
+        return "not logged"
+    return f"1 - {key}" if panel.get("name") == "informative" else key
+
+
 def signal_panel(trace, rule, ref, check, thr, keys) -> dict | None:
     """The series the rule read and its threshold in that series' units, for figures."""
     col = {"entropy": trace.entropy, "informative": trace.informative, "reward": trace.reward}
