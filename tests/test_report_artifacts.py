@@ -75,4 +75,4 @@ def test_report_compare_section_is_honest(tmp_path):
     report = build_report(tmp_path).read_text()
     assert "**trend, not significant at this n** (permutation p = 0.0833)" in report
     assert "Strongest predictor by |rho|: `pre_pass_at_1`" in report
-    assert "monotone function of pre_pass_at_1: not ranked" in report
+    assert "| adv_var (not scored) | - (same ranks as pre_pass_at_1) |" in report

@@ -111,6 +111,17 @@ def test_compare_positive_rho_is_no_inversion():
     assert res["inversion_call"] == "none" and res["inversion"] is False
 
 
+def test_a_negative_rho_with_p_1_is_no_evidence_not_a_trend():
+    rows = [
+        {"name": n, "pre_pass_at_1": a, "post_pass_at_10": b}
+        for n, a, b in (("a", 0.1, 0.7), ("b", 0.2, 0.8), ("c", 0.3, 0.6))
+    ]
+    res = cmp.compare(rows)
+    p1 = res["predictors"]["pre_pass_at_1"]
+    assert p1["rho"] == pytest.approx(-0.5) and p1["p_value"] == pytest.approx(1.0)
+    assert res["inversion_call"] == "no evidence of an ordering" and res["inversion"] is False
+
+
 def test_compare_csv_with_na_cells(tmp_path):
     path = tmp_path / "na.csv"
     path.write_text(
@@ -215,3 +226,21 @@ def test_rows_from_probes_and_outcomes(tmp_path):
     post.write_text("name,post_pass_at_10\nother,0.5\n")
     with pytest.raises(ValueError, match="no row named 'teacher-s0-d1'"):
         cmp.rows_from_probes(dirs, post)
+
+
+def test_readme_quotes_the_papers_rho_as_the_papers_and_the_recomputation_as_rankinvs():
+    from pathlib import Path
+
+    from rankinv.theory import paper
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    ex = cmp.example("paper-qwen")
+    ours = cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])["predictors"]["entropy"]
+    assert "the paper's Table 4 gives Spearman rho(H, post-RL pass@10) = " in readme
+    assert (
+        f"= {paper.RHO_ENTROPY_QWEN:+.2f} on Qwen2.5-Coder-3B, seed-demeaned over n = 15" in readme
+    )
+    assert (
+        f"rankinv's recomputation from the paper's Table 1 means, n = 5 rungs, gives "
+        f"{ours['rho']:+.2f}"
+    ) in readme

@@ -107,12 +107,85 @@ def test_log_ending_one_step_before_the_check_step_is_judged(tmp_path):
     assert any("judged at step 149, the log's last step, 1 short" in r for r in rep["reasons"])
 
 
+def test_check_step_past_the_planned_steps_is_refused(tmp_path):
+    path = write(tmp_path, entropy_rows(0.5, 0.2, range(10, 151, 10)))  # max_steps 400
+    with pytest.raises(UserError, match="check step 1000 is past the 400 planned steps"):
+        monitor(path, MonitorConfig(rule="informative", check_step=1000))
+
+
+def test_a_given_check_step_states_its_own_fraction_of_the_run(tmp_path):
+    rows = {s: {"frac_reward_zero_std": 0.4, "entropy": 0.5} for s in range(10, 151, 10)}
+    rep = monitor(write(tmp_path, rows), MonitorConfig(rule="informative", check_step=300))
+    assert rep["window"]["from"] == "check step given; the check at 0.75 of the 400 planned steps"
+    assert "0.5 of the 400" not in " ".join(rep["reasons"])
+
+
+def test_every_window_in_the_reasons_says_which_it_is(tmp_path):
+    path = tmp_path / "sim.jsonl"  # 150 steps, judged at 200 of 400: provisional
+    path.write_text(
+        "\n".join(json.dumps({"step": s, "frac_reward_zero_std": 0.6}) for s in range(150))
+    )
+    rep = monitor(path, MonitorConfig(rule="informative"))
+    ref = rep["window"]["ref_step"]
+    text = " ".join(rep["reasons"])
+    assert f"over steps 114-149 (the last quarter of the judged steps {ref}-149)" in text
+    assert f"the rule judged steps {ref}-149 (reference step to the last logged step)" in text
+    assert "over steps 122-149 (the log's latest steps)" in text  # the last fifth
+    assert f"fitted over steps {ref}-149" in text
+
+
+def test_a_log_counted_from_step_0_saves_the_steps_not_yet_run(tmp_path):
+    path = tmp_path / "sim.jsonl"  # steps 0..149: 150 updates done
+    path.write_text(
+        "\n".join(json.dumps({"step": s, "entropy": 1.0 - 0.006 * s}) for s in range(150))
+    )
+    rep = monitor(path, MonitorConfig(rule="paper", planned_steps=150))
+    assert rep["verdict"] == "stop" and rep["steps_done"] == 150
+    assert rep["compute_saved"] == 0.0 and "saves 0 steps, 0.0%" in rep["reasons"][-1]
+    rep = monitor(path, MonitorConfig(rule="paper", planned_steps=400))
+    assert rep["compute_saved"] == pytest.approx(250 / 400)
+    assert (
+        "step 149 (150 steps done, counted from step 0) of 400 planned, --planned-steps) saves "
+        "250 steps, 62.5%"
+    ) in rep["reasons"][-1]
+
+
+def test_sweep_of_logs_from_step_0_counts_saved_steps_the_same_way(tmp_path):
+    paths = []
+    for i, slope in enumerate((0.002, -0.001)):
+        path = tmp_path / f"r{i}.jsonl"
+        path.write_text(
+            "\n".join(
+                json.dumps({"step": s, "reward": 0.2 + slope * s, "frac_reward_zero_std": 0.4})
+                for s in range(100)
+            )
+        )
+        paths.append(path)
+    res = judge_sweep(paths, MonitorConfig(rule="reward_gain", planned_steps=400))
+    saved = {r["log"].split("/")[-1]: r["compute_saved"] for r in res["runs"]}
+    assert saved == {"r0.jsonl": 0.0, "r1.jsonl": pytest.approx(300 / 400)}  # 100 steps done
+
+
+def test_json_rule_score_and_threshold_are_the_printed_quantities(tmp_path):
+    rows = {s: {"frac_reward_zero_std": 0.7, "entropy": 0.5} for s in range(10, 301, 10)}
+    rep = monitor(write(tmp_path, rows), MonitorConfig(rule="informative"))
+    assert rep["rule_score"] == pytest.approx(0.3)  # the informative fraction, as printed
+    assert rep["doom_score"] == pytest.approx(0.7) and rep["rule_stops_when"] == "below"
+    stop_level = 1 - rules.rule_threshold("informative")
+    assert rep["rule_threshold"] == pytest.approx(stop_level)
+    assert f"fraction {rep['rule_score']:.2f} over steps" in rep["reasons"][0]
+    assert f"the stop level {rep['rule_threshold']:.2f}" in rep["reasons"][0]
+
+
 def test_informative_fraction_at_the_floor_is_at_it_and_a_zero_trend_is_flat(tmp_path):
     rows = {s: {"frac_reward_zero_std": 0.5, "entropy": 0.5} for s in range(10, 201, 10)}
     rep = monitor(write(tmp_path, rows), PAPER)
     text = " ".join(rep["reasons"])
-    assert "the informative-group fraction 0.50 is at the floor 1 - f_g(p*) at g = 8: 0.50" in text
-    assert "flat (0.000 per 100 steps)" in text
+    assert (
+        "the informative-group fraction 0.50 over steps 170-200 (the log's latest steps) is at "
+        "the floor 1 - f_g(p*) at g = 8: 0.50"
+    ) in text
+    assert "flat (0.000 per 100 steps, fitted over steps 10-200)" in text
     assert "falling" not in text and rep["verdict"] == "continue"
 
 

@@ -144,8 +144,10 @@ def test_table_deepseek_recommends_within_002_of_the_best(tmp_path):
 def test_table_names_the_columns_a_signal_needs(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("name,pre_pass_at_1\na,0.2\nb,0.3\n")
-    with pytest.raises(ValueError, match="pass_at_k needs column pre_pass_at_10"):
+    with pytest.raises(ValueError, match="no pass@k, entropy, pilot or probe-count") as err:
         rank(table=path)
+    msg = str(err.value)  # one short line naming what to add
+    assert "\n" not in msg and len(msg) < 250 and "pre_pass_at_10 or entropy" in msg
     with pytest.raises(ValueError, match="entropy_step10"):
         rank(table=path, signal="pilot_entropy")
 
@@ -204,3 +206,25 @@ def test_same_model_in_two_folders_shows_the_folder(tmp_path):
     res = rank([a, b], signal="escape")
     names = [r["checkpoint"] for r in res["ranking"]]
     assert len(set(names)) == 2 and all(str(tmp_path) in n for n in names)
+
+
+def test_table_with_an_na_cell_says_what_was_dropped_and_drops_k(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "name,pre_pass_at_1,pre_pass_at_10,entropy\n"
+        "a,0.15,0.66,0.227\nb,0.16,n/a,0.163\nc,0.19,0.70,0.120\n"
+    )
+    res = rank(table=path)
+    assert res["dropped"] == [{"signal": "pass_at_k", "missing_on": ["b"]}]
+    assert res["k"] is None  # no pass@k on every row: no k to speak of
+    assert res["signal"] == "entropy_prompt" and res["uncalibrated_fallback"] is True
+    named = rank(table=path, signal="entropy_prompt")  # chosen by the user: no fallback
+    assert named["uncalibrated_fallback"] is False
+
+
+def test_na_cells_leaving_no_deciding_signal_name_the_gap_in_one_short_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("name,pre_pass_at_1,pre_pass_at_10\na,0.15,0.66\nb,0.16,n/a\n")
+    with pytest.raises(ValueError, match=r"\(pass_at_k is n/a on b\)") as err:
+        rank(table=path)
+    assert len(str(err.value)) < 250

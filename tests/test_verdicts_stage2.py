@@ -34,7 +34,8 @@ def test_healthy_run_with_a_large_entropy_drop(tmp_path):
     path = _log(tmp_path / "healthy.jsonl", entropy_drop=0.7, informative_end=0.75)
     assert monitor(path, MonitorConfig(rule="paper"))["verdict"] == "stop"
     inf = monitor(path, MonitorConfig(rule="informative", rule_threshold=0.5))
-    assert inf["verdict"] == "continue" and inf["rule_score"] == pytest.approx(0.25, abs=0.02)
+    assert inf["verdict"] == "continue" and inf["rule_score"] == pytest.approx(0.75, abs=0.02)
+    assert inf["doom_score"] == pytest.approx(0.25, abs=0.02) and inf["rule_threshold"] == 0.5
 
 
 def test_low_signal_run_with_a_small_entropy_drop(tmp_path):
@@ -43,7 +44,10 @@ def test_low_signal_run_with_a_small_entropy_drop(tmp_path):
     rep = monitor(path, MonitorConfig(rule="informative", rule_threshold=0.5, planned_steps=160))
     assert rep["verdict"] == "stop" and rep["compute_saved"] == 0.0  # the run has ended
     assert rep["window"]["check_step"] == 80  # half of the 160 planned steps
-    early = monitor(path, MonitorConfig(rule="informative", rule_threshold=0.5, check_step=400))
+    early = monitor(
+        path,
+        MonitorConfig(rule="informative", rule_threshold=0.5, check_step=400, planned_steps=400),
+    )
     assert early["verdict"] == "watch" and early["provisional"] is True
 
 
@@ -87,3 +91,14 @@ def test_every_rule_states_what_it_reads_and_catches():
     for rule in rules.STAGE2_RULES.values():
         assert rule.needs and set(rule.catches) <= set(LABELS) and "gained" not in rule.catches
     assert rules.STAGE2_RULES["reward_slope"].scale_free is False
+
+
+def test_informative_signal_names_its_column_as_computed(tmp_path):
+    panel = {"name": "informative", "key": "frac_reward_zero_std"}
+    assert stage2.signal_source(panel) == "1 - frac_reward_zero_std"
+    assert stage2.signal_source({"name": "reward", "key": "reward"}) == "reward"
+    from rankinv.verdicts.monitor import basis
+
+    path = _log(tmp_path / "run.jsonl", entropy_drop=0.1, informative_end=0.6)
+    rep = monitor(path, MonitorConfig(rule="informative"))
+    assert "signal: informative (1 - frac_reward_zero_std)" in basis(rep)

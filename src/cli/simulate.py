@@ -27,6 +27,16 @@ def population_summary(population: str, out: str | None, quiet: bool) -> dict:
         return run_population(population, out, design_=pl, progress=progress)
 
 
+#: Options that change the simulated regime, by config field (seeds only add replicates).
+_REGIME_OPTIONS = {"sft_depths": "depths", "group_size": "g", "rl_steps": "rl-steps"}
+
+
+def sweep_name(preset: str, changes: dict) -> str:
+    """The sweep's name: the preset's, plus what changed its regime (--seeds does not)."""
+    changed = [opt for field, opt in _REGIME_OPTIONS.items() if field in changes]
+    return f"{preset}+overrides ({', '.join(changed)})" if changed else preset
+
+
 def float_list(text: str, option: str) -> tuple[float, ...]:
     try:
         values = tuple(float(x) for x in text.split(",") if x.strip())
@@ -112,7 +122,7 @@ def simulate(
         changes["rl_steps"] = rl_steps
         changes["eval_every"] = min(cfg.eval_every, rl_steps)
     if changes:
-        cfg = cfg.replace(name=f"{cfg.name}+overrides", **changes)
+        cfg = cfg.replace(name=sweep_name(cfg.name, changes), **changes)
     if out:
         identity = {"command": "simulate", "config": dataclasses.asdict(cfg), "derive": derive}
         claim_out_dir(out, identity, overwrite)

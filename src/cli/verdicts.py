@@ -29,7 +29,8 @@ def monitor(
     check_step: int = typer.Option(
         None,
         help="Step at which the rule judges (default: the paper's 150 for --rule paper, else "
-        "the fraction of the planned steps at which the rule was calibrated).",
+        "the fraction of the planned steps at which the rule was calibrated); at most the "
+        "planned steps.",
     ),
     threshold: float = typer.Option(
         paper.DROP_THRESHOLD, help="Abort when the relative drop exceeds this."

@@ -89,10 +89,11 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
             log(f"stage 3/4: GRPO run {i}/{n_runs} ({name}, {cfg.rl_steps} steps)")
             res = grpo(cfg, ckpts[(variant, s, d)], out, name, s, sandbox, log)
             res.update({"variant": variant, "depth": d})
+            check = max(3, cfg.rl_steps - 5)
             mcfg = MonitorConfig(
                 ref_step=2,
-                check_step=max(3, cfg.rl_steps - 5),
-                planned_steps=max(cfg.rl_steps, 1),
+                check_step=check,
+                planned_steps=max(cfg.rl_steps, check),  # a check past the run is refused
                 group_size=cfg.group_size,
             )
             rep = monitor(out / "runs" / f"{name}.jsonl", mcfg)

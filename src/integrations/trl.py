@@ -136,8 +136,8 @@ class EntropyMonitorCallback(TrainerCallback):
                 "rankinv/verdict": VERDICT_CODE[rep["verdict"]],
                 "rankinv/no_signal": int(rep["state"].startswith("no_signal")),
             }
-            if rep["rule_score"] is not None:
-                metrics["rankinv/doom_score"] = rep["rule_score"]
+            if rep["doom_score"] is not None:
+                metrics["rankinv/doom_score"] = rep["doom_score"]
             if rep["entropy_drop"] is not None:
                 metrics["rankinv/entropy_drop"] = rep["entropy_drop"]
             logs.update(metrics)  # trackers after this callback log these

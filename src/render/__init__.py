@@ -12,8 +12,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from rankinv.theory import outcomes
-from rankinv.verdicts.compare import flag_word
+from rankinv.theory import outcomes, paper
+from rankinv.verdicts.compare import ci_p_note
+from rankinv.verdicts.signals import DEFAULT_RL_STEPS
 
 PIPE_WIDTH = 200
 
@@ -43,7 +44,7 @@ def sim_table(result: dict) -> Table:
     bd = result["by_depth"]
     table = Table(
         title=f"Simulated SFT depth sweep ({result['config']['name']}), "
-        f"g = {result['work']['group_size']}, mean over seeds"
+        f"g = {result['work']['group_size']}, mean over {result['config']['seeds']} seeds"
     )
     for col in [
         "SFT epochs",
@@ -68,17 +69,46 @@ def sim_table(result: dict) -> Table:
     return table
 
 
+#: How each interval and p-value is computed, in words (theory.spearman's ci_method/p_method).
+CI_WORDS = {"fisher-z": "Fisher z, approximate", "bootstrap": "bootstrap, approximate"}
+P_WORDS = {"exact": "exact permutation", "monte carlo": "permutation (Monte Carlo)"}
+
+
 def rho_line(name: str, r: dict) -> str:
     if r.get("rho") is None:
         return f"{name}: undefined ({r.get('error', 'constant input')})"
-    how = {"fisher-z": " (Fisher z)", "bootstrap": " (bootstrap)"}.get(r.get("ci_method"), "")
+    how = CI_WORDS.get(r.get("ci_method"), "approximate")
+    pm = P_WORDS.get(r.get("p_method"), "permutation")
     line = (
-        f"{name}: rho = {r['rho']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]{how}, "
-        f"p = {r['p_value']:.3g}"
+        f"{name}: rho = {r['rho']:+.2f}, 95% CI [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}] "
+        f"({how}), {pm} p = {r['p_value']:.3g}"
     )
     if r.get("power") is not None:
         line += f", power at n = {r['n']}: {r['power']:.0%}"
-    return line
+    note = ci_p_note(r)
+    return line + (f"; {note}" if note else "")
+
+
+def seed_rho_lines(result: dict) -> list[str]:
+    """Per seed, the within-ladder rho of pre-RL pass@k and pass@1 against the outcome the
+    sweep names in ``seeds_outcome`` (the final post-RL pass@k, not the peak of the pooled
+    lines)."""
+    seeds = result.get("seeds") or []
+    if not seeds:
+        return []
+    k = result["k"]
+    outcome = result.get("seeds_outcome") or f"final post-RL pass@{k}"
+
+    def f(v):
+        return "undefined (constant)" if v is None else f"{v:+.2f}"
+
+    lines = [f"per seed, within-ladder rho against the {outcome} (JSON: seeds):"]
+    lines += [
+        f"  seed {s['seed']}: pre-RL pass@{k} {f(s['rho_pass_at_k'])}, "
+        f"pre-RL pass@1 {f(s['rho_pass_at_1'])}"
+        for s in seeds
+    ]
+    return lines
 
 
 def sim_inversion(result: dict) -> tuple[bool | None, str]:
@@ -89,12 +119,18 @@ def sim_inversion(result: dict) -> tuple[bool | None, str]:
 def print_simulation(result: dict, out: str | None = None) -> None:
     """The sweep's table and rho lines, the derivations when run, where the artifacts are."""
     console.print(sim_table(result))
+    k = result["k"]
+    pooled = f"peak post-RL pass@{k}, all runs seed-demeaned"
     console.print(
-        rho_line("pre-RL pass@1 vs post (seed-demeaned)", result["spearman_pre_pass1_vs_post"])
+        rho_line(f"pre-RL pass@1 vs {pooled}", result["spearman_pre_pass1_vs_post"]),
+        highlight=False,
     )
     console.print(
-        rho_line("pre-RL entropy vs post (seed-demeaned)", result["spearman_entropy_vs_post"])
+        rho_line(f"pre-RL entropy vs {pooled}", result["spearman_entropy_vs_post"]),
+        highlight=False,
     )
+    for line in seed_rho_lines(result):
+        console.print(line, highlight=False)
     console.print(
         f"inversion: {sim_inversion(result)[1]};  p*(g) Monte Carlo "
         f"{result['p_star_numeric']:.4f} +- {result['p_star_numeric_se']:.4f} vs exact "
@@ -167,115 +203,11 @@ def print_monitor(rep: dict) -> None:
     _print_monitor(rep)
 
 
-def flag_upper(v) -> str:
-    return flag_word(v).upper() if v else flag_word(v)
-
-
-def sign_word(v: int | None) -> str:
-    return "n/a" if v is None else "+" if v > 0 else "-" if v < 0 else "0"
-
-
-def compare_summary_lines(res: dict) -> list[str]:
-    """The inversion call and the strongest predictor, in words (shared with the report)."""
-    preds = res["predictors"]
-    lines = []
-    if "pre_pass_at_1" not in preds:
-        lines.append("inversion of the pre-RL pass@1 ranking: n/a (no pre_pass_at_1 column)")
-    else:
-        p1 = preds["pre_pass_at_1"]
-        if p1["rho"] is None:
-            lines.append(f"inversion of the pre-RL pass@1 ranking: n/a ({p1.get('error')})")
-        else:
-            lines.append(
-                f"inversion of the pre-RL pass@1 ranking: {res['inversion_call']} "
-                f"(rho {p1['rho']:+.2f}, {p1['p_method']} permutation p = {p1['p_value']:.3g}, "
-                f"alpha = {res['alpha']}; power of this test at n = {p1['n']} against "
-                f"|rho| = {abs(p1['rho']):.2f}: {p1['power']:.0%})"
-            )
-    fav = res.get("favoured_predictor")
-    if fav:
-        v = preds[fav]
-        exp = v.get("expected_sign")
-        agree = (
-            "no expected sign"
-            if exp is None
-            else "sign as expected"
-            if v.get("agrees")
-            else "sign against the expectation"
-        )
-        sig = "significant" if res["favoured_significant"] else "not significant"
-        lines.append(
-            f"strongest predictor: {fav} (rho {v['rho']:+.2f}, {agree}; {sig} at "
-            f"alpha = {res['alpha']})"
-        )
-    for k, v in preds.items():
-        if v.get("monotone_of"):
-            lines.append(
-                f"{k} is a monotone function of {v['monotone_of']} over these rows: "
-                "same ranks, not ranked separately"
-            )
-        elif v.get("same_ranks_as"):
-            lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
-    for k, v in preds.items():
-        if v.get("min_p_value") is not None and v["min_p_value"] > res["alpha"]:
-            n = v.get("n", res["n"])
-            lines.append(
-                f"{k}: at n = {n} rows with a value the permutation test cannot reach "
-                f"p <= {res['alpha']} (power 0%): its result cannot be significant"
-            )
-    return lines
-
-
 def print_compare(res: dict) -> None:
-    if res.get("source"):
-        console.print(f"source: {res['source']}", highlight=False)
-    t = Table(
-        title=f"Predictors of {res['outcome']} by |rho| (n = {res['n']}, seed-demeaned: "
-        f"{res['seed_demeaned']})"
-    )
-    for col in ["predictor", "rho", "95% CI", "p", "power", "expected", "agrees"]:
-        t.add_column(col, justify="right")
-    for k, v in res["predictors"].items():
-        exp = sign_word(v.get("expected_sign"))
-        name = k if not v.get("monotone_of") else f"{k} (= f({v['monotone_of']}))"
-        if v["rho"] is None:
-            t.add_row(name, "-", "-", v.get("error", ""), "-", exp, "-")
-            continue
-        ci = f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
-        agrees = "-" if v.get("agrees") is None else ("yes" if v["agrees"] else "no")
-        t.add_row(
-            name,
-            f"{v['rho']:+.2f}",
-            f"{ci} {v.get('ci_method', '')}",
-            f"{v['p_value']:.3g} {v.get('p_method', '')}",
-            "-" if v.get("power") is None else f"{v['power']:.0%}",
-            exp,
-            agrees,
-        )
-    console.print(t)
-    console.print(
-        "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); power: "
-        "chance the test at alpha = 0.05 detects a true rho of the observed size at this n",
-        highlight=False,
-    )
-    for line in compare_summary_lines(res):
-        console.print(line, highlight=False)
-    s = Table(title="Stage-1 / stage-2 verdicts next to what happened")
-    s.add_column("checkpoint", no_wrap=True)
-    for col in ["H", "stage 1", "stage-2 drop", "stage 2", "headroom", "outcome", "rank"]:
-        s.add_column(col, justify="right")
-    for r in res["stage"]:
-        s.add_row(
-            str(r["name"]),
-            "-" if r["entropy"] is None else f"{r['entropy']:.3f}",
-            flag_upper(r["stage1_flag"]),
-            "-" if r["stage2_drop"] is None else f"{r['stage2_drop']:.0%}",
-            flag_upper(r["stage2_flag"]),
-            "-" if r["headroom"] is None else f"{r['headroom']:.1f}x",
-            f"{r['outcome']:.3f}",
-            str(r["observed_rank"]),
-        )
-    console.print(s)
+    """`rankinv compare`'s tables and summary lines (rankinv.render.compare)."""
+    from rankinv.render.compare import print_compare as _print
+
+    _print(res)
 
 
 def demo_payload(name: str, result):
@@ -291,6 +223,20 @@ def demo_payload(name: str, result):
     if name == "report":
         return str(result)
     return result
+
+
+def demo_rule_label(rule: str, rep: dict) -> str:
+    """Which rule the demo ran and on which steps: the demo judges both rules at the same
+    fraction of its short runs, so the paper's rule is scaled, not at its own steps."""
+    w = rep["window"]
+    steps = f"steps {w['ref_step']}-{w['check_step']} of {rep['planned_steps']}"
+    if rule != "paper":
+        return f"the calibrated rule ({rule}), judged on {steps}"
+    return (
+        f"the paper's rule with its window scaled to this run ({steps}; the paper's own: "
+        f"steps {paper.REF_STEP}-{paper.CHECK_STEP} of {DEFAULT_RL_STEPS}, which "
+        "`rankinv monitor --rule paper` uses)"
+    )
 
 
 def print_demo_step(name: str, result, out_dir: Path) -> None:
@@ -318,8 +264,10 @@ def print_demo_step(name: str, result, out_dir: Path) -> None:
     elif name == "monitor":
         for run, reps in result.items():
             for rule, rep in reps.items():
-                label = "the paper's rule" if rule == "paper" else f"the calibrated rule ({rule})"
-                console.print(f"\nstage-2 monitor on the simulated {run} run, {label}:")
+                console.print(
+                    f"\nstage-2 monitor on the simulated {run} run, {demo_rule_label(rule, rep)}:",
+                    highlight=False,
+                )
                 print_monitor(rep)
     elif name == "paper":
         console.print("\n[bold]3. The paper's Qwen2.5-Coder-3B ladder[/] (Table 1)")
@@ -365,7 +313,7 @@ def print_calibrate(res: dict) -> None:
         return
     held = next((r["n_runs"] for r in res["stage2"] if r["check_fraction"] == frac), 0)
     t2 = Table(title=f"Stage 2 judged at {frac:g} of the run ({held} held-out runs)")
-    for col in ("rule", "AUC", "precision", "recall", "compute saved", "threshold"):
+    for col in ("rule", "AUC", "precision", "base rate", "recall", "compute saved", "threshold"):
         t2.add_column(col)
     for r in res["stage2"]:
         if r["check_fraction"] != frac:
@@ -374,11 +322,17 @@ def print_calibrate(res: dict) -> None:
             r["rule"],
             "-" if r["auc"] is None else f"{r['auc']:.2f}",
             "-" if r["precision"] is None else f"{r['precision']:.0%}",
+            "-" if r.get("prevalence") is None else f"{r['prevalence']:.0%}",
             "-" if r["recall"] is None else f"{r['recall']:.0%}",
             f"{r['compute_saved']:.0%}",
             f"{r['threshold']:.3f}",
         )
     console.print(t2)
+    console.print(
+        "base rate: the share of the held-out runs that the rule's stop claims (stopping at "
+        "random is that precise)",
+        highlight=False,
+    )
     console.print(
         f"chosen on the other half: stage 1 {res['chosen']['stage1']}, stage 2 "
         f"{res['chosen']['stage2']}",

@@ -39,6 +39,12 @@ def print_rank(res: dict) -> None:
     console.print(t)
     if k:
         console.print(f"k = {k} (pass@k: the chance one of k samples passes)", highlight=False)
+    for d in res.get("dropped") or []:
+        console.print(
+            f"dropped: {d['signal']} (n/a on {', '.join(d['missing_on'])}): a signal ranks "
+            "only when measured on every checkpoint",
+            highlight=False,
+        )
     if res["recommended"] is None:
         console.print(
             f"[bold]no recommendation[/]: {res['abstain_reason']}\n"
@@ -52,7 +58,17 @@ def print_rank(res: dict) -> None:
             if len(res["decided_by"]) > 1
             else (" (the only signal measured on every checkpoint that may decide)")
         )
-        console.print(f"recommended start: [bold]{res['recommended']}[/]{agree}", highlight=False)
+        if res.get("uncalibrated_fallback"):
+            console.print(
+                f"uncalibrated fallback, not a calibrated recommendation: {lead} alone, a signal "
+                "with no held-out score on simulated ladders, puts "
+                f"[bold]{res['recommended']}[/] first; treat it as a hint",
+                highlight=False,
+            )
+        else:
+            console.print(
+                f"recommended start: [bold]{res['recommended']}[/]{agree}", highlight=False
+            )
         if res.get("gap_se") is None and res["source"] == "table":
             console.print(
                 "sampling noise not checked: the table gives no standard errors (add a column "

@@ -17,10 +17,11 @@ from rankinv import theory
 from rankinv.errors import NotADirectoryInput, UserError
 from rankinv.report.population import calibrate_section, population_section
 from rankinv.theory import outcomes, paper
-from rankinv.verdicts.compare import flag_word
+from rankinv.verdicts.compare import ci_p_note, flag_word
 from rankinv.verdicts.monitor import basis as monitor_basis
 from rankinv.verdicts.monitor import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
+from rankinv.verdicts.stage2 import signal_source
 
 
 def _plt():
@@ -216,7 +217,8 @@ def monitor_figure(rep: dict, out: Path, name: str) -> Path:
         a1.set_ylim(0, 1.05)
         deciding = f"no signal ({nosig['state']})"
     elif sig is not None:
-        a1.plot(sig["step"], sig["values"], color="tab:blue", label=f"measured ({sig['key']})")
+        label = f"measured ({signal_source(sig)})"
+        a1.plot(sig["step"], sig["values"], color="tab:blue", label=label)
         line = sig.get("threshold_line")
         if line:
             a1.plot(line["steps"], line["values"], color=colour, ls="--", label=line["label"])
@@ -293,7 +295,8 @@ def ranks_figure(cmp: dict, out: Path) -> Path:
         what = "seed-demeaned " if demeaned else ""
         ax.set_title(
             f"{key}: {what}rho = {pr['rho']:+.2f}\n"
-            f"95% CI [{pr['ci_low']:+.2f}, {pr['ci_high']:+.2f}], p = {pr['p_value']:.2g}, "
+            f"95% CI [{pr['ci_low']:+.2f}, {pr['ci_high']:+.2f}] (approx.), "
+            f"permutation p = {pr['p_value']:.2g}, "
             f"n = {n}",
             fontsize=9,
         )
@@ -317,10 +320,14 @@ def ranks_figure(cmp: dict, out: Path) -> Path:
 def _fmt_rho(v: dict) -> str:
     if v.get("rho") is None:
         return f"undefined ({v.get('error', 'constant input')})"
-    out = f"{v['rho']:+.2f} [{v['ci_low']:+.2f}, {v['ci_high']:+.2f}], p = {v['p_value']:.3g}"
+    out = (
+        f"{v['rho']:+.2f} [{v['ci_low']:+.2f}, {v['ci_high']:+.2f}] (approximate CI), "
+        f"permutation p = {v['p_value']:.3g}"
+    )
     if v.get("power") is not None:
         out += f", power {v['power']:.0%}"
-    return out
+    note = ci_p_note(v)
+    return out + (f"; {note}" if note else "")
 
 
 def _load(path: Path) -> dict:
@@ -375,8 +382,10 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
             sign += " (agrees)" if v["agrees"] else " (disagrees)"
         note = ""
         if v.get("monotone_of"):
-            note = f"monotone function of {v['monotone_of']}: not ranked"
-        elif v.get("same_ranks_as"):
+            note = f"monotone function of {v['monotone_of']}: not scored"
+            lines.append(f"| {k} (not scored) | - (same ranks as {v['monotone_of']}) | | {note} |")
+            continue
+        if v.get("same_ranks_as"):
             note = f"same ranks as {v['same_ranks_as']} here"
         lines.append(f"| {k} | {_fmt_rho(v)} | {sign} | {note} |")
     methods = {v.get("ci_method") for v in cmp["predictors"].values()} - {None}

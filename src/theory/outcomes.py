@@ -90,14 +90,20 @@ def ladder_inverted(
 
 #: Significance level of an inversion call.
 ALPHA = 0.05
+#: At or above this p a negative rho is no evidence of any ordering, not a "trend".
+TREND_P = 0.1
+NO_EVIDENCE = "no evidence of an ordering"
 
 
 def inversion_call(rho: float | None, p_value: float | None, alpha: float = ALPHA) -> str:
     """The honest word for a pre-RL-vs-post-RL rank correlation: 'inversion' (rho < 0 and
-    p <= alpha), 'trend, not significant at this n' (rho < 0, p > alpha) or 'none'."""
+    p <= alpha), 'trend, not significant at this n' (rho < 0, alpha < p < TREND_P), 'no
+    evidence of an ordering' (rho < 0, p >= TREND_P) or 'none' (rho >= 0)."""
     if rho is None or p_value is None or rho >= 0:
         return "none"
-    return "inversion" if p_value <= alpha else "trend, not significant at this n"
+    if p_value <= alpha:
+        return "inversion"
+    return "trend, not significant at this n" if p_value < TREND_P else NO_EVIDENCE
 
 
 def sweep_inversion(result: dict) -> tuple[bool | None, str]:

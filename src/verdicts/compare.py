@@ -25,8 +25,9 @@ What is reported, and why (issue 15):
   (``EXPECTED_SIGN``); a predictor that is a monotone function of another over these rows
   (adv_var of pre_pass_at_1 below p = 1/2) is marked ``monotone_of`` and not ranked;
 - the inversion of the pre-RL pass@1 ranking as one of ``INVERSION_CALLS``: "inversion"
-  (rho < 0 with p <= alpha), "trend, not significant at this n" (rho < 0, p > alpha) or
-  "none"; the boolean ``inversion`` is true only for the significant call.
+  (rho < 0 with p <= alpha), "trend, not significant at this n" (rho < 0, alpha < p < 0.1),
+  "no evidence of an ordering" (rho < 0, p >= 0.1) or "none" (rho >= 0); the boolean
+  ``inversion`` is true only for the significant call.
 """
 
 from __future__ import annotations
@@ -41,13 +42,13 @@ from scipy import stats
 from rankinv import theory
 from rankinv.errors import InputNotFound, UserError
 from rankinv.theory import paper
-from rankinv.theory.outcomes import inversion_call
+from rankinv.theory.outcomes import NO_EVIDENCE, inversion_call
 from rankinv.verdicts.tables import MISSING_TOKENS, read_csv_records
 
 LABEL_COLUMNS = ("name", "seed", "depth")
 #: Significance level of the inversion call.
 ALPHA = 0.05
-INVERSION_CALLS = ("inversion", "trend, not significant at this n", "none")
+INVERSION_CALLS = ("inversion", "trend, not significant at this n", NO_EVIDENCE, "none")
 #: The sign of rho(predictor, post-RL outcome) each predictor is expected to have, and why.
 EXPECTED_SIGN = {
     "entropy": (+1, "paper: higher pre-RL entropy, better post-RL outcome"),
@@ -66,6 +67,26 @@ STAGE2_THRESHOLD = paper.DROP_THRESHOLD
 def flag_word(flag: bool | None) -> str:
     """How a stage-1/2 flag reads in tables: '-' (not measured), 'flag' or 'ok'."""
     return "-" if flag is None else ("flag" if flag else "ok")
+
+
+def ci_p_note(r: dict, alpha: float = ALPHA) -> str:
+    """Words for an interval and a p-value that disagree: the CI is an approximation (Fisher
+    z or bootstrap) and p a permutation test, so one can span 0 while the other is below
+    alpha; never leave a "significant" rho beside a CI that includes 0 unsaid."""
+    if r.get("rho") is None or r.get("ci_low") is None or r.get("p_value") is None:
+        return ""
+    spans = r["ci_low"] <= 0 <= r["ci_high"]
+    if spans and r["p_value"] <= alpha:
+        return (
+            f"the approximate CI includes 0 though the permutation p is <= {alpha:g}: "
+            "the two disagree, so the sign is not established"
+        )
+    if not spans and r["p_value"] > alpha:
+        return (
+            f"the approximate CI excludes 0 but the permutation p is > {alpha:g}: "
+            "not significant"
+        )
+    return ""
 
 
 def load_paper() -> dict:

@@ -84,9 +84,23 @@ class MonitorConfig:
             raise UserError(f"reward_range must be (min, max) with max > min, got {(lo, hi)}")
 
 
-def judged_window(cfg: MonitorConfig, rule: str | None, planned: int) -> tuple[int, int, str]:
+def shown_value(rule: str, doom: float) -> float:
+    """A rule's doom score (higher = stop) as the quantity its reasons print: offset - score
+    for the rules in _SHOWN_AS (e.g. the informative fraction, 1 - score), else the score."""
+    return _SHOWN_AS[rule] - doom if rule in _SHOWN_AS else doom
+
+
+def stops_when(rule: str) -> str:
+    """Which side of its threshold the printed quantity of ``rule`` stops on."""
+    return "below" if rule in _SHOWN_AS else "above"
+
+
+def judged_window(
+    cfg: MonitorConfig, rule: str | None, planned: int, planned_src: str = "planned"
+) -> tuple[int, int, str]:
     """(ref, check, where they come from): the steps given, else the paper's 10 and 150 for
-    its rules, else the fraction of the planned run at which the rule was calibrated."""
+    its rules, else the fraction of the planned run at which the rule was calibrated. A check
+    step given past the planned total is refused (its fraction of the run would be > 1)."""
     from rankinv.verdicts.calibrate import check_window
 
     frac = rules.STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
@@ -95,8 +109,21 @@ def judged_window(cfg: MonitorConfig, rule: str | None, planned: int) -> tuple[i
     else:
         ref, check = check_window(planned, frac)
         src = f"{frac:g} of the {planned} planned steps, where rule {rule} was calibrated"
+    if cfg.check_step is not None and cfg.check_step > planned:
+        raise UserError(
+            f"check step {cfg.check_step} is past the {planned} planned steps - {planned_src}; "
+            f"give a check step <= {planned}, or the run's planned total with --planned-steps"
+        )
     if cfg.ref_step is not None or cfg.check_step is not None:
-        src = "given" if cfg.ref_step is not None and cfg.check_step is not None else src
+        given = (
+            "steps given"
+            if cfg.ref_step is not None and cfg.check_step is not None
+            else "reference step given"
+            if cfg.ref_step is not None
+            else "check step given"
+        )
+        check_now = cfg.check_step if cfg.check_step is not None else check
+        src = f"{given}; the check at {check_now / planned:.3g} of the {planned} planned steps"
     ref = cfg.ref_step if cfg.ref_step is not None else ref
     check = cfg.check_step if cfg.check_step is not None else check
     if check <= ref:
@@ -141,10 +168,9 @@ def _rule_part(trace, rule, cfg, ref, check, reached):
     if score is None:
         return "continue", f"rule {rule}: not computable on steps {ref}-{check} yet", {}
     neg = rule in _SHOWN_AS
-    off = _SHOWN_AS.get(rule, 0.0)
 
     def shown(x):
-        return off - x if neg else x
+        return shown_value(rule, x)
 
     stop_cmp = stage2.compare(shown(score), shown(thr))
     watch_cmp = stage2.compare(shown(score), shown(watch_thr))
@@ -174,7 +200,10 @@ def _rule_part(trace, rule, cfg, ref, check, reached):
     elif rule == "informative":
         lo = check - max(1, int(round(0.25 * (check - ref))))
         text = stop_cmp.words(
-            "the informative-group fraction", "the stop level", ".2f", f" over steps {lo}-{check}"
+            "the informative-group fraction",
+            "the stop level",
+            ".2f",
+            f" over steps {lo}-{check} (the last quarter of the judged steps {ref}-{check})",
         )
     elif rule == "combined":
         text = (
@@ -193,55 +222,6 @@ def _rule_part(trace, rule, cfg, ref, check, reached):
     reason = f"rule {rule}: {text}; {verdict} ({note})"
     details = {"score": score, "threshold": thr, "watch_threshold": watch_thr}
     return verdict, reason, details | {"side": stop_cmp.side}
-
-
-def _signal_panel(trace, rule, ref, check, thr, keys) -> dict | None:
-    """The series the rule read and its threshold in that series' units, for figures."""
-    col = {"entropy": trace.entropy, "informative": trace.informative, "reward": trace.reward}
-    name = rules.STAGE2_RULES[rule].needs[-1]
-    if rule == "paper_min" and trace.min_entropy is not None:
-        name, values = "min_entropy", trace.min_entropy
-    else:
-        values = col.get(name, getattr(trace, name, None))
-    if values is None:
-        return None
-    ok = np.isfinite(values)
-    line = None
-    if rule in ("paper", "paper_min"):
-        r0 = stage2.value_at(trace, values, ref, "after")
-        if r0 is not None:
-            y = r0[1] * (1 - thr)
-            line = {"steps": [ref, check], "values": [y, y], "label": f"stop level: {thr:.0%} drop"}
-    elif rule in ("informative", "combined"):
-        line = {"steps": [ref, check], "values": [1 - thr] * 2, "label": "stop level"}
-    elif rule in ("reward_gain", "reward_slope"):
-        start = stage2.value_at(trace, values, ref, "after")
-        if start is not None:
-            lo, hi = trace.reward_range
-            head = max(hi - start[1], 0.05 * (hi - lo))
-            need = -thr * (head if rule == "reward_gain" else 1.0)
-            line = {
-                "steps": [ref, check],
-                "values": [start[1], start[1] + need],
-                "label": f"least rise that continues ({stage2._fmt(-thr, '+.0%')} of headroom)"
-                if rule == "reward_gain"
-                else f"least rise that continues ({stage2._fmt(-thr, '+.3f')})",
-            }
-    key = keys.get("zero_std") if name == "informative" else keys.get(name)
-    return {
-        "name": name,
-        "key": key,
-        "step": trace.steps[ok].tolist(),
-        "values": values[ok].tolist(),
-        "window": [ref, check],
-        "threshold_line": line,
-    }
-
-
-def _col_list(values, n):
-    return (
-        [None] * n if values is None else [None if not np.isfinite(v) else float(v) for v in values]
-    )
 
 
 def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
@@ -263,10 +243,11 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
             f"planned steps {planned} ({planned_src}) is before the log's last step {last}; "
             "pass the run's planned total with --planned-steps"
         )
+    done = min(stage2.steps_done(trace), planned)  # a log of steps 0..planned ends the run
     reasons: list[str] = []
     mech = stage2.no_signal(trace)
     rule_used = _fallback(cfg.rule, trace)
-    ref, check_step, window_src = judged_window(cfg, rule_used, planned)
+    ref, check_step, window_src = judged_window(cfg, rule_used, planned, planned_src)
     reached = last >= check_step - CHECK_STEP_TOLERANCE
     check = min(check_step, last)
     details: dict = {}
@@ -299,7 +280,9 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         ok = np.isfinite(trace.informative) & (trace.steps >= ref)
         if ok.any():
             vals = trace.informative[ok]
-            inf_recent = float(np.mean(vals[-max(3, vals.size // 5) :]))
+            n_recent = max(3, vals.size // 5)
+            inf_recent = float(np.mean(vals[-n_recent:]))
+            recent_lo = int(trace.steps[ok][-n_recent:].min())
             fit = stage2._fit(trace, trace.informative, ref, last)
             trend = None if fit is None else fit[0] / max(1, last - ref)
     if inf_recent is not None:
@@ -310,9 +293,13 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
             "the informative-group fraction",
             f"the floor 1 - f_g(p*) at g = {cfg.group_size}:",
             ".2f",
+            f" over steps {recent_lo}-{last} (the log's latest steps)",
         )
         if change is not None:
-            msg += f"; {word} ({stage2._fmt(change, '+.3f')} per 100 steps)"
+            msg += (
+                f"; {word} ({stage2._fmt(change, '+.3f')} per 100 steps, fitted over steps "
+                f"{ref}-{last})"
+            )
         if cmp.side == "below" and word == "falling" and verdict == "continue" and mech is None:
             verdict = "watch"
             msg += ": below the floor and falling, hence watch"
@@ -349,18 +336,20 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     if provisional:
         reasons.append(
             f"provisional: the check step {check_step} ({window_src}) is not reached (last "
-            f"logged step {last}); judged on steps {ref}-{check}"
+            f"logged step {last}); the rule judged steps {ref}-{check} (reference step to the "
+            "last logged step)"
         )
     elif mech is None and check < check_step:
         reasons.append(
             f"judged at step {check}, the log's last step, {check_step - check} short of "
             f"the check step {check_step}"
         )
-    compute_saved = (planned - last) / planned if verdict == "stop" else 0.0
+    compute_saved = (planned - done) / planned if verdict == "stop" else 0.0
     if verdict == "stop":
+        counted = f" ({done} steps done, counted from step 0)" if done != last else ""
         reasons.append(
-            f"stopping now (step {last} of {planned} planned, {planned_src}) saves "
-            f"{compute_saved:.1%} of the RL compute"
+            f"stopping now (step {last}{counted} of {planned} planned, {planned_src}) saves "
+            f"{planned - done} steps, {compute_saved:.1%} of the RL compute"
         )
     drop = stage2.relative_drop(trace, trace.entropy, ref, check)
     e_ref = stage2.value_at(trace, trace.entropy, ref, "after")
@@ -372,6 +361,9 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     else:
         ent_signal = f"mean token entropy ({keys['entropy']})"
     thr = details.get("threshold")
+    shown_rule = rule_used or cfg.rule
+    doom = details.get("score")
+    doom_thr = thr if thr is not None else _thresholds(shown_rule, cfg)[0]
     n = trace.steps.size
     return {
         "verdict": verdict,
@@ -384,8 +376,13 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         "reasons": reasons,
         "rule": cfg.rule,
         "rule_used": rule_used,
-        "rule_score": details.get("score"),
-        "rule_threshold": thr if thr is not None else _thresholds(cfg.rule, cfg)[0],
+        # the quantity and threshold the reasons print (e.g. the informative fraction and
+        # its stop level); doom_*: the same as a doom score, higher = stop
+        "rule_score": None if details.get("score") is None else shown_value(shown_rule, doom),
+        "rule_threshold": shown_value(shown_rule, doom_thr),
+        "rule_stops_when": stops_when(shown_rule),
+        "doom_score": details.get("score"),
+        "doom_threshold": doom_thr,
         "rule_accuracy": rules.stage2_accuracy_note(rule_used or cfg.rule),
         "entropy_signal": ent_signal,
         "entropy_drop": drop,
@@ -399,6 +396,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         "planned_steps_source": planned_src,
         "steps_seen": n,
         "last_step": last,
+        "steps_done": done,
         "check_reached": reached,
         "window": {"ref_step": ref, "check_step": check_step, "from": window_src},
         "columns": keys,
@@ -407,12 +405,12 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         "config": asdict(cfg),
         "signal": None
         if rule_used is None or thr is None
-        else _signal_panel(trace, rule_used, ref, check, thr, keys),
+        else stage2.signal_panel(trace, rule_used, ref, check, thr, keys),
         "series": {
             "step": trace.steps.tolist(),
-            "entropy": _col_list(trace.entropy, n),
-            "informative": _col_list(trace.informative, n),
-            "reward": _col_list(trace.reward, n),
+            "entropy": stage2.col_list(trace.entropy, n),
+            "informative": stage2.col_list(trace.informative, n),
+            "reward": stage2.col_list(trace.reward, n),
         },
     }
 
@@ -426,7 +424,7 @@ def basis(rep: dict) -> str:
         what = f"rule {used}; signal: {rep['entropy_signal']}"
     elif used:
         sig = rep.get("signal") or {}
-        what = f"rule {used}; signal: {sig.get('name', '?')} ({sig.get('key') or 'not logged'})"
+        what = f"rule {used}; signal: {sig.get('name', '?')} ({stage2.signal_source(sig)})"
     else:
         what = "no rule computable on this log"
     prov = "provisional: the check step is not reached; " if rep.get("provisional") else ""

@@ -255,6 +255,30 @@ def needs_message(values: dict[str, list]) -> str:
     return "; ".join(parts)
 
 
+def dropped_signals(values: dict[str, list], names: list[str]) -> list[dict]:
+    """Signals measured on some checkpoints but not all (an n/a cell): they cannot rank, so
+    they are dropped; each with the checkpoints that lack it."""
+    return [
+        {"signal": s, "missing_on": [n for n, x in zip(names, v, strict=True) if x is None]}
+        for s, v in values.items()
+        if v and any(x is not None for x in v) and any(x is None for x in v)
+    ]
+
+
+def missing_brief(values: dict[str, list], names: list[str]) -> str:
+    """One short line: why no signal may decide, and what to add."""
+    part = [
+        d for d in dropped_signals(values, names) if not sg.STAGE1_SIGNALS[d["signal"]].of_pass_at_1
+    ]
+    gaps = "; ".join(f"{d['signal']} is n/a on {', '.join(d['missing_on'])}" for d in part)
+    return (
+        "no signal that may decide is measured on every checkpoint"
+        + (f" ({gaps})" if gaps else " (no pass@k, entropy, pilot or probe-count signal)")
+        + ": give columns pre_pass_at_10 or entropy on every row, a rankinv probe per "
+        "checkpoint, or --pilot logs"
+    )
+
+
 def _from_table(path, group_size: int):
     from rankinv.verdicts.compare import _row_label, read_rows
 
@@ -316,7 +340,9 @@ def rank(
     JSON fields: ranking (list of {checkpoint, probe_dir, predicted, signal_value,
     pre_pass_at_1, values}, best predicted first), recommended (None when it abstains),
     abstain_reason, candidates, to_decide, decided_by, picks, best_pre_pass_at_1,
-    predicted_inversion, signal, signal_sign, k, accuracy, plan, unavailable.
+    predicted_inversion, signal, signal_sign, k (None unless pass@k is measured on every
+    rung), accuracy, plan, unavailable, dropped (signals with an n/a on some rung, each with
+    missing_on), uncalibrated_fallback (the lead has no held-out score and was not named).
     """
     dirs = list(dirs or [])
     if dirs and table is not None:
@@ -359,9 +385,7 @@ def rank(
     d = decide(values, names, se, signal)
     lead = d.get("lead")
     if lead is None:
-        raise UserError(
-            "no signal that may decide is measured on every checkpoint: " + needs_message(values)
-        )
+        raise UserError(missing_brief(values, names))
     sign = sg.signal_sign(lead)
     rows = [
         {
@@ -379,6 +403,11 @@ def rank(
     with_p1 = [r for r in rows if r["pre_pass_at_1"] is not None]
     best_pre = max(with_p1, key=lambda r: r["pre_pass_at_1"]) if with_p1 else None
     first = set(d["picks"][lead])
+    measured = {s for s, v in values.items() if v and all(x is not None for x in v)}
+    # the k of pass@k means something only when a pass@k signal is measured on every rung
+    k = k if measured & {"pass_at_k", "reachable_pass_at_k"} else None
+    # a lead with no held-out score is a fallback, said so (never when named by --signal)
+    fallback = signal is None and lead not in sg.STAGE1_CALIBRATION
     return {
         "ranking": rows,
         "recommended": d["recommended"],
@@ -400,5 +429,7 @@ def rank(
         "plan": None if plan is None else plan.to_json(),
         "pilot": pilot_info,
         "unavailable": needs_message(values) or None,
+        "dropped": dropped_signals(values, names),
+        "uncalibrated_fallback": fallback,
         "source": "probes" if dirs else "table" if table is not None else "pilot",
     }

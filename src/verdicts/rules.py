@@ -67,6 +67,7 @@ __all__ = [
     "rule_watch_threshold",
     "signal_sign",
     "stage2_accuracy_note",
+    "precision_vs_base_rate",
     "stage1_accuracy_note",
 ]
 
@@ -93,16 +94,47 @@ def _pct(x) -> str:
     return "n/a" if x is None else f"{x:.0%}"
 
 
+#: A stop rule's precision counts as above its base rate only when it exceeds it by more than
+#: this many standard errors of the precision (binomial, over the runs the rule stopped).
+PRECISION_LIFT_SE = 2.0
+
+
+def precision_vs_base_rate(cal: dict) -> str | None:
+    """A calibrated rule's stop precision against its base rate (the share of the held-out
+    runs its stop claims, which stopping at random reaches): "above" or "below" when they
+    differ by more than PRECISION_LIFT_SE binomial standard errors over the n_runs x base rate
+    x recall / precision runs it stopped, else "no better"; None when a number is missing."""
+    prec, base, rec, n = (cal.get(k) for k in ("precision", "prevalence", "recall", "n_runs"))
+    if None in (prec, base, rec, n) or prec <= 0:
+        return None
+    n_stopped = max(n * base * rec / prec, 1.0)
+    se = max((prec * (1 - prec) / n_stopped) ** 0.5, 1.0 / n_stopped)
+    if abs(prec - base) <= PRECISION_LIFT_SE * se:
+        return "no better"
+    return "above" if prec > base else "below"
+
+
 def stage2_accuracy_note(rule: str) -> str:
+    """A calibrated rule's held-out accuracy in words: its stop precision next to the base
+    rate it is compared to (stopping at random is right that often), flagged when not
+    clearly above it, and the precision if only 10% of runs were worth stopping."""
     cal = STAGE2_CALIBRATION.get(rule)
     if cal is None:
         return "not calibrated"
     auc = "n/a" if cal.get("auc") is None else f"{cal['auc']:.2f}"
     at = (cal.get("precision_at_prevalence") or {}).get("0.1")
     prev = cal.get("prevalence")
+    words = {
+        "no better": ": no better than stopping at random",
+        "below": ": worse than stopping at random",
+        "above": "",
+        None: "",
+    }[precision_vs_base_rate(cal)]
     return (
-        f"held-out AUC {auc}; stop: precision {_pct(cal.get('precision'))} at the simulator's "
-        f"{_pct(prev)} of runs not worth continuing ({_pct(at)} at 10%), recall "
-        f"{_pct(cal.get('recall'))} (watch: recall {_pct(cal.get('watch_recall'))}) on "
+        f"held-out AUC {auc}; stop precision {_pct(cal.get('precision'))} against a base rate "
+        f"of {_pct(prev)} (the share of the simulated runs that this rule's stop claims: "
+        f"stopping at random is right that often){words}; precision {_pct(at)} if 10% of runs "
+        "were worth stopping; "
+        f"recall {_pct(cal.get('recall'))} (watch: {_pct(cal.get('watch_recall'))}) on "
         f"{cal.get('n_runs', '?')} simulated runs of settings it was not chosen on"
     )

@@ -42,7 +42,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
             lg.issues,
         )
         rep = analyse(cut, at)
-        runs.append({"log": name, "report": rep, "score": rep["rule_score"]})
+        runs.append({"log": name, "report": rep, "score": rep["doom_score"]})
     live = [r for r in runs if not r["report"]["state"].startswith("no_signal")]
     scored = sorted((r for r in live if r["score"] is not None), key=lambda r: r["score"])
     n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
@@ -54,8 +54,8 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
             r["rank"], r["verdict"] = None, "stop"
         elif r["score"] is None:
             r["rank"], r["verdict"] = None, "continue"
-        plan = r["report"]["planned_steps"]
-        r["compute_saved"] = (plan - common) / plan if r["verdict"] == "stop" else 0.0
+        plan, done = r["report"]["planned_steps"], r["report"]["steps_done"]
+        r["compute_saved"] = (plan - done) / plan if r["verdict"] == "stop" else 0.0
     rule = next((r["report"]["rule_used"] for r in runs if r["report"]["rule_used"]), cfg.rule)
     return {
         "step": common,

@@ -1,0 +1,141 @@
+"""`rankinv compare`: predictors by |rho|, the inversion call in words, and the stage-1/2
+verdicts beside what happened."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from rankinv.render import console
+from rankinv.verdicts.compare import ci_p_note, flag_word
+
+
+def flag_upper(v) -> str:
+    return flag_word(v).upper() if v else flag_word(v)
+
+
+def sign_word(v: int | None) -> str:
+    return "n/a" if v is None else "+" if v > 0 else "-" if v < 0 else "0"
+
+
+def compare_summary_lines(res: dict) -> list[str]:
+    """The inversion call and the strongest predictor, in words (shared with the report)."""
+    preds = res["predictors"]
+    lines = []
+    if "pre_pass_at_1" not in preds:
+        lines.append("inversion of the pre-RL pass@1 ranking: n/a (no pre_pass_at_1 column)")
+    else:
+        p1 = preds["pre_pass_at_1"]
+        if p1["rho"] is None:
+            lines.append(f"inversion of the pre-RL pass@1 ranking: n/a ({p1.get('error')})")
+        else:
+            lines.append(
+                f"inversion of the pre-RL pass@1 ranking: {res['inversion_call']} "
+                f"(rho {p1['rho']:+.2f}, {p1['p_method']} permutation p = {p1['p_value']:.3g}, "
+                f"alpha = {res['alpha']}; power of this test at n = {p1['n']} against "
+                f"|rho| = {abs(p1['rho']):.2f}: {p1['power']:.0%})"
+            )
+    fav = res.get("favoured_predictor")
+    if fav:
+        v = preds[fav]
+        exp = v.get("expected_sign")
+        agree = (
+            "no expected sign"
+            if exp is None
+            else "sign as expected"
+            if v.get("agrees")
+            else "sign against the expectation"
+        )
+        sig = "significant" if res["favoured_significant"] else "not significant"
+        note = ci_p_note(v, res["alpha"])
+        lines.append(
+            f"strongest predictor: {fav} (rho {v['rho']:+.2f}, {agree}; {sig} at "
+            f"alpha = {res['alpha']} by the permutation test"
+            + (f"; {note})" if note else ")")
+        )
+    for k, v in preds.items():
+        if v.get("monotone_of"):
+            lines.append(
+                f"{k} is a monotone function of {v['monotone_of']} over these rows: "
+                "same ranks, so it is not scored separately"
+            )
+        elif v.get("same_ranks_as"):
+            lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
+    for k, v in preds.items():
+        if v.get("min_p_value") is not None and v["min_p_value"] > res["alpha"]:
+            n = v.get("n", res["n"])
+            lines.append(
+                f"{k}: at n = {n} rows with a value the permutation test cannot reach "
+                f"p <= {res['alpha']} (power 0%): its result cannot be significant"
+            )
+    return lines
+
+
+def print_compare(res: dict) -> None:
+    if res.get("source"):
+        console.print(f"source: {res['source']}", highlight=False)
+    t = Table(
+        title=f"Predictors of {res['outcome']} by |rho| (n = {res['n']}, seed-demeaned: "
+        f"{res['seed_demeaned']})"
+    )
+    for col in [
+        "predictor",
+        "rho",
+        "95% CI (approx.)",
+        "p (permutation)",
+        "power",
+        "expected",
+        "agrees",
+    ]:
+        t.add_column(col, justify="right")
+    disagree = []
+    for k, v in res["predictors"].items():
+        exp = sign_word(v.get("expected_sign"))
+        name = k
+        if v.get("monotone_of"):  # the same ranks as another column: not a second signal
+            same = f"same ranks as {v['monotone_of']}"
+            t.add_row(f"{k} (not scored)", "-", same, "-", "-", exp, "-")
+            continue
+        if v["rho"] is None:
+            t.add_row(name, "-", "-", v.get("error", ""), "-", exp, "-")
+            continue
+        ci = f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
+        if ci_p_note(v, res["alpha"]):
+            disagree.append(k)
+            ci += " !"
+        agrees = "-" if v.get("agrees") is None else ("yes" if v["agrees"] else "no")
+        t.add_row(
+            name,
+            f"{v['rho']:+.2f}",
+            f"{ci} {v.get('ci_method', '')}",
+            f"{v['p_value']:.3g} {v.get('p_method', '')}",
+            "-" if v.get("power") is None else f"{v['power']:.0%}",
+            exp,
+            agrees,
+        )
+    console.print(t)
+    console.print(
+        "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); power: "
+        "chance the test at alpha = 0.05 detects a true rho of the observed size at this n; "
+        "CI: Fisher z (n <= 15) or bootstrap, an approximation; p: a permutation test",
+        highlight=False,
+    )
+    for k in disagree:
+        console.print(f"! {k}: {ci_p_note(res['predictors'][k], res['alpha'])}", highlight=False)
+    for line in compare_summary_lines(res):
+        console.print(line, highlight=False)
+    s = Table(title="Stage-1 / stage-2 verdicts next to what happened")
+    s.add_column("checkpoint", no_wrap=True)
+    for col in ["H", "stage 1", "stage-2 drop", "stage 2", "headroom", "outcome", "rank"]:
+        s.add_column(col, justify="right")
+    for r in res["stage"]:
+        s.add_row(
+            str(r["name"]),
+            "-" if r["entropy"] is None else f"{r['entropy']:.3f}",
+            flag_upper(r["stage1_flag"]),
+            "-" if r["stage2_drop"] is None else f"{r['stage2_drop']:.0%}",
+            flag_upper(r["stage2_flag"]),
+            "-" if r["headroom"] is None else f"{r['headroom']:.1f}x",
+            f"{r['outcome']:.3f}",
+            str(r["observed_rank"]),
+        )
+    console.print(s)

@@ -1,0 +1,51 @@
+"""`rankinv compare`'s printout (rankinv.render.compare): the interval and the permutation
+p named and their disagreement flagged, monotone copies not shown as scored, the inversion
+call's words."""
+
+import pytest
+
+from rankinv import render
+from rankinv.verdicts import compare as cmp
+
+
+@pytest.fixture
+def printed():
+    def run(fn, *args):
+        with render.console.capture() as cap:
+            fn(*args)
+        return cap.get()
+
+    return run
+
+
+def _paper_compare():
+    ex = cmp.example("paper-qwen")
+    return cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])
+
+
+def test_compare_marks_a_significant_rho_whose_ci_spans_zero(printed):
+    res = _paper_compare()
+    ent = res["predictors"]["entropy"]
+    assert ent["ci_low"] < 0 < ent["ci_high"]
+    ent["p_value"] = 0.0455  # as if the permutation test said significant
+    out = printed(render.print_compare, res)
+    assert "95% CI (approx.)" in out and "p (permutation)" in out
+    assert "! entropy: the approximate CI includes 0 though the permutation p is <= 0.05" in out
+
+
+def test_compare_prints_no_evidence_rather_than_trend_at_p_1(printed):
+    rows = [
+        {"name": n, "pre_pass_at_1": a, "post_pass_at_10": b}
+        for n, a, b in (("a", 0.1, 0.7), ("b", 0.2, 0.8), ("c", 0.3, 0.6))
+    ]
+    out = printed(render.print_compare, cmp.compare(rows))
+    assert "inversion of the pre-RL pass@1 ranking: no evidence of an ordering (rho -0.50" in out
+    assert "trend" not in out
+
+
+def test_a_monotone_copy_is_shown_as_not_scored_without_its_own_rho(printed):
+    out = printed(render.print_compare, _paper_compare())
+    row = next(line for line in out.splitlines() if "adv_var" in line and "│" in line)
+    assert "adv_var (not scored)" in row and "same ranks as pre_pass_at_1" in row
+    assert "-0.90" not in row and "0.0833" not in row
+    assert "not scored separately" in out
