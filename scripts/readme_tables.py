@@ -39,7 +39,8 @@ def calibrate_tables(res: dict) -> list[str]:
         out.append(
             f"| {r['signal']} | {r['sign']:+d} ({r['expected_sign']:+d}) | "
             f"{num(r['median_rho'])} [{num(r['iqr'][0])}, {num(r['iqr'][1])}] | "
-            f"{pct(r['top1_rate'])} of {r['top1_n']} | {r['regret']:.3f} | {num(r['auc_poor_start'], '.2f')} |"
+            f"{pct(r['top1_rate'])} of {r['top1_n']} | {r['regret']:.3f} | "
+            f"{num(r['auc_poor_start'], '.2f')} |"
         )
     frac = res["chosen"]["stage2_check_fraction"]
     real = {r["rule"]: r for r in ((res.get("real_stage2") or {}).get("rules") or [])}
@@ -121,25 +122,90 @@ def evidence_tables(evs: list[dict]) -> list[str]:
     return out
 
 
+REAL_COLUMNS = (
+    "naive",
+    "pass_at_1",
+    "pass_at_k",
+    "entropy_prompt",
+    "entropy_rollout",
+    "pilot_entropy",
+    "pilot_informative",
+    "share_below_p_star",
+    "rank",
+)
+
+
+def real_tables(real: dict) -> list[str]:
+    """The real back-test: per ladder, each signal's pick as post-RL rank / regret; then the
+    issue's success criteria per signal."""
+    out = [
+        "| real ladder (rungs) | " + " | ".join(REAL_COLUMNS) + " |",
+        "|---" * (len(REAL_COLUMNS) + 1) + "|",
+    ]
+    for lad in real["ladders"]:
+        cells = []
+        for sig in REAL_COLUMNS:
+            c = lad["signals"].get(sig)
+            if c is None:
+                cells.append("-")
+            elif c.get("pick") is None:
+                cells.append("abstains")
+            else:
+                cells.append(
+                    f"{c['post_rank']} / {c['regret']:.3f}" + (" (worst)" if c["worst"] else "")
+                )
+        name = lad["ladder"] + (" (secondary)" if lad["secondary"] else "")
+        out.append(f"| {name} ({lad['n_rungs']}) | " + " | ".join(cells) + " |")
+    yes = lambda b: "yes" if b else "**no**"  # noqa: E731
+    out += [
+        "",
+        "| signal | ladders | median rho (n) | regret <= naive everywhere | never the worst rung "
+        "| median rho within 0.1 of the best |",
+        "|---|---|---|---|---|---|",
+    ]
+    for sig, b in real["by_signal"].items():
+        rho = "-" if b.get("median_rho") is None else f"{b['median_rho']:+.2f} ({b['n_rho']})"
+        lads = f"{b['n_ladders']}" + (f" (+{b['abstained']} abstained)" if b["abstained"] else "")
+        near = "-" if b.get("rho_near_best") is None else yes(b["rho_near_best"])
+        out.append(
+            f"| {sig} | {lads} | {rho} | {yes(b['no_worse_than_naive'])} | "
+            f"{yes(b['never_worst'])} | {near} |"
+        )
+    out.append(f"\nBest single signal's median rho: {real['best_single_median_rho']:+.2f}.")
+    return out
+
+
 def main():
     lines = []
     cal = DATA / "calibrate" / "calibrate.json"
     if cal.exists():
-        lines += ["## calibrate", ""] + calibrate_tables(json.loads(cal.read_text())) + [""]
+        res = json.loads(cal.read_text())
+        lines += ["## calibrate", ""] + calibrate_tables(res) + [""]
+        if res.get("real"):
+            lines += ["## real back-test", ""] + real_tables(res["real"]) + [""]
     evs = [
         mini_evidence(DATA / "mini" / "mini_ci.json", "mini CI, full SFT"),
         mini_evidence(DATA / "mini" / "mini_ci_lora.json", "mini CI, LoRA"),
         mini_evidence(DATA / "mini" / "gpu_h200_seed0_ladder.json", "GPU ladder (1 seed)"),
     ]
+    for name, label in (("mini_ci_lr.json", "mini ci-lr"), ("mini_ci_nomod.json", "mini ci-nomod")):
+        if (DATA / "mini" / name).exists():
+            evs.append(mini_evidence(DATA / "mini" / name, label))
     write_json(DATA / "evidence" / "mini_evidence.json", evs)
     lines += ["## evidence", ""] + evidence_tables(evs)
-    logs = DATA / "mini" / "ci_rerun"
-    if (logs / "runs").exists():
-        ev = mini_log_evidence(logs, "mini CI rerun, per-step logs")
-        write_json(DATA / "evidence" / "mini_log_evidence.json", ev)
+    for sub, label, saved in (
+        ("ci_rerun", "mini CI rerun, per-step logs", "mini_log_evidence.json"),
+        ("ci_lr", "mini ci-lr, per-step logs", "mini_log_evidence_ci_lr.json"),
+        ("ci_nomod", "mini ci-nomod, per-step logs", "mini_log_evidence_ci_nomod.json"),
+    ):
+        logs = DATA / "mini" / sub
+        if not (logs / "runs").exists():
+            continue
+        ev = mini_log_evidence(logs, label)
+        write_json(DATA / "evidence" / saved, ev)
         lines += [
             "",
-            "| stage-2 rule (mini CI logs) | stopped | doomed stopped | healthy stopped "
+            f"| stage-2 rule ({label}) | stopped | doomed stopped | healthy stopped "
             "| watched | doomed runs |",
             "|---|---|---|---|---|---|",
         ]
