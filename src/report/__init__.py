@@ -189,7 +189,7 @@ def monitor_figure(rep: dict, out: Path, name: str) -> Path:
     cfg = rep["config"]
     s = rep["series"]
     colour = {"continue": "tab:gray", "watch": "tab:orange", "stop": "tab:red"}[rep["verdict"]]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.8))
     sig = rep.get("signal")
     nosig = rep.get("no_signal")
     units = {
@@ -251,9 +251,12 @@ def monitor_figure(rep: dict, out: Path, name: str) -> Path:
     for a in (a1, a2):
         a.set_xlabel("RL step")
         a.grid(alpha=0.3)
-    a1.legend(fontsize=7)
+    # below the axes: inside, it hid part of a noisy series
+    a1.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=3, frameon=False)
     prov = " (provisional)" if rep.get("provisional") else ""
-    fig.suptitle(f"{name}: verdict {rep['verdict']}{prov}", fontsize=11)
+    fig.suptitle(
+        f"{name}: verdict {rep['verdict']}{prov}, decided by {deciding} (left)", fontsize=11
+    )
     fig.tight_layout()
     path = out / f"monitor_{name}.png"
     fig.savefig(path, dpi=120)
