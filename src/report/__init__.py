@@ -1,6 +1,8 @@
-# Over 450 lines: one function per figure of the report (probe, monitor, plane, ranks, simulation)
-# plus the Markdown assembly; each reads saved artifacts only.
-"""`rankinv report DIR`: one Markdown report with PNG figures from the artifacts in DIR.
+"""`rankinv report DIR` (over 450 lines: one function per figure, plus the assembly).
+
+One Markdown report with PNG figures from the artifacts in DIR: one function per figure of
+the report (probe, monitor, plane, ranks, simulation) plus the Markdown assembly; each reads
+saved artifacts only.
 
 Artifacts read (any subset): simulate.json and derive.json (rankinv simulate --out
 [--derive]), compare.json

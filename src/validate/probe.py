@@ -1,6 +1,9 @@
-# Over 450 lines: the probe's config, argument checks and its three phases (sample with the
-# sandbox overlapping, free, score) with their resumable I/O, one pipeline read top to bottom.
-"""The checkpoint probe (`rankinv validate`): sample each problem N times at T = 1, run
+"""The checkpoint probe, `rankinv validate` (over 450 lines: one pipeline, see below).
+
+The probe's config, argument checks and its three phases (sample with the sandbox
+overlapping, free, score) with their resumable I/O, read top to bottom.
+
+Sample each problem N times at T = 1, run
 every sample in the sandbox, measure per-problem p and entropy, and give the stage-1 risk.
 
 Every sample is appended to ``samples.jsonl`` as soon as it is executed, tagged with the

@@ -1,7 +1,8 @@
-# Over 450 lines: one job, scoring the verdicts: stage-1 and stage-2 scoring, their statistics
-# (AUC, thresholds, ROC) and the generator of the calibrated-constants module.
-"""Score every stage-1 signal and stage-2 rule on a population of simulated ladders, held out
-by setting, and on the real runs we have.
+"""Scoring of the verdicts (over 450 lines: one job, kept whole: see below).
+
+Score every stage-1 signal and stage-2 rule on a population of simulated ladders, held out
+by setting, and on the real runs we have: stage-1 and stage-2 scoring, their statistics
+(AUC, thresholds, ROC) and the generator of the calibrated-constants module belong together.
 
 Held out by setting: the settings (a ladder's configuration without its seed) are split in
 two by a hash of their id; signs and thresholds are chosen on the *choose* half and every
