@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rankinv._io import write_json
 from rankinv.experiment.evidence import mini_evidence, mini_log_evidence
+from rankinv.render.rank import backtest_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "figures" / "data"
@@ -143,17 +144,7 @@ def real_tables(real: dict) -> list[str]:
         "|---" * (len(REAL_COLUMNS) + 1) + "|",
     ]
     for lad in real["ladders"]:
-        cells = []
-        for sig in REAL_COLUMNS:
-            c = lad["signals"].get(sig)
-            if c is None:
-                cells.append("-")
-            elif c.get("pick") is None:
-                cells.append("abstains")
-            else:
-                cells.append(
-                    f"{c['post_rank']} / {c['regret']:.3f}" + (" (worst)" if c["worst"] else "")
-                )
+        cells = [backtest_cell(lad["signals"].get(sig), " (worst)") for sig in REAL_COLUMNS]
         name = lad["ladder"] + (" (secondary)" if lad["secondary"] else "")
         out.append(f"| {name} ({lad['n_rungs']}) | " + " | ".join(cells) + " |")
     yes = lambda b: "yes" if b else "**no**"  # noqa: E731

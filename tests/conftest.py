@@ -42,6 +42,19 @@ def _no_fork_of_the_test_process():
     assert len(_FORKS) == before, "os.fork() in the test process:\n" + _FORKS[-1]
 
 
+@pytest.fixture
+def printed():
+    """Call a render function and return what it printed on rankinv's console."""
+    from rankinv import render
+
+    def run(fn, *args):
+        with render.console.capture() as cap:
+            fn(*args)
+        return cap.get()
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def sandbox():
     """One sandbox of two workers shared by the tests that only run programs in it."""

@@ -1,21 +1,8 @@
 """What the CLI prints (rankinv.render): the words and numbers each command shows, checked
 on hand-made result dicts (no simulation or model run)."""
 
-import pytest
 
 from rankinv import render
-
-
-@pytest.fixture
-def printed():
-    """Call a render function and return what it printed."""
-
-    def run(fn, *args):
-        with render.console.capture() as cap:
-            fn(*args)
-        return cap.get()
-
-    return run
 
 
 def _rho(rho, lo, hi, p, method="bootstrap", n=6):

@@ -2,20 +2,9 @@
 p named and their disagreement flagged, monotone copies not shown as scored, the inversion
 call's words."""
 
-import pytest
 
 from rankinv import render
 from rankinv.verdicts import compare as cmp
-
-
-@pytest.fixture
-def printed():
-    def run(fn, *args):
-        with render.console.capture() as cap:
-            fn(*args)
-        return cap.get()
-
-    return run
 
 
 def _paper_compare():

@@ -97,6 +97,16 @@ def print_rank(res: dict) -> None:
     console.print(f"{lead} accuracy: {res['accuracy']}", highlight=False)
 
 
+def backtest_cell(entry: dict | None, worst_mark: str = "!") -> str:
+    """One back-test cell: the pick's post-RL rank / regret, ``worst_mark`` when it is the
+    worst rung; "-" when the signal was not measured, "abstains" when rank picked nothing."""
+    if entry is None:
+        return "-"
+    if entry.get("pick") is None:
+        return "abstains"
+    return f"{entry['post_rank']} / {entry['regret']:.3f}" + (worst_mark if entry["worst"] else "")
+
+
 def print_backtest(real: dict) -> None:
     """The real back-test: per ladder, each signal's pick (post-RL rank / regret)."""
     from rankinv.verdicts.signals import STAGE1_SIGNALS
@@ -109,15 +119,7 @@ def print_backtest(real: dict) -> None:
     for s in shown:
         t.add_column(s, overflow="fold")
     for lad in real["ladders"]:
-        cells = []
-        for s in shown:
-            e = lad["signals"].get(s)
-            if e is None:
-                cells.append("-")
-            elif s == "rank" and e.get("recommended") is None:
-                cells.append("abstains")
-            else:
-                cells.append(f"{e['post_rank']} / {e['regret']:.3f}" + ("!" if e["worst"] else ""))
+        cells = [backtest_cell(lad["signals"].get(s)) for s in shown]
         name = lad["ladder"] + (" (2nd)" if lad["secondary"] else "")
         t.add_row(name, str(lad["n_rungs"]), *cells)
     console.print(t)
