@@ -25,13 +25,18 @@ from rankinv.verdicts.compare import compare
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 
 
+def config_json(cfg: MiniConfig) -> dict:
+    """The configuration as it is saved in config.json (tuples as lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
 def same_run(saved: dict, cfg: dict) -> bool:
     """Whether a saved configuration is the same run as ``cfg`` (both JSON dicts): the
     speed-only fields aside, and a field added since the run was saved taking its default
     (the value the run used)."""
 
     def what(c: dict) -> dict:
-        c = {**json.loads(json.dumps(dataclasses.asdict(MiniConfig()))), **c}
+        c = {**config_json(MiniConfig()), **c}
         return {k: v for k, v in c.items() if k not in RUNTIME_FIELDS}
 
     return what(saved) == what(cfg)
@@ -44,7 +49,7 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg_path = out / "config.json"
-    cfg_json = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    cfg_json = config_json(cfg)
 
     if cfg_path.exists() and not same_run(json.loads(cfg_path.read_text()), cfg_json):
         raise UserError(

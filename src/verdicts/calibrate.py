@@ -87,6 +87,13 @@ def roc_auc(score: np.ndarray, label: np.ndarray) -> float | None:
     return float((r[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def _cuts(score: np.ndarray) -> np.ndarray:
+    """Thresholds between the observed scores, ascending: below the lowest (stops all), then
+    each midpoint (the highest stops only the top score)."""
+    cands = np.unique(score)
+    return np.concatenate([[cands[0] - 1e-9], (cands[:-1] + cands[1:]) / 2])
+
+
 def _best_threshold(score, label, objective) -> float | None:
     """The midpoint threshold t between observed scores maximising objective(pred, label)
     for the decision "score > t"; None when the labels are all one class."""
@@ -94,8 +101,7 @@ def _best_threshold(score, label, objective) -> float | None:
     label = np.asarray(label, dtype=bool)
     if label.all() or not label.any():
         return None
-    cands = np.unique(score)
-    mids = np.concatenate([[cands[0] - 1e-9], (cands[:-1] + cands[1:]) / 2])
+    mids = _cuts(score)
     values = [objective(score > t, label) for t in mids]
     return float(mids[int(np.argmax(values))])
 
@@ -119,12 +125,9 @@ def stop_threshold(score: np.ndarray, label: np.ndarray, max_fpr: float = MAX_ST
     label = np.asarray(label, dtype=bool)
     if label.all() or not label.any():
         return None
-    cands = np.unique(score)
-    mids = np.concatenate([[cands[0] - 1e-9], (cands[:-1] + cands[1:]) / 2, [cands[-1]]])
-    for t in mids:  # ascending: the first that meets the bound stops the most positives
-        if (score[~label] > t).mean() <= max_fpr + 1e-12:
-            return float(t)
-    return float(cands[-1])  # unreachable: the last candidate stops nothing
+    cuts = np.append(_cuts(score), score.max())  # the last stops nothing: always allowed
+    # ascending: the first that meets the bound stops the most positives
+    return float(next(t for t in cuts if (score[~label] > t).mean() <= max_fpr + 1e-12))
 
 
 def youden_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
