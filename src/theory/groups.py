@@ -7,7 +7,6 @@ advantage A_i = r_i - mean(r), a group carries gradient only when its rewards di
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 from rankinv.errors import UserError
 from rankinv.theory import _checks
@@ -76,6 +75,8 @@ def _p_star_scalar(g: int, level: float) -> float:
         )
     if level == floor:
         return 0.5
+
+    from scipy.optimize import brentq  # here, not at import: scipy.optimize costs ~0.7 s
 
     def fn(p: float) -> float:
         return p**g + (1.0 - p) ** g - level

@@ -13,7 +13,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 from rankinv.errors import UserError
 
@@ -96,6 +95,8 @@ def demean(x: np.ndarray, groups) -> np.ndarray:
 
 def _centred_ranks(x: np.ndarray) -> np.ndarray:
     """Average ranks along the last axis, centred, so that rho is a normalised dot product."""
+    from scipy import stats  # here, not at import: scipy.stats costs ~0.7 s
+
     r = stats.rankdata(x, axis=-1)
     return r - r.mean(axis=-1, keepdims=True)
 
@@ -163,6 +164,8 @@ def fisher_z_interval(rho: float, n: int, confidence: float = 0.95) -> tuple[flo
         return -1.0, 1.0
     r = float(np.clip(rho, -_max_rho_below_one(n), _max_rho_below_one(n)))
     se = math.sqrt((1.0 + r * r / 2.0) / (n - 3))
+    from scipy import stats
+
     z = stats.norm.ppf(0.5 + confidence / 2.0)
     return math.tanh(math.atanh(r) - z * se), math.tanh(math.atanh(r) + z * se)
 
