@@ -79,6 +79,23 @@ def test_refilled_batch_equals_each_row_decoded_alone(sharp, tasks):
     assert len(lengths) >= 2  # rows really ended at different steps (refill exercised)
 
 
+def test_rows_of_one_prompt_share_its_prefill(sharp, tasks):
+    """n rows of a prompt are prefilled once and expanded (batch 4 over 3 prompts x 3 rows:
+    a refill holds copies of one prompt beside rows of another): greedy rows equal the prompt
+    decoded alone, entropies included."""
+    alone = HFEngine.from_model(sharp.model, sharp.tokenizer, batch_size=1)
+    shared = HFEngine.from_model(sharp.model, sharp.tokenizer, batch_size=4)
+    prompts = [tasks[i].prompt for i in (0, 5, 17)]
+    s = Sampling(temperature=0.0, max_new_tokens=10)
+    ref = [row[0] for row in generate(alone, prompts, 1, s)]
+    out = generate(shared, prompts, 3, s)
+    for row, r in zip(out, ref, strict=True):
+        assert len(row) == 3
+        for g in row:
+            assert g.token_ids == r.token_ids
+            np.testing.assert_allclose(g.entropies, r.entropies, rtol=1e-4, atol=1e-4)
+
+
 def test_sampling_reproducible_distinct_and_counted(engine, tasks):
     prompts = [tasks[i].prompt for i in (1, 2)]
     s = Sampling(max_new_tokens=12)
