@@ -53,6 +53,10 @@ class MiniConfig:
     threads: int = 1
     device: str = "auto"  # "auto": cuda when available, else cpu
     workers: int | None = None  # sandbox workers; None: one per available CPU
+    # SFT ladders and GRPO runs at once, each in a process of its own (with its own
+    # sandbox); None: one per available CPU on a CPU, one on a GPU. Results do not depend on
+    # it (each run is seeded by itself).
+    jobs: int | None = None
 
     def __post_init__(self):
         if self.group_size < 2:
@@ -63,13 +67,15 @@ class MiniConfig:
             raise UserError(f"sft_mode must be 'full' or 'lora', got {self.sft_mode!r}")
         if self.teacher not in TEACHERS:
             raise UserError(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
+        if self.jobs is not None and (type(self.jobs) is not int or self.jobs < 1):
+            raise UserError(f"jobs must be an integer >= 1, got {self.jobs!r}")
         if not self.depths or min(self.depths) < 1:
             raise UserError(f"depths must be positive epochs, got {self.depths}")
 
 
 #: Fields that change how fast a run goes, not what it computes: a run may be resumed with
 #: other values of these.
-RUNTIME_FIELDS = ("threads", "device", "workers")
+RUNTIME_FIELDS = ("threads", "device", "workers", "jobs")
 
 PRESETS = {
     "ci": MiniConfig(),

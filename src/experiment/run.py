@@ -6,6 +6,7 @@ Resumable: finished checkpoints (a ``done`` marker) and runs (their result JSON)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -17,7 +18,7 @@ from rankinv import __version__
 from rankinv._io import write_json
 from rankinv.errors import UserError
 from rankinv.experiment.config import RUNTIME_FIELDS, MiniConfig
-from rankinv.experiment.train import _mode_tag, grpo, pretrain, sft
+from rankinv.experiment.train import _mode_tag, finished, grpo, pretrain, sft
 from rankinv.sandbox.executor import Sandbox
 from rankinv.simulate import preset as sim_preset
 from rankinv.simulate import run_sweep
@@ -66,7 +67,8 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     t_pre = time.perf_counter() - t0
     stage_s = {"pretrain": t_pre}
     runs = []
-    with Sandbox(cfg.workers) as sandbox:
+    with contextlib.ExitStack() as stack:
+        sandbox = stack.enter_context(Sandbox(cfg.workers))
         base_eval = (
             grpo(dataclasses.replace(cfg, rl_steps=0), base, out, "base", 0, sandbox, log)
             if cfg.rl_steps > 0
@@ -77,22 +79,31 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
         ckpts = {}
         t1 = time.perf_counter()
         log(f"stage 2/4: SFT, {n_sft} ladders to {max(cfg.depths)} epochs")
-        for variant in ("teacher", "clean"):
-            for s in range(cfg.seeds if variant == "teacher" else 1):
-                depths = cfg.depths if variant == "teacher" else cfg.control_depths
-                if depths:
-                    ckpts.update(
-                        {
-                            (variant, s, d): p
-                            for d, p in sft(cfg, base, out, variant, s, depths, log).items()
-                        }
-                    )
+        ladders = [
+            (variant, s, cfg.depths if variant == "teacher" else cfg.control_depths)
+            for variant in ("teacher", "clean")
+            for s in range(cfg.seeds if variant == "teacher" else 1)
+        ]
+        ladders = [lad for lad in ladders if lad[2]]
+        sft_jobs = [(sft, (cfg, base, out, v, s, depths)) for v, s, depths in ladders]
+        pool = stack.enter_context(_Pool(cfg, max(len(ladders), len(plan)), sandbox, log))
+        for k, paths in pool.run(sft_jobs):
+            v, s, _ = ladders[k]
+            ckpts.update({(v, s, d): p for d, p in paths.items()})
         stage_s["sft"] = time.perf_counter() - t1
         t1 = time.perf_counter()
-        for i, (variant, s, d) in enumerate(plan, 1):
-            name = f"{variant}{_mode_tag(cfg)}-s{s}-d{d}"
-            log(f"stage 3/4: GRPO run {i}/{n_runs} ({name}, {cfg.rl_steps} steps)")
-            res = grpo(cfg, ckpts[(variant, s, d)], out, name, s, sandbox, log)
+        names = [f"{variant}{_mode_tag(cfg)}-s{s}-d{d}" for variant, s, d in plan]
+        grpo_jobs = [
+            (grpo, (cfg, ckpts[(v, s, d)], out, name, s))
+            for (v, s, d), name in zip(plan, names, strict=True)
+        ]
+
+        def started(k: int) -> None:
+            log(f"stage 3/4: GRPO run {k + 1}/{n_runs} ({names[k]}, {cfg.rl_steps} steps)")
+
+        done = dict(pool.run(grpo_jobs, started))
+        for k, (variant, _, d) in enumerate(plan):
+            name, res = names[k], done[k]
             res.update({"variant": variant, "depth": d})
             check = max(3, cfg.rl_steps - 5)
             mcfg = MonitorConfig(
@@ -182,6 +193,85 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     write_json(out / "mini.json", summary)
     write_json(out / "compare_rows.json", rows)
     return summary
+
+
+def jobs_of(cfg: MiniConfig, n: int) -> int:
+    """Jobs at once (MiniConfig.jobs): one per available CPU on a CPU, one on a GPU."""
+    from rankinv.experiment.model import resolve_device
+    from rankinv.sandbox.executor import default_workers
+
+    if cfg.jobs is not None:
+        want = cfg.jobs
+    else:
+        want = default_workers() if resolve_device(cfg) == "cpu" else 1
+    return max(1, min(want, n))
+
+
+class _Pool:
+    """Where SFT ladders and GRPO runs go: here, in order, on the caller's sandbox (one job
+    at a time), or worker processes, each with a sandbox of its own (spawned: torch must
+    not be forked), started once for both stages."""
+
+    def __init__(self, cfg: MiniConfig, n_jobs: int, sandbox, log):
+        self.cfg, self.sandbox, self.log = cfg, sandbox, log
+        self.n = jobs_of(cfg, n_jobs)
+        self.pool = None
+
+    def _workers(self):
+        if self.pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(self.n, mp_context=mp.get_context("spawn"))
+        return self.pool
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+
+    def run(self, jobs: list, started=lambda k: None):
+        """``jobs``: (fn, args), sft or grpo without their sandbox and log arguments;
+        yields (index, result) as each ends (its messages logged then). Jobs already done
+        (a resumed run) are read here."""
+        here = [k for k, (fn, args) in enumerate(jobs) if self.n <= 1 or finished(fn, args)]
+        for k in here:
+            started(k)
+            yield k, _call(*jobs[k], self.sandbox, self.log)
+        rest = sorted(set(range(len(jobs))) - set(here))
+        if not rest:
+            return
+        from concurrent.futures import as_completed
+
+        pool = self._workers()
+        futs = {pool.submit(_job, self.cfg, *jobs[k]): k for k in rest}
+        for fut in as_completed(futs):
+            k = futs[fut]
+            result, messages = fut.result()
+            started(k)
+            for m in messages:
+                self.log(m)
+            yield k, result
+
+
+def _call(fn, args, sandbox, log):
+    if fn is sft:
+        return fn(*args, log)
+    return fn(*args, sandbox, log)
+
+
+def _job(cfg: MiniConfig, fn, args):
+    """One job in a worker process: its own torch threads and sandbox; (result, messages)."""
+    import torch
+
+    torch.set_num_threads(cfg.threads)
+    messages: list[str] = []
+    if fn is sft:
+        return fn(*args, messages.append), messages
+    with Sandbox(cfg.workers) as sandbox:
+        return fn(*args, sandbox, messages.append), messages
 
 
 def _get(d: dict, dotted: str):

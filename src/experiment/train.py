@@ -124,12 +124,31 @@ def pretrain(cfg: MiniConfig, out: Path, log) -> Path:
     return path
 
 
+def sft_paths(cfg: MiniConfig, out: Path, variant: str, seed: int, depths) -> dict:
+    """The checkpoint directory of every depth of one SFT ladder."""
+    return {d: out / "ckpt" / f"{variant}{_mode_tag(cfg)}-s{seed}-d{d}" for d in depths}
+
+
+def grpo_result_path(out: Path, name: str) -> Path:
+    """Where a GRPO run's result is saved (its presence: the run is done)."""
+    return out / "runs" / f"{name}.json"
+
+
+def finished(fn, args) -> bool:
+    """Whether an sft or grpo call with these leading arguments has nothing left to do."""
+    if fn is sft:
+        cfg, _, out, variant, seed, depths = args
+        paths = sft_paths(cfg, out, variant, seed, depths)
+        return all((p / "done").exists() for p in paths.values())
+    return grpo_result_path(args[2], args[3]).exists()
+
+
 def sft(cfg: MiniConfig, base: Path, out: Path, variant: str, seed: int, depths, log) -> dict:
     """Fine-tune a copy of the base on demonstrations; save a checkpoint at every depth."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    paths = {d: out / "ckpt" / f"{variant}{_mode_tag(cfg)}-s{seed}-d{d}" for d in depths}
+    paths = sft_paths(cfg, out, variant, seed, depths)
     if all((p / "done").exists() for p in paths.values()):
         return paths
     base = base.resolve()  # adapters record their base by this path
@@ -242,7 +261,7 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
     import torch
     from transformers import AutoTokenizer
 
-    result_path = out / "runs" / f"{name}.json"
+    result_path = grpo_result_path(out, name)
     if result_path.exists():
         return json.loads(result_path.read_text())
     log_path = out / "runs" / f"{name}.jsonl"
