@@ -104,6 +104,21 @@ def test_preset_rejects_unknown_name():
         config.preset("nosuch")
 
 
+def test_jobs_one_per_cpu_on_a_cpu_and_checked():
+    import dataclasses
+
+    from rankinv.experiment.run import jobs_of
+    from rankinv.sandbox.executor import default_workers
+
+    cfg = dataclasses.replace(config.preset("ci"), device="cpu")
+    assert jobs_of(cfg, 100) == default_workers()
+    assert jobs_of(cfg, 1) == 1  # never more jobs than there is work
+    assert jobs_of(dataclasses.replace(cfg, jobs=3), 100) == 3
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="jobs must be an integer"):
+            dataclasses.replace(cfg, jobs=bad)
+
+
 def test_tiny_pipeline_runs_and_resumes(tmp_path):
     """Every stage wired together on a toy budget: outcomes at steps >= 1, a rerun resumes."""
     import dataclasses
