@@ -37,7 +37,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from rankinv import theory
 from rankinv.errors import InputNotFound, UserError
@@ -171,6 +170,8 @@ def _monotone_pairs(cols: dict[str, list[float | None]]) -> dict[str, dict]:
             xa, xb = np.array(both).T
             if np.ptp(xa) == 0 or np.ptp(xb) == 0:
                 continue
+            from scipy import stats  # here: scipy.stats takes ~0.7 s to import
+
             r = stats.spearmanr(xa, xb).statistic
             if abs(r) >= 1 - 1e-12:
                 out[b] = {
@@ -299,6 +300,8 @@ def compare(
     p1 = predictors.get("pre_pass_at_1", {})
     call = inversion_call(p1.get("rho"), p1.get("p_value"))
     ps = theory.p_star(group_size)
+    from scipy import stats
+
     observed_rank = stats.rankdata(-y, method="min").astype(int)  # ties share the better rank
     stage = []
     for i, (r, rank) in enumerate(zip(rows, observed_rank, strict=True)):
