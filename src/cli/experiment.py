@@ -22,7 +22,7 @@ DEMO_OUT = "rankinv-demo"
 def experiment_mini(
     preset: str = typer.Option(
         "ci",
-        help="ci (CPU, minutes: 24 on a busy 2-core machine) | ci-lr (RL lr 1e-3) | "
+        help="ci (CPU: 16 min on a quiet 2-core machine) | ci-lr (RL lr 1e-3) | "
         "ci-nomod (teacher wrong on the modular family) | gpu",
     ),
     out: str = typer.Option("runs/mini", "--out", help="Directory (resumable)."),
