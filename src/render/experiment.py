@@ -33,8 +33,8 @@ def print_mini(res: dict, k: int, preset: str, out: str) -> None:
         )
     console.print(t)
     if res["compare"]:
-        console.print(rho_line(f"rho(pre-RL pass@1, peak pass@{k})", res["rho_pass1_vs_post"]))
-        console.print(rho_line(f"rho(rollout entropy, peak pass@{k})", res["rho_entropy_vs_post"]))
+        console.print(rho_line(f"rho(pre-RL pass@1, final pass@{k})", res["rho_pass1_vs_post"]))
+        console.print(rho_line(f"rho(rollout entropy, final pass@{k})", res["rho_entropy_vs_post"]))
         console.print(f"inversion: {'yes' if res['inversion'] else 'no'}")
     sim = res["simulator"]
     console.print(rho_line("simulator rho(pass@1, post)", sim["rho_pass1_vs_post"]))
