@@ -38,3 +38,27 @@ def test_a_monotone_copy_is_shown_as_not_scored_without_its_own_rho(printed):
     assert "adv_var (not scored)" in row and "same ranks as pre_pass_at_1" in row
     assert "-0.90" not in row and "0.0833" not in row
     assert "not scored separately" in out
+
+
+def test_a_derived_copy_is_tied_to_its_source_even_when_another_column_matches_first(printed):
+    """adv_var (derived from pre_pass_at_1) also ranks the rows as entropy does (reversed):
+    it is still the source's copy, not scored and never the strongest predictor; the chance
+    match between two measured columns is printed with its direction."""
+    rows = [
+        {"name": n, "pre_pass_at_1": p, "entropy": h, "post_pass_at_10": y}
+        for n, p, h, y in (
+            ("a", 0.30, 0.25, 0.80),
+            ("b", 0.35, None, 0.75),
+            ("c", 0.40, 0.18, 0.70),
+            ("d", 0.45, 0.15, 0.65),
+            ("e", 0.50, 0.12, 0.60),
+        )
+    ]
+    res = cmp.compare(rows)
+    adv = res["predictors"]["adv_var"]
+    assert adv["monotone_of"] == "pre_pass_at_1"
+    assert res["predictors"]["pre_pass_at_1"]["same_ranks_as"] == "entropy"
+    assert res["predictors"]["pre_pass_at_1"]["same_ranks_sign"] == -1
+    out = printed(render.print_compare, res)
+    assert "strongest predictor: adv_var" not in out
+    assert "pre_pass_at_1 ranks the rows in exactly the reverse order of entropy here" in out

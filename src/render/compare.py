@@ -59,7 +59,12 @@ def compare_summary_lines(res: dict) -> list[str]:
                 "same ranks, so it is not scored separately"
             )
         elif v.get("same_ranks_as"):
-            lines.append(f"{k} ranks the rows exactly as {v['same_ranks_as']} does here")
+            other = v["same_ranks_as"]
+            lines.append(
+                f"{k} ranks the rows in exactly the reverse order of {other} here"
+                if v.get("same_ranks_sign") == -1
+                else f"{k} ranks the rows exactly as {other} does here"
+            )
     for k, v in preds.items():
         if v.get("min_p_value") is not None and v["min_p_value"] > res["alpha"]:
             n = v.get("n", res["n"])

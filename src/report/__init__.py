@@ -391,7 +391,8 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
             lines.append(f"| {k} (not scored) | - (same ranks as {v['monotone_of']}) | | {note} |")
             continue
         if v.get("same_ranks_as"):
-            note = f"same ranks as {v['same_ranks_as']} here"
+            how = "reverse ranks of" if v.get("same_ranks_sign") == -1 else "same ranks as"
+            note = f"{how} {v['same_ranks_as']} here"
         lines.append(f"| {k} | {_fmt_rho(v)} | {sign} | {note} |")
     methods = {v.get("ci_method") for v in cmp["predictors"].values()} - {None}
     if "fisher-z" in methods:

@@ -162,8 +162,8 @@ def _monotone_pairs(cols: dict[str, list[float | None]]) -> dict[str, dict]:
     keys = sorted(cols, key=lambda k: (k in DERIVED_FROM, k not in EXPECTED_SIGN, k))
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
-            if b in out:
-                continue
+            if b in out and (out[b]["derived"] or DERIVED_FROM.get(b) != a):
+                continue  # a derived column's match with its own source outranks a chance one
             both = [(u, v) for u, v in zip(cols[a], cols[b], strict=True) if None not in (u, v)]
             if len(both) < 3:
                 continue
@@ -244,6 +244,7 @@ def compare(
         exp = EXPECTED_SIGN.get(key)
         entry = {"expected_sign": exp[0] if exp else None, "monotone_of": None}
         entry["same_ranks_as"] = None
+        entry["same_ranks_sign"] = None  # +1: the same order, -1: the reverse order
         if len(sub) < 3:
             predictors[key] = {
                 **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "power")),
@@ -287,6 +288,7 @@ def compare(
             predictors[key]["monotone_sign"] = m["sign"]
         else:
             predictors[key]["same_ranks_as"] = m["monotone_of"]
+            predictors[key]["same_ranks_sign"] = m["sign"]
 
     def strength(kv):
         v = kv[1]
