@@ -21,6 +21,16 @@ def test_trl_state_gives_records_and_max_steps(tmp_path):
     assert lg.records[1]["heldout_pass_at_1"] == 0.3 and lg.records[1]["entropy"] == 0.5
 
 
+def test_jsonl_records_that_state_max_steps_give_the_planned_total(tmp_path):
+    path = tmp_path / "run.jsonl"
+    rows = [{"step": s, "entropy": 0.5, "max_steps": 150} for s in range(3)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert logs.read_log(path).max_steps == 150
+    rows[1]["max_steps"] = 300  # two stated totals: none is trusted
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert logs.read_log(path).max_steps is None
+
+
 def test_verl_file_logger_lines_are_unnested(tmp_path):
     path = tmp_path / "verl.jsonl"
     rows = [

@@ -57,6 +57,11 @@ def test_rank_bad_input(ladder, tmp_path):
         rank([ladder[0]])
     with pytest.raises(FileNotFoundError, match="not found"):
         rank([ladder[0], tmp_path / "nosuch"])
+    # a single missing path is named as missing, not counted
+    with pytest.raises(FileNotFoundError, match="probe directory not found"):
+        rank([tmp_path / "nosuch"])
+    with pytest.raises(FileNotFoundError, match="pilot log not found"):
+        rank(pilot=[str(tmp_path / "nosuch.jsonl")])
     (tmp_path / "file.json").write_text("{}")
     with pytest.raises(ValueError, match="is a file"):
         rank([ladder[0], tmp_path / "file.json"])

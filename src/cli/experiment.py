@@ -85,9 +85,9 @@ def demo(
 
     out_dir = Path(out or DEMO_OUT).resolve()
     payload: dict = {"out": str(out_dir)}
+    steps = demo_steps(out_dir)  # refuses a bad --out before anything is printed
     if not as_json:
         print_demo_start(out_dir)
-    steps = demo_steps(out_dir)
     status = simulation_status("working...", quiet=as_json)
     while True:
         with status:

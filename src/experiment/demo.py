@@ -39,10 +39,16 @@ def thresholds_table(group_sizes=GROUP_SIZES, level: float = 0.5, n_outcomes: in
 
 
 def demo_steps(out: str | Path) -> Iterator[tuple[str, object]]:
+    """The demo's steps, as (name, result) pairs; a bad ``out`` is refused here, before the
+    first step (not at the first ``next``)."""
     out_dir = Path(out).resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {out} exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
+    return _steps(out_dir)
+
+
+def _steps(out_dir: Path) -> Iterator[tuple[str, object]]:
     yield "thresholds", thresholds_table()
 
     cfg = sim_preset(SIM_PRESET)

@@ -322,6 +322,7 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
                 "all_pass": float(np.mean(s == g)),
                 "reward": float(rewards.mean()),
                 "group_size": g,
+                "max_steps": cfg.rl_steps,  # the planned total, for `rankinv monitor`
             }
             if (step + 1) % cfg.eval_every == 0:
                 ev = evaluate(engine, sandbox, held_out, cfg, seed * 7919 + step + 1)

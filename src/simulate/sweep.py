@@ -220,6 +220,7 @@ def write_logs(out: Path, cfg: SimConfig, per_step, runs) -> None:
                     "reward": float(per_step.reward[r, t]),
                     "pass_at_k": [float(x) for x in per_step.pass_at_k[r, t]],
                     "group_size": cfg.group_size,
+                    "max_steps": cfg.rl_steps,  # the planned total, for `rankinv monitor`
                 }
                 fh.write(json.dumps(rec) + "\n")
 

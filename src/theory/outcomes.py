@@ -109,7 +109,8 @@ def inversion_call(rho: float | None, p_value: float | None, alpha: float = ALPH
 def sweep_inversion(result: dict) -> tuple[bool | None, str]:
     """A simulated sweep's inversion as (JSON value, words): None and "n/a (...)" when rho
     is undefined (fewer than 3 checkpoints, or a constant column), never a silent "no";
-    otherwise the recorded :func:`inversion_call` (or yes/no for artifacts that predate it)."""
+    otherwise the recorded :func:`inversion_call`, its "inversion" worded "yes (significant)"
+    (or yes/no for artifacts that predate it)."""
     r = result["spearman_pre_pass1_vs_post"]
     if r.get("rho") is None:
         n = len(result.get("depths") or [])
@@ -119,4 +120,4 @@ def sweep_inversion(result: dict) -> tuple[bool | None, str]:
     call = result.get("inversion_call")
     if call is None:
         return inv, "yes" if inv else "no"
-    return inv, call
+    return inv, "yes (significant)" if call == "inversion" else call

@@ -366,6 +366,9 @@ def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]
     from rankinv.verdicts import signals as sg
     from rankinv.verdicts.probe_result import ProbeResult
 
+    for d in dirs:  # a missing path is named before any count of paths is
+        if not Path(d).exists():
+            raise InputNotFound(f"probe directory not found: {d}")
     if len(dirs) < 3:
         raise UserError(f"compare needs at least 3 probe directories, got {len(dirs)}")
     post = read_rows(outcomes)

@@ -3,7 +3,8 @@
 Formats (``read_log``):
 
 - TRL: ``trainer_state.json`` (or its directory): ``log_history``, one entry per logging step
-  (evaluation entries of the same step are merged in); ``max_steps`` is the planned total.
+  (evaluation entries of the same step are merged in); ``max_steps`` is the planned total
+  (also read from JSONL records that carry one value of it, as rankinv's own logs do).
 - JSONL: one JSON object per line: rankinv's simulator and mini experiment, OpenRLHF or any
   harness; verl's file logger writes ``{"step": s, "data": {...}}`` lines, unnested here.
 - CSV: W&B's exported history (``_step``) or any table with a step column.
@@ -196,6 +197,9 @@ def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
     else:
         recs, nested = _read_jsonl(text, path.name, issues)
         fmt = "verl" if nested else "jsonl"
+        planned = {_finite(r.get("max_steps")) for r in recs if isinstance(r, dict)} - {None}
+        if len(planned) == 1 and (ms := planned.pop()) > 0:  # the planned total, stated
+            max_steps = int(ms)
     if not recs:
         raise UserError(f"{path.name} holds no logged steps")
     recs = merge_by_step([_strip_prefix(r) for r in recs], issues, step_key)

@@ -127,7 +127,11 @@ def judged_window(
     ref = cfg.ref_step if cfg.ref_step is not None else ref
     check = cfg.check_step if cfg.check_step is not None else check
     if check <= ref:
-        raise UserError(f"check step {check} must come after the reference step {ref}")
+        whose = "" if cfg.check_step is not None else f" ({src.split(';')[-1].strip()}, by default)"
+        raise UserError(
+            f"check step {check}{whose} must come after the reference step {ref}; "
+            "give a smaller --ref-step or a --check-step after it"
+        )
     return ref, check, src
 
 

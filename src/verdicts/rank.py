@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv import theory
-from rankinv.errors import UserError
+from rankinv.errors import InputNotFound, UserError
 from rankinv.verdicts import signals as sg
 from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
 
@@ -309,8 +309,6 @@ def _add_pilot(rungs: list[dict], logs) -> dict:
         )
     info = {}
     for i, log in enumerate(logs):
-        if not Path(log).exists():
-            raise UserError(f"pilot log not found: {log}")
         tr, keys = run_logs.trace(run_logs.read_log(log).records)
         if tr.entropy is None and tr.informative is None:
             raise UserError(f"pilot log {log} has neither an entropy nor a zero-std column")
@@ -351,6 +349,12 @@ def rank(
         raise UserError("give two or more probe directories, --table FILE or --pilot LOG...")
     if signal is not None and signal not in sg.STAGE1_SIGNALS:
         raise UserError(f"signal must be one of {sorted(sg.STAGE1_SIGNALS)}, got {signal!r}")
+    for d in dirs:  # a missing path is named before any count of paths is
+        if not Path(d).exists():
+            raise InputNotFound(f"probe directory not found: {d}")
+    for log in pilot or []:
+        if not Path(log).exists():
+            raise InputNotFound(f"pilot log not found: {log}")
     k: int | None = sg.DEFAULT_K
     if dirs:
         if len(dirs) < 2:
