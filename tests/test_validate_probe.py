@@ -170,3 +170,11 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
     assert "## Checkpoint probe" in report and (out / "probe.png").stat().st_size > 10_000
     bad = subprocess.run(args[:-1] + ["--group-size", "1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "group size must be an integer >= 2" in bad.stderr
+
+
+def test_sandbox_workers_leave_one_cpu_to_the_sampler():
+    from rankinv.sandbox.executor import default_workers
+    from rankinv.validate.probe import sandbox_workers
+
+    assert sandbox_workers(None) == max(1, default_workers() - 1)
+    assert sandbox_workers(3) == 3  # --workers wins

@@ -82,7 +82,9 @@ def validate(
     tau_h: float = typer.Option(
         paper.TAU_H, help="Stage-1 entropy threshold (nats), calibrated on the paper's Qwen ladder."
     ),
-    workers: int = typer.Option(None, help="Sandbox workers (default: one per available CPU)."),
+    workers: int = typer.Option(
+        None, help="Sandbox workers (default: one per available CPU but one, for the sampler)."
+    ),
     allow_import: list[str] = typer.Option(  # noqa: B008 - typer's repeatable option
         None,
         "--allow-import",
