@@ -128,10 +128,8 @@ def judged_window(
     check = cfg.check_step if cfg.check_step is not None else check
     if check <= ref:
         whose = "" if cfg.check_step is not None else f" ({src.split(';')[-1].strip()}, by default)"
-        raise UserError(
-            f"check step {check}{whose} must come after the reference step {ref}; "
-            "give a smaller --ref-step or a --check-step after it"
-        )
+        msg = f"must come after the reference step {ref}; give a smaller --ref-step or a later"
+        raise UserError(f"check step {check}{whose} {msg} --check-step")
     return ref, check, src
 
 
