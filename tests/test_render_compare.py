@@ -62,3 +62,14 @@ def test_a_derived_copy_is_tied_to_its_source_even_when_another_column_matches_f
     out = printed(render.print_compare, res)
     assert "strongest predictor: adv_var" not in out
     assert "pre_pass_at_1 ranks the rows in exactly the reverse order of entropy here" in out
+
+
+def test_an_undefined_rho_is_explained_once_under_the_table(printed):
+    rows = [
+        {"name": n, "pre_pass_at_1": 0.3, "entropy": 0.25, "post_pass_at_10": 0.7}
+        for n in "abcd"
+    ]
+    out = printed(render.print_compare, cmp.compare(rows))
+    row = next(line for line in out.splitlines() if "entropy" in line and "│" in line)
+    assert "n/a" in row and "constant" not in row  # the table stays narrow
+    assert "rho n/a for " in out and "entropy" in out.split("rho n/a for ")[1].splitlines()[0]

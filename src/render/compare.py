@@ -93,6 +93,7 @@ def print_compare(res: dict) -> None:
     ]:
         t.add_column(col, justify="right")
     disagree = []
+    undefined: dict[str, list[str]] = {}
     for k, v in res["predictors"].items():
         exp = sign_word(v.get("expected_sign"))
         name = k
@@ -100,8 +101,9 @@ def print_compare(res: dict) -> None:
             same = f"same ranks as {v['monotone_of']}"
             t.add_row(f"{k} (not scored)", "-", same, "-", "-", exp, "-")
             continue
-        if v["rho"] is None:
-            t.add_row(name, "-", "-", v.get("error", ""), "-", exp, "-")
+        if v["rho"] is None:  # why is said once, under the table
+            t.add_row(name, "n/a", "-", "-", "-", exp, "-")
+            undefined.setdefault(v.get("error") or "rho undefined", []).append(k)
             continue
         ci = f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
         if ci_p_note(v, res["alpha"]):
@@ -118,6 +120,8 @@ def print_compare(res: dict) -> None:
             agrees,
         )
     console.print(t)
+    for why, names in undefined.items():
+        console.print(f"rho n/a for {', '.join(names)}: {why}", highlight=False)
     console.print(
         "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); power: "
         "chance the test at alpha = 0.05 detects a true rho of the observed size at this n; "
