@@ -1,4 +1,4 @@
-"""`rankinv report DIR` (over 450 lines: one function per figure, plus the assembly).
+"""`rankinv report DIR` (long, over 450 lines, because: one function per figure, and assembly).
 
 One Markdown report with PNG figures from the artifacts in DIR: one function per figure of
 the report (probe, monitor, plane, ranks, simulation) plus the Markdown assembly; each reads

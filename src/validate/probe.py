@@ -1,4 +1,4 @@
-"""The checkpoint probe, `rankinv validate` (over 450 lines: one pipeline, see below).
+"""The checkpoint probe, `rankinv validate` (long, over 450 lines, because it is one pipeline).
 
 The probe's config, argument checks and its three phases (sample with the sandbox
 overlapping, free, score) with their resumable I/O, read top to bottom.
