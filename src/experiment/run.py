@@ -268,10 +268,9 @@ def _job(cfg: MiniConfig, fn, args):
 
     torch.set_num_threads(cfg.threads)
     messages: list[str] = []
-    if fn is sft:
-        return fn(*args, messages.append), messages
-    with Sandbox(cfg.workers) as sandbox:
-        return fn(*args, sandbox, messages.append), messages
+    with contextlib.ExitStack() as stack:
+        sandbox = None if fn is sft else stack.enter_context(Sandbox(cfg.workers))
+        return _call(fn, args, sandbox, messages.append), messages
 
 
 def _get(d: dict, dotted: str):

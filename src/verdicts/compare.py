@@ -158,6 +158,8 @@ def _monotone_pairs(cols: dict[str, list[float | None]]) -> dict[str, dict]:
     ranking). Two measured columns whose ranks happen to match exactly are reported too
     (``derived`` false; both stay ranked: at n = 5 this happens by chance one time in 60).
     """
+    from scipy import stats  # here: scipy.stats takes ~0.7 s to import
+
     out: dict[str, dict] = {}
     keys = sorted(cols, key=lambda k: (k in DERIVED_FROM, k not in EXPECTED_SIGN, k))
     for i, a in enumerate(keys):
@@ -170,8 +172,6 @@ def _monotone_pairs(cols: dict[str, list[float | None]]) -> dict[str, dict]:
             xa, xb = np.array(both).T
             if np.ptp(xa) == 0 or np.ptp(xb) == 0:
                 continue
-            from scipy import stats  # here: scipy.stats takes ~0.7 s to import
-
             r = stats.spearmanr(xa, xb).statistic
             if abs(r) >= 1 - 1e-12:
                 out[b] = {
@@ -366,9 +366,7 @@ def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]
     from rankinv.verdicts import signals as sg
     from rankinv.verdicts.probe_result import ProbeResult
 
-    for d in dirs:  # a missing path is named before any count of paths is
-        if not Path(d).exists():
-            raise InputNotFound(f"probe directory not found: {d}")
+    ProbeResult.require(dirs)  # a missing path is named before any count of paths is
     if len(dirs) < 3:
         raise UserError(f"compare needs at least 3 probe directories, got {len(dirs)}")
     post = read_rows(outcomes)

@@ -127,7 +127,8 @@ def judged_window(
     ref = cfg.ref_step if cfg.ref_step is not None else ref
     check = cfg.check_step if cfg.check_step is not None else check
     if check <= ref:
-        whose = "" if cfg.check_step is not None else f" ({src.split(';')[-1].strip()}, by default)"
+        default = f" (by default {check / planned:.3g} of {planned} steps)"
+        whose = "" if cfg.check_step is not None else default
         msg = f"must come after the reference step {ref}; give a smaller --ref-step or a later"
         raise UserError(f"check step {check}{whose} {msg} --check-step")
     return ref, check, src

@@ -154,12 +154,19 @@ class ProbeResult:
         self.dir = d
         return d
 
+    @staticmethod
+    def require(paths) -> None:
+        """Raise InputNotFound naming the first of ``paths`` that does not exist (before
+        a caller counts them, so that a missing path is named as missing)."""
+        for p in paths:
+            if not Path(p).exists():
+                raise InputNotFound(f"probe directory not found: {p}")
+
     @classmethod
     def load(cls, path: str | Path) -> ProbeResult:
         """Read a probe directory; one-line UserError naming what is missing or broken."""
         d = Path(path)
-        if not d.exists():
-            raise InputNotFound(f"probe directory not found: {d}")
+        cls.require([d])
         if not d.is_dir():
             raise UserError(f"{d} is a file; pass the directory `rankinv validate --out` wrote")
         summary_path, problems_path = d / SUMMARY, d / PROBLEMS

@@ -349,9 +349,7 @@ def rank(
         raise UserError("give two or more probe directories, --table FILE or --pilot LOG...")
     if signal is not None and signal not in sg.STAGE1_SIGNALS:
         raise UserError(f"signal must be one of {sorted(sg.STAGE1_SIGNALS)}, got {signal!r}")
-    for d in dirs:  # a missing path is named before any count of paths is
-        if not Path(d).exists():
-            raise InputNotFound(f"probe directory not found: {d}")
+    ProbeResult.require(dirs)  # a missing path is named before any count of paths is
     for log in pilot or []:
         if not Path(log).exists():
             raise InputNotFound(f"pilot log not found: {log}")
