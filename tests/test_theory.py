@@ -396,3 +396,27 @@ def test_ladder_inverted():
     assert not outcomes.ladder_inverted([0.2, 0.4], [0.705, 0.7])  # within the margin
     with pytest.raises(ValueError, match="at least 2"):
         outcomes.ladder_inverted([0.1], [0.2])
+
+
+def test_escape_probability_fractional_draws_match_an_epoch_sampler():
+    """A shuffled-epoch sampler draws each prompt floor(v) or floor(v) + 1 times; the chance
+    of at least one informative group matches Monte Carlo within 4 SE, and equals the
+    integer formula at whole v."""
+    rng = np.random.default_rng(0)
+    p, g, n_prompts, batch, steps = 0.05, 8, 10, 3, 17  # v = 5.1 draws
+    v = steps * batch / n_prompts
+    trials = 20_000
+    hits = 0
+    for _ in range(trials // n_prompts):
+        order = np.concatenate([rng.permutation(n_prompts) for _ in range(steps)])
+        draws = np.bincount(order[: steps * batch], minlength=n_prompts)
+        for d in draws:
+            groups = rng.random((d, g)) < p
+            s = groups.sum(-1)
+            hits += bool(np.any((s > 0) & (s < g)))
+    mc = hits / (trials // n_prompts * n_prompts)
+    se = np.sqrt(mc * (1 - mc) / (trials // n_prompts * n_prompts))
+    assert abs(theory.escape_probability(p, g, v) - mc) < 4 * se
+    f = theory.degenerate_probability(p, g)
+    assert theory.escape_probability(p, g, 5.0) == pytest.approx(1 - f**5)
+    assert theory.escape_probability(p, g, 5.1) <= 1 - f**5.1 + 1e-15  # convexity

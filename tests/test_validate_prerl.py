@@ -5,8 +5,8 @@ import pytest
 from scipy import integrate, stats
 
 from rankinv import theory
+from rankinv.records import Plan
 from rankinv.validate.prerl import (
-    draws_per_prompt,
     expected_stranded_share,
     group_size_needed,
     p_hat_histogram,
@@ -65,8 +65,9 @@ def test_group_size_needed():
 
 
 def test_report_and_bad_plans():
-    rep = prerl_report(["a", "b", "c", "d"], [8, 8, 8, 8], [0, 1, 4, 8], 8, 100, 2)
-    assert rep["draws_per_prompt"] == 50
+    plan = Plan(group_size=8, rl_steps=100, batch_prompts=2, n_prompts=4)
+    rep = prerl_report(["a", "b", "c", "d"], [8, 8, 8, 8], [0, 1, 4, 8], plan)
+    assert rep["draws_per_prompt"] == 50 and rep["n_prompts"] == 4
     assert rep["frac_never_solved"] == 0.25
     assert rep["frac_below_p_star"] == 0.25  # p-hat 0; 1/8 = .125 > p*(8) = .083
     by = {p["task_id"]: p for p in rep["prompts"]}
@@ -77,7 +78,26 @@ def test_report_and_bad_plans():
     mean = np.mean([p["stranded_probability"] for p in rep["prompts"]])
     assert rep["expected_stranded_share"] == pytest.approx(mean)
     assert rep["expected_stranded_share"] < 0.5  # 8 samples cannot rule out small p > 0
-    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
-        draws_per_prompt(0, 4, 10)
-    with pytest.raises(ValueError, match="group size must be"):
-        prerl_report(["a"], [8], [1], 1, 10, 1)
+    with pytest.raises(ValueError, match="rl_steps must be a positive integer"):
+        Plan(rl_steps=0)
+    with pytest.raises(ValueError, match="g must be"):
+        Plan(group_size=1)
+
+
+def test_report_counts_the_planned_prompt_set_not_the_probed_one():
+    """--n-prompts: 4 problems probed, a 400-prompt RL set drawn 32 per step for 100 steps:
+    each prompt is drawn 8 times (the probe's own 4 prompts would give 100)."""
+    plan = Plan(group_size=8, rl_steps=100, batch_prompts=32, n_prompts=400)
+    rep = prerl_report(["a", "b", "c", "d"], [8] * 4, [0, 1, 4, 8], plan)
+    assert rep["draws_per_prompt"] == 8 and rep["n_prompts"] == 400
+
+
+def test_one_escape_formula():
+    """The pre-RL report's stranded chance, the stage-1 escape signal and theory agree."""
+    from rankinv.verdicts.signals import stage1_signals
+
+    n, c = np.array([16, 16, 16]), np.array([1, 3, 0])
+    plan = Plan(group_size=8, rl_steps=7, batch_prompts=2, n_prompts=3)  # 4.67 draws
+    esc = theory.escape_probability(c / n, 8, plan.visits)
+    assert stranded_probability(c / n, 8, plan.visits) == pytest.approx(1 - esc)
+    assert stage1_signals(n, c, plan)["escape"] == pytest.approx(np.mean(esc))

@@ -13,6 +13,7 @@ pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import build_model  # noqa: E402
 
+from rankinv.records import Plan
 from rankinv.errors import UserError  # noqa: E402
 from rankinv.sandbox import io_tasks  # noqa: E402
 from rankinv.validate.engines import Generation  # noqa: E402
@@ -72,10 +73,11 @@ def io_bench(tmp_path):
 
 
 def test_probe_over_io_tasks_with_pre_rl_report(tmp_path):
-    cfg = ProbeConfig(benchmark=str(io_bench(tmp_path)), samples=4, group_size=4, workers=1)
+    cfg = ProbeConfig(benchmark=str(io_bench(tmp_path)), samples=4, group_size=4, workers=1,
+                      rl_steps=10, batch_prompts=1)  # fmt: skip
     eng = FixedEngine()
     s = run_probe("fixed", cfg, tmp_path / "out", engine=eng, progress=False,
-                  entropy_mode="rollout", rl_plan=(10, 1))  # fmt: skip
+                  entropy_mode="rollout", pre_rl=True)  # fmt: skip
     assert s["pass_at_1"] == 0.5 and s["stop"] == list(io_tasks.IO_STOP)
     assert eng.closed >= 1 and s["entropy_rollout"] == pytest.approx(0.5)
     rep = json.loads((tmp_path / "out" / "pre_rl.json").read_text())
@@ -129,7 +131,7 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
     from rankinv.verdicts.signals import stage1_verdict
 
     probs = [json.loads(x) for x in (out / "problems.jsonl").read_text().splitlines()]
-    plan = rules.Plan(group_size=8, rl_steps=400, batch_prompts=32, n_prompts=3)
+    plan = Plan(group_size=8, rl_steps=400, batch_prompts=32, n_prompts=3)
     expect = rules.stage1_signals(
         [p["n"] for p in probs],
         [p["c"] for p in probs],

@@ -4,6 +4,7 @@ truth, and rank the paper's entropy-drop rule where the planted data put it."""
 import numpy as np
 import pytest
 
+from rankinv.records import Plan
 from rankinv.verdicts import calibrate as cal
 from rankinv.verdicts import rules
 
@@ -143,7 +144,7 @@ def test_sensitivity_and_bad_input(population, tmp_path):
 
 
 def test_stage1_signals_from_counts():
-    plan = rules.Plan(group_size=8, rl_steps=10, batch_prompts=5, n_prompts=10)
+    plan = Plan(group_size=8, rl_steps=10, batch_prompts=5, n_prompts=10)
     sig = rules.stage1_signals([16, 16, 16, 16], [0, 8, 16, 1], plan, k=10)
     assert sig["pass_at_1"] == pytest.approx((0 + 0.5 + 1 + 1 / 16) / 4)
     assert sig["share_below_p_star"] == 0.5  # p = 0 and 1/16 < p*(8) = 0.083
@@ -155,7 +156,7 @@ def test_stage1_signals_from_counts():
     with pytest.raises(ValueError, match="0 <= c_i <= n_i"):
         rules.stage1_signals([4], [5], plan)
     with pytest.raises(ValueError, match="batch_prompts"):
-        rules.Plan(batch_prompts=0)
+        Plan(batch_prompts=0)
 
 
 def test_stage2_rule_scores_by_hand():

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from rankinv.records import Plan
 from rankinv.verdicts import rules
 from rankinv.verdicts.rank import rank
 
@@ -39,7 +40,7 @@ def test_rank_by_escape_flags_the_inversion(ladder):
     assert res["recommended"] == "e1" and res["best_pre_pass_at_1"] == "e16"
     assert res["predicted_inversion"] is True
     # escape by hand for e16: four prompts at p = 0 never escape; p = 1 never either
-    plan = rules.Plan(group_size=8, rl_steps=20, batch_prompts=4, n_prompts=8)
+    plan = Plan(group_size=8, rl_steps=20, batch_prompts=4, n_prompts=8)
     deep = next(r for r in res["ranking"] if r["checkpoint"] == "e16")
     f = lambda p: p**8 + (1 - p) ** 8  # noqa: E731
     exp = sum(1 - f(p) ** plan.visits for p in [0, 0, 0, 0, 1, 1, 15 / 16, 14 / 16]) / 8

@@ -7,7 +7,6 @@ import typer
 
 from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
 from rankinv.theory import paper
-from rankinv.verdicts.signals import DEFAULT_RL_STEPS
 
 
 @app.command()
@@ -118,10 +117,13 @@ def validate(
         seed=seed,
         tau_h=tau_h,
         workers=workers,
-        rl_steps=rl_steps or DEFAULT_RL_STEPS,
-        batch_prompts=rl_prompts_per_step or 32,
         n_prompts=n_prompts,
         signal=signal,
+        **{  # the planned run's defaults are ProbeConfig's (rankinv.records.Plan's)
+            k: v
+            for k, v in (("rl_steps", rl_steps), ("batch_prompts", rl_prompts_per_step))
+            if v is not None
+        },
     )
     template = job_template(
         out,

@@ -230,7 +230,12 @@ def rank(
     signal: str = typer.Option(
         None, help="Lead signal (default: pilot signals, then by held-out rho; see calibrate)."
     ),
-    group_size: int = typer.Option(8, "--group-size", "-g", help="GRPO group size g (--table)."),
+    group_size: int = typer.Option(
+        None,
+        "--group-size",
+        "-g",
+        help="GRPO group size g of the planned run (default: the probes' own, else 8).",
+    ),
     as_json: bool = JSON_OPTION,
 ):
     """Rank checkpoints by predicted post-RL outcome: recommend a start, or say why not."""

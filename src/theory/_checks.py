@@ -51,6 +51,17 @@ def integer(x, name: str, minimum: int) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def nonnegative(x, name: str) -> np.ndarray:
+    """Return ``x`` as a float array, raising unless every entry is a finite number >= 0."""
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be a number >= 0, got {x!r}") from None
+    if isinstance(x, bool) or np.any(~np.isfinite(arr)) or np.any(arr < 0):
+        raise UserError(f"{name} must be a finite number >= 0, got {x!r}")
+    return arr
+
+
 def group_size(g, name: str = "g") -> np.ndarray:
     """A GRPO group size: an integer >= 2."""
     return integer(g, name, 2)

@@ -155,13 +155,29 @@ def escape_probability(p, g, steps):
 
     .. math:: 1 - f_g(p)^{\text{steps}}
 
+    ``steps`` may be fractional: a planned run draws each prompt
+    v = rl_steps x batch / n_prompts times on average, and a shuffled-epoch sampler (TRL's
+    and verl's) draws every prompt either floor(v) or floor(v) + 1 times, the latter with
+    probability v - floor(v). The chance then is exact:
+
+    .. math:: 1 - \big[(1 - r) f_g(p)^{\lfloor v \rfloor} + r f_g(p)^{\lfloor v \rfloor + 1}\big],
+              \quad r = v - \lfloor v \rfloor
+
+    (at integer v it is 1 - f^v; by convexity it never exceeds 1 - f^v).
+
     >>> round(escape_probability(0.01, 8, 10), 6)
     0.552477
+    >>> round(escape_probability(0.01, 8, 10.5), 6)
+    0.569764
     """
     p_arr = _checks.probability(p, "p")
     g_arr = _checks.group_size(g, "g")
-    s_arr = _checks.integer(steps, "steps", 0)
+    s_arr = _checks.nonnegative(steps, "steps")
     f = p_arr**g_arr + (1.0 - p_arr) ** g_arr
-    out = -np.expm1(s_arr * np.log(np.maximum(f, 1e-300)))
+    lo = np.floor(s_arr)
+    r = s_arr - lo
+    log_f = np.log(np.maximum(f, 1e-300))
+    stranded = (1.0 - r) * np.exp(lo * log_f) + r * np.exp((lo + 1.0) * log_f)
+    out = np.where(r == 0.0, -np.expm1(lo * log_f), 1.0 - stranded)
     out = np.where(f == 1.0, 0.0, out)
     return _checks.scalar_or_array(np.asarray(out, dtype=float), p, g, steps)

@@ -19,6 +19,12 @@ REF_STEP = 10
 CHECK_STEP = 150
 DROP_THRESHOLD = 0.5
 
+#: The paper's GRPO runs: groups of GROUP_SIZE rollouts per prompt, RL_STEPS steps long (its
+#: stage-2 check is at step CHECK_STEP *of* RL_STEPS). rankinv's planned-run defaults
+#: (``rankinv.records.Plan``) are these.
+GROUP_SIZE = 8
+RL_STEPS = 400
+
 #: The paper's reported correlation of entropy with post-RL pass@10 (Qwen2.5-Coder-3B).
 RHO_ENTROPY_QWEN = 0.69
 

@@ -39,7 +39,7 @@ class ProbeJob:
     entropy_mode: str = "both"
     chat_template: bool = False
     stop: tuple[str, ...] | None = None
-    rl_plan: tuple[int, int] | None = None
+    pre_rl: bool = False  # also write pre_rl.json for the config's planned run
     allow_imports: tuple[str, ...] = ()
     progress: bool = False
     overwrite: bool = False  # replace another run's results in ``out``
@@ -102,7 +102,7 @@ def probe_job(job: ProbeJob) -> dict:
         entropy_mode=job.entropy_mode,
         chat_template=job.chat_template,
         stop=job.stop,
-        rl_plan=job.rl_plan,
+        pre_rl=job.pre_rl,
     )
 
 
@@ -241,13 +241,10 @@ def job_template(
         from rankinv.validate.engines.vllm import llm_kwargs
 
         llm_kwargs(Path("."), None, **opts)  # range checks of the pass-through options
-    rl_plan = None
     if (rl_steps is None) != (rl_prompts_per_step is None):
         raise UserError("--rl-steps and --rl-prompts-per-step go together")
-    if rl_steps is not None:
-        if rl_steps < 1 or rl_prompts_per_step < 1:
-            raise UserError("--rl-steps and --rl-prompts-per-step must be >= 1")
-        rl_plan = (rl_steps, rl_prompts_per_step)
+    if rl_steps is not None and (rl_steps < 1 or rl_prompts_per_step < 1):
+        raise UserError("--rl-steps and --rl-prompts-per-step must be >= 1")
     stops = None
     if stop:
         stops = tuple(s.replace("\\n", "\n").replace("\\t", "\t") for s in stop)
@@ -262,7 +259,7 @@ def job_template(
         entropy_mode=entropy,
         chat_template=chat_template,
         stop=stops,
-        rl_plan=rl_plan,
+        pre_rl=rl_steps is not None,
         allow_imports=tuple(allow_imports or ()),
         progress=progress,
         overwrite=overwrite,

@@ -13,6 +13,7 @@ import numpy as np
 
 from rankinv import theory
 from rankinv.errors import UserError
+from rankinv.records import Plan
 
 #: p-hat histogram bins: exactly 0, (0, 1/g-ish ranges], ..., exactly 1.
 BIN_EDGES = (0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
@@ -32,25 +33,10 @@ def p_hat_histogram(n, c) -> list[dict]:
     return rows
 
 
-def draws_per_prompt(steps: int, prompts_per_step: int, n_prompts: int) -> float:
-    """How often each prompt is drawn: steps x prompts per step / dataset size."""
-    for name, v in (
-        ("steps", steps),
-        ("prompts per step", prompts_per_step),
-        ("prompts", n_prompts),
-    ):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise UserError(f"{name} must be an integer >= 1, got {v!r}")
-    return steps * prompts_per_step / n_prompts
-
-
 def stranded_probability(p, g: int, draws: float):
-    """P(every one of a prompt's groups is degenerate) = f_g(p)^draws, with a fractional
-    number of draws split between floor and ceil (each prompt is drawn one or the other)."""
-    f = theory.degenerate_probability(np.asarray(p, float), g)
-    lo = np.floor(draws)
-    frac = draws - lo
-    return (1 - frac) * f**lo + frac * f ** (lo + 1)
+    """P(every one of a prompt's groups is degenerate) in ``draws`` draws (possibly
+    fractional): 1 - theory.escape_probability, the one formula."""
+    return 1.0 - np.asarray(theory.escape_probability(p, g, draws), dtype=float)
 
 
 def expected_stranded_share(n, c, g: int, draws: float, n_draws: int = 4000, seed: int = 0):
@@ -75,17 +61,12 @@ def group_size_needed(p_hat: float, max_g: int = 4096) -> int | None:
         return None
 
 
-def prerl_report(
-    task_ids, n, c, group_size: int, steps: int, prompts_per_step: int, seed: int = 0
-) -> dict:
-    """The pre-RL report for one probe (see the module docstring)."""
+def prerl_report(task_ids, n, c, plan: Plan, seed: int = 0) -> dict:
+    """The pre-RL report for one probe under the planned run (see the module docstring)."""
     n, c = np.asarray(n, int), np.asarray(c, int)
     if len(task_ids) != len(n) or len(n) != len(c) or len(n) == 0:
         raise UserError("task_ids, n and c must be non-empty and of one length")
-    g = int(group_size)
-    if g < 2:
-        raise UserError(f"group size must be an integer >= 2, got {group_size!r}")
-    d = draws_per_prompt(steps, prompts_per_step, len(n))
+    g, d = plan.group_size, plan.visits
     share, share_plugin, per_prompt = expected_stranded_share(n, c, g, d, seed=seed)
     ps = theory.p_star(g)
     p_hat = c / n
@@ -119,9 +100,9 @@ def prerl_report(
     return {
         "group_size": g,
         "p_star": ps,
-        "steps": int(steps),
-        "prompts_per_step": int(prompts_per_step),
-        "n_prompts": len(n),
+        "steps": plan.rl_steps,
+        "prompts_per_step": plan.batch_prompts,
+        "n_prompts": plan.n_prompts,
         "draws_per_prompt": d,
         "expected_stranded_share": share,
         "expected_stranded_share_plugin": share_plugin,

@@ -34,7 +34,7 @@ from rankinv.verdicts.probe_result import (
     ProbeResult,
     ProbeSetup,
 )
-from rankinv.verdicts.signals import DEFAULT_RL_STEPS
+from rankinv.records import DEFAULT_BATCH_PROMPTS, Plan
 
 TAU_H = paper.TAU_H
 
@@ -43,7 +43,7 @@ TAU_H = paper.TAU_H
 class ProbeConfig:
     benchmark: str = "humaneval"
     samples: int = 128
-    group_size: int = 8
+    group_size: int = paper.GROUP_SIZE
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 384
@@ -51,8 +51,8 @@ class ProbeConfig:
     seed: int = 0
     tau_h: float = TAU_H
     # the planned GRPO run the checkpoint is screened for (the stage-1 signal's budget)
-    rl_steps: int = DEFAULT_RL_STEPS
-    batch_prompts: int = 32
+    rl_steps: int = paper.RL_STEPS
+    batch_prompts: int = DEFAULT_BATCH_PROMPTS
     n_prompts: int | None = None  # None: the number of problems probed
     signal: str | None = None  # stage-1 predictor; None: the calibrated default
     timeout_s: float = 3.0
@@ -84,6 +84,15 @@ class ProbeConfig:
                 f"temperature must be > 0 (GRPO samples its groups at T > 0; at T = 0 every "
                 f"p-hat is 0 or 1), got {self.temperature!r}"
             )
+
+    def plan(self, n_problems: int) -> Plan:
+        """The planned GRPO run (n_prompts: the problems probed unless set)."""
+        return Plan(
+            group_size=self.group_size,
+            rl_steps=self.rl_steps,
+            batch_prompts=self.batch_prompts,
+            n_prompts=self.n_prompts or n_problems,
+        )
 
     def sampling_tag(self) -> dict:
         return {
@@ -158,7 +167,7 @@ def run_probe(
     entropy_mode: str = "both",
     chat_template: bool = False,
     stop: tuple[str, ...] | None = None,
-    rl_plan: tuple[int, int] | None = None,
+    pre_rl: bool = False,
 ) -> dict:
     """Probe a checkpoint; returns the summary (also written to validate_summary.json).
 
@@ -177,8 +186,8 @@ def run_probe(
 
     ``chat_template`` wraps each prompt with the tokenizer's chat template and takes the code
     out of the answer; ``stop`` overrides the stop strings (HumanEval's by default, none with
-    a chat template, where the model's end-of-turn token ends the answer). ``rl_plan`` =
-    (steps, prompts per step): also write pre_rl.json (:mod:`rankinv.validate.prerl`).
+    a chat template, where the model's end-of-turn token ends the answer). ``pre_rl``: also
+    write pre_rl.json for the config's planned run (:mod:`rankinv.validate.prerl`).
     """
     from rankinv.sandbox import io_tasks
     from rankinv.sandbox import tasks as task_sets
@@ -197,13 +206,13 @@ def run_probe(
     )
     try:
         return _probe(
-            eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, rl_plan
+            eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, pre_rl
         )
     finally:
         eng.close()
 
 
-def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, rl_plan):
+def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, pre_rl):
     from rankinv.sandbox import io_tasks
     from rankinv.sandbox import tasks as task_sets
 
@@ -272,19 +281,18 @@ def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_templat
             f"pass@64 needs at least 64 samples per problem, this probe has {n_min} "
             "(--samples 64 or more)"
         )
-    if rl_plan is not None:
+    plan = cfg.plan(len(problems))
+    if pre_rl:
         from rankinv.validate.prerl import prerl_report
 
         rep = prerl_report(
             [p["task_id"] for p in problems],
             [p["n"] for p in problems],
             [p["c"] for p in problems],
-            cfg.group_size,
-            *rl_plan,
+            plan,
         )
         write_json(out_dir / PRE_RL, rep)
         summary["pre_rl"] = {k: v for k, v in rep.items() if k != "prompts"}
-    plan = summary["plan"]
     setup = ProbeSetup(
         model=str(model),
         revision=tag["revision"],
@@ -300,10 +308,10 @@ def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_templat
         chat_template=chat_template,
         engine=eng.name,
         end_tokens=tuple(sorted(int(t) for t in eng.end_tokens)),
-        group_size=cfg.group_size,
-        rl_steps=plan["rl_steps"],
-        batch_prompts=plan["batch_prompts"],
-        n_prompts=plan["n_prompts"],
+        group_size=plan.group_size,
+        rl_steps=plan.rl_steps,
+        batch_prompts=plan.batch_prompts,
+        n_prompts=plan.n_prompts,
         version=__version__,
     )
     ProbeResult(summary=summary, problems=problems, setup=setup).save(out_dir)

@@ -62,12 +62,7 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
     below = float(np.mean(p_hat < ps))
     adv_var = float(np.mean(theory.advantage_variance(p_hat, g)))
     above = float(np.mean(p_hat > 1 - ps))
-    plan = rules.Plan(
-        group_size=g,
-        rl_steps=cfg.rl_steps,
-        batch_prompts=cfg.batch_prompts,
-        n_prompts=cfg.n_prompts or len(problems),
-    )
+    plan = cfg.plan(len(problems))
     signals = rules.stage1_signals(
         n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt
     )
@@ -120,13 +115,7 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
         "signal_value": verdict["value"],
         "signal_accuracy": verdict["accuracy"],
         "signals": signals,
-        "plan": {
-            "group_size": g,
-            "rl_steps": plan.rl_steps,
-            "batch_prompts": plan.batch_prompts,
-            "n_prompts": plan.n_prompts,
-            "visits_per_prompt": plan.visits,
-        },
+        "plan": {**plan.to_json(), "visits_per_prompt": plan.visits},
         "n_problems": len(problems),
         "samples_per_problem": int(n.min()),
         "group_size": g,

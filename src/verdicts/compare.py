@@ -40,6 +40,7 @@ import numpy as np
 
 from rankinv import theory
 from rankinv.errors import InputNotFound, UserError
+from rankinv.records import DEFAULT_K
 from rankinv.theory import paper
 from rankinv.theory.outcomes import NO_EVIDENCE, inversion_call
 from rankinv.verdicts.tables import MISSING_TOKENS, read_csv_records
@@ -383,17 +384,10 @@ def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]
             raise UserError(
                 f"{outcomes} has no row named {Path(d).name!r} (or {p.name!r}) for probe {d}"
             )
-        st, dflt = p.setup, sg.Plan()
-        plan = sg.Plan(
-            group_size=int(st.group_size or dflt.group_size),
-            rl_steps=int(st.rl_steps or dflt.rl_steps),
-            batch_prompts=int(st.batch_prompts or dflt.batch_prompts),
-            n_prompts=int(st.n_prompts or len(p.problems)),
-        )
         s = sg.stage1_signals(
             p.n,
             p.c,
-            plan,
+            p.setup.plan(),
             entropy_rollout=p.summary.get("entropy_rollout"),
             entropy_prompt=p.summary.get("entropy_prompt"),
         )
@@ -402,7 +396,7 @@ def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]
             {
                 "name": Path(d).name,
                 "pre_pass_at_1": s["pass_at_1"],
-                f"pre_pass_at_{sg.DEFAULT_K}": s["pass_at_k"],
+                f"pre_pass_at_{DEFAULT_K}": s["pass_at_k"],
                 "entropy": s["entropy_prompt"],
                 "entropy_rollout": s["entropy_rollout"],
                 "informative_fraction": s["informative_fraction"],

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rankinv._io import read_jsonl, write_json
 from rankinv.errors import InputNotFound, UserError
+from rankinv.records import Plan
 
 SUMMARY = "validate_summary.json"
 PROBLEMS = "problems.jsonl"
@@ -29,8 +30,8 @@ SAMPLES = "samples.jsonl"
 PROMPT_ENTROPY = "prompt_entropy.json"
 PRE_RL = "pre_rl.json"
 
-#: Setup fields that must agree for two probes' pass rates and entropies to be comparable
-#: (``rank`` refuses probes that differ in any of them).
+#: Setup fields that must agree for two probes' pass rates, entropies and plan-dependent
+#: signals to be comparable (``rank`` refuses probes that differ in any of them).
 SAMPLED_ALIKE = (
     "benchmark_hash",
     "samples",
@@ -41,6 +42,9 @@ SAMPLED_ALIKE = (
     "end_tokens",
     "chat_template",
     "group_size",
+    "rl_steps",
+    "batch_prompts",
+    "n_prompts",
 )
 
 
@@ -67,6 +71,19 @@ class ProbeSetup:
     batch_prompts: int | None = None
     n_prompts: int | None = None
     version: str | None = None
+
+    def plan(self) -> Plan:
+        """The planned GRPO run this probe was screened for; fields it did not record take
+        the defaults of :class:`Plan` (the prompts probed for n_prompts)."""
+        return Plan.from_json(
+            {
+                "group_size": self.group_size,
+                "rl_steps": self.rl_steps,
+                "batch_prompts": self.batch_prompts,
+                "n_prompts": self.n_prompts,
+            },
+            n_prompts=self.n_problems,
+        )
 
     def to_json(self) -> dict:
         d = asdict(self)

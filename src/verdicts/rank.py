@@ -21,12 +21,14 @@ decide between them.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from rankinv import theory
 from rankinv.errors import InputNotFound, UserError
+from rankinv.records import DEFAULT_K, Plan
 from rankinv.verdicts import signals as sg
 from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
 
@@ -144,7 +146,7 @@ def decide(
 
 
 # ---------------------------------------------------------------- inputs
-def _probe_se(p: ProbeResult, plan: sg.Plan, k: int, seed: int = 0) -> dict[str, float]:
+def _probe_se(p: ProbeResult, plan: Plan, k: int, seed: int = 0) -> dict[str, float]:
     """Sampling SE of each count-based signal: the spread over NOISE_REPLICATES parametric
     bootstrap draws c_i* ~ Binomial(n_i, c_i / n_i) of the probe's counts."""
     n, c = np.asarray(p.n), np.asarray(p.c)
@@ -160,7 +162,7 @@ def _probe_se(p: ProbeResult, plan: sg.Plan, k: int, seed: int = 0) -> dict[str,
     return out
 
 
-def _from_probes(dirs, plan: sg.Plan | None, k: int):
+def _from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
     resolved = [str(Path(d).resolve()) for d in dirs]
     dup = sorted({d for d in resolved if resolved.count(d) > 1})
     if dup:
@@ -172,14 +174,10 @@ def _from_probes(dirs, plan: sg.Plan | None, k: int):
             f"the probes were not sampled alike, so their pass rates do not compare: {diffs[0]}"
             "; probe every checkpoint with the same options"
         )
-    if plan is None:
-        st, d = probes[0].setup, sg.Plan()
-        plan = sg.Plan(
-            group_size=int(st.group_size or d.group_size),
-            rl_steps=int(st.rl_steps or d.rl_steps),
-            batch_prompts=int(st.batch_prompts or d.batch_prompts),
-            n_prompts=int(st.n_prompts or len(probes[0].problems)),
-        )
+    if plan is None:  # the probes' own plan (refused above unless they agree)
+        plan = probes[0].setup.plan()
+        if group_size is not None and group_size != plan.group_size:
+            plan = replace(plan, group_size=group_size)
     rungs = []
     for p in probes:
         s = p.summary
@@ -328,10 +326,10 @@ def _add_pilot(rungs: list[dict], logs) -> dict:
 def rank(
     dirs: list[str | Path] | None = None,
     signal: str | None = None,
-    plan: sg.Plan | None = None,
+    plan: Plan | None = None,
     table: str | Path | None = None,
     pilot: list[str | Path] | None = None,
-    group_size: int = 8,
+    group_size: int | None = None,
 ) -> dict:
     """Rank checkpoints by the predicted post-RL outcome, or abstain.
 
@@ -353,13 +351,13 @@ def rank(
     for log in pilot or []:
         if not Path(log).exists():
             raise InputNotFound(f"pilot log not found: {log}")
-    k: int | None = sg.DEFAULT_K
+    k: int | None = DEFAULT_K
     if dirs:
         if len(dirs) < 2:
             raise UserError(f"ranking needs at least 2 probe directories, got {len(dirs)}")
-        rungs, plan = _from_probes(dirs, plan, k)
+        rungs, plan = _from_probes(dirs, plan, k, group_size)
     elif table is not None:
-        rungs, k = _from_table(table, group_size)
+        rungs, k = _from_table(table, group_size or Plan().group_size)
     else:
         rungs, k = [], None
         if len(pilot) < 2:

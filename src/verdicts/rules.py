@@ -36,7 +36,6 @@ from rankinv.verdicts._calibrated import (
 # Computed once, in rankinv.verdicts.signals; re-exported here for the rules' callers.
 from rankinv.verdicts.signals import (  # noqa: E402
     STAGE1_SIGNALS,
-    Plan,
     Signal,
     signal_sign,
     stage1_accuracy_note,
@@ -57,7 +56,6 @@ __all__ = [
     "STAGE1_SIGNALS",
     "STAGE2_CALIBRATION",
     "STAGE2_RULES",
-    "Plan",
     "Rule",
     "Signal",
     "Trace",

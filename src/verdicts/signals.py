@@ -8,10 +8,10 @@ reads the first steps of a short GRPO run (the paper's Table 4 predictor: entrop
 10); :func:`stage1_verdict` is the single-checkpoint risk verdict. Every signal states the
 sign it is *expected* to have: +1 means "higher predicts a better post-RL outcome".
 
-The planned-RL default lives here, once: :data:`DEFAULT_RL_STEPS` = 400, the length of the
-paper's GRPO runs (its stage-2 check is at step 150 *of 400*). The escape signals count the
-draws of each prompt over the whole planned run, so a shorter default would understate how
-many prompts a real run gives a chance; override it with the planned run's length.
+The planned run and its defaults (g = 8, 400 steps: the paper's runs) are
+:class:`rankinv.records.Plan`. The escape signals count the draws of each prompt over the
+whole planned run (``theory.escape_probability`` at ``Plan.visits``), so a shorter default
+would understate how many prompts a real run gives a chance; give the planned run's length.
 """
 
 from __future__ import annotations
@@ -23,50 +23,12 @@ import numpy as np
 
 from rankinv import theory
 from rankinv.errors import UserError
+from rankinv.records import DEFAULT_K, Counts, Plan
 from rankinv.theory import paper
 from rankinv.verdicts._calibrated import DEFAULT_STAGE1_RISK_SIGNAL, STAGE1_CALIBRATION
 
-#: GRPO steps of the planned run when none is given: the paper's runs are 400 steps.
-DEFAULT_RL_STEPS = 400
-#: Prompts per GRPO step when none is given.
-DEFAULT_BATCH_PROMPTS = 32
-#: pass@k's k when none is given (the paper's outcome is pass@10).
-DEFAULT_K = 10
 #: The pilot signals read steps 1..PILOT_STEP of a short GRPO run (the paper: step 10).
 PILOT_STEP = 10
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The planned GRPO run a checkpoint is screened for.
-
-    visits: how many times each training prompt is drawn, rl_steps x batch_prompts /
-    n_prompts (each step samples batch_prompts of the n_prompts prompts).
-    """
-
-    group_size: int = 8
-    rl_steps: int = DEFAULT_RL_STEPS
-    batch_prompts: int = DEFAULT_BATCH_PROMPTS
-    n_prompts: int = 164
-
-    def __post_init__(self):
-        theory.p_star(self.group_size)  # validates g
-        for name in ("rl_steps", "batch_prompts", "n_prompts"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise UserError(f"{name} must be a positive integer, got {v!r}")
-
-    @property
-    def visits(self) -> float:
-        return self.rl_steps * min(self.batch_prompts, self.n_prompts) / self.n_prompts
-
-    def to_json(self) -> dict:
-        return {
-            "group_size": self.group_size,
-            "rl_steps": self.rl_steps,
-            "batch_prompts": self.batch_prompts,
-            "n_prompts": self.n_prompts,
-        }
 
 
 @dataclass(frozen=True)
@@ -156,12 +118,6 @@ STAGE1_SIGNALS: dict[str, Signal] = {
 }
 
 
-def escape_per_prompt(p: np.ndarray, g: int, visits: float) -> np.ndarray:
-    """Each prompt's chance to draw at least one signal-carrying group in ``visits`` draws
-    (expected draws, so possibly fractional): 1 - f_g(p)^visits."""
-    return 1.0 - theory.degenerate_probability(p, g) ** visits
-
-
 def reachable_pass_at_k(escape: np.ndarray, pass_k: np.ndarray) -> float:
     """Mean over prompts of escape_i x 1 + (1 - escape_i) x pass@k_i."""
     return float(np.mean(escape + (1.0 - escape) * pass_k))
@@ -200,12 +156,8 @@ def stage1_signals(
     the probe's mean token entropies, as one number or per prompt (their mean is used).
     The pilot signals come from :func:`pilot_signals`.
     """
-    n = np.asarray(n, dtype=np.int64)
-    c = np.asarray(c, dtype=np.int64)
-    if n.shape != c.shape or n.ndim != 1 or n.size == 0:
-        raise UserError(f"n and c must be equal-length non-empty vectors, got {n.shape}, {c.shape}")
-    if np.any(n < 1) or np.any(c < 0) or np.any(c > n):
-        raise UserError("need 1 <= n_i and 0 <= c_i <= n_i for every prompt")
+    counts = Counts(n, c)  # validates
+    n, c = counts.n, counts.c
     g = plan.group_size
     ps = theory.p_star(g)
     p = c / n
@@ -213,7 +165,7 @@ def stage1_signals(
     informative = None
     if g <= int(n.min()):
         informative = float(np.mean(theory.informative_fraction_unbiased(n, c, g)))
-    esc = escape_per_prompt(p, g, plan.visits)
+    esc = np.asarray(theory.escape_probability(p, g, plan.visits), dtype=float)
     pass1 = float(p.mean())
     return {
         "pass_at_1": pass1,
