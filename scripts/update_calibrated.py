@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from rankinv.verdicts.calibrate import calibrate, constants_module
+from rankinv.evaluation.calibrate import calibrate, constants_module
 
 ROOT = Path(__file__).resolve().parents[1]
 SAVED = ROOT / "figures/data/calibrate/calibrate.json"

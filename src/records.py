@@ -93,7 +93,9 @@ class Counts:
         if n.ndim == 0:  # one sample count for every prompt
             n = np.full(c.shape, int(n), dtype=np.int64)
         if n.shape != c.shape or n.ndim != 1 or n.size == 0:
-            raise UserError(f"n and c must be equal-length non-empty vectors, got {n.shape}, {c.shape}")
+            raise UserError(
+                f"n and c must be equal-length non-empty vectors, got {n.shape}, {c.shape}"
+            )
         if np.any(n < 1) or np.any(c < 0) or np.any(c > n):
             raise UserError("need 1 <= n_i and 0 <= c_i <= n_i for every prompt")
         object.__setattr__(self, "n", n)

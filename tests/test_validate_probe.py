@@ -13,8 +13,8 @@ pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import build_model  # noqa: E402
 
-from rankinv.records import Plan
 from rankinv.errors import UserError  # noqa: E402
+from rankinv.records import Plan
 from rankinv.sandbox import io_tasks  # noqa: E402
 from rankinv.validate.engines import Generation  # noqa: E402
 from rankinv.validate.engines.hf import HFEngine  # noqa: E402

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from rankinv.verdicts import calibrate as cal
+from rankinv.evaluation import real_data, stats
+from rankinv.evaluation import stage2 as ev2
 from rankinv.verdicts import labels
 
 
@@ -52,9 +53,9 @@ def test_simulated_outcome_fills_missing_evaluations():
 
 def test_precision_at_another_prevalence():
     # TPR 0.8, FPR 0.2: at 50% prevalence precision 0.8, at 10% 0.08 / (0.08 + 0.18)
-    assert cal.precision_at(0.8, 0.2, 0.5) == pytest.approx(0.8)
-    assert cal.precision_at(0.8, 0.2, 0.1) == pytest.approx(0.08 / 0.26)
-    assert cal.precision_at(0.0, 0.0, 0.1) is None
+    assert stats.precision_at(0.8, 0.2, 0.5) == pytest.approx(0.8)
+    assert stats.precision_at(0.8, 0.2, 0.1) == pytest.approx(0.08 / 0.26)
+    assert stats.precision_at(0.0, 0.0, 0.1) is None
 
 
 def test_real_corpus_is_scored_with_thresholds_chosen_elsewhere(tmp_path):
@@ -76,11 +77,13 @@ def test_real_corpus_is_scored_with_thresholds_chosen_elsewhere(tmp_path):
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     chosen = [
         {"rule": "informative", "check_fraction": 0.5, "threshold": 0.5},
-        {"rule": cal.NO_SIGNAL, "check_fraction": 0.5, "threshold": 0.5},
+        {"rule": ev2.NO_SIGNAL, "check_fraction": 0.5, "threshold": 0.5},
     ]
-    res = cal.score_real_stage2(tmp_path, chosen)
+    real = {"trl_corpus": real_data.trl_corpus(tmp_path)}
+    res = ev2.score_real_stage2(real, chosen)
     assert res["n_runs"] == 2 and res["labels"]["stranded"] == 1 and res["labels"]["gained"] == 1
     by = {r["rule"]: r for r in res["rules"]}
     assert by["informative"]["auc"] == 1.0 and by["informative"]["precision"] == 1.0
-    assert by[cal.NO_SIGNAL]["stop_rate_by_label"] == {"gained": 0.0, "stranded": 1.0}
-    assert cal.score_real_stage2(tmp_path / "nothing", chosen) is None
+    assert by[ev2.NO_SIGNAL]["stop_rate_by_label"] == {"gained": 0.0, "stranded": 1.0}
+    assert real_data.trl_corpus(tmp_path / "nothing") is None
+    assert ev2.score_real_stage2({"trl_corpus": None}, chosen) is None

@@ -8,8 +8,8 @@ import pytest
 
 from rankinv.errors import UserError
 from rankinv.verdicts import rules, stage2
-from rankinv.verdicts.calibrate import check_window
 from rankinv.verdicts.monitor import MonitorConfig, monitor
+from rankinv.verdicts.stage2 import check_window
 from rankinv.verdicts.sweep import judge_sweep
 
 PAPER = MonitorConfig(rule="paper")  # the paper's entropy-drop rule, exactly

@@ -7,7 +7,6 @@ import sys
 import pytest
 
 from rankinv.records import Plan
-from rankinv.verdicts import rules
 from rankinv.verdicts.rank import rank
 
 

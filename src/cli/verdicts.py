@@ -272,8 +272,8 @@ def calibrate(
 ):
     """Score every stage-1 signal and stage-2 rule on held-out simulated settings."""
     from rankinv.cli.simulate import population_summary
+    from rankinv.evaluation.calibrate import calibrate as calibrate_fn
     from rankinv.render import print_calibrate
-    from rankinv.verdicts.calibrate import calibrate as calibrate_fn
 
     if out and Path(out).exists() and not Path(out).is_dir():
         raise UserError(f"--out {out} is an existing file; --out names a directory")

@@ -26,8 +26,8 @@ from rankinv.simulate import run_sweep
 from rankinv.theory import paper
 from rankinv.verdicts import compare as cmp
 from rankinv.verdicts import rules
-from rankinv.verdicts.calibrate import check_window
 from rankinv.verdicts.monitor import MonitorConfig, monitor
+from rankinv.verdicts.stage2 import check_window
 
 GROUP_SIZES = (2, 4, 8, 16, 32, 64)
 SIM_PRESET = "family"

@@ -24,7 +24,7 @@ from rankinv import theory
 from rankinv.errors import UserError
 from rankinv.theory import outcomes, paper
 from rankinv.verdicts import rules
-from rankinv.verdicts.calibrate import check_window
+from rankinv.verdicts.stage2 import check_window
 
 STAGE1 = {
     "pre_pass_at_1": ("pre", "pass_at_1"),

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from rankinv.theory import outcomes, paper
 from rankinv.verdicts.compare import ci_p_note
-from rankinv.verdicts.signals import DEFAULT_RL_STEPS
 
 PIPE_WIDTH = 200
 
@@ -234,7 +233,7 @@ def demo_rule_label(rule: str, rep: dict) -> str:
         return f"the calibrated rule ({rule}), judged on {steps}"
     return (
         f"the paper's rule with its window scaled to this run ({steps}; the paper's own: "
-        f"steps {paper.REF_STEP}-{paper.CHECK_STEP} of {DEFAULT_RL_STEPS}, which "
+        f"steps {paper.REF_STEP}-{paper.CHECK_STEP} of {paper.RL_STEPS}, which "
         "`rankinv monitor --rule paper` uses)"
     )
 

@@ -13,13 +13,13 @@ chunk finishes, and a rerun into the same directory skips the ladders already th
 Record of one ladder (one JSON line)::
 
   {"ladder_id", "setting": {axis: value}, "setting_id" (hash of the setting, seed excluded),
-   "seed", "task_seed" (fresh per ladder), "rl_lr" (chosen), "lr_tuned", "lr_sweep"
-   ({rate: final training pass@1}), "group_size", "k", "n_probe", "revision",
+   "seed", "plan" (rankinv.records.Plan: group_size, rl_steps, batch_prompts, n_prompts),
+   "k", "task_seed" (fresh per ladder), "rl_lr" (chosen), "lr_tuned", "lr_sweep"
+   ({rate: final training pass@1}), "revision",
    "runs": [{"depth",
+             "counts": {"n": N_PROBE, "c": [successes per training prompt]},
              "stage1": {"pass_at_1", "pass_at_k", "entropy_rollout", "entropy_prompt": null,
-                        "informative_fraction", "share_below_p_star",
-                        "share_above_1m_p_star", "p_hat", "counts" (c of n_probe per
-                        prompt), "entropy_per_prompt" (step-0 mean token entropy)},
+                        "entropy_per_prompt" (step-0 mean token entropy)},
              "trace": [{"step", "entropy", "min_entropy", "frac_reward_zero_std",
                         "frac_all_fail", "reward", "heldout_pass_at_1", "heldout_pass_at_k"}],
              "outcome": {"final_pass_at_1", "final_pass_at_k", "peak_pass_at_1",
@@ -27,10 +27,11 @@ Record of one ladder (one JSON line)::
 
 Stage 1 is measured at step 0 (after SFT, before RL) on the N *training* prompts: pass@1
 and pass@k exact, ``entropy_rollout`` the exact mean per-token entropy (nats) of the answer
-distribution, ``p_hat`` each training prompt's success rate in ``n_probe`` samples, and from
-it the unbiased informative fraction (mean over prompts of the U-statistic estimate of
-1 - f_g(p), theory.informative_fraction_unbiased) and the shares of prompts with p_hat below
-p*(g) and above 1 - p*(g). The simulator has no prompt tokens: ``entropy_prompt`` is null.
+distribution, and ``counts`` each training prompt's successes in N_PROBE samples (a probe
+as `rankinv validate` takes one): the count-based signals (informative fraction, shares
+below p*(g) and above 1 - p*(g), escape) are computed from them by
+``rankinv.verdicts.signals.stage1_signals``, not stored. The simulator has no prompt tokens:
+``entropy_prompt`` is null.
 
 Outcomes are measured on the *held-out* prompts of the same families (never trained on, by
 SFT or RL), exactly (pass@k = mean of 1 - (1 - p)^k): ``rankinv.theory.outcomes.post_rl``
@@ -56,9 +57,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rankinv import theory
 from rankinv._io import append_jsonl, read_jsonl, write_json
 from rankinv.errors import UserError
+from rankinv.records import Counts, LadderRecord, Plan, RunRecord
 from rankinv.simulate.batch import Runner, RunSpec, run_tuned
 from rankinv.simulate.config import LADDER_DEPTHS, LR_SWEEP, REGIMES, SimConfig
 from rankinv.simulate.targets import coverage_loss_share, validation
@@ -315,24 +316,18 @@ def ladder_record(
     g, ks = cfg.group_size, list(cfg.ks)
     k = max(ks)
     i1, ik = ks.index(1), ks.index(k)
-    p_star = theory.p_star(g)
     steps_all = np.arange(cfg.rl_steps + 1)
     runs = []
     for r, depth in enumerate(DEPTHS):
         rng = np.random.default_rng([seed, r, 99])
-        c = rng.binomial(N_PROBE, np.clip(p_pre[r], 0.0, 1.0))
-        p_hat = c / N_PROBE
-        informative = float(np.mean(theory.informative_fraction_unbiased(N_PROBE, c, g)))
+        # the probe: successes in N_PROBE samples per training prompt (raw counts only;
+        # every share a signal needs is computed from them by signals.stage1_signals)
+        counts = Counts(np.int64(N_PROBE), rng.binomial(N_PROBE, np.clip(p_pre[r], 0.0, 1.0)))
         stage1 = {
             "pass_at_1": _r(per_step.train_pass[r, 0, i1]),
             "pass_at_k": _r(per_step.train_pass[r, 0, ik]),
             "entropy_rollout": _r(per_step.entropy[r, 0]),
             "entropy_prompt": None,
-            "informative_fraction": _r(informative),
-            "share_below_p_star": _r(np.mean(p_hat < p_star)),
-            "share_above_1m_p_star": _r(np.mean(p_hat > 1 - p_star)),
-            "p_hat": [float(x) for x in p_hat],  # multiples of 1 / n_probe, exact
-            "counts": [int(x) for x in c],  # successes in n_probe samples per prompt
             "entropy_per_prompt": [_r(x) for x in np.asarray(start.entropy)[r, :n]],
         }
         held1 = np.append(per_step.heldout_pass[r, :, i1], final.heldout_pass[r, i1])
@@ -360,40 +355,36 @@ def ladder_record(
                 }
             )
         o1, ok = post_rl(steps_all, held1), post_rl(steps_all, heldk)
-        runs.append(
-            {
-                "depth": float(depth),
-                "stage1": stage1,
-                "trace": trace,
-                "outcome": {
-                    "final_pass_at_1": _r(o1.final),
-                    "final_pass_at_k": _r(ok.final),
-                    "peak_pass_at_1": _r(o1.peak),
-                    "peak_pass_at_k": _r(ok.peak),
-                    "start_pass_at_k": _r(ok.start),
-                    "gain_pass_at_k": _r(ok.gain),
-                },
-            }
-        )
-    order = sorted(range(len(runs)), key=lambda i: -runs[i]["outcome"]["final_pass_at_k"])
+        outcome = {
+            "final_pass_at_1": _r(o1.final),
+            "final_pass_at_k": _r(ok.final),
+            "peak_pass_at_1": _r(o1.peak),
+            "peak_pass_at_k": _r(ok.peak),
+            "start_pass_at_k": _r(ok.start),
+            "gain_pass_at_k": _r(ok.gain),
+        }
+        runs.append(RunRecord(float(depth), counts, stage1, trace, outcome))
+    order = sorted(range(len(runs)), key=lambda i: -runs[i].outcome["final_pass_at_k"])
     for rank, i in enumerate(order, start=1):
-        runs[i]["outcome"]["rank"] = rank
+        runs[i].outcome["rank"] = rank
     sid = setting_id(setting)
-    return {
-        "ladder_id": f"{sid}-s{seed}",
-        "setting": dict(setting),
-        "setting_id": sid,
-        "seed": int(seed),
-        "group_size": g,
-        "k": k,
-        "n_probe": N_PROBE,
-        "task_seed": cfg.task_seed,
-        "rl_lr": cfg.rl_lr,
-        "lr_tuned": bool(cfg.rl_lr_grid),
-        "lr_sweep": lr_sweep,
-        "revision": POPULATION_REVISION,
-        "runs": runs,
-    }
+    plan = Plan(group_size=g, rl_steps=cfg.rl_steps, batch_prompts=cfg.batch, n_prompts=n)
+    return LadderRecord(
+        ladder_id=f"{sid}-s{seed}",
+        setting_id=sid,
+        seed=int(seed),
+        plan=plan,
+        k=k,
+        runs=runs,
+        setting=dict(setting),
+        extra={
+            "task_seed": cfg.task_seed,
+            "rl_lr": cfg.rl_lr,
+            "lr_tuned": bool(cfg.rl_lr_grid),
+            "lr_sweep": lr_sweep,
+            "revision": POPULATION_REVISION,
+        },
+    ).to_json()
 
 
 def is_inverted(rec: dict, outcome: str = "final_pass_at_k") -> bool:
@@ -411,7 +402,8 @@ def _load_done(path: Path) -> list[dict]:
     text = path.read_text()
     if text and (not text.endswith("\n") or len(text.splitlines()) != len(recs)):
         path.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    return [r for r in recs if r.get("revision") == POPULATION_REVISION]
+    # records of this revision in the records' format (rankinv.records.LadderRecord)
+    return [r for r in recs if r.get("revision") == POPULATION_REVISION and "plan" in r]
 
 
 def summarise(design_: Design, records: list[dict]) -> dict:

@@ -22,6 +22,7 @@ from pathlib import Path
 from rankinv import __version__
 from rankinv._io import write_json
 from rankinv.errors import UserError
+from rankinv.records import DEFAULT_BATCH_PROMPTS, Plan
 from rankinv.theory import paper
 from rankinv.validate.engines import ENGINES, Engine, Request, Sampling
 from rankinv.validate.prompts import HUMANEVAL_STOP, chat_prompt, extract_code
@@ -34,7 +35,6 @@ from rankinv.verdicts.probe_result import (
     ProbeResult,
     ProbeSetup,
 )
-from rankinv.records import DEFAULT_BATCH_PROMPTS, Plan
 
 TAU_H = paper.TAU_H
 

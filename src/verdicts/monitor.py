@@ -101,7 +101,7 @@ def judged_window(
     """(ref, check, where they come from): the steps given, else the paper's 10 and 150 for
     its rules, else the fraction of the planned run at which the rule was calibrated. A check
     step given past the planned total is refused (its fraction of the run would be > 1)."""
-    from rankinv.verdicts.calibrate import check_window
+    from rankinv.verdicts.stage2 import check_window
 
     frac = rules.STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
     if rule in ("paper", "paper_min") or frac is None:

@@ -433,3 +433,15 @@ NO_SIGNAL_CATCHES = {
     "mixed": ("saturated", "stranded", "stalled"),
     "unknown": ("saturated", "stranded", "stalled"),
 }
+
+
+#: Reference step as a fraction of the run (the paper: step 10 of 400).
+REF_FRACTION = 0.025
+
+
+def check_window(last_step: int, check_fraction: float) -> tuple[int, int]:
+    """(ref, check) steps of a run whose last step is ``last_step``, judged at
+    ``check_fraction`` of it: the reference at REF_FRACTION of the run, at least step 1, and
+    the check at least one step after it."""
+    ref = max(1, int(round(REF_FRACTION * last_step)))
+    return ref, max(ref + 1, int(round(check_fraction * last_step)))

@@ -4,8 +4,9 @@ truth, and rank the paper's entropy-drop rule where the planted data put it."""
 import numpy as np
 import pytest
 
+from rankinv.evaluation import calibrate as cal
+from rankinv.evaluation import stats
 from rankinv.records import Plan
-from rankinv.verdicts import calibrate as cal
 from rankinv.verdicts import rules
 
 
@@ -44,9 +45,8 @@ def _ladder(rng, setting_id, seed, strand_rate, steps=40):
         runs.append(
             {
                 "depth": depth,
-                "stage1": {  # what the population records store: probe counts, entropies
-                    "n": [64] * n_prompts,
-                    "c": rng.binomial(64, p).tolist(),
+                "counts": {"n": 64, "c": rng.binomial(64, p).tolist()},  # the probe
+                "stage1": {
                     "entropy_rollout": 1.0 - 0.15 * d + rng.normal(0, 0.01),
                     "entropy_prompt": None,
                 },
@@ -62,10 +62,10 @@ def _ladder(rng, setting_id, seed, strand_rate, steps=40):
     return {
         "ladder_id": f"{setting_id}-s{seed}",
         "setting_id": setting_id,
-        "setting": {"rl_steps": 40, "batch_prompts": 20, "n_prompts": 40, "strand": strand_rate},
+        "setting": {"strand": strand_rate},
         "seed": seed,
-        "group_size": 8,
-        "k": 10,
+        "plan": {"group_size": g, "rl_steps": 40, "batch_prompts": 20, "n_prompts": 40},
+        "k": k,
         "runs": runs,
     }
 
@@ -81,9 +81,9 @@ def population():
 
 
 def test_roc_auc_and_youden_exact():
-    assert cal.roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == 0.75
-    assert cal.roc_auc(np.array([1, 2]), np.array([1, 1])) is None
-    t = cal.youden_threshold(np.array([0.1, 0.2, 0.7, 0.9]), np.array([0, 0, 1, 1]))
+    assert stats.roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == 0.75
+    assert stats.roc_auc(np.array([1, 2]), np.array([1, 1])) is None
+    t = stats.youden_threshold(np.array([0.1, 0.2, 0.7, 0.9]), np.array([0, 0, 1, 1]))
     assert 0.2 < t < 0.7
 
 
@@ -93,21 +93,21 @@ def test_stop_threshold_holds_the_false_stop_rate_even_when_most_runs_are_positi
     rng = np.random.default_rng(0)
     label = np.r_[np.ones(80, bool), np.zeros(20, bool)]
     score = np.r_[rng.normal(1.0, 1.0, 80), rng.normal(0.0, 1.0, 20)]
-    t = cal.stop_threshold(score, label)
+    t = stats.stop_threshold(score, label)
     fpr = (score[~label] > t).mean()
-    assert fpr <= cal.MAX_STOP_FPR
+    assert fpr <= stats.MAX_STOP_FPR
     # the next lower candidate would break the bound: no lower threshold is allowed
     lower = np.sort(score[score <= t])
     if lower.size:
-        assert (score[~label] > lower[-1] - 1e-9).mean() > cal.MAX_STOP_FPR
+        assert (score[~label] > lower[-1] - 1e-9).mean() > stats.MAX_STOP_FPR
     assert 0 < (score[label] > t).mean() < 1
     # separable scores: every positive stopped, no negative
-    t2 = cal.stop_threshold(np.array([0.1, 0.2, 0.7, 0.9]), np.array([0, 0, 1, 1]))
+    t2 = stats.stop_threshold(np.array([0.1, 0.2, 0.7, 0.9]), np.array([0, 0, 1, 1]))
     assert 0.2 <= t2 < 0.7
     # nothing separates: no threshold stops a positive without breaking the bound
-    t3 = cal.stop_threshold(np.array([0.5] * 10), np.array([1] * 5 + [0] * 5), max_fpr=0.1)
+    t3 = stats.stop_threshold(np.array([0.5] * 10), np.array([1] * 5 + [0] * 5), max_fpr=0.1)
     assert not (np.array([0.5] * 10) > t3).any()
-    assert cal.stop_threshold(np.array([1.0, 2.0]), np.array([1, 1])) is None
+    assert stats.stop_threshold(np.array([1.0, 2.0]), np.array([1, 1])) is None
 
 
 def test_calibrate_recovers_the_planted_truth(population, tmp_path):
@@ -201,10 +201,10 @@ def test_stage1_verdict_orientation(monkeypatch):
 def test_roc_curve_ends_and_matches_auc():
     s = np.array([0.1, 0.4, 0.35, 0.8])
     lab = np.array([0, 0, 1, 1], bool)
-    roc = cal.roc_curve(s, lab)
+    roc = stats.roc_curve(s, lab)
     assert (roc["fpr"][0], roc["tpr"][0]) == (0.0, 0.0)
     assert (roc["fpr"][-1], roc["tpr"][-1]) == (1.0, 1.0)
-    assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(cal.roc_auc(s, lab))
+    assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(stats.roc_auc(s, lab))
 
 
 def test_shipped_defaults_are_the_saved_calibration():

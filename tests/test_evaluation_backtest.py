@@ -2,7 +2,7 @@
 
 import pytest
 
-from rankinv.verdicts import backtest as bt
+from rankinv.evaluation import backtest as bt
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,216 @@
+"""Scoring of the verdicts: the evaluation layer's entry point.
+
+Score every stage-1 signal and stage-2 rule on a population of simulated ladders, held out
+by setting, and on the real runs we have: stage-1 and stage-2 scoring, their statistics
+(AUC, thresholds, ROC) and the generator of the calibrated-constants module belong together.
+
+Held out by setting: the settings (a ladder's configuration without its seed) are split in
+two by a hash of their id; signs and thresholds are chosen on the *choose* half and every
+number reported is measured on the *report* half. A ladder is one setting x seed: 5 or more
+SFT depths of one base, each followed by GRPO.
+
+The statistics are in :mod:`~rankinv.evaluation.stats`, the stage-1 scoring in
+:mod:`~rankinv.evaluation.stage1`, the stage-2 scoring in :mod:`~rankinv.evaluation.stage2`,
+the real back-test in :mod:`~rankinv.evaluation.backtest` on the evidence of
+:mod:`~rankinv.evaluation.real_data`. Data paths are arguments: nothing here looks for a
+checkout's folders.
+
+Outcome (``rankinv.theory.outcomes``): the run's final held-out pass@k after RL (steps >= 1);
+a run is *doomed* when neither its held-out pass@k nor its pass@1 gains DOOMED_GAIN over its
+own step-0 value (one definition, two metrics: ``run_outcome``; ``DOOMED_WORDS`` says it).
+
+Stage 1, per signal, oriented by the sign chosen on the choose half: the within-ladder
+Spearman rho with the outcome (median and IQR over report ladders), the top-1 rate (the rung
+the signal ranks first is within TOP1_MARGIN = 0.02 of the ladder's best outcome, over the
+ladders whose rungs differ by more than that: on the others any pick is right), the mean
+regret (best outcome minus the chosen rung's), and the ROC AUC for a poor start. The
+signals are computed by the one function users run (``signals.stage1_signals`` on the
+records' per-prompt counts; ``signals.pilot_signals`` on their traces).
+
+Stage 2, per rule and check step (a fraction of the run): the ROC AUC of the doom score for
+doomed runs, precision and recall of "stop" (score above the threshold: the paper's 0.5 for
+the paper's rule, chosen by Youden's J on the choose half otherwise), the share of RL
+compute saved and the post-RL gain lost by stopping healthy runs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rankinv import __version__
+from rankinv._io import write_json
+from rankinv.errors import UserError
+from rankinv.evaluation import backtest, real_data
+from rankinv.evaluation.stage1 import as_ladders, load_population, score_stage1
+from rankinv.evaluation.stage2 import MIN_CHOOSE_POSITIVES, score_real_stage2, score_stage2
+from rankinv.evaluation.stats import split_settings
+from rankinv.theory import outcomes
+from rankinv.verdicts import labels
+
+#: Fewer held-out settings than this and calibrate warns that its numbers rest on few.
+MIN_REPORT_SETTINGS = 10
+#: Other definitions of a doomed run, to check the choice does not hinge on one.
+SENSITIVITY_GAINS = (0.0, 0.05)
+
+#: What "doomed" means, in the words calibrate.json and the README use (run_outcome's rule).
+DOOMED_WORDS = (
+    "neither the final held-out pass@k nor the final pass@1 gains {gain} over the run's own "
+    "step 0 (pass@1 checked where the record has its step-0 value)"
+)
+
+
+def calibrate(
+    source: str | Path | list,
+    out: str | Path | None = None,
+    doomed_gain: float = outcomes.DOOMED_GAIN,
+    with_sensitivity: bool = False,
+    real: dict | str | Path | None = None,
+) -> dict:
+    """Score stage 1 and stage 2 on the population at ``source`` (a folder or JSONL file of
+    ladder records, or the records); choose the defaults on the choose half of the settings;
+    report on the other half; score what was chosen on the real evidence (``real``: its
+    dict, a file :func:`rankinv.evaluation.real_data.build` wrote, or None for the evidence
+    shipped with the package) as ``real`` (stage 1) and ``real_stage2``. Writes
+    calibrate.json to ``out``."""
+    t0 = time.perf_counter()
+    ladders = load_population(source) if not isinstance(source, list) else as_ladders(source)
+    if not isinstance(real, dict):
+        real = real_data.load(real)
+    split = split_settings(lad.setting_id for lad in ladders)
+    if len(split) < 2:
+        raise UserError(f"held-out scoring needs at least 2 settings, got {len(split)}")
+    s1 = score_stage1(ladders, split, doomed_gain)
+    s2 = score_stage2(ladders, split, doomed_gain)
+    best1 = max(s1, key=lambda r: r["choose_median_rho"] * r["sign"]) if s1 else None
+    # the single-checkpoint verdict needs a threshold that transfers between tasks: only
+    # signals measured against p*(g) (no task-specific pass-rate or entropy level)
+    risk1 = max(
+        (r for r in s1 if r["scale_free"] and r["choose_auc_poor_start"] is not None),
+        key=lambda r: r["choose_auc_poor_start"],
+        default=None,
+    )
+    # like the stage-1 risk signal: only rules whose threshold means the same on any task
+    best2 = max(
+        (
+            r
+            for r in s2
+            if r["scale_free"]
+            and r["choose_auc"] is not None
+            and (r["choose_positives"] or 0) >= MIN_CHOOSE_POSITIVES
+        ),
+        key=lambda r: r["choose_auc"],
+        default=None,
+    )
+    paper2 = [r for r in s2 if r["rule"] == "paper"]
+    n_report = sum(v == "report" for v in split.values())
+    warnings = []
+    if n_report < MIN_REPORT_SETTINGS:
+        warnings.append(
+            f"only {n_report} settings are held out: every number rests on few settings "
+            f"(use a population of at least {2 * MIN_REPORT_SETTINGS} settings)"
+        )
+    if best2 is None:
+        warnings.append(
+            "no stage-2 rule could be scored: one half of the settings has no doomed run"
+        )
+    result = {
+        "stage1": s1,
+        "stage2": s2,
+        "chosen": {
+            "stage1": None if best1 is None else best1["signal"],
+            "stage1_risk": None if risk1 is None else risk1["signal"],
+            "stage2": None if best2 is None else best2["rule"],
+            "stage2_check_fraction": None if best2 is None else best2["check_fraction"],
+            "stage2_threshold": None if best2 is None else best2["threshold"],
+        },
+        "baseline": {"stage1": "entropy_prompt/entropy_rollout (tau_H)", "stage2": paper2},
+        "held_out": {
+            "by": "setting: ids ordered by hash, alternated into choose / report halves",
+            "choose_settings": sum(v == "choose" for v in split.values()),
+            "report_settings": sum(v == "report" for v in split.values()),
+            "doomed": DOOMED_WORDS.format(gain=doomed_gain),
+            "stage2_labels": "rankinv.verdicts.labels, from the check step on: gained = "
+            f"held-out pass@1 or pass@k +{doomed_gain} by the end; else saturated / stranded = "
+            f"end reward within {labels.REWARD_EDGE:.0%} of its range from the max / min; "
+            "else stalled",
+        },
+        "warnings": warnings,
+        "n_ladders": len(ladders),
+        "n_runs": sum(len(lad.runs) for lad in ladders),
+        "source": str(source) if not isinstance(source, list) else "records",
+        "version": __version__,
+        "elapsed_s": time.perf_counter() - t0,
+    }
+    result["real"] = backtest.backtest(real)  # the shipped signs; never used to choose
+    if best2 is not None:
+        frac = best2["check_fraction"]
+        at = [r for r in s2 if r["check_fraction"] == frac]
+        result["real_stage2"] = score_real_stage2(real, at)
+    if with_sensitivity:
+        result["sensitivity"] = [
+            {"doomed_gain": g, **calibrate(ladders, doomed_gain=g, real=real)["chosen"]}
+            for g in SENSITIVITY_GAINS
+        ]
+    if out is not None:
+        write_json(Path(out) / "calibrate.json", result)
+    return result
+
+
+def constants_module(result: dict) -> str:
+    """The source of ``rankinv/verdicts/_calibrated.py`` for a calibrate result (written by
+    scripts/update_calibrated.py; tests compare the two): the chosen
+    defaults and, per signal and rule, the held-out numbers the verdicts quote."""
+    import pprint
+
+    chosen = result["chosen"]
+    s1 = {
+        r["signal"]: {
+            k: r[k]
+            for k in (
+                "sign",
+                "median_rho",
+                "top1_rate",
+                "top1_n",
+                "top1_margin",
+                "regret",
+                "auc_poor_start",
+                "poor_start_threshold",
+                "poor_start_rate",
+                "n_ladders",
+            )
+        }
+        for r in result["stage1"]
+    }
+    frac = chosen["stage2_check_fraction"]
+    s2 = {
+        r["rule"]: {
+            k: r[k]
+            for k in (
+                "threshold",
+                "watch_threshold",
+                "auc",
+                "precision",
+                "recall",
+                "watch_recall",
+                "compute_saved",
+                "n_runs",
+                "prevalence",
+                "precision_at_prevalence",
+                "scale_free",
+            )
+            if k in r
+        }
+        | {"check_fraction": frac}
+        for r in result["stage2"]
+        if r["check_fraction"] == frac
+    }
+    return (
+        '"""Generated by scripts/update_calibrated.py from figures/data/calibrate/calibrate.json;\n'
+        'do not edit by hand (tests/test_verdicts_calibrate.py compares the two)."""\n\n'
+        f"DEFAULT_STAGE1_SIGNAL = {chosen['stage1']!r}\n"
+        f"DEFAULT_STAGE1_RISK_SIGNAL = {chosen['stage1_risk']!r}\n"
+        f"DEFAULT_STAGE2_RULE = {chosen['stage2']!r}\n"
+        f"STAGE1_CALIBRATION: dict = {pprint.pformat(s1, width=90, sort_dicts=True)}\n"
+        f"STAGE2_CALIBRATION: dict = {pprint.pformat(s2, width=90, sort_dicts=True)}\n"
+    )

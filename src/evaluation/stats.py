@@ -1,0 +1,100 @@
+"""The statistics of held-out scoring: ROC AUC, thresholds chosen on one half, the ROC
+curve, and the split of settings into a choose half and a report half."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def roc_auc(score: np.ndarray, label: np.ndarray) -> float | None:
+    """P(score of a positive > score of a negative), ties counted half (Mann-Whitney)."""
+    score = np.asarray(score, dtype=float)
+    label = np.asarray(label, dtype=bool)
+    n1, n0 = int(label.sum()), int((~label).sum())
+    if n1 == 0 or n0 == 0:
+        return None
+    r = rankdata(score)
+    return float((r[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _cuts(score: np.ndarray) -> np.ndarray:
+    """Thresholds between the observed scores, ascending: below the lowest (stops all), then
+    each midpoint (the highest stops only the top score)."""
+    cands = np.unique(score)
+    return np.concatenate([[cands[0] - 1e-9], (cands[:-1] + cands[1:]) / 2])
+
+
+def _best_threshold(score, label, objective) -> float | None:
+    """The midpoint threshold t between observed scores maximising objective(pred, label)
+    for the decision "score > t"; None when the labels are all one class."""
+    score = np.asarray(score, dtype=float)
+    label = np.asarray(label, dtype=bool)
+    if label.all() or not label.any():
+        return None
+    mids = _cuts(score)
+    values = [objective(score > t, label) for t in mids]
+    return float(mids[int(np.argmax(values))])
+
+
+def _youden(pred: np.ndarray, label: np.ndarray) -> float:
+    return float(pred[label].mean() - pred[~label].mean())
+
+
+#: A stop may end at most this share of the choose half's runs that would have gone on to
+#: gain (the false-positive rate the stop threshold is held to; prevalence-free, so it
+#: transfers between populations where the share of doomed runs differs).
+MAX_STOP_FPR = 0.10
+
+
+def stop_threshold(score: np.ndarray, label: np.ndarray, max_fpr: float = MAX_STOP_FPR):
+    """The lowest threshold t whose decision "score > t" stops at most ``max_fpr`` of the
+    negatives (most positives stopped under that bound: Neyman-Pearson); above every score
+    (stops nothing) when no threshold meets the bound. None when the labels are one class.
+    Unlike F1, it cannot choose "stop every run" when most runs are positive."""
+    score = np.asarray(score, dtype=float)
+    label = np.asarray(label, dtype=bool)
+    if label.all() or not label.any():
+        return None
+    cuts = np.append(_cuts(score), score.max())  # the last stops nothing: always allowed
+    # ascending: the first that meets the bound stops the most positives
+    return float(next(t for t in cuts if (score[~label] > t).mean() <= max_fpr + 1e-12))
+
+
+def youden_threshold(score: np.ndarray, label: np.ndarray) -> float | None:
+    """The threshold t maximising TPR - FPR for the decision score > t."""
+    return _best_threshold(score, label, _youden)
+
+
+def roc_curve(score: np.ndarray, label: np.ndarray, max_points: int = 101) -> dict | None:
+    """False- and true-positive rates of "score > t" over every threshold (for figures)."""
+    score = np.asarray(score, dtype=float)
+    label = np.asarray(label, dtype=bool)
+    if label.all() or not label.any():
+        return None
+    uniq = np.unique(score)[::-1]
+    if uniq.size > max_points:  # thresholds at quantiles keep the curve's shape, not its size
+        uniq = np.unique(np.quantile(score, np.linspace(1, 0, max_points)))[::-1]
+    ts = np.concatenate([[np.inf], uniq, [-np.inf]])
+    fpr = [float((score[~label] >= t).mean()) if np.isfinite(t) else float(t < 0) for t in ts]
+    tpr = [float((score[label] >= t).mean()) if np.isfinite(t) else float(t < 0) for t in ts]
+    return {"fpr": [round(x, 4) for x in fpr], "tpr": [round(x, 4) for x in tpr]}
+
+
+def split_settings(ids) -> dict[str, str]:
+    """Half the settings to choose on, half to report on: ordered by a hash of their id
+    (so the split does not follow any axis), then alternated (so the halves are equal)."""
+
+    def h(i: str) -> str:
+        return hashlib.sha256(i.encode()).hexdigest()
+
+    order = sorted(set(ids), key=h)
+    return {i: ("choose", "report")[j % 2] for j, i in enumerate(order)}
+
+
+def precision_at(tpr: float, fpr: float, prevalence: float) -> float | None:
+    """Precision of "stop" at a given share of positive runs: TPR pi / (TPR pi + FPR (1-pi))."""
+    den = tpr * prevalence + fpr * (1 - prevalence)
+    return None if den == 0 else tpr * prevalence / den
