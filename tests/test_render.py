@@ -1,7 +1,6 @@
 """What the CLI prints (rankinv.render): the words and numbers each command shows, checked
 on hand-made result dicts (no simulation or model run)."""
 
-
 from rankinv import render
 
 

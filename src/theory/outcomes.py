@@ -28,7 +28,9 @@ INVERSION_MARGIN = 0.01
 
 
 @dataclass(frozen=True)
-class Outcome:
+class PostRLOutcome:
+    """A run's post-RL outcome on one metric (start, final, peak, gain), from post_rl."""
+
     start: float | None  # value at step 0 (pre-RL), None when not evaluated
     final: float  # value at the last step >= 1
     peak: float  # max over steps >= 1
@@ -38,7 +40,7 @@ class Outcome:
         return {"start": self.start, "final": self.final, "peak": self.peak, "gain": self.gain}
 
 
-def post_rl(steps: Sequence[float], values: Sequence[float]) -> Outcome:
+def post_rl(steps: Sequence[float], values: Sequence[float]) -> PostRLOutcome:
     """Outcome of one run from its evaluations (step, value); steps >= 1 are post-RL.
 
     Raises ValueError when no evaluation at a step >= 1 exists (there is no post-RL outcome),
@@ -61,12 +63,12 @@ def post_rl(steps: Sequence[float], values: Sequence[float]) -> Outcome:
     post.sort()
     final = post[-1][1]
     peak = max(v for _, v in post)
-    return Outcome(
+    return PostRLOutcome(
         start=start, final=final, peak=peak, gain=None if start is None else final - start
     )
 
 
-def is_doomed(outcome: Outcome, min_gain: float = DOOMED_GAIN) -> bool:
+def is_doomed(outcome: PostRLOutcome, min_gain: float = DOOMED_GAIN) -> bool:
     """RL bought (almost) nothing: final - start < min_gain. Needs the step-0 value."""
     if outcome.gain is None:
         raise UserError("doomed needs the run's step-0 value (evaluate before the first update)")

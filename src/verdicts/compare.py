@@ -83,8 +83,7 @@ def ci_p_note(r: dict, alpha: float = ALPHA) -> str:
         )
     if not spans and r["p_value"] > alpha:
         return (
-            f"the approximate CI excludes 0 but the permutation p is > {alpha:g}: "
-            "not significant"
+            f"the approximate CI excludes 0 but the permutation p is > {alpha:g}: not significant"
         )
     return ""
 
