@@ -18,7 +18,9 @@ def validate(
     ),
     benchmark: str = typer.Option("humaneval", help="humaneval | synthetic | path.jsonl"),
     samples: int = typer.Option(128, "--samples", "-n", help="Samples per problem at T = 1."),
-    group_size: int = typer.Option(8, "--group-size", "-g", help="GRPO group size g."),
+    group_size: int = typer.Option(
+        paper.GROUP_SIZE, "--group-size", "-g", help="GRPO group size g."
+    ),
     out: str = typer.Option(
         ...,
         "--out",

@@ -166,7 +166,7 @@ def compare(
         help="CSV or JSON of post-RL results: name (the probe folder's name), post_pass_at_10.",
     ),
     outcome: str = typer.Option(None, help="Outcome column (default post_pass_at_10)."),
-    group_size: int = typer.Option(8, "--group-size", "-g"),
+    group_size: int = typer.Option(paper.GROUP_SIZE, "--group-size", "-g"),
     out: str = typer.Option(None, "--out", help="Directory: writes compare.json there."),
     as_json: bool = JSON_OPTION,
 ):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from rankinv.errors import UserError
 from rankinv.experiment.data import TEACHERS
+from rankinv.theory import paper
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class MiniConfig:
     seeds: int = 3
     control_depths: tuple[int, ...] = (1, 16)  # clean demonstrations, seed 0
     # GRPO
-    group_size: int = 8
+    group_size: int = paper.GROUP_SIZE
     rl_steps: int = 30
     rl_prompts: int = 16
     rl_lr: float = 3e-4

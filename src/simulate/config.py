@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from rankinv.errors import UserError
+from rankinv.theory import paper
 
 POLICIES = ("tabular", "shared", "sequence", "family")
 ADVANTAGES = ("mean", "std")
@@ -65,7 +66,7 @@ class SimConfig:
     sft_lr: float = 2.0
     label_smoothing: float = 0.0
     seeds: int = 3
-    group_size: int = 8
+    group_size: int = paper.GROUP_SIZE
     rl_steps: int = 150
     rl_lr: float = 0.5
     advantage: str = "mean"  # "mean" (Dr. GRPO) or "std" (GRPO: (r - mean) / (std + eps))

@@ -196,7 +196,7 @@ def _row_label(r: dict, i: int) -> str:
 def compare(
     rows: list[dict],
     outcome: str = "post_pass_at_10",
-    group_size: int = 8,
+    group_size: int = paper.GROUP_SIZE,
     n_bootstrap: int = 2000,
     seed: int = 0,
 ) -> dict:
