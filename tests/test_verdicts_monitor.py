@@ -183,7 +183,8 @@ def test_informative_fraction_at_the_floor_is_at_it_and_a_zero_trend_is_flat(tmp
     text = " ".join(rep["reasons"])
     assert (
         "the informative-group fraction 0.50 over steps 170-200 (the log's latest steps) is at "
-        "the floor 1 - f_g(p*) at g = 8: 0.50"
+        "the floor 1 - f_g(p*) at g = 8 assumed (the log does not state the group size; pass "
+        "--group-size): 0.50"
     ) in text
     assert "flat (0.000 per 100 steps, fitted over steps 10-200)" in text
     assert "falling" not in text and rep["verdict"] == "continue"
@@ -220,8 +221,14 @@ def test_rule_reads_only_its_columns_and_falls_back_by_name(tmp_path):
     rep = monitor(path, MonitorConfig(rule="reward_gain", rule_threshold=0.0))
     assert rep["rule_used"] == "reward_gain" and rep["entropy_drop"] is None
     rep = monitor(path, MonitorConfig(rule="informative"))
-    assert rep["rule_used"] != "informative"
-    assert "fell back to" in rep["reasons"][0]
+    # reward only: reward_slope (not scale-free) and the rules at chance are not eligible
+    assert rep["rule_used"] is None and rep["verdict"] == "continue"
+    assert rep["reasons"][0].startswith("rule informative cannot run")
+    rows = [{"step": s, "entropy": 1.0, "min_entropy": 1 - s / 400} for s in range(200)]
+    path = tmp_path / "worst_token.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rep = monitor(path, MonitorConfig(rule="informative"))
+    assert rep["rule_used"] == "paper_min" and "fell back to" in rep["reasons"][0]
     with pytest.raises(UserError, match=r"lacks key\(s\) \['nosuch'\]"):
         monitor(path, MonitorConfig(reward_key="nosuch"))
 
