@@ -40,7 +40,16 @@ import numpy as np
 from rankinv import theory
 from rankinv.errors import UserError
 from rankinv.theory import paper
-from rankinv.verdicts import assumptions, coverage, logs, panels, rules, stage2, trainers
+from rankinv.verdicts import (
+    assumptions,
+    coverage,
+    logs,
+    monitor_label,
+    panels,
+    rules,
+    stage2,
+    trainers,
+)
 from rankinv.verdicts.assumptions import DEFAULT_PLANNED_STEPS  # noqa: F401 (public name)
 from rankinv.verdicts.monitor_rules import (  # noqa: F401 (public names)
     eligible,
@@ -100,24 +109,6 @@ class MonitorConfig:
             raise UserError(
                 f"reward_range must be (min, max) with max > min, got {self.reward_range}"
             )
-
-
-def _no_signal_reason(mech: dict, bound: bool, unknown_why: str | None) -> str:
-    what = {
-        "saturated": "saturated: the reward is at its maximum, the training prompts are solved",
-        "stranded": "stranded: the reward is at its minimum, every sample fails",
-        "mixed": "mixed: every group is all-pass or all-fail with the reward between the edges "
-        "(some prompts solved in every sample, the rest failed in every sample)",
-        "unknown": unknown_why or "the log has no reward to say whether solved or failed",
-    }[mech["state"]]
-    a, b = mech["window"]
-    name = "the zero-std group share" if not bound else "the zero-std group share's lower bound"
-    how = "" if not bound else " (derived from the mean reward, pass/fail rewards)"
-    return (
-        f"no signal (a fact of the log{how}, whatever the rule): "
-        + mech["comparison"].words(name, "the no-signal level", ".2f", f" over steps {a}-{b}")
-        + f", so the policy gradient is (nearly) zero with beta = 0; {what}; stop"
-    )
 
 
 def _floor_part(trace, ref: int, last: int, g: assumptions.Assumed, derived_from: str | None):
@@ -273,7 +264,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
                 "whether solved or failed is not measurable: the logged reward averages the "
                 "kept groups only"
             )
-        reasons.insert(0, _no_signal_reason(mech, mech_bound, unknown_why))
+        reasons.insert(0, stage2.no_signal_words(mech, mech_bound, unknown_why))
         verdict = "stop"
     elif trace.informative is None:
         how = (
@@ -343,8 +334,11 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     doom = details.get("score")
     doom_thr = thr if thr is not None else thresholds(shown_rule, cfg)[0]
     n = trace.steps.size
+    label, action = monitor_label.label(verdict, state, judged_col is not None, cov)
     return {
         "verdict": verdict,
+        "label": label,
+        "action": action,
         "provisional": provisional,
         "state": state,
         "no_signal": None
@@ -433,7 +427,10 @@ def monitor(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> dict:
     return analyse(logs.read_log(path, cfg.step_key), cfg)
 
 
-def analyse_records(records: list[dict], cfg: MonitorConfig = MonitorConfig(), max_steps=None):
-    """:func:`analyse` on in-memory log records (the live TRL callback)."""
+def analyse_records(
+    records: list[dict], cfg: MonitorConfig = MonitorConfig(), max_steps=None, logging_steps=None
+):
+    """:func:`analyse` on in-memory TRL log records (the live callback); ``logging_steps``:
+    the steps (rounds) between logs, each value TRL's mean over them."""
     recs = logs.merge_by_step([logs._strip_prefix(r) for r in records])
-    return analyse(logs.RunLog("<live>", "trl", recs, max_steps), cfg)
+    return analyse(logs.RunLog("<live>", "trl", recs, max_steps, [], logging_steps), cfg)

@@ -395,6 +395,26 @@ def no_signal(trace: Trace, step: int | None = None) -> dict | None:
     }
 
 
+def no_signal_words(mech: dict, bound: bool = False, unknown_why: str | None = None) -> str:
+    """The no-signal state in words (``bound``: the share is a bound from the mean reward;
+    ``unknown_why``: why solved or failed cannot be told)."""
+    what = {
+        "saturated": "saturated: the reward is at its maximum, the training prompts are solved",
+        "stranded": "stranded: the reward is at its minimum, every sample fails",
+        "mixed": "mixed: every group is all-pass or all-fail with the reward between the edges "
+        "(some prompts solved in every sample, the rest failed in every sample)",
+        "unknown": unknown_why or "the log has no reward to say whether solved or failed",
+    }[mech["state"]]
+    a, b = mech["window"]
+    name = "the zero-std group share" if not bound else "the zero-std group share's lower bound"
+    how = "" if not bound else " (derived from the mean reward, pass/fail rewards)"
+    return (
+        f"no signal (a fact of the log{how}, whatever the rule): "
+        + mech["comparison"].words(name, "the no-signal level", ".2f", f" over steps {a}-{b}")
+        + f", so the policy gradient is (nearly) zero with beta = 0; {what}; stop"
+    )
+
+
 #: The outcome labels the mechanical stop claims, per state.
 NO_SIGNAL_CATCHES = {
     "saturated": ("saturated",),
