@@ -59,17 +59,13 @@ def group_size(records: list[dict], given: int | None) -> Assumed:
 
 
 def _nice_above(x: float) -> float:
-    """The smallest of 1, 2, 5 x 10^j that is >= x (x > 0)."""
-    e = math.floor(math.log10(x))
-    for m in (1.0, 2.0, 5.0, 10.0):
-        if m * 10.0**e >= x * (1 - 1e-12):
-            return m * 10.0**e
-    return 10.0 ** (e + 1)  # pragma: no cover - the loop always returns
+    """The smallest power of ten >= x (x > 0): the common reward scales 0-1, 0-10, 0-100."""
+    return 10.0 ** math.ceil(math.log10(x) - 1e-12)
 
 
 def reward_range(reward: np.ndarray | None, given: tuple[float, float] | None) -> Assumed:
     """The reward's (min, max): given, else DEFAULT_REWARD_RANGE assumed. Rewards outside the
-    range are warned about; an assumed range is then widened to the smallest 1, 2, 5 x 10^j
+    range are warned about; an assumed range is then widened to the smallest power-of-ten
     scale that holds them (a given range is kept: the user said so)."""
     lo, hi = given if given is not None else DEFAULT_REWARD_RANGE
     if not hi > lo:
@@ -93,7 +89,7 @@ def reward_range(reward: np.ndarray | None, given: tuple[float, float] | None) -
         "reward_range",
         (float(new_lo), float(new_hi)),
         "assumed",
-        f"{seen}: judged on [{new_lo:g}, {new_hi:g}] instead (the smallest 1, 2, 5 x 10^j scale "
+        f"{seen}: judged on [{new_lo:g}, {new_hi:g}] instead (the smallest power-of-ten scale "
         "holding them); pass --reward-range MIN,MAX",
     )
 

@@ -225,7 +225,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         reasons.append(
             f"rule {cfg.rule} cannot run: it needs {need}, which the log lacks{why}, and no "
             "eligible calibrated rule can be computed on its columns (reward_slope is not "
-            "scale-free; paper_min needs the worst-token entropy); continue, undetermined"
+            "scale-free; paper_min needs a worst-token entropy column); continue, undetermined"
         )
     elif check <= ref:
         verdict = "continue"
@@ -272,10 +272,9 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
             if derived is not None and derived.bound is not None
             else ""
         )
-        add = "" if derived is None or not derived.config_line else "; to add it: see below"
-        reasons.append(
-            f"no-signal check skipped: the log ({trainer}) has no zero-std share{how}{add}"
-        )
+        reasons.append(f"no-signal check skipped: the log ({trainer}) has no zero-std share{how}")
+        if derived is not None and derived.config_line:
+            reasons.append(f"to log the zero-std share ({trainer}): {derived.config_line}")
     if derived is not None and derived.dynamic_sampling:
         reasons.append(
             f"dynamic sampling ({derived.dynamic_sampling}): not measurable here: "
