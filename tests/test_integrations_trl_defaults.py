@@ -101,6 +101,16 @@ def test_generation_rounds_are_counted_from_trls_fields(tiny, tmp_path, kw):
     assert cb.report["last_step"] == seen[-1][1]
     assert cb.report["planned_steps"] == cb.rounds(args, 6)
     assert any("steps are generation rounds" in r for r in cb.report["reasons"])
+    # after the fact, on the trainer_state.json TRL writes: windows quote only the steps at
+    # which TRL logged the zero-std share (with spg 2 or mu 2: every other step)
+    from rankinv.verdicts.monitor import MonitorConfig, monitor
+
+    trainer.state.save_to_json(str(tmp_path / "trainer_state.json"))
+    hist = trainer.state.log_history
+    logged = {e["step"] for e in hist if "frac_reward_zero_std" in e}
+    rep = monitor(tmp_path, MonitorConfig(rule="informative", group_size=4))
+    wins = re.findall(r"steps (\d+)-(\d+)", " ".join(rep["reasons"]))
+    assert wins and all(int(a) in logged and int(b) in logged for a, b in wins), (wins, logged)
 
 
 def test_logging_steps_10_quotes_only_logged_steps_and_stops_on_no_signal(tiny, tmp_path):

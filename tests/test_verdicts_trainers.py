@@ -3,7 +3,7 @@ configuration line that adds the metric, and no verdict from a rule that is not 
 
 import json
 
-from rankinv.verdicts.monitor import MonitorConfig, monitor
+from rankinv.verdicts.monitor import MonitorConfig, basis, monitor
 
 
 def verl_log(path, reward, steps=120, entropy=None, extra=None):
@@ -27,6 +27,7 @@ def test_verl_run_stuck_at_reward_001_for_120_steps_is_not_continued(tmp_path):
     assert rep["rule_on_bound"] and rep["trainer"] == "verl"
     text = " ".join(rep["reasons"])
     assert "upper bound 0.08" in text  # g = 8 x 0.01
+    assert "on an upper bound of the informative share" in basis(rep)
     assert "g = 8 assumed" in text and "reward_slope" not in (rep["rule_used"] or "")
     # judged at the check step (200 of the 400 assumed planned steps): stop
     rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.01, steps=210))

@@ -405,6 +405,8 @@ def basis(rep: dict) -> str:
     used = rep.get("rule_used")
     if rep.get("state", "signal").startswith("no_signal"):
         what = f"no signal: {rep['state'].split(':', 1)[1]}, a fact of the log"
+    elif rep.get("rule_on_bound"):
+        what = f"rule {used} on an upper bound of the informative share from the mean reward"
     elif used in ("paper", "paper_min"):
         what = f"rule {used}; signal: {rep['entropy_signal']}"
     elif used:
