@@ -49,6 +49,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
             [r for r in lg.records if r["step"] <= common],
             lg.max_steps,
             lg.issues,
+            lg.logging_steps,
         )
         rep = analyse(cut, at)
         runs.append({"log": name, "report": rep, "score": rep["doom_score"]})
