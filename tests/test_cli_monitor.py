@@ -65,7 +65,7 @@ def test_verl_jsonl_is_read(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["log_format"] == "verl" and data["columns"]["reward"] == "critic/score/mean"
-    assert any("verl logs none" in r for r in data["reasons"])
+    assert any("(verl) has no zero-std share" in r for r in data["reasons"])
 
 
 def test_follow_ends_on_a_stop(tmp_path):

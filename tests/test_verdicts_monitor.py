@@ -2,10 +2,13 @@
 compute saved from the log's step; provisional verdicts; sweeps."""
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from rankinv import theory
 from rankinv.errors import UserError
 from rankinv.verdicts import rules, stage2
 from rankinv.verdicts.monitor import MonitorConfig, monitor
@@ -183,7 +186,8 @@ def test_informative_fraction_at_the_floor_is_at_it_and_a_zero_trend_is_flat(tmp
     text = " ".join(rep["reasons"])
     assert (
         "the informative-group fraction 0.50 over steps 170-200 (the log's latest steps) is at "
-        "the floor 1 - f_g(p*) at g = 8: 0.50"
+        "the floor 1 - f_g(p*) at g = 8 assumed (the log does not state the group size; pass "
+        "--group-size): 0.50"
     ) in text
     assert "flat (0.000 per 100 steps, fitted over steps 10-200)" in text
     assert "falling" not in text and rep["verdict"] == "continue"
@@ -220,8 +224,14 @@ def test_rule_reads_only_its_columns_and_falls_back_by_name(tmp_path):
     rep = monitor(path, MonitorConfig(rule="reward_gain", rule_threshold=0.0))
     assert rep["rule_used"] == "reward_gain" and rep["entropy_drop"] is None
     rep = monitor(path, MonitorConfig(rule="informative"))
-    assert rep["rule_used"] != "informative"
-    assert "fell back to" in rep["reasons"][0]
+    # reward only: reward_slope (not scale-free) and the rules at chance are not eligible
+    assert rep["rule_used"] is None and rep["verdict"] == "continue"
+    assert rep["reasons"][0].startswith("rule informative cannot run")
+    rows = [{"step": s, "entropy": 1.0, "min_entropy": 1 - s / 400} for s in range(200)]
+    path = tmp_path / "worst_token.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rep = monitor(path, MonitorConfig(rule="informative"))
+    assert rep["rule_used"] == "paper_min" and "fell back to" in rep["reasons"][0]
     with pytest.raises(UserError, match=r"lacks key\(s\) \['nosuch'\]"):
         monitor(path, MonitorConfig(reward_key="nosuch"))
 
@@ -317,3 +327,124 @@ def test_real_trl_run_rising_with_signal_continues():
     assert rep["verdict"] == "continue" and rep["state"] == "signal"
     r = [v for v in rep["series"]["reward"] if v is not None]
     assert r[-1] > r[0] + 0.2 and rep["informative_fraction"] > 0.5
+
+
+# ---------------------------------------------------------------- issue 38: assumptions named
+def test_group_size_is_named_as_assumed_or_read_from_the_log(tmp_path):
+    rows = {s: {"frac_reward_zero_std": 0.5} for s in range(1, 101)}
+    rep = monitor(write(tmp_path, rows))
+    assert rep["group_size"] == 8 and rep["assumptions"][0]["source"] == "assumed"
+    assert any("g = 8 assumed" in r for r in rep["reasons"])
+    rows = {s: {"frac_reward_zero_std": 0.5, "num_generations": 4} for s in range(1, 101)}
+    rep = monitor(write(tmp_path, rows))
+    assert rep["group_size"] == 4 and rep["assumptions"][0]["source"] == "log"
+    assert not any("g = 4 assumed" in r or "g = 8" in r for r in rep["reasons"])
+    assert rep["informative_floor"] == pytest.approx(
+        theory.informative_probability(theory.p_star(4), 4)
+    )
+
+
+def test_rewards_on_a_0_10_scale_are_warned_and_judged_on_that_range(tmp_path):
+    # a half-solved run on a 0-10 reward: every group all-pass or all-fail, reward 5
+    rows = {s: {"frac_reward_zero_std": 1.0, "reward": 5.0} for s in range(1, 101)}
+    rep = monitor(write(tmp_path, rows))
+    assert rep["state"] == "no_signal:mixed"  # not "saturated" (5 > 1 on [0, 1])
+    assert rep["reward_range"] == [0.0, 10.0]
+    assert any("outside the assumed range [0, 1]: judged on [0, 10]" in r for r in rep["reasons"])
+    assert "some prompts solved in every sample" in rep["reasons"][0]  # "mixed" in words
+    rows = {s: {"frac_reward_zero_std": 0.4, "reward": 1 + 2 * s / 200} for s in range(1, 201)}
+    rep = monitor(write(tmp_path, rows), MonitorConfig(rule="reward_gain"))
+    # steps 10-200: a rise of 1.90 from 1.10, headroom 10 - 1.10: +21% (on [0, 1]: +3800%)
+    assert "gained +21% of its headroom" in rep["reasons"][0]
+    given = monitor(write(tmp_path, rows), MonitorConfig(reward_range=(0.0, 2.0)))
+    assert any("outside the given range [0, 2]: kept as given" in r for r in given["reasons"])
+
+
+def test_a_finished_run_without_max_steps_claims_no_saved_steps(tmp_path):
+    path = tmp_path / "run.jsonl"
+    rows = [{"step": s, "frac_reward_zero_std": 1.0, "reward": 0.0} for s in range(1, 41)]
+    rows.append({"step": 40, "train_runtime": 12.0, "train_loss": 0.0})  # TRL's summary
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rep = monitor(path)
+    assert rep["verdict"] == "stop" and rep["planned_steps"] == 40
+    assert rep["compute_saved"] == 0.0 and "saves 360" not in " ".join(rep["reasons"])
+    assert "the run finished at step 40: stopping saves nothing now" in rep["reasons"]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:-1]))  # still running
+    rep = monitor(path)
+    assert rep["planned_steps"] == 400 and rep["assumptions"][2]["source"] == "assumed"
+    assert any("planned steps 400 assumed" in r for r in rep["reasons"])
+
+
+def test_a_finished_tensorboard_run_without_max_steps_claims_no_saved_steps(tmp_path):
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("torch")
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(log_dir=str(tmp_path / "runs"))
+    for s in range(1, 41):
+        w.add_scalar("train/frac_reward_zero_std", 1.0, s)
+        w.add_scalar("train/reward", 0.0, s)
+    w.add_scalar("train/train_runtime", 12.0, 40)  # TRL's end-of-training summary
+    w.close()
+    rep = monitor(tmp_path / "runs")
+    assert rep["verdict"] == "stop" and rep["compute_saved"] == 0.0
+
+
+def _windows(reasons):
+    return [(int(a), int(b)) for r in reasons for a, b in re.findall(r"steps (\d+)-(\d+)", r)]
+
+
+def test_a_two_step_log_quotes_no_backwards_window(tmp_path):
+    rows = {s: {"frac_reward_zero_std": 0.5, "entropy": 0.5} for s in (1, 2)}
+    rep = monitor(write(tmp_path, rows))
+    assert all(a <= b for a, b in _windows(rep["reasons"]))
+    assert "judged steps 10-2" not in " ".join(rep["reasons"])
+    assert any("the rule has not judged yet" in r for r in rep["reasons"])
+
+
+def test_logging_every_10_steps_quotes_only_logged_steps(tmp_path):
+    rows = {s: {"frac_reward_zero_std": 0.7, "entropy": 0.5} for s in range(10, 71, 10)}
+    rep = monitor(write(tmp_path, rows))  # logging_steps 10, judged from step 10 of 400
+    logged = set(range(10, 71, 10))
+    wins = _windows(rep["reasons"])
+    assert wins and all(a in logged and b in logged for a, b in wins), wins
+    assert any("each TRL's mean over the 10 steps up to it" in r for r in rep["reasons"])
+    assert rep["assumptions"][3]["value"] == {"steps": 10, "averaged": True}
+
+
+def test_averaged_values_stand_for_the_centre_of_their_steps():
+    # a linear reward logged every 10 steps as TRL's means: 0.01 * s averaged over s-9..s
+    steps = np.arange(10, 201, 10)
+    reward = 0.01 * (steps - 4.5)
+    tr = stage2.Trace(steps=steps, reward=reward, interval=10, averaged=True)
+    change, _, start = stage2._fit(tr, tr.reward, 10, 200)
+    assert start == pytest.approx(0.10) and change == pytest.approx(1.90)  # reward at step 10
+
+
+def test_the_paper_rules_watch_says_why(tmp_path):
+    rows = entropy_rows(0.5, 0.315, range(10, 161, 10))  # a 37% drop
+    rep = monitor(write(tmp_path, rows), PAPER)
+    assert rep["verdict"] == "watch"
+    assert (
+        "is below the stop threshold 50%; it is above the watch level 30% (0.6 of the stop "
+        "threshold), hence watch" in rep["reasons"][0]
+    )
+
+
+def test_a_sweep_prints_each_runs_reasons_and_explains_the_doom_score(tmp_path, printed):
+    from rankinv.render.monitor import print_sweep
+
+    paths = []
+    for i, slope in enumerate((0.002, -0.001)):
+        rows = {s: {"reward": 0.2 + slope * s, "frac_reward_zero_std": 0.4} for s in range(1, 101)}
+        paths.append(write(tmp_path, rows, name=f"r{i}.json"))
+    res = judge_sweep(paths, MonitorConfig(rule="reward_gain"))
+    out = " ".join(printed(print_sweep, res).split())
+    assert "the doom score is rule reward_gain's score" in out
+    assert "higher means less worth continuing" in out
+    for r in res["runs"]:
+        assert " ".join(r["reasons"][0].split()) in out
+    stopped = next(r for r in res["runs"] if r["verdict"] == "stop")
+    assert "rank 2 of 2" in stopped["why"]
+    if stopped["own_verdict"] != "stop":
+        assert "judged alone its own verdict would be" in stopped["why"]

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rankinv.verdicts import rules, stage2
+from rankinv.verdicts import panels, rules, stage2
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 
 
@@ -95,8 +95,8 @@ def test_every_rule_states_what_it_reads_and_catches():
 
 def test_informative_signal_names_its_column_as_computed(tmp_path):
     panel = {"name": "informative", "key": "frac_reward_zero_std"}
-    assert stage2.signal_source(panel) == "1 - frac_reward_zero_std"
-    assert stage2.signal_source({"name": "reward", "key": "reward"}) == "reward"
+    assert panels.signal_source(panel) == "1 - frac_reward_zero_std"
+    assert panels.signal_source({"name": "reward", "key": "reward"}) == "reward"
     from rankinv.verdicts.monitor import basis
 
     path = _log(tmp_path / "run.jsonl", entropy_drop=0.1, informative_end=0.6)

@@ -35,13 +35,21 @@ def monitor(
     threshold: float = typer.Option(
         paper.DROP_THRESHOLD, help="Abort when the relative drop exceeds this."
     ),
-    group_size: int = typer.Option(8, "--group-size", "-g", help="GRPO group size g."),
+    group_size: int = typer.Option(
+        None,
+        "--group-size",
+        "-g",
+        help="GRPO group size g (default: the log's num_generations where logged, else 8, "
+        "named as assumed).",
+    ),
     planned_steps: int = typer.Option(
         None,
         help="Planned RL steps, for compute saved (default: the log's max_steps, else 400).",
     ),
     reward_range: str = typer.Option(
-        "0,1", help="MIN,MAX of the reward (its headroom and the no-signal states use it)."
+        None,
+        help="MIN,MAX of the reward (its headroom and the no-signal states use it; default "
+        "0,1, named as assumed, widened with a warning when the logged rewards leave it).",
     ),
     keep: float = typer.Option(
         0.5, help="With several logs: the share of runs with signal that continue."
@@ -86,10 +94,13 @@ def monitor(
     from rankinv.verdicts.monitor import monitor as run_monitor
     from rankinv.verdicts.sweep import judge_sweep
 
-    try:
-        lo, hi = (float(x) for x in reward_range.split(","))
-    except ValueError:
-        raise UserError(f"--reward-range must be MIN,MAX, got {reward_range!r}") from None
+    rng = None
+    if reward_range is not None:
+        try:
+            lo, hi = (float(x) for x in reward_range.split(","))
+        except ValueError:
+            raise UserError(f"--reward-range must be MIN,MAX, got {reward_range!r}") from None
+        rng = (lo, hi)
     cfg = MonitorConfig(
         ref_step=ref_step,
         check_step=check_step,
@@ -100,7 +111,7 @@ def monitor(
         step_key=step_key,
         zero_std_key=zero_std_key,
         reward_key=reward_key,
-        reward_range=(lo, hi),
+        reward_range=rng,
         **({"rule": rule} if rule else {}),
     )
     if not 0 < keep < 1:

@@ -18,14 +18,25 @@ first; passed in ``callbacks=[...]`` it runs after the trackers and its metrics 
 and writing the monitor's JSON report to the output directory. Only the main process warns
 and writes.
 
-Steps: with ``num_iterations`` > 1 TRL takes several optimizer steps per generation round;
-the callback counts ref_step / check_step in generation rounds (global_step //
-num_iterations), the unit the rules were calibrated in, and says so in its report.
+Steps are generation rounds, the unit the rules were calibrated in, counted from TRL's own
+fields (trl/trainer/grpo_trainer.py, ``_prepare_inputs``): TRL generates once every
+``steps_per_generation * num_iterations`` micro-batches, and an optimizer step is
+``gradient_accumulation_steps`` micro-batches, so after global step G
+
+    rounds(G) = ceil(G * gradient_accumulation_steps / (steps_per_generation * num_iterations))
+
+(``steps_per_generation`` defaults to ``gradient_accumulation_steps``: one round per step).
+TRL averages each logged metric over the rounds since the previous log (``logging_steps``,
+default 10), so the callback hands the monitor its logging interval in rounds and the values
+as averages. ``reward_range``: TRL's ``reward`` is the weighted sum of the reward functions,
+not necessarily in [0, 1]; give its (min, max) (default: (0, 1), assumed, and widened with a
+warning when the logged rewards leave it).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 import warnings
 from pathlib import Path
@@ -64,7 +75,7 @@ class EntropyMonitorCallback(TrainerCallback):
     calibrated; threshold: the paper's rule's (0.5). action: "log"
     only records the verdict, "warn" (default) also warns when it changes, "stop" also stops
     training on "stop" (a no-signal state stops at once; a rule's stop waits for the check
-    step).
+    step). reward_range: (min, max) of TRL's summed reward (None: (0, 1), assumed).
     """
 
     def __init__(
@@ -76,6 +87,7 @@ class EntropyMonitorCallback(TrainerCallback):
         group_size: int | None = None,
         entropy_key: str | None = None,
         rule: str | None = None,
+        reward_range: tuple[float, float] | None = None,
     ):
         if action not in ACTIONS:
             raise UserError(f"action must be one of {ACTIONS}, got {action!r}")
@@ -84,12 +96,19 @@ class EntropyMonitorCallback(TrainerCallback):
         self.group_size = group_size
         self.entropy_key = entropy_key
         self.rule = rule or rules.DEFAULT_STAGE2_RULE
+        self.reward_range = None if reward_range is None else tuple(map(float, reward_range))
         self.records: list[dict] = []
         self.report: dict | None = None
         self.verdict: str | None = None
         self.stopped_at: int | None = None
         self.seconds = 0.0  # time spent in the callback, for the overhead figure
-        MonitorConfig(ref_step=ref_step, check_step=check_step, threshold=threshold, rule=self.rule)
+        MonitorConfig(
+            ref_step=ref_step,
+            check_step=check_step,
+            threshold=threshold,
+            rule=self.rule,
+            reward_range=self.reward_range,
+        )
 
     def attach(self, trainer):
         """Add this callback before the trainer's trackers, so they log its metrics."""
@@ -97,18 +116,32 @@ class EntropyMonitorCallback(TrainerCallback):
         return trainer
 
     @staticmethod
-    def _iterations(args) -> int:
-        return max(1, int(getattr(args, "num_iterations", 1) or 1))
+    def rounds_per_step(args) -> tuple[float, str]:
+        """(generation rounds per optimizer step, the formula in words) from TRL's fields."""
+        ga = max(1, int(getattr(args, "gradient_accumulation_steps", 1) or 1))
+        spg = max(1, int(getattr(args, "steps_per_generation", None) or ga))
+        mu = max(1, int(getattr(args, "num_iterations", 1) or 1))
+        words = (
+            f"gradient_accumulation_steps {ga} / (steps_per_generation {spg} x num_iterations {mu})"
+        )
+        return ga / (spg * mu), words
+
+    @classmethod
+    def rounds(cls, args, global_step: int) -> int:
+        """Generation rounds done by the end of optimizer step ``global_step``."""
+        rate, _ = cls.rounds_per_step(args)
+        return math.ceil(global_step * rate - 1e-9)
 
     def _config(self, args) -> MonitorConfig:
-        g = self.group_size or getattr(args, "num_generations", None) or 8
+        g = self.group_size or getattr(args, "num_generations", None)
         return MonitorConfig(
             ref_step=self.ref_step,
             check_step=self.check_step,
             threshold=self.threshold,
-            group_size=int(max(2, g)),
+            group_size=None if g is None else int(max(2, g)),
             entropy_key=self.entropy_key,
             rule=self.rule,
+            reward_range=self.reward_range,
         )
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -118,19 +151,25 @@ class EntropyMonitorCallback(TrainerCallback):
                 k in logs for k in ("entropy", "reward", "frac_reward_zero_std")
             ):
                 return control
-            mu = self._iterations(args)
-            round_ = state.global_step // mu
+            rate, formula = self.rounds_per_step(args)
+            round_ = self.rounds(args, state.global_step)
             self.records.append({**logs, "step": round_})
-            planned = state.max_steps // mu if getattr(state, "max_steps", 0) else None
+            max_steps = getattr(state, "max_steps", 0)
+            planned = self.rounds(args, max_steps) if max_steps else None
+            every = max(1, int(getattr(args, "logging_steps", 1) or 1))
+            interval = max(1, round(every * rate))
             try:
-                rep = analyse_records(self.records, self._config(args), max_steps=planned)
+                rep = analyse_records(
+                    self.records, self._config(args), max_steps=planned, logging_steps=interval
+                )
             except UserError:
                 return control
-            if mu > 1:
+            if rate != 1:
                 rep["reasons"].append(
-                    f"steps are generation rounds: global step {state.global_step} // "
-                    f"num_iterations {mu} = {round_}"
+                    f"steps are generation rounds: global step {state.global_step} x {formula} "
+                    f"= round {round_}"
                 )
+            rep["generation_rounds"] = {"per_step": rate, "round": round_}
             self.report = rep
             metrics = {
                 "rankinv/verdict": VERDICT_CODE[rep["verdict"]],

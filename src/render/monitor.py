@@ -57,6 +57,11 @@ def print_sweep(res: dict) -> None:
             f"{r['compute_saved']:.0%}",
         )
     console.print(t)
+    console.print(f"{res['doom_score']}.", highlight=False)
+    for r in res["runs"]:
+        console.print(f"{r['log']}: {r['verdict']} ({r['why']})", highlight=False)
+        for line in r["reasons"]:
+            console.print(f"  - {line}", highlight=False)
     console.print(
         f"stopping as above saves {res['compute_saved']:.1%} of the sweep's planned compute",
         highlight=False,

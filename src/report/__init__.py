@@ -22,8 +22,8 @@ from rankinv.theory import outcomes, paper
 from rankinv.verdicts.compare import ci_p_note, flag_word
 from rankinv.verdicts.monitor import basis as monitor_basis
 from rankinv.verdicts.monitor import is_report as is_monitor_report
+from rankinv.verdicts.panels import signal_source
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
-from rankinv.verdicts.stage2 import signal_source
 
 
 def _plt():
@@ -234,11 +234,12 @@ def monitor_figure(rep: dict, out: Path, name: str) -> Path:
     if sig is not None and sig["name"] in ("entropy", "min_entropy"):
         vals = [(x, v) for x, v in zip(s["step"], s["informative"], strict=True) if v is not None]
         ylabel, title = "informative-group fraction", "Groups carrying a learning signal"
+        g = rep.get("group_size", cfg["group_size"])
         a2.axhline(
             rep["informative_floor"],
             color="k",
             ls=":",
-            label=f"1 - f_g(p*) = {rep['informative_floor']:.2f} (g = {cfg['group_size']})",
+            label=f"1 - f_g(p*) = {rep['informative_floor']:.2f} (g = {g})",
         )
     else:
         vals = [(x, v) for x, v in zip(s["step"], s["entropy"], strict=True) if v is not None]

@@ -14,13 +14,31 @@ Formats (``read_log``):
 
 Metric names differ by trainer; ``COLUMNS`` lists, per quantity the rules read, the names
 looked for in order. A ``train/`` prefix (TRL's and W&B's tracker names) is dropped when the
-bare name is not logged.
+bare name is not logged. Held-out evaluation columns are mapped onto one set of names
+(``eval/pass_at_1``, ``eval/pass_at_<k>``, ``eval/pass_at_<k>_se``; ``EVAL_ALIASES``): TRL's
+``eval_`` prefix, verl's ``val-core/<source>/acc/mean@N`` (pass@1) and ``best@N/mean``
+(verl's bootstrap best-of-N, read as pass@N) and OpenRLHF's ``eval_<source>_pass<N>``.
+
+What each trainer logs, read from its own metric code (not guessed):
+
+- TRL 1.16 GRPOTrainer: ``reward``, ``frac_reward_zero_std``, ``entropy``; each logged value is
+  the mean over the generation rounds since the previous log (``logging_steps``, default 10;
+  ``trainer_state.json`` holds it); the end-of-training summary (``train_runtime``) marks a
+  finished run.
+- verl (verl/trainer/ppo/metric_utils.py ``compute_data_metrics``, ray_trainer.py):
+  ``critic/score/mean|max|min``, ``actor/entropy`` (the mean token entropy, aggregated by
+  ``loss_agg_mode``), no zero-std share; DAPO's dynamic sampling (``algorithm.filter_groups``)
+  logs ``train/num_gen_batches`` and drops zero-std groups before any metric is computed.
+- OpenRLHF (openrlhf/trainer/ppo_trainer.py): ``reward``, ``rollout/reward_mean``,
+  ``entropy_loss`` (only with an entropy coefficient); with ``--algo.dynamic_filtering_enable``
+  ``dynamic_filtering_pass_rate`` (percent of prompts kept); no zero-std share otherwise.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +57,24 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "zero_std": ("frac_reward_zero_std", "critic/frac_reward_zero_std"),
     "informative": ("informative_fraction", "frac_informative"),
     "all_fail": ("frac_all_fail", "all_fail"),
-    "reward": ("reward", "critic/score/mean", "rewards/mean", "reward_mean"),
+    "reward": ("reward", "critic/score/mean", "rewards/mean", "reward_mean", "rollout/reward_mean"),
+    "reward_min": ("critic/score/min",),
+    "reward_max": ("critic/score/max",),
     "heldout_pass_at_1": ("heldout_pass_at_1",),
     "heldout_pass_at_k": ("heldout_pass_at_k",),
+    "group_size": ("num_generations", "group_size", "n_samples_per_prompt", "rollout_n"),
+    "gen_batches": ("num_gen_batches",),  # verl DAPO (filter_groups): batches drawn per step
+    "filter_pass_rate": ("dynamic_filtering_pass_rate",),  # OpenRLHF: % of prompts kept
+    "finished": ("train_runtime",),  # TRL's end-of-training summary
 }
+#: Held-out evaluation columns, mapped onto eval/pass_at_<k>[_se] (see the module docstring).
+EVAL_ALIASES = (
+    re.compile(r"^(?:eval[/_])+(?P<k>pass_at_\d+(?:_se)?)$"),  # TRL eval_, trackers' eval/
+    re.compile(r"^val-core/[^/]+/(?:acc|reward)/mean@\d+$"),  # verl: pass@1
+    re.compile(r"^val-core/[^/]+/(?:acc|reward)/best@(?P<n>\d+)/mean$"),  # verl: pass@N
+    re.compile(r"^(?:eval/)?eval_.+_pass(?P<o>\d+)$"),  # OpenRLHF
+)
+EVAL_KEY = re.compile(r"^eval/pass_at_(\d+)(_se)?$")
 TB_GLOB = "events.out.tfevents.*"
 
 
@@ -55,6 +87,52 @@ class RunLog:
     records: list[dict]
     max_steps: int | None = None  # the planned total, where the log states it (TRL)
     issues: list[str] = field(default_factory=list)
+    logging_steps: int | None = None  # TRL's logging interval, where the log states it
+
+    @property
+    def trainer(self) -> str:
+        """ "trl", "verl", "openrlhf" or "unknown", from the format and the metric names."""
+        return trainer_of(self.records, self.format)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the log holds TRL's end-of-training summary (the run ended)."""
+        return pick_key(self.records, "finished") is not None
+
+
+def trainer_of(records: list[dict], fmt: str = "jsonl") -> str:
+    keys = {k for r in records for k in r}
+    if fmt == "trl" or "frac_reward_zero_std" in keys:
+        return "trl"
+    if fmt == "verl" or any(k.startswith(("critic/", "actor/", "val-core/")) for k in keys):
+        return "verl"
+    if keys & {"rollout/reward_mean", "dynamic_filtering_pass_rate", "act_loss"}:
+        return "openrlhf"
+    return "unknown"
+
+
+def _eval_names(rec: dict) -> dict:
+    """The record with its held-out evaluation columns also under eval/pass_at_<k>[_se]."""
+    out = dict(rec)
+    for key, v in rec.items():
+        if not isinstance(key, str) or EVAL_KEY.match(key):
+            continue
+        for i, pat in enumerate(EVAL_ALIASES):
+            m = pat.match(key)
+            if m is None:
+                continue
+            d = m.groupdict()
+            name = (
+                d["k"]
+                if i == 0
+                else "pass_at_1"
+                if i == 1
+                else f"pass_at_{d['n']}"
+                if i == 2
+                else f"pass_at_{d['o']}"
+            )
+            out.setdefault(f"eval/{name}", v)
+    return out
 
 
 def _strip_prefix(rec: dict) -> dict:
@@ -62,7 +140,7 @@ def _strip_prefix(rec: dict) -> dict:
     for k, v in rec.items():
         if isinstance(k, str) and k.startswith("train/") and k[6:] not in rec:
             out[k[6:]] = v
-    return out
+    return _eval_names(out)
 
 
 def _finite(x) -> float | None:
@@ -159,7 +237,7 @@ def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
     if not path.exists():
         raise InputNotFound(f"log not found: {path}")
     issues: list[str] = []
-    max_steps = None
+    max_steps = logging_steps = None
     if path.is_dir():
         if (path / "trainer_state.json").exists():
             path = path / "trainer_state.json"
@@ -194,6 +272,8 @@ def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
         recs, fmt = list(data["log_history"]), "trl"
         ms = _finite(data.get("max_steps"))
         max_steps = int(ms) if ms and ms > 0 else None
+        ls = _finite(data.get("logging_steps"))
+        logging_steps = int(ls) if ls and ls >= 1 else None
     else:
         recs, nested = _read_jsonl(text, path.name, issues)
         fmt = "verl" if nested else "jsonl"
@@ -203,7 +283,7 @@ def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
     if not recs:
         raise UserError(f"{path.name} holds no logged steps")
     recs = merge_by_step([_strip_prefix(r) for r in recs], issues, step_key)
-    return RunLog(str(path), fmt, recs, max_steps, issues)
+    return RunLog(str(path), fmt, recs, max_steps, issues, logging_steps)
 
 
 def pick_key(records: list[dict], quantity: str, forced: str | None = None) -> str | None:

@@ -22,7 +22,7 @@ from rankinv.theory import paper
 
 # The calibrated defaults: copied from the calibrate run saved at
 # figures/data/calibrate/calibrate.json (scripts/update_calibrated.py writes the module;
-# tests/test_verdicts_calibrate.py checks that the two agree). Held-out numbers: measured on the
+# tests/test_evaluation_calibrate.py checks that the two agree). Held-out numbers: measured on the
 # report half of the simulated settings.
 from rankinv.verdicts._calibrated import (
     DEFAULT_STAGE1_RISK_SIGNAL,

@@ -86,6 +86,15 @@ class Trace:
     all_fail: np.ndarray | None = None
     reward: np.ndarray | None = None
     reward_range: tuple[float, float] = (0.0, 1.0)  # the reward's minimum and maximum
+    #: steps between logged values; averaged: each value is the mean over the ``interval``
+    #: steps up to its step (TRL with logging_steps > 1), so it stands for their centre
+    interval: int = 1
+    averaged: bool = False
+
+    def positions(self) -> np.ndarray:
+        """The step each value stands for: its own, or the centre of the steps it averages."""
+        shift = (self.interval - 1) / 2 if self.averaged else 0.0
+        return self.steps.astype(float) - shift
 
     @classmethod
     def from_records(cls, recs: Sequence[dict], **forced) -> Trace:
@@ -113,6 +122,25 @@ def _window(trace: Trace, values: np.ndarray | None, lo: int, hi: int) -> np.nda
         return None
     m = (trace.steps >= lo) & (trace.steps <= hi) & np.isfinite(values)
     return values[m] if m.any() else None
+
+
+def logged_span(trace: Trace, values, lo: int, hi: int) -> tuple[int, int] | None:
+    """(first, last) logged step in [lo, hi] where ``values`` holds a number; None if none."""
+    if values is None:
+        return None
+    m = (trace.steps >= lo) & (trace.steps <= hi) & np.isfinite(values)
+    if not m.any():
+        return None
+    s = trace.steps[m]
+    return int(s.min()), int(s.max())
+
+
+def span_words(trace: Trace, values, lo: int, hi: int) -> str:
+    """ "steps a-b": the logged steps of [lo, hi] (never a step that was not logged)."""
+    sp = logged_span(trace, values, lo, hi)
+    if sp is None:
+        return f"no logged step in {lo}-{hi}"
+    return f"step {sp[0]}" if sp[0] == sp[1] else f"steps {sp[0]}-{sp[1]}"
 
 
 def value_at(trace: Trace, values: np.ndarray | None, step: int, side: str):
@@ -156,7 +184,7 @@ def _fit(trace: Trace, values, ref: int, check: int):
     m = (trace.steps >= ref) & (trace.steps <= check) & np.isfinite(values)
     if m.sum() < 3:
         return None
-    x, y = trace.steps[m].astype(float), values[m]
+    x, y = trace.positions()[m], values[m]
     if np.ptp(x) == 0:
         return None
     slope, icept = np.polyfit(x, y, 1)
@@ -319,65 +347,6 @@ def steps_done(trace: Trace) -> int:
     return last + 1 if int(trace.steps.min()) == 0 else last
 
 
-def col_list(values, n) -> list:
-    """A column as JSON: floats, None where missing or not finite."""
-    return (
-        [None] * n if values is None else [None if not np.isfinite(v) else float(v) for v in values]
-    )
-
-
-def signal_source(panel: dict) -> str:
-    """The log column a signal panel plots, as computed: the informative fraction is
-    1 - the zero-std share column (e.g. "1 - frac_reward_zero_std")."""
-    key = panel.get("key")
-    if key is None:
-        return "not logged"
-    return f"1 - {key}" if panel.get("name") == "informative" else key
-
-
-def signal_panel(trace, rule, ref, check, thr, keys) -> dict | None:
-    """The series the rule read and its threshold in that series' units, for figures."""
-    col = {"entropy": trace.entropy, "informative": trace.informative, "reward": trace.reward}
-    name = STAGE2_RULES[rule].needs[-1]
-    if rule == "paper_min" and trace.min_entropy is not None:
-        name, values = "min_entropy", trace.min_entropy
-    else:
-        values = col.get(name, getattr(trace, name, None))
-    if values is None:
-        return None
-    ok = np.isfinite(values)
-    line = None
-    if rule in ("paper", "paper_min"):
-        r0 = value_at(trace, values, ref, "after")
-        if r0 is not None:
-            y = r0[1] * (1 - thr)
-            line = {"steps": [ref, check], "values": [y, y], "label": f"stop level: {thr:.0%} drop"}
-    elif rule in ("informative", "combined"):
-        line = {"steps": [ref, check], "values": [1 - thr] * 2, "label": "stop level"}
-    elif rule in ("reward_gain", "reward_slope"):
-        start = value_at(trace, values, ref, "after")
-        if start is not None:
-            lo, hi = trace.reward_range
-            head = max(hi - start[1], 0.05 * (hi - lo))
-            need = -thr * (head if rule == "reward_gain" else 1.0)
-            line = {
-                "steps": [ref, check],
-                "values": [start[1], start[1] + need],
-                "label": f"least rise that continues ({_fmt(-thr, '+.0%')} of headroom)"
-                if rule == "reward_gain"
-                else f"least rise that continues ({_fmt(-thr, '+.3f')})",
-            }
-    key = keys.get("zero_std") if name == "informative" else keys.get(name)
-    return {
-        "name": name,
-        "key": key,
-        "step": trace.steps[ok].tolist(),
-        "values": values[ok].tolist(),
-        "window": [ref, check],
-        "threshold_line": line,
-    }
-
-
 def no_signal(trace: Trace, step: int | None = None) -> dict | None:
     """The mechanical state at ``step`` (default: the last logged step): a dict when the mean
     zero-std share over the last NO_SIGNAL_STEPS steps (at least NO_SIGNAL_MIN_POINTS logged
@@ -424,6 +393,26 @@ def no_signal(trace: Trace, step: int | None = None) -> dict | None:
         "window": (lo_step, step),
         "points": int(w.size),
     }
+
+
+def no_signal_words(mech: dict, bound: bool = False, unknown_why: str | None = None) -> str:
+    """The no-signal state in words (``bound``: the share is a bound from the mean reward;
+    ``unknown_why``: why solved or failed cannot be told)."""
+    what = {
+        "saturated": "saturated: the reward is at its maximum, the training prompts are solved",
+        "stranded": "stranded: the reward is at its minimum, every sample fails",
+        "mixed": "mixed: every group is all-pass or all-fail with the reward between the edges "
+        "(some prompts solved in every sample, the rest failed in every sample)",
+        "unknown": unknown_why or "the log has no reward to say whether solved or failed",
+    }[mech["state"]]
+    a, b = mech["window"]
+    name = "the zero-std group share" if not bound else "the zero-std group share's lower bound"
+    how = "" if not bound else " (derived from the mean reward, pass/fail rewards)"
+    return (
+        f"no signal (a fact of the log{how}, whatever the rule): "
+        + mech["comparison"].words(name, "the no-signal level", ".2f", f" over steps {a}-{b}")
+        + f", so the policy gradient is (nearly) zero with beta = 0; {what}; stop"
+    )
 
 
 #: The outcome labels the mechanical stop claims, per state.

@@ -9,8 +9,17 @@ from dataclasses import asdict
 import numpy as np
 
 from rankinv.errors import UserError
-from rankinv.verdicts import logs
+from rankinv.verdicts import logs, rules
 from rankinv.verdicts.monitor import MonitorConfig, analyse
+
+
+def doom_words(rule: str) -> str:
+    """What the doom score of ``rule`` is, in words (higher = less worth continuing)."""
+    desc = rules.STAGE2_RULES[rule].description if rule in rules.STAGE2_RULES else rule
+    return (
+        f"the doom score is rule {rule}'s score at the sweep's common step: {desc}; higher "
+        "means less worth continuing, and the runs are ranked by it"
+    )
 
 
 def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> dict:
@@ -40,6 +49,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
             [r for r in lg.records if r["step"] <= common],
             lg.max_steps,
             lg.issues,
+            lg.logging_steps,
         )
         rep = analyse(cut, at)
         runs.append({"log": name, "report": rep, "score": rep["doom_score"]})
@@ -49,17 +59,33 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
     for i, r in enumerate(scored):
         r["rank"] = i + 1
         r["verdict"] = "continue" if i < n_keep else "stop"
+        side = "better" if i < n_keep else "worse"
+        r["why"] = (
+            f"doom score {r['score']:+.3f}, rank {i + 1} of {len(scored)} (1 = least doomed): "
+            f"in the {side} {keep:.0%} of the sweep"
+            if i < n_keep
+            else f"doom score {r['score']:+.3f}, rank {i + 1} of {len(scored)} (1 = least "
+            f"doomed): outside the best {keep:.0%} of the sweep"
+        )
     for r in runs:
+        own = r["report"]["verdict"]
         if r["report"]["state"].startswith("no_signal"):
             r["rank"], r["verdict"] = None, "stop"
+            r["why"] = "no signal, a fact of its log"
         elif r["score"] is None:
             r["rank"], r["verdict"] = None, "continue"
+            r["why"] = "its rule cannot be computed on its log: not ranked"
+        if r["verdict"] != own:
+            r["why"] += f"; judged alone its own verdict would be {own}: the sweep " + (
+                "stops it relative to the others" if r["verdict"] == "stop" else "keeps it"
+            )
         plan, done = r["report"]["planned_steps"], r["report"]["steps_done"]
         r["compute_saved"] = (plan - done) / plan if r["verdict"] == "stop" else 0.0
     rule = next((r["report"]["rule_used"] for r in runs if r["report"]["rule_used"]), cfg.rule)
     return {
         "step": common,
         "rule": rule,
+        "doom_score": doom_words(rule),
         "keep": keep,
         "runs": [
             {
@@ -69,7 +95,10 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
                 "score": r["score"],
                 "state": r["report"]["state"],
                 "compute_saved": r["compute_saved"],
+                "own_verdict": r["report"]["verdict"],
+                "why": r["why"],
                 "reason": r["report"]["reasons"][0],
+                "reasons": r["report"]["reasons"],
             }
             for r in runs
         ],

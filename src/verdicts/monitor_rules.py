@@ -1,0 +1,187 @@
+"""The stage-2 rule part of the monitor: which rule may speak on a log (eligibility and
+fallback), the window it judges, its thresholds and its verdict in words. Windows quote only
+steps the log holds a value at."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rankinv.errors import UserError
+from rankinv.theory import paper
+from rankinv.verdicts import rules, stage2
+
+if TYPE_CHECKING:
+    from rankinv.verdicts.monitor import MonitorConfig
+
+#: Rules whose doom score is shown as offset - score (the quantity itself: a change, or the
+#: informative fraction for "informative"), stopping when that is below its level.
+_SHOWN_AS = dict.fromkeys(("reward_slope", "reward_gain", "reward_z", "combined"), 0.0) | {
+    "informative_trend": 0.0,
+    "informative": 1.0,
+}
+
+
+def shown_value(rule: str, doom: float) -> float:
+    """A rule's doom score (higher = stop) as the quantity its reasons print: offset - score
+    for the rules in _SHOWN_AS (e.g. the informative fraction, 1 - score), else the score."""
+    return _SHOWN_AS[rule] - doom if rule in _SHOWN_AS else doom
+
+
+def stops_when(rule: str) -> str:
+    """Which side of its threshold the printed quantity of ``rule`` stops on."""
+    return "below" if rule in _SHOWN_AS else "above"
+
+
+def judged_window(
+    cfg: MonitorConfig, rule: str | None, planned: int, planned_src: str = "planned"
+) -> tuple[int, int, str]:
+    """(ref, check, where they come from): the steps given, else the paper's 10 and 150 for
+    its rules, else the fraction of the planned run at which the rule was calibrated. A check
+    step given past the planned total is refused (its fraction of the run would be > 1)."""
+    from rankinv.verdicts.stage2 import check_window
+
+    frac = rules.STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
+    if rule in ("paper", "paper_min") or frac is None:
+        ref, check, src = paper.REF_STEP, paper.CHECK_STEP, "the paper's steps"
+    else:
+        ref, check = check_window(planned, frac)
+        src = f"{frac:g} of the {planned} planned steps, where rule {rule} was calibrated"
+    if cfg.check_step is not None and cfg.check_step > planned:
+        raise UserError(
+            f"check step {cfg.check_step} is past the {planned} planned steps - {planned_src}; "
+            f"give a check step <= {planned}, or the run's planned total with --planned-steps"
+        )
+    if cfg.ref_step is not None or cfg.check_step is not None:
+        given = (
+            "steps given"
+            if cfg.ref_step is not None and cfg.check_step is not None
+            else "reference step given"
+            if cfg.ref_step is not None
+            else "check step given"
+        )
+        check_now = cfg.check_step if cfg.check_step is not None else check
+        src = f"{given}; the check at {check_now / planned:.3g} of the {planned} planned steps"
+    ref = cfg.ref_step if cfg.ref_step is not None else ref
+    check = cfg.check_step if cfg.check_step is not None else check
+    if check <= ref:
+        default = f" (by default {check / planned:.3g} of {planned} steps)"
+        whose = "" if cfg.check_step is not None else default
+        msg = f"must come after the reference step {ref}; give a smaller --ref-step or a later"
+        raise UserError(f"check step {check}{whose} {msg} --check-step")
+    return ref, check, src
+
+
+def thresholds(rule: str, cfg: MonitorConfig) -> tuple[float, float]:
+    """(stop, watch) thresholds of the doom score of ``rule``."""
+    if rule == "paper":
+        return cfg.threshold, cfg.watch_fraction * cfg.threshold
+    if cfg.rule_threshold is not None:
+        return cfg.rule_threshold, cfg.rule_threshold
+    return rules.rule_threshold(rule), rules.rule_watch_threshold(rule)
+
+
+def usable(rule: str, trace: stage2.Trace) -> bool:
+    return all(getattr(trace, c) is not None for c in rules.STAGE2_RULES[rule].needs)
+
+
+def eligible(rule: str, trace: stage2.Trace) -> str | None:
+    """Why ``rule`` may not speak as a fallback on this log (None: it may): a rule that is
+    not scale-free (reward_slope), one at or below chance on held-out settings, and
+    paper_min on a log without a worst-token entropy (it would read the mean entropy, where
+    it was not calibrated) are not eligible."""
+    if not rules.STAGE2_RULES[rule].scale_free:
+        return "not scale-free"
+    if rule == "paper_min" and trace.min_entropy is None:
+        return "calibrated on the worst-token entropy, which the log lacks"
+    auc = rules.STAGE2_CALIBRATION.get(rule, {}).get("auc")
+    if auc is None or auc <= 0.5:
+        return "no better than chance on held-out settings"
+    return None
+
+
+def fallback(rule: str, trace: stage2.Trace) -> str | None:
+    """The asked rule when the log has its columns, else the eligible calibrated rule with
+    the best held-out AUC that the log has columns for."""
+    if usable(rule, trace):
+        return rule
+    order = sorted(
+        (r for r in rules.STAGE2_CALIBRATION if r in rules.STAGE2_RULES),
+        key=lambda r: -(rules.STAGE2_CALIBRATION[r].get("auc") or 0),
+    )
+    return next((r for r in order if usable(r, trace) and eligible(r, trace) is None), None)
+
+
+def rule_part(trace, rule, cfg, ref, check, reached):
+    """The verdict of one rule at ``check``: (verdict, reason, details)."""
+    score = rules.stage2_score(rule, trace, ref, check)
+    thr, watch_thr = thresholds(rule, cfg)
+    note = rules.stage2_accuracy_note(rule)
+    if score is None:
+        return "continue", f"rule {rule}: not computable on steps {ref}-{check} yet", {}
+    neg = rule in _SHOWN_AS
+
+    def shown(x):
+        return shown_value(rule, x)
+
+    stop_cmp = stage2.compare(shown(score), shown(thr))
+    watch_cmp = stage2.compare(shown(score), shown(watch_thr))
+    bad = "below" if neg else "above"
+    if stop_cmp.side == bad:
+        verdict = "stop" if reached else "watch"
+    elif watch_cmp.side == bad:
+        verdict = "watch"
+    else:
+        verdict = "continue"
+    col = getattr(trace, rules.STAGE2_RULES[rule].needs[-1])
+    window = f"over {stage2.span_words(trace, col, ref, check)}"
+    if rule in ("paper", "paper_min"):
+        what = "worst-token" if rule == "paper_min" and trace.min_entropy is not None else "mean"
+        text = (
+            f"{what} entropy {'fell' if score >= 0 else 'rose'} {abs(score):.0%} {window}: "
+            + stop_cmp.words("the drop", "the stop threshold", ".0%")
+        )
+    elif rule == "reward_gain":
+        text = f"the mean reward gained {-score:+.0%} of its headroom {window}: " + stop_cmp.words(
+            "the gain", "the stop level", "+.0%"
+        )
+    elif rule == "reward_z":
+        text = (
+            f"the mean reward changed by {-score:+.1f} standard errors {window}: "
+            + stop_cmp.words("the change", "the stop level", "+.1f")
+        )
+    elif rule == "informative":
+        lo = check - max(1, int(round(0.25 * (check - ref))))
+        text = stop_cmp.words(
+            "the informative-group fraction",
+            "the stop level",
+            ".2f",
+            f" over {stage2.span_words(trace, col, lo, check)} (the last quarter of the judged "
+            f"{stage2.span_words(trace, col, ref, check)})",
+        )
+    elif rule == "combined":
+        text = (
+            f"(informative fraction - 1) + the reward's gain as a share of its headroom {window}: "
+            + stop_cmp.words("the sum", "the stop level", "+.2f")
+        )
+    elif neg:
+        what = "mean reward" if rule == "reward_slope" else "informative-group fraction"
+        text = f"the {what} changed by {-score:+.3f} {window}: " + stop_cmp.words(
+            "the change", "the stop level", "+.3f"
+        )
+    else:
+        text = f"{rules.STAGE2_RULES[rule].description} {window}: " + stop_cmp.words(
+            "the score", "the stop threshold"
+        )
+    if verdict == "watch" and stop_cmp.side == bad and not reached:
+        text += "; a stop before the check step is a provisional watch"
+    elif verdict == "watch":
+        fmt = {"paper": ".0%", "paper_min": ".0%", "informative": ".2f"}.get(rule, "+.3f")
+        level = (
+            f"the watch level {stage2._fmt(shown(watch_thr), fmt)} ("
+            + (f"{cfg.watch_fraction:g} of the stop threshold" if rule == "paper" else "calibrated")
+            + ")"
+        )
+        text += f"; it is {watch_cmp.side} {level}, hence watch"
+    reason = f"rule {rule}: {text}; {verdict} ({note})"
+    details = {"score": score, "threshold": thr, "watch_threshold": watch_thr}
+    return verdict, reason, details | {"side": stop_cmp.side}

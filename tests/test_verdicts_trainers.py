@@ -1,0 +1,100 @@
+"""Logs without a zero-std column (verl, OpenRLHF): what the log allows, what it does not, the
+configuration line that adds the metric, and no verdict from a rule that is not eligible."""
+
+import json
+
+from rankinv.verdicts.monitor import MonitorConfig, basis, monitor
+
+
+def verl_log(path, reward, steps=120, entropy=None, extra=None):
+    rows = []
+    for s in range(1, steps + 1):
+        data = {
+            "actor/entropy": 1.0 if entropy is None else entropy(s),
+            "critic/score/mean": reward(s),
+            "critic/score/max": 1.0,
+            "critic/score/min": 0.0,
+        }
+        data |= (extra or {}) if not callable(extra) else extra(s)
+        rows.append({"step": s, "data": data})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_verl_run_stuck_at_reward_001_for_120_steps_is_not_continued(tmp_path):
+    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.01))
+    assert rep["verdict"] != "continue" and rep["rule_used"] == "informative"
+    assert rep["rule_on_bound"] and rep["trainer"] == "verl"
+    text = " ".join(rep["reasons"])
+    assert "upper bound 0.08" in text  # g = 8 x 0.01
+    assert "on an upper bound of the informative share" in basis(rep)
+    assert "g = 8 assumed" in text and "reward_slope" not in (rep["rule_used"] or "")
+    # judged at the check step (200 of the 400 assumed planned steps): stop
+    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.01, steps=210))
+    assert rep["verdict"] == "stop"
+
+
+def test_verl_run_without_signal_at_the_floor_is_stranded(tmp_path):
+    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.002), MonitorConfig(group_size=8))
+    assert rep["verdict"] == "stop" and rep["state"] == "no_signal:stranded"
+    assert rep["no_signal"]["bound"] is True
+    assert "derived from the mean reward, pass/fail rewards" in rep["reasons"][0]
+
+
+def test_verl_rising_run_is_undetermined_and_says_what_to_add(tmp_path):
+    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.2 + s / 400))
+    assert rep["rule_used"] is None and rep["verdict"] == "continue"
+    assert rep["label"] == "undetermined"
+    text = " ".join(rep["reasons"])
+    assert "cannot run" in text and 'metrics["critic/frac_reward_zero_std"]' in text
+
+
+def test_verl_mean_entropy_is_never_printed_as_worst_token_entropy(tmp_path):
+    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.5, entropy=lambda s: 1 - s / 150))
+    assert rep["rule_used"] != "paper_min" and "worst-token entropy fell" not in " ".join(
+        rep["reasons"]
+    )
+    rep = monitor(tmp_path / "m.jsonl", MonitorConfig(rule="paper_min"))
+    assert "mean entropy fell" in rep["reasons"][0]  # asked by name: named as mean
+
+
+def test_rewards_that_are_not_pass_fail_give_no_bound(tmp_path):
+    path = verl_log(tmp_path / "m.jsonl", lambda s: 0.01, extra={"critic/score/max": 0.3})
+    rep = monitor(path)
+    assert rep["rule_used"] is None and not rep["rule_on_bound"]
+    assert any("not pass/fail" in r for r in rep["reasons"])
+
+
+def test_verl_dapo_dynamic_sampling_is_detected_and_says_what_is_not_measurable(tmp_path):
+    path = verl_log(tmp_path / "m.jsonl", lambda s: 0.5, extra={"train/num_gen_batches": 3})
+    rep = monitor(path)
+    assert rep["dynamic_sampling"].startswith("verl DAPO")
+    text = " ".join(rep["reasons"])
+    assert "not measurable here" in text and "filter_groups drops zero-std groups" in text
+    assert rep["rule_used"] is None  # the kept groups' reward bounds nothing
+
+
+def openrlhf_log(path, pass_rate=None, steps=220):
+    rows = []
+    for s in range(1, steps + 1):
+        rec = {"train/rollout/reward_mean": 0.4, "train/reward": 0.4, "train/policy_loss": 0.1}
+        if pass_rate is not None:
+            rec["train/dynamic_filtering_pass_rate"] = pass_rate
+        rows.append({"step": s, **rec})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_openrlhf_filter_pass_rate_is_the_informative_share(tmp_path):
+    rep = monitor(openrlhf_log(tmp_path / "o.jsonl", pass_rate=10.0))
+    assert rep["trainer"] == "openrlhf" and rep["rule_used"] == "informative"
+    assert rep["verdict"] == "stop" and abs(rep["informative_fraction"] - 0.10) < 1e-9
+    assert "dynamic_filtering_pass_rate / 100" in rep["informative_source"]
+    assert any("kept groups' only" in r for r in rep["reasons"])
+
+
+def test_openrlhf_without_filtering_prints_the_config_line(tmp_path):
+    rep = monitor(openrlhf_log(tmp_path / "o.jsonl"))
+    assert rep["rule_used"] is None
+    assert "--algo.dynamic_filtering_enable" in rep["config_line"]
+    assert any("--algo.dynamic_filtering_enable" in r for r in rep["reasons"])
