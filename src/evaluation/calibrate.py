@@ -46,7 +46,7 @@ from rankinv.evaluation.stage1 import as_ladders, load_population, score_stage1
 from rankinv.evaluation.stage2 import MIN_CHOOSE_POSITIVES, score_real_stage2, score_stage2
 from rankinv.evaluation.stats import split_settings
 from rankinv.theory import outcomes
-from rankinv.verdicts import labels
+from rankinv.verdicts import labels, signals
 
 #: Fewer held-out settings than this and calibrate warns that its numbers rest on few.
 MIN_REPORT_SETTINGS = 10
@@ -58,6 +58,21 @@ DOOMED_WORDS = (
     "neither the final held-out pass@k nor the final pass@1 gains {gain} over the run's own "
     "step 0 (pass@1 checked where the record has its step-0 value)"
 )
+
+
+def choose_stage1(rows: list[dict]) -> tuple[dict | None, dict | None]:
+    """(default signal, risk signal), from choose-half numbers only, ties broken by name.
+
+    Default: the largest |median within-ladder rho| on the choose half among the signals
+    that may decide a ranking (not a function of pre-RL pass@1 alone). Risk signal (the
+    single-checkpoint verdict): the best choose-half AUC for a poor start among the signals
+    measured against p*(g), whose threshold transfers between tasks."""
+    cands = [r for r in rows if not r.get("baseline")]
+    may = [r for r in cands if not signals.STAGE1_SIGNALS[r["signal"]].of_pass_at_1]
+    best = min(may, key=lambda r: (-abs(r["choose_median_rho"]), r["signal"]), default=None)
+    risky = [r for r in cands if r["scale_free"] and r["choose_auc_poor_start"] is not None]
+    risk = min(risky, key=lambda r: (-r["choose_auc_poor_start"], r["signal"]), default=None)
+    return best, risk
 
 
 def calibrate(
@@ -82,14 +97,9 @@ def calibrate(
         raise UserError(f"held-out scoring needs at least 2 settings, got {len(split)}")
     s1 = score_stage1(ladders, split, doomed_gain)
     s2 = score_stage2(ladders, split, doomed_gain)
-    best1 = max(s1, key=lambda r: r["choose_median_rho"] * r["sign"]) if s1 else None
+    best1, risk1 = choose_stage1(s1)
     # the single-checkpoint verdict needs a threshold that transfers between tasks: only
     # signals measured against p*(g) (no task-specific pass-rate or entropy level)
-    risk1 = max(
-        (r for r in s1 if r["scale_free"] and r["choose_auc_poor_start"] is not None),
-        key=lambda r: r["choose_auc_poor_start"],
-        default=None,
-    )
     # like the stage-1 risk signal: only rules whose threshold means the same on any task
     best2 = max(
         (
@@ -181,6 +191,7 @@ def constants_module(result: dict) -> str:
             )
         }
         for r in result["stage1"]
+        if not r.get("baseline")
     }
     frac = chosen["stage2_check_fraction"]
     s2 = {

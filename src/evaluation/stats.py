@@ -98,3 +98,62 @@ def precision_at(tpr: float, fpr: float, prevalence: float) -> float | None:
     """Precision of "stop" at a given share of positive runs: TPR pi / (TPR pi + FPR (1-pi))."""
     den = tpr * prevalence + fpr * (1 - prevalence)
     return None if den == 0 else tpr * prevalence / den
+
+
+def holm(pvalues: dict[str, float | None]) -> dict[str, float | None]:
+    """Holm's step-down adjustment of a family of p-values (None stays None): the k-th
+    smallest of m is multiplied by m - k + 1, then made monotone and capped at 1."""
+    named = sorted(((p, k) for k, p in pvalues.items() if p is not None), key=lambda t: t[0])
+    m = len(named)
+    out: dict[str, float | None] = {k: None for k, p in pvalues.items() if p is None}
+    running = 0.0
+    for i, (p, k) in enumerate(named):
+        running = max(running, min(1.0, (m - i) * p))
+        out[k] = running
+    return out
+
+
+#: Bootstrap replicates of the setting-clustered interval.
+N_BOOTSTRAP = 2000
+
+
+def paired_by_setting(diffs: list[tuple[str, float]], seed: int = 0) -> dict | None:
+    """A paired comparison of two choosers over ladders that share settings.
+
+    ``diffs``: (setting id, difference) per ladder, e.g. the baseline's regret minus the
+    signal's (positive favours the signal). Ladders of one setting are not independent, so
+    the unit is the setting: each setting's mean difference. Returned: n_settings,
+    n_ladders, mean (of the setting means), a 95% percentile interval from a bootstrap over
+    settings, wins / losses / ties (settings), the Wilcoxon signed-rank p with Pratt's
+    handling of zero differences (they count in the ranking, not in the sum) and the
+    two-sided sign test's p (exact binomial over the non-zero settings). None with fewer
+    than 2 settings."""
+    from scipy.stats import binomtest, wilcoxon
+
+    by: dict[str, list[float]] = {}
+    for sid, d in diffs:
+        if d is not None and np.isfinite(d):
+            by.setdefault(sid, []).append(float(d))
+    if len(by) < 2:
+        return None
+    d = np.array([np.mean(v) for v in by.values()])
+    d = np.where(np.abs(d) < 1e-12, 0.0, d)
+    rng = np.random.default_rng(seed)
+    boot = d[rng.integers(0, d.size, (N_BOOTSTRAP, d.size))].mean(axis=1)
+    wins, losses = int((d > 0).sum()), int((d < 0).sum())
+    p_wil = None
+    if wins + losses > 0:
+        p_wil = float(wilcoxon(d, zero_method="pratt").pvalue)
+        p_wil = p_wil if np.isfinite(p_wil) else None
+    p_sign = float(binomtest(wins, wins + losses, 0.5).pvalue) if wins + losses else 1.0
+    return {
+        "n_settings": int(d.size),
+        "n_ladders": sum(len(v) for v in by.values()),
+        "mean": float(d.mean()),
+        "ci": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
+        "wins": wins,
+        "losses": losses,
+        "ties": int(d.size - wins - losses),
+        "p_wilcoxon_pratt": p_wil,
+        "p_sign": p_sign,
+    }

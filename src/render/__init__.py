@@ -281,25 +281,47 @@ def print_demo_step(name: str, result, out_dir: Path) -> None:
         )
 
 
+def versus_cell(cmp: dict | None) -> str:
+    """A paired comparison with a free answer: the mean regret saved per setting, its 95%
+    interval, the Holm-adjusted Wilcoxon-Pratt p and the settings won / lost."""
+    if not cmp:
+        return "-"
+    p = cmp.get("p_holm", cmp.get("p_wilcoxon_pratt"))
+    ptxt = "n/a" if p is None else f"{p:.2g}"
+    lo, hi = cmp["ci"]
+    return f"{cmp['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}] p={ptxt} ({cmp['wins']}/{cmp['losses']})"
+
+
 def print_calibrate(res: dict) -> None:
     n_rep = max((r["n_ladders"] for r in res["stage1"]), default=0)
     t = Table(
         title=f"Stage 1 on {n_rep} held-out ladders ({res['held_out']['report_settings']} "
-        f"settings not used to choose; {res['n_ladders']} ladders in all)"
+        f"settings not used to choose; {res['n_ladders']} ladders in all); free answers last"
     )
-    for col in ("signal", "sign", "median rho", "IQR", "top-1", "regret", "AUC poor start"):
+    cols = ("signal", "sign", "median rho", "IQR", "top-1", "regret", "AUC poor start")
+    for col in (*cols, "vs shallowest", "vs best pass@1"):
         t.add_column(col)
     for r in res["stage1"]:
+        vs = r.get("vs_baselines") or {}
+        auc = r.get("auc_poor_start")
         t.add_row(
-            r["signal"],
+            r["signal"] + (" (free answer)" if r.get("baseline") else ""),
             f"{r['sign']:+d}",
             f"{r['median_rho']:+.2f}",
             f"[{r['iqr'][0]:+.2f}, {r['iqr'][1]:+.2f}]",
             "-" if r["top1_rate"] is None else f"{r['top1_rate']:.0%} of {r.get('top1_n', '?')}",
             f"{r['regret']:.3f}",
-            "-" if r["auc_poor_start"] is None else f"{r['auc_poor_start']:.2f}",
+            "-" if auc is None else f"{auc:.2f}",
+            versus_cell(vs.get("shallowest")),
+            versus_cell(vs.get("best_pass_at_1")),
         )
     console.print(t)
+    console.print(
+        "vs: the free answer's regret minus the signal's, mean over held-out settings (each "
+        "setting's ladders averaged), 95% bootstrap interval over settings, Wilcoxon-Pratt p "
+        "Holm-adjusted across signals, settings won/lost",
+        highlight=False,
+    )
     if res.get("real"):
         from rankinv.render.rank import print_backtest
 

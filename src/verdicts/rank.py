@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rankinv import theory
 from rankinv.errors import InputNotFound, UserError
 from rankinv.records import DEFAULT_K, Plan
 from rankinv.verdicts import signals as sg
@@ -202,7 +201,7 @@ def _from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None)
     return rungs, plan
 
 
-def table_signals(row: dict, group_size: int) -> tuple[dict, int | None]:
+def table_signals(row: dict) -> tuple[dict, int | None]:
     """The signals one table row carries, and the k of its pass@k column."""
     from rankinv.verdicts.compare import _number
 
@@ -219,8 +218,6 @@ def table_signals(row: dict, group_size: int) -> tuple[dict, int | None]:
         k = 10 if 10 in ks else [x for x in ks if x > 1][0] if any(x > 1 for x in ks) else None
         if k is not None:
             vals["pass_at_k"] = _number(row[f"pre_pass_at_{k}"], f"pre_pass_at_{k}", 0)
-    if vals.get("pass_at_1") is not None:
-        vals["headroom"] = vals["pass_at_1"] / theory.p_star(group_size)
     se = {}
     for name, cols in TABLE_COLUMNS.items():
         for col in cols:
@@ -245,8 +242,6 @@ def needs_message(values: dict[str, list]) -> str:
             need = f"a pilot log per checkpoint (--pilot) or column {TABLE_COLUMNS[name][-1]}"
         elif name == "pass_at_k":
             need = "column pre_pass_at_10 (or pre_pass_at_k with k)"
-        elif name == "headroom":
-            need = "column pre_pass_at_1"
         else:
             need = " or ".join(TABLE_COLUMNS[name]) + " on every row, or a rankinv probe"
         parts.append(f"{name} needs {need}")
@@ -277,7 +272,7 @@ def missing_brief(values: dict[str, list], names: list[str]) -> str:
     )
 
 
-def _from_table(path, group_size: int):
+def _from_table(path):
     from rankinv.verdicts.compare import _row_label, read_rows
 
     rows = read_rows(path)
@@ -285,7 +280,7 @@ def _from_table(path, group_size: int):
         raise UserError(f"{path}: ranking needs at least 2 rows, got {len(rows)}")
     rungs, ks = [], set()
     for i, r in enumerate(rows):
-        vals, k = table_signals(r, group_size)
+        vals, k = table_signals(r)
         ks.add(k)
         name = _row_label(r, i)
         if r.get("seed") is not None and r.get("name") is not None:
@@ -357,7 +352,12 @@ def rank(
             raise UserError(f"ranking needs at least 2 probe directories, got {len(dirs)}")
         rungs, plan = _from_probes(dirs, plan, k, group_size)
     elif table is not None:
-        rungs, k = _from_table(table, group_size or Plan().group_size)
+        if group_size is not None:
+            raise UserError(
+                "--group-size sets the planned run of probe folders; a table's columns are "
+                "already computed (give them for the g you plan)"
+            )
+        rungs, k = _from_table(table)
     else:
         rungs, k = [], None
         if len(pilot) < 2:

@@ -72,14 +72,6 @@ STAGE1_SIGNALS: dict[str, Signal] = {
             needs="entropy",
         ),
         Signal(
-            "headroom",
-            +1,
-            "pass@1 / p*(g), the probe's former headroom term",
-            True,
-            "aggregate",
-            True,
-        ),
-        Signal(
             "informative_fraction", +1, "unbiased share of groups of g with mixed rewards", True
         ),
         Signal(
@@ -172,7 +164,6 @@ def stage1_signals(
         "pass_at_k": None if pk is None else float(pk.mean()),
         "entropy_rollout": _mean_entropy(entropy_rollout),
         "entropy_prompt": _mean_entropy(entropy_prompt),
-        "headroom": pass1 / ps,
         "informative_fraction": informative,
         "share_below_p_star": float(np.mean(p < ps)),
         "share_above_1m_p_star": float(np.mean(p > 1 - ps)),

@@ -1,0 +1,85 @@
+"""The free answers a practitioner already has when choosing an SFT checkpoint for GRPO.
+
+Every stage-1 signal is reported beside them, on the same ladders (calibrate, the real
+back-test, compare, rank):
+
+- ``shallowest``: take the least-trained checkpoint (lowest SFT depth);
+- ``deepest``: take the most-trained one;
+- ``best_pass_at_1``: take the best pre-RL pass@1 (the naive choice the paper warns about);
+- ``lowest_pass_at_1``: take the worst pre-RL pass@1 (the paper's inversion, taken at its
+  word);
+- ``random``: a rung drawn uniformly (scored by its expectation, not by a draw).
+
+Each baseline but ``random`` is an ordering of the rungs by one column (depth or pre-RL
+pass@1) with a fixed sign: it is never fitted, so it cannot leak anything from held-out data.
+On a recipe ladder (rungs at one SFT depth) depth says nothing: the depth baselines are not
+defined there (every rung ties) and are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Baseline:
+    name: str
+    column: str  # "depth" or "pass_at_1": what it orders the rungs by
+    sign: int  # +1: the highest value is picked
+    description: str
+
+
+BASELINES: dict[str, Baseline] = {
+    b.name: b
+    for b in (
+        Baseline("shallowest", "depth", -1, "the least-trained checkpoint (lowest SFT depth)"),
+        Baseline("deepest", "depth", +1, "the most-trained checkpoint (highest SFT depth)"),
+        Baseline("best_pass_at_1", "pass_at_1", +1, "the best pre-RL pass@1 (the naive choice)"),
+        Baseline("lowest_pass_at_1", "pass_at_1", -1, "the lowest pre-RL pass@1"),
+    )
+}
+RANDOM = "random"
+#: Every baseline's name, the random pick last.
+NAMES = (*BASELINES, RANDOM)
+
+
+def oriented(name: str, depth: Sequence | None, pass_at_1: Sequence | None) -> np.ndarray | None:
+    """The baseline's score per rung (the highest is its pick), or None when its column is
+    missing on some rung or does not vary (depth on a recipe ladder)."""
+    b = BASELINES[name]
+    col = depth if b.column == "depth" else pass_at_1
+    if col is None or any(v is None for v in col):
+        return None
+    x = np.asarray(col, dtype=float)
+    if not np.all(np.isfinite(x)) or (b.column == "depth" and np.ptp(x) == 0):
+        return None
+    return b.sign * x
+
+
+def picks(
+    names: Sequence[str], depth: Sequence | None, pass_at_1: Sequence | None
+) -> dict[str, str | None]:
+    """The rung each baseline (random excluded) picks; None where it is not defined. Ties go
+    to the first rung listed."""
+    out: dict[str, str | None] = {}
+    for b in BASELINES:
+        x = oriented(b, depth, pass_at_1)
+        out[b] = None if x is None else names[int(np.argmax(x))]
+    return out
+
+
+def random_expectation(outcome: Sequence[float], margin: float) -> dict:
+    """What a uniformly random rung scores in expectation: the share of rungs within
+    ``margin`` of the best outcome (top-1 rate; None where every rung is within it), the
+    mean regret, and a within-ladder rho of 0."""
+    y = np.asarray(outcome, dtype=float)
+    best = float(y.max())
+    decisive = float(np.ptp(y)) > margin
+    return {
+        "top1": float(np.mean(y >= best - margin)) if decisive else None,
+        "regret": float(np.mean(best - y)),
+        "rho": 0.0,
+    }
