@@ -42,11 +42,12 @@ import sys
 import time
 
 try:  # a module of the rankinv.sandbox package (tests)
-    from . import _harness, _isolation, _wire, _zygote
+    from . import _harness, _isolation, _seccomp, _wire, _zygote
 except ImportError:  # the worker itself: no package; the siblings load now, while readable
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import _harness
     import _isolation
+    import _seccomp
     import _wire
     import _zygote
 
@@ -229,6 +230,15 @@ def main():
     cfg["scoped"] = cfg["drop"] and _isolation.landlock_abi(libc) >= 6
     if cfg["scoped"]:
         done.append("Landlock scope per completion (abstract sockets, signals)")
+    # the syscall filter: fail-closed, unless the parent was told it may run without it
+    why_not = _seccomp.unavailable()
+    cfg["seccomp"] = not why_not
+    if cfg["seccomp"]:
+        done.append("syscall filter (seccomp)")
+    elif cfg.get("require_seccomp", True):
+        sys.stdout.write(json.dumps({"ready": False, "error": why_not}) + "\n")
+        sys.stdout.flush()
+        return
     if not cfg["drop"]:  # no mount namespace: allowed packages come from site-packages
         cfg["site_path"] = cfg.get("site_dirs", [])
     else:

@@ -162,9 +162,28 @@ def _uid_block(n: int) -> int:
     return start
 
 
+#: Set to 1 to let the sandbox run tested code without its syscall filter where the filter
+#: cannot be installed (another architecture, a kernel without seccomp); by default it
+#: refuses to start there. The same as ``Sandbox(allow_unfiltered=True)``.
+ALLOW_UNFILTERED_ENV = "RANKINV_SANDBOX_ALLOW_UNFILTERED"
+
+
+def _allow_unfiltered_default() -> bool:
+    return os.environ.get(ALLOW_UNFILTERED_ENV, "") not in ("", "0")
+
+
 class _Worker:
-    def __init__(self, uid: int, mem_mb: int, isolate: bool, allow: tuple[str, ...] = (), cpu=None):
-        self.settings = (uid, mem_mb, isolate, allow, cpu)  # for an identical replacement
+    def __init__(
+        self,
+        uid: int,
+        mem_mb: int,
+        isolate: bool,
+        allow: tuple[str, ...] = (),
+        cpu=None,
+        allow_unfiltered: bool = False,
+    ):
+        # for an identical replacement
+        self.settings = (uid, mem_mb, isolate, allow, cpu, allow_unfiltered)
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(WORKER)],
             stdin=subprocess.PIPE,
@@ -186,6 +205,7 @@ class _Worker:
             "allowed_paths": _allowed_paths(allow),
             "hide": _private_tops(),
             "cpu": cpu,
+            "require_seccomp": not allow_unfiltered,
         }
         self.proc.stdin.write(json.dumps(cfg) + "\n")
         self.proc.stdin.flush()
@@ -193,6 +213,12 @@ class _Worker:
         if not line:
             raise RuntimeError("sandbox worker failed to start")
         self.hello = json.loads(line)
+        if not self.hello.get("ready"):
+            self.proc.wait(timeout=5)
+            raise UserError(
+                f"the sandbox cannot install its syscall filter ({self.hello.get('error')});"
+                f" set {ALLOW_UNFILTERED_ENV}=1 to run tested code without it"
+            )
         self.lock = threading.Lock()
 
     def run(self, job: dict) -> dict:
@@ -221,7 +247,10 @@ class Sandbox:
     ``workers``: how many programs run at once; None: :func:`default_workers` (one per
     CPU). ``allow_imports``: top-level site-packages modules the programs may import (say
     ``("numpy",)``); the standard library always imports, nothing else of site-packages
-    does. Without root (no namespaces, no uid drop) it is not enforced."""
+    does. Without root (no namespaces, no uid drop) it is not enforced.
+    ``allow_unfiltered``: start even where the syscall filter cannot be installed (None:
+    the environment variable :data:`ALLOW_UNFILTERED_ENV`); by default such a sandbox
+    refuses to start (:class:`UserError`)."""
 
     def __init__(
         self,
@@ -229,7 +258,10 @@ class Sandbox:
         memory_mb: int = DEFAULT_MEMORY_MB,
         isolate: bool = True,
         allow_imports: Sequence[str] = (),
+        allow_unfiltered: bool | None = None,
     ):
+        if allow_unfiltered is None:
+            allow_unfiltered = _allow_unfiltered_default()
         if workers is None:
             workers = default_workers()
         if type(workers) is not int or not 1 <= workers <= MAX_WORKERS:
@@ -242,10 +274,17 @@ class Sandbox:
         # calls ping-pong between the tests and the completion; no migrations)
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         pin = bool(cpus) and workers >= len(cpus)
-        self._workers = [
-            _Worker(base + 3 * k, memory_mb, isolate, allow, cpus[k % len(cpus)] if pin else None)
-            for k in range(workers)
-        ]
+        self._workers = []
+        try:
+            for k in range(workers):
+                cpu = cpus[k % len(cpus)] if pin else None
+                self._workers.append(
+                    _Worker(base + 3 * k, memory_mb, isolate, allow, cpu, allow_unfiltered)
+                )
+        except BaseException:
+            for w in self._workers:
+                w.close()
+            raise
         self._pool = ThreadPoolExecutor(max_workers=workers)
         self._free = list(range(workers))
         self._cv = threading.Condition()
