@@ -174,6 +174,16 @@ class Harness:
         return status
 
 
+def _report(data: bytes):
+    """The harness's report ({"v": verdict line, "out": output}) or None if malformed."""
+    try:
+        res = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    ok = type(res) is dict and type(res.get("v")) is str and type(res.get("out")) is str
+    return res if ok else None
+
+
 def run_job(job, cfg, h):
     t0 = time.perf_counter()
     timeout = float(job["timeout"])
@@ -194,16 +204,20 @@ def run_job(job, cfg, h):
         if ready:
             try:
                 reply = _wire.recv_frame(h.sock)
-            except OSError:
+            except (OSError, _wire.WireError):  # restarted below, as a crash
                 reply = None
             crashed = reply is None
             break
     seconds = time.perf_counter() - t0
+    res = _report(reply) if reply else None
+    malformed = reply is not None and res is None
     h_status = None
-    if crashed or timed_out:
+    if crashed or timed_out or malformed:  # a harness out of step is not used again
         h_status = h.restart(wait_s=0.2 if crashed else 0.0)
-    res = json.loads(reply) if reply else {"v": "", "out": ""}
+    res = res or {"v": "", "out": ""}
     status, detail = _verdict(res["v"], h_status, timed_out, timeout)
+    if malformed:
+        status, detail = "error", "malformed report from the harness"
     return {
         "id": job["id"],
         "status": status,

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import itertools
 import json
 import os
+import select
 import site
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -172,6 +175,41 @@ def _allow_unfiltered_default() -> bool:
     return os.environ.get(ALLOW_UNFILTERED_ENV, "") not in ("", "0")
 
 
+#: How long past a job's own timeout the parent waits for the worker's reply before it
+#: counts the worker as hung (kills it, starts another, reports a timeout).
+REPLY_GRACE_S = 30.0
+#: How long a worker may take to start (isolation, preloading the standard library).
+START_TIMEOUT_S = 120.0
+MAX_REPLY_BYTES = 1 << 20  # a reply holds at most ~2 kB of output and a short detail
+
+
+class WorkerGone(RuntimeError):
+    """The worker died, hung or broke the protocol: it is replaced; ``status`` is what the
+    program it was running counts as (never a pass)."""
+
+    def __init__(self, status: str, detail: str):
+        super().__init__(detail)
+        self.status = status
+
+
+def _reply(line: bytes, job_id: int) -> dict | None:
+    """The worker's reply to job ``job_id`` if ``line`` is one, else None."""
+    try:
+        res = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if (
+        type(res) is not dict
+        or res.get("id") != job_id
+        or res.get("status") not in STATUSES
+        or type(res.get("seconds")) not in (int, float)
+        or type(res.get("detail", "")) is not str
+        or type(res.get("output", "")) is not str
+    ):
+        return None
+    return res
+
+
 class _Worker:
     def __init__(
         self,
@@ -190,10 +228,10 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env={},
-            text=True,
-            bufsize=1,
             close_fds=True,
         )
+        self._buf = b""  # what the worker wrote past the last full line
+        self._ids = itertools.count(1)
         cfg = {
             "uid": uid,
             "mem_bytes": mem_mb * 2**20,
@@ -207,31 +245,76 @@ class _Worker:
             "cpu": cpu,
             "require_seccomp": not allow_unfiltered,
         }
-        self.proc.stdin.write(json.dumps(cfg) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
+        try:
+            self._send(cfg)
+            line = self._readline(time.monotonic() + START_TIMEOUT_S)
+            self.hello = json.loads(line) if line else None
+        except (OSError, ValueError):
+            self.hello = None
+        if type(self.hello) is not dict:
+            self.kill()
             raise RuntimeError("sandbox worker failed to start")
-        self.hello = json.loads(line)
         if not self.hello.get("ready"):
-            self.proc.wait(timeout=5)
+            self.kill()
             raise UserError(
                 f"the sandbox cannot install its syscall filter ({self.hello.get('error')});"
                 f" set {ALLOW_UNFILTERED_ENV}=1 to run tested code without it"
             )
         self.lock = threading.Lock()
 
+    def _send(self, obj) -> None:
+        self.proc.stdin.write(json.dumps(obj).encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def _readline(self, deadline: float) -> bytes | None:
+        """The worker's next line; b"" at end of file (it died, maybe mid-line); None if
+        none came by ``deadline`` or it grew past :data:`MAX_REPLY_BYTES` (it hung or
+        broke the protocol). Reads the descriptor itself, with a deadline."""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            if len(self._buf) > MAX_REPLY_BYTES:
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return b""
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line
+
     def run(self, job: dict) -> dict:
+        """The worker's reply to ``job``; :class:`WorkerGone` if it died, hung or replied
+        with anything but a well-formed reply to this very job."""
+        job = {**job, "id": next(self._ids)}
         with self.lock:
             try:
-                self.proc.stdin.write(json.dumps(job) + "\n")
-                self.proc.stdin.flush()
-                line = self.proc.stdout.readline()
+                self._send(job)
             except OSError:  # broken pipe: the worker is gone
-                line = ""
+                raise WorkerGone("killed", "sandbox worker died") from None
+            line = self._readline(time.monotonic() + job["timeout"] + REPLY_GRACE_S)
+        if line is None:
+            raise WorkerGone("timeout", "sandbox worker did not answer in time")
         if not line:
-            raise RuntimeError("sandbox worker died")
-        return json.loads(line)
+            raise WorkerGone("killed", "sandbox worker died")
+        res = _reply(line, job["id"])
+        if res is None:
+            raise WorkerGone("error", "sandbox worker sent a malformed reply")
+        return res
+
+    def kill(self) -> None:
+        """End the worker at once (its processes end with it: their pipes close)."""
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - best effort on a worker being replaced
+            pass
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
 
     def close(self):
         try:
@@ -324,9 +407,11 @@ class Sandbox:
         try:
             try:
                 res = self._workers[k].run(job)
-            except RuntimeError:  # a dead worker is replaced, the program counts as killed
-                self._workers[k] = _Worker(*self._workers[k].settings)
-                return Outcome(False, "killed", float(timeout_s), "sandbox worker died")
+            except WorkerGone as exc:  # replaced; the program counts as killed, hung, error
+                old = self._workers[k]
+                old.kill()
+                self._workers[k] = _Worker(*old.settings)
+                return Outcome(False, exc.status, float(timeout_s), str(exc))
         finally:
             self._release(k)
         return Outcome(
