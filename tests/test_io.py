@@ -1,10 +1,22 @@
 """rankinv._io: atomic JSON, JSONL that survives a cut line, --out folders that hold one run."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
-from rankinv._io import RUN_FILE, append_jsonl, claim_out_dir, read_jsonl
+from rankinv._io import (
+    LOCK_FILE,
+    RUN_FILE,
+    FolderBusy,
+    append_jsonl,
+    claim_folder,
+    claim_out_dir,
+    read_jsonl,
+)
 from rankinv.errors import UserError
 
 
@@ -50,3 +62,112 @@ def test_overwrite_never_empties_a_folder_rankinv_did_not_write(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(UserError, match="is an existing file"):
         claim_out_dir(tmp_path / "f", {"command": "demo"})
+
+
+# ---------------------------------------------------------------- one writer per folder
+
+_HOLDER = (
+    "import sys\nfrom rankinv._io import claim_folder\n"
+    "with claim_folder(sys.argv[1]):\n    print('held', flush=True)\n    sys.stdin.read()\n"
+)
+
+
+@pytest.fixture
+def holder():
+    """Start a process that claims a folder and keeps it until its stdin closes."""
+    procs = []
+
+    def start(folder):
+        p = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, str(folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(p)
+        assert p.stdout.readline() == "held\n"
+        return p
+
+    yield start
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def test_a_folder_another_process_writes_is_refused_naming_its_pid(tmp_path, holder):
+    p = holder(tmp_path / "o")
+    with pytest.raises(FolderBusy, match=rf"pid {p.pid}\); wait for it") as err:
+        with claim_folder(tmp_path / "o"):
+            pass
+    assert isinstance(err.value, UserError) and "\n" not in str(err.value)
+    p.stdin.close()  # the holder ends: the folder is free
+    p.wait()
+    with claim_folder(tmp_path / "o") as d:
+        assert (d / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+
+
+def test_the_lock_of_a_killed_holder_is_taken_over(tmp_path, holder):
+    p = holder(tmp_path / "o")
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert (tmp_path / "o" / LOCK_FILE).read_text() == f"{p.pid}\n"  # stale, left behind
+    with claim_folder(tmp_path / "o") as d:
+        assert (d / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+
+
+def _claimable_by_another_process(folder) -> bool:
+    code = (
+        "import sys\nfrom rankinv._io import claim_folder, FolderBusy\n"
+        "try:\n    with claim_folder(sys.argv[1]):\n        print('free')\n"
+        "except FolderBusy:\n    print('busy')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return res.stdout.strip() == "free"
+
+
+def test_claims_nest_in_one_process_and_overwrite_keeps_the_lock(tmp_path):
+    d = tmp_path / "o"
+    with claim_folder(d):
+        with claim_folder(d):  # the same process again: shared
+            claim_out_dir(d, {"command": "demo", "seed": 0})
+            (d / "result.json").write_text("{}")
+            claim_out_dir(d, {"command": "demo", "seed": 1}, overwrite=True)
+            assert not (d / "result.json").exists() and (d / LOCK_FILE).exists()
+        assert not _claimable_by_another_process(d)  # the outer claim still holds it
+    assert _claimable_by_another_process(d)
+    # a folder holding only the lock file is empty to --overwrite
+    with claim_folder(tmp_path / "fresh"):
+        claim_out_dir(tmp_path / "fresh", {"command": "demo"}, overwrite=True)
+
+
+_COMMANDS = {
+    "simulate --population": ["simulate", "--population", "quick"],
+    "simulate --preset": ["simulate", "--preset", "quick"],
+    "experiment mini": ["experiment", "mini"],
+    "demo": ["demo"],
+    "calibrate": ["calibrate", "--population", "quick"],
+}
+
+
+def test_every_command_writing_an_out_folder_stops_at_a_held_one(tmp_path, holder):
+    """While another process writes --out, each command exits 2 at once with one line
+    naming that process (they run side by side here; none gets to its work)."""
+    p = holder(tmp_path / "o")
+    runs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "rankinv.cli", *args, "--out", str(tmp_path / "o")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, args in _COMMANDS.items()
+    }
+    for name, run in runs.items():
+        try:
+            out, err = run.communicate(timeout=120)
+        finally:
+            run.kill()
+        assert run.returncode == 2, (name, err[-2000:])
+        assert f"pid {p.pid}" in err and len(err.strip().splitlines()) == 1, (name, err)
+    assert os.listdir(tmp_path / "o") == [LOCK_FILE]  # nothing was written
