@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 import time
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rankinv.errors import UserError
+
+_log = logging.getLogger("rankinv")
 
 
 def json_default(obj: Any) -> Any:
@@ -50,31 +53,112 @@ def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> Pat
     return path
 
 
-def append_jsonl(path: str | os.PathLike, record: Any) -> None:
-    """Append one record as a line and flush it: a crash loses at most the line being written
-    (readers skip a final line that does not parse)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fh.write(json.dumps(record, default=json_default) + "\n")
-        fh.flush()
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _partial_tail(path: Path, n: int) -> None:
+    _log.warning(
+        "%s: dropped an incomplete last line (%d bytes), left by an interrupted write", path, n
+    )
+
+
+def _cut_partial_tail(fd: int, path: Path) -> None:
+    """A last line without its newline (a write cut by a crash) is cut off, with a notice,
+    so that the next line starts at a line boundary."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    end, keep = size, 0
+    while end > 0:
+        start = max(0, end - (1 << 16))
+        i = os.pread(fd, end - start, start).rfind(b"\n")
+        if i >= 0:
+            keep = start + i + 1
+            break
+        end = start
+    os.ftruncate(fd, keep)
+    _partial_tail(path, size - keep)
+
+
+class JsonlAppender:
+    """Appends whole lines to a JSONL file: each line goes out in one ``write`` call on a
+    descriptor opened with O_APPEND, never through a buffer that could flush half of it;
+    ``flush`` fsyncs (with ``fsync``), so a line written before it survives a crash of the
+    machine, not only of the process. Opening it cuts a partial last line left by an
+    interrupted write (with a notice): a crash loses at most the line being written."""
+
+    def __init__(self, path: str | os.PathLike, fsync: bool = True):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fsync = fsync
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        self.fd = os.open(self.path, flags, 0o644)
+        try:
+            _cut_partial_tail(self.fd, self.path)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def write(self, line: str) -> None:
+        """Append ``line``, one whole line ending in a newline."""
+        if not line.endswith("\n") or "\n" in line[:-1]:
+            raise ValueError("JsonlAppender.write takes exactly one line, ending in a newline")
+        _write_all(self.fd, line.encode())
+
+    def append(self, record: Any) -> None:
+        """Append ``record`` as one JSON line."""
+        self.write(json.dumps(record, default=json_default) + "\n")
+
+    def flush(self) -> None:
+        """Make what was appended durable (fsync), when the appender was opened so."""
+        if self.fsync:
+            os.fsync(self.fd)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            try:
+                self.flush()
+            finally:
+                os.close(self.fd)
+                self.fd = -1
+
+    def __enter__(self) -> JsonlAppender:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def append_jsonl(path: str | os.PathLike, record: Any, fsync: bool = True) -> None:
+    """Append one record as a whole line (one write), fsynced before it returns (with
+    ``fsync``): a record this returned for survives a crash; a crash during it leaves at
+    most a partial last line, which readers drop and the next append cuts off."""
+    with JsonlAppender(path, fsync) as out:
+        out.append(record)
 
 
 def read_jsonl(path: str | os.PathLike) -> list:
-    """Records of a JSONL file; a truncated last line (an interrupted append) is dropped."""
+    """Records of a JSONL file. A last line without its newline is a write cut by a crash:
+    it is dropped with a one-line notice (never read as data, even if it parses); any other
+    line that is not JSON is a :class:`UserError` naming it."""
     path = Path(path)
     if not path.exists():
         return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        _partial_tail(path, len(data) - end)
     out = []
-    lines = path.read_text().splitlines()
-    for i, line in enumerate(lines):
+    for i, raw in enumerate(data[:end].split(b"\n")[:-1]):
+        line = raw.decode("utf-8", errors="replace")
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError:
-            if i == len(lines) - 1:
-                break
             raise UserError(f"{path}: line {i + 1} is not JSON") from None
     return out
 
