@@ -127,6 +127,24 @@ def _verdict(report, h_status, timed_out, timeout):
     return "error", "the harness ended before the tests finished"
 
 
+# what a tested program hits when it runs into a limit, as the exception it sees says it
+LIMIT_HINTS = (
+    ("[Errno 27]", "the file-size limit, printed output included"),
+    ("[Errno 28]", "the scratch space is full"),
+    ("[Errno 11] Resource temporarily unavailable", "the process limit"),
+    ("can't start new thread", "the process limit"),
+    ("[Errno 24]", "the open-file limit"),
+)
+
+
+def limit_hint(detail: str) -> str:
+    """``detail`` with the limit it shows named, when it shows one."""
+    for marker, limit in LIMIT_HINTS:
+        if marker in detail:
+            return f"{detail} ({limit})"
+    return detail
+
+
 class ZygoteGone(RuntimeError):
     pass
 
@@ -218,6 +236,8 @@ def run_job(job, cfg, h):
     status, detail = _verdict(res["v"], h_status, timed_out, timeout)
     if malformed:
         status, detail = "error", "malformed report from the harness"
+    elif status != "passed":
+        detail = limit_hint(detail)
     return {
         "id": job["id"],
         "status": status,
