@@ -1,10 +1,12 @@
 """Sandbox worker: a long-lived process that runs each program as two sandboxed processes.
 
 Started by executor.Sandbox as ``python -I -S _worker.py`` with an empty environment (so
-/proc/<pid>/environ of every forked child is clean). Standard library only, in four
-sibling modules by trust domain, all loaded at start (before isolation hides their files):
+/proc/<pid>/environ of every forked child is clean). Standard library only, in sibling
+modules by trust domain, all loaded at start (before isolation hides their files):
 
-- ``_isolation.py``: namespaces, mounts, uids, resource limits, Landlock (what confines);
+- ``_isolation.py``: namespaces, mounts, uids, resource limits, Landlock, and the syscall
+  filter of ``_seccomp.py`` (what confines; the worker refuses to start, fail-closed,
+  where the filter cannot be installed, unless the parent allows it);
 - ``_harness.py``: the harness process, which runs a task's tests (trusted with them);
 - ``_zygote.py``: the zygote, which forks the completion processes (untrusted code) and
   never sees a test;
