@@ -11,14 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rankinv.sandbox import _wire, executor
+from rankinv.sandbox import _wire, _worker_handle, executor
 from rankinv.sandbox.tasks import Task
 
 SECRET = "ok-" + secrets.token_hex(16)  # what the tests want: no payload can know it
 TEST = f"def check(candidate):\n    assert candidate() == {SECRET!r}\n"
 TASK = Task("faults/0", "def f():\n", "f", TEST, "")
 GOOD = f"    return {SECRET!r}\n"
-REAL_WORKER = executor.WORKER
+REAL_WORKER = _worker_handle.WORKER
 
 
 def _hostile(payload: bytes, then: str) -> str:
@@ -141,8 +141,8 @@ def fake_worker(tmp_path_factory):
         (d / "then.txt").write_text(then)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(executor, "WORKER", d / "worker.py")
-        mp.setattr(executor, "REPLY_GRACE_S", 0.2)
+        mp.setattr(_worker_handle, "WORKER", d / "worker.py")
+        mp.setattr(_worker_handle, "REPLY_GRACE_S", 0.2)
         with executor.Sandbox(1) as sb:
             yield sb, set_reply
 
@@ -208,7 +208,7 @@ def test_a_real_worker_killed_mid_job_is_replaced(humaneval_tasks, monkeypatch):
     passes, and the next one runs on a fresh worker."""
     import threading
 
-    monkeypatch.setattr(executor, "WORKER", REAL_WORKER)  # the fake's fixture may be up
+    monkeypatch.setattr(_worker_handle, "WORKER", REAL_WORKER)  # the fake's fixture may be up
 
     t = humaneval_tasks[0]
     slow = "    import time\n    time.sleep(0.5)\n" + t.canonical_solution
