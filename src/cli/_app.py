@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from rankinv._io import json_default
+from rankinv._io import hold_folder, json_default
 
 app = typer.Typer(
     add_completion=False,
@@ -31,3 +31,10 @@ OVERWRITE_OPTION = typer.Option(
     "--overwrite",
     help="Replace the results of another run in --out (the same run always resumes).",
 )
+
+
+def hold_out(out) -> None:
+    """Be the one process writing the folder ``out`` until this process ends
+    (:func:`rankinv._io.hold_folder`): another command on it meanwhile stops with one line
+    naming this process's pid (exit 2). Call it before the folder is checked or written."""
+    hold_folder(out)

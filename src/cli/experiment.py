@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from rankinv._io import claim_out_dir
-from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
+from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json, hold_out
 
 experiment_app = typer.Typer(
     help="End-to-end experiments on models trained here.", no_args_is_help=True
@@ -39,6 +39,7 @@ def experiment_mini(
     from rankinv.render.experiment import mini_logger, print_mini
 
     cfg = dataclasses.replace(mini_preset(preset), sft_mode=sft)
+    hold_out(out)
     claim_out_dir(out, {"command": "experiment mini", "config": dataclasses.asdict(cfg)}, overwrite)
     if as_json:
         res = run_mini(cfg, out, log=lambda m: None)
@@ -86,6 +87,7 @@ def demo(
     out_dir = Path(out or DEMO_OUT).resolve()
     payload: dict = {"out": str(out_dir)}
     steps = demo_steps(out_dir)  # refuses a bad --out before anything is printed
+    hold_out(out_dir)
     if not as_json:
         print_demo_start(out_dir)
     status = simulation_status("working...", quiet=as_json)

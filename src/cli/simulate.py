@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from rankinv._io import claim_out_dir
-from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
+from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json, hold_out
 from rankinv.errors import UserError
 
 
@@ -100,6 +100,7 @@ def simulate(
                 "ignored (leave them out, or drop --population)"
             )
         if out:
+            hold_out(out)
             claim_out_dir(out, {"command": "simulate", "population": population}, overwrite)
         summary = population_summary(population, out, quiet=as_json)
         if as_json:
@@ -125,6 +126,7 @@ def simulate(
         cfg = cfg.replace(name=sweep_name(cfg.name, changes), **changes)
     if out:
         identity = {"command": "simulate", "config": dataclasses.asdict(cfg), "derive": derive}
+        hold_out(out)
         claim_out_dir(out, identity, overwrite)
     status = simulation_status(
         f"simulating {cfg.n_runs} runs x {cfg.rl_steps} GRPO steps...", quiet=as_json

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
+from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json, hold_out
 from rankinv.theory import paper
 
 
@@ -148,6 +148,7 @@ def validate(
         overwrite=overwrite,
     )
     check_inputs(model, benchmark)
+    hold_out(out)
     try:
         summaries = validate_many(model, out, template, backend, ray_address)
     except ProbeInterrupted as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from rankinv._io import claim_out_dir, write_json
-from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json
+from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json, hold_out
 from rankinv.errors import UserError
 from rankinv.theory import paper
 from rankinv.verdicts import rules
@@ -291,6 +291,7 @@ def calibrate(
     source = Path(population)
     if population in ("quick", "full"):
         out = out or f"rankinv-calibrate-{population}"
+        hold_out(out)
         claim_out_dir(out, {"command": "calibrate", "population": population}, overwrite)
         population_summary(population, out, quiet=as_json)
         source = Path(out)

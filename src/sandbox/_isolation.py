@@ -13,9 +13,10 @@ stdlib module imports for the dropped uid), every site-packages directory emptie
 the packages the caller allows bound back (:func:`isolate_once`). Per process
 (:func:`confine`): a new session, its working directory, stdin from /dev/null,
 stdout/stderr to a capped file, resource limits (address space, CPU seconds, processes,
-file size, open files, message queues, no core), then the uid drop, and for a completion a
-Landlock domain of its own (no abstract unix socket, no signal outside it). Processes of a
-uid are swept from root without a fork (:func:`kill_uid`).
+file size, open files, message queues, no core), then the uid drop, for a completion a
+Landlock domain of its own (no abstract unix socket, no signal outside it), and last the
+syscall filter (``_seccomp``). Processes of a uid are swept from root without a fork
+(:func:`kill_uid`).
 """
 
 import ctypes
@@ -26,6 +27,11 @@ import shutil
 import signal
 import sys
 import time
+
+try:  # a module of the rankinv.sandbox package (tests)
+    from . import _seccomp
+except ImportError:  # a top-level module of the worker (python -I -S _worker.py)
+    import _seccomp
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -244,7 +250,8 @@ def landlock_scope(libc) -> None:
 
 def confine(cfg, timeout, workdir, uid, keep, output=True, scope=False):
     """In a forked child: new session, scratch directory, captured output, limits, uid drop
-    (and with ``scope`` a Landlock domain of its own)."""
+    (and with ``scope`` a Landlock domain of its own), then the syscall filter where
+    ``cfg["seccomp"]``."""
     os.setsid()
     os.chdir(workdir)
     devnull = os.open("/dev/null", os.O_RDONLY)
@@ -282,6 +289,8 @@ def confine(cfg, timeout, workdir, uid, keep, output=True, scope=False):
         os.setresuid(uid, uid, uid)
     if scope and cfg.get("scoped"):
         landlock_scope(load_libc())
+    if cfg.get("seccomp"):  # last: OSError if it cannot be installed (the process ends)
+        _seccomp.install()
     os.environ.clear()
     os.environ.update(
         {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}

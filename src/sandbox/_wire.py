@@ -227,7 +227,7 @@ def recv_exact(sock, n: int):
     """Exactly ``n`` bytes from ``sock``, or None at end of file."""
     buf = bytearray()
     while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
+        chunk = sock.recv(min(n - len(buf), 1 << 20))
         if not chunk:
             return None
         buf += chunk
@@ -235,8 +235,12 @@ def recv_exact(sock, n: int):
 
 
 def recv_frame(sock):
-    """The next message of :func:`send_frame`, or None at end of file."""
+    """The next message of :func:`send_frame`, or None at end of file; :class:`WireError`
+    if oversized."""
     head = recv_exact(sock, _HEADER.size)
     if head is None:
         return None
-    return recv_exact(sock, _HEADER.unpack(head)[0])
+    (n,) = _HEADER.unpack(head)
+    if n > MAX_BYTES + 1024:
+        raise WireError("rankinv: oversized message")
+    return recv_exact(sock, n)

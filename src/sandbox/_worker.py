@@ -1,10 +1,12 @@
 """Sandbox worker: a long-lived process that runs each program as two sandboxed processes.
 
 Started by executor.Sandbox as ``python -I -S _worker.py`` with an empty environment (so
-/proc/<pid>/environ of every forked child is clean). Standard library only, in four
-sibling modules by trust domain, all loaded at start (before isolation hides their files):
+/proc/<pid>/environ of every forked child is clean). Standard library only, in sibling
+modules by trust domain, all loaded at start (before isolation hides their files):
 
-- ``_isolation.py``: namespaces, mounts, uids, resource limits, Landlock (what confines);
+- ``_isolation.py``: namespaces, mounts, uids, resource limits, Landlock, and the syscall
+  filter of ``_seccomp.py`` (what confines; the worker refuses to start, fail-closed,
+  where the filter cannot be installed, unless the parent allows it);
 - ``_harness.py``: the harness process, which runs a task's tests (trusted with them);
 - ``_zygote.py``: the zygote, which forks the completion processes (untrusted code) and
   never sees a test;
@@ -42,11 +44,12 @@ import sys
 import time
 
 try:  # a module of the rankinv.sandbox package (tests)
-    from . import _harness, _isolation, _wire, _zygote
+    from . import _harness, _isolation, _seccomp, _wire, _zygote
 except ImportError:  # the worker itself: no package; the siblings load now, while readable
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import _harness
     import _isolation
+    import _seccomp
     import _wire
     import _zygote
 
@@ -126,6 +129,24 @@ def _verdict(report, h_status, timed_out, timeout):
     return "error", "the harness ended before the tests finished"
 
 
+# what a tested program hits when it runs into a limit, as the exception it sees says it
+LIMIT_HINTS = (
+    ("[Errno 27]", "the file-size limit, printed output included"),
+    ("[Errno 28]", "the scratch space is full"),
+    ("[Errno 11] Resource temporarily unavailable", "the process limit"),
+    ("can't start new thread", "the process limit"),
+    ("[Errno 24]", "the open-file limit"),
+)
+
+
+def limit_hint(detail: str) -> str:
+    """``detail`` with the limit it shows named, when it shows one."""
+    for marker, limit in LIMIT_HINTS:
+        if marker in detail:
+            return f"{detail} ({limit})"
+    return detail
+
+
 class ZygoteGone(RuntimeError):
     pass
 
@@ -173,6 +194,16 @@ class Harness:
         return status
 
 
+def _report(data: bytes):
+    """The harness's report ({"v": verdict line, "out": output}) or None if malformed."""
+    try:
+        res = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    ok = type(res) is dict and type(res.get("v")) is str and type(res.get("out")) is str
+    return res if ok else None
+
+
 def run_job(job, cfg, h):
     t0 = time.perf_counter()
     timeout = float(job["timeout"])
@@ -193,16 +224,22 @@ def run_job(job, cfg, h):
         if ready:
             try:
                 reply = _wire.recv_frame(h.sock)
-            except OSError:
+            except (OSError, _wire.WireError):  # restarted below, as a crash
                 reply = None
             crashed = reply is None
             break
     seconds = time.perf_counter() - t0
+    res = _report(reply) if reply else None
+    malformed = reply is not None and res is None
     h_status = None
-    if crashed or timed_out:
+    if crashed or timed_out or malformed:  # a harness out of step is not used again
         h_status = h.restart(wait_s=0.2 if crashed else 0.0)
-    res = json.loads(reply) if reply else {"v": "", "out": ""}
+    res = res or {"v": "", "out": ""}
     status, detail = _verdict(res["v"], h_status, timed_out, timeout)
+    if malformed:
+        status, detail = "error", "malformed report from the harness"
+    elif status != "passed":
+        detail = limit_hint(detail)
     return {
         "id": job["id"],
         "status": status,
@@ -229,6 +266,15 @@ def main():
     cfg["scoped"] = cfg["drop"] and _isolation.landlock_abi(libc) >= 6
     if cfg["scoped"]:
         done.append("Landlock scope per completion (abstract sockets, signals)")
+    # the syscall filter: fail-closed, unless the parent was told it may run without it
+    why_not = _seccomp.unavailable()
+    cfg["seccomp"] = not why_not
+    if cfg["seccomp"]:
+        done.append("syscall filter (seccomp)")
+    elif cfg.get("require_seccomp", True):
+        sys.stdout.write(json.dumps({"ready": False, "error": why_not}) + "\n")
+        sys.stdout.flush()
+        return
     if not cfg["drop"]:  # no mount namespace: allowed packages come from site-packages
         cfg["site_path"] = cfg.get("site_dirs", [])
     else:

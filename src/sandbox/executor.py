@@ -6,7 +6,8 @@ or torch threads) runs each program as two sandboxed processes under two unprivi
 uids: the *completion* (prompt + completion) and the *harness* (the task's tests, with a
 proxy ``candidate``). Each ``candidate(...)`` call crosses a pipe as plain data
 (``_wire``: tagged JSON, never pickle) and only the harness, which the completion can
-neither read, trace nor signal, reports the verdict. See ``_worker.py`` for the layers.
+neither read, trace nor signal, reports the verdict. See ``_worker.py`` for the layers,
+``_worker_handle.py`` for how the parent starts, talks to and replaces a worker.
 
 Statuses: passed, failed (a test assertion failed), error (any other exception, early exit,
 syntax error, an answer that is not a plain value), timeout (wall clock or CPU seconds),
@@ -17,26 +18,38 @@ segfault, ...).
 from __future__ import annotations
 
 import atexit
-import importlib.util
-import json
 import os
-import site
-import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from rankinv.errors import UserError
+from rankinv.sandbox._worker_handle import (
+    ALLOW_UNFILTERED_ENV,
+    STATUSES,
+    WorkerGone,
+    _allow_unfiltered_default,
+    _allowed_paths,
+    _Worker,
+)
 
-STATUSES = ("passed", "failed", "error", "timeout", "memory", "killed")
+__all__ = [
+    "ALLOW_UNFILTERED_ENV",
+    "STATUSES",
+    "Outcome",
+    "Sandbox",
+    "WorkerGone",
+    "check",
+    "check_allow_imports",
+    "check_many",
+    "default_sandbox",
+    "default_workers",
+]
+
 DEFAULT_TIMEOUT_S = 3.0
 DEFAULT_MEMORY_MB = 1024
 MAX_WORKERS = 256
-WORKER = Path(__file__).with_name("_worker.py")
 
 
 @dataclass(frozen=True)
@@ -72,83 +85,6 @@ def check_allow_imports(names: Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-def _site_dirs() -> list[str]:
-    dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
-    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
-    if user:
-        dirs.append(user)
-    dirs += [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
-    return [str(Path(d).resolve()) for d in dict.fromkeys(dirs) if os.path.isdir(d)]
-
-
-def _norm(name: str) -> str:
-    return name.lower().replace("-", "_")
-
-
-def _allowed_paths(names: tuple[str, ...]) -> list[str]:
-    """The files a program needs to import the top-level modules ``names``: the package
-    (or module file) and its siblings named after it (``numpy.libs``, dist-info)."""
-    paths: list[str] = []
-    for name in names:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise UserError(f"allow_imports: {name!r} is not a top-level module name")
-        if name in sys.stdlib_module_names:
-            continue  # every stdlib module imports anyway
-        spec = importlib.util.find_spec(name)
-        if (
-            spec is None
-            or spec.origin in (None, "built-in", "frozen")
-            and not (spec.submodule_search_locations)
-        ):
-            raise UserError(f"allow_imports: module {name!r} is not installed here")
-        locs = list(spec.submodule_search_locations or []) or [spec.origin]
-        for loc in locs:
-            loc = Path(loc).resolve()
-            paths.append(str(loc))
-            parent = loc.parent
-            for sib in parent.iterdir():
-                stem = _norm(sib.name)
-                if sib != loc and (
-                    stem == _norm(name) + ".libs"
-                    or (stem.startswith(_norm(name) + "_") and stem.endswith(".dist_info"))
-                    or stem.startswith(_norm(name) + ".")
-                    and sib.suffix == ".so"
-                ):
-                    paths.append(str(sib.resolve()))
-    return list(dict.fromkeys(paths))
-
-
-# top-level directories of the system, never hidden from the sandbox
-_SYSTEM_TOPS = {
-    "/bin",
-    "/boot",
-    "/dev",
-    "/etc",
-    "/lib",
-    "/lib32",
-    "/lib64",
-    "/libx32",
-    "/proc",
-    "/run",
-    "/sbin",
-    "/sys",
-    "/tmp",
-    "/usr",
-    "/var",
-}
-
-
-def _private_tops() -> list[str]:
-    """Top-level directories of this environment and working directory (say /data), hidden
-    from the sandbox besides the usual /root, /home, /work, ... (system ones excepted)."""
-    tops = set()
-    for p in (sys.prefix, os.getcwd()):
-        parts = Path(p).resolve().parts
-        if len(parts) > 1 and "/" + parts[1] not in _SYSTEM_TOPS:
-            tops.add("/" + parts[1])
-    return sorted(tops)
-
-
 _uid_lock = threading.Lock()
 _uid_next = 0
 
@@ -162,66 +98,16 @@ def _uid_block(n: int) -> int:
     return start
 
 
-class _Worker:
-    def __init__(self, uid: int, mem_mb: int, isolate: bool, allow: tuple[str, ...] = (), cpu=None):
-        self.settings = (uid, mem_mb, isolate, allow, cpu)  # for an identical replacement
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={},
-            text=True,
-            bufsize=1,
-            close_fds=True,
-        )
-        cfg = {
-            "uid": uid,
-            "mem_bytes": mem_mb * 2**20,
-            "fsize_bytes": 4 * 2**20,
-            "nproc": 32,
-            "isolate": isolate,
-            "scratch": tempfile.gettempdir(),
-            "site_dirs": _site_dirs(),
-            "allowed_paths": _allowed_paths(allow),
-            "hide": _private_tops(),
-            "cpu": cpu,
-        }
-        self.proc.stdin.write(json.dumps(cfg) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("sandbox worker failed to start")
-        self.hello = json.loads(line)
-        self.lock = threading.Lock()
-
-    def run(self, job: dict) -> dict:
-        with self.lock:
-            try:
-                self.proc.stdin.write(json.dumps(job) + "\n")
-                self.proc.stdin.flush()
-                line = self.proc.stdout.readline()
-            except OSError:  # broken pipe: the worker is gone
-                line = ""
-        if not line:
-            raise RuntimeError("sandbox worker died")
-        return json.loads(line)
-
-    def close(self):
-        try:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=5)
-        except Exception:  # noqa: BLE001 - best effort at shutdown
-            self.proc.kill()
-
-
 class Sandbox:
     """A pool of sandbox workers. Use as a context manager, or the module-level default.
 
     ``workers``: how many programs run at once; None: :func:`default_workers` (one per
     CPU). ``allow_imports``: top-level site-packages modules the programs may import (say
     ``("numpy",)``); the standard library always imports, nothing else of site-packages
-    does. Without root (no namespaces, no uid drop) it is not enforced."""
+    does. Without root (no namespaces, no uid drop) it is not enforced.
+    ``allow_unfiltered``: start even where the syscall filter cannot be installed (None:
+    the environment variable :data:`ALLOW_UNFILTERED_ENV`); by default such a sandbox
+    refuses to start (:class:`UserError`)."""
 
     def __init__(
         self,
@@ -229,7 +115,10 @@ class Sandbox:
         memory_mb: int = DEFAULT_MEMORY_MB,
         isolate: bool = True,
         allow_imports: Sequence[str] = (),
+        allow_unfiltered: bool | None = None,
     ):
+        if allow_unfiltered is None:
+            allow_unfiltered = _allow_unfiltered_default()
         if workers is None:
             workers = default_workers()
         if type(workers) is not int or not 1 <= workers <= MAX_WORKERS:
@@ -242,10 +131,17 @@ class Sandbox:
         # calls ping-pong between the tests and the completion; no migrations)
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         pin = bool(cpus) and workers >= len(cpus)
-        self._workers = [
-            _Worker(base + 3 * k, memory_mb, isolate, allow, cpus[k % len(cpus)] if pin else None)
-            for k in range(workers)
-        ]
+        self._workers = []
+        try:
+            for k in range(workers):
+                cpu = cpus[k % len(cpus)] if pin else None
+                self._workers.append(
+                    _Worker(base + 3 * k, memory_mb, isolate, allow, cpu, allow_unfiltered)
+                )
+        except BaseException:
+            for w in self._workers:
+                w.close()
+            raise
         self._pool = ThreadPoolExecutor(max_workers=workers)
         self._free = list(range(workers))
         self._cv = threading.Condition()
@@ -285,9 +181,11 @@ class Sandbox:
         try:
             try:
                 res = self._workers[k].run(job)
-            except RuntimeError:  # a dead worker is replaced, the program counts as killed
-                self._workers[k] = _Worker(*self._workers[k].settings)
-                return Outcome(False, "killed", float(timeout_s), "sandbox worker died")
+            except WorkerGone as exc:  # replaced; the program counts as killed, hung, error
+                old = self._workers[k]
+                old.kill()
+                self._workers[k] = _Worker(*old.settings)
+                return Outcome(False, exc.status, float(timeout_s), str(exc))
         finally:
             self._release(k)
         return Outcome(

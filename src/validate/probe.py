@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rankinv import __version__
-from rankinv._io import write_json
+from rankinv._io import JsonlAppender, write_json
 from rankinv.errors import UserError
 from rankinv.records import DEFAULT_BATCH_PROMPTS, Plan
 from rankinv.theory import paper
@@ -353,7 +353,7 @@ def _sample_phase(eng, cfg, tasks, prompt_ids, done, key, tag, samples_path, sto
     try:
         with (
             Sandbox(sandbox_workers(cfg.workers), allow_imports=cfg.allow_imports) as sandbox,
-            samples_path.open("a") as fh,
+            JsonlAppender(samples_path) as fh,  # whole lines; flush fsyncs
             ThreadPoolExecutor(max_workers=1) as checker,
         ):
 
@@ -469,7 +469,7 @@ def _score_phase(eng, tasks, prompt_ids, done, key, out_dir, entropy_mode, count
         vals = scorer.prompt_entropy(prompt_ids)
         prompt_h = {t.task_id: v for t, v in zip(tasks, vals, strict=True)}
         write_json(ph_path, {"run_key": key, "values": prompt_h})
-    with (out_dir / SAMPLES).open("a") as fh:
+    with JsonlAppender(out_dir / SAMPLES) as fh:
         for b in range(0, len(todo), SCORE_BLOCK):
             block = todo[b : b + SCORE_BLOCK]
             hs = scorer.rollout_entropies(
