@@ -37,6 +37,7 @@ from rankinv.sandbox._worker_handle import (
 __all__ = [
     "ALLOW_UNFILTERED_ENV",
     "STATUSES",
+    "CheckResult",
     "Outcome",
     "Sandbox",
     "WorkerGone",
@@ -53,15 +54,21 @@ MAX_WORKERS = 256
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """``detail``: why it did not pass; ``output``: what the completion printed, when its
-    process ended before the tests finished (otherwise empty)."""
+class CheckResult:
+    """The sandbox's verdict on one completion: ``passed`` only when the test's
+    check(entry_point) ran to the end; ``status`` says how it ended; ``detail``: why it did
+    not pass; ``output``: what the completion printed, when its process ended before the
+    tests finished (otherwise empty)."""
 
     passed: bool
     status: str
     seconds: float
     detail: str = ""
     output: str = ""
+
+
+#: The contract's old name (DESIGN.md: executor.check -> Outcome), kept working.
+Outcome = CheckResult
 
 
 def default_workers() -> int:
@@ -162,7 +169,7 @@ class Sandbox:
             self._free.append(k)
             self._cv.notify()
 
-    def check(self, task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
+    def check(self, task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> CheckResult:
         """Run one completion against its task's tests: the completion and the tests in two
         processes, every ``candidate(...)`` call crossing between them as plain data."""
         if not timeout_s > 0:
@@ -185,10 +192,10 @@ class Sandbox:
                 old = self._workers[k]
                 old.kill()
                 self._workers[k] = _Worker(*old.settings)
-                return Outcome(False, exc.status, float(timeout_s), str(exc))
+                return CheckResult(False, exc.status, float(timeout_s), str(exc))
         finally:
             self._release(k)
-        return Outcome(
+        return CheckResult(
             res["status"] == "passed",
             res["status"],
             res["seconds"],
@@ -198,7 +205,7 @@ class Sandbox:
 
     def check_batch(
         self, task, completions: Sequence[str], timeout_s: float = DEFAULT_TIMEOUT_S
-    ) -> list[Outcome]:
+    ) -> list[CheckResult]:
         """Check many completions of one task (RL-loop use); results keep input order.
 
         Each distinct completion runs in its own pair of processes, exactly as
@@ -212,7 +219,7 @@ class Sandbox:
 
     def check_batches(
         self, items: Sequence[tuple], timeout_s: float = DEFAULT_TIMEOUT_S
-    ) -> list[list[Outcome]]:
+    ) -> list[list[CheckResult]]:
         """:meth:`check_batch` for many (task, completions) items on all workers at once."""
         items = [(t, list(cs)) for t, cs in items]
         pairs, index = [], []
@@ -229,7 +236,7 @@ class Sandbox:
 
     def check_many(
         self, pairs: Iterable[tuple], timeout_s: float = DEFAULT_TIMEOUT_S, progress: bool = False
-    ) -> list[Outcome]:
+    ) -> list[CheckResult]:
         """Check (task, completion) pairs on all workers; results keep input order."""
         pairs = list(pairs)
         futures = [self._pool.submit(self.check, t, c, timeout_s) for t, c in pairs]
@@ -267,7 +274,7 @@ def default_sandbox() -> Sandbox:
         return _default
 
 
-def check(task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Outcome:
+def check(task, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> CheckResult:
     """Run one completion against its task's tests in the default sandbox."""
     return default_sandbox().check(task, completion, timeout_s)
 
@@ -278,7 +285,7 @@ def check_many(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     progress: bool = False,
     allow_imports: Sequence[str] = (),
-) -> list[Outcome]:
+) -> list[CheckResult]:
     """Run many (task, completion) pairs; results keep input order. With ``workers`` or
     ``allow_imports`` in a sandbox of their own, else in the default one."""
     if workers is not None or tuple(allow_imports):
