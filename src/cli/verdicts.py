@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import typer
@@ -221,6 +222,19 @@ def compare(
     print_compare(res)
 
 
+def parse_numbers(text: str | None, flag: str) -> list[float] | None:
+    """A comma-separated list of numbers (None when not given); one-line error otherwise."""
+    if text is None:
+        return None
+    try:
+        vals = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise UserError(f"{flag} takes comma-separated numbers, e.g. 1,2,4; got {text!r}") from None
+    if not all(math.isfinite(v) for v in vals):
+        raise UserError(f"{flag} takes finite numbers, got {text!r}")
+    return vals
+
+
 @app.command()
 def rank(
     probe_dirs: list[str] = typer.Argument(  # noqa: B008
@@ -239,13 +253,20 @@ def rank(
         "checkpoints' order: entropy and informative fraction over the first 10 RL steps.",
     ),
     signal: str = typer.Option(
-        None, help="Lead signal (default: pilot signals, then by held-out rho; see calibrate)."
+        None, help="Lead signal (default: the calibrated one, then by choose-half rho)."
     ),
     group_size: int = typer.Option(
         None,
         "--group-size",
         "-g",
         help="GRPO group size g of the planned run (default: the probes' own, else 8).",
+    ),
+    depths: str = typer.Option(
+        None,
+        "--depths",
+        help="Each checkpoint's SFT depth, comma-separated, in order (e.g. 1,2,4; equal values "
+        "for recipes at one depth): what the free answers (least-trained, ...) pick. Default: "
+        "a table's depth column, else the order given.",
     ),
     as_json: bool = JSON_OPTION,
 ):
@@ -260,7 +281,14 @@ def rank(
         logs = [p for p in probe_dirs if not (Path(p) / SUMMARY).is_file()]
         probe_dirs = [p for p in probe_dirs if p not in logs]
         pilot += logs
-    res = rank_fn(probe_dirs, signal=signal, table=table, pilot=pilot, group_size=group_size)
+    res = rank_fn(
+        probe_dirs,
+        signal=signal,
+        table=table,
+        pilot=pilot,
+        group_size=group_size,
+        depths=parse_numbers(depths, "--depths"),
+    )
     if as_json:
         emit_json(res)
         return

@@ -9,8 +9,10 @@ comes from): the paper's Qwen and DeepSeek ladders, and the miniature experiment
 
 Per ladder and per signal: the rung it picks (sign from calibration), that rung's post-RL
 rank (1 = best) and regret (best outcome minus the pick's), whether it is the worst rung of
-a ladder that spreads by more than SPREAD, and the within-ladder Spearman rho. ``naive`` is
-the choice without rankinv (the highest pre-RL pass@1); ``rank`` is rank's own decision
+a ladder that spreads by more than SPREAD, and the within-ladder Spearman rho. The free
+answers (:mod:`rankinv.verdicts.baselines`: shallowest, deepest, best_pass_at_1 (the naive
+choice), lowest_pass_at_1, random by expectation) are scored on the same ladders; ``rank`` is
+rank's own decision
 (:func:`rankinv.verdicts.rank.decide`), which may abstain.
 """
 
@@ -22,6 +24,7 @@ import numpy as np
 from scipy.stats import rankdata, spearmanr
 
 from rankinv.evaluation import real_data
+from rankinv.verdicts import baselines
 from rankinv.verdicts import signals as sg
 from rankinv.verdicts.rank import decide
 
@@ -30,8 +33,8 @@ from rankinv.verdicts.rank import decide
 SPREAD = 0.02
 #: The success criteria of issue 24, fixed before the real numbers were looked at.
 CRITERIA = {
-    "no_worse_than_naive": "the pick's regret <= that of pre-RL pass@1 (the naive choice: "
-    "highest pass@1) on every real ladder",
+    "no_worse_than_naive": "the pick's regret <= that of the best pre-RL pass@1 (the naive "
+    "choice) on every real ladder",
     "never_worst": f"never the worst rung of a ladder whose outcomes spread by more than {SPREAD}",
     "rho_near_best": "median within-ladder rho over the real ladders no more than 0.1 below the "
     "best single signal's",
@@ -69,9 +72,20 @@ def score_ladder(lad: dict) -> dict:
         res = _score(values[s], y, sg.signal_sign(s))
         if res is not None:
             rows[s] = res | {"pick": names[res["pick"]]}
-    naive = _score(values["pass_at_1"], y, +1)
-    if naive is not None:
-        rows["naive"] = naive | {"pick": names[naive["pick"]]}
+    depth = [r.get("depth") for r in rungs]
+    for b in baselines.BASELINES:  # the free answers, on the same ladder
+        x = baselines.oriented(b, depth, values["pass_at_1"])
+        res = None if x is None else _score(list(x), y, +1)
+        if res is not None:
+            rows[b] = res | {"pick": names[res["pick"]]}
+    rnd = baselines.random_expectation(y, SPREAD)
+    rows[baselines.RANDOM] = {
+        "pick": None,
+        "regret": rnd["regret"],
+        "worst": None,
+        "rho": None,
+        "worst_chance": 1 / len(y) if np.ptp(y) > SPREAD else 0.0,
+    }
     d = decide(values, names)
     entry = {"recommended": d["recommended"], "abstain_reason": d["abstain_reason"]}
     if d["recommended"] is not None:
@@ -84,9 +98,13 @@ def score_ladder(lad: dict) -> dict:
             "worst": bool(np.ptp(y) > SPREAD and y[i] == y.min()),
         }
     rows["rank"] = entry
+    if entry.get("pick") is not None and "shallowest" in rows:
+        entry["agrees_with_shallowest"] = entry["pick"] == rows["shallowest"]["pick"]
     return {
         "ladder": lad["ladder"],
         "source": lad["source"],
+        "first_scored": lad.get("first_scored"),
+        "chosen_after": lad.get("chosen_after"),
         "secondary": bool(lad.get("secondary")),
         "n_rungs": len(rungs),
         "spread": float(np.ptp(y)),
@@ -100,7 +118,7 @@ def criteria(ladders: list[dict]) -> dict:
     """Each signal (and rank's decision) against the success criteria, over the primary
     ladders where it was measured (``n``)."""
     prim = [lad for lad in ladders if not lad["secondary"]]
-    names = list(sg.STAGE1_SIGNALS) + ["naive", "rank"]
+    names = [*sg.STAGE1_SIGNALS, *baselines.BASELINES, "rank"]
     med, n_rho = {}, {}
     for s in names:
         rhos = [
@@ -115,7 +133,7 @@ def criteria(ladders: list[dict]) -> dict:
     singles = [
         m
         for s, m in med.items()
-        if m is not None and s not in ("naive", "rank") and n_rho[s] >= most / 2
+        if m is not None and s in sg.STAGE1_SIGNALS and n_rho[s] >= most / 2
     ]
     best_rho = max(singles) if singles else None
     out = {}
@@ -124,9 +142,9 @@ def criteria(ladders: list[dict]) -> dict:
         if not on:
             continue
         c1 = all(
-            lad["signals"][s]["regret"] <= lad["signals"]["naive"]["regret"] + 1e-12
+            lad["signals"][s]["regret"] <= lad["signals"]["best_pass_at_1"]["regret"] + 1e-12
             for lad in on
-            if "naive" in lad["signals"]
+            if "best_pass_at_1" in lad["signals"]
         )
         c2 = not any(lad["signals"][s]["worst"] for lad in on)
         c3 = None if med[s] is None or best_rho is None else med[s] >= best_rho - 0.1 - 1e-9
@@ -139,6 +157,7 @@ def criteria(ladders: list[dict]) -> dict:
             "n_rho": n_rho[s],
             "mean_regret": float(np.mean([lad["signals"][s]["regret"] for lad in on])),
             "worst_picks": sum(lad["signals"][s]["worst"] for lad in on),
+            "held_out_ladders": sum(lad.get("chosen_after") is False for lad in on),
             "no_worse_than_naive": c1,
             "never_worst": c2,
             "rho_near_best": c3,
@@ -151,4 +170,47 @@ def backtest(real: dict | None = None) -> dict:
     criteria, on ``real`` (default: the evidence shipped with the package)."""
     real = real_data.load() if real is None else real
     ladders = [score_ladder(lad) for lad in real["ladders"]]
-    return {"ladders": ladders, **criteria(ladders)}
+    fresh = [lad for lad in ladders if lad["chosen_after"] is False]
+    return {
+        "ladders": ladders,
+        **criteria(ladders),
+        "versus": versus(ladders),
+        "held_out": {
+            "ladders": [lad["ladder"] for lad in fresh],
+            "note": "the real ladders nothing was chosen after (first_scored, chosen_after "
+            "on each ladder); the others are partly in sample",
+            "versus": versus(fresh),
+        },
+    }
+
+
+def versus(ladders: list[dict], choosers=("rank", "informative_fraction")) -> dict:
+    """Each chooser's regret against each free answer's, ladder by ladder (primary ladders
+    where both picked): wins, losses, ties (within 1e-9) and the two-sided sign test's p
+    over the ladders that differ. Real ladders are few: the p says how little they settle."""
+    from scipy.stats import binomtest
+
+    out: dict[str, dict] = {}
+    prim = [lad for lad in ladders if not lad["secondary"]]
+    for c in choosers:
+        out[c] = {}
+        for b in baselines.NAMES:
+            d = [
+                lad["signals"][b]["regret"] - lad["signals"][c]["regret"]
+                for lad in prim
+                if lad["signals"].get(c, {}).get("regret") is not None
+                and lad["signals"].get(b, {}).get("regret") is not None
+            ]
+            if not d:
+                continue
+            w = sum(x > 1e-9 for x in d)
+            lo = sum(x < -1e-9 for x in d)
+            out[c][b] = {
+                "n_ladders": len(d),
+                "wins": w,
+                "losses": lo,
+                "ties": len(d) - w - lo,
+                "mean_regret_saved": float(np.mean(d)),
+                "p_sign": float(binomtest(w, w + lo, 0.5).pvalue) if w + lo else 1.0,
+            }
+    return out

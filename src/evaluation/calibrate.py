@@ -188,10 +188,22 @@ def constants_module(result: dict) -> str:
                 "poor_start_threshold",
                 "poor_start_rate",
                 "n_ladders",
+                "choose_median_rho",
             )
         }
         for r in result["stage1"]
         if not r.get("baseline")
+    }
+    keep = ("n_settings", "mean", "ci", "wins", "losses", "ties", "p_wilcoxon_pratt", "p_holm")
+    versus = {
+        r["signal"]: {b: {k: c[k] for k in keep if k in c} for b, c in r["vs_baselines"].items()}
+        for r in result["stage1"]
+        if not r.get("baseline")
+    }
+    free = {
+        r["signal"]: {k: r[k] for k in ("median_rho", "top1_rate", "regret", "n_ladders")}
+        for r in result["stage1"]
+        if r.get("baseline")
     }
     frac = chosen["stage2_check_fraction"]
     s2 = {
@@ -224,4 +236,6 @@ def constants_module(result: dict) -> str:
         f"DEFAULT_STAGE2_RULE = {chosen['stage2']!r}\n"
         f"STAGE1_CALIBRATION: dict = {pprint.pformat(s1, width=90, sort_dicts=True)}\n"
         f"STAGE2_CALIBRATION: dict = {pprint.pformat(s2, width=90, sort_dicts=True)}\n"
+        f"STAGE1_BASELINES: dict = {pprint.pformat(free, width=90, sort_dicts=True)}\n"
+        f"STAGE1_VERSUS: dict = {pprint.pformat(versus, width=90, sort_dicts=True)}\n"
     )

@@ -85,12 +85,44 @@ def trl_corpus(corpus: Path) -> dict | None:
     return {"source": "figures/data/trl_corpus", "runs": runs}
 
 
+#: When each real ladder was first scored, and whether anything (a signal, sign, rule,
+#: threshold or criterion) was chosen after that, from the repository's history: a ladder
+#: is evidence only while nothing was chosen on it. The paper's ladders set the done of the
+#: issue that built the back-test and `rank`'s abstain rule was written while they and the
+#: first mini ladders were scored (2026-12-02); ci-lr and ci-nomod were run afterwards and
+#: nothing was chosen after them.
+HISTORY = {
+    "paper-": ("2026-12-02", True),
+    "mini-full": ("2026-12-02", True),
+    "mini-lora": ("2026-12-02", True),
+    "mini-gpu": ("2026-12-02", True),
+    "mini-lr": ("2026-12-03", False),
+    "mini-nomod": ("2026-12-03", False),
+}
+#: The real GRPOTrainer corpus v1: first scored 2026-12-02 (calibrate's real_stage2).
+CORPUS_FIRST_SCORED = "2026-12-02"
+
+
+def history(ladder: str) -> tuple[str | None, bool | None]:
+    """(date first scored, chosen after) of a real ladder, by its name's prefix."""
+    for prefix, entry in HISTORY.items():
+        if ladder.startswith(prefix):
+            return entry
+    return None, None
+
+
 def build(figures_data: str | Path) -> dict:
     """The real evidence from a checkout's figures/data folder."""
     root = Path(figures_data)
     if not root.is_dir():
         raise InputNotFound(f"figures data folder not found: {root}")
-    return {"ladders": real_ladders(root), "trl_corpus": trl_corpus(root / "trl_corpus")}
+    ladders = real_ladders(root)
+    for lad in ladders:
+        lad["first_scored"], lad["chosen_after"] = history(lad["ladder"])
+    corpus = trl_corpus(root / "trl_corpus")
+    if corpus is not None:
+        corpus["first_scored"] = CORPUS_FIRST_SCORED
+    return {"ladders": ladders, "trl_corpus": corpus}
 
 
 def _rung(name, depth, outcome, **values) -> dict:

@@ -45,7 +45,19 @@ def print_rank(res: dict) -> None:
             "only when measured on every checkpoint",
             highlight=False,
         )
-    if res["recommended"] is None:
+    if res.get("recommended_by", "signal") != "signal":
+        b = res["recommended_by"].split(": ")[-1]
+        said = (
+            f"{lead} would pick {res['signal_pick']}"
+            if res.get("signal_pick")
+            else f"{lead} abstains ({res['signal_abstain_reason']})"
+        )
+        console.print(
+            f"recommended start: [bold]{res['recommended']}[/], the {_FREE[b]} checkpoint "
+            f"(a free answer; {said}, but did not beat it on held-out ladders)",
+            highlight=False,
+        )
+    elif res["recommended"] is None:
         console.print(
             f"[bold]no recommendation[/]: {res['abstain_reason']}\n"
             f"candidates: {', '.join(res['candidates'])}\n"
@@ -91,10 +103,60 @@ def print_rank(res: dict) -> None:
         )
     else:
         console.print(
-            "no inversion predicted: the best pre-RL pass@1 is also the recommended start",
+            f"no inversion predicted: {lead}'s first pick is also the best pre-RL pass@1",
             highlight=False,
         )
     console.print(f"{lead} accuracy: {res['accuracy']}", highlight=False)
+    print_free_answers(res)
+
+
+#: How each free answer reads in a sentence.
+_FREE = {
+    "shallowest": "least-trained",
+    "deepest": "most-trained",
+    "best_pass_at_1": "best pre-RL pass@1",
+    "lowest_pass_at_1": "lowest pre-RL pass@1",
+}
+
+
+def print_free_answers(res: dict) -> None:
+    """What the free answers pick, whether rank's pick differs from the least-trained, and
+    what the held-out evidence says the deciding signal adds over them."""
+    picks = res.get("baselines") or {}
+    shown = [f"{_FREE[b]}: {p}" for b, p in picks.items() if p is not None]
+    if not shown:
+        return
+    console.print(f"free answers ({res['depth_source']}): " + "; ".join(shown), highlight=False)
+    if res.get("agrees_with_shallowest") is True:
+        console.print("rank's pick is the least-trained checkpoint", highlight=False)
+    elif res.get("agrees_with_shallowest") is False and not res.get("adds_nothing_over"):
+        v = (res.get("versus") or {}).get("shallowest")
+        ev = "" if not v else f"; held out, {res['signal']} {versus_words(v)}"
+        console.print(
+            f"rank's pick differs from the least-trained checkpoint ({picks['shallowest']}): "
+            f"{res['signal']} separates them{ev}",
+            highlight=False,
+        )
+    anchor = res.get("adds_nothing_over")
+    if anchor:
+        v = res["versus"][anchor]
+        console.print(
+            f"[bold]rankinv adds nothing measurable here[/]: on held-out simulated ladders "
+            f"{res['signal']} did not beat taking the {_FREE[anchor]} checkpoint "
+            f"({versus_words(v)}); the free answer: [bold]{picks[anchor]}[/]",
+            highlight=False,
+        )
+
+
+def versus_words(v: dict) -> str:
+    """A calibrated paired comparison in words: regret saved per setting, interval, p."""
+    p = v.get("p_holm", v.get("p_wilcoxon_pratt"))
+    lo, hi = v["ci"]
+    return (
+        f"saved {v['mean']:+.3f} regret per setting [{lo:+.3f}, {hi:+.3f}], won {v['wins']} "
+        f"lost {v['losses']} of {v['n_settings']} settings, Holm p = "
+        + ("n/a" if p is None else f"{p:.2g}")
+    )
 
 
 def backtest_cell(entry: dict | None, worst_mark: str = "!") -> str:
@@ -102,8 +164,8 @@ def backtest_cell(entry: dict | None, worst_mark: str = "!") -> str:
     worst rung; "-" when the signal was not measured, "abstains" when rank picked nothing."""
     if entry is None:
         return "-"
-    if entry.get("pick") is None:
-        return "abstains"
+    if entry.get("pick") is None:  # rank abstained, or the random pick's expectation
+        return "abstains" if entry.get("regret") is None else f"E / {entry['regret']:.3f}"
     return f"{entry['post_rank']} / {entry['regret']:.3f}" + (worst_mark if entry["worst"] else "")
 
 
@@ -111,7 +173,7 @@ def print_backtest(real: dict) -> None:
     """The real back-test: per ladder, each signal's pick (post-RL rank / regret)."""
     from rankinv.verdicts.signals import STAGE1_SIGNALS
 
-    shown = ["naive", *STAGE1_SIGNALS, "rank"]
+    shown = ["shallowest", "best_pass_at_1", "random", *STAGE1_SIGNALS, "rank"]
     shown = [s for s in shown if any(s in lad["signals"] for lad in real["ladders"])]
     t = Table(title="Real back-test (never used to choose): post-RL rank of the pick / regret")
     t.add_column("ladder", no_wrap=True)
@@ -124,12 +186,14 @@ def print_backtest(real: dict) -> None:
         t.add_row(name, str(lad["n_rungs"]), *cells)
     console.print(t)
     console.print(
-        "! = the worst rung of a ladder whose outcomes spread by more than 0.02; naive = the "
-        "highest pre-RL pass@1; rank = rank's decision",
+        "! = the worst rung of a ladder whose outcomes spread by more than 0.02; shallowest, "
+        "best_pass_at_1, random = the free answers (random: expected regret); rank = rank's "
+        "decision",
         highlight=False,
     )
     c = Table(title="Success criteria on the real ladders (fixed before looking)")
-    for col in ("signal", "ladders", "median rho (n)", "<= naive", "never worst", "rho near best"):
+    cols = ("signal", "ladders", "median rho (n)", "<= best pass@1", "never worst", "rho near best")
+    for col in cols:
         c.add_column(col)
     yes = {True: "yes", False: "NO", None: "-"}
     for s, v in real["by_signal"].items():

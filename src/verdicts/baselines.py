@@ -83,3 +83,69 @@ def random_expectation(outcome: Sequence[float], margin: float) -> dict:
         "regret": float(np.mean(best - y)),
         "rho": 0.0,
     }
+
+
+#: A signal beats a free answer when the Holm-adjusted p of its paired comparison on the
+#: simulated report half is below this and it saved regret on average.
+ALPHA = 0.05
+
+
+def calibrated_versus(signal: str, baseline: str) -> dict | None:
+    """The held-out paired comparison of ``signal`` with ``baseline`` (simulated report half,
+    clustered by setting), as calibrate measured it; None when it was not measured."""
+    from rankinv.verdicts._calibrated import STAGE1_VERSUS
+
+    return STAGE1_VERSUS.get(signal, {}).get(baseline)
+
+
+def beats(cmp: dict | None) -> bool | None:
+    """True when the comparison shows a significant saving, False when it does not, None
+    when there is no comparison."""
+    if not cmp:
+        return None
+    p = cmp.get("p_holm", cmp.get("p_wilcoxon_pratt"))
+    return bool(p is not None and p < ALPHA and cmp["mean"] > 0)
+
+
+def free_answers(
+    names: list[str],
+    depth: list | None,
+    pass_at_1: list | None,
+    recommended: str | None,
+    lead: str | None,
+    depth_source: str,
+) -> dict:
+    """What the free answers pick on these rungs, whether rank's pick is the least-trained
+    checkpoint's, and, against the held-out evidence, whether the signal that decided adds
+    anything over that answer (else the answer to use instead).
+
+    Fields: baselines ({name: rung or None}), agrees_with_shallowest (None when rank
+    abstained or depth is unknown), ladder_kind ("depth": the rungs differ in SFT depth;
+    "recipe": one depth; None when the depths are only assumed from the order given), depth_source, versus ({baseline: the calibrated comparison of the
+    deciding signal}), adds_nothing_over (the free answer to use when the deciding signal did
+    not beat it on held-out simulated ladders, else None)."""
+    picks_ = picks(names, depth, pass_at_1)
+    kind = None  # unknown when the depths are only assumed from the order given
+    known = depth is not None and all(d is not None for d in depth)
+    if known and not depth_source.startswith("assumed"):
+        kind = "recipe" if len(set(depth)) == 1 else "depth"
+    agrees = None
+    if recommended is not None and picks_["shallowest"] is not None:
+        agrees = recommended == picks_["shallowest"]
+    versus = {}
+    if lead is not None:
+        versus = {b: c for b in NAMES if (c := calibrated_versus(lead, b)) is not None}
+    # on a depth ladder the least-trained checkpoint is the free answer to beat; on a recipe
+    # ladder depth says nothing and the best pre-RL pass@1 is
+    anchor = {"depth": "shallowest", "recipe": "best_pass_at_1"}.get(kind)
+    adds_nothing = None
+    if anchor and beats(versus.get(anchor)) is False and picks_[anchor]:
+        adds_nothing = anchor
+    return {
+        "baselines": picks_,
+        "agrees_with_shallowest": agrees,
+        "ladder_kind": kind,
+        "depth_source": depth_source,
+        "versus": versus,
+        "adds_nothing_over": adds_nothing,
+    }

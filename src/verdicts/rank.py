@@ -9,9 +9,11 @@ Three inputs, alone or together (one rung each, in the same order):
   entropy and informative-group fraction over the first RL steps (the paper's Table 4).
 
 The decision (:func:`decide`) is one pure function, the one the back-test scores: the
-*deciding* signals are those measured on every rung, pilot signals first, then by their
-held-out median rho on the simulated population (signals of pre-RL pass@1 alone, the naive
-choice's information, never decide). The lead signal's first rung is recommended unless
+*deciding* signals are those measured on every rung, the calibrated default first, then by
+their choose-half median rho on the simulated population (signals of pre-RL pass@1 alone,
+the naive choice's information, never decide). Beside it, what the free answers pick
+(:func:`rankinv.verdicts.baselines.free_answers`) and whether the deciding signal beat them
+on held-out simulated ladders. The lead signal's first rung is recommended unless
 (a) the second deciding signal picks a different rung, or (b) the lead's gap between its
 first two rungs is within NOISE_Z standard errors of the probe's sampling noise; then
 ``recommended`` is None and ``abstain_reason`` says why, with the candidates and what would
@@ -20,57 +22,49 @@ decide between them.
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from rankinv.errors import InputNotFound, UserError
 from rankinv.records import DEFAULT_K, Plan
+from rankinv.verdicts import baselines
 from rankinv.verdicts import signals as sg
-from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
+from rankinv.verdicts._calibrated import DEFAULT_STAGE1_SIGNAL
+from rankinv.verdicts.probe_result import ProbeResult
+from rankinv.verdicts.rank_inputs import (
+    add_pilot,
+    dropped_signals,
+    from_probes,
+    from_table,
+    missing_brief,
+    needs_message,
+)
 
 #: A first place is within noise when its gap to the runner-up is below NOISE_Z standard
 #: errors of that gap (about a two-sided 95% band).
 NOISE_Z = 2.0
-#: Bootstrap replicates of a probe's counts for the sampling noise of its signals.
-NOISE_REPLICATES = 100
 #: Relative tie tolerance: values within this share of the signal's spread (or 1e-9) tie.
 TIE_SHARE = 0.005
-
-#: Table columns that carry each signal (first present wins); pre_pass_at_<k> columns give
-#: pass_at_k with that k (10 preferred; a ``k`` column names it for ``pre_pass_at_k``).
-TABLE_COLUMNS = {
-    "pass_at_1": ("pre_pass_at_1",),
-    "entropy_prompt": ("entropy_prompt", "entropy"),
-    "entropy_rollout": ("entropy_rollout",),
-    "informative_fraction": ("informative_fraction",),
-    "share_below_p_star": ("share_below_p_star",),
-    "share_above_1m_p_star": ("share_above_1m_p_star",),
-    "escape": ("escape",),
-    "reachable_pass_at_k": ("reachable_pass_at_k",),
-    "pilot_entropy": ("pilot_entropy", "entropy_step10"),
-    "pilot_informative": ("pilot_informative", "informative_step10"),
-}
-_PASS_K = re.compile(r"^pre_pass_at_(\d+)$")
 
 
 # ---------------------------------------------------------------- the decision
 def deciding_order(available: list[str], signal: str | None = None) -> list[str]:
-    """The signals that decide, best first: the one named, then pilot signals, then the
-    rest by held-out median rho on the simulated population (uncalibrated ones last);
-    signals of pre-RL pass@1 alone decide only when named."""
+    """The signals that decide, best first: the one named, else the calibrated default
+    (``rules.DEFAULT_STAGE1_SIGNAL``), then the rest by |median rho| on the *choose* half of
+    the simulated settings (never a report-half number), ties broken by name, uncalibrated
+    ones last; signals of pre-RL pass@1 alone decide only when named."""
     cal = sg.STAGE1_CALIBRATION
+    first = signal or (DEFAULT_STAGE1_SIGNAL if DEFAULT_STAGE1_SIGNAL in available else None)
 
     def key(s):
         c = cal.get(s)
-        return (sg.STAGE1_SIGNALS[s].needs != "pilot", c is None, -(c or {}).get("median_rho", 0))
+        return (c is None, -abs((c or {}).get("choose_median_rho", 0)), s)
 
     rest = sorted(
-        (s for s in available if s != signal and not sg.STAGE1_SIGNALS[s].of_pass_at_1), key=key
+        (s for s in available if s != first and not sg.STAGE1_SIGNALS[s].of_pass_at_1), key=key
     )
-    return ([signal] if signal else []) + rest
+    return ([first] if first else []) + rest
 
 
 def _first(values: list[float], sign: int) -> list[int]:
@@ -144,180 +138,23 @@ def decide(
     return out | {"recommended": names[best], "abstain_reason": None, "candidates": [names[best]]}
 
 
-# ---------------------------------------------------------------- inputs
-def _probe_se(p: ProbeResult, plan: Plan, k: int, seed: int = 0) -> dict[str, float]:
-    """Sampling SE of each count-based signal: the spread over NOISE_REPLICATES parametric
-    bootstrap draws c_i* ~ Binomial(n_i, c_i / n_i) of the probe's counts."""
-    n, c = np.asarray(p.n), np.asarray(p.c)
-    rng = np.random.default_rng(seed)
-    reps = [
-        sg.stage1_signals(n, rng.binomial(n, c / n), plan, k=k) for _ in range(NOISE_REPLICATES)
-    ]
-    out = {}
-    for name in reps[0]:
-        vals = [r[name] for r in reps if r[name] is not None]
-        if len(vals) == len(reps):
-            out[name] = float(np.std(vals, ddof=1))
-    return out
-
-
-def _from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
-    resolved = [str(Path(d).resolve()) for d in dirs]
-    dup = sorted({d for d in resolved if resolved.count(d) > 1})
-    if dup:
-        raise UserError(f"the same probe directory is given twice: {dup[0]}")
-    probes = [ProbeResult.load(d) for d in dirs]
-    diffs = sampling_differences(probes)
-    if diffs:
-        raise UserError(
-            f"the probes were not sampled alike, so their pass rates do not compare: {diffs[0]}"
-            "; probe every checkpoint with the same options"
-        )
-    if plan is None:  # the probes' own plan (refused above unless they agree)
-        plan = probes[0].setup.plan()
-        if group_size is not None and group_size != plan.group_size:
-            plan = replace(plan, group_size=group_size)
-    rungs = []
-    for p in probes:
-        s = p.summary
-        sig = sg.stage1_signals(
-            p.n,
-            p.c,
-            plan,
-            k=k,
-            entropy_rollout=s.get("entropy_rollout"),
-            entropy_prompt=s.get("entropy_prompt"),
-        )
-        rungs.append(
-            {
-                "checkpoint": p.name,
-                "probe_dir": str(p.dir),
-                "values": sig,
-                "se": _probe_se(p, plan, k),
-                "samples": int(min(p.n)),
-                "n_problems": len(p.problems),
-            }
-        )
-    return rungs, plan
-
-
-def table_signals(row: dict) -> tuple[dict, int | None]:
-    """The signals one table row carries, and the k of its pass@k column."""
-    from rankinv.verdicts.compare import _number
-
-    vals: dict = {}
-    for name, cols in TABLE_COLUMNS.items():
-        col = next((c for c in cols if row.get(c) is not None), None)
-        vals[name] = None if col is None else _number(row[col], col, 0)
-    ks = sorted(int(m.group(1)) for c in row if (m := _PASS_K.match(c)) and row[c] is not None)
-    k = None
-    if row.get("pre_pass_at_k") is not None:
-        k = int(row["k"]) if row.get("k") is not None else None
-        vals["pass_at_k"] = _number(row["pre_pass_at_k"], "pre_pass_at_k", 0)
-    elif ks:
-        k = 10 if 10 in ks else [x for x in ks if x > 1][0] if any(x > 1 for x in ks) else None
-        if k is not None:
-            vals["pass_at_k"] = _number(row[f"pre_pass_at_{k}"], f"pre_pass_at_{k}", 0)
-    se = {}
-    for name, cols in TABLE_COLUMNS.items():
-        for col in cols:
-            if row.get(f"{col}_se") is not None:
-                se[name] = _number(row[f"{col}_se"], f"{col}_se", 0)
-    for col in ("pre_pass_at_k", f"pre_pass_at_{k}"):
-        if k is not None and row.get(f"{col}_se") is not None:
-            se["pass_at_k"] = _number(row[f"{col}_se"], f"{col}_se", 0)
-    if row.get("pre_pass_at_1_se") is not None:
-        se["pass_at_1"] = _number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", 0)
-    return vals | {"_se": se}, k
-
-
-def needs_message(values: dict[str, list]) -> str:
-    """Which signals the rows cannot give, and the columns (or input) each needs."""
-    parts = []
-    for name in sg.STAGE1_SIGNALS:
-        if values.get(name) and all(x is not None for x in values[name]):
-            continue
-        meta = sg.STAGE1_SIGNALS[name]
-        if meta.needs == "pilot":
-            need = f"a pilot log per checkpoint (--pilot) or column {TABLE_COLUMNS[name][-1]}"
-        elif name == "pass_at_k":
-            need = "column pre_pass_at_10 (or pre_pass_at_k with k)"
-        else:
-            need = " or ".join(TABLE_COLUMNS[name]) + " on every row, or a rankinv probe"
-        parts.append(f"{name} needs {need}")
-    return "; ".join(parts)
-
-
-def dropped_signals(values: dict[str, list], names: list[str]) -> list[dict]:
-    """Signals measured on some checkpoints but not all (an n/a cell): they cannot rank, so
-    they are dropped; each with the checkpoints that lack it."""
-    return [
-        {"signal": s, "missing_on": [n for n, x in zip(names, v, strict=True) if x is None]}
-        for s, v in values.items()
-        if v and any(x is not None for x in v) and any(x is None for x in v)
-    ]
-
-
-def missing_brief(values: dict[str, list], names: list[str]) -> str:
-    """One short line: why no signal may decide, and what to add."""
-    part = [
-        d for d in dropped_signals(values, names) if not sg.STAGE1_SIGNALS[d["signal"]].of_pass_at_1
-    ]
-    gaps = "; ".join(f"{d['signal']} is n/a on {', '.join(d['missing_on'])}" for d in part)
-    return (
-        "no signal that may decide is measured on every checkpoint"
-        + (f" ({gaps})" if gaps else " (no pass@k, entropy, pilot or probe-count signal)")
-        + ": give columns pre_pass_at_10 or entropy on every row, a rankinv probe per "
-        "checkpoint, or --pilot logs"
+# ---------------------------------------------------------------- rank
+def _depths(rungs: list[dict], depths: list[float] | None) -> tuple[list[float], str]:
+    """Each rung's SFT depth and where it came from (given, the table, or the order)."""
+    if depths is not None:
+        if len(depths) != len(rungs):
+            raise UserError(
+                f"--depths gives {len(depths)} values for {len(rungs)} checkpoints; give one "
+                "per checkpoint, in the same order"
+            )
+        return [float(x) for x in depths], "given (--depths)"
+    if rungs and all(r.get("depth") is not None for r in rungs):
+        return [float(r["depth"]) for r in rungs], "the table's depth column"
+    return [float(i) for i in range(len(rungs))], (
+        "assumed: the checkpoints as listed, least to most trained (give --depths)"
     )
 
 
-def _from_table(path):
-    from rankinv.verdicts.compare import _row_label, read_rows
-
-    rows = read_rows(path)
-    if len(rows) < 2:
-        raise UserError(f"{path}: ranking needs at least 2 rows, got {len(rows)}")
-    rungs, ks = [], set()
-    for i, r in enumerate(rows):
-        vals, k = table_signals(r)
-        ks.add(k)
-        name = _row_label(r, i)
-        if r.get("seed") is not None and r.get("name") is not None:
-            name = f"{name} (seed {r['seed']})"
-        rungs.append({"checkpoint": name, "probe_dir": None, "se": vals.pop("_se"), "values": vals})
-    ks.discard(None)
-    if len(ks) > 1:
-        raise UserError(f"{path}: rows give pass@k at different k: {sorted(ks)}")
-    return rungs, (ks.pop() if ks else None)
-
-
-def _add_pilot(rungs: list[dict], logs) -> dict:
-    from rankinv.verdicts import logs as run_logs
-
-    if rungs and len(logs) != len(rungs):
-        raise UserError(
-            f"--pilot needs one log per checkpoint, in the same order: {len(logs)} logs for "
-            f"{len(rungs)} checkpoints"
-        )
-    info = {}
-    for i, log in enumerate(logs):
-        tr, keys = run_logs.trace(run_logs.read_log(log).records)
-        if tr.entropy is None and tr.informative is None:
-            raise UserError(f"pilot log {log} has neither an entropy nor a zero-std column")
-        pil = sg.pilot_signals(tr.steps, tr.entropy, tr.informative)
-        if pil["pilot_steps_used"] is None:
-            raise UserError(f"pilot log {log} has no step >= 1 (no RL update logged)")
-        if i >= len(rungs):
-            rungs.append({"checkpoint": str(log), "probe_dir": None, "values": {}, "se": {}})
-        rungs[i]["values"].update({k: pil[k] for k in ("pilot_entropy", "pilot_informative")})
-        rungs[i]["pilot_log"] = str(log)
-        rungs[i]["pilot_steps"] = pil["pilot_steps_used"]
-        info = {"entropy_signal": keys["entropy"], "pilot_step": sg.PILOT_STEP}
-    return info
-
-
-# ---------------------------------------------------------------- rank
 def rank(
     dirs: list[str | Path] | None = None,
     signal: str | None = None,
@@ -325,6 +162,7 @@ def rank(
     table: str | Path | None = None,
     pilot: list[str | Path] | None = None,
     group_size: int | None = None,
+    depths: list[float] | None = None,
 ) -> dict:
     """Rank checkpoints by the predicted post-RL outcome, or abstain.
 
@@ -333,7 +171,14 @@ def rank(
     abstain_reason, candidates, to_decide, decided_by, picks, best_pre_pass_at_1,
     predicted_inversion, signal, signal_sign, k (None unless pass@k is measured on every
     rung), accuracy, plan, unavailable, dropped (signals with an n/a on some rung, each with
-    missing_on), uncalibrated_fallback (the lead has no held-out score and was not named).
+    missing_on), uncalibrated_fallback (the lead has no held-out score and was not named),
+    and the free answers (:func:`rankinv.verdicts.baselines.free_answers`): baselines,
+    agrees_with_shallowest, ladder_kind, depth_source, versus, adds_nothing_over. When the
+    deciding signal did not beat the free answer on held-out simulated ladders (and no
+    --signal was named), ``recommended`` is the free answer's rung (``recommended_by`` says
+    so) and ``signal_pick`` / ``signal_abstain_reason`` keep what the signal said. ``depths``:
+    each checkpoint's SFT depth (epochs or steps), in the order given; else a table's depth
+    column, else the order given is taken as least to most trained (and said so).
     """
     dirs = list(dirs or [])
     if dirs and table is not None:
@@ -350,19 +195,19 @@ def rank(
     if dirs:
         if len(dirs) < 2:
             raise UserError(f"ranking needs at least 2 probe directories, got {len(dirs)}")
-        rungs, plan = _from_probes(dirs, plan, k, group_size)
+        rungs, plan = from_probes(dirs, plan, k, group_size)
     elif table is not None:
         if group_size is not None:
             raise UserError(
                 "--group-size sets the planned run of probe folders; a table's columns are "
                 "already computed (give them for the g you plan)"
             )
-        rungs, k = _from_table(table)
+        rungs, k = from_table(table)
     else:
         rungs, k = [], None
         if len(pilot) < 2:
             raise UserError(f"ranking needs at least 2 pilot logs, got {len(pilot)}")
-    pilot_info = _add_pilot(rungs, pilot) if pilot else None
+    pilot_info = add_pilot(rungs, pilot) if pilot else None
     names = [r["checkpoint"] for r in rungs]
     if len(set(names)) < len(names):  # same model name in two folders: add the folder
         for r in rungs:
@@ -408,10 +253,22 @@ def rank(
     k = k if measured & {"pass_at_k", "reachable_pass_at_k"} else None
     # a lead with no held-out score is a fallback, said so (never when named by --signal)
     fallback = signal is None and lead not in sg.STAGE1_CALIBRATION
-    return {
+    depth, depth_source = _depths(rungs, depths)
+    free = baselines.free_answers(
+        names, depth, values["pass_at_1"], d["recommended"], lead, depth_source
+    )
+    # a signal that did not beat the free answer on held-out ladders does not override it
+    anchor = None if signal is not None else free["adds_nothing_over"]
+    recommended = free["baselines"][anchor] if anchor else d["recommended"]
+    if anchor and free["baselines"]["shallowest"] is not None:
+        free["agrees_with_shallowest"] = recommended == free["baselines"]["shallowest"]
+    return free | {
         "ranking": rows,
-        "recommended": d["recommended"],
-        "abstain_reason": d["abstain_reason"],
+        "recommended": recommended,
+        "recommended_by": f"free answer: {anchor}" if anchor else "signal",
+        "signal_pick": d["recommended"],
+        "abstain_reason": None if anchor else d["abstain_reason"],
+        "signal_abstain_reason": d["abstain_reason"],
         "candidates": d["candidates"],
         "to_decide": d.get("to_decide"),
         "decided_by": d["decided_by"],

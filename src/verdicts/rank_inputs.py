@@ -1,0 +1,212 @@
+"""`rank`'s inputs: probe directories, a table of per-checkpoint aggregates from any harness,
+and pilot logs, each turned into one rung per checkpoint ({checkpoint, values (every
+stage-1 signal it allows), se (their sampling standard errors), depth where known})."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from rankinv.errors import UserError
+from rankinv.records import Plan
+from rankinv.verdicts import signals as sg
+from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
+
+#: Bootstrap replicates of a probe's counts for the sampling noise of its signals.
+NOISE_REPLICATES = 100
+#: Table columns that carry each signal (first present wins); pre_pass_at_<k> columns give
+#: pass_at_k with that k (10 preferred; a ``k`` column names it for ``pre_pass_at_k``).
+TABLE_COLUMNS = {
+    "pass_at_1": ("pre_pass_at_1",),
+    "entropy_prompt": ("entropy_prompt", "entropy"),
+    "entropy_rollout": ("entropy_rollout",),
+    "informative_fraction": ("informative_fraction",),
+    "share_below_p_star": ("share_below_p_star",),
+    "share_above_1m_p_star": ("share_above_1m_p_star",),
+    "escape": ("escape",),
+    "reachable_pass_at_k": ("reachable_pass_at_k",),
+    "pilot_entropy": ("pilot_entropy", "entropy_step10"),
+    "pilot_informative": ("pilot_informative", "informative_step10"),
+}
+_PASS_K = re.compile(r"^pre_pass_at_(\d+)$")
+
+
+def probe_se(p: ProbeResult, plan: Plan, k: int, seed: int = 0) -> dict[str, float]:
+    """Sampling SE of each count-based signal: the spread over NOISE_REPLICATES parametric
+    bootstrap draws c_i* ~ Binomial(n_i, c_i / n_i) of the probe's counts."""
+    n, c = np.asarray(p.n), np.asarray(p.c)
+    rng = np.random.default_rng(seed)
+    reps = [
+        sg.stage1_signals(n, rng.binomial(n, c / n), plan, k=k) for _ in range(NOISE_REPLICATES)
+    ]
+    out = {}
+    for name in reps[0]:
+        vals = [r[name] for r in reps if r[name] is not None]
+        if len(vals) == len(reps):
+            out[name] = float(np.std(vals, ddof=1))
+    return out
+
+
+def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
+    resolved = [str(Path(d).resolve()) for d in dirs]
+    dup = sorted({d for d in resolved if resolved.count(d) > 1})
+    if dup:
+        raise UserError(f"the same probe directory is given twice: {dup[0]}")
+    probes = [ProbeResult.load(d) for d in dirs]
+    diffs = sampling_differences(probes)
+    if diffs:
+        raise UserError(
+            f"the probes were not sampled alike, so their pass rates do not compare: {diffs[0]}"
+            "; probe every checkpoint with the same options"
+        )
+    if plan is None:  # the probes' own plan (refused above unless they agree)
+        plan = probes[0].setup.plan()
+        if group_size is not None and group_size != plan.group_size:
+            plan = replace(plan, group_size=group_size)
+    rungs = []
+    for p in probes:
+        s = p.summary
+        sig = sg.stage1_signals(
+            p.n,
+            p.c,
+            plan,
+            k=k,
+            entropy_rollout=s.get("entropy_rollout"),
+            entropy_prompt=s.get("entropy_prompt"),
+        )
+        rungs.append(
+            {
+                "checkpoint": p.name,
+                "probe_dir": str(p.dir),
+                "values": sig,
+                "se": probe_se(p, plan, k),
+                "samples": int(min(p.n)),
+                "n_problems": len(p.problems),
+            }
+        )
+    return rungs, plan
+
+
+def table_signals(row: dict) -> tuple[dict, int | None]:
+    """The signals one table row carries, and the k of its pass@k column."""
+    from rankinv.verdicts.compare import _number
+
+    vals: dict = {}
+    for name, cols in TABLE_COLUMNS.items():
+        col = next((c for c in cols if row.get(c) is not None), None)
+        vals[name] = None if col is None else _number(row[col], col, 0)
+    ks = sorted(int(m.group(1)) for c in row if (m := _PASS_K.match(c)) and row[c] is not None)
+    k = None
+    if row.get("pre_pass_at_k") is not None:
+        k = int(row["k"]) if row.get("k") is not None else None
+        vals["pass_at_k"] = _number(row["pre_pass_at_k"], "pre_pass_at_k", 0)
+    elif ks:
+        k = 10 if 10 in ks else [x for x in ks if x > 1][0] if any(x > 1 for x in ks) else None
+        if k is not None:
+            vals["pass_at_k"] = _number(row[f"pre_pass_at_{k}"], f"pre_pass_at_{k}", 0)
+    se = {}
+    for name, cols in TABLE_COLUMNS.items():
+        for col in cols:
+            if row.get(f"{col}_se") is not None:
+                se[name] = _number(row[f"{col}_se"], f"{col}_se", 0)
+    for col in ("pre_pass_at_k", f"pre_pass_at_{k}"):
+        if k is not None and row.get(f"{col}_se") is not None:
+            se["pass_at_k"] = _number(row[f"{col}_se"], f"{col}_se", 0)
+    if row.get("pre_pass_at_1_se") is not None:
+        se["pass_at_1"] = _number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", 0)
+    return vals | {"_se": se}, k
+
+
+def needs_message(values: dict[str, list]) -> str:
+    """Which signals the rows cannot give, and the columns (or input) each needs."""
+    parts = []
+    for name in sg.STAGE1_SIGNALS:
+        if values.get(name) and all(x is not None for x in values[name]):
+            continue
+        meta = sg.STAGE1_SIGNALS[name]
+        if meta.needs == "pilot":
+            need = f"a pilot log per checkpoint (--pilot) or column {TABLE_COLUMNS[name][-1]}"
+        elif name == "pass_at_k":
+            need = "column pre_pass_at_10 (or pre_pass_at_k with k)"
+        else:
+            need = " or ".join(TABLE_COLUMNS[name]) + " on every row, or a rankinv probe"
+        parts.append(f"{name} needs {need}")
+    return "; ".join(parts)
+
+
+def dropped_signals(values: dict[str, list], names: list[str]) -> list[dict]:
+    """Signals measured on some checkpoints but not all (an n/a cell): they cannot rank, so
+    they are dropped; each with the checkpoints that lack it."""
+    return [
+        {"signal": s, "missing_on": [n for n, x in zip(names, v, strict=True) if x is None]}
+        for s, v in values.items()
+        if v and any(x is not None for x in v) and any(x is None for x in v)
+    ]
+
+
+def missing_brief(values: dict[str, list], names: list[str]) -> str:
+    """One short line: why no signal may decide, and what to add."""
+    part = [
+        d for d in dropped_signals(values, names) if not sg.STAGE1_SIGNALS[d["signal"]].of_pass_at_1
+    ]
+    gaps = "; ".join(f"{d['signal']} is n/a on {', '.join(d['missing_on'])}" for d in part)
+    return (
+        "no signal that may decide is measured on every checkpoint"
+        + (f" ({gaps})" if gaps else " (no pass@k, entropy, pilot or probe-count signal)")
+        + ": give columns pre_pass_at_10 or entropy on every row, a rankinv probe per "
+        "checkpoint, or --pilot logs"
+    )
+
+
+def from_table(path):
+    """One rung per table row (the signals its columns allow, their _se columns, its depth
+    column where given), and the k of its pass@k."""
+    from rankinv.verdicts.compare import _number, _row_label, read_rows
+
+    rows = read_rows(path)
+    if len(rows) < 2:
+        raise UserError(f"{path}: ranking needs at least 2 rows, got {len(rows)}")
+    rungs, ks = [], set()
+    for i, r in enumerate(rows):
+        vals, k = table_signals(r)
+        ks.add(k)
+        name = _row_label(r, i)
+        if r.get("seed") is not None and r.get("name") is not None:
+            name = f"{name} (seed {r['seed']})"
+        depth = None if r.get("depth") is None else _number(r["depth"], "depth", 0)
+        se = vals.pop("_se")
+        rungs.append(
+            {"checkpoint": name, "probe_dir": None, "se": se, "values": vals, "depth": depth}
+        )
+    ks.discard(None)
+    if len(ks) > 1:
+        raise UserError(f"{path}: rows give pass@k at different k: {sorted(ks)}")
+    return rungs, (ks.pop() if ks else None)
+
+
+def add_pilot(rungs: list[dict], logs) -> dict:
+    from rankinv.verdicts import logs as run_logs
+
+    if rungs and len(logs) != len(rungs):
+        raise UserError(
+            f"--pilot needs one log per checkpoint, in the same order: {len(logs)} logs for "
+            f"{len(rungs)} checkpoints"
+        )
+    info = {}
+    for i, log in enumerate(logs):
+        tr, keys = run_logs.trace(run_logs.read_log(log).records)
+        if tr.entropy is None and tr.informative is None:
+            raise UserError(f"pilot log {log} has neither an entropy nor a zero-std column")
+        pil = sg.pilot_signals(tr.steps, tr.entropy, tr.informative)
+        if pil["pilot_steps_used"] is None:
+            raise UserError(f"pilot log {log} has no step >= 1 (no RL update logged)")
+        if i >= len(rungs):
+            rungs.append({"checkpoint": str(log), "probe_dir": None, "values": {}, "se": {}})
+        rungs[i]["values"].update({k: pil[k] for k in ("pilot_entropy", "pilot_informative")})
+        rungs[i]["pilot_log"] = str(log)
+        rungs[i]["pilot_steps"] = pil["pilot_steps_used"]
+        info = {"entropy_signal": keys["entropy"], "pilot_step": sg.PILOT_STEP}
+    return info
