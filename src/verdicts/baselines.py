@@ -121,9 +121,10 @@ def free_answers(
 
     Fields: baselines ({name: rung or None}), agrees_with_shallowest (None when rank
     abstained or depth is unknown), ladder_kind ("depth": the rungs differ in SFT depth;
-    "recipe": one depth; None when the depths are only assumed from the order given), depth_source, versus ({baseline: the calibrated comparison of the
-    deciding signal}), adds_nothing_over (the free answer to use when the deciding signal did
-    not beat it on held-out simulated ladders, else None)."""
+    "recipe": one depth; None when the depths are only assumed from the order given),
+    depth_source, versus ({baseline: the calibrated comparison of the deciding signal}),
+    adds_nothing_over (the free answer to use when the deciding signal did not beat it on
+    held-out simulated ladders, else None)."""
     picks_ = picks(names, depth, pass_at_1)
     kind = None  # unknown when the depths are only assumed from the order given
     known = depth is not None and all(d is not None for d in depth)
