@@ -420,3 +420,20 @@ def test_escape_probability_fractional_draws_match_an_epoch_sampler():
     f = theory.degenerate_probability(p, g)
     assert theory.escape_probability(p, g, 5.0) == pytest.approx(1 - f**5)
     assert theory.escape_probability(p, g, 5.1) <= 1 - f**5.1 + 1e-15  # convexity
+
+
+def test_min_detectable_rho_and_n_to_detect_agree_and_match_simulation():
+    """The two are inverses (up to the integer ceiling), and at n = 30 a true Spearman rho at
+    the detectable size is found by the permutation test about 80% of the time."""
+    from rankinv.theory import ranks
+
+    assert ranks.min_detectable_rho(3) is None and ranks.n_to_detect(0.0) is None
+    for n in (10, 30, 100):
+        r = ranks.min_detectable_rho(n)
+        assert ranks.n_to_detect(r) in (n, n + 1)
+    assert ranks.min_detectable_rho(100) < ranks.min_detectable_rho(30) < 1
+    r30 = ranks.min_detectable_rho(30)
+    # a bivariate normal with Pearson r has Spearman (6/pi) asin(r/2): invert for the target
+    pearson = 2 * np.sin(np.pi * r30 / 6)
+    pw = ranks.permutation_power(r30, 30, n_sim=1500)
+    assert 0.7 < pw < 0.9, (pearson, pw)

@@ -82,8 +82,8 @@ def rho_line(name: str, r: dict) -> str:
         f"{name}: rho = {r['rho']:+.2f}, 95% CI [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}] "
         f"({how}), {pm} p = {r['p_value']:.3g}"
     )
-    if r.get("power") is not None:
-        line += f", power at n = {r['n']}: {r['power']:.0%}"
+    if r.get("min_detectable_rho") is not None:
+        line += f"; n = {r['n']} detects |rho| >= {r['min_detectable_rho']:.2f} (80% power)"
     note = ci_p_note(r)
     return line + (f"; {note}" if note else "")
 

@@ -31,8 +31,8 @@ def compare_summary_lines(res: dict) -> list[str]:
             lines.append(
                 f"inversion of the pre-RL pass@1 ranking: {res['inversion_call']} "
                 f"(rho {p1['rho']:+.2f}, {p1['p_method']} permutation p = {p1['p_value']:.3g}, "
-                f"alpha = {res['alpha']}; power of this test at n = {p1['n']} against "
-                f"|rho| = {abs(p1['rho']):.2f}: {p1['power']:.0%})"
+                f"alpha = {res['alpha']}; at n = {p1['n']} only |rho| >= "
+                f"{_mdr(p1)} is detected with 80% power)"
             )
     fav = res.get("favoured_predictor")
     if fav:
@@ -69,9 +69,14 @@ def compare_summary_lines(res: dict) -> list[str]:
             n = v.get("n", res["n"])
             lines.append(
                 f"{k}: at n = {n} rows with a value the permutation test cannot reach "
-                f"p <= {res['alpha']} (power 0%): its result cannot be significant"
+                f"p <= {res['alpha']}: its result cannot be significant"
             )
     return lines
+
+
+def _mdr(v: dict) -> str:
+    m = v.get("min_detectable_rho")
+    return "-" if m is None else f"{m:.2f}"
 
 
 def print_compare(res: dict) -> None:
@@ -86,7 +91,7 @@ def print_compare(res: dict) -> None:
         "rho",
         "95% CI (approx.)",
         "p (permutation)",
-        "power",
+        "detectable |rho|",
         "expected",
         "agrees",
     ]:
@@ -114,16 +119,33 @@ def print_compare(res: dict) -> None:
             f"{v['rho']:+.2f}",
             f"{ci} {v.get('ci_method', '')}",
             f"{v['p_value']:.3g} {v.get('p_method', '')}",
-            "-" if v.get("power") is None else f"{v['power']:.0%}",
+            _mdr(v),
             exp,
             agrees,
         )
     console.print(t)
+    free = res.get("baselines") or {}
+    if free:
+        words = {
+            "shallowest": "least-trained first",
+            "deepest": "most-trained first",
+            "best_pass_at_1": "best pre-RL pass@1 first",
+            "lowest_pass_at_1": "lowest pre-RL pass@1 first",
+        }
+        console.print(
+            "free answers, scored the same way: "
+            + "; ".join(
+                f"{words[b]} rho {v['rho']:+.2f} (p = {v['p_value']:.3g})" for b, v in free.items()
+            )
+            + "; a random pick: rho 0 in expectation",
+            highlight=False,
+        )
     for why, names in undefined.items():
         console.print(f"rho n/a for {', '.join(names)}: {why}", highlight=False)
     console.print(
-        "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); power: "
-        "chance the test at alpha = 0.05 detects a true rho of the observed size at this n; "
+        "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); detectable "
+        "|rho|: the smallest true |rho| a test at alpha = 0.05 detects with 80% power at this "
+        "n (Fisher z); "
         "CI: Fisher z (n <= 15) or bootstrap, an approximation; p: a permutation test",
         highlight=False,
     )

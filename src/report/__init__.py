@@ -330,8 +330,8 @@ def _fmt_rho(v: dict) -> str:
         f"{v['rho']:+.2f} [{v['ci_low']:+.2f}, {v['ci_high']:+.2f}] (approximate CI), "
         f"permutation p = {v['p_value']:.3g}"
     )
-    if v.get("power") is not None:
-        out += f", power {v['power']:.0%}"
+    if v.get("min_detectable_rho") is not None:
+        out += f"; detectable |rho| >= {v['min_detectable_rho']:.2f} at this n"
     note = ci_p_note(v)
     return out + (f"; {note}" if note else "")
 
@@ -378,7 +378,8 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
         )
         + f". Strongest predictor by |rho|: `{cmp['favoured_predictor']}`.",
         "",
-        "| predictor | Spearman rho [95% CI], permutation p, power | expected sign | note |",
+        "| predictor | Spearman rho [95% CI], permutation p, detectable rho | expected sign "
+        "| note |",
         "|---|---|---|---|",
     ]
     for k, v in cmp["predictors"].items():

@@ -41,7 +41,7 @@ import numpy as np
 from rankinv import theory
 from rankinv.errors import InputNotFound, UserError
 from rankinv.records import DEFAULT_K
-from rankinv.theory import paper
+from rankinv.theory import paper, ranks
 from rankinv.theory.outcomes import NO_EVIDENCE, inversion_call
 from rankinv.verdicts.tables import MISSING_TOKENS, read_csv_records
 
@@ -203,7 +203,11 @@ def compare(
     """Seed-demeaned Spearman of every predictor against the outcome, inversion, verdicts.
 
     JSON fields: predictors (ordered by |rho|; each: rho, ci_low, ci_high, ci_method,
-    p_value, p_method, power, n, expected_sign, agrees, monotone_of, same_ranks_as),
+    p_value, p_method, n, min_detectable_rho (the smallest |rho| this n detects with 80%
+    power at alpha 0.05), n_to_detect (the rows that would detect the observed |rho|),
+    expected_sign, agrees, monotone_of, same_ranks_as), baselines (the free answers' orderings
+    scored the same way: least-/most-trained from a depth column, best/lowest pre-RL pass@1;
+    a random pick has rho 0 in expectation),
     inversion (bool, the significant call only), inversion_call, inversion_p, alpha, n,
     favoured_predictor (the largest |rho| that is not a monotone copy), favoured_sign,
     favoured_significant, predictor_order, stage (per checkpoint verdicts beside the
@@ -247,7 +251,7 @@ def compare(
         entry["same_ranks_sign"] = None  # +1: the same order, -1: the reverse order
         if len(sub) < 3:
             predictors[key] = {
-                **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "power")),
+                **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "min_detectable_rho")),
                 "n": len(sub),
                 "error": f"only {len(sub)} rows with a value (needs 3)",
                 **entry,
@@ -267,7 +271,7 @@ def compare(
             )
         except ValueError as exc:
             predictors[key] = {
-                **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "power")),
+                **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "min_detectable_rho")),
                 "n": len(sub),
                 "error": str(exc),
                 **entry,
@@ -275,6 +279,12 @@ def compare(
             }
             continue
         d = res.to_dict()
+        for key_ in ("power", "power_rho"):  # post-hoc power restates p: not reported
+            d.pop(key_, None)
+        # None where the permutation test cannot reach alpha at all on these rows
+        reachable = d.get("min_p_value") is None or d["min_p_value"] <= ALPHA
+        d["min_detectable_rho"] = ranks.min_detectable_rho(d["n"]) if reachable else None
+        d["n_to_detect"] = ranks.n_to_detect(d["rho"])
         d.update(entry)
         d["agrees"] = None if exp is None or d["rho"] == 0 else bool(np.sign(d["rho"]) == exp[0])
         predictors[key] = d
@@ -338,7 +348,8 @@ def compare(
         "inversion_call": call,
         "inversion_rho": p1.get("rho"),
         "inversion_p": p1.get("p_value"),
-        "inversion_power": p1.get("power"),
+        "inversion_min_detectable_rho": p1.get("min_detectable_rho"),
+        "baselines": _baselines(rows, y, groups, n_bootstrap, seed),
         "alpha": ALPHA,
         "n": len(rows),
         "outcome": outcome,
@@ -353,6 +364,24 @@ def compare(
         "stage": stage,
         "rows": rows,
     }
+
+
+def _baselines(rows, y, groups, n_bootstrap: int, seed: int) -> dict:
+    """Spearman of each free answer's ordering (verdicts.baselines) with the outcome."""
+    from rankinv.verdicts import baselines
+
+    depth = [r.get("depth") for r in rows]
+    depth = None if any(d is None for d in depth) else [_number(d, "depth", 0) for d in depth]
+    p1 = [r.get("pre_pass_at_1") for r in rows]
+    p1 = None if any(v is None for v in p1) else [_number(v, "pre_pass_at_1", 0) for v in p1]
+    out = {}
+    for b in baselines.BASELINES:
+        x = baselines.oriented(b, depth, p1)
+        if x is None or np.ptp(x) == 0:
+            continue
+        res = theory.spearman(x, y, groups=groups, n_bootstrap=n_bootstrap, seed=seed)
+        out[b] = {k: v for k, v in res.to_dict().items() if k not in ("power", "power_rho")}
+    return out
 
 
 def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]:
