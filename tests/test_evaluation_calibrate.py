@@ -261,3 +261,39 @@ def test_cli_calibrate_on_a_population_dir(population, tmp_path):
         timeout=300,
     )
     assert text.returncode == 0 and "held-out ladders" in text.stdout
+
+
+def test_no_default_moves_when_the_report_half_changes(population):
+    """Everything chosen (defaults, signs, thresholds, the deciding order's numbers) comes
+    from the choose half: scrambling every report-half outcome and trace changes none of it."""
+    import copy
+
+    rng = np.random.default_rng(7)
+    split = stats.split_settings(lad["setting_id"] for lad in population)
+    scrambled = copy.deepcopy(population)
+    for lad in scrambled:
+        if split[lad["setting_id"]] != "report":
+            continue
+        for run in lad["runs"]:
+            run["outcome"]["final_pass_at_k"] = float(rng.random())
+            run["outcome"]["final_pass_at_1"] = float(rng.random())
+            for t in run["trace"]:
+                t["frac_reward_zero_std"] = float(rng.random())
+                t["entropy"] = float(rng.random())
+    a, b = cal.calibrate(population), cal.calibrate(scrambled)
+    assert a["chosen"] == b["chosen"]
+
+    def chosen_numbers(res):
+        s1 = {
+            r["signal"]: (r["sign"], r["choose_median_rho"], r["poor_start_threshold"])
+            for r in res["stage1"]
+            if not r["baseline"]
+        }
+        s2 = {(r["rule"], r["check_fraction"]): r["threshold"] for r in res["stage2"]}
+        return s1, s2
+
+    assert chosen_numbers(a) == chosen_numbers(b)
+    # and the report half did move: the scramble reached the numbers that are reported
+    ra = {r["signal"]: r["median_rho"] for r in a["stage1"]}
+    rb = {r["signal"]: r["median_rho"] for r in b["stage1"]}
+    assert ra != rb
