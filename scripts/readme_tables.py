@@ -124,7 +124,9 @@ def evidence_tables(evs: list[dict]) -> list[str]:
 
 
 REAL_COLUMNS = (
-    "naive",
+    "shallowest",
+    "best_pass_at_1",
+    "random",
     "pass_at_1",
     "pass_at_k",
     "entropy_prompt",
@@ -150,7 +152,7 @@ def real_tables(real: dict) -> list[str]:
     yes = lambda b: "yes" if b else "**no**"  # noqa: E731
     out += [
         "",
-        "| signal | ladders | median rho (n) | regret <= naive everywhere | never the worst rung "
+        "| signal | ladders | median rho (n) | regret <= best pre-RL pass@1's everywhere | never the worst rung "
         "| median rho within 0.1 of the best |",
         "|---|---|---|---|---|---|",
     ]

@@ -187,6 +187,12 @@ class LadderRecord:
     setting: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
+    @property
+    def kind(self) -> str:
+        """ "depth" (rungs at increasing SFT depth) or "recipe" (rungs at one depth that
+        differ in the SFT recipe), from the setting's ``kind`` (absent: depth)."""
+        return str(self.setting.get("kind", "depth"))
+
     def to_json(self) -> dict:
         return {
             "ladder_id": self.ladder_id,

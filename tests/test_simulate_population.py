@@ -152,9 +152,29 @@ def test_study_ladders_are_untuned_and_reported_apart(monkeypatch):
     assert all(t["evidence"] for t in summary["targets"])
 
 
+def test_recipe_ladders_share_a_depth_and_differ_in_recipe(monkeypatch):
+    """A recipe ladder: one rung per recipe, all at RECIPE_DEPTH epochs (so depth cannot
+    order them), each recipe's change applied to the setting's config and nothing else."""
+    from rankinv.simulate.recipes import RECIPE_DEPTH, RECIPES
+
+    base = P.base_setting()
+    pl = _small_design(monkeypatch, [({**base, "kind": "recipe"}, 0), (base, 0)], steps=10)
+    summary = P.run_population("test", None, design_=pl)
+    assert summary["recipe_ladders"]["n_ladders"] == 1 and summary["n_ladders"] == 1
+    cfg = P.config_of(base, 0)
+    rungs = P.rungs_of({**base, "kind": "recipe"}, cfg)
+    assert [r[1] for r in rungs] == list(RECIPES) and {r[0] for r in rungs} == {RECIPE_DEPTH}
+    changed = {name: {f for f in c.__dataclass_fields__ if getattr(c, f) != getattr(cfg, f)}
+               for _, name, c in rungs}  # fmt: skip
+    assert changed["as-set"] == set() and changed["sft-lr-x2"] == {"sft_lr"}
+    assert changed["label-smoothing-0.1"] == {"label_smoothing"}
+    with pytest.raises(ValueError, match="unknown axes"):
+        P.config_of({**base, "flavour": 1}, 0)
+
+
 def test_base_setting_is_the_family_preset_with_competing_strategies():
     cfg = P.config_of(P.base_setting(), 0)
-    fam = preset("family").replace(**P.MODES["competing"], rl_lr_grid=P.LR_SWEEP)
+    fam = preset("family").replace(**P.MODES["competing"], rl_lr_grid=P.POPULATION_LR_SWEEP)
     assert cfg.replace(seeds=3, eval_every=10, name="family", task_seed=0) == fam
 
 
@@ -174,7 +194,9 @@ def test_designs_meet_their_sizes_and_share_compiles():
     study = [s for s, _ in quick.ladders if P.is_study(s)]
     assert len(study) == 4 * len(P.LR_STUDY)
     tuned = [P.config_of(s, seed) for s, seed in quick.ladders if not P.is_study(s)]
-    assert all(c.rl_lr_grid == P.LR_SWEEP for c in tuned)
+    assert all(c.rl_lr_grid == P.POPULATION_LR_SWEEP for c in tuned)
+    recipe = [s for s, _ in quick.ladders if s.get("kind") == "recipe"]
+    assert len(recipe) == 2 * len(P.one_at_a_time())
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,11 @@ def calibrate(
     if len(split) < 2:
         raise UserError(f"held-out scoring needs at least 2 settings, got {len(split)}")
     s1 = score_stage1(ladders, split, doomed_gain)
+    kinds = sorted({lad.kind for lad in ladders})
+    by_kind = {
+        k: score_stage1([lad for lad in ladders if lad.kind == k], split, doomed_gain)
+        for k in kinds
+    }
     s2 = score_stage2(ladders, split, doomed_gain)
     best1, risk1 = choose_stage1(s1)
     # the single-checkpoint verdict needs a threshold that transfers between tasks: only
@@ -126,6 +131,7 @@ def calibrate(
         )
     result = {
         "stage1": s1,
+        "stage1_by_kind": by_kind,
         "stage2": s2,
         "chosen": {
             "stage1": None if best1 is None else best1["signal"],
@@ -195,15 +201,24 @@ def constants_module(result: dict) -> str:
         if not r.get("baseline")
     }
     keep = ("n_settings", "mean", "ci", "wins", "losses", "ties", "p_wilcoxon_pratt", "p_holm")
+    kinds = {"all": result["stage1"], **result.get("stage1_by_kind", {})}
     versus = {
-        r["signal"]: {b: {k: c[k] for k in keep if k in c} for b, c in r["vs_baselines"].items()}
-        for r in result["stage1"]
-        if not r.get("baseline")
+        kind: {
+            r["signal"]: {
+                b: {k: c[k] for k in keep if k in c} for b, c in r["vs_baselines"].items()
+            }
+            for r in rows
+            if not r.get("baseline")
+        }
+        for kind, rows in kinds.items()
     }
     free = {
-        r["signal"]: {k: r[k] for k in ("median_rho", "top1_rate", "regret", "n_ladders")}
-        for r in result["stage1"]
-        if r.get("baseline")
+        kind: {
+            r["signal"]: {k: r[k] for k in ("median_rho", "top1_rate", "regret", "n_ladders")}
+            for r in rows
+            if r.get("baseline")
+        }
+        for kind, rows in kinds.items()
     }
     frac = chosen["stage2_check_fraction"]
     s2 = {

@@ -292,6 +292,31 @@ def versus_cell(cmp: dict | None) -> str:
     return f"{cmp['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}] p={ptxt} ({cmp['wins']}/{cmp['losses']})"
 
 
+def print_kinds(res: dict) -> None:
+    """Per kind of ladder (depth, recipe): what the default signal adds over each free
+    answer on the held-out settings, and the free answers' own numbers."""
+    chosen = res["chosen"]["stage1"]
+    for kind, rows in (res.get("stage1_by_kind") or {}).items():
+        mine = next((r for r in rows if r["signal"] == chosen), None)
+        free = [r for r in rows if r.get("baseline")]
+        if mine is None:
+            continue
+        console.print(
+            f"{kind} ladders ({mine['n_ladders']} held out): {chosen} regret "
+            f"{mine['regret']:.3f}, top-1 "
+            + ("-" if mine["top1_rate"] is None else f"{mine['top1_rate']:.0%}")
+            + "; free answers: "
+            + "; ".join(
+                f"{r['signal']} {r['regret']:.3f}"
+                + ("" if r["top1_rate"] is None else f" / {r['top1_rate']:.0%}")
+                for r in free
+            ),
+            highlight=False,
+        )
+        for b, cmp in mine.get("vs_baselines", {}).items():
+            console.print(f"   vs {b}: {versus_cell(cmp)}", highlight=False)
+
+
 def print_calibrate(res: dict) -> None:
     n_rep = max((r["n_ladders"] for r in res["stage1"]), default=0)
     t = Table(
@@ -322,6 +347,7 @@ def print_calibrate(res: dict) -> None:
         "Holm-adjusted across signals, settings won/lost",
         highlight=False,
     )
+    print_kinds(res)
     if res.get("real"):
         from rankinv.render.rank import print_backtest
 

@@ -62,13 +62,22 @@ from rankinv.errors import UserError
 from rankinv.records import Counts, LadderRecord, Plan, RunRecord
 from rankinv.simulate.batch import Runner, RunSpec, run_tuned
 from rankinv.simulate.config import LADDER_DEPTHS, LR_SWEEP, REGIMES, SimConfig
+from rankinv.simulate.recipes import RECIPE_DEPTH, RECIPES, is_recipe, recipe_configs
 from rankinv.simulate.targets import coverage_loss_share, validation
 from rankinv.theory.outcomes import ladder_inverted, post_rl
 
 #: Bumped whenever a ladder's numbers would change for the same setting and seed.
 #: 2: one engine and key derivation, competing strategies, tuned learning rates, fresh
 #: task seeds per ladder, regimes, per-prompt step-0 counts and entropies in the record.
-POPULATION_REVISION = 2
+#: 3: recipe ladders (simulate.recipes) beside the depth ladders; the learning rate tuned
+#: over a wider grid (POPULATION_LR_SWEEP); records in rankinv.records' format.
+POPULATION_REVISION = 3
+
+#: Learning rates each population ladder is tuned over: config.LR_SWEEP widened by a factor
+#: of 4 at both ends (in revision 2, 105 of 220 ladders chose an end of LR_SWEEP).
+POPULATION_LR_SWEEP = (4.0, *LR_SWEEP, 1024.0)
+#: Seeds of the recipe ladders per one-at-a-time setting (quick, full).
+RECIPE_SEEDS = {"quick": 2, "full": 4}
 
 #: SFT depths of every ladder, in epochs (full-batch passes over the demonstrations).
 DEPTHS = LADDER_DEPTHS
@@ -160,12 +169,12 @@ def is_study(setting: dict) -> bool:
 def config_of(setting: dict, seed: int) -> SimConfig:
     """The SimConfig of one ladder: its own task seed (task_seed_of), the learning rate
     tuned over LR_SWEEP unless the setting fixes ``rl_lr`` (the study)."""
-    unknown = set(setting) - set(AXES) - {"rl_lr"}
+    unknown = set(setting) - set(AXES) - {"rl_lr", "kind"}
     if unknown:
         raise UserError(f"setting has unknown axes {sorted(unknown)}; axes are {list(AXES)}")
     s = {**base_setting(), **setting}
     for axis, value in s.items():
-        if axis != "rl_lr" and value not in AXES[axis]:
+        if axis not in ("rl_lr", "kind") and value not in AXES[axis]:
             raise UserError(f"setting {axis}={value!r} is not one of {AXES[axis]}")
     v, length = VOCAB[s["vocab"]]
     b, n = BATCH[s["batch"]]
@@ -189,7 +198,7 @@ def config_of(setting: dict, seed: int) -> SimConfig:
         group_size=s["group_size"],
         rl_steps=s["rl_steps"],
         rl_lr=float(s.get("rl_lr", 1.0)),
-        rl_lr_grid=() if is_study(s) else LR_SWEEP,
+        rl_lr_grid=() if is_study(s) else POPULATION_LR_SWEEP,
         clip_low=0.2,
         clip_high=0.2,
         ppo_epochs=2,
@@ -211,7 +220,7 @@ class Design:
 
     @property
     def n_runs(self) -> int:
-        return len(self.ladders) * len(DEPTHS)
+        return sum(len(RECIPES) if is_recipe(s) else len(DEPTHS) for s, _ in self.ladders)
 
 
 def one_at_a_time() -> list[dict]:
@@ -233,7 +242,9 @@ def design(name: str) -> Design:
       quick, the shape axes (SHAPE_AXES and DAPO) are drawn jointly from the one-at-a-time
       design's shapes, so that the random ladders add no compilation;
     * the learning-rate study: the base setting at each untuned rate of LR_STUDY, seeds
-      STUDY_SEED0.. (S each), reported apart (summary ``lr_study``), in no other share.
+      STUDY_SEED0.. (S each), reported apart (summary ``lr_study``), in no other share;
+    * recipe ladders: every one-at-a-time setting as a ladder of SFT recipes at one depth
+      (simulate.recipes), RECIPE_SEEDS seeds each, summarised apart (``recipe_ladders``).
     Every ladder's learning rate but the study's is tuned (batch.run_tuned).
     """
     sizes = {"quick": (4, 120), "full": (8, 400)}
@@ -253,6 +264,11 @@ def design(name: str) -> Design:
     base = base_setting()
     for lr in LR_STUDY:
         ladders += [({**base, "rl_lr": lr}, STUDY_SEED0 + i) for i in range(seeds)]
+    ladders += [
+        ({**s, "kind": "recipe"}, seed)
+        for s in one_at_a_time()
+        for seed in range(RECIPE_SEEDS[name])
+    ]
     return Design(name, tuple(ladders), trace_every=10)
 
 
@@ -284,12 +300,20 @@ def _shape_key(cfg: SimConfig) -> tuple:
     )
 
 
-def _run_ladders(runner, cfgs: list[SimConfig], seeds: list[int]):
+def rungs_of(setting: dict, cfg: SimConfig) -> list[tuple[float, str | None, SimConfig]]:
+    """(SFT depth, recipe or None, config) of each rung: the depths of DEPTHS on the
+    setting's config, or (recipe ladders) every recipe at RECIPE_DEPTH."""
+    if is_recipe(setting):
+        return [(RECIPE_DEPTH, name, c) for name, c in recipe_configs(cfg)]
+    return [(d, None, cfg) for d in DEPTHS]
+
+
+def _run_ladders(runner, settings: list[dict], cfgs: list[SimConfig], seeds: list[int]):
     """Every rung of each ladder (setting config, seed) in one call of the batch driver,
     each ladder at its tuned learning rate (or its own, without a grid): batch.Tuned."""
     ladders = [
-        [RunSpec(cfg, seed, int(round(d * cfg.sft_steps_per_epoch))) for d in DEPTHS]
-        for cfg, seed in zip(cfgs, seeds, strict=True)
+        [RunSpec(c, seed, int(round(d * c.sft_steps_per_epoch))) for d, _, c in rungs_of(s, cfg)]
+        for s, cfg, seed in zip(settings, cfgs, seeds, strict=True)
     ]
     return run_tuned(runner, ladders)
 
@@ -318,7 +342,7 @@ def ladder_record(
     i1, ik = ks.index(1), ks.index(k)
     steps_all = np.arange(cfg.rl_steps + 1)
     runs = []
-    for r, depth in enumerate(DEPTHS):
+    for r, (depth, recipe, _) in enumerate(rungs_of(setting, cfg)):
         rng = np.random.default_rng([seed, r, 99])
         # the probe: successes in N_PROBE samples per training prompt (raw counts only;
         # every share a signal needs is computed from them by signals.stage1_signals)
@@ -363,7 +387,8 @@ def ladder_record(
             "start_pass_at_k": _r(ok.start),
             "gain_pass_at_k": _r(ok.gain),
         }
-        runs.append(RunRecord(float(depth), counts, stage1, trace, outcome))
+        extra = {} if recipe is None else {"recipe": recipe}
+        runs.append(RunRecord(float(depth), counts, stage1, trace, outcome, extra))
     order = sorted(range(len(runs)), key=lambda i: -runs[i].outcome["final_pass_at_k"])
     for rank, i in enumerate(order, start=1):
         runs[i].outcome["rank"] = rank
@@ -412,7 +437,8 @@ def summarise(design_: Design, records: list[dict]) -> dict:
     one-at-a-time design (the base setting with only that axis changed); the validation
     targets (targets.validation) over the tuned ladders; ``lr_study``: the untuned rates."""
     study = [r for r in records if is_study(r["setting"])]
-    records = [r for r in records if not is_study(r["setting"])]
+    recipes = [r for r in records if is_recipe(r["setting"])]
+    records = [r for r in records if not is_study(r["setting"]) and not is_recipe(r["setting"])]
     inv = [is_inverted(r) for r in records]
     inv1 = [is_inverted(r, "final_pass_at_1") for r in records]
     base = base_setting()
@@ -449,16 +475,26 @@ def summarise(design_: Design, records: list[dict]) -> dict:
         "by_axis_vs_base": vs_base,
         **validation(records, [records[i] for i in random]),
         "lr": {
-            "tuned_over": list(LR_SWEEP),
-            "chosen": {f"{lr:g}": sum(r["rl_lr"] == lr for r in records) for lr in LR_SWEEP},
+            "tuned_over": list(POPULATION_LR_SWEEP),
+            "chosen": {
+                f"{lr:g}": sum(r["rl_lr"] == lr for r in records) for lr in POPULATION_LR_SWEEP
+            },
             "rule": "per ladder, the rate with the best mean final training pass@1 over its "
             "rungs (batch.run_tuned); never a held-out number",
         },
         "lr_study": _lr_study(study),
+        "recipe_ladders": {
+            "n_ladders": len(recipes),
+            "recipes": list(RECIPES),
+            "depth": RECIPE_DEPTH,
+            "inverted_share": float(np.mean([is_inverted(r) for r in recipes]))
+            if recipes
+            else None,
+        },
         "n_runs_study": sum(len(r["runs"]) for r in study),
         "outcome": "final held-out pass@k (inverted_share_pass_at_1: final held-out pass@1); "
         "inversion: rankinv.theory.outcomes.ladder_inverted on stage-1 pass@1; every share "
-        "over the tuned ladders (the learning-rate study apart)",
+        "over the tuned depth ladders (the learning-rate study and the recipe ladders apart)",
         "revision": POPULATION_REVISION,
     }
 
@@ -519,10 +555,15 @@ def run_population(
         for i in range(0, len(group), size):
             chunk = group[i : i + size]
             padded = chunk + [chunk[-1]] * (size - len(chunk))
-            res = _run_ladders(runner, [c for _, _, c in padded], [s for _, s, _ in padded])
-            nd = len(DEPTHS)
+            res = _run_ladders(
+                runner,
+                [st for st, _, _ in padded],
+                [c for _, _, c in padded],
+                [s for _, s, _ in padded],
+            )
+            ends = np.cumsum([len(rungs_of(st, c)) for st, _, c in chunk])
             for j, (setting, seed, cfg) in enumerate(chunk):
-                pick = _slice_tree(slice(j * nd, (j + 1) * nd))
+                pick = _slice_tree(slice(int(ends[j - 1]) if j else 0, int(ends[j])))
                 rec = ladder_record(
                     setting,
                     seed,
@@ -542,9 +583,9 @@ def run_population(
     wanted = {f"{setting_id(s)}-s{seed}" for s, seed in design_.ladders}
     records = [r for r in records if r["ladder_id"] in wanted]
     summary = summarise(design_, records)
-    new_runs = sum(len(g) for g in todo.values()) * len(DEPTHS)
-    new_runs_swept = sum(len(c.rl_lr_grid or (1,)) for g in todo.values() for _, _, c in g) * len(
-        DEPTHS
+    new_runs = sum(len(rungs_of(st, c)) for g in todo.values() for st, _, c in g)
+    new_runs_swept = sum(
+        len(rungs_of(st, c)) * len(c.rl_lr_grid or (1,)) for g in todo.values() for st, _, c in g
     )
     summary["elapsed_s"] = elapsed
     summary["compile_s"] = runner.compile_s
@@ -587,7 +628,7 @@ def compare_advantages(
     def ladders(variant, lr, seeds):
         s = {**setting, "variant": variant}
         cfgs = [config_of(s, seed).replace(rl_lr=lr, rl_lr_grid=()) for seed in seeds]
-        res = _run_ladders(runner, cfgs, list(seeds))
+        res = _run_ladders(runner, [s] * len(cfgs), cfgs, list(seeds))
         nd = len(DEPTHS)
         out = []
         for j, (cfg, seed) in enumerate(zip(cfgs, seeds, strict=True)):

@@ -90,12 +90,13 @@ def random_expectation(outcome: Sequence[float], margin: float) -> dict:
 ALPHA = 0.05
 
 
-def calibrated_versus(signal: str, baseline: str) -> dict | None:
-    """The held-out paired comparison of ``signal`` with ``baseline`` (simulated report half,
-    clustered by setting), as calibrate measured it; None when it was not measured."""
+def calibrated_versus(signal: str, baseline: str, kind: str = "all") -> dict | None:
+    """The held-out paired comparison of ``signal`` with ``baseline`` on simulated ladders
+    of ``kind`` ("depth", "recipe" or "all"; report half, clustered by setting), as
+    calibrate measured it; None when it was not measured."""
     from rankinv.verdicts._calibrated import STAGE1_VERSUS
 
-    return STAGE1_VERSUS.get(signal, {}).get(baseline)
+    return STAGE1_VERSUS.get(kind, {}).get(signal, {}).get(baseline)
 
 
 def beats(cmp: dict | None) -> bool | None:
@@ -135,7 +136,7 @@ def free_answers(
         agrees = recommended == picks_["shallowest"]
     versus = {}
     if lead is not None:
-        versus = {b: c for b in NAMES if (c := calibrated_versus(lead, b)) is not None}
+        versus = {b: c for b in NAMES if (c := calibrated_versus(lead, b, kind or "all"))}
     # on a depth ladder the least-trained checkpoint is the free answer to beat; on a recipe
     # ladder depth says nothing and the best pre-RL pass@1 is
     anchor = {"depth": "shallowest", "recipe": "best_pass_at_1"}.get(kind)
