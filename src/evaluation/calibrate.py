@@ -41,12 +41,11 @@ from pathlib import Path
 from rankinv import __version__
 from rankinv._io import write_json
 from rankinv.errors import UserError
-from rankinv.evaluation import backtest, real_data
+from rankinv.evaluation import backtest, real_data, stage2_labels
 from rankinv.evaluation.stage1 import as_ladders, load_population, score_stage1
-from rankinv.evaluation.stage2 import MIN_CHOOSE_POSITIVES, score_real_stage2, score_stage2
+from rankinv.evaluation.stage2 import CHECK_FRACTIONS, real_runs, score_real_stage2, score_stage2
 from rankinv.evaluation.stats import split_settings
 from rankinv.theory import outcomes
-from rankinv.verdicts import labels
 
 #: Fewer held-out settings than this and calibrate warns that its numbers rest on few.
 MIN_REPORT_SETTINGS = 10
@@ -81,7 +80,7 @@ def calibrate(
     if len(split) < 2:
         raise UserError(f"held-out scoring needs at least 2 settings, got {len(split)}")
     s1 = score_stage1(ladders, split, doomed_gain)
-    s2 = score_stage2(ladders, split, doomed_gain)
+    s2, runs2 = score_stage2(ladders, split)
     best1 = max(s1, key=lambda r: r["choose_median_rho"] * r["sign"]) if s1 else None
     # the single-checkpoint verdict needs a threshold that transfers between tasks: only
     # signals measured against p*(g) (no task-specific pass-rate or entropy level)
@@ -90,18 +89,8 @@ def calibrate(
         key=lambda r: r["choose_auc_poor_start"],
         default=None,
     )
-    # like the stage-1 risk signal: only rules whose threshold means the same on any task
-    best2 = max(
-        (
-            r
-            for r in s2
-            if r["scale_free"]
-            and r["choose_auc"] is not None
-            and (r["choose_positives"] or 0) >= MIN_CHOOSE_POSITIVES
-        ),
-        key=lambda r: r["choose_auc"],
-        default=None,
-    )
+    chosen2 = stage2_labels.choose_default(s2, runs2)
+    best2 = None if chosen2["stage2"] is None else chosen2
     paper2 = [r for r in s2 if r["rule"] == "paper"]
     n_report = sum(v == "report" for v in split.values())
     warnings = []
@@ -120,9 +109,7 @@ def calibrate(
         "chosen": {
             "stage1": None if best1 is None else best1["signal"],
             "stage1_risk": None if risk1 is None else risk1["signal"],
-            "stage2": None if best2 is None else best2["rule"],
-            "stage2_check_fraction": None if best2 is None else best2["check_fraction"],
-            "stage2_threshold": None if best2 is None else best2["threshold"],
+            **{k: v for k, v in chosen2.items() if k != "stage2_choice"},
         },
         "baseline": {"stage1": "entropy_prompt/entropy_rollout (tau_H)", "stage2": paper2},
         "held_out": {
@@ -130,10 +117,7 @@ def calibrate(
             "choose_settings": sum(v == "choose" for v in split.values()),
             "report_settings": sum(v == "report" for v in split.values()),
             "doomed": DOOMED_WORDS.format(gain=doomed_gain),
-            "stage2_labels": "rankinv.verdicts.labels, from the check step on: gained = "
-            f"held-out pass@1 or pass@k +{doomed_gain} by the end; else saturated / stranded = "
-            f"end reward within {labels.REWARD_EDGE:.0%} of its range from the max / min; "
-            "else stalled",
+            "stage2_labels": stage2_labels.LABEL_WORDS,
         },
         "warnings": warnings,
         "n_ladders": len(ladders),
@@ -144,9 +128,7 @@ def calibrate(
     }
     result["real"] = backtest.backtest(real)  # the shipped signs; never used to choose
     if best2 is not None:
-        frac = best2["check_fraction"]
-        at = [r for r in s2 if r["check_fraction"] == frac]
-        result["real_stage2"] = score_real_stage2(real, at)
+        result.update(_stage2_sections(s2, runs2, real, chosen2))
     if with_sensitivity:
         result["sensitivity"] = [
             {"doomed_gain": g, **calibrate(ladders, doomed_gain=g, real=real)["chosen"]}
@@ -155,6 +137,26 @@ def calibrate(
     if out is not None:
         write_json(Path(out) / "calibrate.json", result)
     return result
+
+
+def _stage2_sections(s2: list[dict], runs2: list, real: dict, chosen2: dict) -> dict:
+    """The stage-2 parts scored at the chosen check fraction: the rules and baselines on the
+    real corpus, the label tables, and the default's choice with its measured transfer."""
+    frac = chosen2["stage2_check_fraction"]
+    at = [r for r in s2 if r["check_fraction"] == frac]
+    real2 = score_real_stage2(real, at)
+    if real2 is not None:
+        stage2_labels.real_false_stops(s2, real2["rules"])
+    runs_real = real_runs(real)[0]
+    return {
+        "real_stage2": real2,
+        "stage2_labels": stage2_labels.stage2_labels(runs2, runs_real, s2, frac, CHECK_FRACTIONS),
+        "stage2_default": {
+            **chosen2["stage2_choice"],
+            "beat_baseline": chosen2["stage2_beat_baseline"],
+            "transfer": stage2_labels.transfer(chosen2, runs2, runs_real),
+        },
+    }
 
 
 def constants_module(result: dict) -> str:

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 #: Rules whose doom score is shown as offset - score (the quantity itself: a change, or the
 #: informative fraction for "informative"), stopping when that is below its level.
-_SHOWN_AS = dict.fromkeys(("reward_slope", "reward_gain", "reward_z", "combined"), 0.0) | {
+_SHOWN_AS = dict.fromkeys(
+    ("reward_slope", "reward_gain", "reward_z", "combined", "reward_trend"), 0.0
+) | {
     "informative_trend": 0.0,
     "informative": 1.0,
 }
@@ -157,6 +159,23 @@ def rule_part(trace, rule, cfg, ref, check, reached):
             ".2f",
             f" over {stage2.span_words(trace, col, lo, check)} (the last quarter of the judged "
             f"{stage2.span_words(trace, col, ref, check)})",
+        )
+    elif rule == "reward_edge":
+        lo, hi = trace.reward_range
+        pos = stage2.reward_position(trace, ref, check)
+        side = "minimum" if pos < 0.5 else "maximum"
+        text = (
+            f"the mean reward {lo + pos * (hi - lo):.3f} over the last quarter of {window[5:]} is "
+            f"{min(pos, 1 - pos):.1%} of its range from its {side}: "
+            + stop_cmp.words("0.5 - that share", "the stop level", ".3f")
+            + f" (stop within {stage2.BASELINE_EDGE:.0%} of an edge; a free baseline)"
+        )
+    elif rule == "reward_trend":
+        text = (
+            f"the mean reward rose by {-score:+.3f} of its range over the last half of "
+            f"{window[5:]}: "
+            + stop_cmp.words("the rise", "the stop level", "+.3f")
+            + " (a free baseline)"
         )
     elif rule == "combined":
         text = (
