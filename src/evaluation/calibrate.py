@@ -200,6 +200,8 @@ def constants_module(result: dict) -> str:
                 "prevalence",
                 "precision_at_prevalence",
                 "scale_free",
+                "kind",
+                "false_stop_rate",
             )
             if k in r
         }
@@ -213,6 +215,9 @@ def constants_module(result: dict) -> str:
         f"DEFAULT_STAGE1_SIGNAL = {chosen['stage1']!r}\n"
         f"DEFAULT_STAGE1_RISK_SIGNAL = {chosen['stage1_risk']!r}\n"
         f"DEFAULT_STAGE2_RULE = {chosen['stage2']!r}\n"
+        "#: whether a rule beat the reward-edge baseline on the choose half (else the default\n"
+        "#: is that baseline, after the mechanical facts)\n"
+        f"DEFAULT_STAGE2_BEAT_BASELINE = {chosen.get('stage2_beat_baseline')!r}\n"
         f"STAGE1_CALIBRATION: dict = {pprint.pformat(s1, width=90, sort_dicts=True)}\n"
         f"STAGE2_CALIBRATION: dict = {pprint.pformat(s2, width=90, sort_dicts=True)}\n"
     )

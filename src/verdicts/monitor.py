@@ -57,6 +57,7 @@ from rankinv.verdicts.monitor_rules import (  # noqa: F401 (public names)
     eligible,
     fallback,
     judged_window,
+    rule_for,
     rule_part,
     shown_value,
     stops_when,
@@ -201,7 +202,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         mech_bound = mech is not None
     if mech is not None and derived is not None and derived.dynamic_sampling:
         mech = mech | {"state": "unknown"}
-    rule_used = fallback(cfg.rule, trace)
+    rule_used = rule_for(cfg.rule, trace, derived)
     ref, check_step, window_src = judged_window(
         cfg, rule_used or "informative", planned, planned_src
     )
@@ -225,7 +226,8 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
             "decides nothing)"
         )
         reasons.append(
-            f"rule {cfg.rule} cannot run: it needs {need}, which the log lacks{why}, and no "
+            f"rule {cfg.rule} cannot run: it needs {need}, which the log lacks or cannot "
+            f"measure{why}, and no "
             "eligible calibrated rule can be computed on its columns (reward_slope is not "
             "scale-free; paper_min needs a worst-token entropy column); continue, undetermined"
         )
