@@ -21,6 +21,7 @@ import numpy as np
 
 from rankinv.evaluation.stage2 import (
     MIN_CHOOSE_POSITIVES,
+    NEVER_STOP,
     NO_SIGNAL,
     Run,
     catches,
@@ -30,6 +31,7 @@ from rankinv.evaluation.stage2 import (
     stop_stats,
 )
 from rankinv.evaluation.stats import MAX_STOP_FPR, rate
+from rankinv.theory.paper import DROP_THRESHOLD as PAPER_THRESHOLD
 from rankinv.verdicts import labels, mechanical
 
 #: The baseline the default must beat on the choose half.
@@ -178,12 +180,22 @@ def choose_default(rows: list[dict], runs: list[Run]) -> dict:
 
 
 def transfer(choice: dict, runs: list[Run], real: list[Run]) -> dict:
-    """The chosen default, the best rule and the baseline, each with the no-signal stop
-    first, measured on the choose half, the report half and the real corpus."""
+    """The best rule, the reward-edge baseline (one of them the default), the mechanical
+    facts alone and the paper's rule, each with the no-signal stop first, measured on the
+    choose half, the report half and the real corpus."""
     out = {}
     c = choice["stage2_choice"]
-    for role, res in (("best_rule", c["best_rule"]), ("baseline", c["baseline"])):
-        if res is None:
+    frac = choice["stage2_check_fraction"]
+    roles = [
+        ("best_rule", c["best_rule"]),
+        ("baseline", c["baseline"]),
+        # the mechanical facts alone, and the paper's rule as published, at the default's
+        # check fraction
+        ("mechanical", {"rule": NEVER_STOP, "check_fraction": frac, "threshold": 0.5}),
+        ("paper", {"rule": "paper", "check_fraction": frac, "threshold": PAPER_THRESHOLD}),
+    ]
+    for role, res in roles:
+        if res is None or res["check_fraction"] is None:
             continue
         name, frac, thr = res["rule"], res["check_fraction"], res["threshold"]
         out[role] = {
