@@ -27,10 +27,12 @@ regret (best outcome minus the chosen rung's), and the ROC AUC for a poor start.
 signals are computed by the one function users run (``signals.stage1_signals`` on the
 records' per-prompt counts; ``signals.pilot_signals`` on their traces).
 
-Stage 2, per rule and check step (a fraction of the run): the ROC AUC of the doom score for
-doomed runs, precision and recall of "stop" (score above the threshold: the paper's 0.5 for
-the paper's rule, chosen by Youden's J on the choose half otherwise), the share of RL
-compute saved and the post-RL gain lost by stopping healthy runs.
+Stage 2 (:mod:`~rankinv.evaluation.stage2`, :mod:`~rankinv.evaluation.stage2_labels`): every
+rule and the free baselines (never stop, the reward at an edge, its trend, the no-signal stop)
+against the noise-aware labels of ``rankinv.verdicts.labels``, one table per label; the
+default is chosen on the choose half against the reward-edge baseline (where no rule beats
+it, the default is that baseline after the mechanical facts), and each threshold's
+false-stop rate is measured on both halves and the real corpus, with exact intervals.
 """
 
 from __future__ import annotations
