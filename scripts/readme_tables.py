@@ -80,6 +80,51 @@ def calibrate_tables(res: dict) -> list[str]:
     return out
 
 
+def stage2_headline(res: dict) -> list[str]:
+    """The README's stage-2 lead: what a stop adds over watching the reward, in both worlds.
+    Each row: "no signal, or the rule stops" at the default's check fraction."""
+    d = res.get("stage2_default")
+    if not d:
+        return []
+
+    def fs(v):
+        f = v["false_stop"]
+        if f["rate"] is None:
+            return "- (no improving run)"
+        return f"{f['rate']:.0%} ({f['k']}/{f['n']}; {f['ci'][0]:.0%}-{f['ci'][1]:.0%})"
+
+    names = {
+        "mechanical": "no signal only (never stop otherwise)",
+        "baseline": "no signal + reward at an edge (<5% / >95%)",
+        "best_rule": "no signal + best rule",
+        "paper": "no signal + the paper's entropy-drop rule",
+    }
+    out = [
+        "| stop rule | world | Youden J | recall of runs worth stopping | precision "
+        "| false stops of improving runs (95% CI) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for role in ("mechanical", "baseline", "best_rule", "paper"):
+        for half in ("choose", "report", "real"):
+            v = d["transfer"].get(role, {}).get(half)
+            if v is None:
+                continue
+            world = {"choose": "sim, choose half", "report": "sim, report half"}.get(
+                half, "real TRL corpus v1"
+            )
+            name = names[role] + (f" ({v['rule']})" if role == "best_rule" else "")
+            out.append(
+                f"| {name} | {world} | {num(v['youden'])} | {pct(v['recall'])} | "
+                f"{pct(v['precision'])} | {fs(v)} |"
+            )
+    out.append(
+        f"\nDefault: {res['chosen']['stage2']} at {res['chosen']['stage2_check_fraction']:g} "
+        f"of the run; a rule beat the reward-edge baseline on the choose half: "
+        f"{d['beat_baseline']}."
+    )
+    return out
+
+
 def evidence_tables(evs: list[dict]) -> list[str]:
     out = [
         "| run set | n | signal | rho vs final | p | rho vs peak | p |",
@@ -152,8 +197,8 @@ def real_tables(real: dict) -> list[str]:
     yes = lambda b: "yes" if b else "**no**"  # noqa: E731
     out += [
         "",
-        "| signal | ladders | median rho (n) | regret <= best pre-RL pass@1's everywhere | never the worst rung "
-        "| median rho within 0.1 of the best |",
+        "| signal | ladders | median rho (n) | regret <= best pre-RL pass@1's everywhere "
+        "| never the worst rung | median rho within 0.1 of the best |",
         "|---|---|---|---|---|---|",
     ]
     for sig, b in real["by_signal"].items():
@@ -174,6 +219,7 @@ def main():
     if cal.exists():
         res = json.loads(cal.read_text())
         lines += ["## calibrate", ""] + calibrate_tables(res) + [""]
+        lines += ["## stage 2 against watching the reward", ""] + stage2_headline(res) + [""]
         if res.get("real"):
             lines += ["## real back-test", ""] + real_tables(res["real"]) + [""]
     evs = [

@@ -39,6 +39,20 @@ def test_json_has_the_contract_fields(tmp_path):
         assert key in data
     assert data["verdict"] in ("continue", "watch", "stop") and "provisional" in data
     assert data["planned_steps"] == 400 and data["planned_steps_source"] == "the log's max_steps"
+    from rankinv.verdicts.labels import LABELS
+
+    assert data["label"] in LABELS and data["action"]
+
+
+def test_text_names_the_predicted_label_and_its_action(tmp_path):
+    from rankinv.verdicts.labels import ACTIONS
+
+    path = write_log(tmp_path / "trainer_state.json", 0.0, zero_std=1.0)  # no signal left
+    path.write_text(path.read_text().replace('"reward": 0.2', '"reward": 0.0'))
+    data = json.loads(run_cli(str(path), "--json").stdout)
+    assert data["label"] == "stranded"
+    text = run_cli(str(path)).stdout
+    assert f"predicted: stranded; action: {ACTIONS['stranded']}" in " ".join(text.split())
 
 
 def test_several_logs_are_judged_as_a_sweep(tmp_path):

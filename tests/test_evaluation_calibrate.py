@@ -7,7 +7,7 @@ import pytest
 from rankinv.evaluation import calibrate as cal
 from rankinv.evaluation import stats
 from rankinv.records import Plan
-from rankinv.verdicts import rules
+from rankinv.verdicts import labels, rules
 
 
 def _ladder(rng, setting_id, seed, strand_rate, steps=40):
@@ -131,6 +131,13 @@ def test_calibrate_recovers_the_planted_truth(population, tmp_path):
     assert res["chosen"]["stage2"] != "paper"
     for r in res["stage2"]:
         assert 0 <= r["compute_saved"] <= 1 and r["n_runs"] > 0
+    # the free baselines are scored beside every rule, against the same labels
+    assert {"never_stop", "no_signal", "reward_edge", "reward_trend"} <= set(by)
+    assert {by[b]["kind"] for b in ("never_stop", "reward_edge")} == {"baseline"}
+    assert set(res["stage2_labels"]["tables"]["report"]) == set(labels.STOP_LABELS)
+    assert res["chosen"]["stage2_beat_baseline"] in (True, False)
+    moved = res["stage2_default"]["transfer"]["baseline"]
+    assert {"choose", "report", "real"} == set(moved) and moved["report"]["false_stop"]["ci"]
 
 
 def test_sensitivity_and_bad_input(population, tmp_path):
@@ -261,6 +268,7 @@ def test_cli_calibrate_on_a_population_dir(population, tmp_path):
         timeout=300,
     )
     assert text.returncode == 0 and "held-out ladders" in text.stdout
+    assert "reward-edge baseline" in " ".join(text.stdout.split())
 
 
 def test_no_default_moves_when_the_report_half_changes(population):

@@ -105,3 +105,30 @@ def test_evaluation_columns_of_each_trainer_are_mapped():
     assert out[0]["eval/pass_at_4"] == 0.5 and out[0]["eval/pass_at_4_se"] == 0.1
     assert out[1]["eval/pass_at_1"] == 0.3 and out[1]["eval/pass_at_8"] == 0.7
     assert out[2]["eval/pass_at_1"] == 0.2 and out[2]["eval/pass_at_16"] == 0.6
+
+
+def test_a_fall_with_pass_at_1_falling_too_is_diverging_and_names_its_action(tmp_path):
+    from rankinv.verdicts.labels import ACTIONS
+
+    k_vals = [0.60, 0.66, 0.70, 0.69, 0.62, 0.55]
+    p1 = [0.30, 0.32, 0.33, 0.30, 0.26, 0.22]
+    path = _eval_log(tmp_path / "run.jsonl", k_vals, [0.01] * 6, p1)
+    rep = monitor(path, MonitorConfig(group_size=8))
+    assert rep["verdict"] == "stop" and rep["label"] == "diverging"
+    assert rep["action"].startswith(ACTIONS["diverging"]) and "step 30" in rep["action"]
+
+
+def test_a_reward_edge_stop_predicts_stranded(tmp_path):
+    from rankinv.verdicts.labels import ACTIONS
+
+    rows = [
+        {"step": s, "reward": 0.02, "frac_reward_zero_std": 0.8, "entropy": 1.0, "max_steps": 40}
+        for s in range(1, 41)
+    ]
+    path = tmp_path / "run.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = MonitorConfig(group_size=8, rule="reward_edge", ref_step=5, check_step=30)
+    rep = monitor(path, cfg)
+    assert rep["verdict"] == "stop" and rep["rule_used"] == "reward_edge"
+    assert rep["label"] == "stranded" and rep["action"] == ACTIONS["stranded"]
+    assert "a free baseline" in " ".join(rep["reasons"])

@@ -224,9 +224,14 @@ def test_rule_reads_only_its_columns_and_falls_back_by_name(tmp_path):
     rep = monitor(path, MonitorConfig(rule="reward_gain", rule_threshold=0.0))
     assert rep["rule_used"] == "reward_gain" and rep["entropy_drop"] is None
     rep = monitor(path, MonitorConfig(rule="informative"))
-    # reward only: reward_slope (not scale-free) and the rules at chance are not eligible
+    # reward only: the informative rule asked speaks on its bound from the mean reward,
+    # which here decides nothing
     assert rep["rule_used"] is None and rep["verdict"] == "continue"
     assert rep["reasons"][0].startswith("rule informative cannot run")
+    # the paper's rule asked: the reward-edge baseline is eligible and scored best of the
+    # rules the log has columns for (reward_slope is not scale-free)
+    rep = monitor(path, MonitorConfig(rule="paper"))
+    assert rep["rule_used"] == "reward_edge" and rep["verdict"] == "continue"
     rows = [{"step": s, "entropy": 1.0, "min_entropy": 1 - s / 400} for s in range(200)]
     path = tmp_path / "worst_token.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rankinv.verdicts import panels, rules, stage2
+from rankinv.verdicts import mechanical, panels, rules, stage2
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 
 
@@ -54,18 +54,18 @@ def test_low_signal_run_with_a_small_entropy_drop(tmp_path):
 def test_no_signal_needs_the_window_and_names_the_state():
     steps = np.arange(0, 30)
     full = trace(steps, informative=np.zeros(30), reward=np.ones(30))
-    assert stage2.no_signal(full, 9) is None  # the log does not span 10 steps yet
-    st = stage2.no_signal(full)
+    assert mechanical.no_signal(full, 9) is None  # the log does not span 10 steps yet
+    st = mechanical.no_signal(full)
     assert st["state"] == "saturated" and st["window"] == (19, 29) and st["zero_std"] == 1.0
     assert (
-        stage2.no_signal(trace(steps, informative=np.zeros(30), reward=np.zeros(30)))["state"]
+        mechanical.no_signal(trace(steps, informative=np.zeros(30), reward=np.zeros(30)))["state"]
         == "stranded"
     )
     half = trace(steps, informative=np.full(30, 0.5), reward=np.full(30, 0.5))
-    assert stage2.no_signal(half) is None
+    assert mechanical.no_signal(half) is None
     # a log every 10 steps: the last three logged steps make the window
     sparse = trace(np.arange(0, 160, 10), informative=np.zeros(16), reward=np.full(16, 0.5))
-    st = stage2.no_signal(sparse)
+    st = mechanical.no_signal(sparse)
     assert st["state"] == "mixed" and st["window"] == (130, 150) and st["points"] == 3
 
 
@@ -86,11 +86,37 @@ def test_trace_from_records_reads_any_trainers_names():
 
 
 def test_every_rule_states_what_it_reads_and_catches():
-    from rankinv.verdicts.labels import LABELS
+    from rankinv.verdicts.labels import STOP_LABELS
 
     for rule in rules.STAGE2_RULES.values():
-        assert rule.needs and set(rule.catches) <= set(LABELS) and "gained" not in rule.catches
+        assert rule.needs and rule.catches and set(rule.catches) <= set(STOP_LABELS)
     assert rules.STAGE2_RULES["reward_slope"].scale_free is False
+    assert {r.name for r in rules.STAGE2_RULES.values() if r.baseline} == {
+        "reward_edge",
+        "reward_trend",
+    }
+
+
+def test_reward_baselines_by_hand():
+    steps = np.arange(0, 41)
+    low = trace(steps, reward=np.full(41, 0.03))
+    mid = trace(steps, reward=np.full(41, 0.5))
+    high = trace(steps, reward=np.full(41, 0.97), reward_range=(0.0, 1.0))
+    edge = rules.STAGE2_RULES["reward_edge"]
+    # 0.5 - distance to the nearer edge; the fixed threshold stops within 5% of an edge
+    assert stage2.stage2_score("reward_edge", low, 1, 40) == pytest.approx(0.47)
+    assert stage2.stage2_score("reward_edge", high, 1, 40) == pytest.approx(0.47)
+    assert stage2.stage2_score("reward_edge", mid, 1, 40) == pytest.approx(0.0)
+    assert edge.threshold == pytest.approx(0.45)
+    on_scale = trace(steps, reward=np.full(41, 9.7), reward_range=(0.0, 10.0))
+    assert stage2.stage2_score("reward_edge", on_scale, 1, 40) == pytest.approx(0.47)
+    # the trend: minus the rise over the last half of the window, as a share of the range
+    rising = trace(steps, reward=0.01 * steps, reward_range=(0.0, 2.0))
+    assert stage2.stage2_score("reward_trend", rising, 0, 40) == pytest.approx(-0.1)
+    assert stage2.stop_claim("reward_edge", low, 1, 40) == "stranded"
+    assert stage2.stop_claim("reward_edge", high, 1, 40) == "saturated"
+    assert stage2.stop_claim("reward_trend", mid, 1, 40) == "stalled"
+    assert stage2.stop_claim("paper", mid, 1, 40) == "sharpening"
 
 
 def test_informative_signal_names_its_column_as_computed(tmp_path):

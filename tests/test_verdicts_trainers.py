@@ -3,7 +3,13 @@ configuration line that adds the metric, and no verdict from a rule that is not 
 
 import json
 
+from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
 from rankinv.verdicts.monitor import MonitorConfig, basis, monitor
+from rankinv.verdicts.stage2 import STAGE2_RULES
+
+#: These tests are about the informative share such logs lack (derived, bounded or named);
+#: the default rule (the reward-edge baseline) reads the reward every log has.
+INFORMATIVE = MonitorConfig(rule="informative")
 
 
 def verl_log(path, reward, steps=120, entropy=None, extra=None):
@@ -22,15 +28,17 @@ def verl_log(path, reward, steps=120, entropy=None, extra=None):
 
 
 def test_verl_run_stuck_at_reward_001_for_120_steps_is_not_continued(tmp_path):
-    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.01))
+    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.01), INFORMATIVE)
     assert rep["verdict"] != "continue" and rep["rule_used"] == "informative"
     assert rep["rule_on_bound"] and rep["trainer"] == "verl"
     text = " ".join(rep["reasons"])
     assert "upper bound 0.08" in text  # g = 8 x 0.01
     assert "on an upper bound of the informative share" in basis(rep)
     assert "g = 8 assumed" in text and "reward_slope" not in (rep["rule_used"] or "")
-    # judged at the check step (200 of the 400 assumed planned steps): stop
-    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.01, steps=210))
+    # judged at the check step (200 of the 400 assumed planned steps), with a reward whose
+    # bound g x reward sits below the calibrated stop level: stop
+    low = (1 - STAGE2_CALIBRATION["informative"]["threshold"]) / (2 * 8)
+    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: low, steps=210), INFORMATIVE)
     assert rep["verdict"] == "stop"
 
 
@@ -42,7 +50,7 @@ def test_verl_run_without_signal_at_the_floor_is_stranded(tmp_path):
 
 
 def test_verl_rising_run_is_undetermined_and_says_what_to_add(tmp_path):
-    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.2 + s / 400))
+    rep = monitor(verl_log(tmp_path / "m.jsonl", lambda s: 0.2 + s / 400), INFORMATIVE)
     assert rep["rule_used"] is None and rep["verdict"] == "continue"
     assert rep["label"] == "undetermined"
     text = " ".join(rep["reasons"])
@@ -60,18 +68,21 @@ def test_verl_mean_entropy_is_never_printed_as_worst_token_entropy(tmp_path):
 
 def test_rewards_that_are_not_pass_fail_give_no_bound(tmp_path):
     path = verl_log(tmp_path / "m.jsonl", lambda s: 0.01, extra={"critic/score/max": 0.3})
-    rep = monitor(path)
-    assert rep["rule_used"] is None and not rep["rule_on_bound"]
+    rep = monitor(path, INFORMATIVE)  # no bound: the calibrated fallback reads the reward
+    assert rep["rule_used"] == "reward_edge" and not rep["rule_on_bound"]
     assert any("not pass/fail" in r for r in rep["reasons"])
 
 
 def test_verl_dapo_dynamic_sampling_is_detected_and_says_what_is_not_measurable(tmp_path):
     path = verl_log(tmp_path / "m.jsonl", lambda s: 0.5, extra={"train/num_gen_batches": 3})
-    rep = monitor(path)
+    rep = monitor(path, INFORMATIVE)
     assert rep["dynamic_sampling"].startswith("verl DAPO")
     text = " ".join(rep["reasons"])
     assert "not measurable here" in text and "filter_groups drops zero-std groups" in text
-    assert rep["rule_used"] is None  # the kept groups' reward bounds nothing
+    # the kept groups' reward bounds nothing, and no rule may read it (the default does)
+    assert not rep["rule_on_bound"]
+    for r in (rep, monitor(path)):
+        assert r["rule_used"] is None or "reward" not in STAGE2_RULES[r["rule_used"]].needs
 
 
 def openrlhf_log(path, pass_rate=None, steps=220):
@@ -86,15 +97,16 @@ def openrlhf_log(path, pass_rate=None, steps=220):
 
 
 def test_openrlhf_filter_pass_rate_is_the_informative_share(tmp_path):
-    rep = monitor(openrlhf_log(tmp_path / "o.jsonl", pass_rate=10.0))
+    share = (1 - STAGE2_CALIBRATION["informative"]["threshold"]) / 2  # below the stop level
+    rep = monitor(openrlhf_log(tmp_path / "o.jsonl", pass_rate=100 * share), INFORMATIVE)
     assert rep["trainer"] == "openrlhf" and rep["rule_used"] == "informative"
-    assert rep["verdict"] == "stop" and abs(rep["informative_fraction"] - 0.10) < 1e-9
+    assert rep["verdict"] == "stop" and abs(rep["informative_fraction"] - share) < 1e-9
     assert "dynamic_filtering_pass_rate / 100" in rep["informative_source"]
     assert any("kept groups' only" in r for r in rep["reasons"])
 
 
 def test_openrlhf_without_filtering_prints_the_config_line(tmp_path):
-    rep = monitor(openrlhf_log(tmp_path / "o.jsonl"))
+    rep = monitor(openrlhf_log(tmp_path / "o.jsonl"), INFORMATIVE)
     assert rep["rule_used"] is None
     assert "--algo.dynamic_filtering_enable" in rep["config_line"]
     assert any("--algo.dynamic_filtering_enable" in r for r in rep["reasons"])

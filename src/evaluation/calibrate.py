@@ -27,10 +27,12 @@ regret (best outcome minus the chosen rung's), and the ROC AUC for a poor start.
 signals are computed by the one function users run (``signals.stage1_signals`` on the
 records' per-prompt counts; ``signals.pilot_signals`` on their traces).
 
-Stage 2, per rule and check step (a fraction of the run): the ROC AUC of the doom score for
-doomed runs, precision and recall of "stop" (score above the threshold: the paper's 0.5 for
-the paper's rule, chosen by Youden's J on the choose half otherwise), the share of RL
-compute saved and the post-RL gain lost by stopping healthy runs.
+Stage 2 (:mod:`~rankinv.evaluation.stage2`, :mod:`~rankinv.evaluation.stage2_labels`): every
+rule and the free baselines (never stop, the reward at an edge, its trend, the no-signal stop)
+against the noise-aware labels of ``rankinv.verdicts.labels``, one table per label; the
+default is chosen on the choose half against the reward-edge baseline (where no rule beats
+it, the default is that baseline after the mechanical facts), and each threshold's
+false-stop rate is measured on both halves and the real corpus, with exact intervals.
 """
 
 from __future__ import annotations
@@ -41,12 +43,12 @@ from pathlib import Path
 from rankinv import __version__
 from rankinv._io import write_json
 from rankinv.errors import UserError
-from rankinv.evaluation import backtest, real_data
+from rankinv.evaluation import backtest, real_data, stage2_labels
 from rankinv.evaluation.stage1 import as_ladders, load_population, score_stage1
-from rankinv.evaluation.stage2 import MIN_CHOOSE_POSITIVES, score_real_stage2, score_stage2
+from rankinv.evaluation.stage2 import CHECK_FRACTIONS, real_runs, score_real_stage2, score_stage2
 from rankinv.evaluation.stats import split_settings
 from rankinv.theory import outcomes
-from rankinv.verdicts import labels, signals
+from rankinv.verdicts import signals
 
 #: Fewer held-out settings than this and calibrate warns that its numbers rest on few.
 MIN_REPORT_SETTINGS = 10
@@ -101,22 +103,10 @@ def calibrate(
         k: score_stage1([lad for lad in ladders if lad.kind == k], split, doomed_gain)
         for k in kinds
     }
-    s2 = score_stage2(ladders, split, doomed_gain)
+    s2, runs2 = score_stage2(ladders, split)
     best1, risk1 = choose_stage1(s1)
-    # the single-checkpoint verdict needs a threshold that transfers between tasks: only
-    # signals measured against p*(g) (no task-specific pass-rate or entropy level)
-    # like the stage-1 risk signal: only rules whose threshold means the same on any task
-    best2 = max(
-        (
-            r
-            for r in s2
-            if r["scale_free"]
-            and r["choose_auc"] is not None
-            and (r["choose_positives"] or 0) >= MIN_CHOOSE_POSITIVES
-        ),
-        key=lambda r: r["choose_auc"],
-        default=None,
-    )
+    chosen2 = stage2_labels.choose_default(s2, runs2)
+    best2 = None if chosen2["stage2"] is None else chosen2
     paper2 = [r for r in s2 if r["rule"] == "paper"]
     n_report = sum(v == "report" for v in split.values())
     warnings = []
@@ -136,9 +126,7 @@ def calibrate(
         "chosen": {
             "stage1": None if best1 is None else best1["signal"],
             "stage1_risk": None if risk1 is None else risk1["signal"],
-            "stage2": None if best2 is None else best2["rule"],
-            "stage2_check_fraction": None if best2 is None else best2["check_fraction"],
-            "stage2_threshold": None if best2 is None else best2["threshold"],
+            **{k: v for k, v in chosen2.items() if k != "stage2_choice"},
         },
         "baseline": {"stage1": "entropy_prompt/entropy_rollout (tau_H)", "stage2": paper2},
         "held_out": {
@@ -146,10 +134,7 @@ def calibrate(
             "choose_settings": sum(v == "choose" for v in split.values()),
             "report_settings": sum(v == "report" for v in split.values()),
             "doomed": DOOMED_WORDS.format(gain=doomed_gain),
-            "stage2_labels": "rankinv.verdicts.labels, from the check step on: gained = "
-            f"held-out pass@1 or pass@k +{doomed_gain} by the end; else saturated / stranded = "
-            f"end reward within {labels.REWARD_EDGE:.0%} of its range from the max / min; "
-            "else stalled",
+            "stage2_labels": stage2_labels.LABEL_WORDS,
         },
         "warnings": warnings,
         "n_ladders": len(ladders),
@@ -160,9 +145,7 @@ def calibrate(
     }
     result["real"] = backtest.backtest(real)  # the shipped signs; never used to choose
     if best2 is not None:
-        frac = best2["check_fraction"]
-        at = [r for r in s2 if r["check_fraction"] == frac]
-        result["real_stage2"] = score_real_stage2(real, at)
+        result.update(_stage2_sections(s2, runs2, real, chosen2))
     if with_sensitivity:
         result["sensitivity"] = [
             {"doomed_gain": g, **calibrate(ladders, doomed_gain=g, real=real)["chosen"]}
@@ -171,6 +154,26 @@ def calibrate(
     if out is not None:
         write_json(Path(out) / "calibrate.json", result)
     return result
+
+
+def _stage2_sections(s2: list[dict], runs2: list, real: dict, chosen2: dict) -> dict:
+    """The stage-2 parts scored at the chosen check fraction: the rules and baselines on the
+    real corpus, the label tables, and the default's choice with its measured transfer."""
+    frac = chosen2["stage2_check_fraction"]
+    at = [r for r in s2 if r["check_fraction"] == frac]
+    real2 = score_real_stage2(real, at)
+    if real2 is not None:
+        stage2_labels.real_false_stops(s2, real2["rules"])
+    runs_real = real_runs(real)[0]
+    return {
+        "real_stage2": real2,
+        "stage2_labels": stage2_labels.stage2_labels(runs2, runs_real, s2, frac, CHECK_FRACTIONS),
+        "stage2_default": {
+            **chosen2["stage2_choice"],
+            "beat_baseline": chosen2["stage2_beat_baseline"],
+            "transfer": stage2_labels.transfer(chosen2, runs2, runs_real),
+        },
+    }
 
 
 def constants_module(result: dict) -> str:
@@ -236,6 +239,8 @@ def constants_module(result: dict) -> str:
                 "prevalence",
                 "precision_at_prevalence",
                 "scale_free",
+                "kind",
+                "false_stop_rate",
             )
             if k in r
         }
@@ -249,6 +254,9 @@ def constants_module(result: dict) -> str:
         f"DEFAULT_STAGE1_SIGNAL = {chosen['stage1']!r}\n"
         f"DEFAULT_STAGE1_RISK_SIGNAL = {chosen['stage1_risk']!r}\n"
         f"DEFAULT_STAGE2_RULE = {chosen['stage2']!r}\n"
+        "#: whether a rule beat the reward-edge baseline on the choose half (else the default\n"
+        "#: is that baseline, after the mechanical facts)\n"
+        f"DEFAULT_STAGE2_BEAT_BASELINE = {chosen.get('stage2_beat_baseline')!r}\n"
         f"STAGE1_CALIBRATION: dict = {pprint.pformat(s1, width=90, sort_dicts=True)}\n"
         f"STAGE2_CALIBRATION: dict = {pprint.pformat(s2, width=90, sort_dicts=True)}\n"
         f"STAGE1_BASELINES: dict = {pprint.pformat(free, width=90, sort_dicts=True)}\n"

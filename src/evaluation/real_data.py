@@ -46,6 +46,9 @@ from rankinv.theory import outcomes, paper
 from rankinv.verdicts import signals as sg
 from rankinv.verdicts.probe_result import ProbeResult
 
+#: The date each real corpus was first scored (it has never been used to choose anything;
+#: a corpus scored before a choice was made could not have informed it).
+FIRST_SCORED = {"figures/data/trl_corpus": "2026-12-02"}
 #: The file the package ships, relative to the package root.
 SHIPPED = ("data", "real_evidence.json")
 
@@ -82,7 +85,8 @@ def trl_corpus(corpus: Path) -> dict | None:
         if rec.get("label") is None or not path.exists():
             continue
         runs.append({**rec, "records": logs.read_log(path).records})
-    return {"source": "figures/data/trl_corpus", "runs": runs}
+    src = "figures/data/trl_corpus"
+    return {"source": src, "first_scored": FIRST_SCORED.get(src), "runs": runs}
 
 
 #: When each real ladder was first scored, and whether anything (a signal, sign, rule,

@@ -157,3 +157,27 @@ def paired_by_setting(diffs: list[tuple[str, float]], seed: int = 0) -> dict | N
         "p_wilcoxon_pratt": p_wil,
         "p_sign": p_sign,
     }
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float] | None:
+    """The exact (Clopper-Pearson) interval of a binomial rate k / n at ``level``: the beta
+    quantiles B(a/2; k, n-k+1) and B(1-a/2; k+1, n-k), with 0 and 1 at the ends; None when
+    n = 0."""
+    from scipy.stats import beta
+
+    if n <= 0:
+        return None
+    a = 1.0 - level
+    lo = 0.0 if k <= 0 else float(beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k >= n else float(beta.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
+def rate(k: int, n: int) -> dict:
+    """A measured rate with its count and exact 95% interval (JSON: rate, k, n, ci)."""
+    return {
+        "rate": None if n == 0 else k / n,
+        "k": int(k),
+        "n": int(n),
+        "ci": clopper_pearson(k, n),
+    }

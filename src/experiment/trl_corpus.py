@@ -18,6 +18,11 @@ trainer_state.json`` (TRL's log), ``runs.jsonl`` (one record per finished run: i
 the outcome label and held-out gains; appended as runs finish, so a rerun resumes).
 
     nice -n 10 python -m rankinv.experiment.trl_corpus --out figures/data/trl_corpus
+    python -m rankinv.experiment.trl_corpus --out figures/data/trl_corpus --relabel
+
+Each record in runs.jsonl carries its held-out evaluation's size (eval_prompts, eval_samples,
+k) and its whole-run label judged with that evaluation's interval; ``--relabel`` recomputes
+the labels from the saved logs when their definition changes.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import time
 import warnings
 from pathlib import Path
 
-from rankinv._io import append_jsonl, read_jsonl, write_json
+from rankinv._io import append_jsonl, json_default, read_jsonl, write_json
 from rankinv.experiment.config import MiniConfig
 from rankinv.experiment.data import programs, task_of
 from rankinv.experiment.train import evaluate, pretrain, sft
@@ -194,7 +199,6 @@ def build(
     import torch
 
     from rankinv.sandbox.executor import Sandbox
-    from rankinv.verdicts.labels import label_run
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -224,8 +228,9 @@ def build(
             }
             run_dir.mkdir(parents=True, exist_ok=True)
             write_json(run_dir / "trainer_state.json", state)
-            label = label_run(res["log_history"])
-            rec = {**spec, **label, "seconds": time.perf_counter() - t0}
+            rec = {**spec, **run_label(spec, res["log_history"], cfg)}
+            rec["seconds"] = time.perf_counter() - t0
+            label = rec
             append_jsonl(out / "runs.jsonl", rec)
             log(
                 f"run {i}/{len(plan)} {spec['name']}: {label['label']} "
@@ -235,12 +240,52 @@ def build(
     return read_jsonl(out / "runs.jsonl")
 
 
+def eval_size(spec: dict, cfg: CorpusConfig) -> dict:
+    """The held-out evaluation a run had: prompts (the family's test programs, at most
+    eval_prompts), samples per prompt and pass@k's k."""
+    n = len(_heldout(spec["difficulty"], cfg.eval_prompts))
+    return {"eval_prompts": n, "eval_samples": cfg.eval_samples, "k": cfg.k}
+
+
+def run_label(spec: dict, history: list[dict], cfg: CorpusConfig) -> dict:
+    """A run's evaluation size and its whole-run label (``rankinv.verdicts.labels``) with the
+    interval of that evaluation."""
+    from rankinv.verdicts.labels import EvalSize, label_run
+
+    size = eval_size(spec, cfg)
+    ev = EvalSize(size["eval_prompts"], size["eval_samples"], size["k"])
+    return {**size, **label_run(history, evaluation=ev)}
+
+
+def relabel(out: str | Path, cfg: CorpusConfig = CorpusConfig()) -> list[dict]:
+    """Rewrite runs.jsonl's labels from the saved TRL logs (no training): after the label
+    definition changes. Each record keeps its setting and seconds."""
+    out = Path(out)
+    recs = read_jsonl(out / "runs.jsonl")
+    fresh = []
+    for rec in recs:
+        state = json.loads((out / "trl_logs" / rec["name"] / "trainer_state.json").read_text())
+        spec = {k: rec[k] for k in ("name", "variant", "depth", "difficulty", "lr", "group_size")}
+        fresh.append(
+            {**spec, **run_label(spec, state["log_history"], cfg), "seconds": rec.get("seconds")}
+        )
+    tmp = out / ".runs.jsonl.tmp"
+    tmp.write_text("".join(json.dumps(r, default=json_default) + "\n" for r in fresh))
+    tmp.replace(out / "runs.jsonl")  # atomic: a reader sees the old file or the new one
+    return fresh
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="figures/data/trl_corpus")
     ap.add_argument("--runs", type=int, default=CorpusConfig.runs)
     ap.add_argument("--shard", default="0/1", help="I/N: this process runs every N-th run")
+    ap.add_argument("--relabel", action="store_true", help="relabel runs.jsonl from the logs")
     a = ap.parse_args(argv)
+    if a.relabel:
+        recs = relabel(a.out)
+        print(f"relabelled {len(recs)} runs in {a.out}/runs.jsonl")
+        return
     i, n = (int(x) for x in a.shard.split("/"))
     cfg = dataclasses.replace(CorpusConfig(), runs=a.runs)
     build(a.out, cfg, log=lambda m: print(m, flush=True), shard=(i, n))

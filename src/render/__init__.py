@@ -380,6 +380,10 @@ def print_calibrate(res: dict) -> None:
         "random is that precise)",
         highlight=False,
     )
+    from rankinv.render.stage2 import print_default, print_label_tables
+
+    print_label_tables(res)
+    print_default(res)
     console.print(
         f"chosen on the other half: stage 1 {res['chosen']['stage1']}, stage 2 "
         f"{res['chosen']['stage2']}",

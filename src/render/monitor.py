@@ -28,6 +28,8 @@ def print_monitor(rep: dict) -> None:
         f"verdict: [bold {colour}]{rep['verdict']}[/]{line[len(rep['verdict']) :]}",
         highlight=False,
     )
+    if rep.get("label"):
+        console.print(f"predicted: {rep['label']}; action: {rep['action']}", highlight=False)
     for r in rep["reasons"]:
         console.print(f"  - {r}", highlight=False)
     for i in rep["log_issues"]:

@@ -379,7 +379,10 @@ def _baselines(rows, y, groups, n_bootstrap: int, seed: int) -> dict:
         x = baselines.oriented(b, depth, p1)
         if x is None or np.ptp(x) == 0:
             continue
-        res = theory.spearman(x, y, groups=groups, n_bootstrap=n_bootstrap, seed=seed)
+        try:
+            res = theory.spearman(x, y, groups=groups, n_bootstrap=n_bootstrap, seed=seed)
+        except UserError:  # constant within seeds, or a constant outcome: no ordering
+            continue
         out[b] = {k: v for k, v in res.to_dict().items() if k not in ("power", "power_rho")}
     return out
 

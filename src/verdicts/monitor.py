@@ -1,6 +1,6 @@
 """Stage-2 monitor: read a GRPO run's log and decide continue / watch / stop.
 
-First the mechanical state of the log, stated as fact (``stage2.no_signal``): when (almost)
+First the mechanical state of the log, stated as fact (``mechanical.no_signal``): when (almost)
 every group has zero reward variance the policy gradient is (nearly) zero, so the monitor
 says stop, saturated (reward at its maximum) or stranded (at its minimum), whatever any rule
 predicts. Then the calibrated rule (``MonitorConfig.rule``; default: the scale-free rule that
@@ -43,7 +43,9 @@ from rankinv.theory import paper
 from rankinv.verdicts import (
     assumptions,
     coverage,
+    labels,
     logs,
+    mechanical,
     monitor_label,
     panels,
     rules,
@@ -55,6 +57,7 @@ from rankinv.verdicts.monitor_rules import (  # noqa: F401 (public names)
     eligible,
     fallback,
     judged_window,
+    rule_for,
     rule_part,
     shown_value,
     stops_when,
@@ -193,13 +196,13 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     reasons: list[str] = []
     cov = coverage.coverage(log.records, planned)
     cov_verdict, cov_reason = coverage.reason(cov)
-    mech, mech_bound = stage2.no_signal(trace), False
+    mech, mech_bound = mechanical.no_signal(trace), False
     if mech is None and derived is not None and derived.bound is not None:
-        mech = stage2.no_signal(replace(trace, informative=derived.bound))
+        mech = mechanical.no_signal(replace(trace, informative=derived.bound))
         mech_bound = mech is not None
     if mech is not None and derived is not None and derived.dynamic_sampling:
         mech = mech | {"state": "unknown"}
-    rule_used = fallback(cfg.rule, trace)
+    rule_used = rule_for(cfg.rule, trace, derived)
     ref, check_step, window_src = judged_window(
         cfg, rule_used or "informative", planned, planned_src
     )
@@ -223,7 +226,8 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
             "decides nothing)"
         )
         reasons.append(
-            f"rule {cfg.rule} cannot run: it needs {need}, which the log lacks{why}, and no "
+            f"rule {cfg.rule} cannot run: it needs {need}, which the log lacks or cannot "
+            f"measure{why}, and no "
             "eligible calibrated rule can be computed on its columns (reward_slope is not "
             "scale-free; paper_min needs a worst-token entropy column); continue, undetermined"
         )
@@ -264,7 +268,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
                 "whether solved or failed is not measurable: the logged reward averages the "
                 "kept groups only"
             )
-        reasons.insert(0, stage2.no_signal_words(mech, mech_bound, unknown_why))
+        reasons.insert(0, mechanical.no_signal_words(mech, mech_bound, unknown_why))
         verdict = "stop"
     elif trace.informative is None:
         how = (
@@ -333,7 +337,12 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     doom = details.get("score")
     doom_thr = thr if thr is not None else thresholds(shown_rule, cfg)[0]
     n = trace.steps.size
-    label, action = monitor_label.label(verdict, state, judged_col is not None, cov)
+    since = cov.steps[0] if cov is not None else ref
+    div = labels.diverges(trace.steps, trace.reward, trace.steps, trace.entropy, since, rng.value)
+    claim = stage2.stop_claim(rule_used, trace, ref, check) if judged_col is not None else None
+    label, action = monitor_label.label(
+        verdict, state, judged_col is not None, cov, div["diverges"], claim
+    )
     return {
         "verdict": verdict,
         "label": label,
@@ -344,8 +353,8 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         if mech is None
         else {k: v for k, v in mech.items() if k != "comparison"}
         | {
-            "level": stage2.NO_SIGNAL_ZERO_STD,
-            "steps": stage2.NO_SIGNAL_STEPS,
+            "level": mechanical.NO_SIGNAL_ZERO_STD,
+            "steps": mechanical.NO_SIGNAL_STEPS,
             "bound": mech_bound,
         },
         "reasons": reasons,

@@ -1,10 +1,14 @@
-"""The outcome a stage-2 report predicts (``label``) and what to do (``action``), for the
-labels the log can support; ``verdict`` (continue / watch / stop) is unchanged by them.
+"""The outcome a stage-2 report predicts (``label``) and what to do (``action``), in the
+labels of ``rankinv.verdicts.labels`` (their actions, and its ``classify`` for a fall of
+held-out pass@k); ``verdict`` (continue / watch / stop) is unchanged by them. In order:
 
-- sharpening: held-out pass@1 rose while pass@k fell, each beyond its noise (eval columns);
-- diverging: held-out pass@k fell beyond its noise without pass@1 rising beyond its noise;
+- sharpening / diverging: held-out pass@k fell beyond its noise (the coverage test fired):
+  diverging when pass@1 fell too (z < -2) or training diverged (``labels.diverges``: the
+  reward fell from its peak, or the entropy rose), else sharpening;
 - saturated / stranded: no signal, the reward at its maximum / minimum (a fact of the log);
-- stalled: no signal with the reward between the edges, or a calibrated rule's stop;
+  stalled: no signal with the reward between the edges;
+- a calibrated rule's (or baseline's) stop: the label that stop claims (``claim``, e.g.
+  stranded for a reward at its minimum), else stalled;
 - improving: held-out pass@k (else pass@1) rose beyond its noise (z > 2), first to last
   evaluation; training reward alone never makes a run "improving";
 - undetermined: the rest (the evaluation cannot resolve it, or the log has no held-out
@@ -15,19 +19,12 @@ from __future__ import annotations
 
 import math
 
-from rankinv.verdicts.coverage import Coverage, sharpening
+from rankinv.verdicts import labels as lab
+from rankinv.verdicts.coverage import Coverage
 
-LABELS = (
-    "improving",
-    "sharpening",
-    "saturated",
-    "stranded",
-    "diverging",
-    "stalled",
-    "undetermined",
-)
-#: A rise counts when it exceeds this many standard errors of the difference.
-RISE_Z = 2.0
+LABELS = lab.LABELS
+#: A rise (fall) counts when it exceeds this many standard errors of the difference.
+RISE_Z = lab.LABEL_Z
 
 
 def _rise(vals, ses) -> float | None:
@@ -36,35 +33,42 @@ def _rise(vals, ses) -> float | None:
     return (vals[-1] - vals[0]) / max(math.hypot(ses[0], ses[-1]), 1e-12)
 
 
-def label(verdict: str, state: str, rule_judged: bool, cov: Coverage | None) -> tuple[str, str]:
-    """(label, action) of a report."""
-    keep = None if cov is None else cov.keep_step
+def _direction(z: float | None) -> int:
+    return 0 if z is None else 1 if z > RISE_Z else -1 if z < -RISE_Z else 0
+
+
+def label(
+    verdict: str,
+    state: str,
+    rule_judged: bool,
+    cov: Coverage | None,
+    diverges: bool = False,
+    claim: str | None = None,
+) -> tuple[str, str]:
+    """(label, action) of a report; ``diverges``: training diverged (``labels.diverges``);
+    ``claim``: the label a rule's stop predicts."""
     if cov is not None and cov.fell:
-        if sharpening(cov):
-            return "sharpening", (
-                f"stop and keep the checkpoint of step {keep}: pass@1 rises while pass@"
-                f"{cov.k} falls, so further RL trades coverage for the top answer"
-            )
-        return "diverging", (
-            f"stop and keep the checkpoint of step {keep}; if you go on, lower the learning rate"
-        )
+        d1 = _direction(_rise(cov.pass_at_1, cov.pass_at_1_se))
+        name = lab.classify(d1, -1, diverges, None, True)
+        keep = f"; the checkpoint to keep: step {cov.keep_step} (best pass@{cov.k})"
+        return name, lab.ACTIONS[name] + keep
     if state == "no_signal:saturated":
-        return "saturated", "stop: the training prompts are solved; train on harder prompts"
+        return "saturated", lab.ACTIONS["saturated"]
     if state == "no_signal:stranded":
-        return "stranded", (
-            "stop: every sample fails; start from a better SFT checkpoint, easier prompts or a "
-            "larger group size"
-        )
-    if state.startswith("no_signal") or (verdict == "stop" and rule_judged):
-        return "stalled", "stop or change the recipe: no held-out gain is expected from here"
+        return "stranded", lab.ACTIONS["stranded"]
+    if state.startswith("no_signal"):
+        return "stalled", lab.ACTIONS["stalled"]
+    if verdict == "stop" and rule_judged:
+        name = claim if claim in lab.STOP_LABELS else "stalled"
+        return name, lab.ACTIONS[name]
     if cov is not None:
         z = _rise(cov.values, cov.ses)
         if z is None:
             z = _rise(cov.pass_at_1, cov.pass_at_1_se)
-        if z is not None and z > RISE_Z:
-            return "improving", "continue"
+        if _direction(z) > 0:
+            return "improving", lab.ACTIONS["improving"]
     what = {
-        "continue": "continue",
+        "continue": lab.ACTIONS["undetermined"],
         "watch": "continue and look again at the next evaluation",
         "stop": "stop",
     }[verdict]

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 #: Rules whose doom score is shown as offset - score (the quantity itself: a change, or the
 #: informative fraction for "informative"), stopping when that is below its level.
-_SHOWN_AS = dict.fromkeys(("reward_slope", "reward_gain", "reward_z", "combined"), 0.0) | {
+_SHOWN_AS = dict.fromkeys(
+    ("reward_slope", "reward_gain", "reward_z", "combined", "reward_trend"), 0.0
+) | {
     "informative_trend": 0.0,
     "informative": 1.0,
 }
@@ -80,8 +82,12 @@ def thresholds(rule: str, cfg: MonitorConfig) -> tuple[float, float]:
     return rules.rule_threshold(rule), rules.rule_watch_threshold(rule)
 
 
-def usable(rule: str, trace: stage2.Trace) -> bool:
-    return all(getattr(trace, c) is not None for c in rules.STAGE2_RULES[rule].needs)
+def usable(rule: str, trace: stage2.Trace, hidden: tuple[str, ...] = ()) -> bool:
+    """Whether the log has every column ``rule`` reads (``hidden``: columns the log holds
+    but cannot measure, e.g. the reward of the kept groups under dynamic sampling)."""
+    return all(
+        getattr(trace, c) is not None and c not in hidden for c in rules.STAGE2_RULES[rule].needs
+    )
 
 
 def eligible(rule: str, trace: stage2.Trace) -> str | None:
@@ -99,16 +105,29 @@ def eligible(rule: str, trace: stage2.Trace) -> str | None:
     return None
 
 
-def fallback(rule: str, trace: stage2.Trace) -> str | None:
+def fallback(rule: str, trace: stage2.Trace, hidden: tuple[str, ...] = ()) -> str | None:
     """The asked rule when the log has its columns, else the eligible calibrated rule with
-    the best held-out AUC that the log has columns for."""
-    if usable(rule, trace):
+    the best held-out AUC that the log has columns for (none reading a ``hidden`` one)."""
+    if usable(rule, trace, hidden):
         return rule
     order = sorted(
         (r for r in rules.STAGE2_CALIBRATION if r in rules.STAGE2_RULES),
         key=lambda r: -(rules.STAGE2_CALIBRATION[r].get("auc") or 0),
     )
-    return next((r for r in order if usable(r, trace) and eligible(r, trace) is None), None)
+    return next((r for r in order if usable(r, trace, hidden) and eligible(r, trace) is None), None)
+
+
+def rule_for(rule: str, trace: stage2.Trace, derived) -> str | None:
+    """The rule that speaks on this log (:func:`fallback`), where ``derived`` (the
+    informative share derived or bounded from another trainer's metrics, or None) says more:
+    under dynamic sampling the logged reward averages the kept groups only, so no rule reads
+    it; an asked rule that reads the informative share, on a log that lacks it but bounds it,
+    speaks on that bound (None here: the monitor's bound part)."""
+    if derived is None:
+        return fallback(rule, trace)
+    if derived.bound is not None and "informative" in rules.STAGE2_RULES[rule].needs:
+        return None
+    return fallback(rule, trace, ("reward",) if derived.dynamic_sampling else ())
 
 
 def rule_part(trace, rule, cfg, ref, check, reached):
@@ -157,6 +176,23 @@ def rule_part(trace, rule, cfg, ref, check, reached):
             ".2f",
             f" over {stage2.span_words(trace, col, lo, check)} (the last quarter of the judged "
             f"{stage2.span_words(trace, col, ref, check)})",
+        )
+    elif rule == "reward_edge":
+        lo, hi = trace.reward_range
+        pos = stage2.reward_position(trace, ref, check)
+        side = "minimum" if pos < 0.5 else "maximum"
+        text = (
+            f"the mean reward {lo + pos * (hi - lo):.3f} over the last quarter of {window[5:]} is "
+            f"{min(pos, 1 - pos):.1%} of its range from its {side}: "
+            + stop_cmp.words("0.5 - that share", "the stop level", ".3f")
+            + f" (stop within {stage2.BASELINE_EDGE:.0%} of an edge; a free baseline)"
+        )
+    elif rule == "reward_trend":
+        text = (
+            f"the mean reward rose by {-score:+.3f} of its range over the last half of "
+            f"{window[5:]}: "
+            + stop_cmp.words("the rise", "the stop level", "+.3f")
+            + " (a free baseline)"
         )
     elif rule == "combined":
         text = (

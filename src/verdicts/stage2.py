@@ -19,19 +19,13 @@ from rankinv.errors import UserError
 from rankinv.theory import paper
 
 #
-# Before any learned rule, the mechanical state of the log (``no_signal``): when (almost) no
-# group has reward variance, GRPO's advantages are zero and, with beta = 0, so is the policy
-# gradient: every further step is wasted compute, whatever any rule predicts. Then the rules,
-# each a doom score at a check step (higher = less worth continuing) on scale-free
-# quantities: relative entropy drops, fractions of groups, and reward changes measured
-# against the run's own headroom or noise, so one threshold means the same on any task.
+# Before any learned rule, the mechanical state of the log (``rankinv.verdicts.mechanical``:
+# no reward variance left, so no gradient). Then the rules, each a doom score at a check step
+# (higher = less worth continuing) on scale-free quantities: relative entropy drops,
+# fractions of groups, and reward changes measured against the run's own headroom or noise,
+# so one threshold means the same on any task; and the free baselines (what watching the
+# reward says), scored beside them with thresholds fixed in advance.
 
-#: No signal: the mean share of zero-std groups over the last NO_SIGNAL_STEPS steps is at
-#: least NO_SIGNAL_ZERO_STD (informative-group fraction <= 0.05; at 1.0 the gradient is 0).
-NO_SIGNAL_ZERO_STD = 0.95
-NO_SIGNAL_STEPS = 10
-#: ... and over at least this many logged steps (a log every 10 steps: the last 20 steps).
-NO_SIGNAL_MIN_POINTS = 3
 #: Two numbers within this of each other are equal for every threshold comparison below
 #: (values are logged and shown to about 3 decimals).
 COMPARE_TOL = 5e-4
@@ -115,6 +109,8 @@ class Rule:
     scale_free: bool = True
     #: what a "stop" claims: the outcome labels (rankinv.verdicts.labels) it should catch
     catches: tuple[str, ...] = ("saturated", "stranded", "stalled")
+    #: a free baseline: its threshold is fixed in advance, never chosen by calibration
+    baseline: bool = False
 
 
 def _window(trace: Trace, values: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
@@ -255,8 +251,65 @@ def _score_combined(t, ref, check):
     return None if a is None or b is None else a - b
 
 
-#: Candidate stage-2 rules. Thresholds of all but "paper" are set by calibration (see the
-#: defaults below); "paper" is the paper's rule exactly: relative drop of mean entropy > 0.5.
+#: What a reward that stopped rising predicts: no further gain (stalled), solved or failed
+#: prompts (saturated, stranded), or training going wrong (diverging).
+REWARD_CATCHES = ("stalled", "saturated", "stranded", "diverging")
+#: The reward-edge baseline stops when the recent mean reward is within this share of its
+#: range from its minimum or maximum (below 5% or above 95%).
+BASELINE_EDGE = 0.05
+#: The reward-trend baseline stops when the reward rose by less than this share of its range
+#: over the last half of the window (it stopped rising).
+BASELINE_TREND = 0.01
+
+
+def reward_position(t: Trace, ref: int, check: int) -> float | None:
+    """The mean reward over the last quarter of the window, as a share of its range."""
+    v = _recent(t, t.reward, ref, check)
+    lo, hi = t.reward_range
+    return None if v is None else (v - lo) / (hi - lo)
+
+
+def _score_reward_edge(t, ref, check):
+    """0.5 - the recent reward's distance to the nearer edge of its range (0.5 at an edge)."""
+    x = reward_position(t, ref, check)
+    return None if x is None else 0.5 - min(x, 1.0 - x)
+
+
+def _score_reward_trend(t, ref, check):
+    """Minus the reward's linear change over the last half of the window, as a share of its
+    range."""
+    f = _fit(t, t.reward, ref + (check - ref) // 2, check)
+    lo, hi = t.reward_range
+    return None if f is None else -f[0] / (hi - lo)
+
+
+#: The free baselines: what watching the reward says, thresholds fixed in advance.
+BASELINES = (
+    Rule(
+        "reward_edge",
+        f"the mean reward over the last quarter of the window below {BASELINE_EDGE:.0%} or "
+        f"above {1 - BASELINE_EDGE:.0%} of its range (baseline: watching the reward)",
+        0.5 - BASELINE_EDGE,
+        _score_reward_edge,
+        ("reward",),
+        catches=("saturated", "stranded"),
+        baseline=True,
+    ),
+    Rule(
+        "reward_trend",
+        f"the reward rose by less than {BASELINE_TREND:.0%} of its range over the last half of "
+        "the window (baseline: the reward stopped rising)",
+        -BASELINE_TREND,
+        _score_reward_trend,
+        ("reward",),
+        catches=REWARD_CATCHES,
+        baseline=True,
+    ),
+)
+
+#: Candidate stage-2 rules and the free baselines. Thresholds of the rules but "paper" are
+#: set by calibration (see rankinv.verdicts.rules); "paper" is the paper's rule exactly
+#: (relative drop of mean entropy > 0.5); the baselines' are fixed.
 STAGE2_RULES: dict[str, Rule] = {
     r.name: r
     for r in (
@@ -266,7 +319,7 @@ STAGE2_RULES: dict[str, Rule] = {
             paper.DROP_THRESHOLD,
             _score_paper,
             ("entropy",),
-            catches=("stranded", "stalled"),
+            catches=("sharpening", "stalled"),
         ),
         Rule(
             "paper_min",
@@ -274,7 +327,7 @@ STAGE2_RULES: dict[str, Rule] = {
             paper.DROP_THRESHOLD,
             _score_paper_min,
             ("entropy",),
-            catches=("stranded", "stalled"),
+            catches=("sharpening", "stalled"),
         ),
         Rule(
             "informative",
@@ -306,6 +359,7 @@ STAGE2_RULES: dict[str, Rule] = {
             _score_reward_slope,
             ("reward",),
             scale_free=False,
+            catches=REWARD_CATCHES,
         ),
         Rule(
             "reward_gain",
@@ -314,6 +368,7 @@ STAGE2_RULES: dict[str, Rule] = {
             0.0,
             _score_reward_gain,
             ("reward",),
+            catches=REWARD_CATCHES,
         ),
         Rule(
             "reward_z",
@@ -321,6 +376,7 @@ STAGE2_RULES: dict[str, Rule] = {
             0.0,
             _score_reward_z,
             ("reward",),
+            catches=REWARD_CATCHES,
         ),
         Rule(
             "combined",
@@ -329,8 +385,25 @@ STAGE2_RULES: dict[str, Rule] = {
             _score_combined,
             ("informative", "reward"),
         ),
+        *BASELINES,
     )
 }
+
+
+def stop_claim(rule: str, trace: Trace, ref: int, check: int) -> str:
+    """The outcome label a stop of ``rule`` predicts for this run: saturated (stranded) when
+    the rule claims it and the recent reward is within REWARD_EDGE of its maximum (minimum),
+    else the rule's first claim that needs no reward edge (stalled if none)."""
+    from rankinv.verdicts.labels import REWARD_EDGE
+
+    catches = STAGE2_RULES[rule].catches
+    x = reward_position(trace, ref, check) if trace.reward is not None else None
+    if x is not None and x >= 1 - REWARD_EDGE and "saturated" in catches:
+        return "saturated"
+    if x is not None and x <= REWARD_EDGE and "stranded" in catches:
+        return "stranded"
+    rest = [c for c in catches if c not in ("saturated", "stranded")]
+    return rest[0] if rest else "stalled"
 
 
 def stage2_score(rule: str, trace: Trace, ref_step: int, check_step: int) -> float | None:
@@ -345,83 +418,6 @@ def steps_done(trace: Trace) -> int:
     simulator logs steps 0..149 for 150 updates), else steps are 1-based (TRL, verl)."""
     last = int(trace.steps.max())
     return last + 1 if int(trace.steps.min()) == 0 else last
-
-
-def no_signal(trace: Trace, step: int | None = None) -> dict | None:
-    """The mechanical state at ``step`` (default: the last logged step): a dict when the mean
-    zero-std share over the last NO_SIGNAL_STEPS steps (at least NO_SIGNAL_MIN_POINTS logged
-    steps; the log must span NO_SIGNAL_STEPS) is at least NO_SIGNAL_ZERO_STD
-    (state "saturated" when the mean reward there is within REWARD_EDGE of its maximum,
-    "stranded" within it of its minimum, else "mixed": solved and failing prompts); None
-    when signal remains or the log cannot tell (no zero-std column, too few steps)."""
-    from rankinv.verdicts.labels import REWARD_EDGE
-
-    if trace.informative is None or not trace.steps.size:
-        return None
-    step = int(trace.steps.max()) if step is None else step
-    ok = np.isfinite(trace.informative) & (trace.steps <= step)
-    if ok.sum() < NO_SIGNAL_MIN_POINTS or step - int(trace.steps[ok].min()) < NO_SIGNAL_STEPS:
-        return None
-    # the last NO_SIGNAL_STEPS steps, and at least the last NO_SIGNAL_MIN_POINTS logged ones
-    idx = np.nonzero(ok)[0]
-    recent = idx[trace.steps[idx] >= step - NO_SIGNAL_STEPS]
-    if recent.size < NO_SIGNAL_MIN_POINTS:
-        recent = idx[-NO_SIGNAL_MIN_POINTS:]
-    w = trace.informative[recent]
-    lo_step = int(trace.steps[recent].min())
-    zero_std = 1.0 - float(w.mean())
-    cmp = compare(zero_std, NO_SIGNAL_ZERO_STD)
-    if cmp.side == "below":
-        return None
-    r = _window(trace, trace.reward, lo_step, step)
-    lo, hi = trace.reward_range
-    edge = REWARD_EDGE * (hi - lo)
-    reward = None if r is None else float(r.mean())
-    if reward is None:
-        state = "unknown"
-    elif compare(reward, hi - edge).side != "below":
-        state = "saturated"
-    elif compare(reward, lo + edge).side != "above":
-        state = "stranded"
-    else:
-        state = "mixed"
-    return {
-        "state": state,
-        "zero_std": zero_std,
-        "comparison": cmp,
-        "reward": reward,
-        "window": (lo_step, step),
-        "points": int(w.size),
-    }
-
-
-def no_signal_words(mech: dict, bound: bool = False, unknown_why: str | None = None) -> str:
-    """The no-signal state in words (``bound``: the share is a bound from the mean reward;
-    ``unknown_why``: why solved or failed cannot be told)."""
-    what = {
-        "saturated": "saturated: the reward is at its maximum, the training prompts are solved",
-        "stranded": "stranded: the reward is at its minimum, every sample fails",
-        "mixed": "mixed: every group is all-pass or all-fail with the reward between the edges "
-        "(some prompts solved in every sample, the rest failed in every sample)",
-        "unknown": unknown_why or "the log has no reward to say whether solved or failed",
-    }[mech["state"]]
-    a, b = mech["window"]
-    name = "the zero-std group share" if not bound else "the zero-std group share's lower bound"
-    how = "" if not bound else " (derived from the mean reward, pass/fail rewards)"
-    return (
-        f"no signal (a fact of the log{how}, whatever the rule): "
-        + mech["comparison"].words(name, "the no-signal level", ".2f", f" over steps {a}-{b}")
-        + f", so the policy gradient is (nearly) zero with beta = 0; {what}; stop"
-    )
-
-
-#: The outcome labels the mechanical stop claims, per state.
-NO_SIGNAL_CATCHES = {
-    "saturated": ("saturated",),
-    "stranded": ("stranded",),
-    "mixed": ("saturated", "stranded", "stalled"),
-    "unknown": ("saturated", "stranded", "stalled"),
-}
 
 
 #: Reference step as a fraction of the run (the paper: step 10 of 400).
