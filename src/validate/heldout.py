@@ -17,7 +17,8 @@ The spread of x_i over prompts holds both the prompts' differences and each x_i'
 noise, so se is the standard error of pass@k as an estimate over the held-out population.
 The shares of groups of g (GRPO's group size) are unbiased too: a group of g drawn from the
 n samples is all-fail with probability C(n - c, g) / C(n, g) = 1 - pass@g(n, c), all-pass
-with 1 - pass@g(n, n - c); informative is the rest.
+with 1 - pass@g(n, n - c); informative is the rest
+(``theory.informative_fraction_unbiased``).
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ def coverage_metrics(n: Sequence[int], c: Sequence[int], ks: Sequence[int], g: i
         win = 1.0 - np.atleast_1d(theory.pass_at_k(n_arr, n_arr - c_arr, g))
         out["all_fail_fraction"] = float(fail.mean())
         out["all_pass_fraction"] = float(win.mean())
-        out["informative_fraction"] = float(1.0 - fail.mean() - win.mean())
+        info = np.atleast_1d(theory.informative_fraction_unbiased(n_arr, c_arr, g))
+        out["informative_fraction"] = float(info.mean())
         out["group_size"] = int(g)
     return out
 
