@@ -108,24 +108,12 @@ def tiny_engine(tmp_path_factory):
     """A random tiny Qwen2 whose vocabulary holds only the characters of a few lines (so no
     completion holds a NUL byte or a carriage return: only "\n" breaks a line)."""
     pytest.importorskip("torch")
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
     sys.path.insert(0, str(Path(__file__).parent))
-    from tiny_models import build_model
+    from tiny_models import build_model, closed_tokenizer
 
     from rankinv.validate.engines.hf import HFEngine
 
-    raw = Tokenizer(models.BPE(unk_token=None))
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    raw.train_from_iterator(
-        ["def f():\n    return 1  # abc xyz\n"] * 20,
-        trainers.BpeTrainer(vocab_size=60, special_tokens=["<|endoftext|>"]),
-    )
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=raw, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
-    )
+    tok = closed_tokenizer(["def f():\n    return 1  # abc xyz\n"] * 20)
     return HFEngine(build_model("qwen2", tmp_path_factory.mktemp("heldout"), tok))
 
 

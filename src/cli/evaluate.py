@@ -50,9 +50,8 @@ def evaluate(
     stops = None
     if stop:
         stops = tuple(s.replace("\\n", "\n").replace("\\t", "\t") for s in stop)
-    ks = tuple(k) if k else (1, min(8, max(1, samples)))
     cfg = HeldOutConfig(
-        samples=samples, ks=ks, group_size=group_size, temperature=temperature,
+        samples=samples, ks=tuple(k) if k else None, group_size=group_size, temperature=temperature,
         max_new_tokens=max_new_tokens, stop=stops, chat_template=chat_template, seed=seed,
         limit=limit,
     )  # fmt: skip

@@ -42,13 +42,14 @@ PREFIX = "eval/"
 class HeldOutConfig:
     """How a held-out evaluation samples and what it reports.
 
-    samples: completions per prompt (n); ks: the k of each pass@k (1 is always added);
+    samples: completions per prompt (n); ks: the k of each pass@k (1 is always added;
+    None: 1 and min(8, samples));
     group_size: g of the reported group shares (None: min(8, samples)); stop: stop strings
     (None: HumanEval's for function tasks, the IO tasks' own otherwise, none with a chat
     template); limit: the first K prompts only."""
 
     samples: int = 16
-    ks: tuple[int, ...] = (1, 8)
+    ks: tuple[int, ...] | None = None
     group_size: int | None = None
     temperature: float = 1.0
     top_p: float = 1.0
@@ -62,6 +63,8 @@ class HeldOutConfig:
     def __post_init__(self):
         if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 1:
             raise UserError(f"samples must be an integer >= 1, got {self.samples!r}")
+        if self.ks is None:
+            object.__setattr__(self, "ks", (1, min(8, self.samples)))
         bad = [k for k in self.ks if isinstance(k, bool) or not isinstance(k, int)]
         if bad or any(not 1 <= k <= self.samples for k in self.ks):
             raise UserError(
