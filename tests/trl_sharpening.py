@@ -91,8 +91,9 @@ def sft_checkpoint(out: Path, steps: int = SETTINGS["sft_steps"], seed: int = 0)
     return sft
 
 
-def run(out: Path, settings: dict | None = None, budget: float | None = None, callbacks=()):
-    """GRPO from the SFT checkpoint with the coverage callback; returns (trainer, callback)."""
+def run(out: Path, settings: dict | None = None, callbacks=(), **options):
+    """GRPO from the SFT checkpoint with the coverage callback (``options``: more of its
+    arguments, e.g. budget, stop_on_fall); returns (trainer, callback)."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -128,7 +129,7 @@ def run(out: Path, settings: dict | None = None, budget: float | None = None, ca
     )
     cb = HeldOutCoverageCallback(
         held_out_tasks(), every=s["every"], samples=s["samples"], ks=s["ks"],
-        max_new_tokens=4, budget=budget, workers=1,
+        max_new_tokens=4, workers=1, **options,
     )  # fmt: skip
     cb.attach(trainer)
     with warnings.catch_warnings():

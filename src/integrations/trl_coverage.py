@@ -156,7 +156,7 @@ class HeldOutCoverageCallback(TrainerCallback):
                 warnings.warn(
                     f"rankinv: held-out evaluation at step {step} skipped: it would take the "
                     f"evaluation time past the budget of {self.budget:.0%} of training time "
-                    f"(last evaluation {self.history[-1][PREFIX + 'seconds']:.1f} s)",
+                    f"(last evaluation {self.history[-1][PREFIX + 'seconds']:.2f} s)",
                     stacklevel=2,
                 )
             return control
