@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
 
 from rankinv.errors import UserError
 from rankinv.validate.heldout import PREFIX, HeldOutConfig, evaluate, load_tasks
@@ -137,8 +138,6 @@ class HeldOutCoverageCallback(TrainerCallback):
         self._t0 = time.perf_counter()
         if self.config.group_size is None and getattr(args, "num_generations", None):
             g = min(int(args.num_generations), self.config.samples)
-            from dataclasses import replace
-
             self.config = replace(self.config, group_size=g if g >= 2 else None)
         if self.at_start and state.is_world_process_zero:
             self._evaluate(args, state, control, model, processing_class)
