@@ -50,3 +50,20 @@ def build_model(
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def closed_tokenizer(texts: list[str], vocab_size: int = 60):
+    """A byte-level BPE whose vocabulary holds only the characters of ``texts`` (no byte
+    alphabet): a model over it cannot write a NUL byte or a line break ``texts`` lack."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.BPE(unk_token=None))
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    raw.train_from_iterator(
+        texts, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>"])
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=raw, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
+    )

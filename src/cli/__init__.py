@@ -1,6 +1,6 @@
 """The `rankinv` console script: thin typer commands over the library, --json everywhere.
 
-Each command module (theory, simulate, verdicts, validate, experiment) parses its options,
+Each command module (theory, simulate, verdicts, validate, evaluate, experiment) parses its options,
 calls one library function and hands the result to :mod:`rankinv.render`. A
 :class:`rankinv.errors.UserError` (or an OSError about a path) is the user's mistake: one
 line on stderr, exit 2. Anything else is our bug: one line saying so, exit 1 (the
@@ -17,7 +17,14 @@ import sys
 
 import typer
 
-from rankinv.cli import experiment, simulate, theory, validate, verdicts  # noqa: F401 (commands)
+from rankinv.cli import (  # noqa: F401 (commands)
+    evaluate,
+    experiment,
+    simulate,
+    theory,
+    validate,
+    verdicts,
+)
 from rankinv.cli._app import app
 from rankinv.errors import UserError
 

@@ -5,6 +5,7 @@ screen to call before training starts.
     screen(model, tokenizer, group_size=8)                      # stage 1: warn or refuse
     trainer = GRPOTrainer(...)
     EntropyMonitorCallback(action="stop").attach(trainer)       # stage 2: stop early
+    HeldOutCoverageCallback("humaneval", every=50).attach(trainer)  # held-out pass@k
 
 The callback feeds every log event of the trainer (TRL's GRPOTrainer logs ``entropy``,
 ``frac_reward_zero_std`` and ``reward``) to the very code behind ``rankinv monitor``
@@ -31,6 +32,9 @@ default 10), so the callback hands the monitor its logging interval in rounds an
 as averages. ``reward_range``: TRL's ``reward`` is the weighted sum of the reward functions,
 not necessarily in [0, 1]; give its (min, max) (default: (0, 1), assumed, and widened with a
 warning when the logged rewards leave it).
+
+``HeldOutCoverageCallback`` (``rankinv.integrations.trl_coverage``) measures held-out pass@k
+with its standard error every N steps and logs it where ``rankinv monitor`` reads it.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from pathlib import Path
 from rankinv import theory
 from rankinv._io import write_json
 from rankinv.errors import UserError
+from rankinv.integrations.trl_coverage import HeldOutCoverageCallback
 from rankinv.sandbox import tasks as task_sets
 from rankinv.theory import paper
 from rankinv.validate.scoring import prompt_entropy
@@ -59,6 +64,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "pip install 'rankinv[validate,trl]'"
     ) from exc
 
+__all__ = ["EntropyMonitorCallback", "HeldOutCoverageCallback", "screen"]
 logger = logging.getLogger("rankinv")
 ACTIONS = ("log", "warn", "stop")
 REPORT_NAME = "rankinv_monitor.json"
