@@ -1,6 +1,7 @@
 """Print the README's measured-results tables (Markdown) from the saved artifacts.
 
     python scripts/readme_tables.py > /tmp/tables.md
+    python scripts/readme_tables.py --write docs/results.md   # between its generated markers
 
 Reads figures/data/calibrate/calibrate.json and the mini experiment's summaries under
 figures/data/mini (recomputed by rankinv.experiment.evidence, saved to
@@ -8,6 +9,7 @@ figures/data/evidence/mini_evidence.json); every number the README quotes comes 
 """
 
 import json
+import sys
 from pathlib import Path
 
 from rankinv._io import write_json
@@ -37,11 +39,12 @@ def calibrate_tables(res: dict) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for r in res["stage1"]:
+        paper = "free answer" if r.get("baseline") else f"{r['expected_sign']:+d}"
         out.append(
-            f"| {r['signal']} | {r['sign']:+d} ({r['expected_sign']:+d}) | "
+            f"| {r['signal']} | {r['sign']:+d} ({paper}) | "
             f"{num(r['median_rho'])} [{num(r['iqr'][0])}, {num(r['iqr'][1])}] | "
             f"{pct(r['top1_rate'])} of {r['top1_n']} | {r['regret']:.3f} | "
-            f"{num(r['auc_poor_start'], '.2f')} |"
+            f"{num(r.get('auc_poor_start'), '.2f')} |"
         )
     frac = res["chosen"]["stage2_check_fraction"]
     real = {r["rule"]: r for r in ((res.get("real_stage2") or {}).get("rules") or [])}
@@ -77,6 +80,68 @@ def calibrate_tables(res: dict) -> list[str]:
             f"{pct(q.get('stop_rate'))} |"
         )
     out += ["", f"chosen: {res['chosen']}", f"sensitivity: {res.get('sensitivity')}"]
+    return out
+
+
+def versus_text(v: dict | None) -> str:
+    """A setting-clustered paired comparison: regret saved, interval, Holm p, won/lost."""
+    if not v:
+        return "-"
+    p = v.get("p_holm", v.get("p_wilcoxon_pratt"))
+    ptxt = "n/a" if p is None else f"{p:.2g}"
+    return (
+        f"{v['mean']:+.4f} [{v['ci'][0]:+.4f}, {v['ci'][1]:+.4f}], p = {ptxt}, "
+        f"{v['wins']}/{v['losses']}/{v['ties']} of {v['n_settings']}"
+    )
+
+
+def stage1_headline(res: dict) -> list[str]:
+    """What the default ranking signal adds over the free answers, per kind of ladder, on
+    the simulated report half; then rank's decision against them on the real ladders."""
+    chosen = res["chosen"]["stage1"]
+    out = [
+        f"Simulated report half; the default ranking signal is `{chosen}` (chosen on the other "
+        "half). Regret: the best rung's final held-out pass@10 minus the pick's, mean over "
+        "ladders. vs: the free answer's regret minus the signal's, mean over settings (each "
+        "setting's ladders averaged), 95% bootstrap interval over settings, Wilcoxon-Pratt p "
+        "Holm-adjusted across signals, settings won/lost/tied.",
+        "",
+        "| ladders | chooser | regret | top-1 | vs least-trained | vs best pre-RL pass@1 "
+        "| vs random |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind, rows in (res.get("stage1_by_kind") or {"all": res["stage1"]}).items():
+        mine = next((r for r in rows if r["signal"] == chosen), None)
+        if mine is None:
+            continue
+        vs = mine.get("vs_baselines", {})
+        out.append(
+            f"| {kind} ({mine['n_ladders']}) | {chosen} | {mine['regret']:.4f} | "
+            f"{pct(mine['top1_rate'])} | {versus_text(vs.get('shallowest'))} | "
+            f"{versus_text(vs.get('best_pass_at_1'))} | {versus_text(vs.get('random'))} |"
+        )
+        for r in rows:
+            if r.get("baseline"):
+                out.append(
+                    f"| {kind} | {r['signal']} (free) | {r['regret']:.4f} | "
+                    f"{pct(r['top1_rate'])} | | | |"
+                )
+    real = res.get("real") or {}
+    if real.get("versus"):
+        out += [
+            "",
+            "Real ladders (never used to choose): `rank`'s decision against each free answer, "
+            "ladder by ladder (won/lost/tied, two-sided sign test over the ladders that differ).",
+            "",
+            "| real ladders | free answer | won / lost / tied | regret saved (mean) | sign p |",
+            "|---|---|---|---|---|",
+        ]
+        for label, v in (("all", real["versus"]), ("held out", real["held_out"]["versus"])):
+            for b, c in v.get("rank", {}).items():
+                out.append(
+                    f"| {label} ({c['n_ladders']}) | {b} | {c['wins']} / {c['losses']} / "
+                    f"{c['ties']} | {c['mean_regret_saved']:+.3f} | {c['p_sign']:.2g} |"
+                )
     return out
 
 
@@ -218,6 +283,7 @@ def main():
     cal = DATA / "calibrate" / "calibrate.json"
     if cal.exists():
         res = json.loads(cal.read_text())
+        lines += ["## stage 1 against the free answers", ""] + stage1_headline(res) + [""]
         lines += ["## calibrate", ""] + calibrate_tables(res) + [""]
         lines += ["## stage 2 against watching the reward", ""] + stage2_headline(res) + [""]
         if res.get("real"):
@@ -253,7 +319,23 @@ def main():
                 f"| {rule} | {t['stopped']}/{t['n']} | {t['stopped_doomed']} | "
                 f"{t['stopped_healthy']} | {t['watched']} | {t['doomed']} |"
             )
-    print("\n".join(lines))
+    text = "\n".join(lines)
+    if sys.argv[1:2] == ["--write"]:
+        write_generated(Path(sys.argv[2]) if len(sys.argv) > 2 else RESULTS, text)
+    else:
+        print(text)
+
+
+RESULTS = ROOT / "docs" / "results.md"
+START, END = "<!-- generated:start -->", "<!-- generated:end -->"
+
+
+def write_generated(path: Path, text: str) -> None:
+    """Replace what lies between the generated markers of ``path`` with ``text``."""
+    doc = path.read_text()
+    a, b = doc.index(START) + len(START), doc.index(END)
+    path.write_text(doc[:a] + "\n" + text + "\n" + doc[b:])
+    print(f"wrote the generated tables into {path}")
 
 
 if __name__ == "__main__":
