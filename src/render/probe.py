@@ -34,7 +34,8 @@ def print_probe(summary: dict, model: str, out: str) -> None:
 
 
 def print_pre_rl(rep: dict, out: str) -> None:
-    hist = Table(title=f"p-hat of {rep['n_prompts']} prompts (samples passed / drawn)")
+    probed = sum(row["count"] for row in rep["histogram"])
+    hist = Table(title=f"p-hat of the {probed} problems probed (samples passed / drawn)")
     hist.add_column("p-hat")
     hist.add_column("prompts", justify="right")
     for row in rep["histogram"]:
@@ -43,9 +44,11 @@ def print_pre_rl(rep: dict, out: str) -> None:
     g, d = rep["group_size"], rep["draws_per_prompt"]
     console.print(
         f"before RL: {rep['steps']} steps x {rep['prompts_per_step']} prompts x g = {g} "
-        f"draws each prompt {d:.2f} times; expected share stranded (every group degenerate, "
-        f"no signal): {rep['expected_stranded_share']:.1%} "
-        f"(plug-in at p-hat {rep['expected_stranded_share_plugin']:.1%}); "
+        f"of {rep['n_prompts']} prompts draws each {d:.2f} times; expected share stranded "
+        f"(every group degenerate, no signal): {rep['expected_stranded_share']:.1%} with each "
+        "prompt's p as uncertain as its samples allow (Jeffreys posterior: a prompt never "
+        f"solved may still have a small p), {rep['expected_stranded_share_plugin']:.1%} if p "
+        "were exactly the probe's p-hat (never solved = always stranded); "
         f"{rep['frac_below_p_star']:.1%} below p*({g}) = {rep['p_star']:.3f}, "
         f"{rep['frac_never_solved']:.1%} never solved",
         highlight=False,

@@ -73,8 +73,16 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
             f"small probe: {len(problems)} problems x {int(n.min())} samples; the p-hats behind "
             "this verdict are coarse (the calibration used 64 samples per prompt)"
         ]
+    # what the counts show mechanically comes first: no group of g with mixed rewards
+    mechanical = []
+    if informative == 0.0:
+        mechanical = [
+            f"no signal: every problem was all-fail or all-pass in {int(n.min())} samples, so no "
+            f"group of {g} would carry a reward difference (zero advantage, zero gradient)"
+        ]
     reasons = (
-        verdict["reasons"]
+        mechanical
+        + verdict["reasons"]
         + small
         + [
             f"pass@1 {pass1:.3f}; p*({g}) = {ps:.3f}; {below:.0%} of problems below p* (all-fail "

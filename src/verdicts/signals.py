@@ -218,15 +218,22 @@ def stage1_accuracy_note(signal: str) -> str:
     cal = STAGE1_CALIBRATION.get(signal)
     if cal is None:
         return "not calibrated on the simulated population"
-    auc = "n/a" if cal.get("auc_poor_start") is None else f"{cal['auc_poor_start']:.2f}"
+    a = cal.get("auc_poor_start")
+    auc = "n/a" if a is None else f"{a:.2f}"
+    if a is not None and abs(a - 0.5) < CHANCE_BAND:
+        auc += ", about chance (0.5)"
     n_top1 = cal.get("top1_n", cal.get("n_ladders", "?"))
     return (
-        f"held-out: median within-ladder rho {cal['median_rho']:+.2f} over "
-        f"{cal.get('n_ladders', '?')} simulated ladders; picks the best rung (within "
-        f"{cal.get('top1_margin', 0.02):g}) in {_pct(cal['top1_rate'])} of {n_top1} ladders "
-        f"whose rungs differ by more than that; AUC {auc} for a poor start (a better rung "
-        "existed) from this one checkpoint"
+        f"held-out: median within-ladder rho {cal['median_rho']:+.2f} over the "
+        f"{cal.get('n_ladders', '?')} simulated ladders where it varies; picks the best rung "
+        f"(within {cal.get('top1_margin', 0.02):g}) in {_pct(cal['top1_rate'])} of {n_top1} "
+        f"ladders whose rungs differ by more than that; AUC {auc} for a poor start (a better "
+        "rung existed) from this one checkpoint"
     )
+
+
+#: An AUC within this of 0.5 is called "about chance" where it is quoted.
+CHANCE_BAND = 0.05
 
 
 #: The paper's tau_H screen: prompt entropy below tau_H is high risk, below
