@@ -49,12 +49,16 @@ def roc_figure(res: dict, out: Path) -> None:
 
 
 def rho_figure(res: dict, out: Path) -> None:
-    rows = sorted(res["stage1"], key=lambda r: r["median_rho"])
+    rows = sorted((r for r in res["stage1"] if r.get("rhos")), key=lambda r: r["median_rho"])
     fig, ax = plt.subplots(figsize=(7.2, 0.45 * len(rows) + 1.6))
     ax.boxplot(
         [r["rhos"] for r in rows],
         orientation="horizontal",
-        tick_labels=[f"{r['signal']} ({'+' if r['sign'] > 0 else '-'})" for r in rows],
+        tick_labels=[
+            f"{r['signal']} ({'+' if r['sign'] > 0 else '-'})"
+            + (" [free answer]" if r.get("baseline") else "")
+            for r in rows
+        ],
         showfliers=False,
     )
     ax.axvline(0, color="grey", lw=1, ls=":")
@@ -71,12 +75,47 @@ def rho_figure(res: dict, out: Path) -> None:
     plt.close(fig)
 
 
+def regret_figure(res: dict, out: Path) -> None:
+    """Mean regret per chooser on each kind of held-out ladder, the free answers in grey:
+    a signal is worth its cost only where its bar is shorter than every grey one."""
+    kinds = res.get("stage1_by_kind") or {"all": res["stage1"]}
+    fig, axes = plt.subplots(1, len(kinds), figsize=(6.2 * len(kinds), 5.6), squeeze=False)
+    for ax, (kind, rows) in zip(axes[0], kinds.items(), strict=True):
+        rows = sorted(rows, key=lambda r: r["regret"], reverse=True)
+        colors = ["0.6" if r.get("baseline") else "tab:blue" for r in rows]
+        ax.barh([r["signal"] for r in rows], [r["regret"] for r in rows], color=colors)
+        ax.set_xlabel("mean regret: best rung's final held-out pass@10 minus the pick's")
+        n = max((r["n_ladders"] for r in rows), default=0)
+        ax.set_title(f"{kind} ladders (up to {n} held out)", fontsize=10)
+        ax.tick_params(axis="y", labelsize=8)
+    beat = sorted(
+        r["signal"]
+        for r in res["stage1"]
+        if (v := (r.get("vs_baselines") or {}).get("shallowest"))
+        and v["mean"] > 0
+        and (v.get("p_holm") or 1.0) < 0.05
+    )
+    verdict = (
+        "signals that beat the least-trained checkpoint (paired by setting, Holm p < 0.05): "
+        + (", ".join(beat) if beat else "none")
+    )
+    fig.suptitle(
+        "Stage 1: regret of each signal's pick (blue) beside the free answers (grey); "
+        f"shorter is better.\n{verdict} (intervals: docs/results.md)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(out / "calibrate_stage1_regret.png", dpi=120)
+    plt.close(fig)
+
+
 def main(src: str, out: str) -> None:
     res = json.loads(Path(src).read_text())
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     roc_figure(res, out_dir)
     rho_figure(res, out_dir)
+    regret_figure(res, out_dir)
 
 
 if __name__ == "__main__":

@@ -75,8 +75,9 @@ def inversion_panel(summary: dict, out: Path) -> None:
     ax.set_xlabel("share of ladders inverted (best pre-RL pass@1 rung not best post-RL)")
     ax.set_title(
         f"Which settings invert the SFT ladder? Simulated population '{summary['population']}'"
-        f"\n{summary['n_ladders']} ladders x {len(summary['depths'])} SFT depths, "
-        f"family policy, RL lr tuned per ladder, outcome: final held-out pass@{summary['k']}",
+        f"\n{summary['n_ladders']} depth ladders x {len(summary['depths'])} SFT depths, "
+        "family policy, RL lr tuned per ladder,"
+        f"\noutcome: final held-out pass@{summary['k']}",
         fontsize=10,
     )
     ax.legend(loc="lower right", fontsize=8)
