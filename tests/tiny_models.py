@@ -67,3 +67,29 @@ def closed_tokenizer(texts: list[str], vocab_size: int = 60):
     return PreTrainedTokenizerFast(
         tokenizer_object=raw, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
     )
+
+
+def place_in_hub_cache(folder: Path, cache: Path, repo_id: str) -> Path:
+    """Copy a saved model/adapter folder into a Hugging Face hub cache as huggingface_hub
+    lays it out (models--org--name/blobs/<sha256>, snapshots/<commit>/<file> linked to its
+    blob, refs/main holding the commit); returns the snapshot folder."""
+    import hashlib
+    import os
+
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    commit = hashlib.sha1(
+        b"".join(p.relative_to(folder).as_posix().encode() + p.read_bytes() for p in files)
+    ).hexdigest()
+    snap = repo / "snapshots" / commit
+    for p in files:
+        data = p.read_bytes()
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(data)
+        link = snap / p.relative_to(folder)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.relpath(blob, link.parent), link)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    return snap

@@ -14,7 +14,9 @@ def validate(
     model: list[str] = typer.Option(  # noqa: B008 - typer's repeatable option
         ...,
         "--model",
-        help="Local model or LoRA adapter directory (repeatable: each goes to --out/<name>/).",
+        help="Local model or LoRA adapter directory, or a Hugging Face Hub id (org/name; read "
+        "from the HF cache, downloaded first unless HF_HUB_OFFLINE=1). Repeatable: each goes "
+        "to --out/<name>/.",
     ),
     benchmark: str = typer.Option("humaneval", help="humaneval | synthetic | path.jsonl"),
     samples: int = typer.Option(128, "--samples", "-n", help="Samples per problem at T = 1."),

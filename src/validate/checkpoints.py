@@ -98,7 +98,7 @@ def evaluate_checkpoints(
     written as ``max_steps`` so the monitor counts the planned looks right."""
     from rankinv.sandbox.executor import Sandbox
     from rankinv.validate.engines import make_engine
-    from rankinv.validate.models import resolve_model_dir
+    from rankinv.validate.models import model_key, resolve_model_dir
 
     out = Path(out)
     if out.is_dir():
@@ -113,7 +113,7 @@ def evaluate_checkpoints(
     key = _key(tag)
     have = {r.get("checkpoint"): r for r in read_jsonl(out) if r.get("run_key") == key}
     records, evaluated, skipped = [], [], []
-    todo = [(str(Path(c).resolve()), s) for c, s in zip(checkpoints, step_list, strict=True)]
+    todo = [(model_key(c), s) for c, s in zip(checkpoints, step_list, strict=True)]
     with Sandbox(workers) as sandbox:
         for ckpt, step in todo:
             if ckpt in have:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rankinv._io import claim_out_dir
 from rankinv.errors import UserError
+from rankinv.validate.models import model_key
 
 BACKENDS = ("local", "ray")
 
@@ -50,7 +51,7 @@ def run_identity(job: ProbeJob) -> dict:
     cfg = job.cfg
     return {
         "command": "validate",
-        "model": str(Path(job.model).resolve()),
+        "model": model_key(job.model),
         "benchmark": cfg.benchmark,
         "temperature": cfg.temperature,
         "max_new_tokens": cfg.max_new_tokens,
@@ -64,7 +65,7 @@ def run_identity(job: ProbeJob) -> dict:
 def checkpoint_names(models: list[str]) -> list[str]:
     """A directory name per checkpoint: its last path part, or its last two joined by "-"
     where last parts repeat (run1/final, run2/final); a UserError when those repeat too."""
-    parts = [Path(m).resolve().parts for m in models]
+    parts = [Path(model_key(m)).parts for m in models]
     for depth in (1, 2):
         names = ["-".join(p[-depth:]) for p in parts]
         names = [re.sub(r"[^A-Za-z0-9._-]+", "_", n) for n in names]
