@@ -238,7 +238,10 @@ def parse_numbers(text: str | None, flag: str) -> list[float] | None:
 @app.command()
 def rank(
     probe_dirs: list[str] = typer.Argument(  # noqa: B008
-        None, help="Two or more `rankinv validate --out` dirs."
+        None,
+        help="Two or more `rankinv validate --out` dirs, evalplus eval_results.json or lm-eval "
+        "results_*.json / samples_*.jsonl files (named by their folder), or a folder of them "
+        "(taken in natural order: e1, e2, e10).",
     ),
     table: str = typer.Option(
         None,
@@ -272,13 +275,13 @@ def rank(
 ):
     """Rank checkpoints by predicted post-RL outcome: recommend a start, or say why not."""
     from rankinv.render import print_rank
-    from rankinv.verdicts.probe_result import SUMMARY
     from rankinv.verdicts.rank import rank as rank_fn
+    from rankinv.verdicts.results_files import is_checkpoint_input
 
     probe_dirs = list(probe_dirs or [])
     pilot = list(pilot or [])
     if pilot:  # `--pilot a b c`: the values after the first log arrive as positional paths
-        logs = [p for p in probe_dirs if not (Path(p) / SUMMARY).is_file()]
+        logs = [p for p in probe_dirs if not is_checkpoint_input(p)]
         probe_dirs = [p for p in probe_dirs if p not in logs]
         pilot += logs
     res = rank_fn(

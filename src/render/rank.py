@@ -11,7 +11,22 @@ def _fmt(v, spec=".3f") -> str:
     return "-" if v is None else format(v, spec)
 
 
+def print_inputs(inputs: dict | None) -> None:
+    """How folders of inputs were expanded (their order is the listed order) and what the
+    readers assumed (a percent column read as shares, a filter chosen, ...)."""
+    for e in (inputs or {}).get("expanded") or []:
+        skipped = f" (skipped: {', '.join(e['skipped'])})" if e.get("skipped") else ""
+        console.print(
+            f"{e['folder']}: {len(e['order'])} checkpoints in natural order: "
+            f"{', '.join(e['order'])}{skipped}",
+            highlight=False,
+        )
+    for w in (inputs or {}).get("warnings") or []:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+
+
 def print_rank(res: dict) -> None:
+    print_inputs(res.get("inputs"))
     k = res.get("k")
     label = {"pass_at_k": f"pass@{k}", "reachable_pass_at_k": f"reachable pass@{k}"}
     lead = res["signal"]

@@ -397,10 +397,12 @@ def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]
     one stage-1 computation under the probe's own plan."""
     from rankinv.verdicts import signals as sg
     from rankinv.verdicts.probe_result import ProbeResult
+    from rankinv.verdicts.results_files import load_inputs  # result files, folders of them
 
     ProbeResult.require(dirs)  # a missing path is named before any count of paths is
-    if len(dirs) < 3:
-        raise UserError(f"compare needs at least 3 probe directories, got {len(dirs)}")
+    probes = load_inputs(dirs)[0]
+    if len(probes) < 3:
+        raise UserError(f"compare needs at least 3 probe directories, got {len(probes)}")
     post = read_rows(outcomes)
     by_name = {}
     for i, r in enumerate(post):
@@ -408,13 +410,12 @@ def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]
             raise UserError(f"{outcomes}: row {i + 1} has no name (the probe folder's name)")
         by_name[str(r["name"])] = r
     rows = []
-    for d in dirs:
-        p = ProbeResult.load(d)
-        key = next((k for k in (Path(d).name, p.name) if k in by_name), None)
+    for p in probes:
+        d = p.dir
+        folder = Path(d).name if Path(d).is_dir() else p.name
+        key = next((k for k in (folder, p.name) if k in by_name), None)
         if key is None:
-            raise UserError(
-                f"{outcomes} has no row named {Path(d).name!r} (or {p.name!r}) for probe {d}"
-            )
+            raise UserError(f"{outcomes} has no row named {folder!r} (or {p.name!r}) for probe {d}")
         s = sg.stage1_signals(
             p.n,
             p.c,
@@ -425,7 +426,7 @@ def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]
         extra = {k: v for k, v in by_name[key].items() if k != "name"}
         rows.append(
             {
-                "name": Path(d).name,
+                "name": folder,
                 "pre_pass_at_1": s["pass_at_1"],
                 f"pre_pass_at_{DEFAULT_K}": s["pass_at_k"],
                 "entropy": s["entropy_prompt"],

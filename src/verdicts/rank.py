@@ -192,17 +192,16 @@ def rank(
         if not Path(log).exists():
             raise InputNotFound(f"pilot log not found: {log}")
     k: int | None = DEFAULT_K
+    inputs: dict = {"expanded": [], "warnings": []}
     if dirs:
-        if len(dirs) < 2:
-            raise UserError(f"ranking needs at least 2 probe directories, got {len(dirs)}")
-        rungs, plan = from_probes(dirs, plan, k, group_size)
+        rungs, plan, inputs = from_probes(dirs, plan, k, group_size)
     elif table is not None:
         if group_size is not None:
             raise UserError(
                 "--group-size sets the planned run of probe folders; a table's columns are "
                 "already computed (give them for the g you plan)"
             )
-        rungs, k = from_table(table)
+        rungs, k, inputs["warnings"] = from_table(table)
     else:
         rungs, k = [], None
         if len(pilot) < 2:
@@ -289,4 +288,5 @@ def rank(
         "dropped": dropped_signals(values, names),
         "uncalibrated_fallback": fallback,
         "source": "probes" if dirs else "table" if table is not None else "pilot",
+        "inputs": inputs,
     }

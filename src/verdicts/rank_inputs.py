@@ -14,6 +14,7 @@ from rankinv.errors import UserError
 from rankinv.records import Plan
 from rankinv.verdicts import signals as sg
 from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
+from rankinv.verdicts.tables import percent_to_share
 
 #: Bootstrap replicates of a probe's counts for the sampling noise of its signals.
 NOISE_REPLICATES = 100
@@ -51,11 +52,19 @@ def probe_se(p: ProbeResult, plan: Plan, k: int, seed: int = 0) -> dict[str, flo
 
 
 def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
-    resolved = [str(Path(d).resolve()) for d in dirs]
+    """One rung per checkpoint of the inputs (probe folders, evalplus / lm-eval result files,
+    folders of them: :func:`rankinv.verdicts.results_files.load_inputs`); also the inputs'
+    account: {"expanded": each folder's order, "warnings": what a reader assumed}."""
+    from rankinv.verdicts.results_files import load_inputs
+
+    probes, expanded = load_inputs(dirs)
+    resolved = [str(Path(p.dir).resolve()) for p in probes]
     dup = sorted({d for d in resolved if resolved.count(d) > 1})
     if dup:
         raise UserError(f"the same probe directory is given twice: {dup[0]}")
-    probes = [ProbeResult.load(d) for d in dirs]
+    if len(probes) < 2:
+        raise UserError(f"ranking needs at least 2 checkpoints, got {len(probes)} from {dirs}")
+    warnings = [f"{p.name}: {n}" for p in probes for n in p.summary.get("notes") or []]
     diffs = sampling_differences(probes)
     if diffs:
         raise UserError(
@@ -87,7 +96,7 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
                 "n_problems": len(p.problems),
             }
         )
-    return rungs, plan
+    return rungs, plan, {"expanded": expanded, "warnings": warnings}
 
 
 def table_signals(row: dict) -> tuple[dict, int | None]:
@@ -169,6 +178,7 @@ def from_table(path):
     rows = read_rows(path)
     if len(rows) < 2:
         raise UserError(f"{path}: ranking needs at least 2 rows, got {len(rows)}")
+    rows, warnings = percent_to_share(rows, share_columns(rows))
     rungs, ks = [], set()
     for i, r in enumerate(rows):
         vals, k = table_signals(r)
@@ -184,7 +194,18 @@ def from_table(path):
     ks.discard(None)
     if len(ks) > 1:
         raise UserError(f"{path}: rows give pass@k at different k: {sorted(ks)}")
-    return rungs, (ks.pop() if ks else None)
+    return rungs, (ks.pop() if ks else None), warnings
+
+
+def share_columns(rows: list[dict]) -> list[str]:
+    """The columns of a table that hold shares in [0, 1] (pass rates, fractions; not the
+    entropies, in nats), with their _se columns."""
+    shares = {c for name, cols in TABLE_COLUMNS.items() if not name.startswith(("entropy",
+              "pilot_entropy")) for c in cols}  # fmt: skip
+    shares |= {"pre_pass_at_k"}
+    present = list(dict.fromkeys(c for r in rows for c in r))
+    base = [c for c in present if c in shares or _PASS_K.match(c)]
+    return base + [c + "_se" for c in base if c + "_se" in present]
 
 
 def add_pilot(rungs: list[dict], logs) -> dict:

@@ -50,3 +50,48 @@ def read_csv_records(text: str) -> list[dict]:
             row[k.strip()] = _cell(v, decimal_comma=delimiter == ";")
         rows.append(row)
     return rows
+
+
+#: A share column whose largest value is above this is on the percent scale (0..100).
+PERCENT_ABOVE = 1.0
+
+
+def percent_to_share(rows: list[dict], columns: list[str]) -> tuple[list[dict], list[str]]:
+    """Rows with every share column written in percent (a value above 1, none above 100:
+    pass@10 = 60) divided by 100, and one warning per converted column; a share column with
+    a value below 0 or above 100 is refused (one line). A column whose values all lie in
+    [0, 1] is read as shares; when others were converted, a warning says so (0.6 % and
+    0.6 cannot be told apart)."""
+    from rankinv.errors import UserError
+
+    converted, kept, warnings = [], [], []
+    for col in columns:
+        vals = [r[col] for r in rows if isinstance(r.get(col), int | float)]
+        vals = [v for v in vals if not isinstance(v, bool)]
+        if not vals:
+            continue
+        lo, hi = min(vals), max(vals)
+        if lo < 0 or hi > 100:
+            bad = lo if lo < 0 else hi
+            raise UserError(
+                f"column {col!r} holds {bad:g}: neither a share (0 to 1) nor a percent (0 to 100)"
+            )
+        (converted if hi > PERCENT_ABOVE else kept).append((col, hi))
+    if not converted:
+        return rows, warnings
+    names = {c for c, _ in converted}
+    base = {c.removesuffix("_se") for c in names}
+    names |= {c + "_se" for c in base if any(c + "_se" in r for r in rows)}
+    rows = [
+        {k: (v / 100.0 if k in names and isinstance(v, int | float) else v) for k, v in r.items()}
+        for r in rows
+    ]
+    for col, hi in converted:
+        warnings.append(f"column {col} is in percent (largest {hi:g}): read as {hi / 100:g}")
+    stay = [c for c, _ in kept if c not in names]
+    if stay:
+        warnings.append(
+            f"column(s) {', '.join(stay)} lie in [0, 1] and stay shares; write every column "
+            "on one scale if they are percent too"
+        )
+    return rows, warnings
