@@ -18,7 +18,17 @@ def validate(
         "from the HF cache, downloaded first unless HF_HUB_OFFLINE=1). Repeatable: each goes "
         "to --out/<name>/.",
     ),
-    benchmark: str = typer.Option("humaneval", help="humaneval | synthetic | path.jsonl"),
+    benchmark: str = typer.Option(
+        "humaneval",
+        help="humaneval | synthetic | path.jsonl | path.parquet (verl's layout) | a Hugging "
+        "Face datasets folder (save_to_disk).",
+    ),
+    reward: str = typer.Option(
+        None,
+        "--reward",
+        help="module:function (or file.py:function): your RL reward, called as "
+        "function(prompt, completion, **row) in the sandbox; a score > 0.5 or True passes.",
+    ),
     samples: int = typer.Option(128, "--samples", "-n", help="Samples per problem at T = 1."),
     group_size: int = typer.Option(
         paper.GROUP_SIZE, "--group-size", "-g", help="GRPO group size g."
@@ -123,6 +133,7 @@ def validate(
         workers=workers,
         n_prompts=n_prompts,
         signal=signal,
+        reward=reward,
         **{  # the planned run's defaults are ProbeConfig's (rankinv.records.Plan's)
             k: v
             for k, v in (("rl_steps", rl_steps), ("batch_prompts", rl_prompts_per_step))
@@ -149,7 +160,7 @@ def validate(
         progress=not as_json,
         overwrite=overwrite,
     )
-    check_inputs(model, benchmark)
+    check_inputs(model, benchmark, reward)
     hold_out(out)
     try:
         summaries = validate_many(model, out, template, backend, ray_address)

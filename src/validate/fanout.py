@@ -59,7 +59,7 @@ def run_identity(job: ProbeJob) -> dict:
         "stop": list(job.stop) if job.stop else None,
         "chat_template": job.chat_template,
         "engine": job.engine,
-    }
+    } | ({"reward": cfg.reward} if cfg.reward else {})  # none: as recorded before --reward
 
 
 def checkpoint_names(models: list[str]) -> list[str]:
@@ -267,11 +267,12 @@ def job_template(
     )
 
 
-def check_inputs(models: list[str], benchmark: str) -> None:
-    """The benchmark and every model directory, checked before any model loads."""
+def check_inputs(models: list[str], benchmark: str, reward: str | None = None) -> None:
+    """The benchmark (with the reward, where given) and every model, checked before any
+    model loads."""
     from rankinv.sandbox import tasks as task_sets
     from rankinv.validate.models import resolve_model_dir
 
-    task_sets.load(benchmark)
+    task_sets.load(benchmark, reward=reward)
     for m in models:
         resolve_model_dir(m)

@@ -1,7 +1,8 @@
-"""The checkpoint probe, `rankinv validate` (long, over 450 lines, because it is one pipeline).
+"""The checkpoint probe, `rankinv validate`.
 
 The probe's config, argument checks and its three phases (sample with the sandbox
-overlapping, free, score) with their resumable I/O, read top to bottom.
+overlapping, free, score: :mod:`rankinv.validate.probe_score`) with their resumable I/O,
+read top to bottom.
 
 Sample each problem N times at T = 1, run
 every sample in the sandbox, measure per-problem p and entropy, and give the stage-1 risk.
@@ -25,7 +26,8 @@ from rankinv.errors import UserError
 from rankinv.records import DEFAULT_BATCH_PROMPTS, Plan
 from rankinv.theory import paper
 from rankinv.validate.engines import ENGINES, Engine, Request, Sampling
-from rankinv.validate.prompts import HUMANEVAL_STOP, chat_prompt, extract_code
+from rankinv.validate.probe_score import score_phase
+from rankinv.validate.prompts import HUMANEVAL_STOP, completion_of, default_stop, task_prompt
 from rankinv.validate.summary import overall_summary, problem_summary
 from rankinv.verdicts import rules
 from rankinv.verdicts.probe_result import (
@@ -60,6 +62,7 @@ class ProbeConfig:
     # (the checks run while sampling goes on)
     workers: int | None = None
     allow_imports: tuple[str, ...] = ()  # site-packages modules the completions may import
+    reward: str | None = None  # "module:function": the user's reward judges every completion
 
     def __post_init__(self):
         if (
@@ -189,18 +192,14 @@ def run_probe(
     a chat template, where the model's end-of-turn token ends the answer). ``pre_rl``: also
     write pre_rl.json for the config's planned run (:mod:`rankinv.validate.prerl`).
     """
-    from rankinv.sandbox import io_tasks
     from rankinv.sandbox import tasks as task_sets
     from rankinv.validate.engines import make_engine
 
     out_dir = check_probe_args(out, entropy_mode, engine if isinstance(engine, str) else "hf")
-    tasks = task_sets.load(cfg.benchmark)
+    tasks = task_sets.load(cfg.benchmark, reward=cfg.reward)
     if cfg.limit:
         tasks = tasks[: cfg.limit]
-    all_io = bool(tasks) and all(isinstance(t, io_tasks.IOTask) for t in tasks)
-    if stop is None:
-        stop = () if chat_template else io_tasks.IO_STOP if all_io else HUMANEVAL_STOP
-    stop = tuple(stop)
+    stop = tuple(default_stop(tasks, chat_template) if stop is None else stop)
     eng = (
         make_engine(engine, model, **(engine_options or {})) if isinstance(engine, str) else engine
     )
@@ -213,18 +212,9 @@ def run_probe(
 
 
 def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, pre_rl):
-    from rankinv.sandbox import io_tasks
     from rankinv.sandbox import tasks as task_sets
 
-    if chat_template:
-        prompts = [
-            chat_prompt(eng.tokenizer, t.prompt, io_tasks.IO_CHAT_INSTRUCTION)
-            if isinstance(t, io_tasks.IOTask)
-            else chat_prompt(eng.tokenizer, t.prompt)
-            for t in tasks
-        ]
-    else:
-        prompts = [t.prompt for t in tasks]
+    prompts = [task_prompt(eng.tokenizer, t, chat_template) for t in tasks]
     out_dir.mkdir(parents=True, exist_ok=True)
     sampling = cfg.sampling_tag()
     if chat_template or stop != HUMANEVAL_STOP:
@@ -249,7 +239,7 @@ def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_templat
         _sample_phase(eng, cfg, tasks, prompt_ids, done, key, tag, samples_path, stop,
                       chat_template, progress, counts)  # fmt: skip
         eng.close()  # phase 2: the sampling backend's memory is freed before any scoring
-        prompt_h = _score_phase(eng, tasks, prompt_ids, done, key, out_dir, entropy_mode, counts)
+        prompt_h = score_phase(eng, tasks, prompt_ids, done, key, out_dir, entropy_mode, counts)
     except KeyboardInterrupt:
         kept = kept_before + counts["written"]
         raise ProbeInterrupted(
@@ -274,6 +264,7 @@ def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_templat
             "engine": eng.name,
             "chat_template": chat_template,
             "stop": list(stop),
+            "reward": cfg.reward,
         }
     )
     if summary["pass_at_64"] is None:
@@ -402,11 +393,7 @@ def _sample_phase(eng, cfg, tasks, prompt_ids, done, key, tag, samples_path, sto
                     i = firsts[k][0]
                     sample = next_sample[k]
                     next_sample[k] += 1
-                    code = g.text
-                    if chat_template and isinstance(tasks[i], io_tasks.IOTask):
-                        code = io_tasks.extract_program(g.text)
-                    elif chat_template:
-                        code = extract_code(g.text, tasks[i].entry_point)
+                    code = completion_of(tasks[i], g.text, chat_template)
                     block.append((i, sample, g, code))
                     if len(block) >= block_size:
                         flush(block)
@@ -444,50 +431,3 @@ def _keep_checked(pending, write, wait_s: float = 30.0) -> None:
         except (FutureTimeout, KeyboardInterrupt, OSError, RuntimeError):
             return
         write(block, outcomes)
-
-
-#: Samples per teacher-forced scoring call in phase 3 (each call's results are appended).
-SCORE_BLOCK = 256
-
-
-def _score_phase(eng, tasks, prompt_ids, done, key, out_dir, entropy_mode, counts) -> dict:
-    """Phase 3: prompt entropies (cached in prompt_entropy.json) and the rollout entropies
-    phase 1 left unscored, both by the teacher-forced scorer."""
-    ph_path = out_dir / PROMPT_ENTROPY
-    prompt_h: dict[str, float] = {}
-    want_prompt = entropy_mode in ("prompt", "both")
-    if want_prompt and ph_path.exists():
-        cached = json.loads(ph_path.read_text())
-        if cached.get("run_key") == key:
-            prompt_h = cached["values"]
-    index = {t.task_id: i for i, t in enumerate(tasks)}
-    todo = [r for t in tasks for r in done.get(t.task_id, []) if r.get("mean_entropy") is None]
-    if not todo and (prompt_h or not want_prompt):
-        return prompt_h
-    scorer = eng.scorer()
-    if want_prompt and not prompt_h:
-        vals = scorer.prompt_entropy(prompt_ids)
-        prompt_h = {t.task_id: v for t, v in zip(tasks, vals, strict=True)}
-        write_json(ph_path, {"run_key": key, "values": prompt_h})
-    with JsonlAppender(out_dir / SAMPLES) as fh:
-        for b in range(0, len(todo), SCORE_BLOCK):
-            block = todo[b : b + SCORE_BLOCK]
-            hs = scorer.rollout_entropies(
-                [prompt_ids[index[r["task_id"]]] for r in block], [r["token_ids"] for r in block]
-            )
-            for r, h in zip(block, hs, strict=True):
-                r["mean_entropy"] = float(sum(h) / len(h)) if h else 0.0
-                fh.write(json.dumps(_entropy_record(key, r)) + "\n")
-            fh.flush()
-            counts["scored"] += len(block)
-    return prompt_h
-
-
-def _entropy_record(key: str, rec: dict) -> dict:
-    return {
-        "run_key": key,
-        "kind": "entropy",
-        "task_id": rec["task_id"],
-        "sample": rec["sample"],
-        "mean_entropy": rec["mean_entropy"],
-    }
