@@ -64,30 +64,6 @@ TAU_H = paper.TAU_H
 STAGE2_THRESHOLD = paper.DROP_THRESHOLD
 
 
-def flag_word(flag: bool | None) -> str:
-    """How a stage-1/2 flag reads in tables: '-' (not measured), 'flag' or 'ok'."""
-    return "-" if flag is None else ("flag" if flag else "ok")
-
-
-def ci_p_note(r: dict, alpha: float = ALPHA) -> str:
-    """Words for an interval and a p-value that disagree: the CI is an approximation (Fisher
-    z or bootstrap) and p a permutation test, so one can span 0 while the other is below
-    alpha; never leave a "significant" rho beside a CI that includes 0 unsaid."""
-    if r.get("rho") is None or r.get("ci_low") is None or r.get("p_value") is None:
-        return ""
-    spans = r["ci_low"] <= 0 <= r["ci_high"]
-    if spans and r["p_value"] <= alpha:
-        return (
-            f"the approximate CI includes 0 though the permutation p is <= {alpha:g}: "
-            "the two disagree, so the sign is not established"
-        )
-    if not spans and r["p_value"] > alpha:
-        return (
-            f"the approximate CI excludes 0 but the permutation p is > {alpha:g}: not significant"
-        )
-    return ""
-
-
 def load_paper() -> dict:
     return json.loads(paper.tables_path().read_text())
 
