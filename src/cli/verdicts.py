@@ -185,6 +185,7 @@ def compare(
     """Predicted vs observed ranks: seed-demeaned rho with CI, inversion yes/no."""
     from rankinv.render import print_compare
     from rankinv.verdicts import compare as cmp
+    from rankinv.verdicts.tables import read_rows
 
     probes, files = list(probes or []), list(files or [])
     if probes:  # `--probes a b c`: the values after the first arrive as positional paths
@@ -210,7 +211,7 @@ def compare(
     elif probes:
         source = file
     else:
-        rows, source = cmp.read_rows(file), file
+        rows, source = read_rows(file), file
     res = cmp.compare(rows, outcome or "post_pass_at_10", group_size)
     res["source"] = source
     if out:
