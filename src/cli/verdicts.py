@@ -12,7 +12,8 @@ from rankinv._io import claim_out_dir, write_json
 from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json, hold_out
 from rankinv.errors import UserError
 from rankinv.theory import paper
-from rankinv.verdicts import rules
+from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
+from rankinv.verdicts.stage2 import STAGE2_RULES
 
 LOGS_ARGUMENT = typer.Argument(
     ...,
@@ -71,12 +72,10 @@ def monitor(
     ),
     rule: str = typer.Option(
         None,
-        help=f"Stage-2 rule. Default: {rules.DEFAULT_STAGE2_RULE}, the one that scored best on "
+        help=f"Stage-2 rule. Default: {DEFAULT_STAGE2_RULE}, the one that scored best on "
         "held-out simulated settings (`rankinv calibrate`); 'paper' is the paper's "
         "entropy-drop rule exactly (--ref-step/--check-step/--threshold are its "
-        "parameters; --threshold applies to it only). One of: "
-        + ", ".join(rules.STAGE2_RULES)
-        + ".",
+        "parameters; --threshold applies to it only). One of: " + ", ".join(STAGE2_RULES) + ".",
     ),
     follow: bool = typer.Option(
         False,

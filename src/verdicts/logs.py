@@ -312,7 +312,7 @@ def trace(
     reward_key: str | None = None,
     reward_range: tuple[float, float] = (0.0, 1.0),
 ):
-    """(rules.Trace, keys): the columns the rules read, and the metric name each came from
+    """(stage2.Trace, keys): the columns the rules read, and the metric name each came from
     (None where the log lacks it). ``records`` are merged per step (``merge_by_step``);
     the ``*_key`` arguments force a name (a forced name that is not logged raises)."""
     from rankinv.verdicts.stage2 import Trace

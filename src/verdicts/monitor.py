@@ -48,10 +48,10 @@ from rankinv.verdicts import (
     mechanical,
     monitor_label,
     panels,
-    rules,
     stage2,
     trainers,
 )
+from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
 from rankinv.verdicts.assumptions import DEFAULT_PLANNED_STEPS  # noqa: F401 (public name)
 from rankinv.verdicts.monitor_rules import (  # noqa: F401 (public names)
     eligible,
@@ -63,6 +63,7 @@ from rankinv.verdicts.monitor_rules import (  # noqa: F401 (public names)
     stops_when,
     thresholds,
 )
+from rankinv.verdicts.rules import stage2_accuracy_note
 
 VERDICTS = ("continue", "watch", "stop")
 #: A log that ends this many steps short of the check step is judged at its last step (the
@@ -79,7 +80,7 @@ class MonitorConfig:
     planned_steps: int | None = None  # None: the log's max_steps, else DEFAULT_PLANNED_STEPS
     watch_fraction: float = 0.6  # paper rule: a drop above watch_fraction * threshold -> watch
     entropy_key: str | None = None
-    rule: str = rules.DEFAULT_STAGE2_RULE
+    rule: str = DEFAULT_STAGE2_RULE
     rule_threshold: float | None = None  # None: the calibrated threshold of the rule
     zero_std_key: str | None = None
     reward_key: str | None = None
@@ -106,8 +107,8 @@ class MonitorConfig:
             raise UserError(f"planned_steps must be a positive integer, got {self.planned_steps!r}")
         if self.group_size is not None:
             theory.p_star(self.group_size)  # validates g
-        if self.rule not in rules.STAGE2_RULES:
-            raise UserError(f"rule must be one of {sorted(rules.STAGE2_RULES)}, got {self.rule!r}")
+        if self.rule not in stage2.STAGE2_RULES:
+            raise UserError(f"rule must be one of {sorted(stage2.STAGE2_RULES)}, got {self.rule!r}")
         if self.reward_range is not None and not self.reward_range[1] > self.reward_range[0]:
             raise UserError(
                 f"reward_range must be (min, max) with max > min, got {self.reward_range}"
@@ -128,7 +129,7 @@ def _floor_part(trace, ref: int, last: int, g: assumptions.Assumed, derived_from
         recent = np.arange(steps.size) >= steps.size - 3
     vals = trace.informative[ok][recent]
     frac = float(np.mean(vals))
-    fit = stage2._fit(trace, trace.informative, ref, last)
+    fit = stage2.linear_fit(trace, trace.informative, ref, last)
     trend = None if fit is None else fit[0] / max(1, last - ref)
     cmp = stage2.compare(frac, floor)
     change = None if trend is None else trend * 100
@@ -144,7 +145,9 @@ def _floor_part(trace, ref: int, last: int, g: assumptions.Assumed, derived_from
     )
     if change is not None:
         fitted = stage2.span_words(trace, trace.informative, ref, last)
-        msg += f"; {word} ({stage2._fmt(change, '+.3f')} per 100 steps, fitted over {fitted})"
+        msg += (
+            f"; {word} ({stage2.format_value(change, '+.3f')} per 100 steps, fitted over {fitted})"
+        )
     return frac, trend, (msg, cmp.side == "below" and word == "falling", floor)
 
 
@@ -218,7 +221,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         reasons.append(reason)
     elif rule_used is None:
         verdict = "continue"
-        need = ", ".join(rules.STAGE2_RULES[cfg.rule].needs)
+        need = ", ".join(stage2.STAGE2_RULES[cfg.rule].needs)
         why = (
             ""
             if bound is None
@@ -240,9 +243,9 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     else:
         verdict, reason, details = rule_part(trace, rule_used, cfg, ref, check, reached)
         if details:
-            judged_col = getattr(trace, rules.STAGE2_RULES[rule_used].needs[-1])
+            judged_col = getattr(trace, stage2.STAGE2_RULES[rule_used].needs[-1])
         if rule_used != cfg.rule:
-            need = ", ".join(rules.STAGE2_RULES[cfg.rule].needs)
+            need = ", ".join(stage2.STAGE2_RULES[cfg.rule].needs)
             reason += f" [the log has no {need} for rule {cfg.rule}: fell back to {rule_used}]"
         reasons.append(reason)
     inf_recent = trend = None
@@ -368,7 +371,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         "rule_stops_when": stops_when(shown_rule),
         "doom_score": doom,
         "doom_threshold": doom_thr,
-        "rule_accuracy": rules.stage2_accuracy_note(shown_rule),
+        "rule_accuracy": stage2_accuracy_note(shown_rule),
         "entropy_signal": ent_signal,
         "entropy_drop": drop,
         "entropy_ref": None if e_ref is None else {"step": e_ref[0], "value": e_ref[1]},

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rankinv.errors import UserError
 from rankinv.theory import paper
 from rankinv.verdicts import rules, stage2
+from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
 
 if TYPE_CHECKING:
     from rankinv.verdicts.monitor import MonitorConfig
@@ -42,7 +43,7 @@ def judged_window(
     step given past the planned total is refused (its fraction of the run would be > 1)."""
     from rankinv.verdicts.stage2 import check_window
 
-    frac = rules.STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
+    frac = STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
     if rule in ("paper", "paper_min") or frac is None:
         ref, check, src = paper.REF_STEP, paper.CHECK_STEP, "the paper's steps"
     else:
@@ -86,7 +87,7 @@ def usable(rule: str, trace: stage2.Trace, hidden: tuple[str, ...] = ()) -> bool
     """Whether the log has every column ``rule`` reads (``hidden``: columns the log holds
     but cannot measure, e.g. the reward of the kept groups under dynamic sampling)."""
     return all(
-        getattr(trace, c) is not None and c not in hidden for c in rules.STAGE2_RULES[rule].needs
+        getattr(trace, c) is not None and c not in hidden for c in stage2.STAGE2_RULES[rule].needs
     )
 
 
@@ -95,11 +96,11 @@ def eligible(rule: str, trace: stage2.Trace) -> str | None:
     not scale-free (reward_slope), one at or below chance on held-out settings, and
     paper_min on a log without a worst-token entropy (it would read the mean entropy, where
     it was not calibrated) are not eligible."""
-    if not rules.STAGE2_RULES[rule].scale_free:
+    if not stage2.STAGE2_RULES[rule].scale_free:
         return "not scale-free"
     if rule == "paper_min" and trace.min_entropy is None:
         return "calibrated on the worst-token entropy, which the log lacks"
-    auc = rules.STAGE2_CALIBRATION.get(rule, {}).get("auc")
+    auc = STAGE2_CALIBRATION.get(rule, {}).get("auc")
     if auc is None or auc <= 0.5:
         return "no better than chance on held-out settings"
     return None
@@ -111,8 +112,8 @@ def fallback(rule: str, trace: stage2.Trace, hidden: tuple[str, ...] = ()) -> st
     if usable(rule, trace, hidden):
         return rule
     order = sorted(
-        (r for r in rules.STAGE2_CALIBRATION if r in rules.STAGE2_RULES),
-        key=lambda r: -(rules.STAGE2_CALIBRATION[r].get("auc") or 0),
+        (r for r in STAGE2_CALIBRATION if r in stage2.STAGE2_RULES),
+        key=lambda r: -(STAGE2_CALIBRATION[r].get("auc") or 0),
     )
     return next((r for r in order if usable(r, trace, hidden) and eligible(r, trace) is None), None)
 
@@ -125,7 +126,7 @@ def rule_for(rule: str, trace: stage2.Trace, derived) -> str | None:
     speaks on that bound (None here: the monitor's bound part)."""
     if derived is None:
         return fallback(rule, trace)
-    if derived.bound is not None and "informative" in rules.STAGE2_RULES[rule].needs:
+    if derived.bound is not None and "informative" in stage2.STAGE2_RULES[rule].needs:
         return None
     return fallback(rule, trace, ("reward",) if derived.dynamic_sampling else ())
 
@@ -151,7 +152,7 @@ def rule_part(trace, rule, cfg, ref, check, reached):
         verdict = "watch"
     else:
         verdict = "continue"
-    col = getattr(trace, rules.STAGE2_RULES[rule].needs[-1])
+    col = getattr(trace, stage2.STAGE2_RULES[rule].needs[-1])
     window = f"over {stage2.span_words(trace, col, ref, check)}"
     if rule in ("paper", "paper_min"):
         what = "worst-token" if rule == "paper_min" and trace.min_entropy is not None else "mean"
@@ -205,7 +206,7 @@ def rule_part(trace, rule, cfg, ref, check, reached):
             "the change", "the stop level", "+.3f"
         )
     else:
-        text = f"{rules.STAGE2_RULES[rule].description} {window}: " + stop_cmp.words(
+        text = f"{stage2.STAGE2_RULES[rule].description} {window}: " + stop_cmp.words(
             "the score", "the stop threshold"
         )
     if verdict == "watch" and stop_cmp.side == bad and not reached:
@@ -213,7 +214,7 @@ def rule_part(trace, rule, cfg, ref, check, reached):
     elif verdict == "watch":
         fmt = {"paper": ".0%", "paper_min": ".0%", "informative": ".2f"}.get(rule, "+.3f")
         level = (
-            f"the watch level {stage2._fmt(shown(watch_thr), fmt)} ("
+            f"the watch level {stage2.format_value(shown(watch_thr), fmt)} ("
             + (f"{cfg.watch_fraction:g} of the stop threshold" if rule == "paper" else "calibrated")
             + ")"
         )

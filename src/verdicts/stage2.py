@@ -47,11 +47,11 @@ class Comparison:
 
     def words(self, name: str, what: str = "the threshold", fmt: str = ".3f", where="") -> str:
         """E.g. "the drop 26% over steps 10-150 is below the stop threshold 50%"."""
-        v, t = _fmt(self.value, fmt), _fmt(self.threshold, fmt)
+        v, t = format_value(self.value, fmt), format_value(self.threshold, fmt)
         return f"{name} {v}{where} is {self.side} {what} {t}"
 
 
-def _fmt(x: float, fmt: str) -> str:
+def format_value(x: float, fmt: str) -> str:
     """format(), without a sign on a value that rounds to zero ("-0.000" -> "0.000")."""
     s = format(x, fmt)
     return format(0.0, fmt.replace("+", "")) if float(s.rstrip("%")) == 0 else s
@@ -172,7 +172,7 @@ def _recent(trace: Trace, values, ref: int, check: int, share: float = 0.25) -> 
     return None if w is None else float(np.mean(w))
 
 
-def _fit(trace: Trace, values, ref: int, check: int):
+def linear_fit(trace: Trace, values, ref: int, check: int):
     """Least-squares line over [ref, check]: (change over the window, its standard error,
     the fitted value at ref); None with fewer than 3 points."""
     if values is None:
@@ -192,7 +192,7 @@ def _fit(trace: Trace, values, ref: int, check: int):
 def reward_gain(trace: Trace, ref: int, check: int) -> float | None:
     """The reward's linear change over [ref, check] as a share of the headroom it had at ref:
     change / (max reward - fitted reward at ref); 1 = the whole headroom was gained."""
-    f = _fit(trace, trace.reward, ref, check)
+    f = linear_fit(trace, trace.reward, ref, check)
     if f is None:
         return None
     change, _, start = f
@@ -215,7 +215,7 @@ def _score_informative(t, ref, check):
 
 
 def _score_informative_trend(t, ref, check):
-    f = _fit(t, t.informative, ref, check)
+    f = linear_fit(t, t.informative, ref, check)
     return None if f is None else -f[0]
 
 
@@ -224,7 +224,7 @@ def _score_all_fail(t, ref, check):
 
 
 def _score_reward_slope(t, ref, check):
-    f = _fit(t, t.reward, ref, check)
+    f = linear_fit(t, t.reward, ref, check)
     return None if f is None else -f[0]
 
 
@@ -235,7 +235,7 @@ def _score_reward_gain(t, ref, check):
 
 def _score_reward_z(t, ref, check):
     """Minus the reward's change over its standard error (a t-statistic: noise-scaled)."""
-    f = _fit(t, t.reward, ref, check)
+    f = linear_fit(t, t.reward, ref, check)
     if f is None:
         return None
     change, se, _ = f
@@ -278,7 +278,7 @@ def _score_reward_edge(t, ref, check):
 def _score_reward_trend(t, ref, check):
     """Minus the reward's linear change over the last half of the window, as a share of its
     range."""
-    f = _fit(t, t.reward, ref + (check - ref) // 2, check)
+    f = linear_fit(t, t.reward, ref + (check - ref) // 2, check)
     lo, hi = t.reward_range
     return None if f is None else -f[0] / (hi - lo)
 
