@@ -123,7 +123,7 @@ def test_informative_signal_names_its_column_as_computed(tmp_path):
     panel = {"name": "informative", "key": "frac_reward_zero_std"}
     assert panels.signal_source(panel) == "1 - frac_reward_zero_std"
     assert panels.signal_source({"name": "reward", "key": "reward"}) == "reward"
-    from rankinv.verdicts.monitor import basis
+    from rankinv.verdicts.monitor_report import basis
 
     path = _log(tmp_path / "run.jsonl", entropy_drop=0.1, informative_end=0.6)
     rep = monitor(path, MonitorConfig(rule="informative"))

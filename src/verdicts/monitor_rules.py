@@ -1,10 +1,13 @@
 """The stage-2 rule part of the monitor: which rule may speak on a log (eligibility and
 fallback), the window it judges, its thresholds and its verdict in words. Windows quote only
-steps the log holds a value at."""
+steps the log holds a value at. ``rule_verdict``: what the rule says on a run."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from rankinv.errors import UserError
 from rankinv.theory import paper
@@ -13,6 +16,11 @@ from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
 
 if TYPE_CHECKING:
     from rankinv.verdicts.monitor import MonitorConfig
+    from rankinv.verdicts.monitor_run import JudgedRun
+
+#: A log that ends this many steps short of the check step is judged at its last step (the
+#: simulator's logs hold steps 0..149 for 150 updates).
+CHECK_STEP_TOLERANCE = 1
 
 #: Rules whose doom score is shown as offset - score (the quantity itself: a change, or the
 #: informative fraction for "informative"), stopping when that is below its level.
@@ -222,3 +230,101 @@ def rule_part(trace, rule, cfg, ref, check, reached):
     reason = f"rule {rule}: {text}; {verdict} ({note})"
     details = {"score": score, "threshold": thr, "watch_threshold": watch_thr}
     return verdict, reason, details | {"side": stop_cmp.side}
+
+
+def _bound_rule(trace, derived, cfg, ref, check, reached):
+    """The informative rule on the upper bound of the informative share: it decides only
+    when the bound is below the rule's watch or stop level (then so is the true share)."""
+    if derived is None or derived.bound is None or eligible("informative", trace) is not None:
+        return None
+    bt = replace(trace, informative=derived.bound)
+    verdict, reason, details = rule_part(bt, "informative", cfg, ref, check, reached)
+    if not details:
+        return None
+    reason = reason.replace(
+        "the informative-group fraction", "the informative-group fraction's upper bound", 1
+    )
+    reason = reason.replace(
+        "rule informative:", f"rule informative on a bound ({derived.bound_words}):", 1
+    )
+    return verdict, reason, details
+
+
+@dataclass(frozen=True)
+class RuleVerdict:
+    """What the stage-2 rule said: the rule that ran (None: none could), the window it
+    judged, its verdict and reasons, the numbers they rest on (``details``) and the column it
+    read (None until it judged)."""
+
+    rule_used: str | None
+    ref: int
+    check: int  # the step judged: the check step, or the log's last step before it
+    check_step: int
+    window_src: str
+    reached: bool
+    verdict: str
+    reasons: tuple[str, ...]
+    details: dict
+    judged_col: np.ndarray | None
+
+
+def _cannot_run(rule: str, bound) -> str:
+    need = ", ".join(stage2.STAGE2_RULES[rule].needs)
+    why = (
+        ""
+        if bound is None
+        else " (its upper bound from the mean reward is above the rule's levels: it "
+        "decides nothing)"
+    )
+    return (
+        f"rule {rule} cannot run: it needs {need}, which the log lacks or cannot "
+        f"measure{why}, and no "
+        "eligible calibrated rule can be computed on its columns (reward_slope is not "
+        "scale-free; paper_min needs a worst-token entropy column); continue, undetermined"
+    )
+
+
+def rule_verdict(run: JudgedRun, cfg: MonitorConfig) -> RuleVerdict:
+    """The configured rule (or the eligible one it falls back to, or the informative rule on
+    an upper bound of the informative share) on its window of the run."""
+    trace, derived, last = run.trace, run.derived, run.last
+    rule_used = rule_for(cfg.rule, trace, derived)
+    ref, check_step, window_src = judged_window(
+        cfg, rule_used or "informative", run.planned, run.planned_src
+    )
+    reached = last >= check_step - CHECK_STEP_TOLERANCE
+    check = min(check_step, last)
+    details: dict = {}
+    judged_col = None
+    bound = _bound_rule(trace, derived, cfg, ref, check, reached) if check > ref else None
+    if rule_used is None and bound is not None and bound[0] != "continue":
+        verdict, reason, details = bound
+        rule_used, judged_col = "informative", derived.bound
+        details = details | {"bound": True}
+    elif rule_used is None:
+        verdict, reason = "continue", _cannot_run(cfg.rule, bound)
+    elif check <= ref:
+        verdict = "continue"
+        reason = (
+            f"rule {rule_used}: not enough steps to judge yet (it judges steps {ref} to "
+            f"{check_step}; the last logged step is {last}); continue for now"
+        )
+    else:
+        verdict, reason, details = rule_part(trace, rule_used, cfg, ref, check, reached)
+        if details:
+            judged_col = getattr(trace, stage2.STAGE2_RULES[rule_used].needs[-1])
+        if rule_used != cfg.rule:
+            need = ", ".join(stage2.STAGE2_RULES[cfg.rule].needs)
+            reason += f" [the log has no {need} for rule {cfg.rule}: fell back to {rule_used}]"
+    return RuleVerdict(
+        rule_used,
+        ref,
+        check,
+        check_step,
+        window_src,
+        reached,
+        verdict,
+        (reason,),
+        details,
+        judged_col,
+    )
