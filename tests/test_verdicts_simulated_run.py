@@ -90,14 +90,16 @@ def test_monitor_reads_a_run_of_a_population_the_simulator_wrote(tmp_path, monke
     """A tiny population (3 depths, 20 RL steps, as tests/test_simulate_population.py
     builds it): every rung's trace is a log monitor judges."""
     P = pytest.importorskip("rankinv.simulate.population")
-    monkeypatch.setattr(P, "DEPTHS", (0.5, 4.0, 16.0))
-    real = P.config_of
+    from rankinv.simulate import settings as S
+
+    monkeypatch.setattr(S, "DEPTHS", (0.5, 4.0, 16.0))
+    real = S.config_of
 
     def small(setting, seed):
-        return real(setting, seed).replace(rl_steps=20, n_heldout=16, sft_depths=P.DEPTHS)
+        return real(setting, seed).replace(rl_steps=20, n_heldout=16, sft_depths=S.DEPTHS)
 
-    monkeypatch.setattr(P, "config_of", small)
-    P.run_population("test", tmp_path, design_=P.Design("test", ((P.base_setting(), 0),), 5))
+    monkeypatch.setattr(S, "config_of", small)
+    P.run_population("test", tmp_path, design_=S.Design("test", ((S.base_setting(), 0),), 5))
     lid = json.loads((tmp_path / "population.jsonl").read_text())["ladder_id"]
     for rung in range(3):
         rep = monitor(f"{tmp_path}#{lid}/{rung}", MonitorConfig())
