@@ -141,7 +141,7 @@ def rule_for(rule: str, trace: stage2.Trace, derived) -> str | None:
 
 def rule_part(trace, rule, cfg, ref, check, reached):
     """The verdict of one rule at ``check``: (verdict, reason, details)."""
-    score = rules.stage2_score(rule, trace, ref, check)
+    score = stage2.stage2_score(rule, trace, ref, check)
     thr, watch_thr = thresholds(rule, cfg)
     note = rules.stage2_accuracy_note(rule)
     if score is None:

@@ -3,8 +3,8 @@
 Stage 2 (during RL) works on a run's log: per-step entropy, worst-token entropy, the share of
 groups whose rewards are all equal (``frac_reward_zero_std``), the all-fail share and the
 mean reward. Each rule gives a *doom score* at a check step (higher = less worth continuing)
-and stops when the score exceeds its calibrated threshold (``rankinv.verdicts.rules`` holds
-the calibrated defaults and re-exports these names).
+and stops when the score exceeds its calibrated threshold (``rankinv.verdicts.rules`` reads
+the thresholds from the calibrated defaults, ``rankinv.verdicts._calibrated``).
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ class Rule:
     baseline: bool = False
 
 
-def _window(trace: Trace, values: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+def window_values(trace: Trace, values: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+    """The finite values logged at steps in [lo, hi]; None when there are none."""
     if values is None:
         return None
     m = (trace.steps >= lo) & (trace.steps <= hi) & np.isfinite(values)
@@ -168,7 +169,7 @@ def relative_drop(trace: Trace, values, ref: int, check: int) -> float | None:
 def _recent(trace: Trace, values, ref: int, check: int, share: float = 0.25) -> float | None:
     """Mean over the last ``share`` of the window [ref, check] (at least one logged step)."""
     lo = check - max(1, int(round(share * (check - ref))))
-    w = _window(trace, values, lo, check)
+    w = window_values(trace, values, lo, check)
     return None if w is None else float(np.mean(w))
 
 
