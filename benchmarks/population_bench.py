@@ -22,16 +22,17 @@ import time
 import numpy as np
 
 from rankinv.simulate import population as P
+from rankinv.simulate import settings as S
 from rankinv.simulate.reference import FamilyReference
 from rankinv.simulate.tasks import make_demonstrations, make_task
 
 
-def numpy_population(design: P.Design, every: int) -> tuple[float, int]:
+def numpy_population(design: S.Design, every: int) -> tuple[float, int]:
     """Seconds and runs of the NumPy reference over every ``every``-th ladder."""
     runs = 0
     t0 = time.perf_counter()
     for setting, seed in design.ladders[::every]:
-        cfg = P.config_of(setting, seed)
+        cfg = S.config_of(setting, seed)
         task = make_task(cfg)
         demo, _ = make_demonstrations(cfg, task, seed)
         for lr in cfg.rl_lr_grid or (cfg.rl_lr,):
@@ -49,7 +50,7 @@ def main() -> None:
     args = ap.parse_args()
     # compile for real (not from the persistent cache) unless told otherwise
     os.environ.setdefault("RANKINV_JAX_CACHE", "off")
-    design = P.design(args.population)
+    design = S.design(args.population)
     with tempfile.TemporaryDirectory() as tmp:
         s = P.run_population(args.population, tmp, design_=design)
     jax_total, jax_compile = s["elapsed_s"], s["compile_s"]

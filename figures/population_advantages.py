@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from rankinv._io import write_json
-from rankinv.simulate.population import compare_advantages
+from rankinv.simulate.advantages import compare_advantages
 
 
 def main(out: str) -> None:

@@ -52,14 +52,15 @@ def study(name: str, changes: dict, seeds: list[int]) -> dict:
     from scipy.stats import binomtest, spearmanr
 
     from rankinv.simulate import population as pop
+    from rankinv.simulate import settings
     from rankinv.simulate.batch import Runner
 
-    setting = {**pop.base_setting(), "regime": "qwen-like"}  # as the population names it
-    cfgs = [pop.config_of(setting, s).replace(**changes) for s in seeds]
-    runner = Runner(n_feat=pop.N_FEAT, penalties=True)
+    setting = {**settings.base_setting(), "regime": "qwen-like"}  # as the population names it
+    cfgs = [settings.config_of(setting, s).replace(**changes) for s in seeds]
+    runner = Runner(n_feat=settings.N_FEAT, penalties=True)
     t0 = time.perf_counter()
-    tuned = pop._run_ladders(runner, cfgs, seeds)
-    n_d = len(pop.DEPTHS)
+    tuned = pop.run_ladders(runner, [setting] * len(cfgs), cfgs, seeds)
+    n_d = len(settings.DEPTHS)
     ks = list(cfgs[0].ks)
     i1, ik = ks.index(1), ks.index(max(ks))
     pre1 = np.asarray(tuned.per_step.train_pass[:, 0, i1]).reshape(len(seeds), n_d)
@@ -68,7 +69,7 @@ def study(name: str, changes: dict, seeds: list[int]) -> dict:
     post = np.asarray(tuned.final.heldout_pass[:, ik]).reshape(len(seeds), n_d)
     signs, rhos = [], []
     for j in range(len(seeds)):
-        rises = spearmanr(pop.DEPTHS, start_k[j]).statistic > 0
+        rises = spearmanr(settings.DEPTHS, start_k[j]).statistic > 0
         rho = spearmanr(start_k[j], post[j]).statistic
         rhos.append(float(rho))
         signs.append(bool(rises and rho < 0))

@@ -7,7 +7,7 @@ import pytest
 from rankinv.evaluation import calibrate as cal
 from rankinv.evaluation import stats
 from rankinv.records import Plan
-from rankinv.verdicts import labels, rules
+from rankinv.verdicts import _calibrated, labels, signals, stage2
 
 
 def _ladder(rng, setting_id, seed, strand_rate, steps=40):
@@ -152,7 +152,7 @@ def test_sensitivity_and_bad_input(population, tmp_path):
 
 def test_stage1_signals_from_counts():
     plan = Plan(group_size=8, rl_steps=10, batch_prompts=5, n_prompts=10)
-    sig = rules.stage1_signals([16, 16, 16, 16], [0, 8, 16, 1], plan, k=10)
+    sig = signals.stage1_signals([16, 16, 16, 16], [0, 8, 16, 1], plan, k=10)
     assert sig["pass_at_1"] == pytest.approx((0 + 0.5 + 1 + 1 / 16) / 4)
     assert sig["share_below_p_star"] == 0.5  # p = 0 and 1/16 < p*(8) = 0.083
     assert sig["share_above_1m_p_star"] == 0.25
@@ -161,7 +161,7 @@ def test_stage1_signals_from_counts():
     f16 = (1 / 16) ** 8 + (15 / 16) ** 8
     assert sig["escape"] == pytest.approx((0 + (1 - f**5) + 0 + (1 - f16**5)) / 4)
     with pytest.raises(ValueError, match="0 <= c_i <= n_i"):
-        rules.stage1_signals([4], [5], plan)
+        signals.stage1_signals([4], [5], plan)
     with pytest.raises(ValueError, match="batch_prompts"):
         Plan(batch_prompts=0)
 
@@ -176,15 +176,15 @@ def test_stage2_rule_scores_by_hand():
         }
         for s in range(0, 41)
     ]
-    tr = rules.Trace.from_records(recs)
-    assert rules.stage2_score("paper", tr, 10, 30) == pytest.approx((0.9 - 0.7) / 0.9)
+    tr = stage2.Trace.from_records(recs)
+    assert stage2.stage2_score("paper", tr, 10, 30) == pytest.approx((0.9 - 0.7) / 0.9)
     # informative over the last quarter of [10, 30]: steps 25..30 -> 1 - mean(0.45..0.5)
-    assert rules.stage2_score("informative", tr, 10, 30) == pytest.approx(1 - (1 - 0.475))
-    assert rules.stage2_score("informative_trend", tr, 10, 30) == pytest.approx(0.2)
-    assert rules.stage2_score("reward_slope", tr, 10, 30) == pytest.approx(0.0, abs=1e-12)
-    assert rules.stage2_score("all_fail", tr, 10, 30) is None  # column absent
+    assert stage2.stage2_score("informative", tr, 10, 30) == pytest.approx(1 - (1 - 0.475))
+    assert stage2.stage2_score("informative_trend", tr, 10, 30) == pytest.approx(0.2)
+    assert stage2.stage2_score("reward_slope", tr, 10, 30) == pytest.approx(0.0, abs=1e-12)
+    assert stage2.stage2_score("all_fail", tr, 10, 30) is None  # column absent
     with pytest.raises(ValueError, match="rule must be one of"):
-        rules.stage2_score("nosuch", tr, 10, 30)
+        stage2.stage2_score("nosuch", tr, 10, 30)
 
 
 def test_stage1_verdict_orientation(monkeypatch):
@@ -225,8 +225,8 @@ def test_shipped_defaults_are_the_saved_calibration():
     saved = Path(__file__).resolve().parents[1] / "figures/data/calibrate/calibrate.json"
     res = json.loads(saved.read_text())
     assert Path(shipped.__file__).read_text() == cal.constants_module(res)
-    assert rules.DEFAULT_STAGE1_SIGNAL == res["chosen"]["stage1"]
-    assert rules.DEFAULT_STAGE2_RULE == res["chosen"]["stage2"]
+    assert _calibrated.DEFAULT_STAGE1_SIGNAL == res["chosen"]["stage1"]
+    assert _calibrated.DEFAULT_STAGE2_RULE == res["chosen"]["stage2"]
 
 
 def test_cli_calibrate_on_a_population_dir(population, tmp_path):

@@ -54,15 +54,6 @@ def test_simulation_prints_each_seeds_rho_and_which_outcome_each_number_uses(pri
     assert "mean over 2 seeds" in out
 
 
-def test_rho_line_names_the_approximate_ci_and_the_permutation_p_and_flags_disagreement():
-    r = _rho(0.45, -0.02, 0.80, 0.0455, method="fisher-z", n=15) | {"p_method": "exact"}
-    line = render.rho_line("entropy", r)
-    assert "95% CI [-0.02, +0.80] (Fisher z, approximate), exact permutation p = 0.0455" in line
-    assert "the approximate CI includes 0 though the permutation p is <= 0.05" in line
-    agree = render.rho_line("entropy", r | {"ci_low": 0.1})
-    assert "disagree" not in agree and "includes 0" not in agree
-
-
 def _monitor_rep(rule, ref, check, planned=150):
     return {
         "verdict": "continue", "provisional": False, "state": "signal", "rule_used": rule,

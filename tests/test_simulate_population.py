@@ -11,21 +11,22 @@ from rankinv._io import read_jsonl
 from rankinv.records import LadderRecord
 from rankinv.simulate import population as P
 from rankinv.simulate import preset
+from rankinv.simulate import settings as S
 from rankinv.theory.outcomes import post_rl
 from rankinv.verdicts.signals import stage1_signals
 
 
 def _small_design(monkeypatch, ladders, steps=20):
     """A tiny population: 3 depths, 20 RL steps, 32 + 16 prompts (fast to compile)."""
-    monkeypatch.setattr(P, "DEPTHS", (0.5, 4.0, 16.0))
-    real = P.config_of
+    monkeypatch.setattr(S, "DEPTHS", (0.5, 4.0, 16.0))
+    real = S.config_of
 
     def small(setting, seed):
         cfg = real(setting, seed)
-        return cfg.replace(rl_steps=steps, n_heldout=16, sft_depths=P.DEPTHS)
+        return cfg.replace(rl_steps=steps, n_heldout=16, sft_depths=S.DEPTHS)
 
-    monkeypatch.setattr(P, "config_of", small)
-    return P.Design("test", tuple(ladders), trace_every=5)
+    monkeypatch.setattr(S, "config_of", small)
+    return S.Design("test", tuple(ladders), trace_every=5)
 
 
 RUN_KEYS = {"depth", "counts", "stage1", "trace", "outcome"}
@@ -53,7 +54,7 @@ OUTCOME_KEYS = {
 
 
 def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
-    base = P.base_setting()
+    base = S.base_setting()
     ladders = [(base, 0), ({**base, "demos": "clean"}, 0), ({**base, "group_size": 4}, 1)]
     pl = _small_design(monkeypatch, ladders)
     calls = []
@@ -66,11 +67,11 @@ def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
         assert key in saved
     assert saved["settings"]["group_size"] == [8, 4, 16, 32]
     for rec in recs:
-        assert rec["setting_id"] == P.setting_id(rec["setting"])
+        assert rec["setting_id"] == S.setting_id(rec["setting"])
         assert rec["ladder_id"] == f"{rec['setting_id']}-s{rec['seed']}"
         plan = LadderRecord.from_json(rec).plan
         assert rec["k"] == 10 and plan.group_size == rec["setting"]["group_size"]
-        assert (plan.batch_prompts, plan.n_prompts) == P.BATCH[rec["setting"]["batch"]]
+        assert (plan.batch_prompts, plan.n_prompts) == S.BATCH[rec["setting"]["batch"]]
         assert sorted(r["outcome"]["rank"] for r in rec["runs"]) == [1, 2, 3]
         best = max(rec["runs"], key=lambda r: r["outcome"]["final_pass_at_k"])
         assert best["outcome"]["rank"] == 1
@@ -111,7 +112,7 @@ def test_record_format_outcomes_and_resume(tmp_path, monkeypatch):
 
 
 def test_interrupted_population_resumes_where_it_stopped(tmp_path, monkeypatch):
-    base = P.base_setting()
+    base = S.base_setting()
     ladders = [({**base, "rl_lr": lr}, s) for lr in (1.0, 4.0) for s in (0, 1)]
     pl = _small_design(monkeypatch, ladders, steps=10)
     monkeypatch.setattr(P, "CHUNK", 2)
@@ -141,8 +142,8 @@ def test_interrupted_population_resumes_where_it_stopped(tmp_path, monkeypatch):
 
 
 def test_study_ladders_are_untuned_and_reported_apart(monkeypatch):
-    base = P.base_setting()
-    ladders = [(base, 0), ({**base, "rl_lr": 4.0}, P.STUDY_SEED0)]
+    base = S.base_setting()
+    ladders = [(base, 0), ({**base, "rl_lr": 4.0}, S.STUDY_SEED0)]
     pl = _small_design(monkeypatch, ladders, steps=10)
     summary = P.run_population("test", None, design_=pl)
     assert summary["n_ladders"] == 1 and summary["n_runs_study"] == 3
@@ -157,46 +158,46 @@ def test_recipe_ladders_share_a_depth_and_differ_in_recipe(monkeypatch):
     order them), each recipe's change applied to the setting's config and nothing else."""
     from rankinv.simulate.recipes import RECIPE_DEPTH, RECIPES
 
-    base = P.base_setting()
+    base = S.base_setting()
     pl = _small_design(monkeypatch, [({**base, "kind": "recipe"}, 0), (base, 0)], steps=10)
     summary = P.run_population("test", None, design_=pl)
     assert summary["recipe_ladders"]["n_ladders"] == 1 and summary["n_ladders"] == 1
-    cfg = P.config_of(base, 0)
-    rungs = P.rungs_of({**base, "kind": "recipe"}, cfg)
+    cfg = S.config_of(base, 0)
+    rungs = S.rungs_of({**base, "kind": "recipe"}, cfg)
     assert [r[1] for r in rungs] == list(RECIPES) and {r[0] for r in rungs} == {RECIPE_DEPTH}
     changed = {name: {f for f in c.__dataclass_fields__ if getattr(c, f) != getattr(cfg, f)}
                for _, name, c in rungs}  # fmt: skip
     assert changed["as-set"] == set() and changed["sft-lr-x2"] == {"sft_lr"}
     assert changed["label-smoothing-0.1"] == {"label_smoothing"}
     with pytest.raises(ValueError, match="unknown axes"):
-        P.config_of({**base, "flavour": 1}, 0)
+        S.config_of({**base, "flavour": 1}, 0)
 
 
 def test_base_setting_is_the_family_preset_with_competing_strategies():
-    cfg = P.config_of(P.base_setting(), 0)
-    fam = preset("family").replace(**P.MODES["competing"], rl_lr_grid=P.POPULATION_LR_SWEEP)
+    cfg = S.config_of(S.base_setting(), 0)
+    fam = preset("family").replace(**S.MODES["competing"], rl_lr_grid=S.POPULATION_LR_SWEEP)
     assert cfg.replace(seeds=3, eval_every=10, name="family", task_seed=0) == fam
 
 
 def test_designs_meet_their_sizes_and_share_compiles():
-    quick, full = P.design("quick"), P.design("full")
+    quick, full = S.design("quick"), S.design("full")
     assert quick.n_runs >= 250 and len(quick.ladders) >= 50
     assert full.n_runs >= 2000
-    shapes = {P._shape_key(P.config_of(s, seed)) for s, seed in quick.ladders}
+    shapes = {S.shape_key(S.config_of(s, seed)) for s, seed in quick.ladders}
     assert len(shapes) == 10  # the random quick ladders add no compilation
-    ids = [f"{P.setting_id(s)}-s{seed}" for s, seed in full.ladders]
+    ids = [f"{S.setting_id(s)}-s{seed}" for s, seed in full.ladders]
     assert len(set(ids)) == len(ids)
     gs = {s["group_size"] for s, _ in full.ladders}
     assert gs == {4, 8, 16, 32}
     # fresh seeds: no two ladders share a task (hence no demonstrations, no SFT checkpoint)
-    task_seeds = [P.config_of(s, seed).task_seed for s, seed in quick.ladders]
+    task_seeds = [S.config_of(s, seed).task_seed for s, seed in quick.ladders]
     assert len(set(task_seeds)) == len(task_seeds)
-    study = [s for s, _ in quick.ladders if P.is_study(s)]
-    assert len(study) == 4 * len(P.LR_STUDY)
-    tuned = [P.config_of(s, seed) for s, seed in quick.ladders if not P.is_study(s)]
-    assert all(c.rl_lr_grid == P.POPULATION_LR_SWEEP for c in tuned)
+    study = [s for s, _ in quick.ladders if S.is_study(s)]
+    assert len(study) == 4 * len(S.LR_STUDY)
+    tuned = [S.config_of(s, seed) for s, seed in quick.ladders if not S.is_study(s)]
+    assert all(c.rl_lr_grid == S.POPULATION_LR_SWEEP for c in tuned)
     recipe = [s for s, _ in quick.ladders if s.get("kind") == "recipe"]
-    assert len(recipe) == 2 * len(P.one_at_a_time())
+    assert len(recipe) == 2 * len(S.one_at_a_time())
 
 
 @pytest.mark.parametrize(
@@ -205,12 +206,12 @@ def test_designs_meet_their_sizes_and_share_compiles():
 )
 def test_bad_setting_raises(setting, match):
     with pytest.raises(ValueError, match=match):
-        P.config_of(setting, 0)
+        S.config_of(setting, 0)
 
 
 def test_bad_population_name_raises():
     with pytest.raises(ValueError, match="population must be 'quick' or 'full'"):
-        P.design("medium")
+        S.design("medium")
 
 
 def test_cli_population_json_and_table(tmp_path, monkeypatch):
@@ -218,9 +219,9 @@ def test_cli_population_json_and_table(tmp_path, monkeypatch):
 
     from rankinv.cli import app
 
-    base = P.base_setting()
+    base = S.base_setting()
     small = _small_design(monkeypatch, [(base, 0), ({**base, "demos": "clean"}, 0)], steps=10)
-    monkeypatch.setattr(P, "design", lambda name: small)
+    monkeypatch.setattr(S, "design", lambda name: small)
     runner = CliRunner()
     res = runner.invoke(
         app, ["simulate", "--population", "quick", "--out", str(tmp_path), "--json"]
@@ -248,16 +249,3 @@ def test_cli_bad_population_is_one_line_exit_2():
     assert out.returncode == 2
     assert "--population must be quick or full" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
-
-
-def test_compare_advantages_chooses_each_variants_rate_on_tuning_seeds(monkeypatch):
-    monkeypatch.setattr(P, "DEPTHS", (0.5, 16.0))
-    r = P.compare_advantages(lrs=(0.25, 4.0), tune_seeds=(0,), test_seeds=(1,))
-    assert set(r["variants"]) == {"dr-grpo", "grpo"}
-    for v in r["variants"].values():
-        sweep = {float(k): x for k, x in v["sweep"].items()}
-        assert v["chosen_lr"] == max(sweep, key=sweep.get)
-        assert v["chosen_at_edge"] is True  # two rates: either is an edge
-        assert 0 <= v["test_final_pass_at_1"] <= 1
-    # on this task a larger rate does more in 150 steps: the sweep is not flat
-    assert r["variants"]["grpo"]["sweep"]["4.0"] > r["variants"]["grpo"]["sweep"]["0.25"] + 0.05

@@ -45,10 +45,10 @@ def test_all_fail_groups_grow_with_sft_depth():
     """The population's base setting (three strategies, demonstrations half faithful to a
     minority prompt's strategy, one family taught wrong): the expected share of all-fail
     groups at step 0, mean over training prompts of (1 - p)^g, grows from 2 to 16 epochs."""
-    from rankinv.simulate import population as P
+    from rankinv.simulate import settings as S
     from rankinv.simulate.batch import Runner, RunSpec
 
-    cfg = P.config_of(P.base_setting(), 0).replace(rl_steps=2, eval_every=1)
+    cfg = S.config_of(S.base_setting(), 0).replace(rl_steps=2, eval_every=1)
     specs = [RunSpec(cfg, s, d * cfg.sft_steps_per_epoch) for s in (0, 1) for d in (2, 16)]
     start, _, _ = Runner().run(specs)
     p = np.asarray(start.p)[:, : cfg.n_prompts]

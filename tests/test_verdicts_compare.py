@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from rankinv.verdicts import compare as cmp
+from rankinv.verdicts.tables import read_rows
 
 
 def run_cli(*args, timeout=300):
@@ -99,7 +100,7 @@ def test_compare_csv_with_seeds_is_demeaned(tmp_path):
             )
     path = tmp_path / "ckpts.csv"
     path.write_text("\n".join(lines))
-    res = cmp.compare(cmp.read_rows(path))
+    res = cmp.compare(read_rows(path))
     assert res["seed_demeaned"]
     assert res["predictors"]["pre_pass_at_1"]["rho"] == pytest.approx(-1.0)
     # within-seed permutations, (4!)^3 of them, enumerated exactly
@@ -137,9 +138,9 @@ def test_compare_csv_with_na_cells(tmp_path):
         "e,0.18,NA,0.50\nf,0.20,0.10,-\n"
     )
     with pytest.raises(ValueError, match="outcome column 'post_pass_at_10' has missing"):
-        cmp.compare(cmp.read_rows(path))
+        cmp.compare(read_rows(path))
     path.write_text(path.read_text().replace("0.10,-", "0.10,0.40"))
-    res = cmp.compare(cmp.read_rows(path))
+    res = cmp.compare(read_rows(path))
     assert res["predictors"]["entropy"]["n"] == 4  # the two n/a rows left out
     assert res["predictors"]["pre_pass_at_1"]["n"] == 6
     assert res["stage"][1]["entropy"] is None
@@ -153,7 +154,7 @@ def test_compare_text_in_a_numeric_column_is_one_clear_error(tmp_path):
         "name,pre_pass_at_1,post_pass_at_10\na,0.1,0.8\nb,zero point two,0.7\nc,0.3,0.6\n"
     )
     with pytest.raises(ValueError, match="column 'pre_pass_at_1', row 2: 'zero point two'"):
-        cmp.compare(cmp.read_rows(path))
+        cmp.compare(read_rows(path))
 
 
 def test_compare_semicolon_csv_with_decimal_commas(tmp_path):
@@ -163,7 +164,7 @@ def test_compare_semicolon_csv_with_decimal_commas(tmp_path):
         "a;0,151;0,227;0,806\nb;0,163;0,163;0,750\nc;0,159;0,156;0,671\n"
         "d;0,173;0,171;0,608\ne;0,187;0,120;0,481\n"
     )
-    res = cmp.compare(cmp.read_rows(path))
+    res = cmp.compare(read_rows(path))
     assert res["n"] == 5
     assert res["predictors"]["pre_pass_at_1"]["rho"] == pytest.approx(-0.90)
     assert res["predictors"]["entropy"]["rho"] == pytest.approx(0.70)
@@ -172,7 +173,7 @@ def test_compare_semicolon_csv_with_decimal_commas(tmp_path):
 def test_compare_without_name_column_labels_rows(tmp_path):
     path = tmp_path / "noname.csv"
     path.write_text("depth,pre_pass_at_1,post_pass_at_10\n1,0.10,0.8\n2,0.12,0.7\n4,0.15,0.75\n")
-    res = cmp.compare(cmp.read_rows(path))
+    res = cmp.compare(read_rows(path))
     assert [s["name"] for s in res["stage"]] == [
         "row 1, depth 1",
         "row 2, depth 2",
@@ -186,7 +187,7 @@ def test_compare_errors(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("name,pre_pass_at_1,entropy\na,0.1,0.2\nb,0.2,0.1\nc,0.3,0.3\n")
     with pytest.raises(ValueError, match="missing outcome column 'post_pass_at_10'; columns"):
-        cmp.compare(cmp.read_rows(path))
+        cmp.compare(read_rows(path))
     with pytest.raises(ValueError, match="example must be one of"):
         cmp.example("paper-llama")
 

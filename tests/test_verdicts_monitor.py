@@ -10,7 +10,7 @@ import pytest
 
 from rankinv import theory
 from rankinv.errors import UserError
-from rankinv.verdicts import rules, stage2
+from rankinv.verdicts import _calibrated, rules, stage2
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 from rankinv.verdicts.stage2 import check_window
 from rankinv.verdicts.sweep import judge_sweep
@@ -204,7 +204,7 @@ def test_comparison_tolerance_and_words():
 def test_all_groups_zero_std_for_100_steps_stops_saturated_whatever_the_rule(tmp_path):
     rows = {s: {"frac_reward_zero_std": 0.5, "reward": 0.5 + s / 80} for s in range(1, 41)}
     rows |= {s: {"frac_reward_zero_std": 1.0, "reward": 1.0} for s in range(41, 201)}
-    for rule in ("paper", rules.DEFAULT_STAGE2_RULE):
+    for rule in ("paper", _calibrated.DEFAULT_STAGE2_RULE):
         rep = monitor(write(tmp_path, rows), MonitorConfig(rule=rule))
         assert rep["verdict"] == "stop" and rep["state"] == "no_signal:saturated"
         assert rep["reasons"][0].startswith("no signal")
@@ -261,7 +261,7 @@ def test_signal_panel_holds_the_series_the_rule_read_and_its_threshold(tmp_path)
     assert sig["name"] == "reward" and sig["key"] == "reward"
     assert sig["values"][0] == pytest.approx(0.101)
     # judged where the rule was calibrated: its fraction of the 400 planned steps (max_steps)
-    frac = rules.STAGE2_CALIBRATION["reward_gain"]["check_fraction"]
+    frac = _calibrated.STAGE2_CALIBRATION["reward_gain"]["check_fraction"]
     assert sig["threshold_line"]["steps"] == list(check_window(400, frac))
     assert rep["window"]["from"].startswith(f"{frac:g} of the 400 planned steps")
     paper = monitor(write(tmp_path, rows), PAPER)["signal"]
@@ -422,7 +422,7 @@ def test_averaged_values_stand_for_the_centre_of_their_steps():
     steps = np.arange(10, 201, 10)
     reward = 0.01 * (steps - 4.5)
     tr = stage2.Trace(steps=steps, reward=reward, interval=10, averaged=True)
-    change, _, start = stage2._fit(tr, tr.reward, 10, 200)
+    change, _, start = stage2.linear_fit(tr, tr.reward, 10, 200)
     assert start == pytest.approx(0.10) and change == pytest.approx(1.90)  # reward at step 10
 
 

@@ -3,7 +3,7 @@ it is not clearly above it, and the prevalence-adjusted precision in plain words
 
 import pytest
 
-from rankinv.verdicts import rules
+from rankinv.verdicts import _calibrated, rules
 
 CAL = {
     "auc": 0.73,
@@ -19,7 +19,7 @@ CAL = {
 @pytest.fixture
 def calibrated(monkeypatch):
     def set_cal(**kw):
-        monkeypatch.setitem(rules.STAGE2_CALIBRATION, "informative", CAL | kw)
+        monkeypatch.setitem(_calibrated.STAGE2_CALIBRATION, "informative", CAL | kw)
         return rules.stage2_accuracy_note("informative")
 
     return set_cal

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rankinv.verdicts import mechanical, panels, rules, stage2
+from rankinv.verdicts import mechanical, panels, stage2
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 
 
@@ -73,14 +73,14 @@ def test_reward_gain_is_a_share_of_the_headroom():
     steps = np.arange(0, 101)
     tr = trace(steps, reward=0.6 + 0.2 * steps / 100)  # 0.6 -> 0.8 of a headroom of 0.4
     assert stage2.reward_gain(tr, 0, 100) == pytest.approx(0.5)
-    assert rules.stage2_score("reward_gain", tr, 0, 100) == pytest.approx(-0.5)
+    assert stage2.stage2_score("reward_gain", tr, 0, 100) == pytest.approx(-0.5)
     scaled = stage2.Trace(steps=steps, reward=10 * tr.reward, reward_range=(0.0, 10.0))
     assert stage2.reward_gain(scaled, 0, 100) == pytest.approx(0.5)
 
 
 def test_trace_from_records_reads_any_trainers_names():
     recs = [{"step": s, "actor/entropy": 1.0, "critic/score/mean": 0.1 * s} for s in range(5)]
-    tr = rules.Trace.from_records(recs)
+    tr = stage2.Trace.from_records(recs)
     assert tr.reward.tolist() == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
     assert tr.informative is None and tr.entropy.tolist() == [1.0] * 5
 
@@ -88,10 +88,10 @@ def test_trace_from_records_reads_any_trainers_names():
 def test_every_rule_states_what_it_reads_and_catches():
     from rankinv.verdicts.labels import STOP_LABELS
 
-    for rule in rules.STAGE2_RULES.values():
+    for rule in stage2.STAGE2_RULES.values():
         assert rule.needs and rule.catches and set(rule.catches) <= set(STOP_LABELS)
-    assert rules.STAGE2_RULES["reward_slope"].scale_free is False
-    assert {r.name for r in rules.STAGE2_RULES.values() if r.baseline} == {
+    assert stage2.STAGE2_RULES["reward_slope"].scale_free is False
+    assert {r.name for r in stage2.STAGE2_RULES.values() if r.baseline} == {
         "reward_edge",
         "reward_trend",
     }
@@ -102,7 +102,7 @@ def test_reward_baselines_by_hand():
     low = trace(steps, reward=np.full(41, 0.03))
     mid = trace(steps, reward=np.full(41, 0.5))
     high = trace(steps, reward=np.full(41, 0.97), reward_range=(0.0, 1.0))
-    edge = rules.STAGE2_RULES["reward_edge"]
+    edge = stage2.STAGE2_RULES["reward_edge"]
     # 0.5 - distance to the nearer edge; the fixed threshold stops within 5% of an edge
     assert stage2.stage2_score("reward_edge", low, 1, 40) == pytest.approx(0.47)
     assert stage2.stage2_score("reward_edge", high, 1, 40) == pytest.approx(0.47)
@@ -123,7 +123,7 @@ def test_informative_signal_names_its_column_as_computed(tmp_path):
     panel = {"name": "informative", "key": "frac_reward_zero_std"}
     assert panels.signal_source(panel) == "1 - frac_reward_zero_std"
     assert panels.signal_source({"name": "reward", "key": "reward"}) == "reward"
-    from rankinv.verdicts.monitor import basis
+    from rankinv.verdicts.monitor_report import basis
 
     path = _log(tmp_path / "run.jsonl", entropy_drop=0.1, informative_end=0.6)
     rep = monitor(path, MonitorConfig(rule="informative"))

@@ -4,7 +4,8 @@ configuration line that adds the metric, and no verdict from a rule that is not 
 import json
 
 from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
-from rankinv.verdicts.monitor import MonitorConfig, basis, monitor
+from rankinv.verdicts.monitor import MonitorConfig, monitor
+from rankinv.verdicts.monitor_report import basis
 from rankinv.verdicts.stage2 import STAGE2_RULES
 
 #: These tests are about the informative share such logs lack (derived, bounded or named);

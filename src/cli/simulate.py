@@ -14,7 +14,8 @@ from rankinv.errors import UserError
 
 def population_summary(population: str, out: str | None, quiet: bool) -> dict:
     """Run (or resume) a population, with a progress bar over ladders unless quiet."""
-    from rankinv.simulate.population import design, run_population
+    from rankinv.simulate.population import run_population
+    from rankinv.simulate.settings import design
 
     if population not in ("quick", "full"):
         raise UserError(f"--population must be quick or full, got {population!r}")

@@ -12,12 +12,15 @@ from rankinv._io import claim_out_dir, write_json
 from rankinv.cli._app import JSON_OPTION, OVERWRITE_OPTION, app, emit_json, hold_out
 from rankinv.errors import UserError
 from rankinv.theory import paper
-from rankinv.verdicts import rules
+from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
+from rankinv.verdicts.stage2 import STAGE2_RULES
 
 LOGS_ARGUMENT = typer.Argument(
     ...,
-    help="trainer_state.json (or its directory), JSONL (verl's nested lines too), CSV or a "
-    "TensorBoard directory. Several logs of one sweep are judged against each other.",
+    help="trainer_state.json (or its directory), JSONL (verl's nested lines too), CSV, a "
+    "TensorBoard directory, or a simulated run: POPULATION#LADDER_ID/RUNG (POPULATION: a "
+    "`rankinv simulate --population --out` folder or its population.jsonl; RUNG: 0, 1, ..., "
+    "depth=D or recipe=NAME). Several logs of one sweep are judged against each other.",
 )
 
 
@@ -71,12 +74,10 @@ def monitor(
     ),
     rule: str = typer.Option(
         None,
-        help=f"Stage-2 rule. Default: {rules.DEFAULT_STAGE2_RULE}, the one that scored best on "
+        help=f"Stage-2 rule. Default: {DEFAULT_STAGE2_RULE}, the one that scored best on "
         "held-out simulated settings (`rankinv calibrate`); 'paper' is the paper's "
         "entropy-drop rule exactly (--ref-step/--check-step/--threshold are its "
-        "parameters; --threshold applies to it only). One of: "
-        + ", ".join(rules.STAGE2_RULES)
-        + ".",
+        "parameters; --threshold applies to it only). One of: " + ", ".join(STAGE2_RULES) + ".",
     ),
     follow: bool = typer.Option(
         False,
@@ -89,19 +90,10 @@ def monitor(
     as_json: bool = JSON_OPTION,
 ):
     """Stage 2 on a GRPO log -> continue, watch or stop, by the calibrated rule (or --rule)."""
-    from rankinv.render.monitor import print_follow_step, print_monitor, print_sweep, print_waiting
-    from rankinv.verdicts.follow import follow as follow_log
     from rankinv.verdicts.monitor import MonitorConfig
     from rankinv.verdicts.monitor import monitor as run_monitor
     from rankinv.verdicts.sweep import judge_sweep
 
-    rng = None
-    if reward_range is not None:
-        try:
-            lo, hi = (float(x) for x in reward_range.split(","))
-        except ValueError:
-            raise UserError(f"--reward-range must be MIN,MAX, got {reward_range!r}") from None
-        rng = (lo, hi)
     cfg = MonitorConfig(
         ref_step=ref_step,
         check_step=check_step,
@@ -112,7 +104,7 @@ def monitor(
         step_key=step_key,
         zero_std_key=zero_std_key,
         reward_key=reward_key,
-        reward_range=rng,
+        reward_range=parse_range(reward_range, "--reward-range"),
         **({"rule": rule} if rule else {}),
     )
     if not 0 < keep < 1:
@@ -121,40 +113,65 @@ def monitor(
         raise UserError("--follow tails one log; pass a single LOG")
     if out and Path(out).is_dir():
         raise UserError(f"--out {out} is a directory; --out names the report's JSON file")
-
-    def emit(rep):
-        if out:
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            write_json(Path(out), rep)
-        if as_json:
-            typer.echo(json.dumps({k: v for k, v in rep.items() if k != "series"}))
-        else:
-            print_monitor(rep)
-
     if len(logs) > 1:
-        res = judge_sweep(logs, cfg, keep=keep)
-        if out:
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            write_json(Path(out), res)
-        if as_json:
-            typer.echo(json.dumps(res))
-        else:
-            print_sweep(res)
-        return
-    log = logs[0]
-    if not follow:
-        emit(run_monitor(log, cfg))
-        return
+        _emit_sweep(judge_sweep(logs, cfg, keep=keep), out, as_json)
+    elif follow:
+        _follow(lambda: run_monitor(logs[0], cfg), out, as_json, poll_s, max_polls)
+    else:
+        _emit_report(run_monitor(logs[0], cfg), out, as_json)
+
+
+def parse_range(text: str | None, flag: str) -> tuple[float, float] | None:
+    """MIN,MAX as a pair of numbers (None when not given); one-line error otherwise."""
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(x) for x in text.split(","))
+    except ValueError:
+        raise UserError(f"{flag} must be MIN,MAX, got {text!r}") from None
+    return lo, hi
+
+
+def _write(out: str | None, result: dict) -> None:
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        write_json(Path(out), result)
+
+
+def _emit_report(rep: dict, out: str | None, as_json: bool) -> None:
+    """One monitor report: to --out, then as JSON (without its series) or printed."""
+    from rankinv.render.monitor import print_monitor
+
+    _write(out, rep)
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in rep.items() if k != "series"}))
+    else:
+        print_monitor(rep)
+
+
+def _emit_sweep(res: dict, out: str | None, as_json: bool) -> None:
+    """Several logs of one sweep judged against each other: to --out, then JSON or printed."""
+    from rankinv.render.monitor import print_sweep
+
+    _write(out, res)
+    if as_json:
+        typer.echo(json.dumps(res))
+    else:
+        print_sweep(res)
+
+
+def _follow(read, out: str | None, as_json: bool, poll_s: float, max_polls: int) -> None:
+    """Tail a log being written: a report whenever the verdict changes."""
+    from rankinv.render.monitor import print_follow_step, print_waiting
+    from rankinv.verdicts.follow import follow as follow_log
+
     reports = follow_log(
-        lambda: run_monitor(log, cfg),
-        poll_s=poll_s,
-        max_polls=max_polls,
-        on_wait=None if as_json else print_waiting,
+        read, poll_s=poll_s, max_polls=max_polls, on_wait=None if as_json else print_waiting
     )
     for rep in reports:
         if not as_json:
             print_follow_step(rep["last_step"])
-        emit(rep)
+        _emit_report(rep, out, as_json)
 
 
 @app.command()
@@ -185,6 +202,7 @@ def compare(
     """Predicted vs observed ranks: seed-demeaned rho with CI, inversion yes/no."""
     from rankinv.render import print_compare
     from rankinv.verdicts import compare as cmp
+    from rankinv.verdicts.tables import read_rows
 
     probes, files = list(probes or []), list(files or [])
     if probes:  # `--probes a b c`: the values after the first arrive as positional paths
@@ -210,7 +228,7 @@ def compare(
     elif probes:
         source = file
     else:
-        rows, source = cmp.read_rows(file), file
+        rows, source = read_rows(file), file
     res = cmp.compare(rows, outcome or "post_pass_at_10", group_size)
     res["source"] = source
     if out:

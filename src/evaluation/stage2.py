@@ -35,8 +35,8 @@ from rankinv.evaluation.stats import (
     youden_threshold,
 )
 from rankinv.records import LadderRecord
-from rankinv.verdicts import labels, mechanical, rules
-from rankinv.verdicts.stage2 import check_window
+from rankinv.verdicts import labels, mechanical
+from rankinv.verdicts.stage2 import STAGE2_RULES, Trace, check_window, stage2_score
 
 #: Check positions as fractions of the run (the paper: step 150 of 400 = 0.375).
 CHECK_FRACTIONS = (0.1, 0.25, 0.375, 0.5)
@@ -59,7 +59,7 @@ class Run:
     held-out evaluations, and the evaluation's size (for the labels' interval)."""
 
     half: str
-    trace: rules.Trace
+    trace: Trace
     records: list[dict]
     size: labels.EvalSize | None
     _labels: dict = field(default_factory=dict, repr=False)
@@ -78,7 +78,7 @@ class Run:
 
 
 def is_baseline(name: str) -> bool:
-    return name in (NO_SIGNAL, NEVER_STOP) or rules.STAGE2_RULES[name].baseline
+    return name in (NO_SIGNAL, NEVER_STOP) or STAGE2_RULES[name].baseline
 
 
 def catches(name: str) -> tuple[str, ...]:
@@ -86,7 +86,7 @@ def catches(name: str) -> tuple[str, ...]:
         return ("saturated", "stranded")
     if name == NEVER_STOP:
         return labels.STOP_LABELS
-    return rules.STAGE2_RULES[name].catches
+    return STAGE2_RULES[name].catches
 
 
 def doom(name: str, run: Run, frac: float) -> float | None:
@@ -97,7 +97,7 @@ def doom(name: str, run: Run, frac: float) -> float | None:
         return 0.0
     if name == NO_SIGNAL:
         return float(mechanical.no_signal(run.trace, check) is not None)
-    return rules.stage2_score(name, run.trace, ref, check)
+    return stage2_score(name, run.trace, ref, check)
 
 
 def decisions(name: str, runs: list[Run], frac: float) -> dict:
@@ -168,8 +168,8 @@ def choose_threshold(name: str, runs: list[Run], frac: float) -> dict:
     d = decisions(name, runs, frac)
     pos = np.isin(d["label"], catches(name))
     both = pos | (d["label"] == labels.CONTINUE_LABEL)
-    fixed = name in (NO_SIGNAL, NEVER_STOP) or name == "paper" or rules.STAGE2_RULES[name].baseline
-    base = 0.5 if name in (NO_SIGNAL, NEVER_STOP) else rules.STAGE2_RULES[name].threshold
+    fixed = name in (NO_SIGNAL, NEVER_STOP) or name == "paper" or STAGE2_RULES[name].baseline
+    base = 0.5 if name in (NO_SIGNAL, NEVER_STOP) else STAGE2_RULES[name].threshold
     thr = watch = base
     if not fixed and both.any():
         s, y = d["score"][both], pos[both]
@@ -199,7 +199,7 @@ def score_at(name: str, runs: list[Run], frac: float, thr: float, watch=None) ->
 
 
 def names() -> list[str]:
-    return [*rules.STAGE2_RULES, NO_SIGNAL, NEVER_STOP]
+    return [*STAGE2_RULES, NO_SIGNAL, NEVER_STOP]
 
 
 def describe(name: str) -> str:
@@ -210,7 +210,7 @@ def describe(name: str) -> str:
         )
     if name == NEVER_STOP:
         return "never stop (baseline)"
-    return rules.STAGE2_RULES[name].description
+    return STAGE2_RULES[name].description
 
 
 def simulated_runs(ladders: list[LadderRecord], split: dict[str, str]) -> list[Run]:
@@ -223,7 +223,7 @@ def simulated_runs(ladders: list[LadderRecord], split: dict[str, str]) -> list[R
             if not r.trace:
                 continue
             records = labels.with_outcome(r.trace, r.outcome)
-            run = Run(split[lad.setting_id], rules.Trace.from_records(r.trace), records, size)
+            run = Run(split[lad.setting_id], Trace.from_records(r.trace), records, size)
             if run.outcome(0.0)["label"] is not None:
                 runs.append(run)
     return runs
@@ -250,7 +250,7 @@ def score_runs(runs: list[Run]) -> list[dict]:
             if not rep:
                 continue
             on_choose = score_at(name, choose, frac, ch["threshold"])
-            rule = rules.STAGE2_RULES.get(name)
+            rule = STAGE2_RULES.get(name)
             rows.append(
                 {
                     "rule": name,

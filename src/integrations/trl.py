@@ -52,7 +52,7 @@ from rankinv.integrations.trl_coverage import HeldOutCoverageCallback
 from rankinv.sandbox import tasks as task_sets
 from rankinv.theory import paper
 from rankinv.validate.scoring import prompt_entropy
-from rankinv.verdicts import rules
+from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
 from rankinv.verdicts.monitor import MonitorConfig, analyse_records
 from rankinv.verdicts.signals import stage1_verdict
 
@@ -75,7 +75,7 @@ class EntropyMonitorCallback(TrainerCallback):
     """Stage-2 monitor during training.
 
     rule: the stage-2 rule (default: the one that scored best on held-out simulated settings,
-    ``rankinv.verdicts.rules.DEFAULT_STAGE2_RULE``); ``rule="paper"`` is the paper's
+    ``rankinv.verdicts._calibrated.DEFAULT_STAGE2_RULE``); ``rule="paper"`` is the paper's
     entropy-drop rule exactly. ref_step / check_step (in generation rounds): default the
     paper's 10 and 150 for its rule, else the fraction of max_steps at which the rule was
     calibrated; threshold: the paper's rule's (0.5). action: "log"
@@ -101,7 +101,7 @@ class EntropyMonitorCallback(TrainerCallback):
         self.action = action
         self.group_size = group_size
         self.entropy_key = entropy_key
-        self.rule = rule or rules.DEFAULT_STAGE2_RULE
+        self.rule = rule or DEFAULT_STAGE2_RULE
         self.reward_range = None if reward_range is None else tuple(map(float, reward_range))
         self.records: list[dict] = []
         self.report: dict | None = None

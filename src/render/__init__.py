@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rankinv.theory import outcomes, paper
-from rankinv.verdicts.compare import ci_p_note
+from rankinv.verdicts.compare_words import rho_line
 
 PIPE_WIDTH = 200
 
@@ -66,26 +66,6 @@ def sim_table(result: dict) -> Table:
             f"{bd['all_pass_pre'][i]:.2f}",
         )
     return table
-
-
-#: How each interval and p-value is computed, in words (theory.spearman's ci_method/p_method).
-CI_WORDS = {"fisher-z": "Fisher z, approximate", "bootstrap": "bootstrap, approximate"}
-P_WORDS = {"exact": "exact permutation", "monte carlo": "permutation (Monte Carlo)"}
-
-
-def rho_line(name: str, r: dict) -> str:
-    if r.get("rho") is None:
-        return f"{name}: undefined ({r.get('error', 'constant input')})"
-    how = CI_WORDS.get(r.get("ci_method"), "approximate")
-    pm = P_WORDS.get(r.get("p_method"), "permutation")
-    line = (
-        f"{name}: rho = {r['rho']:+.2f}, 95% CI [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}] "
-        f"({how}), {pm} p = {r['p_value']:.3g}"
-    )
-    if r.get("min_detectable_rho") is not None:
-        line += f"; n = {r['n']} detects |rho| >= {r['min_detectable_rho']:.2f} (80% power)"
-    note = ci_p_note(r)
-    return line + (f"; {note}" if note else "")
 
 
 def seed_rho_lines(result: dict) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from rankinv.render import console
-from rankinv.verdicts.compare import ci_p_note, flag_word
+from rankinv.verdicts.compare_words import ci_p_note, flag_word
 
 
 def flag_upper(v) -> str:

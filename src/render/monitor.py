@@ -16,7 +16,7 @@ def print_waiting(exc: Exception) -> None:
 
 def headline(rep: dict) -> str:
     """The verdict line: the verdict, whether it is provisional, and what it rests on."""
-    from rankinv.verdicts.monitor import basis
+    from rankinv.verdicts.monitor_report import basis
 
     return f"{rep['verdict']} ({basis(rep)})"
 

@@ -5,19 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from rankinv.report.figures import pyplot
 
 
 def population_figure(pop: dict, out: Path) -> Path:
     """Inverted share of ladders per value of each axis (random settings), with its n."""
-    plt = _plt()
+    plt = pyplot()
     rows = [
         (axis, value, d["inverted_share"], d["n_ladders"])
         for axis, values in pop["by_axis"].items()
@@ -78,7 +71,7 @@ def population_section(pop: dict, d: Path) -> list[str]:
 def calibrate_figure(cal: dict, out: Path) -> Path:
     """Stage 1: within-ladder rho of each signal over held-out ladders (box per signal);
     stage 2: held-out AUC of each rule at its check step."""
-    plt = _plt()
+    plt = pyplot()
     s1 = [r for r in cal["stage1"] if r.get("rhos")]
     s2 = [r for r in cal["stage2"] if r.get("auc") is not None]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))

@@ -29,7 +29,7 @@ from rankinv.validate.engines import ENGINES, Engine, Request, Sampling
 from rankinv.validate.probe_score import score_phase
 from rankinv.validate.prompts import HUMANEVAL_STOP, completion_of, default_stop, task_prompt
 from rankinv.validate.summary import overall_summary, problem_summary
-from rankinv.verdicts import rules
+from rankinv.verdicts import signals as sg
 from rankinv.verdicts.probe_result import (
     PRE_RL,
     PROMPT_ENTROPY,
@@ -76,9 +76,9 @@ class ProbeConfig:
                 f"samples must be an integer >= group size ({self.group_size}), "
                 f"got {self.samples!r}"
             )
-        if self.signal is not None and self.signal not in rules.STAGE1_SIGNALS:
+        if self.signal is not None and self.signal not in sg.STAGE1_SIGNALS:
             raise UserError(
-                f"signal must be one of {sorted(rules.STAGE1_SIGNALS)}, got {self.signal!r}"
+                f"signal must be one of {sorted(sg.STAGE1_SIGNALS)}, got {self.signal!r}"
             )
         if self.limit is not None and self.limit < 1:
             raise UserError(f"limit must be >= 1, got {self.limit!r}")

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rankinv import theory
-from rankinv.verdicts import rules
-from rankinv.verdicts.signals import stage1_verdict  # the one stage-1 verdict
+from rankinv.verdicts.signals import stage1_signals, stage1_verdict  # the one computation
 
 if TYPE_CHECKING:
     from rankinv.validate.probe import ProbeConfig
@@ -63,9 +62,7 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
     adv_var = float(np.mean(theory.advantage_variance(p_hat, g)))
     above = float(np.mean(p_hat > 1 - ps))
     plan = cfg.plan(len(problems))
-    signals = rules.stage1_signals(
-        n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt
-    )
+    signals = stage1_signals(n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt)
     verdict = stage1_verdict(signals, cfg.signal)
     small = []
     if len(problems) < 30 or int(n.min()) < 16:

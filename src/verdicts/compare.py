@@ -33,17 +33,16 @@ What is reported, and why (issue 15):
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
 from rankinv import theory
-from rankinv.errors import InputNotFound, UserError
+from rankinv.errors import UserError
 from rankinv.records import DEFAULT_K
 from rankinv.theory import paper, ranks
 from rankinv.theory.outcomes import NO_EVIDENCE, inversion_call
-from rankinv.verdicts.tables import MISSING_TOKENS, read_csv_records
+from rankinv.verdicts.tables import number, read_rows, row_label
 
 LABEL_COLUMNS = ("name", "seed", "depth")
 #: Significance level of the inversion call.
@@ -64,30 +63,6 @@ TAU_H = paper.TAU_H
 STAGE2_THRESHOLD = paper.DROP_THRESHOLD
 
 
-def flag_word(flag: bool | None) -> str:
-    """How a stage-1/2 flag reads in tables: '-' (not measured), 'flag' or 'ok'."""
-    return "-" if flag is None else ("flag" if flag else "ok")
-
-
-def ci_p_note(r: dict, alpha: float = ALPHA) -> str:
-    """Words for an interval and a p-value that disagree: the CI is an approximation (Fisher
-    z or bootstrap) and p a permutation test, so one can span 0 while the other is below
-    alpha; never leave a "significant" rho beside a CI that includes 0 unsaid."""
-    if r.get("rho") is None or r.get("ci_low") is None or r.get("p_value") is None:
-        return ""
-    spans = r["ci_low"] <= 0 <= r["ci_high"]
-    if spans and r["p_value"] <= alpha:
-        return (
-            f"the approximate CI includes 0 though the permutation p is <= {alpha:g}: "
-            "the two disagree, so the sign is not established"
-        )
-    if not spans and r["p_value"] > alpha:
-        return (
-            f"the approximate CI excludes 0 but the permutation p is > {alpha:g}: not significant"
-        )
-    return ""
-
-
 def load_paper() -> dict:
     return json.loads(paper.tables_path().read_text())
 
@@ -101,37 +76,6 @@ def example(name: str) -> dict:
     return ex
 
 
-def read_rows(path: str | Path) -> list[dict]:
-    p = Path(path)
-    if not p.exists():
-        raise InputNotFound(f"file not found: {p}")
-    if p.is_dir():
-        raise UserError(f"{p} is a directory; pass a CSV or JSON file of checkpoints")
-    if p.suffix == ".csv":
-        return read_csv_records(p.read_text())
-    try:
-        data = json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{p.name} is neither CSV nor valid JSON ({exc.msg})") from None
-    rows = data.get("rows") if isinstance(data, dict) else data
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise UserError(f"{p.name}: expected a list of row objects or {{'rows': [...]}}")
-    return rows
-
-
-def _number(value, column: str, row: int):
-    """A cell as float or None (missing); text in a numeric column is an error."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in MISSING_TOKENS):
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UserError(
-            f"column {column!r}, row {row + 1}: {value!r} is not a number "
-            "(write n/a or leave the cell empty for a missing value)"
-        )
-    v = float(value)
-    return v if math.isfinite(v) else None
-
-
 def _numeric_columns(rows: list[dict], present: set[str]) -> list[str]:
     """Columns with at least one number; a column of text only is a label, not a predictor."""
     out = []
@@ -143,7 +87,7 @@ def _numeric_columns(rows: list[dict], present: set[str]) -> list[str]:
 
 
 def _column(rows, key) -> np.ndarray | None:
-    vals = [_number(r.get(key), key, i) for i, r in enumerate(rows)]
+    vals = [number(r.get(key), key, i) for i, r in enumerate(rows)]
     if any(v is None for v in vals):
         return None
     return np.asarray(vals, dtype=float)
@@ -182,37 +126,10 @@ def _monotone_pairs(cols: dict[str, list[float | None]]) -> dict[str, dict]:
     return out
 
 
-def _row_label(r: dict, i: int) -> str:
-    if r.get("name") is not None:
-        return str(r["name"])
-    parts = [f"row {i + 1}"]
-    if r.get("depth") is not None:
-        parts.append(f"depth {r['depth']:g}" if isinstance(r["depth"], float) else str(r["depth"]))
-    if r.get("seed") is not None:
-        parts.append(f"seed {r['seed']:g}" if isinstance(r["seed"], float) else str(r["seed"]))
-    return ", ".join(parts)
-
-
-def compare(
-    rows: list[dict],
-    outcome: str = "post_pass_at_10",
-    group_size: int = paper.GROUP_SIZE,
-    n_bootstrap: int = 2000,
-    seed: int = 0,
-) -> dict:
-    """Seed-demeaned Spearman of every predictor against the outcome, inversion, verdicts.
-
-    JSON fields: predictors (ordered by |rho|; each: rho, ci_low, ci_high, ci_method,
-    p_value, p_method, n, min_detectable_rho (the smallest |rho| this n detects with 80%
-    power at alpha 0.05), n_to_detect (the rows that would detect the observed |rho|),
-    expected_sign, agrees, monotone_of, same_ranks_as), baselines (the free answers' orderings
-    scored the same way: least-/most-trained from a depth column, best/lowest pre-RL pass@1;
-    a random pick has rho 0 in expectation),
-    inversion (bool, the significant call only), inversion_call, inversion_p, alpha, n,
-    favoured_predictor (the largest |rho| that is not a monotone copy), favoured_sign,
-    favoured_significant, predictor_order, stage (per checkpoint verdicts beside the
-    observed rank).
-    """
+def _checked_table(rows, outcome: str, group_size: int):
+    """The table compare reads, checked: (rows, with adv_var derived from pre_pass_at_1
+    where absent; the outcome column; the seed of each row, or None without two seeds; the
+    predictor columns; every column present)."""
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise UserError("rows must be a list of row objects (dicts)")
     if len(rows) < 3:
@@ -237,95 +154,79 @@ def compare(
             present.add("adv_var")
             numeric.append("adv_var")
     pred_keys = [k for k in numeric if k not in (outcome, *LABEL_COLUMNS)]
-    cols = {k: [_number(r.get(k), k, i) for i, r in enumerate(rows)] for k in pred_keys}
-    predictors = {}
-    for key in pred_keys:
-        sub = [
-            (v, yy, g)
-            for v, yy, g in zip(cols[key], y, groups or [None] * len(rows), strict=True)
-            if v is not None
-        ]
-        exp = EXPECTED_SIGN.get(key)
-        entry = {"expected_sign": exp[0] if exp else None, "monotone_of": None}
-        entry["same_ranks_as"] = None
-        entry["same_ranks_sign"] = None  # +1: the same order, -1: the reverse order
-        if len(sub) < 3:
-            predictors[key] = {
-                **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "min_detectable_rho")),
-                "n": len(sub),
-                "error": f"only {len(sub)} rows with a value (needs 3)",
-                **entry,
-                "agrees": None,
-            }
-            continue
-        g_ = [s[2] for s in sub] if groups else None
-        if g_ is not None and len(set(g_)) < 2:
-            g_ = None
-        try:
-            res = theory.spearman(
-                [s[0] for s in sub],
-                [s[1] for s in sub],
-                groups=g_,
-                n_bootstrap=n_bootstrap,
-                seed=seed,
-            )
-        except ValueError as exc:
-            predictors[key] = {
-                **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "min_detectable_rho")),
-                "n": len(sub),
-                "error": str(exc),
-                **entry,
-                "agrees": None,
-            }
-            continue
-        d = res.to_dict()
-        for key_ in ("power", "power_rho"):  # post-hoc power restates p: not reported
-            d.pop(key_, None)
-        # None where the permutation test cannot reach alpha at all on these rows
-        reachable = d.get("min_p_value") is None or d["min_p_value"] <= ALPHA
-        d["min_detectable_rho"] = ranks.min_detectable_rho(d["n"]) if reachable else None
-        d["n_to_detect"] = ranks.n_to_detect(d["rho"])
-        d.update(entry)
-        d["agrees"] = None if exp is None or d["rho"] == 0 else bool(np.sign(d["rho"]) == exp[0])
-        predictors[key] = d
-    if not predictors:
-        raise UserError(
-            f"no numeric predictor column with at least 3 values; columns there: {sorted(present)}"
+    return rows, y, groups, pred_keys, present
+
+
+def _predictor(key: str, x: list, y, groups, n_bootstrap: int, seed: int) -> dict:
+    """One predictor's (seed-demeaned) Spearman rho against the outcome over the rows where
+    it has a value, beside the sign the paper's hypothesis expects; rho None (and an error)
+    with fewer than 3 values or no ordering."""
+    sub = [
+        (v, yy, g)
+        for v, yy, g in zip(x, y, groups or [None] * len(x), strict=True)
+        if v is not None
+    ]
+    exp = EXPECTED_SIGN.get(key)
+    entry = {"expected_sign": exp[0] if exp else None, "monotone_of": None}
+    entry["same_ranks_as"] = None
+    entry["same_ranks_sign"] = None  # +1: the same order, -1: the reverse order
+    undefined = {
+        **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "min_detectable_rho")),
+        "n": len(sub),
+    }
+    if len(sub) < 3:
+        error = f"only {len(sub)} rows with a value (needs 3)"
+        return {**undefined, "error": error, **entry, "agrees": None}
+    g_ = [s[2] for s in sub] if groups else None
+    if g_ is not None and len(set(g_)) < 2:
+        g_ = None
+    try:
+        res = theory.spearman(
+            [s[0] for s in sub],
+            [s[1] for s in sub],
+            groups=g_,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
         )
-    for key, m in _monotone_pairs(cols).items():
-        if m["derived"]:
-            predictors[key]["monotone_of"] = m["monotone_of"]
-            predictors[key]["monotone_sign"] = m["sign"]
-        else:
-            predictors[key]["same_ranks_as"] = m["monotone_of"]
-            predictors[key]["same_ranks_sign"] = m["sign"]
+    except ValueError as exc:
+        return {**undefined, "error": str(exc), **entry, "agrees": None}
+    d = res.to_dict()
+    for key_ in ("power", "power_rho"):  # post-hoc power restates p: not reported
+        d.pop(key_, None)
+    # None where the permutation test cannot reach alpha at all on these rows
+    reachable = d.get("min_p_value") is None or d["min_p_value"] <= ALPHA
+    d["min_detectable_rho"] = ranks.min_detectable_rho(d["n"]) if reachable else None
+    d["n_to_detect"] = ranks.n_to_detect(d["rho"])
+    d.update(entry)
+    d["agrees"] = None if exp is None or d["rho"] == 0 else bool(np.sign(d["rho"]) == exp[0])
+    return d
 
-    def strength(kv):
-        v = kv[1]
-        rho = v["rho"]
-        return (rho is None, -abs(rho or 0.0), v["p_value"] or 1.0, bool(v["monotone_of"]), kv[0])
 
-    predictors = dict(sorted(predictors.items(), key=strength))
-    order = [k for k, v in predictors.items() if v["rho"] is not None and not v["monotone_of"]]
-    favoured = order[0] if order else None
-    fav = predictors.get(favoured, {})
-    p1 = predictors.get("pre_pass_at_1", {})
-    call = inversion_call(p1.get("rho"), p1.get("p_value"))
-    ps = theory.p_star(group_size)
+def _strength(kv) -> tuple:
+    """Predictors in order: defined first, by |rho|, then p, monotone copies last."""
+    v = kv[1]
+    rho = v["rho"]
+    return (rho is None, -abs(rho or 0.0), v["p_value"] or 1.0, bool(v["monotone_of"]), kv[0])
+
+
+def _stage_rows(rows: list[dict], y, group_size: int) -> list[dict]:
+    """Per checkpoint, the paper's stage-1 flag (entropy < tau_H) and stage-2 flag (entropy
+    drop > 0.5), its risk, its headroom pass@1 / p*(g), beside its observed rank."""
     from scipy import stats
 
+    ps = theory.p_star(group_size)
     observed_rank = stats.rankdata(-y, method="min").astype(int)  # ties share the better rank
     stage = []
     for i, (r, rank) in enumerate(zip(rows, observed_rank, strict=True)):
-        h = _number(r.get("entropy"), "entropy", i)
-        drop = _number(r.get("stage2_drop"), "stage2_drop", i)
-        pp1 = _number(r.get("pre_pass_at_1"), "pre_pass_at_1", i)
+        h = number(r.get("entropy"), "entropy", i)
+        drop = number(r.get("stage2_drop"), "stage2_drop", i)
+        pp1 = number(r.get("pre_pass_at_1"), "pre_pass_at_1", i)
         s1 = None if h is None else bool(h < TAU_H)
         s2 = None if drop is None else bool(drop > STAGE2_THRESHOLD)
         flags = [f for f in (s1, s2) if f is not None]
         stage.append(
             {
-                "name": _row_label(r, i),
+                "name": row_label(r, i),
                 "depth": r.get("depth"),
                 "seed": r.get("seed"),
                 "entropy": h,
@@ -341,6 +242,49 @@ def compare(
                 "observed_rank": int(rank),
             }
         )
+    return stage
+
+
+def compare(
+    rows: list[dict],
+    outcome: str = "post_pass_at_10",
+    group_size: int = paper.GROUP_SIZE,
+    n_bootstrap: int = 2000,
+    seed: int = 0,
+) -> dict:
+    """Seed-demeaned Spearman of every predictor against the outcome, inversion, verdicts.
+
+    JSON fields: predictors (ordered by |rho|; each: rho, ci_low, ci_high, ci_method,
+    p_value, p_method, n, min_detectable_rho (the smallest |rho| this n detects with 80%
+    power at alpha 0.05), n_to_detect (the rows that would detect the observed |rho|),
+    expected_sign, agrees, monotone_of, same_ranks_as), baselines (the free answers' orderings
+    scored the same way: least-/most-trained from a depth column, best/lowest pre-RL pass@1;
+    a random pick has rho 0 in expectation),
+    inversion (bool, the significant call only), inversion_call, inversion_p, alpha, n,
+    favoured_predictor (the largest |rho| that is not a monotone copy), favoured_sign,
+    favoured_significant, predictor_order, stage (per checkpoint verdicts beside the
+    observed rank).
+    """
+    rows, y, groups, pred_keys, present = _checked_table(rows, outcome, group_size)
+    cols = {k: [number(r.get(k), k, i) for i, r in enumerate(rows)] for k in pred_keys}
+    predictors = {k: _predictor(k, cols[k], y, groups, n_bootstrap, seed) for k in pred_keys}
+    if not predictors:
+        raise UserError(
+            f"no numeric predictor column with at least 3 values; columns there: {sorted(present)}"
+        )
+    for key, m in _monotone_pairs(cols).items():
+        if m["derived"]:
+            predictors[key]["monotone_of"] = m["monotone_of"]
+            predictors[key]["monotone_sign"] = m["sign"]
+        else:
+            predictors[key]["same_ranks_as"] = m["monotone_of"]
+            predictors[key]["same_ranks_sign"] = m["sign"]
+    predictors = dict(sorted(predictors.items(), key=_strength))
+    order = [k for k, v in predictors.items() if v["rho"] is not None and not v["monotone_of"]]
+    favoured = order[0] if order else None
+    fav = predictors.get(favoured, {})
+    p1 = predictors.get("pre_pass_at_1", {})
+    call = inversion_call(p1.get("rho"), p1.get("p_value"))
     return {
         "predictors": predictors,
         "predictor_order": order,
@@ -361,7 +305,7 @@ def compare(
         "tau_h": TAU_H,
         "stage2_threshold": STAGE2_THRESHOLD,
         "group_size": group_size,
-        "stage": stage,
+        "stage": _stage_rows(rows, y, group_size),
         "rows": rows,
     }
 
@@ -371,9 +315,9 @@ def _baselines(rows, y, groups, n_bootstrap: int, seed: int) -> dict:
     from rankinv.verdicts import baselines
 
     depth = [r.get("depth") for r in rows]
-    depth = None if any(d is None for d in depth) else [_number(d, "depth", 0) for d in depth]
+    depth = None if any(d is None for d in depth) else [number(d, "depth", 0) for d in depth]
     p1 = [r.get("pre_pass_at_1") for r in rows]
-    p1 = None if any(v is None for v in p1) else [_number(v, "pre_pass_at_1", 0) for v in p1]
+    p1 = None if any(v is None for v in p1) else [number(v, "pre_pass_at_1", 0) for v in p1]
     out = {}
     for b in baselines.BASELINES:
         x = baselines.oriented(b, depth, p1)

@@ -11,6 +11,8 @@ Formats (``read_log``):
 - TensorBoard: a directory holding ``events.out.tfevents.*`` files (TRL with
   ``report_to="tensorboard"``, verl, OpenRLHF), read with tensorboard's own event reader
   (optional extra ``tensorboard``).
+- A simulated run of a population: ``POPULATION#LADDER_ID/RUNG``
+  (``rankinv.verdicts.simulated_run``): the run's per-step trace, each value the step's own.
 
 Metric names differ by trainer; ``COLUMNS`` lists, per quantity the rules read, the names
 looked for in order. A ``train/`` prefix (TRL's and W&B's tracker names) is dropped when the
@@ -45,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv.errors import InputNotFound, UserError
+from rankinv.verdicts import simulated_run
 from rankinv.verdicts.tables import read_csv_records
 
 #: Per quantity, the metric names looked for, in order. TRL: entropy, frac_reward_zero_std,
@@ -83,7 +86,7 @@ class RunLog:
     """A run's log: one merged record per step, in step order."""
 
     source: str
-    format: str  # "trl", "jsonl", "verl", "csv" or "tensorboard"
+    format: str  # "trl", "jsonl", "verl", "csv", "tensorboard" or "simulated"
     records: list[dict]
     max_steps: int | None = None  # the planned total, where the log states it (TRL)
     issues: list[str] = field(default_factory=list)
@@ -101,6 +104,9 @@ class RunLog:
 
 
 def trainer_of(records: list[dict], fmt: str = "jsonl") -> str:
+    """ "trl", "verl", "openrlhf", "simulator" (a population's run) or "unknown"."""
+    if fmt == simulated_run.FORMAT:
+        return "simulator"
     keys = {k for r in records for k in r}
     if fmt == "trl" or "frac_reward_zero_std" in keys:
         return "trl"
@@ -233,6 +239,10 @@ def _read_jsonl(text: str, name: str, issues: list[str]) -> tuple[list[dict], bo
 def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
     """Read a log in any supported format (see the module docstring); ``step_key`` names
     the step column when it is none of COLUMNS["step"]."""
+    if simulated_run.is_run_name(path):
+        sim = simulated_run.read(str(path))
+        recs = merge_by_step(sim.records())
+        return RunLog(sim.name, simulated_run.FORMAT, recs, sim.max_steps, [])
     path = Path(path)
     if not path.exists():
         raise InputNotFound(f"log not found: {path}")
@@ -312,7 +322,7 @@ def trace(
     reward_key: str | None = None,
     reward_range: tuple[float, float] = (0.0, 1.0),
 ):
-    """(rules.Trace, keys): the columns the rules read, and the metric name each came from
+    """(stage2.Trace, keys): the columns the rules read, and the metric name each came from
     (None where the log lacks it). ``records`` are merged per step (``merge_by_step``);
     the ``*_key`` arguments force a name (a forced name that is not logged raises)."""
     from rankinv.verdicts.stage2 import Trace

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rankinv.verdicts.stage2 import Trace, _window, compare
+from rankinv.verdicts.stage2 import Trace, compare, window_values
 
 #: No signal: the mean share of zero-std groups over the last NO_SIGNAL_STEPS steps is at
 #: least NO_SIGNAL_ZERO_STD (informative-group fraction <= 0.05; at 1.0 the gradient is 0).
@@ -42,7 +42,7 @@ def no_signal(trace: Trace, step: int | None = None) -> dict | None:
     cmp = compare(zero_std, NO_SIGNAL_ZERO_STD)
     if cmp.side == "below":
         return None
-    r = _window(trace, trace.reward, lo_step, step)
+    r = window_values(trace, trace.reward, lo_step, step)
     lo, hi = trace.reward_range
     edge = REWARD_EDGE * (hi - lo)
     reward = None if r is None else float(r.mean())

@@ -32,7 +32,7 @@ sweep are judged against each other at their common step (``rankinv.verdicts.swe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,27 +47,28 @@ from rankinv.verdicts import (
     logs,
     mechanical,
     monitor_label,
-    panels,
-    rules,
+    monitor_report,
+    monitor_run,
     stage2,
-    trainers,
 )
+from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
 from rankinv.verdicts.assumptions import DEFAULT_PLANNED_STEPS  # noqa: F401 (public name)
 from rankinv.verdicts.monitor_rules import (  # noqa: F401 (public names)
+    CHECK_STEP_TOLERANCE,
+    RuleVerdict,
     eligible,
     fallback,
     judged_window,
     rule_for,
     rule_part,
+    rule_verdict,
     shown_value,
     stops_when,
     thresholds,
 )
+from rankinv.verdicts.monitor_run import JudgedRun
 
 VERDICTS = ("continue", "watch", "stop")
-#: A log that ends this many steps short of the check step is judged at its last step (the
-#: simulator's logs hold steps 0..149 for 150 updates).
-CHECK_STEP_TOLERANCE = 1
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class MonitorConfig:
     planned_steps: int | None = None  # None: the log's max_steps, else DEFAULT_PLANNED_STEPS
     watch_fraction: float = 0.6  # paper rule: a drop above watch_fraction * threshold -> watch
     entropy_key: str | None = None
-    rule: str = rules.DEFAULT_STAGE2_RULE
+    rule: str = DEFAULT_STAGE2_RULE
     rule_threshold: float | None = None  # None: the calibrated threshold of the rule
     zero_std_key: str | None = None
     reward_key: str | None = None
@@ -106,8 +107,8 @@ class MonitorConfig:
             raise UserError(f"planned_steps must be a positive integer, got {self.planned_steps!r}")
         if self.group_size is not None:
             theory.p_star(self.group_size)  # validates g
-        if self.rule not in rules.STAGE2_RULES:
-            raise UserError(f"rule must be one of {sorted(rules.STAGE2_RULES)}, got {self.rule!r}")
+        if self.rule not in stage2.STAGE2_RULES:
+            raise UserError(f"rule must be one of {sorted(stage2.STAGE2_RULES)}, got {self.rule!r}")
         if self.reward_range is not None and not self.reward_range[1] > self.reward_range[0]:
             raise UserError(
                 f"reward_range must be (min, max) with max > min, got {self.reward_range}"
@@ -128,7 +129,7 @@ def _floor_part(trace, ref: int, last: int, g: assumptions.Assumed, derived_from
         recent = np.arange(steps.size) >= steps.size - 3
     vals = trace.informative[ok][recent]
     frac = float(np.mean(vals))
-    fit = stage2._fit(trace, trace.informative, ref, last)
+    fit = stage2.linear_fit(trace, trace.informative, ref, last)
     trend = None if fit is None else fit[0] / max(1, last - ref)
     cmp = stage2.compare(frac, floor)
     change = None if trend is None else trend * 100
@@ -144,133 +145,66 @@ def _floor_part(trace, ref: int, last: int, g: assumptions.Assumed, derived_from
     )
     if change is not None:
         fitted = stage2.span_words(trace, trace.informative, ref, last)
-        msg += f"; {word} ({stage2._fmt(change, '+.3f')} per 100 steps, fitted over {fitted})"
+        msg += (
+            f"; {word} ({stage2.format_value(change, '+.3f')} per 100 steps, fitted over {fitted})"
+        )
     return frac, trend, (msg, cmp.side == "below" and word == "falling", floor)
 
 
-def _bound_rule(trace, derived, cfg, ref, check, reached):
-    """The informative rule on the upper bound of the informative share: it decides only
-    when the bound is below the rule's watch or stop level (then so is the true share)."""
-    if derived is None or derived.bound is None or eligible("informative", trace) is not None:
-        return None
-    bt = replace(trace, informative=derived.bound)
-    verdict, reason, details = rule_part(bt, "informative", cfg, ref, check, reached)
-    if not details:
-        return None
-    reason = reason.replace(
-        "the informative-group fraction", "the informative-group fraction's upper bound", 1
-    )
-    reason = reason.replace(
-        "rule informative:", f"rule informative on a bound ({derived.bound_words}):", 1
-    )
-    return verdict, reason, details
-
-
-def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
-    """The stage-2 verdict with reasons. JSON fields: verdict, reasons, entropy_signal,
-    entropy_drop, informative_fraction, compute_saved, provisional, state, assumptions,
-    best_coverage_step (where the log holds held-out evaluations), and the details."""
-    trace, keys = logs.trace(log.records, cfg.entropy_key, cfg.zero_std_key, cfg.reward_key)
-    if not trace.steps.size:
-        raise UserError("log has no usable rows (no logged step)")
-    trainer = log.trainer
-    rng = assumptions.reward_range(trace.reward, cfg.reward_range)
-    g = assumptions.group_size(log.records, cfg.group_size)
-    iv = assumptions.logging_interval(trace, log.logging_steps, trainer)
-    trace = replace(
-        trace,
-        reward_range=rng.value,
-        interval=iv.value["steps"],
-        averaged=iv.value["averaged"],
-    )
-    last = int(trace.steps.max())
-    pl = assumptions.planned_steps(log, cfg.planned_steps, last, stage2.steps_done(trace))
-    planned, planned_src = int(pl.value), pl.words
-    done = min(stage2.steps_done(trace), planned)  # a log of steps 0..planned ends the run
-    derived = None
+def _informative_part(run: JudgedRun, cfg: MonitorConfig, rv: RuleVerdict, mech, verdict):
+    """(verdict, reasons, fraction, trend per step, floor): the informative share against
+    its floor 1 - f_g(p*); below it and falling raises a rule's continue to watch."""
+    trace, derived, g = run.trace, run.derived, run.g
+    floor = theory.informative_probability(theory.p_star(g.value), g.value)
     if trace.informative is None:
-        derived = trainers.derive(log.records, trainer, trace, g.value)
-        if derived.informative is not None:
-            trace = replace(trace, informative=derived.informative)
-            keys["informative"] = logs.pick_key(log.records, "filter_pass_rate")
-    reasons: list[str] = []
-    cov = coverage.coverage(log.records, planned)
-    cov_verdict, cov_reason = coverage.reason(cov)
-    mech, mech_bound = mechanical.no_signal(trace), False
+        if derived is None or derived.bound is None:
+            wanted = cfg.zero_std_key or " / ".join(logs.COLUMNS["zero_std"])
+            return (
+                verdict,
+                [f"informative fraction unknown: the log has no column {wanted}"],
+                None,
+                None,
+                floor,
+            )
+        return verdict, [], None, None, floor
+    inf_recent, trend, fl = _floor_part(trace, rv.ref, run.last, g, derived and derived.source)
+    if fl is None:
+        return verdict, [], inf_recent, trend, floor
+    msg, falling_below, floor = fl
+    if falling_below and verdict == "continue" and mech is None and rv.judged_col is not None:
+        verdict = "watch"
+        msg += ": below the floor and falling, hence watch"
+    return verdict, [msg], inf_recent, trend, floor
+
+
+def _mechanical(run: JudgedRun):
+    """(the no-signal state or None, whether it was found on an upper bound of the
+    informative share)."""
+    trace, derived = run.trace, run.derived
+    mech, on_bound = mechanical.no_signal(trace), False
     if mech is None and derived is not None and derived.bound is not None:
         mech = mechanical.no_signal(replace(trace, informative=derived.bound))
-        mech_bound = mech is not None
+        on_bound = mech is not None
     if mech is not None and derived is not None and derived.dynamic_sampling:
         mech = mech | {"state": "unknown"}
-    rule_used = rule_for(cfg.rule, trace, derived)
-    ref, check_step, window_src = judged_window(
-        cfg, rule_used or "informative", planned, planned_src
-    )
-    reached = last >= check_step - CHECK_STEP_TOLERANCE
-    check = min(check_step, last)
-    details: dict = {}
-    judged_col = None  # the column the rule read, once it judged
-    bound = _bound_rule(trace, derived, cfg, ref, check, reached) if check > ref else None
-    if rule_used is None and bound is not None and bound[0] != "continue":
-        verdict, reason, details = bound
-        rule_used, judged_col = "informative", derived.bound
-        details = details | {"bound": True}
-        reasons.append(reason)
-    elif rule_used is None:
-        verdict = "continue"
-        need = ", ".join(rules.STAGE2_RULES[cfg.rule].needs)
-        why = (
-            ""
-            if bound is None
-            else " (its upper bound from the mean reward is above the rule's levels: it "
-            "decides nothing)"
-        )
-        reasons.append(
-            f"rule {cfg.rule} cannot run: it needs {need}, which the log lacks or cannot "
-            f"measure{why}, and no "
-            "eligible calibrated rule can be computed on its columns (reward_slope is not "
-            "scale-free; paper_min needs a worst-token entropy column); continue, undetermined"
-        )
-    elif check <= ref:
-        verdict = "continue"
-        reasons.append(
-            f"rule {rule_used}: not enough steps to judge yet (it judges steps {ref} to "
-            f"{check_step}; the last logged step is {last}); continue for now"
-        )
-    else:
-        verdict, reason, details = rule_part(trace, rule_used, cfg, ref, check, reached)
-        if details:
-            judged_col = getattr(trace, rules.STAGE2_RULES[rule_used].needs[-1])
-        if rule_used != cfg.rule:
-            need = ", ".join(rules.STAGE2_RULES[cfg.rule].needs)
-            reason += f" [the log has no {need} for rule {cfg.rule}: fell back to {rule_used}]"
-        reasons.append(reason)
-    inf_recent = trend = None
-    floor = theory.informative_probability(theory.p_star(g.value), g.value)
-    if trace.informative is not None:
-        inf_recent, trend, fl = _floor_part(trace, ref, last, g, derived and derived.source)
-        if fl is not None:
-            msg, falling_below, floor = fl
-            if falling_below and verdict == "continue" and mech is None and judged_col is not None:
-                verdict = "watch"
-                msg += ": below the floor and falling, hence watch"
-            reasons.append(msg)
-    elif derived is None or derived.bound is None:
-        wanted = cfg.zero_std_key or " / ".join(logs.COLUMNS["zero_std"])
-        reasons.append(f"informative fraction unknown: the log has no column {wanted}")
-    state = "signal"
+    return mech, on_bound
+
+
+def _no_signal_reasons(run: JudgedRun, mech, on_bound: bool, reasons: list[str]) -> list[str]:
+    """With no signal left, the fact first and the reasons so far "for reference"; on a log
+    without a zero-std share, that the check was skipped and the line that would log it."""
+    derived, trainer = run.derived, run.log.trainer
     if mech is not None:
-        state = f"no_signal:{mech['state']}"
-        reasons = [f"for reference, {r}" for r in reasons]
         unknown_why = None
         if derived is not None and derived.dynamic_sampling:
             unknown_why = (
                 "whether solved or failed is not measurable: the logged reward averages the "
                 "kept groups only"
             )
-        reasons.insert(0, mechanical.no_signal_words(mech, mech_bound, unknown_why))
-        verdict = "stop"
-    elif trace.informative is None:
+        fact = mechanical.no_signal_words(mech, on_bound, unknown_why)
+        return [fact] + [f"for reference, {r}" for r in reasons]
+    reasons = list(reasons)
+    if run.trace.informative is None:
         how = (
             f"; its upper bound, {derived.bound_words}, is above the no-signal level"
             if derived is not None and derived.bound is not None
@@ -279,157 +213,118 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         reasons.append(f"no-signal check skipped: the log ({trainer}) has no zero-std share{how}")
         if derived is not None and derived.config_line:
             reasons.append(f"to log the zero-std share ({trainer}): {derived.config_line}")
+    return reasons
+
+
+def _not_measurable(derived) -> list[str]:
+    """What the trainer's metrics leave unmeasurable (dynamic sampling drops groups)."""
     if derived is not None and derived.dynamic_sampling:
-        reasons.append(
+        return [
             f"dynamic sampling ({derived.dynamic_sampling}): not measurable here: "
             + "; ".join(derived.not_measurable)
+        ]
+    if derived is not None and derived.not_measurable:
+        return ["not measurable here: " + "; ".join(derived.not_measurable)]
+    return []
+
+
+def _window_notes(run: JudgedRun, rv: RuleVerdict, provisional: bool, mech) -> list[str]:
+    """Where the judged window stands: not reached yet (provisional), or judged short of it."""
+    last = run.last
+    if provisional:
+        judged_words = (
+            f"the rule judged {stage2.span_words(run.trace, rv.judged_col, rv.ref, rv.check)} "
+            "(reference step to the last logged step)"
+            if rv.judged_col is not None
+            else "the rule has not judged yet"
         )
-    elif derived is not None and derived.not_measurable:
-        reasons.append("not measurable here: " + "; ".join(derived.not_measurable))
+        return [
+            f"provisional: the check step {rv.check_step} ({rv.window_src}) is not reached "
+            f"(last logged step {last}); {judged_words}"
+        ]
+    if mech is None and rv.check < rv.check_step and rv.judged_col is not None:
+        return [
+            f"judged at step {rv.check}, the log's last step, {rv.check_step - rv.check} short "
+            f"of the check step {rv.check_step}"
+        ]
+    return []
+
+
+def _rests_on(run: JudgedRun) -> list[str]:
+    """The assumed quantities (and any range the data contradicted), the logging interval."""
+    g, rng, pl, iv = run.g, run.rng, run.pl, run.iv
+    out = []
+    assumed = [a for a in (g, rng, pl) if a.source == "assumed" or "outside" in a.words]
+    if assumed:
+        words = [f"planned steps {a.value} {a.words}" if a is pl else a.words for a in assumed]
+        out.append("rests on: " + "; ".join(words))
+    if iv.value["steps"] > 1:
+        out.append(f"the log holds {iv.words}")
+    return out
+
+
+def _compute_saved(run: JudgedRun, verdict: str) -> tuple[float, list[str]]:
+    """The share of the planned RL compute a stop now saves, and its words."""
+    if verdict != "stop":
+        return 0.0, []
+    last, planned, done, log = run.last, run.planned, run.done, run.log
+    saved = (planned - done) / planned
+    counted = f" ({done} steps done, counted from step 0)" if done != last else ""
+    if run.pl.source == "log" and log.finished and log.max_steps is None:
+        return saved, [f"the run finished at step {last}: stopping saves nothing now"]
+    return saved, [
+        f"stopping now (step {last}{counted} of {planned} planned, {run.planned_src}) "
+        f"saves {planned - done} steps, {saved:.1%} of the RL compute"
+    ]
+
+
+def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
+    """The stage-2 verdict with reasons. JSON fields: verdict, reasons, entropy_signal,
+    entropy_drop, informative_fraction, compute_saved, provisional, state, assumptions,
+    best_coverage_step (where the log holds held-out evaluations), and the details
+    (``rankinv.verdicts.monitor_report``).
+
+    In order: the rule on its window; the informative share against its floor (watch when
+    below and falling); the mechanical no-signal state (stop, a fact of the log); held-out
+    coverage falling beyond its noise (stop, stated first)."""
+    run = monitor_run.read(log, cfg)
+    cov = coverage.coverage(log.records, run.planned)
+    cov_verdict, cov_reason = coverage.reason(cov)
+    mech, mech_bound = _mechanical(run)
+    rv = rule_verdict(run, cfg)
+    verdict, more, inf_recent, trend, floor = _informative_part(run, cfg, rv, mech, rv.verdict)
+    reasons = _no_signal_reasons(run, mech, mech_bound, [*rv.reasons, *more])
+    reasons += _not_measurable(run.derived)
+    state = "signal" if mech is None else f"no_signal:{mech['state']}"
+    if mech is not None:
+        verdict = "stop"
     if cov_reason is not None:
         reasons.insert(0, cov_reason)
         if cov_verdict == "stop":
             verdict = "stop"
-    provisional = not reached and mech is None and cov_verdict != "stop"
-    if provisional:
-        judged_words = (
-            f"the rule judged {stage2.span_words(trace, judged_col, ref, check)} (reference "
-            "step to the last logged step)"
-            if judged_col is not None
-            else "the rule has not judged yet"
-        )
-        reasons.append(
-            f"provisional: the check step {check_step} ({window_src}) is not reached (last "
-            f"logged step {last}); {judged_words}"
-        )
-    elif mech is None and check < check_step and judged_col is not None:
-        reasons.append(
-            f"judged at step {check}, the log's last step, {check_step - check} short of "
-            f"the check step {check_step}"
-        )
-    assumed = [a for a in (g, rng, pl) if a.source == "assumed" or "outside" in a.words]
-    if assumed:
-        words = [f"planned steps {a.value} {a.words}" if a is pl else a.words for a in assumed]
-        reasons.append("rests on: " + "; ".join(words))
-    if iv.value["steps"] > 1:
-        reasons.append(f"the log holds {iv.words}")
-    compute_saved = (planned - done) / planned if verdict == "stop" else 0.0
-    if verdict == "stop":
-        counted = f" ({done} steps done, counted from step 0)" if done != last else ""
-        if pl.source == "log" and log.finished and log.max_steps is None:
-            reasons.append(f"the run finished at step {last}: stopping saves nothing now")
-        else:
-            reasons.append(
-                f"stopping now (step {last}{counted} of {planned} planned, {planned_src}) "
-                f"saves {planned - done} steps, {compute_saved:.1%} of the RL compute"
-            )
-    drop = stage2.relative_drop(trace, trace.entropy, ref, check)
-    e_ref = stage2.value_at(trace, trace.entropy, ref, "after")
-    e_chk = stage2.value_at(trace, trace.entropy, check, "before")
-    if keys["entropy"] is None:
-        ent_signal = "none (the log has no entropy column)"
-    elif cfg.entropy_key:
-        ent_signal = f"entropy ({keys['entropy']}, chosen by the user)"
-    else:
-        ent_signal = f"mean token entropy ({keys['entropy']})"
-    thr = details.get("threshold")
-    shown_rule = rule_used or cfg.rule
-    doom = details.get("score")
-    doom_thr = thr if thr is not None else thresholds(shown_rule, cfg)[0]
-    n = trace.steps.size
-    since = cov.steps[0] if cov is not None else ref
-    div = labels.diverges(trace.steps, trace.reward, trace.steps, trace.entropy, since, rng.value)
-    claim = stage2.stop_claim(rule_used, trace, ref, check) if judged_col is not None else None
-    label, action = monitor_label.label(
-        verdict, state, judged_col is not None, cov, div["diverges"], claim
+    provisional = not rv.reached and mech is None and cov_verdict != "stop"
+    reasons += _window_notes(run, rv, provisional, mech)
+    reasons += _rests_on(run)
+    compute_saved, saved_words = _compute_saved(run, verdict)
+    reasons += saved_words
+    trace = run.trace
+    since = cov.steps[0] if cov is not None else rv.ref
+    div = labels.diverges(
+        trace.steps, trace.reward, trace.steps, trace.entropy, since, run.rng.value
     )
-    return {
-        "verdict": verdict,
-        "label": label,
-        "action": action,
-        "provisional": provisional,
-        "state": state,
-        "no_signal": None
-        if mech is None
-        else {k: v for k, v in mech.items() if k != "comparison"}
-        | {
-            "level": mechanical.NO_SIGNAL_ZERO_STD,
-            "steps": mechanical.NO_SIGNAL_STEPS,
-            "bound": mech_bound,
-        },
-        "reasons": reasons,
-        "rule": cfg.rule,
-        "rule_used": rule_used,
-        "rule_on_bound": bool(details.get("bound")),
-        # the quantity and threshold the reasons print (e.g. the informative fraction and
-        # its stop level); doom_*: the same as a doom score, higher = stop
-        "rule_score": None if doom is None else shown_value(shown_rule, doom),
-        "rule_threshold": shown_value(shown_rule, doom_thr),
-        "rule_stops_when": stops_when(shown_rule),
-        "doom_score": doom,
-        "doom_threshold": doom_thr,
-        "rule_accuracy": rules.stage2_accuracy_note(shown_rule),
-        "entropy_signal": ent_signal,
-        "entropy_drop": drop,
-        "entropy_ref": None if e_ref is None else {"step": e_ref[0], "value": e_ref[1]},
-        "entropy_check": None if e_chk is None else {"step": e_chk[0], "value": e_chk[1]},
-        "informative_fraction": inf_recent,
-        "informative_trend_per_step": trend,
-        "informative_floor": floor,
-        "informative_source": None if derived is None else derived.source or derived.bound_words,
-        "compute_saved": compute_saved,
-        "planned_steps": planned,
-        "planned_steps_source": planned_src,
-        "group_size": g.value,
-        "reward_range": list(rng.value),
-        "assumptions": [a.to_json() for a in (g, rng, pl, iv)],
-        "trainer": trainer,
-        "dynamic_sampling": None if derived is None else derived.dynamic_sampling,
-        "config_line": None if derived is None else derived.config_line,
-        "coverage": None if cov is None else cov.to_json(),
-        "best_coverage_step": None if cov is None else cov.keep_step,
-        "steps_seen": n,
-        "last_step": last,
-        "steps_done": done,
-        "check_reached": reached,
-        "window": {"ref_step": ref, "check_step": check_step, "from": window_src},
-        "columns": keys,
-        "log_format": log.format,
-        "log_issues": log.issues,
-        "config": asdict(cfg),
-        "signal": None
-        if rule_used is None or thr is None or details.get("bound")
-        else panels.signal_panel(trace, rule_used, ref, check, thr, keys),
-        "series": {
-            "step": trace.steps.tolist(),
-            "entropy": panels.col_list(trace.entropy, n),
-            "informative": panels.col_list(trace.informative, n),
-            "reward": panels.col_list(trace.reward, n),
-        },
-    }
-
-
-def basis(rep: dict) -> str:
-    """What a report's verdict rests on, in words (the CLI and report.md print it)."""
-    used = rep.get("rule_used")
-    if rep.get("state", "signal").startswith("no_signal"):
-        what = f"no signal: {rep['state'].split(':', 1)[1]}, a fact of the log"
-    elif rep.get("rule_on_bound"):
-        what = f"rule {used} on an upper bound of the informative share from the mean reward"
-    elif used in ("paper", "paper_min"):
-        what = f"rule {used}; signal: {rep['entropy_signal']}"
-    elif used:
-        sig = rep.get("signal") or {}
-        what = f"rule {used}; signal: {sig.get('name', '?')} ({panels.signal_source(sig)})"
-    else:
-        what = "no rule computable on this log"
-    prov = "provisional: the check step is not reached; " if rep.get("provisional") else ""
-    return prov + what
-
-
-def is_report(data) -> bool:
-    """Whether loaded JSON is a monitor report (found by content, whatever its file name)."""
-    return isinstance(data, dict) and {"verdict", "reasons", "series", "config"} <= set(data)
+    judged = rv.judged_col is not None
+    claim = stage2.stop_claim(rv.rule_used, trace, rv.ref, rv.check) if judged else None
+    label, action = monitor_label.label(verdict, state, judged, cov, div["diverges"], claim)
+    return monitor_report.report(
+        run,
+        cfg,
+        rv,
+        monitor_report.Decision(
+            verdict, label, action, provisional, state, mech, mech_bound, reasons, compute_saved
+        ),
+        monitor_report.Informative(inf_recent, trend, floor),
+        cov,
+    )
 
 
 def monitor(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> dict:

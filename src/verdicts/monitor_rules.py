@@ -1,17 +1,26 @@
 """The stage-2 rule part of the monitor: which rule may speak on a log (eligibility and
 fallback), the window it judges, its thresholds and its verdict in words. Windows quote only
-steps the log holds a value at."""
+steps the log holds a value at. ``rule_verdict``: what the rule says on a run."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from rankinv.errors import UserError
 from rankinv.theory import paper
 from rankinv.verdicts import rules, stage2
+from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
 
 if TYPE_CHECKING:
     from rankinv.verdicts.monitor import MonitorConfig
+    from rankinv.verdicts.monitor_run import JudgedRun
+
+#: A log that ends this many steps short of the check step is judged at its last step (the
+#: simulator's logs hold steps 0..149 for 150 updates).
+CHECK_STEP_TOLERANCE = 1
 
 #: Rules whose doom score is shown as offset - score (the quantity itself: a change, or the
 #: informative fraction for "informative"), stopping when that is below its level.
@@ -42,7 +51,7 @@ def judged_window(
     step given past the planned total is refused (its fraction of the run would be > 1)."""
     from rankinv.verdicts.stage2 import check_window
 
-    frac = rules.STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
+    frac = STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
     if rule in ("paper", "paper_min") or frac is None:
         ref, check, src = paper.REF_STEP, paper.CHECK_STEP, "the paper's steps"
     else:
@@ -86,7 +95,7 @@ def usable(rule: str, trace: stage2.Trace, hidden: tuple[str, ...] = ()) -> bool
     """Whether the log has every column ``rule`` reads (``hidden``: columns the log holds
     but cannot measure, e.g. the reward of the kept groups under dynamic sampling)."""
     return all(
-        getattr(trace, c) is not None and c not in hidden for c in rules.STAGE2_RULES[rule].needs
+        getattr(trace, c) is not None and c not in hidden for c in stage2.STAGE2_RULES[rule].needs
     )
 
 
@@ -95,11 +104,11 @@ def eligible(rule: str, trace: stage2.Trace) -> str | None:
     not scale-free (reward_slope), one at or below chance on held-out settings, and
     paper_min on a log without a worst-token entropy (it would read the mean entropy, where
     it was not calibrated) are not eligible."""
-    if not rules.STAGE2_RULES[rule].scale_free:
+    if not stage2.STAGE2_RULES[rule].scale_free:
         return "not scale-free"
     if rule == "paper_min" and trace.min_entropy is None:
         return "calibrated on the worst-token entropy, which the log lacks"
-    auc = rules.STAGE2_CALIBRATION.get(rule, {}).get("auc")
+    auc = STAGE2_CALIBRATION.get(rule, {}).get("auc")
     if auc is None or auc <= 0.5:
         return "no better than chance on held-out settings"
     return None
@@ -111,8 +120,8 @@ def fallback(rule: str, trace: stage2.Trace, hidden: tuple[str, ...] = ()) -> st
     if usable(rule, trace, hidden):
         return rule
     order = sorted(
-        (r for r in rules.STAGE2_CALIBRATION if r in rules.STAGE2_RULES),
-        key=lambda r: -(rules.STAGE2_CALIBRATION[r].get("auc") or 0),
+        (r for r in STAGE2_CALIBRATION if r in stage2.STAGE2_RULES),
+        key=lambda r: -(STAGE2_CALIBRATION[r].get("auc") or 0),
     )
     return next((r for r in order if usable(r, trace, hidden) and eligible(r, trace) is None), None)
 
@@ -125,14 +134,14 @@ def rule_for(rule: str, trace: stage2.Trace, derived) -> str | None:
     speaks on that bound (None here: the monitor's bound part)."""
     if derived is None:
         return fallback(rule, trace)
-    if derived.bound is not None and "informative" in rules.STAGE2_RULES[rule].needs:
+    if derived.bound is not None and "informative" in stage2.STAGE2_RULES[rule].needs:
         return None
     return fallback(rule, trace, ("reward",) if derived.dynamic_sampling else ())
 
 
 def rule_part(trace, rule, cfg, ref, check, reached):
     """The verdict of one rule at ``check``: (verdict, reason, details)."""
-    score = rules.stage2_score(rule, trace, ref, check)
+    score = stage2.stage2_score(rule, trace, ref, check)
     thr, watch_thr = thresholds(rule, cfg)
     note = rules.stage2_accuracy_note(rule)
     if score is None:
@@ -151,7 +160,7 @@ def rule_part(trace, rule, cfg, ref, check, reached):
         verdict = "watch"
     else:
         verdict = "continue"
-    col = getattr(trace, rules.STAGE2_RULES[rule].needs[-1])
+    col = getattr(trace, stage2.STAGE2_RULES[rule].needs[-1])
     window = f"over {stage2.span_words(trace, col, ref, check)}"
     if rule in ("paper", "paper_min"):
         what = "worst-token" if rule == "paper_min" and trace.min_entropy is not None else "mean"
@@ -205,7 +214,7 @@ def rule_part(trace, rule, cfg, ref, check, reached):
             "the change", "the stop level", "+.3f"
         )
     else:
-        text = f"{rules.STAGE2_RULES[rule].description} {window}: " + stop_cmp.words(
+        text = f"{stage2.STAGE2_RULES[rule].description} {window}: " + stop_cmp.words(
             "the score", "the stop threshold"
         )
     if verdict == "watch" and stop_cmp.side == bad and not reached:
@@ -213,7 +222,7 @@ def rule_part(trace, rule, cfg, ref, check, reached):
     elif verdict == "watch":
         fmt = {"paper": ".0%", "paper_min": ".0%", "informative": ".2f"}.get(rule, "+.3f")
         level = (
-            f"the watch level {stage2._fmt(shown(watch_thr), fmt)} ("
+            f"the watch level {stage2.format_value(shown(watch_thr), fmt)} ("
             + (f"{cfg.watch_fraction:g} of the stop threshold" if rule == "paper" else "calibrated")
             + ")"
         )
@@ -221,3 +230,101 @@ def rule_part(trace, rule, cfg, ref, check, reached):
     reason = f"rule {rule}: {text}; {verdict} ({note})"
     details = {"score": score, "threshold": thr, "watch_threshold": watch_thr}
     return verdict, reason, details | {"side": stop_cmp.side}
+
+
+def _bound_rule(trace, derived, cfg, ref, check, reached):
+    """The informative rule on the upper bound of the informative share: it decides only
+    when the bound is below the rule's watch or stop level (then so is the true share)."""
+    if derived is None or derived.bound is None or eligible("informative", trace) is not None:
+        return None
+    bt = replace(trace, informative=derived.bound)
+    verdict, reason, details = rule_part(bt, "informative", cfg, ref, check, reached)
+    if not details:
+        return None
+    reason = reason.replace(
+        "the informative-group fraction", "the informative-group fraction's upper bound", 1
+    )
+    reason = reason.replace(
+        "rule informative:", f"rule informative on a bound ({derived.bound_words}):", 1
+    )
+    return verdict, reason, details
+
+
+@dataclass(frozen=True)
+class RuleVerdict:
+    """What the stage-2 rule said: the rule that ran (None: none could), the window it
+    judged, its verdict and reasons, the numbers they rest on (``details``) and the column it
+    read (None until it judged)."""
+
+    rule_used: str | None
+    ref: int
+    check: int  # the step judged: the check step, or the log's last step before it
+    check_step: int
+    window_src: str
+    reached: bool
+    verdict: str
+    reasons: tuple[str, ...]
+    details: dict
+    judged_col: np.ndarray | None
+
+
+def _cannot_run(rule: str, bound) -> str:
+    need = ", ".join(stage2.STAGE2_RULES[rule].needs)
+    why = (
+        ""
+        if bound is None
+        else " (its upper bound from the mean reward is above the rule's levels: it "
+        "decides nothing)"
+    )
+    return (
+        f"rule {rule} cannot run: it needs {need}, which the log lacks or cannot "
+        f"measure{why}, and no "
+        "eligible calibrated rule can be computed on its columns (reward_slope is not "
+        "scale-free; paper_min needs a worst-token entropy column); continue, undetermined"
+    )
+
+
+def rule_verdict(run: JudgedRun, cfg: MonitorConfig) -> RuleVerdict:
+    """The configured rule (or the eligible one it falls back to, or the informative rule on
+    an upper bound of the informative share) on its window of the run."""
+    trace, derived, last = run.trace, run.derived, run.last
+    rule_used = rule_for(cfg.rule, trace, derived)
+    ref, check_step, window_src = judged_window(
+        cfg, rule_used or "informative", run.planned, run.planned_src
+    )
+    reached = last >= check_step - CHECK_STEP_TOLERANCE
+    check = min(check_step, last)
+    details: dict = {}
+    judged_col = None
+    bound = _bound_rule(trace, derived, cfg, ref, check, reached) if check > ref else None
+    if rule_used is None and bound is not None and bound[0] != "continue":
+        verdict, reason, details = bound
+        rule_used, judged_col = "informative", derived.bound
+        details = details | {"bound": True}
+    elif rule_used is None:
+        verdict, reason = "continue", _cannot_run(cfg.rule, bound)
+    elif check <= ref:
+        verdict = "continue"
+        reason = (
+            f"rule {rule_used}: not enough steps to judge yet (it judges steps {ref} to "
+            f"{check_step}; the last logged step is {last}); continue for now"
+        )
+    else:
+        verdict, reason, details = rule_part(trace, rule_used, cfg, ref, check, reached)
+        if details:
+            judged_col = getattr(trace, stage2.STAGE2_RULES[rule_used].needs[-1])
+        if rule_used != cfg.rule:
+            need = ", ".join(stage2.STAGE2_RULES[cfg.rule].needs)
+            reason += f" [the log has no {need} for rule {cfg.rule}: fell back to {rule_used}]"
+    return RuleVerdict(
+        rule_used,
+        ref,
+        check,
+        check_step,
+        window_src,
+        reached,
+        verdict,
+        (reason,),
+        details,
+        judged_col,
+    )

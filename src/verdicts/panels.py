@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rankinv.verdicts.stage2 import STAGE2_RULES, _fmt, value_at
+from rankinv.verdicts.stage2 import STAGE2_RULES, format_value, value_at
 
 
 def col_list(values, n) -> list:
@@ -53,9 +53,9 @@ def signal_panel(trace, rule, ref, check, thr, keys) -> dict | None:
             line = {
                 "steps": [ref, check],
                 "values": [start[1], start[1] + need],
-                "label": f"least rise that continues ({_fmt(-thr, '+.0%')} of headroom)"
+                "label": f"least rise that continues ({format_value(-thr, '+.0%')} of headroom)"
                 if rule == "reward_gain"
-                else f"least rise that continues ({_fmt(-thr, '+.3f')})",
+                else f"least rise that continues ({format_value(-thr, '+.3f')})",
             }
     key = keys.get("zero_std") if name == "informative" else keys.get(name)
     return {

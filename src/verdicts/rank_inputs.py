@@ -14,7 +14,7 @@ from rankinv.errors import UserError
 from rankinv.records import Plan
 from rankinv.verdicts import signals as sg
 from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
-from rankinv.verdicts.tables import percent_to_share
+from rankinv.verdicts.tables import number, percent_to_share, read_rows, row_label
 
 #: Bootstrap replicates of a probe's counts for the sampling noise of its signals.
 NOISE_REPLICATES = 100
@@ -101,31 +101,30 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
 
 def table_signals(row: dict) -> tuple[dict, int | None]:
     """The signals one table row carries, and the k of its pass@k column."""
-    from rankinv.verdicts.compare import _number
 
     vals: dict = {}
     for name, cols in TABLE_COLUMNS.items():
         col = next((c for c in cols if row.get(c) is not None), None)
-        vals[name] = None if col is None else _number(row[col], col, 0)
+        vals[name] = None if col is None else number(row[col], col, 0)
     ks = sorted(int(m.group(1)) for c in row if (m := _PASS_K.match(c)) and row[c] is not None)
     k = None
     if row.get("pre_pass_at_k") is not None:
         k = int(row["k"]) if row.get("k") is not None else None
-        vals["pass_at_k"] = _number(row["pre_pass_at_k"], "pre_pass_at_k", 0)
+        vals["pass_at_k"] = number(row["pre_pass_at_k"], "pre_pass_at_k", 0)
     elif ks:
         k = 10 if 10 in ks else [x for x in ks if x > 1][0] if any(x > 1 for x in ks) else None
         if k is not None:
-            vals["pass_at_k"] = _number(row[f"pre_pass_at_{k}"], f"pre_pass_at_{k}", 0)
+            vals["pass_at_k"] = number(row[f"pre_pass_at_{k}"], f"pre_pass_at_{k}", 0)
     se = {}
     for name, cols in TABLE_COLUMNS.items():
         for col in cols:
             if row.get(f"{col}_se") is not None:
-                se[name] = _number(row[f"{col}_se"], f"{col}_se", 0)
+                se[name] = number(row[f"{col}_se"], f"{col}_se", 0)
     for col in ("pre_pass_at_k", f"pre_pass_at_{k}"):
         if k is not None and row.get(f"{col}_se") is not None:
-            se["pass_at_k"] = _number(row[f"{col}_se"], f"{col}_se", 0)
+            se["pass_at_k"] = number(row[f"{col}_se"], f"{col}_se", 0)
     if row.get("pre_pass_at_1_se") is not None:
-        se["pass_at_1"] = _number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", 0)
+        se["pass_at_1"] = number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", 0)
     return vals | {"_se": se}, k
 
 
@@ -173,7 +172,6 @@ def missing_brief(values: dict[str, list], names: list[str]) -> str:
 def from_table(path):
     """One rung per table row (the signals its columns allow, their _se columns, its depth
     column where given), and the k of its pass@k."""
-    from rankinv.verdicts.compare import _number, _row_label, read_rows
 
     rows = read_rows(path)
     if len(rows) < 2:
@@ -183,10 +181,10 @@ def from_table(path):
     for i, r in enumerate(rows):
         vals, k = table_signals(r)
         ks.add(k)
-        name = _row_label(r, i)
+        name = row_label(r, i)
         if r.get("seed") is not None and r.get("name") is not None:
             name = f"{name} (seed {r['seed']})"
-        depth = None if r.get("depth") is None else _number(r["depth"], "depth", 0)
+        depth = None if r.get("depth") is None else number(r["depth"], "depth", 0)
         se = vals.pop("_se")
         rungs.append(
             {"checkpoint": name, "probe_dir": None, "se": se, "values": vals, "depth": depth}

@@ -1,73 +1,46 @@
-"""Stage-1 signals and stage-2 rules as pure functions, and the defaults calibration chose.
+"""The calibrated stage-2 thresholds, and a calibrated rule's held-out accuracy in words.
 
-Every candidate here is scored by ``rankinv calibrate`` on held-out simulated settings (and
-checked on the real runs we have); the defaults at the bottom of this file are constants
-copied from the calibrate run saved under ``figures/data/calibrate/``: nothing is
-calibrated at run time. The paper's rules stay available by name ("paper") as the baseline.
-
-Stage 1 (before RL) works on a checkpoint's probe: per-prompt sample counts (n_i, c_i),
-token entropies, the GRPO group size g and the planned RL budget. Every signal is oriented so
-that its *expected* sign is stated: +1 means "higher predicts a better post-RL outcome".
-
-Stage 2 (during RL) works on a run's log: per-step entropy, worst-token entropy, the share of
-groups whose rewards are all equal (``frac_reward_zero_std``), the all-fail share and the
-mean reward. Each rule gives a *doom score* at a check step (higher = more likely doomed) and
-stops when the score exceeds its threshold.
+The rules themselves are ``rankinv.verdicts.stage2``; the stage-1 signals
+``rankinv.verdicts.signals``; the calibrated defaults ``rankinv.verdicts._calibrated``
+(constants copied from the calibrate run saved under ``figures/data/calibrate/`` by
+scripts/update_calibrated.py; tests/test_evaluation_calibrate.py checks that the two agree):
+nothing is calibrated at run time. Here: the threshold (and watch level) each rule stops at,
+"paper" at the paper's 0.5, and the words for how often a rule's stop was right on the
+held-out half of the simulated settings.
 """
 
 from __future__ import annotations
 
 from rankinv.errors import UserError
 from rankinv.theory import paper
+from rankinv.verdicts import _calibrated, signals, stage2
+from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
+from rankinv.verdicts.stage2 import STAGE2_RULES
 
-# The calibrated defaults: copied from the calibrate run saved at
-# figures/data/calibrate/calibrate.json (scripts/update_calibrated.py writes the module;
-# tests/test_evaluation_calibrate.py checks that the two agree). Held-out numbers: measured on the
-# report half of the simulated settings.
-from rankinv.verdicts._calibrated import (
-    DEFAULT_STAGE1_RISK_SIGNAL,
-    DEFAULT_STAGE1_SIGNAL,
-    DEFAULT_STAGE2_RULE,
-    STAGE1_CALIBRATION,
-    STAGE2_CALIBRATION,
-)
-
-# ---------------------------------------------------------------- stage 1
-# Computed once, in rankinv.verdicts.signals; re-exported here for the rules' callers.
-from rankinv.verdicts.signals import (  # noqa: E402
-    STAGE1_SIGNALS,
-    Signal,
-    signal_sign,
-    stage1_accuracy_note,
-    stage1_signals,
-)
-
-# ---------------------------------------------------------------- stage 2
-# The stage-2 rules and the mechanical no-signal state live in rankinv.verdicts.stage2; their
-# names stay importable from here.
-from rankinv.verdicts.stage2 import STAGE2_RULES, Rule, Trace, stage2_score  # noqa: E402
-
-# ---------------------------------------------------------------- calibrated defaults
-__all__ = [
+# ---------------------------------------------------------------- not defined here
+# Names defined in signals, stage2 and _calibrated that validate/probe.py, validate/summary.py,
+# experiment/evidence.py and experiment/demo.py (and their tests) still read through this
+# module while those files are rewritten on other branches (issue 37). Delete these lines
+# once they import from the defining modules; tests/test_layers.py names the files that
+# still do (STAGE2_RULES and STAGE2_CALIBRATION, used here, go with them).
+DEFAULT_STAGE1_RISK_SIGNAL = _calibrated.DEFAULT_STAGE1_RISK_SIGNAL
+DEFAULT_STAGE2_RULE = _calibrated.DEFAULT_STAGE2_RULE
+STAGE1_SIGNALS = signals.STAGE1_SIGNALS
+stage1_signals = signals.stage1_signals
+Trace = stage2.Trace
+stage2_score = stage2.stage2_score
+#: The names above and the two this module reads, which other modules should import from
+#: where they are defined.
+NOT_DEFINED_HERE = (
     "DEFAULT_STAGE1_RISK_SIGNAL",
-    "DEFAULT_STAGE1_SIGNAL",
     "DEFAULT_STAGE2_RULE",
-    "STAGE1_CALIBRATION",
     "STAGE1_SIGNALS",
-    "STAGE2_CALIBRATION",
-    "STAGE2_RULES",
-    "Rule",
-    "Signal",
-    "Trace",
     "stage1_signals",
+    "Trace",
     "stage2_score",
-    "rule_threshold",
-    "rule_watch_threshold",
-    "signal_sign",
-    "stage2_accuracy_note",
-    "precision_vs_base_rate",
-    "stage1_accuracy_note",
-]
+    "STAGE2_RULES",
+    "STAGE2_CALIBRATION",
+)
 
 
 def rule_watch_threshold(rule: str) -> float:

@@ -3,8 +3,8 @@
 Stage 2 (during RL) works on a run's log: per-step entropy, worst-token entropy, the share of
 groups whose rewards are all equal (``frac_reward_zero_std``), the all-fail share and the
 mean reward. Each rule gives a *doom score* at a check step (higher = less worth continuing)
-and stops when the score exceeds its calibrated threshold (``rankinv.verdicts.rules`` holds
-the calibrated defaults and re-exports these names).
+and stops when the score exceeds its calibrated threshold (``rankinv.verdicts.rules`` reads
+the thresholds from the calibrated defaults, ``rankinv.verdicts._calibrated``).
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ class Comparison:
 
     def words(self, name: str, what: str = "the threshold", fmt: str = ".3f", where="") -> str:
         """E.g. "the drop 26% over steps 10-150 is below the stop threshold 50%"."""
-        v, t = _fmt(self.value, fmt), _fmt(self.threshold, fmt)
+        v, t = format_value(self.value, fmt), format_value(self.threshold, fmt)
         return f"{name} {v}{where} is {self.side} {what} {t}"
 
 
-def _fmt(x: float, fmt: str) -> str:
+def format_value(x: float, fmt: str) -> str:
     """format(), without a sign on a value that rounds to zero ("-0.000" -> "0.000")."""
     s = format(x, fmt)
     return format(0.0, fmt.replace("+", "")) if float(s.rstrip("%")) == 0 else s
@@ -113,7 +113,8 @@ class Rule:
     baseline: bool = False
 
 
-def _window(trace: Trace, values: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+def window_values(trace: Trace, values: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+    """The finite values logged at steps in [lo, hi]; None when there are none."""
     if values is None:
         return None
     m = (trace.steps >= lo) & (trace.steps <= hi) & np.isfinite(values)
@@ -168,11 +169,11 @@ def relative_drop(trace: Trace, values, ref: int, check: int) -> float | None:
 def _recent(trace: Trace, values, ref: int, check: int, share: float = 0.25) -> float | None:
     """Mean over the last ``share`` of the window [ref, check] (at least one logged step)."""
     lo = check - max(1, int(round(share * (check - ref))))
-    w = _window(trace, values, lo, check)
+    w = window_values(trace, values, lo, check)
     return None if w is None else float(np.mean(w))
 
 
-def _fit(trace: Trace, values, ref: int, check: int):
+def linear_fit(trace: Trace, values, ref: int, check: int):
     """Least-squares line over [ref, check]: (change over the window, its standard error,
     the fitted value at ref); None with fewer than 3 points."""
     if values is None:
@@ -192,7 +193,7 @@ def _fit(trace: Trace, values, ref: int, check: int):
 def reward_gain(trace: Trace, ref: int, check: int) -> float | None:
     """The reward's linear change over [ref, check] as a share of the headroom it had at ref:
     change / (max reward - fitted reward at ref); 1 = the whole headroom was gained."""
-    f = _fit(trace, trace.reward, ref, check)
+    f = linear_fit(trace, trace.reward, ref, check)
     if f is None:
         return None
     change, _, start = f
@@ -215,7 +216,7 @@ def _score_informative(t, ref, check):
 
 
 def _score_informative_trend(t, ref, check):
-    f = _fit(t, t.informative, ref, check)
+    f = linear_fit(t, t.informative, ref, check)
     return None if f is None else -f[0]
 
 
@@ -224,7 +225,7 @@ def _score_all_fail(t, ref, check):
 
 
 def _score_reward_slope(t, ref, check):
-    f = _fit(t, t.reward, ref, check)
+    f = linear_fit(t, t.reward, ref, check)
     return None if f is None else -f[0]
 
 
@@ -235,7 +236,7 @@ def _score_reward_gain(t, ref, check):
 
 def _score_reward_z(t, ref, check):
     """Minus the reward's change over its standard error (a t-statistic: noise-scaled)."""
-    f = _fit(t, t.reward, ref, check)
+    f = linear_fit(t, t.reward, ref, check)
     if f is None:
         return None
     change, se, _ = f
@@ -278,7 +279,7 @@ def _score_reward_edge(t, ref, check):
 def _score_reward_trend(t, ref, check):
     """Minus the reward's linear change over the last half of the window, as a share of its
     range."""
-    f = _fit(t, t.reward, ref + (check - ref) // 2, check)
+    f = linear_fit(t, t.reward, ref + (check - ref) // 2, check)
     lo, hi = t.reward_range
     return None if f is None else -f[0] / (hi - lo)
 

@@ -9,13 +9,14 @@ from dataclasses import asdict
 import numpy as np
 
 from rankinv.errors import UserError
-from rankinv.verdicts import logs, rules
+from rankinv.verdicts import logs
 from rankinv.verdicts.monitor import MonitorConfig, analyse
+from rankinv.verdicts.stage2 import STAGE2_RULES
 
 
 def doom_words(rule: str) -> str:
     """What the doom score of ``rule`` is, in words (higher = less worth continuing)."""
-    desc = rules.STAGE2_RULES[rule].description if rule in rules.STAGE2_RULES else rule
+    desc = STAGE2_RULES[rule].description if rule in STAGE2_RULES else rule
     return (
         f"the doom score is rule {rule}'s score at the sweep's common step: {desc}; higher "
         "means less worth continuing, and the runs are ranked by it"

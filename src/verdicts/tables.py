@@ -1,9 +1,15 @@
-"""Reading tabular inputs shared by the monitor and compare."""
+"""Reading tabular inputs shared by the monitor, compare and rank: CSV text, a file of rows
+(CSV or JSON), a cell as a number, a row's label."""
 
 from __future__ import annotations
 
 import csv
+import json
+import math
 import re
+from pathlib import Path
+
+from rankinv.errors import InputNotFound, UserError
 
 #: Cells read as missing (case-insensitive), besides the empty cell.
 MISSING_TOKENS = frozenset({"n/a", "na", "nan", "none", "null", "-", "--", "?", "missing"})
@@ -95,3 +101,47 @@ def percent_to_share(rows: list[dict], columns: list[str]) -> tuple[list[dict], 
             "on one scale if they are percent too"
         )
     return rows, warnings
+
+
+def read_rows(path: str | Path) -> list[dict]:
+    """The rows of a CSV file, or of a JSON list of objects or {"rows": [...]}."""
+    p = Path(path)
+    if not p.exists():
+        raise InputNotFound(f"file not found: {p}")
+    if p.is_dir():
+        raise UserError(f"{p} is a directory; pass a CSV or JSON file of checkpoints")
+    if p.suffix == ".csv":
+        return read_csv_records(p.read_text())
+    try:
+        data = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{p.name} is neither CSV nor valid JSON ({exc.msg})") from None
+    rows = data.get("rows") if isinstance(data, dict) else data
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise UserError(f"{p.name}: expected a list of row objects or {{'rows': [...]}}")
+    return rows
+
+
+def number(value, column: str, row: int):
+    """A cell as float or None (missing); text in a numeric column is an error."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in MISSING_TOKENS):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UserError(
+            f"column {column!r}, row {row + 1}: {value!r} is not a number "
+            "(write n/a or leave the cell empty for a missing value)"
+        )
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def row_label(r: dict, i: int) -> str:
+    """A row's name, else "row i" with its depth and seed where given."""
+    if r.get("name") is not None:
+        return str(r["name"])
+    parts = [f"row {i + 1}"]
+    if r.get("depth") is not None:
+        parts.append(f"depth {r['depth']:g}" if isinstance(r["depth"], float) else str(r["depth"]))
+    if r.get("seed") is not None:
+        parts.append(f"seed {r['seed']:g}" if isinstance(r["seed"], float) else str(r["seed"]))
+    return ", ".join(parts)

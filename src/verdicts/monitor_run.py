@@ -1,0 +1,72 @@
+"""The run as the monitor judges it: a log's trace with every quantity its verdict rests on
+(the group size g, the reward range, the planned steps, the logging interval: each given,
+read from the log or named as assumed, ``rankinv.verdicts.assumptions``) and, on a log
+without a zero-std share, the informative share its trainer's metrics allow
+(``rankinv.verdicts.trainers``: measured another way, or bounded)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from rankinv.errors import UserError
+from rankinv.verdicts import assumptions, logs, stage2, trainers
+from rankinv.verdicts.assumptions import Assumed
+
+if TYPE_CHECKING:
+    from rankinv.verdicts.monitor import MonitorConfig
+
+
+@dataclass(frozen=True)
+class JudgedRun:
+    log: logs.RunLog
+    trace: stage2.Trace  # with the reward range and logging interval below
+    keys: dict  # quantity -> the log's metric name it was read from (None: absent)
+    g: Assumed
+    rng: Assumed  # the reward range
+    pl: Assumed  # the planned steps
+    iv: Assumed  # the logging interval: {"steps", "averaged"}
+    derived: trainers.Derived | None  # None: the log holds a zero-std share
+
+    @property
+    def last(self) -> int:
+        """The log's last step."""
+        return int(self.trace.steps.max())
+
+    @property
+    def planned(self) -> int:
+        return int(self.pl.value)
+
+    @property
+    def planned_src(self) -> str:
+        return self.pl.words
+
+    @property
+    def done(self) -> int:
+        """RL steps done, at most the planned total (a log of steps 0..planned ends the run)."""
+        return min(stage2.steps_done(self.trace), self.planned)
+
+
+def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
+    """The trace of ``log`` under ``cfg``'s column names, with its assumptions."""
+    trace, keys = logs.trace(log.records, cfg.entropy_key, cfg.zero_std_key, cfg.reward_key)
+    if not trace.steps.size:
+        raise UserError("log has no usable rows (no logged step)")
+    rng = assumptions.reward_range(trace.reward, cfg.reward_range)
+    g = assumptions.group_size(log.records, cfg.group_size)
+    iv = assumptions.logging_interval(trace, log.logging_steps, log.trainer)
+    trace = replace(
+        trace,
+        reward_range=rng.value,
+        interval=iv.value["steps"],
+        averaged=iv.value["averaged"],
+    )
+    last = int(trace.steps.max())
+    pl = assumptions.planned_steps(log, cfg.planned_steps, last, stage2.steps_done(trace))
+    derived = None
+    if trace.informative is None:
+        derived = trainers.derive(log.records, log.trainer, trace, g.value)
+        if derived.informative is not None:
+            trace = replace(trace, informative=derived.informative)
+            keys["informative"] = logs.pick_key(log.records, "filter_pass_rate")
+    return JudgedRun(log, trace, keys, g, rng, pl, iv, derived)
