@@ -215,8 +215,13 @@ def monitor_figure(rep: dict, out: Path, name: str) -> Path:
     else:
         a1.text(0.5, 0.5, "no rule computable on this log", ha="center", transform=a1.transAxes)
         deciding = "nothing"
-    a1.set_title(f"What decided: {deciding}", fontsize=10)
-    if sig is not None and sig["name"] in ("entropy", "min_entropy"):
+    floor_decided = rep.get("decided_by") == "informative_floor"
+    if floor_decided:  # the rule said continue; the informative floor (right) raised it
+        deciding = "the informative floor (right panel)"
+        a1.set_title(f"The rule ({rep['rule_used']}): continue on its own", fontsize=10)
+    else:
+        a1.set_title(f"What decided: {deciding}", fontsize=10)
+    if sig is not None and (sig["name"] in ("entropy", "min_entropy") or floor_decided):
         vals = [(x, v) for x, v in zip(s["step"], s["informative"], strict=True) if v is not None]
         ylabel, title = "informative-group fraction", "Groups carrying a learning signal"
         g = rep.get("group_size", cfg["group_size"])
@@ -242,8 +247,9 @@ def monitor_figure(rep: dict, out: Path, name: str) -> Path:
     # below the axes: inside, it hid part of a noisy series
     a1.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=3, frameon=False)
     prov = " (provisional)" if rep.get("provisional") else ""
+    where = "" if floor_decided else " (left)"
     fig.suptitle(
-        f"{name}: verdict {rep['verdict']}{prov}, decided by {deciding} (left)", fontsize=11
+        f"{name}: verdict {rep['verdict']}{prov}, decided by {deciding}{where}", fontsize=11
     )
     fig.tight_layout()
     path = out / f"monitor_{name}.png"

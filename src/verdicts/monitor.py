@@ -315,7 +315,16 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     judged = rv.judged_col is not None
     claim = stage2.stop_claim(rv.rule_used, trace, rv.ref, rv.check) if judged else None
     label, action = monitor_label.label(verdict, state, judged, cov, div["diverges"], claim)
-    return monitor_report.report(
+    # what set the verdict, for readers that draw it (the report's figures)
+    if cov_verdict == "stop":
+        decided_by = "coverage"
+    elif mech is not None:
+        decided_by = "no_signal"
+    elif verdict != rv.verdict:
+        decided_by = "informative_floor"  # the floor raised the rule's continue to watch
+    else:
+        decided_by = "rule" if judged else None
+    out = monitor_report.report(
         run,
         cfg,
         rv,
@@ -325,6 +334,8 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
         monitor_report.Informative(inf_recent, trend, floor),
         cov,
     )
+    out["decided_by"] = decided_by
+    return out
 
 
 def monitor(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> dict:
