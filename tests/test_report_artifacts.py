@@ -76,3 +76,21 @@ def test_report_compare_section_is_honest(tmp_path):
     assert "**trend, not significant at this n** (permutation p = 0.0833)" in report
     assert "Strongest predictor by |rho|: `pre_pass_at_1`" in report
     assert "| adv_var (not scored) | - (same ranks as pre_pass_at_1) |" in report
+
+
+def test_report_on_a_folder_of_probe_folders(tmp_path):
+    """issue 38: `report runs/ladder` said "no rankinv artifacts" though its subfolders held
+    probes; each is now a section, in natural order, its figure linked from the report."""
+    import shutil
+    from pathlib import Path
+
+    from rankinv.report import build_report
+
+    src = Path(__file__).resolve().parents[1] / "figures/data/mini/probes"
+    for d in (1, 16, 2):
+        shutil.copytree(src / f"teacher-s0-d{d}", tmp_path / f"teacher-s0-d{d}")
+    text = build_report(tmp_path).read_text()
+    heads = [ln for ln in text.splitlines() if ln.startswith("## Checkpoint probe")]
+    assert heads == [f"## Checkpoint probe: teacher-s0-d{d}" for d in (1, 2, 16)]
+    assert "(teacher-s0-d2/probe.png)" in text
+    assert (tmp_path / "teacher-s0-d2" / "probe.png").exists()

@@ -13,6 +13,7 @@ validate_summary.json (rankinv validate --out). Figures are drawn only from thes
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from rankinv.errors import NotADirectoryInput, UserError
@@ -222,13 +223,21 @@ def _monitor_section(rep: dict, d: Path, name: str) -> list[str]:
     return lines + ["", f"![monitor {name}](monitor_{name}.png)", ""]
 
 
-def _probe_section(v: dict, d: Path) -> list[str]:
-    lines = ["## Checkpoint probe", "", f"Model `{v.get('model')}`, risk **{v['risk']}**.", ""]
+def _probe_section(v: dict, d: Path, sub: str | None = None) -> list[str]:
+    """One probe; ``sub``: its folder's name when it sits in a subfolder of the report's."""
+    head = "## Checkpoint probe" + (f": {sub}" if sub else "")
+    lines = [head, "", f"Model `{v.get('model')}`, risk **{v['risk']}**.", ""]
     lines += [f"- {r}" for r in v.get("reasons", [])] + [""]
     if (d / PROBLEMS).exists():
         probe_figure(ProbeResult.load(d).problems, v, d)
-        lines += ["![per-problem pass rates against p*](probe.png)", ""]
+        link = f"{sub}/probe.png" if sub else "probe.png"
+        lines += [f"![per-problem pass rates against p*]({link})", ""]
     return lines
+
+
+def _natural(name: str) -> list:
+    """A sort key that puts e2 before e10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 #: Artifacts with sections of their own; every other *.json is looked at for a monitor report.
@@ -275,6 +284,12 @@ def build_report(directory: str | Path) -> Path:
     if (d / SUMMARY).exists():
         found = True
         lines += _section(d / SUMMARY, _probe_section)
+    # a folder of probe folders (`validate` with several models writes DIR/<name>/)
+    for sub in sorted(
+        (p for p in d.iterdir() if (p / SUMMARY).is_file()), key=lambda p: _natural(p.name)
+    ):
+        found = True
+        lines += _section(sub / SUMMARY, _probe_section, sub.name)
     for fname, build in (
         ("population.json", population_section),
         ("calibrate.json", calibrate_section),
@@ -285,7 +300,8 @@ def build_report(directory: str | Path) -> Path:
     if not found:
         raise UserError(
             f"{d} holds no rankinv artifacts (simulate.json, derive.json, compare.json, "
-            "a monitor report, validate_summary.json, population.json, calibrate.json)"
+            "a monitor report, validate_summary.json here or in its subfolders, "
+            "population.json, calibrate.json)"
         )
     out = d / "report.md"
     out.write_text("\n".join(lines) + "\n")
