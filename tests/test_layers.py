@@ -173,7 +173,6 @@ LONG_FILES_BEING_SPLIT: set[str] = set()
 LONG_FUNCTIONS_BEING_SPLIT = {
     "cli/validate.py::validate",  # 154 lines: the CLI's validate command (item 2)
     "experiment/run.py::run_mini",  # 150 lines: the mini experiment's driver
-    "verdicts/rank.py::rank",  # 135 lines: rank's typed result (item 1)
 }
 
 

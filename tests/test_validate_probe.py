@@ -94,7 +94,12 @@ def test_rank_refuses_probes_of_engines_with_other_end_tokens(tmp_path):
     for name, ends in (("a", (0,)), ("b", (0, 7)), ("c", (0,))):
         run_probe(name, cfg, tmp_path / name, engine=FixedEngine(ends), progress=False,
                   entropy_mode="rollout")  # fmt: skip
-    assert len(rank([tmp_path / "a", tmp_path / "c"], signal="share_below_p_star")["ranking"]) == 2
+    assert (
+        len(
+            rank([tmp_path / "a", tmp_path / "c"], signal="share_below_p_star").to_json()["ranking"]
+        )
+        == 2
+    )
     with pytest.raises(UserError, match=r"not sampled alike.*end_tokens: \(0,\) .* vs \(0, 7\)"):
         rank([tmp_path / "a", tmp_path / "b"])
 
