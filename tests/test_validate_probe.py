@@ -16,9 +16,10 @@ from tiny_models import build_model  # noqa: E402
 from rankinv.errors import UserError  # noqa: E402
 from rankinv.records import Plan
 from rankinv.sandbox import io_tasks  # noqa: E402
+from rankinv.validate.config import ProbeConfig  # noqa: E402
 from rankinv.validate.engines import Generation  # noqa: E402
 from rankinv.validate.engines.hf import HFEngine  # noqa: E402
-from rankinv.validate.probe import ProbeConfig, run_probe  # noqa: E402
+from rankinv.validate.probe import run_probe  # noqa: E402
 
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
 CASES_IN, CASES_OUT = ["1 2\n", "10 -3\n"], ["3\n", "7\n"]
