@@ -379,9 +379,6 @@ def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
 CIRCLES_BEING_BROKEN = {
     "rankinv.verdicts.monitor",  # monitor <-> monitor_rules / monitor_run / monitor_report
     "rankinv.render",  # render/__init__ <-> render.rank, .monitor, .compare, .stage2
-    "rankinv.sandbox.tasks",  # tasks <-> io_tasks, row_tasks
-    "rankinv.sandbox.io_tasks",
-    "rankinv.sandbox.row_tasks",
     "rankinv.verdicts.logs",  # logs <-> stage2
     "rankinv.verdicts.stage2",
 }
