@@ -226,7 +226,7 @@ def job_template(
     done first (bad arguments never wait for a model load). ``stop`` strings take ``\\n`` and
     ``\\t`` escapes."""
     from rankinv.sandbox import executor
-    from rankinv.validate.engines import check_options
+    from rankinv.validate.engines.registry import check_options
     from rankinv.validate.probe import check_probe_args
 
     check_probe_args(out, entropy, engine)

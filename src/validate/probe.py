@@ -27,7 +27,8 @@ from rankinv.errors import UserError
 from rankinv.sandbox import tasks as task_sets
 from rankinv.sandbox.executor import Sandbox, default_workers
 from rankinv.validate.config import ProbeConfig
-from rankinv.validate.engines import Engine, engine_spec, make_engine
+from rankinv.validate.engines.base import Engine
+from rankinv.validate.engines.registry import engine_spec, make_engine
 from rankinv.validate.probe_score import score
 from rankinv.validate.prompts import HUMANEVAL_STOP, default_stop, task_prompt
 from rankinv.validate.stages import (
@@ -179,6 +180,7 @@ def _open(eng, model, cfg, out_dir, tasks, chat_template, stop) -> _Probe:
 def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, pre_rl):
     run = _open(eng, model, cfg, out_dir, tasks, chat_template, stop)
     t0 = time.perf_counter()
+    kept_before = sum(min(cfg.samples, len(run.done.get(t.task_id, []))) for t in tasks)
     try:
         _sample_and_check(run, progress)  # stages 1 and 2, overlapped
         eng.close()  # the sampling backend's memory is freed before any scoring
@@ -186,7 +188,7 @@ def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_templat
                          run.counts)  # fmt: skip
     except KeyboardInterrupt:
         total = len(tasks) * cfg.samples
-        kept = sum(min(cfg.samples, len(run.done.get(t.task_id, []))) for t in tasks)
+        kept = kept_before + run.counts["written"]  # lines written whole, not records held
         raise ProbeInterrupted(
             f"interrupted: kept {kept} of {total} samples in {out_dir / SAMPLES}; "
             "rerun the same command to resume from there"
