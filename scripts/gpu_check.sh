@@ -38,7 +38,8 @@ except ImportError:
 from transformers import Qwen2Config, Qwen2ForCausalLM
 from tiny_models import train_tokenizer
 from rankinv.sandbox import tasks as task_sets
-from rankinv.validate.probe import ProbeConfig, run_probe
+from rankinv.validate.config import ProbeConfig
+from rankinv.validate.probe import run_probe
 
 SHAPES = {  # Qwen2.5-Coder configs: hidden, layers, heads, kv heads, intermediate
     "1.5b": (1536, 28, 12, 2, 8960),

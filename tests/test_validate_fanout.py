@@ -13,13 +13,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import build_model  # noqa: E402
 
 from rankinv.errors import UserError  # noqa: E402
+from rankinv.validate.config import ProbeConfig  # noqa: E402
 from rankinv.validate.fanout import (  # noqa: E402
     ProbeJob,
     checkpoint_names,
     plan_jobs,
     validate_many,
 )
-from rankinv.validate.probe import ProbeConfig  # noqa: E402
 
 CFG = ProbeConfig(samples=4, group_size=4, limit=2, max_new_tokens=8, workers=1)
 

@@ -16,9 +16,10 @@ from tiny_models import build_model  # noqa: E402
 from rankinv.errors import UserError  # noqa: E402
 from rankinv.records import Plan
 from rankinv.sandbox import io_tasks  # noqa: E402
+from rankinv.validate.config import ProbeConfig  # noqa: E402
 from rankinv.validate.engines import Generation  # noqa: E402
 from rankinv.validate.engines.hf import HFEngine  # noqa: E402
-from rankinv.validate.probe import ProbeConfig, run_probe  # noqa: E402
+from rankinv.validate.probe import run_probe  # noqa: E402
 
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
 CASES_IN, CASES_OUT = ["1 2\n", "10 -3\n"], ["3\n", "7\n"]
@@ -94,7 +95,12 @@ def test_rank_refuses_probes_of_engines_with_other_end_tokens(tmp_path):
     for name, ends in (("a", (0,)), ("b", (0, 7)), ("c", (0,))):
         run_probe(name, cfg, tmp_path / name, engine=FixedEngine(ends), progress=False,
                   entropy_mode="rollout")  # fmt: skip
-    assert len(rank([tmp_path / "a", tmp_path / "c"], signal="share_below_p_star")["ranking"]) == 2
+    assert (
+        len(
+            rank([tmp_path / "a", tmp_path / "c"], signal="share_below_p_star").to_json()["ranking"]
+        )
+        == 2
+    )
     with pytest.raises(UserError, match=r"not sampled alike.*end_tokens: \(0,\) .* vs \(0, 7\)"):
         rank([tmp_path / "a", tmp_path / "b"])
 

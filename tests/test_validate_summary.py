@@ -3,7 +3,7 @@ signals, and an accuracy note that calls a chance-level AUC what it is."""
 
 import pytest
 
-from rankinv.validate.probe import ProbeConfig
+from rankinv.validate.config import ProbeConfig
 from rankinv.validate.summary import overall_summary
 from rankinv.verdicts import signals
 

@@ -14,9 +14,11 @@ import fake_vllm  # noqa: E402
 from tiny_models import build_model  # noqa: E402
 
 from rankinv.errors import UserError  # noqa: E402
-from rankinv.validate.engines import Request, Sampling, make_engine  # noqa: E402
+from rankinv.validate.config import ProbeConfig  # noqa: E402
+from rankinv.validate.engines import Request, Sampling  # noqa: E402
 from rankinv.validate.engines.hf import HFEngine  # noqa: E402
-from rankinv.validate.probe import ProbeConfig, ProbeInterrupted, run_probe  # noqa: E402
+from rankinv.validate.engines.registry import make_engine  # noqa: E402
+from rankinv.validate.probe import ProbeInterrupted, run_probe  # noqa: E402
 
 torch.set_num_threads(1)
 

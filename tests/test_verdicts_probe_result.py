@@ -101,7 +101,7 @@ def test_sampling_differences_name_the_field(tmp_path):
         rank([a, b], signal="pass_at_1")
     # the same setup but another model and seed is comparable
     c = _result("c", counts=(0, 8, 8)).save(tmp_path / "c")
-    res = rank([a, c], signal="pass_at_1")
+    res = rank([a, c], signal="pass_at_1").to_json()
     assert {r["checkpoint"] for r in res["ranking"]} == {"a", "c"}
     assert {r["probe_dir"] for r in res["ranking"]} == {str(a), str(c)}
 
@@ -112,7 +112,7 @@ def test_rank_recomputes_the_signals_from_the_saved_counts(tmp_path):
     a, b = _result("a"), _result("b", counts=(8, 8, 0))
     a.summary["signals"] = {"pass_at_1": 0.9}  # stale values: not read
     b.summary["signals"] = {"pass_at_1": 0.1}
-    res = rank([a.save(tmp_path / "a"), b.save(tmp_path / "b")], signal="pass_at_1")
+    res = rank([a.save(tmp_path / "a"), b.save(tmp_path / "b")], signal="pass_at_1").to_json()
     values = {r["checkpoint"]: r["signal_value"] for r in res["ranking"]}
     assert values["b"] == pytest.approx(16 / 24)  # counts 8, 8, 0 of 8 samples each
     assert values["a"] != 0.9

@@ -34,7 +34,7 @@ def ladder(tmp_path):
 
 
 def test_rank_by_escape_flags_the_inversion(ladder):
-    res = rank(list(ladder), signal="escape")
+    res = rank(list(ladder), signal="escape").to_json()
     assert [r["checkpoint"] for r in res["ranking"]] == ["e1", "e16"]
     assert res["recommended"] == "e1" and res["best_pre_pass_at_1"] == "e16"
     assert res["predicted_inversion"] is True
@@ -47,7 +47,7 @@ def test_rank_by_escape_flags_the_inversion(ladder):
 
 
 def test_rank_by_pass_at_1_agrees_with_itself(ladder):
-    res = rank(list(ladder), signal="pass_at_1")
+    res = rank(list(ladder), signal="pass_at_1").to_json()
     # pass@1 with its negative sign predicts the lower pass@1 rung ends best
     assert res["recommended"] == "e1" and res["signal_sign"] in (-1, 1)
 
@@ -107,7 +107,7 @@ def test_rank_duplicates_ties_and_too_few_samples(ladder, tmp_path):
         rank([few, ladder[0]], signal="pass_at_k")
     a = _probe(tmp_path / "a", "a", [3, 4, 5, 2, 3, 4, 6, 5])
     b = _probe(tmp_path / "b", "b", [3, 4, 5, 2, 3, 4, 6, 5])
-    res = rank([a, b], signal="escape")
+    res = rank([a, b], signal="escape").to_json()
     assert sorted(res["tied_first"]) == ["a", "b"]
     # a tie is no recommendation, and no "the orders agree" either
     assert res["recommended"] is None and res["abstain_reason"].startswith("tie")
@@ -135,7 +135,7 @@ def test_table_qwen_signals_abstain_and_the_free_answer_is_named(tmp_path):
     least-trained checkpoint on held-out simulated depth ladders, so that free answer is the
     recommendation, and the table's depth column says which rung it is."""
     path, _ = _paper_table(tmp_path, "qwen")
-    res = rank(table=path)
+    res = rank(table=path).to_json()
     assert res["signal_pick"] is None and res["k"] == 10
     assert "disagree" in res["signal_abstain_reason"] and "qwen-5.8ep" in res["candidates"]
     assert res["decided_by"][0] == "pass_at_k"
@@ -152,7 +152,7 @@ def test_table_deepseek_the_signal_picks_within_002_but_yields_to_the_free_answe
     rank names that free answer, which here is the worst rung: the cost of trusting only
     held-out evidence, stated, not tuned away on a real ladder."""
     path, rows = _paper_table(tmp_path, "deepseek")
-    res = rank(table=path)
+    res = rank(table=path).to_json()
     post = {r["name"]: r["post_pass_at_10"] for r in rows}
     assert max(post.values()) - post[res["signal_pick"]] <= 0.02
     assert res["recommended"] == res["baselines"]["shallowest"] == "deepseek-1.0ep"
@@ -161,7 +161,7 @@ def test_table_deepseek_the_signal_picks_within_002_but_yields_to_the_free_answe
 
 def test_named_signal_is_never_overridden_by_a_free_answer(tmp_path):
     path, _ = _paper_table(tmp_path, "deepseek")
-    res = rank(table=path, signal="pass_at_k")
+    res = rank(table=path, signal="pass_at_k").to_json()
     assert res["recommended_by"] == "signal" and res["recommended"] == res["signal_pick"]
     assert res["adds_nothing_over"] == "shallowest"  # still said
 
@@ -169,13 +169,13 @@ def test_named_signal_is_never_overridden_by_a_free_answer(tmp_path):
 def test_depths_given_and_recipe_ladders(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("name,pre_pass_at_10,pre_pass_at_1\na,0.60,0.3\nb,0.70,0.4\nc,0.5,0.2\n")
-    res = rank(table=path, depths=[4, 1, 2])
+    res = rank(table=path, depths=[4, 1, 2]).to_json()
     assert res["baselines"]["shallowest"] == "b" and res["baselines"]["deepest"] == "a"
     assert res["depth_source"] == "given (--depths)" and res["ladder_kind"] == "depth"
-    recipe = rank(table=path, depths=[2, 2, 2])
+    recipe = rank(table=path, depths=[2, 2, 2]).to_json()
     assert recipe["ladder_kind"] == "recipe" and recipe["baselines"]["shallowest"] is None
     assert recipe["baselines"]["best_pass_at_1"] == "b"
-    assumed = rank(table=path)
+    assumed = rank(table=path).to_json()
     assert assumed["ladder_kind"] is None and assumed["depth_source"].startswith("assumed")
     assert assumed["baselines"]["shallowest"] == "a" and assumed["recommended_by"] == "signal"
     with pytest.raises(ValueError, match="--depths gives 2 values for 3 checkpoints"):
@@ -198,11 +198,11 @@ def test_within_noise_abstains_and_says_what_would_decide(tmp_path):
     path.write_text(
         "name,pre_pass_at_10,pre_pass_at_10_se\na,0.60,0.02\nb,0.61,0.02\nc,0.40,0.02\n"
     )
-    res = rank(table=path)
+    res = rank(table=path).to_json()
     assert res["recommended"] is None and res["abstain_reason"].startswith("within noise")
     assert sorted(res["candidates"]) == ["a", "b"] and "more samples" in res["to_decide"]
     path.write_text("name,pre_pass_at_10,pre_pass_at_10_se\na,0.60,0.002\nb,0.70,0.002\n")
-    assert rank(table=path)["recommended"] == "b"
+    assert rank(table=path).to_json()["recommended"] == "b"
 
 
 def _trl_log(path, entropies, zero_std):
@@ -218,7 +218,7 @@ def _trl_log(path, entropies, zero_std):
 def test_pilot_ranks_by_early_rl_entropy_on_trl_logs(tmp_path):
     hot = _trl_log(tmp_path / "e1" / "trainer_state.json", [0.6] * 12, [0.2] * 12)
     cold = _trl_log(tmp_path / "e8" / "trainer_state.json", [0.2] * 12, [0.7] * 12)
-    res = rank(pilot=[cold, hot])
+    res = rank(pilot=[cold, hot]).to_json()
     assert res["signal"].startswith("pilot_") and res["recommended"] == str(hot)
     first = res["ranking"][0]
     # the mean over steps 1..10 only: step 11 and 12 are not read
@@ -244,7 +244,7 @@ def test_cli_rank_pilot_takes_several_logs_after_one_flag(tmp_path):
 def test_same_model_in_two_folders_shows_the_folder(tmp_path):
     a = _probe(tmp_path / "x" / "s0", "models/qwen", [3, 4, 5, 2, 3, 4, 6, 5])
     b = _probe(tmp_path / "y" / "s0", "models/qwen", [0, 0, 0, 0, 16, 16, 15, 14])
-    res = rank([a, b], signal="escape")
+    res = rank([a, b], signal="escape").to_json()
     names = [r["checkpoint"] for r in res["ranking"]]
     assert len(set(names)) == 2 and all(str(tmp_path) in n for n in names)
 
@@ -255,11 +255,11 @@ def test_table_with_an_na_cell_says_what_was_dropped_and_drops_k(tmp_path):
         "name,pre_pass_at_1,pre_pass_at_10,entropy\n"
         "a,0.15,0.66,0.227\nb,0.16,n/a,0.163\nc,0.19,0.70,0.120\n"
     )
-    res = rank(table=path)
+    res = rank(table=path).to_json()
     assert res["dropped"] == [{"signal": "pass_at_k", "missing_on": ["b"]}]
     assert res["k"] is None  # no pass@k on every row: no k to speak of
     assert res["signal"] == "entropy_prompt" and res["uncalibrated_fallback"] is True
-    named = rank(table=path, signal="entropy_prompt")  # chosen by the user: no fallback
+    named = rank(table=path, signal="entropy_prompt").to_json()  # chosen by the user: no fallback
     assert named["uncalibrated_fallback"] is False
 
 
@@ -269,3 +269,22 @@ def test_na_cells_leaving_no_deciding_signal_name_the_gap_in_one_short_line(tmp_
     with pytest.raises(ValueError, match=r"\(pass_at_k is n/a on b\)") as err:
         rank(table=path)
     assert len(str(err.value)) < 250
+
+
+def test_rank_returns_a_typed_result_whose_json_keeps_the_public_fields(ladder):
+    """Decide, then explain: rank returns a RankResult (fields, no sentences to parse); its
+    to_json is the command's JSON, with the public fields of DESIGN.md in their order."""
+    from rankinv.verdicts.rank_result import RankResult, RankRow
+
+    res = rank(list(ladder), signal="escape")
+    assert isinstance(res, RankResult) and all(isinstance(r, RankRow) for r in res.ranking)
+    assert res.recommended == "e1" and res.predicted_inversion is True
+    assert [r.checkpoint for r in res.ranking] == ["e1", "e16"]
+    js = res.to_json()
+    assert list(js)[:8] == [
+        "baselines", "agrees_with_shallowest", "ladder_kind", "depth_source", "versus",
+        "adds_nothing_over", "ranking", "recommended",
+    ]  # fmt: skip
+    assert {"recommended_by", "signal_pick", "abstain_reason", "predicted_inversion"} <= set(js)
+    assert js["ranking"][0] == res.ranking[0].to_json()
+    json.dumps(js)  # plain JSON

@@ -129,7 +129,7 @@ def test_evalplus_samples_become_counts_plus_tests_included(tmp_path):
 
 def test_rank_on_evalplus_files_uses_the_count_signals_and_their_noise(tmp_path):
     files = [evalplus_file(tmp_path / n / "eval_results.json", c) for n, c in LADDER.items()]
-    res = rank(files)
+    res = rank(files).to_json()
     assert res["source"] == "probes"
     plan = Plan(group_size=8, n_prompts=4)
     by_name = {r["checkpoint"]: r for r in res["ranking"]}
@@ -153,7 +153,7 @@ def test_folder_of_checkpoints_expands_in_natural_order(tmp_path):
     assert [p.name for p in probes] == ["e1", "e2", "e10"]
     assert expanded == [{"folder": str(ladder), "order": ["e1", "e2", "e10"],
                          "skipped": ["notes.txt"]}]  # fmt: skip
-    res = rank([ladder])
+    res = rank([ladder]).to_json()
     assert res["inputs"]["expanded"][0]["order"] == ["e1", "e2", "e10"]
     assert res["baselines"]["shallowest"] == "e1"  # the listed order, least trained first
     assert sorted(["e10", "e2", "e1"], key=natural_key) == ["e1", "e2", "e10"]
@@ -211,7 +211,7 @@ def test_percent_table_is_converted_with_a_warning_or_refused(tmp_path):
     shares.write_text(TABLE.format(0.30, 0.60, 0.45, 0.55, 0.20, 0.70))
     percent = tmp_path / "percent.csv"
     percent.write_text(TABLE.format(30, 60, 45, 55, 20, 70))
-    a, b = rank(table=shares), rank(table=percent)
+    a, b = rank(table=shares).to_json(), rank(table=percent).to_json()
     assert a["inputs"]["warnings"] == []
     assert [r["checkpoint"] for r in a["ranking"]] == [r["checkpoint"] for r in b["ranking"]]
     for ra, rb in zip(a["ranking"], b["ranking"], strict=True):

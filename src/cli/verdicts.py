@@ -311,7 +311,7 @@ def rank(
         depths=parse_numbers(depths, "--depths"),
     )
     if as_json:
-        emit_json(res)
+        emit_json(res.to_json())
         return
     print_rank(res)
 

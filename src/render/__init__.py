@@ -371,8 +371,8 @@ def print_calibrate(res: dict) -> None:
     )
 
 
-def print_rank(res: dict) -> None:
-    """`rankinv rank`'s table and verdict lines (rankinv.render.rank)."""
+def print_rank(res) -> None:
+    """`rankinv rank`'s table and verdict lines for a RankResult (rankinv.render.rank)."""
     from rankinv.render.rank import print_rank as _print
 
     _print(res)

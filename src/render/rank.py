@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from rankinv.render import console
+from rankinv.verdicts.rank_result import RankResult
 
 
 def _fmt(v, spec=".3f") -> str:
@@ -25,104 +26,120 @@ def print_inputs(inputs: dict | None) -> None:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
 
 
-def print_rank(res: dict) -> None:
-    print_inputs(res.get("inputs"))
-    k = res.get("k")
-    label = {"pass_at_k": f"pass@{k}", "reachable_pass_at_k": f"reachable pass@{k}"}
-    lead = res["signal"]
-    head = label.get(lead, lead) if k else lead
-    t = Table(
-        title=f"Checkpoints by predicted post-RL outcome ({head}, sign {res['signal_sign']:+d})"
-    )
+def print_rank(res: RankResult) -> None:
+    """Rank's result in words: how the inputs were read, the ranking, the recommendation
+    (or why none), the inversion call, the lead's accuracy and the free answers."""
+    print_inputs(res.inputs)
+    _print_ranking(res)
+    _print_recommendation(res)
+    _print_inversion(res)
+    console.print(f"{res.signal} accuracy: {res.accuracy}", highlight=False)
+    print_free_answers(res)
+
+
+def _label(res: RankResult, signal: str) -> str:
+    if not res.k:
+        return signal
+    names = {"pass_at_k": f"pass@{res.k}", "reachable_pass_at_k": f"reachable pass@{res.k}"}
+    return names.get(signal, signal)
+
+
+def _print_ranking(res: RankResult) -> None:
+    head = _label(res, res.signal)
+    t = Table(title=f"Checkpoints by predicted post-RL outcome ({head}, sign {res.signal_sign:+d})")
     cols = ["#", "checkpoint", "folder", head, "pre-RL pass@1"]
-    second = res["decided_by"][1] if len(res["decided_by"]) > 1 else None
+    second = res.decided_by[1] if len(res.decided_by) > 1 else None
     if second:
-        cols.append(label.get(second, second) if k else second)
+        cols.append(_label(res, second))
     for col in cols:
         t.add_column(col, overflow="fold")
-    for i, r in enumerate(res["ranking"], 1):
+    for i, r in enumerate(res.ranking, 1):
         row = [
             str(i),
-            r["checkpoint"],
-            r.get("probe_dir") or r.get("pilot_log") or "-",
-            _fmt(r["signal_value"], ".4f"),
-            _fmt(r["pre_pass_at_1"]),
+            r.checkpoint,
+            r.probe_dir or r.pilot_log or "-",
+            _fmt(r.signal_value, ".4f"),
+            _fmt(r.pre_pass_at_1),
         ]
         if second:
-            row.append(_fmt(r["values"].get(second), ".4f"))
+            row.append(_fmt(r.values.get(second), ".4f"))
         t.add_row(*row)
     console.print(t)
-    if k:
-        console.print(f"k = {k} (pass@k: the chance one of k samples passes)", highlight=False)
-    for d in res.get("dropped") or []:
+    if res.k:
+        console.print(f"k = {res.k} (pass@k: the chance one of k samples passes)", highlight=False)
+    for d in res.dropped:
         console.print(
             f"dropped: {d['signal']} (n/a on {', '.join(d['missing_on'])}): a signal ranks "
             "only when measured on every checkpoint",
             highlight=False,
         )
-    if res.get("recommended_by", "signal") != "signal":
-        b = res["recommended_by"].split(": ")[-1]
+
+
+def _print_recommendation(res: RankResult) -> None:
+    lead = res.signal
+    if res.recommended_by != "signal":
+        b = res.recommended_by.split(": ")[-1]
         said = (
-            f"{lead} would pick {res['signal_pick']}"
-            if res.get("signal_pick")
-            else f"{lead} abstains ({res['signal_abstain_reason']})"
+            f"{lead} would pick {res.signal_pick}"
+            if res.signal_pick
+            else f"{lead} abstains ({res.signal_abstain_reason})"
         )
         console.print(
-            f"recommended start: [bold]{res['recommended']}[/], the {_FREE[b]} checkpoint "
+            f"recommended start: [bold]{res.recommended}[/], the {_FREE[b]} checkpoint "
             f"(a free answer; {said}, but did not beat it on held-out ladders)",
             highlight=False,
         )
-    elif res["recommended"] is None:
+        return
+    if res.recommended is None:
         console.print(
-            f"[bold]no recommendation[/]: {res['abstain_reason']}\n"
-            f"candidates: {', '.join(res['candidates'])}\n"
-            f"what would decide it: {res['to_decide']}",
+            f"[bold]no recommendation[/]: {res.abstain_reason}\n"
+            f"candidates: {', '.join(res.candidates)}\n"
+            f"what would decide it: {res.to_decide}",
+            highlight=False,
+        )
+        return
+    agree = (
+        f" ({', '.join(res.decided_by)} agree)"
+        if len(res.decided_by) > 1
+        else (" (the only signal measured on every checkpoint that may decide)")
+    )
+    if res.uncalibrated_fallback:
+        console.print(
+            f"uncalibrated fallback, not a calibrated recommendation: {lead} alone, a signal "
+            "with no held-out score on simulated ladders, puts "
+            f"[bold]{res.recommended}[/] first; treat it as a hint",
             highlight=False,
         )
     else:
-        agree = (
-            f" ({', '.join(res['decided_by'])} agree)"
-            if len(res["decided_by"]) > 1
-            else (" (the only signal measured on every checkpoint that may decide)")
-        )
-        if res.get("uncalibrated_fallback"):
-            console.print(
-                f"uncalibrated fallback, not a calibrated recommendation: {lead} alone, a signal "
-                "with no held-out score on simulated ladders, puts "
-                f"[bold]{res['recommended']}[/] first; treat it as a hint",
-                highlight=False,
-            )
-        else:
-            console.print(
-                f"recommended start: [bold]{res['recommended']}[/]{agree}", highlight=False
-            )
-        if res.get("gap_se") is None and res["source"] == "table":
-            console.print(
-                "sampling noise not checked: the table gives no standard errors (add a column "
-                "<column>_se, e.g. pre_pass_at_10_se)",
-                highlight=False,
-            )
-    if res["predicted_inversion"] is None:
-        pass
-    elif res["recommended"] is None:
+        console.print(f"recommended start: [bold]{res.recommended}[/]{agree}", highlight=False)
+    if res.gap_se is None and res.source == "table":
         console.print(
-            "inversion: not called (no recommendation; the best pre-RL pass@1 is "
-            f"{res['best_pre_pass_at_1']})",
+            "sampling noise not checked: the table gives no standard errors (add a column "
+            "<column>_se, e.g. pre_pass_at_10_se)",
             highlight=False,
         )
-    elif res["predicted_inversion"]:
+
+
+def _print_inversion(res: RankResult) -> None:
+    if res.predicted_inversion is None:
+        return
+    if res.recommended is None:
         console.print(
-            f"predicted inversion: the best pre-RL pass@1 ({res['best_pre_pass_at_1']}) is not "
+            "inversion: not called (no recommendation; the best pre-RL pass@1 is "
+            f"{res.best_pre_pass_at_1})",
+            highlight=False,
+        )
+    elif res.predicted_inversion:
+        console.print(
+            f"predicted inversion: the best pre-RL pass@1 ({res.best_pre_pass_at_1}) is not "
             "the checkpoint predicted to end best",
             highlight=False,
         )
     else:
         console.print(
-            f"no inversion predicted: {lead}'s first pick is also the best pre-RL pass@1",
+            f"no inversion predicted: {res.signal}'s first pick is also the best pre-RL pass@1",
             highlight=False,
         )
-    console.print(f"{lead} accuracy: {res['accuracy']}", highlight=False)
-    print_free_answers(res)
 
 
 #: How each free answer reads in a sentence.
@@ -134,30 +151,30 @@ _FREE = {
 }
 
 
-def print_free_answers(res: dict) -> None:
+def print_free_answers(res: RankResult) -> None:
     """What the free answers pick, whether rank's pick differs from the least-trained, and
     what the held-out evidence says the deciding signal adds over them."""
-    picks = res.get("baselines") or {}
+    picks = res.baselines or {}
     shown = [f"{_FREE[b]}: {p}" for b, p in picks.items() if p is not None]
     if not shown:
         return
-    console.print(f"free answers ({res['depth_source']}): " + "; ".join(shown), highlight=False)
-    if res.get("agrees_with_shallowest") is True:
+    console.print(f"free answers ({res.depth_source}): " + "; ".join(shown), highlight=False)
+    if res.agrees_with_shallowest is True:
         console.print("rank's pick is the least-trained checkpoint", highlight=False)
-    elif res.get("agrees_with_shallowest") is False and not res.get("adds_nothing_over"):
-        v = (res.get("versus") or {}).get("shallowest")
-        ev = "" if not v else f"; held out, {res['signal']} {versus_words(v)}"
+    elif res.agrees_with_shallowest is False and not res.adds_nothing_over:
+        v = (res.versus or {}).get("shallowest")
+        ev = "" if not v else f"; held out, {res.signal} {versus_words(v)}"
         console.print(
             f"rank's pick differs from the least-trained checkpoint ({picks['shallowest']}): "
-            f"{res['signal']} separates them{ev}",
+            f"{res.signal} separates them{ev}",
             highlight=False,
         )
-    anchor = res.get("adds_nothing_over")
+    anchor = res.adds_nothing_over
     if anchor:
-        v = res["versus"][anchor]
+        v = res.versus[anchor]
         console.print(
             f"[bold]rankinv adds nothing measurable here[/]: on held-out simulated ladders "
-            f"{res['signal']} did not beat taking the {_FREE[anchor]} checkpoint "
+            f"{res.signal} did not beat taking the {_FREE[anchor]} checkpoint "
             f"({versus_words(v)}); the free answer: [bold]{picks[anchor]}[/]",
             highlight=False,
         )

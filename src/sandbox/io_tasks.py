@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass, field
 
 from rankinv.errors import UserError
-from rankinv.sandbox.tasks import JudgedTask, Task
+from rankinv.sandbox.task_types import JudgedTask, Task
 
 #: The comment a base model sees before the problem statement (its completion is the
 #: program that follows the closing quotes).

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rankinv.errors import InputNotFound, UserError
-from rankinv.sandbox.tasks import JudgedTask, Task
+from rankinv.sandbox.task_types import JudgedTask, Task
 
 #: Columns passed positionally, so never among the reward's keyword arguments.
 POSITIONAL = ("prompt", "completion")

@@ -12,39 +12,11 @@ import gzip
 import hashlib
 import json
 import random
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rankinv.errors import InputNotFound, UserError
-
-FIELDS = ("task_id", "prompt", "entry_point", "test", "canonical_solution")
-
-
-@dataclass(frozen=True)
-class Task:
-    task_id: str
-    prompt: str
-    entry_point: str
-    test: str
-    canonical_solution: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class JudgedTask(Task):
-    """A task the sandbox judges through another (task, completion) pair: stdin/stdout
-    cases (:class:`rankinv.sandbox.io_tasks.IOTask`), the user's reward
-    (:class:`rankinv.sandbox.row_tasks.RewardTask`)."""
-
-    def sandbox_pair(self, completion: str) -> tuple[Task, str]:
-        """The (task, completion) the executor runs for this task's ``completion``."""
-        raise NotImplementedError
-
-    def timeout_factor(self) -> int:
-        """How many timeouts the wrapped check may take (one per stdin/stdout case)."""
-        return 1
+from rankinv.sandbox import io_tasks, row_tasks
+from rankinv.sandbox.task_types import FIELDS, JudgedTask, Task  # noqa: F401 (public names)
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -179,8 +151,6 @@ def load(name: str, reward: str | None = None, **kwargs) -> list[Task]:
     """ "humaneval", "synthetic", a local JSONL(.gz) or parquet file (verl's layout), or a
     Hugging Face datasets folder (save_to_disk). ``reward`` ("module:function"): every
     prompt is judged by that function (:mod:`rankinv.sandbox.row_tasks`)."""
-    from rankinv.sandbox import io_tasks, row_tasks
-
     rew = row_tasks.load_reward(reward) if reward is not None else None
     if name in ("humaneval", "synthetic"):
         tasks = humaneval() if name == "humaneval" else synthetic(**kwargs)
@@ -208,8 +178,6 @@ ROW_SUFFIXES = (".jsonl", ".gz", ".parquet")
 
 
 def _rows(path: Path, name: str) -> list[dict]:
-    from rankinv.sandbox import row_tasks
-
     if row_tasks.is_dataset_dir(path):
         return row_tasks.read_dataset_dir(path)
     if path.suffix in ROW_SUFFIXES and path.is_dir():

@@ -97,7 +97,7 @@ def evaluate_checkpoints(
     "skipped" (checkpoints already there)}. ``planned_steps``: the run's planned total,
     written as ``max_steps`` so the monitor counts the planned looks right."""
     from rankinv.sandbox.executor import Sandbox
-    from rankinv.validate.engines import make_engine
+    from rankinv.validate.engines.registry import make_engine
     from rankinv.validate.models import model_key, resolve_model_dir
 
     out = Path(out)

@@ -34,7 +34,7 @@ class ProbeJob:
 
     model: str
     out: str
-    cfg: object  # rankinv.validate.probe.ProbeConfig
+    cfg: object  # rankinv.validate.config.ProbeConfig
     engine: str = "hf"
     engine_options: dict = field(default_factory=dict)
     entropy_mode: str = "both"
@@ -226,22 +226,12 @@ def job_template(
     done first (bad arguments never wait for a model load). ``stop`` strings take ``\\n`` and
     ``\\t`` escapes."""
     from rankinv.sandbox import executor
+    from rankinv.validate.engines.registry import check_options
     from rankinv.validate.probe import check_probe_args
 
     check_probe_args(out, entropy, engine)
     executor.check_allow_imports(tuple(allow_imports or ()))  # an unknown module: now
-    opts = {k: v for k, v in (engine_options or {}).items() if v is not None and v is not False}
-    bs = opts.get("batch_size")
-    if bs is not None and bs < 1:
-        raise UserError(f"--batch-size must be >= 1, got {bs}")
-    vllm_only = sorted(set(opts) - {"batch_size", "trust_remote_code"})
-    if engine != "vllm" and vllm_only:
-        flags = ", ".join("--" + k.replace("_", "-") for k in vllm_only)
-        raise UserError(f"{flags}: vLLM options; add --engine vllm")
-    if engine == "vllm":
-        from rankinv.validate.engines.vllm import llm_kwargs
-
-        llm_kwargs(Path("."), None, **opts)  # range checks of the pass-through options
+    opts = check_options(engine, engine_options or {})  # the engine's own, range-checked
     if (rl_steps is None) != (rl_prompts_per_step is None):
         raise UserError("--rl-steps and --rl-prompts-per-step go together")
     if rl_steps is not None and (rl_steps < 1 or rl_prompts_per_step < 1):

@@ -1,4 +1,4 @@
-"""Phase 3 of the probe (rankinv.validate.probe): the prompt entropies and the rollout
+"""Stage 3 of the probe, score (run by rankinv.validate.probe): the prompt entropies and the rollout
 entropies the sampler could not see, by the teacher-forced scorer, appended to samples.jsonl
 as entropy records (so this phase resumes too)."""
 
@@ -13,9 +13,9 @@ from rankinv.verdicts.probe_result import PROMPT_ENTROPY, SAMPLES
 SCORE_BLOCK = 256
 
 
-def score_phase(eng, tasks, prompt_ids, done, key, out_dir, entropy_mode, counts) -> dict:
-    """Phase 3: prompt entropies (cached in prompt_entropy.json) and the rollout entropies
-    phase 1 left unscored, both by the teacher-forced scorer."""
+def score(eng, tasks, prompt_ids, done, key, out_dir, entropy_mode, counts) -> dict:
+    """Stage 3: prompt entropies (cached in prompt_entropy.json) and the rollout entropies
+    the sampler left unscored, both by the teacher-forced scorer."""
     ph_path = out_dir / PROMPT_ENTROPY
     prompt_h: dict[str, float] = {}
     want_prompt = entropy_mode in ("prompt", "both")

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rankinv.errors import UserError
+from rankinv.validate.engines.base import encode
 
 #: Defaults: 1,024 positions x 8,192 vocabulary entries x 4 bytes = 32 MiB per temporary.
 ROW_CHUNK = 1024
@@ -265,7 +266,5 @@ def prompt_entropy(model, tokenizer, prompts: Sequence[str], batch_size: int = 1
     """Mean next-token entropy (nats, T = 1) over each prompt's positions, no sampling: the
     paper's stage-1 measurement, by :class:`EntropyScorer`; ``batch_size`` x 512 tokens is the
     forward pass's token budget (halved on out-of-memory)."""
-    from rankinv.validate.engines import encode
-
     ids = encode(tokenizer, prompts)
     return EntropyScorer(model, token_budget=max(1, batch_size) * 512).prompt_entropy(ids)

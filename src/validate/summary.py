@@ -1,18 +1,20 @@
-"""The probe's summaries: one problem's record from its samples, and the overall stage-1
-summary with its verdict (the calibrated signal against its threshold, the paper's screen
-beside it)."""
+"""Stage 4 of the probe, summarise: one problem's record from its samples, the overall
+stage-1 summary with its verdict (the calibrated signal against its threshold, the paper's
+screen beside it), and :func:`summarise`, which turns a run's records and its planned GRPO
+run into the :class:`ProbeResult` the probe folder holds."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rankinv import theory
+from rankinv import __version__, theory
+from rankinv.records import Plan
+from rankinv.validate.config import ProbeConfig
+from rankinv.validate.prerl import prerl_report
+from rankinv.verdicts.probe_result import ProbeResult, ProbeSetup
 from rankinv.verdicts.signals import stage1_signals, stage1_verdict  # the one computation
-
-if TYPE_CHECKING:
-    from rankinv.validate.probe import ProbeConfig
 
 
 def problem_summary(task_id: str, recs: list[dict], prompt_entropy: float | None) -> dict:
@@ -38,7 +40,12 @@ def problem_summary(task_id: str, recs: list[dict], prompt_entropy: float | None
     }
 
 
-def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> dict:
+def overall_summary(
+    problems: list[dict], cfg: ProbeConfig, vocab_size: int, plan: Plan | None = None
+) -> dict:
+    """The stage-1 summary of a probe's problems under ``plan`` (default: the config's
+    planned run over the problems probed)."""
+    plan = plan or cfg.plan(len(problems))
     g = cfg.group_size
     n = np.array([p["n"] for p in problems])
     c = np.array([p["c"] for p in problems])
@@ -61,7 +68,6 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
     below = float(np.mean(p_hat < ps))
     adv_var = float(np.mean(theory.advantage_variance(p_hat, g)))
     above = float(np.mean(p_hat > 1 - ps))
-    plan = cfg.plan(len(problems))
     signals = stage1_signals(n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt)
     verdict = stage1_verdict(signals, cfg.signal)
     small = []
@@ -125,3 +131,95 @@ def overall_summary(problems: list[dict], cfg: ProbeConfig, vocab_size: int) -> 
         "samples_per_problem": int(n.min()),
         "group_size": g,
     }
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """What the runner knows of one probe beside its records: the model and the run's tag,
+    the engine and how it sampled and scored, and what this run added."""
+
+    model: str
+    tag: dict  # model, revision, benchmark, benchmark_hash, sampling, version
+    engine: str
+    vocab_size: int
+    end_tokens: tuple[int, ...]
+    entropy_mode: str
+    chat_template: bool
+    stop: tuple[str, ...]
+    new_samples: int = 0
+    new_entropies_scored: int = 0
+    elapsed_s: float = 0.0
+
+
+def summarise(
+    task_ids: list[str],
+    records: dict[str, list[dict]],
+    prompt_entropy: dict[str, float],
+    plan: Plan,
+    cfg: ProbeConfig,
+    run: ProbeRun,
+    pre_rl: bool = False,
+) -> ProbeResult:
+    """Stage 4: each problem's first ``cfg.samples`` records (and its prompt entropy, where
+    scored) into the probe's result under the planned run; ``pre_rl`` adds the pre-RL report
+    (:mod:`rankinv.validate.prerl`)."""
+    problems = [
+        problem_summary(t, records[t][: cfg.samples], prompt_entropy.get(t)) for t in task_ids
+    ]
+    summary = overall_summary(problems, cfg, run.vocab_size, plan)
+    n_min = int(min(p["n"] for p in problems))
+    summary.update(
+        {
+            "model": run.model,
+            "tag": run.tag,
+            "config": asdict(cfg),
+            "new_samples": run.new_samples,
+            "new_entropies_scored": run.new_entropies_scored,
+            "elapsed_s": run.elapsed_s,
+            "entropy_mode": run.entropy_mode,
+            "engine": run.engine,
+            "chat_template": run.chat_template,
+            "stop": list(run.stop),
+            "reward": cfg.reward,
+        }
+    )
+    if summary["pass_at_64"] is None:
+        summary["pass_at_64_note"] = (
+            f"pass@64 needs at least 64 samples per problem, this probe has {n_min} "
+            "(--samples 64 or more)"
+        )
+    report = None
+    if pre_rl:
+        n, c = [p["n"] for p in problems], [p["c"] for p in problems]
+        report = prerl_report([p["task_id"] for p in problems], n, c, plan)
+        summary["pre_rl"] = {k: v for k, v in report.items() if k != "prompts"}
+    return ProbeResult(
+        summary=summary,
+        problems=problems,
+        setup=_setup(run, cfg, plan, len(task_ids)),
+        pre_rl=report,
+    )
+
+
+def _setup(run: ProbeRun, cfg: ProbeConfig, plan: Plan, n_problems: int) -> ProbeSetup:
+    return ProbeSetup(
+        model=run.model,
+        revision=run.tag["revision"],
+        benchmark=cfg.benchmark,
+        benchmark_hash=run.tag["benchmark_hash"],
+        n_problems=n_problems,
+        samples=cfg.samples,
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        max_new_tokens=cfg.max_new_tokens,
+        seed=cfg.seed,
+        stop=run.stop,
+        chat_template=run.chat_template,
+        engine=run.engine,
+        end_tokens=tuple(sorted(int(t) for t in run.end_tokens)),
+        group_size=plan.group_size,
+        rl_steps=plan.rl_steps,
+        batch_prompts=plan.batch_prompts,
+        n_prompts=plan.n_prompts,
+        version=__version__,
+    )

@@ -142,6 +142,7 @@ class ProbeResult:
     problems: list[dict]
     setup: ProbeSetup
     dir: Path | None = field(default=None, compare=False)
+    pre_rl: dict | None = field(default=None, compare=False)  # the pre-RL report, when made
 
     @property
     def name(self) -> str:
@@ -163,9 +164,12 @@ class ProbeResult:
         return dict(self.summary.get("signals") or {})
 
     def save(self, out_dir: str | Path) -> Path:
-        """Write problems.jsonl then validate_summary.json (with the setup) into ``out_dir``."""
+        """Write pre_rl.json (when there is a report), problems.jsonl, then
+        validate_summary.json (with the setup) into ``out_dir``."""
         d = Path(out_dir)
         d.mkdir(parents=True, exist_ok=True)
+        if self.pre_rl is not None:
+            write_json(d / PRE_RL, self.pre_rl)
         (d / PROBLEMS).write_text("".join(json.dumps(p) + "\n" for p in self.problems))
         write_json(d / SUMMARY, {**self.summary, "setup": self.setup.to_json()})
         self.dir = d

@@ -40,6 +40,7 @@ from rankinv.verdicts.rank_inputs import (
     missing_brief,
     needs_message,
 )
+from rankinv.verdicts.rank_result import RankResult, RankRow
 
 #: A first place is within noise when its gap to the runner-up is below NOISE_Z standard
 #: errors of that gap (about a two-sided 95% band).
@@ -163,34 +164,98 @@ def rank(
     pilot: list[str | Path] | None = None,
     group_size: int | None = None,
     depths: list[float] | None = None,
-) -> dict:
-    """Rank checkpoints by the predicted post-RL outcome, or abstain.
+) -> RankResult:
+    """Rank checkpoints by the predicted post-RL outcome, or abstain: the inputs read as
+    rungs, the decision (:func:`decide`), the free answers beside it, one
+    :class:`RankResult` (its fields, and ``to_json``, are the command's JSON).
 
-    JSON fields: ranking (list of {checkpoint, probe_dir, predicted, signal_value,
-    pre_pass_at_1, values}, best predicted first), recommended (None when it abstains),
-    abstain_reason, candidates, to_decide, decided_by, picks, best_pre_pass_at_1,
-    predicted_inversion, signal, signal_sign, k (None unless pass@k is measured on every
-    rung), accuracy, plan, unavailable, dropped (signals with an n/a on some rung, each with
-    missing_on), uncalibrated_fallback (the lead has no held-out score and was not named),
-    and the free answers (:func:`rankinv.verdicts.baselines.free_answers`): baselines,
-    agrees_with_shallowest, ladder_kind, depth_source, versus, adds_nothing_over. When the
-    deciding signal did not beat the free answer on held-out simulated ladders (and no
-    --signal was named), ``recommended`` is the free answer's rung (``recommended_by`` says
-    so) and ``signal_pick`` / ``signal_abstain_reason`` keep what the signal said. ``depths``:
-    each checkpoint's SFT depth (epochs or steps), in the order given; else a table's depth
-    column, else the order given is taken as least to most trained (and said so).
+    When the deciding signal did not beat the free answer on held-out simulated ladders (and
+    no --signal was named), ``recommended`` is the free answer's rung (``recommended_by``
+    says so) and ``signal_pick`` / ``signal_abstain_reason`` keep what the signal said.
+    ``depths``: each checkpoint's SFT depth (epochs or steps), in the order given; else a
+    table's depth column, else the order given is taken as least to most trained (and said
+    so).
     """
     dirs = list(dirs or [])
+    _check_args(dirs, signal, table, pilot)
+    rungs, plan, k, inputs, pilot_info = _read_rungs(dirs, plan, table, pilot, group_size)
+    names = _unique_names(rungs)
+    values = {s: [r["values"].get(s) for r in rungs] for s in sg.STAGE1_SIGNALS}
+    se = {s: [r["se"].get(s) for r in rungs] for s in sg.STAGE1_SIGNALS}
+    if signal is not None and not all(v is not None for v in values[signal]):
+        raise UserError(_unmeasured(signal))
+    d = decide(values, names, se, signal)
+    lead = d.get("lead")
+    if lead is None:
+        raise UserError(missing_brief(values, names))
+    rows = _ranking(rungs, lead)
+    with_p1 = [r for r in rows if r.pre_pass_at_1 is not None]
+    best_pre = max(with_p1, key=lambda r: r.pre_pass_at_1).checkpoint if with_p1 else None
+    first = set(d["picks"][lead])
+    measured = {s for s, v in values.items() if v and all(x is not None for x in v)}
+    # the k of pass@k means something only when a pass@k signal is measured on every rung
+    k = k if measured & {"pass_at_k", "reachable_pass_at_k"} else None
+    depth, depth_source = _depths(rungs, depths)
+    free = baselines.free_answers(
+        names, depth, values["pass_at_1"], d["recommended"], lead, depth_source
+    )
+    # a signal that did not beat the free answer on held-out ladders does not override it
+    anchor = None if signal is not None else free["adds_nothing_over"]
+    recommended = free["baselines"][anchor] if anchor else d["recommended"]
+    if anchor and free["baselines"]["shallowest"] is not None:
+        free["agrees_with_shallowest"] = recommended == free["baselines"]["shallowest"]
+    return RankResult(
+        **free,
+        ranking=rows,
+        recommended=recommended,
+        recommended_by=f"free answer: {anchor}" if anchor else "signal",
+        signal_pick=d["recommended"],
+        abstain_reason=None if anchor else d["abstain_reason"],
+        signal_abstain_reason=d["abstain_reason"],
+        candidates=d["candidates"],
+        to_decide=d.get("to_decide"),
+        decided_by=d["decided_by"],
+        picks=d["picks"],
+        gap=d.get("gap"),
+        gap_se=d.get("gap_se"),
+        noise_z=NOISE_Z,
+        best_pre_pass_at_1=best_pre,
+        predicted_inversion=None if best_pre is None else best_pre not in first,
+        tied_first=sorted(first) if len(first) > 1 else [],
+        signal=lead,
+        signal_sign=sg.signal_sign(lead),
+        k=k,
+        accuracy=sg.stage1_accuracy_note(lead),
+        plan=None if plan is None else plan.to_json(),
+        pilot=pilot_info,
+        unavailable=needs_message(values) or None,
+        dropped=dropped_signals(values, names),
+        # a lead with no held-out score is a fallback, said so (never when named by --signal)
+        uncalibrated_fallback=signal is None and lead not in sg.STAGE1_CALIBRATION,
+        source="probes" if dirs else "table" if table is not None else "pilot",
+        inputs=inputs,
+    )
+
+
+# ---------------------------------------------------------------- the inputs
+def _check_args(dirs: list, signal: str | None, table, pilot) -> None:
+    """Argument checks before any input is read (a missing path is named before any count
+    of paths is)."""
     if dirs and table is not None:
         raise UserError("give probe directories or --table, not both")
     if not dirs and table is None and not pilot:
         raise UserError("give two or more probe directories, --table FILE or --pilot LOG...")
     if signal is not None and signal not in sg.STAGE1_SIGNALS:
         raise UserError(f"signal must be one of {sorted(sg.STAGE1_SIGNALS)}, got {signal!r}")
-    ProbeResult.require(dirs)  # a missing path is named before any count of paths is
+    ProbeResult.require(dirs)
     for log in pilot or []:
         if not Path(log).exists():
             raise InputNotFound(f"pilot log not found: {log}")
+
+
+def _read_rungs(dirs: list, plan: Plan | None, table, pilot, group_size: int | None):
+    """One rung per checkpoint from the probes, the table or the pilot logs alone (a pilot
+    log per rung added to either): (rungs, plan, k, the inputs' account, the pilot's)."""
     k: int | None = DEFAULT_K
     inputs: dict = {"expanded": [], "warnings": []}
     if dirs:
@@ -207,86 +272,48 @@ def rank(
         if len(pilot) < 2:
             raise UserError(f"ranking needs at least 2 pilot logs, got {len(pilot)}")
     pilot_info = add_pilot(rungs, pilot) if pilot else None
+    return rungs, plan, k, inputs, pilot_info
+
+
+def _unique_names(rungs: list[dict]) -> list[str]:
+    """Each rung's name; the same model name in two folders gets its folder added."""
     names = [r["checkpoint"] for r in rungs]
-    if len(set(names)) < len(names):  # same model name in two folders: add the folder
+    if len(set(names)) < len(names):
         for r in rungs:
             r["checkpoint"] = f"{r['checkpoint']} ({r.get('probe_dir') or r.get('pilot_log')})"
         names = [r["checkpoint"] for r in rungs]
-    values = {s: [r["values"].get(s) for r in rungs] for s in sg.STAGE1_SIGNALS}
-    se = {s: [r["se"].get(s) for r in rungs] for s in sg.STAGE1_SIGNALS}
-    if signal is not None and not all(v is not None for v in values[signal]):
-        hint = {
-            "pass_at_k": "pass@10 needs at least 10 samples per problem: rerun "
-            "`rankinv validate` with --samples >= 10",
-            "entropy_prompt": "the probe measured no prompt entropy (--entropy both)",
-            "entropy_rollout": "the probe measured no rollout entropy (--entropy both)",
-            "informative_fraction": "it needs at least g samples per problem",
-        }.get(signal, needs_message({}).split(f"{signal} needs ")[-1].split(";")[0])
-        raise UserError(
-            f"signal {signal} cannot be computed for every checkpoint: {hint}; or rank by "
-            "another signal (--signal share_below_p_star needs no more samples)"
-        )
-    d = decide(values, names, se, signal)
-    lead = d.get("lead")
-    if lead is None:
-        raise UserError(missing_brief(values, names))
+    return names
+
+
+def _unmeasured(signal: str) -> str:
+    """Why a named signal cannot rank every checkpoint, and what would measure it."""
+    hint = {
+        "pass_at_k": "pass@10 needs at least 10 samples per problem: rerun "
+        "`rankinv validate` with --samples >= 10",
+        "entropy_prompt": "the probe measured no prompt entropy (--entropy both)",
+        "entropy_rollout": "the probe measured no rollout entropy (--entropy both)",
+        "informative_fraction": "it needs at least g samples per problem",
+    }.get(signal, needs_message({}).split(f"{signal} needs ")[-1].split(";")[0])
+    return (
+        f"signal {signal} cannot be computed for every checkpoint: {hint}; or rank by "
+        "another signal (--signal share_below_p_star needs no more samples)"
+    )
+
+
+def _ranking(rungs: list[dict], lead: str) -> list[RankRow]:
+    """The rungs by the lead signal's prediction, best first."""
     sign = sg.signal_sign(lead)
     rows = [
-        {
-            "checkpoint": r["checkpoint"],
-            "probe_dir": r.get("probe_dir"),
-            "pilot_log": r.get("pilot_log"),
-            "predicted": sign * float(r["values"][lead]),
-            "signal_value": float(r["values"][lead]),
-            "pre_pass_at_1": r["values"].get("pass_at_1"),
-            "values": {s: v for s, v in r["values"].items() if v is not None},
-        }
+        RankRow(
+            checkpoint=r["checkpoint"],
+            probe_dir=r.get("probe_dir"),
+            pilot_log=r.get("pilot_log"),
+            predicted=sign * float(r["values"][lead]),
+            signal_value=float(r["values"][lead]),
+            pre_pass_at_1=r["values"].get("pass_at_1"),
+            values={s: v for s, v in r["values"].items() if v is not None},
+        )
         for r in rungs
     ]
-    rows.sort(key=lambda r: -r["predicted"])
-    with_p1 = [r for r in rows if r["pre_pass_at_1"] is not None]
-    best_pre = max(with_p1, key=lambda r: r["pre_pass_at_1"]) if with_p1 else None
-    first = set(d["picks"][lead])
-    measured = {s for s, v in values.items() if v and all(x is not None for x in v)}
-    # the k of pass@k means something only when a pass@k signal is measured on every rung
-    k = k if measured & {"pass_at_k", "reachable_pass_at_k"} else None
-    # a lead with no held-out score is a fallback, said so (never when named by --signal)
-    fallback = signal is None and lead not in sg.STAGE1_CALIBRATION
-    depth, depth_source = _depths(rungs, depths)
-    free = baselines.free_answers(
-        names, depth, values["pass_at_1"], d["recommended"], lead, depth_source
-    )
-    # a signal that did not beat the free answer on held-out ladders does not override it
-    anchor = None if signal is not None else free["adds_nothing_over"]
-    recommended = free["baselines"][anchor] if anchor else d["recommended"]
-    if anchor and free["baselines"]["shallowest"] is not None:
-        free["agrees_with_shallowest"] = recommended == free["baselines"]["shallowest"]
-    return free | {
-        "ranking": rows,
-        "recommended": recommended,
-        "recommended_by": f"free answer: {anchor}" if anchor else "signal",
-        "signal_pick": d["recommended"],
-        "abstain_reason": None if anchor else d["abstain_reason"],
-        "signal_abstain_reason": d["abstain_reason"],
-        "candidates": d["candidates"],
-        "to_decide": d.get("to_decide"),
-        "decided_by": d["decided_by"],
-        "picks": d["picks"],
-        "gap": d.get("gap"),
-        "gap_se": d.get("gap_se"),
-        "noise_z": NOISE_Z,
-        "best_pre_pass_at_1": None if best_pre is None else best_pre["checkpoint"],
-        "predicted_inversion": None if best_pre is None else best_pre["checkpoint"] not in first,
-        "tied_first": sorted(first) if len(first) > 1 else [],
-        "signal": lead,
-        "signal_sign": sign,
-        "k": k,
-        "accuracy": sg.stage1_accuracy_note(lead),
-        "plan": None if plan is None else plan.to_json(),
-        "pilot": pilot_info,
-        "unavailable": needs_message(values) or None,
-        "dropped": dropped_signals(values, names),
-        "uncalibrated_fallback": fallback,
-        "source": "probes" if dirs else "table" if table is not None else "pilot",
-        "inputs": inputs,
-    }
+    rows.sort(key=lambda r: -r.predicted)
+    return rows

@@ -16,14 +16,23 @@ CPU machine at 642 tokens/s against 5,878 for ``generate()`` on the same rows (t
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rankinv.errors import UserError
-from rankinv.validate.engines import Generation, Request, Sampling, encode, end_token_ids
+from rankinv.validate.engines.base import (
+    EngineOption,
+    EngineSpec,
+    Generation,
+    Request,
+    Sampling,
+    encode,
+    end_token_ids,
+)
+from rankinv.validate.engines.hf_cache import merge, to_buffered, trim_left
 from rankinv.validate.models import cache_keyword, cache_of, load_model
+from rankinv.validate.scoring import EntropyScorer
 
 
 class StopChecker:
@@ -137,8 +146,6 @@ class HFEngine:
 
     def scorer(self):
         """The teacher-forced scorer on this very model (no second copy)."""
-        from rankinv.validate.scoring import EntropyScorer
-
         if self._scorer is None:
             self._scorer = EntropyScorer(self.model)
         return self._scorer
@@ -240,12 +247,12 @@ class HFEngine:
                         [prompt_ids[k] for k in new]
                     )
                     if rows:
-                        mask = _merge(cache, mask, n_cache, n_mask)
+                        mask = merge(cache, mask, n_cache, n_mask)
                         logits = torch.cat([logits, n_logits])
                         pos = torch.cat([pos, n_pos])
                     else:
                         cache, mask, logits, pos = n_cache, n_mask, n_logits, n_pos
-                        mergeable = _to_buffered(cache)
+                        mergeable = to_buffered(cache)
                     rows += new
                     toks += [[] for _ in new]
                     ents += [[] for _ in new]
@@ -278,7 +285,7 @@ class HFEngine:
                     idx = torch.tensor(keep, device=self.device)
                     cache.batch_select_indices(idx)
                     mask, pos, nxt = mask[idx], pos[idx], nxt[idx]
-                    mask = _trim_left(cache, mask)
+                    mask = trim_left(cache, mask)
                 ones = torch.ones((len(rows), 1), dtype=mask.dtype, device=self.device)
                 mask = torch.cat([mask, ones], 1)
                 pos = pos + 1
@@ -348,100 +355,15 @@ def sample_tokens(logits, temperature: float, top_p: float, gen):
     return (z - torch.log(-torch.log(u))).argmax(-1)  # Gumbel-max: an exact draw
 
 
-def _to_buffered(cache) -> bool:
-    """Swap a fresh DynamicCache's layers for :class:`_BufferedLayer` (same tensors, room
-    to grow in place); False when the cache has other layer kinds (sliding windows...),
-    which then run as static batches without refill."""
-    from transformers.cache_utils import DynamicLayer
-
-    layers = getattr(cache, "layers", None)
-    if not layers or not all(type(la) is DynamicLayer for la in layers):
-        return False
-    cls = _buffered_layer_class()
-    cache.layers = [cls.of(la) for la in layers]
-    return True
-
-
-@functools.cache
-def _buffered_layer_class():
-    """Built on first use: transformers is imported only when a model is."""
-    from transformers.cache_utils import DynamicLayer
-
-    class BufferedLayer(DynamicLayer):
-        """A DynamicLayer whose keys/values live in a buffer with spare columns, so a
-        decode step writes one column in place instead of copying the whole cache
-        (DynamicLayer concatenates). ``keys``/``values`` are views of the filled part."""
-
-        GROW = 64
-
-        @classmethod
-        def of(cls, layer):
-            new = cls()
-            new.device = layer.keys.device
-            new.is_initialized = True
-            new.set(layer.keys, layer.values)
-            return new
-
-        def set(self, keys, values):
-            import torch
-
-            b, h, n, d = keys.shape
-            self._k = torch.empty((b, h, n + self.GROW, d), dtype=keys.dtype, device=keys.device)
-            self._v = torch.empty_like(self._k)
-            self._k[:, :, :n] = keys
-            self._v[:, :, :n] = values
-            self._n = n
-            self.keys, self.values = self._k[:, :, :n], self._v[:, :, :n]
-
-        def update(self, key_states, value_states, *args, **kwargs):
-            q = key_states.shape[-2]
-            if self._n + q > self._k.shape[-2]:
-                self.set(self.keys, self.values)
-            self._k[:, :, self._n : self._n + q] = key_states
-            self._v[:, :, self._n : self._n + q] = value_states
-            self._n += q
-            self.keys, self.values = self._k[:, :, : self._n], self._v[:, :, : self._n]
-            return self.keys, self.values
-
-        def batch_select_indices(self, indices):
-            self._k, self._v = self._k[indices], self._v[indices]
-            self.keys, self.values = self._k[:, :, : self._n], self._v[:, :, : self._n]
-
-    return BufferedLayer
-
-
-def _all_buffered(cache) -> bool:
-    layers = getattr(cache, "layers", None)
-    return bool(layers) and all(hasattr(la, "_k") for la in layers)
-
-
-def _merge(cache, mask, new_cache, new_mask):
-    """Append new rows to a left-padded batch: pad the shorter side on the left."""
-    import torch
-
-    la, lb = mask.shape[1], new_mask.shape[1]
-    width = max(la, lb)
-
-    def lpad(x, n, dim):
-        if n == 0:
-            return x
-        shape = list(x.shape)
-        shape[dim] = n
-        return torch.cat([torch.zeros(shape, dtype=x.dtype, device=x.device), x], dim)
-
-    for a, b in zip(cache.layers, new_cache.layers, strict=True):
-        a.set(
-            torch.cat([lpad(a.keys, width - la, -2), lpad(b.keys, width - lb, -2)]),
-            torch.cat([lpad(a.values, width - la, -2), lpad(b.values, width - lb, -2)]),
-        )
-    return torch.cat([lpad(mask, width - la, 1), lpad(new_mask, width - lb, 1)])
-
-
-def _trim_left(cache, mask, slack: int = 16):
-    """Drop leading columns that are padding in every row (left after rows leave)."""
-    lead = int((mask.sum(0) == 0).long().cumprod(0).sum())
-    if lead < slack or not _all_buffered(cache):
-        return mask
-    for la in cache.layers:
-        la.set(la.keys[..., lead:, :], la.values[..., lead:, :])
-    return mask[:, lead:]
+#: ``--engine hf`` in the registry (rankinv.validate.engines.ENGINES): HFEngine's options.
+SPEC = EngineSpec(
+    name="hf",
+    label="transformers",
+    factory=HFEngine,
+    options=(
+        EngineOption("batch_size", "Rows decoded at once (default: from free memory)."),
+        EngineOption("device", "torch device (default: cuda when available, else cpu)."),
+        EngineOption("dtype", "torch dtype of the weights (default: the model's)."),
+        EngineOption("trust_remote_code", "Run the model directory's own modelling code."),
+    ),
+)

@@ -22,15 +22,19 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rankinv.errors import UserError
-from rankinv.validate.engines import (
+from rankinv.validate.engines.base import (
+    EngineOption,
+    EngineSpec,
     Generation,
     Request,
     Sampling,
+    check_batch_size,
     config_eos,
     encode,
     end_token_ids,
 )
 from rankinv.validate.models import adapter_rank, load_model, resolve_model_dir, revision
+from rankinv.validate.scoring import EntropyScorer
 
 #: The LoRA ranks vLLM's ``max_lora_rank`` accepts; an adapter's rank is rounded up to one.
 VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
@@ -207,8 +211,30 @@ class VLLMEngine:
         if self.llm is not None:
             raise RuntimeError("VLLMEngine.scorer before close(): two copies of the model")
         if self._scorer is None:
-            from rankinv.validate.scoring import EntropyScorer
-
             model, _, _, _ = load_model(self.model_path, trust_remote_code=self.trust_remote_code)
             self._scorer = EntropyScorer(model)
         return self._scorer
+
+
+def check_options(options: dict) -> None:
+    """The pass-through options' ranges, checked before any model loads."""
+    check_batch_size(options)
+    llm_kwargs(Path("."), None, **{k: v for k, v in options.items() if k != "chunk_rows"})
+
+
+#: ``--engine vllm`` in the registry (rankinv.validate.engines.ENGINES): VLLMEngine's options.
+SPEC = EngineSpec(
+    name="vllm",
+    label="vLLM",
+    factory=VLLMEngine,
+    options=(
+        EngineOption("batch_size", "vLLM's max_num_seqs: sequences decoded at once."),
+        EngineOption("tensor_parallel_size", "vLLM: GPUs per model (tensor parallelism)."),
+        EngineOption("gpu_memory_utilization", "vLLM: share of GPU memory it may take (0.9)."),
+        EngineOption("max_model_len", "vLLM: longest prompt + completion (default: the model's)."),
+        EngineOption("trust_remote_code", "Run the model directory's own modelling code."),
+        EngineOption("max_loras", "vLLM: LoRA adapters held at once."),
+        EngineOption("chunk_rows", "Samples per generate call (results are written per chunk)."),
+    ),
+    check=check_options,
+)
