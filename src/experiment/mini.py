@@ -26,6 +26,7 @@ from rankinv.experiment.data import (
     teacher_answer,
     wrong_forms,
 )
+from rankinv.experiment.ladders import Ladder, sft
 from rankinv.experiment.model import (
     Encoder,
     build_model,
@@ -35,11 +36,12 @@ from rankinv.experiment.model import (
     train_bpe_tokenizer,
 )
 from rankinv.experiment.run import run_mini
-from rankinv.experiment.train import evaluate, grpo, grpo_loss, pretrain, sft
+from rankinv.experiment.train import evaluate, grpo, grpo_loss, pretrain
 
 __all__ = [
     "PRESETS",
     "Encoder",
+    "Ladder",
     "MiniConfig",
     "build_model",
     "build_tokenizer",
