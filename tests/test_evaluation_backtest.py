@@ -52,6 +52,8 @@ def test_free_answers_on_the_paper_qwen_ladder(real):
 
 def test_held_out_ladders_are_the_ones_nothing_was_chosen_after(real):
     fresh = real["held_out"]["ladders"]
-    assert fresh and all(n.startswith(("mini-lr", "mini-nomod")) for n in fresh)
+    assert fresh and all(
+        n.startswith(("mini-lr", "mini-nomod", "mini-recipe", "mini-shallow")) for n in fresh
+    )
     v = real["held_out"]["versus"]["rank"]["shallowest"]
     assert v["wins"] + v["losses"] + v["ties"] == v["n_ladders"] <= len(fresh)
