@@ -1,5 +1,5 @@
-"""The miniature end-to-end experiment, ci preset (slow: 16 minutes on this 2-core machine when
-quiet, more when other work shares it; the CI's separate slow step)."""
+"""The miniature end-to-end experiment, ci preset (slow: about 5 minutes on this 2-core machine
+from the saved base, more when other work shares it; the CI's separate slow step)."""
 
 import dataclasses
 import json
