@@ -25,5 +25,7 @@ ladders = [lad["ladder"] for lad in cal["real"]["ladders"]]
 assert len(ladders) >= 15 and "mini-nomod-s2" in ladders, ladders  # the real back-test shipped
 assert cal["real_stage2"]["n_runs"] == 40, cal["real_stage2"]
 assert json.load(open("rank.json"))["ranking"]
+from rankinv.experiment import base  # the mini experiment's saved base ships, hashes intact
+assert base.check().name == "mini_base" and "site-packages" in str(base.saved_dir())
 print(f"wheel check: ok ({len(ladders)} real ladders, {cal['real_stage2']['n_runs']} real runs)")
 PY

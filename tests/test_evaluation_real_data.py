@@ -37,3 +37,23 @@ def test_bad_paths_name_what_is_wrong(tmp_path):
         real_data.load(bad)
     with pytest.raises(FileNotFoundError, match="figures data folder not found"):
         real_data.build(tmp_path / "none")
+
+
+def test_recipe_and_shallow_ladders_carry_recipes_counts_and_their_history():
+    """The mini experiment's recipe ladders (one depth, a rung per recipe) and depth ladders
+    from under one epoch: every rung with the count-based signals of its probe; scored
+    first on 2026-12-07 and nothing chosen after."""
+    from rankinv.experiment.config import RECIPES
+    from rankinv.verdicts import signals as sg
+
+    counts = {s for s, spec in sg.STAGE1_SIGNALS.items() if spec.needs == "counts"}
+    by = {lad["ladder"]: lad for lad in real_data.load()["ladders"]}
+    for seed in range(3):
+        recipe, shallow = by[f"mini-recipe-s{seed}"], by[f"mini-shallow-s{seed}"]
+        assert [r["recipe"] for r in recipe["rungs"]] == list(RECIPES)
+        assert len(RECIPES) >= 5 and len({r["depth"] for r in recipe["rungs"]}) == 1
+        assert [r["depth"] for r in shallow["rungs"]] == [0.25, 0.5, 1, 2]
+        for lad in (recipe, shallow):
+            assert (lad["first_scored"], lad["chosen_after"]) == ("2026-12-07", False)
+            assert all(counts <= set(r["values"]) for r in lad["rungs"]), lad["ladder"]
+            assert "probes/ (counts)" in lad["source"]

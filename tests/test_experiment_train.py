@@ -128,6 +128,7 @@ def test_tiny_pipeline_runs_and_resumes(tmp_path):
     cfg = dataclasses.replace(
         config.preset("ci"),
         name="tiny",
+        pretrain=True,
         pretrain_steps=3,
         pretrain_batch=8,
         sft_demos=16,
@@ -165,3 +166,43 @@ def test_tiny_pipeline_runs_and_resumes(tmp_path):
     ]
     with pytest.raises(ValueError, match="another configuration"):
         run_mini(dataclasses.replace(cfg, rl_steps=3), tmp_path, log=print)
+
+
+@pytest.mark.slow
+def test_tiny_recipe_ladder_with_probes(tmp_path):
+    """A recipe ladder from the saved base: one rung per recipe, each with its probe (a
+    ProbeResult whose plan is the run's) and its per-step log."""
+    import dataclasses
+
+    from rankinv.experiment.run import run_mini
+    from rankinv.verdicts.probe_result import ProbeResult
+
+    cfg = dataclasses.replace(
+        config.preset("ci-recipe"),
+        name="tiny-recipe",
+        recipes=("ci", "smooth", "half-correct"),
+        depths=(0.5,),
+        seeds=1,
+        probe_samples=8,
+        rl_steps=2,
+        rl_prompts=2,
+        eval_every=1,
+        eval_samples=10,
+    )
+    res = run_mini(cfg, tmp_path, log=lambda m: None)
+    assert [(b["recipe"], b["depth"]) for b in res["by_depth"]] == [
+        ("ci", 0.5),
+        ("smooth", 0.5),
+        ("half-correct", 0.5),
+    ]
+    assert res["simulator"] is None and res["base_model"]["saved"]
+    for r in res["runs"]:
+        assert r["name"] == f"{r['recipe']}-s0-d0.5"
+        probe = ProbeResult.load(tmp_path / r["probe"])
+        assert set(probe.n) == {8} and len(probe.c) == 200
+        plan = probe.setup.plan()
+        assert (plan.group_size, plan.rl_steps, plan.batch_prompts) == (8, 2, 2)
+        assert len((tmp_path / "runs" / f"{r['name']}.jsonl").read_text().splitlines()) == 2
+    # the rungs differ only in their SFT: the same programs, another model
+    pre = [r["pre"]["pass_at_1"] for r in res["runs"]]
+    assert len(set(pre)) == 3

@@ -22,8 +22,15 @@ DEMO_OUT = "rankinv-demo"
 def experiment_mini(
     preset: str = typer.Option(
         "ci",
-        help="ci (CPU: 16 min on a quiet 2-core machine) | ci-lr (RL lr 1e-3) | "
-        "ci-nomod (teacher wrong on the modular family) | gpu",
+        help="ci (CPU, from the saved base model) | ci-lr (RL lr 1e-3) | "
+        "ci-nomod (teacher wrong on the modular family) | ci-shallow (depths from a quarter "
+        "epoch) | ci-recipe (six SFT recipes at 4 epochs) | gpu (a larger model)",
+    ),
+    pretrain: bool = typer.Option(
+        False,
+        "--pretrain",
+        help="Pretrain the base model afresh with the preset's recipe instead of starting "
+        "from the one saved in the package.",
     ),
     out: str = typer.Option("runs/mini", "--out", help="Directory (resumable)."),
     sft: str = typer.Option("full", "--sft", help="full fine-tuning | lora (peft adapters)"),
@@ -38,7 +45,8 @@ def experiment_mini(
     from rankinv.render import console
     from rankinv.render.experiment import mini_logger, print_mini
 
-    cfg = dataclasses.replace(mini_preset(preset), sft_mode=sft)
+    cfg = mini_preset(preset)
+    cfg = dataclasses.replace(cfg, sft_mode=sft, pretrain=cfg.pretrain or pretrain)
     hold_out(out)
     claim_out_dir(out, {"command": "experiment mini", "config": dataclasses.asdict(cfg)}, overwrite)
     if as_json:

@@ -20,7 +20,15 @@ Stage-1 Ladders (one post-RL outcome per rung: the final held-out pass@k, steps 
 - mini-gpu: the GPU ladder (figures/data/mini/gpu_h200_seed0_ladder.json, one seed, 5 rungs);
 - mini-lr-s{0,1,2}, mini-nomod-s{0,1,2}: two settings not run before (presets ci-lr: RL
   learning rate 1e-3; ci-nomod: a teacher wrong on the modular family), 3 seeds each
-  (figures/data/mini/mini_ci_lr.json, mini_ci_nomod.json; absent until they are run).
+  (figures/data/mini/mini_ci_lr.json, mini_ci_nomod.json; absent until they are run);
+- mini-recipe-s{0,1,2}: recipe ladders (preset ci-recipe): six SFT recipes at 4 epochs from
+  the saved base, one ladder per seed, every rung at one depth and named by its recipe
+  (figures/data/mini/mini_ci_recipe.json);
+- mini-shallow-s{0,1,2}: depth ladders that start under one epoch (preset ci-shallow: 0.25,
+  0.5, 1, 2 epochs; figures/data/mini/mini_ci_shallow.json).
+The recipe and shallow ladders carry the count-based signals of every rung's probe
+(``rankinv validate``, 200 synthetic problems x 16 samples, planned for the run's GRPO:
+ci_recipe/probes, ci_shallow/probes), and their per-step GRPO logs are in their runs/.
 
 Stage 2: the real GRPOTrainer corpus (figures/data/trl_corpus: runs.jsonl and each run's
 trl_logs/<name>/trainer_state.json): each labelled run's log records, as `rankinv monitor`
@@ -102,6 +110,8 @@ HISTORY = {
     "mini-gpu": ("2026-12-02", True),
     "mini-lr": ("2026-12-03", False),
     "mini-nomod": ("2026-12-03", False),
+    "mini-recipe": ("2026-12-07", False),
+    "mini-shallow": ("2026-12-07", False),
 }
 #: The real GRPOTrainer corpus v1: first scored 2026-12-02 (calibrate's real_stage2).
 CORPUS_FIRST_SCORED = "2026-12-02"
@@ -129,8 +139,9 @@ def build(figures_data: str | Path) -> dict:
     return {"ladders": ladders, "trl_corpus": corpus}
 
 
-def _rung(name, depth, outcome, **values) -> dict:
-    return {"name": name, "depth": depth, "outcome": outcome, "values": values}
+def _rung(name, depth, outcome, recipe=None, **values) -> dict:
+    rung = {"name": name, "depth": depth, "outcome": outcome, "values": values}
+    return rung if recipe is None else {**rung, "recipe": recipe}
 
 
 def paper_ladders() -> list[dict]:
@@ -179,6 +190,7 @@ def _mini_rung(run: dict, k: int) -> dict:
         run["name"],
         run.get("depth"),
         final,
+        recipe=run.get("recipe"),
         pass_at_1=run["pre"]["pass_at_1"],
         pass_at_k=run["pre"][f"pass_at_{k}"],
         entropy_rollout=run["pre"].get("entropy"),
@@ -188,10 +200,11 @@ def _mini_rung(run: dict, k: int) -> dict:
     )
 
 
-def _probe_values(mini: Path, names: list[str], cfg: dict, k: int) -> dict[str, dict] | None:
-    """Count-based signals of the saved probes of these rungs, under the run's own plan (the
-    mini run's g, steps and prompts per step, over the prompts probed)."""
-    dirs = [mini / "probes" / n for n in names]
+def _probe_values(root: Path, names: list[str], cfg: dict, k: int) -> dict[str, dict] | None:
+    """Count-based signals of the saved probes of these rungs (folders ``root/<name>``),
+    under the run's own plan (the mini run's g, steps and prompts per step, over the prompts
+    probed); None unless every rung has one."""
+    dirs = [root / n for n in names]
     if not all(d.is_dir() for d in dirs):
         return None
     out = {}
@@ -208,8 +221,10 @@ def _probe_values(mini: Path, names: list[str], cfg: dict, k: int) -> dict[str, 
     return out
 
 
-def mini_ladders(path: Path, label: str, probes: bool = False) -> list[dict]:
-    """The ladders of one saved miniature-experiment summary ([] when it is not there)."""
+def mini_ladders(path: Path, label: str, probes: Path | None = None) -> list[dict]:
+    """The ladders of one saved miniature-experiment summary ([] when it is not there);
+    ``probes``: the folder of its rungs' probes (a ladder gets their count-based signals when
+    every rung of it was probed)."""
     if not path.is_file():
         return []
     data = json.loads(path.read_text())
@@ -232,8 +247,8 @@ def mini_ladders(path: Path, label: str, probes: bool = False) -> list[dict]:
             if len({r.get("seed", 0) for r in rs}) == 1 and variant == "teacher":
                 name = label
             extra = None
-            if probes and variant == "teacher" and seed == 0:  # the probes are of seed 0
-                extra = _probe_values(path.parent, [r["name"] for r in lad], cfg, k)
+            if probes is not None and variant == "teacher":
+                extra = _probe_values(probes, [r["name"] for r in lad], cfg, k)
             if extra:
                 for rung in rungs:
                     rung["values"].update(extra[rung["name"]])
@@ -241,7 +256,7 @@ def mini_ladders(path: Path, label: str, probes: bool = False) -> list[dict]:
                 {
                     "ladder": name,
                     "source": f"figures/data/mini/{path.name}"
-                    + (" + probes/ (counts)" if extra else ""),
+                    + (f" + {probes.relative_to(path.parent)}/ (counts)" if extra else ""),
                     "rungs": rungs,
                 }
             )
@@ -253,9 +268,13 @@ def real_ladders(figures_data: Path) -> list[dict]:
     mini = Path(figures_data) / "mini"
     return (
         paper_ladders()
-        + mini_ladders(mini / "mini_ci.json", "mini-full", probes=True)
+        + mini_ladders(mini / "mini_ci.json", "mini-full", probes=mini / "probes")
         + mini_ladders(mini / "mini_ci_lora.json", "mini-lora")
         + mini_ladders(mini / "gpu_h200_seed0_ladder.json", "mini-gpu")
         + mini_ladders(mini / "mini_ci_lr.json", "mini-lr")
         + mini_ladders(mini / "mini_ci_nomod.json", "mini-nomod")
+        + mini_ladders(mini / "mini_ci_recipe.json", "mini-recipe", mini / "ci_recipe" / "probes")
+        + mini_ladders(
+            mini / "mini_ci_shallow.json", "mini-shallow", mini / "ci_shallow" / "probes"
+        )
     )

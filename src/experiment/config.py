@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from rankinv.errors import UserError
@@ -28,12 +29,26 @@ class MiniConfig:
     sft_batch: int = 32
     sft_lr: float = 5e-4
     teacher: str = "line"  # the imperfect teacher (rankinv.experiment.data.TEACHERS)
+    # share of the teacher's demonstrations written correctly instead (its fidelity beyond
+    # the teacher's own; 0: the imperfect teacher on every demonstration)
+    correct_share: float = 0.0
+    label_smoothing: float = 0.0  # of the SFT loss (0: plain cross-entropy)
     sft_mode: str = "full"  # "full" fine-tuning or "lora" adapters through peft (the paper's)
     lora_rank: int = 16
     lora_lr: float = 2e-3
-    depths: tuple[int, ...] = (1, 2, 4, 8, 16)
+    # SFT epochs of each rung; fractions of an epoch are that share of its batches
+    depths: tuple[float, ...] = (1, 2, 4, 8, 16)
     seeds: int = 3
+    # a recipe ladder: the rungs are these recipes (RECIPES), all at the one depth in
+    # ``depths``; () makes the depth ladder
+    recipes: tuple[str, ...] = ()
     control_depths: tuple[int, ...] = (1, 16)  # clean demonstrations, seed 0
+    # pretrain afresh (the recipe above) instead of the saved base model, which every preset
+    # whose recipe is the saved one's reuses (rankinv.experiment.base)
+    pretrain: bool = False
+    # `rankinv validate` on every SFT checkpoint: samples per problem of the synthetic
+    # benchmark, planned for this run's GRPO (0: no probes)
+    probe_samples: int = 0
     # GRPO
     group_size: int = paper.GROUP_SIZE
     rl_steps: int = 30
@@ -70,8 +85,42 @@ class MiniConfig:
             raise UserError(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
         if self.jobs is not None and (type(self.jobs) is not int or self.jobs < 1):
             raise UserError(f"jobs must be an integer >= 1, got {self.jobs!r}")
-        if not self.depths or min(self.depths) < 1:
+        if not self.depths or min(self.depths) <= 0:
             raise UserError(f"depths must be positive epochs, got {self.depths}")
+        if not 0 <= self.correct_share <= 1:
+            raise UserError(f"correct_share must be in [0, 1], got {self.correct_share}")
+        if not 0 <= self.label_smoothing < 1:
+            raise UserError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.probe_samples and self.probe_samples < self.group_size:
+            raise UserError(
+                f"probe_samples must be 0 or >= group_size ({self.group_size}), "
+                f"got {self.probe_samples}"
+            )
+        unknown = [r for r in self.recipes if r not in RECIPES]
+        if unknown:
+            raise UserError(f"recipes must be among {sorted(RECIPES)}, got {unknown[0]!r}")
+        if self.recipes and (len(self.depths) != 1 or self.control_depths):
+            raise UserError(
+                "a recipe ladder has one depth and no clean control, got depths "
+                f"{self.depths} and control_depths {self.control_depths}"
+            )
+
+    def with_recipe(self, name: str) -> MiniConfig:
+        """This configuration with one recipe's SFT settings (RECIPES[name])."""
+        return dataclasses.replace(self, **RECIPES[name])
+
+
+#: SFT recipes that differ at one depth, for recipe ladders: each changes only the SFT
+#: settings named (the base, the demonstrations' programs and the GRPO run stay). "ci" is
+#: the ci preset's SFT.
+RECIPES: dict[str, dict] = {
+    "ci": {},
+    "lr-high": {"sft_lr": 1.5e-3},  # the SFT learning rate x3
+    "smooth": {"label_smoothing": 0.1},
+    "half-correct": {"correct_share": 0.5},  # demonstration fidelity: half written right
+    "demos-64": {"sft_demos": 64},  # data size: a quarter of the demonstrations
+    "lora-r4": {"sft_mode": "lora", "lora_rank": 4},  # LoRA adapters of rank 4
+}
 
 
 #: Fields that change how fast a run goes, not what it computes: a run may be resumed with
@@ -85,8 +134,22 @@ PRESETS = {
     # No clean control (the ci preset has it); 15 runs each.
     "ci-lr": MiniConfig(name="ci-lr", rl_lr=1e-3, control_depths=()),
     "ci-nomod": MiniConfig(name="ci-nomod", teacher="nomod", control_depths=()),
+    # depth ladders that start under one epoch (a quarter and half an epoch are 2 and 4 of
+    # the 8 batches of 32 demonstrations); probes of every checkpoint
+    "ci-shallow": MiniConfig(
+        name="ci-shallow", depths=(0.25, 0.5, 1, 2), control_depths=(), probe_samples=16
+    ),
+    # a recipe ladder: the six recipes at 4 epochs, 3 seeds, probes of every checkpoint
+    "ci-recipe": MiniConfig(
+        name="ci-recipe",
+        depths=(4,),
+        recipes=tuple(RECIPES),
+        control_depths=(),
+        probe_samples=16,
+    ),
     "gpu": MiniConfig(
         name="gpu",
+        pretrain=True,  # a larger model than the saved base: pretrained on the GPU (150 s)
         hidden=128,
         layers=6,
         heads=8,

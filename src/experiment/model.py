@@ -106,6 +106,18 @@ def token_logprobs(model, ids, att):
     return torch.nn.functional.pad(tok_lp, (1, 0))
 
 
+def smoothed_logprobs(model, ids, att):
+    """(log pi(token_t), mean over the vocabulary of log pi(v)) per position, aligned as in
+    :func:`token_logprobs`: the two terms of a label-smoothed cross-entropy."""
+    import torch
+
+    logits = model(input_ids=ids, attention_mask=att).logits[:, :-1].float()
+    logp = torch.log_softmax(logits, -1)
+    tok_lp = logp.gather(-1, ids[:, 1:, None])[..., 0]
+    pad = torch.nn.functional.pad
+    return pad(tok_lp, (1, 0)), pad(logp.mean(-1), (1, 0))
+
+
 def device_of(model) -> str:
     return str(next(model.parameters()).device)
 

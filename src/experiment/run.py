@@ -17,8 +17,10 @@ import numpy as np
 from rankinv import __version__
 from rankinv._io import write_json
 from rankinv.errors import UserError
+from rankinv.experiment.base import base_model
 from rankinv.experiment.config import RUNTIME_FIELDS, MiniConfig
-from rankinv.experiment.train import _mode_tag, finished, grpo, pretrain, sft
+from rankinv.experiment.ladders import Ladder, probe, probe_path, sft, sft_paths
+from rankinv.experiment.train import grpo, grpo_result_path
 from rankinv.sandbox.executor import Sandbox
 from rankinv.simulate import preset as sim_preset
 from rankinv.simulate import run_sweep
@@ -43,6 +45,15 @@ def same_run(saved: dict, cfg: dict) -> bool:
     return what(saved) == what(cfg)
 
 
+def ladders_of(cfg: MiniConfig) -> list[Ladder]:
+    """The SFT ladders of a preset: per seed, the teacher's depth ladder (or one ladder per
+    recipe at the preset's one depth), and the clean control of seed 0."""
+    if cfg.recipes:
+        return [Ladder("teacher", s, cfg.depths, r) for s in range(cfg.seeds) for r in cfg.recipes]
+    out = [Ladder("teacher", s, cfg.depths) for s in range(cfg.seeds)]
+    return out + ([Ladder("clean", 0, cfg.control_depths)] if cfg.control_depths else [])
+
+
 def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     """The whole experiment; returns (and writes) mini.json."""
     import torch
@@ -60,13 +71,80 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
     write_json(cfg_path, cfg_json)
     t0 = time.perf_counter()
     torch.set_num_threads(cfg.threads)
-    n_sft = cfg.seeds + (1 if cfg.control_depths else 0)
-    n_runs = cfg.seeds * len(cfg.depths) + len(cfg.control_depths)
-    log(f"stage 1/4: pretraining the base model ({cfg.pretrain_steps} steps)")
-    base = pretrain(cfg, out, log)
-    t_pre = time.perf_counter() - t0
-    stage_s = {"pretrain": t_pre}
-    runs = []
+    base = base_model(cfg, out, log)
+    stage_s = {"pretrain": time.perf_counter() - t0}
+    base_eval, runs = _sft_and_grpo(cfg, base, out, log, stage_s)
+    t1 = time.perf_counter()
+    log("stage 4/4: compare predicted with observed, and the simulator beside it")
+    kmax = max(cfg.ks)
+    rows = [
+        {
+            "name": r["name"],
+            "seed": r["seed"],
+            "depth": r["depth"],
+            "recipe": r["recipe"],
+            "pre_pass_at_1": r["pre"]["pass_at_1"],
+            "entropy": r["pre"]["entropy"],
+            "entropy_prompt": r["pre"]["entropy_prompt"],
+            f"pre_pass_at_{kmax}": r["pre"][f"pass_at_{kmax}"],
+            f"post_pass_at_{kmax}": r["final_pass_at_k"],
+        }
+        for r in runs
+        if r["variant"] == "teacher"
+    ]
+    cmp = compare(rows, f"post_pass_at_{kmax}", cfg.group_size) if len(rows) >= 3 else None
+    summary = {
+        "config": dataclasses.asdict(cfg),
+        "version": __version__,
+        "base": None if base_eval is None else base_eval["pre"],
+        "base_model": _base_record(cfg, base),
+        "by_depth": by_rung(cfg, runs),
+        "runs": runs,
+        "compare": None if cmp is None else {k: v for k, v in cmp.items() if k != "rows"},
+        "inversion": None if cmp is None else cmp["inversion"],
+        "rho_entropy_vs_post": None if cmp is None else cmp["predictors"]["entropy"],
+        "rho_pass1_vs_post": None if cmp is None else cmp["predictors"]["pre_pass_at_1"],
+        "simulator": None if cfg.recipes else _simulator(cfg.depths),
+    }
+    summary["seconds"] = {
+        **stage_s,
+        "compare_and_simulator": time.perf_counter() - t1,
+        "total": time.perf_counter() - t0,
+    }
+    write_json(out / "mini.json", summary)
+    write_json(out / "compare_rows.json", rows)
+    return summary
+
+
+def _base_record(cfg: MiniConfig, base: Path) -> dict:
+    """Which base the ladders started from: the saved one (its weights' hash) or afresh."""
+    from rankinv.experiment import base as saved
+
+    if cfg.pretrain:
+        return {"saved": False, "recipe": saved.recipe(cfg)}
+    m = saved.manifest()
+    return {"saved": True, "recipe": m["recipe"], "sha256": m["sha256"]["model.safetensors"]}
+
+
+def _simulator(depths) -> dict:
+    """The simulator's prediction for the same SFT depths (its quick preset)."""
+    sim = run_sweep(
+        sim_preset("quick").replace(sft_depths=tuple(float(d) for d in depths)),
+        p_star_groups=20_000,
+    )
+    return {
+        "rho_pass1_vs_post": sim["spearman_pre_pass1_vs_post"],
+        "rho_entropy_vs_post": sim["spearman_entropy_vs_post"],
+        "inversion": sim["inversion"],
+        "by_depth": sim["by_depth"],
+    }
+
+
+def _sft_and_grpo(cfg: MiniConfig, base: Path, out: Path, log, stage_s: dict):
+    """Stages 2 and 3: the SFT ladders, a probe of every checkpoint (``probe_samples``), a
+    GRPO run from each with stage 2 on its log; (the base's evaluation, the runs)."""
+    ladders = ladders_of(cfg)
+    plan = [(lad, d, lad.rung(cfg, d)) for lad in ladders for d in lad.depths]
     with contextlib.ExitStack() as stack:
         sandbox = stack.enter_context(Sandbox(cfg.workers))
         base_eval = (
@@ -74,125 +152,93 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
             if cfg.rl_steps > 0
             else None
         )
-        plan = [("teacher", s, d) for s in range(cfg.seeds) for d in cfg.depths]
-        plan += [("clean", 0, d) for d in cfg.control_depths]
-        ckpts = {}
         t1 = time.perf_counter()
-        log(f"stage 2/4: SFT, {n_sft} ladders to {max(cfg.depths)} epochs")
-        ladders = [
-            (variant, s, cfg.depths if variant == "teacher" else cfg.control_depths)
-            for variant in ("teacher", "clean")
-            for s in range(cfg.seeds if variant == "teacher" else 1)
-        ]
-        ladders = [lad for lad in ladders if lad[2]]
-        sft_jobs = [(sft, (cfg, base, out, v, s, depths)) for v, s, depths in ladders]
+        log(f"stage 2/4: SFT, {len(ladders)} ladders to {max(cfg.depths):g} epochs")
         pool = stack.enter_context(_Pool(cfg, max(len(ladders), len(plan)), sandbox, log))
-        for k, paths in pool.run(sft_jobs):
-            v, s, _ = ladders[k]
-            ckpts.update({(v, s, d): p for d, p in paths.items()})
+        ckpts = {}
+        for k, paths in pool.run([(sft, (cfg, base, out, lad)) for lad in ladders]):
+            ckpts.update({ladders[k].rung(cfg, d): p for d, p in paths.items()})
+        if cfg.probe_samples:
+            log(f"stage 2/4: probing {len(plan)} checkpoints ({cfg.probe_samples} samples)")
+            list(pool.run([(probe, (cfg, ckpts[name], out, name)) for _, _, name in plan]))
         stage_s["sft"] = time.perf_counter() - t1
         t1 = time.perf_counter()
-        names = [f"{variant}{_mode_tag(cfg)}-s{s}-d{d}" for variant, s, d in plan]
-        grpo_jobs = [
-            (grpo, (cfg, ckpts[(v, s, d)], out, name, s))
-            for (v, s, d), name in zip(plan, names, strict=True)
-        ]
+        grpo_jobs = [(grpo, (cfg, ckpts[name], out, name, lad.seed)) for lad, _, name in plan]
 
         def started(k: int) -> None:
-            log(f"stage 3/4: GRPO run {k + 1}/{n_runs} ({names[k]}, {cfg.rl_steps} steps)")
+            log(f"stage 3/4: GRPO run {k + 1}/{len(plan)} ({plan[k][2]}, {cfg.rl_steps} steps)")
 
         done = dict(pool.run(grpo_jobs, started))
-        for k, (variant, _, d) in enumerate(plan):
-            name, res = names[k], done[k]
-            res.update({"variant": variant, "depth": d})
-            check = max(3, cfg.rl_steps - 5)
-            mcfg = MonitorConfig(
-                ref_step=2,
-                check_step=check,
-                planned_steps=max(cfg.rl_steps, check),  # a check past the run is refused
-                group_size=cfg.group_size,
-            )
-            rep = monitor(out / "runs" / f"{name}.jsonl", mcfg)
-            res["stage2"] = {k: rep[k] for k in ("verdict", "entropy_drop", "informative_fraction")}
-            runs.append(res)
+    runs = []
+    for k, (lad, d, name) in enumerate(plan):
+        res = done[k]
+        res.update({"variant": lad.variant, "depth": d, "recipe": lad.recipe})
+        if cfg.probe_samples:
+            res["probe"] = f"probes/{name}"
+        check = max(3, cfg.rl_steps - 5)
+        mcfg = MonitorConfig(
+            ref_step=2,
+            check_step=check,
+            planned_steps=max(cfg.rl_steps, check),  # a check past the run is refused
+            group_size=cfg.group_size,
+        )
+        rep = monitor(out / "runs" / f"{name}.jsonl", mcfg)
+        res["stage2"] = {k: rep[k] for k in ("verdict", "entropy_drop", "informative_fraction")}
+        runs.append(res)
     stage_s["grpo"] = time.perf_counter() - t1
-    t1 = time.perf_counter()
-    log("stage 4/4: compare predicted with observed, and the simulator beside it")
-    main = [r for r in runs if r["variant"] == "teacher"]
+    return base_eval, runs
+
+
+#: The per-run quantities averaged over seeds in each row of the summary's by_depth.
+MEANS = (
+    "pre.entropy",
+    "pre.entropy_prompt",
+    "pre.pass_at_1",
+    "pre.pass_at_{k}",
+    "final_pass_at_k",
+    "peak_pass_at_k",
+    "final_nonlinear",
+    "peak_nonlinear",
+    "all_fail",
+    "all_pass",
+    "informative",
+)
+
+
+def by_rung(cfg: MiniConfig, runs: list[dict]) -> list[dict]:
+    """Means over seeds per rung (variant, recipe, depth), in the order the rungs run."""
     kmax = max(cfg.ks)
-    rows = [
-        {
-            "name": r["name"],
-            "seed": r["seed"],
-            "depth": r["depth"],
-            "pre_pass_at_1": r["pre"]["pass_at_1"],
-            "entropy": r["pre"]["entropy"],
-            "entropy_prompt": r["pre"]["entropy_prompt"],
-            f"pre_pass_at_{kmax}": r["pre"][f"pass_at_{kmax}"],
-            f"post_pass_at_{kmax}": r["final_pass_at_k"],
-        }
-        for r in main
-    ]
-    cmp = compare(rows, f"post_pass_at_{kmax}", cfg.group_size) if len(rows) >= 3 else None
-    by_depth = []
-    for variant, depths in (("teacher", cfg.depths), ("clean", cfg.control_depths)):
-        for d in depths:
-            rs = [r for r in runs if r["variant"] == variant and r["depth"] == d]
-            if not rs:
-                continue
-            by_depth.append(
+    keys = [m.format(k=kmax) for m in MEANS]
+    rows = []
+    for lad in [lad for lad in ladders_of(cfg) if lad.seed == 0]:
+        for d in lad.depths:
+            rs = [
+                r
+                for r in runs
+                if (r["variant"], r["recipe"], r["depth"]) == (lad.variant, lad.recipe, d)
+            ]
+            rows.append(
                 {
-                    "variant": variant,
+                    "variant": lad.variant,
+                    "recipe": lad.recipe,
                     "depth": d,
                     "runs": len(rs),
-                    **{
-                        key: float(np.mean([_get(r, key) for r in rs]))
-                        for key in (
-                            "pre.entropy",
-                            "pre.entropy_prompt",
-                            "pre.pass_at_1",
-                            f"pre.pass_at_{kmax}",
-                            "final_pass_at_k",
-                            "peak_pass_at_k",
-                            "final_nonlinear",
-                            "peak_nonlinear",
-                            "all_fail",
-                            "all_pass",
-                            "informative",
-                        )
-                    },
+                    **{key: float(np.mean([_get(r, key) for r in rs])) for key in keys},
                     "stage2_stop": sum(r["stage2"]["verdict"] == "stop" for r in rs),
                 }
             )
-    sim = run_sweep(
-        sim_preset("quick").replace(sft_depths=tuple(float(d) for d in cfg.depths)),
-        p_star_groups=20_000,
-    )
-    summary = {
-        "config": dataclasses.asdict(cfg),
-        "version": __version__,
-        "base": None if base_eval is None else base_eval["pre"],
-        "by_depth": by_depth,
-        "runs": runs,
-        "compare": None if cmp is None else {k: v for k, v in cmp.items() if k != "rows"},
-        "inversion": None if cmp is None else cmp["inversion"],
-        "rho_entropy_vs_post": None if cmp is None else cmp["predictors"]["entropy"],
-        "rho_pass1_vs_post": None if cmp is None else cmp["predictors"]["pre_pass_at_1"],
-        "simulator": {
-            "rho_pass1_vs_post": sim["spearman_pre_pass1_vs_post"],
-            "rho_entropy_vs_post": sim["spearman_entropy_vs_post"],
-            "inversion": sim["inversion"],
-            "by_depth": sim["by_depth"],
-        },
-        "seconds": {
-            **stage_s,
-            "compare_and_simulator": time.perf_counter() - t1,
-            "total": time.perf_counter() - t0,
-        },
-    }
-    write_json(out / "mini.json", summary)
-    write_json(out / "compare_rows.json", rows)
-    return summary
+    return rows
+
+
+def finished(fn, args) -> bool:
+    """Whether an sft, probe or grpo call with these leading arguments has nothing left."""
+    if fn is sft:
+        cfg, _, out, ladder = args
+        paths = sft_paths(cfg, out, ladder)
+        return all((p / "done").exists() for p in paths.values())
+    if fn is probe:
+        return (probe_path(args[2], args[3]) / "validate_summary.json").exists()
+    return grpo_result_path(args[2], args[3]).exists()
 
 
 def jobs_of(cfg: MiniConfig, n: int) -> int:
@@ -257,7 +303,7 @@ class _Pool:
 
 
 def _call(fn, args, sandbox, log):
-    if fn is sft:
+    if fn is sft or fn is probe:
         return fn(*args, log)
     return fn(*args, sandbox, log)
 
@@ -269,7 +315,7 @@ def _job(cfg: MiniConfig, fn, args):
     torch.set_num_threads(cfg.threads)
     messages: list[str] = []
     with contextlib.ExitStack() as stack:
-        sandbox = None if fn is sft else stack.enter_context(Sandbox(cfg.workers))
+        sandbox = None if fn is not grpo else stack.enter_context(Sandbox(cfg.workers))
         return _call(fn, args, sandbox, messages.append), messages
 
 

@@ -1,4 +1,5 @@
-"""Training stages of the miniature experiment: pretraining, SFT to several depths, GRPO.
+"""Training stages of the miniature experiment: pretraining and GRPO (SFT ladders are in
+:mod:`rankinv.experiment.ladders`).
 
 ``grpo_loss`` is the GRPO objective as a pure function of per-token log-probabilities, unit
 tested on its own; ``grpo`` runs the loop (sampling, sandboxed rewards, update, held-out
@@ -21,7 +22,7 @@ from rankinv import theory
 from rankinv._io import write_json
 from rankinv.errors import UserError
 from rankinv.experiment.config import MiniConfig
-from rankinv.experiment.data import _forms, programs, task_of, teacher_answer
+from rankinv.experiment.data import _forms, programs, task_of
 from rankinv.experiment.model import (
     Encoder,
     build_model,
@@ -29,6 +30,7 @@ from rankinv.experiment.model import (
     device_of,
     load_checkpoint,
     resolve_device,
+    smoothed_logprobs,
     token_logprobs,
 )
 from rankinv.sandbox import tasks as task_sets
@@ -71,9 +73,15 @@ def grpo_loss(logp, old_logp, advantages, mask, clip_low=0.2, clip_high=0.28, no
     return -(torch.minimum(ratio * a, clipped * a) * m).sum() / z
 
 
-def supervised_step(model, opt, enc: Encoder, prompts, answers) -> float:
+def supervised_step(model, opt, enc: Encoder, prompts, answers, label_smoothing=0.0) -> float:
+    """One step of answer-token cross-entropy; with label smoothing eps the target puts eps
+    evenly over the vocabulary: (1 - eps) NLL + eps mean_v(-log pi(v))."""
     ids, att, ans = enc.batch(prompts, answers, device_of(model))
-    lp = token_logprobs(model, ids, att)
+    if label_smoothing:
+        lp, uniform = smoothed_logprobs(model, ids, att)
+        lp = (1 - label_smoothing) * lp + label_smoothing * uniform
+    else:
+        lp = token_logprobs(model, ids, att)
     loss = -(lp * ans).sum() / ans.sum()
     opt.zero_grad()
     loss.backward()
@@ -81,7 +89,18 @@ def supervised_step(model, opt, enc: Encoder, prompts, answers) -> float:
     return float(loss.detach())
 
 
-def pretrain(cfg: MiniConfig, out: Path, log) -> Path:
+#: Pretraining steps at which the loss is recorded (and every step's loss is a float of the
+#: recipe: two pretrainings with one recipe on one torch build give the same trajectory).
+LOSS_EVERY = 100
+
+
+def pretrain(cfg: MiniConfig, out: Path, log, stop_after: int | None = None) -> Path:
+    """Pretrain the base model with the recipe in ``cfg`` into out/ckpt/base.
+
+    ``stop_after`` ends the loop after that many steps (the schedule is still the whole
+    recipe's), saves nothing and returns the losses' directory: a check that the start of
+    a recorded trajectory is reproduced, without the whole pretraining.
+    """
     import torch
 
     path = out / "ckpt" / "base"
@@ -105,7 +124,9 @@ def pretrain(cfg: MiniConfig, out: Path, log) -> Path:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.pretrain_steps)
     model.train()
     t0 = time.perf_counter()
-    for step in range(cfg.pretrain_steps):
+    losses = {}
+    steps = cfg.pretrain_steps if stop_after is None else min(stop_after, cfg.pretrain_steps)
+    for step in range(steps):
         prompts, answers = [], []
         for _ in range(cfg.pretrain_batch):
             p = rng.choice(train)
@@ -115,85 +136,22 @@ def pretrain(cfg: MiniConfig, out: Path, log) -> Path:
             answers.append(enc.answer_ids(rng.choice(forms)))
         loss = supervised_step(model, opt, enc, prompts, answers)
         sched.step()
+        if step % LOSS_EVERY == 0 or step == cfg.pretrain_steps - 1:
+            losses[str(step)] = loss
         if step % 200 == 0 or step == cfg.pretrain_steps - 1:
             log(f"pretrain step {step}: loss {loss:.3f} ({time.perf_counter() - t0:.0f} s)")
-    path.mkdir(parents=True, exist_ok=True)
+    write_json(path / "losses.json", losses)
+    if stop_after is not None:
+        return path
     model.save_pretrained(path)
     tok.save_pretrained(path)
-    write_json(path / "done", {"seconds": time.perf_counter() - t0})
+    write_json(path / "done", {"seconds": time.perf_counter() - t0, "losses": losses})
     return path
-
-
-def sft_paths(cfg: MiniConfig, out: Path, variant: str, seed: int, depths) -> dict:
-    """The checkpoint directory of every depth of one SFT ladder."""
-    return {d: out / "ckpt" / f"{variant}{_mode_tag(cfg)}-s{seed}-d{d}" for d in depths}
 
 
 def grpo_result_path(out: Path, name: str) -> Path:
     """Where a GRPO run's result is saved (its presence: the run is done)."""
     return out / "runs" / f"{name}.json"
-
-
-def finished(fn, args) -> bool:
-    """Whether an sft or grpo call with these leading arguments has nothing left to do."""
-    if fn is sft:
-        cfg, _, out, variant, seed, depths = args
-        paths = sft_paths(cfg, out, variant, seed, depths)
-        return all((p / "done").exists() for p in paths.values())
-    return grpo_result_path(args[2], args[3]).exists()
-
-
-def sft(cfg: MiniConfig, base: Path, out: Path, variant: str, seed: int, depths, log) -> dict:
-    """Fine-tune a copy of the base on demonstrations; save a checkpoint at every depth."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    paths = sft_paths(cfg, out, variant, seed, depths)
-    if all((p / "done").exists() for p in paths.values()):
-        return paths
-    base = base.resolve()  # adapters record their base by this path
-    tok = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForCausalLM.from_pretrained(base).to(resolve_device(cfg))
-    lr = cfg.sft_lr
-    if cfg.sft_mode == "lora":
-        from peft import LoraConfig, get_peft_model
-
-        targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-        model = get_peft_model(
-            model,
-            LoraConfig(
-                r=cfg.lora_rank,
-                lora_alpha=2 * cfg.lora_rank,
-                lora_dropout=0.0,
-                target_modules=targets,
-            ),
-        )
-        lr = cfg.lora_lr
-    enc = Encoder(tok)
-    rng = random.Random(1000 + seed)
-    train = programs("train")
-    demos = [rng.choice(train) for _ in range(cfg.sft_demos)]
-    answer = (
-        (lambda p: teacher_answer(p, cfg.teacher))
-        if variant == "teacher"
-        else (lambda p: p["expression"])
-    )
-    data = [(task_of(p).prompt, enc.answer_ids(answer(p))) for p in demos]
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    model.train()
-    for epoch in range(1, max(depths) + 1):
-        rng.shuffle(data)
-        for i in range(0, len(data), cfg.sft_batch):
-            chunk = data[i : i + cfg.sft_batch]
-            supervised_step(model, opt, enc, [c[0] for c in chunk], [c[1] for c in chunk])
-        if epoch in paths and not (paths[epoch] / "done").exists():
-            paths[epoch].mkdir(parents=True, exist_ok=True)
-            model.save_pretrained(paths[epoch])
-            tok.save_pretrained(paths[epoch])
-            (paths[epoch] / "done").write_text("1")
-            log(f"sft {variant} seed {seed}: saved {epoch} epochs")
-    return paths
 
 
 def _mode_tag(cfg: MiniConfig) -> str:

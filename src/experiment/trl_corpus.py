@@ -40,7 +40,8 @@ from pathlib import Path
 from rankinv._io import append_jsonl, json_default, read_jsonl, write_json
 from rankinv.experiment.config import MiniConfig
 from rankinv.experiment.data import programs, task_of
-from rankinv.experiment.train import evaluate, pretrain, sft
+from rankinv.experiment.ladders import Ladder, sft
+from rankinv.experiment.train import evaluate, pretrain
 from rankinv.sandbox import tasks as task_sets
 
 #: The task families a run trains on (reward difficulty): templates of the synthetic set.
@@ -214,7 +215,7 @@ def build(
     ckpts = {("base", 0): base}
     for variant in ("teacher", "clean"):
         depths = sorted({d for v, d in CHECKPOINTS if v == variant})
-        for d, p in sft(cfg.mini, base, out, variant, 0, depths, log).items():
+        for d, p in sft(cfg.mini, base, out, Ladder(variant, 0, depths), log).items():
             ckpts[(variant, d)] = p
     with Sandbox(cfg.mini.workers) as sandbox:
         for i, spec in enumerate(plan, 1):

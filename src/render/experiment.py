@@ -20,8 +20,8 @@ def print_mini(res: dict, k: int, preset: str, out: str) -> None:
         t.add_column(col, justify="right")
     for b in res["by_depth"]:
         t.add_row(
-            b["variant"],
-            str(b["depth"]),
+            b.get("recipe") or b["variant"],
+            f"{b['depth']:g}",
             f"{b['pre.entropy']:.3f}",
             f"{b['pre.entropy_prompt']:.3f}",
             f"{b['pre.pass_at_1']:.3f}",
@@ -38,8 +38,9 @@ def print_mini(res: dict, k: int, preset: str, out: str) -> None:
         console.print(rho_line(f"rho(rollout entropy, final pass@{k})", res["rho_entropy_vs_post"]))
         console.print(f"inversion: {'yes' if res['inversion'] else 'no'}")
     sim = res["simulator"]
-    console.print(rho_line("simulator rho(pass@1, post)", sim["rho_pass1_vs_post"]))
-    console.print(rho_line("simulator rho(entropy, post)", sim["rho_entropy_vs_post"]))
+    if sim is not None:  # None on a recipe ladder (the simulator's sweep is over depths)
+        console.print(rho_line("simulator rho(pass@1, post)", sim["rho_pass1_vs_post"]))
+        console.print(rho_line("simulator rho(entropy, post)", sim["rho_entropy_vs_post"]))
     console.print(f"{res['seconds']['total']:.0f} s; artifacts in {out}")
 
 
