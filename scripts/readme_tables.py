@@ -130,18 +130,24 @@ def stage1_headline(res: dict) -> list[str]:
     if real.get("versus"):
         out += [
             "",
-            "Real ladders (never used to choose): `rank`'s decision against each free answer, "
-            "ladder by ladder (won/lost/tied, two-sided sign test over the ladders that differ).",
+            "Real ladders (never used to choose): against each free answer, ladder by ladder "
+            "(won/lost/tied, two-sided sign test over the ladders that differ), `rank` (what it "
+            "recommends: the free answer where its signal did not beat that answer on held-out "
+            "simulated ladders) and `rank_signal` (the signal's own decision). Held out: the "
+            "ladders nothing was chosen after.",
             "",
-            "| real ladders | free answer | won / lost / tied | regret saved (mean) | sign p |",
-            "|---|---|---|---|---|",
+            "| real ladders | chooser | free answer | won / lost / tied | regret saved (mean) "
+            "| sign p |",
+            "|---|---|---|---|---|---|",
         ]
         for label, v in (("all", real["versus"]), ("held out", real["held_out"]["versus"])):
-            for b, c in v.get("rank", {}).items():
-                out.append(
-                    f"| {label} ({c['n_ladders']}) | {b} | {c['wins']} / {c['losses']} / "
-                    f"{c['ties']} | {c['mean_regret_saved']:+.3f} | {c['p_sign']:.2g} |"
-                )
+            for chooser in ("rank", "rank_signal"):
+                for b, c in v.get(chooser, {}).items():
+                    out.append(
+                        f"| {label} ({c['n_ladders']}) | {chooser} | {b} | {c['wins']} / "
+                        f"{c['losses']} / {c['ties']} | {c['mean_regret_saved']:+.3f} | "
+                        f"{c['p_sign']:.2g} |"
+                    )
     return out
 
 
@@ -244,6 +250,7 @@ REAL_COLUMNS = (
     "pilot_entropy",
     "pilot_informative",
     "share_below_p_star",
+    "rank_signal",
     "rank",
 )
 

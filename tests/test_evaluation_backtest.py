@@ -23,16 +23,23 @@ def test_qwen_pass_at_k_picks_the_worst_rung_and_rank_abstains(real):
     assert qwen["pass_at_k"]["pick"] == "qwen-5.8ep" and qwen["pass_at_k"]["worst"]
     assert qwen["pass_at_k"]["regret"] == pytest.approx(0.643 - 0.553)
     assert qwen["pass_at_k"]["rho"] == pytest.approx(-0.7)
-    assert qwen["rank"]["recommended"] is None
+    # the signal abstains (its two leads disagree); rank names the free answer instead
+    assert qwen["rank_signal"]["recommended"] is None
+    assert qwen["rank"]["pick"] == "qwen-1.0ep" == qwen["shallowest"]["pick"]
+    assert qwen["rank"]["recommended_by"] == "free answer: shallowest"
 
 
 def test_criteria_by_hand_on_the_saved_ladders(real):
     by = real["by_signal"]
     assert by["pass_at_k"]["never_worst"] is False  # the Qwen ladder
     assert by["best_pass_at_1"]["worst_picks"] >= 5
-    # rank abstains on the Qwen ladder, and picks the worst rung of one ladder: the recipe
-    # ladder mini-recipe-s2 (its label-smoothed rung; run 2026-12-07, reported, not tuned on)
-    assert by["rank"]["worst_picks"] == 1 and by["rank"]["abstained"] == 1
+    # the signal alone abstains on the Qwen ladder and picks the worst rung of the recipe
+    # ladder mini-recipe-s2 (its label-smoothed rung; run 2026-12-07, reported, not tuned
+    # on); rank, deferring to the free answer the signal did not beat on simulated ladders,
+    # picks the worst rung of the DeepSeek ladder (the least-trained) and of mini-recipe-s1
+    # (the best pre-RL pass@1)
+    assert by["rank_signal"]["worst_picks"] == 1 and by["rank_signal"]["abstained"] == 1
+    assert by["rank"]["worst_picks"] == 2 and by["rank"]["abstained"] == 0
     # secondary ladders (Qwen against its peak) are not counted twice
     assert by["pass_at_k"]["n_ladders"] == len([x for x in real["ladders"] if not x["secondary"]])
 

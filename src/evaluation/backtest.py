@@ -61,6 +61,21 @@ def _score(values: list[float | None], y: np.ndarray, sign: int) -> dict | None:
     }
 
 
+def _pick_entry(pick: str | None, abstain: str | None, names: list[str], y) -> dict:
+    """A chooser's pick on a ladder: its post-RL rank and regret, or its abstention."""
+    entry = {"recommended": pick, "abstain_reason": abstain}
+    if pick is not None:
+        i = names.index(pick)
+        post_rank = rankdata(-y, method="min").astype(int)
+        entry |= {
+            "pick": pick,
+            "post_rank": int(post_rank[i]),
+            "regret": float(y.max() - y[i]),
+            "worst": bool(np.ptp(y) > SPREAD and y[i] == y.min()),
+        }
+    return entry
+
+
 def score_ladder(lad: dict) -> dict:
     """Every signal's pick, its post-RL rank and regret, and the within-ladder rho."""
     rungs = lad["rungs"]
@@ -87,19 +102,19 @@ def score_ladder(lad: dict) -> dict:
         "worst_chance": 1 / len(y) if np.ptp(y) > SPREAD else 0.0,
     }
     d = decide(values, names)
-    entry = {"recommended": d["recommended"], "abstain_reason": d["abstain_reason"]}
-    if d["recommended"] is not None:
-        i = names.index(d["recommended"])
-        post_rank = rankdata(-y, method="min").astype(int)
-        entry |= {
-            "pick": d["recommended"],
-            "post_rank": int(post_rank[i]),
-            "regret": float(y.max() - y[i]),
-            "worst": bool(np.ptp(y) > SPREAD and y[i] == y.min()),
-        }
-    rows["rank"] = entry
-    if entry.get("pick") is not None and "shallowest" in rows:
-        entry["agrees_with_shallowest"] = entry["pick"] == rows["shallowest"]["pick"]
+    # what `rank` recommends: the signal's pick, unless the signal did not beat the free
+    # answer for this kind of ladder on held-out simulated ladders (baselines.free_answers)
+    free = baselines.free_answers(
+        names, depth, values["pass_at_1"], d["recommended"], d.get("lead"), "the ladder's depths"
+    )
+    anchor = free["adds_nothing_over"]
+    final = free["baselines"][anchor] if anchor else d["recommended"]
+    rows["rank_signal"] = _pick_entry(d["recommended"], d["abstain_reason"], names, y)
+    rows["rank"] = _pick_entry(final, None if anchor else d["abstain_reason"], names, y)
+    rows["rank"]["recommended_by"] = f"free answer: {anchor}" if anchor else "signal"
+    for entry in (rows["rank"], rows["rank_signal"]):
+        if entry.get("pick") is not None and "shallowest" in rows:
+            entry["agrees_with_shallowest"] = entry["pick"] == rows["shallowest"]["pick"]
     return {
         "ladder": lad["ladder"],
         "source": lad["source"],
@@ -118,7 +133,7 @@ def criteria(ladders: list[dict]) -> dict:
     """Each signal (and rank's decision) against the success criteria, over the primary
     ladders where it was measured (``n``)."""
     prim = [lad for lad in ladders if not lad["secondary"]]
-    names = [*sg.STAGE1_SIGNALS, *baselines.BASELINES, "rank"]
+    names = [*sg.STAGE1_SIGNALS, *baselines.BASELINES, "rank_signal", "rank"]
     med, n_rho = {}, {}
     for s in names:
         rhos = [
@@ -151,7 +166,7 @@ def criteria(ladders: list[dict]) -> dict:
         out[s] = {
             "n_ladders": len(on),
             "abstained": sum(lad["signals"][s].get("recommended", 1) is None for lad in prim)
-            if s == "rank"
+            if s in ("rank", "rank_signal")
             else 0,
             "median_rho": med[s],
             "n_rho": n_rho[s],
@@ -184,7 +199,7 @@ def backtest(real: dict | None = None) -> dict:
     }
 
 
-def versus(ladders: list[dict], choosers=("rank", "informative_fraction")) -> dict:
+def versus(ladders: list[dict], choosers=("rank", "rank_signal")) -> dict:
     """Each chooser's regret against each free answer's, ladder by ladder (primary ladders
     where both picked): wins, losses, ties (within 1e-9) and the two-sided sign test's p
     over the ladders that differ. Real ladders are few: the p says how little they settle."""

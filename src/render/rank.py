@@ -205,7 +205,7 @@ def print_backtest(real: dict) -> None:
     """The real back-test: per ladder, each signal's pick (post-RL rank / regret)."""
     from rankinv.verdicts.signals import STAGE1_SIGNALS
 
-    shown = ["shallowest", "best_pass_at_1", "random", *STAGE1_SIGNALS, "rank"]
+    shown = ["shallowest", "best_pass_at_1", "random", *STAGE1_SIGNALS, "rank_signal", "rank"]
     shown = [s for s in shown if any(s in lad["signals"] for lad in real["ladders"])]
     t = Table(title="Real back-test (never used to choose): post-RL rank of the pick / regret")
     t.add_column("ladder", no_wrap=True)
@@ -219,8 +219,9 @@ def print_backtest(real: dict) -> None:
     console.print(t)
     console.print(
         "! = the worst rung of a ladder whose outcomes spread by more than 0.02; shallowest, "
-        "best_pass_at_1, random = the free answers (random: expected regret); rank = rank's "
-        "decision",
+        "best_pass_at_1, random = the free answers (random: expected regret); rank_signal = the "
+        "signal's decision; rank = what rank recommends (the free answer where the signal did "
+        "not beat it on held-out simulated ladders)",
         highlight=False,
     )
     c = Table(title="Success criteria on the real ladders (fixed before looking)")
