@@ -58,7 +58,8 @@ TINY_MINI = dict(
     rl_steps=4,
     rl_prompts=4,
     eval_every=2,
-    eval_samples=10,
+    eval_samples=4,
+    ks=(1, 4),
     workers=1,
 )
 

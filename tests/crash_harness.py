@@ -66,14 +66,21 @@ def _sizes(paths: list[Path]) -> tuple:
 
 
 def _start(job: Job) -> subprocess.Popen:
-    return subprocess.Popen(
-        job.argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        env={**os.environ, **job.env},
-    )
+    """The job in a session of its own, its output to a file (a pipe would stay open while
+    processes it started live on, and could fill while it is not read)."""
+    job.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(job.out.parent / f"{job.out.name}.output", "w") as log:
+        return subprocess.Popen(
+            job.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **job.env},
+        )
+
+
+def _output(job: Job) -> str:
+    return (job.out.parent / f"{job.out.name}.output").read_text(errors="replace")
 
 
 def _kill_when(proc: subprocess.Popen, job: Job, rng: random.Random, window: tuple) -> str:
@@ -133,8 +140,9 @@ def kill_and_resume(job: Job, trials: int, window: tuple, seed: int, budget_s: f
             break
         proc = _start(job)
         how = _kill_when(proc, job, rng, window)
-        text, _ = proc.communicate()
+        proc.wait()
         tally.orphans += _reap(proc.pid)
+        text = _output(job)
         if how == "ended":
             assert proc.returncode == 0, text[-3000:]
             tally.ended_first += 1
@@ -145,8 +153,9 @@ def kill_and_resume(job: Job, trials: int, window: tuple, seed: int, budget_s: f
         keys = check_on_disk(job, keys, text)
         tally.records_at_kills.append(len(keys))
     proc = _start(job)
-    text, _ = proc.communicate(timeout=600)
+    proc.wait(timeout=600)
     _reap(proc.pid)
+    text = _output(job)
     assert proc.returncode == 0, text[-3000:]
     check_on_disk(job, keys, text)
     tally.seconds = time.monotonic() - t0
