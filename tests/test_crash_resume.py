@@ -7,6 +7,7 @@ aside). Slow: CI's separate step; each under ~2 minutes on 2 shared cores."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,131 @@ def _summary(out: Path) -> dict:
     resumed = {"resumed_ladders", "runs_computed", "runs_computed_with_sweep", "n_compiles"}
     s = json.loads((out / "population.json").read_text())
     return _same({k: v for k, v in s.items() if k not in resumed}, out)
+
+
+# ---------------------------------------------------------------- experiment mini
+
+
+def _mini_done(out: Path) -> list:
+    """Finished units: checkpoints (their done marker) and GRPO runs (their result, whole
+    JSON: written atomically); a finished run's log has only whole lines."""
+    keys = [f"ckpt {p.parent.name}" for p in sorted((out / "ckpt").glob("*/done"))]
+    for res in sorted((out / "runs").glob("*.json")):
+        json.loads(res.read_text())
+        read_jsonl(res.with_suffix(".jsonl"))
+        keys.append(f"run {res.stem}")
+    return keys
+
+
+def _mini_results(out: Path) -> dict:
+    got = {"mini": json.loads((out / "mini.json").read_text())}
+    for log in sorted((out / "runs").glob("*.jsonl")):
+        got[log.name] = read_jsonl(log)
+    return _same(got, out)
+
+
+def test_mini_experiment_killed_and_resumed_equals_an_uninterrupted_one(tmp_path):
+    ref = tmp_path / "ref"
+    _run(_entry("mini", ref))
+    out = tmp_path / "killed"
+    job = Job(_entry("mini", out), out, _mini_done, reported_lines,
+              grows=lambda o: [o / "runs" / f"{n}.jsonl" for n in (
+                  "teacher-s0-d1", "teacher-s0-d2", "clean-s0-d1")])  # fmt: skip
+    tally = kill_and_resume(job, trials=6, window=(3.0, 20.0), seed=362, budget_s=45)
+    _report("experiment mini", tally)
+    assert tally.kills >= 4 and tally.orphans == 0
+    assert _mini_results(out) == _mini_results(ref)
+
+
+# ---------------------------------------------------------------- validate
+
+
+def _samples(out: Path) -> list:
+    """Sample and entropy records of samples.jsonl, keyed (kind, task, sample)."""
+    return [
+        (r.get("kind", "sample"), r["task_id"], r["sample"])
+        for r in read_jsonl(out / "samples.jsonl")
+    ]
+
+
+def _bar(text: str) -> int:
+    """Samples the progress bar last said were written (after their fsync)."""
+    counts = re.findall(r"probing: *\d+%\|[^|\r\n]*\| *(\d+)/(\d+) \[", text)
+    return int(counts[-1][0]) if counts else 0
+
+
+def _probe(out: Path) -> dict:
+    from rankinv.verdicts.probe_result import ProbeResult
+
+    res = ProbeResult.load(out)
+    return {"setup": _same(res.setup.to_json(), out), "n": [p["n"] for p in res.problems]}
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    pytest.importorskip("torch")
+    from tiny_models import build_model, train_tokenizer
+
+    from rankinv.sandbox import tasks as task_sets
+
+    tasks = task_sets.load("synthetic")
+    tok = train_tokenizer([t.prompt + t.canonical_solution for t in tasks])
+    return build_model("qwen2", tmp_path_factory.mktemp("tiny"), tok, seed=3)
+
+
+def test_validate_killed_and_resumed_loses_and_duplicates_nothing(tiny_model, tmp_path):
+    """Every (problem, sample) once (the harness checks no key twice), nothing reported
+    written lost. A resumed probe draws its missing samples with
+    a seed of its own (rankinv.validate.probe.request_seed), so later samples, and the
+    pass rates, are other draws than an uninterrupted run's: the same setup and counts."""
+    args = ["--model", tiny_model, "--benchmark", "synthetic", "--limit", "12", "--samples",
+            "64", "--group-size", "4", "--max-new-tokens", "48", "--batch-size", "16",
+            "--workers", "1"]  # fmt: skip
+
+    def argv(out):
+        return [sys.executable, "-m", "rankinv.cli", "validate", *map(str, args), "--out", str(out)]
+
+    _run(argv(tmp_path / "ref"))
+    want = {k for k in _samples(tmp_path / "ref") if k[0] == "sample"}
+    kills = 0
+    for round_ in range(6):  # the probe takes ~10 s here: fresh folders until 6 kills
+        out = tmp_path / f"r{round_}"
+        job = Job(argv(out), out, _samples, reported_count=_bar,
+                  grows=lambda o: [o / "samples.jsonl"])  # fmt: skip
+        tally = kill_and_resume(job, trials=4, window=(2.5, 8.0), seed=round_, budget_s=30)
+        _report(f"validate, round {round_}", tally)
+        kills += tally.kills
+        assert {k for k in _samples(out) if k[0] == "sample"} == want
+        assert _probe(out) == _probe(tmp_path / "ref")
+        if kills >= 6:
+            break
+    assert kills >= 6
+
+
+# ---------------------------------------------------------------- the TRL corpus builder
+
+
+def _corpus(out: Path) -> list:
+    return [r["name"] for r in read_jsonl(out / "runs.jsonl")]
+
+
+def _corpus_results(out: Path) -> dict:
+    got = {"runs": sorted(_same(read_jsonl(out / "runs.jsonl"), out), key=lambda r: r["name"])}
+    for state in sorted((out / "trl_logs").glob("*/trainer_state.json")):
+        got[state.parent.name] = json.loads(state.read_text())
+    return got
+
+
+def test_trl_corpus_killed_and_resumed_equals_an_uninterrupted_one(tmp_path):
+    """The builder's own resume (pretrain, SFT checkpoints, trainer_state.json, runs.jsonl)
+    with TRL stood in for (tests/crash_entries.py: TRL is not installed here, and a real
+    GRPOTrainer run is minutes, not seconds)."""
+    pytest.importorskip("torch")
+    _run(_entry("corpus", tmp_path / "ref"))
+    out = tmp_path / "killed"
+    job = Job(_entry("corpus", out), out, _corpus, reported_lines,
+              grows=lambda o: [o / "runs.jsonl"])  # fmt: skip
+    tally = kill_and_resume(job, trials=8, window=(2.0, 12.0), seed=364, budget_s=80)
+    _report("TRL corpus", tally)
+    assert tally.kills >= 4 and tally.orphans == 0
+    assert _corpus_results(out) == _corpus_results(tmp_path / "ref")
