@@ -83,7 +83,7 @@ def mini(out: str) -> None:
 
 
 def corpus(out: str) -> None:
-    """The TRL corpus builder (rankinv.experiment.trl_corpus.build) on 4 runs of 2 steps
+    """The TRL corpus builder (rankinv.experiment.trl_corpus.build) on 12 runs of 2 steps
     with a tiny pretrain; TRL itself is stood in for by a deterministic stand-in unless
     RANKINV_CRASH_TRL=1 (the builder's own resume is what is tested: pretrain, SFT, the
     trainer_state.json and the appended runs.jsonl)."""
@@ -117,7 +117,7 @@ def corpus(out: str) -> None:
 
         C.train_run = fake_run
     mini_cfg = dataclasses.replace(C.CorpusConfig().mini, **TINY_MINI)
-    cfg = C.CorpusConfig(runs=4, steps=2, eval_every=1, eval_prompts=4, eval_samples=4, k=2,
+    cfg = C.CorpusConfig(runs=12, steps=2, eval_every=1, eval_prompts=4, eval_samples=4, k=2,
                          mini=mini_cfg)  # fmt: skip
     C.build(out, cfg, log=lambda m: print(m, flush=True))
 

@@ -210,7 +210,7 @@ def test_trl_corpus_killed_and_resumed_equals_an_uninterrupted_one(tmp_path):
     out = tmp_path / "killed"
     job = Job(_entry("corpus", out), out, _corpus, reported_lines,
               grows=lambda o: [o / "runs.jsonl"])  # fmt: skip
-    tally = kill_and_resume(job, trials=8, window=(2.0, 12.0), seed=364, budget_s=80)
+    tally = kill_and_resume(job, trials=8, window=(1.5, 6.0), seed=364, budget_s=60)
     _report("TRL corpus", tally)
     assert tally.kills >= 4 and tally.orphans == 0
     assert _corpus_results(out) == _corpus_results(tmp_path / "ref")
