@@ -249,3 +249,15 @@ def test_cli_bad_population_is_one_line_exit_2():
     assert out.returncode == 2
     assert "--population must be quick or full" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_torn_last_ladder_is_dropped_without_rewriting_the_file(tmp_path):
+    """Resuming reads past a torn last line and leaves the file as it is (the next append
+    cuts the tail): a rewrite of the whole file, killed halfway, would lose every ladder."""
+    path = tmp_path / "population.jsonl"
+    whole = "".join(json.dumps({"ladder_id": f"x-s{i}", "revision": 0}) + "\n" for i in (0, 1))
+    path.write_text(whole + '{"ladder_id": "x-s2", "rev')
+    inode = path.stat().st_ino
+    assert P._load_done(path) == []  # another revision's records: none of this one's
+    assert path.read_text() == whole + '{"ladder_id": "x-s2", "rev'
+    assert path.stat().st_ino == inode

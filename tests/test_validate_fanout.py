@@ -2,7 +2,10 @@
 and the Ray backend giving exactly the probes of one process."""
 
 import json
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import build_model  # noqa: E402
 
+from rankinv._io import LOCK_FILE  # noqa: E402
 from rankinv.errors import UserError  # noqa: E402
 from rankinv.validate.config import ProbeConfig  # noqa: E402
 from rankinv.validate.fanout import (  # noqa: E402
@@ -101,3 +105,55 @@ def test_ray_backend_equals_local(ladder, in_process, tmp_path):
     # a rerun resumes: every sample is already there
     again = validate_many(ladder, tmp_path, template(), backend="ray")
     assert [s["new_samples"] for s in again] == [0, 0]
+
+
+def _validate(*args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rankinv.cli", "validate", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_validates_on_one_checkpoint_folder_are_refused(ladder, tmp_path):
+    """Each checkpoint's folder DIR/<name>/ has one writer, not only DIR: a validate of one
+    of the ladder's checkpoints into DIR/<name> while a validate of the ladder into DIR
+    runs (and the other way round) exits 2 in one line naming the holder's pid; nothing
+    is written to a folder it was refused."""
+    common = ["--benchmark", "synthetic", "--group-size", "4", "--max-new-tokens", "48"]
+    ladder_run = _validate(*[a for m in ladder for a in ("--model", m)], *common,
+                           "--samples", "64", "--out", tmp_path / "d")  # fmt: skip
+    lock = tmp_path / "d" / "step-200" / LOCK_FILE
+    try:
+        deadline = time.monotonic() + 120
+        while not (lock.exists() and lock.read_text() == f"{ladder_run.pid}\n"):
+            assert ladder_run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        one = _validate("--model", ladder[1], *common, "--samples", "4", "--out", lock.parent)
+        _, err = one.communicate(timeout=120)
+        assert ladder_run.poll() is None, "the ladder's run ended before the check"
+    finally:
+        ladder_run.kill()
+        ladder_run.wait()
+    assert one.returncode == 2 and len(err.strip().splitlines()) == 1, err[-2000:]
+    assert f"pid {ladder_run.pid}" in err and str(lock.parent) in err
+    # the other way round: one checkpoint's validate holds d2/step-200; the ladder's stops
+    one = _validate("--model", ladder[1], *common, "--samples", "256", "--out",
+                    tmp_path / "d2" / "step-200")  # fmt: skip
+    lock = tmp_path / "d2" / "step-200" / LOCK_FILE
+    try:
+        deadline = time.monotonic() + 120
+        while not (lock.exists() and lock.read_text() == f"{one.pid}\n"):
+            assert one.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        both = _validate(*[a for m in ladder for a in ("--model", m)], *common,
+                         "--samples", "4", "--out", tmp_path / "d2")  # fmt: skip
+        _, err = both.communicate(timeout=120)
+        assert one.poll() is None, "the checkpoint's run ended before the check"
+    finally:
+        one.kill()
+        one.wait()
+    assert both.returncode == 2 and len(err.strip().splitlines()) == 1, err[-2000:]
+    assert f"pid {one.pid}" in err
+    assert sorted(os.listdir(tmp_path / "d2" / "step-100")) == [LOCK_FILE]

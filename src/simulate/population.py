@@ -48,7 +48,6 @@ pass@1 trails the best rung by final held-out pass@k by more than the margin.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -184,14 +183,12 @@ def ladder_record(
 
 
 def _load_done(path: Path) -> list[dict]:
-    """Finished ladders; a truncated last line (an interrupted append) is dropped from the
-    file so that the next append starts on a line of its own."""
+    """Finished ladders; a truncated last line (an interrupted append) is dropped on read
+    and cut by the next append (rankinv._io), never by rewriting the file: a kill during a
+    rewrite would lose every ladder in it."""
     if not path.exists():
         return []
     recs = read_jsonl(path)
-    text = path.read_text()
-    if text and (not text.endswith("\n") or len(text.splitlines()) != len(recs)):
-        path.write_text("".join(json.dumps(r) + "\n" for r in recs))
     # records of this revision in the records' format (rankinv.records.LadderRecord)
     return [r for r in recs if r.get("revision") == POPULATION_REVISION and "plan" in r]
 

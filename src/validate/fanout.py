@@ -16,12 +16,13 @@ that is interrupted, or fails, resumes from its samples.jsonl when the command i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from rankinv._io import claim_out_dir
+from rankinv._io import claim_folder, claim_out_dir
 from rankinv.errors import UserError
 from rankinv.validate.models import model_key
 
@@ -202,9 +203,12 @@ def validate_many(
     if ray_address and backend != "ray":
         raise UserError("--ray-address goes with --backend ray")
     jobs = plan_jobs(list(models), out, template)
-    for job in jobs:  # a folder holding another run is refused before any model loads
-        claim_out_dir(job.out, run_identity(job), job.overwrite)
-    sums = run_ray(jobs, ray_address) if backend == "ray" else run_local(jobs, devices)
+    with contextlib.ExitStack() as held:  # one writer per checkpoint folder too (DIR/<name>/)
+        for job in jobs:
+            held.enter_context(claim_folder(job.out))
+        for job in jobs:  # a folder holding another run is refused before any model loads
+            claim_out_dir(job.out, run_identity(job), job.overwrite)
+        sums = run_ray(jobs, ray_address) if backend == "ray" else run_local(jobs, devices)
     return [{**s, "out": j.out} for s, j in zip(sums, jobs, strict=True)]
 
 
