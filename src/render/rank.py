@@ -122,6 +122,12 @@ def _print_recommendation(res: RankResult) -> None:
 
 def _print_inversion(res: RankResult) -> None:
     if res.predicted_inversion is None:
+        if res.best_pre_pass_at_1 is not None and res.signal_pick is None:
+            console.print(
+                f"inversion: not called ({res.signal} abstains; the best pre-RL pass@1 is "
+                f"{res.best_pre_pass_at_1})",
+                highlight=False,
+            )
         return
     if res.recommended is None:
         console.print(

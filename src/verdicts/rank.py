@@ -189,8 +189,11 @@ def rank(
     if lead is None:
         raise UserError(missing_brief(values, names))
     rows = _ranking(rungs, lead)
+    # the best pre-RL pass@1 only where pass@1 is measured on every rung (else it is
+    # "dropped" and names no rung)
     with_p1 = [r for r in rows if r.pre_pass_at_1 is not None]
-    best_pre = max(with_p1, key=lambda r: r.pre_pass_at_1).checkpoint if with_p1 else None
+    every_p1 = len(with_p1) == len(rows)
+    best_pre = max(with_p1, key=lambda r: r.pre_pass_at_1).checkpoint if every_p1 else None
     first = set(d["picks"][lead])
     measured = {s for s, v in values.items() if v and all(x is not None for x in v)}
     # the k of pass@k means something only when a pass@k signal is measured on every rung
@@ -220,7 +223,10 @@ def rank(
         gap_se=d.get("gap_se"),
         noise_z=NOISE_Z,
         best_pre_pass_at_1=best_pre,
-        predicted_inversion=None if best_pre is None else best_pre not in first,
+        # an inversion is predicted only where the signal picked a rung (not when it abstains)
+        predicted_inversion=(
+            None if best_pre is None or d["recommended"] is None else best_pre not in first
+        ),
         tied_first=sorted(first) if len(first) > 1 else [],
         signal=lead,
         signal_sign=sg.signal_sign(lead),
