@@ -132,3 +132,16 @@ def test_a_reward_edge_stop_predicts_stranded(tmp_path):
     assert rep["verdict"] == "stop" and rep["rule_used"] == "reward_edge"
     assert rep["label"] == "stranded" and rep["action"] == ACTIONS["stranded"]
     assert "a free baseline" in " ".join(rep["reasons"])
+
+
+def test_the_headline_names_coverage_when_coverage_stopped_the_run():
+    """fresh clone: "verdict: stop (rule reward_edge ...)" while that rule said continue."""
+    from pathlib import Path
+
+    from rankinv.verdicts.monitor import monitor
+    from rankinv.verdicts.monitor_report import basis
+
+    log = Path(__file__).parent / "data" / "trl" / "sharpening"
+    rep = monitor(log)
+    assert rep["verdict"] == "stop" and rep["decided_by"] == "coverage"
+    assert basis(rep) == "held-out coverage fell beyond its noise; keep step 0"

@@ -31,8 +31,7 @@ def compare_summary_lines(res: dict) -> list[str]:
             lines.append(
                 f"inversion of the pre-RL pass@1 ranking: {res['inversion_call']} "
                 f"(rho {p1['rho']:+.2f}, {p1['p_method']} permutation p = {p1['p_value']:.3g}, "
-                f"alpha = {res['alpha']}; at n = {p1['n']} only |rho| >= "
-                f"{_mdr(p1)} is detected with 80% power)"
+                f"alpha = {res['alpha']}; " + _detectable_words(p1) + ")"
             )
     fav = res.get("favoured_predictor")
     if fav:
@@ -72,6 +71,13 @@ def compare_summary_lines(res: dict) -> list[str]:
                 f"p <= {res['alpha']}: its result cannot be significant"
             )
     return lines
+
+
+def _detectable_words(v: dict) -> str:
+    """What this n can detect: the smallest |rho| at 80% power, or that no rho can be."""
+    if v.get("min_detectable_rho") is None:
+        return f"at n = {v['n']} no rho can reach significance"
+    return f"at n = {v['n']} only |rho| >= {v['min_detectable_rho']:.2f} is detected with 80% power"
 
 
 def _mdr(v: dict) -> str:

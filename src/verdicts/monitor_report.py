@@ -131,7 +131,14 @@ def report(run, cfg, rv, d: Decision, inf: Informative, cov) -> dict:
 def basis(rep: dict) -> str:
     """What a report's verdict rests on, in words (the CLI and report.md print it)."""
     used = rep.get("rule_used")
-    if rep.get("state", "signal").startswith("no_signal"):
+    decided = rep.get("decided_by")
+    if decided == "coverage":
+        what = "held-out coverage fell beyond its noise"
+        best = rep.get("best_coverage_step")
+        what += "" if best is None else f"; keep step {best}"
+    elif decided == "informative_floor":
+        what = f"the informative-group share below its floor and falling (rule {used}: continue)"
+    elif rep.get("state", "signal").startswith("no_signal"):
         what = f"no signal: {rep['state'].split(':', 1)[1]}, a fact of the log"
     elif rep.get("rule_on_bound"):
         what = f"rule {used} on an upper bound of the informative share from the mean reward"
