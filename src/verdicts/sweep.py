@@ -5,6 +5,7 @@ run alone (``rankinv monitor LOG LOG ...``)."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +24,11 @@ def doom_words(rule: str) -> str:
     )
 
 
+#: A sweep is compared from this common step on (the paper's reference step): before it,
+#: every rule's window is too short for a ranking to mean anything.
+MIN_SWEEP_STEP = 10
+
+
 def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> dict:
     """Several runs of one sweep judged against each other at their common step (the
     earliest last step): runs with no signal stop; of the rest, ranked by the rule's doom
@@ -30,18 +36,20 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
     cfg = cfg or MonitorConfig()
     if len(paths) < 2:
         raise UserError("a sweep needs at least two logs")
+    resolved = [str(Path(p).resolve()) for p in paths]
+    dup = sorted({p for p in resolved if resolved.count(p) > 1})
+    if dup:
+        raise UserError(f"the same log is given twice: {dup[0]}")
     read = [(str(p), logs.read_log(p, cfg.step_key)) for p in paths]
     common = min(int(max(r["step"] for r in lg.records)) for _, lg in read)
     ref = cfg.ref_step if cfg.ref_step is not None else 1
-    if common <= ref:
+    if common < max(ref + 1, MIN_SWEEP_STEP):
         raise UserError(
-            f"the logs' common step {common} is not past the reference step {ref}: "
-            "too early to compare the sweep"
+            f"the logs' common step {common} is too early to compare the sweep (it needs "
+            f"step {max(ref + 1, MIN_SWEEP_STEP)} in every log)"
         )
-    planned = cfg.planned_steps or max((lg.max_steps or 0) for _, lg in read) or None
-    at = MonitorConfig(
-        **{**asdict(cfg), "ref_step": ref, "check_step": common, "planned_steps": planned}
-    )
+    # each run keeps its own planned total (--planned-steps, else its log's max_steps)
+    at = MonitorConfig(**{**asdict(cfg), "ref_step": ref, "check_step": common})
     runs = []
     for name, lg in read:
         cut = logs.RunLog(
@@ -57,6 +65,8 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
     live = [r for r in runs if not r["report"]["state"].startswith("no_signal")]
     scored = sorted((r for r in live if r["score"] is not None), key=lambda r: r["score"])
     n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
+    while 0 < n_keep < len(scored) and scored[n_keep]["score"] == scored[n_keep - 1]["score"]:
+        n_keep += 1  # a tie at the boundary is kept: the order the logs were given decides nothing
     for i, r in enumerate(scored):
         r["rank"] = i + 1
         r["verdict"] = "continue" if i < n_keep else "stop"
