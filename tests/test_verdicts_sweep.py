@@ -27,8 +27,4 @@ def test_sweep_refuses_duplicates_and_early_logs_and_keeps_ties(tmp_path):
     c = write("c", 40, 0.2, 400)  # the same numbers as a: a tie
     res = judge_sweep([a, c], keep=0.5)
     assert [r["verdict"] for r in res["runs"]] == ["continue", "continue"]
-    plans = (
-        [r["report"]["planned_steps"] for r in res["runs"]] if "report" in res["runs"][0] else None
-    )
-    saved = {r["log"]: r["compute_saved"] for r in res["runs"]}
-    assert set(saved.values()) == {0.0} and plans in (None, [40, 400])
+    assert [r["compute_saved"] for r in res["runs"]] == [0.0, 0.0]
