@@ -72,5 +72,6 @@ def test_a_command_needing_an_extra_names_it():
     assert res["code"] == 2
     line = err.strip().splitlines()[0]
     assert line == (
-        "rankinv: error: this command needs jax, not installed: pip install 'rankinv[simulate]'"
+        "rankinv: error: this command needs jax, not installed: install rankinv with its "
+        "`simulate` extra (from a checkout: pip install -e '.[simulate]')"
     )

@@ -71,7 +71,10 @@ def missing_extra(exc: BaseException) -> str | None:
     extra = EXTRA_OF.get(top)
     if extra is None:
         return None
-    return f"this command needs {top}, not installed: pip install 'rankinv[{extra}]'"
+    return (
+        f"this command needs {top}, not installed: install rankinv with its `{extra}` extra "
+        f"(from a checkout: pip install -e '.[{extra}]')"
+    )
 
 
 def _report_bug(exc: BaseException) -> None:
