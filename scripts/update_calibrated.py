@@ -1,4 +1,4 @@
-"""Write src/verdicts/_calibrated.py (the verdicts' defaults) from a saved calibrate run.
+"""Write src/data/calibrated.json (the verdicts' defaults) from a saved calibrate run.
 
     python scripts/update_calibrated.py [figures/data/calibrate/calibrate.json]
     python scripts/update_calibrated.py --population DIR   # recalibrate first (one command)
@@ -12,7 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from rankinv.evaluation.calibrate import calibrate, constants_module
+from rankinv._io import write_json
+from rankinv.evaluation.calibrate import calibrate, calibrated_constants
 
 ROOT = Path(__file__).resolve().parents[1]
 SAVED = ROOT / "figures/data/calibrate/calibrate.json"
@@ -25,6 +26,6 @@ if args[:1] == ["--population"]:
     src = SAVED
 else:
     src = Path(args[0]) if args else SAVED
-target = ROOT / "src/verdicts/_calibrated.py"
-target.write_text(constants_module(json.loads(src.read_text())))
+target = ROOT / "src/data/calibrated.json"
+write_json(target, calibrated_constants(json.loads(src.read_text())))
 print(f"wrote {target} from {src}")

@@ -163,8 +163,8 @@ def test_nothing_imports_cli_and_only_cli_imports_render():
 #: docstring. A long one is split where its ideas part, not trimmed to fit.
 MAX_FILE_LINES = 450
 MAX_FUNCTION_LINES = 100
-#: Generated, not read: the calibrated constants (scripts/update_calibrated.py writes it).
-GENERATED = {"verdicts/_calibrated.py"}
+#: Generated source files exempt from the limits (the calibrated constants are data now).
+GENERATED: set[str] = set()
 #: Not split yet, each being rewritten by its owner on another branch (issue 37: validate as
 #: a pipeline of stages, rank's typed result, the mini experiment). Delete an entry when its
 #: split lands; an entry that is no longer too long fails the test, so this list is always
