@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from rankinv.verdicts import rules
+from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
 
 
 def run_cli(*args, cwd=None):
@@ -51,6 +51,6 @@ def test_demo_rerun_resumes_and_prints_json(demo_dir):
     assert data["paper_qwen"]["inversion_call"] == "trend, not significant at this n"
     assert data["out"] == str(where.resolve())
     for run in data["monitor"].values():  # the calibrated rule beside the paper's
-        assert set(run) == {"paper", rules.DEFAULT_STAGE2_RULE}
+        assert set(run) == {"paper", DEFAULT_STAGE2_RULE}
         assert run["paper"]["rule"] == "paper"
     assert len(data["thresholds"]) == 6

@@ -41,7 +41,7 @@ def test_rules_on_per_step_logs(tmp_path):
     import json
 
     from rankinv.experiment.evidence import mini_log_evidence
-    from rankinv.verdicts import rules
+    from rankinv.verdicts import rules, stage2
 
     runs = tmp_path / "runs"
     runs.mkdir()
@@ -68,4 +68,4 @@ def test_rules_on_per_step_logs(tmp_path):
     thr = rules.rule_threshold("reward_slope")
     assert rs["flat-d16"]["score"] == pytest.approx(0.0, abs=1e-9)
     assert rs["rising-d1"]["stop"] is False and rs["rising-d1"]["score"] < thr
-    assert set(ev["rules"]) == set(rules.STAGE2_RULES)
+    assert set(ev["rules"]) == set(stage2.STAGE2_RULES)

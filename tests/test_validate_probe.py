@@ -133,12 +133,12 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
     summary = json.loads(run.stdout)
     assert summary["n_problems"] == 3 and summary["samples_per_problem"] == 8
     # the verdict is the calibrated stage-1 signal, recomputed here from the saved counts
-    from rankinv.verdicts import rules
+    from rankinv.verdicts import signals
     from rankinv.verdicts.signals import stage1_verdict
 
     probs = [json.loads(x) for x in (out / "problems.jsonl").read_text().splitlines()]
     plan = Plan(group_size=8, rl_steps=400, batch_prompts=32, n_prompts=3)
-    expect = rules.stage1_signals(
+    expect = signals.stage1_signals(
         [p["n"] for p in probs],
         [p["c"] for p in probs],
         plan,
@@ -146,7 +146,7 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
         entropy_prompt=summary["entropy_prompt"],
     )
     assert summary["signals"] == pytest.approx(expect)
-    assert summary["signal"] == rules.DEFAULT_STAGE1_RISK_SIGNAL
+    assert summary["signal"] == signals.DEFAULT_STAGE1_RISK_SIGNAL
     assert summary["risk"] == stage1_verdict(expect)["risk"]
     assert summary["new_samples"] == 24
     # the contract a later `rank` reads: what the probe was run with, end tokens included

@@ -25,7 +25,7 @@ from rankinv.simulate import preset as sim_preset
 from rankinv.simulate import run_sweep
 from rankinv.theory import paper
 from rankinv.verdicts import compare as cmp
-from rankinv.verdicts import rules
+from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE, STAGE2_CALIBRATION
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 from rankinv.verdicts.stage2 import check_window
 
@@ -59,10 +59,10 @@ def _steps(out_dir: Path) -> Iterator[tuple[str, object]]:
     for d in (min(cfg.sft_depths), max(cfg.sft_depths)):
         log = out_dir / "logs" / f"depth{d:g}_seed0.jsonl"
         both = {}
-        for rule in (rules.DEFAULT_STAGE2_RULE, "paper"):
+        for rule in (DEFAULT_STAGE2_RULE, "paper"):
             # both rules judged where calibration judged them: the same fraction of the run
             # (the calibrated rule's; the paper's own is 150 of 400 steps)
-            frac = rules.STAGE2_CALIBRATION.get(rule, {}).get(
+            frac = STAGE2_CALIBRATION.get(rule, {}).get(
                 "check_fraction", paper.CHECK_STEP / PAPER_RL_STEPS
             )
             ref, check = check_window(cfg.rl_steps, frac)
@@ -77,7 +77,7 @@ def _steps(out_dir: Path) -> Iterator[tuple[str, object]]:
             both[rule] = rep
         # the default rule's report keeps the name the report and figures read; the paper's
         # beside it (one file each: the report draws every monitor_*.json once)
-        write_json(out_dir / f"monitor_sim_depth{d:g}.json", both[rules.DEFAULT_STAGE2_RULE])
+        write_json(out_dir / f"monitor_sim_depth{d:g}.json", both[DEFAULT_STAGE2_RULE])
         write_json(out_dir / f"monitor_sim_depth{d:g}_paper.json", both["paper"])
         monitors[f"depth{d:g}"] = both
     yield "monitor", monitors

@@ -23,7 +23,8 @@ import numpy as np
 from rankinv import theory
 from rankinv.errors import UserError
 from rankinv.theory import outcomes, paper
-from rankinv.verdicts import rules
+from rankinv.verdicts import rules, stage2
+from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
 from rankinv.verdicts.stage2 import check_window
 
 STAGE1 = {
@@ -196,19 +197,19 @@ def mini_log_evidence(out_dir: str | Path, label: str | None = None) -> dict:
             for key in res["evals"][0]
             if key.startswith("pass_at_") and key.removeprefix("pass_at_").isdigit()
         )
-        runs.append((res, rules.Trace.from_records(recs), run_outcomes(res, k)))
+        runs.append((res, stage2.Trace.from_records(recs), run_outcomes(res, k)))
     if not runs:
         raise UserError(f"{out_dir}: no run with a per-step log under runs/")
     table = {}
-    for rule in rules.STAGE2_RULES:
-        frac = rules.STAGE2_CALIBRATION.get(rule, {}).get("check_fraction", 0.375)
+    for rule in stage2.STAGE2_RULES:
+        frac = STAGE2_CALIBRATION.get(rule, {}).get("check_fraction", 0.375)
         thr = rules.rule_threshold(rule)
         watch = rules.rule_watch_threshold(rule)
         rows = []
         for res, tr, o in runs:
             last = int(tr.steps.max())
             ref, check = check_window(last, frac)
-            score = rules.stage2_score(rule, tr, ref, check)
+            score = stage2.stage2_score(rule, tr, ref, check)
             rows.append(
                 {
                     "name": res["name"],

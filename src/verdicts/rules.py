@@ -13,34 +13,12 @@ from __future__ import annotations
 
 from rankinv.errors import UserError
 from rankinv.theory import paper
-from rankinv.verdicts import _calibrated, signals, stage2
 from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
 from rankinv.verdicts.stage2 import STAGE2_RULES
 
-# ---------------------------------------------------------------- not defined here
-# Names defined in signals, stage2 and _calibrated that validate/probe.py, validate/summary.py,
-# experiment/evidence.py and experiment/demo.py (and their tests) still read through this
-# module while those files are rewritten on other branches (issue 37). Delete these lines
-# once they import from the defining modules; tests/test_layers.py names the files that
-# still do (STAGE2_RULES and STAGE2_CALIBRATION, used here, go with them).
-DEFAULT_STAGE1_RISK_SIGNAL = _calibrated.DEFAULT_STAGE1_RISK_SIGNAL
-DEFAULT_STAGE2_RULE = _calibrated.DEFAULT_STAGE2_RULE
-STAGE1_SIGNALS = signals.STAGE1_SIGNALS
-stage1_signals = signals.stage1_signals
-Trace = stage2.Trace
-stage2_score = stage2.stage2_score
-#: The names above and the two this module reads, which other modules should import from
-#: where they are defined.
-NOT_DEFINED_HERE = (
-    "DEFAULT_STAGE1_RISK_SIGNAL",
-    "DEFAULT_STAGE2_RULE",
-    "STAGE1_SIGNALS",
-    "stage1_signals",
-    "Trace",
-    "stage2_score",
-    "STAGE2_RULES",
-    "STAGE2_CALIBRATION",
-)
+#: Names other modules must import from where they are defined (signals, stage2, _calibrated),
+#: never through this module (tests/test_layers.py checks); this module only reads them.
+NOT_DEFINED_HERE = ("STAGE2_RULES", "STAGE2_CALIBRATION")
 
 
 def rule_watch_threshold(rule: str) -> float:
