@@ -176,13 +176,16 @@ def stage2_headline(res: dict) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for role in ("mechanical", "baseline", "best_rule", "paper"):
-        for half in ("choose", "report", "real"):
+        for half in ("choose", "report", "real", "real_v2"):
             v = d["transfer"].get(role, {}).get(half)
             if v is None:
                 continue
-            world = {"choose": "sim, choose half", "report": "sim, report half"}.get(
-                half, "real TRL corpus v1"
-            )
+            world = {
+                "choose": "sim, choose half",
+                "report": "sim, report half",
+                "real": "real TRL corpus v1",
+                "real_v2": "real TRL corpus v2",
+            }[half]
             name = names[role] + (f" ({v['rule']})" if role == "best_rule" else "")
             out.append(
                 f"| {name} | {world} | {num(v['youden'])} | {pct(v['recall'])} | "

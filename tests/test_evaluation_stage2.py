@@ -121,9 +121,9 @@ def test_default_is_the_baseline_where_no_rule_beats_it(reward_world):
     assert choice["stage2"] == "reward_edge" and choice["stage2_beat_baseline"] is False
     base = choice["stage2_choice"]["baseline"]
     assert base["youden"] == pytest.approx(1.0) and base["false_stop"]["k"] == 0
-    moved = ev2l.transfer(choice, runs, [])
+    moved = ev2l.transfer(choice, runs, {"real": []})
     assert moved["baseline"]["report"]["recall"] == 1.0
-    assert moved["baseline"]["real"]["n_runs"] == 0
+    assert "real" not in moved["baseline"]  # no real runs: no row, not a row of n = 0
 
 
 def test_default_is_a_rule_where_it_beats_the_baseline_on_the_choose_half(signal_world):
@@ -188,3 +188,35 @@ def test_real_corpus_is_scored_with_thresholds_chosen_elsewhere(tmp_path):
     assert by["reward_edge"]["false_stop"] == stats.rate(0, 1)
     assert real_data.trl_corpus(tmp_path / "nothing") is None
     assert ev2.score_real_stage2({"trl_corpus": None}, chosen) is None
+
+
+def test_the_same_training_logged_every_step_and_every_10_is_paired(tmp_path):
+    """A run logged at logging_steps 10 (``-log10``) beside its every-step twin: identical
+    evaluations, labels and decisions counted; a run without a twin is not a pair."""
+    evals = {0: (0.1, 0.2), 20: (0.2, 0.4), 40: (0.4, 0.6)}
+    every = [{"step": s, "frac_reward_zero_std": 0.1, "reward": 0.3} for s in range(1, 41)]
+    # TRL's averaged windows: one record per 10 steps
+    tens = [{"step": s, "frac_reward_zero_std": 0.1, "reward": 0.3} for s in (10, 20, 30, 40)]
+    dead = [{"step": s, "frac_reward_zero_std": 1.0, "reward": 0.0} for s in range(1, 41)]
+
+    def write(name, hist):
+        hist = hist + [
+            {"step": s, "heldout_pass_at_1": p1, "heldout_pass_at_k": pk}
+            for s, (p1, pk) in evals.items()
+        ]
+        d = tmp_path / "trl_logs" / name
+        d.mkdir(parents=True)
+        (d / "trainer_state.json").write_text(json.dumps({"log_history": hist, "max_steps": 40}))
+        size = {"eval_prompts": 200, "eval_samples": 40, "k": 4}
+        return {"name": name, **size, "label": "improving"}
+
+    recs = [write("a-s0", every), write("a-s0-log10", tens), write("b-s0-log10", dead)]
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    runs, _ = ev2.real_runs({"trl_corpus_v2": real_data.trl_corpus(tmp_path)}, "trl_corpus_v2")
+    base = {"rule": "reward_edge", "check_fraction": 0.5, "threshold": 0.45}
+    choice = {"stage2_beat_baseline": False, "stage2_choice": {"baseline": base}}
+    res = ev2l.logging_pairs(runs, choice)
+    assert res["n_pairs"] == 1 and res["pairs"][0]["run"] == "a-s0"
+    assert (res["same_evaluations"], res["same_label"], res["same_decision"]) == (1, 1, 1)
+    assert res["pairs"][0]["stop"] == [False, False]
+    assert ev2l.logging_pairs([r for r in runs if r.name != "a-s0"], choice) is None

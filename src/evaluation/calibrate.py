@@ -161,17 +161,23 @@ def _stage2_sections(s2: list[dict], runs2: list, real: dict, chosen2: dict) -> 
     real corpus, the label tables, and the default's choice with its measured transfer."""
     frac = chosen2["stage2_check_fraction"]
     at = [r for r in s2 if r["check_fraction"] == frac]
-    real2 = score_real_stage2(real, at)
-    if real2 is not None:
-        stage2_labels.real_false_stops(s2, real2["rules"])
-    runs_real = real_runs(real)[0]
+    out, pools = {}, {}
+    for key, half in stage2_labels.REAL_CORPORA.items():
+        scored = score_real_stage2(real, at, key)
+        if scored is not None:
+            stage2_labels.real_false_stops(s2, scored["rules"], half)
+        out["real_stage2" + half[len("real") :]] = scored
+        pools[half] = real_runs(real, key)[0]
+    v2 = out.get("real_stage2_v2")
+    if v2 is not None:
+        v2["logging_pairs"] = stage2_labels.logging_pairs(pools["real_v2"], chosen2)
     return {
-        "real_stage2": real2,
-        "stage2_labels": stage2_labels.stage2_labels(runs2, runs_real, s2, frac, CHECK_FRACTIONS),
+        **out,
+        "stage2_labels": stage2_labels.stage2_labels(runs2, pools, s2, frac, CHECK_FRACTIONS),
         "stage2_default": {
             **chosen2["stage2_choice"],
             "beat_baseline": chosen2["stage2_beat_baseline"],
-            "transfer": stage2_labels.transfer(chosen2, runs2, runs_real),
+            "transfer": stage2_labels.transfer(chosen2, runs2, pools),
         },
     }
 

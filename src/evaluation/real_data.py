@@ -30,9 +30,9 @@ The recipe and shallow ladders carry the count-based signals of every rung's pro
 (``rankinv validate``, 200 synthetic problems x 16 samples, planned for the run's GRPO:
 ci_recipe/probes, ci_shallow/probes), and their per-step GRPO logs are in their runs/.
 
-Stage 2: the real GRPOTrainer corpus (figures/data/trl_corpus: runs.jsonl and each run's
-trl_logs/<name>/trainer_state.json): each labelled run's log records, as `rankinv monitor`
-reads them, and its label.
+Stage 2: the real GRPOTrainer corpora (figures/data/trl_corpus, version 1, and
+figures/data/trl_corpus_v2: runs.jsonl and each run's trl_logs/<name>/trainer_state.json):
+each labelled run's log records, as `rankinv monitor` reads them, and its label.
 
 Regenerate after a saved artifact changes (tests/test_evaluation_real_data.py checks that the
 shipped file is what the artifacts give)::
@@ -56,7 +56,12 @@ from rankinv.verdicts.probe_result import ProbeResult
 
 #: The date each real corpus was first scored (it has never been used to choose anything;
 #: a corpus scored before a choice was made could not have informed it).
-FIRST_SCORED = {"figures/data/trl_corpus": "2026-12-02"}
+FIRST_SCORED = {
+    "figures/data/trl_corpus": "2026-12-02",
+    "figures/data/trl_corpus_v2": "2026-12-07",
+}
+#: The real GRPOTrainer corpora: key in the evidence -> folder under figures/data.
+CORPORA = {"trl_corpus": "trl_corpus", "trl_corpus_v2": "trl_corpus_v2"}
 #: The file the package ships, relative to the package root.
 SHIPPED = ("data", "real_evidence.json")
 
@@ -80,8 +85,9 @@ def load(path: str | Path | None = None) -> dict:
     return data
 
 
-def trl_corpus(corpus: Path) -> dict | None:
-    """The real GRPOTrainer runs: setting, label and log records of each run that has both."""
+def trl_corpus(corpus: Path, src: str = "figures/data/trl_corpus") -> dict | None:
+    """The real GRPOTrainer runs: setting, label and log records of each run that has both
+    (``src``: the corpus's name in the repository, which dates its first scoring)."""
     from rankinv.verdicts import logs
 
     corpus = Path(corpus)
@@ -93,7 +99,6 @@ def trl_corpus(corpus: Path) -> dict | None:
         if rec.get("label") is None or not path.exists():
             continue
         runs.append({**rec, "records": logs.read_log(path).records})
-    src = "figures/data/trl_corpus"
     return {"source": src, "first_scored": FIRST_SCORED.get(src), "runs": runs}
 
 
@@ -113,8 +118,6 @@ HISTORY = {
     "mini-recipe": ("2026-12-07", False),
     "mini-shallow": ("2026-12-07", False),
 }
-#: The real GRPOTrainer corpus v1: first scored 2026-12-02 (calibrate's real_stage2).
-CORPUS_FIRST_SCORED = "2026-12-02"
 
 
 def history(ladder: str) -> tuple[str | None, bool | None]:
@@ -133,10 +136,10 @@ def build(figures_data: str | Path) -> dict:
     ladders = real_ladders(root)
     for lad in ladders:
         lad["first_scored"], lad["chosen_after"] = history(lad["ladder"])
-    corpus = trl_corpus(root / "trl_corpus")
-    if corpus is not None:
-        corpus["first_scored"] = CORPUS_FIRST_SCORED
-    return {"ladders": ladders, "trl_corpus": corpus}
+    out = {"ladders": ladders}
+    for key, folder in CORPORA.items():
+        out[key] = trl_corpus(root / folder, f"figures/data/{folder}")
+    return out
 
 
 def _rung(name, depth, outcome, recipe=None, **values) -> dict:

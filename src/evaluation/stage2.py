@@ -62,6 +62,7 @@ class Run:
     trace: Trace
     records: list[dict]
     size: labels.EvalSize | None
+    name: str = ""
     _labels: dict = field(default_factory=dict, repr=False)
 
     def window(self, frac: float) -> tuple[int, int]:
@@ -275,10 +276,10 @@ def score_runs(runs: list[Run]) -> list[dict]:
     return rows
 
 
-def real_runs(real: dict | None) -> tuple[list[Run], dict | None]:
-    """The real GRPOTrainer corpus of the shipped real data as runs to score (half "real"),
-    each with its evaluation's size; ([], None) without a corpus."""
-    corpus = (real or {}).get("trl_corpus")
+def real_runs(real: dict | None, key: str = "trl_corpus") -> tuple[list[Run], dict | None]:
+    """The real GRPOTrainer corpus ``key`` of the shipped real data as runs to score (half
+    "real"), each with its evaluation's size; ([], None) without that corpus."""
+    corpus = (real or {}).get(key)
     if not corpus:
         return [], None
     from rankinv.verdicts import logs
@@ -290,16 +291,16 @@ def real_runs(real: dict | None) -> tuple[list[Run], dict | None]:
         size = None
         if r.get("eval_prompts") and r.get("eval_samples") and r.get("k"):
             size = labels.EvalSize(int(r["eval_prompts"]), int(r["eval_samples"]), int(r["k"]))
-        run = Run("real", logs.trace(r["records"])[0], r["records"], size)
+        run = Run("real", logs.trace(r["records"])[0], r["records"], size, r["name"])
         if run.outcome(0.0)["label"] is not None:
             runs.append(run)
     return runs, corpus
 
 
-def score_real_stage2(real: dict | None, chosen: list[dict]) -> dict | None:
+def score_real_stage2(real: dict | None, chosen: list[dict], key="trl_corpus") -> dict | None:
     """Every rule and baseline at its calibrated check fraction and threshold (chosen on
-    simulated runs, never on these) on the real GRPOTrainer corpus."""
-    runs, corpus = real_runs(real)
+    simulated runs, never on these) on the real GRPOTrainer corpus ``key``."""
+    runs, corpus = real_runs(real, key)
     if not runs:
         return None
     rows = []

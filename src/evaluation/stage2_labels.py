@@ -98,6 +98,18 @@ def label_counts(runs: list[Run], fracs) -> dict:
     return out
 
 
+#: The real corpora scored: key in the real evidence -> the half their rows are reported as.
+REAL_CORPORA = {"trl_corpus": "real", "trl_corpus_v2": "real_v2"}
+
+
+def decides_stop(name: str, run: Run, frac: float, thr: float) -> bool:
+    """The monitor's decision at the check step: no signal, or the rule stops."""
+    if mechanical.no_signal(run.trace, run.window(frac)[1]) is not None:
+        return True
+    s = doom(name, run, frac)
+    return s is not None and s > thr
+
+
 def with_mechanical(name: str, runs: list[Run], frac: float, thr: float) -> dict:
     """The monitor's decision "no signal, or the rule stops" on every labelled run: recall of
     runs worth stopping, the false-stop rate (exact interval), precision and Youden J."""
@@ -106,10 +118,8 @@ def with_mechanical(name: str, runs: list[Run], frac: float, thr: float) -> dict
         lab = run.outcome(frac)["label"]
         if lab is None:
             continue
-        mech = mechanical.no_signal(run.trace, run.window(frac)[1]) is not None
-        s = doom(name, run, frac)
         label.append(lab)
-        stop.append(mech or (s is not None and s > thr))
+        stop.append(decides_stop(name, run, frac, thr))
     label, stop = np.asarray(label), np.asarray(stop, bool)
     worth = np.isin(label, labels.STOP_LABELS)
     neg = label == labels.CONTINUE_LABEL
@@ -179,10 +189,11 @@ def choose_default(rows: list[dict], runs: list[Run]) -> dict:
     }
 
 
-def transfer(choice: dict, runs: list[Run], real: list[Run]) -> dict:
+def transfer(choice: dict, runs: list[Run], real: dict[str, list[Run]]) -> dict:
     """The best rule, the reward-edge baseline (one of them the default), the mechanical
     facts alone and the paper's rule, each with the no-signal stop first, measured on the
-    choose half, the report half and the real corpus."""
+    choose half, the report half and each real corpus (``real``: half name -> runs, e.g.
+    "real" for version 1 and "real_v2")."""
     out = {}
     c = choice["stage2_choice"]
     frac = choice["stage2_check_fraction"]
@@ -200,23 +211,26 @@ def transfer(choice: dict, runs: list[Run], real: list[Run]) -> dict:
         name, frac, thr = res["rule"], res["check_fraction"], res["threshold"]
         out[role] = {
             half: with_mechanical(name, [r for r in pool if r.half == half], frac, thr)
-            for half, pool in (("choose", runs), ("report", runs), ("real", real))
+            for half, pool in (("choose", runs), ("report", runs), *real.items())
+            if half in ("choose", "report") or pool
         }
     return out
 
 
-def real_false_stops(rows: list[dict], real_rows: list[dict]) -> None:
-    """Add each real row's false-stop rate to its simulated row (same rule and fraction)."""
+def real_false_stops(rows: list[dict], real_rows: list[dict], half: str = "real") -> None:
+    """Add each real row's false-stop rate to its simulated row (same rule and fraction),
+    under ``half`` (the corpus: "real" for version 1, "real_v2")."""
     by = {(r["rule"], r["check_fraction"]): r for r in real_rows}
     for row in rows:
         hit = by.get((row["rule"], row["check_fraction"]))
         if hit is not None:
-            row["false_stop_by_half"]["real"] = hit["false_stop"]
+            row["false_stop_by_half"][half] = hit["false_stop"]
 
 
-def stage2_labels(runs: list[Run], real: list[Run], rows: list[dict], frac: float, fracs):
+def stage2_labels(runs: list[Run], real: dict[str, list[Run]], rows, frac: float, fracs):
     """The ``stage2_labels`` section of calibrate.json: definitions, counts per half and
-    fraction, and one table per label at the chosen check fraction (report half, real)."""
+    fraction, and one table per label at the chosen check fraction (report half, each real
+    corpus of ``real``: half name -> runs)."""
     from rankinv.evaluation.stage2 import SIM_EVAL_PROMPTS, SIM_EVAL_SAMPLES
 
     at = [r for r in rows if r["check_fraction"] == frac]
@@ -229,13 +243,59 @@ def stage2_labels(runs: list[Run], real: list[Run], rows: list[dict], frac: floa
         "counts": {
             "choose": label_counts([r for r in runs if r.half == "choose"], fracs),
             "report": label_counts(report, fracs),
-            "real": label_counts(real, fracs) if real else None,
+            **{h: label_counts(pool, fracs) if pool else None for h, pool in real.items()},
         },
         "tables": {
             "report": label_tables(report, at),
-            "real": label_tables(real, at) if real else None,
+            **{h: label_tables(pool, at) if pool else None for h, pool in real.items()},
         },
     }
 
 
-__all__ = ["NO_SIGNAL", "choose_default", "label_tables", "stage2_labels", "transfer"]
+def logging_pairs(runs: list[Run], choice: dict) -> dict | None:
+    """The same training logged twice: each run logged at TRL's default logging_steps = 10
+    (named ``<twin>-log10``) beside its twin logged every step (same seed). Whether the
+    held-out evaluations are identical (the same training), the whole-run labels agree, and
+    the default (the mechanical facts plus its rule) decides alike on both logs."""
+    by = {r.name: r for r in runs}
+    c = choice["stage2_choice"]["baseline" if not choice["stage2_beat_baseline"] else "best_rule"]
+    frac, rule, thr = c["check_fraction"], c["rule"], c["threshold"]
+    pairs = []
+    for name, r10 in by.items():
+        twin = by.get(name.removesuffix("-log10")) if name.endswith("-log10") else None
+        if twin is None:
+            continue
+        ev = [
+            [x.get("heldout_pass_at_k") for x in run.records if "heldout_pass_at_k" in x]
+            for run in (twin, r10)
+        ]
+        pairs.append(
+            {
+                "run": twin.name,
+                "same_evaluations": ev[0] == ev[1],
+                "label": [twin.outcome(0.0)["label"], r10.outcome(0.0)["label"]],
+                "stop": [decides_stop(rule, twin, frac, thr), decides_stop(rule, r10, frac, thr)],
+            }
+        )
+    if not pairs:
+        return None
+    return {
+        "rule": rule,
+        "check_fraction": frac,
+        "n_pairs": len(pairs),
+        "same_evaluations": sum(p["same_evaluations"] for p in pairs),
+        "same_label": sum(p["label"][0] == p["label"][1] for p in pairs),
+        "same_decision": sum(p["stop"][0] == p["stop"][1] for p in pairs),
+        "pairs": pairs,
+    }
+
+
+__all__ = [
+    "NO_SIGNAL",
+    "REAL_CORPORA",
+    "choose_default",
+    "label_tables",
+    "logging_pairs",
+    "stage2_labels",
+    "transfer",
+]

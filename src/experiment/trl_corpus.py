@@ -19,6 +19,14 @@ the outcome label and held-out gains; appended as runs finish, so a rerun resume
 
     nice -n 10 python -m rankinv.experiment.trl_corpus --out figures/data/trl_corpus
     python -m rankinv.experiment.trl_corpus --out figures/data/trl_corpus --relabel
+    nice -n 10 python -m rankinv.experiment.trl_corpus --version 2 \
+        --out figures/data/trl_corpus_v2
+
+Version 1 (40 runs of a hashed grid, one seed each, 32 x 8 evaluations) stays as it was.
+Version 2 (``V2_SETTINGS``) runs each setting at V2_SEEDS seeds, sizes every held-out
+evaluation so that a label's interval is within +-0.05 (``samples_for``), trains some
+settings on the paper's filtered prompts beside the unfiltered ones, and logs a replicate of
+seed 0 at TRL's default logging_steps = 10. Neither version is used to choose anything.
 
 Each record in runs.jsonl carries its held-out evaluation's size (eval_prompts, eval_samples,
 k) and its whole-run label judged with that evaluation's interval; ``--relabel`` recomputes
@@ -32,6 +40,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import random
 import time
 import warnings
@@ -67,6 +76,38 @@ class CorpusConfig:
     eval_samples: int = 8
     k: int = 4
     mini: MiniConfig = MiniConfig(name="trl_corpus", layers=2, pretrain_steps=800, workers=2)
+    # version 2: each evaluation sized so that the LABEL_Z interval of a change is within
+    # +-halfwidth at the worst case (pass@k = 0.5), up to eval_prompts prompts (None: v1's
+    # fixed eval_samples)
+    version: int = 1
+    halfwidth: float | None = None
+
+
+#: Version 2 (issue 33): settings meant to improve, sharpen, diverge, saturate and strand,
+#: and the paper's prompt filter beside the unfiltered prompts, each at V2_SEEDS seeds with
+#: TRL logging every step; a replicate of seed 0 logged at TRL's default logging_steps = 10
+#: (same seed: the same training, logged as averaged windows) for the settings in V2_LOG10.
+#: (variant, SFT epochs, difficulty, lr, group size, prompts, what the setting is meant to show)
+V2_SETTINGS = (
+    ("base", 0, "easy", 1e-4, 4, "all", "improve"),
+    ("clean", 4, "easy", 1e-4, 8, "all", "improve"),
+    ("teacher", 1, "easy", 1e-3, 4, "all", "sharpen"),
+    ("teacher", 4, "easy", 4e-3, 8, "all", "diverge"),
+    ("teacher", 1, "easy", 1e-4, 8, "all", "improve"),
+    ("teacher", 16, "easy", 3e-4, 8, "all", "saturate"),
+    ("teacher", 16, "easy", 3e-4, 8, "solved", "saturate"),
+    ("teacher", 4, "hard", 1e-3, 8, "all", "strand"),
+    ("teacher", 4, "mixed", 3e-4, 8, "filtered", "filter"),
+    ("teacher", 4, "mixed", 3e-4, 8, "all", "filter"),
+)
+V2_SEEDS = 5
+V2_LOG10 = ("improve", "sharpen", "diverge", "filter")
+#: The paper's filter ("filtered"): keep the prompts the start model solves 1 to 14 times of
+#: 16; "solved": those it solves at least 8 times of 16 (a start that already solves part of
+#: its family, trained on that part: a setting meant to saturate).
+FILTER_SAMPLES = 16
+FILTER_RANGE = {"filtered": (1, 14), "solved": (8, 16)}
+V2 = CorpusConfig(runs=10_000, eval_prompts=64, version=2, halfwidth=0.05)
 
 
 def grid() -> list[dict]:
@@ -87,6 +128,36 @@ def grid() -> list[dict]:
             }
         )
     return sorted(runs, key=lambda r: hashlib.sha256(r["name"].encode()).hexdigest())
+
+
+def grid_v2() -> list[dict]:
+    """Version 2's runs: every setting at seeds 0..V2_SEEDS-1 (logging_steps 1), then the
+    logging_steps 10 replicates; seeds first, so a prefix holds whole settings' seed 0."""
+    runs = []
+    for seed, log10 in [(s, False) for s in range(V2_SEEDS)] + [(0, True)]:
+        for variant, depth, diff, lr, g, prompts, intent in V2_SETTINGS:
+            if log10 and intent not in V2_LOG10:
+                continue
+            setting = f"{variant}-d{depth}-{diff}-lr{lr:g}-g{g}" + (
+                "" if prompts == "all" else f"-{prompts}"
+            )
+            runs.append(
+                {
+                    "name": f"{setting}-s{seed}" + ("-log10" if log10 else ""),
+                    "setting": setting,
+                    "seed_name": f"{setting}-s{seed}",
+                    "variant": variant,
+                    "depth": depth,
+                    "difficulty": diff,
+                    "lr": lr,
+                    "group_size": g,
+                    "prompts": prompts,
+                    "intent": intent,
+                    "seed": seed,
+                    "logging_steps": 10 if log10 else 1,
+                }
+            )
+    return runs
 
 
 def _family(split: str, difficulty: str) -> list[dict]:
@@ -112,10 +183,18 @@ def train_run(spec: dict, ckpt: Path, out: Path, cfg: CorpusConfig, sandbox) -> 
     tok = AutoTokenizer.from_pretrained(ckpt)
     model = AutoModelForCausalLM.from_pretrained(ckpt)
     train = _family("train", spec["difficulty"])
-    held = _heldout(spec["difficulty"], cfg.eval_prompts)
+    size = eval_size(spec, cfg)
+    held = _heldout(spec["difficulty"], size["eval_prompts"])
+    ecfg = dataclasses.replace(cfg.mini, eval_samples=size["eval_samples"], ks=(1, cfg.k))
+    seed_name = spec.get("seed_name", spec["name"])
+    seed = int(hashlib.sha256(seed_name.encode()).hexdigest(), 16) % 10_000
+    kept = None
+    if spec.get("prompts", "all") != "all":
+        train = filter_prompts(model, tok, train, sandbox, cfg, seed, spec["prompts"])
+        kept = len(train)
+        if not train:
+            raise RuntimeError(f"{spec['name']}: the filter kept no prompt")
     by_prompt = {task_of(p).prompt: task_of(p) for p in train}
-    ecfg = dataclasses.replace(cfg.mini, eval_samples=cfg.eval_samples, ks=(1, cfg.k))
-    seed = int(hashlib.sha256(spec["name"].encode()).hexdigest(), 16) % 10_000
 
     def reward(prompts, completions, **kw):
         pairs = zip(prompts, completions, strict=True)
@@ -159,7 +238,7 @@ def train_run(spec: dict, ckpt: Path, out: Path, cfg: CorpusConfig, sandbox) -> 
         num_generations=spec["group_size"],
         max_completion_length=cfg.max_new_tokens,
         max_steps=cfg.steps,
-        logging_steps=1,
+        logging_steps=spec.get("logging_steps", 1),
         report_to="none",
         save_strategy="no",
         bf16=False,
@@ -188,7 +267,29 @@ def train_run(spec: dict, ckpt: Path, out: Path, cfg: CorpusConfig, sandbox) -> 
         "log_history": history,
         "max_steps": trainer.state.max_steps,
         "global_step": trainer.state.global_step,
+        "prompts_kept": kept,
+        "prompts_family": len(_family("train", spec["difficulty"])),
     }
+
+
+def filter_prompts(model, tok, train: list[dict], sandbox, cfg: CorpusConfig, seed: int, how):
+    """The training prompts the start model solves FILTER_RANGE[how] times of FILTER_SAMPLES
+    samples at T = 1 ("filtered", the paper's: neither never nor always)."""
+    from rankinv.experiment.train import generate, rollout_sampling
+    from rankinv.validate.engines.hf import HFEngine
+
+    engine = HFEngine.from_model(model, tok, batch_size=256)
+    model.eval()
+    tasks = [task_of(p) for p in train]
+    gens = generate(
+        engine, [t.prompt for t in tasks], FILTER_SAMPLES, rollout_sampling(cfg.mini), seed
+    )
+    outs = sandbox.check_batches(
+        [(t, [g.text.strip() for g in row]) for t, row in zip(tasks, gens, strict=True)]
+    )
+    model.train()
+    lo, hi = FILTER_RANGE[how]
+    return [p for p, o in zip(train, outs, strict=True) if lo <= sum(x.passed for x in o) <= hi]
 
 
 def build(
@@ -208,7 +309,8 @@ def build(
     runs_path = out / "runs.jsonl"
     done = {r["name"] for r in read_jsonl(runs_path)} if runs_path.exists() else set()
     i, n = shard
-    plan = [r for j, r in enumerate(grid()[: cfg.runs]) if j % n == i and r["name"] not in done]
+    design = grid() if cfg.version == 1 else grid_v2()
+    plan = [r for j, r in enumerate(design[: cfg.runs]) if j % n == i and r["name"] not in done]
     if not plan:
         return read_jsonl(out / "runs.jsonl")
     base = pretrain(cfg.mini, out, log)  # out/ckpt/base
@@ -230,6 +332,9 @@ def build(
             run_dir.mkdir(parents=True, exist_ok=True)
             write_json(run_dir / "trainer_state.json", state)
             rec = {**spec, **run_label(spec, res["log_history"], cfg)}
+            if res["prompts_kept"] is not None:
+                rec["prompts_kept"] = res["prompts_kept"]
+                rec["prompts_family"] = res["prompts_family"]
             rec["seconds"] = time.perf_counter() - t0
             label = rec
             append_jsonl(out / "runs.jsonl", rec)
@@ -245,7 +350,19 @@ def eval_size(spec: dict, cfg: CorpusConfig) -> dict:
     """The held-out evaluation a run had: prompts (the family's test programs, at most
     eval_prompts), samples per prompt and pass@k's k."""
     n = len(_heldout(spec["difficulty"], cfg.eval_prompts))
-    return {"eval_prompts": n, "eval_samples": cfg.eval_samples, "k": cfg.k}
+    if cfg.halfwidth is None:
+        return {"eval_prompts": n, "eval_samples": cfg.eval_samples, "k": cfg.k}
+    return {"eval_prompts": n, "eval_samples": samples_for(n, cfg.k, cfg.halfwidth), "k": cfg.k}
+
+
+def samples_for(n_prompts: int, k: int, halfwidth: float) -> int:
+    """Samples per prompt (a multiple of k) for which the LABEL_Z interval of a change
+    between two evaluations of n_prompts prompts, LABEL_Z * sqrt(2) * eval_se(0.5), is at
+    most ``halfwidth``: N floor(m / k) >= 2 LABEL_Z^2 0.25 / halfwidth^2."""
+    from rankinv.verdicts.labels import LABEL_Z
+
+    need = 2 * LABEL_Z**2 * 0.25 / halfwidth**2
+    return k * math.ceil(need / n_prompts - 1e-9)
 
 
 def run_label(spec: dict, history: list[dict], cfg: CorpusConfig) -> dict:
@@ -258,6 +375,10 @@ def run_label(spec: dict, history: list[dict], cfg: CorpusConfig) -> dict:
     return {**size, **label_run(history, evaluation=ev)}
 
 
+SPEC_KEYS = ("name", "setting", "seed_name", "variant", "depth", "difficulty", "lr")
+SPEC_KEYS += ("group_size", "prompts", "intent", "seed", "logging_steps")
+
+
 def relabel(out: str | Path, cfg: CorpusConfig = CorpusConfig()) -> list[dict]:
     """Rewrite runs.jsonl's labels from the saved TRL logs (no training): after the label
     definition changes. Each record keeps its setting and seconds."""
@@ -266,9 +387,11 @@ def relabel(out: str | Path, cfg: CorpusConfig = CorpusConfig()) -> list[dict]:
     fresh = []
     for rec in recs:
         state = json.loads((out / "trl_logs" / rec["name"] / "trainer_state.json").read_text())
-        spec = {k: rec[k] for k in ("name", "variant", "depth", "difficulty", "lr", "group_size")}
+        spec = {k: rec[k] for k in SPEC_KEYS if k in rec}
+        kept = {k: rec[k] for k in ("prompts_kept", "prompts_family") if k in rec}
         fresh.append(
-            {**spec, **run_label(spec, state["log_history"], cfg), "seconds": rec.get("seconds")}
+            {**spec, **run_label(spec, state["log_history"], cfg), **kept}
+            | {"seconds": rec.get("seconds")}
         )
     tmp = out / ".runs.jsonl.tmp"
     tmp.write_text("".join(json.dumps(r, default=json_default) + "\n" for r in fresh))
@@ -279,16 +402,19 @@ def relabel(out: str | Path, cfg: CorpusConfig = CorpusConfig()) -> list[dict]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="figures/data/trl_corpus")
-    ap.add_argument("--runs", type=int, default=CorpusConfig.runs)
+    ap.add_argument("--runs", type=int, default=None, help="the first N runs of the design")
+    ap.add_argument("--version", type=int, choices=(1, 2), default=1, help="the corpus design")
     ap.add_argument("--shard", default="0/1", help="I/N: this process runs every N-th run")
     ap.add_argument("--relabel", action="store_true", help="relabel runs.jsonl from the logs")
     a = ap.parse_args(argv)
+    cfg = CorpusConfig() if a.version == 1 else V2
+    if a.runs is not None:
+        cfg = dataclasses.replace(cfg, runs=a.runs)
     if a.relabel:
-        recs = relabel(a.out)
+        recs = relabel(a.out, cfg)
         print(f"relabelled {len(recs)} runs in {a.out}/runs.jsonl")
         return
     i, n = (int(x) for x in a.shard.split("/"))
-    cfg = dataclasses.replace(CorpusConfig(), runs=a.runs)
     build(a.out, cfg, log=lambda m: print(m, flush=True), shard=(i, n))
 
 

@@ -68,7 +68,7 @@ def print_default(res: dict) -> None:
         ),
         highlight=False,
     )
-    t = Table(title="with the no-signal stop first: choose half / report half / real corpus")
+    t = Table(title="with the no-signal stop first: choose half / report half / real corpora")
     for col in ("", "rule", "half", "Youden J", "recall", "precision", "false stops"):
         t.add_column(col)
     for role, halves in d["transfer"].items():
@@ -83,10 +83,20 @@ def print_default(res: dict) -> None:
                 _rate(v["false_stop"]),
             )
     console.print(t)
-    real = res.get("real_stage2") or {}
-    if real:
-        console.print(
-            f"real corpus {real['source']} (first scored {real.get('first_scored')}): "
-            + ", ".join(f"{v} {k}" for k, v in real["labels"].items() if v),
-            highlight=False,
-        )
+    for key in ("real_stage2", "real_stage2_v2"):
+        real = res.get(key) or {}
+        if real:
+            console.print(
+                f"real corpus {real['source']} (first scored {real.get('first_scored')}): "
+                + ", ".join(f"{v} {k}" for k, v in real["labels"].items() if v),
+                highlight=False,
+            )
+        pairs = real.get("logging_pairs")
+        if pairs:
+            console.print(
+                f"  the same training logged at logging_steps 1 and 10 ({pairs['n_pairs']} "
+                f"pairs): identical evaluations {pairs['same_evaluations']}, same label "
+                f"{pairs['same_label']}, same decision of {pairs['rule']} "
+                f"{pairs['same_decision']}",
+                highlight=False,
+            )
