@@ -37,7 +37,7 @@ def test_v2_design_has_seeds_filtered_prompts_and_log10_twins():
     assert len(names) == len(set(names))
     per = collections.Counter(r["setting"] for r in runs if r["logging_steps"] == 1)
     assert min(per.values()) >= 3 and len(per) == len(C.V2_SETTINGS)
-    assert {r["prompts"] for r in runs} == {"all", "filtered", "solved"}
+    assert {r["prompts"] for r in runs} == {"all", "filtered", "solved", "mastered"}
     assert {r["intent"] for r in runs} >= {"improve", "sharpen", "diverge", "saturate", "strand"}
     by = {r["name"]: r for r in runs}
     tens = [r for r in runs if r["logging_steps"] == 10]

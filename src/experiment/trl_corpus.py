@@ -96,6 +96,7 @@ V2_SETTINGS = (
     ("teacher", 1, "easy", 1e-4, 8, "all", "improve"),
     ("teacher", 16, "easy", 3e-4, 8, "all", "saturate"),
     ("teacher", 16, "easy", 3e-4, 8, "solved", "saturate"),
+    ("teacher", 16, "easy", 3e-4, 8, "mastered", "saturate"),
     ("teacher", 4, "hard", 1e-3, 8, "all", "strand"),
     ("teacher", 4, "mixed", 3e-4, 8, "filtered", "filter"),
     ("teacher", 4, "mixed", 3e-4, 8, "all", "filter"),
@@ -103,10 +104,12 @@ V2_SETTINGS = (
 V2_SEEDS = 5
 V2_LOG10 = ("improve", "sharpen", "diverge", "filter")
 #: The paper's filter ("filtered"): keep the prompts the start model solves 1 to 14 times of
-#: 16; "solved": those it solves at least 8 times of 16 (a start that already solves part of
-#: its family, trained on that part: a setting meant to saturate).
+#: 16; "solved" / "mastered": those it solves at least 8 / 14 times of 16 (a start that already
+#: solves part of its family, trained on that part: settings meant to saturate; "solved" kept
+#: 39-40 of the easy family's 45 prompts and ended at rewards 0.73-0.86, so "mastered" was
+#: added, before anything was scored on the corpus).
 FILTER_SAMPLES = 16
-FILTER_RANGE = {"filtered": (1, 14), "solved": (8, 16)}
+FILTER_RANGE = {"filtered": (1, 14), "solved": (8, 16), "mastered": (14, 16)}
 V2 = CorpusConfig(runs=10_000, eval_prompts=64, version=2, halfwidth=0.05)
 
 
