@@ -199,6 +199,36 @@ def stage2_headline(res: dict) -> list[str]:
     return out
 
 
+def stage2_compact(res: dict) -> list[str]:
+    """The README's stage-2 table: each stop (the no-signal stop first) as recall of runs
+    worth stopping / false stops of improving runs, per world."""
+    d = res.get("stage2_default")
+    if not d:
+        return []
+    worlds = [("report", "sim (report half)"), ("real", "real v1"), ("real_v2", "real v2")]
+    names = {
+        "mechanical": "no-signal facts only",
+        "baseline": "+ reward at an edge (default)",
+        "best_rule": "+ best rule",
+        "paper": "+ paper's entropy-drop rule",
+    }
+    head = " | ".join(f"{w}: J, recall, false stops" for _, w in worlds)
+    out = [f"| stop | {head} |", "|---" * (len(worlds) + 1) + "|"]
+    for role in ("mechanical", "baseline", "best_rule", "paper"):
+        cells = []
+        for half, _ in worlds:
+            v = d["transfer"].get(role, {}).get(half)
+            if v is None:
+                cells.append("-")
+                continue
+            f = v["false_stop"]
+            fs = "-" if f["rate"] is None else f"{f['rate']:.0%} ({f['k']}/{f['n']})"
+            cells.append(f"{num(v['youden'])}, {pct(v['recall'])}, {fs}")
+        name = names[role] + (f" `{d['best_rule']['rule']}`" if role == "best_rule" else "")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return out
+
+
 def corpus_v2_table(res: dict) -> list[str]:
     """The real GRPOTrainer corpus v2, scored with the thresholds chosen on simulated runs:
     its labels, each rule and baseline (AUC, precision, recall, false stops with their
@@ -342,6 +372,7 @@ def main():
         lines += ["## stage 1 against the free answers", ""] + stage1_headline(res) + [""]
         lines += ["## calibrate", ""] + calibrate_tables(res) + [""]
         lines += ["## stage 2 against watching the reward", ""] + stage2_headline(res) + [""]
+        lines += ["README's compact table:", ""] + stage2_compact(res) + [""]
         if res.get("real_stage2_v2"):
             lines += ["## real corpus v2", ""] + corpus_v2_table(res) + [""]
         if res.get("real"):
