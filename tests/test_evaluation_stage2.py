@@ -220,3 +220,14 @@ def test_the_same_training_logged_every_step_and_every_10_is_paired(tmp_path):
     assert (res["same_evaluations"], res["same_label"], res["same_decision"]) == (1, 1, 1)
     assert res["pairs"][0]["stop"] == [False, False]
     assert ev2l.logging_pairs([r for r in runs if r.name != "a-s0"], choice) is None
+
+
+def test_transfer_scores_every_run_of_each_real_corpus(reward_world):
+    """A real corpus's runs are all scored under its own half name, whatever the name."""
+    runs, rows = reward_world
+    choice = ev2l.choose_default(rows, runs)
+    report = [r for r in runs if r.half == "report"]
+    real = [ev2.Run("real", r.trace, r.records, r.size) for r in report]
+    moved = ev2l.transfer(choice, runs, {"real": real, "real_v2": real})
+    for half in ("real", "real_v2"):
+        assert moved["baseline"][half] == moved["baseline"]["report"]

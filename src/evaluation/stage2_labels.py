@@ -209,11 +209,9 @@ def transfer(choice: dict, runs: list[Run], real: dict[str, list[Run]]) -> dict:
         if res is None or res["check_fraction"] is None:
             continue
         name, frac, thr = res["rule"], res["check_fraction"], res["threshold"]
-        out[role] = {
-            half: with_mechanical(name, [r for r in pool if r.half == half], frac, thr)
-            for half, pool in (("choose", runs), ("report", runs), *real.items())
-            if half in ("choose", "report") or pool
-        }
+        pools = {h: [r for r in runs if r.half == h] for h in ("choose", "report")}
+        pools.update({h: pool for h, pool in real.items() if pool})  # every run of a corpus
+        out[role] = {half: with_mechanical(name, pool, frac, thr) for half, pool in pools.items()}
     return out
 
 
