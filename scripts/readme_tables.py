@@ -229,6 +229,33 @@ def stage2_compact(res: dict) -> list[str]:
     return out
 
 
+def corpus_settings() -> list[str]:
+    """The v2 corpus per setting, from its runs.jsonl: what each setting was meant to show and
+    what its seeds did."""
+    import collections
+
+    path = DATA / "trl_corpus_v2" / "runs.jsonl"
+    if not path.exists():
+        return []
+    by = collections.defaultdict(list)
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        if r.get("logging_steps", 1) == 1:
+            by[(r["setting"], r["intent"])].append(r)
+    out = ["| setting | meant to | seeds | labels | pass@1 change | pass@4 change |"]
+    out.append("|---|---|---|---|---|---|")
+    for (setting, intent), rs in by.items():
+        labs = collections.Counter(r["label"] for r in rs)
+        g1 = sum(r["gain_pass_at_1"] for r in rs) / len(rs)
+        gk = sum(r["gain_pass_at_k"] for r in rs) / len(rs)
+        out.append(
+            f"| {setting} | {intent} | {len(rs)} | "
+            + ", ".join(f"{v} {k}" for k, v in labs.most_common())
+            + f" | {g1:+.3f} | {gk:+.3f} |"
+        )
+    return out
+
+
 def corpus_v2_table(res: dict) -> list[str]:
     """The real GRPOTrainer corpus v2, scored with the thresholds chosen on simulated runs:
     its labels, each rule and baseline (AUC, precision, recall, false stops with their
@@ -262,6 +289,12 @@ def corpus_v2_table(res: dict) -> list[str]:
             f"({pct(q.get('prevalence'))}) | {pct(q.get('recall'))} | "
             f"{pct(q.get('stop_rate'))} | {fs} |"
         )
+    out += [
+        "",
+        "Per setting (logging every step): whole-run labels over its seeds, mean "
+        "held-out change of pass@1 and pass@4.",
+        "",
+    ] + corpus_settings()
     pairs = rs.get("logging_pairs")
     if pairs:
         out += [
