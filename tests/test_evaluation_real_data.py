@@ -23,6 +23,11 @@ def test_shipped_evidence_holds_every_real_ladder_and_the_corpus():
     assert {"mini-full-s0", "mini-lr-s2", "mini-nomod-s1", "mini-gpu"} <= set(names)
     runs = real["trl_corpus"]["runs"]
     assert len(runs) == 40 and all(r["records"] and r["label"] for r in runs)
+    v2 = real["trl_corpus_v2"]
+    assert v2["first_scored"] == "2026-12-07" and v2["source"] == "figures/data/trl_corpus_v2"
+    assert len(v2["runs"]) == 62 and all(r["records"] and r["label"] for r in v2["runs"])
+    # every v2 evaluation resolves a change of 0.05 (2 SE of the difference, worst case)
+    assert max(2 * r["se_gain_pass_at_k"] for r in v2["runs"]) <= 0.05
 
 
 def test_bad_paths_name_what_is_wrong(tmp_path):
