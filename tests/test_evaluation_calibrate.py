@@ -137,7 +137,8 @@ def test_calibrate_recovers_the_planted_truth(population, tmp_path):
     assert set(res["stage2_labels"]["tables"]["report"]) == set(labels.STOP_LABELS)
     assert res["chosen"]["stage2_beat_baseline"] in (True, False)
     moved = res["stage2_default"]["transfer"]["baseline"]
-    assert {"choose", "report", "real"} == set(moved) and moved["report"]["false_stop"]["ci"]
+    assert {"choose", "report", "real", "real_v2"} == set(moved)
+    assert moved["report"]["false_stop"]["ci"] and moved["real_v2"]["n_runs"] == 62
 
 
 def test_sensitivity_and_bad_input(population, tmp_path):
