@@ -56,7 +56,8 @@ def ray_session(address: str | None):
     try:
         ray.init(address=addr, runtime_env=env, include_dashboard=False, log_to_driver=False)
     except ConnectionError as exc:
-        raise UserError(f"--ray-address {addr}: {str(exc).strip().splitlines()[0]}") from None
+        where = f"--ray-address {address}" if address else "--backend ray (a local instance)"
+        raise UserError(f"{where}: {str(exc).strip().splitlines()[0]}") from None
     try:
         yield ray
     finally:
