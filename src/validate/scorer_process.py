@@ -60,7 +60,7 @@ def wait_exited(pids: set[int], timeout_s: float = EXIT_WAIT_S) -> set[int]:
     return killed
 
 
-def _serve(conn, model_path: str, trust_remote_code: bool) -> None:
+def _serve(conn_in, conn_out, model_path: str, trust_remote_code: bool) -> None:
     """The scorer process: load the model, then answer (method, args) until None."""
     try:
         from rankinv.validate.models import load_model
@@ -69,54 +69,65 @@ def _serve(conn, model_path: str, trust_remote_code: bool) -> None:
         model, _, _, _ = load_model(model_path, trust_remote_code=trust_remote_code)
         scorer = EntropyScorer(model)
     except UserError as exc:
-        conn.send(("user", str(exc)))
+        conn_out.send(("user", str(exc)))
         return
     except BaseException:  # noqa: BLE001 - sent to the parent, which raises it
-        conn.send(("error", traceback.format_exc()))
+        conn_out.send(("error", traceback.format_exc()))
         return
-    conn.send(("ok", None))
+    conn_out.send(("ok", None))
     while True:
         try:
-            msg = conn.recv()
+            msg = conn_in.recv()
         except EOFError:
             return
         if msg is None:
             return
         method, args = msg
         try:
-            conn.send(("ok", getattr(scorer, method)(*args)))
+            conn_out.send(("ok", getattr(scorer, method)(*args)))
         except UserError as exc:
-            conn.send(("user", str(exc)))
+            conn_out.send(("user", str(exc)))
         except Exception:  # noqa: BLE001 - sent to the parent, which raises it
-            conn.send(("error", traceback.format_exc()))
+            conn_out.send(("error", traceback.format_exc()))
 
 
 class ScorerProcess:
     """:class:`rankinv.validate.scoring.EntropyScorer`'s ``prompt_entropy`` and
-    ``rollout_entropies`` on a transformers copy of ``model_path`` loaded by a spawned
-    process; :meth:`close` ends it."""
+    ``rollout_entropies`` on a transformers copy of ``model_path`` loaded by a fresh Python
+    process (``python -m rankinv.validate.scorer_process``, talking over two pipes: it
+    works whatever the parent's main module is, a script read from stdin included);
+    :meth:`close` ends it."""
 
     def __init__(self, model_path: str, trust_remote_code: bool = False):
-        import multiprocessing as mp
+        import os
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
 
-        ctx = mp.get_context("spawn")  # a fresh interpreter: nothing of vLLM's state
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(
-            target=_serve, args=(child, str(model_path), trust_remote_code), daemon=True
-        )
-        self._proc.start()
-        child.close()
+        down_r, down_w = os.pipe()  # parent -> scorer
+        up_r, up_w = os.pipe()  # scorer -> parent
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        args = [str(down_r), str(up_w), str(model_path), "1" if trust_remote_code else "0"]
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "rankinv.validate.scorer_process", *args],
+                pass_fds=(down_r, up_w), env=env, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        finally:
+            os.close(down_r)
+            os.close(up_w)
+        self._send = Connection(down_w, readable=False)
+        self._recv = Connection(up_r, writable=False)
         self.pid = self._proc.pid
         self._answer()  # the load's failure, if any, now
 
     def _answer(self):
         try:
-            status, value = self._conn.recv()
+            status, value = self._recv.recv()
         except EOFError:
-            self._proc.join(5)
-            raise RuntimeError(
-                f"the entropy scorer's process ended (exit code {self._proc.exitcode})"
-            ) from None
+            code = self._proc.wait(30) if self._proc is not None else None
+            self.close()
+            raise RuntimeError(f"the entropy scorer's process ended (exit code {code})") from None
         if status == "user":
             self.close()
             raise UserError(value)
@@ -128,7 +139,7 @@ class ScorerProcess:
     def _call(self, method: str, *args):
         if self._proc is None:
             raise RuntimeError("ScorerProcess used after close()")
-        self._conn.send((method, args))
+        self._send.send((method, args))
         return self._answer()
 
     def prompt_entropy(self, prompts: Sequence[Sequence[int]]) -> list[float]:
@@ -143,15 +154,39 @@ class ScorerProcess:
 
     def close(self) -> None:
         """End the process (its model's memory goes with it)."""
+        import subprocess
+
         proc, self._proc = self._proc, None
         if proc is None:
             return
         try:
-            self._conn.send(None)
-        except (BrokenPipeError, OSError):
+            self._send.send(None)
+        except OSError:
             pass
-        proc.join(30)
-        if proc.is_alive():
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
             proc.kill()
-            proc.join()
-        self._conn.close()
+            proc.wait()
+        self._send.close()
+        self._recv.close()
+
+
+def main(argv: list[str]) -> None:
+    """``python -m rankinv.validate.scorer_process IN_FD OUT_FD MODEL TRUST``: serve the
+    parent over the two pipe ends; anything printed goes to stderr, not the pipes."""
+    import os
+    import sys
+    from multiprocessing.connection import Connection
+
+    os.dup2(2, 1)  # a print of a library cannot reach the parent's pipe
+    sys.stdout = sys.stderr
+    conn_in = Connection(int(argv[0]), writable=False)
+    conn_out = Connection(int(argv[1]), readable=False)
+    _serve(conn_in, conn_out, argv[2], argv[3] == "1")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
