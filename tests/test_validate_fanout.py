@@ -162,6 +162,30 @@ def test_three_checkpoints_on_four_local_workers_use_all_four(
     assert sums[0]["new_samples"] == 8 and sums[0]["n_problems"] == 2
 
 
+def test_local_workers_share_the_cpus_for_their_sandboxes(monkeypatch, tmp_path):
+    """Each local worker's sandbox takes (CPUs - 1) // the workers running, not CPUs - 1;
+    --workers, where given, is kept; one worker in this process keeps the default."""
+    from dataclasses import replace
+
+    from rankinv.validate import fanout
+
+    seen = {}
+    monkeypatch.setattr(fanout, "node_cpus", lambda: 17)
+
+    def run_split(jobs, n_slots, run):
+        seen[n_slots] = [j.cfg.workers for j in jobs]
+
+    monkeypatch.setattr(fanout, "run_split", run_split)
+    free = template(cfg=replace(CFG, workers=None))
+    jobs = plan_jobs(["m/a", "m/b", "m/c"], tmp_path, free)  # 2 problems each
+    fanout.run_local(jobs, ["0", "1", "2", "3"])  # 4 units on 4 workers: 16 // 4
+    fanout.run_local(jobs, [str(i) for i in range(8)])  # 3 x 2 shards on 6 workers: 16 // 6
+    fanout.run_local(jobs, ["0"])  # in this process: the probe's own default
+    assert seen == {4: [4, 4, 4], 8: [2, 2, 2], 1: [None, None, None]}
+    fanout.run_local(plan_jobs(["m/a", "m/b"], tmp_path, template()), ["0", "1"])
+    assert seen[2] == [1, 1]  # --workers 1 given
+
+
 def test_a_split_checkpoint_resumes_after_a_lost_shard(ladder, tmp_path):
     """A shard that failed leaves its checkpoint unsummarised and the other shard's records
     in place; the rerun samples only the lost shard's problems and writes the probe an

@@ -211,7 +211,8 @@ def validate_many(
         raise UserError("--ray-address goes with --backend ray")
     tp = tensor_parallel_size(template)
     check_tp(tp, 0)
-    slots = device_slots(visible_devices() if devices is None else list(devices), tp)
+    if backend == "local":  # Ray's GPUs are the cluster's, counted once it is joined
+        slots = device_slots(visible_devices() if devices is None else list(devices), tp)
     jobs = plan_jobs(list(models), out, template)
     with contextlib.ExitStack() as held:  # one writer per checkpoint folder too (DIR/<name>/)
         for job in jobs:
