@@ -5,12 +5,15 @@
 It keeps vLLM's names and keyword-only signatures (an argument vLLM would not take is a
 TypeError here too), samples uniformly random tokens from a per-request ``random.Random(seed)``
 (``n`` distinct children per request), stops on ``stop_token_ids`` (unless ``ignore_eos``)
-and on stop strings (the text cut before them, as vLLM does), and records every call.
+and on stop strings (the text cut before them, as vLLM does), and records every call. With
+``LLM.engine_process`` set, it starts an engine process of its own, as vLLM's V1 engine
+does, which shutdown() asks to stop and which takes a while to exit.
 """
 
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 import types
 from dataclasses import dataclass, field
@@ -70,6 +73,8 @@ class LLM:
     interrupt_at: int | None = None
     #: draw tokens from ids [0, vocab_limit) (small: end tokens come up often)
     vocab_limit: int | None = None
+    #: start a stand-in for vLLM's engine process (a child that exits 0.5 s after SIGTERM)
+    engine_process: bool = False
 
     def __init__(self, model: str, **kwargs):
         from transformers import AutoTokenizer
@@ -78,6 +83,9 @@ class LLM:
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.calls: list[dict] = []
         self.shut_down = False
+        self.process = None
+        if LLM.engine_process:
+            self.process = subprocess.Popen([sys.executable, "-c", ENGINE_PROCESS])
         LLM.instances.append(self)
 
     def get_tokenizer(self):
@@ -123,6 +131,15 @@ class LLM:
 
     def shutdown(self):
         self.shut_down = True
+        if self.process is not None:
+            self.process.terminate()  # asked to stop, not waited for
+
+
+ENGINE_PROCESS = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda *a: (time.sleep(0.5), sys.exit(0)))
+time.sleep(120)
+"""
 
 
 def cleanup_dist_env_and_memory(shutdown_ray: bool = False) -> None:
@@ -134,6 +151,7 @@ def install(monkeypatch) -> type[LLM]:
     LLM.instances = []
     LLM.interrupt_at = None
     LLM.vocab_limit = None
+    LLM.engine_process = False
     root = types.ModuleType("vllm")
     root.LLM, root.SamplingParams = LLM, SamplingParams
     root.RequestOutput, root.CompletionOutput = RequestOutput, CompletionOutput

@@ -1,6 +1,8 @@
 """The vLLM engine against a test double of vLLM's offline API (tests/fake_vllm.py)."""
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import fake_vllm  # noqa: E402
 from tiny_models import build_model  # noqa: E402
 
 from rankinv.errors import UserError  # noqa: E402
+from rankinv.validate import scorer_process  # noqa: E402
 from rankinv.validate.config import ProbeConfig  # noqa: E402
 from rankinv.validate.engines import Request, Sampling  # noqa: E402
 from rankinv.validate.engines.hf import HFEngine  # noqa: E402
@@ -140,28 +143,38 @@ def test_scorer_only_after_close(fake, model_dir):
         eng.scorer()
     eng.close()
     assert fake.instances[-1].shut_down
-    assert eng.scorer() is eng.scorer()
+    scorer = eng.scorer()
+    assert scorer is eng.scorer() and scorer.pid != os.getpid()
+    eng.close()  # a second close ends the scorer's process
+    assert scorer._proc is None and not scorer_process._alive(scorer.pid)
 
 
 def test_probe_on_vllm_scores_entropies_after_freeing_vllm(fake, model_dir, tmp_path, monkeypatch):
     """Phase 1 samples with vLLM (records without entropy, with their token ids), phase 2
-    shuts vLLM down, phase 3 loads the transformers copy and appends exact entropies equal
-    to a direct teacher-forced score of the same tokens."""
+    shuts vLLM down and waits for its engine process to exit, phase 3 loads the transformers
+    copy in a process of its own and appends exact entropies equal to a direct
+    teacher-forced score of the same tokens; the scorer's process has ended at the end."""
     from rankinv.validate.engines import vllm as vllm_engine
     from rankinv.validate.scoring import EntropyScorer
 
-    loads = []
-    real_load = vllm_engine.load_model
+    started = []
 
-    def load(*a, **kw):
-        loads.append(all(llm.shut_down for llm in fake.instances))
-        return real_load(*a, **kw)
+    class Recorded(scorer_process.ScorerProcess):
+        def __init__(self, *a, **kw):
+            started.append([(llm.shut_down, llm.process.poll()) for llm in fake.instances])
+            super().__init__(*a, **kw)
+            started.append(self)
 
-    monkeypatch.setattr(vllm_engine, "load_model", load)
+    monkeypatch.setattr(vllm_engine, "ScorerProcess", Recorded)
+    fake.engine_process = True
     cfg = ProbeConfig(samples=8, group_size=4, limit=3, max_new_tokens=12)
     out = tmp_path / "p"
     s = run_probe(str(model_dir), cfg, out, engine="vllm", progress=False)
-    assert loads == [True]  # one transformers copy, loaded once vLLM had shut down
+    # one transformers copy, in another process, started once vLLM's had exited (its
+    # SIGTERM handler exits with 0 after 0.5 s: the scorer waited for it)
+    assert len(started) == 2 and started[0] == [(True, 0)]
+    scorer = started[1]
+    assert scorer.pid != os.getpid() and not scorer_process._alive(scorer.pid)
     assert s["engine"] == "vllm" and s["setup"]["engine"] == "vllm"
     assert s["new_samples"] == 24 and s["new_entropies_scored"] == 24
     recs = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
@@ -201,3 +214,28 @@ def _prompts(k):
     from rankinv.sandbox import tasks as task_sets
 
     return [t.prompt for t in task_sets.load("humaneval")[:k]]
+
+
+def test_a_process_that_does_not_exit_is_killed():
+    """close() waits for vLLM's processes to exit; one that ignores SIGTERM is killed when
+    the wait runs out (a zombie counts as exited: its memory is freed)."""
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
+         "signal.SIG_IGN); print(1, flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        stubborn.stdout.readline()  # its handler is set
+        stubborn.terminate()
+        assert scorer_process.wait_exited({stubborn.pid}, timeout_s=0.3) == {stubborn.pid}
+        assert stubborn.wait(timeout=5) == -9
+        assert scorer_process.wait_exited({stubborn.pid}) == set()  # gone: nothing to wait for
+    finally:
+        stubborn.kill()
+
+
+def test_a_scorer_that_cannot_load_is_one_line(tmp_path):
+    """The scorer process's load failure is the UserError the load gives, one line."""
+    with pytest.raises(UserError, match=r"^model not found: .*no-model \(neither") as err:
+        scorer_process.ScorerProcess(str(tmp_path / "no-model"))
+    assert "\n" not in str(err.value)

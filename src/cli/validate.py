@@ -48,14 +48,21 @@ BATCH_SIZE_OPTION = typer.Option(
 BACKEND_OPTION = typer.Option(
     "local",
     "--backend",
-    help="local (one checkpoint after another; one per GPU when several are visible) | "
-    "ray (one Ray task per checkpoint; extra 'ray').",
+    help="local (a worker process per --tensor-parallel-size visible GPUs; one worker: in "
+    "this process) | ray (a Ray task per checkpoint or shard; extra 'ray'). Idle workers "
+    "take shards of a checkpoint's problems.",
 )
 RAY_ADDRESS_OPTION = typer.Option(
-    None, "--ray-address", help="Ray cluster to join (default: start a local instance)."
+    None,
+    "--ray-address",
+    help="As ray.init reads it: none starts a local Ray instance (even where RAY_ADDRESS is "
+    "set); 'auto' joins the running cluster; host:port (or ray://host:10001) that cluster.",
 )
 TENSOR_PARALLEL_SIZE_OPTION = typer.Option(
-    None, "--tensor-parallel-size", help="vLLM: GPUs per model (tensor parallelism)."
+    None,
+    "--tensor-parallel-size",
+    help="vLLM: GPUs per model (tensor parallelism); each worker takes that many, and it "
+    "must divide the visible GPUs.",
 )
 GPU_MEMORY_UTILIZATION_OPTION = typer.Option(
     None, "--gpu-memory-utilization", help="vLLM: share of GPU memory it may take (0.9)."
@@ -92,7 +99,9 @@ TAU_H_OPTION = typer.Option(
     paper.TAU_H, help="Stage-1 entropy threshold (nats), calibrated on the paper's Qwen ladder."
 )
 WORKERS_OPTION = typer.Option(
-    None, help="Sandbox workers (default: one per available CPU but one, for the sampler)."
+    None,
+    help="Sandbox processes per probe worker (default: the CPUs but one, for the samplers, "
+    "shared by the workers on the machine, at least one each).",
 )
 ALLOW_IMPORT_OPTION = typer.Option(
     None,

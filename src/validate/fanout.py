@@ -3,28 +3,44 @@ each checkpoint's probe to DIR/<name>/ (one model: DIR itself, as always), then
 `rankinv rank DIR/*` ranks them.
 
 Backends:
-- ``local`` (default): one checkpoint after another in this process; when several GPUs are
-  visible, one worker process per GPU (CUDA_VISIBLE_DEVICES set to that one), each taking
-  the next checkpoint as it finishes one.
-- ``ray`` (``pip install 'rankinv[ray]'``): one Ray task per checkpoint, ``num_gpus=1`` where
-  the cluster has GPUs and one CPU otherwise, on a local Ray instance or the cluster at
-  ``ray_address`` (rankinv must be importable on its nodes, and DIR on a shared filesystem).
+- ``local`` (default): one checkpoint after another in this process; with room for two or
+  more workers (the visible GPUs in groups of ``--tensor-parallel-size``), one worker
+  process per group (CUDA_VISIBLE_DEVICES set to its devices), each taking the next unit as
+  it finishes one (rankinv.validate.workers).
+- ``ray`` (``pip install 'rankinv[ray]'``): one Ray task per unit, asking for
+  ``--tensor-parallel-size`` GPUs where the cluster has GPUs and one CPU otherwise
+  (rankinv.validate.ray_backend).
 
-Every job is one :func:`rankinv.validate.probe.run_probe` into its own directory, so a job
-that is interrupted, or fails, resumes from its samples.jsonl when the command is rerun.
+A unit is a checkpoint, or, where workers outnumber checkpoints (3 checkpoints on 8 GPUs),
+a shard of one: its problems are dealt to the idle workers and merged into the checkpoint's
+one folder (rankinv.validate.slots, rankinv.validate.shards). Each worker's sandbox takes
+its share of its node's CPUs; each worker sends progress lines, printed here. Every unit is
+one :func:`rankinv.validate.probe.run_probe`, so a run that is interrupted, or fails,
+resumes from the samples on disk when the command is rerun.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rankinv._io import claim_folder, claim_out_dir
 from rankinv.errors import UserError
+from rankinv.validate import shards
 from rankinv.validate.models import model_key
+from rankinv.validate.progress import EVERY_S
+from rankinv.validate.slots import (
+    Unit,
+    check_tp,
+    device_slots,
+    node_cpus,
+    plan_units,
+    sandbox_budget,
+    visible_devices,
+)
+from rankinv.validate.workers import run_inline, run_pool
 
 BACKENDS = ("local", "ray")
 
@@ -90,126 +106,122 @@ def plan_jobs(models: list[str], out: str | Path, template: ProbeJob) -> list[Pr
     ]
 
 
-def probe_job(job: ProbeJob) -> dict:
-    """Run one job (in this process, a device worker or a Ray task); its summary."""
-    from rankinv.validate.probe import run_probe
-
-    return run_probe(
-        job.model,
-        replace(job.cfg, allow_imports=tuple(job.allow_imports)),
-        job.out,
-        engine=job.engine,
-        engine_options=dict(job.engine_options),
-        progress=job.progress,
-        entropy_mode=job.entropy_mode,
-        chat_template=job.chat_template,
-        stop=job.stop,
-        pre_rl=job.pre_rl,
-    )
+def tensor_parallel_size(job: ProbeJob) -> int:
+    """The GPUs one worker of ``job`` holds (vLLM's --tensor-parallel-size; 1 otherwise)."""
+    return int(job.engine_options.get("tensor_parallel_size") or 1)
 
 
-def visible_devices() -> list[str]:
-    """The CUDA devices this process may use, as CUDA_VISIBLE_DEVICES entries (empty on a
-    machine without CUDA)."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        return [d.strip() for d in env.split(",") if d.strip() and d.strip() != "-1"]
-    try:
-        import torch
-    except ImportError:
-        return []
-    return [str(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+def job_tasks(job: ProbeJob) -> list[str]:
+    """The problems a job probes (their task ids, in order)."""
+    from rankinv.sandbox import tasks as task_sets
+
+    tasks = task_sets.load(job.cfg.benchmark, reward=job.cfg.reward)
+    return [t.task_id for t in (tasks[: job.cfg.limit] if job.cfg.limit else tasks)]
 
 
-def run_local(jobs: list[ProbeJob], devices: list[str] | None = None) -> list[dict]:
-    """Jobs one after another in this process, or with two or more ``devices`` (default:
-    the visible CUDA devices) one worker process per device, pinned to it."""
-    devices = visible_devices() if devices is None else list(devices)
-    if len(devices) < 2 or len(jobs) < 2:
-        return [probe_job(j) for j in jobs]
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = mp.get_context("spawn")  # CUDA cannot be forked; each worker starts clean
-    slots = ctx.Queue()
-    for d in devices:
-        slots.put(d)
-    n = min(len(devices), len(jobs))
-    with ProcessPoolExecutor(n, mp_context=ctx, initializer=_pin, initargs=(slots,)) as pool:
-        futs = [pool.submit(probe_job, replace(j, progress=False)) for j in jobs]
-        return _gather(jobs, [_outcome(f.result) for f in futs])
+def _prepare(jobs: list[ProbeJob], units: list[Unit], task_ids: list[str]) -> None:
+    """Fold what earlier shard folders hold into each checkpoint's samples, then give each
+    shard of this run the records of its problems (rankinv.validate.shards)."""
+    for job in jobs:
+        shards.fold(job.out)
+    for u in units:
+        if u.of > 1:
+            shards.seed(jobs[u.job].out, u, [task_ids[i] for i in u.problems])
 
 
-def _pin(slots) -> None:
-    """Worker initializer: take one device for the life of this worker process."""
-    os.environ["CUDA_VISIBLE_DEVICES"] = slots.get()
-
-
-def run_ray(jobs: list[ProbeJob], address: str | None = None) -> list[dict]:
-    """One Ray task per job: ``num_gpus=1`` where the cluster has GPUs, else one CPU."""
-    try:
-        import ray
-    except ImportError:
-        raise UserError("--backend ray needs ray: pip install 'rankinv[ray]'") from None
-    started = not ray.is_initialized()
-    if started:
-        env = {"env_vars": {"PYTHONPATH": os.environ["PYTHONPATH"]}} if address is None and (
-            os.environ.get("PYTHONPATH")
-        ) else None  # fmt: skip
-        try:
-            ray.init(address=address, runtime_env=env, include_dashboard=False,
-                     log_to_driver=False)  # fmt: skip
-        except ConnectionError as exc:
-            raise UserError(f"--ray-address {address}: {exc}") from None
-    try:
-        has_gpu = ray.cluster_resources().get("GPU", 0) >= 1
-        task = ray.remote(probe_job).options(
-            **({"num_gpus": 1} if has_gpu else {"num_cpus": 1}), max_retries=0
-        )
-        refs = [task.remote(replace(j, progress=False)) for j in jobs]
-        return _gather(jobs, [_outcome(lambda r=r: ray.get(r)) for r in refs])
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def _outcome(get):
-    try:
-        return get(), None
-    except Exception as exc:  # noqa: BLE001 - reported per checkpoint by _gather
-        return None, exc
-
-
-def _gather(jobs: list[ProbeJob], outcomes) -> list[dict]:
-    """The summaries in job order, after every job has ended; the first failure is raised
-    then, naming its checkpoint (the others' probes are complete on disk)."""
-    for job, (_, exc) in zip(jobs, outcomes, strict=True):
+def _finish(jobs: list[ProbeJob], units: list[Unit], outcomes, task_ids) -> list[dict]:
+    """Each checkpoint's summary, with the workers that ran it (``workers``): a whole
+    checkpoint's from its probe, a split one's from the merge of its shards. Once every
+    unit has ended, the first failure is raised, naming its checkpoint (the other
+    checkpoints' probes are complete on disk; a failed one's shards stay for a rerun)."""
+    sums, failed = [], None
+    for j, job in enumerate(jobs):
+        mine = [(u, o) for u, o in zip(units, outcomes, strict=True) if u.job == j]
+        exc = next((e for _, (_, e) in mine if e is not None), None)
         if exc is not None:
-            cause = getattr(exc, "cause", None) or exc  # a Ray task error wraps the original
-            if isinstance(cause, UserError):
-                raise UserError(f"{job.model}: {cause}") from None
-            raise RuntimeError(f"probe of {job.model} failed: {cause!r}") from exc
-    return [s for s, _ in outcomes]
+            failed = failed or (job, exc)
+            sums.append(None)
+            continue
+        workers = [v["worker"] for _, (v, _) in mine]
+        if mine[0][0].of == 1:
+            summary = mine[0][1][0]["result"]
+            shards.clear(job.out)  # any earlier run's shards were folded before it
+        else:
+            took = max(w["end"] for w in workers) - min(w["start"] for w in workers)
+            runs = [v["result"]["probe_run"] for _, (v, _) in mine]
+            cfg = replace(job.cfg, allow_imports=tuple(job.allow_imports))
+            summary = shards.finish(job.out, task_ids, cfg, runs, job.pre_rl, took)
+        sums.append({**summary, "out": job.out, "workers": workers})
+    if failed is not None:
+        job, exc = failed
+        cause = getattr(exc, "cause", None) or exc  # a Ray task error wraps the original
+        if isinstance(cause, UserError):
+            raise UserError(f"{job.model}: {cause}") from None
+        raise RuntimeError(f"probe of {job.model} failed: {cause!r}") from exc
+    return sums
+
+
+def run_split(jobs: list[ProbeJob], n_slots: int, run) -> list[dict]:
+    """The jobs as units for ``n_slots`` workers (rankinv.validate.slots.plan_units), run by
+    ``run(jobs, units)`` (their outcomes, in unit order), shards merged: the checkpoints'
+    summaries, in order."""
+    task_ids = job_tasks(jobs[0])
+    units = plan_units(len(jobs), n_slots, len(task_ids))
+    _prepare(jobs, units, task_ids)
+    return _finish(jobs, units, run(jobs, units), task_ids)
+
+
+def run_local(jobs: list[ProbeJob], slots: list[str], every_s: float = EVERY_S) -> list[dict]:
+    """The jobs on this machine: one after another in this process, or with two or more
+    ``slots`` (CUDA_VISIBLE_DEVICES values, rankinv.validate.slots.device_slots) one worker
+    process per slot, pinned to it, each checkpoint split into shards over the workers it
+    leaves idle; each worker's sandbox gets its share of the CPUs."""
+    if len(slots) < 2:
+        return run_split(jobs, 1, run_inline)
+    n_units = len(plan_units(len(jobs), len(slots), len(job_tasks(jobs[0]))))
+    budget = sandbox_budget(node_cpus(), min(len(slots), n_units))
+    jobs = [j if j.cfg.workers is not None else replace(j, cfg=replace(j.cfg, workers=budget))
+            for j in jobs]  # fmt: skip
+    return run_split(jobs, len(slots), lambda js, us: run_pool(js, us, slots, every_s))
+
+
+def run_ray(jobs: list[ProbeJob], address: str | None = None, every_s=EVERY_S) -> list[dict]:
+    """The jobs as Ray tasks (rankinv.validate.ray_backend), split into shards where the
+    cluster holds more workers than there are checkpoints."""
+    from rankinv.validate.ray_backend import cluster_budget, ray_session, run_ray_units
+
+    with ray_session(address) as ray:
+        n_slots, budgets, ask = cluster_budget(ray, tensor_parallel_size(jobs[0]))
+        return run_split(
+            jobs, n_slots, lambda js, us: run_ray_units(ray, js, us, budgets, ask, every_s)
+        )
 
 
 def validate_many(
     models: list[str], out: str | Path, template: ProbeJob, backend: str = "local",
-    ray_address: str | None = None, devices: list[str] | None = None,
+    ray_address: str | None = None, devices: list[str] | None = None, every_s: float = EVERY_S,
 ) -> list[dict]:  # fmt: skip
     """Probe every model with ``template``'s settings; one summary per model, in order,
-    each with the directory it went to (``out``)."""
+    each with the directory it went to (``out``) and the workers that ran it (``workers``:
+    job, shard, of, where, pid, start, end). ``devices``: the local backend's GPUs (default:
+    the visible ones); ``every_s``: seconds between a worker's progress lines."""
     if backend not in BACKENDS:
         raise UserError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if ray_address and backend != "ray":
         raise UserError("--ray-address goes with --backend ray")
+    tp = tensor_parallel_size(template)
+    check_tp(tp, 0)
+    if backend == "local":  # Ray's GPUs are the cluster's, counted once it is joined
+        slots = device_slots(visible_devices() if devices is None else list(devices), tp)
     jobs = plan_jobs(list(models), out, template)
     with contextlib.ExitStack() as held:  # one writer per checkpoint folder too (DIR/<name>/)
         for job in jobs:
             held.enter_context(claim_folder(job.out))
         for job in jobs:  # a folder holding another run is refused before any model loads
             claim_out_dir(job.out, run_identity(job), job.overwrite)
-        sums = run_ray(jobs, ray_address) if backend == "ray" else run_local(jobs, devices)
-    return [{**s, "out": j.out} for s, j in zip(sums, jobs, strict=True)]
+        if backend == "ray":
+            return run_ray(jobs, ray_address, every_s)
+        return run_local(jobs, slots, every_s)
 
 
 def job_template(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ def run_probe(
     chat_template: bool = False,
     stop: tuple[str, ...] | None = None,
     pre_rl: bool = False,
+    problems: Sequence[int] | None = None,
 ) -> dict:
     """Probe a checkpoint; returns the summary (also written to validate_summary.json).
 
@@ -120,6 +122,12 @@ def run_probe(
     out of the answer; ``stop`` overrides the stop strings (HumanEval's by default, none with
     a chat template, where the model's end-of-turn token ends the answer). ``pre_rl``: also
     write pre_rl.json for the config's planned run (:mod:`rankinv.validate.prerl`).
+
+    ``progress``: a tqdm bar, or a callable ``progress(total)`` giving an object with
+    ``update(n)`` and ``close()`` (rankinv.validate.progress). ``problems``: one shard of the
+    probe (rankinv.validate.shards): only these problems (indices into the task set) are
+    sampled and scored, under the whole set's tag, and the run's facts come back
+    (``{"probe_run": ProbeRun}``) for the merge, which summarises.
     """
     out_dir = check_probe_args(out, entropy_mode, engine if isinstance(engine, str) else "hf")
     tasks = task_sets.load(cfg.benchmark, reward=cfg.reward)
@@ -130,9 +138,8 @@ def run_probe(
         make_engine(engine, model, **(engine_options or {})) if isinstance(engine, str) else engine
     )
     try:
-        return _probe(
-            eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, pre_rl
-        )
+        return _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template,
+                      stop, pre_rl, problems)  # fmt: skip
     finally:
         eng.close()
 
@@ -154,6 +161,7 @@ class _Probe:
     stop: tuple[str, ...]
     chat_template: bool
     counts: dict = field(default_factory=lambda: {"written": 0, "scored": 0})
+    only: frozenset[int] | None = None  # a shard's problems (None: all)
 
 
 def _open(eng, model, cfg, out_dir, tasks, chat_template, stop) -> _Probe:
@@ -177,15 +185,18 @@ def _open(eng, model, cfg, out_dir, tasks, chat_template, stop) -> _Probe:
                   chat_template)  # fmt: skip
 
 
-def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, pre_rl):
+def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, pre_rl,
+           problems=None):  # fmt: skip
     run = _open(eng, model, cfg, out_dir, tasks, chat_template, stop)
+    mine = range(len(tasks)) if problems is None else sorted(set(problems))
+    run.only = None if problems is None else frozenset(mine)
     t0 = time.perf_counter()
     kept_before = sum(min(cfg.samples, len(run.done.get(t.task_id, []))) for t in tasks)
     try:
         _sample_and_check(run, progress)  # stages 1 and 2, overlapped
         eng.close()  # the sampling backend's memory is freed before any scoring
-        prompt_h = score(eng, tasks, run.prompt_ids, run.done, run.key, out_dir, entropy_mode,
-                         run.counts)  # fmt: skip
+        prompt_h = score(eng, [tasks[i] for i in mine], [run.prompt_ids[i] for i in mine],
+                         run.done, run.key, out_dir, entropy_mode, run.counts)  # fmt: skip
     except KeyboardInterrupt:
         total = len(tasks) * cfg.samples
         kept = kept_before + run.counts["written"]  # lines written whole, not records held
@@ -206,6 +217,8 @@ def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_templat
         new_entropies_scored=run.counts["scored"],
         elapsed_s=time.perf_counter() - t0,
     )
+    if problems is not None:
+        return {"probe_run": info}
     task_ids = [t.task_id for t in tasks]
     result = summarise(task_ids, run.done, prompt_h, cfg.plan(len(tasks)), cfg, info, pre_rl)
     result.save(out_dir)
@@ -218,10 +231,13 @@ def _sample_and_check(run: _Probe, progress: bool) -> None:
     appended to samples.jsonl (in order) as soon as its outcomes are in."""
     cfg = run.cfg
     rows = pending_rows(run.tasks, run.prompt_ids, run.done, cfg)
+    rows = [r for r in rows if run.only is None or r.task in run.only]
     if not rows:
         return
     bar = None
-    if progress:
+    if callable(progress):
+        bar = progress(sum(r.request.n for r in rows))
+    elif progress:
         from tqdm import tqdm
 
         bar = tqdm(total=sum(r.request.n for r in rows), desc="probing", unit="sample")

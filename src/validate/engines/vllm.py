@@ -3,7 +3,9 @@
 vLLM returns sampled tokens, not full next-token distributions, so the exact T = 1 entropies
 are scored afterwards by teacher forcing (:mod:`rankinv.validate.scoring`) on a transformers
 copy of the model, loaded by :meth:`VLLMEngine.scorer` only after :meth:`VLLMEngine.close`
-has freed vLLM's weights and KV cache: no phase holds two copies of a model on one device.
+has freed vLLM's weights and KV cache and vLLM's processes have exited, in a process of its
+own (:mod:`rankinv.validate.scorer_process`): no phase holds two copies of a model on one
+device, and no process holds two engines.
 
 Written against vLLM's offline API: ``LLM(model=..., tensor_parallel_size, gpu_memory_utilization,
 max_model_len, trust_remote_code, enable_lora, max_lora_rank, max_loras)``, ``LLM.generate(
@@ -33,8 +35,8 @@ from rankinv.validate.engines.base import (
     encode,
     end_token_ids,
 )
-from rankinv.validate.models import adapter_rank, load_model, resolve_model_dir, revision
-from rankinv.validate.scoring import EntropyScorer
+from rankinv.validate.models import adapter_rank, resolve_model_dir, revision
+from rankinv.validate.scorer_process import ScorerProcess, child_pids, wait_exited
 
 #: The LoRA ranks vLLM's ``max_lora_rank`` accepts; an adapter's rank is rounded up to one.
 VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
@@ -117,7 +119,9 @@ class VLLMEngine:
             base, adapter, batch_size, tensor_parallel_size, gpu_memory_utilization,
             max_model_len, trust_remote_code, max_loras,
         )  # fmt: skip
+        before = child_pids()
         self.llm = LLM(**self.kwargs)
+        self._engine_pids = child_pids() - before  # vLLM's engine (and workers') processes
         self.model_path, self.base, self.adapter = str(model_path), base, adapter
         self.trust_remote_code = trust_remote_code
         self.chunk_rows = max(1, chunk_rows)
@@ -184,7 +188,11 @@ class VLLMEngine:
             start = end
 
     def close(self) -> None:
-        """Free vLLM's weights and KV cache (its engine process, its distributed state)."""
+        """Free vLLM's weights and KV cache (its engine process, its distributed state);
+        return once vLLM's processes have exited. A second call ends the scorer's process."""
+        scorer, self._scorer = self._scorer, None
+        if scorer is not None:
+            scorer.close()
         llm, self.llm = self.llm, None
         if llm is None:
             return
@@ -205,14 +213,15 @@ class VLLMEngine:
 
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+        wait_exited(self._engine_pids)
 
     def scorer(self):
-        """The teacher-forced scorer on a transformers copy, loaded after :meth:`close`."""
+        """The teacher-forced scorer on a transformers copy, loaded after :meth:`close` by a
+        process of its own (:class:`ScorerProcess`)."""
         if self.llm is not None:
             raise RuntimeError("VLLMEngine.scorer before close(): two copies of the model")
         if self._scorer is None:
-            model, _, _, _ = load_model(self.model_path, trust_remote_code=self.trust_remote_code)
-            self._scorer = EntropyScorer(model)
+            self._scorer = ScorerProcess(self.model_path, self.trust_remote_code)
         return self._scorer
 
 
