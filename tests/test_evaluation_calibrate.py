@@ -7,7 +7,7 @@ import pytest
 from rankinv.evaluation import calibrate as cal
 from rankinv.evaluation import stats
 from rankinv.records import Plan
-from rankinv.verdicts import _calibrated, labels, signals, stage2
+from rankinv.verdicts import _calibrated, labels, logs, signals, stage2
 
 
 def _ladder(rng, setting_id, seed, strand_rate, steps=40):
@@ -176,7 +176,7 @@ def test_stage2_rule_scores_by_hand():
         }
         for s in range(0, 41)
     ]
-    tr = stage2.Trace.from_records(recs)
+    tr = logs.trace_of(recs)
     assert stage2.stage2_score("paper", tr, 10, 30) == pytest.approx((0.9 - 0.7) / 0.9)
     # informative over the last quarter of [10, 30]: steps 25..30 -> 1 - mean(0.45..0.5)
     assert stage2.stage2_score("informative", tr, 10, 30) == pytest.approx(1 - (1 - 0.475))

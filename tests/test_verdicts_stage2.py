@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rankinv.verdicts import mechanical, panels, stage2
+from rankinv.verdicts import logs, mechanical, panels, stage2
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 
 
@@ -78,9 +78,9 @@ def test_reward_gain_is_a_share_of_the_headroom():
     assert stage2.reward_gain(scaled, 0, 100) == pytest.approx(0.5)
 
 
-def test_trace_from_records_reads_any_trainers_names():
+def test_trace_of_records_reads_any_trainers_names():
     recs = [{"step": s, "actor/entropy": 1.0, "critic/score/mean": 0.1 * s} for s in range(5)]
-    tr = stage2.Trace.from_records(recs)
+    tr = logs.trace_of(recs)
     assert tr.reward.tolist() == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
     assert tr.informative is None and tr.entropy.tolist() == [1.0] * 5
 

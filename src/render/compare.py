@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rankinv.render import console
+from rankinv.render.base import console
 from rankinv.verdicts.compare_words import ci_p_note, flag_word
 
 

@@ -3,7 +3,7 @@ is tailed."""
 
 from __future__ import annotations
 
-from rankinv.render import console
+from rankinv.render.base import console
 
 
 def print_follow_step(step) -> None:

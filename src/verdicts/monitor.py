@@ -32,14 +32,12 @@ sweep are judged against each other at their common step (``rankinv.verdicts.swe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from rankinv import theory
-from rankinv.errors import UserError
-from rankinv.theory import paper
 from rankinv.verdicts import (
     assumptions,
     coverage,
@@ -51,8 +49,8 @@ from rankinv.verdicts import (
     monitor_run,
     stage2,
 )
-from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
 from rankinv.verdicts.assumptions import DEFAULT_PLANNED_STEPS  # noqa: F401 (public name)
+from rankinv.verdicts.monitor_config import MonitorConfig  # public name
 from rankinv.verdicts.monitor_rules import (  # noqa: F401 (public names)
     CHECK_STEP_TOLERANCE,
     RuleVerdict,
@@ -69,50 +67,6 @@ from rankinv.verdicts.monitor_rules import (  # noqa: F401 (public names)
 from rankinv.verdicts.monitor_run import JudgedRun
 
 VERDICTS = ("continue", "watch", "stop")
-
-
-@dataclass(frozen=True)
-class MonitorConfig:
-    ref_step: int | None = None  # None: the paper's 10 for its rule, else calibrated
-    check_step: int | None = None  # None: the paper's 150, else the calibrated fraction
-    threshold: float = paper.DROP_THRESHOLD  # the paper's rule's threshold
-    group_size: int | None = None  # None: the log's, else assumptions.DEFAULT_GROUP_SIZE
-    planned_steps: int | None = None  # None: the log's max_steps, else DEFAULT_PLANNED_STEPS
-    watch_fraction: float = 0.6  # paper rule: a drop above watch_fraction * threshold -> watch
-    entropy_key: str | None = None
-    rule: str = DEFAULT_STAGE2_RULE
-    rule_threshold: float | None = None  # None: the calibrated threshold of the rule
-    zero_std_key: str | None = None
-    reward_key: str | None = None
-    step_key: str | None = None
-    reward_range: tuple[float, float] | None = None  # None: (0, 1), assumed
-
-    def __post_init__(self):
-        if self.ref_step is not None and not (
-            isinstance(self.ref_step, int) and self.ref_step >= 0
-        ):
-            raise UserError(f"ref_step must be an integer >= 0, got {self.ref_step!r}")
-        if self.check_step is not None and not (
-            isinstance(self.check_step, int) and self.check_step > (self.ref_step or 0)
-        ):
-            raise UserError(
-                f"check_step must be an integer > ref_step ({self.ref_step or 0}), "
-                f"got {self.check_step!r}"
-            )
-        if not 0.0 < self.threshold < 1.0:
-            raise UserError(f"threshold must be in (0, 1), got {self.threshold!r}")
-        if self.planned_steps is not None and not (
-            isinstance(self.planned_steps, int) and self.planned_steps > 0
-        ):
-            raise UserError(f"planned_steps must be a positive integer, got {self.planned_steps!r}")
-        if self.group_size is not None:
-            theory.p_star(self.group_size)  # validates g
-        if self.rule not in stage2.STAGE2_RULES:
-            raise UserError(f"rule must be one of {sorted(stage2.STAGE2_RULES)}, got {self.rule!r}")
-        if self.reward_range is not None and not self.reward_range[1] > self.reward_range[0]:
-            raise UserError(
-                f"reward_range must be (min, max) with max > min, got {self.reward_range}"
-            )
 
 
 def _floor_part(trace, ref: int, last: int, g: assumptions.Assumed, derived_from: str | None):
@@ -278,7 +232,7 @@ def _compute_saved(run: JudgedRun, verdict: str) -> tuple[float, list[str]]:
     ]
 
 
-def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
+def analyse(log: logs.RunLog, cfg: MonitorConfig | None = None) -> dict:
     """The stage-2 verdict with reasons. JSON fields: verdict, reasons, entropy_signal,
     entropy_drop, informative_fraction, compute_saved, provisional, state, assumptions,
     best_coverage_step (where the log holds held-out evaluations), and the details
@@ -287,6 +241,7 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     In order: the rule on its window; the informative share against its floor (watch when
     below and falling); the mechanical no-signal state (stop, a fact of the log); held-out
     coverage falling beyond its noise (stop, stated first)."""
+    cfg = cfg or MonitorConfig()
     run = monitor_run.read(log, cfg)
     cov = coverage.coverage(log.records, run.planned)
     cov_verdict, cov_reason = coverage.reason(cov)
@@ -338,13 +293,14 @@ def analyse(log: logs.RunLog, cfg: MonitorConfig = MonitorConfig()) -> dict:
     return out
 
 
-def monitor(path: str | Path, cfg: MonitorConfig = MonitorConfig()) -> dict:
+def monitor(path: str | Path, cfg: MonitorConfig | None = None) -> dict:
     """Read the log at ``path`` and return :func:`analyse`'s report."""
+    cfg = cfg or MonitorConfig()
     return analyse(logs.read_log(path, cfg.step_key), cfg)
 
 
 def analyse_records(
-    records: list[dict], cfg: MonitorConfig = MonitorConfig(), max_steps=None, logging_steps=None
+    records: list[dict], cfg: MonitorConfig | None = None, max_steps=None, logging_steps=None
 ):
     """:func:`analyse` on in-memory TRL log records (the live callback); ``logging_steps``:
     the steps (rounds) between logs, each value TRL's mean over them."""

@@ -15,7 +15,7 @@ from rankinv.verdicts import rules, stage2
 from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
 
 if TYPE_CHECKING:
-    from rankinv.verdicts.monitor import MonitorConfig
+    from rankinv.verdicts.monitor_config import MonitorConfig
     from rankinv.verdicts.monitor_run import JudgedRun
 
 #: A log that ends this many steps short of the check step is judged at its last step (the
@@ -49,13 +49,11 @@ def judged_window(
     """(ref, check, where they come from): the steps given, else the paper's 10 and 150 for
     its rules, else the fraction of the planned run at which the rule was calibrated. A check
     step given past the planned total is refused (its fraction of the run would be > 1)."""
-    from rankinv.verdicts.stage2 import check_window
-
     frac = STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
     if rule in ("paper", "paper_min") or frac is None:
         ref, check, src = paper.REF_STEP, paper.CHECK_STEP, "the paper's steps"
     else:
-        ref, check = check_window(planned, frac)
+        ref, check = stage2.check_window(planned, frac)
         src = f"{frac:g} of the {planned} planned steps, where rule {rule} was calibrated"
     if cfg.check_step is not None and cfg.check_step > planned:
         raise UserError(
