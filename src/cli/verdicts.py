@@ -138,15 +138,17 @@ def _write(out: str | None, result: dict) -> None:
         write_json(Path(out), result)
 
 
-def _emit_report(rep: dict, out: str | None, as_json: bool) -> None:
-    """One monitor report: to --out, then as JSON (without its series) or printed."""
+def _emit_report(res, out: str | None, as_json: bool) -> None:
+    """One monitor result: its report to --out, then as JSON (without its series) or
+    printed."""
     from rankinv.render.monitor import print_monitor
 
+    rep = res.to_json()
     _write(out, rep)
     if as_json:
         typer.echo(json.dumps({k: v for k, v in rep.items() if k != "series"}))
     else:
-        print_monitor(rep)
+        print_monitor(res)
 
 
 def _emit_sweep(res: dict, out: str | None, as_json: bool) -> None:
@@ -170,7 +172,7 @@ def _follow(read, out: str | None, as_json: bool, poll_s: float, max_polls: int)
     )
     for rep in reports:
         if not as_json:
-            print_follow_step(rep["last_step"])
+            print_follow_step(rep.last_step)
         _emit_report(rep, out, as_json)
 
 

@@ -73,12 +73,11 @@ def _steps(out_dir: Path) -> Iterator[tuple[str, object]]:
                 group_size=cfg.group_size,
                 rule=rule,
             )
-            rep = monitor(log, mcfg)
-            both[rule] = rep
+            both[rule] = monitor(log, mcfg)
         # the default rule's report keeps the name the report and figures read; the paper's
         # beside it (one file each: the report draws every monitor_*.json once)
-        write_json(out_dir / f"monitor_sim_depth{d:g}.json", both[DEFAULT_STAGE2_RULE])
-        write_json(out_dir / f"monitor_sim_depth{d:g}_paper.json", both["paper"])
+        write_json(out_dir / f"monitor_sim_depth{d:g}.json", both[DEFAULT_STAGE2_RULE].to_json())
+        write_json(out_dir / f"monitor_sim_depth{d:g}_paper.json", both["paper"].to_json())
         monitors[f"depth{d:g}"] = both
     yield "monitor", monitors
 

@@ -185,7 +185,11 @@ def _sft_and_grpo(cfg: MiniConfig, base: Path, out: Path, log, stage_s: dict):
             group_size=cfg.group_size,
         )
         rep = monitor(out / "runs" / f"{name}.jsonl", mcfg)
-        res["stage2"] = {k: rep[k] for k in ("verdict", "entropy_drop", "informative_fraction")}
+        res["stage2"] = {
+            "verdict": rep.verdict,
+            "entropy_drop": rep.entropy_drop,
+            "informative_fraction": rep.informative_fraction,
+        }
         runs.append(res)
     stage_s["grpo"] = time.perf_counter() - t1
     return base_eval, runs

@@ -165,11 +165,12 @@ class EntropyMonitorCallback(TrainerCallback):
             every = max(1, int(getattr(args, "logging_steps", 1) or 1))
             interval = max(1, round(every * rate))
             try:
-                rep = analyse_records(
+                res = analyse_records(
                     self.records, self._config(args), max_steps=planned, logging_steps=interval
                 )
             except UserError:
                 return control
+            rep = res.to_json()
             if rate != 1:
                 rep["reasons"].append(
                     f"steps are generation rounds: global step {state.global_step} x {formula} "
@@ -178,13 +179,13 @@ class EntropyMonitorCallback(TrainerCallback):
             rep["generation_rounds"] = {"per_step": rate, "round": round_}
             self.report = rep
             metrics = {
-                "rankinv/verdict": VERDICT_CODE[rep["verdict"]],
-                "rankinv/no_signal": int(rep["state"].startswith("no_signal")),
+                "rankinv/verdict": VERDICT_CODE[res.verdict],
+                "rankinv/no_signal": int(res.no_signal is not None),
             }
-            if rep["doom_score"] is not None:
-                metrics["rankinv/doom_score"] = rep["doom_score"]
-            if rep["entropy_drop"] is not None:
-                metrics["rankinv/entropy_drop"] = rep["entropy_drop"]
+            if res.doom_score is not None:
+                metrics["rankinv/doom_score"] = res.doom_score
+            if res.entropy_drop is not None:
+                metrics["rankinv/entropy_drop"] = res.entropy_drop
             logs.update(metrics)  # trackers after this callback log these
             if state.log_history and state.log_history[-1].get("step") == state.global_step:
                 state.log_history[-1].update(metrics)

@@ -17,6 +17,7 @@ from rankinv.render.rank import print_backtest, print_rank  # noqa: F401 (the CL
 from rankinv.render.stage2 import print_default, print_label_tables
 from rankinv.theory import outcomes, paper
 from rankinv.verdicts.compare_words import rho_line
+from rankinv.verdicts.monitor_report import MonitorResult
 
 
 def sim_table(result: dict) -> Table:
@@ -142,7 +143,10 @@ def demo_payload(name: str, result):
         return {k: v for k, v in result.items() if k != "trajectories"}
     if name == "monitor":
         return {
-            run: {rule: {k: v for k, v in rep.items() if k != "series"} for rule, rep in r.items()}
+            run: {
+                rule: {k: v for k, v in rep.to_json().items() if k != "series"}
+                for rule, rep in r.items()
+            }
             for run, r in result.items()
         }
     if name == "paper":
@@ -152,11 +156,11 @@ def demo_payload(name: str, result):
     return result
 
 
-def demo_rule_label(rule: str, rep: dict) -> str:
+def demo_rule_label(rule: str, rep: MonitorResult) -> str:
     """Which rule the demo ran and on which steps: the demo judges both rules at the same
     fraction of its short runs, so the paper's rule is scaled, not at its own steps."""
-    w = rep["window"]
-    steps = f"steps {w['ref_step']}-{w['check_step']} of {rep['planned_steps']}"
+    ref, check = rep.window
+    steps = f"steps {ref}-{check} of {rep.planned_steps}"
     if rule != "paper":
         return f"the calibrated rule ({rule}), judged on {steps}"
     return (

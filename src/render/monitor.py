@@ -4,6 +4,7 @@ is tailed."""
 from __future__ import annotations
 
 from rankinv.render.base import console
+from rankinv.verdicts.monitor_report import MonitorResult
 
 
 def print_follow_step(step) -> None:
@@ -14,25 +15,24 @@ def print_waiting(exc: Exception) -> None:
     console.print(f"waiting for a usable log: {exc}", highlight=False)
 
 
-def headline(rep: dict) -> str:
+def headline(res: MonitorResult) -> str:
     """The verdict line: the verdict, whether it is provisional, and what it rests on."""
-    from rankinv.verdicts.monitor_report import basis
-
-    return f"{rep['verdict']} ({basis(rep)})"
+    return f"{res.verdict} ({res.basis})"
 
 
-def print_monitor(rep: dict) -> None:
-    colour = {"continue": "green", "watch": "yellow", "stop": "red"}[rep["verdict"]]
-    line = headline(rep)
+def print_monitor(res: MonitorResult) -> None:
+    """The verdict, what it rests on, the predicted outcome and action, every reason (from
+    ``rankinv.verdicts.words.monitor``) and what the log reader noticed."""
+    colour = {"continue": "green", "watch": "yellow", "stop": "red"}[res.verdict]
     console.print(
-        f"verdict: [bold {colour}]{rep['verdict']}[/]{line[len(rep['verdict']) :]}",
+        f"verdict: [bold {colour}]{res.verdict}[/] ({res.basis})",
         highlight=False,
     )
-    if rep.get("label"):
-        console.print(f"predicted: {rep['label']}; action: {rep['action']}", highlight=False)
-    for r in rep["reasons"]:
+    if res.label:
+        console.print(f"predicted: {res.label}; action: {res.action}", highlight=False)
+    for r in res.reasons:
         console.print(f"  - {r}", highlight=False)
-    for i in rep["log_issues"]:
+    for i in res.run.log.issues:
         console.print(f"  ! log: {i}", highlight=False)
 
 

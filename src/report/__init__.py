@@ -21,9 +21,9 @@ from rankinv.report.figures import monitor_figure, plane_figure, probe_figure, r
 from rankinv.report.population import calibrate_section, population_section
 from rankinv.theory import outcomes
 from rankinv.verdicts.compare_words import flag_word, rho_line, rho_words
-from rankinv.verdicts.monitor_report import basis as monitor_basis
 from rankinv.verdicts.monitor_report import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
+from rankinv.verdicts.words.monitor import basis as monitor_basis
 
 
 def _load(path: Path) -> dict:

@@ -61,8 +61,8 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
             lg.logging_steps,
         )
         rep = analyse(cut, at)
-        runs.append({"log": name, "report": rep, "score": rep["doom_score"]})
-    live = [r for r in runs if not r["report"]["state"].startswith("no_signal")]
+        runs.append({"log": name, "report": rep, "score": rep.doom_score})
+    live = [r for r in runs if r["report"].no_signal is None]
     scored = sorted((r for r in live if r["score"] is not None), key=lambda r: r["score"])
     n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
     while 0 < n_keep < len(scored) and scored[n_keep]["score"] == scored[n_keep - 1]["score"]:
@@ -79,8 +79,8 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
             f"doomed): outside the best {keep:.0%} of the sweep"
         )
     for r in runs:
-        own = r["report"]["verdict"]
-        if r["report"]["state"].startswith("no_signal"):
+        own = r["report"].verdict
+        if r["report"].no_signal is not None:
             r["rank"], r["verdict"] = None, "stop"
             r["why"] = "no signal, a fact of its log"
         elif r["score"] is None:
@@ -90,9 +90,9 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
             r["why"] += f"; judged alone its own verdict would be {own}: the sweep " + (
                 "stops it relative to the others" if r["verdict"] == "stop" else "keeps it"
             )
-        plan, done = r["report"]["planned_steps"], r["report"]["steps_done"]
+        plan, done = r["report"].planned_steps, r["report"].steps_done
         r["compute_saved"] = (plan - done) / plan if r["verdict"] == "stop" else 0.0
-    rule = next((r["report"]["rule_used"] for r in runs if r["report"]["rule_used"]), cfg.rule)
+    rule = next((r["report"].rule_used for r in runs if r["report"].rule_used), cfg.rule)
     return {
         "step": common,
         "rule": rule,
@@ -104,14 +104,15 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
                 "verdict": r["verdict"],
                 "rank": r["rank"],
                 "score": r["score"],
-                "state": r["report"]["state"],
+                "state": r["report"].state,
                 "compute_saved": r["compute_saved"],
-                "own_verdict": r["report"]["verdict"],
+                "own_verdict": r["report"].verdict,
                 "why": r["why"],
-                "reason": r["report"]["reasons"][0],
-                "reasons": r["report"]["reasons"],
+                "reason": reasons[0],
+                "reasons": reasons,
             }
             for r in runs
+            for reasons in [r["report"].reasons]
         ],
         "compute_saved": float(np.mean([r["compute_saved"] for r in runs])),
     }
