@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -231,13 +232,12 @@ def compare(
         source = file
     else:
         rows, source = read_rows(file), file
-    res = cmp.compare(rows, outcome or "post_pass_at_10", group_size)
-    res["source"] = source
+    res = replace(cmp.compare(rows, outcome or "post_pass_at_10", group_size), source=source)
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
-        write_json(Path(out) / "compare.json", res)
+        write_json(Path(out) / "compare.json", res.to_json())
     if as_json:
-        emit_json({k: v for k, v in res.items() if k != "rows"})
+        emit_json({k: v for k, v in res.to_json().items() if k != "rows"})
         return
     print_compare(res)
 

@@ -15,6 +15,7 @@ simulation). Steps:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from rankinv import theory
@@ -83,8 +84,8 @@ def _steps(out_dir: Path) -> Iterator[tuple[str, object]]:
 
     ex = cmp.example("paper-qwen")
     res = cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])
-    res["source"] = "example paper-qwen"
-    write_json(out_dir / "compare.json", res)
+    res = replace(res, source="example paper-qwen")
+    write_json(out_dir / "compare.json", res.to_json())
     diag = cmp.example("paper-qwen-diagnostic")
     res_diag = cmp.compare(diag["rows"], diag["outcome"], diag["group_size"])
     yield "paper", {"table1": res, "diagnostic": res_diag}

@@ -16,8 +16,8 @@ from rankinv.render.monitor import print_monitor
 from rankinv.render.rank import print_backtest, print_rank  # noqa: F401 (the CLI's names)
 from rankinv.render.stage2 import print_default, print_label_tables
 from rankinv.theory import outcomes, paper
-from rankinv.verdicts.compare_words import rho_line
 from rankinv.verdicts.monitor_report import MonitorResult
+from rankinv.verdicts.words.compare import rho_line
 
 
 def sim_table(result: dict) -> Table:
@@ -150,7 +150,9 @@ def demo_payload(name: str, result):
             for run, r in result.items()
         }
     if name == "paper":
-        return {key: {k: v for k, v in r.items() if k != "rows"} for key, r in result.items()}
+        return {
+            key: {k: v for k, v in r.to_json().items() if k != "rows"} for key, r in result.items()
+        }
     if name == "report":
         return str(result)
     return result

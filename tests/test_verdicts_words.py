@@ -1,10 +1,10 @@
-"""Compare's results in words (rankinv.verdicts.compare_words): the one phrasing of a rho
+"""Compare's results in words (rankinv.verdicts.words.compare): the one phrasing of a rho
 that the CLI and the Markdown report both print."""
 
 import json
 
 from rankinv.verdicts import compare as cmp
-from rankinv.verdicts.compare_words import rho_line, rho_words
+from rankinv.verdicts.words.compare import rho_line, rho_words
 
 
 def _rho(rho, lo, hi, p, method="bootstrap", n=6):
@@ -32,8 +32,8 @@ def test_the_report_prints_the_same_words_as_the_cli(tmp_path):
     from rankinv.report import build_report
 
     res = cmp.compare(cmp.example("paper-qwen")["rows"])
-    (tmp_path / "compare.json").write_text(json.dumps(res))
+    (tmp_path / "compare.json").write_text(json.dumps(res.to_json()))
     report = build_report(tmp_path).read_text()
-    for key, v in res["predictors"].items():
-        if not v.get("monotone_of"):
-            assert f"| {key} | {rho_words(v)} |" in report
+    for key, v in res.predictors.items():
+        if not v.monotone_of:
+            assert f"| {key} | {rho_words(v.to_json())} |" in report
