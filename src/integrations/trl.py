@@ -55,6 +55,7 @@ from rankinv.validate.scoring import prompt_entropy
 from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
 from rankinv.verdicts.monitor import MonitorConfig, analyse_records
 from rankinv.verdicts.signals import stage1_verdict
+from rankinv.verdicts.words.probe import verdict_words
 
 try:
     from transformers import TrainerCallback
@@ -267,7 +268,7 @@ def screen(
     h = float(sum(vals) / len(vals))
     ps = theory.p_star(group_size)
     v = stage1_verdict({"entropy_prompt": h}, rule="paper", tau_h=tau_h)  # the one verdict
-    verdict, reasons = v["risk"], v["reasons"]
+    verdict, reasons = v.risk, [verdict_words(v)]
     if verdict == "high":
         reasons[0] += f"; expect prompts below p*({group_size}) = {ps:.3f} to strand under GRPO"
     reasons.append(SCREEN_ACCURACY)
