@@ -168,7 +168,7 @@ def test_sweep_of_logs_from_step_0_counts_saved_steps_the_same_way(tmp_path):
         )
         paths.append(path)
     res = judge_sweep(paths, MonitorConfig(rule="reward_gain", planned_steps=400))
-    saved = {r["log"].split("/")[-1]: r["compute_saved"] for r in res["runs"]}
+    saved = {r.log.split("/")[-1]: r.compute_saved for r in res.runs}
     assert saved == {"r0.jsonl": 0.0, "r1.jsonl": pytest.approx(300 / 400)}  # 100 steps done
 
 
@@ -285,8 +285,8 @@ def test_sweep_stops_the_worse_half_and_runs_without_signal(tmp_path):
     dead = {s: {"reward": 0.0, "frac_reward_zero_std": 1.0} for s in range(1, 121)}
     paths.append(write(tmp_path, dead, name="dead.json"))
     res = judge_sweep(paths, MonitorConfig(rule="reward_gain"))
-    assert res["step"] == 100
-    verdicts = {r["log"].split("/")[-1]: r["verdict"] for r in res["runs"]}
+    assert res.step == 100 and res.rule == "reward_gain"
+    verdicts = {r.log.split("/")[-1]: r.verdict for r in res.runs}
     assert verdicts == {
         "r0.json": "continue",
         "r1.json": "continue",
@@ -455,12 +455,17 @@ def test_a_sweep_prints_each_runs_reasons_and_explains_the_doom_score(tmp_path, 
     out = " ".join(printed(print_sweep, res).split())
     assert "the doom score is rule reward_gain's score" in out
     assert "higher means less worth continuing" in out
-    for r in res["runs"]:
-        assert all(" ".join(line.split()) in out for line in r["reasons"])
-    stopped = next(r for r in res["runs"] if r["verdict"] == "stop")
-    assert "rank 2 of 2" in stopped["why"]
-    if stopped["own_verdict"] != "stop":
-        assert "judged alone its own verdict would be" in stopped["why"]
+    for r in res.runs:
+        assert all(" ".join(line.split()) in out for line in r.result.reasons)
+    stopped = next(r for r in res.runs if r.verdict == "stop")
+    assert (stopped.rank, stopped.n_ranked) == (2, 2) and stopped.compute_saved > 0
+    why = next(j["why"] for j in res.to_json()["runs"] if j["verdict"] == "stop")
+    assert why.startswith(  # golden text
+        f"doom score {stopped.score:+.3f}, rank 2 of 2 (1 = least doomed): outside the best "
+        "50% of the sweep"
+    )
+    assert " ".join(why.split()) in out
+    assert ("judged alone its own verdict would be" in why) == (stopped.own_verdict != "stop")
 
 
 # ---------------------------------------------------------------- issue 37: decide, then explain

@@ -6,6 +6,7 @@ import json
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -15,6 +16,10 @@ from rankinv.errors import UserError
 from rankinv.theory import paper
 from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
 from rankinv.verdicts.stage2 import STAGE2_RULES
+
+if TYPE_CHECKING:
+    from rankinv.verdicts.monitor_report import MonitorResult
+    from rankinv.verdicts.sweep import SweepResult
 
 LOGS_ARGUMENT = typer.Argument(
     ...,
@@ -139,7 +144,7 @@ def _write(out: str | None, result: dict) -> None:
         write_json(Path(out), result)
 
 
-def _emit_report(res, out: str | None, as_json: bool) -> None:
+def _emit_report(res: MonitorResult, out: str | None, as_json: bool) -> None:
     """One monitor result: its report to --out, then as JSON (without its series) or
     printed."""
     from rankinv.render.monitor import print_monitor
@@ -152,13 +157,13 @@ def _emit_report(res, out: str | None, as_json: bool) -> None:
         print_monitor(res)
 
 
-def _emit_sweep(res: dict, out: str | None, as_json: bool) -> None:
+def _emit_sweep(res: SweepResult, out: str | None, as_json: bool) -> None:
     """Several logs of one sweep judged against each other: to --out, then JSON or printed."""
     from rankinv.render.monitor import print_sweep
 
-    _write(out, res)
+    _write(out, res.to_json())
     if as_json:
-        typer.echo(json.dumps(res))
+        typer.echo(json.dumps(res.to_json()))
     else:
         print_sweep(res)
 

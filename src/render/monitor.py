@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from rankinv.render.base import console
 from rankinv.verdicts.monitor_report import MonitorResult
+from rankinv.verdicts.sweep import SweepResult
+from rankinv.verdicts.words.monitor import doom_words
 
 
 def print_follow_step(step) -> None:
@@ -36,20 +38,22 @@ def print_monitor(res: MonitorResult) -> None:
         console.print(f"  ! log: {i}", highlight=False)
 
 
-def print_sweep(res: dict) -> None:
-    """One line per run of a sweep judged at its common step."""
+def print_sweep(res: SweepResult) -> None:
+    """One line per run of a sweep judged at its common step, then each run's why and its
+    own reasons (``rankinv.verdicts.words.monitor``)."""
     from rich.table import Table
 
     console.print(
-        f"sweep judged at step {res['step']} by rule {res['rule']}: the best "
-        f"{res['keep']:.0%} of the runs with signal continue, the rest and every run without "
+        f"sweep judged at step {res.step} by rule {res.rule}: the best "
+        f"{res.keep:.0%} of the runs with signal continue, the rest and every run without "
         "signal stop",
         highlight=False,
     )
     t = Table()
     for col in ("log", "verdict", "rank", "doom score", "state", "saves"):
         t.add_column(col)
-    for r in res["runs"]:
+    runs = res.to_json()["runs"]
+    for r in runs:
         t.add_row(
             r["log"],
             r["verdict"],
@@ -59,12 +63,12 @@ def print_sweep(res: dict) -> None:
             f"{r['compute_saved']:.0%}",
         )
     console.print(t)
-    console.print(f"{res['doom_score']}.", highlight=False)
-    for r in res["runs"]:
+    console.print(f"{doom_words(res.rule)}.", highlight=False)
+    for r in runs:
         console.print(f"{r['log']}: {r['verdict']} ({r['why']})", highlight=False)
         for line in r["reasons"]:
             console.print(f"  - {line}", highlight=False)
     console.print(
-        f"stopping as above saves {res['compute_saved']:.1%} of the sweep's planned compute",
+        f"stopping as above saves {res.compute_saved:.1%} of the sweep's planned compute",
         highlight=False,
     )

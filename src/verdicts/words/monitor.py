@@ -370,3 +370,43 @@ def basis(rep: Mapping) -> str:
         what = "no rule computable on this log"
     prov = "provisional: the check step is not reached; " if rep.get("provisional") else ""
     return prov + what
+
+
+# ---------------------------------------------------------------- sweeps
+def doom_words(rule: str) -> str:
+    """What the doom score of ``rule`` is, in words (higher = less worth continuing)."""
+    desc = stage2.STAGE2_RULES[rule].description if rule in stage2.STAGE2_RULES else rule
+    return (
+        f"the doom score is rule {rule}'s score at the sweep's common step: {desc}; higher "
+        "means less worth continuing, and the runs are ranked by it"
+    )
+
+
+def sweep_why(
+    verdict: str,
+    own: str,
+    rank: int | None,
+    n_ranked: int,
+    score: float | None,
+    keep: float,
+    no_signal: bool,
+) -> str:
+    """Why a sweep continues or stops one run: its rank by doom score against the share
+    kept, or no signal, or a score its log cannot give; and where that overrides the run's
+    own verdict."""
+    if no_signal:
+        why = "no signal, a fact of its log"
+    elif rank is None:
+        why = "its rule cannot be computed on its log: not ranked"
+    else:
+        where = (
+            f"in the better {keep:.0%} of the sweep"
+            if verdict == "continue"
+            else f"outside the best {keep:.0%} of the sweep"
+        )
+        why = f"doom score {score:+.3f}, rank {rank} of {n_ranked} (1 = least doomed): {where}"
+    if verdict != own:
+        why += f"; judged alone its own verdict would be {own}: the sweep " + (
+            "stops it relative to the others" if verdict == "stop" else "keeps it"
+        )
+    return why
