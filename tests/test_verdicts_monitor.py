@@ -480,7 +480,8 @@ def test_decide_returns_a_typed_result_and_the_json_keeps_the_public_fields(tmp_
     path = write(tmp_path, entropy_rows(0.5, 0.2, range(10, 151, 10)))
     res = mon.decide(monitor_run.read(read_log(path), PAPER), PAPER)
     assert isinstance(res, MonitorDecision) and dataclasses.is_dataclass(res)
-    # the decision holds no sentence: every str field is a word of a fixed vocabulary
+    # the decision holds no reason: its only str fields are the verdict, label and action
+    # (what to do), the state and what decided; the reasons are phrased from the numbers
     words = {f.name: getattr(res, f.name) for f in dataclasses.fields(res)}
     assert {k for k, v in words.items() if isinstance(v, str)} == {
         "verdict", "label", "action", "state", "decided_by",
