@@ -24,7 +24,11 @@ _log = logging.getLogger("rankinv")
 
 
 def json_default(obj: Any) -> Any:
-    """JSON for numpy scalars and arrays (numpy imported only if the object is one)."""
+    """JSON for numpy scalars and arrays (numpy imported only if the object is one), and for
+    typed results: their ``to_json()``."""
+    to_json = getattr(type(obj), "to_json", None)
+    if callable(to_json):
+        return to_json(obj)
     mod = type(obj).__module__
     if mod.startswith("numpy"):
         import numpy as np

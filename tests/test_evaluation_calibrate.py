@@ -7,7 +7,7 @@ import pytest
 from rankinv.evaluation import calibrate as cal
 from rankinv.evaluation import stats
 from rankinv.records import Plan
-from rankinv.verdicts import _calibrated, labels, signals, stage2
+from rankinv.verdicts import _calibrated, labels, logs, signals, stage2
 
 
 def _ladder(rng, setting_id, seed, strand_rate, steps=40):
@@ -177,7 +177,7 @@ def test_stage2_rule_scores_by_hand():
         }
         for s in range(0, 41)
     ]
-    tr = stage2.Trace.from_records(recs)
+    tr = logs.trace_of(recs)
     assert stage2.stage2_score("paper", tr, 10, 30) == pytest.approx((0.9 - 0.7) / 0.9)
     # informative over the last quarter of [10, 30]: steps 25..30 -> 1 - mean(0.45..0.5)
     assert stage2.stage2_score("informative", tr, 10, 30) == pytest.approx(1 - (1 - 0.475))
@@ -191,19 +191,22 @@ def test_stage2_rule_scores_by_hand():
 def test_stage1_verdict_orientation(monkeypatch):
     from rankinv.verdicts import signals
     from rankinv.verdicts.signals import stage1_verdict
+    from rankinv.verdicts.words.probe import verdict_words
 
     cal = {
         "escape": {"sign": 1, "poor_start_threshold": 0.5, "median_rho": 0.8, "top1_rate": 0.7},
         "pass_at_1": {"sign": -1, "poor_start_threshold": 0.4, "median_rho": 0.5, "top1_rate": 0.6},
     }
     monkeypatch.setattr(signals, "STAGE1_CALIBRATION", cal)
-    assert stage1_verdict({"escape": 0.3}, "escape")["risk"] == "high"  # few prompts escape
-    assert stage1_verdict({"escape": 0.7}, "escape")["risk"] == "low"
+    assert stage1_verdict({"escape": 0.3}, "escape").risk == "high"  # few prompts escape
+    assert stage1_verdict({"escape": 0.7}, "escape").risk == "low"
     # negative sign: a high pass@1 is the risky side (the paper's inversion)
-    assert stage1_verdict({"pass_at_1": 0.6}, "pass_at_1")["risk"] == "high"
+    assert stage1_verdict({"pass_at_1": 0.6}, "pass_at_1").risk == "high"
     low = stage1_verdict({"pass_at_1": 0.2}, "pass_at_1")
-    assert low["risk"] == "low" and "pass_at_1 = 0.200 is below 0.400" in low["reasons"][0]
-    assert stage1_verdict({"escape": None}, "escape")["risk"] == "unknown"
+    assert low.risk == "low" and low.sign == -1 and low.threshold == 0.4
+    assert low.past_threshold is False
+    assert "pass_at_1 = 0.200 is below 0.400" in verdict_words(low)  # golden text
+    assert stage1_verdict({"escape": None}, "escape").risk == "unknown"
 
 
 def test_roc_curve_ends_and_matches_auc():

@@ -11,7 +11,7 @@ import pytest
 from rankinv.evaluation import real_data, stats
 from rankinv.evaluation import stage2 as ev2
 from rankinv.evaluation import stage2_labels as ev2l
-from rankinv.verdicts import labels, stage2
+from rankinv.verdicts import labels, logs, stage2
 
 BIG = labels.EvalSize(n_prompts=200, n_samples=40, k=4)
 STEPS = 41
@@ -34,7 +34,7 @@ def make_run(half, improving, reward, informative, rng):
         {"step": s, "heldout_pass_at_1": 0.2, "heldout_pass_at_k": 0.4 + (end - 0.4) * s / 40}
         for s in (0, 10, 20, 30, 40)
     ]
-    return ev2.Run(half, stage2.Trace.from_records(recs[:STEPS]), recs, BIG)
+    return ev2.Run(half, logs.trace_of(recs[:STEPS]), recs, BIG)
 
 
 def world(reward_tells: bool, n: int = 40, seed: int = 0) -> list:

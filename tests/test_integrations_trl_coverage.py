@@ -45,13 +45,13 @@ def test_the_sharpening_run_log_holds_pass_at_k_with_se_and_monitor_stops_it():
     fall = (col["pass_at_4"][0] - col["pass_at_4"][-1]) / np.hypot(*col["pass_at_4_se"][[0, -1]])
     assert rise > 2 and fall > 2
     rep = monitor(SHARPENING)
-    cov = rep["coverage"]
-    assert cov["key"] == "eval/pass_at_4" and cov["steps"] == steps
-    assert cov["values"] == pytest.approx(col["pass_at_4"].tolist())
-    assert rep["verdict"] == "stop" and rep["label"] == "sharpening"
-    first = cov["steps"].index(cov["fell_at"])
+    cov = rep.coverage
+    assert cov.key == "eval/pass_at_4" and cov.steps == steps
+    assert cov.values == pytest.approx(col["pass_at_4"].tolist())
+    assert rep.verdict == "stop" and rep.label == "sharpening"
+    first = cov.steps.index(cov.fell_at)
     kept = steps[int(np.argmax(col["pass_at_4"][: first + 1]))]
-    assert rep["best_coverage_step"] == kept == cov["keep_step"]
+    assert rep.best_coverage_step == kept == cov.keep_step
 
 
 def test_the_callback_needs_attach_and_valid_options():
@@ -176,8 +176,8 @@ def test_a_real_grpo_run_that_sharpens_is_stopped(tmp_path):
     assert steps == [h["step"] for h in cb.history] == [0, 20, 40, 60, 80]
     assert col["pass_at_1"][-1] > col["pass_at_1"][0] and col["pass_at_4"][-1] < col["pass_at_4"][0]
     rep = monitor(tmp_path / "a" / "trainer_state.json")
-    assert rep["verdict"] == "stop" and rep["best_coverage_step"] == rep["coverage"]["keep_step"]
+    assert rep.verdict == "stop" and rep.best_coverage_step == rep.coverage.keep_step
     assert cb.seconds > 0 and cb.cost_fraction() is not None
 
     trainer, cb = trl_sharpening.run(tmp_path / "b", stop_on_fall=True)
-    assert cb.stopped_at == rep["coverage"]["fell_at"] == trainer.state.global_step < 80
+    assert cb.stopped_at == rep.coverage.fell_at == trainer.state.global_step < 80

@@ -109,7 +109,7 @@ def test_generation_rounds_are_counted_from_trls_fields(tiny, tmp_path, kw):
     hist = trainer.state.log_history
     logged = {e["step"] for e in hist if "frac_reward_zero_std" in e}
     rep = monitor(tmp_path, MonitorConfig(rule="informative", group_size=4))
-    wins = re.findall(r"steps (\d+)-(\d+)", " ".join(rep["reasons"]))
+    wins = re.findall(r"steps (\d+)-(\d+)", " ".join(rep.reasons))
     assert wins and all(int(a) in logged and int(b) in logged for a, b in wins), (wins, logged)
 
 
@@ -133,10 +133,10 @@ def test_logging_steps_10_quotes_only_logged_steps_and_stops_on_no_signal(tiny, 
     state = json.loads((tmp_path / "trainer_state.json").read_text())
     assert state["logging_steps"] == 10
     rep = monitor(tmp_path)
-    assert rep["assumptions"][3]["value"] == {"steps": 10, "averaged": True}
-    assert rep["group_size"] == 8 and rep["assumptions"][0]["source"] == "assumed"
+    assert rep.assumptions[3].value == {"steps": 10, "averaged": True}
+    assert rep.group_size == 8 and rep.assumptions[0].source == "assumed"
     # TRL's summed reward 2.0 leaves the assumed [0, 1]: warned, judged on [0, 10]
-    assert rep["reward_range"] == [0.0, 10.0]
-    assert any("outside the assumed range [0, 1]" in r for r in rep["reasons"])
+    assert rep.reward_range == (0.0, 10.0)
+    assert any("outside the assumed range [0, 1]" in r for r in rep.reasons)
     rep = monitor(tmp_path, MonitorConfig(reward_range=(0.0, 2.0), group_size=4))
-    assert rep["state"] == "no_signal:saturated" and rep["verdict"] == "stop"
+    assert rep.state == "no_signal:saturated" and rep.verdict == "stop"

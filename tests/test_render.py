@@ -54,18 +54,21 @@ def test_simulation_prints_each_seeds_rho_and_which_outcome_each_number_uses(pri
     assert "mean over 2 seeds" in out
 
 
-def _monitor_rep(rule, ref, check, planned=150):
-    return {
-        "verdict": "continue", "provisional": False, "state": "signal", "rule_used": rule,
-        "entropy_signal": "mean token entropy (entropy)", "signal": None,
-        "reasons": ["rule ..."], "log_issues": [], "planned_steps": planned,
-        "window": {"ref_step": ref, "check_step": check, "from": "steps given"},
-    }  # fmt: skip
+def _monitor_rep(log, rule, ref, check, planned=150):
+    from rankinv.verdicts.monitor import MonitorConfig, monitor
+
+    cfg = MonitorConfig(ref_step=ref, check_step=check, planned_steps=planned, rule=rule)
+    return monitor(log, cfg)
 
 
-def test_demo_says_the_papers_rule_window_is_scaled_to_its_run(printed):
-    result = {"depth1": {"informative": _monitor_rep("informative", 4, 75)}}
-    result["depth1"]["paper"] = _monitor_rep("paper", 4, 75)
+def test_demo_says_the_papers_rule_window_is_scaled_to_its_run(printed, tmp_path):
+    import json
+
+    log = tmp_path / "run.jsonl"
+    rows = [{"step": s, "entropy": 1.0, "frac_reward_zero_std": 0.4} for s in range(150)]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = {"depth1": {"informative": _monitor_rep(log, "informative", 4, 75)}}
+    result["depth1"]["paper"] = _monitor_rep(log, "paper", 4, 75)
     out = printed(render.print_demo_step, "monitor", result, None)
     assert "the calibrated rule (informative), judged on steps 4-75 of 150" in out
     assert (

@@ -32,7 +32,7 @@ def test_cli_compare_json():
 def test_report_on_truncated_or_incomplete_json_names_the_file(tmp_path):
     from rankinv.report import build_report
 
-    res = cmp.compare(cmp.example("paper-qwen")["rows"])
+    res = cmp.compare(cmp.example("paper-qwen")["rows"]).to_json()
     text = json.dumps(res)
     (tmp_path / "compare.json").write_text(text[: len(text) // 2])
     with pytest.raises(ValueError, match=r"compare\.json: not valid JSON"):

@@ -15,7 +15,9 @@ def test_monitor_reports_are_found_by_content_and_name_their_rule(tmp_path):
         for s in range(1, 201)
     ]
     log.write_text(json.dumps({"log_history": rows, "max_steps": 400}))
-    write_json(tmp_path / "sweep_a.json", monitor(log, MonitorConfig(rule="reward_slope")))
+    write_json(
+        tmp_path / "sweep_a.json", monitor(log, MonitorConfig(rule="reward_slope")).to_json()
+    )
     text = build_report(tmp_path).read_text()
     assert "## Stage-2 monitor: sweep_a" in text and "trainer_state" not in text
     assert "(rule reward_slope; signal: reward (reward))" in text
@@ -38,7 +40,7 @@ def test_a_watch_raised_by_the_informative_floor_is_drawn_as_such(tmp_path, monk
     log = tmp_path / "trainer_state.json"
     log.write_text(json.dumps({"log_history": hist, "max_steps": 400}))
     rep = monitor(log, MonitorConfig(rule="paper"))
-    assert rep["verdict"] == "watch" and rep["decided_by"] == "informative_floor"
+    assert rep.verdict == "watch" and rep.decided_by == "informative_floor"
     titles = []
     real = figures.pyplot
 
@@ -56,6 +58,6 @@ def test_a_watch_raised_by_the_informative_floor_is_drawn_as_such(tmp_path, monk
         return plt
 
     monkeypatch.setattr(figures, "pyplot", spy)
-    figures.monitor_figure(rep, tmp_path, "run")
+    figures.monitor_figure(rep.to_json(), tmp_path, "run")
     assert titles == ["run: verdict watch, decided by the informative floor (right panel)"]
     assert (tmp_path / "monitor_run.png").exists()

@@ -92,9 +92,9 @@ def test_evaluate_writes_a_log_monitor_reads_and_resumes(tmp_path):
     out2 = tmp_path / "only.jsonl"
     out2.write_text("".join(x + "\n" for x in out.read_text().splitlines()[:3]))
     rep = monitor(out2)
-    assert rep["coverage"]["key"] == "eval/pass_at_2"
-    assert rep["coverage"]["steps"] == [0, 10, 20] and not rep["coverage"]["fell"]
-    assert rep["best_coverage_step"] == 0  # equal values: the first of ties
+    assert rep.coverage.key == "eval/pass_at_2"
+    assert rep.coverage.steps == [0, 10, 20] and not rep.coverage.fell
+    assert rep.best_coverage_step == 0  # equal values: the first of ties
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):

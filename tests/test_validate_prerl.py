@@ -67,17 +67,21 @@ def test_group_size_needed():
 def test_report_and_bad_plans():
     plan = Plan(group_size=8, rl_steps=100, batch_prompts=2, n_prompts=4)
     rep = prerl_report(["a", "b", "c", "d"], [8, 8, 8, 8], [0, 1, 4, 8], plan)
-    assert rep["draws_per_prompt"] == 50 and rep["n_prompts"] == 4
-    assert rep["frac_never_solved"] == 0.25
-    assert rep["frac_below_p_star"] == 0.25  # p-hat 0; 1/8 = .125 > p*(8) = .083
-    by = {p["task_id"]: p for p in rep["prompts"]}
-    assert by["a"]["group_size_needed"] is None and "never solved" in by["a"]["note"]
-    assert by["c"]["stranded_probability"] < 1e-6  # p near 1/2, 50 draws
+    assert rep.draws_per_prompt == 50 and rep.n_prompts == 4
+    assert rep.frac_never_solved == 0.25
+    assert rep.frac_below_p_star == 0.25  # p-hat 0; 1/8 = .125 > p*(8) = .083
+    by = {p.task_id: p for p in rep.prompts}
+    assert by["a"].group_size_needed is None and by["a"].c == 0
+    assert by["c"].stranded_probability < 1e-6  # p near 1/2, 50 draws
     # plug-in: p-hat 0 and 1 are certainly stranded, the other two are not after 50 draws
-    assert rep["expected_stranded_share_plugin"] == pytest.approx(0.5, abs=1e-9)
-    mean = np.mean([p["stranded_probability"] for p in rep["prompts"]])
-    assert rep["expected_stranded_share"] == pytest.approx(mean)
-    assert rep["expected_stranded_share"] < 0.5  # 8 samples cannot rule out small p > 0
+    assert rep.expected_stranded_share_plugin == pytest.approx(0.5, abs=1e-9)
+    mean = np.mean([p.stranded_probability for p in rep.prompts])
+    assert rep.expected_stranded_share == pytest.approx(mean)
+    assert rep.expected_stranded_share < 0.5  # 8 samples cannot rule out small p > 0
+    j = rep.to_json()  # pre_rl.json: the same fields, each prompt with its note
+    assert j["draws_per_prompt"] == 50 and j["group_size_to_lift_all_below"] is None
+    assert "never solved" in j["prompts"][0]["note"] and j["prompts"][1]["note"] == ""
+    assert "always solved" in j["prompts"][3]["note"] and "Jeffreys" in j["note"]
     with pytest.raises(ValueError, match="rl_steps must be a positive integer"):
         Plan(rl_steps=0)
     with pytest.raises(ValueError, match="g must be"):
@@ -89,7 +93,7 @@ def test_report_counts_the_planned_prompt_set_not_the_probed_one():
     each prompt is drawn 8 times (the probe's own 4 prompts would give 100)."""
     plan = Plan(group_size=8, rl_steps=100, batch_prompts=32, n_prompts=400)
     rep = prerl_report(["a", "b", "c", "d"], [8] * 4, [0, 1, 4, 8], plan)
-    assert rep["draws_per_prompt"] == 8 and rep["n_prompts"] == 400
+    assert rep.draws_per_prompt == 8 and rep.n_prompts == 400
 
 
 def test_one_escape_formula():

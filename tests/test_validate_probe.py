@@ -147,7 +147,7 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
     )
     assert summary["signals"] == pytest.approx(expect)
     assert summary["signal"] == signals.DEFAULT_STAGE1_RISK_SIGNAL
-    assert summary["risk"] == stage1_verdict(expect)["risk"]
+    assert summary["risk"] == stage1_verdict(expect).risk
     assert summary["new_samples"] == 24
     # the contract a later `rank` reads: what the probe was run with, end tokens included
     from rankinv.verdicts.probe_result import ProbeResult

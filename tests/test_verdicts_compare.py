@@ -25,32 +25,40 @@ def run_cli(*args, timeout=300):
 def test_paper_qwen_table1_rhos():
     ex = cmp.example("paper-qwen")
     res = cmp.compare(ex["rows"], ex["outcome"])
-    assert res["predictors"]["entropy"]["rho"] == pytest.approx(0.70)
-    assert res["predictors"]["pre_pass_at_1"]["rho"] == pytest.approx(-0.90)
+    assert res.predictors["entropy"].rho == pytest.approx(0.70)
+    assert res.predictors["pre_pass_at_1"].rho == pytest.approx(-0.90)
     # rho = -0.90 with exact permutation p = 10/120: a trend, not a significant inversion
-    assert res["inversion_p"] == pytest.approx(10 / 120)
-    assert res["inversion_call"] == "trend, not significant at this n"
-    assert res["inversion"] is False
+    assert res.inversion_p == pytest.approx(10 / 120)
+    assert res.inversion_call == "trend, not significant at this n"
+    assert res.inversion is False
     # the favoured predictor is the strongest |rho| (pass@1, -0.90), not the largest signed
     # rho (entropy, +0.70, p = 0.23)
-    assert res["favoured_predictor"] == "pre_pass_at_1" and res["favoured_sign"] == -1
-    assert res["favoured_significant"] is False
-    assert res["predictor_order"] == ["pre_pass_at_1", "entropy"]
-    assert list(res["predictors"]) == ["pre_pass_at_1", "adv_var", "entropy"]
-    assert res["predictors"]["adv_var"]["monotone_of"] == "pre_pass_at_1"
-    assert res["predictors"]["pre_pass_at_1"]["agrees"] is True  # expected sign -
-    assert res["predictors"]["entropy"]["agrees"] is True  # expected sign +
+    assert res.favoured_predictor == "pre_pass_at_1" and res.favoured_sign == -1
+    assert res.favoured_significant is False
+    assert res.predictor_order == ["pre_pass_at_1", "entropy"]
+    assert list(res.predictors) == ["pre_pass_at_1", "adv_var", "entropy"]
+    assert res.predictors["adv_var"].monotone_of == "pre_pass_at_1"
+    assert res.predictors["pre_pass_at_1"].agrees is True  # expected sign -
+    assert res.predictors["entropy"].agrees is True  # expected sign +
+    j = res.to_json()  # the public JSON fields (DESIGN.md)
     for key in ("predictors", "inversion", "n"):
-        assert key in res
-    for v in res["predictors"].values():
-        assert set(v) >= {"rho", "ci_low", "ci_high", "p_value", "n", "min_detectable_rho"}
-        assert "power" not in v  # post-hoc power restates the p-value: not reported
+        assert key in j
+    for v in res.predictors.values():
+        assert set(v.to_json()) >= {
+            "rho",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "n",
+            "min_detectable_rho",
+        }
+        assert "power" not in v.to_json()  # post-hoc power restates the p-value: not reported
         # n = 5: no percentile bootstrap (it returned [1, 1] for monotone samples)
-        assert v["ci_method"] == "fisher-z" and v["p_method"] == "exact"
-        assert v["ci_low"] < v["rho"] < v["ci_high"]
-        assert v["min_detectable_rho"] == pytest.approx(0.984, abs=1e-3)  # n = 5
+        assert v.ci_method == "fisher-z" and v.p_method == "exact"
+        assert v.ci_low < v.rho < v.ci_high
+        assert v.min_detectable_rho == pytest.approx(0.984, abs=1e-3)  # n = 5
     # the free answers on Table 1: depth orders the peak outcome exactly
-    free = res["baselines"]
+    free = res.baselines
     assert free["shallowest"]["rho"] == pytest.approx(1.0)
     assert free["deepest"]["rho"] == pytest.approx(-1.0)
     assert free["best_pass_at_1"]["rho"] == pytest.approx(-0.9)
@@ -68,20 +76,20 @@ def test_paper_deepseek_no_inversion():
             )
             continue
         res = cmp.compare(ex["rows"], ex["outcome"])
-        assert res["inversion"] is False
-        assert res["predictors"]["pre_pass_at_1"]["rho"] > 0
-        assert all(s["headroom"] > 4 for s in res["stage"])  # far above p*(8)
+        assert res.inversion is False
+        assert res.predictors["pre_pass_at_1"].rho > 0
+        assert all(s.headroom > 4 for s in res.stage)  # far above p*(8)
 
 
 def test_table3_flags_exactly_the_papers_rungs():
     ex = cmp.example("paper-qwen-diagnostic")
     res = cmp.compare(ex["rows"], ex["outcome"])
-    s1 = [s["depth"] for s in res["stage"] if s["stage1_flag"]]
-    s2 = [s["depth"] for s in res["stage"] if s["stage2_flag"]]
+    s1 = [s.depth for s in res.stage if s.stage1_flag]
+    s2 = [s.depth for s in res.stage if s.stage2_flag]
     missed = [
-        s["depth"]
-        for s in res["stage"]
-        if not s["stage1_flag"] and not s["stage2_flag"] and s["observed_rank"] > 1
+        s.depth
+        for s in res.stage
+        if not s.stage1_flag and not s.stage2_flag and s.observed_rank > 1
     ]
     assert s1 == ex["paper_flags"]["stage1"] == [1.9, 2.9, 5.8]
     assert s2 == ex["paper_flags"]["stage2"] == [2.9, 5.8]
@@ -101,13 +109,13 @@ def test_compare_csv_with_seeds_is_demeaned(tmp_path):
     path = tmp_path / "ckpts.csv"
     path.write_text("\n".join(lines))
     res = cmp.compare(read_rows(path))
-    assert res["seed_demeaned"]
-    assert res["predictors"]["pre_pass_at_1"]["rho"] == pytest.approx(-1.0)
+    assert res.seed_demeaned
+    assert res.predictors["pre_pass_at_1"].rho == pytest.approx(-1.0)
     # within-seed permutations, (4!)^3 of them, enumerated exactly
-    assert res["predictors"]["pre_pass_at_1"]["p_method"] == "exact"
-    assert res["predictors"]["pre_pass_at_1"]["p_value"] < 0.01
-    assert res["inversion_call"] == "inversion"
-    assert res["inversion"]
+    assert res.predictors["pre_pass_at_1"].p_method == "exact"
+    assert res.predictors["pre_pass_at_1"].p_value < 0.01
+    assert res.inversion_call == "inversion"
+    assert res.inversion
 
 
 def test_compare_positive_rho_is_no_inversion():
@@ -116,7 +124,7 @@ def test_compare_positive_rho_is_no_inversion():
         for i in range(1, 9)
     ]
     res = cmp.compare(rows)
-    assert res["inversion_call"] == "none" and res["inversion"] is False
+    assert res.inversion_call == "none" and res.inversion is False
 
 
 def test_a_negative_rho_with_p_1_is_no_evidence_not_a_trend():
@@ -125,9 +133,9 @@ def test_a_negative_rho_with_p_1_is_no_evidence_not_a_trend():
         for n, a, b in (("a", 0.1, 0.7), ("b", 0.2, 0.8), ("c", 0.3, 0.6))
     ]
     res = cmp.compare(rows)
-    p1 = res["predictors"]["pre_pass_at_1"]
-    assert p1["rho"] == pytest.approx(-0.5) and p1["p_value"] == pytest.approx(1.0)
-    assert res["inversion_call"] == "no evidence of an ordering" and res["inversion"] is False
+    p1 = res.predictors["pre_pass_at_1"]
+    assert p1.rho == pytest.approx(-0.5) and p1.p_value == pytest.approx(1.0)
+    assert res.inversion_call == "no evidence of an ordering" and res.inversion is False
 
 
 def test_compare_csv_with_na_cells(tmp_path):
@@ -141,9 +149,9 @@ def test_compare_csv_with_na_cells(tmp_path):
         cmp.compare(read_rows(path))
     path.write_text(path.read_text().replace("0.10,-", "0.10,0.40"))
     res = cmp.compare(read_rows(path))
-    assert res["predictors"]["entropy"]["n"] == 4  # the two n/a rows left out
-    assert res["predictors"]["pre_pass_at_1"]["n"] == 6
-    assert res["stage"][1]["entropy"] is None
+    assert res.predictors["entropy"].n == 4  # the two n/a rows left out
+    assert res.predictors["pre_pass_at_1"].n == 6
+    assert res.stage[1].entropy is None
     out = run_cli("compare", str(path))
     assert out.returncode == 0, out.stderr
 
@@ -165,16 +173,16 @@ def test_compare_semicolon_csv_with_decimal_commas(tmp_path):
         "d;0,173;0,171;0,608\ne;0,187;0,120;0,481\n"
     )
     res = cmp.compare(read_rows(path))
-    assert res["n"] == 5
-    assert res["predictors"]["pre_pass_at_1"]["rho"] == pytest.approx(-0.90)
-    assert res["predictors"]["entropy"]["rho"] == pytest.approx(0.70)
+    assert res.n == 5
+    assert res.predictors["pre_pass_at_1"].rho == pytest.approx(-0.90)
+    assert res.predictors["entropy"].rho == pytest.approx(0.70)
 
 
 def test_compare_without_name_column_labels_rows(tmp_path):
     path = tmp_path / "noname.csv"
     path.write_text("depth,pre_pass_at_1,post_pass_at_10\n1,0.10,0.8\n2,0.12,0.7\n4,0.15,0.75\n")
     res = cmp.compare(read_rows(path))
-    assert [s["name"] for s in res["stage"]] == [
+    assert [s.name for s in res.stage] == [
         "row 1, depth 1",
         "row 2, depth 2",
         "row 3, depth 4",
@@ -201,18 +209,18 @@ def test_tied_outcomes_share_the_better_rank():
         {"name": "c", "pre_pass_at_1": 0.3, "post_pass_at_10": 0.5},
     ]
     res = cmp.compare(rows)
-    assert [s["observed_rank"] for s in res["stage"]] == [1, 1, 3]
+    assert [s.observed_rank for s in res.stage] == [1, 1, 3]
 
 
 def test_power_and_cannot_reach_agree_at_n4_with_ties():
     """issue 27: pre_pass_at_1 was given 11% power at n = 4 beside "cannot reach p <= 0.05"."""
     ex = cmp.example("paper-deepseek")
     res = cmp.compare(ex["rows"], ex["outcome"])
-    for v in res["predictors"].values():
-        if v["rho"] is None:
+    for v in res.predictors.values():
+        if v.rho is None:
             continue
-        assert v["min_p_value"] > 0.05  # 4! = 24 orders, two-sided: p >= 2/24 > 0.05
-        assert v["min_detectable_rho"] is None  # n = 4: no rho can be detected
+        assert v.min_p_value > 0.05  # 4! = 24 orders, two-sided: p >= 2/24 > 0.05
+        assert v.min_detectable_rho is None  # n = 4: no rho can be detected
 
 
 def test_rows_from_probes_and_outcomes(tmp_path):
@@ -230,7 +238,7 @@ def test_rows_from_probes_and_outcomes(tmp_path):
     saved = json.loads((dirs[0] / "validate_summary.json").read_text())["signals"]
     assert rows[0]["pre_pass_at_10"] == pytest.approx(saved["pass_at_k"])
     res = cmp.compare(rows)
-    assert res["predictors"]["pre_pass_at_10"]["rho"] == pytest.approx(1.0)
+    assert res.predictors["pre_pass_at_10"].rho == pytest.approx(1.0)
     post.write_text("name,post_pass_at_10\nother,0.5\n")
     with pytest.raises(ValueError, match="no row named 'teacher-s0-d1'"):
         cmp.rows_from_probes(dirs, post)
@@ -243,12 +251,12 @@ def test_readme_quotes_the_papers_rho_as_the_papers_and_the_recomputation_as_ran
 
     readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
     ex = cmp.example("paper-qwen")
-    ours = cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])["predictors"]["entropy"]
+    ours = cmp.compare(ex["rows"], ex["outcome"], ex["group_size"]).predictors["entropy"]
     assert "the paper's Table 4 gives Spearman rho(H, post-RL pass@10) = " in readme
     assert (
         f"= {paper.RHO_ENTROPY_QWEN:+.2f} on Qwen2.5-Coder-3B, seed-demeaned over n = 15" in readme
     )
     assert (
         f"rankinv's recomputation from the paper's Table 1 means, n = 5 rungs, gives "
-        f"{ours['rho']:+.2f}"
+        f"{ours.rho:+.2f}"
     ) in readme

@@ -13,6 +13,7 @@ from scipy.stats import norm
 
 from rankinv.verdicts import coverage, logs
 from rankinv.verdicts.monitor import MonitorConfig, monitor
+from rankinv.verdicts.words.monitor import coverage_words
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "coverage_rule_score.py"
 
@@ -72,27 +73,30 @@ def test_monitor_stops_a_sharpening_run_and_names_the_step_to_keep(tmp_path):
     p1 = [0.20, 0.24, 0.28, 0.33, 0.38, 0.44]
     path = _eval_log(tmp_path / "run.jsonl", k_vals, [0.01] * 6, p1)
     rep = monitor(path, MonitorConfig(group_size=8))
-    assert rep["verdict"] == "stop" and rep["best_coverage_step"] == 30
-    assert rep["reasons"][0].startswith("coverage: held-out pass@8")
-    assert "Bonferroni over all pairs of the planned looks" in rep["reasons"][0]
-    assert "keep the checkpoint of step 30" in rep["reasons"][0]
-    assert rep["coverage"]["fell_at"] == 50  # (0.70 - 0.62) / 0.0141 = 5.7 > z* (20 looks)
-    assert rep["label"] == "sharpening"
+    assert rep.verdict == "stop" and rep.best_coverage_step == 30
+    assert rep.decided_by == "coverage" and rep.coverage.k == 8 and rep.coverage.keep_step == 30
+    said = coverage_words(rep.coverage)  # golden text
+    assert said.startswith("coverage: held-out pass@8") and said in rep.reasons
+    assert "Bonferroni over all pairs of the planned looks" in said
+    assert "keep the checkpoint of step 30" in said
+    assert rep.coverage.fell_at == 50  # (0.70 - 0.62) / 0.0141 = 5.7 > z* (20 looks)
+    assert rep.label == "sharpening"
 
 
 def test_noise_within_the_test_does_not_stop(tmp_path):
     path = _eval_log(tmp_path / "run.jsonl", [0.60, 0.62, 0.61, 0.63, 0.60], [0.02] * 5)
     rep = monitor(path, MonitorConfig(group_size=8))
-    assert rep["coverage"]["fell"] is False and rep["best_coverage_step"] == 40
-    assert "has not fallen from its best 0.630 at step 40 beyond its noise" in rep["reasons"][0]
+    assert rep.coverage.fell is False and rep.best_coverage_step == 40
+    assert rep.coverage.best_value == 0.63 and rep.coverage.z_max is not None
+    assert rep.coverage.z_max < rep.coverage.z_crit and rep.decided_by != "coverage"
 
 
 def test_without_standard_errors_the_test_does_not_run(tmp_path):
     rows = [{"step": 10 * i, "eval_pass_at_4": v} for i, v in enumerate((0.5, 0.6, 0.3), 1)]
     (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": rows}))
     rep = monitor(tmp_path)
-    assert rep["coverage"]["ses"] is None and rep["best_coverage_step"] == 20
-    assert "not tested" in rep["reasons"][0] and rep["verdict"] != "stop"
+    assert rep.coverage.ses is None and rep.best_coverage_step == 20
+    assert rep.coverage.z_crit is None and not rep.coverage.fell and rep.verdict != "stop"
 
 
 def test_evaluation_columns_of_each_trainer_are_mapped():
@@ -114,8 +118,8 @@ def test_a_fall_with_pass_at_1_falling_too_is_diverging_and_names_its_action(tmp
     p1 = [0.30, 0.32, 0.33, 0.30, 0.26, 0.22]
     path = _eval_log(tmp_path / "run.jsonl", k_vals, [0.01] * 6, p1)
     rep = monitor(path, MonitorConfig(group_size=8))
-    assert rep["verdict"] == "stop" and rep["label"] == "diverging"
-    assert rep["action"].startswith(ACTIONS["diverging"]) and "step 30" in rep["action"]
+    assert rep.verdict == "stop" and rep.label == "diverging"
+    assert rep.action.startswith(ACTIONS["diverging"]) and "step 30" in rep.action
 
 
 def test_a_reward_edge_stop_predicts_stranded(tmp_path):
@@ -129,9 +133,9 @@ def test_a_reward_edge_stop_predicts_stranded(tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     cfg = MonitorConfig(group_size=8, rule="reward_edge", ref_step=5, check_step=30)
     rep = monitor(path, cfg)
-    assert rep["verdict"] == "stop" and rep["rule_used"] == "reward_edge"
-    assert rep["label"] == "stranded" and rep["action"] == ACTIONS["stranded"]
-    assert "a free baseline" in " ".join(rep["reasons"])
+    assert rep.verdict == "stop" and rep.rule_used == "reward_edge"
+    assert rep.label == "stranded" and rep.action == ACTIONS["stranded"]
+    assert "a free baseline" in " ".join(rep.reasons)
 
 
 def test_the_headline_names_coverage_when_coverage_stopped_the_run():
@@ -139,9 +143,8 @@ def test_the_headline_names_coverage_when_coverage_stopped_the_run():
     from pathlib import Path
 
     from rankinv.verdicts.monitor import monitor
-    from rankinv.verdicts.monitor_report import basis
 
     log = Path(__file__).parent / "data" / "trl" / "sharpening"
     rep = monitor(log)
-    assert rep["verdict"] == "stop" and rep["decided_by"] == "coverage"
-    assert basis(rep) == "held-out coverage fell beyond its noise; keep step 0"
+    assert rep.verdict == "stop" and rep.decided_by == "coverage"
+    assert rep.basis == "held-out coverage fell beyond its noise; keep step 0"

@@ -54,11 +54,11 @@ def test_a_simulated_run_is_its_trace_with_the_ladders_plan(population):
 
 def test_monitor_reads_a_simulated_run_as_it_reads_a_log_of_its_trace(population, tmp_path):
     rep = monitor(f"{population}#abc-s0/1", MonitorConfig())
-    assert rep["verdict"] == "stop" and rep["state"].startswith("no_signal")
-    assert rep["group_size"] == 4 and rep["planned_steps"] == 150
+    assert rep.verdict == "stop" and rep.state.startswith("no_signal")
+    assert rep.group_size == 4 and rep.planned_steps == 150
     # the step's own values: not TRL's means over a logging interval
-    assert rep["assumptions"][3]["value"] == {"steps": 10, "averaged": False}
-    assert monitor(f"{population}#abc-s0/0", MonitorConfig())["state"] == "signal"
+    assert rep.assumptions[3].value == {"steps": 10, "averaged": False}
+    assert monitor(f"{population}#abc-s0/0", MonitorConfig()).state == "signal"
 
 
 @pytest.mark.parametrize(
@@ -103,6 +103,6 @@ def test_monitor_reads_a_run_of_a_population_the_simulator_wrote(tmp_path, monke
     lid = json.loads((tmp_path / "population.jsonl").read_text())["ladder_id"]
     for rung in range(3):
         rep = monitor(f"{tmp_path}#{lid}/{rung}", MonitorConfig())
-        assert rep["verdict"] in ("continue", "watch", "stop")
-        assert rep["last_step"] == 20 and rep["planned_steps"] == 20
-        assert rep["series"]["step"] == [0, 5, 10, 15, 20]
+        assert rep.verdict in ("continue", "watch", "stop")
+        assert rep.last_step == 20 and rep.planned_steps == 20
+        assert rep.to_json()["series"]["step"] == [0, 5, 10, 15, 20]

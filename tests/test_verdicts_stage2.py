@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rankinv.verdicts import mechanical, panels, stage2
+from rankinv.verdicts import logs, mechanical, panels, stage2
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 
 
@@ -32,23 +32,23 @@ def test_healthy_run_with_a_large_entropy_drop(tmp_path):
     """Entropy falls 70% but most groups carry signal: the paper stops it, the informative
     rule lets it run."""
     path = _log(tmp_path / "healthy.jsonl", entropy_drop=0.7, informative_end=0.75)
-    assert monitor(path, MonitorConfig(rule="paper"))["verdict"] == "stop"
+    assert monitor(path, MonitorConfig(rule="paper")).verdict == "stop"
     inf = monitor(path, MonitorConfig(rule="informative", rule_threshold=0.5))
-    assert inf["verdict"] == "continue" and inf["rule_score"] == pytest.approx(0.75, abs=0.02)
-    assert inf["doom_score"] == pytest.approx(0.25, abs=0.02) and inf["rule_threshold"] == 0.5
+    assert inf.verdict == "continue" and inf.rule_score == pytest.approx(0.75, abs=0.02)
+    assert inf.doom_score == pytest.approx(0.25, abs=0.02) and inf.rule_threshold == 0.5
 
 
 def test_low_signal_run_with_a_small_entropy_drop(tmp_path):
     path = _log(tmp_path / "stranded.jsonl", entropy_drop=0.1, informative_end=0.1)
-    assert monitor(path, MonitorConfig(rule="paper"))["verdict"] != "stop"
+    assert monitor(path, MonitorConfig(rule="paper")).verdict != "stop"
     rep = monitor(path, MonitorConfig(rule="informative", rule_threshold=0.5, planned_steps=160))
-    assert rep["verdict"] == "stop" and rep["compute_saved"] == 0.0  # the run has ended
-    assert rep["window"]["check_step"] == 80  # half of the 160 planned steps
+    assert rep.verdict == "stop" and rep.compute_saved == 0.0  # the run has ended
+    assert rep.rule.check_step == 80  # half of the 160 planned steps
     early = monitor(
         path,
         MonitorConfig(rule="informative", rule_threshold=0.5, check_step=400, planned_steps=400),
     )
-    assert early["verdict"] == "watch" and early["provisional"] is True
+    assert early.verdict == "watch" and early.provisional is True
 
 
 def test_no_signal_needs_the_window_and_names_the_state():
@@ -56,17 +56,18 @@ def test_no_signal_needs_the_window_and_names_the_state():
     full = trace(steps, informative=np.zeros(30), reward=np.ones(30))
     assert mechanical.no_signal(full, 9) is None  # the log does not span 10 steps yet
     st = mechanical.no_signal(full)
-    assert st["state"] == "saturated" and st["window"] == (19, 29) and st["zero_std"] == 1.0
-    assert (
-        mechanical.no_signal(trace(steps, informative=np.zeros(30), reward=np.zeros(30)))["state"]
-        == "stranded"
-    )
+    assert st.state == "saturated" and st.window == (19, 29) and st.zero_std == 1.0
+    assert st.at_edge and st.reward == 1.0 and st.reward_range == (0.0, 1.0)
+    stranded = mechanical.no_signal(trace(steps, informative=np.zeros(30), reward=np.zeros(30)))
+    assert stranded.state == "stranded" and stranded.at_edge
+    near = mechanical.no_signal(trace(steps, informative=np.zeros(30), reward=np.full(30, 0.017)))
+    assert near.state == "stranded" and not near.at_edge  # almost every sample fails
     half = trace(steps, informative=np.full(30, 0.5), reward=np.full(30, 0.5))
     assert mechanical.no_signal(half) is None
     # a log every 10 steps: the last three logged steps make the window
     sparse = trace(np.arange(0, 160, 10), informative=np.zeros(16), reward=np.full(16, 0.5))
     st = mechanical.no_signal(sparse)
-    assert st["state"] == "mixed" and st["window"] == (130, 150) and st["points"] == 3
+    assert st.state == "mixed" and st.window == (130, 150) and st.points == 3
 
 
 def test_reward_gain_is_a_share_of_the_headroom():
@@ -78,9 +79,9 @@ def test_reward_gain_is_a_share_of_the_headroom():
     assert stage2.reward_gain(scaled, 0, 100) == pytest.approx(0.5)
 
 
-def test_trace_from_records_reads_any_trainers_names():
+def test_trace_of_records_reads_any_trainers_names():
     recs = [{"step": s, "actor/entropy": 1.0, "critic/score/mean": 0.1 * s} for s in range(5)]
-    tr = stage2.Trace.from_records(recs)
+    tr = logs.trace_of(recs)
     assert tr.reward.tolist() == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
     assert tr.informative is None and tr.entropy.tolist() == [1.0] * 5
 
@@ -123,8 +124,6 @@ def test_informative_signal_names_its_column_as_computed(tmp_path):
     panel = {"name": "informative", "key": "frac_reward_zero_std"}
     assert panels.signal_source(panel) == "1 - frac_reward_zero_std"
     assert panels.signal_source({"name": "reward", "key": "reward"}) == "reward"
-    from rankinv.verdicts.monitor_report import basis
-
     path = _log(tmp_path / "run.jsonl", entropy_drop=0.1, informative_end=0.6)
     rep = monitor(path, MonitorConfig(rule="informative"))
-    assert "signal: informative (1 - frac_reward_zero_std)" in basis(rep)
+    assert "signal: informative (1 - frac_reward_zero_std)" in rep.basis

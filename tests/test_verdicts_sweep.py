@@ -26,5 +26,6 @@ def test_sweep_refuses_duplicates_and_early_logs_and_keeps_ties(tmp_path):
         judge_sweep([a, b])
     c = write("c", 40, 0.2, 400)  # the same numbers as a: a tie
     res = judge_sweep([a, c], keep=0.5)
-    assert [r["verdict"] for r in res["runs"]] == ["continue", "continue"]
-    assert [r["compute_saved"] for r in res["runs"]] == [0.0, 0.0]
+    assert [r.verdict for r in res.runs] == ["continue", "continue"]
+    assert [r.rank for r in res.runs] == [1, 2] and res.runs[0].score == res.runs[1].score
+    assert [r.compute_saved for r in res.runs] == [0.0, 0.0]

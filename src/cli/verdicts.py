@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -14,6 +16,10 @@ from rankinv.errors import UserError
 from rankinv.theory import paper
 from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
 from rankinv.verdicts.stage2 import STAGE2_RULES
+
+if TYPE_CHECKING:
+    from rankinv.verdicts.monitor_report import MonitorResult
+    from rankinv.verdicts.sweep import SweepResult
 
 LOGS_ARGUMENT = typer.Argument(
     ...,
@@ -138,24 +144,26 @@ def _write(out: str | None, result: dict) -> None:
         write_json(Path(out), result)
 
 
-def _emit_report(rep: dict, out: str | None, as_json: bool) -> None:
-    """One monitor report: to --out, then as JSON (without its series) or printed."""
+def _emit_report(res: MonitorResult, out: str | None, as_json: bool) -> None:
+    """One monitor result: its report to --out, then as JSON (without its series) or
+    printed."""
     from rankinv.render.monitor import print_monitor
 
+    rep = res.to_json()
     _write(out, rep)
     if as_json:
         typer.echo(json.dumps({k: v for k, v in rep.items() if k != "series"}))
     else:
-        print_monitor(rep)
+        print_monitor(res)
 
 
-def _emit_sweep(res: dict, out: str | None, as_json: bool) -> None:
+def _emit_sweep(res: SweepResult, out: str | None, as_json: bool) -> None:
     """Several logs of one sweep judged against each other: to --out, then JSON or printed."""
     from rankinv.render.monitor import print_sweep
 
-    _write(out, res)
+    _write(out, res.to_json())
     if as_json:
-        typer.echo(json.dumps(res))
+        typer.echo(json.dumps(res.to_json()))
     else:
         print_sweep(res)
 
@@ -170,7 +178,7 @@ def _follow(read, out: str | None, as_json: bool, poll_s: float, max_polls: int)
     )
     for rep in reports:
         if not as_json:
-            print_follow_step(rep["last_step"])
+            print_follow_step(rep.last_step)
         _emit_report(rep, out, as_json)
 
 
@@ -229,13 +237,12 @@ def compare(
         source = file
     else:
         rows, source = read_rows(file), file
-    res = cmp.compare(rows, outcome or "post_pass_at_10", group_size)
-    res["source"] = source
+    res = replace(cmp.compare(rows, outcome or "post_pass_at_10", group_size), source=source)
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
-        write_json(Path(out) / "compare.json", res)
+        write_json(Path(out) / "compare.json", res.to_json())
     if as_json:
-        emit_json({k: v for k, v in res.items() if k != "rows"})
+        emit_json({k: v for k, v in res.to_json().items() if k != "rows"})
         return
     print_compare(res)
 

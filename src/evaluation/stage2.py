@@ -35,7 +35,7 @@ from rankinv.evaluation.stats import (
     youden_threshold,
 )
 from rankinv.records import LadderRecord
-from rankinv.verdicts import labels, mechanical
+from rankinv.verdicts import labels, logs, mechanical
 from rankinv.verdicts.stage2 import STAGE2_RULES, Trace, check_window, stage2_score
 
 #: Check positions as fractions of the run (the paper: step 150 of 400 = 0.375).
@@ -224,7 +224,7 @@ def simulated_runs(ladders: list[LadderRecord], split: dict[str, str]) -> list[R
             if not r.trace:
                 continue
             records = labels.with_outcome(r.trace, r.outcome)
-            run = Run(split[lad.setting_id], Trace.from_records(r.trace), records, size)
+            run = Run(split[lad.setting_id], logs.trace_of(r.trace), records, size)
             if run.outcome(0.0)["label"] is not None:
                 runs.append(run)
     return runs
@@ -282,8 +282,6 @@ def real_runs(real: dict | None, key: str = "trl_corpus") -> tuple[list[Run], di
     corpus = (real or {}).get(key)
     if not corpus:
         return [], None
-    from rankinv.verdicts import logs
-
     runs = []
     for r in corpus["runs"]:
         if not r.get("records"):

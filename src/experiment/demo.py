@@ -15,6 +15,7 @@ simulation). Steps:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from rankinv import theory
@@ -73,19 +74,18 @@ def _steps(out_dir: Path) -> Iterator[tuple[str, object]]:
                 group_size=cfg.group_size,
                 rule=rule,
             )
-            rep = monitor(log, mcfg)
-            both[rule] = rep
+            both[rule] = monitor(log, mcfg)
         # the default rule's report keeps the name the report and figures read; the paper's
         # beside it (one file each: the report draws every monitor_*.json once)
-        write_json(out_dir / f"monitor_sim_depth{d:g}.json", both[DEFAULT_STAGE2_RULE])
-        write_json(out_dir / f"monitor_sim_depth{d:g}_paper.json", both["paper"])
+        write_json(out_dir / f"monitor_sim_depth{d:g}.json", both[DEFAULT_STAGE2_RULE].to_json())
+        write_json(out_dir / f"monitor_sim_depth{d:g}_paper.json", both["paper"].to_json())
         monitors[f"depth{d:g}"] = both
     yield "monitor", monitors
 
     ex = cmp.example("paper-qwen")
     res = cmp.compare(ex["rows"], ex["outcome"], ex["group_size"])
-    res["source"] = "example paper-qwen"
-    write_json(out_dir / "compare.json", res)
+    res = replace(res, source="example paper-qwen")
+    write_json(out_dir / "compare.json", res.to_json())
     diag = cmp.example("paper-qwen-diagnostic")
     res_diag = cmp.compare(diag["rows"], diag["outcome"], diag["group_size"])
     yield "paper", {"table1": res, "diagnostic": res_diag}

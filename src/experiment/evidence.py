@@ -23,7 +23,7 @@ import numpy as np
 from rankinv import theory
 from rankinv.errors import UserError
 from rankinv.theory import outcomes, paper
-from rankinv.verdicts import rules, stage2
+from rankinv.verdicts import logs, rules, stage2
 from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
 from rankinv.verdicts.stage2 import check_window
 
@@ -197,7 +197,7 @@ def mini_log_evidence(out_dir: str | Path, label: str | None = None) -> dict:
             for key in res["evals"][0]
             if key.startswith("pass_at_") and key.removeprefix("pass_at_").isdigit()
         )
-        runs.append((res, stage2.Trace.from_records(recs), run_outcomes(res, k)))
+        runs.append((res, logs.trace_of(recs), run_outcomes(res, k)))
     if not runs:
         raise UserError(f"{out_dir}: no run with a per-step log under runs/")
     table = {}

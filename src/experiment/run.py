@@ -95,6 +95,7 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
         if r["variant"] == "teacher"
     ]
     cmp = compare(rows, f"post_pass_at_{kmax}", cfg.group_size) if len(rows) >= 3 else None
+    cj = None if cmp is None else cmp.to_json()
     summary = {
         "config": dataclasses.asdict(cfg),
         "version": __version__,
@@ -102,10 +103,10 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
         "base_model": _base_record(cfg, base),
         "by_depth": by_rung(cfg, runs),
         "runs": runs,
-        "compare": None if cmp is None else {k: v for k, v in cmp.items() if k != "rows"},
-        "inversion": None if cmp is None else cmp["inversion"],
-        "rho_entropy_vs_post": None if cmp is None else cmp["predictors"]["entropy"],
-        "rho_pass1_vs_post": None if cmp is None else cmp["predictors"]["pre_pass_at_1"],
+        "compare": None if cmp is None else {k: v for k, v in cj.items() if k != "rows"},
+        "inversion": None if cmp is None else cmp.inversion,
+        "rho_entropy_vs_post": None if cmp is None else cj["predictors"]["entropy"],
+        "rho_pass1_vs_post": None if cmp is None else cj["predictors"]["pre_pass_at_1"],
         "simulator": None if cfg.recipes else _simulator(cfg.depths),
     }
     summary["seconds"] = {
@@ -185,7 +186,11 @@ def _sft_and_grpo(cfg: MiniConfig, base: Path, out: Path, log, stage_s: dict):
             group_size=cfg.group_size,
         )
         rep = monitor(out / "runs" / f"{name}.jsonl", mcfg)
-        res["stage2"] = {k: rep[k] for k in ("verdict", "entropy_drop", "informative_fraction")}
+        res["stage2"] = {
+            "verdict": rep.verdict,
+            "entropy_drop": rep.entropy_drop,
+            "informative_fraction": rep.informative_fraction,
+        }
         runs.append(res)
     stage_s["grpo"] = time.perf_counter() - t1
     return base_eval, runs

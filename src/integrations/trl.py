@@ -55,6 +55,7 @@ from rankinv.validate.scoring import prompt_entropy
 from rankinv.verdicts._calibrated import DEFAULT_STAGE2_RULE
 from rankinv.verdicts.monitor import MonitorConfig, analyse_records
 from rankinv.verdicts.signals import stage1_verdict
+from rankinv.verdicts.words.probe import verdict_words
 
 try:
     from transformers import TrainerCallback
@@ -165,11 +166,12 @@ class EntropyMonitorCallback(TrainerCallback):
             every = max(1, int(getattr(args, "logging_steps", 1) or 1))
             interval = max(1, round(every * rate))
             try:
-                rep = analyse_records(
+                res = analyse_records(
                     self.records, self._config(args), max_steps=planned, logging_steps=interval
                 )
             except UserError:
                 return control
+            rep = res.to_json()
             if rate != 1:
                 rep["reasons"].append(
                     f"steps are generation rounds: global step {state.global_step} x {formula} "
@@ -178,13 +180,13 @@ class EntropyMonitorCallback(TrainerCallback):
             rep["generation_rounds"] = {"per_step": rate, "round": round_}
             self.report = rep
             metrics = {
-                "rankinv/verdict": VERDICT_CODE[rep["verdict"]],
-                "rankinv/no_signal": int(rep["state"].startswith("no_signal")),
+                "rankinv/verdict": VERDICT_CODE[res.verdict],
+                "rankinv/no_signal": int(res.no_signal is not None),
             }
-            if rep["doom_score"] is not None:
-                metrics["rankinv/doom_score"] = rep["doom_score"]
-            if rep["entropy_drop"] is not None:
-                metrics["rankinv/entropy_drop"] = rep["entropy_drop"]
+            if res.doom_score is not None:
+                metrics["rankinv/doom_score"] = res.doom_score
+            if res.entropy_drop is not None:
+                metrics["rankinv/entropy_drop"] = res.entropy_drop
             logs.update(metrics)  # trackers after this callback log these
             if state.log_history and state.log_history[-1].get("step") == state.global_step:
                 state.log_history[-1].update(metrics)
@@ -266,7 +268,7 @@ def screen(
     h = float(sum(vals) / len(vals))
     ps = theory.p_star(group_size)
     v = stage1_verdict({"entropy_prompt": h}, rule="paper", tau_h=tau_h)  # the one verdict
-    verdict, reasons = v["risk"], v["reasons"]
+    verdict, reasons = v.risk, [verdict_words(v)]
     if verdict == "high":
         reasons[0] += f"; expect prompts below p*({group_size}) = {ps:.3f} to strand under GRPO"
     reasons.append(SCREEN_ACCURACY)

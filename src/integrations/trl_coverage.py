@@ -213,10 +213,10 @@ class HeldOutCoverageCallback(TrainerCallback):
 
     def _judge(self, args, state, control) -> None:
         from rankinv.verdicts import coverage
+        from rankinv.verdicts.words.monitor import coverage_words
 
         self.coverage = coverage.coverage(self.history, max(1, int(state.max_steps or 0)))
         if self.coverage is not None and self.coverage.fell and self.stopped_at is None:
             self.stopped_at = state.global_step
             control.should_training_stop = True
-            _, why = coverage.reason(self.coverage)
-            warnings.warn(f"rankinv: {why}", stacklevel=2)
+            warnings.warn(f"rankinv: {coverage_words(self.coverage)}", stacklevel=2)

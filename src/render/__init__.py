@@ -6,37 +6,18 @@ returns a table), so the commands in cli/ stay parse -> call -> print.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from rankinv.render.base import PIPE_WIDTH, console, kv_table, make_console  # noqa: F401
+from rankinv.render.compare import print_compare
+from rankinv.render.monitor import print_monitor
+from rankinv.render.rank import print_backtest, print_rank  # noqa: F401 (the CLI's names)
+from rankinv.render.stage2 import print_default, print_label_tables
 from rankinv.theory import outcomes, paper
-from rankinv.verdicts.compare_words import rho_line
-
-PIPE_WIDTH = 200
-
-
-def make_console() -> Console:
-    """Rich console; full-width tables when stdout is not a terminal (pipes, files, CI)."""
-    if not sys.stdout.isatty():
-        return Console(width=PIPE_WIDTH)
-    return Console()
-
-
-console = make_console()
-
-
-def kv_table(title: str, items) -> Table:
-    """A two-column quantity / value table."""
-    table = Table(title=title)
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    for key, value in items:
-        shown = "-" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
-        table.add_row(key, shown)
-    return table
+from rankinv.verdicts.monitor_report import MonitorResult
+from rankinv.verdicts.words.compare import rho_line
 
 
 def sim_table(result: dict) -> Table:
@@ -122,25 +103,6 @@ def print_simulation(result: dict, out: str | None = None) -> None:
         console.print(f"artifacts in {out}")
 
 
-def population_table(summary: dict) -> Table:
-    t = Table(
-        title=f"Simulated population ({summary['population']}): share of inverted ladders "
-        "per setting (base setting with one axis changed | random settings)"
-    )
-    for col in ["axis", "value", "inverted (one change)", "inverted (random)"]:
-        t.add_column(col, justify="right")
-
-    def cell(d):
-        if d["inverted_share"] is None:
-            return "-"
-        return f"{d['inverted_share']:.2f} (n={d['n_ladders']})"
-
-    for axis, values in summary["by_axis"].items():
-        for v, d in values.items():
-            t.add_row(axis, v, cell(summary["by_axis_vs_base"][axis][v]), cell(d))
-    return t
-
-
 def print_derive(d: dict) -> None:
     t = Table(title="p*(g): analytic vs numeric")
     for col in ["g", "exact", "Monte Carlo", "z", "dynamic (T steps)", "first signal 1/2"]:
@@ -176,39 +138,31 @@ def print_derive(d: dict) -> None:
     console.print(m)
 
 
-def print_monitor(rep: dict) -> None:
-    from rankinv.render.monitor import print_monitor as _print_monitor
-
-    _print_monitor(rep)
-
-
-def print_compare(res: dict) -> None:
-    """`rankinv compare`'s tables and summary lines (rankinv.render.compare)."""
-    from rankinv.render.compare import print_compare as _print
-
-    _print(res)
-
-
 def demo_payload(name: str, result):
     if name == "simulation":
         return {k: v for k, v in result.items() if k != "trajectories"}
     if name == "monitor":
         return {
-            run: {rule: {k: v for k, v in rep.items() if k != "series"} for rule, rep in r.items()}
+            run: {
+                rule: {k: v for k, v in rep.to_json().items() if k != "series"}
+                for rule, rep in r.items()
+            }
             for run, r in result.items()
         }
     if name == "paper":
-        return {key: {k: v for k, v in r.items() if k != "rows"} for key, r in result.items()}
+        return {
+            key: {k: v for k, v in r.to_json().items() if k != "rows"} for key, r in result.items()
+        }
     if name == "report":
         return str(result)
     return result
 
 
-def demo_rule_label(rule: str, rep: dict) -> str:
+def demo_rule_label(rule: str, rep: MonitorResult) -> str:
     """Which rule the demo ran and on which steps: the demo judges both rules at the same
     fraction of its short runs, so the paper's rule is scaled, not at its own steps."""
-    w = rep["window"]
-    steps = f"steps {w['ref_step']}-{w['check_step']} of {rep['planned_steps']}"
+    ref, check = rep.window
+    steps = f"steps {ref}-{check} of {rep.planned_steps}"
     if rule != "paper":
         return f"the calibrated rule ({rule}), judged on {steps}"
     return (
@@ -329,8 +283,6 @@ def print_calibrate(res: dict) -> None:
     )
     print_kinds(res)
     if res.get("real"):
-        from rankinv.render.rank import print_backtest
-
         print_backtest(res["real"])
     frac = res["chosen"]["stage2_check_fraction"]
     for w in res.get("warnings", []):
@@ -360,8 +312,6 @@ def print_calibrate(res: dict) -> None:
         "random is that precise)",
         highlight=False,
     )
-    from rankinv.render.stage2 import print_default, print_label_tables
-
     print_label_tables(res)
     print_default(res)
     console.print(
@@ -369,10 +319,3 @@ def print_calibrate(res: dict) -> None:
         f"{res['chosen']['stage2']}",
         highlight=False,
     )
-
-
-def print_rank(res) -> None:
-    """`rankinv rank`'s table and verdict lines for a RankResult (rankinv.render.rank)."""
-    from rankinv.render.rank import print_rank as _print
-
-    _print(res)

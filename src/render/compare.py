@@ -5,92 +5,27 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rankinv.render import console
-from rankinv.verdicts.compare_words import ci_p_note, flag_word
+from rankinv.render.base import console
+from rankinv.verdicts.compare_result import CompareResult, Predictor
+from rankinv.verdicts.words.compare import ci_p_note, flag_word, sign_word, summary_lines
 
 
 def flag_upper(v) -> str:
     return flag_word(v).upper() if v else flag_word(v)
 
 
-def sign_word(v: int | None) -> str:
-    return "n/a" if v is None else "+" if v > 0 else "-" if v < 0 else "0"
+def _mdr(v: Predictor) -> str:
+    return "-" if v.min_detectable_rho is None else f"{v.min_detectable_rho:.2f}"
 
 
-def compare_summary_lines(res: dict) -> list[str]:
-    """The inversion call and the strongest predictor, in words (shared with the report)."""
-    preds = res["predictors"]
-    lines = []
-    if "pre_pass_at_1" not in preds:
-        lines.append("inversion of the pre-RL pass@1 ranking: n/a (no pre_pass_at_1 column)")
-    else:
-        p1 = preds["pre_pass_at_1"]
-        if p1["rho"] is None:
-            lines.append(f"inversion of the pre-RL pass@1 ranking: n/a ({p1.get('error')})")
-        else:
-            lines.append(
-                f"inversion of the pre-RL pass@1 ranking: {res['inversion_call']} "
-                f"(rho {p1['rho']:+.2f}, {p1['p_method']} permutation p = {p1['p_value']:.3g}, "
-                f"alpha = {res['alpha']}; " + _detectable_words(p1) + ")"
-            )
-    fav = res.get("favoured_predictor")
-    if fav:
-        v = preds[fav]
-        exp = v.get("expected_sign")
-        agree = (
-            "no expected sign"
-            if exp is None
-            else "sign as expected"
-            if v.get("agrees")
-            else "sign against the expectation"
-        )
-        sig = "significant" if res["favoured_significant"] else "not significant"
-        note = ci_p_note(v, res["alpha"])
-        lines.append(
-            f"strongest predictor: {fav} (rho {v['rho']:+.2f}, {agree}; {sig} at "
-            f"alpha = {res['alpha']} by the permutation test" + (f"; {note})" if note else ")")
-        )
-    for k, v in preds.items():
-        if v.get("monotone_of"):
-            lines.append(
-                f"{k} is a monotone function of {v['monotone_of']} over these rows: "
-                "same ranks, so it is not scored separately"
-            )
-        elif v.get("same_ranks_as"):
-            other = v["same_ranks_as"]
-            lines.append(
-                f"{k} ranks the rows in exactly the reverse order of {other} here"
-                if v.get("same_ranks_sign") == -1
-                else f"{k} ranks the rows exactly as {other} does here"
-            )
-    for k, v in preds.items():
-        if v.get("min_p_value") is not None and v["min_p_value"] > res["alpha"]:
-            n = v.get("n", res["n"])
-            lines.append(
-                f"{k}: at n = {n} rows with a value the permutation test cannot reach "
-                f"p <= {res['alpha']}: its result cannot be significant"
-            )
-    return lines
-
-
-def _detectable_words(v: dict) -> str:
-    """What this n can detect: the smallest |rho| at 80% power, or that no rho can be."""
-    if v.get("min_detectable_rho") is None:
-        return f"at n = {v['n']} no rho can reach significance"
-    return f"at n = {v['n']} only |rho| >= {v['min_detectable_rho']:.2f} is detected with 80% power"
-
-
-def _mdr(v: dict) -> str:
-    m = v.get("min_detectable_rho")
-    return "-" if m is None else f"{m:.2f}"
-
-
-def print_compare(res: dict) -> None:
-    if res.get("source"):
-        console.print(f"source: {res['source']}", highlight=False)
+def print_compare(res: CompareResult) -> None:
+    """The predictors by |rho|, the free answers scored alike, the summary lines
+    (``rankinv.verdicts.words.compare``) and the stage-1/2 flags beside what happened."""
+    if res.source:
+        console.print(f"source: {res.source}", highlight=False)
     t = Table(
-        title=f"Predictors of {res['outcome']} by |rho| (n = {res['n']}, seed-demeaned: "
-        f"{res['seed_demeaned']})"
+        title=f"Predictors of {res.outcome} by |rho| (n = {res.n}, seed-demeaned: "
+        f"{res.seed_demeaned})"
     )
     for col in [
         "predictor",
@@ -104,33 +39,35 @@ def print_compare(res: dict) -> None:
         t.add_column(col, justify="right")
     disagree = []
     undefined: dict[str, list[str]] = {}
-    for k, v in res["predictors"].items():
-        exp = sign_word(v.get("expected_sign"))
-        name = k
-        if v.get("monotone_of"):  # the same ranks as another column: not a second signal
-            same = f"same ranks as {v['monotone_of']}"
-            t.add_row(f"{k} (not scored)", "-", same, "-", "-", exp, "-")
+    for k, v in res.predictors.items():
+        exp = sign_word(v.expected_sign)
+        agrees = "-" if v.agrees is None else ("yes" if v.agrees else "no")
+        if v.monotone_of:  # the same ranks as another column: not a second signal
+            how = "same" if v.monotone_sign != -1 else "reverse"
+            same = f"{how} ranks as {v.monotone_of}"
+            # a copy whose expected sign disagrees with its source's says which it fails
+            shown = agrees if v.expected_sign_conflict else "-"
+            t.add_row(f"{k} (not scored)", "-", same, "-", "-", exp, shown)
             continue
-        if v["rho"] is None:  # why is said once, under the table
-            t.add_row(name, "n/a", "-", "-", "-", exp, "-")
-            undefined.setdefault(v.get("error") or "rho undefined", []).append(k)
+        if v.rho is None:  # why is said once, under the table
+            t.add_row(k, "n/a", "-", "-", "-", exp, "-")
+            undefined.setdefault(v.error or "rho undefined", []).append(k)
             continue
-        ci = f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
-        if ci_p_note(v, res["alpha"]):
+        ci = f"[{v.ci_low:+.2f}, {v.ci_high:+.2f}]"
+        if ci_p_note(v.to_json(), res.alpha):
             disagree.append(k)
             ci += " !"
-        agrees = "-" if v.get("agrees") is None else ("yes" if v["agrees"] else "no")
         t.add_row(
-            name,
-            f"{v['rho']:+.2f}",
-            f"{ci} {v.get('ci_method', '')}",
-            f"{v['p_value']:.3g} {v.get('p_method', '')}",
+            k,
+            f"{v.rho:+.2f}",
+            f"{ci} {v.ci_method or ''}",
+            f"{v.p_value:.3g} {v.p_method or ''}",
             _mdr(v),
             exp,
             agrees,
         )
     console.print(t)
-    free = res.get("baselines") or {}
+    free = res.baselines or {}
     if free:
         words = {
             "shallowest": "least-trained first",
@@ -156,22 +93,23 @@ def print_compare(res: dict) -> None:
         highlight=False,
     )
     for k in disagree:
-        console.print(f"! {k}: {ci_p_note(res['predictors'][k], res['alpha'])}", highlight=False)
-    for line in compare_summary_lines(res):
+        note = ci_p_note(res.predictors[k].to_json(), res.alpha)
+        console.print(f"! {k}: {note}", highlight=False)
+    for line in summary_lines(res):
         console.print(line, highlight=False)
     s = Table(title="Stage-1 / stage-2 verdicts next to what happened")
     s.add_column("checkpoint", no_wrap=True)
     for col in ["H", "stage 1", "stage-2 drop", "stage 2", "headroom", "outcome", "rank"]:
         s.add_column(col, justify="right")
-    for r in res["stage"]:
+    for r in res.stage:
         s.add_row(
-            str(r["name"]),
-            "-" if r["entropy"] is None else f"{r['entropy']:.3f}",
-            flag_upper(r["stage1_flag"]),
-            "-" if r["stage2_drop"] is None else f"{r['stage2_drop']:.0%}",
-            flag_upper(r["stage2_flag"]),
-            "-" if r["headroom"] is None else f"{r['headroom']:.1f}x",
-            f"{r['outcome']:.3f}",
-            str(r["observed_rank"]),
+            str(r.name),
+            "-" if r.entropy is None else f"{r.entropy:.3f}",
+            flag_upper(r.stage1_flag),
+            "-" if r.stage2_drop is None else f"{r.stage2_drop:.0%}",
+            flag_upper(r.stage2_flag),
+            "-" if r.headroom is None else f"{r.headroom:.1f}x",
+            f"{r.outcome:.3f}",
+            str(r.observed_rank),
         )
     console.print(s)

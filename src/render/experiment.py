@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rankinv.render import console
-from rankinv.verdicts.compare_words import rho_line
+from rankinv.render.base import console
+from rankinv.verdicts.words.compare import rho_line
 
 MINI_COLUMNS = ("demos", "ep", "H roll", "H prm", "p@1", "p@{k}", "post p@{k}")
 

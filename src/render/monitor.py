@@ -3,7 +3,10 @@ is tailed."""
 
 from __future__ import annotations
 
-from rankinv.render import console
+from rankinv.render.base import console
+from rankinv.verdicts.monitor_report import MonitorResult
+from rankinv.verdicts.sweep import SweepResult
+from rankinv.verdicts.words.monitor import doom_words
 
 
 def print_follow_step(step) -> None:
@@ -14,42 +17,43 @@ def print_waiting(exc: Exception) -> None:
     console.print(f"waiting for a usable log: {exc}", highlight=False)
 
 
-def headline(rep: dict) -> str:
+def headline(res: MonitorResult) -> str:
     """The verdict line: the verdict, whether it is provisional, and what it rests on."""
-    from rankinv.verdicts.monitor_report import basis
-
-    return f"{rep['verdict']} ({basis(rep)})"
+    return f"{res.verdict} ({res.basis})"
 
 
-def print_monitor(rep: dict) -> None:
-    colour = {"continue": "green", "watch": "yellow", "stop": "red"}[rep["verdict"]]
-    line = headline(rep)
+def print_monitor(res: MonitorResult) -> None:
+    """The verdict, what it rests on, the predicted outcome and action, every reason (from
+    ``rankinv.verdicts.words.monitor``) and what the log reader noticed."""
+    colour = {"continue": "green", "watch": "yellow", "stop": "red"}[res.verdict]
     console.print(
-        f"verdict: [bold {colour}]{rep['verdict']}[/]{line[len(rep['verdict']) :]}",
+        f"verdict: [bold {colour}]{res.verdict}[/] ({res.basis})",
         highlight=False,
     )
-    if rep.get("label"):
-        console.print(f"predicted: {rep['label']}; action: {rep['action']}", highlight=False)
-    for r in rep["reasons"]:
+    if res.label:
+        console.print(f"predicted: {res.label}; action: {res.action}", highlight=False)
+    for r in res.reasons:
         console.print(f"  - {r}", highlight=False)
-    for i in rep["log_issues"]:
+    for i in res.run.log.issues:
         console.print(f"  ! log: {i}", highlight=False)
 
 
-def print_sweep(res: dict) -> None:
-    """One line per run of a sweep judged at its common step."""
+def print_sweep(res: SweepResult) -> None:
+    """One line per run of a sweep judged at its common step, then each run's why and its
+    own reasons (``rankinv.verdicts.words.monitor``)."""
     from rich.table import Table
 
     console.print(
-        f"sweep judged at step {res['step']} by rule {res['rule']}: the best "
-        f"{res['keep']:.0%} of the runs with signal continue, the rest and every run without "
+        f"sweep judged at step {res.step} by rule {res.rule}: the best "
+        f"{res.keep:.0%} of the runs with signal continue, the rest and every run without "
         "signal stop",
         highlight=False,
     )
     t = Table()
     for col in ("log", "verdict", "rank", "doom score", "state", "saves"):
         t.add_column(col)
-    for r in res["runs"]:
+    runs = res.to_json()["runs"]
+    for r in runs:
         t.add_row(
             r["log"],
             r["verdict"],
@@ -59,12 +63,12 @@ def print_sweep(res: dict) -> None:
             f"{r['compute_saved']:.0%}",
         )
     console.print(t)
-    console.print(f"{res['doom_score']}.", highlight=False)
-    for r in res["runs"]:
+    console.print(f"{doom_words(res.rule)}.", highlight=False)
+    for r in runs:
         console.print(f"{r['log']}: {r['verdict']} ({r['why']})", highlight=False)
         for line in r["reasons"]:
             console.print(f"  - {line}", highlight=False)
     console.print(
-        f"stopping as above saves {res['compute_saved']:.1%} of the sweep's planned compute",
+        f"stopping as above saves {res.compute_saved:.1%} of the sweep's planned compute",
         highlight=False,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rankinv.render import console, kv_table
+from rankinv.render.base import console, kv_table
 
 #: The summary keys shown in the probe's table, in order.
 PROBE_KEYS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rankinv.render import console
+from rankinv.render.base import console
 from rankinv.verdicts.rank_result import RankResult
 
 

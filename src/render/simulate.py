@@ -6,7 +6,28 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from rankinv.render import console, population_table
+from rich.table import Table
+
+from rankinv.render.base import console
+
+
+def population_table(summary: dict) -> Table:
+    t = Table(
+        title=f"Simulated population ({summary['population']}): share of inverted ladders "
+        "per setting (base setting with one axis changed | random settings)"
+    )
+    for col in ["axis", "value", "inverted (one change)", "inverted (random)"]:
+        t.add_column(col, justify="right")
+
+    def cell(d):
+        if d["inverted_share"] is None:
+            return "-"
+        return f"{d['inverted_share']:.2f} (n={d['n_ladders']})"
+
+    for axis, values in summary["by_axis"].items():
+        for v, d in values.items():
+            t.add_row(axis, v, cell(summary["by_axis_vs_base"][axis][v]), cell(d))
+    return t
 
 
 @contextlib.contextmanager

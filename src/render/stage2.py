@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rankinv.render import console
+from rankinv.render.base import console
 
 
 def _f(x, fmt=".2f") -> str:

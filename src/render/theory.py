@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from rankinv.render import console, kv_table
+from rankinv.render.base import console, kv_table
 
 #: What each `rankinv threshold` key means (shown beside the value in the table).
 THRESHOLD_MEANING = {

@@ -20,10 +20,10 @@ from rankinv.errors import NotADirectoryInput, UserError
 from rankinv.report.figures import monitor_figure, plane_figure, probe_figure, ranks_figure
 from rankinv.report.population import calibrate_section, population_section
 from rankinv.theory import outcomes
-from rankinv.verdicts.compare_words import flag_word, rho_line, rho_words
-from rankinv.verdicts.monitor_report import basis as monitor_basis
 from rankinv.verdicts.monitor_report import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
+from rankinv.verdicts.words.compare import flag_word, rho_line, rho_words
+from rankinv.verdicts.words.monitor import basis as monitor_basis
 
 
 def _load(path: Path) -> dict:
@@ -80,6 +80,8 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
         note = ""
         if v.get("monotone_of"):
             note = f"monotone function of {v['monotone_of']}: not scored"
+            if v.get("expected_sign_conflict"):
+                note += f"; its expected sign disagrees with {v['monotone_of']}'s"
             lines.append(f"| {k} (not scored) | - (same ranks as {v['monotone_of']}) | | {note} |")
             continue
         if v.get("same_ranks_as"):

@@ -9,11 +9,14 @@ prompt gives no signal to learn from, so only transfer from other prompts can re
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 
 from rankinv import theory
 from rankinv.errors import UserError
 from rankinv.records import Plan
+from rankinv.verdicts.words.probe import PRE_RL_NOTE, prompt_note
 
 #: p-hat histogram bins: exactly 0, (0, 1/g-ish ranges], ..., exactly 1.
 BIN_EDGES = (0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
@@ -61,7 +64,55 @@ def group_size_needed(p_hat: float, max_g: int = 4096) -> int | None:
         return None
 
 
-def prerl_report(task_ids, n, c, plan: Plan, seed: int = 0) -> dict:
+@dataclass(frozen=True)
+class PromptOutlook:
+    """One prompt before RL: its counts, p-hat, whether below p*, the chance it stays
+    stranded under the planned run, and the smallest g that lifts it above p* (None at
+    p-hat 0 or 1)."""
+
+    task_id: str
+    n: int
+    c: int
+    p_hat: float
+    below_p_star: bool
+    stranded_probability: float
+    group_size_needed: int | None
+
+    def to_json(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {
+            "note": prompt_note(self.n, self.c)
+        }
+
+
+@dataclass(frozen=True)
+class PreRLReport:
+    """The pre-RL report of one probe under the planned run (see the module docstring):
+    the plan (g, steps, prompts per step, the prompt set, draws per prompt), the expected
+    stranded share (Jeffreys posterior; ``_plugin``: at p-hat), the shares below p* and
+    never solved, the g that lifts every prompt seen solved above p*, the p-hat histogram
+    and each prompt's outlook."""
+
+    group_size: int
+    p_star: float
+    steps: int
+    prompts_per_step: int
+    n_prompts: int
+    draws_per_prompt: float
+    expected_stranded_share: float
+    expected_stranded_share_plugin: float
+    frac_below_p_star: float
+    frac_never_solved: float
+    group_size_to_lift_all_below: int | None
+    histogram: list[dict]
+    prompts: list[PromptOutlook]
+
+    def to_json(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["prompts"] = [p.to_json() for p in self.prompts]
+        return out | {"note": PRE_RL_NOTE}
+
+
+def prerl_report(task_ids, n, c, plan: Plan, seed: int = 0) -> PreRLReport:
     """The pre-RL report for one probe under the planned run (see the module docstring)."""
     n, c = np.asarray(n, int), np.asarray(c, int)
     if len(task_ids) != len(n) or len(n) != len(c) or len(n) == 0:
@@ -70,48 +121,27 @@ def prerl_report(task_ids, n, c, plan: Plan, seed: int = 0) -> dict:
     share, share_plugin, per_prompt = expected_stranded_share(n, c, g, d, seed=seed)
     ps = theory.p_star(g)
     p_hat = c / n
-    prompts = []
-    for tid, ni, ci, s in zip(task_ids, n, c, per_prompt, strict=True):
-        ph = ci / ni
-        need = group_size_needed(ph)
-        prompts.append(
-            {
-                "task_id": tid,
-                "n": int(ni),
-                "c": int(ci),
-                "p_hat": ph,
-                "below_p_star": bool(ph < ps),
-                "stranded_probability": float(s),
-                "group_size_needed": need,
-                "note": (
-                    "never solved in the probe: no group size helps until p > 0"
-                    if ci == 0
-                    else "always solved in the probe: groups are all-pass"
-                    if ci == ni
-                    else ""
-                ),
-            }
+    prompts = [
+        PromptOutlook(
+            tid, int(ni), int(ci), ci / ni, bool(ci / ni < ps), float(s), group_size_needed(ci / ni)
         )
-    lifts = [
-        p["group_size_needed"]
-        for p in prompts
-        if p["below_p_star"] and p["group_size_needed"] is not None
+        for tid, ni, ci, s in zip(task_ids, n, c, per_prompt, strict=True)
     ]
-    return {
-        "group_size": g,
-        "p_star": ps,
-        "steps": plan.rl_steps,
-        "prompts_per_step": plan.batch_prompts,
-        "n_prompts": plan.n_prompts,
-        "draws_per_prompt": d,
-        "expected_stranded_share": share,
-        "expected_stranded_share_plugin": share_plugin,
-        "frac_below_p_star": float(np.mean(p_hat < ps)),
-        "frac_never_solved": float(np.mean(c == 0)),
-        "group_size_to_lift_all_below": max(lifts) if lifts else None,
-        "histogram": p_hat_histogram(n, c),
-        "prompts": prompts,
-        "note": "at the checkpoint's own p (no learning during RL modelled); stranded = "
-        "every group the prompt gets is degenerate (all fail or all pass); p from each "
-        "prompt's Jeffreys posterior given its n samples",
-    }
+    lifts = [
+        p.group_size_needed for p in prompts if p.below_p_star and p.group_size_needed is not None
+    ]
+    return PreRLReport(
+        group_size=g,
+        p_star=ps,
+        steps=plan.rl_steps,
+        prompts_per_step=plan.batch_prompts,
+        n_prompts=plan.n_prompts,
+        draws_per_prompt=d,
+        expected_stranded_share=share,
+        expected_stranded_share_plugin=share_plugin,
+        frac_below_p_star=float(np.mean(p_hat < ps)),
+        frac_never_solved=float(np.mean(c == 0)),
+        group_size_to_lift_all_below=max(lifts) if lifts else None,
+        histogram=p_hat_histogram(n, c),
+        prompts=prompts,
+    )

@@ -14,7 +14,9 @@ from rankinv.records import Plan
 from rankinv.validate.config import ProbeConfig
 from rankinv.validate.prerl import prerl_report
 from rankinv.verdicts.probe_result import ProbeResult, ProbeSetup
+from rankinv.verdicts.probe_verdict import ProbeVerdict
 from rankinv.verdicts.signals import stage1_signals, stage1_verdict  # the one computation
+from rankinv.verdicts.words import probe as words
 
 
 def problem_summary(task_id: str, recs: list[dict], prompt_entropy: float | None) -> dict:
@@ -44,14 +46,51 @@ def overall_summary(
     problems: list[dict], cfg: ProbeConfig, vocab_size: int, plan: Plan | None = None
 ) -> dict:
     """The stage-1 summary of a probe's problems under ``plan`` (default: the config's
-    planned run over the problems probed)."""
+    planned run over the problems probed): its numbers (:func:`summary_numbers`), the risk
+    verdict (:func:`probe_verdict`) and its reasons in words (``verdicts.words.probe``)."""
+    numbers = summary_numbers(problems, cfg, vocab_size, plan)
+    pv = probe_verdict(numbers, cfg)
+    return numbers | {
+        "risk": pv.risk,
+        "reasons": words.reasons(pv),
+        "signal": pv.verdict.signal,
+        "signal_value": pv.verdict.value,
+        "signal_accuracy": pv.verdict.accuracy,
+    }
+
+
+def probe_verdict(numbers: dict, cfg: ProbeConfig) -> ProbeVerdict:
+    """The risk verdict of a probe's numbers (:func:`summary_numbers`): the configured (else
+    calibrated) stage-1 signal against its threshold, with what it rests on."""
+    screen = "prompt" if numbers["entropy_prompt"] is not None else "rollout"
+    return ProbeVerdict(
+        verdict=stage1_verdict(numbers["signals"], cfg.signal),
+        n_problems=numbers["n_problems"],
+        samples_per_problem=numbers["samples_per_problem"],
+        group_size=numbers["group_size"],
+        pass_at_1=numbers["pass_at_1"],
+        p_star=numbers["p_star"],
+        frac_below_p_star=numbers["frac_below_p_star"],
+        frac_above_upper_p_star=numbers["frac_above_upper_p_star"],
+        informative_fraction=numbers["informative_fraction"],
+        screen_kind=screen,
+        screen_entropy=numbers[f"entropy_{screen}"],
+        tau_h=numbers["tau_h"],
+    )
+
+
+def summary_numbers(
+    problems: list[dict], cfg: ProbeConfig, vocab_size: int, plan: Plan | None = None
+) -> dict:
+    """A probe's stage-1 numbers under ``plan``: pass@1 (and pass@64 with 64 samples), the
+    entropies, the informative fraction and advantage variance at g, the shares of problems
+    beyond p* and 1 - p*, the per-token entropy bounds and every stage-1 signal."""
     plan = plan or cfg.plan(len(problems))
     g = cfg.group_size
     n = np.array([p["n"] for p in problems])
     c = np.array([p["c"] for p in problems])
     p_hat = c / n
     ps = theory.p_star(g)
-    informative = float(np.mean(theory.informative_fraction_unbiased(n, c, g)))
     pass1 = float(np.mean(p_hat))
     h_roll = float(np.mean([p["mean_token_entropy"] for p in problems]))
     h_prompt_vals = [p["prompt_entropy"] for p in problems if p["prompt_entropy"] is not None]
@@ -65,53 +104,16 @@ def overall_summary(
     diversity = (sum(p["distinct_correct"] for p in problems) / n_correct) if n_correct else None
     mean_len = max(1, int(round(np.mean([p["mean_tokens"] for p in problems]))))
     low, high = theory.entropy_threshold_per_token(g, max(2, vocab_size), mean_len)
-    below = float(np.mean(p_hat < ps))
-    adv_var = float(np.mean(theory.advantage_variance(p_hat, g)))
-    above = float(np.mean(p_hat > 1 - ps))
-    signals = stage1_signals(n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt)
-    verdict = stage1_verdict(signals, cfg.signal)
-    small = []
-    if len(problems) < 30 or int(n.min()) < 16:
-        small = [
-            f"small probe: {len(problems)} problems x {int(n.min())} samples; the p-hats behind "
-            "this verdict are coarse (the calibration used 64 samples per prompt)"
-        ]
-    # what the counts show mechanically comes first: no group of g with mixed rewards
-    mechanical = []
-    if informative == 0.0:
-        mechanical = [
-            f"no signal: every problem was all-fail or all-pass in {int(n.min())} samples, so no "
-            f"group of {g} would carry a reward difference (zero advantage, zero gradient)"
-        ]
-    reasons = (
-        mechanical
-        + verdict["reasons"]
-        + small
-        + [
-            f"pass@1 {pass1:.3f}; p*({g}) = {ps:.3f}; {below:.0%} of problems below p* (all-fail "
-            f"zone), {above:.0%} above 1 - p* (all-pass); {informative:.0%} of groups of {g} would "
-            "carry signal (unbiased estimate)",
-        ]
-    )
-    screen_h = h_prompt if h_prompt is not None else h_roll
-    kind = "prompt" if h_prompt is not None else "rollout"
-    reasons.append(
-        f"the paper's screen (baseline, not the verdict): {kind}"
-        f" entropy {screen_h:.3f} nats is {'below' if screen_h < cfg.tau_h else 'above'} "
-        f"tau_H = {cfg.tau_h} ({'flag' if screen_h < cfg.tau_h else 'no flag'}; calibrated "
-        "on one model family)"
-    )
-    risk = verdict["risk"]
     return {
         "pass_at_1": pass1,
         "pass_at_64": pass64,
         "entropy_rollout": h_roll,
         "entropy_prompt": h_prompt,
         "entropy_screened": "prompt" if h_prompt is not None else "rollout",
-        "informative_fraction": informative,
-        "advantage_variance": adv_var,
-        "frac_below_p_star": below,
-        "frac_above_upper_p_star": above,
+        "informative_fraction": float(np.mean(theory.informative_fraction_unbiased(n, c, g))),
+        "advantage_variance": float(np.mean(theory.advantage_variance(p_hat, g))),
+        "frac_below_p_star": float(np.mean(p_hat < ps)),
+        "frac_above_upper_p_star": float(np.mean(p_hat > 1 - ps)),
         "p_star": ps,
         "headroom": pass1 / ps,
         "diversity_ratio": diversity,
@@ -120,12 +122,9 @@ def overall_summary(
         "entropy_high_per_token": high,
         "entropy_thresholds_note": f"per-token bounds for answers of {mean_len} tokens from a "
         f"vocabulary of {vocab_size}",
-        "risk": risk,
-        "reasons": reasons,
-        "signal": verdict["signal"],
-        "signal_value": verdict["value"],
-        "signal_accuracy": verdict["accuracy"],
-        "signals": signals,
+        "signals": stage1_signals(
+            n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt
+        ),
         "plan": {**plan.to_json(), "visits_per_prompt": plan.visits},
         "n_problems": len(problems),
         "samples_per_problem": int(n.min()),
@@ -191,7 +190,7 @@ def summarise(
     report = None
     if pre_rl:
         n, c = [p["n"] for p in problems], [p["c"] for p in problems]
-        report = prerl_report([p["task_id"] for p in problems], n, c, plan)
+        report = prerl_report([p["task_id"] for p in problems], n, c, plan).to_json()
         summary["pre_rl"] = {k: v for k, v in report.items() if k != "prompts"}
     return ProbeResult(
         summary=summary,

@@ -33,6 +33,7 @@ What is reported, and why (issue 15):
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ from rankinv.errors import UserError
 from rankinv.records import DEFAULT_K
 from rankinv.theory import paper, ranks
 from rankinv.theory.outcomes import NO_EVIDENCE, inversion_call
+from rankinv.verdicts.compare_result import CompareResult, Predictor, StageRow
 from rankinv.verdicts.tables import number, read_rows, row_label
 
 LABEL_COLUMNS = ("name", "seed", "depth")
@@ -157,7 +159,7 @@ def _checked_table(rows, outcome: str, group_size: int):
     return rows, y, groups, pred_keys, present
 
 
-def _predictor(key: str, x: list, y, groups, n_bootstrap: int, seed: int) -> dict:
+def _predictor(key: str, x: list, y, groups, n_bootstrap: int, seed: int) -> Predictor:
     """One predictor's (seed-demeaned) Spearman rho against the outcome over the rows where
     it has a value, beside the sign the paper's hypothesis expects; rho None (and an error)
     with fewer than 3 values or no ordering."""
@@ -167,16 +169,13 @@ def _predictor(key: str, x: list, y, groups, n_bootstrap: int, seed: int) -> dic
         if v is not None
     ]
     exp = EXPECTED_SIGN.get(key)
-    entry = {"expected_sign": exp[0] if exp else None, "monotone_of": None}
-    entry["same_ranks_as"] = None
-    entry["same_ranks_sign"] = None  # +1: the same order, -1: the reverse order
-    undefined = {
-        **dict.fromkeys(("rho", "ci_low", "ci_high", "p_value", "min_detectable_rho")),
-        "n": len(sub),
-    }
+    expected = exp[0] if exp else None
+
+    def undefined(error: str) -> Predictor:
+        return Predictor(None, None, None, None, len(sub), None, expected, None, error=error)
+
     if len(sub) < 3:
-        error = f"only {len(sub)} rows with a value (needs 3)"
-        return {**undefined, "error": error, **entry, "agrees": None}
+        return undefined(f"only {len(sub)} rows with a value (needs 3)")
     g_ = [s[2] for s in sub] if groups else None
     if g_ is not None and len(set(g_)) < 2:
         g_ = None
@@ -189,27 +188,33 @@ def _predictor(key: str, x: list, y, groups, n_bootstrap: int, seed: int) -> dic
             seed=seed,
         )
     except ValueError as exc:
-        return {**undefined, "error": str(exc), **entry, "agrees": None}
-    d = res.to_dict()
-    for key_ in ("power", "power_rho"):  # post-hoc power restates p: not reported
-        d.pop(key_, None)
+        return undefined(str(exc))
     # None where the permutation test cannot reach alpha at all on these rows
-    reachable = d.get("min_p_value") is None or d["min_p_value"] <= ALPHA
-    d["min_detectable_rho"] = ranks.min_detectable_rho(d["n"]) if reachable else None
-    d["n_to_detect"] = ranks.n_to_detect(d["rho"])
-    d.update(entry)
-    d["agrees"] = None if exp is None or d["rho"] == 0 else bool(np.sign(d["rho"]) == exp[0])
-    return d
+    reachable = res.min_p_value is None or res.min_p_value <= ALPHA
+    return Predictor(
+        rho=res.rho,
+        ci_low=res.ci_low,
+        ci_high=res.ci_high,
+        p_value=res.p_value,
+        n=res.n,
+        min_detectable_rho=ranks.min_detectable_rho(res.n) if reachable else None,
+        expected_sign=expected,
+        agrees=None if exp is None or res.rho == 0 else bool(np.sign(res.rho) == exp[0]),
+        demeaned=res.demeaned,
+        ci_method=res.ci_method,
+        p_method=res.p_method,
+        min_p_value=res.min_p_value,
+        n_to_detect=ranks.n_to_detect(res.rho),
+    )
 
 
-def _strength(kv) -> tuple:
+def _strength(kv: tuple[str, Predictor]) -> tuple:
     """Predictors in order: defined first, by |rho|, then p, monotone copies last."""
     v = kv[1]
-    rho = v["rho"]
-    return (rho is None, -abs(rho or 0.0), v["p_value"] or 1.0, bool(v["monotone_of"]), kv[0])
+    return (v.rho is None, -abs(v.rho or 0.0), v.p_value or 1.0, bool(v.monotone_of), kv[0])
 
 
-def _stage_rows(rows: list[dict], y, group_size: int) -> list[dict]:
+def _stage_rows(rows: list[dict], y, group_size: int) -> list[StageRow]:
     """Per checkpoint, the paper's stage-1 flag (entropy < tau_H) and stage-2 flag (entropy
     drop > 0.5), its risk, its headroom pass@1 / p*(g), beside its observed rank."""
     from scipy import stats
@@ -225,22 +230,22 @@ def _stage_rows(rows: list[dict], y, group_size: int) -> list[dict]:
         s2 = None if drop is None else bool(drop > STAGE2_THRESHOLD)
         flags = [f for f in (s1, s2) if f is not None]
         stage.append(
-            {
-                "name": row_label(r, i),
-                "depth": r.get("depth"),
-                "seed": r.get("seed"),
-                "entropy": h,
-                "stage1_flag": s1,
-                "stage2_drop": drop,
-                "stage2_flag": s2,
-                "headroom": None if pp1 is None else pp1 / ps,
-                "below_p_star": None if pp1 is None else bool(pp1 < ps),
-                "risk": None
+            StageRow(
+                name=row_label(r, i),
+                depth=r.get("depth"),
+                seed=r.get("seed"),
+                entropy=h,
+                stage1_flag=s1,
+                stage2_drop=drop,
+                stage2_flag=s2,
+                headroom=None if pp1 is None else pp1 / ps,
+                below_p_star=None if pp1 is None else bool(pp1 < ps),
+                risk=None
                 if not flags
                 else ("high" if all(flags) else "medium" if any(flags) else "low"),
-                "outcome": float(y[i]),
-                "observed_rank": int(rank),
-            }
+                outcome=float(y[i]),
+                observed_rank=int(rank),
+            )
         )
     return stage
 
@@ -251,7 +256,7 @@ def compare(
     group_size: int = paper.GROUP_SIZE,
     n_bootstrap: int = 2000,
     seed: int = 0,
-) -> dict:
+) -> CompareResult:
     """Seed-demeaned Spearman of every predictor against the outcome, inversion, verdicts.
 
     JSON fields: predictors (ordered by |rho|; each: rho, ci_low, ci_high, ci_method,
@@ -274,40 +279,51 @@ def compare(
         )
     for key, m in _monotone_pairs(cols).items():
         if m["derived"]:
-            predictors[key]["monotone_of"] = m["monotone_of"]
-            predictors[key]["monotone_sign"] = m["sign"]
+            src = EXPECTED_SIGN.get(m["monotone_of"], (None,))[0]
+            own = predictors[key].expected_sign
+            conflict = None if src is None or own is None else own != m["sign"] * src
+            predictors[key] = replace(
+                predictors[key],
+                monotone_of=m["monotone_of"],
+                monotone_sign=m["sign"],
+                expected_sign_conflict=conflict,
+            )
         else:
-            predictors[key]["same_ranks_as"] = m["monotone_of"]
-            predictors[key]["same_ranks_sign"] = m["sign"]
+            predictors[key] = replace(
+                predictors[key], same_ranks_as=m["monotone_of"], same_ranks_sign=m["sign"]
+            )
     predictors = dict(sorted(predictors.items(), key=_strength))
-    order = [k for k, v in predictors.items() if v["rho"] is not None and not v["monotone_of"]]
+    order = [k for k, v in predictors.items() if v.rho is not None and not v.monotone_of]
     favoured = order[0] if order else None
-    fav = predictors.get(favoured, {})
-    p1 = predictors.get("pre_pass_at_1", {})
-    call = inversion_call(p1.get("rho"), p1.get("p_value"))
-    return {
-        "predictors": predictors,
-        "predictor_order": order,
-        "inversion": call == "inversion",
-        "inversion_call": call,
-        "inversion_rho": p1.get("rho"),
-        "inversion_p": p1.get("p_value"),
-        "inversion_min_detectable_rho": p1.get("min_detectable_rho"),
-        "baselines": _baselines(rows, y, groups, n_bootstrap, seed),
-        "alpha": ALPHA,
-        "n": len(rows),
-        "outcome": outcome,
-        "seed_demeaned": groups is not None,
-        "favoured_predictor": favoured,
-        "favoured_sign": None if not fav else (1 if fav["rho"] > 0 else -1),
-        "favoured_significant": bool(fav and fav["p_value"] <= ALPHA),
-        "expected_sign_basis": {k: v[1] for k, v in EXPECTED_SIGN.items() if k in predictors},
-        "tau_h": TAU_H,
-        "stage2_threshold": STAGE2_THRESHOLD,
-        "group_size": group_size,
-        "stage": _stage_rows(rows, y, group_size),
-        "rows": rows,
-    }
+    fav = predictors.get(favoured)
+    p1 = predictors.get("pre_pass_at_1")
+    rho1, p_1, mdr1 = (
+        (None, None, None) if p1 is None else (p1.rho, p1.p_value, p1.min_detectable_rho)
+    )
+    call = inversion_call(rho1, p_1)
+    return CompareResult(
+        predictors=predictors,
+        predictor_order=order,
+        inversion=call == "inversion",
+        inversion_call=call,
+        inversion_rho=rho1,
+        inversion_p=p_1,
+        inversion_min_detectable_rho=mdr1,
+        baselines=_baselines(rows, y, groups, n_bootstrap, seed),
+        alpha=ALPHA,
+        n=len(rows),
+        outcome=outcome,
+        seed_demeaned=groups is not None,
+        favoured_predictor=favoured,
+        favoured_sign=None if fav is None else (1 if fav.rho > 0 else -1),
+        favoured_significant=bool(fav and fav.p_value <= ALPHA),
+        expected_sign_basis={k: v[1] for k, v in EXPECTED_SIGN.items() if k in predictors},
+        tau_h=TAU_H,
+        stage2_threshold=STAGE2_THRESHOLD,
+        group_size=group_size,
+        stage=_stage_rows(rows, y, group_size),
+        rows=rows,
+    )
 
 
 def _baselines(rows, y, groups, n_bootstrap: int, seed: int) -> dict:

@@ -133,35 +133,6 @@ def coverage(
     )  # fmt: skip
 
 
-def reason(cov: Coverage | None) -> tuple[str | None, str | None]:
-    """(verdict or None, reason) of the coverage rule."""
-    if cov is None:
-        return None, None
-    at = f"held-out pass@{cov.k} ({cov.key})"
-    best = f"its best {cov.best_value:.3f} at step {cov.best_step}"
-    if cov.ses is None:
-        return None, (
-            f"coverage: {at} is {cov.values[-1]:.3f} at step {cov.steps[-1]}, {best}; the log "
-            f"has no {cov.key}_se column, so whether it fell beyond its noise is not tested "
-            "(the evaluation callback logs it)"
-        )
-    test = (
-        f"{TEST_NAME} (z* = {cov.z_crit:.2f} over the {cov.planned_looks} planned "
-        f"looks): a false stop in at most {cov.alpha:.0%} of runs that keep their coverage"
-    )
-    if cov.fell:
-        return "stop", (
-            f"coverage: {at} fell from an earlier evaluation by more than its noise at step "
-            f"{cov.fell_at} ({test}); stop and keep the checkpoint of step {cov.keep_step} "
-            f"(pass@{cov.k} {cov.values[cov.steps.index(cov.keep_step)]:.3f})"
-        )
-    z = "" if cov.z_max is None else f" (largest fall z = {cov.z_max:.2f})"
-    return None, (
-        f"coverage: {at} {cov.values[-1]:.3f} at step {cov.steps[-1]} has not fallen from "
-        f"{best} beyond its noise{z}, {test}; the step to keep so far: {cov.best_step}"
-    )
-
-
 def sharpening(cov: Coverage) -> bool | None:
     """Whether pass@1 rose while pass@k fell, each beyond its noise (z > 2 from the first
     evaluation to the last for pass@1; the coverage test fired for pass@k); None when the

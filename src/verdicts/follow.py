@@ -6,15 +6,16 @@ import time
 from collections.abc import Callable, Iterator
 
 from rankinv.errors import UserError
+from rankinv.verdicts.monitor_report import MonitorResult
 
 
 def follow(
-    judge: Callable[[], dict],
+    judge: Callable[[], MonitorResult],
     poll_s: float = 2.0,
     max_polls: int = 0,
     on_wait: Callable[[Exception], None] | None = None,
-) -> Iterator[dict]:
-    """Yield ``judge()``'s report each time its (verdict, check_reached) changes.
+) -> Iterator[MonitorResult]:
+    """Yield ``judge()``'s result each time its (verdict, check_reached) changes.
 
     A log that cannot be read yet (missing, empty, lacking a column) is waited for;
     ``on_wait`` hears the first such error. Ends after a "stop" verdict or ``max_polls``
@@ -29,11 +30,11 @@ def follow(
             if last is None and polls == 0 and on_wait is not None:
                 on_wait(exc)
         if rep is not None:
-            key = (rep["verdict"], rep["check_reached"])
+            key = (rep.verdict, rep.check_reached)
             if key != last:
                 yield rep
                 last = key
-            if rep["verdict"] == "stop":
+            if rep.verdict == "stop":
                 return
         polls += 1
         if max_polls and polls >= max_polls:

@@ -48,6 +48,7 @@ import numpy as np
 
 from rankinv.errors import InputNotFound, UserError
 from rankinv.verdicts import simulated_run
+from rankinv.verdicts.stage2 import Trace
 from rankinv.verdicts.tables import read_csv_records
 
 #: Per quantity, the metric names looked for, in order. TRL: entropy, frac_reward_zero_std,
@@ -325,8 +326,6 @@ def trace(
     """(stage2.Trace, keys): the columns the rules read, and the metric name each came from
     (None where the log lacks it). ``records`` are merged per step (``merge_by_step``);
     the ``*_key`` arguments force a name (a forced name that is not logged raises)."""
-    from rankinv.verdicts.stage2 import Trace
-
     keys = {
         "entropy": pick_key(records, "entropy", entropy_key),
         "min_entropy": None if entropy_key else pick_key(records, "min_entropy"),
@@ -363,3 +362,9 @@ def trace(
         reward_range=(float(lo), float(hi)),
     )
     return tr, keys
+
+
+def trace_of(records: list[dict], **forced) -> Trace:
+    """The stage-2 trace of log records of any trainer, merged per step (the names mapped by
+    ``COLUMNS``; ``forced``: :func:`trace`'s keyword arguments)."""
+    return trace(merge_by_step(list(records)), **forced)[0]

@@ -4,9 +4,12 @@ gradient: every further step is wasted compute, whatever any rule predicts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from rankinv.verdicts.stage2 import Trace, compare, window_values
+from rankinv.verdicts.labels import REWARD_EDGE
+from rankinv.verdicts.stage2 import Comparison, Trace, compare, window_values
 
 #: No signal: the mean share of zero-std groups over the last NO_SIGNAL_STEPS steps is at
 #: least NO_SIGNAL_ZERO_STD (informative-group fraction <= 0.05; at 1.0 the gradient is 0).
@@ -16,15 +19,48 @@ NO_SIGNAL_STEPS = 10
 NO_SIGNAL_MIN_POINTS = 3
 
 
-def no_signal(trace: Trace, step: int | None = None) -> dict | None:
+@dataclass(frozen=True)
+class NoSignal:
+    """No reward variance left: ``state`` is "saturated", "stranded", "mixed" or "unknown";
+    the zero-std share over ``window`` (``points`` logged steps) set against
+    NO_SIGNAL_ZERO_STD (``comparison``), the mean reward there (None: not logged) and the
+    reward's range (its edges decide saturated / stranded)."""
+
+    state: str
+    zero_std: float
+    comparison: Comparison
+    reward: float | None
+    window: tuple[int, int]
+    points: int
+    reward_range: tuple[float, float] = (0.0, 1.0)
+
+    @property
+    def at_edge(self) -> bool:
+        """Whether the mean reward is exactly at the edge its state names (every sample
+        fails / passes), not merely within REWARD_EDGE of it."""
+        lo, hi = self.reward_range
+        return self.reward is not None and (
+            (self.state == "stranded" and self.reward <= lo)
+            or (self.state == "saturated" and self.reward >= hi)
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "state": self.state,
+            "zero_std": self.zero_std,
+            "reward": self.reward,
+            "window": self.window,
+            "points": self.points,
+        }
+
+
+def no_signal(trace: Trace, step: int | None = None) -> NoSignal | None:
     """The mechanical state at ``step`` (default: the last logged step): a dict when the mean
     zero-std share over the last NO_SIGNAL_STEPS steps (at least NO_SIGNAL_MIN_POINTS logged
     steps; the log must span NO_SIGNAL_STEPS) is at least NO_SIGNAL_ZERO_STD
     (state "saturated" when the mean reward there is within REWARD_EDGE of its maximum,
     "stranded" within it of its minimum, else "mixed": solved and failing prompts); None
     when signal remains or the log cannot tell (no zero-std column, too few steps)."""
-    from rankinv.verdicts.labels import REWARD_EDGE
-
     if trace.informative is None or not trace.steps.size:
         return None
     step = int(trace.steps.max()) if step is None else step
@@ -54,33 +90,8 @@ def no_signal(trace: Trace, step: int | None = None) -> dict | None:
         state = "stranded"
     else:
         state = "mixed"
-    return {
-        "state": state,
-        "zero_std": zero_std,
-        "comparison": cmp,
-        "reward": reward,
-        "window": (lo_step, step),
-        "points": int(w.size),
-    }
-
-
-def no_signal_words(mech: dict, bound: bool = False, unknown_why: str | None = None) -> str:
-    """The no-signal state in words (``bound``: the share is a bound from the mean reward;
-    ``unknown_why``: why solved or failed cannot be told)."""
-    what = {
-        "saturated": "saturated: the reward is at its maximum, the training prompts are solved",
-        "stranded": "stranded: the reward is at its minimum, every sample fails",
-        "mixed": "mixed: every group is all-pass or all-fail with the reward between the edges "
-        "(some prompts solved in every sample, the rest failed in every sample)",
-        "unknown": unknown_why or "the log has no reward to say whether solved or failed",
-    }[mech["state"]]
-    a, b = mech["window"]
-    name = "the zero-std group share" if not bound else "the zero-std group share's lower bound"
-    how = "" if not bound else " (derived from the mean reward, pass/fail rewards)"
-    return (
-        f"no signal (a fact of the log{how}, whatever the rule): "
-        + mech["comparison"].words(name, "the no-signal level", ".2f", f" over steps {a}-{b}")
-        + f", so the policy gradient is (nearly) zero with beta = 0; {what}; stop"
+    return NoSignal(
+        state, zero_std, cmp, reward, (lo_step, step), int(w.size), (float(lo), float(hi))
     )
 
 

@@ -1,10 +1,11 @@
 """The stage-2 rule part of the monitor: which rule may speak on a log (eligibility and
-fallback), the window it judges, its thresholds and its verdict in words. Windows quote only
-steps the log holds a value at. ``rule_verdict``: what the rule says on a run."""
+fallback), the window it judges, its thresholds and its verdict. ``rule_verdict``: what the
+rule says on a run, as a :class:`RuleVerdict` (``rankinv.verdicts.words.monitor`` phrases
+it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +16,7 @@ from rankinv.verdicts import rules, stage2
 from rankinv.verdicts._calibrated import STAGE2_CALIBRATION
 
 if TYPE_CHECKING:
-    from rankinv.verdicts.monitor import MonitorConfig
+    from rankinv.verdicts.monitor_config import MonitorConfig
     from rankinv.verdicts.monitor_run import JudgedRun
 
 #: A log that ends this many steps short of the check step is judged at its last step (the
@@ -49,13 +50,11 @@ def judged_window(
     """(ref, check, where they come from): the steps given, else the paper's 10 and 150 for
     its rules, else the fraction of the planned run at which the rule was calibrated. A check
     step given past the planned total is refused (its fraction of the run would be > 1)."""
-    from rankinv.verdicts.stage2 import check_window
-
     frac = STAGE2_CALIBRATION.get(rule or "", {}).get("check_fraction")
     if rule in ("paper", "paper_min") or frac is None:
         ref, check, src = paper.REF_STEP, paper.CHECK_STEP, "the paper's steps"
     else:
-        ref, check = check_window(planned, frac)
+        ref, check = stage2.check_window(planned, frac)
         src = f"{frac:g} of the {planned} planned steps, where rule {rule} was calibrated"
     if cfg.check_step is not None and cfg.check_step > planned:
         raise UserError(
@@ -139,149 +138,81 @@ def rule_for(rule: str, trace: stage2.Trace, derived) -> str | None:
     return fallback(rule, trace, ("reward",) if derived.dynamic_sampling else ())
 
 
-def rule_part(trace, rule, cfg, ref, check, reached):
-    """The verdict of one rule at ``check``: (verdict, reason, details)."""
+def rule_part(
+    trace: stage2.Trace, rule: str, cfg: MonitorConfig, ref: int, check: int, reached: bool
+) -> tuple[str, float | None, float, float]:
+    """The verdict of one rule at ``check``: (verdict, doom score or None when not
+    computable, stop threshold, watch threshold). Before the check step is reached a stop is
+    a provisional watch."""
     score = stage2.stage2_score(rule, trace, ref, check)
     thr, watch_thr = thresholds(rule, cfg)
-    note = rules.stage2_accuracy_note(rule)
     if score is None:
-        return "continue", f"rule {rule}: not computable on steps {ref}-{check} yet", {}
-    neg = rule in _SHOWN_AS
-
-    def shown(x):
-        return shown_value(rule, x)
-
-    stop_cmp = stage2.compare(shown(score), shown(thr))
-    watch_cmp = stage2.compare(shown(score), shown(watch_thr))
-    bad = "below" if neg else "above"
-    if stop_cmp.side == bad:
+        return "continue", None, thr, watch_thr
+    bad = stops_when(rule)
+    stop_side = stage2.compare(shown_value(rule, score), shown_value(rule, thr)).side
+    watch_side = stage2.compare(shown_value(rule, score), shown_value(rule, watch_thr)).side
+    if stop_side == bad:
         verdict = "stop" if reached else "watch"
-    elif watch_cmp.side == bad:
+    elif watch_side == bad:
         verdict = "watch"
     else:
         verdict = "continue"
-    col = getattr(trace, stage2.STAGE2_RULES[rule].needs[-1])
-    window = f"over {stage2.span_words(trace, col, ref, check)}"
-    if rule in ("paper", "paper_min"):
-        what = "worst-token" if rule == "paper_min" and trace.min_entropy is not None else "mean"
-        text = (
-            f"{what} entropy {'fell' if score >= 0 else 'rose'} {abs(score):.0%} {window}: "
-            + stop_cmp.words("the drop", "the stop threshold", ".0%")
-        )
-    elif rule == "reward_gain":
-        text = f"the mean reward gained {-score:+.0%} of its headroom {window}: " + stop_cmp.words(
-            "the gain", "the stop level", "+.0%"
-        )
-    elif rule == "reward_z":
-        text = (
-            f"the mean reward changed by {-score:+.1f} standard errors {window}: "
-            + stop_cmp.words("the change", "the stop level", "+.1f")
-        )
-    elif rule == "informative":
-        lo = check - max(1, int(round(0.25 * (check - ref))))
-        text = stop_cmp.words(
-            "the informative-group fraction",
-            "the stop level",
-            ".2f",
-            f" over {stage2.span_words(trace, col, lo, check)} (the last quarter of the judged "
-            f"{stage2.span_words(trace, col, ref, check)})",
-        )
-    elif rule == "reward_edge":
-        lo, hi = trace.reward_range
-        pos = stage2.reward_position(trace, ref, check)
-        side = "minimum" if pos < 0.5 else "maximum"
-        text = (
-            f"the mean reward {lo + pos * (hi - lo):.3f} over the last quarter of {window[5:]} is "
-            f"{min(pos, 1 - pos):.1%} of its range from its {side}: "
-            + stop_cmp.words("0.5 - that share", "the stop level", ".3f")
-            + f" (stop within {stage2.BASELINE_EDGE:.0%} of an edge; a free baseline)"
-        )
-    elif rule == "reward_trend":
-        text = (
-            f"the mean reward rose by {-score:+.3f} of its range over the last half of "
-            f"{window[5:]}: "
-            + stop_cmp.words("the rise", "the stop level", "+.3f")
-            + " (a free baseline)"
-        )
-    elif rule == "combined":
-        text = (
-            f"(informative fraction - 1) + the reward's gain as a share of its headroom {window}: "
-            + stop_cmp.words("the sum", "the stop level", "+.2f")
-        )
-    elif neg:
-        what = "mean reward" if rule == "reward_slope" else "informative-group fraction"
-        text = f"the {what} changed by {-score:+.3f} {window}: " + stop_cmp.words(
-            "the change", "the stop level", "+.3f"
-        )
-    else:
-        text = f"{stage2.STAGE2_RULES[rule].description} {window}: " + stop_cmp.words(
-            "the score", "the stop threshold"
-        )
-    if verdict == "watch" and stop_cmp.side == bad and not reached:
-        text += "; a stop before the check step is a provisional watch"
-    elif verdict == "watch":
-        fmt = {"paper": ".0%", "paper_min": ".0%", "informative": ".2f"}.get(rule, "+.3f")
-        level = (
-            f"the watch level {stage2.format_value(shown(watch_thr), fmt)} ("
-            + (f"{cfg.watch_fraction:g} of the stop threshold" if rule == "paper" else "calibrated")
-            + ")"
-        )
-        text += f"; it is {watch_cmp.side} {level}, hence watch"
-    reason = f"rule {rule}: {text}; {verdict} ({note})"
-    details = {"score": score, "threshold": thr, "watch_threshold": watch_thr}
-    return verdict, reason, details | {"side": stop_cmp.side}
-
-
-def _bound_rule(trace, derived, cfg, ref, check, reached):
-    """The informative rule on the upper bound of the informative share: it decides only
-    when the bound is below the rule's watch or stop level (then so is the true share)."""
-    if derived is None or derived.bound is None or eligible("informative", trace) is not None:
-        return None
-    bt = replace(trace, informative=derived.bound)
-    verdict, reason, details = rule_part(bt, "informative", cfg, ref, check, reached)
-    if not details:
-        return None
-    reason = reason.replace(
-        "the informative-group fraction", "the informative-group fraction's upper bound", 1
-    )
-    reason = reason.replace(
-        "rule informative:", f"rule informative on a bound ({derived.bound_words}):", 1
-    )
-    return verdict, reason, details
+    return verdict, score, thr, watch_thr
 
 
 @dataclass(frozen=True)
 class RuleVerdict:
-    """What the stage-2 rule said: the rule that ran (None: none could), the window it
-    judged, its verdict and reasons, the numbers they rest on (``details``) and the column it
-    read (None until it judged)."""
+    """What the stage-2 rule said, and the numbers it rests on.
 
+    ``status``: "judged" (the rule ran on its window), "not_computable" (its score is
+    undefined on the window's values), "too_early" (the log ends at or before the reference
+    step) or "cannot_run" (the log lacks or cannot measure the rule's columns, and no eligible
+    rule can stand in; ``bound_continues``: an upper bound of the informative share exists
+    but decides nothing). ``rule_used``: the rule that ran (None: none could), which may be a
+    fallback for ``rule_asked``; ``on_bound``: it read the bound, not the share. The window:
+    ``ref`` to ``check`` (the check step, or the log's last step before it); ``reached``:
+    whether the log got to ``check_step``. ``score``: the doom score (higher = stop) against
+    ``threshold`` and ``watch_threshold``; ``reward_position``: for reward_edge, the recent
+    reward as a share of its range; ``judged_col``: the column read (None until judged)."""
+
+    rule_asked: str
     rule_used: str | None
     ref: int
-    check: int  # the step judged: the check step, or the log's last step before it
+    check: int
     check_step: int
     window_src: str
     reached: bool
     verdict: str
-    reasons: tuple[str, ...]
-    details: dict
-    judged_col: np.ndarray | None
+    status: str
+    score: float | None = None
+    threshold: float | None = None
+    watch_threshold: float | None = None
+    on_bound: bool = False
+    bound_continues: bool = False
+    reward_position: float | None = None
+    judged_col: np.ndarray | None = field(default=None, compare=False)
 
+    @property
+    def fell_back(self) -> bool:
+        """Whether another rule spoke for the one asked (the log lacks its columns)."""
+        return (
+            self.rule_used is not None and not self.on_bound and self.rule_used != self.rule_asked
+        )
 
-def _cannot_run(rule: str, bound) -> str:
-    need = ", ".join(stage2.STAGE2_RULES[rule].needs)
-    why = (
-        ""
-        if bound is None
-        else " (its upper bound from the mean reward is above the rule's levels: it "
-        "decides nothing)"
-    )
-    return (
-        f"rule {rule} cannot run: it needs {need}, which the log lacks or cannot "
-        f"measure{why}, and no "
-        "eligible calibrated rule can be computed on its columns (reward_slope is not "
-        "scale-free; paper_min needs a worst-token entropy column); continue, undetermined"
-    )
+    @property
+    def stop_side(self) -> str | None:
+        """Which side of its stop threshold the printed quantity is (None: not judged)."""
+        if self.score is None or self.rule_used is None:
+            return None
+        r = self.rule_used
+        return stage2.compare(shown_value(r, self.score), shown_value(r, self.threshold)).side
+
+    @property
+    def watch_side(self) -> str | None:
+        if self.score is None or self.rule_used is None:
+            return None
+        r = self.rule_used
+        return stage2.compare(shown_value(r, self.score), shown_value(r, self.watch_threshold)).side
 
 
 def rule_verdict(run: JudgedRun, cfg: MonitorConfig) -> RuleVerdict:
@@ -294,37 +225,50 @@ def rule_verdict(run: JudgedRun, cfg: MonitorConfig) -> RuleVerdict:
     )
     reached = last >= check_step - CHECK_STEP_TOLERANCE
     check = min(check_step, last)
-    details: dict = {}
-    judged_col = None
-    bound = _bound_rule(trace, derived, cfg, ref, check, reached) if check > ref else None
-    if rule_used is None and bound is not None and bound[0] != "continue":
-        verdict, reason, details = bound
-        rule_used, judged_col = "informative", derived.bound
-        details = details | {"bound": True}
-    elif rule_used is None:
-        verdict, reason = "continue", _cannot_run(cfg.rule, bound)
-    elif check <= ref:
-        verdict = "continue"
-        reason = (
-            f"rule {rule_used}: not enough steps to judge yet (it judges steps {ref} to "
-            f"{check_step}; the last logged step is {last}); continue for now"
-        )
-    else:
-        verdict, reason, details = rule_part(trace, rule_used, cfg, ref, check, reached)
-        if details:
-            judged_col = getattr(trace, stage2.STAGE2_RULES[rule_used].needs[-1])
-        if rule_used != cfg.rule:
-            need = ", ".join(stage2.STAGE2_RULES[cfg.rule].needs)
-            reason += f" [the log has no {need} for rule {cfg.rule}: fell back to {rule_used}]"
-    return RuleVerdict(
-        rule_used,
-        ref,
-        check,
-        check_step,
-        window_src,
-        reached,
-        verdict,
-        (reason,),
-        details,
-        judged_col,
+    base = dict(
+        rule_asked=cfg.rule,
+        ref=ref,
+        check=check,
+        check_step=check_step,
+        window_src=window_src,
+        reached=reached,
     )
+    bound = None
+    if (
+        check > ref
+        and derived is not None
+        and derived.bound is not None
+        and eligible("informative", trace) is None
+    ):
+        # the informative rule on the upper bound of the informative share: it decides only
+        # when the bound is below the rule's watch or stop level (then so is the true share)
+        bt = replace(trace, informative=derived.bound)
+        bound = rule_part(bt, "informative", cfg, ref, check, reached)
+        if bound[1] is None:
+            bound = None
+    if rule_used is None and bound is not None and bound[0] != "continue":
+        verdict, score, thr, watch_thr = bound
+        return RuleVerdict(
+            rule_used="informative", verdict=verdict, status="judged", score=score,
+            threshold=thr, watch_threshold=watch_thr, on_bound=True,
+            judged_col=derived.bound, **base,
+        )  # fmt: skip
+    if rule_used is None:
+        return RuleVerdict(
+            rule_used=None, verdict="continue", status="cannot_run",
+            bound_continues=bound is not None, **base,
+        )  # fmt: skip
+    if check <= ref:
+        return RuleVerdict(rule_used=rule_used, verdict="continue", status="too_early", **base)
+    verdict, score, thr, watch_thr = rule_part(trace, rule_used, cfg, ref, check, reached)
+    if score is None:
+        return RuleVerdict(
+            rule_used=rule_used, verdict=verdict, status="not_computable", threshold=thr,
+            watch_threshold=watch_thr, **base,
+        )  # fmt: skip
+    pos = stage2.reward_position(trace, ref, check) if rule_used == "reward_edge" else None
+    return RuleVerdict(
+        rule_used=rule_used, verdict=verdict, status="judged", score=score, threshold=thr,
+        watch_threshold=watch_thr, reward_position=pos,
+        judged_col=getattr(trace, stage2.STAGE2_RULES[rule_used].needs[-1]), **base,
+    )  # fmt: skip

@@ -14,7 +14,7 @@ from rankinv.verdicts import assumptions, logs, stage2, trainers
 from rankinv.verdicts.assumptions import Assumed
 
 if TYPE_CHECKING:
-    from rankinv.verdicts.monitor import MonitorConfig
+    from rankinv.verdicts.monitor_config import MonitorConfig
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ would understate how many prompts a real run gives a chance; give the planned ru
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -241,37 +241,52 @@ CHANCE_BAND = 0.05
 PAPER_MEDIUM_FACTOR = 1.5
 
 
-def _paper_verdict(signals: dict, tau_h: float) -> dict:
+@dataclass(frozen=True)
+class Stage1Verdict:
+    """A single checkpoint's stage-1 risk and what it rests on: ``risk`` (high, medium,
+    low or unknown) by ``rule`` ("calibrated": ``signal``'s ``value`` against the
+    ``threshold`` past which simulated checkpoints were poor starts, read with the signal's
+    ``sign``; "paper": the prompt or rollout entropy against tau_H, ``threshold``, and
+    PAPER_MEDIUM_FACTOR x tau_H), and the held-out ``accuracy`` of that rule, in words.
+    ``value`` is None when the probe cannot compute the signal."""
+
+    risk: str
+    rule: str
+    signal: str
+    value: float | None
+    threshold: float | None
+    sign: int
+    accuracy: str
+
+    @property
+    def past_threshold(self) -> bool | None:
+        """Whether the value is on the poor side of the threshold (None: either unknown)."""
+        if self.value is None or self.threshold is None:
+            return None
+        return self.sign * self.value < self.sign * self.threshold
+
+
+def _paper_verdict(signals: dict, tau_h: float) -> Stage1Verdict:
     h = signals.get("entropy_prompt")
     kind = "prompt"
     if h is None:
         h, kind = signals.get("entropy_rollout"), "rollout"
     if h is None:
-        return {
-            "risk": "unknown",
-            "signal": "entropy_prompt",
-            "value": None,
-            "accuracy": "the paper's tau_H, set on one model family",
-            "reasons": ["the paper's tau_H screen needs an entropy; none was measured"],
-        }
+        accuracy = "the paper's tau_H, set on one model family"
+        return Stage1Verdict("unknown", "paper", "entropy_prompt", None, tau_h, 1, accuracy)
     if h < tau_h:
-        risk, why = "high", f"< tau_H = {tau_h}: entropy collapse (the paper's stage 1)"
+        risk = "high"
     elif h < PAPER_MEDIUM_FACTOR * tau_h:
-        risk, why = "medium", f"is within {PAPER_MEDIUM_FACTOR}x of tau_H = {tau_h}"
+        risk = "medium"
     else:
-        risk, why = "low", f">= {PAPER_MEDIUM_FACTOR} tau_H = {PAPER_MEDIUM_FACTOR * tau_h:g}"
-    return {
-        "risk": risk,
-        "signal": f"entropy_{kind}",
-        "value": h,
-        "accuracy": "the paper's tau_H, set on one model family (a baseline, not calibrated)",
-        "reasons": [f"{kind}-token entropy {h:.3f} nats {why}"],
-    }
+        risk = "low"
+    accuracy = "the paper's tau_H, set on one model family (a baseline, not calibrated)"
+    return Stage1Verdict(risk, "paper", f"entropy_{kind}", h, tau_h, 1, accuracy)
 
 
 def stage1_verdict(
     signals: dict, signal: str | None = None, rule: str = "calibrated", tau_h: float = paper.TAU_H
-) -> dict:
+) -> Stage1Verdict:
     """The single-checkpoint stage-1 verdict, the one both the probe and the TRL screen give.
 
     rule "calibrated" (default): risk from one stage-1 signal against the threshold that best
@@ -280,10 +295,11 @@ def stage1_verdict(
     pass-rate or entropy level does not transfer between tasks). "high": the signal predicts
     a poor start (in simulated ladders, checkpoints past this threshold ended RL below a
     better rung of their ladder); "low" otherwise; "unknown" when the signal cannot be
-    computed from these signals.
+    computed from these signals, or has no calibrated threshold.
 
     rule "paper": the paper's tau_H screen on the prompt entropy (rollout entropy when no
     prompt entropy was measured): high below tau_H, medium below 1.5 tau_H, else low.
+    ``rankinv.verdicts.words.probe`` phrases the verdict.
     """
     if rule == "paper":
         return _paper_verdict(signals, tau_h)
@@ -292,36 +308,10 @@ def stage1_verdict(
     name = signal or DEFAULT_STAGE1_RISK_SIGNAL
     if name not in STAGE1_SIGNALS:
         raise UserError(f"signal must be one of {sorted(STAGE1_SIGNALS)}, got {name!r}")
-    meta = STAGE1_SIGNALS[name]
     value = signals.get(name)
-    cal = STAGE1_CALIBRATION.get(name, {})
-    note = stage1_accuracy_note(name)
-    if value is None:
-        return {
-            "risk": "unknown",
-            "signal": name,
-            "value": None,
-            "accuracy": note,
-            "reasons": [f"stage-1 signal {name} cannot be computed from this probe"],
-        }
-    thr = cal.get("poor_start_threshold")
-    sign = signal_sign(name)
-    if thr is None:
-        risk = "unknown"
-        why = f"{name} = {value:.3f} ({meta.description}); no calibrated threshold"
-    else:
-        poor = sign * value < sign * thr
-        risk = "high" if poor else "low"
-        side = ("below" if sign > 0 else "above") if poor else ("above" if sign > 0 else "below")
-        why = (
-            f"{name} = {value:.3f} is {side} {thr:.3f}, the threshold past which simulated "
-            f"checkpoints were poor starts: a better rung of the same ladder ended higher "
-            f"after RL ({meta.description})"
-        )
-    return {
-        "risk": risk,
-        "signal": name,
-        "value": value,
-        "accuracy": note,
-        "reasons": [f"stage-1 signal {why}; {note}"],
-    }
+    thr = STAGE1_CALIBRATION.get(name, {}).get("poor_start_threshold")
+    v = Stage1Verdict(
+        "unknown", "calibrated", name, value, thr, signal_sign(name), stage1_accuracy_note(name)
+    )
+    poor = v.past_threshold
+    return v if poor is None else replace(v, risk="high" if poor else "low")

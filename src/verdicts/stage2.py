@@ -10,7 +10,7 @@ the thresholds from the calibrated defaults, ``rankinv.verdicts._calibrated``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,13 +89,6 @@ class Trace:
         """The step each value stands for: its own, or the centre of the steps it averages."""
         shift = (self.interval - 1) / 2 if self.averaged else 0.0
         return self.steps.astype(float) - shift
-
-    @classmethod
-    def from_records(cls, recs: Sequence[dict], **forced) -> Trace:
-        """From log records of any trainer (``rankinv.verdicts.logs`` maps the names)."""
-        from rankinv.verdicts import logs
-
-        return logs.trace(logs.merge_by_step(list(recs)), **forced)[0]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ run alone (``rankinv monitor LOG LOG ...``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,24 +12,79 @@ import numpy as np
 from rankinv.errors import UserError
 from rankinv.verdicts import logs
 from rankinv.verdicts.monitor import MonitorConfig, analyse
-from rankinv.verdicts.stage2 import STAGE2_RULES
-
-
-def doom_words(rule: str) -> str:
-    """What the doom score of ``rule`` is, in words (higher = less worth continuing)."""
-    desc = STAGE2_RULES[rule].description if rule in STAGE2_RULES else rule
-    return (
-        f"the doom score is rule {rule}'s score at the sweep's common step: {desc}; higher "
-        "means less worth continuing, and the runs are ranked by it"
-    )
-
+from rankinv.verdicts.monitor_report import MonitorResult
+from rankinv.verdicts.words import monitor as words
 
 #: A sweep is compared from this common step on (the paper's reference step): before it,
 #: every rule's window is too short for a ranking to mean anything.
 MIN_SWEEP_STEP = 10
 
 
-def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> dict:
+@dataclass(frozen=True)
+class SweepRun:
+    """One run of a sweep: its own result at the sweep's common step (``result``), the
+    sweep's verdict on it, its rank by doom score among the ``n_ranked`` runs with signal
+    and a computable score (None: not ranked), and the compute a stop saves."""
+
+    log: str
+    result: MonitorResult
+    verdict: str
+    rank: int | None
+    n_ranked: int
+    compute_saved: float
+
+    @property
+    def score(self) -> float | None:
+        """The doom score at the common step (higher = less worth continuing)."""
+        return self.result.doom_score
+
+    @property
+    def own_verdict(self) -> str:
+        return self.result.verdict
+
+    def to_json(self, keep: float) -> dict:
+        reasons = self.result.reasons
+        why = words.sweep_why(
+            self.verdict, self.own_verdict, self.rank, self.n_ranked, self.score, keep,
+            self.result.no_signal is not None,
+        )  # fmt: skip
+        return {
+            "log": self.log,
+            "verdict": self.verdict,
+            "rank": self.rank,
+            "score": self.score,
+            "state": self.result.state,
+            "compute_saved": self.compute_saved,
+            "own_verdict": self.own_verdict,
+            "why": why,
+            "reason": reasons[0],
+            "reasons": reasons,
+        }
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A sweep judged at its common ``step`` by ``rule``: the best ``keep`` share of the runs
+    with signal continue; ``compute_saved``: the mean share of the planned compute saved."""
+
+    step: int
+    rule: str
+    keep: float
+    runs: list[SweepRun]
+    compute_saved: float
+
+    def to_json(self) -> dict:
+        return {
+            "step": self.step,
+            "rule": self.rule,
+            "doom_score": words.doom_words(self.rule),
+            "keep": self.keep,
+            "runs": [r.to_json(self.keep) for r in self.runs],
+            "compute_saved": self.compute_saved,
+        }
+
+
+def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> SweepResult:
     """Several runs of one sweep judged against each other at their common step (the
     earliest last step): runs with no signal stop; of the rest, ranked by the rule's doom
     score over [ref, common step], the worst ``1 - keep`` stop (successive halving)."""
@@ -50,7 +105,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
         )
     # each run keeps its own planned total (--planned-steps, else its log's max_steps)
     at = MonitorConfig(**{**asdict(cfg), "ref_step": ref, "check_step": common})
-    runs = []
+    judged = []
     for name, lg in read:
         cut = logs.RunLog(
             lg.source,
@@ -60,58 +115,23 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> d
             lg.issues,
             lg.logging_steps,
         )
-        rep = analyse(cut, at)
-        runs.append({"log": name, "report": rep, "score": rep["doom_score"]})
-    live = [r for r in runs if not r["report"]["state"].startswith("no_signal")]
-    scored = sorted((r for r in live if r["score"] is not None), key=lambda r: r["score"])
+        judged.append((name, analyse(cut, at)))
+    # runs with signal and a score, least doomed first (a stable sort: ties keep their order)
+    scores = [r.doom_score if r.no_signal is None else None for _, r in judged]
+    scored = sorted((i for i, s in enumerate(scores) if s is not None), key=lambda i: scores[i])
     n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
-    while 0 < n_keep < len(scored) and scored[n_keep]["score"] == scored[n_keep - 1]["score"]:
+    while 0 < n_keep < len(scored) and scores[scored[n_keep]] == scores[scored[n_keep - 1]]:
         n_keep += 1  # a tie at the boundary is kept: the order the logs were given decides nothing
-    for i, r in enumerate(scored):
-        r["rank"] = i + 1
-        r["verdict"] = "continue" if i < n_keep else "stop"
-        side = "better" if i < n_keep else "worse"
-        r["why"] = (
-            f"doom score {r['score']:+.3f}, rank {i + 1} of {len(scored)} (1 = least doomed): "
-            f"in the {side} {keep:.0%} of the sweep"
-            if i < n_keep
-            else f"doom score {r['score']:+.3f}, rank {i + 1} of {len(scored)} (1 = least "
-            f"doomed): outside the best {keep:.0%} of the sweep"
-        )
-    for r in runs:
-        own = r["report"]["verdict"]
-        if r["report"]["state"].startswith("no_signal"):
-            r["rank"], r["verdict"] = None, "stop"
-            r["why"] = "no signal, a fact of its log"
-        elif r["score"] is None:
-            r["rank"], r["verdict"] = None, "continue"
-            r["why"] = "its rule cannot be computed on its log: not ranked"
-        if r["verdict"] != own:
-            r["why"] += f"; judged alone its own verdict would be {own}: the sweep " + (
-                "stops it relative to the others" if r["verdict"] == "stop" else "keeps it"
-            )
-        plan, done = r["report"]["planned_steps"], r["report"]["steps_done"]
-        r["compute_saved"] = (plan - done) / plan if r["verdict"] == "stop" else 0.0
-    rule = next((r["report"]["rule_used"] for r in runs if r["report"]["rule_used"]), cfg.rule)
-    return {
-        "step": common,
-        "rule": rule,
-        "doom_score": doom_words(rule),
-        "keep": keep,
-        "runs": [
-            {
-                "log": r["log"],
-                "verdict": r["verdict"],
-                "rank": r["rank"],
-                "score": r["score"],
-                "state": r["report"]["state"],
-                "compute_saved": r["compute_saved"],
-                "own_verdict": r["report"]["verdict"],
-                "why": r["why"],
-                "reason": r["report"]["reasons"][0],
-                "reasons": r["report"]["reasons"],
-            }
-            for r in runs
-        ],
-        "compute_saved": float(np.mean([r["compute_saved"] for r in runs])),
-    }
+    rank = {i: k + 1 for k, i in enumerate(scored)}
+    runs = []
+    for i, (name, r) in enumerate(judged):
+        if r.no_signal is not None:
+            verdict = "stop"
+        elif i not in rank:
+            verdict = "continue"  # its rule cannot be computed: not ranked
+        else:
+            verdict = "continue" if rank[i] <= n_keep else "stop"
+        saved = (r.planned_steps - r.steps_done) / r.planned_steps if verdict == "stop" else 0.0
+        runs.append(SweepRun(name, r, verdict, rank.get(i), len(scored), saved))
+    rule = next((r.rule_used for _, r in judged if r.rule_used), cfg.rule)
+    return SweepResult(common, rule, keep, runs, float(np.mean([r.compute_saved for r in runs])))

@@ -1,0 +1,412 @@
+"""A stage-2 decision in words (:func:`reasons`), in the order a reader needs them: held-out
+coverage first where the log has evaluations; the no-signal fact (with the rule's words "for
+reference") or the rule and the informative floor; what the log cannot measure; where the
+judged window stands; what the verdict rests on (assumed quantities, the logging interval);
+the compute a stop saves. :func:`basis`: what a report's verdict rests on, from its JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from rankinv.verdicts import logs, panels, stage2
+from rankinv.verdicts.coverage import TEST_NAME, Coverage
+from rankinv.verdicts.mechanical import NoSignal
+from rankinv.verdicts.monitor_decision import MonitorDecision
+from rankinv.verdicts.monitor_rules import RuleVerdict, shown_value, stops_when
+from rankinv.verdicts.rules import stage2_accuracy_note
+
+
+def reasons(d: MonitorDecision) -> list[str]:
+    """Every reason of a decision, in order (see the module docstring)."""
+    run = d.run
+    said = [rule_words(d.rule, d), *floor_words(d)]
+    if d.no_signal is not None:
+        out = [no_signal_words(d)] + [f"for reference, {r}" for r in said]
+    else:
+        out = said + _skipped_check(d)
+    out += _not_measurable(run.derived)
+    cov = coverage_words(d.coverage)
+    if cov is not None:
+        out.insert(0, cov)
+    return out + _window_notes(d) + _rests_on(d) + _saved(d)
+
+
+# ---------------------------------------------------------------- the rule
+def rule_words(rv: RuleVerdict, d: MonitorDecision) -> str:
+    """The rule's verdict, the quantity it read against its levels, and its accuracy."""
+    rule = rv.rule_used
+    if rv.status == "cannot_run":
+        return _cannot_run(rv)
+    if rv.status == "too_early":
+        return (
+            f"rule {rule}: not enough steps to judge yet (it judges steps {rv.ref} to "
+            f"{rv.check_step}; the last logged step is {d.run.last}); continue for now"
+        )
+    if rv.status == "not_computable":
+        text = f"rule {rule}: not computable on steps {rv.ref}-{rv.check} yet"
+    else:
+        head = f"rule {rule}"
+        if rv.on_bound:
+            head += f" on a bound ({d.run.derived.bound_words})"
+        text = f"{head}: {_judged(rv, d)}; {rv.verdict} ({stage2_accuracy_note(rule)})"
+    if rv.fell_back:
+        need = ", ".join(stage2.STAGE2_RULES[rv.rule_asked].needs)
+        text += f" [the log has no {need} for rule {rv.rule_asked}: fell back to {rule}]"
+    return text
+
+
+def _cannot_run(rv: RuleVerdict) -> str:
+    need = ", ".join(stage2.STAGE2_RULES[rv.rule_asked].needs)
+    why = (
+        " (its upper bound from the mean reward is above the rule's levels: it decides nothing)"
+        if rv.bound_continues
+        else ""
+    )
+    return (
+        f"rule {rv.rule_asked} cannot run: it needs {need}, which the log lacks or cannot "
+        f"measure{why}, and no eligible calibrated rule can be computed on its columns "
+        "(reward_slope is not scale-free; paper_min needs a worst-token entropy column); "
+        "continue, undetermined"
+    )
+
+
+def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
+    """What the rule read over its window, against its stop level (and watch level)."""
+    rule, score, ref, check = rv.rule_used, rv.score, rv.ref, rv.check
+    trace = d.run.trace
+    if rv.on_bound:
+        trace = replace(trace, informative=d.run.derived.bound)
+    stop_cmp = stage2.compare(shown_value(rule, score), shown_value(rule, rv.threshold))
+    col = getattr(trace, stage2.STAGE2_RULES[rule].needs[-1])
+    span = stage2.span_words(trace, col, ref, check)
+    window = f"over {span}"
+    if rule in ("paper", "paper_min"):
+        what = "worst-token" if rule == "paper_min" and trace.min_entropy is not None else "mean"
+        text = (
+            f"{what} entropy {'fell' if score >= 0 else 'rose'} {abs(score):.0%} {window}: "
+            + stop_cmp.words("the drop", "the stop threshold", ".0%")
+        )
+    elif rule == "reward_gain":
+        text = f"the mean reward gained {-score:+.0%} of its headroom {window}: " + stop_cmp.words(
+            "the gain", "the stop level", "+.0%"
+        )
+    elif rule == "reward_z":
+        text = (
+            f"the mean reward changed by {-score:+.1f} standard errors {window}: "
+            + stop_cmp.words("the change", "the stop level", "+.1f")
+        )
+    elif rule == "informative":
+        lo = check - max(1, int(round(0.25 * (check - ref))))
+        text = stop_cmp.words(
+            "the informative-group fraction" + ("'s upper bound" if rv.on_bound else ""),
+            "the stop level",
+            ".2f",
+            f" over {stage2.span_words(trace, col, lo, check)} (the last quarter of the judged "
+            f"{span})",
+        )
+    elif rule == "reward_edge":
+        lo, hi = trace.reward_range
+        pos = rv.reward_position
+        side = "minimum" if pos < 0.5 else "maximum"
+        text = (
+            f"the mean reward {lo + pos * (hi - lo):.3f} over the last quarter of {span} is "
+            f"{min(pos, 1 - pos):.1%} of its range from its {side}: "
+            + stop_cmp.words("0.5 - that share", "the stop level", ".3f")
+            + f" (stop within {stage2.BASELINE_EDGE:.0%} of an edge; a free baseline)"
+        )
+    elif rule == "reward_trend":
+        text = (
+            f"the mean reward rose by {-score:+.3f} of its range over the last half of {span}: "
+            + stop_cmp.words("the rise", "the stop level", "+.3f")
+            + " (a free baseline)"
+        )
+    elif rule == "combined":
+        text = (
+            f"(informative fraction - 1) + the reward's gain as a share of its headroom {window}: "
+            + stop_cmp.words("the sum", "the stop level", "+.2f")
+        )
+    elif stops_when(rule) == "below":
+        what = "mean reward" if rule == "reward_slope" else "informative-group fraction"
+        text = f"the {what} changed by {-score:+.3f} {window}: " + stop_cmp.words(
+            "the change", "the stop level", "+.3f"
+        )
+    else:
+        text = f"{stage2.STAGE2_RULES[rule].description} {window}: " + stop_cmp.words(
+            "the score", "the stop threshold"
+        )
+    return text + _watch_words(rv, d)
+
+
+def _watch_words(rv: RuleVerdict, d: MonitorDecision) -> str:
+    """Why a watch: a stop before the check step, or the quantity past the watch level."""
+    if rv.verdict != "watch":
+        return ""
+    if rv.stop_side == stops_when(rv.rule_used) and not rv.reached:
+        return "; a stop before the check step is a provisional watch"
+    rule = rv.rule_used
+    fmt = {"paper": ".0%", "paper_min": ".0%", "informative": ".2f"}.get(rule, "+.3f")
+    of = f"{d.config.watch_fraction:g} of the stop threshold" if rule == "paper" else "calibrated"
+    level = f"the watch level {stage2.format_value(shown_value(rule, rv.watch_threshold), fmt)}"
+    return f"; it is {rv.watch_side} {level} ({of}), hence watch"
+
+
+# ---------------------------------------------------------------- the informative floor
+def floor_words(d: MonitorDecision) -> list[str]:
+    """The informative share against its floor, its trend, and whether it raised a watch;
+    or that the share is unknown (no column, no bound)."""
+    run, fl = d.run, d.floor
+    trace, derived = run.trace, run.derived
+    if trace.informative is None:
+        if derived is None or derived.bound is None:
+            wanted = d.config.zero_std_key or " / ".join(logs.COLUMNS["zero_std"])
+            return [f"informative fraction unknown: the log has no column {wanted}"]
+        return []
+    if fl.fraction is None:
+        return []
+    a, b = fl.window
+    where = f"step {a}" if a == b else f"steps {a}-{b}"
+    src = f" ({derived.source})" if derived is not None and derived.source else ""
+    msg = fl.comparison.words(
+        f"the informative-group fraction{src}",
+        f"the floor 1 - f_g(p*) at {run.g.words}:",
+        ".2f",
+        f" over {where} (the log's latest steps)",
+    )
+    change = fl.change_per_100
+    if change is not None:
+        fitted = stage2.span_words(trace, trace.informative, d.rule.ref, run.last)
+        msg += (
+            f"; {stage2.trend_word(change)} ({stage2.format_value(change, '+.3f')} per 100 "
+            f"steps, fitted over {fitted})"
+        )
+    if fl.raised:
+        msg += ": below the floor and falling, hence watch"
+    return [msg]
+
+
+# ---------------------------------------------------------------- no signal
+#: The no-signal states in words; "stranded" and "saturated" say "every sample" only when
+#: the mean reward is exactly at its edge (``NoSignal.at_edge``).
+_STATE_WORDS = {
+    "mixed": "mixed: every group is all-pass or all-fail with the reward between the edges "
+    "(some prompts solved in every sample, the rest failed in every sample)",
+}
+
+
+def state_words(ns: NoSignal) -> str:
+    """What the no-signal state says of the prompts, true to the mean reward: "every sample
+    fails" only at a reward of exactly its minimum, else "almost every" with the reward."""
+    lo, hi = ns.reward_range
+    if ns.state == "stranded":
+        if ns.at_edge:
+            return "stranded: the reward is at its minimum, every sample fails"
+        return (
+            f"stranded: almost every sample fails: mean reward {ns.reward:.3f} (the minimum "
+            f"is {lo:g})"
+        )
+    if ns.state == "saturated":
+        if ns.at_edge:
+            return "saturated: the reward is at its maximum, the training prompts are solved"
+        return (
+            f"saturated: almost every sample passes: mean reward {ns.reward:.3f} (the maximum "
+            f"is {hi:g})"
+        )
+    return _STATE_WORDS.get(ns.state, "the log has no reward to say whether solved or failed")
+
+
+def no_signal_words(d: MonitorDecision) -> str:
+    """The no-signal fact: the zero-std share against its level, the gradient it leaves, the
+    state; on a bound of the share (from the mean reward) said so."""
+    ns, bound, derived = d.no_signal, d.no_signal_on_bound, d.run.derived
+    what = state_words(ns)
+    if ns.state == "unknown" and derived is not None and derived.dynamic_sampling:
+        what = (
+            "whether solved or failed is not measurable: the logged reward averages the kept "
+            "groups only"
+        )
+    a, b = ns.window
+    name = "the zero-std group share" if not bound else "the zero-std group share's lower bound"
+    how = "" if not bound else " (derived from the mean reward, pass/fail rewards)"
+    return (
+        f"no signal (a fact of the log{how}, whatever the rule): "
+        + ns.comparison.words(name, "the no-signal level", ".2f", f" over steps {a}-{b}")
+        + f", so the policy gradient is (nearly) zero with beta = 0; {what}; stop"
+    )
+
+
+def _skipped_check(d: MonitorDecision) -> list[str]:
+    """On a log without a zero-std share: that the no-signal check was skipped, and the
+    configuration line that would log the share."""
+    run = d.run
+    derived, trainer = run.derived, run.log.trainer
+    if run.trace.informative is not None:
+        return []
+    how = (
+        f"; its upper bound, {derived.bound_words}, is above the no-signal level"
+        if derived is not None and derived.bound is not None
+        else ""
+    )
+    out = [f"no-signal check skipped: the log ({trainer}) has no zero-std share{how}"]
+    if derived is not None and derived.config_line:
+        out.append(f"to log the zero-std share ({trainer}): {derived.config_line}")
+    return out
+
+
+def _not_measurable(derived) -> list[str]:
+    """What the trainer's metrics leave unmeasurable (dynamic sampling drops groups)."""
+    if derived is not None and derived.dynamic_sampling:
+        return [
+            f"dynamic sampling ({derived.dynamic_sampling}): not measurable here: "
+            + "; ".join(derived.not_measurable)
+        ]
+    if derived is not None and derived.not_measurable:
+        return ["not measurable here: " + "; ".join(derived.not_measurable)]
+    return []
+
+
+# ---------------------------------------------------------------- coverage
+def coverage_words(cov: Coverage | None) -> str | None:
+    """The coverage rule in words: fell beyond its noise (stop, the step to keep), not
+    fallen, or not testable without standard errors; None without evaluations."""
+    if cov is None:
+        return None
+    at = f"held-out pass@{cov.k} ({cov.key})"
+    best = f"its best {cov.best_value:.3f} at step {cov.best_step}"
+    if cov.ses is None:
+        return (
+            f"coverage: {at} is {cov.values[-1]:.3f} at step {cov.steps[-1]}, {best}; the log "
+            f"has no {cov.key}_se column, so whether it fell beyond its noise is not tested "
+            "(the evaluation callback logs it)"
+        )
+    test = (
+        f"{TEST_NAME} (z* = {cov.z_crit:.2f} over the {cov.planned_looks} planned "
+        f"looks): a false stop in at most {cov.alpha:.0%} of runs that keep their coverage"
+    )
+    if cov.fell:
+        return (
+            f"coverage: {at} fell from an earlier evaluation by more than its noise at step "
+            f"{cov.fell_at} ({test}); stop and keep the checkpoint of step {cov.keep_step} "
+            f"(pass@{cov.k} {cov.values[cov.steps.index(cov.keep_step)]:.3f})"
+        )
+    z = "" if cov.z_max is None else f" (largest fall z = {cov.z_max:.2f})"
+    return (
+        f"coverage: {at} {cov.values[-1]:.3f} at step {cov.steps[-1]} has not fallen from "
+        f"{best} beyond its noise{z}, {test}; the step to keep so far: {cov.best_step}"
+    )
+
+
+# ---------------------------------------------------------------- window, basis, savings
+def _window_notes(d: MonitorDecision) -> list[str]:
+    """Where the judged window stands: not reached yet (provisional), or judged short of it."""
+    rv, last = d.rule, d.run.last
+    if d.provisional:
+        judged_words = (
+            f"the rule judged {stage2.span_words(d.run.trace, rv.judged_col, rv.ref, rv.check)} "
+            "(reference step to the last logged step)"
+            if rv.judged_col is not None
+            else "the rule has not judged yet"
+        )
+        return [
+            f"provisional: the check step {rv.check_step} ({rv.window_src}) is not reached "
+            f"(last logged step {last}); {judged_words}"
+        ]
+    if d.no_signal is None and rv.check < rv.check_step and rv.judged_col is not None:
+        return [
+            f"judged at step {rv.check}, the log's last step, {rv.check_step - rv.check} short "
+            f"of the check step {rv.check_step}"
+        ]
+    return []
+
+
+def _rests_on(d: MonitorDecision) -> list[str]:
+    """The assumed quantities (and any range the data contradicted), the logging interval."""
+    g, rng, pl, iv = d.assumptions
+    out = []
+    assumed = [a for a in (g, rng, pl) if a.source == "assumed" or "outside" in a.words]
+    if assumed:
+        words = [f"planned steps {a.value} {a.words}" if a is pl else a.words for a in assumed]
+        out.append("rests on: " + "; ".join(words))
+    if iv.value["steps"] > 1:
+        out.append(f"the log holds {iv.words}")
+    return out
+
+
+def _saved(d: MonitorDecision) -> list[str]:
+    """What a stop now saves, in steps and as a share of the planned RL compute."""
+    if d.verdict != "stop":
+        return []
+    run = d.run
+    last, planned, done = run.last, run.planned, run.done
+    if run.pl.source == "log" and run.log.finished and run.log.max_steps is None:
+        return [f"the run finished at step {last}: stopping saves nothing now"]
+    counted = f" ({done} steps done, counted from step 0)" if done != last else ""
+    return [
+        f"stopping now (step {last}{counted} of {planned} planned, {run.planned_src}) "
+        f"saves {planned - done} steps, {d.compute_saved:.1%} of the RL compute"
+    ]
+
+
+def basis(rep: Mapping) -> str:
+    """What a report's verdict rests on, in words, from its JSON (the CLI and report.md)."""
+    used = rep.get("rule_used")
+    decided = rep.get("decided_by")
+    if decided == "coverage":
+        what = "held-out coverage fell beyond its noise"
+        best = rep.get("best_coverage_step")
+        what += "" if best is None else f"; keep step {best}"
+    elif decided == "informative_floor":
+        what = f"the informative-group share below its floor and falling (rule {used}: continue)"
+    elif rep.get("state", "signal").startswith("no_signal"):
+        what = f"no signal: {rep['state'].split(':', 1)[1]}, a fact of the log"
+    elif rep.get("rule_on_bound"):
+        what = f"rule {used} on an upper bound of the informative share from the mean reward"
+    elif used in ("paper", "paper_min"):
+        what = f"rule {used}; signal: {rep['entropy_signal']}"
+    elif used:
+        sig = rep.get("signal") or {}
+        what = f"rule {used}; signal: {sig.get('name', '?')} ({panels.signal_source(sig)})"
+    else:
+        what = "no rule computable on this log"
+    prov = "provisional: the check step is not reached; " if rep.get("provisional") else ""
+    return prov + what
+
+
+# ---------------------------------------------------------------- sweeps
+def doom_words(rule: str) -> str:
+    """What the doom score of ``rule`` is, in words (higher = less worth continuing)."""
+    desc = stage2.STAGE2_RULES[rule].description if rule in stage2.STAGE2_RULES else rule
+    return (
+        f"the doom score is rule {rule}'s score at the sweep's common step: {desc}; higher "
+        "means less worth continuing, and the runs are ranked by it"
+    )
+
+
+def sweep_why(
+    verdict: str,
+    own: str,
+    rank: int | None,
+    n_ranked: int,
+    score: float | None,
+    keep: float,
+    no_signal: bool,
+) -> str:
+    """Why a sweep continues or stops one run: its rank by doom score against the share
+    kept, or no signal, or a score its log cannot give; and where that overrides the run's
+    own verdict."""
+    if no_signal:
+        why = "no signal, a fact of its log"
+    elif rank is None:
+        why = "its rule cannot be computed on its log: not ranked"
+    else:
+        where = (
+            f"in the better {keep:.0%} of the sweep"
+            if verdict == "continue"
+            else f"outside the best {keep:.0%} of the sweep"
+        )
+        why = f"doom score {score:+.3f}, rank {rank} of {n_ranked} (1 = least doomed): {where}"
+    if verdict != own:
+        why += f"; judged alone its own verdict would be {own}: the sweep " + (
+            "stops it relative to the others" if verdict == "stop" else "keeps it"
+        )
+    return why

@@ -1,0 +1,86 @@
+"""A probe's stage-1 verdict in words (:func:`reasons`: the mechanical fact first, the
+calibrated signal against its threshold, the probe's size, the p* picture, the paper's
+screen beside it), the single-checkpoint verdict alone (:func:`verdict_words`) and the
+pre-RL report's notes (:func:`prompt_note`, :data:`PRE_RL_NOTE`)."""
+
+from __future__ import annotations
+
+from rankinv.verdicts.probe_verdict import ProbeVerdict
+from rankinv.verdicts.signals import PAPER_MEDIUM_FACTOR, STAGE1_SIGNALS, Stage1Verdict
+
+#: What the pre-RL report's numbers assume (pre_rl.json's "note").
+PRE_RL_NOTE = (
+    "at the checkpoint's own p (no learning during RL modelled); stranded = every group the "
+    "prompt gets is degenerate (all fail or all pass); p from each prompt's Jeffreys "
+    "posterior given its n samples"
+)
+
+
+def verdict_words(v: Stage1Verdict) -> str:
+    """The stage-1 verdict in one line: the signal's value against its threshold (the
+    calibrated rule) or the entropy against tau_H (the paper's), and the rule's accuracy."""
+    if v.rule == "paper":
+        kind = v.signal.removeprefix("entropy_")
+        if v.value is None:
+            return "the paper's tau_H screen needs an entropy; none was measured"
+        tau = v.threshold
+        if v.risk == "high":
+            why = f"< tau_H = {tau}: entropy collapse (the paper's stage 1)"
+        elif v.risk == "medium":
+            why = f"is within {PAPER_MEDIUM_FACTOR}x of tau_H = {tau}"
+        else:
+            why = f">= {PAPER_MEDIUM_FACTOR} tau_H = {PAPER_MEDIUM_FACTOR * tau:g}"
+        return f"{kind}-token entropy {v.value:.3f} nats {why}"
+    name = v.signal
+    if v.value is None:
+        return f"stage-1 signal {name} cannot be computed from this probe"
+    desc = STAGE1_SIGNALS[name].description
+    if v.threshold is None:
+        why = f"{name} = {v.value:.3f} ({desc}); no calibrated threshold"
+    else:
+        side = "below" if (v.sign > 0) == v.past_threshold else "above"
+        why = (
+            f"{name} = {v.value:.3f} is {side} {v.threshold:.3f}, the threshold past which "
+            "simulated checkpoints were poor starts: a better rung of the same ladder ended "
+            f"higher after RL ({desc})"
+        )
+    return f"stage-1 signal {why}; {v.accuracy}"
+
+
+def reasons(pv: ProbeVerdict) -> list[str]:
+    """Every reason of a probe's verdict, in order (see the module docstring)."""
+    g, n = pv.group_size, pv.samples_per_problem
+    out = []
+    if pv.no_signal:  # what the counts show mechanically comes first
+        out.append(
+            f"no signal: every problem was all-fail or all-pass in {n} samples, so no group of "
+            f"{g} would carry a reward difference (zero advantage, zero gradient)"
+        )
+    out.append(verdict_words(pv.verdict))
+    if pv.small:
+        out.append(
+            f"small probe: {pv.n_problems} problems x {n} samples; the p-hats behind this "
+            "verdict are coarse (the calibration used 64 samples per prompt)"
+        )
+    out.append(
+        f"pass@1 {pv.pass_at_1:.3f}; p*({g}) = {pv.p_star:.3f}; {pv.frac_below_p_star:.0%} of "
+        f"problems below p* (all-fail zone), {pv.frac_above_upper_p_star:.0%} above 1 - p* "
+        f"(all-pass); {pv.informative_fraction:.0%} of groups of {g} would carry signal "
+        "(unbiased estimate)"
+    )
+    flag = pv.screen_flag
+    out.append(
+        f"the paper's screen (baseline, not the verdict): {pv.screen_kind} entropy "
+        f"{pv.screen_entropy:.3f} nats is {'below' if flag else 'above'} tau_H = {pv.tau_h} "
+        f"({'flag' if flag else 'no flag'}; calibrated on one model family)"
+    )
+    return out
+
+
+def prompt_note(n: int, c: int) -> str:
+    """A prompt's note in the pre-RL report: never solved, always solved, or nothing."""
+    if c == 0:
+        return "never solved in the probe: no group size helps until p > 0"
+    if c == n:
+        return "always solved in the probe: groups are all-pass"
+    return ""
