@@ -56,10 +56,10 @@ CONTINUE_LABEL = "improving"
 ACTIONS = {
     "improving": "continue",
     "sharpening": "stop and keep the best-coverage checkpoint: pass@1 is bought with pass@k",
-    "saturated": "keep this checkpoint and stop: the training prompts are solved (harder "
-    "prompts to go on)",
+    "saturated": "keep this checkpoint and stop: the reward sits near its maximum, most "
+    "groups pass whole (harder prompts to go on)",
     "stranded": "restart from another checkpoint or easier prompts (or a larger group size): "
-    "every sample fails",
+    "the reward sits near its minimum, most groups fail whole",
     "diverging": "lower the learning rate or roll back to the best-coverage checkpoint",
     "stalled": "stop or change the recipe: more steps buy no held-out gain",
     "undetermined": "continue, and evaluate on more held-out prompts or samples: the "
