@@ -72,6 +72,15 @@ def _load_done(path: Path, key: str) -> dict[str, list[dict]]:
     return done
 
 
+def _wanted(done: dict[str, list[dict]], samples: int) -> dict[str, list[dict]]:
+    """Each problem's records of samples 0 .. ``samples`` - 1, by number (the order samples
+    finish in, and whether a run was resumed, change nothing)."""
+    return {
+        t: sorted((r for r in recs if r["sample"] < samples), key=lambda r: r["sample"])
+        for t, recs in done.items()
+    }
+
+
 class ProbeInterrupted(KeyboardInterrupt):
     """Ctrl-C during a probe: the message says what was kept and how to resume."""
 
@@ -191,7 +200,7 @@ def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_templat
     mine = range(len(tasks)) if problems is None else sorted(set(problems))
     run.only = None if problems is None else frozenset(mine)
     t0 = time.perf_counter()
-    kept_before = sum(min(cfg.samples, len(run.done.get(t.task_id, []))) for t in tasks)
+    kept_before = sum(len(v) for v in _wanted(run.done, cfg.samples).values())
     try:
         _sample_and_check(run, progress)  # stages 1 and 2, overlapped
         eng.close()  # the sampling backend's memory is freed before any scoring
@@ -220,7 +229,8 @@ def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_templat
     if problems is not None:
         return {"probe_run": info}
     task_ids = [t.task_id for t in tasks]
-    result = summarise(task_ids, run.done, prompt_h, cfg.plan(len(tasks)), cfg, info, pre_rl)
+    records = _wanted(run.done, cfg.samples)
+    result = summarise(task_ids, records, prompt_h, cfg.plan(len(tasks)), cfg, info, pre_rl)
     result.save(out_dir)
     return {**result.summary, "setup": result.setup.to_json()}
 
