@@ -20,7 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from rankinv._io import read_jsonl, write_json
+from rankinv._io import read_jsonl, write_json, write_text
 from rankinv.errors import InputNotFound, UserError
 from rankinv.records import Plan
 
@@ -165,12 +165,13 @@ class ProbeResult:
 
     def save(self, out_dir: str | Path) -> Path:
         """Write pre_rl.json (when there is a report), problems.jsonl, then
-        validate_summary.json (with the setup) into ``out_dir``."""
+        validate_summary.json (with the setup) into ``out_dir``, each atomically (a failed
+        or killed write leaves the file it replaces whole)."""
         d = Path(out_dir)
         d.mkdir(parents=True, exist_ok=True)
         if self.pre_rl is not None:
             write_json(d / PRE_RL, self.pre_rl)
-        (d / PROBLEMS).write_text("".join(json.dumps(p) + "\n" for p in self.problems))
+        write_text(d / PROBLEMS, "".join(json.dumps(p) + "\n" for p in self.problems))
         write_json(d / SUMMARY, {**self.summary, "setup": self.setup.to_json()})
         self.dir = d
         return d
