@@ -79,6 +79,9 @@ def test_one_model_goes_to_out_several_to_subdirectories(tmp_path):
     assert [(j.model, j.out) for j in one] == [("m/a", str(tmp_path))]
     two = plan_jobs(["m/a", "m/b"], tmp_path, template(engine="hf"))
     assert [j.out for j in two] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert [j.name for j in two] == ["a", "b"] and one[0].name is None  # the probes' names
+    runs = plan_jobs(["r1/final", "r2/final"], tmp_path, template(record_path=True))
+    assert [j.name for j in runs] == ["r1-final", "r2-final"] and runs[0].record_path
     assert all(j.cfg is CFG and j.engine == "hf" for j in two)
     with pytest.raises(UserError, match="given twice"):
         plan_jobs(["m/a", "m/a"], tmp_path, template())

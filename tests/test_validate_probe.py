@@ -87,6 +87,28 @@ def test_probe_over_io_tasks_with_pre_rl_report(tmp_path):
     assert rep["draws_per_prompt"] == 5.0 and s["pre_rl"]["frac_never_solved"] == 0.5
 
 
+def test_a_probe_names_its_checkpoint_by_folder_and_its_path_only_when_asked(tmp_path):
+    """The setup, the summary and every sample name the checkpoint by its folder's name (or
+    the name given, as validate gives DIR/<name>'s); ``record_path`` adds its full path."""
+    from rankinv.verdicts.probe_result import ProbeResult
+
+    cfg = ProbeConfig(benchmark=str(io_bench(tmp_path)), samples=4, group_size=4, workers=1)
+    ckpt = tmp_path / "runs" / "sft-d4" / "checkpoint-500"
+    for out, kw in (("plain", {}), ("named", {"name": "sft-d4-checkpoint-500"}),
+                    ("path", {"record_path": True})):  # fmt: skip
+        run_probe(str(ckpt), cfg, tmp_path / out, engine=FixedEngine(), progress=False,
+                  entropy_mode="rollout", **kw)  # fmt: skip
+    texts = {out: "".join(f.read_text() for f in sorted((tmp_path / out).iterdir()) if
+                          f.is_file()) for out in ("plain", "named", "path")}  # fmt: skip
+    plain, named, path = (ProbeResult.load(tmp_path / d) for d in ("plain", "named", "path"))
+    assert plain.name == plain.summary["model"] == "checkpoint-500"
+    assert named.name == "sft-d4-checkpoint-500" and path.name == "checkpoint-500"
+    runs = str(tmp_path / "runs")
+    assert plain.setup.model_path is None and runs not in texts["plain"]
+    assert runs not in texts["named"] and runs in texts["path"]
+    assert path.setup.model_path == str(ckpt.resolve())
+
+
 def test_rank_refuses_probes_of_engines_with_other_end_tokens(tmp_path):
     """Each probe records the end tokens its engine stopped on; `rank` names the difference."""
     from rankinv.verdicts.rank import rank
@@ -159,7 +181,10 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
         24,
         3,
     )
-    assert setup.engine == "hf" and setup.model == str(model_dir)
+    assert setup.engine == "hf" and setup.model == Path(model_dir).name
+    assert setup.model_path is None  # the folder's name only: no path of this machine
+    for f in ("validate_summary.json", "problems.jsonl", "samples.jsonl"):
+        assert str(Path(model_dir).parent) not in (out / f).read_text(), f
     assert setup.end_tokens == HFEngine(model_dir).end_tokens
     lines = (out / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 24

@@ -50,7 +50,10 @@ SAMPLED_ALIKE = (
 
 @dataclass(frozen=True)
 class ProbeSetup:
-    """What a probe was run with: the model, the task set, the sampling and the planned RL."""
+    """What a probe was run with: the model, the task set, the sampling and the planned RL.
+    ``model`` names the checkpoint (its folder's name or Hub id; probes made before
+    2026-12 recorded its path); ``model_path`` is its full path, where the user asked for it
+    (``validate --record-path``)."""
 
     model: str
     revision: str | None = None
@@ -71,6 +74,7 @@ class ProbeSetup:
     batch_prompts: int | None = None
     n_prompts: int | None = None
     version: str | None = None
+    model_path: str | None = None
 
     def plan(self) -> Plan:
         """The planned GRPO run this probe was screened for; fields it did not record take
@@ -146,7 +150,7 @@ class ProbeResult:
 
     @property
     def name(self) -> str:
-        """The checkpoint's name as shown to the user: the model path."""
+        """The checkpoint's name as shown to the user (the setup's ``model``)."""
         return self.setup.model
 
     @property
