@@ -48,7 +48,7 @@ import numpy as np
 
 from rankinv.errors import InputNotFound, UserError
 from rankinv.verdicts import simulated_run
-from rankinv.verdicts.tables import MISSING_TOKENS, read_csv_records
+from rankinv.verdicts.tables import read_csv_records
 
 #: Per quantity, the metric names looked for, in order. TRL: entropy, frac_reward_zero_std,
 #: reward; verl: actor/entropy, critic/score/mean (verl logs no zero-std share); OpenRLHF
@@ -160,6 +160,8 @@ def _finite(x) -> float | None:
 def _text_value(v) -> bool:
     """A logged value that is neither a number (NaN and inf included, as JSON and CSV can
     write them) nor a missing-value token: text where a metric was expected."""
+    from rankinv.verdicts.tables import MISSING_TOKENS
+
     if v is None or isinstance(v, bool | int | float):
         return False
     if isinstance(v, str) and (v.strip() == "" or v.strip().lower() in MISSING_TOKENS):
@@ -360,12 +362,11 @@ def trace(
     zero_std_key: str | None = None,
     reward_key: str | None = None,
     reward_range: tuple[float, float] = (0.0, 1.0),
-    source: str | None = None,
+    source: str | None = None,  # names the log in an error about a forced column's text
 ):
     """(stage2.Trace, keys): the columns the rules read, and the metric name each came from
     (None where the log lacks it). ``records`` are merged per step (``merge_by_step``);
-    the ``*_key`` arguments force a name (a forced name that is not logged, or that holds
-    text, raises; ``source`` names the log in that message)."""
+    the ``*_key`` arguments force a name (a forced name that is not logged raises)."""
     from rankinv.verdicts.stage2 import Trace
 
     keys = {
