@@ -73,7 +73,8 @@ class Request:
     ``seed`` seeds this prompt's draws. The HF engine draws sample j from a stream keyed by
     (seed, j) alone, so the missing samples a resumed probe asks for are those an
     uninterrupted run drew; vLLM draws a request's n samples from one stream, seeded by
-    ``seed`` (by (seed, first number) when the numbers do not start at 0)."""
+    ``seed`` for samples 0 .. n - 1 and by (seed, first number) otherwise (a resumed rest
+    is other draws, never copies of the first)."""
 
     prompt_ids: tuple[int, ...]
     n: int = 1
@@ -94,6 +95,11 @@ class Request:
     def sample_numbers(self) -> tuple[int, ...]:
         """The numbers of its n samples."""
         return tuple(range(self.n)) if self.numbers is None else tuple(self.numbers)
+
+    @property
+    def first_draws(self) -> bool:
+        """Whether it asks for samples 0 .. n - 1 (a problem's first request)."""
+        return self.sample_numbers == tuple(range(self.n))
 
 
 class Engine(Protocol):

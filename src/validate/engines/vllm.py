@@ -147,7 +147,7 @@ class VLLMEngine:
 
         return SamplingParams(
             n=req.n,
-            seed=req.seed if req.numbers is None else row_key(req.seed, req.numbers[0]) >> 33,
+            seed=req.seed if req.first_draws else row_key(req.seed, req.numbers[0]) >> 33,
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_new_tokens,
