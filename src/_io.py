@@ -1,5 +1,5 @@
-"""Saving results: one atomic JSON writer and one JSONL appender, used by every layer, and
-the one-writer lock of an output folder.
+"""Saving results: one atomic file writer (JSON or text) and one JSONL appender, used by
+every layer, and the one-writer lock of an output folder.
 
 Imports nothing of rankinv but its errors, so any layer may import it (it sits below
 theory).
@@ -41,19 +41,29 @@ def json_default(obj: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> Path:
-    """Write ``obj`` as JSON atomically: a temporary file beside it, fsync, then a rename.
+    """Write ``obj`` as JSON atomically (:func:`write_text`)."""
+    return write_text(path, json.dumps(obj, indent=indent, default=json_default))
 
-    An interrupted write leaves the previous file (or none), never half of one, so a run
-    that resumes from the file never reads a truncated record.
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` atomically: a temporary file beside it, fsync, then a rename.
+
+    An interrupted or failed write (a kill, a full disk) leaves the previous file (or none),
+    never half of one, so a run that resumes from the file never reads a truncated record;
+    the temporary file of a failed write is removed.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(json.dumps(obj, indent=indent, default=json_default))
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
+    try:
+        with open(tmp, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -75,6 +75,42 @@ def test_bad_input_exits_2_with_one_line(args, needle):
     assert needle in lines[0]
 
 
+def _trl_state(reward) -> str:
+    steps = [{"step": s, "reward": reward if s == 3 else 0.4, "frac_reward_zero_std": 0.3,
+              "entropy": 0.5} for s in range(1, 41)]  # fmt: skip
+    return json.dumps({"log_history": steps, "max_steps": 100, "logging_steps": 1})
+
+
+#: (file name, its text, the command's arguments before the file, what the line says)
+BAD_FILES = [
+    ("trainer_state.json", _trl_state("high"), ["monitor"],
+     "trainer_state.json: column 'reward' holds text ('high' at step 3), not a number"),
+    ("log.csv", "step,reward,frac_reward_zero_std\n1,0.2,0.5\n2,good,0.5\n", ["monitor"],
+     "log.csv: column 'reward' holds text ('good' at step 2)"),
+    ("log.jsonl", '{"step": 1, "score": "high", "entropy": 0.4}\n',
+     ["monitor", "--reward-key", "score"], "column 'score' holds text ('high' at step 1)"),
+    ("empty.json", "", ["monitor"], "empty.json is empty: no logged steps yet"),
+    ("empty.json", "", ["rank"], "empty.json is empty: give the directory `rankinv validate`"),
+    ("eval_results.json", " \n", ["rank"], "eval_results.json is empty: give the directory"),
+    ("broken.json", '{"eval": ', ["rank"], "broken.json is not valid JSON"),
+    ("empty.json", "", ["compare"], "empty.json is empty; pass a CSV or JSON file of checkpoints"),
+    ("population.json", '{"a": 1}\n', ["calibrate", "--population"],
+     "--population {path} is a file; give quick, full or the directory"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,text,args,needle", BAD_FILES)
+def test_bad_files_exit_2_with_one_line_naming_them(tmp_path, name, text, args, needle):
+    """A log whose metric column holds text, an empty file, and a file where a folder is
+    expected: one line naming the file (and the column and value), exit status 2."""
+    path = tmp_path / name
+    path.write_text(text)
+    out = run_cli(*args, str(path))
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1, out.stdout + out.stderr
+    assert needle.format(path=path) in lines[0] and str(path.name) in lines[0]
+
+
 def test_simulate_overrides_reach_the_sweep(tmp_path):
     out = run_cli(
         "simulate", "--depths", "1,8", "--seeds", "2", "-g", "4", "--rl-steps", "20",

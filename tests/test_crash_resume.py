@@ -140,6 +140,15 @@ def _bar(text: str) -> int:
     return int(counts[-1][0]) if counts else 0
 
 
+def _draws(out: Path) -> dict:
+    """Each sample's completion and verdict, keyed (task, sample)."""
+    return {
+        (r["task_id"], r["sample"]): (r["completion"], r["passed"])
+        for r in read_jsonl(out / "samples.jsonl")
+        if r.get("kind", "sample") == "sample"
+    }
+
+
 def _probe(out: Path) -> dict:
     from rankinv.verdicts.probe_result import ProbeResult
 
@@ -161,9 +170,9 @@ def tiny_model(tmp_path_factory):
 
 def test_validate_killed_and_resumed_loses_and_duplicates_nothing(tiny_model, tmp_path):
     """Every (problem, sample) once (the harness checks no key twice), nothing reported
-    written lost. A resumed probe draws its missing samples with
-    a seed of its own (rankinv.validate.probe.request_seed), so later samples, and the
-    pass rates, are other draws than an uninterrupted run's: the same setup and counts."""
+    written lost, and every sample the draw of an uninterrupted run (each is keyed by the
+    run's seed, its problem and its number: rankinv.validate.engines.draws), so the pass
+    counts are the same too."""
     args = ["--model", tiny_model, "--benchmark", "synthetic", "--limit", "12", "--samples",
             "64", "--group-size", "4", "--max-new-tokens", "48", "--batch-size", "16",
             "--workers", "1"]  # fmt: skip
@@ -183,6 +192,7 @@ def test_validate_killed_and_resumed_loses_and_duplicates_nothing(tiny_model, tm
         kills += tally.kills
         assert {k for k in _samples(out) if k[0] == "sample"} == want
         assert _probe(out) == _probe(tmp_path / "ref")
+        assert _draws(out) == _draws(tmp_path / "ref")
         if kills >= 6:
             break
     assert kills >= 6

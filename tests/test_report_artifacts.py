@@ -94,3 +94,20 @@ def test_report_on_a_folder_of_probe_folders(tmp_path):
     assert heads == [f"## Checkpoint probe: teacher-s0-d{d}" for d in (1, 2, 16)]
     assert "(teacher-s0-d2/probe.png)" in text
     assert (tmp_path / "teacher-s0-d2" / "probe.png").exists()
+
+
+def test_shipped_artifacts_name_checkpoints_by_folder_not_by_a_machines_path():
+    """issue 38: the probes, mini runs and rank results under figures/data named their
+    checkpoints by /tmp paths of the machine that made them; they name the folder now
+    (scripts/portable_checkpoint_names.py rewrote them; new probes record no path)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "figures" / "data"
+    keyed = re.compile(r'"(?:model|checkpoint|recommended|best_pre_pass_at_1)":\s*"/[^"]*"')
+    files = [p for p in root.rglob("*") if p.suffix in (".json", ".jsonl")]
+    assert len(files) > 100
+    left = [str(p.relative_to(root)) for p in files if keyed.search(p.read_text())]
+    assert not left, left[:5]
+    probe = json.loads((root / "mini/probes/teacher-s0-d8/validate_summary.json").read_text())
+    assert probe["model"] == probe["tag"]["model"] == "teacher-s0-d8"

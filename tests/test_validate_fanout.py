@@ -79,6 +79,9 @@ def test_one_model_goes_to_out_several_to_subdirectories(tmp_path):
     assert [(j.model, j.out) for j in one] == [("m/a", str(tmp_path))]
     two = plan_jobs(["m/a", "m/b"], tmp_path, template(engine="hf"))
     assert [j.out for j in two] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert [j.name for j in two] == ["a", "b"] and one[0].name is None  # the probes' names
+    runs = plan_jobs(["r1/final", "r2/final"], tmp_path, template(record_path=True))
+    assert [j.name for j in runs] == ["r1-final", "r2-final"] and runs[0].record_path
     assert all(j.cfg is CFG and j.engine == "hf" for j in two)
     with pytest.raises(UserError, match="given twice"):
         plan_jobs(["m/a", "m/a"], tmp_path, template())
@@ -189,8 +192,9 @@ def test_local_workers_share_the_cpus_for_their_sandboxes(monkeypatch, tmp_path)
 def test_a_split_checkpoint_resumes_after_a_lost_shard(ladder, tmp_path):
     """A shard that failed leaves its checkpoint unsummarised and the other shard's records
     in place; the rerun samples only the lost shard's problems and writes the probe an
-    uninterrupted split run writes; a rerun unsplit finds every sample there."""
-    jobs = plan_jobs([ladder[0]], tmp_path / "a", template())
+    uninterrupted split run writes; a rerun unsplit finds every sample there. The probe
+    names its checkpoint by folder, its path recorded only where asked (split or not)."""
+    jobs = plan_jobs([ladder[0]], tmp_path / "a", template(record_path=True))
 
     def first_only(js, us):
         return [run_inline(js, us[:1])[0], (None, RuntimeError("worker lost"))]
@@ -206,6 +210,10 @@ def test_a_split_checkpoint_resumes_after_a_lost_shard(ladder, tmp_path):
     assert ref[0]["pass_at_1"] == again[0]["pass_at_1"]
     once = run_split(jobs, 1, run_inline)
     assert once[0]["new_samples"] == 0 and once[0]["pass_at_1"] == ref[0]["pass_at_1"]
+    path = str(Path(ladder[0]).resolve())
+    assert again[0]["setup"]["model_path"] == once[0]["setup"]["model_path"] == path
+    assert ref[0]["setup"]["model_path"] is None
+    assert again[0]["setup"]["model"] == ref[0]["setup"]["model"] == Path(ladder[0]).name
 
 
 @pytest.mark.slow

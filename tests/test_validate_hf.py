@@ -12,13 +12,14 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import build_model  # noqa: E402
 
-from rankinv.validate.engines import Sampling, end_token_ids, generate  # noqa: E402
-from rankinv.validate.engines.hf import (  # noqa: E402
-    HFEngine,
-    StopChecker,
+from rankinv.validate.engines import Request, Sampling, end_token_ids, generate  # noqa: E402
+from rankinv.validate.engines.draws import (  # noqa: E402
+    row_key,
+    row_uniforms,
     sample_tokens,
     sample_with_entropy,
 )
+from rankinv.validate.engines.hf import HFEngine, StopChecker  # noqa: E402
 from rankinv.validate.scoring import full_entropy  # noqa: E402
 
 torch.set_num_threads(1)
@@ -112,6 +113,47 @@ def test_sampling_reproducible_distinct_and_counted(engine, tasks):
     assert all(g.entropies == [] for r in bare for g in r)
 
 
+@pytest.mark.parametrize("temperature,top_p", [(1.0, 1.0), (0.7, 0.9)])
+def test_a_sample_draws_alike_in_any_call_and_batch(engine, tasks, temperature, top_p):
+    """Each sample is keyed by (its prompt's seed, its number): asked for alone, among other
+    prompts' rows, in another batch size or refill order, it draws the same tokens, and the
+    engine says which sample it is (the resume of a probe rests on this)."""
+    s = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=16)
+    ids = engine.encode([tasks[i].prompt for i in (1, 2, 3)])
+
+    def draw(eng, reqs):
+        out = {}
+        for k, g in eng.sample(reqs, s):
+            assert (k, g.number) not in out
+            out[(k, g.number)] = g.token_ids
+        return out
+
+    full = draw(engine, [Request(tuple(p), 10, 50 + i) for i, p in enumerate(ids)])
+    assert len(full) == 30 and len(set(map(tuple, full.values()))) == 30
+    other = HFEngine.from_model(engine.model, engine.tokenizer, batch_size=3)
+    some = [(7, 2, 9), (0,), (4, 5, 6, 8, 1)]
+    part = draw(other, [Request(tuple(p), len(n), 50 + i, n) for i, (p, n) in
+                        enumerate(zip(ids, some, strict=True))])  # fmt: skip
+    assert part == {(k, j): full[(k, j)] for k, n in enumerate(some) for j in n}
+    other_seed = draw(engine, [Request(tuple(ids[0]), 3, 51, (7, 2, 9))])
+    assert all(other_seed[(0, j)] != full[(0, j)] for j in (7, 2, 9))
+
+
+def test_row_uniforms_are_keyed_uniform_and_independent():
+    """splitmix64 of (key, token number): the same pair, the same uniform; across pairs,
+    uniform on [0, 1) (a 10-bin chi-square) and uncorrelated between neighbouring keys
+    and steps."""
+    keys = [row_key(7, j) for j in range(2000)]
+    u = row_uniforms(keys, [3] * 2000)
+    assert np.array_equal(u, row_uniforms(keys, [3] * 2000)) and u.dtype == np.float32
+    assert 0 <= u.min() and u.max() < 1 and len(set(u.tolist())) > 1990
+    counts = np.bincount((u * 10).astype(int), minlength=10)
+    assert ((counts - 200) ** 2 / 200).sum() < 27.9  # chi-square 9 dof, p = 0.001
+    v = row_uniforms(keys, [4] * 2000)
+    assert abs(np.corrcoef(u, v)[0, 1]) < 0.1 and abs(np.corrcoef(u[1:], u[:-1])[0, 1]) < 0.1
+    assert row_key(7, 1) != row_key(8, 1) != row_key(7, 2)
+
+
 def test_stop_strings_cut_and_count(engine, tasks):
     gens = generate(engine, [tasks[2].prompt], 8, Sampling(max_new_tokens=40, stop=("e",)), 3)[0]
     for g in gens:
@@ -179,12 +221,12 @@ def test_end_tokens_include_the_tokenizers(tokenizer):
 
 @pytest.mark.parametrize("temperature,top_p", [(1.0, 1.0), (0.5, 1.0), (1.0, 0.8)])
 def test_sample_tokens_draws_from_the_distribution(temperature, top_p):
-    """Gumbel-max draws match softmax(z / T) (nucleus-renormalised) within Monte Carlo
+    """Inverse-CDF draws match softmax(z / T) (nucleus-renormalised) within Monte Carlo
     error: 20,000 draws, each probability within 4 standard errors."""
     z = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0, -3.0])
     n = 20_000
     gen = torch.Generator().manual_seed(7)
-    draws = sample_tokens(z.expand(n, -1).clone(), temperature, top_p, gen)
+    draws = sample_tokens(z.expand(n, -1).clone(), temperature, top_p, torch.rand(n, generator=gen))
     freq = torch.bincount(draws, minlength=6).double() / n
     p = torch.softmax(z.double() / temperature, -1)
     if top_p < 1:
@@ -193,7 +235,7 @@ def test_sample_tokens_draws_from_the_distribution(temperature, top_p):
         p = p / p.sum()
     se = (p * (1 - p) / n).sqrt()
     assert torch.all((freq - p).abs() <= 4 * se + 1e-12), (freq, p)
-    assert sample_tokens(z[None], 0.0, 1.0, gen).item() == 0
+    assert sample_tokens(z[None], 0.0, 1.0, torch.rand(1, generator=gen)).item() == 0
 
 
 def test_sample_with_entropy_draws_and_entropy():
@@ -202,12 +244,12 @@ def test_sample_with_entropy_draws_and_entropy():
     z = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0, -30.0])
     n = 20_000
     gen = torch.Generator().manual_seed(3)
-    tok, h = sample_with_entropy(z.expand(n, -1).clone(), 1.0, 1.0, gen)
+    tok, h = sample_with_entropy(z.expand(n, -1).clone(), 1.0, 1.0, torch.rand(n, generator=gen))
     freq = torch.bincount(tok, minlength=6).double() / n
     p = torch.softmax(z.double(), -1)
     se = (p * (1 - p) / n).sqrt()
     assert torch.all((freq - p).abs() <= 4 * se + 1e-12), (freq, p)
     assert freq[5] == 0  # a token of mass ~1e-14 is (practically) never drawn
     torch.testing.assert_close(h, full_entropy(z).expand(n), rtol=1e-6, atol=1e-6)
-    tok2, h2 = sample_with_entropy(z[None], 0.5, 1.0, gen)  # other T: Gumbel path, same H
+    tok2, h2 = sample_with_entropy(z[None], 0.5, 1.0, torch.rand(1, generator=gen))  # other T
     torch.testing.assert_close(h2, full_entropy(z)[None])

@@ -23,6 +23,7 @@ from rankinv.validate.models import (  # noqa: E402
     is_hub_id,
     load_model,
     model_key,
+    model_name,
     resolve_model_dir,
 )
 from rankinv.validate.scoring import prompt_entropy  # noqa: E402
@@ -64,6 +65,8 @@ def test_hub_id_syntax_versus_local_paths(tmp_path):
     assert not is_hub_id(str(tmp_path / "org"))  # an existing path is never a Hub id
     assert model_key("Qwen/Qwen2.5-0.5B") == "Qwen/Qwen2.5-0.5B"
     assert model_key(tmp_path / "org") == str((tmp_path / "org").resolve())
+    assert model_name("Qwen/Qwen2.5-0.5B") == "Qwen/Qwen2.5-0.5B"  # how a probe names it
+    assert model_name(tmp_path / "org") == "org" and model_name(".") == Path.cwd().name
 
 
 def test_hub_id_loads_from_the_cache_offline(offline, local_dir):

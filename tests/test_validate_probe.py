@@ -19,7 +19,7 @@ from rankinv.sandbox import io_tasks  # noqa: E402
 from rankinv.validate.config import ProbeConfig  # noqa: E402
 from rankinv.validate.engines import Generation  # noqa: E402
 from rankinv.validate.engines.hf import HFEngine  # noqa: E402
-from rankinv.validate.probe import run_probe  # noqa: E402
+from rankinv.validate.probe import ProbeInterrupted, run_probe  # noqa: E402
 
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
 CASES_IN, CASES_OUT = ["1 2\n", "10 -3\n"], ["3\n", "7\n"]
@@ -85,6 +85,28 @@ def test_probe_over_io_tasks_with_pre_rl_report(tmp_path):
     by = {p["task_id"]: p for p in rep["prompts"]}
     assert by["add/0"]["p_hat"] == 1.0 and by["add/1"]["p_hat"] == 0.0
     assert rep["draws_per_prompt"] == 5.0 and s["pre_rl"]["frac_never_solved"] == 0.5
+
+
+def test_a_probe_names_its_checkpoint_by_folder_and_its_path_only_when_asked(tmp_path):
+    """The setup, the summary and every sample name the checkpoint by its folder's name (or
+    the name given, as validate gives DIR/<name>'s); ``record_path`` adds its full path."""
+    from rankinv.verdicts.probe_result import ProbeResult
+
+    cfg = ProbeConfig(benchmark=str(io_bench(tmp_path)), samples=4, group_size=4, workers=1)
+    ckpt = tmp_path / "runs" / "sft-d4" / "checkpoint-500"
+    for out, kw in (("plain", {}), ("named", {"name": "sft-d4-checkpoint-500"}),
+                    ("path", {"record_path": True})):  # fmt: skip
+        run_probe(str(ckpt), cfg, tmp_path / out, engine=FixedEngine(), progress=False,
+                  entropy_mode="rollout", **kw)  # fmt: skip
+    texts = {out: "".join(f.read_text() for f in sorted((tmp_path / out).iterdir()) if
+                          f.is_file()) for out in ("plain", "named", "path")}  # fmt: skip
+    plain, named, path = (ProbeResult.load(tmp_path / d) for d in ("plain", "named", "path"))
+    assert plain.name == plain.summary["model"] == "checkpoint-500"
+    assert named.name == "sft-d4-checkpoint-500" and path.name == "checkpoint-500"
+    runs = str(tmp_path / "runs")
+    assert plain.setup.model_path is None and runs not in texts["plain"]
+    assert runs not in texts["named"] and runs in texts["path"]
+    assert path.setup.model_path == str(ckpt.resolve())
 
 
 def test_rank_refuses_probes_of_engines_with_other_end_tokens(tmp_path):
@@ -159,7 +181,10 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
         24,
         3,
     )
-    assert setup.engine == "hf" and setup.model == str(model_dir)
+    assert setup.engine == "hf" and setup.model == Path(model_dir).name
+    assert setup.model_path is None  # the folder's name only: no path of this machine
+    for f in ("validate_summary.json", "problems.jsonl", "samples.jsonl"):
+        assert str(Path(model_dir).parent) not in (out / f).read_text(), f
     assert setup.end_tokens == HFEngine(model_dir).end_tokens
     lines = (out / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 24
@@ -178,6 +203,67 @@ def test_validate_end_to_end_and_resume(model_dir, tmp_path):
     assert "## Checkpoint probe" in report and (out / "probe.png").stat().st_size > 10_000
     bad = subprocess.run(args[:-1] + ["--group-size", "1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "group size must be an integer >= 2" in bad.stderr
+
+
+class InterruptedEngine:
+    """An HF engine that gets Ctrl-C after ``after`` samples of its first call."""
+
+    def __init__(self, inner, after: int):
+        self.inner, self.after = inner, after
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def sample(self, requests, sampling):
+        for i, item in enumerate(self.inner.sample(requests, sampling)):
+            if i == self.after:
+                raise KeyboardInterrupt
+            yield item
+
+
+def _drawn(out: Path) -> dict:
+    """Each sample record's draw and verdict, keyed (task, sample number)."""
+    recs = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    return {
+        (r["task_id"], r["sample"]): (r["completion"], r["n_tokens"], r["passed"])
+        for r in recs
+        if r.get("kind") != "entropy"
+    }
+
+
+def test_interrupted_and_resumed_probe_draws_what_an_uninterrupted_one_draws(model_dir, tmp_path):
+    """Ctrl-C after some samples, then a rerun with another batch size, then a samples.jsonl
+    cut mid-line and missing samples of every problem: each resumed run asks only for the
+    missing samples and draws exactly those of an uninterrupted run (each sample keyed by
+    the run's seed, its problem and its number), so problems.jsonl is the same too (its
+    entropies up to the floating point of differently padded batches)."""
+    cfg = ProbeConfig(samples=8, group_size=4, limit=3, max_new_tokens=24, workers=1)
+
+    def probe(out, engine):
+        return run_probe(str(model_dir), cfg, out, engine=engine, progress=False)
+
+    ref = tmp_path / "ref"
+    probe(ref, HFEngine(model_dir, batch_size=8))
+    want = _drawn(ref)
+    assert len(want) == 24 and len({c for c, _, _ in want.values()}) > 12  # real draws
+    out = tmp_path / "resumed"
+    with pytest.raises(ProbeInterrupted):
+        probe(out, InterruptedEngine(HFEngine(model_dir, batch_size=8), after=10))
+    kept = _drawn(out)
+    assert 0 < len(kept) < 24 and all(want[k] == v for k, v in kept.items())
+    s = probe(out, HFEngine(model_dir, batch_size=3))
+    assert s["new_samples"] == 24 - len(kept) and _drawn(out) == want
+    # samples 1, 4 and 6 of every problem lost, and the last line cut
+    lines = (out / "samples.jsonl").read_text().splitlines()
+    keep = [x for x in lines if json.loads(x).get("sample") not in (1, 4, 6)]
+    (out / "samples.jsonl").write_text("\n".join(keep[:-1]) + "\n" + keep[-1][:30])
+    s = probe(out, HFEngine(model_dir, batch_size=5))
+    assert s["new_samples"] == 24 - len(keep) + 1 and _drawn(out) == want
+    got, ref_p = ([json.loads(x) for x in (d / "problems.jsonl").read_text().splitlines()]
+                  for d in (out, ref))  # fmt: skip
+    for a, b in zip(got, ref_p, strict=True):  # entropies up to a batch's floating point
+        h = "mean_token_entropy"
+        assert a.pop(h) == pytest.approx(b.pop(h), rel=1e-6) and a == b
 
 
 def test_sandbox_workers_leave_one_cpu_to_the_sampler():

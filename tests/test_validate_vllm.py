@@ -117,6 +117,20 @@ def test_same_end_tokens_as_the_hf_engine(fake, model_dir, tokenizer):
     assert params.stop_token_ids == list(hf.end_tokens) and params.ignore_eos is False
 
 
+def test_a_resumed_request_is_seeded_apart_and_numbered(fake, model_dir):
+    """A problem's first request (samples 0 .. n - 1) is seeded by its seed, as given; a
+    resumed rest (samples 1, 5, 6) by (seed, its first number): other draws than the first
+    request's, each Generation numbered as asked."""
+    eng = make_engine("vllm", model_dir)
+    s = Sampling(max_new_tokens=4)
+    first = list(eng.sample([Request((3, 4), 3, 100)], s))
+    rest = list(eng.sample([Request((3, 4), 3, 100, (1, 5, 6))], s))
+    seeds = [c["params"][0].seed for c in fake.instances[-1].calls]
+    assert seeds[0] == 100 and seeds[1] not in (100, None)
+    assert [g.number for _, g in first] == [0, 1, 2] and [g.number for _, g in rest] == [1, 5, 6]
+    assert [g.token_ids for _, g in first] != [g.token_ids for _, g in rest]
+
+
 def test_n_samples_per_prompt_from_one_request(fake, model_dir):
     """One SamplingParams(n=N, seed=S) per prompt (no per-row seeds), chunks of about
     chunk_rows samples, each Generation attributed to its request."""

@@ -1,6 +1,9 @@
 """The probe directory contract: ProbeResult save/load, legacy summaries, alike-sampling."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -46,6 +49,37 @@ def test_save_load_round_trip(tmp_path):
     assert back.setup.stop == ("\ndef",) and back.setup.end_tokens == (2, 5)
     assert back.n == [8, 8, 8] and back.c == [1, 2, 3]
     assert "setup" not in back.summary  # the setup lives in one place
+
+
+#: Saves a probe of 400 problems (about 12 kB of problems.jsonl) under a 4 kB file-size
+#: limit, as a full disk would stop it: the write fails part way.
+_SAVE_OVER_LIMIT = """
+import resource, signal, sys
+from rankinv.verdicts.probe_result import ProbeResult
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+old = ProbeResult.load(sys.argv[1])
+big = ProbeResult(summary={**old.summary, "model": "new"}, setup=old.setup,
+                  problems=[{"task_id": f"t{i}", "n": 8, "c": i % 9} for i in range(400)])
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    big.save(sys.argv[1])
+except OSError as exc:
+    print("failed:", exc.strerror)
+"""
+
+
+def test_a_save_that_fails_mid_write_leaves_the_old_files_whole(tmp_path):
+    """problems.jsonl (and the summary) are written to a temporary file beside them and
+    renamed: a write that fails part way (here the file-size limit, as a full disk) leaves
+    the previous probe's files as they were, and no temporary file behind."""
+    _result().save(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run([sys.executable, "-c", _SAVE_OVER_LIMIT, str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    assert run.returncode == 0 and run.stdout.startswith("failed: File too large"), run
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert ProbeResult.load(tmp_path) == _result()
 
 
 def test_legacy_summary_rebuilds_the_setup(tmp_path):

@@ -110,6 +110,12 @@ ALLOW_IMPORT_OPTION = typer.Option(
     "e.g. --allow-import numpy); the standard library always imports.",
 )
 SEED_OPTION = typer.Option(0)
+RECORD_PATH_OPTION = typer.Option(
+    False,
+    "--record-path",
+    help="Also record each checkpoint's full path in its probe (by default a probe names "
+    "a checkpoint by its folder's name or Hub id, so it names no path of this machine).",
+)
 N_PROMPTS_OPTION = typer.Option(
     None, help="Prompts in the planned RL set (default: the problems probed)."
 )
@@ -151,6 +157,7 @@ def validate(
     n_prompts: int = N_PROMPTS_OPTION,
     signal: str = SIGNAL_OPTION,
     overwrite: bool = OVERWRITE_OPTION,
+    record_path: bool = RECORD_PATH_OPTION,
     as_json: bool = JSON_OPTION,
 ):
     """Probe checkpoints: per-problem p and entropy, stage-1 risk (resumable)."""
@@ -189,7 +196,7 @@ def validate(
         out, cfg, entropy=entropy, engine=engine, engine_options=engine_options,
         chat_template=chat_template, stop=stop, rl_steps=rl_steps,
         rl_prompts_per_step=rl_prompts_per_step, allow_imports=allow_import,
-        progress=not as_json, overwrite=overwrite,
+        progress=not as_json, overwrite=overwrite, record_path=record_path,
     )  # fmt: skip
     check_inputs(model, benchmark, reward)
     hold_out(out)

@@ -353,6 +353,11 @@ def calibrate(
         source = Path(out)
     elif not source.exists():
         raise UserError(f"--population must be quick, full or a directory; {source} not found")
+    elif not source.is_dir() and source.name != "population.jsonl":
+        raise UserError(
+            f"--population {source} is a file; give quick, full or the directory "
+            "`rankinv simulate --population quick|full --out DIR` wrote (DIR/population.jsonl)"
+        )
     res = calibrate_fn(source, out=out, with_sensitivity=True)
     if as_json:
         emit_json(res)

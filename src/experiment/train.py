@@ -292,7 +292,7 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
     steps = [json.loads(line) for line in log_path.read_text().splitlines()]
     result = {
         "name": name,
-        "checkpoint": str(ckpt),
+        "checkpoint": Path(ckpt).name,  # its folder's name: no path of this machine
         "seed": seed,
         "pre": {**{k: v for k, v in evals[0].items() if k != "c"}, "entropy_prompt": h_prompt},
         # post-RL outcomes on evaluations at steps >= 1 only (rankinv.theory.outcomes)

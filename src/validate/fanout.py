@@ -61,6 +61,8 @@ class ProbeJob:
     allow_imports: tuple[str, ...] = ()
     progress: bool = False
     overwrite: bool = False  # replace another run's results in ``out``
+    name: str | None = None  # how the probe names the checkpoint (None: its folder's name)
+    record_path: bool = False  # also record the checkpoint's full path
 
 
 def run_identity(job: ProbeJob) -> dict:
@@ -93,7 +95,8 @@ def checkpoint_names(models: list[str]) -> list[str]:
 
 
 def plan_jobs(models: list[str], out: str | Path, template: ProbeJob) -> list[ProbeJob]:
-    """One job per model: into ``out`` for one model, ``out/<name>`` for several."""
+    """One job per model: into ``out`` for one model, ``out/<name>`` for several (the
+    probe then names its checkpoint <name> too)."""
     if not models:
         raise UserError("--model: give at least one checkpoint directory")
     if len(set(models)) != len(models):
@@ -101,7 +104,7 @@ def plan_jobs(models: list[str], out: str | Path, template: ProbeJob) -> list[Pr
     if len(models) == 1:
         return [replace(template, model=models[0], out=str(out))]
     return [
-        replace(template, model=m, out=str(Path(out) / n))
+        replace(template, model=m, out=str(Path(out) / n), name=n)
         for m, n in zip(models, checkpoint_names(models), strict=True)
     ]
 
@@ -150,7 +153,8 @@ def _finish(jobs: list[ProbeJob], units: list[Unit], outcomes, task_ids) -> list
             took = max(w["end"] for w in workers) - min(w["start"] for w in workers)
             runs = [v["result"]["probe_run"] for _, (v, _) in mine]
             cfg = replace(job.cfg, allow_imports=tuple(job.allow_imports))
-            summary = shards.finish(job.out, task_ids, cfg, runs, job.pre_rl, took)
+            path = model_key(job.model) if job.record_path else None
+            summary = shards.finish(job.out, task_ids, cfg, runs, job.pre_rl, took, path)
         sums.append({**summary, "out": job.out, "workers": workers})
     if failed is not None:
         job, exc = failed
@@ -237,6 +241,7 @@ def job_template(
     allow_imports: list[str] | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    record_path: bool = False,
 ) -> ProbeJob:
     """The `validate` command's options as a job template, every check that needs no model
     done first (bad arguments never wait for a model load). ``stop`` strings take ``\\n`` and
@@ -270,6 +275,7 @@ def job_template(
         allow_imports=tuple(allow_imports or ()),
         progress=progress,
         overwrite=overwrite,
+        record_path=record_path,
     )
 
 

@@ -103,6 +103,12 @@ def model_key(name: str | Path) -> str:
     return str(name) if is_hub_id(str(name)) else str(Path(name).resolve())
 
 
+def model_name(name: str | Path) -> str:
+    """How a probe names a checkpoint wherever it is read: a Hub id as given, a local
+    directory by its folder's name (no path of the machine that probed it)."""
+    return str(name) if is_hub_id(str(name)) else Path(name).resolve().name
+
+
 def resolve_model_dir(path: str | Path) -> tuple[Path, Path | None]:
     """Return (base model folder, adapter folder or None) for a local directory or a Hub id
     (its cache snapshot); clear errors for folders that hold no model."""

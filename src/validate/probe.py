@@ -7,7 +7,7 @@ score; :mod:`rankinv.validate.summary`: summarise); this module chains them, ove
 sampling with the sandbox checks, and keeps their resumable I/O.
 
 Every sample is appended to ``samples.jsonl`` as soon as it is executed, tagged with the
-model path and revision, the benchmark hash, the sampling config and the package version;
+model's name and revision, the benchmark hash, the sampling config and the package version;
 a rerun with the same tags resumes where the last one stopped.
 """
 
@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rankinv import __version__
@@ -30,6 +30,7 @@ from rankinv.sandbox.executor import Sandbox, default_workers
 from rankinv.validate.config import ProbeConfig
 from rankinv.validate.engines.base import Engine
 from rankinv.validate.engines.registry import engine_spec, make_engine
+from rankinv.validate.models import model_key, model_name
 from rankinv.validate.probe_score import score
 from rankinv.validate.prompts import HUMANEVAL_STOP, default_stop, task_prompt
 from rankinv.validate.stages import (
@@ -72,6 +73,15 @@ def _load_done(path: Path, key: str) -> dict[str, list[dict]]:
     return done
 
 
+def _wanted(done: dict[str, list[dict]], samples: int) -> dict[str, list[dict]]:
+    """Each problem's records of samples 0 .. ``samples`` - 1, by number (the order samples
+    finish in, and whether a run was resumed, change nothing)."""
+    return {
+        t: sorted((r for r in recs if r["sample"] < samples), key=lambda r: r["sample"])
+        for t, recs in done.items()
+    }
+
+
 class ProbeInterrupted(KeyboardInterrupt):
     """Ctrl-C during a probe: the message says what was kept and how to resume."""
 
@@ -102,6 +112,8 @@ def run_probe(
     stop: tuple[str, ...] | None = None,
     pre_rl: bool = False,
     problems: Sequence[int] | None = None,
+    name: str | None = None,
+    record_path: bool = False,
 ) -> dict:
     """Probe a checkpoint; returns the summary (also written to validate_summary.json).
 
@@ -128,6 +140,10 @@ def run_probe(
     probe (rankinv.validate.shards): only these problems (indices into the task set) are
     sampled and scored, under the whole set's tag, and the run's facts come back
     (``{"probe_run": ProbeRun}``) for the merge, which summarises.
+
+    The probe names the checkpoint ``name`` (default: its folder's name, or its Hub id), so
+    that a probe folder read on another machine names no path of this one; ``record_path``
+    also records its full path (the setup's ``model_path``).
     """
     out_dir = check_probe_args(out, entropy_mode, engine if isinstance(engine, str) else "hf")
     tasks = task_sets.load(cfg.benchmark, reward=cfg.reward)
@@ -137,9 +153,11 @@ def run_probe(
     eng = (
         make_engine(engine, model, **(engine_options or {})) if isinstance(engine, str) else engine
     )
+    label = name or model_name(model)
+    path = model_key(model) if record_path else None
     try:
-        return _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template,
-                      stop, pre_rl, problems)  # fmt: skip
+        return _probe(eng, label, path, cfg, out_dir, tasks, progress, entropy_mode,
+                      chat_template, stop, pre_rl, problems)  # fmt: skip
     finally:
         eng.close()
 
@@ -185,13 +203,13 @@ def _open(eng, model, cfg, out_dir, tasks, chat_template, stop) -> _Probe:
                   chat_template)  # fmt: skip
 
 
-def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_template, stop, pre_rl,
-           problems=None):  # fmt: skip
+def _probe(eng, model, model_path, cfg, out_dir, tasks, progress, entropy_mode, chat_template,
+           stop, pre_rl, problems=None):  # fmt: skip
     run = _open(eng, model, cfg, out_dir, tasks, chat_template, stop)
     mine = range(len(tasks)) if problems is None else sorted(set(problems))
     run.only = None if problems is None else frozenset(mine)
     t0 = time.perf_counter()
-    kept_before = sum(min(cfg.samples, len(run.done.get(t.task_id, []))) for t in tasks)
+    kept_before = sum(len(v) for v in _wanted(run.done, cfg.samples).values())
     try:
         _sample_and_check(run, progress)  # stages 1 and 2, overlapped
         eng.close()  # the sampling backend's memory is freed before any scoring
@@ -220,7 +238,10 @@ def _probe(eng, model, cfg, out_dir, tasks, progress, entropy_mode, chat_templat
     if problems is not None:
         return {"probe_run": info}
     task_ids = [t.task_id for t in tasks]
-    result = summarise(task_ids, run.done, prompt_h, cfg.plan(len(tasks)), cfg, info, pre_rl)
+    records = _wanted(run.done, cfg.samples)
+    result = summarise(task_ids, records, prompt_h, cfg.plan(len(tasks)), cfg, info, pre_rl)
+    if model_path is not None:
+        result.setup = replace(result.setup, model_path=model_path)
     result.save(out_dir)
     return {**result.summary, "setup": result.setup.to_json()}
 

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rankinv._io import JsonlAppender, write_json
-from rankinv.validate.probe import _key, _load_done
+from rankinv.validate.probe import _key, _load_done, _wanted
 from rankinv.validate.slots import Unit
 from rankinv.validate.summary import ProbeRun, summarise
 from rankinv.verdicts.probe_result import PROMPT_ENTROPY, SAMPLES
@@ -110,9 +110,11 @@ def _prompt_entropies(out: Path, key: str, task_ids: list[str]) -> dict[str, flo
     return ordered
 
 
-def finish(out, task_ids, cfg, runs: list[ProbeRun], pre_rl: bool, elapsed_s: float) -> dict:
+def finish(out, task_ids, cfg, runs: list[ProbeRun], pre_rl: bool, elapsed_s: float,
+           model_path: str | None = None) -> dict:  # fmt: skip
     """Merge a checkpoint's finished shards (``runs``: what each reported) into ``out``:
-    fold their records, summarise as run_probe does, remove the shard folders; the
+    fold their records, summarise as run_probe does (samples 0 .. cfg.samples - 1 of each
+    problem, by number; ``model_path`` recorded where given), remove the shard folders; the
     summary."""
     out = Path(out)
     first = runs[0]
@@ -120,7 +122,7 @@ def finish(out, task_ids, cfg, runs: list[ProbeRun], pre_rl: bool, elapsed_s: fl
         raise RuntimeError(f"shards of {out} sampled under different tags")
     fold(out)
     key = _key(first.tag)
-    done = _load_done(out / SAMPLES, key)
+    done = _wanted(_load_done(out / SAMPLES, key), cfg.samples)
     short = [t for t in task_ids if len(done.get(t, [])) < cfg.samples]
     if short:
         raise RuntimeError(f"shards of {out} left {short[0]} with too few samples")
@@ -134,6 +136,8 @@ def finish(out, task_ids, cfg, runs: list[ProbeRun], pre_rl: bool, elapsed_s: fl
         elapsed_s=elapsed_s,
     )
     result = summarise(task_ids, done, prompt_h, cfg.plan(len(task_ids)), cfg, info, pre_rl)
+    if model_path is not None:
+        result.setup = replace(result.setup, model_path=model_path)
     result.save(out)
     clear(out)
     return {**result.summary, "setup": result.setup.to_json()}

@@ -27,10 +27,9 @@ from rankinv.validate.prompts import completion_of
 
 @dataclass(frozen=True)
 class Row:
-    """The samples still missing for one problem: one request, its first sample's number."""
+    """The samples still missing for one problem: one request for them (numbered)."""
 
     task: int  # index into the probe's tasks
-    first: int  # the number of its first missing sample
     request: Request
 
 
@@ -44,23 +43,27 @@ class Sample:
     completion: str
 
 
-def request_seed(seed: int, task_index: int, first_sample: int) -> int:
-    """The seed of one problem's request for samples first_sample.. (a rerun that resumes
-    asks for the missing samples with a seed of their own)."""
-    h = hashlib.sha256(f"{seed}:{task_index}:{first_sample}".encode()).hexdigest()
+def request_seed(seed: int, task_id: str) -> int:
+    """The seed of one problem's samples: of the run's seed and the problem's id alone, so
+    that a rerun that resumes asks for the missing samples with the seed an uninterrupted
+    run used (and the HF engine, which keys each sample by (seed, number), draws them
+    alike)."""
+    h = hashlib.sha256(f"{seed}:{task_id}".encode()).hexdigest()
     return int(h[:8], 16)
 
 
 def pending_rows(
     tasks: Sequence, prompt_ids: Sequence[Sequence[int]], done: dict, cfg: ProbeConfig
 ) -> list[Row]:
-    """One :class:`Row` per problem with fewer than ``cfg.samples`` samples ``done``."""
+    """One :class:`Row` per problem with samples 0 .. ``cfg.samples`` - 1 not all ``done``:
+    a request for the missing numbers."""
     rows = []
     for i, task in enumerate(tasks):
-        have = len(done.get(task.task_id, []))
-        if have < cfg.samples:
-            seed = request_seed(cfg.seed, i, have)
-            rows.append(Row(i, have, Request(tuple(prompt_ids[i]), cfg.samples - have, seed)))
+        have = {r["sample"] for r in done.get(task.task_id, [])}
+        missing = tuple(j for j in range(cfg.samples) if j not in have)
+        if missing:
+            seed = request_seed(cfg.seed, task.task_id)
+            rows.append(Row(i, Request(tuple(prompt_ids[i]), len(missing), seed, missing)))
     return rows
 
 
@@ -78,12 +81,12 @@ def generate(
     eng: Engine, rows: Sequence[Row], sampling: Sampling, tasks: Sequence, chat_template: bool
 ) -> Iterator[Sample]:
     """Stage 1: every missing sample of ``rows``, as the engine finishes them (not in input
-    order), each numbered and with the completion that is judged."""
-    next_sample = [r.first for r in rows]
+    order), each numbered (by the engine where it says which sample it is, else in the order
+    they come) and with the completion that is judged."""
+    unnamed = [list(r.request.sample_numbers) for r in rows]
     for k, g in eng.sample([r.request for r in rows], sampling):
         i = rows[k].task
-        sample = next_sample[k]
-        next_sample[k] += 1
+        sample = unnamed[k].pop(0) if g.number is None else g.number
         yield Sample(i, sample, g, completion_of(tasks[i], g.text, chat_template))
 
 

@@ -42,6 +42,8 @@ def run_unit(job, unit: Unit, where: str = "this process", send=None, every_s=EV
         stop=job.stop,
         pre_rl=job.pre_rl,
         problems=unit.problems,
+        name=job.name,
+        record_path=job.record_path,
     )
     end = time.time()
     if send is not None:

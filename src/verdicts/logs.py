@@ -158,6 +158,46 @@ def _finite(x) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def _text_value(v) -> bool:
+    """A logged value that is neither a number (NaN and inf included, as JSON and CSV can
+    write them) nor a missing-value token: text where a metric was expected."""
+    from rankinv.verdicts.tables import MISSING_TOKENS
+
+    if v is None or isinstance(v, bool | int | float):
+        return False
+    if isinstance(v, str) and (v.strip() == "" or v.strip().lower() in MISSING_TOKENS):
+        return False
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return True
+    return False
+
+
+def text_in_columns(records: list[dict], names) -> tuple[str, object, object] | None:
+    """(column, value, step) of the first record holding text under one of ``names`` (a
+    metric column the rules read), else None."""
+    for r in records:
+        for k in names:
+            if k in r and _text_value(r[k]):
+                return k, r[k], r.get("step")
+    return None
+
+
+def _check_numeric(records: list[dict], source: str) -> None:
+    """A UserError naming the file, the column and the value when a column the rules or the
+    held-out evaluation read holds text (``"reward": "high"``): never a verdict without it."""
+    names = {k for q, ks in COLUMNS.items() if q != "step" for k in ks}
+    names |= {k for r in records for k in r if isinstance(k, str) and EVAL_KEY.match(k)}
+    bad = text_in_columns(records, sorted(names))
+    if bad is not None:
+        col, value, step = bad
+        raise UserError(
+            f"{source}: column {col!r} holds text ({value!r} at step {step}), not a number; "
+            "a metric column must hold numbers"
+        )
+
+
 def merge_by_step(
     recs: list[dict], issues: list[str] | None = None, step_key: str | None = None
 ) -> list[dict]:
@@ -294,6 +334,7 @@ def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
     if not recs:
         raise UserError(f"{path.name} holds no logged steps")
     recs = merge_by_step([_strip_prefix(r) for r in recs], issues, step_key)
+    _check_numeric(recs, str(path))
     return RunLog(str(path), fmt, recs, max_steps, issues, logging_steps)
 
 
@@ -322,6 +363,7 @@ def trace(
     zero_std_key: str | None = None,
     reward_key: str | None = None,
     reward_range: tuple[float, float] = (0.0, 1.0),
+    source: str | None = None,  # names the log in an error about a forced column's text
 ):
     """(stage2.Trace, keys): the columns the rules read, and the metric name each came from
     (None where the log lacks it). ``records`` are merged per step (``merge_by_step``);
@@ -343,6 +385,11 @@ def trace(
         )
         if k and got is None
     ]
+    bad = text_in_columns(records, [k for k in (entropy_key, zero_std_key, reward_key) if k])
+    if bad is not None:
+        col, value, step = bad
+        where = f"{source}: column" if source else "the log's column"
+        raise UserError(f"{where} {col!r} holds text ({value!r} at step {step}), not a number")
     if missing:
         present = sorted({k for r in records for k in r})
         raise UserError(f"log lacks key(s) {missing}; keys there: {present}")

@@ -49,7 +49,8 @@ class JudgedRun:
 
 def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
     """The trace of ``log`` under ``cfg``'s column names, with its assumptions."""
-    trace, keys = logs.trace(log.records, cfg.entropy_key, cfg.zero_std_key, cfg.reward_key)
+    forced = cfg.entropy_key, cfg.zero_std_key, cfg.reward_key
+    trace, keys = logs.trace(log.records, *forced, source=log.source)
     if not trace.steps.size:
         raise UserError("log has no usable rows (no logged step)")
     rng = assumptions.reward_range(trace.reward, cfg.reward_range)

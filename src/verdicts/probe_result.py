@@ -20,7 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from rankinv._io import read_jsonl, write_json
+from rankinv._io import read_jsonl, write_json, write_text
 from rankinv.errors import InputNotFound, UserError
 from rankinv.records import Plan
 
@@ -50,7 +50,10 @@ SAMPLED_ALIKE = (
 
 @dataclass(frozen=True)
 class ProbeSetup:
-    """What a probe was run with: the model, the task set, the sampling and the planned RL."""
+    """What a probe was run with: the model, the task set, the sampling and the planned RL.
+    ``model`` names the checkpoint (its folder's name or Hub id; probes made before
+    2026-12 recorded its path); ``model_path`` is its full path, where the user asked for it
+    (``validate --record-path``)."""
 
     model: str
     revision: str | None = None
@@ -71,6 +74,7 @@ class ProbeSetup:
     batch_prompts: int | None = None
     n_prompts: int | None = None
     version: str | None = None
+    model_path: str | None = None
 
     def plan(self) -> Plan:
         """The planned GRPO run this probe was screened for; fields it did not record take
@@ -146,7 +150,7 @@ class ProbeResult:
 
     @property
     def name(self) -> str:
-        """The checkpoint's name as shown to the user: the model path."""
+        """The checkpoint's name as shown to the user (the setup's ``model``)."""
         return self.setup.model
 
     @property
@@ -165,12 +169,13 @@ class ProbeResult:
 
     def save(self, out_dir: str | Path) -> Path:
         """Write pre_rl.json (when there is a report), problems.jsonl, then
-        validate_summary.json (with the setup) into ``out_dir``."""
+        validate_summary.json (with the setup) into ``out_dir``, each atomically (a failed
+        or killed write leaves the file it replaces whole)."""
         d = Path(out_dir)
         d.mkdir(parents=True, exist_ok=True)
         if self.pre_rl is not None:
             write_json(d / PRE_RL, self.pre_rl)
-        (d / PROBLEMS).write_text("".join(json.dumps(p) + "\n" for p in self.problems))
+        write_text(d / PROBLEMS, "".join(json.dumps(p) + "\n" for p in self.problems))
         write_json(d / SUMMARY, {**self.summary, "setup": self.setup.to_json()})
         self.dir = d
         return d

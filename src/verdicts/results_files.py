@@ -252,9 +252,25 @@ def read_file(path: Path, name: str | None = None) -> ProbeResult:
     if kind == "lm_eval_samples":
         return read_lm_eval([path], name)
     raise UserError(
-        f"{path} is a file rankinv does not read: give the directory `rankinv validate` wrote, "
+        f"{path} {_unread(path)}: give the directory `rankinv validate` wrote, "
         "an evalplus eval_results.json or lm-eval results_*.json / samples_*.jsonl"
     )
+
+
+def _unread(path: Path) -> str:
+    """Why a file is none of the result files rankinv reads, in words."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return "is not a text file rankinv reads"
+    if not text.strip():
+        return "is empty"
+    if path.suffix == ".json":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            return f"is not valid JSON ({exc.msg} at line {exc.lineno})"
+    return "is a file rankinv does not read"
 
 
 def natural_key(name: str) -> list:

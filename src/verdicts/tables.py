@@ -110,10 +110,13 @@ def read_rows(path: str | Path) -> list[dict]:
         raise InputNotFound(f"file not found: {p}")
     if p.is_dir():
         raise UserError(f"{p} is a directory; pass a CSV or JSON file of checkpoints")
+    text = p.read_text()
+    if not text.strip():
+        raise UserError(f"{p} is empty; pass a CSV or JSON file of checkpoints, one row each")
     if p.suffix == ".csv":
-        return read_csv_records(p.read_text())
+        return read_csv_records(text)
     try:
-        data = json.loads(p.read_text())
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"{p.name} is neither CSV nor valid JSON ({exc.msg})") from None
     rows = data.get("rows") if isinstance(data, dict) else data

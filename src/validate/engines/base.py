@@ -40,6 +40,7 @@ class Generation:
     n_tokens: int  # generated tokens up to and including the stop / end token
     entropies: list[float] = field(default_factory=list)  # nats, one per counted token
     token_ids: list[int] = field(default_factory=list)  # the counted generated tokens
+    number: int | None = None  # which sample of its request (Request.sample_numbers), if known
 
     @property
     def mean_entropy(self) -> float:
@@ -68,18 +69,37 @@ class Sampling:
 
 @dataclass(frozen=True)
 class Request:
-    """``n`` samples of one tokenized prompt; ``seed`` seeds this request's draws (the HF
-    engine draws all rows of one call from one generator seeded by the first request's)."""
+    """``n`` samples of one tokenized prompt, numbered ``numbers`` (default 0 .. n - 1);
+    ``seed`` seeds this prompt's draws. The HF engine draws sample j from a stream keyed by
+    (seed, j) alone, so the missing samples a resumed probe asks for are those an
+    uninterrupted run drew; vLLM draws a request's n samples from one stream, seeded by
+    ``seed`` for samples 0 .. n - 1 and by (seed, first number) otherwise (a resumed rest
+    is other draws, never copies of the first)."""
 
     prompt_ids: tuple[int, ...]
     n: int = 1
     seed: int = 0
+    numbers: tuple[int, ...] | None = None
 
     def __post_init__(self):
         if not isinstance(self.n, int) or self.n < 1:
             raise UserError(f"n must be an integer >= 1, got {self.n!r}")
         if not self.prompt_ids:
             raise UserError("a request needs at least one prompt token")
+        if self.numbers is not None and (
+            len(self.numbers) != self.n or len(set(self.numbers)) != self.n
+        ):
+            raise UserError(f"a request of n = {self.n} needs {self.n} distinct sample numbers")
+
+    @property
+    def sample_numbers(self) -> tuple[int, ...]:
+        """The numbers of its n samples."""
+        return tuple(range(self.n)) if self.numbers is None else tuple(self.numbers)
+
+    @property
+    def first_draws(self) -> bool:
+        """Whether it asks for samples 0 .. n - 1 (a problem's first request)."""
+        return self.sample_numbers == tuple(range(self.n))
 
 
 class Engine(Protocol):

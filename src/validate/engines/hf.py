@@ -30,6 +30,7 @@ from rankinv.validate.engines.base import (
     encode,
     end_token_ids,
 )
+from rankinv.validate.engines.draws import row_key, row_uniforms, sample_tokens, sample_with_entropy
 from rankinv.validate.engines.hf_cache import merge, to_buffered, trim_left
 from rankinv.validate.models import cache_keyword, cache_of, load_model
 from rankinv.validate.scoring import EntropyScorer
@@ -200,13 +201,17 @@ class HFEngine:
         """Every (request, sample) row in one queue; yields (request index, Generation) as
         rows finish. With ``sampling.entropy`` each generated token carries the exact T = 1
         entropy of the logits it was drawn from (equal to the teacher-forced score, see
-        tests). All rows draw from one generator seeded by the first request's seed."""
+        tests). Sample number j of a request draws from a stream of its own keyed by (its
+        seed, j) (:mod:`rankinv.validate.engines.draws`) and is yielded with ``number`` j:
+        what it draws does not depend on the other rows of the call."""
         import torch
 
         owner = [k for k, r in enumerate(requests) for _ in range(r.n)]
         if not owner:
             return
         prompt_ids = [requests[k].prompt_ids for k in owner]
+        numbers = [j for r in requests for j in r.sample_numbers]
+        keys = [row_key(requests[k].seed, j) for k, j in zip(owner, numbers, strict=True)]
         longest = max(len(p) for p in prompt_ids) + sampling.max_new_tokens
         bs = self.batch_size or auto_batch_size(self.model, longest, len(owner))
         stops = tuple(s for s in sampling.stop if s)
@@ -215,17 +220,17 @@ class HFEngine:
         stopper = self._stoppers[stops]
         ends = [] if sampling.ignore_eos else list(self.end_tokens)
         eos = torch.tensor(ends, dtype=torch.long, device=self.device)
-        gen = torch.Generator(device=self.device).manual_seed(int(requests[0].seed))
         threads = torch.get_num_threads()
         if _one_thread(self.model):
             torch.set_num_threads(1)
         try:
-            for row, g in self._loop(prompt_ids, sampling, stops, stopper, eos, gen, bs):
+            for row, g in self._loop(prompt_ids, keys, sampling, stops, stopper, eos, bs):
+                g.number = numbers[row]
                 yield owner[row], g
         finally:
             torch.set_num_threads(threads)
 
-    def _loop(self, prompt_ids, sampling: Sampling, stops, stopper, eos, gen, bs):
+    def _loop(self, prompt_ids, keys, sampling: Sampling, stops, stopper, eos, bs):
         import torch
 
         temperature, top_p = sampling.temperature, sampling.top_p
@@ -256,12 +261,13 @@ class HFEngine:
                     rows += new
                     toks += [[] for _ in new]
                     ents += [[] for _ in new]
+                u = torch.from_numpy(row_uniforms([keys[k] for k in rows], [len(t) for t in toks]))
                 if entropy:
-                    nxt, h = sample_with_entropy(logits, temperature, top_p, gen)
+                    nxt, h = sample_with_entropy(logits, temperature, top_p, u)
                     for r, x in enumerate(h.tolist()):
                         ents[r].append(x)
                 else:
-                    nxt = sample_tokens(logits, temperature, top_p, gen)
+                    nxt = sample_tokens(logits, temperature, top_p, u)
                 nxt_l = nxt.tolist()
                 for r, t in enumerate(nxt_l):
                     toks[r].append(t)
@@ -296,17 +302,6 @@ class HFEngine:
         return Generation(cut_at_stop(text, stops), len(ids), ents, list(ids))
 
 
-def logits_entropy(logits):
-    """Entropy (nats) of softmax(logits) per row at T = 1, without a [B, V] log-softmax
-    copy: H = ln s - sum e (z - m) / s with e = exp(z - m), m the row max."""
-    import torch
-
-    z = logits - logits.max(-1, keepdim=True).values
-    e = torch.exp(z)
-    s = e.sum(-1)
-    return torch.log(s) - (e * z).sum(-1) / s
-
-
 #: Below this many parameters a CPU decode step is a few tiny matmuls: measured on this
 #: project's 2-core machine (load ~5), `validate --limit 8 --samples 8` on a tiny Qwen2 took
 #: 8.2 s with one torch thread and 38.6 s with two (thread hand-offs dominate).
@@ -316,43 +311,6 @@ ONE_THREAD_PARAMS = 50_000_000
 def _one_thread(model) -> bool:
     p = next(model.parameters())
     return p.device.type == "cpu" and sum(x.numel() for x in model.parameters()) < ONE_THREAD_PARAMS
-
-
-def sample_with_entropy(logits, temperature: float, top_p: float, gen):
-    """(tokens, T = 1 entropies) in one pass over the [B, V] logits where possible: at
-    T = 1 without nucleus the draw reuses the entropy's exp(z - m) by inverse CDF (one
-    uniform per row: 5 passes over [B, V] instead of 12, which matters at V = 151,936
-    on a CPU); otherwise :func:`sample_tokens` draws."""
-    import torch
-
-    z = logits - logits.max(-1, keepdim=True).values
-    e = torch.exp(z)
-    s = e.sum(-1)
-    h = torch.log(s) - (e * z).sum(-1) / s
-    if temperature != 1.0 or top_p < 1.0:
-        return sample_tokens(logits, temperature, top_p, gen), h
-    c = e.cumsum_(-1)  # e is not needed after this
-    u = torch.rand((c.shape[0], 1), generator=gen, device=c.device) * c[:, -1:]
-    tok = torch.searchsorted(c, u).squeeze(-1).clamp_(max=c.shape[-1] - 1)
-    return tok, h
-
-
-def sample_tokens(logits, temperature: float, top_p: float, gen):
-    """One token per row from softmax(logits / T), nucleus-filtered when top_p < 1, by the
-    Gumbel-max trick argmax(z + G), G = -ln(-ln U): an exact draw, 2.5x faster than
-    softmax + torch.multinomial at [64, 600] on this project's CPU (0.29 vs 0.72 ms)."""
-    import torch
-
-    if temperature == 0:
-        return logits.argmax(-1)
-    z = logits / temperature
-    if top_p < 1.0:
-        sz, si = z.sort(-1, descending=True)
-        sp = torch.softmax(sz, -1)
-        drop = sp.cumsum(-1) - sp >= top_p
-        z = z.scatter(-1, si, sz.masked_fill(drop, -float("inf")))
-    u = torch.rand(z.shape, generator=gen, device=z.device)
-    return (z - torch.log(-torch.log(u))).argmax(-1)  # Gumbel-max: an exact draw
 
 
 #: ``--engine hf`` in the registry (rankinv.validate.engines.ENGINES): HFEngine's options.

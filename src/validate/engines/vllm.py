@@ -13,7 +13,9 @@ prompts, sampling_params, use_tqdm=..., lora_request=...)`` with prompts as
 ``{"prompt_token_ids": [...]}``, one ``SamplingParams(n=N, seed=S, stop_token_ids=...)`` per
 prompt (its N children are distinct draws from one request: no per-row seeds, which would send
 every row down vLLM's per-seed slow path), ``RequestOutput.outputs[i].text / .token_ids`` and
-``LoRARequest(name, int_id, path)``. It is unit tested against a test double of that API
+``LoRARequest(name, int_id, path)``. So a resumed probe's missing samples, asked for with a
+seed of their own, are other draws than an uninterrupted run's (unlike the HF engine's, which
+are the same). It is unit tested against a test double of that API
 (tests/test_validate_vllm.py) and run for real by scripts/gpu_check.sh.
 """
 
@@ -35,6 +37,7 @@ from rankinv.validate.engines.base import (
     encode,
     end_token_ids,
 )
+from rankinv.validate.engines.draws import row_key
 from rankinv.validate.models import adapter_rank, resolve_model_dir, revision
 from rankinv.validate.scorer_process import ScorerProcess, child_pids, wait_exited
 
@@ -144,7 +147,7 @@ class VLLMEngine:
 
         return SamplingParams(
             n=req.n,
-            seed=req.seed,
+            seed=req.seed if req.first_draws else row_key(req.seed, req.numbers[0]) >> 33,
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_new_tokens,
@@ -182,9 +185,10 @@ class VLLMEngine:
                 lora_request=lora,
             )
             for k, out in enumerate(outs, start):
-                for c in out.outputs:
+                numbers = requests[k].sample_numbers
+                for i, c in enumerate(out.outputs):
                     ids = list(c.token_ids)
-                    yield k, Generation(c.text, len(ids), [], ids)
+                    yield k, Generation(c.text, len(ids), [], ids, numbers[i])
             start = end
 
     def close(self) -> None:
