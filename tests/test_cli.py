@@ -256,3 +256,35 @@ def test_validate_passes_allow_import_and_workers_to_the_probe(tmp_path, monkeyp
     with pytest.raises(SystemExit):
         main([*args, "--overwrite", "--json"])
     assert seen["cfg"].allow_imports == () and seen["cfg"].workers is None
+
+
+FAST_EXIT = """
+import atexit, sys, threading, time
+import rankinv.cli as cli
+path = sys.argv[1]
+def late():  # a non-daemon thread still writing when the command returns
+    time.sleep(0.3)
+    with open(path + ".thread", "w") as fh:
+        fh.write("joined")
+threading.Thread(target=late).start()
+atexit.register(lambda: open(path + ".atexit", "w").write("ran"))
+sys.argv = ["rankinv", *sys.argv[2:]]
+cli.entry()
+"""
+
+
+@pytest.mark.parametrize("args,code", [(["threshold", "--group-size", "8", "--json"], 0),
+                                       (["threshold", "--group-size", "0"], 2)])  # fmt: skip
+def test_the_console_script_exits_fast_but_keeps_what_a_normal_exit_keeps(tmp_path, args, code):
+    """entry() skips the interpreter's teardown, not the user's results: non-daemon threads
+    are joined, atexit handlers run, stdout is flushed whole, the exit status is main's."""
+    p = str(tmp_path / "mark")
+    out = subprocess.run(
+        [sys.executable, "-c", FAST_EXIT, p, *args], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == code, out.stderr
+    assert open(p + ".thread").read() == "joined" and open(p + ".atexit").read() == "ran"
+    if code == 0:
+        assert json.loads(out.stdout)["group_size"] == 8
+    else:
+        assert out.stderr.startswith("rankinv: error:") and out.stdout == ""

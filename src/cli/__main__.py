@@ -1,5 +1,5 @@
 """`python -m rankinv.cli ...`: the console script."""
 
-from rankinv.cli import main
+from rankinv.cli import entry
 
-main()
+entry()

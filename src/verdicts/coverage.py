@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import norm
 
 from rankinv.verdicts import logs
 
@@ -64,7 +64,9 @@ class Coverage:
 def critical_z(planned_looks: int, alpha: float = COVERAGE_ALPHA) -> float:
     """z* = Phi^-1(1 - alpha / M), M = L(L-1)/2 pairs of L planned looks (at least 1)."""
     pairs = max(1, planned_looks * (planned_looks - 1) // 2)
-    return float(norm.isf(alpha / pairs))
+    # the standard library's inverse normal (no scipy import on validate's path), from the
+    # lower tail so that a small alpha / M keeps its digits
+    return -NormalDist().inv_cdf(alpha / pairs)
 
 
 def first_fall(x: np.ndarray, se: np.ndarray, z_crit: float) -> tuple[int | None, np.ndarray]:
