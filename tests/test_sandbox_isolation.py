@@ -270,3 +270,18 @@ def test_no_abstract_socket_between_successive_completions():
     with executor.Sandbox(1) as sb:
         res = sb.check_batch(t, [serve, ask, serve + "#", ask + "#"])
         assert [o.passed for o in res] == [True] * 4, res
+
+
+def test_a_sandbox_never_takes_uids_a_live_process_holds(monkeypatch):
+    """A block of uids still held (a sandbox of this process from before the range wrapped,
+    or a process elsewhere whose pid shares this range) is skipped: a sandbox sweeps its
+    uids with kill(-1) and would kill that process."""
+    first = executor._uid_block(3)
+    held = set(range(first + 3, first + 9))  # the next two blocks
+    monkeypatch.setattr(executor, "_live_uids", lambda: held)
+    got = executor._uid_block(3)
+    assert held.isdisjoint(range(got, got + 3)) and got == first + 9
+
+
+def test_live_uids_include_this_process():
+    assert os.getuid() in executor._live_uids()

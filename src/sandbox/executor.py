@@ -96,13 +96,34 @@ _uid_lock = threading.Lock()
 _uid_next = 0
 
 
+def _live_uids() -> set[int]:
+    """The uids (real, effective, saved, fs) of every process alive now, from /proc."""
+    uids: set[int] = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                line = next((ln for ln in fh if ln.startswith("Uid:")), "")
+        except OSError:  # the process ended while we looked
+            continue
+        uids.update(int(x) for x in line.split()[1:])
+    return uids
+
+
 def _uid_block(n: int) -> int:
-    """``n`` consecutive uids of their own for one Sandbox of this process."""
+    """``n`` consecutive uids of their own for one Sandbox of this process: a block in this
+    process's range (by its pid) that no live process holds. The range wraps after about
+    340 sandboxes of one worker, and a process elsewhere may share this pid's range (pids
+    equal modulo 30,000): a block still held by a live process is skipped, since a sandbox
+    sweeps its uids with kill(-1) and counts their processes."""
     global _uid_next
     with _uid_lock:
-        start = 100_000 + (os.getpid() % 30_000) * 1024 + _uid_next % (1024 - n)
-        _uid_next += n
-    return start
+        live = _live_uids()
+        for _ in range(1024):
+            start = 100_000 + (os.getpid() % 30_000) * 1024 + _uid_next % (1024 - n)
+            _uid_next += n
+            if live.isdisjoint(range(start, start + n)):
+                return start
+    raise RuntimeError(f"no free block of {n} sandbox uids: every one is held by a live process")
 
 
 class Sandbox:
