@@ -136,7 +136,9 @@ def test_table_qwen_signals_abstain_and_the_free_answer_is_named(tmp_path):
     least-trained checkpoint on held-out simulated depth ladders, so that free answer is the
     recommendation, and the table's depth column says which rung it is."""
     path, _ = _paper_table(tmp_path, "qwen")
-    res = rank(table=path).to_json()
+    typed = rank(table=path)
+    assert typed.depths_from == "table" and typed.anchor == "shallowest"
+    res = typed.to_json()
     assert res["signal_pick"] is None and res["k"] == 10
     assert res["signal_abstain"] == "disagree" and res["abstain"] is None  # the free answer's
     assert res["decided_by"] == ["pass_at_k", "entropy_prompt"]
@@ -172,15 +174,15 @@ def test_named_signal_is_never_overridden_by_a_free_answer(tmp_path):
 def test_depths_given_and_recipe_ladders(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("name,pre_pass_at_10,pre_pass_at_1\na,0.60,0.3\nb,0.70,0.4\nc,0.5,0.2\n")
-    res = rank(table=path, depths=[4, 1, 2]).to_json()
-    assert res["baselines"]["shallowest"] == "b" and res["baselines"]["deepest"] == "a"
-    assert res["depth_source"] == "given (--depths)" and res["ladder_kind"] == "depth"
-    recipe = rank(table=path, depths=[2, 2, 2]).to_json()
-    assert recipe["ladder_kind"] == "recipe" and recipe["baselines"]["shallowest"] is None
-    assert recipe["baselines"]["best_pass_at_1"] == "b"
-    assumed = rank(table=path).to_json()
-    assert assumed["ladder_kind"] is None and assumed["depth_source"].startswith("assumed")
-    assert assumed["baselines"]["shallowest"] == "a" and assumed["recommended_by"] == "signal"
+    res = rank(table=path, depths=[4, 1, 2])
+    assert res.baselines["shallowest"] == "b" and res.baselines["deepest"] == "a"
+    assert res.depths_from == "given" and res.ladder_kind == "depth"
+    recipe = rank(table=path, depths=[2, 2, 2])
+    assert recipe.ladder_kind == "recipe" and recipe.baselines["shallowest"] is None
+    assert recipe.baselines["best_pass_at_1"] == "b"
+    assumed = rank(table=path)  # the order given: no ladder kind, and no free answer anchors
+    assert assumed.depths_from == "order" and assumed.ladder_kind is None
+    assert assumed.baselines["shallowest"] == "a" and assumed.recommended_by == "signal"
     with pytest.raises(ValueError, match="--depths gives 2 values for 3 checkpoints"):
         rank(table=path, depths=[1, 2])
 

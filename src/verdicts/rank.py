@@ -43,6 +43,9 @@ from rankinv.verdicts.rank_inputs import (
 )
 from rankinv.verdicts.rank_result import RankResult
 from rankinv.verdicts.rank_verdict import (
+    DEPTHS_GIVEN,
+    DEPTHS_ORDER,
+    DEPTHS_TABLE,
     DISAGREE,
     NO_SIGNAL,
     TIE,
@@ -125,19 +128,18 @@ def decide(
 
 # ---------------------------------------------------------------- rank
 def _depths(rungs: list[dict], depths: list[float] | None) -> tuple[list[float], str]:
-    """Each rung's SFT depth and where it came from (given, the table, or the order)."""
+    """Each rung's SFT depth and where it came from (DEPTHS_GIVEN, DEPTHS_TABLE or, assumed,
+    DEPTHS_ORDER)."""
     if depths is not None:
         if len(depths) != len(rungs):
             raise UserError(
                 f"--depths gives {len(depths)} values for {len(rungs)} checkpoints; give one "
                 "per checkpoint, in the same order"
             )
-        return [float(x) for x in depths], "given (--depths)"
+        return [float(x) for x in depths], DEPTHS_GIVEN
     if rungs and all(r.get("depth") is not None for r in rungs):
-        return [float(r["depth"]) for r in rungs], "the table's depth column"
-    return [float(i) for i in range(len(rungs))], (
-        "assumed: the checkpoints as listed, least to most trained (give --depths)"
-    )
+        return [float(r["depth"]) for r in rungs], DEPTHS_TABLE
+    return [float(i) for i in range(len(rungs))], DEPTHS_ORDER
 
 
 def rank(
@@ -182,9 +184,9 @@ def rank(
     measured = {s for s, v in values.items() if v and all(x is not None for x in v)}
     # the k of pass@k means something only when a pass@k signal is measured on every rung
     k = k if measured & {"pass_at_k", "reachable_pass_at_k"} else None
-    depth, depth_source = _depths(rungs, depths)
+    depth, depths_from = _depths(rungs, depths)
     free = baselines.free_answers(
-        names, depth, values["pass_at_1"], d.recommended, lead, depth_source
+        names, depth, values["pass_at_1"], d.recommended, lead, depths_from == DEPTHS_ORDER
     )
     # a signal that did not beat the free answer on held-out ladders does not override it
     anchor = None if signal is not None else free["adds_nothing_over"]
@@ -194,6 +196,7 @@ def rank(
         )
     return RankResult(
         **free,
+        depths_from=depths_from,
         ranking=rows,
         decision=d,
         anchor=anchor,

@@ -55,7 +55,13 @@ JSON_FIELDS = (
 
 class RankResult(RankVerdict):
     """Rank's verdict (see :class:`RankVerdict`) with its words (abstain_reason,
-    signal_abstain_reason: what the signal alone said; to_decide) and ``to_json``."""
+    signal_abstain_reason: what the signal alone said; to_decide; depth_source) and
+    ``to_json``."""
+
+    @property
+    def depth_source(self) -> str:
+        """Where the rungs' depths came from, in words."""
+        return words.DEPTH_SOURCE[self.depths_from]
 
     @property
     def abstain_reason(self) -> str | None:

@@ -15,6 +15,11 @@ DISAGREE = "disagree"  # the top two deciding signals pick different rungs
 WITHIN_NOISE = "within_noise"  # the lead's first-place gap is within its sampling noise
 ABSTAIN_KINDS = (NO_SIGNAL, TIE, DISAGREE, WITHIN_NOISE)
 
+#: Where each rung's SFT depth came from (the words: ``words.rank.DEPTH_SOURCE``).
+DEPTHS_GIVEN = "given"  # --depths
+DEPTHS_TABLE = "table"  # the table's depth column
+DEPTHS_ORDER = "order"  # assumed: the order given, least to most trained
+
 
 @dataclass(frozen=True)
 class RankDecision:
@@ -70,7 +75,8 @@ class RankVerdict:
     """Rank's decision and what it rests on.
 
     The free answers (:func:`rankinv.verdicts.baselines.free_answers`): baselines,
-    agrees_with_shallowest, ladder_kind, depth_source, versus, adds_nothing_over. The
+    agrees_with_shallowest, ladder_kind, versus, adds_nothing_over, and where the depths
+    they read came from (``depths_from``: DEPTHS_GIVEN, DEPTHS_TABLE or DEPTHS_ORDER). The
     decision: ranking (best predicted first), ``decision`` (the signal's, see
     :class:`RankDecision`) and ``anchor`` (the free answer recommended instead, where the
     deciding signal did not beat it on held-out simulated ladders and no signal was named;
@@ -83,7 +89,7 @@ class RankVerdict:
     baselines: dict[str, str | None]
     agrees_with_shallowest: bool | None
     ladder_kind: str | None
-    depth_source: str
+    depths_from: str
     versus: dict[str, dict]
     adds_nothing_over: str | None
     ranking: list[RankRow]

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rankinv.verdicts.rank_verdict import (
+    DEPTHS_GIVEN,
+    DEPTHS_ORDER,
+    DEPTHS_TABLE,
     DISAGREE,
     NO_SIGNAL,
     TIE,
@@ -26,6 +29,13 @@ TO_DECIDE = {
     DISAGREE: "a pilot run of each candidate (rank --pilot, ~10 GRPO steps), or RL on both",
     WITHIN_NOISE: "more samples per prompt (4x the samples halves the SE) or a pilot run of "
     "each (rank --pilot)",
+}
+
+#: Where the rungs' depths came from, in words (the JSON's depth_source).
+DEPTH_SOURCE = {
+    DEPTHS_GIVEN: "given (--depths)",
+    DEPTHS_TABLE: "the table's depth column",
+    DEPTHS_ORDER: "assumed: the checkpoints as listed, least to most trained (give --depths)",
 }
 
 #: How each free answer reads in a sentence.
@@ -158,7 +168,7 @@ def free_answer_lines(res: RankVerdict, em: Callable[[str], str] = _plain) -> li
     shown = [f"{FREE[b]}: {p}" for b, p in picks.items() if p is not None]
     if not shown:
         return []
-    out = [f"free answers ({res.depth_source}): " + "; ".join(shown)]
+    out = [f"free answers ({DEPTH_SOURCE[res.depths_from]}): " + "; ".join(shown)]
     if res.agrees_with_shallowest is True:
         out.append("rank's pick is the least-trained checkpoint")
     elif res.agrees_with_shallowest is False and not res.adds_nothing_over:
