@@ -110,16 +110,17 @@ def decide(
     said = {"decided_by": order[:2], "picks": picks, "lead": lead, "noise_z": NOISE_Z}
     if len(top) > 1:
         return RankDecision(None, TIE, picks[lead], **said)
-    best = names[top[0]]
+    i = top[0]
+    best = names[i]
     if len(order) > 1 and best not in picks[order[1]]:
         cands = [best] + [p for p in picks[order[1]] if p != best]
         return RankDecision(None, DISAGREE, cands, **said)
-    runner = int(np.argsort(-v)[1]) if len(v) > 1 else top[0]
-    gap = float(v[top[0]] - v[runner])
+    runner = int(np.argsort(-v)[1]) if len(v) > 1 else i
+    gap = float(v[i] - v[runner])
     s_lead = (se or {}).get(lead)
     noise = None
-    if s_lead and s_lead[top[0]] is not None and s_lead[runner] is not None:
-        noise = float(np.hypot(s_lead[top[0]], s_lead[runner]))
+    if s_lead and s_lead[i] is not None and s_lead[runner] is not None:
+        noise = float(np.hypot(s_lead[i], s_lead[runner]))
     said |= {"runner_up": names[runner], "gap": gap, "gap_se": noise}
     if noise is not None and gap <= NOISE_Z * noise:
         return RankDecision(None, WITHIN_NOISE, [best, names[runner]], **said)
