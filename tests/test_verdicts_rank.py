@@ -110,7 +110,8 @@ def test_rank_duplicates_ties_and_too_few_samples(ladder, tmp_path):
     res = rank([a, b], signal="escape").to_json()
     assert sorted(res["tied_first"]) == ["a", "b"]
     # a tie is no recommendation, and no "the orders agree" either
-    assert res["recommended"] is None and res["abstain_reason"].startswith("tie")
+    assert res["recommended"] is None and res["abstain"] == "tie"
+    assert sorted(res["candidates"]) == ["a", "b"] and res["gap"] is None
 
 
 def _paper_table(tmp_path, name):
@@ -135,10 +136,14 @@ def test_table_qwen_signals_abstain_and_the_free_answer_is_named(tmp_path):
     least-trained checkpoint on held-out simulated depth ladders, so that free answer is the
     recommendation, and the table's depth column says which rung it is."""
     path, _ = _paper_table(tmp_path, "qwen")
-    res = rank(table=path).to_json()
+    typed = rank(table=path)
+    assert typed.depths_from == "table" and typed.anchor == "shallowest"
+    res = typed.to_json()
     assert res["signal_pick"] is None and res["k"] == 10
-    assert "disagree" in res["signal_abstain_reason"] and "qwen-5.8ep" in res["candidates"]
-    assert res["decided_by"][0] == "pass_at_k"
+    assert res["signal_abstain"] == "disagree" and res["abstain"] is None  # the free answer's
+    assert res["decided_by"] == ["pass_at_k", "entropy_prompt"]
+    assert res["picks"]["pass_at_k"] == ["qwen-5.8ep"] == res["candidates"][:1]
+    assert res["candidates"][1:] == res["picks"]["entropy_prompt"] == ["qwen-1.0ep"]
     assert res["ladder_kind"] == "depth" and res["depth_source"] == "the table's depth column"
     assert res["adds_nothing_over"] == "shallowest"
     assert res["recommended"] == "qwen-1.0ep" == res["baselines"]["shallowest"]
@@ -169,15 +174,15 @@ def test_named_signal_is_never_overridden_by_a_free_answer(tmp_path):
 def test_depths_given_and_recipe_ladders(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("name,pre_pass_at_10,pre_pass_at_1\na,0.60,0.3\nb,0.70,0.4\nc,0.5,0.2\n")
-    res = rank(table=path, depths=[4, 1, 2]).to_json()
-    assert res["baselines"]["shallowest"] == "b" and res["baselines"]["deepest"] == "a"
-    assert res["depth_source"] == "given (--depths)" and res["ladder_kind"] == "depth"
-    recipe = rank(table=path, depths=[2, 2, 2]).to_json()
-    assert recipe["ladder_kind"] == "recipe" and recipe["baselines"]["shallowest"] is None
-    assert recipe["baselines"]["best_pass_at_1"] == "b"
-    assumed = rank(table=path).to_json()
-    assert assumed["ladder_kind"] is None and assumed["depth_source"].startswith("assumed")
-    assert assumed["baselines"]["shallowest"] == "a" and assumed["recommended_by"] == "signal"
+    res = rank(table=path, depths=[4, 1, 2])
+    assert res.baselines["shallowest"] == "b" and res.baselines["deepest"] == "a"
+    assert res.depths_from == "given" and res.ladder_kind == "depth"
+    recipe = rank(table=path, depths=[2, 2, 2])
+    assert recipe.ladder_kind == "recipe" and recipe.baselines["shallowest"] is None
+    assert recipe.baselines["best_pass_at_1"] == "b"
+    assumed = rank(table=path)  # the order given: no ladder kind, and no free answer anchors
+    assert assumed.depths_from == "order" and assumed.ladder_kind is None
+    assert assumed.baselines["shallowest"] == "a" and assumed.recommended_by == "signal"
     with pytest.raises(ValueError, match="--depths gives 2 values for 3 checkpoints"):
         rank(table=path, depths=[1, 2])
 
@@ -199,8 +204,10 @@ def test_within_noise_abstains_and_says_what_would_decide(tmp_path):
         "name,pre_pass_at_10,pre_pass_at_10_se\na,0.60,0.02\nb,0.61,0.02\nc,0.40,0.02\n"
     )
     res = rank(table=path).to_json()
-    assert res["recommended"] is None and res["abstain_reason"].startswith("within noise")
-    assert sorted(res["candidates"]) == ["a", "b"] and "more samples" in res["to_decide"]
+    assert res["recommended"] is None and res["abstain"] == "within_noise"
+    assert res["candidates"] == ["b", "a"]  # the lead's first, then its runner-up
+    assert res["gap"] == pytest.approx(0.01) and res["gap_se"] == pytest.approx(0.02 * 2**0.5)
+    assert res["gap"] <= res["noise_z"] * res["gap_se"]
     path.write_text("name,pre_pass_at_10,pre_pass_at_10_se\na,0.60,0.002\nb,0.70,0.002\n")
     assert rank(table=path).to_json()["recommended"] == "b"
 
@@ -274,10 +281,12 @@ def test_na_cells_leaving_no_deciding_signal_name_the_gap_in_one_short_line(tmp_
 def test_rank_returns_a_typed_result_whose_json_keeps_the_public_fields(ladder):
     """Decide, then explain: rank returns a RankResult (fields, no sentences to parse); its
     to_json is the command's JSON, with the public fields of DESIGN.md in their order."""
-    from rankinv.verdicts.rank_result import RankResult, RankRow
+    from rankinv.verdicts.rank_result import RankResult
+    from rankinv.verdicts.rank_verdict import RankDecision, RankRow
 
     res = rank(list(ladder), signal="escape")
     assert isinstance(res, RankResult) and all(isinstance(r, RankRow) for r in res.ranking)
+    assert isinstance(res.decision, RankDecision) and res.decision.recommended == "e1"
     assert res.recommended == "e1" and res.predicted_inversion is True
     assert [r.checkpoint for r in res.ranking] == ["e1", "e16"]
     js = res.to_json()
@@ -286,6 +295,7 @@ def test_rank_returns_a_typed_result_whose_json_keeps_the_public_fields(ladder):
         "adds_nothing_over", "ranking", "recommended",
     ]  # fmt: skip
     assert {"recommended_by", "signal_pick", "abstain_reason", "predicted_inversion"} <= set(js)
+    assert list(js)[-2:] == ["abstain", "signal_abstain"]  # the codes, added last
     assert js["ranking"][0] == res.ranking[0].to_json()
     json.dumps(js)  # plain JSON
 

@@ -141,7 +141,8 @@ def test_rank_on_evalplus_files_uses_the_count_signals_and_their_noise(tmp_path)
             assert by_name[name]["values"][s] == pytest.approx(want[s]), (name, s)
     assert res["plan"]["n_prompts"] == 4
     # the sampling-noise check ran: 4 problems cannot separate the top two rungs
-    assert res["gap_se"] > 0 and res["signal_abstain_reason"].startswith("within noise")
+    assert res["signal_abstain"] == "within_noise" and res["signal_pick"] is None
+    assert 0 < res["gap"] <= res["noise_z"] * res["gap_se"]
 
 
 def test_folder_of_checkpoints_expands_in_natural_order(tmp_path):

@@ -27,6 +27,7 @@ from rankinv.evaluation import real_data
 from rankinv.verdicts import baselines
 from rankinv.verdicts import signals as sg
 from rankinv.verdicts.rank import decide
+from rankinv.verdicts.words import rank as words
 
 #: A ladder whose outcomes spread by more than this has a worst rung worth avoiding (the
 #: success criteria's 0.02, also calibrate's top-1 margin).
@@ -104,13 +105,12 @@ def score_ladder(lad: dict) -> dict:
     d = decide(values, names)
     # what `rank` recommends: the signal's pick, unless the signal did not beat the free
     # answer for this kind of ladder on held-out simulated ladders (baselines.free_answers)
-    free = baselines.free_answers(
-        names, depth, values["pass_at_1"], d["recommended"], d.get("lead"), "the ladder's depths"
-    )
+    free = baselines.free_answers(names, depth, values["pass_at_1"], d.recommended, d.lead)
     anchor = free["adds_nothing_over"]
-    final = free["baselines"][anchor] if anchor else d["recommended"]
-    rows["rank_signal"] = _pick_entry(d["recommended"], d["abstain_reason"], names, y)
-    rows["rank"] = _pick_entry(final, None if anchor else d["abstain_reason"], names, y)
+    final = free["baselines"][anchor] if anchor else d.recommended
+    why = words.abstain_reason(d)
+    rows["rank_signal"] = _pick_entry(d.recommended, why, names, y)
+    rows["rank"] = _pick_entry(final, None if anchor else why, names, y)
     rows["rank"]["recommended_by"] = f"free answer: {anchor}" if anchor else "signal"
     for entry in (rows["rank"], rows["rank_signal"]):
         if entry.get("pick") is not None and "shallowest" in rows:

@@ -114,22 +114,23 @@ def free_answers(
     pass_at_1: list | None,
     recommended: str | None,
     lead: str | None,
-    depth_source: str,
+    depths_assumed: bool = False,
 ) -> dict:
     """What the free answers pick on these rungs, whether rank's pick is the least-trained
     checkpoint's, and, against the held-out evidence, whether the signal that decided adds
     anything over that answer (else the answer to use instead).
 
+    ``depths_assumed``: the depths are only the order given (least to most trained).
     Fields: baselines ({name: rung or None}), agrees_with_shallowest (None when rank
     abstained or depth is unknown), ladder_kind ("depth": the rungs differ in SFT depth;
     "recipe": one depth; None when the depths are only assumed from the order given),
-    depth_source, versus ({baseline: the calibrated comparison of the deciding signal}),
+    versus ({baseline: the calibrated comparison of the deciding signal}),
     adds_nothing_over (the free answer to use when the deciding signal did not beat it on
     held-out simulated ladders, else None)."""
     picks_ = picks(names, depth, pass_at_1)
     kind = None  # unknown when the depths are only assumed from the order given
     known = depth is not None and all(d is not None for d in depth)
-    if known and not depth_source.startswith("assumed"):
+    if known and not depths_assumed:
         kind = "recipe" if len(set(depth)) == 1 else "depth"
     agrees = None
     if recommended is not None and picks_["shallowest"] is not None:
@@ -147,7 +148,6 @@ def free_answers(
         "baselines": picks_,
         "agrees_with_shallowest": agrees,
         "ladder_kind": kind,
-        "depth_source": depth_source,
         "versus": versus,
         "adds_nothing_over": adds_nothing,
     }

@@ -16,8 +16,9 @@ the naive choice's information, never decide). Beside it, what the free answers 
 on held-out simulated ladders. The lead signal's first rung is recommended unless
 (a) the second deciding signal picks a different rung, or (b) the lead's gap between its
 first two rungs is within NOISE_Z standard errors of the probe's sampling noise; then
-``recommended`` is None and ``abstain_reason`` says why, with the candidates and what would
-decide between them.
+``recommended`` is None and ``abstain`` says why, as a code, with the candidates
+(:class:`~rankinv.verdicts.rank_verdict.RankDecision`; ``rankinv.verdicts.words.rank`` says
+it in words, and what would decide between them).
 """
 
 from __future__ import annotations
@@ -40,7 +41,18 @@ from rankinv.verdicts.rank_inputs import (
     missing_brief,
     needs_message,
 )
-from rankinv.verdicts.rank_result import RankResult, RankRow
+from rankinv.verdicts.rank_result import RankResult
+from rankinv.verdicts.rank_verdict import (
+    DEPTHS_GIVEN,
+    DEPTHS_ORDER,
+    DEPTHS_TABLE,
+    DISAGREE,
+    NO_SIGNAL,
+    TIE,
+    WITHIN_NOISE,
+    RankDecision,
+    RankRow,
+)
 
 #: A first place is within noise when its gap to the runner-up is below NOISE_Z standard
 #: errors of that gap (about a two-sided 95% band).
@@ -80,80 +92,55 @@ def decide(
     names: list[str],
     se: dict[str, list[float | None]] | None = None,
     signal: str | None = None,
-) -> dict:
-    """Pick a rung or abstain. values: per signal, one value per rung (None: not measured);
-    se: per signal, each rung's standard error from sampling (None: unknown)."""
+) -> RankDecision:
+    """Pick a rung or abstain (see :class:`RankDecision`). values: per signal, one value per
+    rung (None: not measured); se: per signal, each rung's standard error from sampling
+    (None: unknown)."""
     available = [s for s, v in values.items() if v and all(x is not None for x in v)]
     if signal is not None and signal not in available:
         raise UserError(f"signal {signal} is not measured on every checkpoint")
     order = deciding_order(available, signal)
     if not order:
-        return {
-            "recommended": None,
-            "abstain_reason": "no signal that may decide is measured on every checkpoint",
-            "candidates": list(names),
-            "decided_by": [],
-            "picks": {},
-            "to_decide": "give pre-RL pass@k (or a rankinv probe) or a pilot log per checkpoint",
-        }
+        return RankDecision(None, NO_SIGNAL, list(names), [], {}, None, NOISE_Z)
     picks = {s: [names[i] for i in _first(values[s], sg.signal_sign(s))] for s in order}
     lead = order[0]
     sign = sg.signal_sign(lead)
     v = sign * np.asarray(values[lead], dtype=float)
     top = _first(values[lead], sign)
-    out = {"decided_by": order[:2], "picks": picks, "lead": lead}
+    said = {"decided_by": order[:2], "picks": picks, "lead": lead, "noise_z": NOISE_Z}
     if len(top) > 1:
-        return out | {
-            "recommended": None,
-            "abstain_reason": f"tie: {', '.join(picks[lead])} tie on {lead}",
-            "candidates": picks[lead],
-            "to_decide": "more samples per prompt, or a pilot run of each (rank --pilot)",
-        }
-    best = top[0]
-    if len(order) > 1 and names[best] not in picks[order[1]]:
-        cands = [names[best]] + [p for p in picks[order[1]] if p != names[best]]
-        return out | {
-            "recommended": None,
-            "abstain_reason": f"the top two signals disagree: {lead} picks {names[best]}, "
-            f"{order[1]} picks {', '.join(picks[order[1]])}",
-            "candidates": cands,
-            "to_decide": "a pilot run of each candidate (rank --pilot, ~10 GRPO steps), "
-            "or RL on both",
-        }
-    runner = int(np.argsort(-v)[1]) if len(v) > 1 else best
-    gap = float(v[best] - v[runner])
+        return RankDecision(None, TIE, picks[lead], **said)
+    i = top[0]
+    best = names[i]
+    if len(order) > 1 and best not in picks[order[1]]:
+        cands = [best] + [p for p in picks[order[1]] if p != best]
+        return RankDecision(None, DISAGREE, cands, **said)
+    runner = int(np.argsort(-v)[1]) if len(v) > 1 else i
+    gap = float(v[i] - v[runner])
     s_lead = (se or {}).get(lead)
     noise = None
-    if s_lead and s_lead[best] is not None and s_lead[runner] is not None:
-        noise = float(np.hypot(s_lead[best], s_lead[runner]))
-    out |= {"gap": gap, "gap_se": noise}
+    if s_lead and s_lead[i] is not None and s_lead[runner] is not None:
+        noise = float(np.hypot(s_lead[i], s_lead[runner]))
+    said |= {"runner_up": names[runner], "gap": gap, "gap_se": noise}
     if noise is not None and gap <= NOISE_Z * noise:
-        return out | {
-            "recommended": None,
-            "abstain_reason": f"within noise: {lead} separates {names[best]} from "
-            f"{names[runner]} by {gap:.4f}, under {NOISE_Z:g} x its sampling SE {noise:.4f}",
-            "candidates": [names[best], names[runner]],
-            "to_decide": "more samples per prompt (4x the samples halves the SE) or a pilot "
-            "run of each (rank --pilot)",
-        }
-    return out | {"recommended": names[best], "abstain_reason": None, "candidates": [names[best]]}
+        return RankDecision(None, WITHIN_NOISE, [best, names[runner]], **said)
+    return RankDecision(best, None, [best], **said)
 
 
 # ---------------------------------------------------------------- rank
 def _depths(rungs: list[dict], depths: list[float] | None) -> tuple[list[float], str]:
-    """Each rung's SFT depth and where it came from (given, the table, or the order)."""
+    """Each rung's SFT depth and where it came from (DEPTHS_GIVEN, DEPTHS_TABLE or, assumed,
+    DEPTHS_ORDER)."""
     if depths is not None:
         if len(depths) != len(rungs):
             raise UserError(
                 f"--depths gives {len(depths)} values for {len(rungs)} checkpoints; give one "
                 "per checkpoint, in the same order"
             )
-        return [float(x) for x in depths], "given (--depths)"
+        return [float(x) for x in depths], DEPTHS_GIVEN
     if rungs and all(r.get("depth") is not None for r in rungs):
-        return [float(r["depth"]) for r in rungs], "the table's depth column"
-    return [float(i) for i in range(len(rungs))], (
-        "assumed: the checkpoints as listed, least to most trained (give --depths)"
-    )
+        return [float(r["depth"]) for r in rungs], DEPTHS_TABLE
+    return [float(i) for i in range(len(rungs))], DEPTHS_ORDER
 
 
 def rank(
@@ -171,7 +158,7 @@ def rank(
 
     When the deciding signal did not beat the free answer on held-out simulated ladders (and
     no --signal was named), ``recommended`` is the free answer's rung (``recommended_by``
-    says so) and ``signal_pick`` / ``signal_abstain_reason`` keep what the signal said.
+    says so) and ``signal_pick`` / ``signal_abstain`` keep what the signal said.
     ``depths``: each checkpoint's SFT depth (epochs or steps), in the order given; else a
     table's depth column, else the order given is taken as least to most trained (and said
     so).
@@ -185,7 +172,7 @@ def rank(
     if signal is not None and not all(v is not None for v in values[signal]):
         raise UserError(_unmeasured(signal))
     d = decide(values, names, se, signal)
-    lead = d.get("lead")
+    lead = d.lead
     if lead is None:
         raise UserError(missing_brief(values, names))
     rows = _ranking(rungs, lead)
@@ -194,38 +181,30 @@ def rank(
     with_p1 = [r for r in rows if r.pre_pass_at_1 is not None]
     every_p1 = len(with_p1) == len(rows)
     best_pre = max(with_p1, key=lambda r: r.pre_pass_at_1).checkpoint if every_p1 else None
-    first = set(d["picks"][lead])
+    first = set(d.picks[lead])
     measured = {s for s, v in values.items() if v and all(x is not None for x in v)}
     # the k of pass@k means something only when a pass@k signal is measured on every rung
     k = k if measured & {"pass_at_k", "reachable_pass_at_k"} else None
-    depth, depth_source = _depths(rungs, depths)
+    depth, depths_from = _depths(rungs, depths)
     free = baselines.free_answers(
-        names, depth, values["pass_at_1"], d["recommended"], lead, depth_source
+        names, depth, values["pass_at_1"], d.recommended, lead, depths_from == DEPTHS_ORDER
     )
     # a signal that did not beat the free answer on held-out ladders does not override it
     anchor = None if signal is not None else free["adds_nothing_over"]
-    recommended = free["baselines"][anchor] if anchor else d["recommended"]
     if anchor and free["baselines"]["shallowest"] is not None:
-        free["agrees_with_shallowest"] = recommended == free["baselines"]["shallowest"]
+        free["agrees_with_shallowest"] = (
+            free["baselines"][anchor] == free["baselines"]["shallowest"]
+        )
     return RankResult(
         **free,
+        depths_from=depths_from,
         ranking=rows,
-        recommended=recommended,
-        recommended_by=f"free answer: {anchor}" if anchor else "signal",
-        signal_pick=d["recommended"],
-        abstain_reason=None if anchor else d["abstain_reason"],
-        signal_abstain_reason=d["abstain_reason"],
-        candidates=d["candidates"],
-        to_decide=d.get("to_decide"),
-        decided_by=d["decided_by"],
-        picks=d["picks"],
-        gap=d.get("gap"),
-        gap_se=d.get("gap_se"),
-        noise_z=NOISE_Z,
+        decision=d,
+        anchor=anchor,
         best_pre_pass_at_1=best_pre,
         # an inversion is predicted only where the signal picked a rung (not when it abstains)
         predicted_inversion=(
-            None if best_pre is None or d["recommended"] is None else best_pre not in first
+            None if best_pre is None or d.recommended is None else best_pre not in first
         ),
         tied_first=sorted(first) if len(first) > 1 else [],
         signal=lead,

@@ -1,0 +1,159 @@
+"""What `rankinv rank` decided, as types, without words: :class:`RankDecision` (the pure
+decision of :func:`rankinv.verdicts.rank.decide`, which the back-test also scores),
+:class:`RankRow` (one checkpoint) and :class:`RankVerdict` (the decision with the free
+answers and everything it rests on). ``rankinv.verdicts.words.rank`` phrases them;
+:class:`rankinv.verdicts.rank_result.RankResult` adds those words and the JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+#: Why the decision names no rung, as a code (the words: ``words.rank.abstain_reason``).
+NO_SIGNAL = "no_signal"  # no signal that may decide is measured on every rung
+TIE = "tie"  # the lead signal ties two or more rungs for first
+DISAGREE = "disagree"  # the top two deciding signals pick different rungs
+WITHIN_NOISE = "within_noise"  # the lead's first-place gap is within its sampling noise
+ABSTAIN_KINDS = (NO_SIGNAL, TIE, DISAGREE, WITHIN_NOISE)
+
+#: Where each rung's SFT depth came from (the words: ``words.rank.DEPTH_SOURCE``).
+DEPTHS_GIVEN = "given"  # --depths
+DEPTHS_TABLE = "table"  # the table's depth column
+DEPTHS_ORDER = "order"  # assumed: the order given, least to most trained
+
+
+@dataclass(frozen=True)
+class RankDecision:
+    """A rung, or why none: ``recommended`` (None when it abstains) and ``abstain`` (one of
+    :data:`ABSTAIN_KINDS`, None when it recommends); ``candidates``: the rungs involved (the
+    recommended one alone; the rungs tied, or the two signals' picks, the lead's first; the
+    first and the runner-up within noise; every rung when no signal may decide);
+    ``decided_by``: the top two deciding signals (one when only one may decide), ``lead`` the
+    first of them; ``picks``: each deciding signal's first rungs (ties within the tie
+    tolerance). The numbers it rests on, once the lead names a single first rung and the top
+    two agree: ``runner_up``, ``gap`` (the lead's first-place gap, sign-oriented) and
+    ``gap_se`` (that gap's sampling SE, None when unknown), judged against ``noise_z``
+    standard errors."""
+
+    recommended: str | None
+    abstain: str | None
+    candidates: list[str]
+    decided_by: list[str]
+    picks: dict[str, list[str]]
+    lead: str | None
+    noise_z: float
+    runner_up: str | None = None
+    gap: float | None = None
+    gap_se: float | None = None
+
+    def __post_init__(self):
+        if self.abstain not in (None, *ABSTAIN_KINDS):
+            raise ValueError(f"abstain must be one of {ABSTAIN_KINDS} or None, not {self.abstain}")
+        if (self.recommended is None) == (self.abstain is None):
+            raise ValueError("a decision recommends a rung or says why not, never both")
+
+
+@dataclass(frozen=True)
+class RankRow:
+    """One checkpoint: its predicted post-RL outcome by the lead signal (``predicted`` is the
+    signal's value times its sign, so higher is better), its pre-RL pass@1 and every signal
+    measured on it."""
+
+    checkpoint: str
+    probe_dir: str | None
+    pilot_log: str | None
+    predicted: float
+    signal_value: float
+    pre_pass_at_1: float | None
+    values: dict[str, float]
+
+    def to_json(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class RankVerdict:
+    """Rank's decision and what it rests on.
+
+    The free answers (:func:`rankinv.verdicts.baselines.free_answers`): baselines,
+    agrees_with_shallowest, ladder_kind, versus, adds_nothing_over, and where the depths
+    they read came from (``depths_from``: DEPTHS_GIVEN, DEPTHS_TABLE or DEPTHS_ORDER). The
+    decision: ranking (best predicted first), ``decision`` (the signal's, see
+    :class:`RankDecision`) and ``anchor`` (the free answer recommended instead, where the
+    deciding signal did not beat it on held-out simulated ladders and no signal was named;
+    None: the signal's decision stands). What it rests on: best_pre_pass_at_1,
+    predicted_inversion, tied_first, signal (the lead), signal_sign, k (None unless pass@k
+    is measured on every rung), accuracy, plan, pilot, unavailable, dropped,
+    uncalibrated_fallback, source, inputs.
+    """
+
+    baselines: dict[str, str | None]
+    agrees_with_shallowest: bool | None
+    ladder_kind: str | None
+    depths_from: str
+    versus: dict[str, dict]
+    adds_nothing_over: str | None
+    ranking: list[RankRow]
+    decision: RankDecision
+    anchor: str | None
+    best_pre_pass_at_1: str | None
+    predicted_inversion: bool | None
+    tied_first: list[str]
+    signal: str
+    signal_sign: int
+    k: int | None
+    accuracy: str
+    plan: dict | None
+    pilot: dict | None
+    unavailable: str | None
+    dropped: list[dict]
+    uncalibrated_fallback: bool
+    source: str
+    inputs: dict
+
+    @property
+    def recommended(self) -> str | None:
+        """The rung to start RL from: the anchor's pick, else the signal's (None: none)."""
+        return self.baselines[self.anchor] if self.anchor else self.decision.recommended
+
+    @property
+    def recommended_by(self) -> str:
+        """ "signal", or "free answer: <baseline>" when the anchor recommends."""
+        return f"free answer: {self.anchor}" if self.anchor else "signal"
+
+    @property
+    def abstain(self) -> str | None:
+        """Why nothing is recommended, as a code (None: a rung is, or the anchor's is)."""
+        return None if self.anchor else self.decision.abstain
+
+    @property
+    def signal_pick(self) -> str | None:
+        return self.decision.recommended
+
+    @property
+    def signal_abstain(self) -> str | None:
+        return self.decision.abstain
+
+    # the decision's fields, as the JSON has them at the top level
+    @property
+    def candidates(self) -> list[str]:
+        return self.decision.candidates
+
+    @property
+    def decided_by(self) -> list[str]:
+        return self.decision.decided_by
+
+    @property
+    def picks(self) -> dict[str, list[str]]:
+        return self.decision.picks
+
+    @property
+    def gap(self) -> float | None:
+        return self.decision.gap
+
+    @property
+    def gap_se(self) -> float | None:
+        return self.decision.gap_se
+
+    @property
+    def noise_z(self) -> float:
+        return self.decision.noise_z

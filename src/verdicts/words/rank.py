@@ -1,0 +1,199 @@
+"""Rank's decision in words: why it abstains and what would decide (:func:`abstain_reason`,
+:func:`to_decide`, the JSON's and the back-test's text), and the lines ``rankinv rank``
+prints under its table (:func:`table_notes`, :func:`recommendation_lines`,
+:func:`inversion_line`, :func:`free_answer_lines`, with :func:`versus_words`).
+
+``em`` wraps the words a printout emphasises (the CLI passes rich's bold); by default the
+text is plain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rankinv.verdicts.rank_verdict import (
+    DEPTHS_GIVEN,
+    DEPTHS_ORDER,
+    DEPTHS_TABLE,
+    DISAGREE,
+    NO_SIGNAL,
+    TIE,
+    WITHIN_NOISE,
+    RankDecision,
+    RankVerdict,
+)
+
+#: What would decide between the candidates, by why the decision abstained.
+TO_DECIDE = {
+    NO_SIGNAL: "give pre-RL pass@k (or a rankinv probe) or a pilot log per checkpoint",
+    TIE: "more samples per prompt, or a pilot run of each (rank --pilot)",
+    DISAGREE: "a pilot run of each candidate (rank --pilot, ~10 GRPO steps), or RL on both",
+    WITHIN_NOISE: "more samples per prompt (4x the samples halves the SE) or a pilot run of "
+    "each (rank --pilot)",
+}
+
+#: Where the rungs' depths came from, in words (the JSON's depth_source).
+DEPTH_SOURCE = {
+    DEPTHS_GIVEN: "given (--depths)",
+    DEPTHS_TABLE: "the table's depth column",
+    DEPTHS_ORDER: "assumed: the checkpoints as listed, least to most trained (give --depths)",
+}
+
+#: How each free answer reads in a sentence.
+FREE = {
+    "shallowest": "least-trained",
+    "deepest": "most-trained",
+    "best_pass_at_1": "best pre-RL pass@1",
+    "lowest_pass_at_1": "lowest pre-RL pass@1",
+}
+
+
+def _plain(s: str) -> str:
+    return s
+
+
+def abstain_reason(d: RankDecision) -> str | None:
+    """Why the decision names no rung, with the rungs and numbers involved (None: it does)."""
+    if d.abstain is None:
+        return None
+    if d.abstain == NO_SIGNAL:
+        return "no signal that may decide is measured on every checkpoint"
+    lead = d.lead
+    if d.abstain == TIE:
+        return f"tie: {', '.join(d.picks[lead])} tie on {lead}"
+    if d.abstain == DISAGREE:
+        second = d.decided_by[1]
+        return (
+            f"the top two signals disagree: {lead} picks {d.candidates[0]}, "
+            f"{second} picks {', '.join(d.picks[second])}"
+        )
+    return (
+        f"within noise: {lead} separates {d.candidates[0]} from {d.runner_up} by "
+        f"{d.gap:.4f}, under {d.noise_z:g} x its sampling SE {d.gap_se:.4f}"
+    )
+
+
+def to_decide(d: RankDecision) -> str | None:
+    """What would decide between the candidates (None: the decision names a rung)."""
+    return None if d.abstain is None else TO_DECIDE[d.abstain]
+
+
+def table_notes(res: RankVerdict) -> list[str]:
+    """The lines under the ranking: what k is (only with pass@k) and each signal dropped."""
+    out = []
+    if res.k:
+        out.append(f"k = {res.k} (pass@k: the chance one of k samples passes)")
+    out += [
+        f"dropped: {d['signal']} (n/a on {', '.join(d['missing_on'])}): a signal ranks only "
+        "when measured on every checkpoint"
+        for d in res.dropped
+    ]
+    return out
+
+
+def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) -> list[str]:
+    """The recommendation: the free answer's (and what the signal said), none (why, the
+    candidates, what would decide), an uncalibrated lead's hint, or the signal's pick (and
+    whether sampling noise could be checked)."""
+    lead, d = res.signal, res.decision
+    if res.anchor:
+        said = (
+            f"{lead} would pick {d.recommended}"
+            if d.recommended
+            else f"{lead} abstains ({abstain_reason(d)})"
+        )
+        return [
+            f"recommended start: {em(res.recommended)}, the {FREE[res.anchor]} checkpoint "
+            f"(a free answer; {said}, but did not beat it on held-out ladders)"
+        ]
+    if res.recommended is None:
+        return [
+            f"{em('no recommendation')}: {abstain_reason(d)}",
+            f"candidates: {', '.join(d.candidates)}",
+            f"what would decide it: {to_decide(d)}",
+        ]
+    if res.uncalibrated_fallback:
+        out = [
+            f"uncalibrated fallback, not a calibrated recommendation: {lead} alone, a signal "
+            f"with no held-out score on simulated ladders, puts {em(res.recommended)} first; "
+            "treat it as a hint"
+        ]
+    else:
+        agree = (
+            f" ({', '.join(d.decided_by)} agree)"
+            if len(d.decided_by) > 1
+            else " (the only signal measured on every checkpoint that may decide)"
+        )
+        out = [f"recommended start: {em(res.recommended)}{agree}"]
+    if d.gap_se is None and res.source == "table":
+        out.append(
+            "sampling noise not checked: the table gives no standard errors (add a column "
+            "<column>_se, e.g. pre_pass_at_10_se)"
+        )
+    return out
+
+
+def inversion_line(res: RankVerdict) -> str | None:
+    """Whether the best pre-RL pass@1 is predicted not to end best, or why that is not
+    called (None: nothing to say, pass@1 not measured on every rung)."""
+    if res.predicted_inversion is None:
+        if res.best_pre_pass_at_1 is not None and res.signal_pick is None:
+            return (
+                f"inversion: not called ({res.signal} abstains; the best pre-RL pass@1 is "
+                f"{res.best_pre_pass_at_1})"
+            )
+        return None
+    if res.recommended is None:
+        return (
+            "inversion: not called (no recommendation; the best pre-RL pass@1 is "
+            f"{res.best_pre_pass_at_1})"
+        )
+    if res.predicted_inversion:
+        return (
+            f"predicted inversion: the best pre-RL pass@1 ({res.best_pre_pass_at_1}) is not "
+            "the checkpoint predicted to end best"
+        )
+    return f"no inversion predicted: {res.signal}'s first pick is also the best pre-RL pass@1"
+
+
+def accuracy_line(res: RankVerdict) -> str:
+    """The lead signal's held-out accuracy."""
+    return f"{res.signal} accuracy: {res.accuracy}"
+
+
+def free_answer_lines(res: RankVerdict, em: Callable[[str], str] = _plain) -> list[str]:
+    """What the free answers pick, whether rank's pick differs from the least-trained, and
+    what the held-out evidence says the deciding signal adds over them (nothing when no free
+    answer names a rung)."""
+    picks = res.baselines or {}
+    shown = [f"{FREE[b]}: {p}" for b, p in picks.items() if p is not None]
+    if not shown:
+        return []
+    out = [f"free answers ({DEPTH_SOURCE[res.depths_from]}): " + "; ".join(shown)]
+    if res.agrees_with_shallowest is True:
+        out.append("rank's pick is the least-trained checkpoint")
+    elif res.agrees_with_shallowest is False and not res.adds_nothing_over:
+        v = (res.versus or {}).get("shallowest")
+        ev = "" if not v else f"; held out, {res.signal} {versus_words(v)}"
+        out.append(
+            f"rank's pick differs from the least-trained checkpoint ({picks['shallowest']}): "
+            f"{res.signal} separates them{ev}"
+        )
+    anchor = res.adds_nothing_over
+    if anchor:
+        out.append(
+            f"{em('rankinv adds nothing measurable here')}: on held-out simulated ladders "
+            f"{res.signal} did not beat taking the {FREE[anchor]} checkpoint "
+            f"({versus_words(res.versus[anchor])}); the free answer: {em(picks[anchor])}"
+        )
+    return out
+
+
+def versus_words(v: dict) -> str:
+    """A calibrated paired comparison in words: regret saved per setting, interval, p."""
+    p = v.get("p_holm", v.get("p_wilcoxon_pratt"))
+    lo, hi = v["ci"]
+    return (
+        f"saved {v['mean']:+.3f} regret per setting [{lo:+.3f}, {hi:+.3f}], won {v['wins']} "
+        f"lost {v['losses']} of {v['n_settings']} settings, Holm p = "
+        + ("n/a" if p is None else f"{p:.2g}")
+    )
