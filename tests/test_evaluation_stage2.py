@@ -143,25 +143,27 @@ def test_default_is_a_rule_where_it_beats_the_baseline_on_the_choose_half(signal
     )
 
 
+def write_corpus_log(folder, name, hist, evals) -> dict:
+    """A corpus run's TRL log (``hist`` plus held-out evaluations {step: (pass@1, pass@k)})
+    under folder/trl_logs/name; its runs.jsonl record (200 prompts x 40 samples, k = 4)."""
+    hist = hist + [
+        {"step": s, "heldout_pass_at_1": p1, "heldout_pass_at_k": pk}
+        for s, (p1, pk) in evals.items()
+    ]
+    d = folder / "trl_logs" / name
+    d.mkdir(parents=True)
+    (d / "trainer_state.json").write_text(json.dumps({"log_history": hist, "max_steps": 40}))
+    size = {"eval_prompts": 200, "eval_samples": 40, "k": 4}
+    return {"name": name, **size, **labels.label_run(hist, evaluation=labels.EvalSize(200, 40, 4))}
+
+
 def test_real_corpus_is_scored_with_thresholds_chosen_elsewhere(tmp_path):
     def write(name, zero_std, rewards, evals):
         hist = [
             {"step": s, "frac_reward_zero_std": zero_std, "reward": r, "entropy": 0.5}
             for s, r in enumerate(rewards, 1)
         ]
-        hist += [
-            {"step": s, "heldout_pass_at_1": p1, "heldout_pass_at_k": pk}
-            for s, (p1, pk) in evals.items()
-        ]
-        d = tmp_path / "trl_logs" / name
-        d.mkdir(parents=True)
-        (d / "trainer_state.json").write_text(json.dumps({"log_history": hist, "max_steps": 40}))
-        size = {"eval_prompts": 200, "eval_samples": 40, "k": 4}
-        return {
-            "name": name,
-            **size,
-            **labels.label_run(hist, evaluation=labels.EvalSize(200, 40, 4)),
-        }
+        return write_corpus_log(tmp_path, name, hist, evals)
 
     recs = [
         write("dead", 1.0, [0.0] * 40, {0: (0.1, 0.2), 20: (0.1, 0.2), 40: (0.1, 0.2)}),
@@ -199,18 +201,10 @@ def test_the_same_training_logged_every_step_and_every_10_is_paired(tmp_path):
     tens = [{"step": s, "frac_reward_zero_std": 0.1, "reward": 0.3} for s in (10, 20, 30, 40)]
     dead = [{"step": s, "frac_reward_zero_std": 1.0, "reward": 0.0} for s in range(1, 41)]
 
-    def write(name, hist):
-        hist = hist + [
-            {"step": s, "heldout_pass_at_1": p1, "heldout_pass_at_k": pk}
-            for s, (p1, pk) in evals.items()
-        ]
-        d = tmp_path / "trl_logs" / name
-        d.mkdir(parents=True)
-        (d / "trainer_state.json").write_text(json.dumps({"log_history": hist, "max_steps": 40}))
-        size = {"eval_prompts": 200, "eval_samples": 40, "k": 4}
-        return {"name": name, **size, "label": "improving"}
-
-    recs = [write("a-s0", every), write("a-s0-log10", tens), write("b-s0-log10", dead)]
+    recs = [
+        write_corpus_log(tmp_path, name, hist, evals)
+        for name, hist in (("a-s0", every), ("a-s0-log10", tens), ("b-s0-log10", dead))
+    ]
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     runs, _ = ev2.real_runs({"trl_corpus_v2": real_data.trl_corpus(tmp_path)}, "trl_corpus_v2")
     base = {"rule": "reward_edge", "check_fraction": 0.5, "threshold": 0.45}
