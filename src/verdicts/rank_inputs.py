@@ -51,6 +51,16 @@ def probe_se(p: ProbeResult, plan: Plan, k: int, seed: int = 0) -> dict[str, flo
     return out
 
 
+def entropy_se(p: ProbeResult) -> float | None:
+    """Sampling SE of the rollout entropy (the mean over problems of each problem's mean
+    per-sample entropy): sqrt(sum_i var_i / n_i) / N over the problems with two or more
+    samples; None when the probe holds no per-sample entropies."""
+    groups = [np.asarray(v) for v in p.sample_entropies().values() if len(v) >= 2]
+    if not groups:
+        return None
+    return float(np.sqrt(sum(np.var(g, ddof=1) / len(g) for g in groups)) / len(groups))
+
+
 def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
     """One rung per checkpoint of the inputs (probe folders, evalplus / lm-eval result files,
     folders of them: :func:`rankinv.verdicts.results_files.load_inputs`); also the inputs'
@@ -91,12 +101,17 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
                 "checkpoint": p.name,
                 "probe_dir": str(p.dir),
                 "values": sig,
-                "se": probe_se(p, plan, k),
+                "se": probe_se(p, plan, k) | _entropy_se(p, sig),
                 "samples": int(min(p.n)),
                 "n_problems": len(p.problems),
             }
         )
     return rungs, plan, {"expanded": expanded, "warnings": warnings}
+
+
+def _entropy_se(p: ProbeResult, sig: dict) -> dict[str, float]:
+    se = entropy_se(p) if sig.get("entropy_rollout") is not None else None
+    return {} if se is None else {"entropy_rollout": se}
 
 
 def table_signals(row: dict) -> tuple[dict, int | None]:

@@ -15,6 +15,7 @@ from rankinv.verdicts.rank_verdict import (
     DEPTHS_ORDER,
     DEPTHS_TABLE,
     DISAGREE,
+    NO_PASS,
     NO_SIGNAL,
     TIE,
     WITHIN_NOISE,
@@ -29,6 +30,8 @@ TO_DECIDE = {
     DISAGREE: "a pilot run of each candidate (rank --pilot, ~10 GRPO steps), or RL on both",
     WITHIN_NOISE: "more samples per prompt (4x the samples halves the SE) or a pilot run of "
     "each (rank --pilot)",
+    NO_PASS: "a task set the checkpoints solve at least sometimes (easier problems, more "
+    "samples), or checkpoints trained further",
 }
 
 #: Where the rungs' depths came from, in words (the JSON's depth_source).
@@ -57,6 +60,11 @@ def abstain_reason(d: RankDecision) -> str | None:
         return None
     if d.abstain == NO_SIGNAL:
         return "no signal that may decide is measured on every checkpoint"
+    if d.abstain == NO_PASS:
+        return (
+            "no checkpoint passes any problem (pre-RL pass@1 = 0.000 on every one): the "
+            "signals measure noise, not readiness for RL"
+        )
     lead = d.lead
     if d.abstain == TIE:
         return f"tie: {', '.join(d.picks[lead])} tie on {lead}"
@@ -118,18 +126,31 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
             "treat it as a hint"
         ]
     else:
-        agree = (
-            f" ({', '.join(d.decided_by)} agree)"
-            if len(d.decided_by) > 1
-            else " (the only signal measured on every checkpoint that may decide)"
-        )
-        out = [f"recommended start: {em(res.recommended)}{agree}"]
-    if d.gap_se is None and res.source == "table":
+        out = [f"recommended start: {em(res.recommended)}{_agreement(d)}"]
+    if d.gap_se is None:
         out.append(
             "sampling noise not checked: the table gives no standard errors (add a column "
             "<column>_se, e.g. pre_pass_at_10_se)"
+            if res.source == "table"
+            else f"sampling noise not checked: no standard error of {lead} could be estimated "
+            "from these inputs (no per-problem samples of it)"
         )
     return out
+
+
+def _agreement(d: RankDecision) -> str:
+    """Whether the second deciding signal confirms the pick: only when it puts that rung
+    first alone (a tie for first confirms nothing)."""
+    if len(d.decided_by) < 2:
+        return " (the only signal measured on every checkpoint that may decide)"
+    second = d.decided_by[1]
+    tied = d.picks[second]
+    if tied == [d.recommended]:
+        return f" ({', '.join(d.decided_by)} agree)"
+    return (
+        f" ({d.lead} alone: {second} does not separate them, {len(tied)} checkpoints tie "
+        "for its first place)"
+    )
 
 
 def inversion_line(res: RankVerdict) -> str | None:
@@ -166,6 +187,13 @@ def free_answer_lines(res: RankVerdict, em: Callable[[str], str] = _plain) -> li
     answer names a rung)."""
     picks = res.baselines or {}
     shown = [f"{FREE[b]}: {p}" for b, p in picks.items() if p is not None]
+    p1 = [r.pre_pass_at_1 for r in res.ranking]
+    if p1 and all(v is not None for v in p1):
+        for b, top in (("best_pass_at_1", max(p1)), ("lowest_pass_at_1", min(p1))):
+            n = sum(abs(v - top) <= 1e-12 for v in p1)
+            if picks.get(b) is None and n > 1:
+                who = "all tie" if n == len(p1) else f"{n} checkpoints tie"
+                shown.append(f"{FREE[b]}: {who} at {top:.3f}")
     if not shown:
         return []
     out = [f"free answers ({DEPTH_SOURCE[res.depths_from]}): " + "; ".join(shown)]

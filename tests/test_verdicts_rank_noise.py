@@ -1,0 +1,91 @@
+"""`rankinv rank` on weak evidence: no pass anywhere, an SE estimated from a probe's samples,
+a second signal that ties, free answers that tie (a fresh-clone user's findings)."""
+
+import json
+
+from rankinv import render
+from rankinv.render.rank import print_rank
+from rankinv.verdicts.rank import rank
+
+
+def _probe(d, name, counts, entropies, n=16, g=8, spread=0.0):
+    """A probe folder: per-problem counts, a rollout entropy per problem, and samples.jsonl
+    with n per-sample entropies around it (+- spread) when spread is given."""
+    d.mkdir(parents=True)
+    probs = [
+        {"task_id": f"t{i}", "n": n, "c": c, "mean_token_entropy": h}
+        for i, (c, h) in enumerate(zip(counts, entropies, strict=True))
+    ]
+    (d / "problems.jsonl").write_text("".join(json.dumps(p) + "\n" for p in probs))
+    if spread:
+        rows = [
+            {"task_id": f"t{i}", "sample": j, "mean_entropy": h + spread * (-1) ** j}
+            for i, h in enumerate(entropies)
+            for j in range(n)
+        ]
+        (d / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = {
+        "model": name,
+        "group_size": g,
+        "entropy_rollout": sum(entropies) / len(entropies),
+        "entropy_prompt": None,
+        "plan": {"group_size": g, "rl_steps": 20, "batch_prompts": 4, "n_prompts": 8},
+    }
+    (d / "validate_summary.json").write_text(json.dumps(summary))
+    return d
+
+
+def _printed(res):
+    with render.console.capture() as cap:
+        print_rank(res)
+    return " ".join(cap.get().split())  # unwrapped
+
+
+def test_no_pass_anywhere_abstains_and_names_no_pass_at_1_pick(tmp_path):
+    dirs = [
+        _probe(tmp_path / f"e{i}", f"e{i}", [0] * 8, [5.6899 - 1e-4 * i] * 8, spread=0.3)
+        for i in (1, 3, 8)
+    ]
+    res = rank(dirs)
+    js = res.to_json()
+    assert js["recommended"] is None and js["abstain"] == "no_pass"
+    assert js["baselines"]["best_pass_at_1"] is None
+    assert js["baselines"]["lowest_pass_at_1"] is None
+    assert js["best_pre_pass_at_1"] is None and js["predicted_inversion"] is None
+    out = _printed(res)
+    assert "no checkpoint passes any problem" in out
+    assert "best pre-RL pass@1: all tie at 0.000" in out
+    assert "lowest pre-RL pass@1: all tie at 0.000" in out
+    assert "recommended start" not in out
+
+
+def test_entropy_se_is_estimated_from_the_samples_and_a_small_gap_abstains(tmp_path):
+    counts = [3, 4, 5, 2, 3, 4, 6, 5]
+    a = _probe(tmp_path / "a", "a", counts, [0.50] * 8, spread=0.3)
+    b = _probe(tmp_path / "b", "b", [c + 1 for c in counts], [0.49] * 8, spread=0.3)
+    res = rank([a, b], signal="entropy_rollout")
+    # per problem var 0.3^2 (n 16) -> SE of the mean over 8 problems 0.3 / 4 / sqrt(8)
+    assert res.gap_se is not None and res.gap_se > 0.01
+    assert res.decision.abstain == "within_noise"
+
+
+def test_without_samples_the_noise_check_is_said_not_to_have_run(tmp_path):
+    counts = [3, 4, 5, 2, 3, 4, 6, 5]
+    a = _probe(tmp_path / "a", "a", counts, [0.9] * 8)
+    b = _probe(tmp_path / "b", "b", [c + 1 for c in counts], [0.3] * 8)
+    res = rank([a, b], signal="entropy_rollout")
+    assert res.recommended == "a" and res.gap_se is None
+    assert "sampling noise not checked: no standard error of entropy_rollout" in _printed(res)
+
+
+def test_a_second_signal_that_ties_does_not_agree(tmp_path):
+    # same counts (every count signal ties), different entropies
+    counts = [3, 4, 5, 2, 3, 4, 6, 5]
+    a = _probe(tmp_path / "a", "a", counts, [0.9] * 8, spread=0.01)
+    b = _probe(tmp_path / "b", "b", counts, [0.3] * 8, spread=0.01)
+    res = rank([a, b], signal="entropy_rollout")
+    assert res.recommended == "a" and len(res.decided_by) == 2
+    out = _printed(res)
+    assert " agree)" not in out
+    assert f"{res.decided_by[1]} does not separate them, 2 checkpoints tie" in out
+    assert "best pre-RL pass@1: all tie at" in out
