@@ -114,32 +114,33 @@ def _entropy_se(p: ProbeResult, sig: dict) -> dict[str, float]:
     return {} if se is None else {"entropy_rollout": se}
 
 
-def table_signals(row: dict) -> tuple[dict, int | None]:
-    """The signals one table row carries, and the k of its pass@k column."""
+def table_signals(row: dict, i: int = 0) -> tuple[dict, int | None]:
+    """The signals one table row (0-based data row ``i``) carries, and the k of its pass@k
+    column."""
 
     vals: dict = {}
     for name, cols in TABLE_COLUMNS.items():
         col = next((c for c in cols if row.get(c) is not None), None)
-        vals[name] = None if col is None else number(row[col], col, 0)
+        vals[name] = None if col is None else number(row[col], col, i)
     ks = sorted(int(m.group(1)) for c in row if (m := _PASS_K.match(c)) and row[c] is not None)
     k = None
     if row.get("pre_pass_at_k") is not None:
         k = int(row["k"]) if row.get("k") is not None else None
-        vals["pass_at_k"] = number(row["pre_pass_at_k"], "pre_pass_at_k", 0)
+        vals["pass_at_k"] = number(row["pre_pass_at_k"], "pre_pass_at_k", i)
     elif ks:
         k = 10 if 10 in ks else [x for x in ks if x > 1][0] if any(x > 1 for x in ks) else None
         if k is not None:
-            vals["pass_at_k"] = number(row[f"pre_pass_at_{k}"], f"pre_pass_at_{k}", 0)
+            vals["pass_at_k"] = number(row[f"pre_pass_at_{k}"], f"pre_pass_at_{k}", i)
     se = {}
     for name, cols in TABLE_COLUMNS.items():
         for col in cols:
             if row.get(f"{col}_se") is not None:
-                se[name] = number(row[f"{col}_se"], f"{col}_se", 0)
+                se[name] = number(row[f"{col}_se"], f"{col}_se", i)
     for col in ("pre_pass_at_k", f"pre_pass_at_{k}"):
         if k is not None and row.get(f"{col}_se") is not None:
-            se["pass_at_k"] = number(row[f"{col}_se"], f"{col}_se", 0)
+            se["pass_at_k"] = number(row[f"{col}_se"], f"{col}_se", i)
     if row.get("pre_pass_at_1_se") is not None:
-        se["pass_at_1"] = number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", 0)
+        se["pass_at_1"] = number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", i)
     return vals | {"_se": se}, k
 
 
@@ -191,15 +192,15 @@ def from_table(path):
     rows = read_rows(path)
     if len(rows) < 2:
         raise UserError(f"{path}: ranking needs at least 2 rows, got {len(rows)}")
-    rows, warnings = percent_to_share(rows, share_columns(rows))
+    rows, warnings = percent_to_share(rows, share_columns(rows), str(path))
     rungs, ks = [], set()
     for i, r in enumerate(rows):
-        vals, k = table_signals(r)
+        vals, k = table_signals(r, i)
         ks.add(k)
         name = row_label(r, i)
         if r.get("seed") is not None and r.get("name") is not None:
             name = f"{name} (seed {r['seed']})"
-        depth = None if r.get("depth") is None else number(r["depth"], "depth", 0)
+        depth = None if r.get("depth") is None else number(r["depth"], "depth", i)
         se = vals.pop("_se")
         rungs.append(
             {"checkpoint": name, "probe_dir": None, "se": se, "values": vals, "depth": depth}
