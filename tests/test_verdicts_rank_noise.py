@@ -89,3 +89,46 @@ def test_a_second_signal_that_ties_does_not_agree(tmp_path):
     assert " agree)" not in out
     assert f"{res.decided_by[1]} does not separate them, 2 checkpoints tie" in out
     assert "best pre-RL pass@1: all tie at" in out
+
+
+def test_an_inversion_from_two_checkpoints_is_said_unresolvable(tmp_path):
+    a = _probe(tmp_path / "a", "a", [3, 4, 5, 2, 3, 4, 6, 5], [0.9] * 8)
+    b = _probe(tmp_path / "b", "b", [0, 0, 0, 0, 16, 16, 15, 14], [0.3] * 8)
+    res = rank([a, b], signal="entropy_rollout", depths=[1, 8])
+    assert res.predicted_inversion is True
+    out = _printed(res)
+    assert "predicted inversion:" in out
+    assert "a prediction from n = 2 checkpoints" in out
+    assert "an inversion cannot be resolved at this n" in out
+
+
+def test_small_n_words_follow_compares_reachable_p():
+    from rankinv.verdicts.words.rank import small_n_words
+
+    assert "cannot be resolved" in small_n_words(4)
+    assert "cannot be resolved" not in small_n_words(5)
+    assert "|rho| >= 0.98" in small_n_words(5)
+
+
+def test_differs_from_the_least_trained_says_separates_only_when_significant():
+    from types import SimpleNamespace
+
+    from rankinv.verdicts.words.rank import _differs_words
+
+    v = {"mean": 0.001, "ci": [-0.01, 0.01], "wins": 3, "losses": 3, "n_settings": 9}
+    res = SimpleNamespace(signal="entropy_rollout", versus={"shallowest": v | {"p_holm": 1.0}})
+    line = _differs_words(res, "e1")
+    assert "separates them;" not in line and "did not significantly beat" in line
+    res.versus = {"shallowest": v | {"p_holm": 0.001, "mean": 0.02}}
+    assert "entropy_rollout separates them;" in _differs_words(res, "e1")
+
+
+def test_two_probes_of_one_model_are_named_in_a_warning(tmp_path):
+    counts = [3, 4, 5, 2, 3, 4, 6, 5]
+    a = _probe(tmp_path / "probe-e8", "sft-epoch8", counts, [0.5] * 8)
+    b = _probe(tmp_path / "probe-e8-prerl", "sft-epoch8", counts, [0.5] * 8)
+    c = _probe(tmp_path / "probe-e1", "sft-epoch1", [c + 1 for c in counts], [0.9] * 8)
+    warnings = rank([a, b, c]).inputs["warnings"]
+    hit = [w for w in warnings if "probe the same model" in w]
+    assert len(hit) == 1
+    assert str(a) in hit[0] and str(b) in hit[0] and "identical per-problem results" in hit[0]

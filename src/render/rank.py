@@ -62,6 +62,10 @@ def _print_ranking(res: RankResult) -> None:
     second = res.decided_by[1] if len(res.decided_by) > 1 else None
     if second:
         cols.append(_label(res, second))
+    # the k the notes explain is shown: a pass@k column where no shown column is pass@k
+    extra = "pass_at_k" if res.k and "pass_at_k" not in (res.signal, second) else None
+    if extra:
+        cols.append(_label(res, extra))
     for col in cols:
         t.add_column(col, overflow="fold")
     for i, r in enumerate(res.ranking, 1):
@@ -74,6 +78,8 @@ def _print_ranking(res: RankResult) -> None:
         ]
         if second:
             row.append(_fmt(r.values.get(second), ".4f"))
+        if extra:
+            row.append(_fmt(r.values.get(extra)))
         t.add_row(*row)
     console.print(t)
 

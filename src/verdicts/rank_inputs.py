@@ -75,6 +75,7 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
     if len(probes) < 2:
         raise UserError(f"ranking needs at least 2 checkpoints, got {len(probes)} from {dirs}")
     warnings = [f"{p.name}: {n}" for p in probes for n in p.summary.get("notes") or []]
+    warnings += same_checkpoint_warnings(probes)
     diffs = sampling_differences(probes)
     if diffs:
         raise UserError(
@@ -107,6 +108,27 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
             }
         )
     return rungs, plan, {"expanded": expanded, "warnings": warnings}
+
+
+def same_checkpoint_warnings(probes: list[ProbeResult]) -> list[str]:
+    """One warning per pair of probes of the same model (by the name their setup records):
+    ranked as two rungs, they are likely one checkpoint probed twice."""
+    out = []
+    for i, a in enumerate(probes):
+        for b in probes[i + 1 :]:
+            if a.setup.model != b.setup.model:
+                continue
+            same = (
+                a.n == b.n
+                and a.c == b.c
+                and a.summary.get("entropy_rollout") == (b.summary.get("entropy_rollout"))
+            )
+            what = "identical per-problem results" if same else "different results"
+            out.append(
+                f"{a.dir} and {b.dir} probe the same model ({a.setup.model}, {what}): they "
+                "are ranked as two checkpoints; drop one unless they are different checkpoints"
+            )
+    return out
 
 
 def _entropy_se(p: ProbeResult, sig: dict) -> dict[str, float]:

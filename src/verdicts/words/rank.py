@@ -8,6 +8,7 @@ text is plain."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from rankinv.verdicts.rank_verdict import (
@@ -168,12 +169,36 @@ def inversion_line(res: RankVerdict) -> str | None:
             "inversion: not called (no recommendation; the best pre-RL pass@1 is "
             f"{res.best_pre_pass_at_1})"
         )
+    n = len(res.ranking)
     if res.predicted_inversion:
         return (
             f"predicted inversion: the best pre-RL pass@1 ({res.best_pre_pass_at_1}) is not "
-            "the checkpoint predicted to end best"
+            f"the checkpoint predicted to end best ({small_n_words(n)})"
         )
-    return f"no inversion predicted: {res.signal}'s first pick is also the best pre-RL pass@1"
+    return (
+        f"no inversion predicted: {res.signal}'s first pick is also the best pre-RL pass@1 "
+        f"({small_n_words(n)})"
+    )
+
+
+def small_n_words(n: int) -> str:
+    """What a prediction from n checkpoints can say of an inversion, by compare's test: the
+    exact permutation p of n rows is at least 2 / n!, so below 5 rows no rank correlation
+    can reach p <= ALPHA (``words.compare``'s "its result cannot be significant")."""
+    from rankinv.theory.ranks import ALPHA, min_detectable_rho
+
+    base = f"a prediction from n = {n} checkpoints, not an observed inversion"
+    if 2 / math.factorial(n) > ALPHA:
+        return (
+            f"{base}; at n = {n} the permutation test cannot reach p <= {ALPHA}, so an "
+            "inversion cannot be resolved at this n (compare needs 5 or more checkpoints "
+            "with post-RL outcomes)"
+        )
+    mdr = min_detectable_rho(n)
+    return (
+        f"{base}; `rankinv compare` with post-RL outcomes tests it: at n = {n} only "
+        f"|rho| >= {mdr:.2f} is detected with 80% power"
+    )
 
 
 def accuracy_line(res: RankVerdict) -> str:
@@ -200,12 +225,7 @@ def free_answer_lines(res: RankVerdict, em: Callable[[str], str] = _plain) -> li
     if res.agrees_with_shallowest is True:
         out.append("rank's pick is the least-trained checkpoint")
     elif res.agrees_with_shallowest is False and not res.adds_nothing_over:
-        v = (res.versus or {}).get("shallowest")
-        ev = "" if not v else f"; held out, {res.signal} {versus_words(v)}"
-        out.append(
-            f"rank's pick differs from the least-trained checkpoint ({picks['shallowest']}): "
-            f"{res.signal} separates them{ev}"
-        )
+        out.append(_differs_words(res, picks["shallowest"]))
     anchor = res.adds_nothing_over
     if anchor:
         out.append(
@@ -214,6 +234,23 @@ def free_answer_lines(res: RankVerdict, em: Callable[[str], str] = _plain) -> li
             f"({versus_words(res.versus[anchor])}); the free answer: {em(picks[anchor])}"
         )
     return out
+
+
+def _differs_words(res: RankVerdict, shallowest: str) -> str:
+    """Rank's pick is not the least-trained checkpoint: "separates them" only where the
+    held-out comparison with taking the least-trained one is significant."""
+    from rankinv.verdicts.baselines import beats
+
+    v = (res.versus or {}).get("shallowest")
+    head = f"rank's pick differs from the least-trained checkpoint ({shallowest}): "
+    if beats(v):
+        return head + f"{res.signal} separates them; held out, {res.signal} {versus_words(v)}"
+    if not v:
+        return head + f"no held-out comparison of {res.signal} with the least-trained one"
+    return head + (
+        f"held out, {res.signal} did not significantly beat taking the least-trained one "
+        f"({versus_words(v)}), so the difference is not evidence that it separates them"
+    )
 
 
 def versus_words(v: dict) -> str:
