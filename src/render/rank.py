@@ -34,8 +34,10 @@ def print_rank(res: RankResult) -> None:
     print_inputs(res.inputs)
     _print_ranking(res)
     inversion = words.inversion_line(res)
+    pilot = words.pilot_line(res)
     for line in [
         *words.table_notes(res),
+        *([pilot] if pilot else []),
         *words.recommendation_lines(res, _bold),
         *([inversion] if inversion else []),
         words.accuracy_line(res),

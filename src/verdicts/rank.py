@@ -284,6 +284,8 @@ def _read_rungs(dirs: list, plan: Plan | None, table, pilot, group_size: int | N
         if len(pilot) < 2:
             raise UserError(f"ranking needs at least 2 pilot logs, got {len(pilot)}")
     pilot_info = add_pilot(rungs, pilot) if pilot else None
+    if pilot_info:
+        inputs["warnings"] = inputs.get("warnings", []) + pilot_info.pop("warnings")
     return rungs, plan, k, inputs, pilot_info
 
 

@@ -252,7 +252,7 @@ def add_pilot(rungs: list[dict], logs) -> dict:
             f"--pilot needs one log per checkpoint, in the same order: {len(logs)} logs for "
             f"{len(rungs)} checkpoints"
         )
-    info = {}
+    info: dict = {"warnings": []}
     for i, log in enumerate(logs):
         tr, keys = run_logs.trace(run_logs.read_log(log).records)
         if tr.entropy is None and tr.informative is None:
@@ -260,10 +260,23 @@ def add_pilot(rungs: list[dict], logs) -> dict:
         pil = sg.pilot_signals(tr.steps, tr.entropy, tr.informative)
         if pil["pilot_steps_used"] is None:
             raise UserError(f"pilot log {log} has no step >= 1 (no RL update logged)")
+        last = pil["pilot_steps_used"][1]
+        if last < sg.PILOT_STEP:
+            info["warnings"].append(
+                f"pilot log {log} reaches RL step {last}, short of the "
+                f"pilot window (steps 1-{sg.PILOT_STEP}): its pilot signals average fewer steps"
+            )
         if i >= len(rungs):
-            rungs.append({"checkpoint": str(log), "probe_dir": None, "values": {}, "se": {}})
+            rungs.append({"checkpoint": pilot_name(log), "probe_dir": None, "values": {}, "se": {}})
         rungs[i]["values"].update({k: pil[k] for k in ("pilot_entropy", "pilot_informative")})
         rungs[i]["pilot_log"] = str(log)
         rungs[i]["pilot_steps"] = pil["pilot_steps_used"]
-        info = {"entropy_signal": keys["entropy"], "pilot_step": sg.PILOT_STEP}
+        info |= {"entropy_signal": keys["entropy"], "pilot_step": sg.PILOT_STEP}
     return info
+
+
+def pilot_name(log) -> str:
+    """A pilot's checkpoint name: its folder (run1 of run1/trainer_state.json), or the
+    folder's own name when a folder is given."""
+    p = Path(log)
+    return p.name if p.is_dir() else p.parent.name or p.stem

@@ -35,6 +35,15 @@ TO_DECIDE = {
     "samples), or checkpoints trained further",
 }
 
+#: What would decide when pilot logs were given already (no advice to run a pilot).
+TO_DECIDE_WITH_PILOT = {
+    NO_SIGNAL: TO_DECIDE[NO_SIGNAL],
+    TIE: "more samples per prompt, or longer pilot runs (these pilot logs do not separate them)",
+    DISAGREE: "longer pilot runs of the candidates, or RL on both",
+    WITHIN_NOISE: "more samples per prompt (4x the samples halves the SE), or longer pilot runs",
+    NO_PASS: TO_DECIDE[NO_PASS],
+}
+
 #: Where the rungs' depths came from, in words (the JSON's depth_source).
 DEPTH_SOURCE = {
     DEPTHS_GIVEN: "given (--depths)",
@@ -81,9 +90,37 @@ def abstain_reason(d: RankDecision) -> str | None:
     )
 
 
-def to_decide(d: RankDecision) -> str | None:
-    """What would decide between the candidates (None: the decision names a rung)."""
-    return None if d.abstain is None else TO_DECIDE[d.abstain]
+def to_decide(d: RankDecision, pilot_given: bool = False) -> str | None:
+    """What would decide between the candidates (None: the decision names a rung); a pilot
+    run is not advised when pilot logs were given."""
+    if d.abstain is None:
+        return None
+    return (TO_DECIDE_WITH_PILOT if pilot_given else TO_DECIDE)[d.abstain]
+
+
+def pilot_line(res: RankVerdict) -> str | None:
+    """Which pilot signal was read and whether it decided (None: no pilot logs). Pilot
+    signals rank among the others by their held-out rho on simulated ladders: they decide
+    when they are among the top two deciding signals (or named by --signal)."""
+    if not res.pilot:
+        return None
+    from rankinv.verdicts.signals import STAGE1_CALIBRATION
+
+    shown = [s for s in ("pilot_informative", "pilot_entropy") if s in res.ranking[0].values]
+    used = [s for s in shown if s in res.decided_by]
+    window = f"RL steps 1-{res.pilot['pilot_step']}, entropy from {res.pilot['entropy_signal']}"
+    if used:
+        return f"pilot: {', '.join(used)} ({window}) decided, as one of {', '.join(res.decided_by)}"
+    rho = ", ".join(
+        f"{s} {STAGE1_CALIBRATION[s]['choose_median_rho']:+.2f}"
+        for s in [*res.decided_by, *shown]
+        if s in STAGE1_CALIBRATION
+    )
+    return (
+        f"pilot: {', '.join(shown) or 'no pilot signal'} ({window}) did not decide: "
+        f"{', '.join(res.decided_by)} rank above it on held-out simulated ladders "
+        f"(choose-half median rho: {rho})"
+    )
 
 
 def table_notes(res: RankVerdict) -> list[str]:
@@ -118,7 +155,7 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
         return [
             f"{em('no recommendation')}: {abstain_reason(d)}",
             f"candidates: {', '.join(d.candidates)}",
-            f"what would decide it: {to_decide(d)}",
+            f"what would decide it: {to_decide(d, bool(res.pilot))}",
         ]
     if res.uncalibrated_fallback:
         out = [
