@@ -47,7 +47,7 @@ def test_three_layouts_load_alike(three_formats):
 def test_bad_rows_are_one_line_errors(tmp_path):
     p = write_jsonl(tmp_path / "b.jsonl", [{"task_id": "x", "question": "q", "inputs": ["1"],
                                           "outputs": []}])  # fmt: skip
-    with pytest.raises(ValueError, match=r"b.jsonl row 0 \(x\): inputs and outputs"):
+    with pytest.raises(ValueError, match=r"b.jsonl row 1 \(x\): inputs and outputs"):
         task_sets.load(str(p))
     p = write_jsonl(tmp_path / "c.jsonl", [{"question": "q", "input_output": "{bad"}])
     with pytest.raises(ValueError, match="needs an id"):

@@ -57,7 +57,7 @@ def test_a_row_without_a_field_and_an_unknown_name_are_one_line_errors(tmp_path)
         ("\n\n", "holds no tasks"),
         ("[1, 2]\n", "line 1 is not a JSON object"),
         ('{"task_id": "a"\n', "line 1 is not valid JSON"),
-        ('{"task_id": "a"}\n', "row 0 lacks field"),
+        ('{"task_id": "a"}\n', "row 1 lacks field"),
     ],
 )
 def test_a_bad_benchmark_file_is_one_line(tmp_path, content, msg):

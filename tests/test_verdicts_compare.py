@@ -260,3 +260,17 @@ def test_readme_quotes_the_papers_rho_as_the_papers_and_the_recomputation_as_ran
         f"rankinv's recomputation from the paper's Table 1 means, n = 5 rungs, gives "
         f"{ours.rho:+.2f}"
     ) in readme
+
+
+def test_cli_compare_reads_a_percent_table_as_rank_does(tmp_path):
+    pct = tmp_path / "pct.csv"
+    pct.write_text(
+        "name,depth,pre_pass_at_1,pre_pass_at_10,entropy,post_pass_at_10\n"
+        "e1,1,30,60,0.40,70\ne2,2,35,55,0.30,60\ne3,4,40,50,0.2,50\n"
+    )
+    run = run_cli("compare", str(pct), "--json")
+    assert run.returncode == 0, run.stderr
+    assert "column pre_pass_at_1 is in percent (largest 40): read as 0.4" in run.stderr
+    assert "column post_pass_at_10 is in percent" in run.stderr
+    rows = json.loads(run.stdout)["stage"]
+    assert len(rows) == 3

@@ -226,7 +226,7 @@ def test_pilot_ranks_by_early_rl_entropy_on_trl_logs(tmp_path):
     hot = _trl_log(tmp_path / "e1" / "trainer_state.json", [0.6] * 12, [0.2] * 12)
     cold = _trl_log(tmp_path / "e8" / "trainer_state.json", [0.2] * 12, [0.7] * 12)
     res = rank(pilot=[cold, hot]).to_json()
-    assert res["signal"].startswith("pilot_") and res["recommended"] == str(hot)
+    assert res["signal"].startswith("pilot_") and res["recommended"] == "e1"  # its folder
     first = res["ranking"][0]
     # the mean over steps 1..10 only: step 11 and 12 are not read
     assert first["values"]["pilot_entropy"] == pytest.approx(0.6)

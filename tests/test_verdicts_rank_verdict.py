@@ -11,6 +11,7 @@ from rankinv.verdicts.rank import NOISE_Z, decide
 from rankinv.verdicts.rank_verdict import (
     ABSTAIN_KINDS,
     DISAGREE,
+    NO_PASS,
     NO_SIGNAL,
     TIE,
     WITHIN_NOISE,
@@ -73,7 +74,7 @@ def test_a_decision_is_frozen_and_recommends_or_says_why_never_both():
         RankDecision(None, None, ["a"], ["pass_at_k"], {}, "pass_at_k", NOISE_Z)
     with pytest.raises(ValueError, match="abstain must be one of"):
         RankDecision(None, "unsure", ["a"], [], {}, None, NOISE_Z)
-    assert set(ABSTAIN_KINDS) == {NO_SIGNAL, TIE, DISAGREE, WITHIN_NOISE}
+    assert set(ABSTAIN_KINDS) == {NO_SIGNAL, TIE, DISAGREE, WITHIN_NOISE, NO_PASS}
 
 
 def test_a_named_signal_leads_and_must_be_measured_on_every_rung():

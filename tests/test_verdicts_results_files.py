@@ -264,3 +264,25 @@ def test_compare_probes_takes_result_files(tmp_path):
     n, c = plus_counts(LADDER["e2"])
     assert rows[1]["pre_pass_at_1"] == pytest.approx(np.mean(np.array(c) / np.array(n)))
     assert rows[1]["post_pass_at_10"] == 0.6
+
+
+def test_one_row_convention_and_mixed_scales_refused(tmp_path):
+    """Every table reader says "row N" for the Nth data row (1-based, header not counted);
+    a column mixing shares and percents is refused in one line naming file, column, rows."""
+    import pytest
+
+    from rankinv.verdicts.rank import rank
+
+    bad = tmp_path / "text.csv"
+    bad.write_text("name,depth,pre_pass_at_1,pre_pass_at_10\ne1,1,0.3,0.6\ne2,2,abc,0.55\n")
+    with pytest.raises(ValueError, match=r"column 'pre_pass_at_1', row 2: 'abc'"):
+        rank(table=bad)
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(
+        "name,depth,pre_pass_at_1,pre_pass_at_10\ne1,1,0.30,0.60\ne2,2,35,0.55\ne3,4,0.40,0.5\n"
+    )
+    with pytest.raises(ValueError) as err:
+        rank(table=mixed)
+    msg = str(err.value)
+    assert "mixed.csv" in msg and "'pre_pass_at_1' mixes shares and percents" in msg
+    assert "row(s) 1, 3 below 1, row(s) 2 above 1" in msg and "\n" not in msg

@@ -236,7 +236,7 @@ def compare(
     elif probes:
         source = file
     else:
-        rows, source = read_rows(file), file
+        rows, source = _share_rows(read_rows(file), file, as_json), file
     res = replace(cmp.compare(rows, outcome or "post_pass_at_10", group_size), source=source)
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -245,6 +245,29 @@ def compare(
         emit_json({k: v for k, v in res.to_json().items() if k != "rows"})
         return
     print_compare(res)
+
+
+def _share_rows(rows: list, file: str, as_json: bool) -> list:
+    """A table's pass-rate columns in percent read as shares, as `rank --table` reads them
+    (the same warnings: printed, or on stderr beside --json; mixed scales refused)."""
+    import re
+
+    from rankinv.render.rank import print_inputs
+    from rankinv.verdicts.rank_inputs import share_columns
+    from rankinv.verdicts.tables import percent_to_share
+
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return rows
+    present = list(dict.fromkeys(c for r in rows for c in r))
+    post = [c for c in present if re.match(r"^post_pass_at_\d+$", c)]
+    cols = share_columns(rows) + post + [c + "_se" for c in post if c + "_se" in present]
+    rows, warnings = percent_to_share(rows, cols, file)
+    if as_json:
+        for w in warnings:
+            typer.echo(f"warning: {w}", err=True)
+    else:
+        print_inputs({"warnings": warnings})
+    return rows
 
 
 def parse_numbers(text: str | None, flag: str) -> list[float] | None:

@@ -20,10 +20,27 @@ PROBE_KEYS = (
 RISK_COLOUR = {"low": "green", "medium": "yellow", "high": "red"}
 
 
+def probe_rows(summary: dict) -> list[tuple[str, str]]:
+    """The probe table's rows: pass@k named with its k (pass@1, the pass@k that `rank`
+    reads, pass@64), every number to 3 decimals, "-" where not measured."""
+    from rankinv.records import DEFAULT_K
+
+    rows = []
+    for key in PROBE_KEYS:
+        label, v = key, summary.get(key)
+        if key.startswith("pass_at_"):
+            label = "pass@" + key.removeprefix("pass_at_")
+        rows.append((label, "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)))
+        if key == "pass_at_1":
+            pk = (summary.get("signals") or {}).get("pass_at_k")
+            rows.append((f"pass@{DEFAULT_K}", "-" if pk is None else f"{pk:.3f}"))
+    return rows
+
+
 def print_probe(summary: dict, model: str, out: str) -> None:
-    console.print(kv_table(f"Stage-1 probe of {model}", ((k, summary[k]) for k in PROBE_KEYS)))
+    console.print(kv_table(f"Stage-1 probe of {model}", probe_rows(summary)))
     if summary.get("pass_at_64_note"):
-        console.print(f"pass_at_64 '-': {summary['pass_at_64_note']}", highlight=False)
+        console.print(f"pass@64 '-': {summary['pass_at_64_note']}", highlight=False)
     colour = RISK_COLOUR.get(summary["risk"], "white")
     console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
     for r in summary["reasons"]:

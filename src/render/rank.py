@@ -34,8 +34,10 @@ def print_rank(res: RankResult) -> None:
     print_inputs(res.inputs)
     _print_ranking(res)
     inversion = words.inversion_line(res)
+    pilot = words.pilot_line(res)
     for line in [
         *words.table_notes(res),
+        *([pilot] if pilot else []),
         *words.recommendation_lines(res, _bold),
         *([inversion] if inversion else []),
         words.accuracy_line(res),
@@ -62,6 +64,10 @@ def _print_ranking(res: RankResult) -> None:
     second = res.decided_by[1] if len(res.decided_by) > 1 else None
     if second:
         cols.append(_label(res, second))
+    # the k the notes explain is shown: a pass@k column where no shown column is pass@k
+    extra = "pass_at_k" if res.k and "pass_at_k" not in (res.signal, second) else None
+    if extra:
+        cols.append(_label(res, extra))
     for col in cols:
         t.add_column(col, overflow="fold")
     for i, r in enumerate(res.ranking, 1):
@@ -74,6 +80,8 @@ def _print_ranking(res: RankResult) -> None:
         ]
         if second:
             row.append(_fmt(r.values.get(second), ".4f"))
+        if extra:
+            row.append(_fmt(r.values.get(extra)))
         t.add_row(*row)
     console.print(t)
 

@@ -69,7 +69,7 @@ def io_task(row: dict, source: str, i: int) -> IOTask:
     question = row.get("prompt") or row.get("question") or row.get("question_content")
     if tid is None or not question:
         raise UserError(
-            f"{source} row {i}: a stdin/stdout task needs an id (task_id, problem_id or "
+            f"{source} row {i + 1}: a stdin/stdout task needs an id (task_id, problem_id or "
             f"question_id) and a statement (prompt, question or question_content)"
         )
     try:
@@ -85,11 +85,13 @@ def io_task(row: dict, source: str, i: int) -> IOTask:
             cases = [c for c in cases if c.get("testtype", "stdin") == "stdin"]
             ins, outs = [c["input"] for c in cases], [c["output"] for c in cases]
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-        raise UserError(f"{source} row {i} ({tid}): unreadable test cases ({exc})") from None
+        raise UserError(f"{source} row {i + 1} ({tid}): unreadable test cases ({exc})") from None
     if not isinstance(ins, list) or not isinstance(outs, list) or len(ins) != len(outs):
-        raise UserError(f"{source} row {i} ({tid}): inputs and outputs must be lists of one length")
+        raise UserError(
+            f"{source} row {i + 1} ({tid}): inputs and outputs must be lists of one length"
+        )
     if not ins:
-        raise UserError(f"{source} row {i} ({tid}): no stdin test cases")
+        raise UserError(f"{source} row {i + 1} ({tid}): no stdin test cases")
     prompt = row.get("prompt") or IO_PROMPT.format(question=question.strip())
     return IOTask(
         task_id=str(tid),

@@ -178,7 +178,9 @@ class RewardTask(JudgedTask):
 def _chat(prompt, source: str, i: int) -> tuple:
     ok = all(isinstance(m, dict) and {"role", "content"} <= set(m) for m in prompt)
     if not prompt or not ok:
-        raise UserError(f"{source} row {i}: prompt is a list but not of {{role, content}} turns")
+        raise UserError(
+            f"{source} row {i + 1}: prompt is a list but not of {{role, content}} turns"
+        )
     return tuple({"role": str(m["role"]), "content": str(m["content"])} for m in prompt)
 
 
@@ -188,7 +190,9 @@ def reward_tasks(rows: list[dict], source: str, reward: Reward) -> list[RewardTa
     for i, r in enumerate(rows):
         prompt = r.get("prompt")
         if prompt is None:
-            raise UserError(f"{source} row {i} has no prompt column; columns there: {sorted(r)}")
+            raise UserError(
+                f"{source} row {i + 1} has no prompt column; columns there: {sorted(r)}"
+            )
         chat = _chat(prompt, source, i) if isinstance(prompt, list) else ()
         tid = r.get("task_id")
         if tid is None:

@@ -40,7 +40,9 @@ def _tasks(rows: list[dict], source: str) -> list[Task]:
     for i, r in enumerate(rows):
         missing = [f for f in FIELDS if f not in r]
         if missing:
-            raise UserError(f"{source} row {i} lacks field(s) {missing}; fields there: {sorted(r)}")
+            raise UserError(
+                f"{source} row {i + 1} lacks field(s) {missing}; fields there: {sorted(r)}"
+            )
         out.append(Task(**{f: r[f] for f in FIELDS}))
     return out
 

@@ -331,9 +331,17 @@ def _baselines(rows, y, groups, n_bootstrap: int, seed: int) -> dict:
     from rankinv.verdicts import baselines
 
     depth = [r.get("depth") for r in rows]
-    depth = None if any(d is None for d in depth) else [number(d, "depth", 0) for d in depth]
+    depth = (
+        None
+        if any(d is None for d in depth)
+        else [number(d, "depth", i) for i, d in enumerate(depth)]
+    )
     p1 = [r.get("pre_pass_at_1") for r in rows]
-    p1 = None if any(v is None for v in p1) else [number(v, "pre_pass_at_1", 0) for v in p1]
+    p1 = (
+        None
+        if any(v is None for v in p1)
+        else [number(v, "pre_pass_at_1", i) for i, v in enumerate(p1)]
+    )
     out = {}
     for b in baselines.BASELINES:
         x = baselines.oriented(b, depth, p1)

@@ -180,6 +180,23 @@ class ProbeResult:
         self.dir = d
         return d
 
+    def sample_entropies(self) -> dict[str, list[float]]:
+        """Each problem's per-sample mean token entropies from samples.jsonl (empty when
+        the file is absent or records none): the data behind the rollout entropy's SE."""
+        path = None if self.dir is None else Path(self.dir) / SAMPLES
+        if path is None or not path.is_file():
+            return {}
+        out: dict[str, list[float]] = {}
+        try:
+            rows = read_jsonl(path)
+        except (OSError, ValueError):
+            return {}
+        for r in rows:
+            h = r.get("mean_entropy") if isinstance(r, dict) else None
+            if isinstance(h, int | float) and not isinstance(h, bool):
+                out.setdefault(str(r.get("task_id")), []).append(float(h))
+        return out
+
     @staticmethod
     def require(paths) -> None:
         """Raise InputNotFound naming the first of ``paths`` that does not exist (before

@@ -47,6 +47,7 @@ from rankinv.verdicts.rank_verdict import (
     DEPTHS_ORDER,
     DEPTHS_TABLE,
     DISAGREE,
+    NO_PASS,
     NO_SIGNAL,
     TIE,
     WITHIN_NOISE,
@@ -128,6 +129,23 @@ def decide(
 
 
 # ---------------------------------------------------------------- rank
+def no_pass(values: dict[str, list[float | None]]) -> bool:
+    """Every rung measured and at pass@1 = 0 (and pass@k = 0 where measured)."""
+    cols = [values.get("pass_at_1") or [], values.get("pass_at_k") or []]
+    if not cols[0] or any(v is None for v in cols[0]):
+        return False
+    return all(v is None or v == 0 for col in cols for v in col)
+
+
+def _unique_extreme(col: list[float | None], names: list[str], sign: int) -> str | None:
+    """The rung alone at the top of ``sign * col`` (None: a tie, or a rung unmeasured)."""
+    if not col or any(v is None for v in col):
+        return None
+    v = sign * np.asarray(col, dtype=float)
+    top = np.flatnonzero(v >= v.max() - 1e-12)
+    return names[int(top[0])] if len(top) == 1 else None
+
+
 def _depths(rungs: list[dict], depths: list[float] | None) -> tuple[list[float], str]:
     """Each rung's SFT depth and where it came from (DEPTHS_GIVEN, DEPTHS_TABLE or, assumed,
     DEPTHS_ORDER)."""
@@ -175,12 +193,15 @@ def rank(
     lead = d.lead
     if lead is None:
         raise UserError(missing_brief(values, names))
+    if no_pass(values):  # nothing passes anywhere: the signals measure noise
+        d = RankDecision(
+            None, NO_PASS, list(names), d.decided_by, d.picks, lead, NOISE_Z,
+            d.runner_up, d.gap, d.gap_se,
+        )  # fmt: skip
     rows = _ranking(rungs, lead)
     # the best pre-RL pass@1 only where pass@1 is measured on every rung (else it is
-    # "dropped" and names no rung)
-    with_p1 = [r for r in rows if r.pre_pass_at_1 is not None]
-    every_p1 = len(with_p1) == len(rows)
-    best_pre = max(with_p1, key=lambda r: r.pre_pass_at_1).checkpoint if every_p1 else None
+    # "dropped" and names no rung) and one rung holds it alone
+    best_pre = _unique_extreme(values["pass_at_1"], names, +1)
     first = set(d.picks[lead])
     measured = {s for s, v in values.items() if v and all(x is not None for x in v)}
     # the k of pass@k means something only when a pass@k signal is measured on every rung
@@ -189,8 +210,14 @@ def rank(
     free = baselines.free_answers(
         names, depth, values["pass_at_1"], d.recommended, lead, depths_from == DEPTHS_ORDER
     )
+    # a pre-RL pass@1 free answer names a rung only when that rung holds it alone
+    for b, sign in (("best_pass_at_1", +1), ("lowest_pass_at_1", -1)):
+        free["baselines"][b] = _unique_extreme(values["pass_at_1"], names, sign)
+        if free["adds_nothing_over"] == b and free["baselines"][b] is None:
+            free["adds_nothing_over"] = None
     # a signal that did not beat the free answer on held-out ladders does not override it
-    anchor = None if signal is not None else free["adds_nothing_over"]
+    # (nor does a free answer when nothing passes anywhere)
+    anchor = None if signal is not None or d.abstain == NO_PASS else free["adds_nothing_over"]
     if anchor and free["baselines"]["shallowest"] is not None:
         free["agrees_with_shallowest"] = (
             free["baselines"][anchor] == free["baselines"]["shallowest"]
@@ -257,6 +284,8 @@ def _read_rungs(dirs: list, plan: Plan | None, table, pilot, group_size: int | N
         if len(pilot) < 2:
             raise UserError(f"ranking needs at least 2 pilot logs, got {len(pilot)}")
     pilot_info = add_pilot(rungs, pilot) if pilot else None
+    if pilot_info:
+        inputs["warnings"] = inputs.get("warnings", []) + pilot_info.pop("warnings")
     return rungs, plan, k, inputs, pilot_info
 
 

@@ -51,6 +51,16 @@ def probe_se(p: ProbeResult, plan: Plan, k: int, seed: int = 0) -> dict[str, flo
     return out
 
 
+def entropy_se(p: ProbeResult) -> float | None:
+    """Sampling SE of the rollout entropy (the mean over problems of each problem's mean
+    per-sample entropy): sqrt(sum_i var_i / n_i) / N over the problems with two or more
+    samples; None when the probe holds no per-sample entropies."""
+    groups = [np.asarray(v) for v in p.sample_entropies().values() if len(v) >= 2]
+    if not groups:
+        return None
+    return float(np.sqrt(sum(np.var(g, ddof=1) / len(g) for g in groups)) / len(groups))
+
+
 def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
     """One rung per checkpoint of the inputs (probe folders, evalplus / lm-eval result files,
     folders of them: :func:`rankinv.verdicts.results_files.load_inputs`); also the inputs'
@@ -65,6 +75,7 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
     if len(probes) < 2:
         raise UserError(f"ranking needs at least 2 checkpoints, got {len(probes)} from {dirs}")
     warnings = [f"{p.name}: {n}" for p in probes for n in p.summary.get("notes") or []]
+    warnings += same_checkpoint_warnings(probes)
     diffs = sampling_differences(probes)
     if diffs:
         raise UserError(
@@ -91,7 +102,7 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
                 "checkpoint": p.name,
                 "probe_dir": str(p.dir),
                 "values": sig,
-                "se": probe_se(p, plan, k),
+                "se": probe_se(p, plan, k) | _entropy_se(p, sig),
                 "samples": int(min(p.n)),
                 "n_problems": len(p.problems),
             }
@@ -99,32 +110,59 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
     return rungs, plan, {"expanded": expanded, "warnings": warnings}
 
 
-def table_signals(row: dict) -> tuple[dict, int | None]:
-    """The signals one table row carries, and the k of its pass@k column."""
+def same_checkpoint_warnings(probes: list[ProbeResult]) -> list[str]:
+    """One warning per pair of probes of the same model (by the name their setup records):
+    ranked as two rungs, they are likely one checkpoint probed twice."""
+    out = []
+    for i, a in enumerate(probes):
+        for b in probes[i + 1 :]:
+            if a.setup.model != b.setup.model:
+                continue
+            same = (
+                a.n == b.n
+                and a.c == b.c
+                and a.summary.get("entropy_rollout") == (b.summary.get("entropy_rollout"))
+            )
+            what = "identical per-problem results" if same else "different results"
+            out.append(
+                f"{a.dir} and {b.dir} probe the same model ({a.setup.model}, {what}): they "
+                "are ranked as two checkpoints; drop one unless they are different checkpoints"
+            )
+    return out
+
+
+def _entropy_se(p: ProbeResult, sig: dict) -> dict[str, float]:
+    se = entropy_se(p) if sig.get("entropy_rollout") is not None else None
+    return {} if se is None else {"entropy_rollout": se}
+
+
+def table_signals(row: dict, i: int = 0) -> tuple[dict, int | None]:
+    """The signals one table row (0-based data row ``i``) carries, and the k of its pass@k
+    column."""
 
     vals: dict = {}
     for name, cols in TABLE_COLUMNS.items():
         col = next((c for c in cols if row.get(c) is not None), None)
-        vals[name] = None if col is None else number(row[col], col, 0)
+        vals[name] = None if col is None else number(row[col], col, i)
     ks = sorted(int(m.group(1)) for c in row if (m := _PASS_K.match(c)) and row[c] is not None)
     k = None
     if row.get("pre_pass_at_k") is not None:
         k = int(row["k"]) if row.get("k") is not None else None
-        vals["pass_at_k"] = number(row["pre_pass_at_k"], "pre_pass_at_k", 0)
+        vals["pass_at_k"] = number(row["pre_pass_at_k"], "pre_pass_at_k", i)
     elif ks:
         k = 10 if 10 in ks else [x for x in ks if x > 1][0] if any(x > 1 for x in ks) else None
         if k is not None:
-            vals["pass_at_k"] = number(row[f"pre_pass_at_{k}"], f"pre_pass_at_{k}", 0)
+            vals["pass_at_k"] = number(row[f"pre_pass_at_{k}"], f"pre_pass_at_{k}", i)
     se = {}
     for name, cols in TABLE_COLUMNS.items():
         for col in cols:
             if row.get(f"{col}_se") is not None:
-                se[name] = number(row[f"{col}_se"], f"{col}_se", 0)
+                se[name] = number(row[f"{col}_se"], f"{col}_se", i)
     for col in ("pre_pass_at_k", f"pre_pass_at_{k}"):
         if k is not None and row.get(f"{col}_se") is not None:
-            se["pass_at_k"] = number(row[f"{col}_se"], f"{col}_se", 0)
+            se["pass_at_k"] = number(row[f"{col}_se"], f"{col}_se", i)
     if row.get("pre_pass_at_1_se") is not None:
-        se["pass_at_1"] = number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", 0)
+        se["pass_at_1"] = number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", i)
     return vals | {"_se": se}, k
 
 
@@ -176,15 +214,15 @@ def from_table(path):
     rows = read_rows(path)
     if len(rows) < 2:
         raise UserError(f"{path}: ranking needs at least 2 rows, got {len(rows)}")
-    rows, warnings = percent_to_share(rows, share_columns(rows))
+    rows, warnings = percent_to_share(rows, share_columns(rows), str(path))
     rungs, ks = [], set()
     for i, r in enumerate(rows):
-        vals, k = table_signals(r)
+        vals, k = table_signals(r, i)
         ks.add(k)
         name = row_label(r, i)
         if r.get("seed") is not None and r.get("name") is not None:
             name = f"{name} (seed {r['seed']})"
-        depth = None if r.get("depth") is None else number(r["depth"], "depth", 0)
+        depth = None if r.get("depth") is None else number(r["depth"], "depth", i)
         se = vals.pop("_se")
         rungs.append(
             {"checkpoint": name, "probe_dir": None, "se": se, "values": vals, "depth": depth}
@@ -214,7 +252,7 @@ def add_pilot(rungs: list[dict], logs) -> dict:
             f"--pilot needs one log per checkpoint, in the same order: {len(logs)} logs for "
             f"{len(rungs)} checkpoints"
         )
-    info = {}
+    info: dict = {"warnings": []}
     for i, log in enumerate(logs):
         tr, keys = run_logs.trace(run_logs.read_log(log).records)
         if tr.entropy is None and tr.informative is None:
@@ -222,10 +260,23 @@ def add_pilot(rungs: list[dict], logs) -> dict:
         pil = sg.pilot_signals(tr.steps, tr.entropy, tr.informative)
         if pil["pilot_steps_used"] is None:
             raise UserError(f"pilot log {log} has no step >= 1 (no RL update logged)")
+        last = pil["pilot_steps_used"][1]
+        if last < sg.PILOT_STEP:
+            info["warnings"].append(
+                f"pilot log {log} reaches RL step {last}, short of the "
+                f"pilot window (steps 1-{sg.PILOT_STEP}): its pilot signals average fewer steps"
+            )
         if i >= len(rungs):
-            rungs.append({"checkpoint": str(log), "probe_dir": None, "values": {}, "se": {}})
+            rungs.append({"checkpoint": pilot_name(log), "probe_dir": None, "values": {}, "se": {}})
         rungs[i]["values"].update({k: pil[k] for k in ("pilot_entropy", "pilot_informative")})
         rungs[i]["pilot_log"] = str(log)
         rungs[i]["pilot_steps"] = pil["pilot_steps_used"]
-        info = {"entropy_signal": keys["entropy"], "pilot_step": sg.PILOT_STEP}
+        info |= {"entropy_signal": keys["entropy"], "pilot_step": sg.PILOT_STEP}
     return info
+
+
+def pilot_name(log) -> str:
+    """A pilot's checkpoint name: its folder (run1 of run1/trainer_state.json), or the
+    folder's own name when a folder is given."""
+    p = Path(log)
+    return p.name if p.is_dir() else p.parent.name or p.stem

@@ -74,7 +74,7 @@ class RankResult(RankVerdict):
 
     @property
     def to_decide(self) -> str | None:
-        return words.to_decide(self.decision)
+        return words.to_decide(self.decision, bool(self.pilot))
 
     def to_json(self) -> dict:
         out = {name: getattr(self, name) for name in JSON_FIELDS}

@@ -13,7 +13,8 @@ NO_SIGNAL = "no_signal"  # no signal that may decide is measured on every rung
 TIE = "tie"  # the lead signal ties two or more rungs for first
 DISAGREE = "disagree"  # the top two deciding signals pick different rungs
 WITHIN_NOISE = "within_noise"  # the lead's first-place gap is within its sampling noise
-ABSTAIN_KINDS = (NO_SIGNAL, TIE, DISAGREE, WITHIN_NOISE)
+NO_PASS = "no_pass"  # every rung scores pass@1 = 0 (and pass@k = 0): nothing to rank
+ABSTAIN_KINDS = (NO_SIGNAL, TIE, DISAGREE, WITHIN_NOISE, NO_PASS)
 
 #: Where each rung's SFT depth came from (the words: ``words.rank.DEPTH_SOURCE``).
 DEPTHS_GIVEN = "given"  # --depths

@@ -62,13 +62,36 @@ def read_csv_records(text: str) -> list[dict]:
 PERCENT_ABOVE = 1.0
 
 
-def percent_to_share(rows: list[dict], columns: list[str]) -> tuple[list[dict], list[str]]:
+def _mixed_scales(rows: list[dict], col: str, source: str) -> None:
+    """Refuse a column holding both shares (a fraction strictly between 0 and 1) and
+    percents (a value above 1): dividing it all by 100 would turn its shares into nonsense."""
+    from rankinv.errors import UserError
+
+    def num(v):
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    share = [i for i, r in enumerate(rows, 1) if num(v := r.get(col)) and 0 < v < 1]
+    pct = [i for i, r in enumerate(rows, 1) if num(v := r.get(col)) and v > PERCENT_ABOVE]
+    if share and pct:
+        raise UserError(
+            f"{source}column {col!r} mixes shares and percents: data row(s) "
+            f"{', '.join(map(str, share))} below 1, row(s) {', '.join(map(str, pct))} above 1; "
+            "write every row on one scale"
+        )
+
+
+def percent_to_share(
+    rows: list[dict], columns: list[str], source: str | None = None
+) -> tuple[list[dict], list[str]]:
     """Rows with every share column written in percent (a value above 1, none above 100:
     pass@10 = 60) divided by 100, and one warning per converted column; a share column with
     a value below 0 or above 100 is refused (one line). A column whose values all lie in
     [0, 1] is read as shares; when others were converted, a warning says so (0.6 % and
-    0.6 cannot be told apart)."""
+    0.6 cannot be told apart). A column mixing the two scales is refused. ``source``: the
+    file, named in the errors."""
     from rankinv.errors import UserError
+
+    where = f"{source}: " if source else ""
 
     converted, kept, warnings = [], [], []
     for col in columns:
@@ -80,8 +103,10 @@ def percent_to_share(rows: list[dict], columns: list[str]) -> tuple[list[dict], 
         if lo < 0 or hi > 100:
             bad = lo if lo < 0 else hi
             raise UserError(
-                f"column {col!r} holds {bad:g}: neither a share (0 to 1) nor a percent (0 to 100)"
+                f"{where}column {col!r} holds {bad:g}: neither a share (0 to 1) nor a percent "
+                "(0 to 100)"
             )
+        _mixed_scales(rows, col, where)
         (converted if hi > PERCENT_ABOVE else kept).append((col, hi))
     if not converted:
         return rows, warnings
@@ -126,7 +151,9 @@ def read_rows(path: str | Path) -> list[dict]:
 
 
 def number(value, column: str, row: int):
-    """A cell as float or None (missing); text in a numeric column is an error."""
+    """A cell as float or None (missing); text in a numeric column is an error. ``row``:
+    the 0-based index of the data row; messages say "row N", the Nth data row counted from
+    1 (the header not counted), as every table reader of rankinv does."""
     if value is None or (isinstance(value, str) and value.strip().lower() in MISSING_TOKENS):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -8,6 +8,7 @@ text is plain."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from rankinv.verdicts.rank_verdict import (
@@ -15,6 +16,7 @@ from rankinv.verdicts.rank_verdict import (
     DEPTHS_ORDER,
     DEPTHS_TABLE,
     DISAGREE,
+    NO_PASS,
     NO_SIGNAL,
     TIE,
     WITHIN_NOISE,
@@ -29,6 +31,17 @@ TO_DECIDE = {
     DISAGREE: "a pilot run of each candidate (rank --pilot, ~10 GRPO steps), or RL on both",
     WITHIN_NOISE: "more samples per prompt (4x the samples halves the SE) or a pilot run of "
     "each (rank --pilot)",
+    NO_PASS: "a task set the checkpoints solve at least sometimes (easier problems, more "
+    "samples), or checkpoints trained further",
+}
+
+#: What would decide when pilot logs were given already (no advice to run a pilot).
+TO_DECIDE_WITH_PILOT = {
+    NO_SIGNAL: TO_DECIDE[NO_SIGNAL],
+    TIE: "more samples per prompt, or longer pilot runs (these pilot logs do not separate them)",
+    DISAGREE: "longer pilot runs of the candidates, or RL on both",
+    WITHIN_NOISE: "more samples per prompt (4x the samples halves the SE), or longer pilot runs",
+    NO_PASS: TO_DECIDE[NO_PASS],
 }
 
 #: Where the rungs' depths came from, in words (the JSON's depth_source).
@@ -57,6 +70,11 @@ def abstain_reason(d: RankDecision) -> str | None:
         return None
     if d.abstain == NO_SIGNAL:
         return "no signal that may decide is measured on every checkpoint"
+    if d.abstain == NO_PASS:
+        return (
+            "no checkpoint passes any problem (pre-RL pass@1 = 0.000 on every one): the "
+            "signals measure noise, not readiness for RL"
+        )
     lead = d.lead
     if d.abstain == TIE:
         return f"tie: {', '.join(d.picks[lead])} tie on {lead}"
@@ -72,9 +90,37 @@ def abstain_reason(d: RankDecision) -> str | None:
     )
 
 
-def to_decide(d: RankDecision) -> str | None:
-    """What would decide between the candidates (None: the decision names a rung)."""
-    return None if d.abstain is None else TO_DECIDE[d.abstain]
+def to_decide(d: RankDecision, pilot_given: bool = False) -> str | None:
+    """What would decide between the candidates (None: the decision names a rung); a pilot
+    run is not advised when pilot logs were given."""
+    if d.abstain is None:
+        return None
+    return (TO_DECIDE_WITH_PILOT if pilot_given else TO_DECIDE)[d.abstain]
+
+
+def pilot_line(res: RankVerdict) -> str | None:
+    """Which pilot signal was read and whether it decided (None: no pilot logs). Pilot
+    signals rank among the others by their held-out rho on simulated ladders: they decide
+    when they are among the top two deciding signals (or named by --signal)."""
+    if not res.pilot:
+        return None
+    from rankinv.verdicts.signals import STAGE1_CALIBRATION
+
+    shown = [s for s in ("pilot_informative", "pilot_entropy") if s in res.ranking[0].values]
+    used = [s for s in shown if s in res.decided_by]
+    window = f"RL steps 1-{res.pilot['pilot_step']}, entropy from {res.pilot['entropy_signal']}"
+    if used:
+        return f"pilot: {', '.join(used)} ({window}) decided, as one of {', '.join(res.decided_by)}"
+    rho = ", ".join(
+        f"{s} {STAGE1_CALIBRATION[s]['choose_median_rho']:+.2f}"
+        for s in [*res.decided_by, *shown]
+        if s in STAGE1_CALIBRATION
+    )
+    return (
+        f"pilot: {', '.join(shown) or 'no pilot signal'} ({window}) did not decide: "
+        f"{', '.join(res.decided_by)} rank above it on held-out simulated ladders "
+        f"(choose-half median rho: {rho})"
+    )
 
 
 def table_notes(res: RankVerdict) -> list[str]:
@@ -109,7 +155,7 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
         return [
             f"{em('no recommendation')}: {abstain_reason(d)}",
             f"candidates: {', '.join(d.candidates)}",
-            f"what would decide it: {to_decide(d)}",
+            f"what would decide it: {to_decide(d, bool(res.pilot))}",
         ]
     if res.uncalibrated_fallback:
         out = [
@@ -118,18 +164,31 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
             "treat it as a hint"
         ]
     else:
-        agree = (
-            f" ({', '.join(d.decided_by)} agree)"
-            if len(d.decided_by) > 1
-            else " (the only signal measured on every checkpoint that may decide)"
-        )
-        out = [f"recommended start: {em(res.recommended)}{agree}"]
-    if d.gap_se is None and res.source == "table":
+        out = [f"recommended start: {em(res.recommended)}{_agreement(d)}"]
+    if d.gap_se is None:
         out.append(
             "sampling noise not checked: the table gives no standard errors (add a column "
             "<column>_se, e.g. pre_pass_at_10_se)"
+            if res.source == "table"
+            else f"sampling noise not checked: no standard error of {lead} could be estimated "
+            "from these inputs (no per-problem samples of it)"
         )
     return out
+
+
+def _agreement(d: RankDecision) -> str:
+    """Whether the second deciding signal confirms the pick: only when it puts that rung
+    first alone (a tie for first confirms nothing)."""
+    if len(d.decided_by) < 2:
+        return " (the only signal measured on every checkpoint that may decide)"
+    second = d.decided_by[1]
+    tied = d.picks[second]
+    if tied == [d.recommended]:
+        return f" ({', '.join(d.decided_by)} agree)"
+    return (
+        f" ({d.lead} alone: {second} does not separate them, {len(tied)} checkpoints tie "
+        "for its first place)"
+    )
 
 
 def inversion_line(res: RankVerdict) -> str | None:
@@ -147,12 +206,36 @@ def inversion_line(res: RankVerdict) -> str | None:
             "inversion: not called (no recommendation; the best pre-RL pass@1 is "
             f"{res.best_pre_pass_at_1})"
         )
+    n = len(res.ranking)
     if res.predicted_inversion:
         return (
             f"predicted inversion: the best pre-RL pass@1 ({res.best_pre_pass_at_1}) is not "
-            "the checkpoint predicted to end best"
+            f"the checkpoint predicted to end best ({small_n_words(n)})"
         )
-    return f"no inversion predicted: {res.signal}'s first pick is also the best pre-RL pass@1"
+    return (
+        f"no inversion predicted: {res.signal}'s first pick is also the best pre-RL pass@1 "
+        f"({small_n_words(n)})"
+    )
+
+
+def small_n_words(n: int) -> str:
+    """What a prediction from n checkpoints can say of an inversion, by compare's test: the
+    exact permutation p of n rows is at least 2 / n!, so below 5 rows no rank correlation
+    can reach p <= ALPHA (``words.compare``'s "its result cannot be significant")."""
+    from rankinv.theory.ranks import ALPHA, min_detectable_rho
+
+    base = f"a prediction from n = {n} checkpoints, not an observed inversion"
+    if 2 / math.factorial(n) > ALPHA:
+        return (
+            f"{base}; at n = {n} the permutation test cannot reach p <= {ALPHA}, so an "
+            "inversion cannot be resolved at this n (compare needs 5 or more checkpoints "
+            "with post-RL outcomes)"
+        )
+    mdr = min_detectable_rho(n)
+    return (
+        f"{base}; `rankinv compare` with post-RL outcomes tests it: at n = {n} only "
+        f"|rho| >= {mdr:.2f} is detected with 80% power"
+    )
 
 
 def accuracy_line(res: RankVerdict) -> str:
@@ -166,18 +249,20 @@ def free_answer_lines(res: RankVerdict, em: Callable[[str], str] = _plain) -> li
     answer names a rung)."""
     picks = res.baselines or {}
     shown = [f"{FREE[b]}: {p}" for b, p in picks.items() if p is not None]
+    p1 = [r.pre_pass_at_1 for r in res.ranking]
+    if p1 and all(v is not None for v in p1):
+        for b, top in (("best_pass_at_1", max(p1)), ("lowest_pass_at_1", min(p1))):
+            n = sum(abs(v - top) <= 1e-12 for v in p1)
+            if picks.get(b) is None and n > 1:
+                who = "all tie" if n == len(p1) else f"{n} checkpoints tie"
+                shown.append(f"{FREE[b]}: {who} at {top:.3f}")
     if not shown:
         return []
     out = [f"free answers ({DEPTH_SOURCE[res.depths_from]}): " + "; ".join(shown)]
     if res.agrees_with_shallowest is True:
         out.append("rank's pick is the least-trained checkpoint")
     elif res.agrees_with_shallowest is False and not res.adds_nothing_over:
-        v = (res.versus or {}).get("shallowest")
-        ev = "" if not v else f"; held out, {res.signal} {versus_words(v)}"
-        out.append(
-            f"rank's pick differs from the least-trained checkpoint ({picks['shallowest']}): "
-            f"{res.signal} separates them{ev}"
-        )
+        out.append(_differs_words(res, picks["shallowest"]))
     anchor = res.adds_nothing_over
     if anchor:
         out.append(
@@ -186,6 +271,23 @@ def free_answer_lines(res: RankVerdict, em: Callable[[str], str] = _plain) -> li
             f"({versus_words(res.versus[anchor])}); the free answer: {em(picks[anchor])}"
         )
     return out
+
+
+def _differs_words(res: RankVerdict, shallowest: str) -> str:
+    """Rank's pick is not the least-trained checkpoint: "separates them" only where the
+    held-out comparison with taking the least-trained one is significant."""
+    from rankinv.verdicts.baselines import beats
+
+    v = (res.versus or {}).get("shallowest")
+    head = f"rank's pick differs from the least-trained checkpoint ({shallowest}): "
+    if beats(v):
+        return head + f"{res.signal} separates them; held out, {res.signal} {versus_words(v)}"
+    if not v:
+        return head + f"no held-out comparison of {res.signal} with the least-trained one"
+    return head + (
+        f"held out, {res.signal} did not significantly beat taking the least-trained one "
+        f"({versus_words(v)}), so the difference is not evidence that it separates them"
+    )
 
 
 def versus_words(v: dict) -> str:
