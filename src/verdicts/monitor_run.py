@@ -27,6 +27,7 @@ class JudgedRun:
     pl: Assumed  # the planned steps
     iv: Assumed  # the logging interval: {"steps", "averaged"}
     derived: trainers.Derived | None  # None: the log holds a zero-std share
+    whole: JudgedRun | None = None  # the run as logged, where judged short of it (upto)
 
     @property
     def last(self) -> int:
@@ -40,6 +41,16 @@ class JudgedRun:
     @property
     def planned_src(self) -> str:
         return self.pl.words
+
+    @property
+    def logged_last(self) -> int | None:
+        """The log's own last step where the verdict reads only steps before it."""
+        return None if self.whole is None else self.whole.last
+
+    @property
+    def now(self) -> JudgedRun:
+        """The run as logged (where compute saved counts from)."""
+        return self.whole or self
 
     @property
     def done(self) -> int:
@@ -71,3 +82,13 @@ def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
             trace = replace(trace, informative=derived.informative)
             keys["informative"] = logs.pick_key(log.records, "filter_pass_rate")
     return JudgedRun(log, trace, keys, g, rng, pl, iv, derived)
+
+
+def upto(run: JudgedRun, cfg: MonitorConfig, step: int) -> JudgedRun:
+    """``run`` as its log stood at ``step`` (a verdict at a check step reads no later step),
+    with the planned steps as read from the whole log; ``whole`` keeps the run as logged."""
+    if run.last <= step:
+        return run
+    recs = [r for r in run.log.records if int(r["step"]) <= step]
+    cut = read(replace(run.log, records=recs), cfg)
+    return replace(cut, pl=run.pl, whole=run)

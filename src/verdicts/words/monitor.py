@@ -230,8 +230,8 @@ def no_signal_words(d: MonitorDecision) -> str:
     how = "" if not bound else " (derived from the mean reward, pass/fail rewards)"
     return (
         f"no signal (a fact of the log{how}, whatever the rule): "
-        + ns.comparison.words(name, "the no-signal level", ".2f", f" over steps {a}-{b}")
-        + f", so the policy gradient is (nearly) zero with beta = 0; {what}; stop"
+        + ns.comparison.words(name, "the no-signal level", ".3f", f" over steps {a}-{b}")
+        + f" (no signal: at or above it; {ns.points} logged steps), so the policy gradient is (nearly) zero with beta = 0; {what}; stop"
     )
 
 
@@ -300,6 +300,12 @@ def coverage_words(cov: Coverage | None) -> str | None:
 def _window_notes(d: MonitorDecision) -> list[str]:
     """Where the judged window stands: not reached yet (provisional), or judged short of it."""
     rv, last = d.rule, d.run.last
+    if d.run.logged_last is not None:
+        return [
+            f"judged at the check step {rv.check_step} ({rv.window_src}): every number above "
+            f"comes from steps up to {last}; the log's later steps {last + 1}-"
+            f"{d.run.logged_last} are not read (give --check-step to judge a later step)"
+        ]
     if d.provisional:
         judged_words = (
             f"the rule judged {stage2.span_words(d.run.trace, rv.judged_col, rv.ref, rv.check)} "
@@ -336,7 +342,7 @@ def _saved(d: MonitorDecision) -> list[str]:
     """What a stop now saves, in steps and as a share of the planned RL compute."""
     if d.verdict != "stop":
         return []
-    run = d.run
+    run = d.run.now
     last, planned, done = run.last, run.planned, run.done
     if run.pl.source == "log" and run.log.finished and run.log.max_steps is None:
         return [f"the run finished at step {last}: stopping saves nothing now"]

@@ -1,0 +1,72 @@
+"""Every number a stage-2 verdict quotes comes from steps up to its check step, and the
+quantities meant to agree (the zero-std share and the informative fraction) share a window."""
+
+import json
+import re
+
+import pytest
+
+from rankinv.verdicts import mechanical
+from rankinv.verdicts.monitor import MonitorConfig, monitor
+
+
+def trl_log(tmp_path, rows: dict[int, dict], max_steps: int = 40, logging_steps: int = 1):
+    history = [
+        {"step": s, "entropy": 0.5, "reward": 0.4, "frac_reward_zero_std": 0.3, **v}
+        for s, v in sorted(rows.items())
+    ]
+    state = {"log_history": history, "max_steps": max_steps, "logging_steps": logging_steps}
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps(state))
+    return path
+
+
+def quoted_steps(reasons: list[str]) -> list[int]:
+    """Every step a reason names as a window or step ("steps a-b", "step n")."""
+    out = []
+    for r in reasons:
+        if r.startswith("judged at the check step") or r.startswith("stopping now"):
+            continue
+        for a, b in re.findall(r"steps? (\d+)(?:-(\d+))?", r):
+            out += [int(a)] + ([int(b)] if b else [])
+    return out
+
+
+def test_a_verdict_reads_no_step_after_its_check_step(tmp_path):
+    # signal up to step 20, then the informative share collapses after it
+    rows = {s: {"frac_reward_zero_std": 0.2 if s <= 20 else 0.9} for s in range(1, 41)}
+    cfg = MonitorConfig(ref_step=2, check_step=20, group_size=8, rule="informative")
+    rep = monitor(trl_log(tmp_path, rows), cfg)
+    data = rep.to_json()
+    assert data["window"]["check_step"] == 20 and data["judged_to_step"] == 20
+    assert data["last_step"] == 40  # the log's own, said
+    assert rep.informative_fraction == pytest.approx(0.8)  # not the later 0.1
+    assert rep.verdict == "continue" and not rep.floor.raised
+    assert max(quoted_steps(rep.reasons)) <= 20, rep.reasons
+    assert any("later steps 21-40 are not read" in r for r in rep.reasons)
+
+
+def test_demo_window_reads_no_later_step(tmp_path):
+    # the demo's way: check 75 of 150 on a log of steps 0..149, falling after the check
+    rows = {s: {"frac_reward_zero_std": 0.3 if s <= 75 else 0.8} for s in range(150)}
+    cfg = MonitorConfig(ref_step=4, check_step=75, planned_steps=150, group_size=8)
+    rep = monitor(trl_log(tmp_path, rows, max_steps=150), cfg)
+    assert rep.floor.window[1] <= 75 and rep.verdict == "continue"
+    assert max(quoted_steps(rep.reasons)) <= 75, rep.reasons
+
+
+def test_no_signal_and_floor_quote_one_window_of_ten_steps(tmp_path):
+    rows = {
+        s: {"frac_reward_zero_std": 0.95 if s > 30 else 0.5, "reward": 0.0} for s in range(1, 41)
+    }
+    rows[33] = {"frac_reward_zero_std": 0.95, "reward": 0.0625}
+    cfg = MonitorConfig(check_step=40, group_size=8)
+    rep = monitor(trl_log(tmp_path, rows), cfg)
+    ns = rep.no_signal
+    assert ns is not None and ns.window == (31, 40) and ns.points == mechanical.NO_SIGNAL_STEPS
+    assert rep.floor.window == ns.window
+    assert rep.informative_fraction == pytest.approx(1 - ns.zero_std)
+    text = " ".join(rep.reasons)
+    assert "over steps 31-40" in text and "over steps 30-40" not in text
+    assert "0.95 is above the no-signal level 0.95" not in text
+    assert "is at the no-signal level 0.950" in text and "at or above" in text
