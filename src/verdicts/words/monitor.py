@@ -231,7 +231,8 @@ def no_signal_words(d: MonitorDecision) -> str:
     return (
         f"no signal (a fact of the log{how}, whatever the rule): "
         + ns.comparison.words(name, "the no-signal level", ".3f", f" over steps {a}-{b}")
-        + f" (no signal: at or above it; {ns.points} logged steps), so the policy gradient is (nearly) zero with beta = 0; {what}; stop"
+        + f" (no signal: at or above it; {ns.points} logged steps), so the policy gradient "
+        + f"is (nearly) zero with beta = 0; {what}; stop"
     )
 
 
