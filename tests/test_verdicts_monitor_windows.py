@@ -3,11 +3,14 @@ quantities meant to agree (the zero-std share and the informative fraction) shar
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
 from rankinv.verdicts import mechanical
 from rankinv.verdicts.monitor import MonitorConfig, monitor
+from rankinv.verdicts.sweep import judge_sweep
 
 
 def trl_log(tmp_path, rows: dict[int, dict], max_steps: int = 40, logging_steps: int = 1):
@@ -70,3 +73,38 @@ def test_no_signal_and_floor_quote_one_window_of_ten_steps(tmp_path):
     assert "over steps 31-40" in text and "over steps 30-40" not in text
     assert "0.95 is above the no-signal level 0.95" not in text
     assert "is at the no-signal level 0.950" in text and "at or above" in text
+
+
+def _rising(tmp_path, name, slope):
+    rows = {s: {"reward": 0.1 + slope * s, "frac_reward_zero_std": 0.3} for s in range(1, 41)}
+    d = tmp_path / name
+    d.mkdir()
+    return trl_log(d, rows)
+
+
+def test_a_sweep_says_each_runs_own_verdict_at_its_own_check_step(tmp_path):
+    paths = [_rising(tmp_path, f"r{i}", 0.002 * i) for i in range(4)]
+    res = judge_sweep(paths, MonitorConfig(group_size=8))
+    for p, run in zip(paths, res.to_json()["runs"], strict=True):
+        alone = monitor(p, MonitorConfig(group_size=8))
+        # the verdict "judged alone" is the run's own, on its own window, said with its step
+        assert run["own_verdict"] == alone.verdict and run["alone"]["window"]["check_step"] == 20
+        assert run["alone"]["reasons"] == alone.reasons
+        assert "at its own check step 20" in run["why"] or run["verdict"] == alone.verdict
+        assert run["judged_at"] == res.step == 40
+        # predicted label, action and the structured assumptions are carried
+        assert run["label"] == alone.label and run["action"] == alone.action
+        assert {a["what"] for a in run["assumptions"]} >= {"group_size", "reward_range"}
+
+
+def test_sweep_cli_prints_the_predicted_line(tmp_path):
+    paths = [str(_rising(tmp_path, f"r{i}", 0.002 * i)) for i in range(3)]
+    out = subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", "monitor", *paths],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("predicted (judged alone at its check step 20):") == 3
+    assert "; action: " in out.stdout

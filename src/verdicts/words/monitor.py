@@ -397,6 +397,7 @@ def sweep_why(
     score: float | None,
     keep: float,
     no_signal: bool,
+    own_at: str = "",
 ) -> str:
     """Why a sweep continues or stops one run: its rank by doom score against the share
     kept, or no signal, or a score its log cannot give; and where that overrides the run's
@@ -413,7 +414,8 @@ def sweep_why(
         )
         why = f"doom score {score:+.3f}, rank {rank} of {n_ranked} (1 = least doomed): {where}"
     if verdict != own:
-        why += f"; judged alone its own verdict would be {own}: the sweep " + (
+        at = f" {own_at}" if own_at else ""
+        why += f"; judged alone{at} its own verdict would be {own}: the sweep " + (
             "stops it relative to the others" if verdict == "stop" else "keeps it"
         )
     return why
