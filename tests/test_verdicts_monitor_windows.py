@@ -108,3 +108,20 @@ def test_sweep_cli_prints_the_predicted_line(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("predicted (judged alone at its check step 20):") == 3
     assert "; action: " in out.stdout
+
+
+def test_no_held_out_evaluation_is_said_and_corpus_heldout_columns_are_read(tmp_path):
+    rows = {s: {"reward": 0.3 + 0.001 * s} for s in range(1, 41)}
+    rep = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8))
+    assert rep.label == "undetermined" and rep.coverage is None
+    assert "no held-out evaluation" in rep.action and "HeldOutCoverageCallback" in rep.action
+    assert "evaluate on more held-out prompts" not in rep.action
+    # the corpus logs' heldout_pass_at_k / heldout_pass_at_1 (no SE): found, said, not tested
+    for s, v in ((0, 0.005), (10, 0.02), (20, 0.05), (30, 0.07), (40, 0.094)):
+        rows[s] = {**rows.get(s, {}), "heldout_pass_at_k": v, "heldout_pass_at_1": v / 4}
+    rows = {s: {**v, "frac_reward_zero_std": 1.0, "reward": 0.0} for s, v in rows.items()}
+    rep = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8, check_step=40))
+    assert rep.coverage is not None and rep.coverage.key == "heldout_pass_at_k"
+    text = " ".join(rep.reasons)
+    assert "0.005 at step 0 to 0.094 at step 40" in text and "cannot run" in text
+    assert rep.label == "stranded" and "rose 0.005 -> 0.094" in rep.action

@@ -272,13 +272,14 @@ def coverage_words(cov: Coverage | None) -> str | None:
     fallen, or not testable without standard errors; None without evaluations."""
     if cov is None:
         return None
-    at = f"held-out pass@{cov.k} ({cov.key})"
+    at = f"held-out pass@{cov.k or 'k'} ({cov.key})"
     best = f"its best {cov.best_value:.3f} at step {cov.best_step}"
     if cov.ses is None:
         return (
-            f"coverage: {at} is {cov.values[-1]:.3f} at step {cov.steps[-1]}, {best}; the log "
-            f"has no {cov.key}_se column, so whether it fell beyond its noise is not tested "
-            "(the evaluation callback logs it)"
+            f"coverage: {at} went from {cov.values[0]:.3f} at step {cov.steps[0]} to "
+            f"{cov.values[-1]:.3f} at step {cov.steps[-1]}, {best}; the log has no "
+            f"{cov.key}_se column, so the coverage rule cannot run (whether it fell or rose "
+            "beyond its noise is not tested; HeldOutCoverageCallback logs the SE)"
         )
     test = (
         f"{TEST_NAME} (z* = {cov.z_crit:.2f} over the {cov.planned_looks} planned "
