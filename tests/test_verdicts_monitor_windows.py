@@ -125,3 +125,17 @@ def test_no_held_out_evaluation_is_said_and_corpus_heldout_columns_are_read(tmp_
     text = " ".join(rep.reasons)
     assert "0.005 at step 0 to 0.094 at step 40" in text and "cannot run" in text
     assert rep.label == "stranded" and "rose 0.005 -> 0.094" in rep.action
+
+
+def test_nan_rewards_are_reported(tmp_path):
+    rows = {s: {"reward": float("nan") if s % 3 == 0 else 0.3} for s in range(1, 41)}
+    rep = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8, check_step=40))
+    issues = rep.to_json()["log_issues"]
+    assert (
+        len(issues) == 1 and "reward is NaN or infinite at 13 of its 40 logged steps" in issues[0]
+    )
+    assert "(step 3, 6, 9," in issues[0]
+    clean = monitor(trl_log(tmp_path, {s: {} for s in range(1, 41)}), MonitorConfig(group_size=8))
+    assert clean.to_json()["log_issues"] == []
+    cut = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8, check_step=20))
+    assert len(cut.to_json()["log_issues"]) == 1  # said once, also when judged short of the end

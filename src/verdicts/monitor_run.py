@@ -6,6 +6,7 @@ without a zero-std share, the informative share its trainer's metrics allow
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -75,6 +76,9 @@ def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
     )
     last = int(trace.steps.max())
     pl = assumptions.planned_steps(log, cfg.planned_steps, last, stage2.steps_done(trace))
+    nan = [i for i in nan_issues(log.records, keys) if i not in log.issues]
+    if nan:
+        log = replace(log, issues=[*log.issues, *nan])
     derived = None
     if trace.informative is None:
         derived = trainers.derive(log.records, log.trainer, trace, g.value)
@@ -84,6 +88,26 @@ def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
     return JudgedRun(log, trace, keys, g, rng, pl, iv, derived)
 
 
+def nan_issues(records: list[dict], keys: dict) -> list[str]:
+    """A line per column the verdict reads that holds NaN (or inf) at some logged steps:
+    those steps are skipped, and said so."""
+    out = []
+    for key in dict.fromkeys(k for k in keys.values() if k):
+        bad = [
+            int(r["step"])
+            for r in records
+            if key in r and isinstance(r[key], (int, float)) and not math.isfinite(r[key])
+        ]
+        if bad:
+            n = sum(key in r for r in records)
+            shown = ", ".join(map(str, bad[:8])) + (", ..." if len(bad) > 8 else "")
+            out.append(
+                f"{key} is NaN or infinite at {len(bad)} of its {n} logged steps "
+                f"(step {shown}): those steps are skipped"
+            )
+    return out
+
+
 def upto(run: JudgedRun, cfg: MonitorConfig, step: int) -> JudgedRun:
     """``run`` as its log stood at ``step`` (a verdict at a check step reads no later step),
     with the planned steps as read from the whole log; ``whole`` keeps the run as logged."""
@@ -91,4 +115,5 @@ def upto(run: JudgedRun, cfg: MonitorConfig, step: int) -> JudgedRun:
         return run
     recs = [r for r in run.log.records if int(r["step"]) <= step]
     cut = read(replace(run.log, records=recs), cfg)
-    return replace(cut, pl=run.pl, whole=run)
+    # the log's issues as read whole (not once more on the cut)
+    return replace(cut, log=replace(cut.log, issues=run.log.issues), pl=run.pl, whole=run)
