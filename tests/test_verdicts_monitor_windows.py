@@ -139,3 +139,10 @@ def test_nan_rewards_are_reported(tmp_path):
     assert clean.to_json()["log_issues"] == []
     cut = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8, check_step=20))
     assert len(cut.to_json()["log_issues"]) == 1  # said once, also when judged short of the end
+
+
+def test_a_two_step_log_says_too_few_steps_not_an_unlogged_signal(tmp_path):
+    rep = monitor(trl_log(tmp_path, {0: {}, 1: {}}), MonitorConfig(group_size=8))
+    assert rep.run.keys["reward"] == "reward"
+    assert "too few steps to judge yet" in rep.basis
+    assert "not logged" not in rep.basis and "?" not in rep.basis

@@ -46,6 +46,7 @@ class MonitorResult(MonitorDecision):
             "decided_by": self.decided_by,
             "rule_used": rv.rule_used,
             "rule_on_bound": rv.on_bound,
+            "rule_status": rv.status,
             "state": self.state,
             "best_coverage_step": self.best_coverage_step,
             "entropy_signal": entropy_signal(self.run.keys, self.config.entropy_key),

@@ -371,6 +371,12 @@ def basis(rep: Mapping) -> str:
         what = f"rule {used} on an upper bound of the informative share from the mean reward"
     elif used in ("paper", "paper_min"):
         what = f"rule {used}; signal: {rep['entropy_signal']}"
+    elif used and rep.get("rule_status") in ("too_early", "not_computable"):
+        what = (
+            f"rule {used}: too few steps to judge yet"
+            if rep["rule_status"] == "too_early"
+            else f"rule {used}: not computable on its window yet"
+        )
     elif used:
         sig = rep.get("signal") or {}
         what = f"rule {used}; signal: {sig.get('name', '?')} ({panels.signal_source(sig)})"
