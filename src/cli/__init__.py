@@ -17,6 +17,7 @@ import sys
 
 import typer
 
+from rankinv._io import release_refused
 from rankinv.cli import (  # noqa: F401 (commands)
     evaluate,
     experiment,
@@ -26,7 +27,6 @@ from rankinv.cli import (  # noqa: F401 (commands)
     verdicts,
 )
 from rankinv.cli._app import app
-from rankinv._io import release_refused
 from rankinv.errors import UserError
 
 __all__ = ["app", "main"]
