@@ -118,6 +118,7 @@ class MonitorResult(MonitorDecision):
             "check_reached": rv.reached,
             "window": {"ref_step": rv.ref, "check_step": rv.check_step, "from": rv.window_src},
             "columns": run.keys,
+            "log": run.log.source,
             "log_format": run.log.format,
             "log_issues": run.log.issues,
             "config": asdict(cfg),
