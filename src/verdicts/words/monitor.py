@@ -171,7 +171,7 @@ def floor_words(d: MonitorDecision) -> list[str]:
         f"the informative-group fraction{src}",
         f"the floor 1 - f_g(p*) at {run.g.words}:",
         ".2f",
-        f" over {where} (the log's latest steps)",
+        f" over {where} (the latest steps judged)",
     )
     change = fl.change_per_100
     if change is not None:
