@@ -28,7 +28,7 @@ def quoted_steps(reasons: list[str]) -> list[int]:
     """Every step a reason names as a window or step ("steps a-b", "step n")."""
     out = []
     for r in reasons:
-        if r.startswith("judged at the check step") or r.startswith("stopping now"):
+        if r.startswith(("judged at the check step", "stopping now", "coverage:")):
             continue
         for a, b in re.findall(r"steps? (\d+)(?:-(\d+))?", r):
             out += [int(a)] + ([int(b)] if b else [])
@@ -146,3 +146,12 @@ def test_a_two_step_log_says_too_few_steps_not_an_unlogged_signal(tmp_path):
     assert rep.run.keys["reward"] == "reward"
     assert "too few steps to judge yet" in rep.basis
     assert "not logged" not in rep.basis and "?" not in rep.basis
+
+
+def test_the_coverage_rule_reads_every_evaluation_past_the_check_step(tmp_path):
+    rows = {s: {"reward": 0.0, "frac_reward_zero_std": 1.0} for s in range(1, 41)}
+    for s, v in ((0, 0.005), (20, 0.01), (40, 0.094)):
+        rows[s] = {**rows.get(s, {}), "heldout_pass_at_k": v}
+    rep = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8))  # check step 20
+    assert rep.rule.check_step == 20 and rep.coverage.steps == [0, 20, 40]
+    assert any("the coverage rule reads every held-out evaluation" in r for r in rep.reasons)

@@ -70,9 +70,10 @@ def decide(run: JudgedRun, cfg: MonitorConfig) -> MonitorResult:
     """The stage-2 decision on a run, in order: the rule on its window; the informative
     share against its floor (watch when below and falling); the mechanical no-signal state
     (stop, a fact of the log); held-out coverage falling beyond its noise (stop)."""
-    # every number the verdict quotes comes from steps up to its check step
-    run = monitor_run.upto(run, cfg, rule_verdict(run, cfg).check_step)
+    # the held-out coverage rule is a sequential test over every evaluation logged; every
+    # other number the verdict quotes comes from steps up to its check step
     cov = coverage.coverage(run.log.records, run.planned)
+    run = monitor_run.upto(run, cfg, rule_verdict(run, cfg).check_step)
     cov_stop = cov is not None and cov.fell
     mech, mech_bound = _mechanical(run)
     rv = rule_verdict(run, cfg)

@@ -304,9 +304,11 @@ def _window_notes(d: MonitorDecision) -> list[str]:
     rv, last = d.rule, d.run.last
     if d.run.logged_last is not None:
         return [
-            f"judged at the check step {rv.check_step} ({rv.window_src}): every number above "
-            f"comes from steps up to {last}; the log's later steps {last + 1}-"
-            f"{d.run.logged_last} are not read (give --check-step to judge a later step)"
+            f"judged at the check step {rv.check_step} ({rv.window_src}): the rule, the "
+            f"informative floor and the no-signal check read steps up to {last} only; the "
+            f"log's later steps {last + 1}-{d.run.logged_last} are not read (give --check-step "
+            "to judge a later step)"
+            + ("; the coverage rule reads every held-out evaluation" if d.coverage else "")
         ]
     if d.provisional:
         judged_words = (
