@@ -248,6 +248,7 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 #: The file in a folder whose lock marks the one process writing the folder (its pid in it).
 LOCK_FILE = ".rankinv-writer.lock"
 _held: dict[str, list] = {}  # folder (resolved) -> [descriptor, depth]: re-entrant per process
+_created: set[str] = set()  # folders this process made to hold (removed again on a refusal)
 _held_guard = threading.Lock()
 
 
@@ -275,8 +276,11 @@ def _acquire(path: str | os.PathLike) -> Path:
     d = Path(path)
     if d.exists() and not d.is_dir():
         raise UserError(f"--out {d} is an existing file; --out names a directory")
+    fresh = not d.exists()
     d.mkdir(parents=True, exist_ok=True)
     key = str(d.resolve())
+    if fresh:
+        _created.add(key)
     with _held_guard:
         if key in _held:
             _held[key][1] += 1
@@ -304,6 +308,19 @@ def _release(d: Path) -> None:
         if entry[1] == 0:
             del _held[key]
             os.close(entry[0])  # the lock goes with the descriptor
+
+
+def release_refused() -> None:
+    """On a refusal (bad input, before any result): give up every folder this process
+    holds; one it made that holds nothing but the lock goes with its lock file."""
+    with _held_guard:
+        for key, (fd, _) in list(_held.items()):
+            lock = os.path.join(key, LOCK_FILE)
+            if key in _created and os.listdir(key) == [LOCK_FILE]:
+                os.unlink(lock)
+                os.rmdir(key)
+            os.close(fd)
+            del _held[key]
 
 
 @contextmanager

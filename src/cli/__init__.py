@@ -17,6 +17,7 @@ import sys
 
 import typer
 
+from rankinv._io import release_refused
 from rankinv.cli import (  # noqa: F401 (commands)
     evaluate,
     experiment,
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("RANKINV_DEBUG"):
             raise  # the full traceback, for bug reports
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        release_refused()  # a folder made for this command and left empty goes
         print(f"rankinv: error: {msg}", file=sys.stderr)
         sys.exit(2)
     except ModuleNotFoundError as exc:

@@ -68,7 +68,8 @@ def report(
     from rankinv.report import build_report
 
     path = build_report(directory)
-    figures = sorted(str(p) for p in Path(directory).glob("*.png"))
+    # every figure report.md links, a probe's in its subfolder too
+    figures = sorted(str(p) for p in Path(directory).rglob("*.png"))
     if as_json:
         emit_json({"report": str(path), "figures": figures})
     else:

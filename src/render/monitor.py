@@ -66,6 +66,13 @@ def print_sweep(res: SweepResult) -> None:
     console.print(f"{doom_words(res.rule)}.", highlight=False)
     for r in runs:
         console.print(f"{r['log']}: {r['verdict']} ({r['why']})", highlight=False)
+        w = r["alone"]["window"]
+        console.print(
+            f"  predicted (judged alone at its check step {w['check_step']}): {r['label']}; "
+            f"action: {r['action']}",
+            highlight=False,
+        )
+        console.print(f"  the sweep's numbers, judged at step {r['judged_at']}:", highlight=False)
         for line in r["reasons"]:
             console.print(f"  - {line}", highlight=False)
     console.print(

@@ -50,6 +50,23 @@ def print_probe(summary: dict, model: str, out: str) -> None:
     console.print(f"samples in {out}/samples.jsonl; summary in {out}/validate_summary.json")
 
 
+def draws_words(rep: dict) -> str:
+    """How often the planned run draws each prompt: T x min(P, N) / N groups of g, the cap
+    said where the prompts per step exceed the N prompts (a step cannot draw more)."""
+    t, p, n, g = rep["steps"], rep["prompts_per_step"], rep["n_prompts"], rep["group_size"]
+    d = rep["draws_per_prompt"]
+    if p > n:
+        return (
+            f"{t} steps x {p} prompts per step, capped at the {n} prompts probed (a step "
+            f"draws each prompt at most once), x g = {g}: each prompt is drawn {d:.2f} times "
+            f"(T x min(P, N) / N = {t} x {n} / {n})"
+        )
+    return (
+        f"{t} steps x {p} prompts x g = {g} of {n} prompts draws each {d:.2f} times "
+        f"(T x P / N = {t} x {p} / {n})"
+    )
+
+
 def print_pre_rl(rep: dict, out: str) -> None:
     probed = sum(row["count"] for row in rep["histogram"])
     hist = Table(title=f"p-hat of the {probed} problems probed (samples passed / drawn)")
@@ -58,10 +75,9 @@ def print_pre_rl(rep: dict, out: str) -> None:
     for row in rep["histogram"]:
         hist.add_row(row["bin"], str(row["count"]))
     console.print(hist)
-    g, d = rep["group_size"], rep["draws_per_prompt"]
+    g = rep["group_size"]
     console.print(
-        f"before RL: {rep['steps']} steps x {rep['prompts_per_step']} prompts x g = {g} "
-        f"of {rep['n_prompts']} prompts draws each {d:.2f} times; expected share stranded "
+        f"before RL: {draws_words(rep)}; expected share stranded "
         f"(every group degenerate, no signal): {rep['expected_stranded_share']:.1%} with each "
         "prompt's p as uncertain as its samples allow (Jeffreys posterior: a prompt never "
         f"solved may still have a small p), {rep['expected_stranded_share_plugin']:.1%} if p "

@@ -214,15 +214,27 @@ def _derive_section(der: dict, d: Path) -> list[str]:
 
 def _monitor_section(rep: dict, d: Path, name: str) -> list[str]:
     monitor_figure(rep, d, name)
+    ln = log_name(rep.get("log"))  # monitor.json is named "run": its log names it
+    head = (ln or name) if name == "run" else name + (f" (log {ln})" if ln else "")
     lines = [
-        f"## Stage-2 monitor: {name}",
+        f"## Stage-2 monitor: {head}",
         "",
         f"Verdict **{rep['verdict']}** ({monitor_basis(rep)}).",
         "",
     ]
+    if rep.get("label"):
+        lines += [f"Predicted: **{rep['label']}**; action: {rep['action']}.", ""]
     lines += [f"- {r}" for r in rep["reasons"]]
     lines += [f"- log: {i}" for i in rep.get("log_issues") or []]
     return lines + ["", f"![monitor {name}](monitor_{name}.png)", ""]
+
+
+def log_name(source: str | None) -> str | None:
+    """A log's name for a heading: its run folder for a trainer_state.json, else its file."""
+    if not source:
+        return None
+    p = Path(source)
+    return p.parent.name if p.name == "trainer_state.json" and p.parent.name else p.name
 
 
 def _probe_section(v: dict, d: Path, sub: str | None = None) -> list[str]:

@@ -61,6 +61,10 @@ class Coverage:
         return asdict(self)
 
 
+#: Held-out columns without the evaluation callback's names (k not stated, no SE).
+HELDOUT_K, HELDOUT_1 = "heldout_pass_at_k", "heldout_pass_at_1"
+
+
 def critical_z(planned_looks: int, alpha: float = COVERAGE_ALPHA) -> float:
     """z* = Phi^-1(1 - alpha / M), M = L(L-1)/2 pairs of L planned looks (at least 1)."""
     pairs = max(1, planned_looks * (planned_looks - 1) // 2)
@@ -102,10 +106,12 @@ def coverage(
     no eval/pass_at_<k> column with k > 1."""
     keys = eval_keys(records)
     ks = [k for k in keys if k > 1]
-    if not ks:
+    if not ks and not any(logs._finite(r.get(HELDOUT_K)) is not None for r in records):
         return None
-    k = max(ks)
-    key, se_key = keys[k]
+    # eval/pass_at_<k> (the evaluation callback), else the corpus logs' heldout_pass_at_k
+    # (k not logged: k = 0 here) with heldout_pass_at_1, neither with an SE
+    k = max(ks) if ks else 0
+    key, se_key = keys[k] if ks else (HELDOUT_K, None)
     rows = [r for r in records if logs._finite(r.get(key)) is not None]
     steps = np.array([int(r["step"]) for r in rows])
     x = np.array([float(r[key]) for r in rows])
@@ -116,7 +122,7 @@ def coverage(
     planned = planned_steps // max(1, gap) + (1 if steps.size and steps[0] == 0 else 0)
     looks = max(int(x.size), planned)
     best = int(np.argmax(x))
-    p1 = eval_keys(records).get(1)
+    p1 = keys.get(1) if ks else (HELDOUT_1, None)
     col1 = None if p1 is None else [logs._finite(r.get(p1[0])) for r in rows]
     se1 = None if p1 is None or p1[1] is None else [logs._finite(r.get(p1[1])) for r in rows]
     if se is None:

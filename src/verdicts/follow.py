@@ -19,14 +19,15 @@ def follow(
 
     A log that cannot be read yet (missing, empty, lacking a column) is waited for;
     ``on_wait`` hears the first such error. Ends after a "stop" verdict or ``max_polls``
-    reads (0: never)."""
+    reads (0: never); ``max_polls`` reads without one usable log raise the last error."""
     last = None
     polls = 0
+    error = None
     while True:
         try:
             rep = judge()
         except (UserError, OSError) as exc:
-            rep = None
+            rep, error = None, exc
             if last is None and polls == 0 and on_wait is not None:
                 on_wait(exc)
         if rep is not None:
@@ -38,5 +39,7 @@ def follow(
                 return
         polls += 1
         if max_polls and polls >= max_polls:
+            if last is None and error is not None:
+                raise UserError(f"no usable log after {polls} reads: {error}")
             return
         time.sleep(poll_s)

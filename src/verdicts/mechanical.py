@@ -69,7 +69,7 @@ def no_signal(trace: Trace, step: int | None = None) -> NoSignal | None:
         return None
     # the last NO_SIGNAL_STEPS steps, and at least the last NO_SIGNAL_MIN_POINTS logged ones
     idx = np.nonzero(ok)[0]
-    recent = idx[trace.steps[idx] >= step - NO_SIGNAL_STEPS]
+    recent = idx[trace.steps[idx] > step - NO_SIGNAL_STEPS]
     if recent.size < NO_SIGNAL_MIN_POINTS:
         recent = idx[-NO_SIGNAL_MIN_POINTS:]
     w = trace.informative[recent]

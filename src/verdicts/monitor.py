@@ -63,18 +63,21 @@ def _mechanical(run: JudgedRun) -> tuple[NoSignal | None, bool]:
 
 def _compute_saved(run: JudgedRun, verdict: str) -> float:
     """The share of the planned RL compute a stop now saves (0 unless stop)."""
-    return 0.0 if verdict != "stop" else (run.planned - run.done) / run.planned
+    return 0.0 if verdict != "stop" else (run.planned - run.now.done) / run.planned
 
 
 def decide(run: JudgedRun, cfg: MonitorConfig) -> MonitorResult:
     """The stage-2 decision on a run, in order: the rule on its window; the informative
     share against its floor (watch when below and falling); the mechanical no-signal state
     (stop, a fact of the log); held-out coverage falling beyond its noise (stop)."""
+    # the held-out coverage rule is a sequential test over every evaluation logged; every
+    # other number the verdict quotes comes from steps up to its check step
     cov = coverage.coverage(run.log.records, run.planned)
+    run = monitor_run.upto(run, cfg, rule_verdict(run, cfg).check_step)
     cov_stop = cov is not None and cov.fell
     mech, mech_bound = _mechanical(run)
     rv = rule_verdict(run, cfg)
-    fl = floor(run, rv, mech is not None)
+    fl = floor(run, rv, mech is not None, None if mech is None else mech.window)
     verdict = "watch" if fl.raised else rv.verdict
     state = "signal" if mech is None else f"no_signal:{mech.state}"
     if mech is not None or cov_stop:

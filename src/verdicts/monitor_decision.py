@@ -90,11 +90,12 @@ class MonitorDecision:
 
     @property
     def last_step(self) -> int:
-        return self.run.last
+        """The log's last step (the verdict reads steps up to its check step only)."""
+        return self.run.now.last
 
     @property
     def steps_done(self) -> int:
-        return self.run.done
+        return self.run.now.done
 
     @property
     def planned_steps(self) -> int:

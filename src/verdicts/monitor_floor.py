@@ -38,10 +38,13 @@ class Floor:
         return None if self.trend_per_step is None else self.trend_per_step * 100
 
 
-def floor(run: JudgedRun, rv: RuleVerdict, no_signal: bool) -> Floor:
+def floor(
+    run: JudgedRun, rv: RuleVerdict, no_signal: bool, window: tuple[int, int] | None = None
+) -> Floor:
     """The informative share of ``run`` against its floor, over its latest steps since the
-    rule's reference step; it raises the rule's continue to watch when below and falling (a
-    run with signal, a rule that judged)."""
+    rule's reference step (``window``: over these steps instead, the no-signal check's, so
+    the two shares quoted agree); it raises the rule's continue to watch when below and
+    falling (a run with signal, a rule that judged)."""
     trace, g, last, ref = run.trace, run.g, run.last, rv.ref
     fl = float(theory.informative_probability(theory.p_star(g.value), g.value))
     if trace.informative is None:
@@ -52,7 +55,9 @@ def floor(run: JudgedRun, rv: RuleVerdict, no_signal: bool) -> Floor:
     steps = trace.steps[ok]
     lo = last - max(1, int(round(0.2 * (last - max(ref, int(steps.min()))))))
     recent = steps > lo
-    if recent.sum() < 3:
+    if window is not None:
+        recent = (steps >= window[0]) & (steps <= window[1])
+    elif recent.sum() < 3:
         recent = np.arange(steps.size) >= steps.size - 3
     frac = float(np.mean(trace.informative[ok][recent]))
     fit = stage2.linear_fit(trace, trace.informative, ref, last)

@@ -55,7 +55,14 @@ def label(
     if state == "no_signal:saturated":
         return "saturated", lab.ACTIONS["saturated"]
     if state == "no_signal:stranded":
-        return "stranded", lab.ACTIONS["stranded"]
+        rose = cov is not None and cov.ses is None and cov.values[-1] > cov.values[0]
+        but = (
+            f"; but held-out pass@{cov.k or 'k'} rose {cov.values[0]:.3f} -> "
+            f"{cov.values[-1]:.3f} (untested without its SE): look at it before restarting"
+            if rose
+            else ""
+        )
+        return "stranded", lab.ACTIONS["stranded"] + but
     if state.startswith("no_signal"):
         return "stalled", lab.ACTIONS["stalled"]
     if verdict == "stop" and rule_judged:
@@ -67,14 +74,20 @@ def label(
             z = _rise(cov.pass_at_1, cov.pass_at_1_se)
         if _direction(z) > 0:
             return "improving", lab.ACTIONS["improving"]
+    if cov is None:
+        what = {"continue": "continue", "watch": "continue and look again", "stop": "stop"}
+        return "undetermined", (
+            f"{what[verdict]}: the log has no held-out evaluation, so the outcome cannot be "
+            "predicted; log one with HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
+        )
     what = {
         "continue": lab.ACTIONS["undetermined"],
         "watch": "continue and look again at the next evaluation",
         "stop": "stop",
     }[verdict]
     how = (
-        "; log held-out pass@k with its SE (the evaluation callback) to resolve the outcome"
-        if cov is None or cov.ses is None
+        "; log held-out pass@k with its SE (HeldOutCoverageCallback) to resolve the outcome"
+        if cov.ses is None
         else ""
     )
     return "undetermined", what + how

@@ -40,12 +40,13 @@ class MonitorResult(MonitorDecision):
         rv = self.rule
         signal = None
         if rv.status == "judged" and not rv.on_bound:
-            t, keys = self.run.trace, self.run.keys
+            t, keys = self.run.now.trace, self.run.keys
             signal = panels.signal_panel(t, rv.rule_used, rv.ref, rv.check, rv.threshold, keys)
         return {
             "decided_by": self.decided_by,
             "rule_used": rv.rule_used,
             "rule_on_bound": rv.on_bound,
+            "rule_status": rv.status,
             "state": self.state,
             "best_coverage_step": self.best_coverage_step,
             "entropy_signal": entropy_signal(self.run.keys, self.config.entropy_key),
@@ -58,7 +59,8 @@ class MonitorResult(MonitorDecision):
         as doom scores), the entropy drop over the window, the informative share, the
         assumptions, the coverage, the window and the series the figures draw."""
         run, rv, cfg = self.run, self.rule, self.config
-        trace, derived, head = run.trace, run.derived, self._head()
+        derived, head = run.derived, self._head()
+        trace = run.now.trace  # the figures draw the whole log, the window marked
         e_ref, e_chk = self.entropy_ref, self.entropy_check
         ns = self.no_signal
         n = trace.steps.size
@@ -110,11 +112,13 @@ class MonitorResult(MonitorDecision):
             "coverage": None if self.coverage is None else self.coverage.to_json(),
             "best_coverage_step": self.best_coverage_step,
             "steps_seen": n,
-            "last_step": run.last,
-            "steps_done": run.done,
+            "last_step": run.now.last,
+            "judged_to_step": run.last,  # no number the verdict quotes comes from a later step
+            "steps_done": run.now.done,
             "check_reached": rv.reached,
             "window": {"ref_step": rv.ref, "check_step": rv.check_step, "from": rv.window_src},
             "columns": run.keys,
+            "log": run.log.source,
             "log_format": run.log.format,
             "log_issues": run.log.issues,
             "config": asdict(cfg),

@@ -6,6 +6,7 @@ without a zero-std share, the informative share its trainer's metrics allow
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ class JudgedRun:
     pl: Assumed  # the planned steps
     iv: Assumed  # the logging interval: {"steps", "averaged"}
     derived: trainers.Derived | None  # None: the log holds a zero-std share
+    whole: JudgedRun | None = None  # the run as logged, where judged short of it (upto)
 
     @property
     def last(self) -> int:
@@ -40,6 +42,16 @@ class JudgedRun:
     @property
     def planned_src(self) -> str:
         return self.pl.words
+
+    @property
+    def logged_last(self) -> int | None:
+        """The log's own last step where the verdict reads only steps before it."""
+        return None if self.whole is None else self.whole.last
+
+    @property
+    def now(self) -> JudgedRun:
+        """The run as logged (where compute saved counts from)."""
+        return self.whole or self
 
     @property
     def done(self) -> int:
@@ -64,6 +76,9 @@ def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
     )
     last = int(trace.steps.max())
     pl = assumptions.planned_steps(log, cfg.planned_steps, last, stage2.steps_done(trace))
+    nan = [i for i in nan_issues(log.records, keys) if i not in log.issues]
+    if nan:
+        log = replace(log, issues=[*log.issues, *nan])
     derived = None
     if trace.informative is None:
         derived = trainers.derive(log.records, log.trainer, trace, g.value)
@@ -71,3 +86,34 @@ def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
             trace = replace(trace, informative=derived.informative)
             keys["informative"] = logs.pick_key(log.records, "filter_pass_rate")
     return JudgedRun(log, trace, keys, g, rng, pl, iv, derived)
+
+
+def nan_issues(records: list[dict], keys: dict) -> list[str]:
+    """A line per column the verdict reads that holds NaN (or inf) at some logged steps:
+    those steps are skipped, and said so."""
+    out = []
+    for key in dict.fromkeys(k for k in keys.values() if k):
+        bad = [
+            int(r["step"])
+            for r in records
+            if key in r and isinstance(r[key], (int, float)) and not math.isfinite(r[key])
+        ]
+        if bad:
+            n = sum(key in r for r in records)
+            shown = ", ".join(map(str, bad[:8])) + (", ..." if len(bad) > 8 else "")
+            out.append(
+                f"{key} is NaN or infinite at {len(bad)} of its {n} logged steps "
+                f"(step {shown}): those steps are skipped"
+            )
+    return out
+
+
+def upto(run: JudgedRun, cfg: MonitorConfig, step: int) -> JudgedRun:
+    """``run`` as its log stood at ``step`` (a verdict at a check step reads no later step),
+    with the planned steps as read from the whole log; ``whole`` keeps the run as logged."""
+    if run.last <= step:
+        return run
+    recs = [r for r in run.log.records if int(r["step"]) <= step]
+    cut = read(replace(run.log, records=recs), cfg)
+    # the log's issues as read whole (not once more on the cut)
+    return replace(cut, log=replace(cut.log, issues=run.log.issues), pl=run.pl, whole=run)

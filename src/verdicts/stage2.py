@@ -48,6 +48,8 @@ class Comparison:
     def words(self, name: str, what: str = "the threshold", fmt: str = ".3f", where="") -> str:
         """E.g. "the drop 26% over steps 10-150 is below the stop threshold 50%"."""
         v, t = format_value(self.value, fmt), format_value(self.threshold, fmt)
+        if v == t and self.side != "at":  # show the digits that tell them apart
+            v, t = format(self.value, ".6g"), format(self.threshold, ".6g")
         return f"{name} {v}{where} is {self.side} {what} {t}"
 
 

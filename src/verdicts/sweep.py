@@ -24,7 +24,9 @@ MIN_SWEEP_STEP = 10
 class SweepRun:
     """One run of a sweep: its own result at the sweep's common step (``result``), the
     sweep's verdict on it, its rank by doom score among the ``n_ranked`` runs with signal
-    and a computable score (None: not ranked), and the compute a stop saves."""
+    and a computable score (None: not ranked), the compute a stop saves, and ``alone``: its
+    own verdict on its whole log under the same configuration (its own check step), which the
+    predicted label and action come from."""
 
     log: str
     result: MonitorResult
@@ -32,6 +34,7 @@ class SweepRun:
     rank: int | None
     n_ranked: int
     compute_saved: float
+    alone: MonitorResult
 
     @property
     def score(self) -> float | None:
@@ -40,22 +43,37 @@ class SweepRun:
 
     @property
     def own_verdict(self) -> str:
-        return self.result.verdict
+        """The run's verdict judged alone, at its own check step."""
+        return self.alone.verdict
 
     def to_json(self, keep: float) -> dict:
-        reasons = self.result.reasons
+        reasons, alone = self.result.reasons, self.alone
+        ref, check = alone.window
+        own_at = f"at its own check step {check} (steps {ref}-{alone.run.last})"
         why = words.sweep_why(
             self.verdict, self.own_verdict, self.rank, self.n_ranked, self.score, keep,
-            self.result.no_signal is not None,
+            self.result.no_signal is not None, own_at,
         )  # fmt: skip
         return {
             "log": self.log,
             "verdict": self.verdict,
             "rank": self.rank,
             "score": self.score,
+            "judged_at": self.result.run.last,
             "state": self.result.state,
             "compute_saved": self.compute_saved,
             "own_verdict": self.own_verdict,
+            "label": alone.label,
+            "action": alone.action,
+            "assumptions": [a.to_json() for a in self.result.assumptions],
+            "alone": {
+                "verdict": alone.verdict,
+                "label": alone.label,
+                "action": alone.action,
+                "window": {"ref_step": ref, "check_step": check},
+                "judged_to_step": alone.run.last,
+                "reasons": alone.reasons,
+            },
             "why": why,
             "reason": reasons[0],
             "reasons": reasons,
@@ -132,6 +150,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         else:
             verdict = "continue" if rank[i] <= n_keep else "stop"
         saved = (r.planned_steps - r.steps_done) / r.planned_steps if verdict == "stop" else 0.0
-        runs.append(SweepRun(name, r, verdict, rank.get(i), len(scored), saved))
+        alone = analyse(read[i][1], cfg)
+        runs.append(SweepRun(name, r, verdict, rank.get(i), len(scored), saved, alone))
     rule = next((r.rule_used for _, r in judged if r.rule_used), cfg.rule)
     return SweepResult(common, rule, keep, runs, float(np.mean([r.compute_saved for r in runs])))

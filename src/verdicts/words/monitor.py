@@ -171,7 +171,7 @@ def floor_words(d: MonitorDecision) -> list[str]:
         f"the informative-group fraction{src}",
         f"the floor 1 - f_g(p*) at {run.g.words}:",
         ".2f",
-        f" over {where} (the log's latest steps)",
+        f" over {where} (the latest steps judged)",
     )
     change = fl.change_per_100
     if change is not None:
@@ -230,8 +230,9 @@ def no_signal_words(d: MonitorDecision) -> str:
     how = "" if not bound else " (derived from the mean reward, pass/fail rewards)"
     return (
         f"no signal (a fact of the log{how}, whatever the rule): "
-        + ns.comparison.words(name, "the no-signal level", ".2f", f" over steps {a}-{b}")
-        + f", so the policy gradient is (nearly) zero with beta = 0; {what}; stop"
+        + ns.comparison.words(name, "the no-signal level", ".3f", f" over steps {a}-{b}")
+        + f" (no signal: at or above it; {ns.points} logged steps), so the policy gradient "
+        + f"is (nearly) zero with beta = 0; {what}; stop"
     )
 
 
@@ -271,13 +272,14 @@ def coverage_words(cov: Coverage | None) -> str | None:
     fallen, or not testable without standard errors; None without evaluations."""
     if cov is None:
         return None
-    at = f"held-out pass@{cov.k} ({cov.key})"
+    at = f"held-out pass@{cov.k or 'k'} ({cov.key})"
     best = f"its best {cov.best_value:.3f} at step {cov.best_step}"
     if cov.ses is None:
         return (
-            f"coverage: {at} is {cov.values[-1]:.3f} at step {cov.steps[-1]}, {best}; the log "
-            f"has no {cov.key}_se column, so whether it fell beyond its noise is not tested "
-            "(the evaluation callback logs it)"
+            f"coverage: {at} went from {cov.values[0]:.3f} at step {cov.steps[0]} to "
+            f"{cov.values[-1]:.3f} at step {cov.steps[-1]}, {best}; the log has no "
+            f"{cov.key}_se column, so the coverage rule cannot run (whether it fell or rose "
+            "beyond its noise is not tested; HeldOutCoverageCallback logs the SE)"
         )
     test = (
         f"{TEST_NAME} (z* = {cov.z_crit:.2f} over the {cov.planned_looks} planned "
@@ -300,6 +302,14 @@ def coverage_words(cov: Coverage | None) -> str | None:
 def _window_notes(d: MonitorDecision) -> list[str]:
     """Where the judged window stands: not reached yet (provisional), or judged short of it."""
     rv, last = d.rule, d.run.last
+    if d.run.logged_last is not None:
+        return [
+            f"judged at the check step {rv.check_step} ({rv.window_src}): the rule, the "
+            f"informative floor and the no-signal check read steps up to {last} only; the "
+            f"log's later steps {last + 1}-{d.run.logged_last} are not read (give --check-step "
+            "to judge a later step)"
+            + ("; the coverage rule reads every held-out evaluation" if d.coverage else "")
+        ]
     if d.provisional:
         judged_words = (
             f"the rule judged {stage2.span_words(d.run.trace, rv.judged_col, rv.ref, rv.check)} "
@@ -336,7 +346,7 @@ def _saved(d: MonitorDecision) -> list[str]:
     """What a stop now saves, in steps and as a share of the planned RL compute."""
     if d.verdict != "stop":
         return []
-    run = d.run
+    run = d.run.now
     last, planned, done = run.last, run.planned, run.done
     if run.pl.source == "log" and run.log.finished and run.log.max_steps is None:
         return [f"the run finished at step {last}: stopping saves nothing now"]
@@ -363,6 +373,12 @@ def basis(rep: Mapping) -> str:
         what = f"rule {used} on an upper bound of the informative share from the mean reward"
     elif used in ("paper", "paper_min"):
         what = f"rule {used}; signal: {rep['entropy_signal']}"
+    elif used and rep.get("rule_status") in ("too_early", "not_computable"):
+        what = (
+            f"rule {used}: too few steps to judge yet"
+            if rep["rule_status"] == "too_early"
+            else f"rule {used}: not computable on its window yet"
+        )
     elif used:
         sig = rep.get("signal") or {}
         what = f"rule {used}; signal: {sig.get('name', '?')} ({panels.signal_source(sig)})"
@@ -390,6 +406,7 @@ def sweep_why(
     score: float | None,
     keep: float,
     no_signal: bool,
+    own_at: str = "",
 ) -> str:
     """Why a sweep continues or stops one run: its rank by doom score against the share
     kept, or no signal, or a score its log cannot give; and where that overrides the run's
@@ -406,7 +423,8 @@ def sweep_why(
         )
         why = f"doom score {score:+.3f}, rank {rank} of {n_ranked} (1 = least doomed): {where}"
     if verdict != own:
-        why += f"; judged alone its own verdict would be {own}: the sweep " + (
+        at = f" {own_at}" if own_at else ""
+        why += f"; judged alone{at} its own verdict would be {own}: the sweep " + (
             "stops it relative to the others" if verdict == "stop" else "keeps it"
         )
     return why

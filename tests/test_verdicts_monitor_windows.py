@@ -1,0 +1,157 @@
+"""Every number a stage-2 verdict quotes comes from steps up to its check step, and the
+quantities meant to agree (the zero-std share and the informative fraction) share a window."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from rankinv.verdicts import mechanical
+from rankinv.verdicts.monitor import MonitorConfig, monitor
+from rankinv.verdicts.sweep import judge_sweep
+
+
+def trl_log(tmp_path, rows: dict[int, dict], max_steps: int = 40, logging_steps: int = 1):
+    history = [
+        {"step": s, "entropy": 0.5, "reward": 0.4, "frac_reward_zero_std": 0.3, **v}
+        for s, v in sorted(rows.items())
+    ]
+    state = {"log_history": history, "max_steps": max_steps, "logging_steps": logging_steps}
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps(state))
+    return path
+
+
+def quoted_steps(reasons: list[str]) -> list[int]:
+    """Every step a reason names as a window or step ("steps a-b", "step n")."""
+    out = []
+    for r in reasons:
+        if r.startswith(("judged at the check step", "stopping now", "coverage:")):
+            continue
+        for a, b in re.findall(r"steps? (\d+)(?:-(\d+))?", r):
+            out += [int(a)] + ([int(b)] if b else [])
+    return out
+
+
+def test_a_verdict_reads_no_step_after_its_check_step(tmp_path):
+    # signal up to step 20, then the informative share collapses after it
+    rows = {s: {"frac_reward_zero_std": 0.2 if s <= 20 else 0.9} for s in range(1, 41)}
+    cfg = MonitorConfig(ref_step=2, check_step=20, group_size=8, rule="informative")
+    rep = monitor(trl_log(tmp_path, rows), cfg)
+    data = rep.to_json()
+    assert data["window"]["check_step"] == 20 and data["judged_to_step"] == 20
+    assert data["last_step"] == 40  # the log's own, said
+    assert rep.informative_fraction == pytest.approx(0.8)  # not the later 0.1
+    assert rep.verdict == "continue" and not rep.floor.raised
+    assert max(quoted_steps(rep.reasons)) <= 20, rep.reasons
+    assert any("later steps 21-40 are not read" in r for r in rep.reasons)
+
+
+def test_demo_window_reads_no_later_step(tmp_path):
+    # the demo's way: check 75 of 150 on a log of steps 0..149, falling after the check
+    rows = {s: {"frac_reward_zero_std": 0.3 if s <= 75 else 0.8} for s in range(150)}
+    cfg = MonitorConfig(ref_step=4, check_step=75, planned_steps=150, group_size=8)
+    rep = monitor(trl_log(tmp_path, rows, max_steps=150), cfg)
+    assert rep.floor.window[1] <= 75 and rep.verdict == "continue"
+    assert max(quoted_steps(rep.reasons)) <= 75, rep.reasons
+
+
+def test_no_signal_and_floor_quote_one_window_of_ten_steps(tmp_path):
+    rows = {
+        s: {"frac_reward_zero_std": 0.95 if s > 30 else 0.5, "reward": 0.0} for s in range(1, 41)
+    }
+    rows[33] = {"frac_reward_zero_std": 0.95, "reward": 0.0625}
+    cfg = MonitorConfig(check_step=40, group_size=8)
+    rep = monitor(trl_log(tmp_path, rows), cfg)
+    ns = rep.no_signal
+    assert ns is not None and ns.window == (31, 40) and ns.points == mechanical.NO_SIGNAL_STEPS
+    assert rep.floor.window == ns.window
+    assert rep.informative_fraction == pytest.approx(1 - ns.zero_std)
+    text = " ".join(rep.reasons)
+    assert "over steps 31-40" in text and "over steps 30-40" not in text
+    assert "0.95 is above the no-signal level 0.95" not in text
+    assert "is at the no-signal level 0.950" in text and "at or above" in text
+
+
+def _rising(tmp_path, name, slope):
+    rows = {s: {"reward": 0.1 + slope * s, "frac_reward_zero_std": 0.3} for s in range(1, 41)}
+    d = tmp_path / name
+    d.mkdir()
+    return trl_log(d, rows)
+
+
+def test_a_sweep_says_each_runs_own_verdict_at_its_own_check_step(tmp_path):
+    paths = [_rising(tmp_path, f"r{i}", 0.002 * i) for i in range(4)]
+    res = judge_sweep(paths, MonitorConfig(group_size=8))
+    for p, run in zip(paths, res.to_json()["runs"], strict=True):
+        alone = monitor(p, MonitorConfig(group_size=8))
+        # the verdict "judged alone" is the run's own, on its own window, said with its step
+        assert run["own_verdict"] == alone.verdict and run["alone"]["window"]["check_step"] == 20
+        assert run["alone"]["reasons"] == alone.reasons
+        assert "at its own check step 20" in run["why"] or run["verdict"] == alone.verdict
+        assert run["judged_at"] == res.step == 40
+        # predicted label, action and the structured assumptions are carried
+        assert run["label"] == alone.label and run["action"] == alone.action
+        assert {a["what"] for a in run["assumptions"]} >= {"group_size", "reward_range"}
+
+
+def test_sweep_cli_prints_the_predicted_line(tmp_path):
+    paths = [str(_rising(tmp_path, f"r{i}", 0.002 * i)) for i in range(3)]
+    out = subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", "monitor", *paths],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("predicted (judged alone at its check step 20):") == 3
+    assert "; action: " in out.stdout
+
+
+def test_no_held_out_evaluation_is_said_and_corpus_heldout_columns_are_read(tmp_path):
+    rows = {s: {"reward": 0.3 + 0.001 * s} for s in range(1, 41)}
+    rep = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8))
+    assert rep.label == "undetermined" and rep.coverage is None
+    assert "no held-out evaluation" in rep.action and "HeldOutCoverageCallback" in rep.action
+    assert "evaluate on more held-out prompts" not in rep.action
+    # the corpus logs' heldout_pass_at_k / heldout_pass_at_1 (no SE): found, said, not tested
+    for s, v in ((0, 0.005), (10, 0.02), (20, 0.05), (30, 0.07), (40, 0.094)):
+        rows[s] = {**rows.get(s, {}), "heldout_pass_at_k": v, "heldout_pass_at_1": v / 4}
+    rows = {s: {**v, "frac_reward_zero_std": 1.0, "reward": 0.0} for s, v in rows.items()}
+    rep = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8, check_step=40))
+    assert rep.coverage is not None and rep.coverage.key == "heldout_pass_at_k"
+    text = " ".join(rep.reasons)
+    assert "0.005 at step 0 to 0.094 at step 40" in text and "cannot run" in text
+    assert rep.label == "stranded" and "rose 0.005 -> 0.094" in rep.action
+
+
+def test_nan_rewards_are_reported(tmp_path):
+    rows = {s: {"reward": float("nan") if s % 3 == 0 else 0.3} for s in range(1, 41)}
+    rep = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8, check_step=40))
+    issues = rep.to_json()["log_issues"]
+    assert (
+        len(issues) == 1 and "reward is NaN or infinite at 13 of its 40 logged steps" in issues[0]
+    )
+    assert "(step 3, 6, 9," in issues[0]
+    clean = monitor(trl_log(tmp_path, {s: {} for s in range(1, 41)}), MonitorConfig(group_size=8))
+    assert clean.to_json()["log_issues"] == []
+    cut = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8, check_step=20))
+    assert len(cut.to_json()["log_issues"]) == 1  # said once, also when judged short of the end
+
+
+def test_a_two_step_log_says_too_few_steps_not_an_unlogged_signal(tmp_path):
+    rep = monitor(trl_log(tmp_path, {0: {}, 1: {}}), MonitorConfig(group_size=8))
+    assert rep.run.keys["reward"] == "reward"
+    assert "too few steps to judge yet" in rep.basis
+    assert "not logged" not in rep.basis and "?" not in rep.basis
+
+
+def test_the_coverage_rule_reads_every_evaluation_past_the_check_step(tmp_path):
+    rows = {s: {"reward": 0.0, "frac_reward_zero_std": 1.0} for s in range(1, 41)}
+    for s, v in ((0, 0.005), (20, 0.01), (40, 0.094)):
+        rows[s] = {**rows.get(s, {}), "heldout_pass_at_k": v}
+    rep = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8))  # check step 20
+    assert rep.rule.check_step == 20 and rep.coverage.steps == [0, 20, 40]
+    assert any("the coverage rule reads every held-out evaluation" in r for r in rep.reasons)
