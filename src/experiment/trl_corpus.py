@@ -335,7 +335,7 @@ def build(
             run_dir.mkdir(parents=True, exist_ok=True)
             write_json(run_dir / "trainer_state.json", state)
             rec = {**spec, **run_label(spec, res["log_history"], cfg)}
-            if res["prompts_kept"] is not None:
+            if res.get("prompts_kept") is not None:  # a filtered run: what the filter kept
                 rec["prompts_kept"] = res["prompts_kept"]
                 rec["prompts_family"] = res["prompts_family"]
             rec["seconds"] = time.perf_counter() - t0
