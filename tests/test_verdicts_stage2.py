@@ -56,7 +56,8 @@ def test_no_signal_needs_the_window_and_names_the_state():
     full = trace(steps, informative=np.zeros(30), reward=np.ones(30))
     assert mechanical.no_signal(full, 9) is None  # the log does not span 10 steps yet
     st = mechanical.no_signal(full)
-    assert st.state == "saturated" and st.window == (19, 29) and st.zero_std == 1.0
+    # the last NO_SIGNAL_STEPS = 10 steps: 20-29
+    assert st.state == "saturated" and st.window == (20, 29) and st.zero_std == 1.0
     assert st.at_edge and st.reward == 1.0 and st.reward_range == (0.0, 1.0)
     stranded = mechanical.no_signal(trace(steps, informative=np.zeros(30), reward=np.zeros(30)))
     assert stranded.state == "stranded" and stranded.at_edge

@@ -76,12 +76,12 @@ def test_golden_monitor_reasons(tmp_path):
     # the rule's line quotes its calibrated accuracy (golden in test_verdicts_monitor.py)
     said = [r for r in rep.reasons if not r.startswith("for reference, rule")]
     assert said == [
-        "no signal (a fact of the log, whatever the rule): the zero-std group share 1.00 over "
-        "steps 49-59 is above the no-signal level 0.95, so the policy gradient is (nearly) zero "
-        "with beta = 0; stranded: almost every sample fails: mean reward 0.017 (the minimum is "
-        "0); stop",
-        "for reference, the informative-group fraction 0.00 over steps 50-59 (the log's latest "
-        "steps) is below the floor 1 - f_g(p*) at g = 8 (given): 0.50; flat (0.000 per 100 "
+        "no signal (a fact of the log, whatever the rule): the zero-std group share 1.000 over "
+        "steps 50-59 is above the no-signal level 0.950 (no signal: at or above it; 10 logged "
+        "steps), so the policy gradient is (nearly) zero with beta = 0; stranded: almost every "
+        "sample fails: mean reward 0.017 (the minimum is 0); stop",
+        "for reference, the informative-group fraction 0.00 over steps 50-59 (the latest steps "
+        "judged) is below the floor 1 - f_g(p*) at g = 8 (given): 0.50; flat (0.000 per 100 "
         "steps, fitted over steps 10-59)",
         "rests on: reward range [0, 1] (assumed; pass --reward-range)",
         "stopping now (step 59 of 400 planned, --planned-steps) saves 341 steps, 85.2% of the "

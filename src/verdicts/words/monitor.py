@@ -306,7 +306,8 @@ def _window_notes(d: MonitorDecision) -> list[str]:
         return [
             f"judged at the check step {rv.check_step} ({rv.window_src}): the rule, the "
             f"informative floor and the no-signal check read steps up to {last} only; the "
-            f"log's later steps {last + 1}-{d.run.logged_last} are not read (give --check-step "
+            f"log's steps after {last} (to step {d.run.logged_last}) are not read (give "
+            "--check-step "
             "to judge a later step)"
             + ("; the coverage rule reads every held-out evaluation" if d.coverage else "")
         ]
