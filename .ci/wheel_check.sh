@@ -24,8 +24,10 @@ cal = json.load(open("cal.json"))
 ladders = [lad["ladder"] for lad in cal["real"]["ladders"]]
 assert len(ladders) >= 15 and "mini-nomod-s2" in ladders, ladders  # the real back-test shipped
 assert cal["real_stage2"]["n_runs"] == 40, cal["real_stage2"]
+assert cal["real_stage2_v2"]["n_runs"] == 62, cal["real_stage2_v2"]  # corpus v2 ships too
 assert json.load(open("rank.json"))["ranking"]
 from rankinv.experiment import base  # the mini experiment's saved base ships, hashes intact
 assert base.check().name == "mini_base" and "site-packages" in str(base.saved_dir())
-print(f"wheel check: ok ({len(ladders)} real ladders, {cal['real_stage2']['n_runs']} real runs)")
+n1, n2 = cal["real_stage2"]["n_runs"], cal["real_stage2_v2"]["n_runs"]
+print(f"wheel check: ok ({len(ladders)} real ladders, {n1} + {n2} real runs in corpora v1, v2)")
 PY
