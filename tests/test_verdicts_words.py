@@ -87,3 +87,15 @@ def test_golden_monitor_reasons(tmp_path):
         "stopping now (step 59 of 400 planned, --planned-steps) saves 341 steps, 85.2% of the "
         "RL compute",
     ]
+
+
+def test_a_run_the_sweep_stops_is_never_told_to_continue():
+    """issue 38 (second fresh-clone try): a sweep's stop printed beside the run's own
+    'continue' action; the action now says the sweep stops it and what alone would do."""
+    from rankinv.verdicts.words.monitor import sweep_action
+
+    own = "continue"
+    got = sweep_action("stop", "continue", own, "improving", 20)
+    assert got.startswith("stop: the sweep keeps its better runs") and "step 20" in got
+    assert sweep_action("continue", "continue", own, "improving", 20) == own
+    assert sweep_action("stop", "stop", "restart", "stranded", 20) == "restart"

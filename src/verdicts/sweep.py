@@ -64,7 +64,9 @@ class SweepRun:
             "compute_saved": self.compute_saved,
             "own_verdict": self.own_verdict,
             "label": alone.label,
-            "action": alone.action,
+            "action": words.sweep_action(
+                self.verdict, self.own_verdict, alone.action, alone.label, check
+            ),
             "assumptions": [a.to_json() for a in self.result.assumptions],
             "alone": {
                 "verdict": alone.verdict,

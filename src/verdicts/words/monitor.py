@@ -399,6 +399,17 @@ def doom_words(rule: str) -> str:
     )
 
 
+def sweep_action(verdict: str, own_verdict: str, own_action: str, label, check: int) -> str:
+    """What to do with a run of a sweep: its own action, unless the sweep stops a run that
+    judged alone would go on (it ranks among the most doomed), which the action then says."""
+    if verdict != "stop" or own_verdict == "stop":
+        return own_action
+    return (
+        f"stop: the sweep keeps its better runs with signal (judged alone at its check step "
+        f"{check} it is {label}, whose own action is: {own_action})"
+    )
+
+
 def sweep_why(
     verdict: str,
     own: str,
