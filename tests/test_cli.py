@@ -288,3 +288,13 @@ def test_the_console_script_exits_fast_but_keeps_what_a_normal_exit_keeps(tmp_pa
         assert json.loads(out.stdout)["group_size"] == 8
     else:
         assert out.stderr.startswith("rankinv: error:") and out.stdout == ""
+
+
+def test_rank_warnings_go_to_stderr_apart_from_the_results(tmp_path):
+    """A percent column is read as shares with a warning on stderr, never inside the table."""
+    csv = tmp_path / "pct.csv"
+    csv.write_text("name,pre_pass_at_1,pre_pass_at_k\na,30,60\nb,40,70\nc,20,50\n")
+    out = run_cli("rank", "--table", str(csv))
+    assert out.returncode == 0, out.stderr
+    assert "pre_pass_at_1 is in percent (largest 40): read as 0.4" in out.stderr
+    assert "warning" not in out.stdout

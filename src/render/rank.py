@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.table import Table
 
 from rankinv.render.base import console
@@ -23,8 +25,8 @@ def print_inputs(inputs: dict | None) -> None:
             f"{', '.join(e['order'])}{skipped}",
             highlight=False,
         )
-    for w in (inputs or {}).get("warnings") or []:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    for w in (inputs or {}).get("warnings") or []:  # on stderr, apart from the results
+        print(f"warning: {w}", file=sys.stderr)
 
 
 def print_rank(res: RankResult) -> None:
