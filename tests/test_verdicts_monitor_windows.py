@@ -93,7 +93,11 @@ def test_a_sweep_says_each_runs_own_verdict_at_its_own_check_step(tmp_path):
         assert "at its own check step 20" in run["why"] or run["verdict"] == alone.verdict
         assert run["judged_at"] == res.step == 40
         # predicted label, action and the structured assumptions are carried
-        assert run["label"] == alone.label and run["action"] == alone.action
+        assert run["label"] == alone.label and run["alone"]["action"] == alone.action
+        if run["verdict"] == "stop" and alone.verdict != "stop":  # the sweep stops it
+            assert run["action"].startswith("stop: the sweep keeps its better runs")
+        else:
+            assert run["action"] == alone.action
         assert {a["what"] for a in run["assumptions"]} >= {"group_size", "reward_range"}
 
 

@@ -80,14 +80,15 @@ def label(
             f"{what[verdict]}: the log has no held-out evaluation, so the outcome cannot be "
             "predicted; log one with HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
         )
+    if cov.ses is None:  # the evaluations are there, their noise is not: say that, only
+        what = {"continue": "continue", "watch": "continue and look again", "stop": "stop"}
+        return "undetermined", (
+            f"{what[verdict]}: the log's held-out pass@k has no SE column, so its change "
+            "cannot be tested; log it with its SE (HeldOutCoverageCallback) to resolve the outcome"
+        )
     what = {
         "continue": lab.ACTIONS["undetermined"],
         "watch": "continue and look again at the next evaluation",
         "stop": "stop",
     }[verdict]
-    how = (
-        "; log held-out pass@k with its SE (HeldOutCoverageCallback) to resolve the outcome"
-        if cov.ses is None
-        else ""
-    )
-    return "undetermined", what + how
+    return "undetermined", what
