@@ -159,3 +159,17 @@ def test_the_coverage_rule_reads_every_evaluation_past_the_check_step(tmp_path):
     rep = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8))  # check step 20
     assert rep.rule.check_step == 20 and rep.coverage.steps == [0, 20, 40]
     assert any("the coverage rule reads every held-out evaluation" in r for r in rep.reasons)
+
+
+def test_a_sweeps_header_says_how_many_runs_it_keeps(tmp_path):
+    """'the best 50%' of 3 runs keeps 2 (rounded up): the header says so."""
+    import subprocess
+    import sys
+
+    paths = [_rising(tmp_path, f"r{i}", 0.01 * i) for i in range(3)]
+    out = subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", "monitor", *map(str, paths), "-g", "8"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "(rounded up, a tie at the boundary kept: 2 of 3)" in out.stdout

@@ -43,10 +43,12 @@ def print_sweep(res: SweepResult) -> None:
     own reasons (``rankinv.verdicts.words.monitor``)."""
     from rich.table import Table
 
+    ranked = [r for r in res.runs if r.rank is not None]
+    kept = sum(r.verdict == "continue" for r in ranked)
     console.print(
         f"sweep judged at step {res.step} by rule {res.rule}: the best "
-        f"{res.keep:.0%} of the runs with signal continue, the rest and every run without "
-        "signal stop",
+        f"{res.keep:.0%} of the runs with signal continue (rounded up, a tie at the boundary "
+        f"kept: {kept} of {len(ranked)}), the rest and every run without signal stop",
         highlight=False,
     )
     t = Table()
