@@ -208,7 +208,11 @@ def test_the_same_training_logged_every_step_and_every_10_is_paired(tmp_path):
     (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     runs, _ = ev2.real_runs({"trl_corpus_v2": real_data.trl_corpus(tmp_path)}, "trl_corpus_v2")
     base = {"rule": "reward_edge", "check_fraction": 0.5, "threshold": 0.45}
-    choice = {"stage2_beat_baseline": False, "stage2_choice": {"baseline": base}}
+    choice = {
+        "stage2": base["rule"],
+        "stage2_check_fraction": base["check_fraction"],
+        "stage2_threshold": base["threshold"],
+    }
     res = ev2l.logging_pairs(runs, choice)
     assert res["n_pairs"] == 1 and res["pairs"][0]["run"] == "a-s0"
     assert (res["same_evaluations"], res["same_label"], res["same_decision"]) == (1, 1, 1)

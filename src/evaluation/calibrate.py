@@ -162,11 +162,11 @@ def _stage2_sections(s2: list[dict], runs2: list, real: dict, chosen2: dict) -> 
     frac = chosen2["stage2_check_fraction"]
     at = [r for r in s2 if r["check_fraction"] == frac]
     out, pools = {}, {}
-    for key, half in stage2_labels.REAL_CORPORA.items():
+    for key, (half, section) in stage2_labels.REAL_CORPORA.items():
         scored = score_real_stage2(real, at, key)
         if scored is not None:
             stage2_labels.real_false_stops(s2, scored["rules"], half)
-        out["real_stage2" + half[len("real") :]] = scored
+        out[section] = scored
         pools[half] = real_runs(real, key)[0]
     v2 = out.get("real_stage2_v2")
     if v2 is not None:

@@ -98,8 +98,12 @@ def label_counts(runs: list[Run], fracs) -> dict:
     return out
 
 
-#: The real corpora scored: key in the real evidence -> the half their rows are reported as.
-REAL_CORPORA = {"trl_corpus": "real", "trl_corpus_v2": "real_v2"}
+#: The real corpora scored: key in the real evidence -> (the half their rows are reported
+#: as, their section in calibrate.json).
+REAL_CORPORA = {
+    "trl_corpus": ("real", "real_stage2"),
+    "trl_corpus_v2": ("real_v2", "real_stage2_v2"),
+}
 
 
 def decides_stop(name: str, run: Run, frac: float, thr: float) -> bool:
@@ -256,8 +260,9 @@ def logging_pairs(runs: list[Run], choice: dict) -> dict | None:
     held-out evaluations are identical (the same training), the whole-run labels agree, and
     the default (the mechanical facts plus its rule) decides alike on both logs."""
     by = {r.name: r for r in runs}
-    c = choice["stage2_choice"]["baseline" if not choice["stage2_beat_baseline"] else "best_rule"]
-    frac, rule, thr = c["check_fraction"], c["rule"], c["threshold"]
+    rule, frac, thr = (choice[k] for k in ("stage2", "stage2_check_fraction", "stage2_threshold"))
+    if rule is None:
+        return None
     pairs = []
     for name, r10 in by.items():
         twin = by.get(name.removesuffix("-log10")) if name.endswith("-log10") else None

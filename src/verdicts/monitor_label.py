@@ -37,6 +37,10 @@ def _direction(z: float | None) -> int:
     return 0 if z is None else 1 if z > RISE_Z else -1 if z < -RISE_Z else 0
 
 
+#: What an undetermined outcome leaves the verdict to say, before the reason.
+VERDICT_WORDS = {"continue": "continue", "watch": "continue and look again", "stop": "stop"}
+
+
 def label(
     verdict: str,
     state: str,
@@ -75,15 +79,13 @@ def label(
         if _direction(z) > 0:
             return "improving", lab.ACTIONS["improving"]
     if cov is None:
-        what = {"continue": "continue", "watch": "continue and look again", "stop": "stop"}
         return "undetermined", (
-            f"{what[verdict]}: the log has no held-out evaluation, so the outcome cannot be "
-            "predicted; log one with HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
+            f"{VERDICT_WORDS[verdict]}: the log has no held-out evaluation, so the outcome cannot "
+            "be predicted; log one with HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
         )
     if cov.ses is None:  # the evaluations are there, their noise is not: say that, only
-        what = {"continue": "continue", "watch": "continue and look again", "stop": "stop"}
         return "undetermined", (
-            f"{what[verdict]}: the log's held-out pass@k has no SE column, so its change "
+            f"{VERDICT_WORDS[verdict]}: the log's held-out pass@k has no SE column, so its change "
             "cannot be tested; log it with its SE (HeldOutCoverageCallback) to resolve the outcome"
         )
     what = {
