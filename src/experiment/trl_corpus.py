@@ -181,8 +181,6 @@ def train_run(spec: dict, ckpt: Path, out: Path, cfg: CorpusConfig, sandbox) -> 
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from rankinv.validate.engines.hf import HFEngine
-
     tok = AutoTokenizer.from_pretrained(ckpt)
     model = AutoModelForCausalLM.from_pretrained(ckpt)
     train = _family("train", spec["difficulty"])
@@ -207,14 +205,7 @@ def train_run(spec: dict, ckpt: Path, out: Path, cfg: CorpusConfig, sandbox) -> 
     evals: list[dict] = []
 
     def run_eval(model_, step: int) -> None:
-        sampler = HFEngine.from_model(model_, tok, batch_size=256)
-        was_training = model_.training
-        model_.eval()
-        with warnings.catch_warnings():  # a family absent from this difficulty: mean of []
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ev = evaluate(sampler, sandbox, held, ecfg, seed * 7919 + step)
-        if was_training:
-            model_.train()
+        ev = _evaluate(model_, tok, sandbox, held, ecfg, seed * 7919 + step)
         evals.append(
             {
                 "step": step,
@@ -275,24 +266,28 @@ def train_run(spec: dict, ckpt: Path, out: Path, cfg: CorpusConfig, sandbox) -> 
     }
 
 
+def _evaluate(model, tok, sandbox, tasks, cfg: MiniConfig, seed: int) -> dict:
+    """The mini experiment's evaluation (rankinv.experiment.train.evaluate: per-task pass
+    counts "c", pass@k, entropy) of ``model`` in eval mode, its training mode restored."""
+    from rankinv.validate.engines.hf import HFEngine
+
+    was_training = model.training
+    model.eval()
+    with warnings.catch_warnings():  # a family absent from this difficulty: mean of []
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ev = evaluate(HFEngine.from_model(model, tok, batch_size=256), sandbox, tasks, cfg, seed)
+    if was_training:
+        model.train()
+    return ev
+
+
 def filter_prompts(model, tok, train: list[dict], sandbox, cfg: CorpusConfig, seed: int, how):
     """The training prompts the start model solves FILTER_RANGE[how] times of FILTER_SAMPLES
     samples at T = 1 ("filtered", the paper's: neither never nor always)."""
-    from rankinv.experiment.train import generate, rollout_sampling
-    from rankinv.validate.engines.hf import HFEngine
-
-    engine = HFEngine.from_model(model, tok, batch_size=256)
-    model.eval()
-    tasks = [task_of(p) for p in train]
-    gens = generate(
-        engine, [t.prompt for t in tasks], FILTER_SAMPLES, rollout_sampling(cfg.mini), seed
-    )
-    outs = sandbox.check_batches(
-        [(t, [g.text.strip() for g in row]) for t, row in zip(tasks, gens, strict=True)]
-    )
-    model.train()
+    fcfg = dataclasses.replace(cfg.mini, eval_samples=FILTER_SAMPLES, ks=(1,))
+    counts = _evaluate(model, tok, sandbox, [task_of(p) for p in train], fcfg, seed)["c"]
     lo, hi = FILTER_RANGE[how]
-    return [p for p, o in zip(train, outs, strict=True) if lo <= sum(x.passed for x in o) <= hi]
+    return [p for p, c in zip(train, counts, strict=True) if lo <= c <= hi]
 
 
 def build(
