@@ -151,18 +151,21 @@ def stage1_headline(res: dict) -> list[str]:
     return out
 
 
+def false_stops(f: dict | None, ci: bool = True, none: str = "-") -> str:
+    """A false-stop rate {rate, k, n, ci} as "8% (3/36; 2%-22%)" (``ci``: with the interval);
+    ``none`` where no improving run was there to stop."""
+    if not f or f.get("rate") is None:
+        return none
+    tail = f"; {f['ci'][0]:.0%}-{f['ci'][1]:.0%}" if ci else ""
+    return f"{f['rate']:.0%} ({f['k']}/{f['n']}{tail})"
+
+
 def stage2_headline(res: dict) -> list[str]:
     """The README's stage-2 lead: what a stop adds over watching the reward, in both worlds.
     Each row: "no signal, or the rule stops" at the default's check fraction."""
     d = res.get("stage2_default")
     if not d:
         return []
-
-    def fs(v):
-        f = v["false_stop"]
-        if f["rate"] is None:
-            return "- (no improving run)"
-        return f"{f['rate']:.0%} ({f['k']}/{f['n']}; {f['ci'][0]:.0%}-{f['ci'][1]:.0%})"
 
     names = {
         "mechanical": "no signal only (never stop otherwise)",
@@ -187,9 +190,10 @@ def stage2_headline(res: dict) -> list[str]:
                 "real_v2": "real TRL corpus v2",
             }[half]
             name = names[role] + (f" ({v['rule']})" if role == "best_rule" else "")
+            fs = false_stops(v["false_stop"], none="- (no improving run)")
             out.append(
                 f"| {name} | {world} | {num(v['youden'])} | {pct(v['recall'])} | "
-                f"{pct(v['precision'])} | {fs(v)} |"
+                f"{pct(v['precision'])} | {fs} |"
             )
     out.append(
         f"\nDefault: {res['chosen']['stage2']} at {res['chosen']['stage2_check_fraction']:g} "
@@ -214,16 +218,30 @@ def stage2_compact(res: dict) -> list[str]:
     }
     head = " | ".join(f"{w}: J, recall, false stops" for _, w in worlds)
     out = [f"| stop | {head} |", "|---" * (len(worlds) + 1) + "|"]
+
+    def cell(v):
+        if v is None:
+            return "-"
+        f = v["false_stop"]
+        j = v.get("youden")
+        if j is None and v.get("recall") is not None and f["rate"] is not None:
+            j = v["recall"] - f["rate"]
+        return f"{num(j)}, {pct(v['recall'])}, {false_stops(f, ci=False)}"
+
+    # the free answer of never stopping, scored as a rule (no no-signal stop first)
+    frac = res["chosen"]["stage2_check_fraction"]
+    never = {
+        "report": next(
+            (r for r in res["stage2"] if r["rule"] == "never_stop" and r["check_fraction"] == frac),
+            None,
+        )
+    }
+    for half, key in (("real", "real_stage2"), ("real_v2", "real_stage2_v2")):
+        rows = (res.get(key) or {}).get("rules") or []
+        never[half] = next((r for r in rows if r["rule"] == "never_stop"), None)
+    out.append("| never stop (free) | " + " | ".join(cell(never[h]) for h, _ in worlds) + " |")
     for role in ("mechanical", "baseline", "best_rule", "paper"):
-        cells = []
-        for half, _ in worlds:
-            v = d["transfer"].get(role, {}).get(half)
-            if v is None:
-                cells.append("-")
-                continue
-            f = v["false_stop"]
-            fs = "-" if f["rate"] is None else f"{f['rate']:.0%} ({f['k']}/{f['n']})"
-            cells.append(f"{num(v['youden'])}, {pct(v['recall'])}, {fs}")
+        cells = [cell(d["transfer"].get(role, {}).get(half)) for half, _ in worlds]
         name = names[role] + (f" `{d['best_rule']['rule']}`" if role == "best_rule" else "")
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     return out
@@ -278,12 +296,7 @@ def corpus_v2_table(res: dict) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for q in sorted(rs["rules"], key=lambda r: -(r.get("auc") or 0)):
-        f = q.get("false_stop") or {}
-        fs = (
-            "-"
-            if f.get("rate") is None
-            else f"{f['rate']:.0%} ({f['k']}/{f['n']}; {f['ci'][0]:.0%}-{f['ci'][1]:.0%})"
-        )
+        fs = false_stops(q.get("false_stop"))
         out.append(
             f"| {q['rule']} | {num(q.get('auc'), '.2f')} | {pct(q.get('precision'))} "
             f"({pct(q.get('prevalence'))}) | {pct(q.get('recall'))} | "
