@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from pilot_logs import trl_log
 
 from rankinv.records import Plan
 from rankinv.verdicts.rank import rank
@@ -212,19 +213,9 @@ def test_within_noise_abstains_and_says_what_would_decide(tmp_path):
     assert rank(table=path).to_json()["recommended"] == "b"
 
 
-def _trl_log(path, entropies, zero_std):
-    hist = [
-        {"step": s, "entropy": h, "frac_reward_zero_std": z, "reward": 0.1}
-        for s, (h, z) in enumerate(zip(entropies, zero_std, strict=True), start=1)
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"log_history": hist, "max_steps": 12}))
-    return path
-
-
 def test_pilot_ranks_by_early_rl_entropy_on_trl_logs(tmp_path):
-    hot = _trl_log(tmp_path / "e1" / "trainer_state.json", [0.6] * 12, [0.2] * 12)
-    cold = _trl_log(tmp_path / "e8" / "trainer_state.json", [0.2] * 12, [0.7] * 12)
+    hot = trl_log(tmp_path / "e1" / "trainer_state.json", [0.6] * 12, [0.2] * 12)
+    cold = trl_log(tmp_path / "e8" / "trainer_state.json", [0.2] * 12, [0.7] * 12)
     res = rank(pilot=[cold, hot]).to_json()
     assert res["signal"].startswith("pilot_") and res["recommended"] == "e1"  # its folder
     first = res["ranking"][0]
@@ -236,8 +227,8 @@ def test_pilot_ranks_by_early_rl_entropy_on_trl_logs(tmp_path):
 
 
 def test_cli_rank_pilot_takes_several_logs_after_one_flag(tmp_path):
-    a = _trl_log(tmp_path / "a" / "trainer_state.json", [0.6] * 10, [0.2] * 10)
-    b = _trl_log(tmp_path / "b" / "trainer_state.json", [0.2] * 10, [0.7] * 10)
+    a = trl_log(tmp_path / "a" / "trainer_state.json", [0.6] * 10, [0.2] * 10)
+    b = trl_log(tmp_path / "b" / "trainer_state.json", [0.2] * 10, [0.7] * 10)
     run = subprocess.run(
         [sys.executable, "-m", "rankinv.cli", "rank", "--pilot", str(a), str(b)],
         capture_output=True,

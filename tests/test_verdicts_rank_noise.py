@@ -3,6 +3,8 @@ a second signal that ties, free answers that tie (a fresh-clone user's findings)
 
 import json
 
+from pilot_logs import trl_log
+
 from rankinv import render
 from rankinv.render.rank import print_rank
 from rankinv.verdicts.rank import rank
@@ -134,19 +136,9 @@ def test_two_probes_of_one_model_are_named_in_a_warning(tmp_path):
     assert str(a) in hit[0] and str(b) in hit[0] and "identical per-problem results" in hit[0]
 
 
-def _trl_log(path, entropies, zero_std):
-    hist = [
-        {"step": s, "entropy": h, "frac_reward_zero_std": z, "reward": 0.1}
-        for s, (h, z) in enumerate(zip(entropies, zero_std, strict=True), start=1)
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"log_history": hist, "max_steps": 12}))
-    return path
-
-
 def test_pilot_logs_named_by_folder_short_one_warned_and_no_pilot_advice(tmp_path):
-    a = _trl_log(tmp_path / "run1" / "trainer_state.json", [0.5] * 6, [0.5] * 6)
-    b = _trl_log(tmp_path / "run2" / "trainer_state.json", [0.5] * 12, [0.5] * 12)
+    a = trl_log(tmp_path / "run1" / "trainer_state.json", [0.5] * 6, [0.5] * 6)
+    b = trl_log(tmp_path / "run2" / "trainer_state.json", [0.5] * 12, [0.5] * 12)
     res = rank(pilot=[a, b])
     assert [r.checkpoint for r in res.ranking] == ["run1", "run2"]
     short = [w for w in res.inputs["warnings"] if "short of the pilot window" in w]
@@ -161,8 +153,8 @@ def test_pilot_line_says_when_the_pilot_did_not_decide(tmp_path):
     counts = [3, 4, 5, 2, 3, 4, 6, 5]
     a = _probe(tmp_path / "a", "a", counts, [0.9] * 8)
     b = _probe(tmp_path / "b", "b", [c + 1 for c in counts], [0.3] * 8)
-    la = _trl_log(tmp_path / "pa" / "trainer_state.json", [0.2] * 10, [0.7] * 10)
-    lb = _trl_log(tmp_path / "pb" / "trainer_state.json", [0.6] * 10, [0.2] * 10)
+    la = trl_log(tmp_path / "pa" / "trainer_state.json", [0.2] * 10, [0.7] * 10)
+    lb = trl_log(tmp_path / "pb" / "trainer_state.json", [0.6] * 10, [0.2] * 10)
     res = rank([a, b], pilot=[la, lb])
     assert not any(s.startswith("pilot_") for s in res.decided_by)
     out = _printed(res)
