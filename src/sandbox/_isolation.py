@@ -248,10 +248,11 @@ def landlock_scope(libc) -> None:
         os.close(fd)
 
 
-def confine(cfg, timeout, workdir, uid, keep, output=True, scope=False):
+def confine(cfg, timeout, workdir, uid, keep, output=True, scope=False, inherited_filter=False):
     """In a forked child: new session, scratch directory, captured output, limits, uid drop
     (and with ``scope`` a Landlock domain of its own), then the syscall filter where
-    ``cfg["seccomp"]``."""
+    ``cfg["seccomp"]``, unless ``inherited_filter``: the process was forked under it (a
+    filter, and no_new_privs, pass to every child and cannot be removed)."""
     os.setsid()
     os.chdir(workdir)
     devnull = os.open("/dev/null", os.O_RDONLY)
@@ -289,8 +290,8 @@ def confine(cfg, timeout, workdir, uid, keep, output=True, scope=False):
         os.setresuid(uid, uid, uid)
     if scope and cfg.get("scoped"):
         landlock_scope(load_libc())
-    if cfg.get("seccomp"):  # last: OSError if it cannot be installed (the process ends)
-        _seccomp.install()
+    if cfg.get("seccomp") and not inherited_filter:
+        _seccomp.install()  # last: OSError if it cannot be installed (the process ends)
     os.environ.clear()
     os.environ.update(
         {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
@@ -311,6 +312,11 @@ def confine(cfg, timeout, workdir, uid, keep, output=True, scope=False):
     sys.stdin = open(0, closefd=False)
     sys.setrecursionlimit(3000)
     random.seed()
+
+
+def install_filter() -> None:
+    """The syscall filter on this process and all it forks from now on."""
+    _seccomp.install()
 
 
 def scratch_dir(root, name, uid, cfg):

@@ -39,7 +39,11 @@ def run_completion(cfg, workdir, uid, req_r, resp_w):
     ["init", source, entry point, timeout]; defines the source, then answers calls."""
     send, dumps, loads, recv = _wire.send, _wire.dumps, _wire.loads, _wire.recv
     try:
-        _isolation.confine(cfg, _isolation.HARNESS_CPU_S, workdir, uid, (req_r, resp_w), scope=True)
+        keep = (req_r, resp_w)
+        # the syscall filter came with the fork (serve installed it in the zygote)
+        _isolation.confine(
+            cfg, _isolation.HARNESS_CPU_S, workdir, uid, keep, scope=True, inherited_filter=True
+        )
         data = recv(req_r)
     except BaseException:  # noqa: BLE001 - a spare that cannot start ends
         os._exit(3)
@@ -132,8 +136,12 @@ def _ended_process(entry, live, cfg):
 
 
 def serve(wsock, cfg, root):
-    """Forks the completion processes (one spare ahead per uid); never sees a test."""
+    """Forks the completion processes (one spare ahead per uid); never sees a test. The
+    syscall filter (where ``cfg["seccomp"]``) is installed here, once: every completion
+    is forked under it, and the zygote needs none of the calls it denies."""
     _isolation.load_libc().prctl(_isolation.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if cfg.get("seccomp"):
+        _isolation.install_filter()
     uids = (cfg["uid"] + 1, cfg["uid"] + 2)  # at most one live process per uid
     hchan = None
     live = {}  # pidfd -> [pid, uid, resp_w, workdir]
