@@ -204,19 +204,19 @@ def test_within_noise_abstains_and_says_what_would_decide(tmp_path):
     path.write_text(
         "name,pre_pass_at_10,pre_pass_at_10_se\na,0.60,0.02\nb,0.61,0.02\nc,0.40,0.02\n"
     )
-    res = rank(table=path).to_json()
+    res = rank(table=path, signal="pass_at_k").to_json()
     assert res["recommended"] is None and res["abstain"] == "within_noise"
     assert res["candidates"] == ["b", "a"]  # the lead's first, then its runner-up
     assert res["gap"] == pytest.approx(0.01) and res["gap_se"] == pytest.approx(0.02 * 2**0.5)
     assert res["gap"] <= res["noise_z"] * res["gap_se"]
     path.write_text("name,pre_pass_at_10,pre_pass_at_10_se\na,0.60,0.002\nb,0.70,0.002\n")
-    assert rank(table=path).to_json()["recommended"] == "b"
+    assert rank(table=path, signal="pass_at_k").to_json()["recommended"] == "b"
 
 
 def test_pilot_ranks_by_early_rl_entropy_on_trl_logs(tmp_path):
     hot = trl_log(tmp_path / "e1" / "trainer_state.json", [0.6] * 12, [0.2] * 12)
     cold = trl_log(tmp_path / "e8" / "trainer_state.json", [0.2] * 12, [0.7] * 12)
-    res = rank(pilot=[cold, hot]).to_json()
+    res = rank(pilot=[cold, hot], depths=[8, 1]).to_json()
     assert res["signal"].startswith("pilot_") and res["recommended"] == "e1"  # its folder
     first = res["ranking"][0]
     # the mean over steps 1..10 only: step 11 and 12 are not read
@@ -230,7 +230,7 @@ def test_cli_rank_pilot_takes_several_logs_after_one_flag(tmp_path):
     a = trl_log(tmp_path / "a" / "trainer_state.json", [0.6] * 10, [0.2] * 10)
     b = trl_log(tmp_path / "b" / "trainer_state.json", [0.2] * 10, [0.7] * 10)
     run = subprocess.run(
-        [sys.executable, "-m", "rankinv.cli", "rank", "--pilot", str(a), str(b)],
+        [sys.executable, "-m", "rankinv.cli", "rank", "--pilot", str(a), str(b), "--depths", "1,8"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -286,7 +286,8 @@ def test_rank_returns_a_typed_result_whose_json_keeps_the_public_fields(ladder):
         "adds_nothing_over", "ranking", "recommended",
     ]  # fmt: skip
     assert {"recommended_by", "signal_pick", "abstain_reason", "predicted_inversion"} <= set(js)
-    assert list(js)[-2:] == ["abstain", "signal_abstain"]  # the codes, added last
+    # the codes, added last, then whether the ladder's kind was needed
+    assert list(js)[-3:] == ["abstain", "signal_abstain", "kind_needed"]
     assert js["ranking"][0] == res.ranking[0].to_json()
     json.dumps(js)  # plain JSON
 

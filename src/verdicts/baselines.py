@@ -108,6 +108,24 @@ def beats(cmp: dict | None) -> bool | None:
     return bool(p is not None and p < ALPHA and cmp["mean"] > 0)
 
 
+def answer_of_unknown_kind(baselines_: dict, versus: dict) -> tuple[str | None, bool]:
+    """Where the ladder's kind is unknown (no depths): the free answer to take and whether
+    the kind is needed to name one. Nothing to take when the deciding signal has no
+    held-out comparison with both (an uncalibrated signal: its pick is a hint) or beat
+    either of them (on all simulated ladders); else the
+    best pre-RL pass@1 when it is also the least-trained (in the order given), and
+    otherwise the kind decides (depth ladder: the least-trained; one depth: the best
+    pre-RL pass@1), so it is needed."""
+    answers = ("shallowest", "best_pass_at_1")
+    held_out = [versus.get(b) for b in answers]
+    if not all(held_out) or any(beats(c) for c in held_out):
+        return None, False
+    first, best = (baselines_.get(b) for b in answers)
+    if best is not None and best == first:
+        return "best_pass_at_1", False
+    return None, True
+
+
 def free_answers(
     names: list[str],
     depth: list | None,

@@ -218,6 +218,10 @@ def rank(
     # a signal that did not beat the free answer on held-out ladders does not override it
     # (nor does a free answer when nothing passes anywhere)
     anchor = None if signal is not None or d.abstain == NO_PASS else free["adds_nothing_over"]
+    kind_needed = False
+    if signal is None and d.abstain != NO_PASS and free["ladder_kind"] is None:
+        anchor, kind_needed = baselines.answer_of_unknown_kind(free["baselines"], free["versus"])
+        free["adds_nothing_over"] = anchor
     if anchor and free["baselines"]["shallowest"] is not None:
         free["agrees_with_shallowest"] = (
             free["baselines"][anchor] == free["baselines"]["shallowest"]
@@ -246,6 +250,7 @@ def rank(
         uncalibrated_fallback=signal is None and lead not in sg.STAGE1_CALIBRATION,
         source="probes" if dirs else "table" if table is not None else "pilot",
         inputs=inputs,
+        kind_needed=kind_needed,
     )
 
 

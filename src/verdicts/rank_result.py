@@ -4,7 +4,7 @@ words) whose abstain reason and advice come from ``rankinv.verdicts.words.rank``
 
 :func:`rankinv.verdicts.rank.rank` returns it; :mod:`rankinv.render.rank` prints it and
 ``rankinv rank --json`` prints :meth:`RankResult.to_json` (the public JSON fields, in the
-order they have always had, then the abstain codes).
+order they have always had, then the abstain codes and kind_needed).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ JSON_FIELDS = (
     "inputs",
     "abstain",
     "signal_abstain",
+    "kind_needed",
 )
 
 
@@ -66,6 +67,8 @@ class RankResult(RankVerdict):
     @property
     def abstain_reason(self) -> str | None:
         """Why nothing is recommended (None: a rung is, or the free answer's is)."""
+        if self.kind_needed:
+            return words.kind_unknown_reason(self)
         return None if self.anchor else words.abstain_reason(self.decision)
 
     @property
@@ -74,6 +77,8 @@ class RankResult(RankVerdict):
 
     @property
     def to_decide(self) -> str | None:
+        if self.kind_needed:
+            return words.TO_DECIDE_KIND
         return words.to_decide(self.decision, bool(self.pilot))
 
     def to_json(self) -> dict:

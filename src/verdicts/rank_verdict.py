@@ -15,6 +15,9 @@ DISAGREE = "disagree"  # the top two deciding signals pick different rungs
 WITHIN_NOISE = "within_noise"  # the lead's first-place gap is within its sampling noise
 NO_PASS = "no_pass"  # every rung scores pass@1 = 0 (and pass@k = 0): nothing to rank
 ABSTAIN_KINDS = (NO_SIGNAL, TIE, DISAGREE, WITHIN_NOISE, NO_PASS)
+#: The verdict's own abstention (not the signal's): the signal beat no free answer held out,
+#: and which free answer applies depends on the ladder's kind, which the inputs do not say
+KIND_UNKNOWN = "ladder_kind_unknown"
 
 #: Where each rung's SFT depth came from (the words: ``words.rank.DEPTH_SOURCE``).
 DEPTHS_GIVEN = "given"  # --depths
@@ -84,7 +87,10 @@ class RankVerdict:
     None: the signal's decision stands). What it rests on: best_pre_pass_at_1,
     predicted_inversion, tied_first, signal (the lead), signal_sign, k (None unless pass@k
     is measured on every rung), accuracy, plan, pilot, unavailable, dropped,
-    uncalibrated_fallback, source, inputs.
+    uncalibrated_fallback, source, inputs. ``kind_needed``: nothing is recommended because
+    the deciding signal beat neither free answer held out and which one applies (the
+    least-trained on a depth ladder, the best pre-RL pass@1 at one depth) depends on the
+    ladder's kind, unknown without depths (the abstain code :data:`KIND_UNKNOWN`).
     """
 
     baselines: dict[str, str | None]
@@ -110,10 +116,13 @@ class RankVerdict:
     uncalibrated_fallback: bool
     source: str
     inputs: dict
+    kind_needed: bool = False
 
     @property
     def recommended(self) -> str | None:
         """The rung to start RL from: the anchor's pick, else the signal's (None: none)."""
+        if self.kind_needed:
+            return None
         return self.baselines[self.anchor] if self.anchor else self.decision.recommended
 
     @property
@@ -124,6 +133,8 @@ class RankVerdict:
     @property
     def abstain(self) -> str | None:
         """Why nothing is recommended, as a code (None: a rung is, or the anchor's is)."""
+        if self.kind_needed:
+            return KIND_UNKNOWN
         return None if self.anchor else self.decision.abstain
 
     @property

@@ -44,6 +44,12 @@ TO_DECIDE_WITH_PILOT = {
     NO_PASS: TO_DECIDE[NO_PASS],
 }
 
+#: What would decide when the ladder's kind is needed (KIND_UNKNOWN).
+TO_DECIDE_KIND = (
+    "each checkpoint's SFT depth (--depths, epochs or steps, in the order given; or a depth "
+    "column in the table): rank then names the free answer that applies"
+)
+
 #: Where the rungs' depths came from, in words (the JSON's depth_source).
 DEPTH_SOURCE = {
     DEPTHS_GIVEN: "given (--depths)",
@@ -87,6 +93,31 @@ def abstain_reason(d: RankDecision) -> str | None:
     return (
         f"within noise: {lead} separates {d.candidates[0]} from {d.runner_up} by "
         f"{d.gap:.4f}, under {d.noise_z:g} x its sampling SE {d.gap_se:.4f}"
+    )
+
+
+def kind_unknown_reason(res: RankVerdict) -> str:
+    """Why the verdict names no rung though the ladder's free answers might: the signal
+    beat neither held out, and which applies depends on the ladder's kind."""
+    picks = res.baselines or {}
+    said = (
+        f"{res.signal} would pick {res.decision.recommended}"
+        if res.decision.recommended
+        else f"{res.signal} abstains ({abstain_reason(res.decision)})"
+    )
+    held = "; ".join(
+        f"vs the {FREE[b]} checkpoint: {versus_words(res.versus[b])}"
+        for b in ("shallowest", "best_pass_at_1")
+        if res.versus.get(b)
+    )
+    best = picks.get("best_pass_at_1") or "no single checkpoint (a tie, or pass@1 not measured)"
+    return (
+        f"rankinv adds nothing measurable here and the free answer depends on what differs "
+        f"between these checkpoints, which the inputs do not say: {said}, but held out on "
+        f"simulated ladders it beat neither free answer ({held or 'no held-out comparison'}). "
+        f"If they differ in SFT depth, take the least-trained ({picks.get('shallowest')} if "
+        f"they were listed least to most trained); if they share one depth (recipes), take "
+        f"the best pre-RL pass@1 ({best})"
     )
 
 
@@ -150,6 +181,11 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
         return [
             f"recommended start: {em(res.recommended)}, the {FREE[res.anchor]} checkpoint "
             f"(a free answer; {said}, but did not beat it on held-out ladders)"
+        ]
+    if res.kind_needed:
+        return [
+            f"{em('no recommendation')}: {kind_unknown_reason(res)}",
+            f"what would decide it: {TO_DECIDE_KIND}",
         ]
     if res.recommended is None:
         return [
@@ -259,6 +295,8 @@ def free_answer_lines(res: RankVerdict, em: Callable[[str], str] = _plain) -> li
     if not shown:
         return []
     out = [f"free answers ({DEPTH_SOURCE[res.depths_from]}): " + "; ".join(shown)]
+    if res.kind_needed:  # the recommendation's lines said what the signal picked and why not
+        return out
     if res.agrees_with_shallowest is True:
         out.append("rank's pick is the least-trained checkpoint")
     elif res.agrees_with_shallowest is False and not res.adds_nothing_over:
