@@ -127,6 +127,8 @@ def _paper_table(tmp_path, name):
         ]
     else:
         rows = d["examples"]["paper-deepseek"]["rows"]
+    # the paper's entropy is the prompt tokens' (a plain `entropy` column is the rollout's)
+    rows = [{("entropy_prompt" if k == "entropy" else k): v for k, v in r.items()} for r in rows]
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(rows))
     return path, rows
@@ -250,7 +252,7 @@ def test_same_model_in_two_folders_shows_the_folder(tmp_path):
 def test_table_with_an_na_cell_says_what_was_dropped_and_drops_k(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text(
-        "name,pre_pass_at_1,pre_pass_at_10,entropy\n"
+        "name,pre_pass_at_1,pre_pass_at_10,entropy_prompt\n"
         "a,0.15,0.66,0.227\nb,0.16,n/a,0.163\nc,0.19,0.70,0.120\n"
     )
     res = rank(table=path).to_json()

@@ -1,0 +1,42 @@
+"""What rank's input readers assumed or refused, in words: a table's columns read under
+another name (:func:`entropy_read_as_rollout`), a table's k column or names that cannot be
+read, and a probe's counts that are not counts."""
+
+from __future__ import annotations
+
+
+def entropy_read_as_rollout(column: str) -> str:
+    """A plain ``entropy`` column, read as the rollout entropy (what TRL logs as entropy)."""
+    return (
+        f"column {column!r} read as rollout entropy (of sampled completions); name it "
+        "entropy_prompt if it is the prompt tokens' entropy"
+    )
+
+
+def entropy_not_read(column: str, given: str) -> str:
+    """A plain ``entropy`` column beside an explicit rollout one: the explicit one is read."""
+    return (
+        f"column {column!r} not read: {given} is given; name it entropy_prompt if it is the "
+        "prompt tokens' entropy"
+    )
+
+
+def bad_k(row: int, value) -> str:
+    """A ``k`` column cell that is no whole number >= 1 (``row``: 1-based data row)."""
+    return f"column 'k', row {row}: {value!r} is not a whole number >= 1 (the k of pre_pass_at_k)"
+
+
+def duplicate_names(path, name: str, rows: list[int]) -> str:
+    """Two or more rows of a table named alike (``rows``: 1-based data rows)."""
+    return (
+        f"{path}: rows {', '.join(map(str, rows))} share the name {name!r}; give each "
+        "checkpoint its own name (or a seed column for seeds of one checkpoint)"
+    )
+
+
+def bad_counts(path, line: int, n, c) -> str:
+    """A problems.jsonl line whose n and c are not counts (``line``: 1-based)."""
+    return (
+        f"{path}: line {line}: n = {n!r}, c = {c!r} are not counts (need whole numbers "
+        "with n >= 1 and 0 <= c <= n)"
+    )
