@@ -6,24 +6,10 @@ import sys
 
 import pytest
 from pilot_logs import trl_log
+from probe_dirs import write_probe as _probe
 
 from rankinv.records import Plan
 from rankinv.verdicts.rank import rank
-
-
-def _probe(d, name, counts, n=16, g=8):
-    d.mkdir(parents=True)
-    probs = [{"task_id": f"t{i}", "n": n, "c": c} for i, c in enumerate(counts)]
-    (d / "problems.jsonl").write_text("".join(json.dumps(p) + "\n" for p in probs))
-    summary = {
-        "model": name,
-        "group_size": g,
-        "entropy_rollout": 0.5,
-        "entropy_prompt": None,
-        "plan": {"group_size": g, "rl_steps": 20, "batch_prompts": 4, "n_prompts": 8},
-    }
-    (d / "validate_summary.json").write_text(json.dumps(summary))
-    return d
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
 """`rank`'s input readers on what a practitioner writes (issue 38): a plain `entropy` column,
-and bad cells, names and counts refused in one line."""
+and bad cells, names, counts and folders refused in one line that says what was wrong."""
 
 import json
 import subprocess
 import sys
 
 import pytest
+from probe_dirs import write_probe
 
 from rankinv.errors import UserError
 from rankinv.verdicts.rank import rank
@@ -85,3 +86,67 @@ def test_two_rows_with_one_name_are_refused(tmp_path):
         tmp_path, "name,seed,pre_pass_at_1,pre_pass_at_10\na,0,0.1,0.4\na,1,0.2,0.3\n", "s.csv"
     )
     assert [r.checkpoint for r in rank(table=seeds).ranking] == ["a (seed 0)", "a (seed 1)"]
+
+
+def _cli_rank(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", "rank", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "c", "shown"),
+    [("a", 1, "n = 'a', c = 1"), (0, 0, "n = 0, c = 0"), (8, 9, "n = 8, c = 9")],
+)
+def test_a_probe_whose_counts_are_not_counts_is_named_with_its_line(tmp_path, n, c, shown):
+    """A text n was an internal error; n = 0 or c > n a line naming no file."""
+    good = write_probe(tmp_path / "e1", "e1", [3, 4, 5, 2])
+    bad = write_probe(tmp_path / "e2", "e2", [3, 4, 5, 2])
+    rows = (bad / "problems.jsonl").read_text().splitlines()
+    rows[1] = json.dumps({"task_id": "t1", "n": n, "c": c})
+    (bad / "problems.jsonl").write_text("\n".join(rows) + "\n")
+    msg = f"{bad / 'problems.jsonl'}: line 2: {shown} are not counts"
+    with pytest.raises(UserError) as err:
+        rank([good, bad])
+    assert str(err.value).startswith(msg)
+    out = _cli_rank(good, bad)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and msg in out.stderr
+
+
+def test_a_folder_of_ladders_names_them_and_says_how_to_rank_each(tmp_path):
+    """`rank runs` where runs/ladder holds the probes said only "not a folder of probe
+    folders"."""
+    for e in (1, 3):
+        write_probe(tmp_path / "runs" / "ladder" / f"probe-e{e}", f"e{e}", [3, 4, 5, 2])
+    runs = tmp_path / "runs"
+    with pytest.raises(UserError) as err:
+        rank([runs])
+    assert str(err.value).endswith(
+        f"its folder ladder holds probe folders; rank one ladder at a time (rankinv rank "
+        f"{runs}/ladder), or run rankinv report {runs} to rank each"
+    )
+
+
+def test_an_empty_folder_or_one_of_other_folders_says_what_it_holds(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="; it is empty$"):
+        rank([tmp_path / "empty"])
+    for name in ("a", "b"):
+        (tmp_path / "other" / name).mkdir(parents=True)
+    with pytest.raises(UserError, match="; none of its entries is one: a, b$"):
+        rank([tmp_path / "other"])
+    out = _cli_rank(tmp_path / "other")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+
+
+def test_one_probe_is_named_plainly_not_as_a_python_list(tmp_path):
+    one = write_probe(tmp_path / "e1", "e1", [3, 4, 5, 2])
+    with pytest.raises(UserError) as err:
+        rank([one])
+    assert str(err.value) == (
+        f"ranking needs at least 2 checkpoints, got 1 from {one}: give two or more probe "
+        "folders (or result files), or the folder that holds them"
+    )

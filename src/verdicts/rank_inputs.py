@@ -79,7 +79,7 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
     if dup:
         raise UserError(f"the same probe directory is given twice: {dup[0]}")
     if len(probes) < 2:
-        raise UserError(f"ranking needs at least 2 checkpoints, got {len(probes)} from {dirs}")
+        raise UserError(words.too_few_checkpoints(len(probes), dirs))
     warnings = [f"{p.name}: {n}" for p in probes for n in p.summary.get("notes") or []]
     warnings += same_checkpoint_warnings(probes)
     diffs = sampling_differences(probes)
