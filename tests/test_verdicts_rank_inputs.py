@@ -150,3 +150,17 @@ def test_one_probe_is_named_plainly_not_as_a_python_list(tmp_path):
         f"ranking needs at least 2 checkpoints, got 1 from {one}: give two or more probe "
         "folders (or result files), or the folder that holds them"
     )
+
+
+def test_a_probe_setup_naming_its_model_by_a_number_is_read_as_text(tmp_path):
+    """A model recorded as 7 crashed the printout (rich cannot render an int)."""
+    dirs = []
+    for e in (1, 2):
+        d = write_probe(tmp_path / f"e{e}", f"e{e}", [3, 4, 5, 2] if e == 1 else [0, 8, 16, 1])
+        s = json.loads((d / "validate_summary.json").read_text())
+        s["setup"] = {"model": e, "group_size": 8}
+        (d / "validate_summary.json").write_text(json.dumps(s))
+        dirs.append(d)
+    assert sorted(r.checkpoint for r in rank(dirs).ranking) == ["1", "2"]
+    out = _cli_rank(*dirs)
+    assert out.returncode == 0, out.stderr

@@ -106,6 +106,7 @@ class ProbeSetup:
                 kw[k] = tuple(kw[k])
         if "model" not in kw:
             raise UserError("a probe setup must name its model")
+        kw["model"] = str(kw["model"])
         return cls(**kw)
 
     @classmethod
