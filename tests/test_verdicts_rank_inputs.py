@@ -164,3 +164,15 @@ def test_a_probe_setup_naming_its_model_by_a_number_is_read_as_text(tmp_path):
     assert sorted(r.checkpoint for r in rank(dirs).ranking) == ["1", "2"]
     out = _cli_rank(*dirs)
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("missing", ["problems.jsonl", "validate_summary.json"])
+def test_half_a_probe_says_which_file_it_lacks(tmp_path, missing):
+    """It said "none of its entries is one: ..., validate_summary.json"."""
+    good = write_probe(tmp_path / "e1", "e1", [3, 4, 5, 2])
+    half = write_probe(tmp_path / "e2", "e2", [3, 4, 5, 2])
+    (half / missing).unlink()
+    with pytest.raises(UserError, match=f"{half} is an incomplete `rankinv validate` output: "):
+        rank([good, half])
+    with pytest.raises(UserError, match=f"without {missing} \\(a probe still running"):
+        rank([good, half])

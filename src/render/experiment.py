@@ -62,7 +62,7 @@ def mini_logger(status):
 def print_report_paths(path, figures: list[str], search: LadderSearch | None = None) -> None:
     """Where the report and its figures went; what the search for probe folders found and
     skipped, and one line per ladder (rank's recommendation, or why none)."""
-    console.print(f"report: {path}\nfigures: {', '.join(figures)}", highlight=False)
+    console.print(f"report: {path}\nfigures: {', '.join(figures) or 'none'}", highlight=False)
     if search is None or not search.probes:
         return
     for line in report_words.search_lines(search):

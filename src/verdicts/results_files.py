@@ -348,6 +348,10 @@ def expand(path: Path) -> tuple[list[ProbeResult], dict | None]:
         else:
             found.append((e.name, p))
     if not found:
+        has = [f for f in (SUMMARY, PROBLEMS) if (path / f).is_file()]
+        if len(has) == 1:  # half a probe: one of its two files
+            lacks = PROBLEMS if has[0] == SUMMARY else SUMMARY
+            raise UserError(words.incomplete_probe(path, has[0], lacks))
         needs = f"needs {SUMMARY} and {PROBLEMS}"
         raise UserError(words.no_checkpoint_in(path, needs, skipped, ladders_in(path)))
     order = {"folder": str(path), "order": [n for n, _ in found], "skipped": skipped}

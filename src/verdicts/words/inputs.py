@@ -64,6 +64,14 @@ def no_checkpoint_in(path, needs: str, entries: list[str], ladders: list[str]) -
     )
 
 
+def incomplete_probe(path, has: str, lacks: str) -> str:
+    """A folder holding one of a probe's two files: a probe still running, or copied in part."""
+    return (
+        f"{path} is an incomplete `rankinv validate` output: {has} without {lacks} (a probe "
+        "still running, or copied in part?)"
+    )
+
+
 def too_few_checkpoints(n: int, paths: list) -> str:
     """Fewer than two checkpoints to rank, and from what."""
     return (
