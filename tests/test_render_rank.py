@@ -15,7 +15,7 @@ def _printed(res):
 def test_na_cell_names_the_dropped_signal_and_the_fallback_without_k(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text(
-        "name,pre_pass_at_1,pre_pass_at_10,entropy\n"
+        "name,pre_pass_at_1,pre_pass_at_10,entropy_prompt\n"
         "a,0.15,0.66,0.227\nb,0.16,n/a,0.163\nc,0.19,0.70,0.120\n"
     )
     out = _printed(rank(table=path))
@@ -38,7 +38,7 @@ def test_k_is_explained_only_beside_a_pass_at_k_column(tmp_path):
     # is added so that the "k = 10" note explains something shown
     path = tmp_path / "t.csv"
     path.write_text(
-        "name,pre_pass_at_1,pre_pass_at_10,entropy,escape\n"
+        "name,pre_pass_at_1,pre_pass_at_10,entropy_prompt,escape\n"
         "a,0.15,0.66,0.3,0.5\nb,0.16,0.70,0.2,0.4\n"
     )
     res = rank(table=path, signal="entropy_prompt")

@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+from probe_dirs import mini_probe
+
 from rankinv.report import build_report
 from rankinv.verdicts.monitor import MonitorConfig, monitor
 
@@ -31,8 +33,9 @@ def test_monitor_section_is_named_by_its_log_and_predicts(tmp_path):
 
 def test_report_lists_figures_in_subfolders(tmp_path):
     out, _ = _monitor_json(tmp_path)
-    (out / "ckpt-a").mkdir()
-    (out / "ckpt-a" / "probe.png").write_bytes(b"\x89PNG")
+    mini_probe(out / "ckpt-a", 1)
+    (out / "other").mkdir()
+    (out / "other" / "stale.png").write_bytes(b"\x89PNG")
     res = subprocess.run(
         [sys.executable, "-m", "rankinv.cli", "report", str(out), "--json"],
         capture_output=True, text=True, timeout=300,
@@ -40,3 +43,4 @@ def test_report_lists_figures_in_subfolders(tmp_path):
     assert res.returncode == 0, res.stderr
     figs = json.loads(res.stdout)["figures"]
     assert str(out / "ckpt-a" / "probe.png") in figs and str(out / "monitor_run.png") in figs
+    assert str(out / "other" / "stale.png") not in figs

@@ -6,24 +6,10 @@ import sys
 
 import pytest
 from pilot_logs import trl_log
+from probe_dirs import write_probe as _probe
 
 from rankinv.records import Plan
 from rankinv.verdicts.rank import rank
-
-
-def _probe(d, name, counts, n=16, g=8):
-    d.mkdir(parents=True)
-    probs = [{"task_id": f"t{i}", "n": n, "c": c} for i, c in enumerate(counts)]
-    (d / "problems.jsonl").write_text("".join(json.dumps(p) + "\n" for p in probs))
-    summary = {
-        "model": name,
-        "group_size": g,
-        "entropy_rollout": 0.5,
-        "entropy_prompt": None,
-        "plan": {"group_size": g, "rl_steps": 20, "batch_prompts": 4, "n_prompts": 8},
-    }
-    (d / "validate_summary.json").write_text(json.dumps(summary))
-    return d
 
 
 @pytest.fixture
@@ -127,6 +113,8 @@ def _paper_table(tmp_path, name):
         ]
     else:
         rows = d["examples"]["paper-deepseek"]["rows"]
+    # the paper's entropy is the prompt tokens' (a plain `entropy` column is the rollout's)
+    rows = [{("entropy_prompt" if k == "entropy" else k): v for k, v in r.items()} for r in rows]
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(rows))
     return path, rows
@@ -250,7 +238,7 @@ def test_same_model_in_two_folders_shows_the_folder(tmp_path):
 def test_table_with_an_na_cell_says_what_was_dropped_and_drops_k(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text(
-        "name,pre_pass_at_1,pre_pass_at_10,entropy\n"
+        "name,pre_pass_at_1,pre_pass_at_10,entropy_prompt\n"
         "a,0.15,0.66,0.227\nb,0.16,n/a,0.163\nc,0.19,0.70,0.120\n"
     )
     res = rank(table=path).to_json()

@@ -204,7 +204,7 @@ def test_pilot_logs_are_told_from_checkpoint_inputs(tmp_path):
     assert not is_checkpoint_input(log)
 
 
-TABLE = "name,pre_pass_at_1,pre_pass_at_10,entropy\na,{},{},0.9\nb,{},{},0.5\nc,{},{},0.7\n"
+TABLE = "name,pre_pass_at_1,pre_pass_at_10,entropy_prompt\na,{},{},0.9\nb,{},{},0.5\nc,{},{},0.7\n"
 
 
 def test_percent_table_is_converted_with_a_warning_or_refused(tmp_path):

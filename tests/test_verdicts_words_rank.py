@@ -48,8 +48,8 @@ def test_a_free_answer_recommending_over_an_abstaining_signal_in_words(tmp_path)
     """The paper's Qwen ladder as a table: the signals disagree, and the least-trained
     checkpoint (which the signal did not beat on held-out ladders) is recommended."""
     d = load_paper()
-    rows = [
-        {**a, "pre_pass_at_10": b["pre_pass_at_10"]}
+    rows = [  # the paper's entropy is the prompt tokens' (entropy_prompt)
+        {"entropy_prompt": a.pop("entropy"), **a, "pre_pass_at_10": b["pre_pass_at_10"]}
         for a, b in zip(d["examples"]["paper-qwen"]["rows"], d["table5_qwen"], strict=True)
     ]
     path = tmp_path / "qwen.json"

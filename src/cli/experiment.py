@@ -63,17 +63,20 @@ def report(
     directory: str = typer.Argument(..., help="Directory holding rankinv artifacts."),
     as_json: bool = JSON_OPTION,
 ):
-    """One Markdown report with PNG figures from the artifacts in DIR."""
+    """One Markdown report with PNG figures from the artifacts in DIR; the probe folders up to
+    3 levels below it are grouped by folder into ladders, each ranked as `rank` ranks it."""
     from rankinv.render.experiment import print_report_paths
-    from rankinv.report import build_report
+    from rankinv.report import write_report
 
-    path = build_report(directory)
-    # every figure report.md links, a probe's in its subfolder too
-    figures = sorted(str(p) for p in Path(directory).rglob("*.png"))
+    rep = write_report(directory)
     if as_json:
-        emit_json({"report": str(path), "figures": figures})
+        search = rep.search.to_json()
+        ladders = search.pop("ladders")
+        emit_json(
+            {"report": str(rep.path), "figures": rep.figures, "ladders": ladders, "probes": search}
+        )
     else:
-        print_report_paths(path, figures)
+        print_report_paths(rep.path, rep.figures, rep.search)
 
 
 @app.command()

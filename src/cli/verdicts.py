@@ -294,8 +294,9 @@ def rank(
     table: str = typer.Option(
         None,
         "--table",
-        help="CSV or JSON of per-checkpoint aggregates from any harness (the columns `compare` "
-        "reads: name, pre_pass_at_1, pre_pass_at_10, entropy, entropy_step10, ...).",
+        help="CSV or JSON of per-checkpoint aggregates from any harness (columns: name, depth, "
+        "pre_pass_at_1, pre_pass_at_10, entropy_rollout, entropy_prompt, entropy_step10, ...; a "
+        "plain `entropy` is read as entropy_rollout, with a warning).",
     ),
     pilot: list[str] = typer.Option(  # noqa: B008
         None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.table import Table
 
 from rankinv.render.base import console
+from rankinv.verdicts.ladders import LadderSearch
+from rankinv.verdicts.words import report as report_words
 from rankinv.verdicts.words.compare import rho_line
 
 MINI_COLUMNS = ("demos", "ep", "H roll", "H prm", "p@1", "p@{k}", "post p@{k}")
@@ -57,8 +59,16 @@ def mini_logger(status):
     return log
 
 
-def print_report_paths(path, figures: list[str]) -> None:
-    console.print(f"report: {path}\nfigures: {', '.join(figures)}", highlight=False)
+def print_report_paths(path, figures: list[str], search: LadderSearch | None = None) -> None:
+    """Where the report and its figures went; what the search for probe folders found and
+    skipped, and one line per ladder (rank's recommendation, or why none)."""
+    console.print(f"report: {path}\nfigures: {', '.join(figures) or 'none'}", highlight=False)
+    if search is None or not search.probes:
+        return
+    for line in report_words.search_lines(search):
+        console.print(line, highlight=False)
+    for lad in search.ladders:
+        console.print(report_words.ladder_line(lad, search), highlight=False)
 
 
 def print_demo_start(out_dir) -> None:

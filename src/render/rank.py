@@ -8,11 +8,7 @@ from rich.table import Table
 
 from rankinv.render.base import console
 from rankinv.verdicts.rank_result import RankResult
-from rankinv.verdicts.words import rank as words
-
-
-def _fmt(v, spec=".3f") -> str:
-    return "-" if v is None else format(v, spec)
+from rankinv.verdicts.words import rank_table
 
 
 def print_inputs(inputs: dict | None) -> None:
@@ -31,61 +27,23 @@ def print_inputs(inputs: dict | None) -> None:
 
 def print_rank(res: RankResult) -> None:
     """Rank's result: how the inputs were read, the ranking, then its words
-    (``rankinv.verdicts.words.rank``): the recommendation (or why none), the inversion call,
-    the lead's accuracy and the free answers."""
+    (``rankinv.verdicts.words.rank``, in the order ``words.rank_table.lines_under`` gives):
+    the recommendation (or why none), the inversion call, the lead's accuracy and the free
+    answers."""
     print_inputs(res.inputs)
-    _print_ranking(res)
-    inversion = words.inversion_line(res)
-    pilot = words.pilot_line(res)
-    for line in [
-        *words.table_notes(res),
-        *([pilot] if pilot else []),
-        *words.recommendation_lines(res, _bold),
-        *([inversion] if inversion else []),
-        words.accuracy_line(res),
-        *words.free_answer_lines(res, _bold),
-    ]:
+    title, cols, rows = rank_table.ranking_table(res)
+    t = Table(title=title)
+    for col in cols:
+        t.add_column(col, overflow="fold")
+    for row in rows:
+        t.add_row(*row)
+    console.print(t)
+    for line in rank_table.lines_under(res, _bold):
         console.print(line, highlight=False)
 
 
 def _bold(s: str) -> str:
     return f"[bold]{s}[/]"
-
-
-def _label(res: RankResult, signal: str) -> str:
-    if not res.k:
-        return signal
-    names = {"pass_at_k": f"pass@{res.k}", "reachable_pass_at_k": f"reachable pass@{res.k}"}
-    return names.get(signal, signal)
-
-
-def _print_ranking(res: RankResult) -> None:
-    head = _label(res, res.signal)
-    t = Table(title=f"Checkpoints by predicted post-RL outcome ({head}, sign {res.signal_sign:+d})")
-    cols = ["#", "checkpoint", "folder", head, "pre-RL pass@1"]
-    second = res.decided_by[1] if len(res.decided_by) > 1 else None
-    if second:
-        cols.append(_label(res, second))
-    # the k the notes explain is shown: a pass@k column where no shown column is pass@k
-    extra = "pass_at_k" if res.k and "pass_at_k" not in (res.signal, second) else None
-    if extra:
-        cols.append(_label(res, extra))
-    for col in cols:
-        t.add_column(col, overflow="fold")
-    for i, r in enumerate(res.ranking, 1):
-        row = [
-            str(i),
-            r.checkpoint,
-            r.probe_dir or r.pilot_log or "-",
-            _fmt(r.signal_value, ".4f"),
-            _fmt(r.pre_pass_at_1),
-        ]
-        if second:
-            row.append(_fmt(r.values.get(second), ".4f"))
-        if extra:
-            row.append(_fmt(r.values.get(extra)))
-        t.add_row(*row)
-    console.print(t)
 
 
 def backtest_cell(entry: dict | None, worst_mark: str = "!") -> str:

@@ -7,21 +7,28 @@ artifacts only.
 Artifacts read (any subset): simulate.json and derive.json (rankinv simulate --out
 [--derive]), compare.json
 (rankinv compare --out), any monitor report (rankinv monitor --out FILE, found by its content),
-validate_summary.json (rankinv validate --out). Figures are drawn only from these files.
+validate_summary.json (rankinv validate --out) in DIR or in probe folders up to
+``rankinv.verdicts.ladders.MAX_DEPTH`` levels below it: the probe folders of one folder are a
+ladder, ranked by ``rankinv.verdicts.rank.rank`` (``rankinv.report.ladders`` writes it as
+`rank` prints it). Figures are drawn only from these files.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from dataclasses import dataclass
 from pathlib import Path
 
-from rankinv.errors import NotADirectoryInput, UserError
+from rankinv.errors import InputNotFound, NotADirectoryInput, UserError
+from rankinv.report import ladders as ladder_md
 from rankinv.report.figures import monitor_figure, plane_figure, probe_figure, ranks_figure
 from rankinv.report.population import calibrate_section, population_section
 from rankinv.theory import outcomes
+from rankinv.verdicts import ladders
+from rankinv.verdicts.ladders import LadderSearch
 from rankinv.verdicts.monitor_report import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
+from rankinv.verdicts.words import report as report_words
 from rankinv.verdicts.words.compare import flag_word, rho_line, rho_words
 from rankinv.verdicts.words.monitor import basis as monitor_basis
 
@@ -249,11 +256,6 @@ def _probe_section(v: dict, d: Path, sub: str | None = None) -> list[str]:
     return lines
 
 
-def _natural(name: str) -> list:
-    """A sort key that puts e2 before e10."""
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
-
-
 #: Artifacts with sections of their own; every other *.json is looked at for a monitor report.
 KNOWN_JSON = (
     "compare.json",
@@ -265,12 +267,35 @@ KNOWN_JSON = (
 )
 
 
+@dataclass
+class Report:
+    """The report written (``path``) and the probe folders it searched, ranked by ladder."""
+
+    path: Path
+    search: LadderSearch
+
+    @property
+    def figures(self) -> list[str]:
+        """The figures the report links: beside it, and in the probe folders it read."""
+        drawn = [p / "probe.png" for p in self.search.probes if (p / PROBLEMS).exists()]
+        return sorted(str(f) for f in [*self.path.parent.glob("*.png"), *drawn] if f.exists())
+
+
 def build_report(directory: str | Path) -> Path:
     """Write DIR/report.md (and its PNGs) from the artifacts in DIR; a broken artifact is a
     one-line ValueError naming the file."""
+    return write_report(directory).path
+
+
+def write_report(directory: str | Path) -> Report:
+    """Write DIR/report.md (and its PNGs) from the artifacts in DIR and in the probe folders
+    up to ``ladders.MAX_DEPTH`` levels below it (each folder of two or more ranked as a
+    ladder); a broken artifact is a one-line ValueError naming the file."""
     d = Path(directory)
+    if not d.exists():
+        raise InputNotFound(report_words.not_found(d))
     if not d.is_dir():
-        raise NotADirectoryInput(f"not a directory: {d}")
+        raise NotADirectoryInput(report_words.is_a_file(d))
     lines = ["# rankinv report", ""]
     found = False
     for fname, build in (
@@ -281,7 +306,36 @@ def build_report(directory: str | Path) -> Path:
         if (d / fname).exists():
             found = True
             lines += _section(d / fname, build)
-    for mpath in sorted(d.glob("*.json")):  # monitor reports, found by their content
+    monitors = _monitor_sections(d)
+    found |= bool(monitors)
+    lines += monitors
+    if (d / SUMMARY).exists():
+        found = True
+        lines += _section(d / SUMMARY, _probe_section)
+        search = LadderSearch(d, ladders.MAX_DEPTH)  # a probe folder is searched no deeper
+    else:
+        search = ladders.search(d)
+        lines += _ladder_sections(d, search)
+    found |= bool(search.probes)
+    for fname, build in (
+        ("population.json", population_section),
+        ("calibrate.json", calibrate_section),
+    ):
+        if (d / fname).exists():
+            found = True
+            lines += _section(d / fname, build)
+    if not found:
+        raise UserError(report_words.no_artifacts(d, search))
+    out = d / "report.md"
+    out.write_text("\n".join(lines) + "\n")
+    return Report(out, search)
+
+
+def _monitor_sections(d: Path) -> list[str]:
+    """A section per monitor report in DIR (any *.json but the known artifacts, found by its
+    content; one named monitor* that is none is said to be broken)."""
+    lines = []
+    for mpath in sorted(d.glob("*.json")):
         if mpath.name in KNOWN_JSON:
             continue
         try:
@@ -292,31 +346,21 @@ def build_report(directory: str | Path) -> Path:
             if mpath.stem.startswith("monitor"):  # named as one, but not one: say so
                 lines += _section(mpath, _monitor_section, mpath.stem)
             continue
-        found = True
         name = mpath.stem.replace("monitor_", "").replace("monitor", "run") or "run"
         lines += _section(mpath, _monitor_section, name)
-    if (d / SUMMARY).exists():
-        found = True
-        lines += _section(d / SUMMARY, _probe_section)
-    # a folder of probe folders (`validate` with several models writes DIR/<name>/)
-    for sub in sorted(
-        (p for p in d.iterdir() if (p / SUMMARY).is_file()), key=lambda p: _natural(p.name)
-    ):
-        found = True
-        lines += _section(sub / SUMMARY, _probe_section, sub.name)
-    for fname, build in (
-        ("population.json", population_section),
-        ("calibrate.json", calibrate_section),
-    ):
-        if (d / fname).exists():
-            found = True
-            lines += _section(d / fname, build)
-    if not found:
-        raise UserError(
-            f"{d} holds no rankinv artifacts (simulate.json, derive.json, compare.json, "
-            "a monitor report, validate_summary.json here or in its subfolders, "
-            "population.json, calibrate.json)"
-        )
-    out = d / "report.md"
-    out.write_text("\n".join(lines) + "\n")
-    return out
+    return lines
+
+
+def _ladder_sections(d: Path, search: LadderSearch) -> list[str]:
+    """What the search found, then per ladder its ranking and its probes' sections (a probe
+    alone in its folder: its section only), in natural order of the folders' paths."""
+    if not search.probes:
+        return []
+    lines = ladder_md.search_section(search)
+    by_folder = {lad.folder: lad for lad in search.ladders}
+    for p in search.probes:
+        lad = by_folder.pop(p.parent, None)
+        if lad is not None:
+            lines += ladder_md.ladder_section(lad, search)
+        lines += _section(p / SUMMARY, _probe_section, ladders.rel(p, d))
+    return lines

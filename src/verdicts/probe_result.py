@@ -23,6 +23,7 @@ from pathlib import Path
 from rankinv._io import read_jsonl, write_json, write_text
 from rankinv.errors import InputNotFound, UserError
 from rankinv.records import Plan
+from rankinv.verdicts.words import inputs as words
 
 SUMMARY = "validate_summary.json"
 PROBLEMS = "problems.jsonl"
@@ -105,6 +106,7 @@ class ProbeSetup:
                 kw[k] = tuple(kw[k])
         if "model" not in kw:
             raise UserError("a probe setup must name its model")
+        kw["model"] = str(kw["model"])
         return cls(**kw)
 
     @classmethod
@@ -232,6 +234,9 @@ class ProbeResult:
         bad = [i for i, p in enumerate(problems, 1) if not {"n", "c"} <= set(p)]
         if bad:
             raise UserError(f"{problems_path}: line {bad[0]} lacks n or c")
+        for i, p in enumerate(problems, 1):
+            if not _counts(p["n"], p["c"]):
+                raise UserError(words.bad_counts(problems_path, i, p["n"], p["c"]))
         setup = (
             ProbeSetup.from_json(summary["setup"])
             if isinstance(summary.get("setup"), dict)
@@ -239,6 +244,15 @@ class ProbeResult:
         )
         summary = {k: v for k, v in summary.items() if k != "setup"}
         return cls(summary=summary, problems=problems, setup=setup, dir=d)
+
+
+def _counts(n, c) -> bool:
+    """Whether n and c are a problem's sample and pass counts: whole, 1 <= n, 0 <= c <= n."""
+
+    def whole(x) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool) and float(x).is_integer()
+
+    return whole(n) and whole(c) and 1 <= n and 0 <= c <= n
 
 
 def sampling_differences(probes: list[ProbeResult]) -> list[str]:

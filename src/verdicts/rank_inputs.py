@@ -15,15 +15,21 @@ from rankinv.records import Plan
 from rankinv.verdicts import signals as sg
 from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
 from rankinv.verdicts.tables import number, percent_to_share, read_rows, row_label
+from rankinv.verdicts.words import inputs as words
 
+#: A table column named plainly "entropy": read as the rollout entropy, and said so.
+PLAIN_ENTROPY = "entropy"
 #: Bootstrap replicates of a probe's counts for the sampling noise of its signals.
 NOISE_REPLICATES = 100
 #: Table columns that carry each signal (first present wins); pre_pass_at_<k> columns give
-#: pass_at_k with that k (10 preferred; a ``k`` column names it for ``pre_pass_at_k``).
+#: pass_at_k with that k (10 preferred; a ``k`` column names it for ``pre_pass_at_k``). A
+#: plain ``entropy`` is the rollout entropy (the mean token entropy of sampled completions,
+#: what TRL logs as ``entropy``), read with a warning, and only where no entropy_rollout
+#: column is given; the prompt tokens' entropy is ``entropy_prompt``.
 TABLE_COLUMNS = {
     "pass_at_1": ("pre_pass_at_1",),
-    "entropy_prompt": ("entropy_prompt", "entropy"),
-    "entropy_rollout": ("entropy_rollout",),
+    "entropy_prompt": ("entropy_prompt",),
+    "entropy_rollout": ("entropy_rollout", PLAIN_ENTROPY),
     "informative_fraction": ("informative_fraction",),
     "share_below_p_star": ("share_below_p_star",),
     "share_above_1m_p_star": ("share_above_1m_p_star",),
@@ -73,7 +79,7 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
     if dup:
         raise UserError(f"the same probe directory is given twice: {dup[0]}")
     if len(probes) < 2:
-        raise UserError(f"ranking needs at least 2 checkpoints, got {len(probes)} from {dirs}")
+        raise UserError(words.too_few_checkpoints(len(probes), dirs))
     warnings = [f"{p.name}: {n}" for p in probes for n in p.summary.get("notes") or []]
     warnings += same_checkpoint_warnings(probes)
     diffs = sampling_differences(probes)
@@ -147,7 +153,7 @@ def table_signals(row: dict, i: int = 0) -> tuple[dict, int | None]:
     ks = sorted(int(m.group(1)) for c in row if (m := _PASS_K.match(c)) and row[c] is not None)
     k = None
     if row.get("pre_pass_at_k") is not None:
-        k = int(row["k"]) if row.get("k") is not None else None
+        k = _k_cell(row.get("k"), i)
         vals["pass_at_k"] = number(row["pre_pass_at_k"], "pre_pass_at_k", i)
     elif ks:
         k = 10 if 10 in ks else [x for x in ks if x > 1][0] if any(x > 1 for x in ks) else None
@@ -166,6 +172,15 @@ def table_signals(row: dict, i: int = 0) -> tuple[dict, int | None]:
     return vals | {"_se": se}, k
 
 
+def _k_cell(value, i: int) -> int | None:
+    """The ``k`` column's cell of data row ``i`` (0-based) as a whole number >= 1 (None:
+    missing); anything else is refused in one line."""
+    k = number(value, "k", i)
+    if k is not None and (k < 1 or k != int(k)):
+        raise UserError(words.bad_k(i + 1, value))
+    return None if k is None else int(k)
+
+
 def needs_message(values: dict[str, list]) -> str:
     """Which signals the rows cannot give, and the columns (or input) each needs."""
     parts = []
@@ -178,7 +193,7 @@ def needs_message(values: dict[str, list]) -> str:
         elif name == "pass_at_k":
             need = "column pre_pass_at_10 (or pre_pass_at_k with k)"
         else:
-            need = " or ".join(TABLE_COLUMNS[name]) + " on every row, or a rankinv probe"
+            need = f"column {' or '.join(TABLE_COLUMNS[name])} on every row, or a rankinv probe"
         parts.append(f"{name} needs {need}")
     return "; ".join(parts)
 
@@ -215,13 +230,15 @@ def from_table(path):
     if len(rows) < 2:
         raise UserError(f"{path}: ranking needs at least 2 rows, got {len(rows)}")
     rows, warnings = percent_to_share(rows, share_columns(rows), str(path))
+    rows, warnings = _plain_entropy(rows, warnings)
     rungs, ks = [], set()
     for i, r in enumerate(rows):
         vals, k = table_signals(r, i)
         ks.add(k)
         name = row_label(r, i)
         if r.get("seed") is not None and r.get("name") is not None:
-            name = f"{name} (seed {r['seed']})"
+            seed = r["seed"]
+            name = f"{name} (seed {seed:g})" if isinstance(seed, float) else f"{name} (seed {seed})"
         depth = None if r.get("depth") is None else number(r["depth"], "depth", i)
         se = vals.pop("_se")
         rungs.append(
@@ -230,7 +247,29 @@ def from_table(path):
     ks.discard(None)
     if len(ks) > 1:
         raise UserError(f"{path}: rows give pass@k at different k: {sorted(ks)}")
+    _refuse_duplicate_names(path, [r["checkpoint"] for r in rungs])
     return rungs, (ks.pop() if ks else None), warnings
+
+
+def _plain_entropy(rows: list[dict], warnings: list[str]) -> tuple[list[dict], list[str]]:
+    """A plain ``entropy`` column is the rollout entropy, said in a warning; beside an
+    entropy_rollout column it is not read (and that is said)."""
+    present = {c for r in rows for c, v in r.items() if v is not None}
+    if PLAIN_ENTROPY not in present:
+        return rows, warnings
+    if "entropy_rollout" not in present:
+        return rows, [*warnings, words.entropy_read_as_rollout(PLAIN_ENTROPY)]
+    drop = {PLAIN_ENTROPY, PLAIN_ENTROPY + "_se"}
+    rows = [{k: v for k, v in r.items() if k not in drop} for r in rows]
+    return rows, [*warnings, words.entropy_not_read(PLAIN_ENTROPY, "entropy_rollout")]
+
+
+def _refuse_duplicate_names(path, names: list[str]) -> None:
+    """Two rows named alike would be two rungs no printout could tell apart: refused."""
+    for name in dict.fromkeys(names):
+        rows = [i for i, n in enumerate(names, 1) if n == name]
+        if len(rows) > 1:
+            raise UserError(words.duplicate_names(path, name, rows))
 
 
 def share_columns(rows: list[dict]) -> list[str]:

@@ -30,6 +30,7 @@ from pathlib import Path
 from rankinv.errors import UserError
 from rankinv.theory import pass_at_k
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult, ProbeSetup
+from rankinv.verdicts.words import inputs as words
 
 #: evalplus statuses that count as a pass (``"success"``: its early releases).
 EVALPLUS_PASS = frozenset({"pass", "success"})
@@ -347,13 +348,28 @@ def expand(path: Path) -> tuple[list[ProbeResult], dict | None]:
         else:
             found.append((e.name, p))
     if not found:
-        raise UserError(
-            f"{path} is not a `rankinv validate` output (needs {SUMMARY} and {PROBLEMS}), nor "
-            "a folder of probe folders or result files (evalplus eval_results.json, lm-eval "
-            "results_*.json / samples_*.jsonl)"
-        )
+        has = [f for f in (SUMMARY, PROBLEMS) if (path / f).is_file()]
+        if len(has) == 1:  # half a probe: one of its two files
+            lacks = PROBLEMS if has[0] == SUMMARY else SUMMARY
+            raise UserError(words.incomplete_probe(path, has[0], lacks))
+        needs = f"needs {SUMMARY} and {PROBLEMS}"
+        raise UserError(words.no_checkpoint_in(path, needs, skipped, ladders_in(path)))
     order = {"folder": str(path), "order": [n for n, _ in found], "skipped": skipped}
     return [p for _, p in found], order
+
+
+def ladders_in(path: Path) -> list[str]:
+    """The folders in ``path`` that hold probe folders (each a ladder), in natural order."""
+
+    def is_probe(d: Path) -> bool:
+        return (d / SUMMARY).is_file() and (d / PROBLEMS).is_file()
+
+    def subdirs(d: Path) -> list[Path]:
+        return [e for e in d.iterdir() if e.is_dir() and not e.name.startswith(".")]
+
+    return sorted(
+        (e.name for e in subdirs(path) if any(is_probe(x) for x in subdirs(e))), key=natural_key
+    )
 
 
 def load_inputs(paths) -> tuple[list[ProbeResult], list[dict]]:

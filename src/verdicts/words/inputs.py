@@ -1,0 +1,86 @@
+"""What rank's input readers assumed or refused, in words: a table's columns read under
+another name (:func:`entropy_read_as_rollout`), a table's k column or names that cannot be
+read, a probe's counts that are not counts, and a folder that holds no checkpoint
+(:func:`no_checkpoint_in`)."""
+
+from __future__ import annotations
+
+
+def entropy_read_as_rollout(column: str) -> str:
+    """A plain ``entropy`` column, read as the rollout entropy (what TRL logs as entropy)."""
+    return (
+        f"column {column!r} read as rollout entropy (of sampled completions); name it "
+        "entropy_prompt if it is the prompt tokens' entropy"
+    )
+
+
+def entropy_not_read(column: str, given: str) -> str:
+    """A plain ``entropy`` column beside an explicit rollout one: the explicit one is read."""
+    return (
+        f"column {column!r} not read: {given} is given; name it entropy_prompt if it is the "
+        "prompt tokens' entropy"
+    )
+
+
+def bad_k(row: int, value) -> str:
+    """A ``k`` column cell that is no whole number >= 1 (``row``: 1-based data row)."""
+    return f"column 'k', row {row}: {value!r} is not a whole number >= 1 (the k of pre_pass_at_k)"
+
+
+def duplicate_names(path, name: str, rows: list[int]) -> str:
+    """Two or more rows of a table named alike (``rows``: 1-based data rows)."""
+    return (
+        f"{path}: rows {', '.join(map(str, rows))} share the name {name!r}; give each "
+        "checkpoint its own name (or a seed column for seeds of one checkpoint)"
+    )
+
+
+def bad_counts(path, line: int, n, c) -> str:
+    """A problems.jsonl line whose n and c are not counts (``line``: 1-based)."""
+    return (
+        f"{path}: line {line}: n = {n!r}, c = {c!r} are not counts (need whole numbers "
+        "with n >= 1 and 0 <= c <= n)"
+    )
+
+
+def no_checkpoint_in(path, needs: str, entries: list[str], ladders: list[str]) -> str:
+    """A folder that is no checkpoint and holds none: what it holds instead (nothing, other
+    entries, or folders of probe folders a level down, each a ladder to rank by itself)."""
+    head = f"{path} is not a `rankinv validate` output ({needs}), nor a folder of probe folders"
+    if ladders:
+        hold = (
+            f"its folder {ladders[0]} holds"
+            if len(ladders) == 1
+            else (f"its folders {_some(ladders)} hold")
+        )
+        return (
+            f"{head}: {hold} probe folders; rank one ladder at a time (rankinv rank "
+            f"{path}/{ladders[0]}), or run rankinv report {path} to rank each"
+        )
+    what = "it is empty" if not entries else f"none of its entries is one: {_some(entries)}"
+    return (
+        f"{head} or result files (evalplus eval_results.json, lm-eval results_*.json / "
+        f"samples_*.jsonl); {what}"
+    )
+
+
+def incomplete_probe(path, has: str, lacks: str) -> str:
+    """A folder holding one of a probe's two files: a probe still running, or copied in part."""
+    return (
+        f"{path} is an incomplete `rankinv validate` output: {has} without {lacks} (a probe "
+        "still running, or copied in part?)"
+    )
+
+
+def too_few_checkpoints(n: int, paths: list) -> str:
+    """Fewer than two checkpoints to rank, and from what."""
+    return (
+        f"ranking needs at least 2 checkpoints, got {n} from {_some([str(p) for p in paths])}: "
+        "give two or more probe folders (or result files), or the folder that holds them"
+    )
+
+
+def _some(names: list[str], most: int = 5) -> str:
+    """At most ``most`` names, then how many more."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
