@@ -101,7 +101,10 @@ def test_report_json_carries_each_ladders_ranking(runs):
     ]
     assert len(res["probes"]["found"]) == 6
     printed = run_cli("report", runs)
-    assert f"ladder (3 probes): recommended start: {expected['recommended']}" in printed.stdout
+    # no depths are known: rank names both free answers and asks for them
+    assert expected["kind_needed"] is True and expected["recommended"] is None
+    line = "ladder (3 probes): no recommendation without depths: the free answer is"
+    assert line in printed.stdout and "--depths D1,D2,...)" in printed.stdout
 
 
 def test_a_ladder_rank_refuses_is_reported_not_ranked_with_rank_s_reason(tmp_path):

@@ -12,8 +12,9 @@ from rankinv.errors import UserError
 from rankinv.verdicts.rank import rank
 
 WARNED = (
-    "column 'entropy' read as rollout entropy (of sampled completions); name it entropy_prompt "
-    "if it is the prompt tokens' entropy"
+    "column 'entropy' read as prompt-token entropy (the paper's H, as compare reads it), a "
+    "signal with no held-out score in rank; if it is the entropy of sampled completions (what "
+    "TRL logs as entropy), name it entropy_rollout, rank's calibrated default"
 )
 
 
@@ -23,15 +24,24 @@ def _table(tmp_path, text, name="t.csv"):
     return path
 
 
-def test_a_plain_entropy_column_is_read_as_the_rollout_entropy_and_said_so(tmp_path):
-    """What TRL logs as `entropy` is the mean token entropy of sampled completions: it was
-    read as prompt entropy, an uncalibrated fallback (here: a hint, no recommendation)."""
+def test_a_plain_entropy_column_is_read_as_compare_reads_it_and_said_so(tmp_path):
+    """A plain `entropy` column was read as prompt entropy without a word, an uncalibrated
+    fallback (issue 38). It keeps the paper's meaning, as compare reads the same column,
+    and the warning names the rollout column that rank calibrates."""
     path = _table(tmp_path, "name,pre_pass_at_1,entropy\na,0.30,0.40\nb,0.35,0.30\nc,0.40,0.20\n")
     res = rank(table=path)
-    assert res.signal == "entropy_rollout" and not res.uncalibrated_fallback
-    assert [r.values.get("entropy_rollout") for r in res.ranking] == [0.40, 0.30, 0.20]
-    assert all("entropy_prompt" not in r.values for r in res.ranking)
+    assert res.signal == "entropy_prompt" and res.uncalibrated_fallback
+    assert [r.values.get("entropy_prompt") for r in res.ranking] == [0.40, 0.30, 0.20]
+    assert all("entropy_rollout" not in r.values for r in res.ranking)
     assert res.inputs["warnings"] == [WARNED]
+    renamed = _table(
+        tmp_path,
+        "name,pre_pass_at_1,entropy_rollout\na,0.30,0.40\nb,0.35,0.30\nc,0.40,0.20\n",
+        "r.csv",
+    )
+    res = rank(table=renamed)
+    assert res.signal == "entropy_rollout" and not res.uncalibrated_fallback
+    assert res.inputs["warnings"] == []
 
 
 def test_the_explicit_entropy_names_keep_their_meaning(tmp_path):
@@ -49,8 +59,8 @@ def test_the_explicit_entropy_names_keep_their_meaning(tmp_path):
     assert [r.values["entropy_rollout"] for r in res.ranking] == [0.4, 0.3]
     assert [r.values["entropy_prompt"] for r in res.ranking] == [0.7, 0.8]
     assert res.inputs["warnings"] == [
-        "column 'entropy' not read: entropy_rollout is given; name it entropy_prompt if it is "
-        "the prompt tokens' entropy"
+        "column 'entropy' not read: entropy_prompt is given; name it entropy_rollout if it is "
+        "the entropy of sampled completions"
     ]
 
 
@@ -64,7 +74,7 @@ def test_cli_says_how_a_plain_entropy_column_was_read(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
-    assert res["signal"] == "entropy_rollout" and res["inputs"]["warnings"] == [WARNED]
+    assert res["signal"] == "entropy_prompt" and res["inputs"]["warnings"] == [WARNED]
 
 
 def test_a_k_cell_that_is_no_whole_number_is_refused_in_one_line(tmp_path):

@@ -17,19 +17,20 @@ from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
 from rankinv.verdicts.tables import number, percent_to_share, read_rows, row_label
 from rankinv.verdicts.words import inputs as words
 
-#: A table column named plainly "entropy": read as the rollout entropy, and said so.
+#: A table column named plainly "entropy": read as the paper's H (prompt tokens), as
+#: ``compare`` reads it, and said so (with what an entropy_rollout column would give).
 PLAIN_ENTROPY = "entropy"
 #: Bootstrap replicates of a probe's counts for the sampling noise of its signals.
 NOISE_REPLICATES = 100
 #: Table columns that carry each signal (first present wins); pre_pass_at_<k> columns give
 #: pass_at_k with that k (10 preferred; a ``k`` column names it for ``pre_pass_at_k``). A
-#: plain ``entropy`` is the rollout entropy (the mean token entropy of sampled completions,
-#: what TRL logs as ``entropy``), read with a warning, and only where no entropy_rollout
-#: column is given; the prompt tokens' entropy is ``entropy_prompt``.
+#: plain ``entropy`` is the paper's H, the prompt tokens' entropy (as in ``compare``), read
+#: with a warning, and only where no entropy_prompt column is given; the entropy of sampled
+#: completions (what TRL logs as ``entropy``) is ``entropy_rollout``.
 TABLE_COLUMNS = {
     "pass_at_1": ("pre_pass_at_1",),
-    "entropy_prompt": ("entropy_prompt",),
-    "entropy_rollout": ("entropy_rollout", PLAIN_ENTROPY),
+    "entropy_prompt": ("entropy_prompt", PLAIN_ENTROPY),
+    "entropy_rollout": ("entropy_rollout",),
     "informative_fraction": ("informative_fraction",),
     "share_below_p_star": ("share_below_p_star",),
     "share_above_1m_p_star": ("share_above_1m_p_star",),
@@ -252,16 +253,17 @@ def from_table(path):
 
 
 def _plain_entropy(rows: list[dict], warnings: list[str]) -> tuple[list[dict], list[str]]:
-    """A plain ``entropy`` column is the rollout entropy, said in a warning; beside an
-    entropy_rollout column it is not read (and that is said)."""
+    """A plain ``entropy`` column is the paper's H (prompt tokens), said in a warning that
+    names the rollout column rank calibrates; beside an entropy_prompt column it is not
+    read (and that is said)."""
     present = {c for r in rows for c, v in r.items() if v is not None}
     if PLAIN_ENTROPY not in present:
         return rows, warnings
-    if "entropy_rollout" not in present:
-        return rows, [*warnings, words.entropy_read_as_rollout(PLAIN_ENTROPY)]
+    if "entropy_prompt" not in present:
+        return rows, [*warnings, words.entropy_read_as_prompt(PLAIN_ENTROPY)]
     drop = {PLAIN_ENTROPY, PLAIN_ENTROPY + "_se"}
     rows = [{k: v for k, v in r.items() if k not in drop} for r in rows]
-    return rows, [*warnings, words.entropy_not_read(PLAIN_ENTROPY, "entropy_rollout")]
+    return rows, [*warnings, words.entropy_not_read(PLAIN_ENTROPY, "entropy_prompt")]
 
 
 def _refuse_duplicate_names(path, names: list[str]) -> None:

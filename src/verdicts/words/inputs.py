@@ -1,24 +1,27 @@
 """What rank's input readers assumed or refused, in words: a table's columns read under
-another name (:func:`entropy_read_as_rollout`), a table's k column or names that cannot be
+another name (:func:`entropy_read_as_prompt`), a table's k column or names that cannot be
 read, a probe's counts that are not counts, and a folder that holds no checkpoint
 (:func:`no_checkpoint_in`)."""
 
 from __future__ import annotations
 
 
-def entropy_read_as_rollout(column: str) -> str:
-    """A plain ``entropy`` column, read as the rollout entropy (what TRL logs as entropy)."""
+def entropy_read_as_prompt(column: str) -> str:
+    """A plain ``entropy`` column, read as the paper's H (prompt tokens), as compare reads
+    it; rank's calibrated entropy is the rollout one."""
     return (
-        f"column {column!r} read as rollout entropy (of sampled completions); name it "
-        "entropy_prompt if it is the prompt tokens' entropy"
+        f"column {column!r} read as prompt-token entropy (the paper's H, as compare reads "
+        "it), a signal with no held-out score in rank; if it is the entropy of sampled "
+        "completions (what TRL logs as entropy), name it entropy_rollout, rank's calibrated "
+        "default"
     )
 
 
 def entropy_not_read(column: str, given: str) -> str:
-    """A plain ``entropy`` column beside an explicit rollout one: the explicit one is read."""
+    """A plain ``entropy`` column beside an explicit prompt one: the explicit one is read."""
     return (
-        f"column {column!r} not read: {given} is given; name it entropy_prompt if it is the "
-        "prompt tokens' entropy"
+        f"column {column!r} not read: {given} is given; name it entropy_rollout if it is "
+        "the entropy of sampled completions"
     )
 
 

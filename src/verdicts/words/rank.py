@@ -121,6 +121,16 @@ def kind_unknown_reason(res: RankVerdict) -> str:
     )
 
 
+def kind_unknown_short(res: RankVerdict) -> str:
+    """:func:`kind_unknown_reason` in one short clause (a report's line per ladder)."""
+    picks = res.baselines or {}
+    return (
+        "no recommendation without depths: the free answer is the least-trained "
+        f"({picks.get('shallowest')}, in the order given) on a depth ladder, the best pre-RL "
+        f"pass@1 ({picks.get('best_pass_at_1') or 'no single checkpoint'}) at one depth"
+    )
+
+
 def to_decide(d: RankDecision, pilot_given: bool = False) -> str | None:
     """What would decide between the candidates (None: the decision names a rung); a pilot
     run is not advised when pilot logs were given."""

@@ -67,6 +67,11 @@ def ladder_line(lad: Ladder, search: LadderSearch) -> str:
     (or why none: its first line, as ``rankinv rank`` prints it), or why it was not ranked."""
     if lad.result is None:
         what = not_ranked_line(lad)
+    elif lad.result.kind_needed:
+        what = (
+            f"{rank_words.kind_unknown_short(lad.result)} (rankinv rank {lad.folder} "
+            "--depths D1,D2,...)"
+        )
     else:
         what = rank_words.recommendation_lines(lad.result)[0]
     return f"ladder {label(lad, search)} ({len(lad.probes)} probes): {what}"
