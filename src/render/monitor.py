@@ -6,7 +6,7 @@ from __future__ import annotations
 from rankinv.render.base import console
 from rankinv.verdicts.monitor_report import MonitorResult
 from rankinv.verdicts.sweep import SweepResult
-from rankinv.verdicts.words.monitor import doom_words
+from rankinv.verdicts.words.sweep import doom_words
 
 
 def print_follow_step(step) -> None:

@@ -13,7 +13,7 @@ from rankinv.errors import UserError
 from rankinv.verdicts import logs
 from rankinv.verdicts.monitor import MonitorConfig, analyse
 from rankinv.verdicts.monitor_report import MonitorResult
-from rankinv.verdicts.words import monitor as words
+from rankinv.verdicts.words import sweep as words
 
 #: A sweep is compared from this common step on (the paper's reference step): before it,
 #: every rule's window is too short for a ranking to mean anything.
