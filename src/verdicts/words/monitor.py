@@ -97,7 +97,7 @@ def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
             + stop_cmp.words("the change", "the stop level", "+.1f")
         )
     elif rule == "informative":
-        lo = check - max(1, int(round(0.25 * (check - ref))))
+        lo = stage2.recent_start(ref, check)
         text = stop_cmp.words(
             "the informative-group fraction" + ("'s upper bound" if rv.on_bound else ""),
             "the stop level",
@@ -106,15 +106,7 @@ def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
             f"{span})",
         )
     elif rule == "reward_edge":
-        lo, hi = trace.reward_range
-        pos = rv.reward_position
-        side = "minimum" if pos < 0.5 else "maximum"
-        text = (
-            f"the mean reward {lo + pos * (hi - lo):.3f} over the last quarter of {span} is "
-            f"{min(pos, 1 - pos):.1%} of its range from its {side}: "
-            + stop_cmp.words("0.5 - that share", "the stop level", ".3f")
-            + f" (stop within {stage2.BASELINE_EDGE:.0%} of an edge; a free baseline)"
-        )
+        text = reward_edge_words(rv, trace, stop_cmp, span)
     elif rule == "reward_trend":
         text = (
             f"the mean reward rose by {-score:+.3f} of its range over the last half of {span}: "
@@ -136,6 +128,39 @@ def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
             "the score", "the stop threshold"
         )
     return text + _watch_words(rv, d)
+
+
+#: Where the reward-edge rule finds the recent mean reward, by the side of its score's
+#: comparison with the stop level: the headline, then the distance against the stop distance.
+_EDGE_SIDE = {
+    "above": ("sat at an edge of its range", "within"),
+    "at": ("sat at the stop distance from an edge of its range, not within it", "at"),
+    "below": ("was not at an edge of its range", "farther than"),
+}
+
+
+def reward_edge_words(rv: RuleVerdict, trace, stop_cmp: stage2.Comparison, span: str) -> str:
+    """The reward-edge baseline in one sentence: where the mean reward sat, over which
+    steps, how far from the nearer edge of its range against the stop distance, and the
+    rule's score against its stop level (the numbers the JSON carries)."""
+    lo, hi = trace.reward_range
+    pos = rv.reward_position
+    dist = stage2.edge_distance(pos)
+    edge, at = ("its minimum", lo) if pos < stage2.EDGE_MIDDLE else ("its maximum", hi)
+    head, against = _EDGE_SIDE[stop_cmp.side]
+    recent = stage2.span_words(
+        trace, rv.judged_col, stage2.recent_start(rv.ref, rv.check), rv.check
+    )
+    stop_dist = stage2.EDGE_MIDDLE - rv.threshold
+    score = stage2.format_value(stop_cmp.value, ".3f")
+    thr = stage2.format_value(stop_cmp.threshold, ".3f")
+    return (
+        f"the mean reward {head}: over {recent} (the last quarter of the judged {span}) it "
+        f"averaged {lo + pos * (hi - lo):.3f}, {dist:.1%} of its range from {edge} {at:g}, "
+        f"{against} the stop distance {stop_dist:.1%} (the rule's score, "
+        f"{stage2.EDGE_MIDDLE:g} minus that distance, is {score}: {stop_cmp.side} its stop "
+        f"level {thr}; a free baseline: watching the reward)"
+    )
 
 
 def _watch_words(rv: RuleVerdict, d: MonitorDecision) -> str:
