@@ -56,3 +56,81 @@ def test_the_reward_edge_reason_says_what_was_measured_where_and_against_what(
     data = rep.to_json()
     assert f"is {data['rule_score']:.3f}: " in said
     assert f"stop level {data['rule_threshold']:.3f}" in said
+
+
+# ---------------------------------------------------------------- item 1: an assumed g checked
+def verl_run(tmp_path, reward, name="verl.jsonl"):
+    """A verl log (no zero-std share, no group size): the informative share is bounded by
+    g x min(reward, 1 - reward), so g decides what the bound says."""
+    rows = [
+        {"step": s, "data": {"critic/score/mean": reward, "actor/entropy": 0.5}}
+        for s in range(1, 101)
+    ]
+    return jsonl(tmp_path / name, rows)
+
+
+def test_an_assumed_g_is_checked_at_4_and_16_and_said_to_hold(tmp_path, monkeypatch):
+    """issue 38: on TRL logs g is assumed; the verdict is re-made at g = 4 and 16 (through
+    monitor.decide, not a copy of it) and the output says whether it holds."""
+    from rankinv.verdicts import monitor as mon
+
+    calls = []
+    real = mon.decide
+    monkeypatch.setattr(
+        mon, "decide", lambda run, cfg: calls.append(cfg.group_size) or real(run, cfg)
+    )
+    rep = monitor(flat_run(tmp_path, 0.312, 0.3), MonitorConfig(planned_steps=200))
+    assert calls == [None, 4, 16]
+    g = rep.to_json()["assumptions"][0]
+    assert g["what"] == "group_size" and g["source"] == "assumed" and g["value"] == 8
+    assert g["checked_at"] == [4, 16] and g["holds_for_range"] is True
+    assert g["verdict_at"] == {"4": rep.verdict, "16": rep.verdict}
+    assert g["label_at"] == {"4": rep.label, "16": rep.label}
+    i = next(i for i, r in enumerate(rep.reasons) if r.startswith("rests on: g = 8 assumed"))
+    assert rep.reasons[i + 1] == (
+        "the verdict does not depend on the assumed g = 8: re-judged at g = 4 and g = 16 "
+        f"(GRPO's usual range) it is the same, {rep.verdict} (predicted: {rep.label})"
+    )
+
+
+def test_a_verdict_that_changes_with_g_says_at_which_g_and_names_group_size(tmp_path):
+    # the informative rule on its bound g x 0.03: 0.12 at g = 4, 0.24 at 8, 0.48 at 16
+    cfg = MonitorConfig(rule="informative", planned_steps=200)
+    rep = monitor(verl_run(tmp_path, 0.03), cfg)
+    g = rep.to_json()["assumptions"][0]
+    assert g["holds_for_range"] is False
+    assert g["verdict_at"] == {"4": "watch", "16": "continue"} and rep.verdict == "watch"
+    line = next(r for r in rep.reasons if "depends on the assumed g" in r)
+    assert line == (
+        "the verdict depends on the assumed g = 8: at g = 8 it is watch (predicted: "
+        "undetermined); at g = 4 the same; at g = 16 it would be continue (predicted: "
+        "undetermined); --group-size (the run's g) settles it"
+    )
+    # given, g is not assumed: nothing to check
+    given = monitor(verl_run(tmp_path, 0.03), MonitorConfig(rule="informative", group_size=16))
+    assert given.group_size_check is None and given.verdict == "continue"
+    assert "verdict_at" not in given.to_json()["assumptions"][0]
+    assert not any("assumed g" in r for r in given.reasons)
+
+
+def test_a_sweep_checks_its_verdict_on_each_run_whose_g_is_assumed(tmp_path):
+    from rankinv.verdicts.sweep import judge_sweep
+
+    paths = [verl_run(tmp_path, r, f"r{r}.jsonl") for r in (0.03, 0.01)]
+    res = judge_sweep(paths, MonitorConfig(rule="informative", planned_steps=200))
+    runs = res.to_json()["runs"]
+    assert [r["verdict"] for r in runs] == ["continue", "stop"]
+    # at g = 4 the 0.01 run has no signal (its zero-std share is at least 1 - 4 x 0.01) and
+    # stops, and the 0.03 run is the one ranked; at g = 16 the 0.01 run's bound 0.16 is the
+    # only score (0.48 decides nothing), so it is the best ranked and continues
+    assert [r["assumptions"][0]["verdict_at"] for r in runs] == [
+        {"4": "continue", "16": "continue"},
+        {"4": "stop", "16": "continue"},
+    ]
+    assert [r["assumptions"][0]["holds_for_range"] for r in runs] == [True, False]
+    assert runs[1]["group_size_note"] == (
+        "the sweep's verdict on it depends on the assumed g = 8: at g = 8 it is stop; at g = 4 "
+        "the same; at g = 16 it would be continue; --group-size (the run's g) settles it"
+    )
+    # each run judged alone carries its own check
+    assert any("assumed g = 8" in r for r in runs[0]["alone"]["reasons"])

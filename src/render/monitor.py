@@ -74,6 +74,8 @@ def print_sweep(res: SweepResult) -> None:
             f"action: {r['action']}",
             highlight=False,
         )
+        if r["group_size_note"]:
+            console.print(f"  {r['group_size_note']}", highlight=False)
         console.print(f"  the sweep's numbers, judged at step {r['judged_at']}:", highlight=False)
         for line in r["reasons"]:
             console.print(f"  - {line}", highlight=False)

@@ -27,7 +27,8 @@ some prompts solved in every sample, the rest failed in every sample), unknown (
 column, or one that averages the kept groups only).
 
 Every quantity a verdict rests on (g, the reward range, the planned steps, the logging
-interval) is given, read from the log or named as assumed (``rankinv.verdicts.assumptions``).
+interval) is given, read from the log or named as assumed (``rankinv.verdicts.assumptions``);
+an assumed g is checked by deciding again at the usual range of g (:func:`check_group_size`).
 Compute saved counts from the log's last step to the planned total. Several logs of one
 sweep are judged against each other at their common step (``rankinv.verdicts.sweep``).
 """
@@ -37,7 +38,17 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from rankinv.verdicts import coverage, labels, logs, mechanical, monitor_label, monitor_run, stage2
+from rankinv.verdicts import (
+    assumptions,
+    coverage,
+    labels,
+    logs,
+    mechanical,
+    monitor_label,
+    monitor_run,
+    stage2,
+)
+from rankinv.verdicts.assumptions import GroupSizeCheck, Outcome
 from rankinv.verdicts.mechanical import NoSignal
 from rankinv.verdicts.monitor_config import MonitorConfig  # public name
 from rankinv.verdicts.monitor_floor import floor
@@ -117,10 +128,30 @@ def decide(run: JudgedRun, cfg: MonitorConfig) -> MonitorResult:
     )
 
 
-def analyse(log: logs.RunLog, cfg: MonitorConfig | None = None) -> MonitorResult:
-    """The stage-2 verdict on a read log (:func:`decide` on the run as judged under ``cfg``)."""
+def outcome(res: MonitorResult) -> Outcome:
+    """What a result tells the user to do: its verdict, label and action."""
+    return Outcome(res.verdict, res.label, res.action)
+
+
+def check_group_size(log: logs.RunLog, cfg: MonitorConfig, res: MonitorResult) -> GroupSizeCheck:
+    """``res`` (g assumed) re-decided at each g of the usual range, the rest as judged."""
+    at = {}
+    for g in assumptions.CHECK_GROUP_SIZES:
+        at_g = replace(cfg, group_size=g)
+        at[g] = outcome(decide(monitor_run.read(log, at_g), at_g))
+    return GroupSizeCheck(int(res.run.g.value), outcome(res), at)
+
+
+def analyse(
+    log: logs.RunLog, cfg: MonitorConfig | None = None, check_g: bool = True
+) -> MonitorResult:
+    """The stage-2 verdict on a read log (:func:`decide` on the run as judged under ``cfg``);
+    where g is assumed (``check_g``), with the decision re-made at the usual range of g."""
     cfg = cfg or MonitorConfig()
-    return decide(monitor_run.read(log, cfg), cfg)
+    res = decide(monitor_run.read(log, cfg), cfg)
+    if check_g and res.run.g.source == "assumed":
+        res = replace(res, group_size_check=check_group_size(log, cfg, res))
+    return res
 
 
 def monitor(path: str | Path, cfg: MonitorConfig | None = None) -> MonitorResult:

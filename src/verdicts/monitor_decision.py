@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rankinv.verdicts import stage2
-from rankinv.verdicts.assumptions import Assumed
+from rankinv.verdicts.assumptions import Assumed, GroupSizeCheck
 from rankinv.verdicts.coverage import Coverage
 from rankinv.verdicts.mechanical import NoSignal
 from rankinv.verdicts.monitor_config import MonitorConfig
@@ -33,7 +33,8 @@ class MonitorDecision:
     rule's verdict and numbers), ``floor`` (the informative share against its floor),
     ``no_signal`` (the mechanical state, None while signal remains; ``no_signal_on_bound``:
     found on an upper bound of the informative share) and ``coverage`` (held-out pass@k,
-    None without evaluations)."""
+    None without evaluations). ``group_size_check``: where g is assumed, the decision re-made
+    at the usual range of g (None where g is given or logged, or not checked)."""
 
     verdict: str
     label: str
@@ -49,6 +50,7 @@ class MonitorDecision:
     no_signal: NoSignal | None
     no_signal_on_bound: bool
     coverage: Coverage | None
+    group_size_check: GroupSizeCheck | None = None
 
     # ------------------------------------------------ the rule's numbers
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from rankinv.verdicts import mechanical, panels
+from rankinv.verdicts.assumptions import assumptions_json
 from rankinv.verdicts.monitor_decision import MonitorDecision
 from rankinv.verdicts.rules import stage2_accuracy_note
 from rankinv.verdicts.words import monitor as words
@@ -105,7 +106,7 @@ class MonitorResult(MonitorDecision):
             "planned_steps_source": run.planned_src,
             "group_size": run.g.value,
             "reward_range": list(run.rng.value),
-            "assumptions": [a.to_json() for a in self.assumptions],
+            "assumptions": assumptions_json(self.assumptions, self.group_size_check),
             "trainer": run.log.trainer,
             "dynamic_sampling": None if derived is None else derived.dynamic_sampling,
             "config_line": None if derived is None else derived.config_line,

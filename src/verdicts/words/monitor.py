@@ -15,6 +15,7 @@ from rankinv.verdicts.mechanical import NoSignal
 from rankinv.verdicts.monitor_decision import MonitorDecision
 from rankinv.verdicts.monitor_rules import RuleVerdict, shown_value, stops_when
 from rankinv.verdicts.rules import stage2_accuracy_note
+from rankinv.verdicts.words.monitor_checks import group_size_words
 
 
 def reasons(d: MonitorDecision) -> list[str]:
@@ -363,6 +364,8 @@ def _rests_on(d: MonitorDecision) -> list[str]:
     if assumed:
         words = [f"planned steps {a.value} {a.words}" if a is pl else a.words for a in assumed]
         out.append("rests on: " + "; ".join(words))
+    if d.group_size_check is not None:
+        out.append(group_size_words(d.group_size_check))
     if iv.value["steps"] > 1:
         out.append(f"the log holds {iv.words}")
     return out
