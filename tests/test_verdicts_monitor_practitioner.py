@@ -134,3 +134,38 @@ def test_a_sweep_checks_its_verdict_on_each_run_whose_g_is_assumed(tmp_path):
     )
     # each run judged alone carries its own check
     assert any("assumed g = 8" in r for r in runs[0]["alone"]["reasons"])
+
+
+# ---------------------------------------------------------------- item 3: simulated runs
+def test_a_log_rankinv_simulate_wrote_names_the_simulations_summary_not_a_trl_callback(tmp_path):
+    from rankinv.records import SIMULATED_COLUMN
+
+    rows = [
+        {"step": s, "reward": 0.4, "frac_reward_zero_std": 0.3, "group_size": 8, "max_steps": 150}
+        for s in range(150)
+    ]
+    trl_like = monitor(jsonl(tmp_path / "trainer.jsonl", rows), MonitorConfig())
+    assert "HeldOutCoverageCallback" in trl_like.action  # a trainer's log: the callback
+    sim = monitor(
+        jsonl(tmp_path / "sim.jsonl", [r | {SIMULATED_COLUMN: 1} for r in rows]), MonitorConfig()
+    )
+    assert sim.run.log.trainer == "simulator" and sim.to_json()["trainer"] == "simulator"
+    assert (sim.verdict, sim.label) == (trl_like.verdict, trl_like.label)  # the same decision
+    assert "HeldOutCoverageCallback" not in " ".join([sim.action, *sim.reasons])
+    assert sim.action.endswith(
+        "the simulation already gives each run's pass@k after RL (simulate.json beside its "
+        "logs/ folder, under post)"
+    )
+
+
+def test_the_simulator_marks_its_logs(tmp_path):
+    """rankinv simulate's logs carry the column that tells them from a trainer's."""
+    pytest.importorskip("jax")
+    from rankinv.records import SIMULATED_COLUMN
+    from rankinv.simulate import SimConfig, run_sweep
+    from rankinv.verdicts import logs
+
+    cfg = SimConfig(n_prompts=8, rl_steps=10, eval_every=5, sft_depths=(1.0, 2.0), seeds=2)
+    run_sweep(cfg, out=tmp_path, p_star_groups=2_000)
+    log = logs.read_log(next((tmp_path / "logs").glob("*.jsonl")))
+    assert all(r[SIMULATED_COLUMN] == 1 for r in log.records) and log.trainer == "simulator"

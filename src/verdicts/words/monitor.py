@@ -15,7 +15,7 @@ from rankinv.verdicts.mechanical import NoSignal
 from rankinv.verdicts.monitor_decision import MonitorDecision
 from rankinv.verdicts.monitor_rules import RuleVerdict, shown_value, stops_when
 from rankinv.verdicts.rules import stage2_accuracy_note
-from rankinv.verdicts.words.monitor_checks import group_size_words
+from rankinv.verdicts.words.monitor_checks import coverage_untested, group_size_words
 
 
 def reasons(d: MonitorDecision) -> list[str]:
@@ -27,7 +27,7 @@ def reasons(d: MonitorDecision) -> list[str]:
     else:
         out = said + _skipped_check(d)
     out += _not_measurable(run.derived)
-    cov = coverage_words(d.coverage)
+    cov = coverage_words(d.coverage, run.simulated)
     if cov is not None:
         out.insert(0, cov)
     return out + _window_notes(d) + _rests_on(d) + _saved(d)
@@ -293,9 +293,10 @@ def _not_measurable(derived) -> list[str]:
 
 
 # ---------------------------------------------------------------- coverage
-def coverage_words(cov: Coverage | None) -> str | None:
+def coverage_words(cov: Coverage | None, simulated: bool = False) -> str | None:
     """The coverage rule in words: fell beyond its noise (stop, the step to keep), not
-    fallen, or not testable without standard errors; None without evaluations."""
+    fallen, or not tested without standard errors (on a simulation: exact values, no noise
+    to test against); None without evaluations."""
     if cov is None:
         return None
     at = f"held-out pass@{cov.k or 'k'} ({cov.key})"
@@ -303,9 +304,8 @@ def coverage_words(cov: Coverage | None) -> str | None:
     if cov.ses is None:
         return (
             f"coverage: {at} went from {cov.values[0]:.3f} at step {cov.steps[0]} to "
-            f"{cov.values[-1]:.3f} at step {cov.steps[-1]}, {best}; the log has no "
-            f"{cov.key}_se column, so the coverage rule cannot run (whether it fell or rose "
-            "beyond its noise is not tested; HeldOutCoverageCallback logs the SE)"
+            f"{cov.values[-1]:.3f} at step {cov.steps[-1]}, {best}; "
+            + coverage_untested(cov.key, simulated)
         )
     test = (
         f"{TEST_NAME} (z* = {cov.z_crit:.2f} over the {cov.planned_looks} planned "

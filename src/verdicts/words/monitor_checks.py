@@ -1,5 +1,8 @@
-"""The checks a stage-2 decision carries beside its reasons, in words: an assumed group size
-re-checked at the usual range of g (:func:`group_size_words`)."""
+"""What a stage-2 decision says beside its rule, in words: an assumed group size re-checked at
+the usual range of g (:func:`group_size_words`), and what a log without a testable held-out
+evaluation leaves open, with what resolves it: on a trainer's log the evaluation callback, on
+rankinv's own simulation what the simulation already gives (:func:`no_evaluation`,
+:func:`no_se`, :func:`coverage_untested`)."""
 
 from __future__ import annotations
 
@@ -28,4 +31,48 @@ def group_size_words(check: GroupSizeCheck, subject: str = "the verdict") -> str
         f"{subject} depends on the assumed g = {check.assumed}: at g = {check.assumed} it is "
         f"{_what(check.outcome)}; " + "; ".join(parts) + "; --group-size (the run's g) "
         "settles it"
+    )
+
+
+# ---------------------------------------------------------------- no testable evaluation
+def no_evaluation(simulated: bool) -> str:
+    """Why the outcome is undetermined on a log without held-out evaluations, and what
+    gives one: the TRL callback, or on a simulation its own summary."""
+    if simulated:
+        return (
+            "the log has no held-out evaluation, so the outcome cannot be predicted from it; "
+            "the simulation already gives each run's pass@k after RL (simulate.json beside "
+            "its logs/ folder, under post)"
+        )
+    return (
+        "the log has no held-out evaluation, so the outcome cannot be predicted; log one with "
+        "HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
+    )
+
+
+def no_se(simulated: bool) -> str:
+    """Why the outcome is undetermined on held-out evaluations without a standard error."""
+    if simulated:
+        return (
+            "the simulator's held-out pass@k is exact (no sampling noise, so no SE column) and "
+            "the coverage rule's test against noise is not run on it; the run's outcome after "
+            "RL is in its population record (outcome: final and peak pass@k)"
+        )
+    return (
+        "the log's held-out pass@k has no SE column, so its change cannot be tested; log it "
+        "with its SE (HeldOutCoverageCallback) to resolve the outcome"
+    )
+
+
+def coverage_untested(key: str, simulated: bool) -> str:
+    """Why the coverage rule did not run on held-out values without a ``_se`` column."""
+    if simulated:
+        return (
+            f"the simulator's values are exact (no sampling noise, no {key}_se column), so the "
+            "coverage rule, a test against an evaluation's noise, is not run: the change above "
+            "is the run's own"
+        )
+    return (
+        f"the log has no {key}_se column, so the coverage rule cannot run (whether it fell or "
+        "rose beyond its noise is not tested; HeldOutCoverageCallback logs the SE)"
     )
