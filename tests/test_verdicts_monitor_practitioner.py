@@ -169,3 +169,45 @@ def test_the_simulator_marks_its_logs(tmp_path):
     run_sweep(cfg, out=tmp_path, p_star_groups=2_000)
     log = logs.read_log(next((tmp_path / "logs").glob("*.jsonl")))
     assert all(r[SIMULATED_COLUMN] == 1 for r in log.records) and log.trainer == "simulator"
+
+
+# ---------------------------------------------------------------- item 4: a finished log
+def finished_trl_log(tmp_path, reward_at):
+    """A finished TRL run of 150 steps logged every 10 (its check step 75 falls between two
+    logged steps), with its end-of-training summary."""
+    history = [
+        {"step": s, "reward": reward_at(s), "frac_reward_zero_std": 0.5, "entropy": 0.4}
+        for s in range(10, 151, 10)
+    ] + [{"step": 150, "train_runtime": 100.0}]
+    state = {"log_history": history, "max_steps": 150, "logging_steps": 10}
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps(state))
+    return path
+
+
+def test_a_finished_log_is_judged_at_its_check_step_as_live_and_the_rest_only_noted(tmp_path):
+    """issue 38: a finished log is judged at its check step (0.5 of the planned steps) as it
+    would have been live, said once, with what its later steps show and --check-step."""
+    path = finished_trl_log(tmp_path, lambda s: 0.97 if s <= 80 else 0.5)
+    rep = monitor(path, MonitorConfig(group_size=8))
+    # live, the first log past step 75 (step 80) saw the check step reached: no provisional
+    # watch because the log has no step 75 itself
+    assert rep.check_reached and not rep.provisional
+    assert (rep.verdict, rep.decided_by, rep.label) == ("stop", "rule", "saturated")
+    notes = [r for r in rep.reasons if "as it would have been live" in r]
+    assert notes == [
+        "judged at the check step 75 (0.5 of the 150 planned steps, where rule reward_edge "
+        "was calibrated), as it would have been live: the rule, the informative floor and the "
+        "no-signal check read steps up to 70 only; the log goes on to step 150, where it would "
+        "be continue (predicted: undetermined) and the mean reward has moved from 0.970 to "
+        "0.500 (each over the last quarter of the steps judged, to step 70 and to step 150); "
+        "--check-step N judges at step N instead"
+    ]
+    later = rep.to_json()["later_steps"]
+    assert later == {
+        "last_step": 150, "verdict": "continue", "label": "undetermined",
+        "reward_at_check": pytest.approx(0.97), "reward_at_last": pytest.approx(0.5),
+    }  # fmt: skip
+    # the later steps change nothing the verdict quotes; --check-step judges there
+    there = monitor(path, MonitorConfig(group_size=8, check_step=150))
+    assert there.verdict == later["verdict"] and there.later is None

@@ -143,7 +143,7 @@ def _g_checks(cuts, at: MonitorConfig, judged: list[MonitorResult], verdicts, ke
     for g in assumptions.CHECK_GROUP_SIZES:
         cfg_g = replace(at, group_size=g)
         redone = [
-            analyse(cut, cfg_g, check_g=False) if a else r
+            analyse(cut, cfg_g, checks=False) if a else r
             for cut, r, a in zip(cuts, judged, assumed, strict=True)
         ]
         at_g[g] = _ranked(redone, keep)[0]
@@ -183,7 +183,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
     # each run keeps its own planned total (--planned-steps, else its log's max_steps)
     at = MonitorConfig(**{**asdict(cfg), "ref_step": ref, "check_step": common})
     cuts = [replace(lg, records=[r for r in lg.records if r["step"] <= common]) for _, lg in read]
-    judged = [analyse(cut, at, check_g=False) for cut in cuts]
+    judged = [analyse(cut, at, checks=False) for cut in cuts]
     verdicts, rank = _ranked(judged, keep)
     checks = _g_checks(cuts, at, judged, verdicts, keep)
     runs = []

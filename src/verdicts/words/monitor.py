@@ -15,7 +15,11 @@ from rankinv.verdicts.mechanical import NoSignal
 from rankinv.verdicts.monitor_decision import MonitorDecision
 from rankinv.verdicts.monitor_rules import RuleVerdict, shown_value, stops_when
 from rankinv.verdicts.rules import stage2_accuracy_note
-from rankinv.verdicts.words.monitor_checks import coverage_untested, group_size_words
+from rankinv.verdicts.words.monitor_checks import (
+    coverage_untested,
+    group_size_words,
+    later_words,
+)
 
 
 def reasons(d: MonitorDecision) -> list[str]:
@@ -328,6 +332,8 @@ def coverage_words(cov: Coverage | None, simulated: bool = False) -> str | None:
 def _window_notes(d: MonitorDecision) -> list[str]:
     """Where the judged window stands: not reached yet (provisional), or judged short of it."""
     rv, last = d.rule, d.run.last
+    if d.later is not None:
+        return [later_words(d.later, rv.check_step, rv.window_src, last, d.coverage is not None)]
     if d.run.logged_last is not None:
         return [
             f"judged at the check step {rv.check_step} ({rv.window_src}): the rule, the "

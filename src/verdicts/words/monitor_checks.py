@@ -1,12 +1,18 @@
 """What a stage-2 decision says beside its rule, in words: an assumed group size re-checked at
-the usual range of g (:func:`group_size_words`), and what a log without a testable held-out
+the usual range of g (:func:`group_size_words`), a log judged at its check step with what its
+later steps show (:func:`later_words`), and what a log without a testable held-out
 evaluation leaves open, with what resolves it: on a trainer's log the evaluation callback, on
 rankinv's own simulation what the simulation already gives (:func:`no_evaluation`,
 :func:`no_se`, :func:`coverage_untested`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rankinv.verdicts.assumptions import GroupSizeCheck, Outcome
+
+if TYPE_CHECKING:
+    from rankinv.verdicts.monitor_decision import LaterSteps
 
 
 def _what(o: Outcome) -> str:
@@ -31,6 +37,31 @@ def group_size_words(check: GroupSizeCheck, subject: str = "the verdict") -> str
         f"{subject} depends on the assumed g = {check.assumed}: at g = {check.assumed} it is "
         f"{_what(check.outcome)}; " + "; ".join(parts) + "; --group-size (the run's g) "
         "settles it"
+    )
+
+
+# ---------------------------------------------------------------- a log past its check step
+def later_words(
+    later: LaterSteps, check_step: int, window_src: str, read_to: int, coverage: bool
+) -> str:
+    """A log that goes on past its check step, said once: judged at the check step as it
+    would have been live (reading steps up to ``read_to``), where the log ends, what its
+    later steps show (the verdict judged at its last step, the mean reward then), and
+    --check-step as the way to judge at another step."""
+    o = later.outcome
+    cov = "; the coverage rule reads every held-out evaluation" if coverage else ""
+    rc, rl = later.reward_at_check, later.reward_at_last
+    reward = (
+        f" and the mean reward has moved from {rc:.3f} to {rl:.3f} (each over the last "
+        f"quarter of the steps judged, to step {later.check} and to step {later.step})"
+        if rc is not None and rl is not None
+        else ""
+    )
+    return (
+        f"judged at the check step {check_step} ({window_src}), as it would have been live: "
+        f"the rule, the informative floor and the no-signal check read steps up to {read_to} "
+        f"only{cov}; the log goes on to step {later.step}, where it would be {_what(o)}"
+        f"{reward}; --check-step N judges at step N instead"
     )
 
 
