@@ -27,6 +27,9 @@ DEFAULT_BATCH_PROMPTS = 32
 DEFAULT_N_PROMPTS = 164
 #: pass@k's k when none is given (the paper's outcome is pass@10).
 DEFAULT_K = 10
+#: A column every step of a simulated run's log holds (value 1): ``rankinv simulate`` writes
+#: it, so that a log reader tells rankinv's own simulation from a trainer's log.
+SIMULATED_COLUMN = "rankinv/simulated"
 
 
 def _positive_int(name: str, v: Any) -> int:

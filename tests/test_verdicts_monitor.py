@@ -496,7 +496,11 @@ def test_decide_returns_a_typed_result_and_the_json_keeps_the_public_fields(tmp_
     } <= set(j)  # fmt: skip
     assert j["reasons"] == res.reasons and j["verdict"] == res.verdict
     assert j["entropy_drop"] == res.entropy_drop and j["rule_score"] == res.rule_score
-    assert json.loads(json.dumps(j)) == json.loads(json.dumps(monitor(path, PAPER).to_json()))
+    # monitor() is decide() on the read log, with g (assumed here) checked at its usual range
+    judged = monitor(path, PAPER)
+    assert judged.group_size_check is not None and res.group_size_check is None
+    unchecked = dataclasses.replace(judged, group_size_check=None)
+    assert json.loads(json.dumps(j)) == json.loads(json.dumps(unchecked.to_json()))
 
 
 def test_the_no_signal_words_say_every_sample_only_at_the_edge(tmp_path):

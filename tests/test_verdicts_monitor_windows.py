@@ -46,7 +46,11 @@ def test_a_verdict_reads_no_step_after_its_check_step(tmp_path):
     assert rep.informative_fraction == pytest.approx(0.8)  # not the later 0.1
     assert rep.verdict == "continue" and not rep.floor.raised
     assert max(quoted_steps(rep.reasons)) <= 20, rep.reasons
-    assert any("steps after 20 (to step 40) are not read" in r for r in rep.reasons)
+    note = next(r for r in rep.reasons if r.startswith("judged at the check step 20"))
+    assert "as it would have been live" in note and "read steps up to 20 only" in note
+    # the later steps only noted: judged at step 40 (informative share 0.1) it would be a watch
+    assert "the log goes on to step 40, where it would be watch" in note
+    assert data["later_steps"]["last_step"] == 40 and data["later_steps"]["verdict"] == "watch"
 
 
 def test_demo_window_reads_no_later_step(tmp_path):
@@ -70,7 +74,9 @@ def test_no_signal_and_floor_quote_one_window_of_ten_steps(tmp_path):
     assert rep.floor.window == ns.window
     assert rep.informative_fraction == pytest.approx(1 - ns.zero_std)
     text = " ".join(rep.reasons)
-    assert "over steps 31-40" in text and "over steps 30-40" not in text
+    # the rule's own window (the last quarter of its judged steps) is its own, and said so
+    shares = " ".join(r for r in rep.reasons if "(the last quarter of the judged" not in r)
+    assert "over steps 31-40" in shares and "over steps 30-40" not in shares
     assert "0.95 is above the no-signal level 0.95" not in text
     assert "is at the no-signal level 0.950" in text and "at or above" in text
 

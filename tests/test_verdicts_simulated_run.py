@@ -106,3 +106,14 @@ def test_monitor_reads_a_run_of_a_population_the_simulator_wrote(tmp_path, monke
         assert rep.verdict in ("continue", "watch", "stop")
         assert rep.last_step == 20 and rep.planned_steps == 20
         assert rep.to_json()["series"]["step"] == [0, 5, 10, 15, 20]
+
+
+def test_a_simulated_run_is_never_told_to_add_the_trl_evaluation_callback(population):
+    """issue 38: on rankinv's own simulated runs the stage-2 lines recommended
+    HeldOutCoverageCallback (a TRL callback); they now name what the simulation gives."""
+    rep = monitor(f"{population}#abc-s0/0", MonitorConfig())
+    assert rep.run.simulated and rep.coverage is not None and rep.coverage.ses is None
+    said = " ".join([rep.action, *rep.reasons])
+    assert "HeldOutCoverageCallback" not in said and "trl" not in said.lower()
+    assert "the simulator's values are exact" in rep.reasons[0]
+    assert "in its population record (outcome: final and peak pass@k)" in rep.action

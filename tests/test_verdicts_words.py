@@ -92,7 +92,7 @@ def test_golden_monitor_reasons(tmp_path):
 def test_a_run_the_sweep_stops_is_never_told_to_continue():
     """issue 38 (second fresh-clone try): a sweep's stop printed beside the run's own
     'continue' action; the action now says the sweep stops it and what alone would do."""
-    from rankinv.verdicts.words.monitor import sweep_action
+    from rankinv.verdicts.words.sweep import sweep_action
 
     own = "continue"
     got = sweep_action("stop", "continue", own, "improving", 20)

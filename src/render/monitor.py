@@ -6,7 +6,7 @@ from __future__ import annotations
 from rankinv.render.base import console
 from rankinv.verdicts.monitor_report import MonitorResult
 from rankinv.verdicts.sweep import SweepResult
-from rankinv.verdicts.words.monitor import doom_words
+from rankinv.verdicts.words.sweep import doom_words
 
 
 def print_follow_step(step) -> None:
@@ -74,6 +74,8 @@ def print_sweep(res: SweepResult) -> None:
             f"action: {r['action']}",
             highlight=False,
         )
+        if r["group_size_note"]:
+            console.print(f"  {r['group_size_note']}", highlight=False)
         console.print(f"  the sweep's numbers, judged at step {r['judged_at']}:", highlight=False)
         for line in r["reasons"]:
             console.print(f"  - {line}", highlight=False)

@@ -12,6 +12,7 @@ import numpy as np
 
 from rankinv import __version__, theory
 from rankinv._io import write_json
+from rankinv.records import SIMULATED_COLUMN
 from rankinv.simulate.config import SimConfig
 from rankinv.simulate.tasks import make_demonstrations
 from rankinv.theory import outcomes
@@ -221,6 +222,7 @@ def write_logs(out: Path, cfg: SimConfig, per_step, runs) -> None:
                     "pass_at_k": [float(x) for x in per_step.pass_at_k[r, t]],
                     "group_size": cfg.group_size,
                     "max_steps": cfg.rl_steps,  # the planned total, for `rankinv monitor`
+                    SIMULATED_COLUMN: 1,  # a simulation's log, not a trainer's
                 }
                 fh.write(json.dumps(rec) + "\n")
 

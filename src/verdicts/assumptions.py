@@ -16,6 +16,9 @@ from rankinv.verdicts import logs
 
 #: GRPO's group size when neither the user nor the log states it (TRL's and the paper's 8).
 DEFAULT_GROUP_SIZE = 8
+#: An assumed g is checked at these group sizes too: the usual range of GRPO's g (TRL's
+#: num_generations and verl's rollout.n are commonly set from 4 to 16).
+CHECK_GROUP_SIZES = (4, 16)
 #: The reward range when none is given: pass/fail rewards.
 DEFAULT_REWARD_RANGE = (0.0, 1.0)
 #: Planned RL steps assumed when neither the log nor the user states them (the paper's 400).
@@ -36,6 +39,51 @@ class Assumed:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a decision tells the user to do: the verdict, the predicted label and its action
+    (a sweep's verdict on a run: the verdict only, label and action empty)."""
+
+    verdict: str
+    label: str = ""
+    action: str = ""
+
+    def same(self, other: Outcome) -> bool:
+        """Whether ``other`` tells the user to do the same (verdict, label and action)."""
+        return (self.verdict, self.label, self.action) == (other.verdict, other.label, other.action)
+
+
+@dataclass(frozen=True)
+class GroupSizeCheck:
+    """An assumed g checked: the decision at the assumed g (``outcome``) and re-made at each
+    of CHECK_GROUP_SIZES (``at``); ``holds``: the same at every one of them."""
+
+    assumed: int
+    outcome: Outcome
+    at: dict[int, Outcome]
+
+    @property
+    def holds(self) -> bool:
+        return all(self.outcome.same(o) for o in self.at.values())
+
+    def to_json(self) -> dict:
+        """The fields the group_size assumption carries in the JSON report."""
+        at = sorted(self.at.items())
+        out = {"checked_at": sorted(self.at), "verdict_at": {str(g): o.verdict for g, o in at}}
+        if self.outcome.label:
+            out["label_at"] = {str(g): o.label for g, o in at}
+        return out | {"holds_for_range": self.holds}
+
+
+def assumptions_json(assumed, check: GroupSizeCheck | None) -> list[dict]:
+    """Each assumption's JSON (g first); an assumed g's with its check over the usual range
+    of g (``checked_at``, ``verdict_at``, ``label_at``, ``holds_for_range``)."""
+    out = [a.to_json() for a in assumed]
+    if check is not None:
+        out[0] |= check.to_json()
+    return out
 
 
 def group_size(records: list[dict], given: int | None) -> Assumed:

@@ -5,8 +5,10 @@ Formats (``read_log``):
 - TRL: ``trainer_state.json`` (or its directory): ``log_history``, one entry per logging step
   (evaluation entries of the same step are merged in); ``max_steps`` is the planned total
   (also read from JSONL records that carry one value of it, as rankinv's own logs do).
-- JSONL: one JSON object per line: rankinv's simulator and mini experiment, OpenRLHF or any
-  harness; verl's file logger writes ``{"step": s, "data": {...}}`` lines, unnested here.
+- JSONL: one JSON object per line: rankinv's simulator (its lines carry
+  ``records.SIMULATED_COLUMN``, so its logs are read as a simulation's) and mini experiment,
+  OpenRLHF or any harness; verl's file logger writes ``{"step": s, "data": {...}}`` lines,
+  unnested here.
 - CSV: W&B's exported history (``_step``) or any table with a step column.
 - TensorBoard: a directory holding ``events.out.tfevents.*`` files (TRL with
   ``report_to="tensorboard"``, verl, OpenRLHF), read with tensorboard's own event reader
@@ -47,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv.errors import InputNotFound, UserError
+from rankinv.records import SIMULATED_COLUMN
 from rankinv.verdicts import simulated_run
 from rankinv.verdicts.stage2 import Trace
 from rankinv.verdicts.tables import read_csv_records
@@ -105,10 +108,11 @@ class RunLog:
 
 
 def trainer_of(records: list[dict], fmt: str = "jsonl") -> str:
-    """ "trl", "verl", "openrlhf", "simulator" (a population's run) or "unknown"."""
-    if fmt == simulated_run.FORMAT:
-        return "simulator"
+    """ "trl", "verl", "openrlhf", "simulator" (rankinv's own simulation: a population's run,
+    or a log ``rankinv simulate`` wrote) or "unknown"."""
     keys = {k for r in records for k in r}
+    if fmt == simulated_run.FORMAT or SIMULATED_COLUMN in keys:
+        return "simulator"
     if fmt == "trl" or "frac_reward_zero_std" in keys:
         return "trl"
     if fmt == "verl" or any(k.startswith(("critic/", "actor/", "val-core/")) for k in keys):

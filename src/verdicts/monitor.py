@@ -27,7 +27,10 @@ some prompts solved in every sample, the rest failed in every sample), unknown (
 column, or one that averages the kept groups only).
 
 Every quantity a verdict rests on (g, the reward range, the planned steps, the logging
-interval) is given, read from the log or named as assumed (``rankinv.verdicts.assumptions``).
+interval) is given, read from the log or named as assumed (``rankinv.verdicts.assumptions``);
+an assumed g is checked by deciding again at the usual range of g (:func:`check_group_size`).
+A log that goes on past its check step is judged there, as it would have been live; what its
+later steps show is noted (:func:`judge_later`), never read into the verdict.
 Compute saved counts from the log's last step to the planned total. Several logs of one
 sweep are judged against each other at their common step (``rankinv.verdicts.sweep``).
 """
@@ -37,9 +40,20 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from rankinv.verdicts import coverage, labels, logs, mechanical, monitor_label, monitor_run, stage2
+from rankinv.verdicts import (
+    assumptions,
+    coverage,
+    labels,
+    logs,
+    mechanical,
+    monitor_label,
+    monitor_run,
+    stage2,
+)
+from rankinv.verdicts.assumptions import GroupSizeCheck, Outcome
 from rankinv.verdicts.mechanical import NoSignal
 from rankinv.verdicts.monitor_config import MonitorConfig  # public name
+from rankinv.verdicts.monitor_decision import LaterSteps
 from rankinv.verdicts.monitor_floor import floor
 from rankinv.verdicts.monitor_report import MonitorResult
 from rankinv.verdicts.monitor_rules import rule_verdict
@@ -89,7 +103,9 @@ def decide(run: JudgedRun, cfg: MonitorConfig) -> MonitorResult:
     )
     judged = rv.judged_col is not None
     claim = stage2.stop_claim(rv.rule_used, trace, rv.ref, rv.check) if judged else None
-    label, action = monitor_label.label(verdict, state, judged, cov, div["diverges"], claim)
+    label, action = monitor_label.label(
+        verdict, state, judged, cov, div["diverges"], claim, run.simulated
+    )
     # what set the verdict, for readers that draw it (the report's figures)
     if cov_stop:
         decided_by = "coverage"
@@ -117,10 +133,51 @@ def decide(run: JudgedRun, cfg: MonitorConfig) -> MonitorResult:
     )
 
 
-def analyse(log: logs.RunLog, cfg: MonitorConfig | None = None) -> MonitorResult:
-    """The stage-2 verdict on a read log (:func:`decide` on the run as judged under ``cfg``)."""
+def outcome(res: MonitorResult) -> Outcome:
+    """What a result tells the user to do: its verdict, label and action."""
+    return Outcome(res.verdict, res.label, res.action)
+
+
+def check_group_size(log: logs.RunLog, cfg: MonitorConfig, res: MonitorResult) -> GroupSizeCheck:
+    """``res`` (g assumed) re-decided at each g of the usual range, the rest as judged."""
+    at = {}
+    for g in assumptions.CHECK_GROUP_SIZES:
+        at_g = replace(cfg, group_size=g)
+        at[g] = outcome(decide(monitor_run.read(log, at_g), at_g))
+    return GroupSizeCheck(int(res.run.g.value), outcome(res), at)
+
+
+def judge_later(log: logs.RunLog, cfg: MonitorConfig, res: MonitorResult) -> LaterSteps:
+    """What ``log`` shows after the check step ``res`` was judged at: the decision at its
+    last step (the check step moved there, as --check-step does) and the mean reward over the
+    last quarter of the steps judged, to the check step and to the last step."""
+    last, ref = res.run.logged_last, res.rule.ref
+    at_last = replace(cfg, check_step=last)
+    there = decide(monitor_run.read(log, at_last), at_last)
+    t = res.run.now.trace
+    lo, hi = t.reward_range
+
+    def reward(check: int) -> float | None:  # as the reward-edge rule reads it
+        pos = stage2.reward_position(t, ref, check)
+        return None if pos is None else lo + pos * (hi - lo)
+
+    return LaterSteps(last, outcome(there), res.rule.check, reward(res.rule.check), reward(last))
+
+
+def analyse(
+    log: logs.RunLog, cfg: MonitorConfig | None = None, checks: bool = True
+) -> MonitorResult:
+    """The stage-2 verdict on a read log (:func:`decide` on the run as judged under ``cfg``);
+    with ``checks``, an assumed g checked at the usual range of g (:func:`check_group_size`)
+    and, on a log that goes on past the check step, what its later steps show
+    (:func:`judge_later`)."""
     cfg = cfg or MonitorConfig()
-    return decide(monitor_run.read(log, cfg), cfg)
+    res = decide(monitor_run.read(log, cfg), cfg)
+    if checks and res.run.g.source == "assumed":
+        res = replace(res, group_size_check=check_group_size(log, cfg, res))
+    if checks and res.run.logged_last is not None:
+        res = replace(res, later=judge_later(log, cfg, res))
+    return res
 
 
 def monitor(path: str | Path, cfg: MonitorConfig | None = None) -> MonitorResult:
@@ -138,4 +195,7 @@ def analyse_records(
     """:func:`analyse` on in-memory TRL log records (the live callback); ``logging_steps``:
     the steps (rounds) between logs, each value TRL's mean over them."""
     recs = logs.merge_by_step([logs._strip_prefix(r) for r in records])
-    return analyse(logs.RunLog("<live>", "trl", recs, max_steps, [], logging_steps), cfg)
+    # live, the log is judged as it grows (past the check step, still there): no later
+    # decision to note; g is the trainer's
+    run_log = logs.RunLog("<live>", "trl", recs, max_steps, [], logging_steps)
+    return analyse(run_log, cfg, checks=False)

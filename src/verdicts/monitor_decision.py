@@ -10,13 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rankinv.verdicts import stage2
-from rankinv.verdicts.assumptions import Assumed
+from rankinv.verdicts.assumptions import Assumed, GroupSizeCheck, Outcome
 from rankinv.verdicts.coverage import Coverage
 from rankinv.verdicts.mechanical import NoSignal
 from rankinv.verdicts.monitor_config import MonitorConfig
 from rankinv.verdicts.monitor_floor import Floor
 from rankinv.verdicts.monitor_rules import RuleVerdict, shown_value, stops_when, thresholds
 from rankinv.verdicts.monitor_run import JudgedRun
+
+
+@dataclass(frozen=True)
+class LaterSteps:
+    """What a log shows after the check step it was judged at: its last ``step``, the
+    decision judged there instead (``outcome``, as --check-step at that step gives it), and
+    the mean reward over the last quarter of the steps judged (as the reward-edge rule reads
+    it) to the step judged (``check``) and to the last step (None: no reward logged)."""
+
+    step: int
+    outcome: Outcome
+    check: int
+    reward_at_check: float | None
+    reward_at_last: float | None
 
 
 @dataclass(frozen=True)
@@ -33,7 +47,10 @@ class MonitorDecision:
     rule's verdict and numbers), ``floor`` (the informative share against its floor),
     ``no_signal`` (the mechanical state, None while signal remains; ``no_signal_on_bound``:
     found on an upper bound of the informative share) and ``coverage`` (held-out pass@k,
-    None without evaluations)."""
+    None without evaluations). ``group_size_check``: where g is assumed, the decision re-made
+    at the usual range of g (None where g is given or logged, or not checked); ``later``:
+    where the log goes on past the check step, what its later steps show (None: it does not,
+    or not checked)."""
 
     verdict: str
     label: str
@@ -49,6 +66,8 @@ class MonitorDecision:
     no_signal: NoSignal | None
     no_signal_on_bound: bool
     coverage: Coverage | None
+    group_size_check: GroupSizeCheck | None = None
+    later: LaterSteps | None = None
 
     # ------------------------------------------------ the rule's numbers
     @property

@@ -21,6 +21,7 @@ import math
 
 from rankinv.verdicts import labels as lab
 from rankinv.verdicts.coverage import Coverage
+from rankinv.verdicts.words import monitor_checks as notes
 
 LABELS = lab.LABELS
 #: A rise (fall) counts when it exceeds this many standard errors of the difference.
@@ -48,9 +49,12 @@ def label(
     cov: Coverage | None,
     diverges: bool = False,
     claim: str | None = None,
+    simulated: bool = False,
 ) -> tuple[str, str]:
     """(label, action) of a report; ``diverges``: training diverged (``labels.diverges``);
-    ``claim``: the label a rule's stop predicts."""
+    ``claim``: the label a rule's stop predicts; ``simulated``: the log is rankinv's own
+    simulation (what resolves an undetermined outcome is then what the simulation gives, not
+    an evaluation callback)."""
     if cov is not None and cov.fell:
         d1 = _direction(_rise(cov.pass_at_1, cov.pass_at_1_se))
         name = lab.classify(d1, -1, diverges, None, True)
@@ -79,15 +83,9 @@ def label(
         if _direction(z) > 0:
             return "improving", lab.ACTIONS["improving"]
     if cov is None:
-        return "undetermined", (
-            f"{VERDICT_WORDS[verdict]}: the log has no held-out evaluation, so the outcome cannot "
-            "be predicted; log one with HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
-        )
+        return "undetermined", f"{VERDICT_WORDS[verdict]}: {notes.no_evaluation(simulated)}"
     if cov.ses is None:  # the evaluations are there, their noise is not: say that, only
-        return "undetermined", (
-            f"{VERDICT_WORDS[verdict]}: the log's held-out pass@k has no SE column, so its change "
-            "cannot be tested; log it with its SE (HeldOutCoverageCallback) to resolve the outcome"
-        )
+        return "undetermined", f"{VERDICT_WORDS[verdict]}: {notes.no_se(simulated)}"
     what = {
         "continue": lab.ACTIONS["undetermined"],
         "watch": "continue and look again at the next evaluation",

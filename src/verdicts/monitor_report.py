@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from rankinv.verdicts import mechanical, panels
-from rankinv.verdicts.monitor_decision import MonitorDecision
+from rankinv.verdicts.assumptions import assumptions_json
+from rankinv.verdicts.monitor_decision import LaterSteps, MonitorDecision
 from rankinv.verdicts.rules import stage2_accuracy_note
 from rankinv.verdicts.words import monitor as words
 
@@ -20,6 +21,17 @@ def entropy_signal(keys: dict, entropy_key: str | None) -> str:
     if entropy_key:
         return f"entropy ({keys['entropy']}, chosen by the user)"
     return f"mean token entropy ({keys['entropy']})"
+
+
+def later_json(later: LaterSteps) -> dict:
+    """What a log shows after its check step, as the JSON report carries it."""
+    return {
+        "last_step": later.step,
+        "verdict": later.outcome.verdict,
+        "label": later.outcome.label,
+        "reward_at_check": later.reward_at_check,
+        "reward_at_last": later.reward_at_last,
+    }
 
 
 class MonitorResult(MonitorDecision):
@@ -105,7 +117,7 @@ class MonitorResult(MonitorDecision):
             "planned_steps_source": run.planned_src,
             "group_size": run.g.value,
             "reward_range": list(run.rng.value),
-            "assumptions": [a.to_json() for a in self.assumptions],
+            "assumptions": assumptions_json(self.assumptions, self.group_size_check),
             "trainer": run.log.trainer,
             "dynamic_sampling": None if derived is None else derived.dynamic_sampling,
             "config_line": None if derived is None else derived.config_line,
@@ -114,6 +126,8 @@ class MonitorResult(MonitorDecision):
             "steps_seen": n,
             "last_step": run.now.last,
             "judged_to_step": run.last,  # no number the verdict quotes comes from a later step
+            # where the log goes on past the check step: the verdict judged at its last step
+            "later_steps": None if self.later is None else later_json(self.later),
             "steps_done": run.now.done,
             "check_reached": rv.reached,
             "window": {"ref_step": rv.ref, "check_step": rv.check_step, "from": rv.window_src},

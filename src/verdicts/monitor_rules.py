@@ -223,7 +223,9 @@ def rule_verdict(run: JudgedRun, cfg: MonitorConfig) -> RuleVerdict:
     ref, check_step, window_src = judged_window(
         cfg, rule_used or "informative", run.planned, run.planned_src
     )
-    reached = last >= check_step - CHECK_STEP_TOLERANCE
+    # reached: the log got to the check step (a log cut at the check step got there, as a
+    # live run did at its first logged step past it, though no step of it is logged exactly)
+    reached = run.now.last >= check_step - CHECK_STEP_TOLERANCE
     check = min(check_step, last)
     base = dict(
         rule_asked=cfg.rule,

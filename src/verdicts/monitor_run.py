@@ -49,6 +49,12 @@ class JudgedRun:
         return None if self.whole is None else self.whole.last
 
     @property
+    def simulated(self) -> bool:
+        """Whether the log is rankinv's own simulation (a population's run, or a log
+        ``rankinv simulate`` wrote), not a trainer's."""
+        return self.log.trainer == "simulator"
+
+    @property
     def now(self) -> JudgedRun:
         """The run as logged (where compute saved counts from)."""
         return self.whole or self

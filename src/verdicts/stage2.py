@@ -161,10 +161,19 @@ def relative_drop(trace: Trace, values, ref: int, check: int) -> float | None:
     return (a[1] - b[1]) / a[1]
 
 
-def _recent(trace: Trace, values, ref: int, check: int, share: float = 0.25) -> float | None:
-    """Mean over the last ``share`` of the window [ref, check] (at least one logged step)."""
-    lo = check - max(1, int(round(share * (check - ref))))
-    w = window_values(trace, values, lo, check)
+#: The recent part of a window that the level rules average: its last quarter.
+RECENT_SHARE = 0.25
+
+
+def recent_start(ref: int, check: int, share: float = RECENT_SHARE) -> int:
+    """The first step of the last ``share`` of the window [ref, check] (at least one step)."""
+    return check - max(1, int(round(share * (check - ref))))
+
+
+def _recent(trace: Trace, values, ref: int, check: int, share: float = RECENT_SHARE):
+    """Mean over the last ``share`` of the window [ref, check] (at least one logged step);
+    None without a logged value there."""
+    w = window_values(trace, values, recent_start(ref, check, share), check)
     return None if w is None else float(np.mean(w))
 
 
@@ -253,6 +262,9 @@ REWARD_CATCHES = ("stalled", "saturated", "stranded", "diverging")
 #: The reward-edge baseline stops when the recent mean reward is within this share of its
 #: range from its minimum or maximum (below 5% or above 95%).
 BASELINE_EDGE = 0.05
+#: The farthest a reward can sit from the nearer edge of its range (its middle), as a share
+#: of the range: the reward-edge score is this minus the reward's distance to an edge.
+EDGE_MIDDLE = 0.5
 #: The reward-trend baseline stops when the reward rose by less than this share of its range
 #: over the last half of the window (it stopped rising).
 BASELINE_TREND = 0.01
@@ -265,10 +277,16 @@ def reward_position(t: Trace, ref: int, check: int) -> float | None:
     return None if v is None else (v - lo) / (hi - lo)
 
 
+def edge_distance(position: float) -> float:
+    """A reward's distance to the nearer edge of its range, as a share of the range."""
+    return min(position, 1.0 - position)
+
+
 def _score_reward_edge(t, ref, check):
-    """0.5 - the recent reward's distance to the nearer edge of its range (0.5 at an edge)."""
+    """EDGE_MIDDLE - the recent reward's distance to the nearer edge of its range (the
+    score is EDGE_MIDDLE at an edge, 0 in the middle)."""
     x = reward_position(t, ref, check)
-    return None if x is None else 0.5 - min(x, 1.0 - x)
+    return None if x is None else EDGE_MIDDLE - edge_distance(x)
 
 
 def _score_reward_trend(t, ref, check):
@@ -285,7 +303,7 @@ BASELINES = (
         "reward_edge",
         f"the mean reward over the last quarter of the window below {BASELINE_EDGE:.0%} or "
         f"above {1 - BASELINE_EDGE:.0%} of its range (baseline: watching the reward)",
-        0.5 - BASELINE_EDGE,
+        EDGE_MIDDLE - BASELINE_EDGE,
         _score_reward_edge,
         ("reward",),
         catches=("saturated", "stranded"),

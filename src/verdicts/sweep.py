@@ -4,16 +4,17 @@ run alone (``rankinv monitor LOG LOG ...``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from rankinv.errors import UserError
-from rankinv.verdicts import logs
+from rankinv.verdicts import assumptions, logs
 from rankinv.verdicts.monitor import MonitorConfig, analyse
 from rankinv.verdicts.monitor_report import MonitorResult
-from rankinv.verdicts.words import monitor as words
+from rankinv.verdicts.words import sweep as words
+from rankinv.verdicts.words.monitor_checks import group_size_words
 
 #: A sweep is compared from this common step on (the paper's reference step): before it,
 #: every rule's window is too short for a ranking to mean anything.
@@ -35,6 +36,8 @@ class SweepRun:
     n_ranked: int
     compute_saved: float
     alone: MonitorResult
+    #: where the run's g is assumed: the sweep's verdict on it at the usual range of g
+    group_size_check: assumptions.GroupSizeCheck | None = None
 
     @property
     def score(self) -> float | None:
@@ -67,7 +70,12 @@ class SweepRun:
             "action": words.sweep_action(
                 self.verdict, self.own_verdict, alone.action, alone.label, check
             ),
-            "assumptions": [a.to_json() for a in self.result.assumptions],
+            "assumptions": assumptions.assumptions_json(
+                self.result.assumptions, self.group_size_check
+            ),
+            "group_size_note": None
+            if self.group_size_check is None
+            else group_size_words(self.group_size_check, "the sweep's verdict on it"),
             "alone": {
                 "verdict": alone.verdict,
                 "label": alone.label,
@@ -104,10 +112,59 @@ class SweepResult:
         }
 
 
+def _ranked(results: list[MonitorResult], keep: float) -> tuple[list[str], dict[int, int]]:
+    """The sweep's verdict on each run and the rank of each run ranked: runs with no signal
+    stop; of the rest with a score, least doomed first, the best ``keep`` share continue (a
+    tie at the boundary kept), the others stop; a run without a score continues, unranked."""
+    scores = [r.doom_score if r.no_signal is None else None for r in results]
+    # a stable sort: ties keep their order
+    scored = sorted((i for i, s in enumerate(scores) if s is not None), key=lambda i: scores[i])
+    n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
+    while 0 < n_keep < len(scored) and scores[scored[n_keep]] == scores[scored[n_keep - 1]]:
+        n_keep += 1  # a tie at the boundary is kept: the order the logs were given decides nothing
+    rank = {i: k + 1 for k, i in enumerate(scored)}
+    verdicts = []
+    for i, r in enumerate(results):
+        if r.no_signal is not None:
+            verdicts.append("stop")
+        else:  # a run its rule cannot score continues, unranked
+            verdicts.append("continue" if rank.get(i, 0) <= n_keep else "stop")
+    return verdicts, rank
+
+
+def _g_checks(cuts, at: MonitorConfig, judged: list[MonitorResult], verdicts, keep: float):
+    """For each run whose g is assumed, the sweep's verdict on it re-made with every such run
+    judged at each g of the usual range (runs whose g is given or logged keep theirs); None
+    for the others."""
+    assumed = [r.run.g.source == "assumed" for r in judged]
+    if not any(assumed):
+        return [None] * len(judged)
+    at_g = {}
+    for g in assumptions.CHECK_GROUP_SIZES:
+        cfg_g = replace(at, group_size=g)
+        redone = [
+            analyse(cut, cfg_g, checks=False) if a else r
+            for cut, r, a in zip(cuts, judged, assumed, strict=True)
+        ]
+        at_g[g] = _ranked(redone, keep)[0]
+
+    return [
+        assumptions.GroupSizeCheck(
+            int(r.run.g.value),
+            assumptions.Outcome(verdicts[i]),  # the sweep's verdict on the run
+            {g: assumptions.Outcome(v[i]) for g, v in at_g.items()},
+        )
+        if assumed[i]
+        else None
+        for i, r in enumerate(judged)
+    ]
+
+
 def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> SweepResult:
     """Several runs of one sweep judged against each other at their common step (the
     earliest last step): runs with no signal stop; of the rest, ranked by the rule's doom
-    score over [ref, common step], the worst ``1 - keep`` stop (successive halving)."""
+    score over [ref, common step], the worst ``1 - keep`` stop (successive halving). Where a
+    run's g is assumed, the sweep's verdict on it is also re-made at the usual range of g."""
     cfg = cfg or MonitorConfig()
     if len(paths) < 2:
         raise UserError("a sweep needs at least two logs")
@@ -125,34 +182,14 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         )
     # each run keeps its own planned total (--planned-steps, else its log's max_steps)
     at = MonitorConfig(**{**asdict(cfg), "ref_step": ref, "check_step": common})
-    judged = []
-    for name, lg in read:
-        cut = logs.RunLog(
-            lg.source,
-            lg.format,
-            [r for r in lg.records if r["step"] <= common],
-            lg.max_steps,
-            lg.issues,
-            lg.logging_steps,
-        )
-        judged.append((name, analyse(cut, at)))
-    # runs with signal and a score, least doomed first (a stable sort: ties keep their order)
-    scores = [r.doom_score if r.no_signal is None else None for _, r in judged]
-    scored = sorted((i for i, s in enumerate(scores) if s is not None), key=lambda i: scores[i])
-    n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
-    while 0 < n_keep < len(scored) and scores[scored[n_keep]] == scores[scored[n_keep - 1]]:
-        n_keep += 1  # a tie at the boundary is kept: the order the logs were given decides nothing
-    rank = {i: k + 1 for k, i in enumerate(scored)}
+    cuts = [replace(lg, records=[r for r in lg.records if r["step"] <= common]) for _, lg in read]
+    judged = [analyse(cut, at, checks=False) for cut in cuts]
+    verdicts, rank = _ranked(judged, keep)
+    checks = _g_checks(cuts, at, judged, verdicts, keep)
     runs = []
-    for i, (name, r) in enumerate(judged):
-        if r.no_signal is not None:
-            verdict = "stop"
-        elif i not in rank:
-            verdict = "continue"  # its rule cannot be computed: not ranked
-        else:
-            verdict = "continue" if rank[i] <= n_keep else "stop"
+    for i, ((name, lg), r, verdict) in enumerate(zip(read, judged, verdicts, strict=True)):
         saved = (r.planned_steps - r.steps_done) / r.planned_steps if verdict == "stop" else 0.0
-        alone = analyse(read[i][1], cfg)
-        runs.append(SweepRun(name, r, verdict, rank.get(i), len(scored), saved, alone))
-    rule = next((r.rule_used for _, r in judged if r.rule_used), cfg.rule)
+        alone = analyse(lg, cfg)
+        runs.append(SweepRun(name, r, verdict, rank.get(i), len(rank), saved, alone, checks[i]))
+    rule = next((r.rule_used for r in judged if r.rule_used), cfg.rule)
     return SweepResult(common, rule, keep, runs, float(np.mean([r.compute_saved for r in runs])))

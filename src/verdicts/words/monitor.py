@@ -15,6 +15,11 @@ from rankinv.verdicts.mechanical import NoSignal
 from rankinv.verdicts.monitor_decision import MonitorDecision
 from rankinv.verdicts.monitor_rules import RuleVerdict, shown_value, stops_when
 from rankinv.verdicts.rules import stage2_accuracy_note
+from rankinv.verdicts.words.monitor_checks import (
+    coverage_untested,
+    group_size_words,
+    later_words,
+)
 
 
 def reasons(d: MonitorDecision) -> list[str]:
@@ -26,7 +31,7 @@ def reasons(d: MonitorDecision) -> list[str]:
     else:
         out = said + _skipped_check(d)
     out += _not_measurable(run.derived)
-    cov = coverage_words(d.coverage)
+    cov = coverage_words(d.coverage, run.simulated)
     if cov is not None:
         out.insert(0, cov)
     return out + _window_notes(d) + _rests_on(d) + _saved(d)
@@ -97,7 +102,7 @@ def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
             + stop_cmp.words("the change", "the stop level", "+.1f")
         )
     elif rule == "informative":
-        lo = check - max(1, int(round(0.25 * (check - ref))))
+        lo = stage2.recent_start(ref, check)
         text = stop_cmp.words(
             "the informative-group fraction" + ("'s upper bound" if rv.on_bound else ""),
             "the stop level",
@@ -106,15 +111,7 @@ def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
             f"{span})",
         )
     elif rule == "reward_edge":
-        lo, hi = trace.reward_range
-        pos = rv.reward_position
-        side = "minimum" if pos < 0.5 else "maximum"
-        text = (
-            f"the mean reward {lo + pos * (hi - lo):.3f} over the last quarter of {span} is "
-            f"{min(pos, 1 - pos):.1%} of its range from its {side}: "
-            + stop_cmp.words("0.5 - that share", "the stop level", ".3f")
-            + f" (stop within {stage2.BASELINE_EDGE:.0%} of an edge; a free baseline)"
-        )
+        text = reward_edge_words(rv, trace, stop_cmp, span)
     elif rule == "reward_trend":
         text = (
             f"the mean reward rose by {-score:+.3f} of its range over the last half of {span}: "
@@ -136,6 +133,39 @@ def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
             "the score", "the stop threshold"
         )
     return text + _watch_words(rv, d)
+
+
+#: Where the reward-edge rule finds the recent mean reward, by the side of its score's
+#: comparison with the stop level: the headline, then the distance against the stop distance.
+_EDGE_SIDE = {
+    "above": ("sat at an edge of its range", "within"),
+    "at": ("sat at the stop distance from an edge of its range, not within it", "at"),
+    "below": ("was not at an edge of its range", "farther than"),
+}
+
+
+def reward_edge_words(rv: RuleVerdict, trace, stop_cmp: stage2.Comparison, span: str) -> str:
+    """The reward-edge baseline in one sentence: where the mean reward sat, over which
+    steps, how far from the nearer edge of its range against the stop distance, and the
+    rule's score against its stop level (the numbers the JSON carries)."""
+    lo, hi = trace.reward_range
+    pos = rv.reward_position
+    dist = stage2.edge_distance(pos)
+    edge, at = ("its minimum", lo) if pos < stage2.EDGE_MIDDLE else ("its maximum", hi)
+    head, against = _EDGE_SIDE[stop_cmp.side]
+    recent = stage2.span_words(
+        trace, rv.judged_col, stage2.recent_start(rv.ref, rv.check), rv.check
+    )
+    stop_dist = stage2.EDGE_MIDDLE - rv.threshold
+    score = stage2.format_value(stop_cmp.value, ".3f")
+    thr = stage2.format_value(stop_cmp.threshold, ".3f")
+    return (
+        f"the mean reward {head}: over {recent} (the last quarter of the judged {span}) it "
+        f"averaged {lo + pos * (hi - lo):.3f}, {dist:.1%} of its range from {edge} {at:g}, "
+        f"{against} the stop distance {stop_dist:.1%} (the rule's score, "
+        f"{stage2.EDGE_MIDDLE:g} minus that distance, is {score}: {stop_cmp.side} its stop "
+        f"level {thr}; a free baseline: watching the reward)"
+    )
 
 
 def _watch_words(rv: RuleVerdict, d: MonitorDecision) -> str:
@@ -267,9 +297,10 @@ def _not_measurable(derived) -> list[str]:
 
 
 # ---------------------------------------------------------------- coverage
-def coverage_words(cov: Coverage | None) -> str | None:
+def coverage_words(cov: Coverage | None, simulated: bool = False) -> str | None:
     """The coverage rule in words: fell beyond its noise (stop, the step to keep), not
-    fallen, or not testable without standard errors; None without evaluations."""
+    fallen, or not tested without standard errors (on a simulation: exact values, no noise
+    to test against); None without evaluations."""
     if cov is None:
         return None
     at = f"held-out pass@{cov.k or 'k'} ({cov.key})"
@@ -277,9 +308,8 @@ def coverage_words(cov: Coverage | None) -> str | None:
     if cov.ses is None:
         return (
             f"coverage: {at} went from {cov.values[0]:.3f} at step {cov.steps[0]} to "
-            f"{cov.values[-1]:.3f} at step {cov.steps[-1]}, {best}; the log has no "
-            f"{cov.key}_se column, so the coverage rule cannot run (whether it fell or rose "
-            "beyond its noise is not tested; HeldOutCoverageCallback logs the SE)"
+            f"{cov.values[-1]:.3f} at step {cov.steps[-1]}, {best}; "
+            + coverage_untested(cov.key, simulated)
         )
     test = (
         f"{TEST_NAME} (z* = {cov.z_crit:.2f} over the {cov.planned_looks} planned "
@@ -302,6 +332,8 @@ def coverage_words(cov: Coverage | None) -> str | None:
 def _window_notes(d: MonitorDecision) -> list[str]:
     """Where the judged window stands: not reached yet (provisional), or judged short of it."""
     rv, last = d.rule, d.run.last
+    if d.later is not None:
+        return [later_words(d.later, rv.check_step, rv.window_src, last, d.coverage is not None)]
     if d.run.logged_last is not None:
         return [
             f"judged at the check step {rv.check_step} ({rv.window_src}): the rule, the "
@@ -338,6 +370,8 @@ def _rests_on(d: MonitorDecision) -> list[str]:
     if assumed:
         words = [f"planned steps {a.value} {a.words}" if a is pl else a.words for a in assumed]
         out.append("rests on: " + "; ".join(words))
+    if d.group_size_check is not None:
+        out.append(group_size_words(d.group_size_check))
     if iv.value["steps"] > 1:
         out.append(f"the log holds {iv.words}")
     return out
@@ -387,56 +421,3 @@ def basis(rep: Mapping) -> str:
         what = "no rule computable on this log"
     prov = "provisional: the check step is not reached; " if rep.get("provisional") else ""
     return prov + what
-
-
-# ---------------------------------------------------------------- sweeps
-def doom_words(rule: str) -> str:
-    """What the doom score of ``rule`` is, in words (higher = less worth continuing)."""
-    desc = stage2.STAGE2_RULES[rule].description if rule in stage2.STAGE2_RULES else rule
-    return (
-        f"the doom score is rule {rule}'s score at the sweep's common step: {desc}; higher "
-        "means less worth continuing, and the runs are ranked by it"
-    )
-
-
-def sweep_action(verdict: str, own_verdict: str, own_action: str, label, check: int) -> str:
-    """What to do with a run of a sweep: its own action, unless the sweep stops a run that
-    judged alone would go on (it ranks among the most doomed), which the action then says."""
-    if verdict != "stop" or own_verdict == "stop":
-        return own_action
-    return (
-        f"stop: the sweep keeps its better runs with signal (judged alone at its check step "
-        f"{check} it is {label}, whose own action is: {own_action})"
-    )
-
-
-def sweep_why(
-    verdict: str,
-    own: str,
-    rank: int | None,
-    n_ranked: int,
-    score: float | None,
-    keep: float,
-    no_signal: bool,
-    own_at: str = "",
-) -> str:
-    """Why a sweep continues or stops one run: its rank by doom score against the share
-    kept, or no signal, or a score its log cannot give; and where that overrides the run's
-    own verdict."""
-    if no_signal:
-        why = "no signal, a fact of its log"
-    elif rank is None:
-        why = "its rule cannot be computed on its log: not ranked"
-    else:
-        where = (
-            f"in the better {keep:.0%} of the sweep"
-            if verdict == "continue"
-            else f"outside the best {keep:.0%} of the sweep"
-        )
-        why = f"doom score {score:+.3f}, rank {rank} of {n_ranked} (1 = least doomed): {where}"
-    if verdict != own:
-        at = f" {own_at}" if own_at else ""
-        why += f"; judged alone{at} its own verdict would be {own}: the sweep " + (
-            "stops it relative to the others" if verdict == "stop" else "keeps it"
-        )
-    return why

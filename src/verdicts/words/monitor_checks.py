@@ -1,0 +1,109 @@
+"""What a stage-2 decision says beside its rule, in words: an assumed group size re-checked at
+the usual range of g (:func:`group_size_words`), a log judged at its check step with what its
+later steps show (:func:`later_words`), and what a log without a testable held-out
+evaluation leaves open, with what resolves it: on a trainer's log the evaluation callback, on
+rankinv's own simulation what the simulation already gives (:func:`no_evaluation`,
+:func:`no_se`, :func:`coverage_untested`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rankinv.verdicts.assumptions import GroupSizeCheck, Outcome
+
+if TYPE_CHECKING:
+    from rankinv.verdicts.monitor_decision import LaterSteps
+
+
+def _what(o: Outcome) -> str:
+    return f"{o.verdict} (predicted: {o.label})" if o.label else o.verdict
+
+
+def group_size_words(check: GroupSizeCheck, subject: str = "the verdict") -> str:
+    """Whether the decision holds over the usual range of g when g is assumed, and where it
+    does not, at which g it would be what and that --group-size settles it. ``subject``:
+    what is checked (a sweep checks its own verdict on a run)."""
+    where = " and ".join(f"g = {g}" for g in sorted(check.at))
+    if check.holds:
+        return (
+            f"{subject} does not depend on the assumed g = {check.assumed}: re-judged at "
+            f"{where} (GRPO's usual range) it is the same, {_what(check.outcome)}"
+        )
+    parts = [
+        f"at g = {g} the same" if check.outcome.same(o) else f"at g = {g} it would be {_what(o)}"
+        for g, o in sorted(check.at.items())
+    ]
+    return (
+        f"{subject} depends on the assumed g = {check.assumed}: at g = {check.assumed} it is "
+        f"{_what(check.outcome)}; " + "; ".join(parts) + "; --group-size (the run's g) "
+        "settles it"
+    )
+
+
+# ---------------------------------------------------------------- a log past its check step
+def later_words(
+    later: LaterSteps, check_step: int, window_src: str, read_to: int, coverage: bool
+) -> str:
+    """A log that goes on past its check step, said once: judged at the check step as it
+    would have been live (reading steps up to ``read_to``), where the log ends, what its
+    later steps show (the verdict judged at its last step, the mean reward then), and
+    --check-step as the way to judge at another step."""
+    o = later.outcome
+    cov = "; the coverage rule reads every held-out evaluation" if coverage else ""
+    rc, rl = later.reward_at_check, later.reward_at_last
+    reward = (
+        f" and the mean reward has moved from {rc:.3f} to {rl:.3f} (each over the last "
+        f"quarter of the steps judged, to step {later.check} and to step {later.step})"
+        if rc is not None and rl is not None
+        else ""
+    )
+    return (
+        f"judged at the check step {check_step} ({window_src}), as it would have been live: "
+        f"the rule, the informative floor and the no-signal check read steps up to {read_to} "
+        f"only{cov}; the log goes on to step {later.step}, where it would be {_what(o)}"
+        f"{reward}; --check-step N judges at step N instead"
+    )
+
+
+# ---------------------------------------------------------------- no testable evaluation
+def no_evaluation(simulated: bool) -> str:
+    """Why the outcome is undetermined on a log without held-out evaluations, and what
+    gives one: the TRL callback, or on a simulation its own summary."""
+    if simulated:
+        return (
+            "the log has no held-out evaluation, so the outcome cannot be predicted from it; "
+            "the simulation already gives each run's pass@k after RL (simulate.json beside "
+            "its logs/ folder, under post)"
+        )
+    return (
+        "the log has no held-out evaluation, so the outcome cannot be predicted; log one with "
+        "HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
+    )
+
+
+def no_se(simulated: bool) -> str:
+    """Why the outcome is undetermined on held-out evaluations without a standard error."""
+    if simulated:
+        return (
+            "the simulator's held-out pass@k is exact (no sampling noise, so no SE column) and "
+            "the coverage rule's test against noise is not run on it; the run's outcome after "
+            "RL is in its population record (outcome: final and peak pass@k)"
+        )
+    return (
+        "the log's held-out pass@k has no SE column, so its change cannot be tested; log it "
+        "with its SE (HeldOutCoverageCallback) to resolve the outcome"
+    )
+
+
+def coverage_untested(key: str, simulated: bool) -> str:
+    """Why the coverage rule did not run on held-out values without a ``_se`` column."""
+    if simulated:
+        return (
+            f"the simulator's values are exact (no sampling noise, no {key}_se column), so the "
+            "coverage rule, a test against an evaluation's noise, is not run: the change above "
+            "is the run's own"
+        )
+    return (
+        f"the log has no {key}_se column, so the coverage rule cannot run (whether it fell or "
+        "rose beyond its noise is not tested; HeldOutCoverageCallback logs the SE)"
+    )

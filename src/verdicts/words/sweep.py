@@ -1,0 +1,58 @@
+"""A sweep's verdicts in words: what the doom score the runs are ranked by is, why the sweep
+continues or stops a run, and what to do with it (``rankinv.verdicts.sweep``)."""
+
+from __future__ import annotations
+
+from rankinv.verdicts import stage2
+
+
+def doom_words(rule: str) -> str:
+    """What the doom score of ``rule`` is, in words (higher = less worth continuing)."""
+    desc = stage2.STAGE2_RULES[rule].description if rule in stage2.STAGE2_RULES else rule
+    return (
+        f"the doom score is rule {rule}'s score at the sweep's common step: {desc}; higher "
+        "means less worth continuing, and the runs are ranked by it"
+    )
+
+
+def sweep_action(verdict: str, own_verdict: str, own_action: str, label, check: int) -> str:
+    """What to do with a run of a sweep: its own action, unless the sweep stops a run that
+    judged alone would go on (it ranks among the most doomed), which the action then says."""
+    if verdict != "stop" or own_verdict == "stop":
+        return own_action
+    return (
+        f"stop: the sweep keeps its better runs with signal (judged alone at its check step "
+        f"{check} it is {label}, whose own action is: {own_action})"
+    )
+
+
+def sweep_why(
+    verdict: str,
+    own: str,
+    rank: int | None,
+    n_ranked: int,
+    score: float | None,
+    keep: float,
+    no_signal: bool,
+    own_at: str = "",
+) -> str:
+    """Why a sweep continues or stops one run: its rank by doom score against the share
+    kept, or no signal, or a score its log cannot give; and where that overrides the run's
+    own verdict."""
+    if no_signal:
+        why = "no signal, a fact of its log"
+    elif rank is None:
+        why = "its rule cannot be computed on its log: not ranked"
+    else:
+        where = (
+            f"in the better {keep:.0%} of the sweep"
+            if verdict == "continue"
+            else f"outside the best {keep:.0%} of the sweep"
+        )
+        why = f"doom score {score:+.3f}, rank {rank} of {n_ranked} (1 = least doomed): {where}"
+    if verdict != own:
+        at = f" {own_at}" if own_at else ""
+        why += f"; judged alone{at} its own verdict would be {own}: the sweep " + (
+            "stops it relative to the others" if verdict == "stop" else "keeps it"
+        )
+    return why
