@@ -211,3 +211,19 @@ def test_a_finished_log_is_judged_at_its_check_step_as_live_and_the_rest_only_no
     # the later steps change nothing the verdict quotes; --check-step judges there
     there = monitor(path, MonitorConfig(group_size=8, check_step=150))
     assert there.verdict == later["verdict"] and there.later is None
+
+
+def test_a_stop_judged_short_of_a_finished_log_says_what_it_would_have_saved(tmp_path):
+    """A finished log's stop said only 'stopping now (step 150 of 150) saves 0 steps'; judged
+    at its check step as live, it also says what the stop would have saved then."""
+    path = finished_trl_log(tmp_path, lambda s: 0.97)
+    rep = monitor(path, MonitorConfig(group_size=8))
+    assert rep.verdict == "stop" and rep.run.last == 70 and rep.run.now.last == 150
+    js = rep.to_json()
+    assert js["compute_saved"] == 0.0
+    assert js["compute_saved_at_check"] == pytest.approx(80 / 150)
+    text = "\n".join(rep.reasons)
+    assert (
+        "judged live at step 70, as here, the stop would have saved 80 of the 150 planned "
+        "steps, 53.3% of the RL compute"
+    ) in text

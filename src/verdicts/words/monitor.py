@@ -386,10 +386,23 @@ def _saved(d: MonitorDecision) -> list[str]:
     if run.pl.source == "log" and run.log.finished and run.log.max_steps is None:
         return [f"the run finished at step {last}: stopping saves nothing now"]
     counted = f" ({done} steps done, counted from step 0)" if done != last else ""
-    return [
+    out = [
         f"stopping now (step {last}{counted} of {planned} planned, {run.planned_src}) "
         f"saves {planned - done} steps, {d.compute_saved:.1%} of the RL compute"
     ]
+    judged = d.run
+    if judged.whole is not None and judged.done < done:  # judged short of the log's end
+        then = planned - judged.done
+        counted = (
+            f" ({judged.done} steps done, counted from step 0)"
+            if judged.done != judged.last
+            else ""
+        )
+        out.append(
+            f"judged live at step {judged.last}{counted}, as here, the stop would have saved "
+            f"{then} of the {planned} planned steps, {then / planned:.1%} of the RL compute"
+        )
+    return out
 
 
 def basis(rep: Mapping) -> str:
