@@ -227,3 +227,28 @@ def test_a_stop_judged_short_of_a_finished_log_says_what_it_would_have_saved(tmp
         "judged live at step 70, as here, the stop would have saved 80 of the 150 planned "
         "steps, 53.3% of the RL compute"
     ) in text
+
+
+def test_a_sweep_of_finished_logs_is_judged_at_the_runs_check_step_as_live(tmp_path):
+    """issue 38: a sweep of finished logs was judged at their common last step, where a stop
+    saves nothing, while each run alone was judged at its check step as live."""
+    from rankinv.verdicts.sweep import judge_sweep
+
+    paths = []
+    for i, level in enumerate((0.2, 0.5, 0.8)):
+        folder = tmp_path / f"run{i}"
+        folder.mkdir()
+        paths.append(finished_trl_log(folder, lambda s, v=level: v))
+    res = judge_sweep(paths, MonitorConfig(group_size=8))
+    assert res.at_check_step and res.step == 75 and res.to_json()["at_check_step"] is True
+    stopped = [r for r in res.runs if r.verdict == "stop"]
+    assert stopped and all(r.compute_saved == pytest.approx(80 / 150) for r in stopped)
+    late = judge_sweep(paths, MonitorConfig(group_size=8, check_step=150))
+    assert not late.at_check_step and late.step == 150
+    live = tmp_path / "live"
+    live.mkdir()
+    state = json.loads(paths[0].read_text())
+    state["log_history"] = [h for h in state["log_history"] if "train_runtime" not in h]
+    (live / "trainer_state.json").write_text(json.dumps(state))
+    unfinished = judge_sweep([live / "trainer_state.json", *paths[1:]], MonitorConfig(group_size=8))
+    assert not unfinished.at_check_step and unfinished.step == 150

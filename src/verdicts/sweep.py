@@ -93,17 +93,21 @@ class SweepRun:
 @dataclass(frozen=True)
 class SweepResult:
     """A sweep judged at its common ``step`` by ``rule``: the best ``keep`` share of the runs
-    with signal continue; ``compute_saved``: the mean share of the planned compute saved."""
+    with signal continue; ``compute_saved``: the mean share of the planned compute saved;
+    ``at_check_step``: the logs are finished and ``step`` is the runs' earliest check step
+    (judged as the sweep would have been live), not their common last step."""
 
     step: int
     rule: str
     keep: float
     runs: list[SweepRun]
     compute_saved: float
+    at_check_step: bool = False  # finished logs: judged at the runs' check step, as live
 
     def to_json(self) -> dict:
         return {
             "step": self.step,
+            "at_check_step": self.at_check_step,
             "rule": self.rule,
             "doom_score": words.doom_words(self.rule),
             "keep": self.keep,
@@ -162,7 +166,9 @@ def _g_checks(cuts, at: MonitorConfig, judged: list[MonitorResult], verdicts, ke
 
 def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> SweepResult:
     """Several runs of one sweep judged against each other at their common step (the
-    earliest last step): runs with no signal stop; of the rest, ranked by the rule's doom
+    earliest last step; where every log is finished and no --check-step is given, the
+    earliest of the runs' check steps, as the sweep would have been judged live): runs with
+    no signal stop; of the rest, ranked by the rule's doom
     score over [ref, common step], the worst ``1 - keep`` stop (successive halving). Where a
     run's g is assumed, the sweep's verdict on it is also re-made at the usual range of g."""
     cfg = cfg or MonitorConfig()
@@ -174,6 +180,14 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         raise UserError(f"the same log is given twice: {dup[0]}")
     read = [(str(p), logs.read_log(p, cfg.step_key)) for p in paths]
     common = min(int(max(r["step"] for r in lg.records)) for _, lg in read)
+    alone = [analyse(lg, cfg) for _, lg in read]  # each run judged by itself
+    # finished logs are judged as the sweep would have been live: at the runs' check step
+    # (the earliest), not at their common last step, where a stop saves nothing
+    at_check = False
+    if cfg.check_step is None and all(lg.finished for _, lg in read):
+        check = min(a.rule.check_step for a in alone)
+        at_check = check < common
+        common = min(common, check)
     ref = cfg.ref_step if cfg.ref_step is not None else 1
     if common < max(ref + 1, MIN_SWEEP_STEP):
         raise UserError(
@@ -187,9 +201,9 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
     verdicts, rank = _ranked(judged, keep)
     checks = _g_checks(cuts, at, judged, verdicts, keep)
     runs = []
-    for i, ((name, lg), r, verdict) in enumerate(zip(read, judged, verdicts, strict=True)):
+    for i, ((name, _), r, verdict) in enumerate(zip(read, judged, verdicts, strict=True)):
         saved = (r.planned_steps - r.steps_done) / r.planned_steps if verdict == "stop" else 0.0
-        alone = analyse(lg, cfg)
-        runs.append(SweepRun(name, r, verdict, rank.get(i), len(rank), saved, alone, checks[i]))
+        runs.append(SweepRun(name, r, verdict, rank.get(i), len(rank), saved, alone[i], checks[i]))
     rule = next((r.rule_used for r in judged if r.rule_used), cfg.rule)
-    return SweepResult(common, rule, keep, runs, float(np.mean([r.compute_saved for r in runs])))
+    mean_saved = float(np.mean([r.compute_saved for r in runs]))
+    return SweepResult(common, rule, keep, runs, mean_saved, at_check)

@@ -15,6 +15,16 @@ def doom_words(rule: str) -> str:
     )
 
 
+def sweep_step_words(at_check_step: bool) -> str:
+    """Why the sweep is judged at its step, where it is not the logs' common last step."""
+    if not at_check_step:
+        return ""
+    return (
+        ", the runs' check step (the logs are finished: judged as the sweep would have been "
+        "live; --check-step N judges at step N)"
+    )
+
+
 def sweep_action(verdict: str, own_verdict: str, own_action: str, label, check: int) -> str:
     """What to do with a run of a sweep: its own action, unless the sweep stops a run that
     judged alone would go on (it ranks among the most doomed), which the action then says."""
