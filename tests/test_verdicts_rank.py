@@ -171,7 +171,9 @@ def test_depths_given_and_recipe_ladders(tmp_path):
     assert recipe.baselines["best_pass_at_1"] == "b"
     assumed = rank(table=path)  # the order given: no ladder kind, and no free answer anchors
     assert assumed.depths_from == "order" and assumed.ladder_kind is None
-    assert assumed.baselines["shallowest"] == "a" and assumed.recommended_by == "signal"
+    assert assumed.baselines["shallowest"] == "a" and assumed.kind_needed
+    # nothing recommended: nobody recommended it (issue 38b: was "signal")
+    assert assumed.recommended is None and assumed.recommended_by is None
     with pytest.raises(ValueError, match="--depths gives 2 values for 3 checkpoints"):
         rank(table=path, depths=[1, 2])
 

@@ -99,7 +99,7 @@ def test_an_inversion_from_two_checkpoints_is_said_unresolvable(tmp_path):
     res = rank([a, b], signal="entropy_rollout", depths=[1, 8])
     assert res.predicted_inversion is True
     out = _printed(res)
-    assert "predicted inversion:" in out
+    assert "predicted inversion (by entropy_rollout): the best pre-RL pass@1 (b)" in out
     assert "a prediction from n = 2 checkpoints" in out
     assert "an inversion cannot be resolved at this n" in out
 

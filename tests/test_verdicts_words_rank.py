@@ -65,9 +65,14 @@ def test_a_free_answer_recommending_over_an_abstaining_signal_in_words(tmp_path)
         "pass_at_k abstains (the top two signals disagree: pass_at_k picks qwen-5.8ep, "
         "entropy_prompt picks qwen-1.0ep), but did not beat it on held-out ladders)"
     )
-    assert words.inversion_line(res) == (
-        "inversion: not called (pass_at_k abstains; the best pre-RL pass@1 is qwen-5.8ep)"
+    # the inversion is the recommendation's (the free answer's), and says so (issue 38b)
+    assert js["predicted_inversion"] is True and js["signal_predicted_inversion"] is None
+    assert words.inversion_line(res).startswith(
+        "predicted inversion (by the least-trained checkpoint, a free answer): the best "
+        "pre-RL pass@1 (qwen-5.8ep) is not the recommended start (qwen-1.0ep), which is "
+        "taken to end best (a prediction from n = 5 checkpoints"
     )
+    assert words.inversion_line(res).endswith("; pass_at_k alone abstains")
     free = words.free_answer_lines(res)
     assert free[0].startswith("free answers (the table's depth column): least-trained: qwen-1.0ep")
     assert free[-1].startswith("rankinv adds nothing measurable here: on held-out simulated")

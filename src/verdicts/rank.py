@@ -54,6 +54,7 @@ from rankinv.verdicts.rank_verdict import (
     RankDecision,
     RankRow,
 )
+from rankinv.verdicts.words import inputs as input_words
 
 #: A first place is within noise when its gap to the runner-up is below NOISE_Z standard
 #: errors of that gap (about a two-sided 95% band).
@@ -146,18 +147,24 @@ def _unique_extreme(col: list[float | None], names: list[str], sign: int) -> str
     return names[int(top[0])] if len(top) == 1 else None
 
 
-def _depths(rungs: list[dict], depths: list[float] | None) -> tuple[list[float], str]:
+def _depths(
+    rungs: list[dict], depths: list[float] | None, warnings: list[str]
+) -> tuple[list[float], str]:
     """Each rung's SFT depth and where it came from (DEPTHS_GIVEN, DEPTHS_TABLE or, assumed,
-    DEPTHS_ORDER)."""
+    DEPTHS_ORDER); --depths beside a table's depth column that differs is a warning."""
+    column = [r.get("depth") for r in rungs]
     if depths is not None:
         if len(depths) != len(rungs):
             raise UserError(
                 f"--depths gives {len(depths)} values for {len(rungs)} checkpoints; give one "
                 "per checkpoint, in the same order"
             )
-        return [float(x) for x in depths], DEPTHS_GIVEN
-    if rungs and all(r.get("depth") is not None for r in rungs):
-        return [float(r["depth"]) for r in rungs], DEPTHS_TABLE
+        given = [float(x) for x in depths]
+        if rungs and all(c is not None for c in column) and given != [float(c) for c in column]:
+            warnings.append(input_words.depths_override(given, [float(c) for c in column]))
+        return given, DEPTHS_GIVEN
+    if rungs and all(c is not None for c in column):
+        return [float(c) for c in column], DEPTHS_TABLE
     return [float(i) for i in range(len(rungs))], DEPTHS_ORDER
 
 
@@ -206,7 +213,8 @@ def rank(
     measured = {s for s, v in values.items() if v and all(x is not None for x in v)}
     # the k of pass@k means something only when a pass@k signal is measured on every rung
     k = k if measured & {"pass_at_k", "reachable_pass_at_k"} else None
-    depth, depths_from = _depths(rungs, depths)
+    inputs.setdefault("warnings", [])
+    depth, depths_from = _depths(rungs, depths, inputs["warnings"])
     free = baselines.free_answers(
         names, depth, values["pass_at_1"], d.recommended, lead, depths_from == DEPTHS_ORDER
     )
@@ -218,14 +226,20 @@ def rank(
     # a signal that did not beat the free answer on held-out ladders does not override it
     # (nor does a free answer when nothing passes anywhere)
     anchor = None if signal is not None or d.abstain == NO_PASS else free["adds_nothing_over"]
+    if d.abstain == NO_PASS:  # no free answer is offered either: nothing to say it adds to
+        free["adds_nothing_over"] = None
     kind_needed = False
     if signal is None and d.abstain != NO_PASS and free["ladder_kind"] is None:
         anchor, kind_needed = baselines.answer_of_unknown_kind(free["baselines"], free["versus"])
         free["adds_nothing_over"] = anchor
-    if anchor and free["baselines"]["shallowest"] is not None:
-        free["agrees_with_shallowest"] = (
-            free["baselines"][anchor] == free["baselines"]["shallowest"]
-        )
+    # what is recommended (the anchor's rung, else the signal's; none when the kind is
+    # needed): agrees_with_shallowest and predicted_inversion are about it, never about a
+    # signal's pick that was not recommended (that stays in signal_predicted_inversion)
+    chosen = None if kind_needed else free["baselines"][anchor] if anchor else d.recommended
+    shallowest = free["baselines"]["shallowest"]
+    free["agrees_with_shallowest"] = (
+        None if chosen is None or shallowest is None else chosen == shallowest
+    )
     return RankResult(
         **free,
         depths_from=depths_from,
@@ -233,8 +247,9 @@ def rank(
         decision=d,
         anchor=anchor,
         best_pre_pass_at_1=best_pre,
-        # an inversion is predicted only where the signal picked a rung (not when it abstains)
-        predicted_inversion=(
+        # an inversion is predicted only where a rung is recommended (not when it abstains)
+        predicted_inversion=None if best_pre is None or chosen is None else best_pre != chosen,
+        signal_predicted_inversion=(
             None if best_pre is None or d.recommended is None else best_pre not in first
         ),
         tied_first=sorted(first) if len(first) > 1 else [],

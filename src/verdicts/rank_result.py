@@ -36,6 +36,7 @@ JSON_FIELDS = (
     "noise_z",
     "best_pre_pass_at_1",
     "predicted_inversion",
+    "signal_predicted_inversion",
     "tied_first",
     "signal",
     "signal_sign",

@@ -85,12 +85,14 @@ class RankVerdict:
     :class:`RankDecision`) and ``anchor`` (the free answer recommended instead, where the
     deciding signal did not beat it on held-out simulated ladders and no signal was named;
     None: the signal's decision stands). What it rests on: best_pre_pass_at_1,
-    predicted_inversion, tied_first, signal (the lead), signal_sign, k (None unless pass@k
-    is measured on every rung), accuracy, plan, pilot, unavailable, dropped,
-    uncalibrated_fallback, source, inputs. ``kind_needed``: nothing is recommended because
-    the deciding signal beat neither free answer held out and which one applies (the
-    least-trained on a depth ladder, the best pre-RL pass@1 at one depth) depends on the
-    ladder's kind, unknown without depths (the abstain code :data:`KIND_UNKNOWN`).
+    predicted_inversion (the best pre-RL pass@1 is not the rung recommended; None when none
+    is), signal_predicted_inversion (the same for the signal's own pick), tied_first, signal
+    (the lead), signal_sign, k (None unless pass@k is measured on every rung), accuracy,
+    plan, pilot, unavailable, dropped, uncalibrated_fallback, source, inputs.
+    ``kind_needed``: nothing is recommended because the deciding signal beat neither free
+    answer held out and which one applies (the least-trained on a depth ladder, the best
+    pre-RL pass@1 at one depth) depends on the ladder's kind, unknown without depths (the
+    abstain code :data:`KIND_UNKNOWN`).
     """
 
     baselines: dict[str, str | None]
@@ -117,6 +119,7 @@ class RankVerdict:
     source: str
     inputs: dict
     kind_needed: bool = False
+    signal_predicted_inversion: bool | None = None
 
     @property
     def recommended(self) -> str | None:
@@ -126,8 +129,11 @@ class RankVerdict:
         return self.baselines[self.anchor] if self.anchor else self.decision.recommended
 
     @property
-    def recommended_by(self) -> str:
-        """ "signal", or "free answer: <baseline>" when the anchor recommends."""
+    def recommended_by(self) -> str | None:
+        """ "signal", or "free answer: <baseline>" when the anchor recommends (None when
+        nothing is recommended)."""
+        if self.recommended is None:
+            return None
         return f"free answer: {self.anchor}" if self.anchor else "signal"
 
     @property

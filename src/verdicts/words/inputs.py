@@ -25,6 +25,15 @@ def entropy_not_read(column: str, given: str) -> str:
     )
 
 
+def depths_override(given: list[float], column: list[float]) -> str:
+    """--depths given beside a table's own depth column: the given ones are used."""
+    show = lambda xs: ",".join(f"{x:g}" for x in xs)  # noqa: E731
+    return (
+        f"--depths {show(given)} overrides the table's depth column ({show(column)}); the "
+        "free answers read --depths (leave it out to use the column)"
+    )
+
+
 def bad_k(row: int, value) -> str:
     """A ``k`` column cell that is no whole number >= 1 (``row``: 1-based data row)."""
     return f"column 'k', row {row}: {value!r} is not a whole number >= 1 (the k of pre_pass_at_k)"

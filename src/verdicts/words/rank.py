@@ -238,30 +238,34 @@ def _agreement(d: RankDecision) -> str:
 
 
 def inversion_line(res: RankVerdict) -> str | None:
-    """Whether the best pre-RL pass@1 is predicted not to end best, or why that is not
-    called (None: nothing to say, pass@1 not measured on every rung)."""
-    if res.predicted_inversion is None:
-        if res.best_pre_pass_at_1 is not None and res.signal_pick is None:
-            return (
-                f"inversion: not called ({res.signal} abstains; the best pre-RL pass@1 is "
-                f"{res.best_pre_pass_at_1})"
-            )
+    """Whether the best pre-RL pass@1 is the recommended start, and whose prediction that is
+    (the signal's, or the free answer's that was recommended instead), or why it is not
+    called (None: nothing to say, no single best pre-RL pass@1)."""
+    best = res.best_pre_pass_at_1
+    if best is None:
         return None
     if res.recommended is None:
-        return (
-            "inversion: not called (no recommendation; the best pre-RL pass@1 is "
-            f"{res.best_pre_pass_at_1})"
-        )
-    n = len(res.ranking)
+        why = f"{res.signal} abstains; " if res.signal_pick is None else ""
+        return f"inversion: not called (no recommendation; {why}the best pre-RL pass@1 is {best})"
+    whose = f"the {FREE[res.anchor]} checkpoint, a free answer" if res.anchor else res.signal
+    start = "fallback's pick" if res.uncalibrated_fallback else "recommended start"
     if res.predicted_inversion:
-        return (
-            f"predicted inversion: the best pre-RL pass@1 ({res.best_pre_pass_at_1}) is not "
-            f"the checkpoint predicted to end best ({small_n_words(n)})"
+        head = (
+            f"predicted inversion (by {whose}): the best pre-RL pass@1 ({best}) is not the "
+            f"{start} ({res.recommended}), which is taken to end best "
+            f"({small_n_words(len(res.ranking))})"
         )
-    return (
-        f"no inversion predicted: {res.signal}'s first pick is also the best pre-RL pass@1 "
-        f"({small_n_words(n)})"
-    )
+    else:
+        head = (
+            f"no inversion predicted (by {whose}): the {start} ({res.recommended}) is also "
+            "the best pre-RL pass@1"
+        )
+    if not res.anchor:
+        return head
+    if res.signal_pick is None:
+        return head + f"; {res.signal} alone abstains"
+    alone = "would" if res.signal_predicted_inversion else "would not"
+    return head + f"; {res.signal} alone would pick {res.signal_pick}, which {alone} predict one"
 
 
 def small_n_words(n: int) -> str:
