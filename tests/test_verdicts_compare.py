@@ -84,12 +84,12 @@ def test_paper_deepseek_no_inversion():
 def test_table3_flags_exactly_the_papers_rungs():
     ex = cmp.example("paper-qwen-diagnostic")
     res = cmp.compare(ex["rows"], ex["outcome"])
-    s1 = [s.depth for s in res.stage if s.stage1_flag]
+    s1 = [s.depth for s in res.stage if s.paper_h_screen_flag]
     s2 = [s.depth for s in res.stage if s.stage2_flag]
     missed = [
         s.depth
         for s in res.stage
-        if not s.stage1_flag and not s.stage2_flag and s.observed_rank > 1
+        if not s.paper_h_screen_flag and not s.stage2_flag and s.observed_rank > 1
     ]
     assert s1 == ex["paper_flags"]["stage1"] == [1.9, 2.9, 5.8]
     assert s2 == ex["paper_flags"]["stage2"] == [2.9, 5.8]

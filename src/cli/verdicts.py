@@ -203,7 +203,9 @@ def compare(
         help="CSV or JSON of post-RL results: name (the probe folder's name), post_pass_at_10.",
     ),
     outcome: str = typer.Option(None, help="Outcome column (default post_pass_at_10)."),
-    group_size: int = typer.Option(paper.GROUP_SIZE, "--group-size", "-g"),
+    group_size: int = typer.Option(
+        None, "--group-size", "-g", help=f"g of p*(g) (default: the paper's, {paper.GROUP_SIZE})."
+    ),
     out: str = typer.Option(None, "--out", help="Directory: writes compare.json there."),
     as_json: bool = JSON_OPTION,
 ):

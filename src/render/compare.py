@@ -7,7 +7,16 @@ from rich.table import Table
 
 from rankinv.render.base import console
 from rankinv.verdicts.compare_result import CompareResult, Predictor
-from rankinv.verdicts.words.compare import ci_p_note, flag_word, sign_word, summary_lines
+from rankinv.verdicts.words.compare import (
+    STAGE_TITLE,
+    ci_p_note,
+    flag_word,
+    h_screen_column,
+    headroom_column,
+    sign_word,
+    stage_notes,
+    summary_lines,
+)
 
 
 def flag_upper(v) -> str:
@@ -97,19 +106,31 @@ def print_compare(res: CompareResult) -> None:
         console.print(f"! {k}: {note}", highlight=False)
     for line in summary_lines(res):
         console.print(line, highlight=False)
-    s = Table(title="Stage-1 / stage-2 verdicts next to what happened")
+    print_stage(res)
+
+
+def print_stage(res: CompareResult) -> None:
+    """The paper's screens per checkpoint (validate's risk beside them where known) next to
+    what happened, and which screen each column is."""
+    s = Table(title=STAGE_TITLE)
     s.add_column("checkpoint", no_wrap=True)
-    for col in ["H", "stage 1", "stage-2 drop", "stage 2", "headroom", "outcome", "rank"]:
+    validate = any(r.validate_risk is not None for r in res.stage)
+    cols = ["H", h_screen_column(res.tau_h), "stage-2 drop", "stage 2"]
+    cols += ["validate risk"] if validate else []
+    for col in [*cols, headroom_column(res.group_size), "outcome", "rank"]:
         s.add_column(col, justify="right")
     for r in res.stage:
         s.add_row(
             str(r.name),
             "-" if r.entropy is None else f"{r.entropy:.3f}",
-            flag_upper(r.stage1_flag),
+            flag_upper(r.paper_h_screen_flag),
             "-" if r.stage2_drop is None else f"{r.stage2_drop:.0%}",
             flag_upper(r.stage2_flag),
+            *([r.validate_risk or "-"] if validate else []),
             "-" if r.headroom is None else f"{r.headroom:.1f}x",
             f"{r.outcome:.3f}",
             str(r.observed_rank),
         )
     console.print(s)
+    for line in stage_notes(res):
+        console.print(line, highlight=False)

@@ -24,12 +24,19 @@ from rankinv.report import ladders as ladder_md
 from rankinv.report.figures import monitor_figure, plane_figure, probe_figure, ranks_figure
 from rankinv.report.population import calibrate_section, population_section
 from rankinv.theory import outcomes
+from rankinv.theory.paper import GROUP_SIZE, TAU_H
 from rankinv.verdicts import ladders
 from rankinv.verdicts.ladders import LadderSearch
 from rankinv.verdicts.monitor_report import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
 from rankinv.verdicts.words import report as report_words
-from rankinv.verdicts.words.compare import flag_word, rho_line, rho_words
+from rankinv.verdicts.words.compare import (
+    flag_word,
+    h_screen_column,
+    headroom_column,
+    rho_line,
+    rho_words,
+)
 from rankinv.verdicts.words.monitor import basis as monitor_basis
 
 
@@ -105,16 +112,17 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
         ]
     lines += [
         "",
-        "| checkpoint | H | stage 1 (H < tau_H) | stage-2 drop | stage 2 | "
-        "headroom pass@1/p* | observed rank |",
+        f"| checkpoint | H | {h_screen_column(cmp.get('tau_h', TAU_H))} | stage-2 drop | "
+        f"stage 2 | {headroom_column(cmp.get('group_size', GROUP_SIZE))} | observed rank |",
         "|---|---|---|---|---|---|---|",
     ]
     for s in cmp["stage"]:
         h = "-" if s["entropy"] is None else f"{s['entropy']:.3f}"
         drop = "-" if s["stage2_drop"] is None else f"{s['stage2_drop']:.0%}"
         head = "-" if s["headroom"] is None else f"{s['headroom']:.1f}x"
+        h_flag = s.get("paper_h_screen_flag", s.get("stage1_flag"))  # older compare.json
         lines.append(
-            f"| {s['name']} | {h} | {flag_word(s['stage1_flag'])} | {drop} | "
+            f"| {s['name']} | {h} | {flag_word(h_flag)} | {drop} | "
             f"{flag_word(s['stage2_flag'])} | {head} | {s['observed_rank']} |"
         )
     pts = [

@@ -215,8 +215,9 @@ def _strength(kv: tuple[str, Predictor]) -> tuple:
 
 
 def _stage_rows(rows: list[dict], y, group_size: int) -> list[StageRow]:
-    """Per checkpoint, the paper's stage-1 flag (entropy < tau_H) and stage-2 flag (entropy
-    drop > 0.5), its risk, its headroom pass@1 / p*(g), beside its observed rank."""
+    """Per checkpoint, the paper's H screen (entropy < tau_H) and stage-2 flag (entropy
+    drop > 0.5), the risk from them, validate's own risk where the row came from a probe,
+    its headroom pass@1 / p*(g), beside its observed rank."""
     from scipy import stats
 
     ps = theory.p_star(group_size)
@@ -235,14 +236,16 @@ def _stage_rows(rows: list[dict], y, group_size: int) -> list[StageRow]:
                 depth=r.get("depth"),
                 seed=r.get("seed"),
                 entropy=h,
-                stage1_flag=s1,
+                paper_h_screen_flag=s1,
                 stage2_drop=drop,
                 stage2_flag=s2,
                 headroom=None if pp1 is None else pp1 / ps,
                 below_p_star=None if pp1 is None else bool(pp1 < ps),
-                risk=None
+                paper_screen_risk=None
                 if not flags
                 else ("high" if all(flags) else "medium" if any(flags) else "low"),
+                validate_risk=_text(r.get("validate_risk")),
+                validate_risk_signal=_text(r.get("validate_risk_signal")),
                 outcome=float(y[i]),
                 observed_rank=int(rank),
             )
@@ -250,14 +253,19 @@ def _stage_rows(rows: list[dict], y, group_size: int) -> list[StageRow]:
     return stage
 
 
+def _text(v) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
 def compare(
     rows: list[dict],
     outcome: str = "post_pass_at_10",
-    group_size: int = paper.GROUP_SIZE,
+    group_size: int | None = None,
     n_bootstrap: int = 2000,
     seed: int = 0,
 ) -> CompareResult:
     """Seed-demeaned Spearman of every predictor against the outcome, inversion, verdicts.
+    ``group_size``: the g of p*(g) (adv_var, headroom); None: the paper's, and said so.
 
     JSON fields: predictors (ordered by |rho|; each: rho, ci_low, ci_high, ci_method,
     p_value, p_method, n, min_detectable_rho (the smallest |rho| this n detects with 80%
@@ -267,9 +275,11 @@ def compare(
     a random pick has rho 0 in expectation),
     inversion (bool, the significant call only), inversion_call, inversion_p, alpha, n,
     favoured_predictor (the largest |rho| that is not a monotone copy), favoured_sign,
-    favoured_significant, predictor_order, stage (per checkpoint verdicts beside the
-    observed rank).
+    favoured_significant, predictor_order, stage (per checkpoint the paper's screens, and
+    validate's risk where known, beside the observed rank), group_size_assumed.
     """
+    assumed = group_size is None
+    group_size = paper.GROUP_SIZE if assumed else group_size
     rows, y, groups, pred_keys, present = _checked_table(rows, outcome, group_size)
     cols = {k: [number(r.get(k), k, i) for i, r in enumerate(rows)] for k in pred_keys}
     predictors = {k: _predictor(k, cols[k], y, groups, n_bootstrap, seed) for k in pred_keys}
@@ -321,6 +331,7 @@ def compare(
         tau_h=TAU_H,
         stage2_threshold=STAGE2_THRESHOLD,
         group_size=group_size,
+        group_size_assumed=assumed,
         stage=_stage_rows(rows, y, group_size),
         rows=rows,
     )
@@ -401,6 +412,9 @@ def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]
                 "entropy_rollout": s["entropy_rollout"],
                 "informative_fraction": s["informative_fraction"],
                 "share_below_p_star": s["share_below_p_star"],
+                # validate's own risk verdict (a different screen from the paper's H < tau_H)
+                "validate_risk": p.summary.get("risk"),
+                "validate_risk_signal": p.summary.get("signal"),
                 **extra,
             }
         )

@@ -66,20 +66,26 @@ class Predictor:
 
 @dataclass(frozen=True)
 class StageRow:
-    """One checkpoint: the paper's stage-1 flag (entropy < tau_H) and stage-2 flag (entropy
-    drop > its threshold; None where not measured), its risk from them, its headroom pass@1 /
-    p*(g), beside its outcome and observed rank (1 = best; ties share the better rank)."""
+    """One checkpoint: the paper's screens, not rankinv's verdicts: its prompt-entropy screen
+    (``paper_h_screen_flag``: H < tau_H, the paper's stage 1) and its entropy-drop flag
+    (``stage2_flag``: drop > its threshold; None where not measured) and the risk from the
+    two (``paper_screen_risk``); beside them `rankinv validate`'s own risk verdict where the
+    row came from a probe (``validate_risk``, by the signal ``validate_risk_signal``; a
+    different screen), its headroom pass@1 / p*(g), its outcome and observed rank (1 = best;
+    ties share the better rank)."""
 
     name: str
     depth: object
     seed: object
     entropy: float | None
-    stage1_flag: bool | None
+    paper_h_screen_flag: bool | None
     stage2_drop: float | None
     stage2_flag: bool | None
     headroom: float | None
     below_p_star: bool | None
-    risk: str | None
+    paper_screen_risk: str | None
+    validate_risk: str | None
+    validate_risk_signal: str | None
     outcome: float
     observed_rank: int
 
@@ -97,7 +103,8 @@ class CompareResult:
     ``baselines``: the free answers' orderings scored the same way; ``favoured_predictor``
     (the largest |rho| that is not a copy), ``favoured_sign``, ``favoured_significant``;
     ``stage``: the stage-1/2 flags per checkpoint beside what happened; the settings
-    (``alpha``, ``outcome``, ``group_size``, ``tau_h``, ``stage2_threshold``), ``n``,
+    (``alpha``, ``outcome``, ``group_size`` and whether it was assumed, the paper's, not
+    given: ``group_size_assumed``; ``tau_h``, ``stage2_threshold``), ``n``,
     ``seed_demeaned``, ``expected_sign_basis``, the ``rows`` read and, where the caller
     names it, their ``source``."""
 
@@ -120,6 +127,7 @@ class CompareResult:
     tau_h: float
     stage2_threshold: float
     group_size: int
+    group_size_assumed: bool
     stage: list[StageRow]
     rows: list[dict]
     source: str | None = None

@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from rankinv.verdicts.compare import ALPHA
 from rankinv.verdicts.compare_result import CompareResult, Predictor
 
+#: The stage table's title: the paper's screens, not rankinv's verdicts.
+STAGE_TITLE = "The paper's screens (and validate's risk, where known) next to what happened"
+
 #: How each interval and p-value is computed, in words (theory.spearman's ci_method/p_method).
 CI_WORDS = {"fisher-z": "Fisher z, approximate", "bootstrap": "bootstrap, approximate"}
 P_WORDS = {"exact": "exact permutation", "monte carlo": "permutation (Monte Carlo)"}
@@ -150,3 +153,54 @@ def summary_lines(res: CompareResult) -> list[str]:
                 f"p <= {res.alpha}: its result cannot be significant"
             )
     return lines
+
+
+def h_screen_column(tau_h: float) -> str:
+    """The paper's prompt-entropy screen as a column name (was plainly "stage 1")."""
+    return f"paper's H screen (tau_H {tau_h:g})"
+
+
+def headroom_column(g: int) -> str:
+    return f"headroom pass@1/p*({g})"
+
+
+def stage_notes(res: CompareResult) -> list[str]:
+    """Under the stage table: which screen each column is (the paper's H screen is not
+    validate's risk, and the two are set side by side where validate's is known), and the g
+    the headroom was computed at, given or assumed."""
+    known = [s for s in res.stage if s.validate_risk is not None]
+    head = (
+        f"paper's H screen: FLAG where the prompt-token entropy H < tau_H = {res.tau_h:g} "
+        "(the paper's stage 1, calibrated on one model family); stage 2: the paper's "
+        f"entropy drop > {res.stage2_threshold:.0%}. Neither is `rankinv validate`'s risk, a "
+        "different screen (a calibrated signal, by default the share of problems below "
+        "p*(g), against a threshold from simulated ladders)"
+    )
+    if not known:
+        head += ": not in this table (compare --probes DIR... shows it beside the paper's)"
+    else:
+        differ = [
+            s.name
+            for s in known
+            if s.paper_h_screen_flag is not None
+            and s.paper_h_screen_flag != (s.validate_risk == "high")
+        ]
+        head += (
+            "; shown beside it as validate risk (by "
+            + ", ".join(sorted({s.validate_risk_signal or "its signal" for s in known}))
+            + ")"
+            + (
+                f"; the two screens disagree on {', '.join(differ)}"
+                if differ
+                else "; the two screens agree here"
+            )
+        )
+    how = (
+        "assumed: the paper's group size; -g sets it"
+        if res.group_size_assumed
+        else "given: -g, or the example's"
+    )
+    return [
+        head,
+        f"headroom: pre-RL pass@1 / p*(g) at g = {res.group_size} ({how})",
+    ]

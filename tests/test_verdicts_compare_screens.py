@@ -1,0 +1,52 @@
+"""compare's stage table is the paper's screens, labelled so, with validate's own risk
+beside them where known, and the g of its headroom said (issue 38b, a fresh-clone try:
+validate said "risk: high" and compare "stage 1: ok", JSON risk "low", for the same
+probes)."""
+
+from probe_dirs import mini_probe
+
+from rankinv import render
+from rankinv.verdicts import compare as cmp
+
+
+def _unwrapped(printed, res):
+    return " ".join(printed(render.print_compare, res).split())
+
+
+def test_the_papers_h_screen_is_labelled_and_validates_risk_shown_beside_it(tmp_path, printed):
+    dirs = [mini_probe(tmp_path / f"teacher-s0-d{d}", d) for d in (1, 2, 4, 8, 16)]
+    post = tmp_path / "post.csv"
+    post.write_text(
+        "name,post_pass_at_10\n"
+        + "".join(
+            f"teacher-s0-d{d},{y}\n"
+            for d, y in ((1, 0.8), (2, 0.7), (4, 0.72), (8, 0.6), (16, 0.5))
+        )
+    )
+    res = cmp.compare(cmp.rows_from_probes(dirs, post))
+    row = res.to_json()["stage"][0]
+    assert "risk" not in row and "stage1_flag" not in row  # the old, unqualified keys
+    assert row["paper_h_screen_flag"] is False and row["paper_screen_risk"] == "low"
+    assert row["validate_risk"] == "high" and row["validate_risk_signal"] == "share_below_p_star"
+    out = printed(render.print_compare, res)
+    assert "paper's H screen (tau_H 0.18)" in out and "validate risk" in out
+    assert "stage 1 " not in out
+    flat = " ".join(out.split())
+    assert "Neither is `rankinv validate`'s risk, a different screen" in flat
+    assert "the two screens disagree on teacher-s0-d1," in flat
+    assert "headroom: pre-RL pass@1 / p*(g) at g = 8 (assumed: the paper's group size" in flat
+
+
+def test_a_file_without_probes_says_validates_risk_is_not_there_and_g_given(printed):
+    rows = [
+        {"name": n, "pre_pass_at_1": a, "entropy": h, "post_pass_at_10": b}
+        for n, a, h, b in (("a", 0.1, 0.3, 0.7), ("b", 0.2, 0.2, 0.8), ("c", 0.3, 0.1, 0.6))
+    ]
+    res = cmp.compare(rows)
+    assert res.group_size_assumed and res.stage[2].paper_h_screen_flag is True
+    flat = _unwrapped(printed, res)
+    assert "not in this table (compare --probes DIR... shows it beside the paper's)" in flat
+    assert "headroom pass@1/p*(8)" in flat
+    given = cmp.compare(rows, group_size=4)
+    assert not given.group_size_assumed
+    assert "at g = 4 (given: -g" in _unwrapped(printed, given)
