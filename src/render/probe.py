@@ -18,6 +18,8 @@ PROBE_KEYS = (
     "diversity_ratio",
 )
 RISK_COLOUR = {"low": "green", "medium": "yellow", "high": "red"}
+#: Table labels that differ from the summary's keys: the names the reasons use.
+LABELS = {"frac_below_p_star": "share_below_p_star", "headroom": "headroom (pass@1 / p*)"}
 
 
 def probe_rows(summary: dict) -> list[tuple[str, str]]:
@@ -27,20 +29,42 @@ def probe_rows(summary: dict) -> list[tuple[str, str]]:
 
     rows = []
     for key in PROBE_KEYS:
-        label, v = key, summary.get(key)
+        label, v = LABELS.get(key, key), summary.get(key)
         if key.startswith("pass_at_"):
             label = "pass@" + key.removeprefix("pass_at_")
-        rows.append((label, "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)))
+        shown = "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+        if key == "headroom" and isinstance(v, float):
+            shown = f"{v:.1f}x"  # as compare shows it
+        rows.append((label, shown))
         if key == "pass_at_1":
             pk = (summary.get("signals") or {}).get("pass_at_k")
             rows.append((f"pass@{DEFAULT_K}", "-" if pk is None else f"{pk:.3f}"))
     return rows
 
 
+def probe_notes(summary: dict) -> list[str]:
+    """Under the probe's table: why a pass@k is '-', and the planned run where the verdict's
+    signal reads it (its budget, or its g alone)."""
+    from rankinv.records import DEFAULT_K
+    from rankinv.verdicts.words.plan import BUDGET_SIGNALS, G_SIGNALS, plan_line, plan_sources
+    from rankinv.verdicts.words.probe import pass_at_k_note
+
+    out = []
+    if (summary.get("signals") or {}).get("pass_at_k") is None:
+        k_note = pass_at_k_note(DEFAULT_K, summary.get("samples_per_problem"))
+        out.append(f"pass@{DEFAULT_K} '-': {k_note}")
+    if summary.get("pass_at_64_note"):
+        out.append(f"pass@64 '-': {summary['pass_at_64_note']}")
+    signal, plan = summary.get("signal"), summary.get("plan")
+    if plan and signal in (*BUDGET_SIGNALS, *G_SIGNALS):
+        out.append(plan_line(plan, plan_sources(summary), signal in BUDGET_SIGNALS))
+    return out
+
+
 def print_probe(summary: dict, model: str, out: str) -> None:
     console.print(kv_table(f"Stage-1 probe of {model}", probe_rows(summary)))
-    if summary.get("pass_at_64_note"):
-        console.print(f"pass@64 '-': {summary['pass_at_64_note']}", highlight=False)
+    for line in probe_notes(summary):
+        console.print(line, highlight=False)
     colour = RISK_COLOUR.get(summary["risk"], "white")
     console.print(f"risk: [bold {colour}]{summary['risk']}[/]")
     for r in summary["reasons"]:

@@ -55,6 +55,7 @@ from rankinv.verdicts.rank_verdict import (
     RankRow,
 )
 from rankinv.verdicts.words import inputs as input_words
+from rankinv.verdicts.words.plan import PLAN_FIELDS
 
 #: A first place is within noise when its gap to the runner-up is below NOISE_Z standard
 #: errors of that gap (about a two-sided 95% band).
@@ -191,6 +192,7 @@ def rank(
     dirs = list(dirs or [])
     _check_args(dirs, signal, table, pilot)
     rungs, plan, k, inputs, pilot_info = _read_rungs(dirs, plan, table, pilot, group_size)
+    plan_given = inputs.pop("plan_given", None) or dict.fromkeys(PLAN_FIELDS, True)
     names = _unique_names(rungs)
     values = {s: [r["values"].get(s) for r in rungs] for s in sg.STAGE1_SIGNALS}
     se = {s: [r["se"].get(s) for r in rungs] for s in sg.STAGE1_SIGNALS}
@@ -223,23 +225,7 @@ def rank(
         free["baselines"][b] = _unique_extreme(values["pass_at_1"], names, sign)
         if free["adds_nothing_over"] == b and free["baselines"][b] is None:
             free["adds_nothing_over"] = None
-    # a signal that did not beat the free answer on held-out ladders does not override it
-    # (nor does a free answer when nothing passes anywhere)
-    anchor = None if signal is not None or d.abstain == NO_PASS else free["adds_nothing_over"]
-    if d.abstain == NO_PASS:  # no free answer is offered either: nothing to say it adds to
-        free["adds_nothing_over"] = None
-    kind_needed = False
-    if signal is None and d.abstain != NO_PASS and free["ladder_kind"] is None:
-        anchor, kind_needed = baselines.answer_of_unknown_kind(free["baselines"], free["versus"])
-        free["adds_nothing_over"] = anchor
-    # what is recommended (the anchor's rung, else the signal's; none when the kind is
-    # needed): agrees_with_shallowest and predicted_inversion are about it, never about a
-    # signal's pick that was not recommended (that stays in signal_predicted_inversion)
-    chosen = None if kind_needed else free["baselines"][anchor] if anchor else d.recommended
-    shallowest = free["baselines"]["shallowest"]
-    free["agrees_with_shallowest"] = (
-        None if chosen is None or shallowest is None else chosen == shallowest
-    )
+    anchor, kind_needed, chosen = _anchor(free, d, signal)
     return RankResult(
         **free,
         depths_from=depths_from,
@@ -257,7 +243,8 @@ def rank(
         signal_sign=sg.signal_sign(lead),
         k=k,
         accuracy=sg.stage1_accuracy_note(lead),
-        plan=None if plan is None else plan.to_json(),
+        # the plan, and which of its values were given (the rest assumed: the paper's)
+        plan=None if plan is None else {**plan.to_json(), "given": plan_given},
         pilot=pilot_info,
         unavailable=needs_message(values) or None,
         dropped=dropped_signals(values, names),
@@ -267,6 +254,30 @@ def rank(
         inputs=inputs,
         kind_needed=kind_needed,
     )
+
+
+def _anchor(free: dict, d: RankDecision, signal: str | None):
+    """The free answer that recommends instead of the signal (None: the signal's decision
+    stands), whether the ladder's kind is needed to name one, and the rung recommended;
+    sets ``free``'s adds_nothing_over and agrees_with_shallowest to match."""
+    # a signal that did not beat the free answer on held-out ladders does not override it
+    # (nor does a free answer when nothing passes anywhere)
+    anchor = None if signal is not None or d.abstain == NO_PASS else free["adds_nothing_over"]
+    if d.abstain == NO_PASS:  # no free answer is offered either: nothing to say it adds to
+        free["adds_nothing_over"] = None
+    kind_needed = False
+    if signal is None and d.abstain != NO_PASS and free["ladder_kind"] is None:
+        anchor, kind_needed = baselines.answer_of_unknown_kind(free["baselines"], free["versus"])
+        free["adds_nothing_over"] = anchor
+    # what is recommended (the anchor's rung, else the signal's; none when the kind is
+    # needed): agrees_with_shallowest and predicted_inversion are about it, never about a
+    # signal's pick that was not recommended (that stays in signal_predicted_inversion)
+    chosen = None if kind_needed else free["baselines"][anchor] if anchor else d.recommended
+    shallowest = free["baselines"]["shallowest"]
+    free["agrees_with_shallowest"] = (
+        None if chosen is None or shallowest is None else chosen == shallowest
+    )
+    return anchor, kind_needed, chosen
 
 
 # ---------------------------------------------------------------- the inputs

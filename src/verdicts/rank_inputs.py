@@ -16,6 +16,7 @@ from rankinv.verdicts import signals as sg
 from rankinv.verdicts.probe_result import ProbeResult, sampling_differences
 from rankinv.verdicts.tables import number, percent_to_share, read_rows, row_label
 from rankinv.verdicts.words import inputs as words
+from rankinv.verdicts.words.plan import plan_sources
 
 #: A table column named plainly "entropy": read as the paper's H (prompt tokens), as
 #: ``compare`` reads it, and said so (with what an entropy_rollout column would give).
@@ -89,8 +90,10 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
             f"the probes were not sampled alike, so their pass rates do not compare: {diffs[0]}"
             "; probe every checkpoint with the same options"
         )
+    given = {"group_size": True, "budget": True, "n_prompts": True}  # a plan passed in
     if plan is None:  # the probes' own plan (refused above unless they agree)
         plan = probes[0].setup.plan()
+        given = plan_sources(probes[0].summary, group_size is not None)
         if group_size is not None and group_size != plan.group_size:
             plan = replace(plan, group_size=group_size)
     rungs = []
@@ -114,7 +117,7 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
                 "n_problems": len(p.problems),
             }
         )
-    return rungs, plan, {"expanded": expanded, "warnings": warnings}
+    return rungs, plan, {"expanded": expanded, "warnings": warnings, "plan_given": given}
 
 
 def same_checkpoint_warnings(probes: list[ProbeResult]) -> list[str]:

@@ -84,3 +84,9 @@ def prompt_note(n: int, c: int) -> str:
     if c == n:
         return "always solved in the probe: groups are all-pass"
     return ""
+
+
+def pass_at_k_note(k: int, samples: int | None) -> str:
+    """Why the probe's pass@k is '-': too few samples per problem (as pass@64's note)."""
+    have = "" if samples is None else f", this probe has {samples}"
+    return f"pass@{k} needs at least {k} samples per problem{have} (--samples {k} or more)"

@@ -165,10 +165,17 @@ def pilot_line(res: RankVerdict) -> str | None:
 
 
 def table_notes(res: RankVerdict) -> list[str]:
-    """The lines under the ranking: what k is (only with pass@k) and each signal dropped."""
+    """The lines under the ranking: what k is (only with pass@k), the planned run where a
+    signal shown or deciding reads it, and each signal dropped."""
+    from rankinv.verdicts.words.plan import BUDGET_SIGNALS, G_SIGNALS, plan_line
+
     out = []
     if res.k:
         out.append(f"k = {res.k} (pass@k: the chance one of k samples passes)")
+    used = {res.signal, *res.decided_by}
+    if res.plan and used & {*BUDGET_SIGNALS, *G_SIGNALS}:
+        plan = res.plan
+        out.append(plan_line(plan, plan.get("given") or {}, bool(used & set(BUDGET_SIGNALS))))
     out += [
         f"dropped: {d['signal']} (n/a on {', '.join(d['missing_on'])}): a signal ranks only "
         "when measured on every checkpoint"
