@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -239,7 +238,7 @@ def compare(
         source = file
     else:
         rows, source = _share_rows(read_rows(file), file, as_json), file
-    res = replace(cmp.compare(rows, outcome or "post_pass_at_10", group_size), source=source)
+    res = cmp.compare(rows, outcome or "post_pass_at_10", group_size, source=source)
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         write_json(Path(out) / "compare.json", res.to_json())

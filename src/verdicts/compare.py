@@ -128,7 +128,7 @@ def _monotone_pairs(cols: dict[str, list[float | None]]) -> dict[str, dict]:
     return out
 
 
-def _checked_table(rows, outcome: str, group_size: int):
+def _checked_table(rows, outcome: str, group_size: int, source: str | None = None):
     """The table compare reads, checked: (rows, with adv_var derived from pre_pass_at_1
     where absent; the outcome column; the seed of each row, or None without two seeds; the
     predictor columns; every column present)."""
@@ -143,7 +143,14 @@ def _checked_table(rows, outcome: str, group_size: int):
         raise UserError(f"missing outcome column {outcome!r}; columns there: {sorted(present)}")
     y = _column(rows, outcome)
     if y is None:
-        raise UserError(f"outcome column {outcome!r} has missing values")
+        missing = [
+            f"{i + 1} ({row_label(r, i)})" for i, r in enumerate(rows) if r.get(outcome) is None
+        ]
+        raise UserError(
+            f"{source + ': ' if source else ''}outcome column {outcome!r} has missing values "
+            f"(data row{'s' if len(missing) > 1 else ''} {', '.join(missing)}); give every "
+            "checkpoint an outcome or leave its row out"
+        )
     seeds = [r.get("seed") for r in rows]
     groups = seeds if all(s is not None for s in seeds) and len(set(seeds)) > 1 else None
     rows = [dict(r) for r in rows]
@@ -263,9 +270,11 @@ def compare(
     group_size: int | None = None,
     n_bootstrap: int = 2000,
     seed: int = 0,
+    source: str | None = None,
 ) -> CompareResult:
     """Seed-demeaned Spearman of every predictor against the outcome, inversion, verdicts.
     ``group_size``: the g of p*(g) (adv_var, headroom); None: the paper's, and said so.
+    ``source``: the file read, named in errors and in the result.
 
     JSON fields: predictors (ordered by |rho|; each: rho, ci_low, ci_high, ci_method,
     p_value, p_method, n, min_detectable_rho (the smallest |rho| this n detects with 80%
@@ -280,7 +289,7 @@ def compare(
     """
     assumed = group_size is None
     group_size = paper.GROUP_SIZE if assumed else group_size
-    rows, y, groups, pred_keys, present = _checked_table(rows, outcome, group_size)
+    rows, y, groups, pred_keys, present = _checked_table(rows, outcome, group_size, source)
     cols = {k: [number(r.get(k), k, i) for i, r in enumerate(rows)] for k in pred_keys}
     predictors = {k: _predictor(k, cols[k], y, groups, n_bootstrap, seed) for k in pred_keys}
     if not predictors:
@@ -334,6 +343,7 @@ def compare(
         group_size_assumed=assumed,
         stage=_stage_rows(rows, y, group_size),
         rows=rows,
+        source=source,
     )
 
 
@@ -394,7 +404,8 @@ def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]
         folder = Path(d).name if Path(d).is_dir() else p.name
         key = next((k for k in (folder, p.name) if k in by_name), None)
         if key is None:
-            raise UserError(f"{outcomes} has no row named {folder!r} (or {p.name!r}) for probe {d}")
+            alt = f" (or {p.name!r})" if p.name != folder else ""
+            raise UserError(f"{outcomes} has no row named {folder!r}{alt} for probe {d}")
         s = sg.stage1_signals(
             p.n,
             p.c,

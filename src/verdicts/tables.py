@@ -138,15 +138,17 @@ def read_rows(path: str | Path) -> list[dict]:
     text = p.read_text()
     if not text.strip():
         raise UserError(f"{p} is empty; pass a CSV or JSON file of checkpoints, one row each")
-    if p.suffix == ".csv":
+    # a .csv file, or one with no JSON's opening bracket (a pipe such as <(printf ...), a
+    # file without a suffix): read as CSV
+    if p.suffix == ".csv" or text.lstrip()[:1] not in ("[", "{"):
         return read_csv_records(text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"{p.name} is neither CSV nor valid JSON ({exc.msg})") from None
+        raise UserError(f"{path} is neither CSV nor valid JSON ({exc.msg})") from None
     rows = data.get("rows") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise UserError(f"{p.name}: expected a list of row objects or {{'rows': [...]}}")
+        raise UserError(f"{path}: expected a list of row objects or {{'rows': [...]}}")
     return rows
 
 

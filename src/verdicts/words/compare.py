@@ -69,10 +69,23 @@ def sign_word(v: int | None) -> str:
     return "n/a" if v is None else "+" if v > 0 else "-" if v < 0 else "0"
 
 
-def detectable_words(v: Predictor) -> str:
-    """What this n can detect: the smallest |rho| at 80% power, or that no rho can be."""
+def detectable_words(v: Predictor, alpha: float = ALPHA) -> str:
+    """What this n can detect: the smallest |rho| at 80% power, or that no ordering can
+    reach significance (the smallest p these rows allow, 2 / n! without seeds)."""
+    import math
+
     if v.min_detectable_rho is None:
-        return f"at n = {v.n} no rho can reach significance"
+        if v.min_p_value is None:
+            return f"at n = {v.n} no rho can reach significance"
+        exact = (
+            f"2/{v.n}! = "
+            if not v.demeaned and math.isclose(v.min_p_value, 2 / math.factorial(v.n))
+            else ""
+        )
+        return (
+            f"at n = {v.n} no ordering can reach p <= {alpha:g}: the exact permutation p is "
+            f"at least {exact}{v.min_p_value:.2f}, so even rho = +-1 is no evidence here"
+        )
     return f"at n = {v.n} only |rho| >= {v.min_detectable_rho:.2f} is detected with 80% power"
 
 
@@ -118,7 +131,7 @@ def summary_lines(res: CompareResult) -> list[str]:
             lines.append(
                 f"inversion of the pre-RL pass@1 ranking: {res.inversion_call} "
                 f"(rho {p1.rho:+.2f}, {p1.p_method} permutation p = {p1.p_value:.3g}, "
-                f"alpha = {res.alpha}; " + detectable_words(p1) + ")"
+                f"alpha = {res.alpha}; " + detectable_words(p1, res.alpha) + ")"
             )
     fav = res.favoured_predictor
     if fav:

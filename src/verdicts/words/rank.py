@@ -110,14 +110,21 @@ def kind_unknown_reason(res: RankVerdict) -> str:
         for b in ("shallowest", "best_pass_at_1")
         if res.versus.get(b)
     )
-    best = picks.get("best_pass_at_1") or "no single checkpoint (a tie, or pass@1 not measured)"
+    best = picks.get("best_pass_at_1")
+    recipes = (
+        f"take the best pre-RL pass@1 ({best})"
+        if best
+        else "the free answer is the best pre-RL pass@1, which names no single checkpoint "
+        "here (a tie, or pass@1 not measured on every one): it needs pass@1 measured on each "
+        "checkpoint, with more samples per problem to break a tie"
+    )
     return (
         f"rankinv adds nothing measurable here and the free answer depends on what differs "
         f"between these checkpoints, which the inputs do not say: {said}, but held out on "
         f"simulated ladders it beat neither free answer ({held or 'no held-out comparison'}). "
         f"If they differ in SFT depth, take the least-trained ({picks.get('shallowest')} if "
-        f"they were listed least to most trained); if they share one depth (recipes), take "
-        f"the best pre-RL pass@1 ({best})"
+        f"they were listed least to most trained); if they share one depth (recipes), "
+        f"{recipes}"
     )
 
 
@@ -350,11 +357,16 @@ def _differs_words(res: RankVerdict, shallowest: str) -> str:
 
 
 def versus_words(v: dict) -> str:
-    """A calibrated paired comparison in words: regret saved per setting, interval, p."""
+    """A calibrated paired comparison in words: regret saved per setting, its interval (a
+    bootstrap interval, not corrected for the multiple comparisons the Holm p adjusts for:
+    said so, since it can exclude 0 beside a Holm p of 1), wins and losses, p."""
+    holm = "p_holm" in v
     p = v.get("p_holm", v.get("p_wilcoxon_pratt"))
     lo, hi = v["ci"]
     return (
-        f"saved {v['mean']:+.3f} regret per setting [{lo:+.3f}, {hi:+.3f}], won {v['wins']} "
-        f"lost {v['losses']} of {v['n_settings']} settings, Holm p = "
+        f"saved {v['mean']:+.3f} regret per setting [{lo:+.3f}, {hi:+.3f}] (95% bootstrap "
+        f"interval, unadjusted for multiple comparisons), won {v['wins']} lost "
+        f"{v['losses']} of {v['n_settings']} settings, "
+        + ("Holm-adjusted p = " if holm else "Wilcoxon p = ")
         + ("n/a" if p is None else f"{p:.2g}")
     )
