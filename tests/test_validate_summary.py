@@ -61,6 +61,10 @@ def test_accuracy_note_calls_a_chance_auc_chance(monkeypatch):
     cal["x"]["auc_poor_start"] = 0.7
     assert "chance" not in signals.stage1_accuracy_note("x")
     assert "over the 9 simulated ladders where it varies" in signals.stage1_accuracy_note("x")
+    cal["x"]["regret"] = 0.0144
+    assert "median within-ladder rho +0.10, mean regret 0.0144;" in signals.stage1_accuracy_note(
+        "x"
+    )
 
 
 @pytest.mark.parametrize("n_prompts", [None, 400])

@@ -223,12 +223,15 @@ def stage1_accuracy_note(signal: str) -> str:
     if a is not None and abs(a - 0.5) < CHANCE_BAND:
         auc += ", about chance (0.5)"
     n_top1 = cal.get("top1_n", cal.get("n_ladders", "?"))
+    # what tells two signals apart first (n, AUC, regret): a median rho and a top-1 rate
+    # are coarse (lattice values at a few rungs) and two signals can share them
+    regret = "" if cal.get("regret") is None else f", mean regret {cal['regret']:.4f}"
     return (
-        f"held-out: median within-ladder rho {cal['median_rho']:+.2f} over the "
-        f"{cal.get('n_ladders', '?')} simulated ladders where it varies; picks the best rung "
-        f"(within {cal.get('top1_margin', 0.02):g}) in {_pct(cal['top1_rate'])} of {n_top1} "
-        f"ladders whose rungs differ by more than that; AUC {auc} for a poor start (a better "
-        "rung existed) from this one checkpoint"
+        f"held-out over the {cal.get('n_ladders', '?')} simulated ladders where it varies: "
+        f"AUC {auc} for a poor start (a better rung existed) from this one checkpoint; median "
+        f"within-ladder rho {cal['median_rho']:+.2f}{regret}; picks the best rung (within "
+        f"{cal.get('top1_margin', 0.02):g}) in {_pct(cal['top1_rate'])} of {n_top1} ladders "
+        "whose rungs differ by more than that"
     )
 
 
