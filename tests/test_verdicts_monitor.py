@@ -88,7 +88,7 @@ def test_healthy_run_continues_and_words_say_the_drop_is_below(tmp_path):
     assert rep.entropy_drop == pytest.approx(0.26) and rep.rule.stop_side == "below"
     assert rep.rule.threshold == 0.5 and rep.decided_by == "rule"
     # golden text: the rule's sentence
-    words = "mean entropy fell 26% over steps 10-150: the drop 26% is below the stop threshold 50%"
+    words = "mean entropy fell 26% over steps 1-150: the drop 26% is below the stop threshold 50%"
     assert words in rule_words(rep.rule, rep)
 
 
@@ -191,12 +191,12 @@ def test_informative_fraction_at_the_floor_is_at_it_and_a_zero_trend_is_flat(tmp
     assert stage2.trend_word(rep.floor.change_per_100) == "flat" and not rep.floor.raised
     text = " ".join(floor_words(rep))  # golden text
     assert (
-        "the informative-group fraction 0.50 over steps 130-150 (the latest steps judged) is at "
+        "the informative-group fraction 0.50 over steps 131-150 (the latest steps judged) is at "
         "the floor 1 - f_g(p*) at g = 8 assumed (the log does not state the group size; pass "
         "--group-size): 0.50"
     ) in text
     # read up to the check step 150 only (the log's steps 160-200 come after it)
-    assert "flat (0.000 per 100 steps, fitted over steps 10-150)" in text
+    assert "flat (0.000 per 100 steps, fitted over steps 11-150)" in text
     assert "falling" not in text and rep.verdict == "continue"
 
 
@@ -415,12 +415,12 @@ def test_a_two_step_log_quotes_no_backwards_window(tmp_path):
     assert rep.rule.status == "too_early" and rep.rule.judged_col is None and rep.provisional
 
 
-def test_logging_every_10_steps_quotes_only_logged_steps(tmp_path):
+def test_logging_every_10_steps_quotes_the_steps_its_values_cover(tmp_path):
     rows = {s: {"frac_reward_zero_std": 0.7, "entropy": 0.5} for s in range(10, 71, 10)}
     rep = monitor(write(tmp_path, rows))  # logging_steps 10, judged from step 10 of 400
-    logged = set(range(10, 71, 10))
+    logged = set(range(10, 71, 10))  # each TRL's mean over the 10 steps up to it
     wins = _windows(rep.reasons)
-    assert wins and all(a in logged and b in logged for a, b in wins), wins
+    assert wins and all(a - 1 + 10 in logged and b in logged for a, b in wins), wins
     assert rep.assumptions[3].value == {"steps": 10, "averaged": True}
 
 

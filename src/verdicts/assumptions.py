@@ -192,7 +192,8 @@ def logging_interval(trace, stated: int | None, trainer: str) -> Assumed:
     elif averaged:
         words = (
             f"a value every {n} steps, each TRL's mean over the {n} steps up to it "
-            f"(logging_steps = {n}); windows are in steps and quote logged steps only"
+            f"(logging_steps = {n}); a window takes the values whose {n} steps lie in it (a "
+            "shorter one: the latest value alone) and quotes the steps they cover"
         )
     else:
         words = f"a value every {n} steps; windows are in steps and quote logged steps only"

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from rankinv.verdicts.labels import REWARD_EDGE
-from rankinv.verdicts.stage2 import Comparison, Trace, compare, window_values
+from rankinv.verdicts.stage2 import (
+    Comparison,
+    Trace,
+    compare,
+    latest_values,
+    mask_span,
+    steps_per_value,
+    window_values,
+)
 
 #: No signal: the mean share of zero-std groups over the last NO_SIGNAL_STEPS steps is at
 #: least NO_SIGNAL_ZERO_STD (informative-group fraction <= 0.05; at 1.0 the gradient is 0).
@@ -33,6 +41,7 @@ class NoSignal:
     window: tuple[int, int]
     points: int
     reward_range: tuple[float, float] = (0.0, 1.0)
+    per_point: int = 1  # steps each logged value stands for (its mean, on an averaged log)
 
     @property
     def at_edge(self) -> bool:
@@ -65,15 +74,17 @@ def no_signal(trace: Trace, step: int | None = None) -> NoSignal | None:
         return None
     step = int(trace.steps.max()) if step is None else step
     ok = np.isfinite(trace.informative) & (trace.steps <= step)
-    if ok.sum() < NO_SIGNAL_MIN_POINTS or step - int(trace.steps[ok].min()) < NO_SIGNAL_STEPS:
+    per = steps_per_value(trace)
+    if ok.sum() * per < NO_SIGNAL_MIN_POINTS or not ok.any():
         return None
-    # the last NO_SIGNAL_STEPS steps, and at least the last NO_SIGNAL_MIN_POINTS logged ones
-    idx = np.nonzero(ok)[0]
-    recent = idx[trace.steps[idx] > step - NO_SIGNAL_STEPS]
-    if recent.size < NO_SIGNAL_MIN_POINTS:
-        recent = idx[-NO_SIGNAL_MIN_POINTS:]
+    if step - int(trace.covers()[ok].min()) + 1 <= NO_SIGNAL_STEPS:
+        return None
+    # the last NO_SIGNAL_STEPS steps, at least NO_SIGNAL_MIN_POINTS steps' worth of values
+    recent = latest_values(
+        trace, trace.informative, step, step - NO_SIGNAL_STEPS + 1, NO_SIGNAL_MIN_POINTS
+    )
     w = trace.informative[recent]
-    lo_step = int(trace.steps[recent].min())
+    lo_step, _ = mask_span(trace, recent)
     zero_std = 1.0 - float(w.mean())
     cmp = compare(zero_std, NO_SIGNAL_ZERO_STD)
     if cmp.side == "below":
@@ -90,9 +101,8 @@ def no_signal(trace: Trace, step: int | None = None) -> NoSignal | None:
         state = "stranded"
     else:
         state = "mixed"
-    return NoSignal(
-        state, zero_std, cmp, reward, (lo_step, step), int(w.size), (float(lo), float(hi))
-    )
+    rng = (float(lo), float(hi))
+    return NoSignal(state, zero_std, cmp, reward, (lo_step, step), int(w.size), rng, per)
 
 
 #: The outcome labels the mechanical stop claims, per state.

@@ -15,10 +15,13 @@ from rankinv.verdicts.mechanical import NoSignal
 from rankinv.verdicts.monitor_decision import MonitorDecision
 from rankinv.verdicts.monitor_rules import RuleVerdict, shown_value, stops_when
 from rankinv.verdicts.rules import stage2_accuracy_note
+from rankinv.verdicts.trace import drop_span
 from rankinv.verdicts.words.monitor_checks import (
     coverage_untested,
     group_size_words,
     later_words,
+    points_words,
+    unfitted_trend,
 )
 
 
@@ -87,6 +90,7 @@ def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
     span = stage2.span_words(trace, col, ref, check)
     window = f"over {span}"
     if rule in ("paper", "paper_min"):
+        window = f"over {drop_span(trace, col, ref, check)}"
         what = "worst-token" if rule == "paper_min" and trace.min_entropy is not None else "mean"
         text = (
             f"{what} entropy {'fell' if score >= 0 else 'rose'} {abs(score):.0%} {window}: "
@@ -210,6 +214,8 @@ def floor_words(d: MonitorDecision) -> list[str]:
             f"; {stage2.trend_word(change)} ({stage2.format_value(change, '+.3f')} per 100 "
             f"steps, fitted over {fitted})"
         )
+    elif fl.comparison.side == "below":
+        msg += "; " + unfitted_trend(trace, d.rule.ref, run.last)
     if fl.raised:
         msg += ": below the floor and falling, hence watch"
     return [msg]
@@ -261,7 +267,8 @@ def no_signal_words(d: MonitorDecision) -> str:
     return (
         f"no signal (a fact of the log{how}, whatever the rule): "
         + ns.comparison.words(name, "the no-signal level", ".3f", f" over steps {a}-{b}")
-        + f" (no signal: at or above it; {ns.points} logged steps), so the policy gradient "
+        + f" (no signal: at or above it; {points_words(ns.points, ns.per_point)}), so the "
+        + "policy gradient "
         + f"is (nearly) zero with beta = 0; {what}; stop"
     )
 

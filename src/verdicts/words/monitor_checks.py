@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rankinv.verdicts import stage2
 from rankinv.verdicts.assumptions import GroupSizeCheck, Outcome
 
 if TYPE_CHECKING:
@@ -106,4 +107,23 @@ def coverage_untested(key: str, simulated: bool) -> str:
     return (
         f"the log has no {key}_se column, so the coverage rule cannot run (whether it fell or "
         "rose beyond its noise is not tested; HeldOutCoverageCallback logs the SE)"
+    )
+
+
+def points_words(points: int, per_point: int) -> str:
+    """ "10 logged steps", or on an averaged log "2 logged values, each the mean of 10 steps"."""
+    if per_point <= 1:
+        return f"{points} logged step{'s' * (points != 1)}"
+    return f"{points} logged value{'s' * (points != 1)}, each the mean of {per_point} steps"
+
+
+def unfitted_trend(trace, ref: int, last: int) -> str:
+    """Why a share below its floor is not called falling: too few values to fit its trend
+    (a log that holds a value every L steps has fewer of them in the same steps)."""
+    n = int(stage2.window_mask(trace, trace.informative, ref, last).sum())
+    span = stage2.span_words(trace, trace.informative, ref, last)
+    every = f", a value every {trace.interval} steps" if stage2.steps_per_value(trace) > 1 else ""
+    return (
+        f"its trend is not fitted: {n} logged value{'s' * (n != 1)} over {span}{every} "
+        "(a fit needs 3), so it is not called falling and raises no watch"
     )

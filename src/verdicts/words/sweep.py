@@ -66,3 +66,20 @@ def sweep_why(
             "stops it relative to the others" if verdict == "stop" else "keeps it"
         )
     return why
+
+
+def interval_words(intervals: list[tuple[str, int]]) -> str:
+    """The header's line for a sweep whose logs hold values at different intervals."""
+    by = {}
+    for name, n in intervals:
+        by.setdefault(n, []).append(name)
+    parts = "; ".join(
+        f"every {'step' if n == 1 else f'{n} steps'}: {', '.join(names)}"
+        for n, names in sorted(by.items())
+    )
+    return (
+        f"the logs hold values at different logging intervals ({parts}): each window takes the "
+        "values whose steps lie in it, so the runs are judged on the same steps, but a run "
+        "logged less often has fewer values there (a noisier share, and a trend that may not "
+        "be fitted)"
+    )
