@@ -244,7 +244,10 @@ def test_rule_reads_only_its_columns_and_falls_back_by_name(tmp_path):
     path = tmp_path / "worst_token.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     rep = monitor(path, MonitorConfig(rule="informative"))
-    assert rep.rule_used == "paper_min" and rep.rule.fell_back
+    # paper_min could be computed, but its held-out stops are no better than stopping at
+    # random: no fallback, and said so
+    assert rep.rule_used is None and rep.rule.status == "cannot_run"
+    assert "paper_min (no better than stopping at random" in rep.to_json()["rule_choice"]
     with pytest.raises(UserError, match=r"lacks key\(s\) \['nosuch'\]"):
         monitor(path, MonitorConfig(reward_key="nosuch"))
 

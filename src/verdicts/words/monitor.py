@@ -21,6 +21,7 @@ from rankinv.verdicts.words.monitor_checks import (
     group_size_words,
     later_words,
     points_words,
+    rule_choice_words,
     unfitted_trend,
 )
 
@@ -45,7 +46,7 @@ def rule_words(rv: RuleVerdict, d: MonitorDecision) -> str:
     """The rule's verdict, the quantity it read against its levels, and its accuracy."""
     rule = rv.rule_used
     if rv.status == "cannot_run":
-        return _cannot_run(rv)
+        return _cannot_run(rv, d)
     if rv.status == "too_early":
         return (
             f"rule {rule}: not enough steps to judge yet (it judges steps {rv.ref} to "
@@ -58,25 +59,17 @@ def rule_words(rv: RuleVerdict, d: MonitorDecision) -> str:
         if rv.on_bound:
             head += f" on a bound ({d.run.derived.bound_words})"
         text = f"{head}: {_judged(rv, d)}; {rv.verdict} ({stage2_accuracy_note(rule)})"
-    if rv.fell_back:
-        need = ", ".join(stage2.STAGE2_RULES[rv.rule_asked].needs)
-        text += f" [the log has no {need} for rule {rv.rule_asked}: fell back to {rule}]"
-    return text
+    choice = rule_choice_words(rv, d.run.trace, d.run.derived)
+    return text + (f" [{choice}]" if choice else "")
 
 
-def _cannot_run(rv: RuleVerdict) -> str:
-    need = ", ".join(stage2.STAGE2_RULES[rv.rule_asked].needs)
+def _cannot_run(rv: RuleVerdict, d: MonitorDecision) -> str:
     why = (
-        " (its upper bound from the mean reward is above the rule's levels: it decides nothing)"
+        "; its upper bound from the mean reward is above the rule's levels: it decides nothing"
         if rv.bound_continues
         else ""
     )
-    return (
-        f"rule {rv.rule_asked} cannot run: it needs {need}, which the log lacks or cannot "
-        f"measure{why}, and no eligible calibrated rule can be computed on its columns "
-        "(reward_slope is not scale-free; paper_min needs a worst-token entropy column); "
-        "continue, undetermined"
-    )
+    return f"{rule_choice_words(rv, d.run.trace, d.run.derived)}{why}; continue, undetermined"
 
 
 def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:

@@ -127,3 +127,43 @@ def unfitted_trend(trace, ref: int, last: int) -> str:
         f"its trend is not fitted: {n} logged value{'s' * (n != 1)} over {span}{every} "
         "(a fit needs 3), so it is not called falling and raises no watch"
     )
+
+
+#: The log's column each rule input is read from, where its name differs (COLUMNS' keys).
+_LOGGED_AS = {"informative": "zero_std"}
+
+
+def rule_choice_words(rv, trace, derived=None) -> str | None:
+    """Which rule was wanted, which was used and why, where they differ (None where the
+    wanted rule ran): the column it lacks (named as the log could hold it) and, where no
+    rule could stand in, why each rule the log's columns allow may not."""
+    from rankinv.verdicts import logs
+    from rankinv.verdicts.monitor_rules import candidates
+
+    asked, used = rv.rule_asked, rv.rule_used
+    if used == asked or rv.on_bound:
+        return None
+    lacks = [c for c in stage2.STAGE2_RULES[asked].needs if getattr(trace, c) is None]
+    if lacks:
+        cols = "; ".join(" / ".join(logs.COLUMNS[_LOGGED_AS.get(c, c)]) for c in lacks)
+        why = f"the log has no {', '.join(lacks)} column ({cols})"
+    else:
+        why = f"the log's {', '.join(stage2.STAGE2_RULES[asked].needs)} cannot be measured"
+    if used is not None:
+        return (
+            f"rule {asked} was wanted, rule {used} was used: {why}, which {asked} reads; {used} "
+            "is the calibrated rule with the best held-out AUC that the log's columns allow "
+            "and whose stops beat stopping at random"
+        )
+    hidden = ("reward",) if derived is not None and derived.dynamic_sampling else ()
+    others = [f"{r} ({w})" for r, w in candidates(trace, hidden) if r != asked]
+    rest = (
+        "the rules the log's columns allow may not stand in: " + "; ".join(others)
+        if others
+        else "no calibrated rule can be computed on the log's columns"
+    )
+    return (
+        f"rule {asked} was wanted and no rule could be used: {why}, which {asked} reads; "
+        f"{rest} (rankinv never falls back to a rule at chance); log that column to let "
+        f"{asked} run"
+    )
