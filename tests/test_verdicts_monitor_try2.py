@@ -41,3 +41,45 @@ def test_a_fallback_says_which_rule_was_wanted_which_used_and_why(tmp_path):
         "rule all_fail was wanted, rule reward_edge was used: the log has no all_fail column"
     )
     assert choice in " ".join(rep.reasons)
+
+
+def test_unreadable_csv_cells_are_reported_with_column_and_steps(tmp_path):
+    rows = [f"{s},{'n/a' if s in (3, 9, 14, 22) else 0.3},0.4" for s in range(1, 31)]
+    path = tmp_path / "na.csv"
+    path.write_text("step,reward,frac_reward_zero_std\n" + "\n".join(rows) + "\n")
+    rep = monitor(path)
+    issues = rep.to_json()["log_issues"]
+    assert (
+        "reward could not be read as a number ('n/a') at 4 of its 30 logged steps (steps 3, 9, "
+        "14, 22): those steps are skipped"
+    ) in issues
+    assert rep.run.trace.reward[2] != rep.run.trace.reward[2]  # NaN: skipped, not 0
+
+
+def test_steps_logged_twice_after_a_resume_keep_the_last_copy_and_say_so(tmp_path):
+    rows = [{"step": s, "reward": 0.2, "frac_reward_zero_std": 0.4} for s in range(1, 21)]
+    rows += [{"step": s, "reward": 0.6, "frac_reward_zero_std": 0.4} for s in range(10, 31)]
+    rep = monitor(jsonl(tmp_path / "resumed.jsonl", rows))
+    issues = rep.to_json()["log_issues"]
+    assert issues == [
+        "11 steps logged more than once (steps 10-20; a resumed run logs again the steps since "
+        "its checkpoint): the last copy of each is kept, as the resumed run overwrote them"
+    ]
+    trace = rep.run.trace
+    assert list(trace.steps) == list(range(1, 31))
+    assert trace.reward[trace.steps == 15][0] == 0.6  # the resumed copy
+
+
+def test_trls_records_of_one_step_are_merged_not_called_duplicates():
+    from rankinv.verdicts.logs import merge_by_step
+
+    issues = []
+    recs = [
+        {"step": 10, "epoch": 0.5, "reward": 0.3},
+        {"step": 10, "epoch": 0.5, "eval_pass_at_1": 0.2},
+    ]
+    assert (
+        merge_by_step(recs, issues)
+        == [{"step": 10, "epoch": 0.5, "reward": 0.3, "eval_pass_at_1": 0.2}]
+        and issues == []
+    )

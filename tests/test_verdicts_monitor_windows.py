@@ -145,7 +145,7 @@ def test_nan_rewards_are_reported(tmp_path):
     assert (
         len(issues) == 1 and "reward is NaN or infinite at 13 of its 40 logged steps" in issues[0]
     )
-    assert "(step 3, 6, 9," in issues[0]
+    assert "(steps 3, 6, 9," in issues[0]
     clean = monitor(trl_log(tmp_path, {s: {} for s in range(1, 41)}), MonitorConfig(group_size=8))
     assert clean.to_json()["log_issues"] == []
     cut = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8, check_step=20))
