@@ -83,3 +83,22 @@ def test_trls_records_of_one_step_are_merged_not_called_duplicates():
         == [{"step": 10, "epoch": 0.5, "reward": 0.3, "eval_pass_at_1": 0.2}]
         and issues == []
     )
+
+
+def test_no_evaluation_and_a_later_stops_claim_are_said_consistently(tmp_path):
+    # the paper's rule: no stop at its check step 150, a stop (claiming sharpening) by the
+    # log's last step 300; no held-out evaluation anywhere
+    rows = [
+        {"step": s, "entropy": 1.0 if s <= 150 else 1.0 - (s - 150) / 200, "reward": 0.5}
+        for s in range(1, 301)
+    ]
+    rep = monitor(jsonl(tmp_path / "r.jsonl", rows), MonitorConfig(rule="paper"))
+    assert rep.verdict == "continue" and rep.label == "undetermined"
+    assert "the log has no held-out evaluation at any step and no stop here claims an " in (
+        rep.action
+    )
+    later = next(r for r in rep.reasons if "the log goes on to step 300" in r)
+    assert (
+        "where it would be stop (predicted: sharpening) (the outcome rule paper's stop claims, "
+        "not a held-out evaluation)"
+    ) in later

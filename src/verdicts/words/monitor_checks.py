@@ -52,6 +52,11 @@ def later_words(
     o = later.outcome
     cov = "; the coverage rule reads every held-out evaluation" if coverage else ""
     rc, rl = later.reward_at_check, later.reward_at_last
+    claim = (
+        f" (the outcome rule {later.claimed_by}'s stop claims, not a held-out evaluation)"
+        if later.claimed_by
+        else ""
+    )
     reward = (
         f" and the mean reward has moved from {rc:.3f} to {rl:.3f} (each over the last "
         f"quarter of the steps judged, to step {later.check} and to step {later.step})"
@@ -61,7 +66,7 @@ def later_words(
     return (
         f"judged at the check step {check_step} ({window_src}), as it would have been live: "
         f"the rule, the informative floor and the no-signal check read steps up to {read_to} "
-        f"only{cov}; the log goes on to step {later.step}, where it would be {_what(o)}"
+        f"only{cov}; the log goes on to step {later.step}, where it would be {_what(o)}{claim}"
         f"{reward}; --check-step N judges at step N instead"
     )
 
@@ -70,16 +75,16 @@ def later_words(
 def no_evaluation(simulated: bool) -> str:
     """Why the outcome is undetermined on a log without held-out evaluations, and what
     gives one: the TRL callback, or on a simulation its own summary."""
+    head = (
+        "the log has no held-out evaluation at any step and no stop here claims an outcome, so "
+        "the outcome cannot be predicted"
+    )
     if simulated:
         return (
-            "the log has no held-out evaluation, so the outcome cannot be predicted from it; "
-            "the simulation already gives each run's pass@k after RL (simulate.json beside "
-            "its logs/ folder, under post)"
+            f"{head} from it; the simulation already gives each run's pass@k after RL "
+            "(simulate.json beside its logs/ folder, under post)"
         )
-    return (
-        "the log has no held-out evaluation, so the outcome cannot be predicted; log one with "
-        "HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
-    )
+    return f"{head}; log one with HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
 
 
 def no_se(simulated: bool) -> str:
