@@ -114,7 +114,11 @@ def test_log_ending_one_step_before_the_check_step_is_judged(tmp_path):
 
 def test_check_step_past_the_planned_steps_is_refused(tmp_path):
     path = write(tmp_path, entropy_rows(0.5, 0.2, range(10, 151, 10)))  # max_steps 400
-    with pytest.raises(UserError, match="check step 1000 is past the 400 planned steps"):
+    with pytest.raises(
+        UserError,
+        match=r"check step 1000 is after the run's end: the run plans 400 steps \(the log's "
+        r"max_steps\)\. Give a check step of at most 400",
+    ):
         monitor(path, MonitorConfig(rule="informative", check_step=1000))
 
 

@@ -102,3 +102,41 @@ def test_no_evaluation_and_a_later_stops_claim_are_said_consistently(tmp_path):
         "where it would be stop (predicted: sharpening) (the outcome rule paper's stop claims, "
         "not a held-out evaluation)"
     ) in later
+
+
+def test_the_sweeps_doom_score_says_what_the_score_is(tmp_path):
+    from rankinv.verdicts.sweep import judge_sweep
+
+    paths = []
+    for i, r in enumerate((0.3, 0.9)):
+        rows = [{"step": s, "reward": r, "frac_reward_zero_std": 0.3} for s in range(1, 41)]
+        paths.append(jsonl(tmp_path / f"r{i}.jsonl", rows))
+    said = judge_sweep(paths).to_json()["doom_score"]
+    assert "0.5 minus the distance of the mean reward" in said
+    assert "nearer an edge = less worth continuing" in said
+    assert "toward either edge alike" in said and "below 5%" not in said
+
+
+def test_the_bound_no_signal_skip_gives_its_numbers(tmp_path):
+    rows = [{"step": s, "data": {"critic/score/mean": 0.3}} for s in range(1, 101)]
+    rep = monitor(jsonl(tmp_path / "verl.jsonl", rows))
+    text = " ".join(rep.reasons)
+    assert (
+        "averages 1.000 over steps 91-100, so the zero-std share is at least 0.000, below the "
+        "no-signal level 0.950: the bound cannot show no signal"
+    ) in text
+
+
+def test_a_check_step_past_an_assumed_plan_is_refused_in_a_sentence(tmp_path):
+    import pytest
+
+    from rankinv.errors import UserError
+
+    path = jsonl(tmp_path / "p.jsonl", [{"step": s, "entropy": 0.5} for s in range(1, 50)])
+    with pytest.raises(UserError) as e:
+        monitor(path, MonitorConfig(rule="informative", check_step=1000))
+    assert str(e.value) == (
+        "check step 1000 is after the run's end: the run plans 400 steps, assumed (the paper's; "
+        "pass --planned-steps). Give a check step of at most 400, or the run's planned total "
+        "with --planned-steps"
+    )

@@ -57,10 +57,9 @@ def judged_window(
         ref, check = stage2.check_window(planned, frac)
         src = f"{frac:g} of the {planned} planned steps, where rule {rule} was calibrated"
     if cfg.check_step is not None and cfg.check_step > planned:
-        raise UserError(
-            f"check step {cfg.check_step} is past the {planned} planned steps - {planned_src}; "
-            f"give a check step <= {planned}, or the run's planned total with --planned-steps"
-        )
+        from rankinv.verdicts.words.inputs import check_past_plan
+
+        raise UserError(check_past_plan(cfg.check_step, planned, planned_src))
     if cfg.ref_step is not None or cfg.check_step is not None:
         given = (
             "steps given"

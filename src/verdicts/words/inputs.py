@@ -115,3 +115,13 @@ def duplicate_words(steps: list[int]) -> str:
         "logs again the steps since its checkpoint): the last copy of each is kept, as the "
         "resumed run overwrote them"
     )
+
+
+def check_past_plan(check: int, planned: int, planned_src: str) -> str:
+    """Why a check step given past the run's planned steps is refused (``planned_src``: where
+    the planned total comes from, e.g. "the log's max_steps", "assumed (...)")."""
+    src = f", {planned_src}" if planned_src.startswith("assumed") else f" ({planned_src})"
+    return (
+        f"check step {check} is after the run's end: the run plans {planned} steps{src}. Give "
+        f"a check step of at most {planned}, or the run's planned total with --planned-steps"
+    )

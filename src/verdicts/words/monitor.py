@@ -11,7 +11,12 @@ from dataclasses import replace
 
 from rankinv.verdicts import logs, panels, stage2
 from rankinv.verdicts.coverage import TEST_NAME, Coverage
-from rankinv.verdicts.mechanical import NoSignal
+from rankinv.verdicts.mechanical import (
+    NO_SIGNAL_STEPS,
+    NO_SIGNAL_ZERO_STD,
+    NoSignal,
+    zero_std_share,
+)
 from rankinv.verdicts.monitor_decision import MonitorDecision
 from rankinv.verdicts.monitor_rules import RuleVerdict, shown_value, stops_when
 from rankinv.verdicts.rules import stage2_accuracy_note
@@ -273,11 +278,16 @@ def _skipped_check(d: MonitorDecision) -> list[str]:
     derived, trainer = run.derived, run.log.trainer
     if run.trace.informative is not None:
         return []
-    how = (
-        f"; its upper bound, {derived.bound_words}, is above the no-signal level"
-        if derived is not None and derived.bound is not None
-        else ""
-    )
+    how = ""
+    if derived is not None and derived.bound is not None:
+        got = zero_std_share(replace(run.trace, informative=derived.bound))
+        how = f"; the informative share's upper bound ({derived.bound_words})" + (
+            f" cannot be averaged over {NO_SIGNAL_STEPS} steps yet"
+            if got is None
+            else f" averages {1 - got[0]:.3f} over {stage2.steps_words(got[1])}, so the "
+            f"zero-std share is at least {got[0]:.3f}, below the no-signal level "
+            f"{NO_SIGNAL_ZERO_STD:.3f}: the bound cannot show no signal"
+        )
     out = [f"no-signal check skipped: the log ({trainer}) has no zero-std share{how}"]
     if derived is not None and derived.config_line:
         out.append(f"to log the zero-std share ({trainer}): {derived.config_line}")

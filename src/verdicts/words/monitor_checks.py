@@ -31,7 +31,9 @@ def group_size_words(check: GroupSizeCheck, subject: str = "the verdict") -> str
             f"{where} (GRPO's usual range) it is the same, {_what(check.outcome)}"
         )
     parts = [
-        f"at g = {g} the same" if check.outcome.same(o) else f"at g = {g} it would be {_what(o)}"
+        f"at g = {g} the same as at g = {check.assumed}"
+        if check.outcome.same(o)
+        else f"at g = {g} it would be {_what(o)}"
         for g, o in sorted(check.at.items())
     ]
     return (

@@ -9,6 +9,14 @@ from rankinv.verdicts import stage2
 def doom_words(rule: str) -> str:
     """What the doom score of ``rule`` is, in words (higher = less worth continuing)."""
     desc = stage2.STAGE2_RULES[rule].description if rule in stage2.STAGE2_RULES else rule
+    if rule == "reward_edge":
+        desc = (
+            f"{stage2.EDGE_MIDDLE:g} minus the distance of the mean reward (over the last quarter "
+            "of the window) from the nearer edge of its range, as a share of the range: higher "
+            "= nearer an edge = less worth continuing; it ranks runs that move toward either "
+            "edge alike (one nearing its maximum, its prompts solved, as one nearing its "
+            "minimum, its prompts failed)"
+        )
     return (
         f"the doom score is rule {rule}'s score at the sweep's common step: {desc}; higher "
         "means less worth continuing, and the runs are ranked by it"
