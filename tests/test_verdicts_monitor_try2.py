@@ -17,6 +17,9 @@ def test_a_log_without_reward_falls_back_to_no_rule_at_chance_and_says_so(tmp_pa
     rep = monitor(jsonl(tmp_path / "noreward.jsonl", rows))
     data = rep.to_json()
     assert data["rule"] == "reward_edge" and data["rule_used"] is None  # was: paper
+    assert rep.basis.endswith(
+        "no rule computable on this log (rule reward_edge wanted: its line says why none ran)"
+    )
     text = " ".join(rep.reasons)
     assert text.startswith(
         "rule reward_edge was wanted and no rule could be used: the log has no reward column "

@@ -56,6 +56,7 @@ class MonitorResult(MonitorDecision):
             signal = panels.signal_panel(t, rv.rule_used, rv.ref, rv.check, rv.threshold, keys)
         return {
             "decided_by": self.decided_by,
+            "rule": rv.rule_asked,
             "rule_used": rv.rule_used,
             "rule_on_bound": rv.on_bound,
             "rule_status": rv.status,

@@ -441,6 +441,9 @@ def basis(rep: Mapping) -> str:
         sig = rep.get("signal") or {}
         what = f"rule {used}; signal: {sig.get('name', '?')} ({panels.signal_source(sig)})"
     else:
-        what = "no rule computable on this log"
+        wanted = rep.get("rule")
+        what = "no rule computable on this log" + (
+            f" (rule {wanted} wanted: its line says why none ran)" if wanted else ""
+        )
     prov = "provisional: the check step is not reached; " if rep.get("provisional") else ""
     return prov + what
