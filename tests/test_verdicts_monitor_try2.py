@@ -116,7 +116,7 @@ def test_the_sweeps_doom_score_says_what_the_score_is(tmp_path):
         paths.append(jsonl(tmp_path / f"r{i}.jsonl", rows))
     said = judge_sweep(paths).to_json()["doom_score"]
     assert "0.5 minus the distance of the mean reward" in said
-    assert "nearer an edge = less worth continuing" in said
+    assert "(higher = nearer an edge)" in said and "less worth continuing" in said
     assert "toward either edge alike" in said and "below 5%" not in said
 
 

@@ -12,8 +12,8 @@ def doom_words(rule: str) -> str:
     if rule == "reward_edge":
         desc = (
             f"{stage2.EDGE_MIDDLE:g} minus the distance of the mean reward (over the last quarter "
-            "of the window) from the nearer edge of its range, as a share of the range: higher "
-            "= nearer an edge = less worth continuing; it ranks runs that move toward either "
+            "of the window) from the nearer edge of its range, as a share of the range (higher "
+            "= nearer an edge); it ranks runs that move toward either "
             "edge alike (one nearing its maximum, its prompts solved, as one nearing its "
             "minimum, its prompts failed)"
         )
