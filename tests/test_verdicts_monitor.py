@@ -88,7 +88,7 @@ def test_healthy_run_continues_and_words_say_the_drop_is_below(tmp_path):
     assert rep.entropy_drop == pytest.approx(0.26) and rep.rule.stop_side == "below"
     assert rep.rule.threshold == 0.5 and rep.decided_by == "rule"
     # golden text: the rule's sentence
-    words = "mean entropy fell 26% over steps 10-150: the drop 26% is below the stop threshold 50%"
+    words = "mean entropy fell 26% over steps 1-150: the drop 26% is below the stop threshold 50%"
     assert words in rule_words(rep.rule, rep)
 
 
@@ -114,7 +114,11 @@ def test_log_ending_one_step_before_the_check_step_is_judged(tmp_path):
 
 def test_check_step_past_the_planned_steps_is_refused(tmp_path):
     path = write(tmp_path, entropy_rows(0.5, 0.2, range(10, 151, 10)))  # max_steps 400
-    with pytest.raises(UserError, match="check step 1000 is past the 400 planned steps"):
+    with pytest.raises(
+        UserError,
+        match=r"check step 1000 is after the run's end: the run plans 400 steps \(the log's "
+        r"max_steps\)\. Give a check step of at most 400",
+    ):
         monitor(path, MonitorConfig(rule="informative", check_step=1000))
 
 
@@ -191,12 +195,12 @@ def test_informative_fraction_at_the_floor_is_at_it_and_a_zero_trend_is_flat(tmp
     assert stage2.trend_word(rep.floor.change_per_100) == "flat" and not rep.floor.raised
     text = " ".join(floor_words(rep))  # golden text
     assert (
-        "the informative-group fraction 0.50 over steps 130-150 (the latest steps judged) is at "
+        "the informative-group fraction 0.50 over steps 131-150 (the latest steps judged) is at "
         "the floor 1 - f_g(p*) at g = 8 assumed (the log does not state the group size; pass "
         "--group-size): 0.50"
     ) in text
     # read up to the check step 150 only (the log's steps 160-200 come after it)
-    assert "flat (0.000 per 100 steps, fitted over steps 10-150)" in text
+    assert "flat (0.000 per 100 steps, fitted over steps 11-150)" in text
     assert "falling" not in text and rep.verdict == "continue"
 
 
@@ -244,7 +248,10 @@ def test_rule_reads_only_its_columns_and_falls_back_by_name(tmp_path):
     path = tmp_path / "worst_token.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     rep = monitor(path, MonitorConfig(rule="informative"))
-    assert rep.rule_used == "paper_min" and rep.rule.fell_back
+    # paper_min could be computed, but its held-out stops are no better than stopping at
+    # random: no fallback, and said so
+    assert rep.rule_used is None and rep.rule.status == "cannot_run"
+    assert "paper_min (no better than stopping at random" in rep.to_json()["rule_choice"]
     with pytest.raises(UserError, match=r"lacks key\(s\) \['nosuch'\]"):
         monitor(path, MonitorConfig(reward_key="nosuch"))
 
@@ -415,12 +422,12 @@ def test_a_two_step_log_quotes_no_backwards_window(tmp_path):
     assert rep.rule.status == "too_early" and rep.rule.judged_col is None and rep.provisional
 
 
-def test_logging_every_10_steps_quotes_only_logged_steps(tmp_path):
+def test_logging_every_10_steps_quotes_the_steps_its_values_cover(tmp_path):
     rows = {s: {"frac_reward_zero_std": 0.7, "entropy": 0.5} for s in range(10, 71, 10)}
     rep = monitor(write(tmp_path, rows))  # logging_steps 10, judged from step 10 of 400
-    logged = set(range(10, 71, 10))
+    logged = set(range(10, 71, 10))  # each TRL's mean over the 10 steps up to it
     wins = _windows(rep.reasons)
-    assert wins and all(a in logged and b in logged for a, b in wins), wins
+    assert wins and all(a - 1 + 10 in logged and b in logged for a, b in wins), wins
     assert rep.assumptions[3].value == {"steps": 10, "averaged": True}
 
 

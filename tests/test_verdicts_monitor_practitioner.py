@@ -103,7 +103,7 @@ def test_a_verdict_that_changes_with_g_says_at_which_g_and_names_group_size(tmp_
     line = next(r for r in rep.reasons if "depends on the assumed g" in r)
     assert line == (
         "the verdict depends on the assumed g = 8: at g = 8 it is watch (predicted: "
-        "undetermined); at g = 4 the same; at g = 16 it would be continue (predicted: "
+        "undetermined); at g = 4 the same as at g = 8; at g = 16 it would be continue (predicted: "
         "undetermined); --group-size (the run's g) settles it"
     )
     # given, g is not assumed: nothing to check
@@ -130,7 +130,8 @@ def test_a_sweep_checks_its_verdict_on_each_run_whose_g_is_assumed(tmp_path):
     assert [r["assumptions"][0]["holds_for_range"] for r in runs] == [True, False]
     assert runs[1]["group_size_note"] == (
         "the sweep's verdict on it depends on the assumed g = 8: at g = 8 it is stop; at g = 4 "
-        "the same; at g = 16 it would be continue; --group-size (the run's g) settles it"
+        "the same as at g = 8; at g = 16 it would be continue; --group-size (the run's g) "
+        "settles it"
     )
     # each run judged alone carries its own check
     assert any("assumed g = 8" in r for r in runs[0]["alone"]["reasons"])

@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -144,7 +145,7 @@ def test_nan_rewards_are_reported(tmp_path):
     assert (
         len(issues) == 1 and "reward is NaN or infinite at 13 of its 40 logged steps" in issues[0]
     )
-    assert "(step 3, 6, 9," in issues[0]
+    assert "(steps 3, 6, 9," in issues[0]
     clean = monitor(trl_log(tmp_path, {s: {} for s in range(1, 41)}), MonitorConfig(group_size=8))
     assert clean.to_json()["log_issues"] == []
     cut = monitor(trl_log(tmp_path, rows), MonitorConfig(group_size=8, check_step=20))
@@ -179,3 +180,59 @@ def test_a_sweeps_header_says_how_many_runs_it_keeps(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "(rounded up, a tie at the boundary kept: 2 of 3)" in out.stdout
+
+
+def _per_step_and_log10(tmp_path):
+    """A run logged every step and the same run as TRL logs it at logging_steps = 10 (each
+    value the mean of the 10 steps up to it): the informative share falls from 0.8."""
+    share = {s: 0.8 - 0.008 * s for s in range(1, 101)}
+    rows = {s: {"frac_reward_zero_std": 1 - v} for s, v in share.items()}
+    means = {
+        s: {"frac_reward_zero_std": 1 - sum(share[t] for t in range(s - 9, s + 1)) / 10}
+        for s in range(10, 101, 10)
+    }
+    (tmp_path / "one").mkdir(), (tmp_path / "ten").mkdir()
+    return (
+        trl_log(tmp_path / "one", rows, max_steps=100),
+        trl_log(tmp_path / "ten", means, max_steps=100, logging_steps=10),
+    )
+
+
+def test_one_run_logged_every_step_or_every_10_gets_one_verdict(tmp_path):
+    one, ten = _per_step_and_log10(tmp_path)
+    cfg = MonitorConfig(group_size=8)
+    a, b = monitor(one, cfg), monitor(ten, cfg)
+    assert (a.verdict, a.label) == (b.verdict, b.label) == ("watch", a.label)
+    # the last fifth of the judged steps: the value at 50 covers steps 41-50 exactly
+    assert a.floor.window == b.floor.window == (41, 50)
+    assert b.informative_fraction == pytest.approx(a.informative_fraction)
+    text = " ".join(b.reasons)
+    assert "0.44 over steps 41-50 (the latest steps judged)" in text
+    # the rule's last quarter (steps 38-50) is shorter than a value's 10 steps: the value at
+    # 50 alone, and the steps it covers are quoted
+    assert "over steps 41-50 (the last quarter of the judged" in text
+
+
+CORPUS = Path(__file__).parent.parent / "figures/data/trl_corpus_v2/trl_logs"
+
+
+def test_too_few_averaged_values_to_fit_a_trend_say_so():
+    # the corpus run at logging_steps = 10 has 2 values by its check step 20: its share is
+    # below the floor, but with no trend fitted the run logged every step's watch is not
+    # reached, and the output says why
+    name = "teacher-d1-easy-lr0.001-g4-s0"
+    one, ten = (monitor(CORPUS / n / "trainer_state.json") for n in (name, f"{name}-log10"))
+    assert one.verdict == "watch" and ten.verdict == "continue"
+    text = " ".join(ten.reasons)
+    assert "0.43 over steps 11-20 (the latest steps judged) is below the floor" in text
+    assert "its trend is not fitted: 2 logged values over steps 1-20, a value every 10" in text
+
+
+def test_a_sweep_of_logs_at_different_intervals_says_so(tmp_path):
+    one, ten = _per_step_and_log10(tmp_path)
+    res = judge_sweep([one, ten], MonitorConfig(group_size=8))
+    note = res.to_json()["interval_note"]
+    assert note.startswith("the logs hold values at different logging intervals (every step:")
+    assert "every 10 steps: ten)" in note
+    same = judge_sweep([_rising(tmp_path, f"r{i}", 0.002 * i) for i in range(2)])
+    assert same.interval_note is None

@@ -52,6 +52,8 @@ def print_sweep(res: SweepResult) -> None:
         f"kept: {kept} of {len(ranked)}), the rest and every run without signal stop",
         highlight=False,
     )
+    if res.interval_note:
+        console.print(res.interval_note, highlight=False)
     t = Table()
     for col in ("log", "verdict", "rank", "doom score", "state", "saves"):
         t.add_column(col)

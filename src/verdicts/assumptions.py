@@ -83,7 +83,7 @@ def assumptions_json(assumed, check: GroupSizeCheck | None) -> list[dict]:
     out = [a.to_json() for a in assumed]
     if check is not None:
         out[0] |= check.to_json()
-    return out
+    return [a for a in out if a.get("source") != "unused"]  # e.g. no reward: no range
 
 
 def group_size(records: list[dict], given: int | None) -> Assumed:
@@ -122,6 +122,8 @@ def reward_range(reward: np.ndarray | None, given: tuple[float, float] | None) -
     name = f"[{lo:g}, {hi:g}]"
     words = f"reward range {name} ({'given' if given else 'assumed; pass --reward-range'})"
     vals = None if reward is None else reward[np.isfinite(reward)]
+    if given is None and (vals is None or not vals.size):  # no verdict reads a range
+        return Assumed("reward_range", (float(lo), float(hi)), "unused", "no reward logged")
     if vals is None or not vals.size:
         return Assumed("reward_range", (float(lo), float(hi)), src, words)
     rmin, rmax = float(vals.min()), float(vals.max())
@@ -192,7 +194,8 @@ def logging_interval(trace, stated: int | None, trainer: str) -> Assumed:
     elif averaged:
         words = (
             f"a value every {n} steps, each TRL's mean over the {n} steps up to it "
-            f"(logging_steps = {n}); windows are in steps and quote logged steps only"
+            f"(logging_steps = {n}); a window takes the values whose {n} steps lie in it (a "
+            "shorter one: the latest value alone) and quotes the steps they cover"
         )
     else:
         words = f"a value every {n} steps; windows are in steps and quote logged steps only"

@@ -202,6 +202,10 @@ def _check_numeric(records: list[dict], source: str) -> None:
         )
 
 
+#: Keys every record of a step may repeat (TRL's epoch, W&B's clock): not a step logged twice.
+_BOOKKEEPING = frozenset({"epoch", "_runtime", "_timestamp", "timestamp", "time"})
+
+
 def merge_by_step(
     recs: list[dict], issues: list[str] | None = None, step_key: str | None = None
 ) -> list[dict]:
@@ -214,15 +218,26 @@ def merge_by_step(
         keys = sorted({k for r in recs for k in r})
         raise UserError(f"log lacks key(s) {list(names)[:1]} (a step column); keys there: {keys}")
     merged: dict[int, dict] = {}
-    order = []
+    order, dups = [], []
     for r in recs:
         s = _finite(r.get(step_key))
         if s is None:
             continue
         s = int(s)
-        order.append(s)
-        merged.setdefault(s, {}).update({k: v for k, v in r.items() if v is not None})
+        vals = {k: v for k, v in r.items() if v is not None and k not in ("step", step_key)}
+        old = merged.get(s, {})
+        if any(k not in _BOOKKEEPING and old[k] != v for k, v in vals.items() if k in old):
+            # the step logged again with other values (a resumed run)
+            dups.append(s)
+            merged[s] = {}  # its last copy is kept whole
+        elif s not in merged:
+            order.append(s)
+        merged.setdefault(s, {}).update(vals)
         merged[s]["step"] = s
+    if dups:
+        from rankinv.verdicts.words.inputs import duplicate_words
+
+        issues.append(duplicate_words(dups))
     if any(b < a for a, b in zip(order, order[1:], strict=False)):
         issues.append("steps out of order; sorted by step")
     return [merged[s] for s in sorted(merged)]
@@ -314,7 +329,7 @@ def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
     if not text.strip():
         raise UserError(f"{path.name} is empty: no logged steps yet")
     if path.suffix == ".csv":
-        recs, fmt = read_csv_records(text), "csv"
+        recs, fmt = read_csv_records(text, keep_missing=True), "csv"
     elif text.lstrip().startswith("{") and path.suffix == ".json":
         try:
             data = json.loads(text)

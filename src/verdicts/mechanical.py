@@ -9,7 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from rankinv.verdicts.labels import REWARD_EDGE
-from rankinv.verdicts.stage2 import Comparison, Trace, compare, window_values
+from rankinv.verdicts.stage2 import (
+    Comparison,
+    Trace,
+    compare,
+    latest_values,
+    mask_span,
+    steps_per_value,
+    window_values,
+)
 
 #: No signal: the mean share of zero-std groups over the last NO_SIGNAL_STEPS steps is at
 #: least NO_SIGNAL_ZERO_STD (informative-group fraction <= 0.05; at 1.0 the gradient is 0).
@@ -33,6 +41,7 @@ class NoSignal:
     window: tuple[int, int]
     points: int
     reward_range: tuple[float, float] = (0.0, 1.0)
+    per_point: int = 1  # steps each logged value stands for (its mean, on an averaged log)
 
     @property
     def at_edge(self) -> bool:
@@ -54,6 +63,27 @@ class NoSignal:
         }
 
 
+def zero_std_share(trace: Trace, step: int | None = None):
+    """(mean zero-std share, (first, last) step covered, values, steps per value) over the
+    last NO_SIGNAL_STEPS steps to ``step`` (default: the last logged step), at least
+    NO_SIGNAL_MIN_POINTS steps' worth of values; None where the log cannot tell (no
+    zero-std column, too few steps, a log not spanning NO_SIGNAL_STEPS)."""
+    if trace.informative is None or not trace.steps.size:
+        return None
+    step = int(trace.steps.max()) if step is None else step
+    ok = np.isfinite(trace.informative) & (trace.steps <= step)
+    per = steps_per_value(trace)
+    if ok.sum() * per < NO_SIGNAL_MIN_POINTS:
+        return None
+    if step - int(trace.covers()[ok].min()) + 1 <= NO_SIGNAL_STEPS:
+        return None
+    recent = latest_values(
+        trace, trace.informative, step, step - NO_SIGNAL_STEPS + 1, NO_SIGNAL_MIN_POINTS
+    )
+    share = 1.0 - float(trace.informative[recent].mean())
+    return share, (mask_span(trace, recent)[0], step), int(recent.sum()), per
+
+
 def no_signal(trace: Trace, step: int | None = None) -> NoSignal | None:
     """The mechanical state at ``step`` (default: the last logged step): a dict when the mean
     zero-std share over the last NO_SIGNAL_STEPS steps (at least NO_SIGNAL_MIN_POINTS logged
@@ -61,20 +91,10 @@ def no_signal(trace: Trace, step: int | None = None) -> NoSignal | None:
     (state "saturated" when the mean reward there is within REWARD_EDGE of its maximum,
     "stranded" within it of its minimum, else "mixed": solved and failing prompts); None
     when signal remains or the log cannot tell (no zero-std column, too few steps)."""
-    if trace.informative is None or not trace.steps.size:
+    got = zero_std_share(trace, step)
+    if got is None:
         return None
-    step = int(trace.steps.max()) if step is None else step
-    ok = np.isfinite(trace.informative) & (trace.steps <= step)
-    if ok.sum() < NO_SIGNAL_MIN_POINTS or step - int(trace.steps[ok].min()) < NO_SIGNAL_STEPS:
-        return None
-    # the last NO_SIGNAL_STEPS steps, and at least the last NO_SIGNAL_MIN_POINTS logged ones
-    idx = np.nonzero(ok)[0]
-    recent = idx[trace.steps[idx] > step - NO_SIGNAL_STEPS]
-    if recent.size < NO_SIGNAL_MIN_POINTS:
-        recent = idx[-NO_SIGNAL_MIN_POINTS:]
-    w = trace.informative[recent]
-    lo_step = int(trace.steps[recent].min())
-    zero_std = 1.0 - float(w.mean())
+    zero_std, (lo_step, step), points, per = got
     cmp = compare(zero_std, NO_SIGNAL_ZERO_STD)
     if cmp.side == "below":
         return None
@@ -90,9 +110,8 @@ def no_signal(trace: Trace, step: int | None = None) -> NoSignal | None:
         state = "stranded"
     else:
         state = "mixed"
-    return NoSignal(
-        state, zero_std, cmp, reward, (lo_step, step), int(w.size), (float(lo), float(hi))
-    )
+    rng = (float(lo), float(hi))
+    return NoSignal(state, zero_std, cmp, reward, (lo_step, step), points, rng, per)
 
 
 #: The outcome labels the mechanical stop claims, per state.

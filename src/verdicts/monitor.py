@@ -161,7 +161,11 @@ def judge_later(log: logs.RunLog, cfg: MonitorConfig, res: MonitorResult) -> Lat
         pos = stage2.reward_position(t, ref, check)
         return None if pos is None else lo + pos * (hi - lo)
 
-    return LaterSteps(last, outcome(there), res.rule.check, reward(res.rule.check), reward(last))
+    claim = there.decided_by == "rule" and there.verdict == "stop" and there.coverage is None
+    return LaterSteps(
+        last, outcome(there), res.rule.check, reward(res.rule.check), reward(last),
+        there.rule.rule_used if claim else None,
+    )  # fmt: skip
 
 
 def analyse(

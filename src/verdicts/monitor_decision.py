@@ -31,6 +31,8 @@ class LaterSteps:
     check: int
     reward_at_check: float | None
     reward_at_last: float | None
+    #: the rule whose stop names the label there, with no held-out evaluation (None: other)
+    claimed_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -49,21 +49,19 @@ def floor(
     fl = float(theory.informative_probability(theory.p_star(g.value), g.value))
     if trace.informative is None:
         return Floor(fl)
-    ok = np.isfinite(trace.informative) & (trace.steps >= ref)
+    ok = stage2.window_mask(trace, trace.informative, ref, last)
     if not ok.any():
         return Floor(fl)
-    steps = trace.steps[ok]
-    lo = last - max(1, int(round(0.2 * (last - max(ref, int(steps.min()))))))
-    recent = steps > lo
+    first = max(ref, int(trace.covers()[ok].min()))
+    lo = last - max(1, int(round(0.2 * (last - first))))
     if window is not None:
-        recent = (steps >= window[0]) & (steps <= window[1])
-    elif recent.sum() < 3:
-        recent = np.arange(steps.size) >= steps.size - 3
-    frac = float(np.mean(trace.informative[ok][recent]))
+        recent = stage2.window_mask(trace, trace.informative, *window)
+    else:  # the last fifth, at least 3 steps' worth of values
+        recent = stage2.latest_values(trace, trace.informative, last, lo + 1, 3)
+    frac = float(np.mean(trace.informative[recent]))
     fit = stage2.linear_fit(trace, trace.informative, ref, last)
     trend = None if fit is None else fit[0] / max(1, last - ref)
     falling = stage2.trend_word(None if trend is None else trend * 100) == "falling"
     below = stage2.compare(frac, fl).side == "below" and falling
     raised = below and rv.verdict == "continue" and not no_signal and rv.judged_col is not None
-    window = (int(steps[recent].min()), int(steps[recent].max()))
-    return Floor(fl, frac, window, trend, below, raised)
+    return Floor(fl, frac, stage2.mask_span(trace, recent), trend, below, raised)

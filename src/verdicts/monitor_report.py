@@ -56,6 +56,7 @@ class MonitorResult(MonitorDecision):
             signal = panels.signal_panel(t, rv.rule_used, rv.ref, rv.check, rv.threshold, keys)
         return {
             "decided_by": self.decided_by,
+            "rule": rv.rule_asked,
             "rule_used": rv.rule_used,
             "rule_on_bound": rv.on_bound,
             "rule_status": rv.status,
@@ -93,6 +94,7 @@ class MonitorResult(MonitorDecision):
             "reasons": self.reasons,
             "rule": cfg.rule,
             "rule_used": rv.rule_used,
+            "rule_choice": words.rule_choice_words(rv, run.trace, derived),  # None: as wanted
             "rule_on_bound": rv.on_bound,
             # the quantity and threshold the reasons print (e.g. the informative fraction and
             # its stop level); doom_*: the same as a doom score, higher = stop
@@ -122,7 +124,7 @@ class MonitorResult(MonitorDecision):
             "planned_steps": run.planned,
             "planned_steps_source": run.planned_src,
             "group_size": run.g.value,
-            "reward_range": list(run.rng.value),
+            "reward_range": None if run.rng.source == "unused" else list(run.rng.value),
             "assumptions": assumptions_json(self.assumptions, self.group_size_check),
             "trainer": run.log.trainer,
             "dynamic_sampling": None if derived is None else derived.dynamic_sampling,

@@ -57,10 +57,9 @@ def judged_window(
         ref, check = stage2.check_window(planned, frac)
         src = f"{frac:g} of the {planned} planned steps, where rule {rule} was calibrated"
     if cfg.check_step is not None and cfg.check_step > planned:
-        raise UserError(
-            f"check step {cfg.check_step} is past the {planned} planned steps - {planned_src}; "
-            f"give a check step <= {planned}, or the run's planned total with --planned-steps"
-        )
+        from rankinv.verdicts.words.inputs import check_past_plan
+
+        raise UserError(check_past_plan(cfg.check_step, planned, planned_src))
     if cfg.ref_step is not None or cfg.check_step is not None:
         given = (
             "steps given"
@@ -113,16 +112,39 @@ def eligible(rule: str, trace: stage2.Trace) -> str | None:
     return None
 
 
-def fallback(rule: str, trace: stage2.Trace, hidden: tuple[str, ...] = ()) -> str | None:
-    """The asked rule when the log has its columns, else the eligible calibrated rule with
-    the best held-out AUC that the log has columns for (none reading a ``hidden`` one)."""
-    if usable(rule, trace, hidden):
-        return rule
+def at_chance(rule: str) -> bool:
+    """Whether a calibrated rule's held-out stops are no better than stopping at random (its
+    stop precision not clearly above the base rate, ``rules.precision_vs_base_rate``)."""
+    return rules.precision_vs_base_rate(STAGE2_CALIBRATION.get(rule) or {}) in (
+        "no better",
+        "below",
+    )
+
+
+def candidates(trace: stage2.Trace, hidden: tuple[str, ...] = ()) -> list[tuple[str, str | None]]:
+    """Each calibrated rule the log has columns for, best held-out AUC first, with why it may
+    not stand in for another rule (None: it may): not eligible, or at chance."""
     order = sorted(
         (r for r in STAGE2_CALIBRATION if r in stage2.STAGE2_RULES),
         key=lambda r: -(STAGE2_CALIBRATION[r].get("auc") or 0),
     )
-    return next((r for r in order if usable(r, trace, hidden) and eligible(r, trace) is None), None)
+    out = []
+    for r in order:
+        if usable(r, trace, hidden):
+            why = eligible(r, trace) or (
+                "no better than stopping at random on held-out settings" if at_chance(r) else None
+            )
+            out.append((r, why))
+    return out
+
+
+def fallback(rule: str, trace: stage2.Trace, hidden: tuple[str, ...] = ()) -> str | None:
+    """The asked rule when the log has its columns, else the eligible calibrated rule with
+    the best held-out AUC that the log has columns for (none reading a ``hidden`` one) whose
+    stops beat stopping at random (a rule at chance is no fallback: then None)."""
+    if usable(rule, trace, hidden):
+        return rule
+    return next((r for r, why in candidates(trace, hidden) if why is None), None)
 
 
 def rule_for(rule: str, trace: stage2.Trace, derived) -> str | None:
@@ -220,8 +242,10 @@ def rule_verdict(run: JudgedRun, cfg: MonitorConfig) -> RuleVerdict:
     an upper bound of the informative share) on its window of the run."""
     trace, derived, last = run.trace, run.derived, run.last
     rule_used = rule_for(cfg.rule, trace, derived)
+    # no rule used: the window of the informative rule on a bound, else of the rule wanted
+    on_bound = derived is not None and derived.bound is not None
     ref, check_step, window_src = judged_window(
-        cfg, rule_used or "informative", run.planned, run.planned_src
+        cfg, rule_used or ("informative" if on_bound else cfg.rule), run.planned, run.planned_src
     )
     # reached: the log got to the check step (a log cut at the check step got there, as a
     # live run did at its first logged step past it, though no step of it is logged exactly)

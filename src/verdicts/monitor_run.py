@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from rankinv.errors import UserError
 from rankinv.verdicts import assumptions, logs, stage2, trainers
 from rankinv.verdicts.assumptions import Assumed
+from rankinv.verdicts.words import inputs as words
 
 if TYPE_CHECKING:
     from rankinv.verdicts.monitor_config import MonitorConfig
@@ -95,21 +96,21 @@ def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
 
 
 def nan_issues(records: list[dict], keys: dict) -> list[str]:
-    """A line per column the verdict reads that holds NaN (or inf) at some logged steps:
-    those steps are skipped, and said so."""
+    """A line per column the verdict reads that holds NaN (or inf), or a cell that could not
+    be read as a number (``n/a``), at some logged steps: those steps are skipped, said so."""
     out = []
     for key in dict.fromkeys(k for k in keys.values() if k):
-        bad = [
-            int(r["step"])
-            for r in records
-            if key in r and isinstance(r[key], (int, float)) and not math.isfinite(r[key])
-        ]
-        if bad:
-            n = sum(key in r for r in records)
-            shown = ", ".join(map(str, bad[:8])) + (", ..." if len(bad) > 8 else "")
+        logged = [r for r in records if key in r]
+        nums = [r for r in logged if isinstance(r[key], float | int)]
+        nan = [int(r["step"]) for r in nums if not math.isfinite(r[key])]
+        text = [r for r in logged if not isinstance(r[key], float | int)]
+        if nan:
+            out.append(f"{key} is NaN or infinite at {words.bad_steps(nan, len(logged))}")
+        if text:
+            cells = sorted({repr(r[key]) for r in text})
             out.append(
-                f"{key} is NaN or infinite at {len(bad)} of its {n} logged steps "
-                f"(step {shown}): those steps are skipped"
+                f"{key} could not be read as a number ({', '.join(cells)}) at "
+                f"{words.bad_steps([int(r['step']) for r in text], len(logged))}"
             )
     return out
 

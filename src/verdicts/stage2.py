@@ -17,6 +17,18 @@ import numpy as np
 
 from rankinv.errors import UserError
 from rankinv.theory import paper
+from rankinv.verdicts.trace import (  # noqa: F401 (re-exported: the windows live there)
+    Trace,
+    latest_values,
+    logged_span,
+    mask_span,
+    span_words,
+    steps_per_value,
+    steps_words,
+    value_at,
+    window_mask,
+    window_values,
+)
 
 #
 # Before any learned rule, the mechanical state of the log (``rankinv.verdicts.mechanical``:
@@ -72,28 +84,6 @@ def trend_word(change: float | None, tol: float = COMPARE_TOL) -> str:
 
 
 @dataclass(frozen=True)
-class Trace:
-    """A run's log up to now, in step order (None where the log lacks a column)."""
-
-    steps: np.ndarray
-    entropy: np.ndarray | None = None
-    min_entropy: np.ndarray | None = None
-    informative: np.ndarray | None = None  # 1 - frac_reward_zero_std
-    all_fail: np.ndarray | None = None
-    reward: np.ndarray | None = None
-    reward_range: tuple[float, float] = (0.0, 1.0)  # the reward's minimum and maximum
-    #: steps between logged values; averaged: each value is the mean over the ``interval``
-    #: steps up to its step (TRL with logging_steps > 1), so it stands for their centre
-    interval: int = 1
-    averaged: bool = False
-
-    def positions(self) -> np.ndarray:
-        """The step each value stands for: its own, or the centre of the steps it averages."""
-        shift = (self.interval - 1) / 2 if self.averaged else 0.0
-        return self.steps.astype(float) - shift
-
-
-@dataclass(frozen=True)
 class Rule:
     name: str
     description: str
@@ -106,46 +96,6 @@ class Rule:
     catches: tuple[str, ...] = ("saturated", "stranded", "stalled")
     #: a free baseline: its threshold is fixed in advance, never chosen by calibration
     baseline: bool = False
-
-
-def window_values(trace: Trace, values: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
-    """The finite values logged at steps in [lo, hi]; None when there are none."""
-    if values is None:
-        return None
-    m = (trace.steps >= lo) & (trace.steps <= hi) & np.isfinite(values)
-    return values[m] if m.any() else None
-
-
-def logged_span(trace: Trace, values, lo: int, hi: int) -> tuple[int, int] | None:
-    """(first, last) logged step in [lo, hi] where ``values`` holds a number; None if none."""
-    if values is None:
-        return None
-    m = (trace.steps >= lo) & (trace.steps <= hi) & np.isfinite(values)
-    if not m.any():
-        return None
-    s = trace.steps[m]
-    return int(s.min()), int(s.max())
-
-
-def span_words(trace: Trace, values, lo: int, hi: int) -> str:
-    """ "steps a-b": the logged steps of [lo, hi] (never a step that was not logged)."""
-    sp = logged_span(trace, values, lo, hi)
-    if sp is None:
-        return f"no logged step in {lo}-{hi}"
-    return f"step {sp[0]}" if sp[0] == sp[1] else f"steps {sp[0]}-{sp[1]}"
-
-
-def value_at(trace: Trace, values: np.ndarray | None, step: int, side: str):
-    """(step, value) of the first logged value at a step >= ``step`` (side "after") or the
-    last at <= ``step`` (side "before"); None when there is none."""
-    if values is None:
-        return None
-    ok = np.isfinite(values)
-    idx = np.nonzero(ok & ((trace.steps >= step) if side == "after" else (trace.steps <= step)))[0]
-    if idx.size == 0:
-        return None
-    i = idx[0] if side == "after" else idx[-1]
-    return int(trace.steps[i]), float(values[i])
 
 
 def _at(trace: Trace, values, step: int, side: str) -> float | None:
@@ -180,9 +130,7 @@ def _recent(trace: Trace, values, ref: int, check: int, share: float = RECENT_SH
 def linear_fit(trace: Trace, values, ref: int, check: int):
     """Least-squares line over [ref, check]: (change over the window, its standard error,
     the fitted value at ref); None with fewer than 3 points."""
-    if values is None:
-        return None
-    m = (trace.steps >= ref) & (trace.steps <= check) & np.isfinite(values)
+    m = window_mask(trace, values, ref, check)
     if m.sum() < 3:
         return None
     x, y = trace.positions()[m], values[m]

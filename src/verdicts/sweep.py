@@ -103,11 +103,14 @@ class SweepResult:
     runs: list[SweepRun]
     compute_saved: float
     at_check_step: bool = False  # finished logs: judged at the runs' check step, as live
+    #: where the logs' logging intervals differ: what that changes, said in the header
+    interval_note: str | None = None
 
     def to_json(self) -> dict:
         return {
             "step": self.step,
             "at_check_step": self.at_check_step,
+            "interval_note": self.interval_note,
             "rule": self.rule,
             "doom_score": words.doom_words(self.rule),
             "keep": self.keep,
@@ -206,4 +209,12 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         runs.append(SweepRun(name, r, verdict, rank.get(i), len(rank), saved, alone[i], checks[i]))
     rule = next((r.rule_used for r in judged if r.rule_used), cfg.rule)
     mean_saved = float(np.mean([r.compute_saved for r in runs]))
-    return SweepResult(common, rule, keep, runs, mean_saved, at_check)
+    ivs = [(_short(r.log), int(r.result.run.iv.value["steps"])) for r in runs]
+    note = words.interval_words(ivs) if len({n for _, n in ivs}) > 1 else None
+    return SweepResult(common, rule, keep, runs, mean_saved, at_check, note)
+
+
+def _short(log: str) -> str:
+    """A log's name: its file, or the run folder of a trainer_state.json."""
+    p = Path(log)
+    return p.parent.name if p.name == "trainer_state.json" else p.name

@@ -28,12 +28,12 @@ def detect_delimiter(text: str) -> str:
         return ","
 
 
-def _cell(v: str | None, decimal_comma: bool):
+def _cell(v: str | None, decimal_comma: bool, keep_missing: bool = False):
     if v is None:
         return None
     s = v.strip()
     if s == "" or s.lower() in MISSING_TOKENS:
-        return None
+        return s if keep_missing and s else None
     if decimal_comma and _DECIMAL_COMMA.match(s):
         s = s.replace(",", ".")
     try:
@@ -42,9 +42,11 @@ def _cell(v: str | None, decimal_comma: bool):
         return s
 
 
-def read_csv_records(text: str) -> list[dict]:
+def read_csv_records(text: str, keep_missing: bool = False) -> list[dict]:
     """CSV text -> list of dicts; numbers become floats, empty or missing cells (``n/a``,
-    ``NA``, ``-``, ...) None, text stays text. The delimiter is detected (``,``, ``;``, tab,
+    ``NA``, ``-``, ...) None (``keep_missing``: a missing-value token is kept as written, so
+    a reader can say which cells it could not read), text stays text. The delimiter is
+    detected (``,``, ``;``, tab,
     ``|``); with ``;`` a decimal comma (``0,15``) is read as a decimal point."""
     delimiter = detect_delimiter(text)
     rows = []
@@ -53,7 +55,7 @@ def read_csv_records(text: str) -> list[dict]:
         for k, v in raw.items():
             if k is None:
                 continue
-            row[k.strip()] = _cell(v, decimal_comma=delimiter == ";")
+            row[k.strip()] = _cell(v, delimiter == ";", keep_missing)
         rows.append(row)
     return rows
 

@@ -96,3 +96,41 @@ def _some(names: list[str], most: int = 5) -> str:
     """At most ``most`` names, then how many more."""
     more = f" and {len(names) - most} more" if len(names) > most else ""
     return ", ".join(names[:most]) + more
+
+
+def step_list(steps: list[int], most: int = 8) -> str:
+    """ "step 3" / "steps 3, 9, 11-20, ...": runs of consecutive steps as ranges."""
+    runs: list[list[int]] = []
+    for s in sorted(set(steps)):
+        if runs and s == runs[-1][-1] + 1:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    parts = [f"{r[0]}-{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs]
+    shown = ", ".join(parts[:most]) + (", ..." if len(parts) > most else "")
+    return f"step{'s' * (len(set(steps)) > 1)} {shown}"
+
+
+def bad_steps(steps: list[int], n: int) -> str:
+    """Where a column's values were skipped: how many of its logged steps, and which."""
+    return f"{len(steps)} of its {n} logged steps ({step_list(steps)}): those steps are skipped"
+
+
+def duplicate_words(steps: list[int]) -> str:
+    """The log issue for steps logged more than once (a resumed run logs them again)."""
+    n = len(set(steps))
+    return (
+        f"{n} step{'s' * (n != 1)} logged more than once ({step_list(steps)}; a resumed run "
+        "logs again the steps since its checkpoint): the last copy of each is kept, as the "
+        "resumed run overwrote them"
+    )
+
+
+def check_past_plan(check: int, planned: int, planned_src: str) -> str:
+    """Why a check step given past the run's planned steps is refused (``planned_src``: where
+    the planned total comes from, e.g. "the log's max_steps", "assumed (...)")."""
+    src = f", {planned_src}" if planned_src.startswith("assumed") else f" ({planned_src})"
+    return (
+        f"check step {check} is after the run's end: the run plans {planned} steps{src}. Give "
+        f"a check step of at most {planned}, or the run's planned total with --planned-steps"
+    )

@@ -11,14 +11,23 @@ from dataclasses import replace
 
 from rankinv.verdicts import logs, panels, stage2
 from rankinv.verdicts.coverage import TEST_NAME, Coverage
-from rankinv.verdicts.mechanical import NoSignal
+from rankinv.verdicts.mechanical import (
+    NO_SIGNAL_STEPS,
+    NO_SIGNAL_ZERO_STD,
+    NoSignal,
+    zero_std_share,
+)
 from rankinv.verdicts.monitor_decision import MonitorDecision
 from rankinv.verdicts.monitor_rules import RuleVerdict, shown_value, stops_when
 from rankinv.verdicts.rules import stage2_accuracy_note
+from rankinv.verdicts.trace import drop_span
 from rankinv.verdicts.words.monitor_checks import (
     coverage_untested,
     group_size_words,
     later_words,
+    points_words,
+    rule_choice_words,
+    unfitted_trend,
 )
 
 
@@ -42,7 +51,7 @@ def rule_words(rv: RuleVerdict, d: MonitorDecision) -> str:
     """The rule's verdict, the quantity it read against its levels, and its accuracy."""
     rule = rv.rule_used
     if rv.status == "cannot_run":
-        return _cannot_run(rv)
+        return _cannot_run(rv, d)
     if rv.status == "too_early":
         return (
             f"rule {rule}: not enough steps to judge yet (it judges steps {rv.ref} to "
@@ -55,25 +64,17 @@ def rule_words(rv: RuleVerdict, d: MonitorDecision) -> str:
         if rv.on_bound:
             head += f" on a bound ({d.run.derived.bound_words})"
         text = f"{head}: {_judged(rv, d)}; {rv.verdict} ({stage2_accuracy_note(rule)})"
-    if rv.fell_back:
-        need = ", ".join(stage2.STAGE2_RULES[rv.rule_asked].needs)
-        text += f" [the log has no {need} for rule {rv.rule_asked}: fell back to {rule}]"
-    return text
+    choice = rule_choice_words(rv, d.run.trace, d.run.derived)
+    return text + (f" [{choice}]" if choice else "")
 
 
-def _cannot_run(rv: RuleVerdict) -> str:
-    need = ", ".join(stage2.STAGE2_RULES[rv.rule_asked].needs)
+def _cannot_run(rv: RuleVerdict, d: MonitorDecision) -> str:
     why = (
-        " (its upper bound from the mean reward is above the rule's levels: it decides nothing)"
+        "; its upper bound from the mean reward is above the rule's levels: it decides nothing"
         if rv.bound_continues
         else ""
     )
-    return (
-        f"rule {rv.rule_asked} cannot run: it needs {need}, which the log lacks or cannot "
-        f"measure{why}, and no eligible calibrated rule can be computed on its columns "
-        "(reward_slope is not scale-free; paper_min needs a worst-token entropy column); "
-        "continue, undetermined"
-    )
+    return f"{rule_choice_words(rv, d.run.trace, d.run.derived)}{why}; continue, undetermined"
 
 
 def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
@@ -87,6 +88,7 @@ def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
     span = stage2.span_words(trace, col, ref, check)
     window = f"over {span}"
     if rule in ("paper", "paper_min"):
+        window = f"over {drop_span(trace, col, ref, check)}"
         what = "worst-token" if rule == "paper_min" and trace.min_entropy is not None else "mean"
         text = (
             f"{what} entropy {'fell' if score >= 0 else 'rose'} {abs(score):.0%} {window}: "
@@ -210,6 +212,8 @@ def floor_words(d: MonitorDecision) -> list[str]:
             f"; {stage2.trend_word(change)} ({stage2.format_value(change, '+.3f')} per 100 "
             f"steps, fitted over {fitted})"
         )
+    elif fl.comparison.side == "below":
+        msg += "; " + unfitted_trend(trace, d.rule.ref, run.last)
     if fl.raised:
         msg += ": below the floor and falling, hence watch"
     return [msg]
@@ -261,7 +265,8 @@ def no_signal_words(d: MonitorDecision) -> str:
     return (
         f"no signal (a fact of the log{how}, whatever the rule): "
         + ns.comparison.words(name, "the no-signal level", ".3f", f" over steps {a}-{b}")
-        + f" (no signal: at or above it; {ns.points} logged steps), so the policy gradient "
+        + f" (no signal: at or above it; {points_words(ns.points, ns.per_point)}), so the "
+        + "policy gradient "
         + f"is (nearly) zero with beta = 0; {what}; stop"
     )
 
@@ -273,11 +278,16 @@ def _skipped_check(d: MonitorDecision) -> list[str]:
     derived, trainer = run.derived, run.log.trainer
     if run.trace.informative is not None:
         return []
-    how = (
-        f"; its upper bound, {derived.bound_words}, is above the no-signal level"
-        if derived is not None and derived.bound is not None
-        else ""
-    )
+    how = ""
+    if derived is not None and derived.bound is not None:
+        got = zero_std_share(replace(run.trace, informative=derived.bound))
+        how = f"; the informative share's upper bound ({derived.bound_words})" + (
+            f" cannot be averaged over {NO_SIGNAL_STEPS} steps yet"
+            if got is None
+            else f" averages {1 - got[0]:.3f} over {stage2.steps_words(got[1])}, so the "
+            f"zero-std share is at least {got[0]:.3f}, below the no-signal level "
+            f"{NO_SIGNAL_ZERO_STD:.3f}: the bound cannot show no signal"
+        )
     out = [f"no-signal check skipped: the log ({trainer}) has no zero-std share{how}"]
     if derived is not None and derived.config_line:
         out.append(f"to log the zero-std share ({trainer}): {derived.config_line}")
@@ -431,6 +441,9 @@ def basis(rep: Mapping) -> str:
         sig = rep.get("signal") or {}
         what = f"rule {used}; signal: {sig.get('name', '?')} ({panels.signal_source(sig)})"
     else:
-        what = "no rule computable on this log"
+        wanted = rep.get("rule")
+        what = "no rule computable on this log" + (
+            f" (rule {wanted} wanted: its line says why none ran)" if wanted else ""
+        )
     prov = "provisional: the check step is not reached; " if rep.get("provisional") else ""
     return prov + what

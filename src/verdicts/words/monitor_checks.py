@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rankinv.verdicts import stage2
 from rankinv.verdicts.assumptions import GroupSizeCheck, Outcome
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ def group_size_words(check: GroupSizeCheck, subject: str = "the verdict") -> str
             f"{where} (GRPO's usual range) it is the same, {_what(check.outcome)}"
         )
     parts = [
-        f"at g = {g} the same" if check.outcome.same(o) else f"at g = {g} it would be {_what(o)}"
+        f"at g = {g} the same as at g = {check.assumed}"
+        if check.outcome.same(o)
+        else f"at g = {g} it would be {_what(o)}"
         for g, o in sorted(check.at.items())
     ]
     return (
@@ -51,6 +54,11 @@ def later_words(
     o = later.outcome
     cov = "; the coverage rule reads every held-out evaluation" if coverage else ""
     rc, rl = later.reward_at_check, later.reward_at_last
+    claim = (
+        f" (the outcome rule {later.claimed_by}'s stop claims, not a held-out evaluation)"
+        if later.claimed_by
+        else ""
+    )
     reward = (
         f" and the mean reward has moved from {rc:.3f} to {rl:.3f} (each over the last "
         f"quarter of the steps judged, to step {later.check} and to step {later.step})"
@@ -60,7 +68,7 @@ def later_words(
     return (
         f"judged at the check step {check_step} ({window_src}), as it would have been live: "
         f"the rule, the informative floor and the no-signal check read steps up to {read_to} "
-        f"only{cov}; the log goes on to step {later.step}, where it would be {_what(o)}"
+        f"only{cov}; the log goes on to step {later.step}, where it would be {_what(o)}{claim}"
         f"{reward}; --check-step N judges at step N instead"
     )
 
@@ -69,16 +77,16 @@ def later_words(
 def no_evaluation(simulated: bool) -> str:
     """Why the outcome is undetermined on a log without held-out evaluations, and what
     gives one: the TRL callback, or on a simulation its own summary."""
+    head = (
+        "the log has no held-out evaluation at any step and no stop here claims an outcome, so "
+        "the outcome cannot be predicted"
+    )
     if simulated:
         return (
-            "the log has no held-out evaluation, so the outcome cannot be predicted from it; "
-            "the simulation already gives each run's pass@k after RL (simulate.json beside "
-            "its logs/ folder, under post)"
+            f"{head} from it; the simulation already gives each run's pass@k after RL "
+            "(simulate.json beside its logs/ folder, under post)"
         )
-    return (
-        "the log has no held-out evaluation, so the outcome cannot be predicted; log one with "
-        "HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
-    )
+    return f"{head}; log one with HeldOutCoverageCallback (rankinv.integrations.trl_coverage)"
 
 
 def no_se(simulated: bool) -> str:
@@ -106,4 +114,63 @@ def coverage_untested(key: str, simulated: bool) -> str:
     return (
         f"the log has no {key}_se column, so the coverage rule cannot run (whether it fell or "
         "rose beyond its noise is not tested; HeldOutCoverageCallback logs the SE)"
+    )
+
+
+def points_words(points: int, per_point: int) -> str:
+    """ "10 logged steps", or on an averaged log "2 logged values, each the mean of 10 steps"."""
+    if per_point <= 1:
+        return f"{points} logged step{'s' * (points != 1)}"
+    return f"{points} logged value{'s' * (points != 1)}, each the mean of {per_point} steps"
+
+
+def unfitted_trend(trace, ref: int, last: int) -> str:
+    """Why a share below its floor is not called falling: too few values to fit its trend
+    (a log that holds a value every L steps has fewer of them in the same steps)."""
+    n = int(stage2.window_mask(trace, trace.informative, ref, last).sum())
+    span = stage2.span_words(trace, trace.informative, ref, last)
+    every = f", a value every {trace.interval} steps" if stage2.steps_per_value(trace) > 1 else ""
+    return (
+        f"its trend is not fitted: {n} logged value{'s' * (n != 1)} over {span}{every} "
+        "(a fit needs 3), so it is not called falling and raises no watch"
+    )
+
+
+#: The log's column each rule input is read from, where its name differs (COLUMNS' keys).
+_LOGGED_AS = {"informative": "zero_std"}
+
+
+def rule_choice_words(rv, trace, derived=None) -> str | None:
+    """Which rule was wanted, which was used and why, where they differ (None where the
+    wanted rule ran): the column it lacks (named as the log could hold it) and, where no
+    rule could stand in, why each rule the log's columns allow may not."""
+    from rankinv.verdicts import logs
+    from rankinv.verdicts.monitor_rules import candidates
+
+    asked, used = rv.rule_asked, rv.rule_used
+    if used == asked or rv.on_bound:
+        return None
+    lacks = [c for c in stage2.STAGE2_RULES[asked].needs if getattr(trace, c) is None]
+    if lacks:
+        cols = "; ".join(" / ".join(logs.COLUMNS[_LOGGED_AS.get(c, c)]) for c in lacks)
+        why = f"the log has no {', '.join(lacks)} column ({cols})"
+    else:
+        why = f"the log's {', '.join(stage2.STAGE2_RULES[asked].needs)} cannot be measured"
+    if used is not None:
+        return (
+            f"rule {asked} was wanted, rule {used} was used: {why}, which {asked} reads; {used} "
+            "is the calibrated rule with the best held-out AUC that the log's columns allow "
+            "and whose stops beat stopping at random"
+        )
+    hidden = ("reward",) if derived is not None and derived.dynamic_sampling else ()
+    others = [f"{r} ({w})" for r, w in candidates(trace, hidden) if r != asked]
+    rest = (
+        "the rules the log's columns allow may not stand in: " + "; ".join(others)
+        if others
+        else "no calibrated rule can be computed on the log's columns"
+    )
+    return (
+        f"rule {asked} was wanted and no rule could be used: {why}, which {asked} reads; "
+        f"{rest} (rankinv never falls back to a rule at chance); log that column to let "
+        f"{asked} run"
     )

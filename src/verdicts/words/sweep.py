@@ -9,6 +9,14 @@ from rankinv.verdicts import stage2
 def doom_words(rule: str) -> str:
     """What the doom score of ``rule`` is, in words (higher = less worth continuing)."""
     desc = stage2.STAGE2_RULES[rule].description if rule in stage2.STAGE2_RULES else rule
+    if rule == "reward_edge":
+        desc = (
+            f"{stage2.EDGE_MIDDLE:g} minus the distance of the mean reward (over the last quarter "
+            "of the window) from the nearer edge of its range, as a share of the range (higher "
+            "= nearer an edge); it ranks runs that move toward either "
+            "edge alike (one nearing its maximum, its prompts solved, as one nearing its "
+            "minimum, its prompts failed)"
+        )
     return (
         f"the doom score is rule {rule}'s score at the sweep's common step: {desc}; higher "
         "means less worth continuing, and the runs are ranked by it"
@@ -66,3 +74,20 @@ def sweep_why(
             "stops it relative to the others" if verdict == "stop" else "keeps it"
         )
     return why
+
+
+def interval_words(intervals: list[tuple[str, int]]) -> str:
+    """The header's line for a sweep whose logs hold values at different intervals."""
+    by = {}
+    for name, n in intervals:
+        by.setdefault(n, []).append(name)
+    parts = "; ".join(
+        f"every {'step' if n == 1 else f'{n} steps'}: {', '.join(names)}"
+        for n, names in sorted(by.items())
+    )
+    return (
+        f"the logs hold values at different logging intervals ({parts}): each window takes the "
+        "values whose steps lie in it, so the runs are judged on the same steps, but a run "
+        "logged less often has fewer values there (a noisier share, and a trend that may not "
+        "be fitted)"
+    )
