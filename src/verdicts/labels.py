@@ -182,6 +182,23 @@ def diverges(s_r, reward, s_e, entropy, from_step: int, reward_range=(0.0, 1.0))
     return out
 
 
+def collapse(s_r, reward, reward_range=(0.0, 1.0)) -> tuple[int, float] | None:
+    """(step, reward) of the last logged step whose reward was above the stranded edge
+    (REWARD_EDGE of its range from the minimum), where the reward collapsed from there: it
+    started above the edge (the first logged value), or its rolling END_SHARE-window mean fell
+    DIVERGE_REWARD_DROP of its range below its peak (:func:`diverges`); None for a reward low
+    from the start (stranded, not a collapse)."""
+    lo, hi = reward_range
+    s, r = _finite(s_r, reward)
+    above = np.nonzero(r > lo + REWARD_EDGE * (hi - lo))[0]
+    if not above.size:
+        return None
+    drop = diverges(s, r, None, None, int(s.min()), reward_range)["reward_drop"] or 0.0
+    if above[0] != 0 and drop <= DIVERGE_REWARD_DROP:
+        return None
+    return int(s[above[-1]]), float(r[above[-1]])
+
+
 def _finite(steps, values) -> tuple[np.ndarray, np.ndarray]:
     if steps is None or values is None:
         return np.array([]), np.array([])

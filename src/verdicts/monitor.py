@@ -103,8 +103,9 @@ def decide(run: JudgedRun, cfg: MonitorConfig) -> MonitorResult:
     )
     judged = rv.judged_col is not None
     claim = stage2.stop_claim(rv.rule_used, trace, rv.ref, rv.check) if judged else None
+    fell = labels.collapse(trace.steps, trace.reward, run.rng.value) if mech else None
     label, action = monitor_label.label(
-        verdict, state, judged, cov, div["diverges"], claim, run.simulated
+        verdict, state, judged, cov, div["diverges"], claim, run.simulated, fell
     )
     # what set the verdict, for readers that draw it (the report's figures)
     if cov_stop:

@@ -5,7 +5,13 @@ held-out pass@k); ``verdict`` (continue / watch / stop) is unchanged by them. In
 - sharpening / diverging: held-out pass@k fell beyond its noise (the coverage test fired):
   diverging when pass@1 fell too (z < -2) or training diverged (``labels.diverges``: the
   reward fell from its peak, or the entropy rose), else sharpening;
+- diverging (a collapse): no signal with the reward at its minimum, where it fell there
+  (``labels.collapse``: the reward started above the stranded edge or its window mean fell
+  from a peak) or held-out pass@k fell from its first evaluation (beyond LABEL_Z of its SE;
+  without one, by more than ``labels.RESOLUTION``); the action names the best-coverage step
+  (else the last step before the collapse);
 - saturated / stranded: no signal, the reward at its maximum / minimum (a fact of the log);
+  stranded only for a reward low from the start;
   stalled: no signal with the reward between the edges;
 - a calibrated rule's (or baseline's) stop: the label that stop claims (``claim``, e.g.
   stranded for a reward at its minimum), else stalled;
@@ -38,6 +44,17 @@ def _direction(z: float | None) -> int:
     return 0 if z is None else 1 if z > RISE_Z else -1 if z < -RISE_Z else 0
 
 
+def _fell_from_start(cov: Coverage | None) -> bool:
+    """Held-out pass@k fell from its first evaluation to its last: beyond LABEL_Z standard
+    errors of the difference, or without an SE by more than ``labels.RESOLUTION``."""
+    if cov is None or len(cov.values) < 2:
+        return False
+    z = _rise(cov.values, cov.ses)
+    if z is not None:
+        return z < -RISE_Z
+    return cov.values[0] - cov.values[-1] > lab.RESOLUTION
+
+
 #: What an undetermined outcome leaves the verdict to say, before the reason.
 VERDICT_WORDS = {"continue": "continue", "watch": "continue and look again", "stop": "stop"}
 
@@ -50,11 +67,13 @@ def label(
     diverges: bool = False,
     claim: str | None = None,
     simulated: bool = False,
+    collapsed: tuple[int, float] | None = None,
 ) -> tuple[str, str]:
     """(label, action) of a report; ``diverges``: training diverged (``labels.diverges``);
     ``claim``: the label a rule's stop predicts; ``simulated``: the log is rankinv's own
     simulation (what resolves an undetermined outcome is then what the simulation gives, not
-    an evaluation callback)."""
+    an evaluation callback); ``collapsed``: (step, reward) before the reward collapsed to
+    its minimum (``labels.collapse``)."""
     if cov is not None and cov.fell:
         d1 = _direction(_rise(cov.pass_at_1, cov.pass_at_1_se))
         name = lab.classify(d1, -1, diverges, None, True)
@@ -62,6 +81,8 @@ def label(
         return name, lab.ACTIONS[name] + keep
     if state == "no_signal:saturated":
         return "saturated", lab.ACTIONS["saturated"]
+    if state == "no_signal:stranded" and (collapsed is not None or _fell_from_start(cov)):
+        return "diverging", lab.ACTIONS["diverging"] + notes.collapse_words(cov, collapsed)
     if state == "no_signal:stranded":
         rose = cov is not None and cov.ses is None and cov.values[-1] > cov.values[0]
         but = (

@@ -174,3 +174,25 @@ def rule_choice_words(rv, trace, derived=None) -> str | None:
         f"{rest} (rankinv never falls back to a rule at chance); log that column to let "
         f"{asked} run"
     )
+
+
+def collapse_words(cov, collapsed: tuple[int, float] | None) -> str:
+    """The step to roll back to on a run whose reward collapsed to its minimum (a stranded
+    state that is not a hard start): the best-coverage evaluation, else the last step before
+    the collapse; and what shows the collapse."""
+    why = []
+    if collapsed is not None:
+        why.append(f"the reward fell from {collapsed[1]:.3f} at step {collapsed[0]} to its minimum")
+    if cov is not None and cov.values[-1] < cov.values[0]:
+        why.append(
+            f"held-out pass@{cov.k or 'k'} fell from {cov.values[0]:.3f} at step "
+            f"{cov.steps[0]} to {cov.values[-1]:.3f} at step {cov.steps[-1]}"
+        )
+    if cov is not None:
+        keep = f"the checkpoint to keep: step {cov.best_step} (best pass@{cov.k or 'k'})"
+    else:
+        keep = f"roll back to step {collapsed[0]} or before (the last step before the collapse)"
+    return (
+        f"; {keep}: " + " and ".join(why) + ", a collapse, not a hard start (stranded is for a "
+        "reward low from the start)"
+    )
