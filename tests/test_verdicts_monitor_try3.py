@@ -3,9 +3,11 @@ diverging, not stranded; a sweep says on which window each run was judged; steps
 from the first training record; a trend is given over its window; one rounding per number."""
 
 import json
+from pathlib import Path
 
 from rankinv.verdicts import labels
 from rankinv.verdicts.monitor import monitor
+from rankinv.verdicts.sweep import judge_sweep
 
 
 def jsonl(path, rows):
@@ -49,3 +51,20 @@ def test_a_reward_low_from_the_start_stays_stranded(tmp_path):
     assert rep.action == labels.ACTIONS["stranded"]
     assert labels.collapse([1, 2, 3], [0.05, 0.0, 0.0]) is None
     assert labels.collapse([1, 2, 3], [0.5, 0.0, 0.0]) == (1, 0.5)
+
+
+CORPUS = Path(__file__).parent.parent / "figures/data/trl_corpus_v2/trl_logs"
+
+
+def test_a_sweep_of_a_run_and_its_log10_twin_names_each_runs_window():
+    name = "clean-d4-easy-lr0.0001-g8-s0"
+    res = judge_sweep([CORPUS / name, CORPUS / f"{name}-log10"]).to_json()
+    note = res["interval_note"]
+    assert "the runs are judged on the same steps" not in note  # was: said, and untrue
+    assert "judged at the same step 20" in note
+    assert "averages over a longer window (11-20 against 15-20), which can move its score" in note
+    one, ten = res["runs"]
+    assert one["score_window"] == "steps 15-20" and ten["score_window"] == "steps 11-20"
+    assert f"doom score {one['score']:+.3f} over steps 15-20, rank" in one["why"]
+    assert f"doom score {ten['score']:+.3f} over steps 11-20, rank" in ten["why"]
+    assert {one["verdict"], ten["verdict"]} == {"stop", "continue"}  # not forced to agree

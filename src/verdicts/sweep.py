@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv.errors import UserError
-from rankinv.verdicts import assumptions, logs
+from rankinv.verdicts import assumptions, logs, stage2
 from rankinv.verdicts.monitor import MonitorConfig, analyse
 from rankinv.verdicts.monitor_report import MonitorResult
 from rankinv.verdicts.words import sweep as words
@@ -19,6 +19,8 @@ from rankinv.verdicts.words.monitor_checks import group_size_words
 #: A sweep is compared from this common step on (the paper's reference step): before it,
 #: every rule's window is too short for a ranking to mean anything.
 MIN_SWEEP_STEP = 10
+#: Rules whose score reads the last share of the window (the rest read all of it).
+RECENT_RULES = {"reward_edge": stage2.RECENT_SHARE, "informative": stage2.RECENT_SHARE}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,17 @@ class SweepRun:
         return self.result.doom_score
 
     @property
+    def score_window(self) -> str | None:
+        """The steps the doom score read at the common step ("steps a-b"), None unscored."""
+        rv = self.result.rule
+        if self.score is None or rv.judged_col is None:
+            return None
+        lo = rv.ref
+        if rv.rule_used in RECENT_RULES:
+            lo = stage2.recent_start(rv.ref, rv.check, RECENT_RULES[rv.rule_used])
+        return stage2.span_words(self.result.run.trace, rv.judged_col, lo, rv.check)
+
+    @property
     def own_verdict(self) -> str:
         """The run's verdict judged alone, at its own check step."""
         return self.alone.verdict
@@ -55,13 +68,14 @@ class SweepRun:
         own_at = f"at its own check step {check} (steps {ref}-{alone.run.last})"
         why = words.sweep_why(
             self.verdict, self.own_verdict, self.rank, self.n_ranked, self.score, keep,
-            self.result.no_signal is not None, own_at,
+            self.result.no_signal is not None, own_at, self.score_window,
         )  # fmt: skip
         return {
             "log": self.log,
             "verdict": self.verdict,
             "rank": self.rank,
             "score": self.score,
+            "score_window": self.score_window,
             "judged_at": self.result.run.last,
             "state": self.result.state,
             "compute_saved": self.compute_saved,
@@ -209,8 +223,8 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         runs.append(SweepRun(name, r, verdict, rank.get(i), len(rank), saved, alone[i], checks[i]))
     rule = next((r.rule_used for r in judged if r.rule_used), cfg.rule)
     mean_saved = float(np.mean([r.compute_saved for r in runs]))
-    ivs = [(_short(r.log), int(r.result.run.iv.value["steps"])) for r in runs]
-    note = words.interval_words(ivs) if len({n for _, n in ivs}) > 1 else None
+    ivs = [(_short(r.log), int(r.result.run.iv.value["steps"]), r.score_window) for r in runs]
+    note = words.interval_words(ivs, common) if len({n for _, n, _ in ivs}) > 1 else None
     return SweepResult(common, rule, keep, runs, mean_saved, at_check, note)
 
 

@@ -53,6 +53,7 @@ def sweep_why(
     keep: float,
     no_signal: bool,
     own_at: str = "",
+    window: str | None = None,
 ) -> str:
     """Why a sweep continues or stops one run: its rank by doom score against the share
     kept, or no signal, or a score its log cannot give; and where that overrides the run's
@@ -67,7 +68,10 @@ def sweep_why(
             if verdict == "continue"
             else f"outside the best {keep:.0%} of the sweep"
         )
-        why = f"doom score {score:+.3f}, rank {rank} of {n_ranked} (1 = least doomed): {where}"
+        over = f" over {window}" if window else ""
+        why = (
+            f"doom score {score:+.3f}{over}, rank {rank} of {n_ranked} (1 = least doomed): {where}"
+        )
     if verdict != own:
         at = f" {own_at}" if own_at else ""
         why += f"; judged alone{at} its own verdict would be {own}: the sweep " + (
@@ -76,18 +80,31 @@ def sweep_why(
     return why
 
 
-def interval_words(intervals: list[tuple[str, int]]) -> str:
-    """The header's line for a sweep whose logs hold values at different intervals."""
-    by = {}
-    for name, n in intervals:
+def interval_words(intervals: list[tuple[str, int, str | None]], step: int) -> str:
+    """The header's line for a sweep whose logs hold values at different intervals: every run
+    is judged at the same ``step``, but the window its score reads depends on its interval
+    (each run's ``(name, interval, window)``; its line names its own window)."""
+    by: dict[int, list[str]] = {}
+    win: dict[int, set[str]] = {}
+    for name, n, w in intervals:
         by.setdefault(n, []).append(name)
+        if w:
+            win.setdefault(n, set()).add(w.removeprefix("steps ").removeprefix("step "))
     parts = "; ".join(
         f"every {'step' if n == 1 else f'{n} steps'}: {', '.join(names)}"
         for n, names in sorted(by.items())
     )
+    spans = [", ".join(sorted(win[n])) for n in sorted(win, reverse=True)]
+    if len(set(spans)) > 1:
+        windows = (
+            "; a log at a coarser interval averages over a longer window ("
+            + " against ".join(spans)
+            + "), which can move its score (each run's line names its window)"
+        )
+    else:
+        windows = f"; each score reads the same steps ({spans[0]})" if spans else ""
     return (
-        f"the logs hold values at different logging intervals ({parts}): each window takes the "
-        "values whose steps lie in it, so the runs are judged on the same steps, but a run "
-        "logged less often has fewer values there (a noisier share, and a trend that may not "
-        "be fitted)"
+        f"the logs hold values at different logging intervals ({parts}): the runs are judged "
+        f"at the same step {step}{windows}; a run logged less often has fewer values there "
+        "(a noisier share, and a trend that may not be fitted)"
     )
