@@ -140,7 +140,7 @@ def test_every_window_in_the_reasons_says_which_it_is(tmp_path):
     assert f"over steps 114-149 (the last quarter of the judged steps {ref}-149)" in text
     assert f"the rule judged steps {ref}-149 (reference step to the last logged step)" in text
     assert "over steps 122-149 (the latest steps judged)" in text  # the last fifth
-    assert f"fitted over steps {ref}-149" in text
+    assert f"over steps {ref}-149, a fitted line" in text
 
 
 def test_a_log_counted_from_step_0_saves_the_steps_not_yet_run(tmp_path):
@@ -200,7 +200,7 @@ def test_informative_fraction_at_the_floor_is_at_it_and_a_zero_trend_is_flat(tmp
         "--group-size): 0.50"
     ) in text
     # read up to the check step 150 only (the log's steps 160-200 come after it)
-    assert "flat (0.000 per 100 steps, fitted over steps 11-150)" in text
+    assert "flat (0.00 over steps 11-150, a fitted line)" in text
     assert "falling" not in text and rep.verdict == "continue"
 
 
@@ -469,7 +469,8 @@ def test_a_sweep_prints_each_runs_reasons_and_explains_the_doom_score(tmp_path, 
     assert (stopped.rank, stopped.n_ranked) == (2, 2) and stopped.compute_saved > 0
     why = next(j["why"] for j in res.to_json()["runs"] if j["verdict"] == "stop")
     assert why.startswith(  # golden text
-        f"doom score {stopped.score:+.3f}, rank 2 of 2 (1 = least doomed): outside the best "
+        f"doom score {stopped.score:+.3f} over steps 1-100, rank 2 of 2 (1 = least doomed): "
+        "outside the best "
         "50% of the sweep"
     )
     assert " ".join(why.split()) in out

@@ -3,10 +3,11 @@ diverging, not stranded; a sweep says on which window each run was judged; steps
 from the first training record; a trend is given over its window; one rounding per number."""
 
 import json
+import re
 from pathlib import Path
 
 from rankinv.verdicts import labels
-from rankinv.verdicts.monitor import monitor
+from rankinv.verdicts.monitor import MonitorConfig, monitor
 from rankinv.verdicts.sweep import judge_sweep
 
 
@@ -68,3 +69,46 @@ def test_a_sweep_of_a_run_and_its_log10_twin_names_each_runs_window():
     assert f"doom score {one['score']:+.3f} over steps 15-20, rank" in one["why"]
     assert f"doom score {ten['score']:+.3f} over steps 11-20, rank" in ten["why"]
     assert {one["verdict"], ten["verdict"]} == {"stop", "continue"}  # not forced to agree
+
+
+def test_steps_done_count_from_the_first_training_record_not_a_step_0_evaluation(tmp_path):
+    ev = {"heldout_pass_at_k": 0.1, "heldout_pass_at_1": 0.05}
+    rep = monitor(
+        jsonl(tmp_path / "e.jsonl", _collapsed_rows(0.0, ev)), MonitorConfig(planned_steps=40)
+    )
+    text = " ".join(rep.reasons)
+    assert "counted from step 0" not in text  # was: 21 steps done, counted from step 0
+    assert "would have saved 20 of the 40 planned steps, 50.0% of the RL compute" in text
+
+
+def _no_reward_csv(tmp_path, last):
+    rows = ["step,entropy,frac_reward_zero_std"]
+    rows += [f"{s},{0.5 - 0.005 * s},{0.5 + 0.01 * s}" for s in range(1, last + 1)]
+    path = tmp_path / f"noreward{last}.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_a_share_below_its_floor_and_falling_says_why_it_raised_no_watch(tmp_path):
+    for last in (15, 40):
+        rep = monitor(_no_reward_csv(tmp_path, last), MonitorConfig(planned_steps=40))
+        assert rep.verdict == "continue"
+        (line,) = [r for r in rep.reasons if "informative-group fraction" in r]
+        assert line.endswith(
+            "below the floor and falling, but it raises no watch: the floor raises a rule's "
+            "continue to watch, and no rule can run on this log"
+        )
+
+
+def test_a_trend_is_its_change_over_the_fitted_window(tmp_path):
+    rep = monitor(_no_reward_csv(tmp_path, 40), MonitorConfig(planned_steps=40))
+    text = " ".join(rep.reasons)
+    assert "per 100 steps" not in text  # was: -1.000 per 100 steps
+    assert "falling (-0.19 over steps 1-20, a fitted line)" in text
+
+
+def test_a_reward_and_its_share_of_the_range_are_rounded_once(tmp_path):
+    rows = [{"step": s, "reward": 0.0875, "frac_reward_zero_std": 0.2} for s in range(1, 41)]
+    text = " ".join(monitor(jsonl(tmp_path / "r.jsonl", rows)).reasons)
+    m = re.search(r"averaged (\d\.\d{3}), (\d+\.\d)% of its range", text)
+    assert m and f"{float(m[1]):.1%}" == f"{m[2]}%"  # was: 0.087, 8.8%

@@ -33,6 +33,9 @@ class Floor:
     def comparison(self) -> stage2.Comparison | None:
         return None if self.fraction is None else stage2.compare(self.fraction, self.floor)
 
+    #: the fitted change over the window it was fitted on (reference step to the last)
+    change: float | None = None
+
     @property
     def change_per_100(self) -> float | None:
         return None if self.trend_per_step is None else self.trend_per_step * 100
@@ -64,4 +67,5 @@ def floor(
     falling = stage2.trend_word(None if trend is None else trend * 100) == "falling"
     below = stage2.compare(frac, fl).side == "below" and falling
     raised = below and rv.verdict == "continue" and not no_signal and rv.judged_col is not None
-    return Floor(fl, frac, stage2.mask_span(trace, recent), trend, below, raised)
+    change = None if fit is None else fit[0]
+    return Floor(fl, frac, stage2.mask_span(trace, recent), trend, below, raised, change)

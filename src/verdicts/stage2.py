@@ -375,11 +375,24 @@ def stage2_score(rule: str, trace: Trace, ref_step: int, check_step: int) -> flo
     return None if v is None or not math.isfinite(v) else float(v)
 
 
+def first_training_step(trace: Trace) -> int:
+    """The log's first step with a training value (entropy, the zero-std share, the reward):
+    a record that holds only a held-out evaluation (TRL's step-0 evaluation) is no training
+    step; the first logged step where no column has a value."""
+    cols = (trace.entropy, trace.min_entropy, trace.informative, trace.all_fail, trace.reward)
+    has = np.zeros(trace.steps.size, dtype=bool)
+    for c in cols:
+        if c is not None:
+            has |= np.isfinite(np.asarray(c, float))
+    return int(trace.steps[has].min()) if has.any() else int(trace.steps.min())
+
+
 def steps_done(trace: Trace) -> int:
-    """RL steps done by the log's last step: a log that starts at step 0 counts from 0 (the
-    simulator logs steps 0..149 for 150 updates), else steps are 1-based (TRL, verl)."""
+    """RL steps done by the log's last step: a log whose training records start at step 0
+    counts from 0 (the simulator logs steps 0..149 for 150 updates), else steps are 1-based
+    (TRL, verl; a step 0 that holds only an evaluation is not a training step)."""
     last = int(trace.steps.max())
-    return last + 1 if int(trace.steps.min()) == 0 else last
+    return last + 1 if first_training_step(trace) == 0 else last
 
 
 #: Reference step as a fraction of the run (the paper: step 10 of 400).

@@ -23,10 +23,12 @@ from rankinv.verdicts.rules import stage2_accuracy_note
 from rankinv.verdicts.trace import drop_span
 from rankinv.verdicts.words.monitor_checks import (
     coverage_untested,
+    floor_no_watch,
     group_size_words,
     later_words,
     points_words,
     rule_choice_words,
+    trend_words,
     unfitted_trend,
 )
 
@@ -152,18 +154,19 @@ def reward_edge_words(rv: RuleVerdict, trace, stop_cmp: stage2.Comparison, span:
     rule's score against its stop level (the numbers the JSON carries)."""
     lo, hi = trace.reward_range
     pos = rv.reward_position
-    dist = stage2.edge_distance(pos)
     edge, at = ("its minimum", lo) if pos < stage2.EDGE_MIDDLE else ("its maximum", hi)
     head, against = _EDGE_SIDE[stop_cmp.side]
     recent = stage2.span_words(
         trace, rv.judged_col, stage2.recent_start(rv.ref, rv.check), rv.check
     )
+    shown = f"{lo + pos * (hi - lo):.3f}"  # rounded once: the share is of the value shown
+    shown_dist = stage2.edge_distance((float(shown) - lo) / (hi - lo))
     stop_dist = stage2.EDGE_MIDDLE - rv.threshold
     score = stage2.format_value(stop_cmp.value, ".3f")
     thr = stage2.format_value(stop_cmp.threshold, ".3f")
     return (
         f"the mean reward {head}: over {recent} (the last quarter of the judged {span}) it "
-        f"averaged {lo + pos * (hi - lo):.3f}, {dist:.1%} of its range from {edge} {at:g}, "
+        f"averaged {shown}, {shown_dist:.1%} of its range from {edge} {at:g}, "
         f"{against} the stop distance {stop_dist:.1%} (the rule's score, "
         f"{stage2.EDGE_MIDDLE:g} minus that distance, is {score}: {stop_cmp.side} its stop "
         f"level {thr}; a free baseline: watching the reward)"
@@ -205,17 +208,15 @@ def floor_words(d: MonitorDecision) -> list[str]:
         ".2f",
         f" over {where} (the latest steps judged)",
     )
-    change = fl.change_per_100
-    if change is not None:
+    if fl.change is not None:
         fitted = stage2.span_words(trace, trace.informative, d.rule.ref, run.last)
-        msg += (
-            f"; {stage2.trend_word(change)} ({stage2.format_value(change, '+.3f')} per 100 "
-            f"steps, fitted over {fitted})"
-        )
+        msg += "; " + trend_words(fl.change, fitted, stage2.trend_word(fl.change_per_100))
     elif fl.comparison.side == "below":
         msg += "; " + unfitted_trend(trace, d.rule.ref, run.last)
     if fl.raised:
         msg += ": below the floor and falling, hence watch"
+    elif fl.falling_below:
+        msg += ": below the floor and falling, " + floor_no_watch(d.rule, d.no_signal is not None)
     return [msg]
 
 

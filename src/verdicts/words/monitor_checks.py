@@ -196,3 +196,35 @@ def collapse_words(cov, collapsed: tuple[int, float] | None) -> str:
         f"; {keep}: " + " and ".join(why) + ", a collapse, not a hard start (stranded is for a "
         "reward low from the start)"
     )
+
+
+def trend_words(change: float, span: str, word: str) -> str:
+    """A fitted trend, ``word`` with the change over the window it was fitted on ("falling
+    (-0.46 over steps 1-20, a fitted line)"), never a rate that reads as impossible for a
+    share in [0, 1]; a change too small for two decimals that is not ``word`` "flat" keeps
+    its leading digits."""
+    v = stage2.format_value(change, "+.2f")
+    if float(v) == 0 and word != "flat":
+        v = format(change, "+.2g")
+    return f"{word} ({v} over {span}, a fitted line)"
+
+
+def floor_no_watch(rv, no_signal: bool) -> str:
+    """Why a share below its floor and falling raised no watch: the floor only raises a
+    rule's continue, and here there is none (no signal, no rule, not judged yet, or the
+    rule's verdict is already watch or stop)."""
+    if no_signal:
+        return "but no signal already stops the run"
+    if rv.judged_col is None and rv.status == "cannot_run":
+        return (
+            "but it raises no watch: the floor raises a rule's continue to watch, and no rule "
+            "can run on this log"
+        )
+    if rv.judged_col is None and not rv.reached:
+        return (
+            f"but it raises no watch: the floor raises a rule's continue to watch, and before "
+            f"the check step {rv.check_step} the rule has not judged yet"
+        )
+    if rv.judged_col is None:
+        return "but it raises no watch: the rule's score cannot be computed on its window"
+    return f"but the rule's verdict is already {rv.verdict}, which the floor leaves as it is"
