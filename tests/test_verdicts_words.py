@@ -81,8 +81,8 @@ def test_golden_monitor_reasons(tmp_path):
         "steps), so the policy gradient is (nearly) zero with beta = 0; stranded: almost every "
         "sample fails: mean reward 0.017 (the minimum is 0); stop",
         "for reference, the informative-group fraction 0.00 over steps 50-59 (the latest steps "
-        "judged) is below the floor 1 - f_g(p*) at g = 8 (given): 0.50; flat (0.000 per 100 "
-        "steps, fitted over steps 10-59)",
+        "judged) is below the floor 1 - f_g(p*) at g = 8 (given): 0.50; flat (0.00 over steps "
+        "10-59, a fitted line)",
         "rests on: reward range [0, 1] (assumed; pass --reward-range)",
         "stopping now (step 59 of 400 planned, --planned-steps) saves 341 steps, 85.2% of the "
         "RL compute",
