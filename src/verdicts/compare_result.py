@@ -8,7 +8,7 @@ fields, as they have always been named).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 #: A predictor's JSON fields that exist only when its rank correlation was computed.
 _COMPUTED = ("demeaned", "ci_method", "p_method", "min_p_value", "n_to_detect")
@@ -104,9 +104,10 @@ class CompareResult:
     (the largest |rho| that is not a copy), ``favoured_sign``, ``favoured_significant``;
     ``stage``: the stage-1/2 flags per checkpoint beside what happened; the settings
     (``alpha``, ``outcome``, ``group_size`` and whether it was assumed, the paper's, not
-    given: ``group_size_assumed``; ``tau_h``, ``stage2_threshold``), ``n``,
+    given: ``group_size_assumed``; or recorded by the probes: ``group_size_recorded``;
+    ``tau_h``, ``stage2_threshold``), ``n``,
     ``seed_demeaned``, ``expected_sign_basis``, the ``rows`` read and, where the caller
-    names it, their ``source``."""
+    names it, their ``source``; ``warnings``: what the table's reader left out."""
 
     predictors: dict[str, Predictor]
     predictor_order: list[str]
@@ -131,6 +132,8 @@ class CompareResult:
     stage: list[StageRow]
     rows: list[dict]
     source: str | None = None
+    group_size_recorded: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The JSON of `rankinv compare` (``source`` only where named)."""

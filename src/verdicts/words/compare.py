@@ -211,6 +211,8 @@ def stage_notes(res: CompareResult) -> list[str]:
     how = (
         "assumed: the paper's group size; -g sets it"
         if res.group_size_assumed
+        else "the probes' planned run; -g sets it"
+        if res.group_size_recorded
         else "given: -g, or the example's"
     )
     return [
