@@ -52,3 +52,29 @@ def test_an_outcome_row_naming_no_probe_is_warned_about(tmp_path):
     got = json.loads(out.stdout)
     assert any("typo" in w for w in got["warnings"])
     assert got["group_size"] == 8 and got["group_size_recorded"] is True
+
+
+def test_significance_of_the_strongest_predictor_is_holm_adjusted(printed):
+    """n = 5, six predictors tested: rho +1.00 has raw p = 2/5! = 0.0167, not significant once
+    adjusted (38c F: it was called significant)."""
+    y = [0.5, 0.4, 0.3, 0.2, 0.1]
+    cols = {
+        "a": [5, 4, 3, 2, 1],
+        "b": [1, 5, 2, 4, 3],
+        "c": [3, 1, 5, 2, 4],
+        "d": [2, 4, 1, 5, 3],
+        "e": [4, 2, 3, 1, 5],
+        "f": [1, 3, 5, 4, 2],
+    }
+    rows = [{"post_pass_at_10": y[i], **{k: v[i] for k, v in cols.items()}} for i in range(5)]
+    res = cmp.compare(rows)
+    a = res.predictors["a"]
+    assert res.favoured_predictor == "a" and a.p_value == pytest.approx(2 / 120)
+    assert a.p_holm == pytest.approx(6 * 2 / 120)
+    assert not res.favoured_significant
+    assert all("p_holm" in p for p in res.to_json()["predictors"].values())
+    flat = " ".join(printed(render.print_compare, res).split())
+    assert (
+        "p = 0.0167, Holm-adjusted over the 6 predictors tested p = 0.1; not significant at "
+        "alpha = 0.05 by the permutation test, Holm-adjusted" in flat
+    )

@@ -282,13 +282,15 @@ def compare(
     JSON fields: predictors (ordered by |rho|; each: rho, ci_low, ci_high, ci_method,
     p_value, p_method, n, min_detectable_rho (the smallest |rho| this n detects with 80%
     power at alpha 0.05), n_to_detect (the rows that would detect the observed |rho|),
-    expected_sign, agrees, monotone_of, same_ranks_as), baselines (the free answers' orderings
+    expected_sign, agrees, monotone_of, same_ranks_as, p_holm: p Holm-adjusted over the
+    predictors tested), baselines (the free answers' orderings
     scored the same way: least-/most-trained from a depth column, best/lowest pre-RL pass@1;
     a random pick has rho 0 in expectation),
     inversion (bool, the significant call only), inversion_call, inversion_p, alpha, n,
     favoured_predictor (the largest |rho| that is not a monotone copy), favoured_sign,
-    favoured_significant, predictor_order, stage (per checkpoint the paper's screens, and
-    validate's risk where known, beside the observed rank), group_size_assumed,
+    favoured_significant (by its p_holm: Holm over the predictors tested), predictor_order,
+    stage (per checkpoint the paper's screens, and validate's risk where known, beside the
+    observed rank), group_size_assumed,
     group_size_recorded (g from the probes' planned run), warnings.
     """
     recorded = group_size is None and recorded_group_size is not None
@@ -320,6 +322,9 @@ def compare(
             )
     predictors = dict(sorted(predictors.items(), key=_strength))
     order = [k for k, v in predictors.items() if v.rho is not None and not v.monotone_of]
+    # the family: every predictor tested (monotone copies are not tested separately)
+    adjusted = ranks.holm({k: predictors[k].p_value for k in order})
+    predictors = {k: replace(v, p_holm=adjusted.get(k)) for k, v in predictors.items()}
     favoured = order[0] if order else None
     fav = predictors.get(favoured)
     p1 = predictors.get("pre_pass_at_1")
@@ -342,7 +347,7 @@ def compare(
         seed_demeaned=groups is not None,
         favoured_predictor=favoured,
         favoured_sign=None if fav is None else (1 if fav.rho > 0 else -1),
-        favoured_significant=bool(fav and fav.p_value <= ALPHA),
+        favoured_significant=bool(fav and fav.p_holm is not None and fav.p_holm <= ALPHA),
         expected_sign_basis={k: v[1] for k, v in EXPECTED_SIGN.items() if k in predictors},
         tau_h=TAU_H,
         stage2_threshold=STAGE2_THRESHOLD,

@@ -116,6 +116,14 @@ def copy_words(name: str, v: Predictor, res: CompareResult) -> str:
     return line
 
 
+def holm_words(v: Predictor, res: CompareResult) -> str:
+    """A predictor's raw permutation p and its p Holm-adjusted over the predictors tested."""
+    m = sum(1 for u in res.predictors.values() if u.p_holm is not None)
+    if v.p_holm is None or m < 2:
+        return f"p = {v.p_value:.3g}"
+    return f"p = {v.p_value:.3g}, Holm-adjusted over the {m} predictors tested p = {v.p_holm:.3g}"
+
+
 def summary_lines(res: CompareResult) -> list[str]:
     """The inversion call and the strongest predictor, the copies and chance matches, and
     the predictors whose n cannot reach significance, in words."""
@@ -146,8 +154,9 @@ def summary_lines(res: CompareResult) -> list[str]:
         sig = "significant" if res.favoured_significant else "not significant"
         note = ci_p_note(v.to_json(), res.alpha)
         lines.append(
-            f"strongest predictor: {fav} (rho {v.rho:+.2f}, {agree}; {sig} at "
-            f"alpha = {res.alpha} by the permutation test" + (f"; {note})" if note else ")")
+            f"strongest predictor: {fav} (rho {v.rho:+.2f}, {agree}; {holm_words(v, res)}; "
+            f"{sig} at alpha = {res.alpha} by the permutation test, Holm-adjusted"
+            + (f"; {note})" if note else ")")
         )
     for k, v in preds.items():
         if v.monotone_of:
