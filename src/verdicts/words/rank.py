@@ -215,7 +215,7 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
         return [
             f"{em('no recommendation')}: {abstain_reason(d)}",
             f"candidates: {', '.join(d.candidates)}",
-            f"what would decide it: {to_decide(d, bool(res.pilot))}",
+            f"what would decide it: {to_decide(d, bool(res.pilot))}" + _free_instead(res),
         ]
     if res.uncalibrated_fallback:
         out = [
@@ -234,6 +234,19 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
             "from these inputs (no per-problem samples of it)"
         )
     return out
+
+
+def _free_instead(res: RankVerdict) -> str:
+    """With a named signal that abstains where a free answer names a rung the signal did not
+    beat on held-out ladders: that leaving out --signal gives it, with no signal at all."""
+    anchor = res.adds_nothing_over
+    pick = (res.baselines or {}).get(anchor) if anchor else None
+    if pick is None:
+        return ""
+    return (
+        f", or leave out --signal: on held-out ladders {res.signal} did not beat the "
+        f"{FREE[anchor]} checkpoint, {pick}, which needs no signal"
+    )
 
 
 def _agreement(d: RankDecision) -> str:
