@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from rankinv.verdicts.compare import ALPHA
 from rankinv.verdicts.compare_result import CompareResult, Predictor
+from rankinv.verdicts.words.probe import constant_value, same_everywhere
 
 #: The stage table's title: the paper's screens, not rankinv's verdicts.
 STAGE_TITLE = "The paper's screens (and validate's risk, where known) next to what happened"
@@ -168,6 +169,10 @@ def summary_lines(res: CompareResult) -> list[str]:
                 if v.same_ranks_sign == -1
                 else f"{k} ranks the rows exactly as {other} does here"
             )
+    for k in preds:
+        same = constant_value([r.get(k) for r in res.rows])
+        if same is not None:
+            lines.append(same_everywhere(k, same, res.n))
     for k, v in preds.items():
         if v.min_p_value is not None and v.min_p_value > res.alpha:
             lines.append(

@@ -90,3 +90,20 @@ def pass_at_k_note(k: int, samples: int | None) -> str:
     """Why the probe's pass@k is '-': too few samples per problem (as pass@64's note)."""
     have = "" if samples is None else f", this probe has {samples}"
     return f"pass@{k} needs at least {k} samples per problem{have} (--samples {k} or more)"
+
+
+def same_everywhere(signal: str, value: float, n: int) -> str:
+    """A signal with one value on every checkpoint (validate, rank, compare)."""
+    return (
+        f"{signal} is {value:.3f} on all {n} checkpoints: this signal does not separate these "
+        "checkpoints"
+    )
+
+
+def constant_value(values: list) -> float | None:
+    """The one value a signal has on every checkpoint (two or more; None where it varies or
+    is missing somewhere)."""
+    nums = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(nums) < 2 or len(nums) != len(values):
+        return None
+    return float(nums[0]) if max(nums) - min(nums) <= 1e-12 else None

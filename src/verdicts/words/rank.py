@@ -183,6 +183,12 @@ def table_notes(res: RankVerdict) -> list[str]:
     if res.plan and used & {*BUDGET_SIGNALS, *G_SIGNALS}:
         plan = res.plan
         out.append(plan_line(plan, plan.get("given") or {}, bool(used & set(BUDGET_SIGNALS))))
+    from rankinv.verdicts.words.probe import constant_value, same_everywhere
+
+    for s in dict.fromkeys([res.signal, *res.decided_by]):
+        same = constant_value([r.values.get(s) for r in res.ranking])
+        if s and same is not None:
+            out.append(same_everywhere(s, same, len(res.ranking)))
     out += [
         f"dropped: {d['signal']} (n/a on {', '.join(d['missing_on'])}): a signal ranks only "
         "when measured on every checkpoint"
