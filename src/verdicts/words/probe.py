@@ -16,6 +16,20 @@ PRE_RL_NOTE = (
 )
 
 
+#: Whether a calibrated stage-1 threshold depends on g: it does not (one number, pooled).
+G_WORDS = "one threshold for every g, pooled over simulated settings of several g"
+
+
+def risk_threshold_line(signal: str, threshold: float, group_sizes) -> str:
+    """`rankinv threshold`: validate's risk threshold is not p*(g), and does not move with g."""
+    gs = ", ".join(str(g) for g in sorted(group_sizes))
+    return (
+        f"validate's risk threshold, {signal} past {threshold:.3f}, does not depend on g: one "
+        f"number calibrated on simulated settings of g = {gs} pooled (the share itself is "
+        "counted against p*(g) above)"
+    )
+
+
 def verdict_words(v: Stage1Verdict) -> str:
     """The stage-1 verdict in one line: the signal's value against its threshold (the
     calibrated rule) or the entropy against tau_H (the paper's), and the rule's accuracy."""
@@ -42,7 +56,7 @@ def verdict_words(v: Stage1Verdict) -> str:
         why = (
             f"{name} = {v.value:.3f} is {side} {v.threshold:.3f}, the threshold past which "
             "simulated checkpoints were poor starts: a better rung of the same ladder ended "
-            f"higher after RL ({desc})"
+            f"higher after RL ({desc}; {G_WORDS})"
         )
     return f"stage-1 signal {why}; {v.accuracy}"
 
