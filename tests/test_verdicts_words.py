@@ -56,7 +56,8 @@ def test_golden_probe_reasons():
         "stage-1 signal escape = 0.300 is below 0.500, the threshold past which simulated "
         "checkpoints were poor starts: a better rung of the same ladder ended higher after RL "
         "(theory: mean over prompts of 1 - f_g(p)^visits, the chance a prompt draws at least "
-        "one signal-carrying group within the planned steps x batch); held-out AUC 0.70",
+        "one signal-carrying group within the planned steps x batch; one threshold for every "
+        "g, pooled over simulated settings of several g); held-out AUC 0.70",
         "small probe: 4 problems x 8 samples; the p-hats behind this verdict are coarse (the "
         "calibration used 64 samples per prompt)",
         "pass@1 0.250; p*(8) = 0.083; 50% of problems below p* (all-fail zone), 0% above 1 - p* "

@@ -28,7 +28,9 @@ REWARD_OPTION = typer.Option(
     "function(prompt, completion, **row) in the sandbox; a score > 0.5 or True passes.",
 )
 SAMPLES_OPTION = typer.Option(128, "--samples", "-n", help="Samples per problem at T = 1.")
-GROUP_SIZE_OPTION = typer.Option(paper.GROUP_SIZE, "--group-size", "-g", help="GRPO group size g.")
+GROUP_SIZE_OPTION = typer.Option(
+    None, "--group-size", "-g", help=f"GRPO group size g (default {paper.GROUP_SIZE}, the paper's)."
+)
 OUT_OPTION = typer.Option(
     ...,
     "--out",
@@ -166,11 +168,15 @@ def validate(
     from rankinv.validate.fanout import check_inputs, job_template, validate_many
     from rankinv.validate.probe import ProbeInterrupted
 
-    planned = {"rl_steps": rl_steps, "batch_prompts": rl_prompts_per_step}
+    # the planned run's defaults are ProbeConfig's (rankinv.records.Plan's); what was typed
+    # is recorded as given, even where it equals the default
+    planned = {"group_size": group_size, "rl_steps": rl_steps, "batch_prompts": rl_prompts_per_step}
+    typed = {**planned, "n_prompts": n_prompts}
+    given = tuple(k for k, v in typed.items() if v is not None)
     cfg = ProbeConfig(
         benchmark=benchmark,
         samples=samples,
-        group_size=group_size,
+        given=given,
         temperature=temperature,
         max_new_tokens=max_new_tokens,
         limit=limit,
@@ -180,7 +186,6 @@ def validate(
         n_prompts=n_prompts,
         signal=signal,
         reward=reward,
-        # the planned run's defaults are ProbeConfig's (rankinv.records.Plan's)
         **{k: v for k, v in planned.items() if v is not None},
     )
     # every engine option given, by the name its engine declares; the registry

@@ -222,9 +222,14 @@ def compare(
     file = files[0] if files else None
     if bool(probes) != bool(outcomes):
         raise UserError("--probes and --outcomes go together (probe folders + post-RL results)")
+    table = None
     if probes:
-        rows = cmp.rows_from_probes(probes, outcomes)
-        file = f"{len(probes)} probes + {outcomes}"
+        from rankinv.verdicts.compare_probes import probe_table
+
+        table = probe_table(probes, outcomes, group_size)
+        rows, file = table.rows, f"{len(probes)} probes + {outcomes}"
+        for w in table.warnings:
+            typer.echo(f"warning: {w}", err=True)
     elif (file is None) == (example is None):
         raise UserError("give either FILE or --example NAME (or --probes DIR... --outcomes FILE)")
     if out and Path(out).exists() and not Path(out).is_dir():
@@ -238,7 +243,14 @@ def compare(
         source = file
     else:
         rows, source = _share_rows(read_rows(file), file, as_json), file
-    res = cmp.compare(rows, outcome or "post_pass_at_10", group_size, source=source)
+    res = cmp.compare(
+        rows,
+        outcome or "post_pass_at_10",
+        group_size,
+        source=source,
+        recorded_group_size=table and table.group_size,
+        warnings=table and table.warnings,
+    )
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         write_json(Path(out) / "compare.json", res.to_json())

@@ -8,6 +8,8 @@ import hashlib
 import numpy as np
 from scipy.stats import rankdata
 
+from rankinv.theory.ranks import holm  # noqa: F401  (stage1 calls stats.holm; compare too)
+
 
 def roc_auc(score: np.ndarray, label: np.ndarray) -> float | None:
     """P(score of a positive > score of a negative), ties counted half (Mann-Whitney)."""
@@ -98,19 +100,6 @@ def precision_at(tpr: float, fpr: float, prevalence: float) -> float | None:
     """Precision of "stop" at a given share of positive runs: TPR pi / (TPR pi + FPR (1-pi))."""
     den = tpr * prevalence + fpr * (1 - prevalence)
     return None if den == 0 else tpr * prevalence / den
-
-
-def holm(pvalues: dict[str, float | None]) -> dict[str, float | None]:
-    """Holm's step-down adjustment of a family of p-values (None stays None): the k-th
-    smallest of m is multiplied by m - k + 1, then made monotone and capped at 1."""
-    named = sorted(((p, k) for k, p in pvalues.items() if p is not None), key=lambda t: t[0])
-    m = len(named)
-    out: dict[str, float | None] = {k: None for k, p in pvalues.items() if p is None}
-    running = 0.0
-    for i, (p, k) in enumerate(named):
-        running = max(running, min(1.0, (m - i) * p))
-        out[k] = running
-    return out
 
 
 #: Bootstrap replicates of the setting-clustered interval.

@@ -304,9 +304,21 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
         "rl_seconds": time.perf_counter() - t0,
     }
     write_json(result_path, result)
-    log(
-        f"grpo {name}: pre pass@1 {result['pre']['pass_at_1']:.3f} H {result['pre']['entropy']:.3f}"
-        f" -> final pass@{kmax} {_fmt(result['final_pass_at_k'])}"
+    log(grpo_line(result, kmax, cfg.rl_steps))
+    return result
+
+
+def grpo_line(result: dict, kmax: int, rl_steps: int) -> str:
+    """A GRPO run's log line; a run of no RL step (the base model's evaluation) says why its
+    final pass@k is '-'."""
+    pre = result["pre"]
+    head = f"grpo {result['name']}: pre pass@1 {pre['pass_at_1']:.3f} H {pre['entropy']:.3f}"
+    if rl_steps < 1:
+        return (
+            f"{head}; final pass@{kmax} - (no RL step: the base model is evaluated only, as "
+            f"the reference; {result['rl_seconds']:.0f} s)"
+        )
+    return (
+        f"{head} -> final pass@{kmax} {_fmt(result['final_pass_at_k'])}"
         f" ({result['rl_seconds']:.0f} s)"
     )
-    return result

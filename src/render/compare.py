@@ -41,6 +41,7 @@ def print_compare(res: CompareResult) -> None:
         "rho",
         "95% CI (approx.)",
         "p (permutation)",
+        "p (Holm)",
         "detectable |rho|",
         "expected",
         "agrees",
@@ -56,10 +57,10 @@ def print_compare(res: CompareResult) -> None:
             same = f"{how} ranks as {v.monotone_of}"
             # a copy whose expected sign disagrees with its source's says which it fails
             shown = agrees if v.expected_sign_conflict else "-"
-            t.add_row(f"{k} (not scored)", "-", same, "-", "-", exp, shown)
+            t.add_row(f"{k} (not scored)", "-", same, "-", "-", "-", exp, shown)
             continue
         if v.rho is None:  # why is said once, under the table
-            t.add_row(k, "n/a", "-", "-", "-", exp, "-")
+            t.add_row(k, "n/a", "-", "-", "-", "-", exp, "-")
             undefined.setdefault(v.error or "rho undefined", []).append(k)
             continue
         ci = f"[{v.ci_low:+.2f}, {v.ci_high:+.2f}]"
@@ -71,6 +72,7 @@ def print_compare(res: CompareResult) -> None:
             f"{v.rho:+.2f}",
             f"{ci} {v.ci_method or ''}",
             f"{v.p_value:.3g} {v.p_method or ''}",
+            "-" if v.p_holm is None else f"{v.p_holm:.3g}",
             _mdr(v),
             exp,
             agrees,
@@ -98,7 +100,8 @@ def print_compare(res: CompareResult) -> None:
         "expected signs under the paper's hypothesis (entropy +, pre-RL pass@1 -); detectable "
         "|rho|: the smallest true |rho| a test at alpha = 0.05 detects with 80% power at this "
         "n (Fisher z); "
-        "CI: Fisher z (n <= 15) or bootstrap, an approximation; p: a permutation test",
+        "CI: Fisher z (n <= 15) or bootstrap, an approximation; p: a permutation test; "
+        "p (Holm): p adjusted over the predictors tested",
         highlight=False,
     )
     for k in disagree:

@@ -139,4 +139,11 @@ def print_probes(summaries: list[dict], out: str) -> None:
             f"[{RISK_COLOUR.get(s['risk'], 'white')}]{s['risk']}[/]",
         )
     console.print(t)
+    from rankinv.verdicts.words.probe import constant_value, same_everywhere
+
+    signal = summaries[0].get("signal") if summaries else None
+    same = constant_value([(s.get("signals") or {}).get(signal) for s in summaries])
+    if signal and same is not None:
+        line = same_everywhere(signal, same, len(summaries))
+        console.print(f"{line}, so its risk is the same for each", highlight=False)
     console.print(f"rank them: rankinv rank {out}/*", highlight=False)

@@ -39,3 +39,11 @@ def print_threshold(payload: dict) -> None:
         f"{level:.0%} of its groups, so GRPO hardly learns from it. Keys as in --json.",
         highlight=False,
     )
+    from rankinv.simulate.settings import AXES
+    from rankinv.verdicts._calibrated import DEFAULT_STAGE1_RISK_SIGNAL, STAGE1_CALIBRATION
+    from rankinv.verdicts.words.probe import risk_threshold_line
+
+    thr = STAGE1_CALIBRATION.get(DEFAULT_STAGE1_RISK_SIGNAL, {}).get("poor_start_threshold")
+    if thr is not None:
+        line = risk_threshold_line(DEFAULT_STAGE1_RISK_SIGNAL, thr, AXES["group_size"])
+        console.print(line, highlight=False)

@@ -341,3 +341,16 @@ def spearman(
         rho,
         min_p_value(null_abs, exact),
     )
+
+
+def holm(pvalues: dict[str, float | None]) -> dict[str, float | None]:
+    """Holm's step-down adjustment of a family of p-values (None stays None): the k-th
+    smallest of m is multiplied by m - k + 1, then made monotone and capped at 1."""
+    named = sorted(((p, k) for k, p in pvalues.items() if p is not None), key=lambda t: t[0])
+    m = len(named)
+    out: dict[str, float | None] = {k: None for k, p in pvalues.items() if p is None}
+    running = 0.0
+    for i, (p, k) in enumerate(named):
+        running = max(running, min(1.0, (m - i) * p))
+        out[k] = running
+    return out

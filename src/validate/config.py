@@ -36,6 +36,9 @@ class ProbeConfig:
     workers: int | None = None
     allow_imports: tuple[str, ...] = ()  # site-packages modules the completions may import
     reward: str | None = None  # "module:function": the user's reward judges every completion
+    # the planned run's options the user typed (group_size, rl_steps, batch_prompts,
+    # n_prompts), given even where equal to the default; None: not recorded (an API caller)
+    given: tuple[str, ...] | None = None
 
     def __post_init__(self):
         if (

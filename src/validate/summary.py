@@ -125,7 +125,8 @@ def summary_numbers(
         "signals": stage1_signals(
             n, c, plan, k=10, entropy_rollout=h_roll, entropy_prompt=h_prompt
         ),
-        "plan": {**plan.to_json(), "visits_per_prompt": plan.visits},
+        "plan": {**plan.to_json(), "visits_per_prompt": plan.visits}
+        | ({} if cfg.given is None else {"given": list(cfg.given)}),
         "n_problems": len(problems),
         "samples_per_problem": int(n.min()),
         "group_size": g,
@@ -221,4 +222,5 @@ def _setup(run: ProbeRun, cfg: ProbeConfig, plan: Plan, n_problems: int) -> Prob
         batch_prompts=plan.batch_prompts,
         n_prompts=plan.n_prompts,
         version=__version__,
+        plan_given=cfg.given,
     )

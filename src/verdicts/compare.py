@@ -40,11 +40,10 @@ import numpy as np
 
 from rankinv import theory
 from rankinv.errors import UserError
-from rankinv.records import DEFAULT_K
 from rankinv.theory import paper, ranks
 from rankinv.theory.outcomes import NO_EVIDENCE, inversion_call
 from rankinv.verdicts.compare_result import CompareResult, Predictor, StageRow
-from rankinv.verdicts.tables import number, read_rows, row_label
+from rankinv.verdicts.tables import number, row_label
 
 LABEL_COLUMNS = ("name", "seed", "depth")
 #: Significance level of the inversion call.
@@ -271,22 +270,32 @@ def compare(
     n_bootstrap: int = 2000,
     seed: int = 0,
     source: str | None = None,
+    recorded_group_size: int | None = None,
+    warnings: list[str] | None = None,
 ) -> CompareResult:
     """Seed-demeaned Spearman of every predictor against the outcome, inversion, verdicts.
     ``group_size``: the g of p*(g) (adv_var, headroom); None: the paper's, and said so.
     ``source``: the file read, named in errors and in the result.
+    ``recorded_group_size``: the g the probes recorded (``compare --probes``), used where
+    ``group_size`` is None; ``warnings``: what the table's reader left out.
 
     JSON fields: predictors (ordered by |rho|; each: rho, ci_low, ci_high, ci_method,
     p_value, p_method, n, min_detectable_rho (the smallest |rho| this n detects with 80%
     power at alpha 0.05), n_to_detect (the rows that would detect the observed |rho|),
-    expected_sign, agrees, monotone_of, same_ranks_as), baselines (the free answers' orderings
+    expected_sign, agrees, monotone_of, same_ranks_as, p_holm: p Holm-adjusted over the
+    predictors tested), baselines (the free answers' orderings
     scored the same way: least-/most-trained from a depth column, best/lowest pre-RL pass@1;
     a random pick has rho 0 in expectation),
     inversion (bool, the significant call only), inversion_call, inversion_p, alpha, n,
     favoured_predictor (the largest |rho| that is not a monotone copy), favoured_sign,
-    favoured_significant, predictor_order, stage (per checkpoint the paper's screens, and
-    validate's risk where known, beside the observed rank), group_size_assumed.
+    favoured_significant (by its p_holm: Holm over the predictors tested), predictor_order,
+    stage (per checkpoint the paper's screens, and validate's risk where known, beside the
+    observed rank), group_size_assumed,
+    group_size_recorded (g from the probes' planned run), warnings.
     """
+    recorded = group_size is None and recorded_group_size is not None
+    if recorded:
+        group_size = recorded_group_size
     assumed = group_size is None
     group_size = paper.GROUP_SIZE if assumed else group_size
     rows, y, groups, pred_keys, present = _checked_table(rows, outcome, group_size, source)
@@ -313,6 +322,9 @@ def compare(
             )
     predictors = dict(sorted(predictors.items(), key=_strength))
     order = [k for k, v in predictors.items() if v.rho is not None and not v.monotone_of]
+    # the family: every predictor tested (monotone copies are not tested separately)
+    adjusted = ranks.holm({k: predictors[k].p_value for k in order})
+    predictors = {k: replace(v, p_holm=adjusted.get(k)) for k, v in predictors.items()}
     favoured = order[0] if order else None
     fav = predictors.get(favoured)
     p1 = predictors.get("pre_pass_at_1")
@@ -335,15 +347,17 @@ def compare(
         seed_demeaned=groups is not None,
         favoured_predictor=favoured,
         favoured_sign=None if fav is None else (1 if fav.rho > 0 else -1),
-        favoured_significant=bool(fav and fav.p_value <= ALPHA),
+        favoured_significant=bool(fav and fav.p_holm is not None and fav.p_holm <= ALPHA),
         expected_sign_basis={k: v[1] for k, v in EXPECTED_SIGN.items() if k in predictors},
         tau_h=TAU_H,
         stage2_threshold=STAGE2_THRESHOLD,
         group_size=group_size,
         group_size_assumed=assumed,
+        group_size_recorded=recorded,
         stage=_stage_rows(rows, y, group_size),
         rows=rows,
         source=source,
+        warnings=list(warnings or []),
     )
 
 
@@ -377,56 +391,8 @@ def _baselines(rows, y, groups, n_bootstrap: int, seed: int) -> dict:
 
 
 def rows_from_probes(dirs: list[str | Path], outcomes: str | Path) -> list[dict]:
-    """The table ``compare`` reads, from probe directories and a file of post-RL results.
+    """The rows of :func:`rankinv.verdicts.compare_probes.probe_table` (its g and warnings
+    aside)."""
+    from rankinv.verdicts.compare_probes import probe_table
 
-    ``outcomes``: CSV or JSON rows with ``name`` (the probe folder's name, or the model path
-    the probe recorded) and the outcome column(s), e.g. post_pass_at_10; ``seed`` and
-    ``depth`` are carried over when given. Each probe gives pre_pass_at_1, pre_pass_at_10,
-    entropy (prompt), entropy_rollout, informative_fraction and share_below_p_star, by the
-    one stage-1 computation under the probe's own plan."""
-    from rankinv.verdicts import signals as sg
-    from rankinv.verdicts.probe_result import ProbeResult
-    from rankinv.verdicts.results_files import load_inputs  # result files, folders of them
-
-    ProbeResult.require(dirs)  # a missing path is named before any count of paths is
-    probes = load_inputs(dirs)[0]
-    if len(probes) < 3:
-        raise UserError(f"compare needs at least 3 probe directories, got {len(probes)}")
-    post = read_rows(outcomes)
-    by_name = {}
-    for i, r in enumerate(post):
-        if r.get("name") is None:
-            raise UserError(f"{outcomes}: row {i + 1} has no name (the probe folder's name)")
-        by_name[str(r["name"])] = r
-    rows = []
-    for p in probes:
-        d = p.dir
-        folder = Path(d).name if Path(d).is_dir() else p.name
-        key = next((k for k in (folder, p.name) if k in by_name), None)
-        if key is None:
-            alt = f" (or {p.name!r})" if p.name != folder else ""
-            raise UserError(f"{outcomes} has no row named {folder!r}{alt} for probe {d}")
-        s = sg.stage1_signals(
-            p.n,
-            p.c,
-            p.setup.plan(),
-            entropy_rollout=p.summary.get("entropy_rollout"),
-            entropy_prompt=p.summary.get("entropy_prompt"),
-        )
-        extra = {k: v for k, v in by_name[key].items() if k != "name"}
-        rows.append(
-            {
-                "name": folder,
-                "pre_pass_at_1": s["pass_at_1"],
-                f"pre_pass_at_{DEFAULT_K}": s["pass_at_k"],
-                "entropy": s["entropy_prompt"],
-                "entropy_rollout": s["entropy_rollout"],
-                "informative_fraction": s["informative_fraction"],
-                "share_below_p_star": s["share_below_p_star"],
-                # validate's own risk verdict (a different screen from the paper's H < tau_H)
-                "validate_risk": p.summary.get("risk"),
-                "validate_risk_signal": p.summary.get("signal"),
-                **extra,
-            }
-        )
-    return rows
+    return probe_table(dirs, outcomes).rows

@@ -8,10 +8,10 @@ fields, as they have always been named).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 #: A predictor's JSON fields that exist only when its rank correlation was computed.
-_COMPUTED = ("demeaned", "ci_method", "p_method", "min_p_value", "n_to_detect")
+_COMPUTED = ("demeaned", "ci_method", "p_method", "min_p_value", "n_to_detect", "p_holm")
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,15 @@ class Predictor:
 
     ``rho`` is None (and ``error`` says why) with fewer than 3 values or no ordering; else its
     interval (``ci_low``, ``ci_high``, by ``ci_method``), the permutation p (``p_value``, by
-    ``p_method``; ``min_p_value``: the smallest p these rows allow), ``min_detectable_rho``
-    (the smallest |rho| detected with 80% power at alpha 0.05; None when no rho can be) and
-    ``n_to_detect``. Beside it the sign the paper's hypothesis expects (``expected_sign``)
-    and whether rho has it (``agrees``). ``monotone_of`` / ``monotone_sign``: a column derived
-    from another that ranks the rows exactly as (+1) or against (-1) it: not scored on its
-    own; ``expected_sign_conflict``: such a copy whose expected sign disagrees with its
-    source's (the rows cannot bear out both hypotheses). ``same_ranks_as`` /
-    ``same_ranks_sign``: two measured columns whose ranks happen to match."""
+    ``p_method``; ``min_p_value``: the smallest p these rows allow), ``min_detectable_rho`` (the
+    smallest |rho| detected with 80% power at alpha 0.05; None when no rho can be) and
+    ``n_to_detect``; ``p_holm``: p Holm-adjusted over the predictors compare tested (None on a
+    copy, which is not tested). Beside it the sign the paper's hypothesis expects
+    (``expected_sign``) and whether rho has it (``agrees``). ``monotone_of`` /
+    ``monotone_sign``: a column derived from another that ranks the rows exactly as (+1) or
+    against (-1) it: not scored on its own; ``expected_sign_conflict``: such a copy whose
+    expected sign disagrees with its source's (the rows cannot bear out both hypotheses).
+    ``same_ranks_as`` / ``same_ranks_sign``: two measured columns whose ranks happen to match."""
 
     rho: float | None
     ci_low: float | None
@@ -48,6 +49,7 @@ class Predictor:
     min_p_value: float | None = None
     n_to_detect: int | None = None
     error: str | None = None
+    p_holm: float | None = None
 
     def to_json(self) -> dict:
         """The predictor's JSON: the computed fields only where rho was computed, ``error``
@@ -104,9 +106,10 @@ class CompareResult:
     (the largest |rho| that is not a copy), ``favoured_sign``, ``favoured_significant``;
     ``stage``: the stage-1/2 flags per checkpoint beside what happened; the settings
     (``alpha``, ``outcome``, ``group_size`` and whether it was assumed, the paper's, not
-    given: ``group_size_assumed``; ``tau_h``, ``stage2_threshold``), ``n``,
+    given: ``group_size_assumed``; or recorded by the probes: ``group_size_recorded``;
+    ``tau_h``, ``stage2_threshold``), ``n``,
     ``seed_demeaned``, ``expected_sign_basis``, the ``rows`` read and, where the caller
-    names it, their ``source``."""
+    names it, their ``source``; ``warnings``: what the table's reader left out."""
 
     predictors: dict[str, Predictor]
     predictor_order: list[str]
@@ -131,6 +134,8 @@ class CompareResult:
     stage: list[StageRow]
     rows: list[dict]
     source: str | None = None
+    group_size_recorded: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The JSON of `rankinv compare` (``source`` only where named)."""

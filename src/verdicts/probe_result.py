@@ -76,6 +76,9 @@ class ProbeSetup:
     n_prompts: int | None = None
     version: str | None = None
     model_path: str | None = None
+    #: the planned run's options typed at validate (group_size, rl_steps, batch_prompts,
+    #: n_prompts), given even where equal to the default; None: not recorded (older probes)
+    plan_given: tuple[str, ...] | None = None
 
     def plan(self) -> Plan:
         """The planned GRPO run this probe was screened for; fields it did not record take
@@ -92,7 +95,7 @@ class ProbeSetup:
 
     def to_json(self) -> dict:
         d = asdict(self)
-        for k in ("stop", "end_tokens"):
+        for k in ("stop", "end_tokens", "plan_given"):
             if d[k] is not None:
                 d[k] = list(d[k])
         return d
@@ -101,7 +104,7 @@ class ProbeSetup:
     def from_json(cls, d: dict) -> ProbeSetup:
         known = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in known}
-        for k in ("stop", "end_tokens"):
+        for k in ("stop", "end_tokens", "plan_given"):
             if kw.get(k) is not None:
                 kw[k] = tuple(kw[k])
         if "model" not in kw:
@@ -137,6 +140,7 @@ class ProbeSetup:
             batch_prompts=plan.get("batch_prompts"),
             n_prompts=plan.get("n_prompts"),
             version=tag.get("version"),
+            plan_given=tuple(plan["given"]) if isinstance(plan.get("given"), list) else None,
         )
 
 

@@ -86,10 +86,7 @@ def from_probes(dirs, plan: Plan | None, k: int, group_size: int | None = None):
     warnings += same_checkpoint_warnings(probes)
     diffs = sampling_differences(probes)
     if diffs:
-        raise UserError(
-            f"the probes were not sampled alike, so their pass rates do not compare: {diffs[0]}"
-            "; probe every checkpoint with the same options"
-        )
+        raise UserError(words.not_sampled_alike(diffs[0]))
     given = {"group_size": True, "budget": True, "n_prompts": True}  # a plan passed in
     if plan is None:  # the probes' own plan (refused above unless they agree)
         plan = probes[0].setup.plan()

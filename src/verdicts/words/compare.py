@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from rankinv.verdicts.compare import ALPHA
 from rankinv.verdicts.compare_result import CompareResult, Predictor
+from rankinv.verdicts.words.probe import constant_value, same_everywhere
 
 #: The stage table's title: the paper's screens, not rankinv's verdicts.
 STAGE_TITLE = "The paper's screens (and validate's risk, where known) next to what happened"
@@ -116,6 +117,14 @@ def copy_words(name: str, v: Predictor, res: CompareResult) -> str:
     return line
 
 
+def holm_words(v: Predictor, res: CompareResult) -> str:
+    """A predictor's raw permutation p and its p Holm-adjusted over the predictors tested."""
+    m = sum(1 for u in res.predictors.values() if u.p_holm is not None)
+    if v.p_holm is None or m < 2:
+        return f"p = {v.p_value:.3g}"
+    return f"p = {v.p_value:.3g}, Holm-adjusted over the {m} predictors tested p = {v.p_holm:.3g}"
+
+
 def summary_lines(res: CompareResult) -> list[str]:
     """The inversion call and the strongest predictor, the copies and chance matches, and
     the predictors whose n cannot reach significance, in words."""
@@ -146,8 +155,9 @@ def summary_lines(res: CompareResult) -> list[str]:
         sig = "significant" if res.favoured_significant else "not significant"
         note = ci_p_note(v.to_json(), res.alpha)
         lines.append(
-            f"strongest predictor: {fav} (rho {v.rho:+.2f}, {agree}; {sig} at "
-            f"alpha = {res.alpha} by the permutation test" + (f"; {note})" if note else ")")
+            f"strongest predictor: {fav} (rho {v.rho:+.2f}, {agree}; {holm_words(v, res)}; "
+            f"{sig} at alpha = {res.alpha} by the permutation test, Holm-adjusted"
+            + (f"; {note})" if note else ")")
         )
     for k, v in preds.items():
         if v.monotone_of:
@@ -159,6 +169,10 @@ def summary_lines(res: CompareResult) -> list[str]:
                 if v.same_ranks_sign == -1
                 else f"{k} ranks the rows exactly as {other} does here"
             )
+    for k in preds:
+        same = constant_value([r.get(k) for r in res.rows])
+        if same is not None:
+            lines.append(same_everywhere(k, same, res.n))
     for k, v in preds.items():
         if v.min_p_value is not None and v.min_p_value > res.alpha:
             lines.append(
@@ -211,6 +225,8 @@ def stage_notes(res: CompareResult) -> list[str]:
     how = (
         "assumed: the paper's group size; -g sets it"
         if res.group_size_assumed
+        else "the probes' planned run; -g sets it"
+        if res.group_size_recorded
         else "given: -g, or the example's"
     )
     return [

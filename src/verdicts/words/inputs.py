@@ -134,3 +134,19 @@ def check_past_plan(check: int, planned: int, planned_src: str) -> str:
         f"check step {check} is after the run's end: the run plans {planned} steps{src}. Give "
         f"a check step of at most {planned}, or the run's planned total with --planned-steps"
     )
+
+
+def not_sampled_alike(diff: str) -> str:
+    """Probes whose sampling or planned RL differ (``rank``, ``compare --probes``)."""
+    return (
+        f"the probes were not sampled alike, so their pass rates do not compare: {diff}"
+        "; probe every checkpoint with the same options"
+    )
+
+
+def outcome_rows_unmatched(path, names: list[str]) -> str:
+    """Rows of an outcomes file that name no probe given (``compare --probes``)."""
+    return (
+        f"{path}: {len(names)} row{'s' if len(names) != 1 else ''} named no probe given and "
+        f"{'were' if len(names) != 1 else 'was'} left out: {_some(names)}"
+    )

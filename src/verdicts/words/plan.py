@@ -6,9 +6,10 @@ shows or decides by one of them says which of those values were given and which 
 Where they came from (:func:`plan_sources`): a probe's steps and prompts per step were
 given when it wrote its pre-RL report (validate takes --rl-steps and --rl-prompts-per-step
 together, and only then writes it); its prompts when ``--n-prompts`` was set (else the
-problems probed); its g is validate's -g, the paper's 8 by default. A value other than the
-default was given; a default value reads as assumed (a probe cannot tell a given default
-from one left out)."""
+problems probed); its g is validate's -g, the paper's 8 by default. A probe made since 38c
+records which options were typed (its plan's ``given``): those were given, even where equal
+to the default. An older probe cannot tell a given default from one left out: there a value
+other than the default was given, a default value reads as assumed."""
 
 from __future__ import annotations
 
@@ -28,6 +29,13 @@ def plan_sources(summary: dict, group_size_given: bool = False) -> dict[str, boo
     from rankinv.records import DEFAULT_BATCH_PROMPTS
 
     config, plan = summary.get("config") or {}, summary.get("plan") or {}
+    typed = plan.get("given")
+    if isinstance(typed, list):  # the probe recorded what was typed (38c)
+        return {
+            "group_size": group_size_given or "group_size" in typed,
+            "budget": "rl_steps" in typed or "batch_prompts" in typed,
+            "n_prompts": "n_prompts" in typed,
+        }
     g = plan.get("group_size", summary.get("group_size"))
     budget = (plan.get("rl_steps"), plan.get("batch_prompts"))
     n_prompts = plan.get("n_prompts")

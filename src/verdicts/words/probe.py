@@ -16,6 +16,20 @@ PRE_RL_NOTE = (
 )
 
 
+#: Whether a calibrated stage-1 threshold depends on g: it does not (one number, pooled).
+G_WORDS = "one threshold for every g, pooled over simulated settings of several g"
+
+
+def risk_threshold_line(signal: str, threshold: float, group_sizes) -> str:
+    """`rankinv threshold`: validate's risk threshold is not p*(g), and does not move with g."""
+    gs = ", ".join(str(g) for g in sorted(group_sizes))
+    return (
+        f"validate's risk threshold, {signal} past {threshold:.3f}, does not depend on g: one "
+        f"number calibrated on simulated settings of g = {gs} pooled (the share itself is "
+        "counted against p*(g) above)"
+    )
+
+
 def verdict_words(v: Stage1Verdict) -> str:
     """The stage-1 verdict in one line: the signal's value against its threshold (the
     calibrated rule) or the entropy against tau_H (the paper's), and the rule's accuracy."""
@@ -42,7 +56,7 @@ def verdict_words(v: Stage1Verdict) -> str:
         why = (
             f"{name} = {v.value:.3f} is {side} {v.threshold:.3f}, the threshold past which "
             "simulated checkpoints were poor starts: a better rung of the same ladder ended "
-            f"higher after RL ({desc})"
+            f"higher after RL ({desc}; {G_WORDS})"
         )
     return f"stage-1 signal {why}; {v.accuracy}"
 
@@ -90,3 +104,20 @@ def pass_at_k_note(k: int, samples: int | None) -> str:
     """Why the probe's pass@k is '-': too few samples per problem (as pass@64's note)."""
     have = "" if samples is None else f", this probe has {samples}"
     return f"pass@{k} needs at least {k} samples per problem{have} (--samples {k} or more)"
+
+
+def same_everywhere(signal: str, value: float, n: int) -> str:
+    """A signal with one value on every checkpoint (validate, rank, compare)."""
+    return (
+        f"{signal} is {value:.3f} on all {n} checkpoints: this signal does not separate these "
+        "checkpoints"
+    )
+
+
+def constant_value(values: list) -> float | None:
+    """The one value a signal has on every checkpoint (two or more; None where it varies or
+    is missing somewhere)."""
+    nums = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(nums) < 2 or len(nums) != len(values):
+        return None
+    return float(nums[0]) if max(nums) - min(nums) <= 1e-12 else None

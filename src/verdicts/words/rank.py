@@ -183,6 +183,12 @@ def table_notes(res: RankVerdict) -> list[str]:
     if res.plan and used & {*BUDGET_SIGNALS, *G_SIGNALS}:
         plan = res.plan
         out.append(plan_line(plan, plan.get("given") or {}, bool(used & set(BUDGET_SIGNALS))))
+    from rankinv.verdicts.words.probe import constant_value, same_everywhere
+
+    for s in dict.fromkeys([res.signal, *res.decided_by]):
+        same = constant_value([r.values.get(s) for r in res.ranking])
+        if s and same is not None:
+            out.append(same_everywhere(s, same, len(res.ranking)))
     out += [
         f"dropped: {d['signal']} (n/a on {', '.join(d['missing_on'])}): a signal ranks only "
         "when measured on every checkpoint"
@@ -215,7 +221,7 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
         return [
             f"{em('no recommendation')}: {abstain_reason(d)}",
             f"candidates: {', '.join(d.candidates)}",
-            f"what would decide it: {to_decide(d, bool(res.pilot))}",
+            f"what would decide it: {to_decide(d, bool(res.pilot))}" + _free_instead(res),
         ]
     if res.uncalibrated_fallback:
         out = [
@@ -234,6 +240,19 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
             "from these inputs (no per-problem samples of it)"
         )
     return out
+
+
+def _free_instead(res: RankVerdict) -> str:
+    """With a named signal that abstains where a free answer names a rung the signal did not
+    beat on held-out ladders: that leaving out --signal gives it, with no signal at all."""
+    anchor = res.adds_nothing_over
+    pick = (res.baselines or {}).get(anchor) if anchor else None
+    if pick is None:
+        return ""
+    return (
+        f", or leave out --signal: on held-out ladders {res.signal} did not beat the "
+        f"{FREE[anchor]} checkpoint, {pick}, which needs no signal"
+    )
 
 
 def _agreement(d: RankDecision) -> str:
