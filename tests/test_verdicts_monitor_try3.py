@@ -112,3 +112,19 @@ def test_a_reward_and_its_share_of_the_range_are_rounded_once(tmp_path):
     text = " ".join(monitor(jsonl(tmp_path / "r.jsonl", rows)).reasons)
     m = re.search(r"averaged (\d\.\d{3}), (\d+\.\d)% of its range", text)
     assert m and f"{float(m[1]):.1%}" == f"{m[2]}%"  # was: 0.087, 8.8%
+
+
+def test_coverage_json_says_not_tested_where_the_log_has_no_se():
+    """A fresh-clone try: the JSON said fell: false for a pass@k that went 0.784 -> 0.000
+    on a log without SEs (the text said it fell, untested); k 0 read as a real k."""
+    from rankinv.verdicts.coverage import Coverage
+
+    cov = Coverage(
+        k=0, key="heldout_pass_at_k", steps=[0, 40], values=[0.784, 0.0], ses=None,
+        best_step=0, best_value=0.784, planned_looks=2, alpha=0.05, z_crit=None, fell=False,
+        fell_at=None, keep_step=0, z_max=None,
+    )  # fmt: skip
+    js = cov.to_json()
+    assert js["fell"] is None and js["tested"] is False and js["k"] is None
+    tested = Coverage(**{**cov.__dict__, "k": 8, "ses": [0.02, 0.01], "fell": True}).to_json()
+    assert tested["fell"] is True and tested["tested"] is True and tested["k"] == 8

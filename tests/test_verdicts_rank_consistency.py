@@ -103,3 +103,18 @@ def test_depths_beside_a_depth_column_is_a_warning_naming_both(tmp_path):
     (w,) = res.inputs["warnings"]
     assert "--depths 8,4,2,1 overrides the table's depth column (1,2,4,8)" in w
     assert rank(table=path, depths=[1, 2, 4, 8]).inputs["warnings"] == []  # the same: silent
+
+
+def test_nothing_left_to_decide_when_a_free_answer_recommends(tmp_path):
+    """A fresh-clone try: the text recommended the least-trained (a free answer) while the
+    JSON's to_decide still advised a pilot run for the signal's abstention."""
+    from rankinv.verdicts.rank import rank
+
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "name,depth,pre_pass_at_10,pre_pass_at_10_se\na,1,0.60,0.02\nb,2,0.61,0.02\nc,4,0.40,0.02\n"
+    )
+    js = rank(table=path).to_json()
+    assert js["recommended"] == "a" and js["recommended_by"] == "free answer: shallowest"
+    assert js["signal_abstain"] == "within_noise" and js["to_decide"] is None
+    assert rank(table=path, signal="pass_at_k").to_json()["to_decide"] is not None

@@ -58,7 +58,15 @@ class Coverage:
     pass_at_1_se: list[float | None] | None = None
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The fields; without SEs the test did not run, so ``fell`` is null (not tested),
+        not false, and a k the log does not state (0) is null."""
+        out = asdict(self)
+        out["tested"] = self.ses is not None
+        if self.ses is None:
+            out["fell"] = None
+        if not self.k:
+            out["k"] = None
+        return out
 
 
 #: Held-out columns without the evaluation callback's names (k not stated, no SE).

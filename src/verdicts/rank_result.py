@@ -78,6 +78,10 @@ class RankResult(RankVerdict):
 
     @property
     def to_decide(self) -> str | None:
+        """What would decide (None where a checkpoint is recommended, a free answer's too:
+        nothing is left to decide)."""
+        if self.recommended is not None:
+            return None
         if self.kind_needed:
             return words.TO_DECIDE_KIND
         return words.to_decide(self.decision, bool(self.pilot))
