@@ -92,7 +92,7 @@ def test_follow_ends_on_a_stop(tmp_path):
     )
     out = run_cli(str(path), "--follow", "--poll-s", "0.05", "--max-polls", "3")
     assert out.returncode == 0, out.stderr
-    assert "stop" in out.stdout and "no signal: stranded" in out.stdout
+    assert "stop" in out.stdout and "no signal: groups fail whole" in out.stdout
 
 
 @pytest.mark.parametrize(

@@ -522,7 +522,9 @@ def test_the_no_signal_words_say_every_sample_only_at_the_edge(tmp_path):
     rows = {s: {"frac_reward_zero_std": 1.0, "reward": 0.0} for s in range(1, 60)}
     rep = monitor(write(tmp_path, rows), PAPER)
     assert rep.no_signal.at_edge
-    assert "stranded: the reward is at its minimum, every sample fails" in " ".join(rep.reasons)
+    assert "groups fail whole: the reward is at its minimum, every sample fails" in " ".join(
+        rep.reasons
+    )
     rows = {s: {"frac_reward_zero_std": 1.0, "reward": 0.97} for s in range(1, 60)}
     rep = monitor(write(tmp_path, rows), PAPER)
     assert rep.state == "no_signal:saturated" and not rep.no_signal.at_edge

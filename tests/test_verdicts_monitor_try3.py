@@ -33,6 +33,12 @@ def test_a_reward_collapsed_to_its_minimum_is_diverging_with_the_step_to_roll_ba
     assert rep.action.startswith(labels.ACTIONS["diverging"])
     assert "roll back to step 1 or before" in rep.action
     assert "the reward fell from 0.750 at step 1 to its minimum" in rep.action
+    # the verdict's basis states the fact (groups fail whole), not an outcome word that the
+    # prediction contradicts (a final try: "no signal: stranded" beside "predicted: diverging")
+    from rankinv.verdicts.words.monitor import basis
+
+    assert basis(rep.to_json()) == "no signal: groups fail whole, a fact of the log"
+    assert "stranded" not in " ".join(r for r in rep.reasons if "no signal" in r)
 
 
 def test_held_out_coverage_fallen_from_its_start_names_the_best_coverage_step(tmp_path):

@@ -79,8 +79,8 @@ def test_golden_monitor_reasons(tmp_path):
     assert said == [
         "no signal (a fact of the log, whatever the rule): the zero-std group share 1.000 over "
         "steps 50-59 is above the no-signal level 0.950 (no signal: at or above it; 10 logged "
-        "steps), so the policy gradient is (nearly) zero with beta = 0; stranded: almost every "
-        "sample fails: mean reward 0.017 (the minimum is 0); stop",
+        "steps), so the policy gradient is (nearly) zero with beta = 0; groups fail whole: "
+        "almost every sample fails: mean reward 0.017 (the minimum is 0); stop",
         "for reference, the informative-group fraction 0.00 over steps 50-59 (the latest steps "
         "judged) is below the floor 1 - f_g(p*) at g = 8 (given): 0.50; flat (0.00 over steps "
         "10-59, a fitted line)",

@@ -28,6 +28,7 @@ from rankinv.verdicts.words.monitor_checks import (
     later_words,
     points_words,
     rule_choice_words,
+    state_fact,
     trend_words,
     unfitted_trend,
 )
@@ -233,20 +234,14 @@ def state_words(ns: NoSignal) -> str:
     """What the no-signal state says of the prompts, true to the mean reward: "every sample
     fails" only at a reward of exactly its minimum, else "almost every" with the reward."""
     lo, hi = ns.reward_range
-    if ns.state == "stranded":
+    if ns.state in ("stranded", "saturated"):
+        fails = ns.state == "stranded"
+        head, edge = state_fact(ns.state), ("minimum", lo) if fails else ("maximum", hi)
         if ns.at_edge:
-            return "stranded: the reward is at its minimum, every sample fails"
-        return (
-            f"stranded: almost every sample fails: mean reward {ns.reward:.3f} (the minimum "
-            f"is {lo:g})"
-        )
-    if ns.state == "saturated":
-        if ns.at_edge:
-            return "saturated: the reward is at its maximum, the training prompts are solved"
-        return (
-            f"saturated: almost every sample passes: mean reward {ns.reward:.3f} (the maximum "
-            f"is {hi:g})"
-        )
+            end = "every sample fails" if fails else "the training prompts are solved"
+            return f"{head}: the reward is at its {edge[0]}, {end}"
+        most = "almost every sample fails" if fails else "almost every sample passes"
+        return f"{head}: {most}: mean reward {ns.reward:.3f} (the {edge[0]} is {edge[1]:g})"
     return _STATE_WORDS.get(ns.state, "the log has no reward to say whether solved or failed")
 
 
@@ -427,7 +422,7 @@ def basis(rep: Mapping) -> str:
     elif decided == "informative_floor":
         what = f"the informative-group share below its floor and falling (rule {used}: continue)"
     elif rep.get("state", "signal").startswith("no_signal"):
-        what = f"no signal: {rep['state'].split(':', 1)[1]}, a fact of the log"
+        what = f"no signal: {state_fact(rep['state'])}, a fact of the log"
     elif rep.get("rule_on_bound"):
         what = f"rule {used} on an upper bound of the informative share from the mean reward"
     elif used in ("paper", "paper_min"):

@@ -228,3 +228,19 @@ def floor_no_watch(rv, no_signal: bool) -> str:
     if rv.judged_col is None:
         return "but it raises no watch: the rule's score cannot be computed on its window"
     return f"but the rule's verdict is already {rv.verdict}, which the floor leaves as it is"
+
+
+#: The no-signal states as facts of the log (the JSON's state codes stay stranded /
+#: saturated / mixed; the words say what the log shows, not the outcome predicted, which
+#: may differ: a reward that collapsed to its minimum is predicted diverging).
+STATE_FACT = {
+    "stranded": "groups fail whole",
+    "saturated": "groups pass whole",
+    "mixed": "groups all-pass or all-fail",
+}
+
+
+def state_fact(state: str) -> str:
+    """A no-signal state code (``no_signal:stranded`` or ``stranded``) as the fact it is."""
+    code = state.split(":", 1)[-1]
+    return STATE_FACT.get(code, code)
