@@ -72,6 +72,15 @@ def test_a_sweep_of_a_run_and_its_log10_twin_names_each_runs_window():
     assert "averages over a longer window (11-20 against 15-20), which can move its score" in note
     one, ten = res["runs"]
     assert one["score_window"] == "steps 15-20" and ten["score_window"] == "steps 11-20"
+    # a final try: "over steps 11-20 (the last quarter of the judged steps 1-20)" - half of
+    # them; the quarter of a log of 10-step means is taken as whole values, and said so
+    alone = {n: monitor(CORPUS / n) for n in (name, f"{name}-log10")}
+    edge = {n: next(r for r in rep.reasons if "rule reward_edge" in r) for n, rep in alone.items()}
+    assert (
+        "over steps 11-20 (the last quarter of the judged steps 1-20, taken as whole "
+        in (edge[f"{name}-log10"])
+    )
+    assert "over steps 15-20 (the last quarter of the judged steps 1-20) " in edge[name]
     assert f"doom score {one['score']:+.3f} over steps 15-20, rank" in one["why"]
     assert f"doom score {ten['score']:+.3f} over steps 11-20, rank" in ten["why"]
     assert {one["verdict"], ten["verdict"]} == {"stop", "continue"}  # not forced to agree

@@ -27,6 +27,7 @@ from rankinv.verdicts.words.monitor_checks import (
     group_size_words,
     later_words,
     points_words,
+    quarter_words,
     rule_choice_words,
     state_fact,
     trend_words,
@@ -112,8 +113,7 @@ def _judged(rv: RuleVerdict, d: MonitorDecision) -> str:
             "the informative-group fraction" + ("'s upper bound" if rv.on_bound else ""),
             "the stop level",
             ".2f",
-            f" over {stage2.span_words(trace, col, lo, check)} (the last quarter of the judged "
-            f"{span})",
+            f" over {stage2.span_words(trace, col, lo, check)} ({quarter_words(trace, span)})",
         )
     elif rule == "reward_edge":
         text = reward_edge_words(rv, trace, stop_cmp, span)
@@ -166,7 +166,7 @@ def reward_edge_words(rv: RuleVerdict, trace, stop_cmp: stage2.Comparison, span:
     score = stage2.format_value(stop_cmp.value, ".3f")
     thr = stage2.format_value(stop_cmp.threshold, ".3f")
     return (
-        f"the mean reward {head}: over {recent} (the last quarter of the judged {span}) it "
+        f"the mean reward {head}: over {recent} ({quarter_words(trace, span)}) it "
         f"averaged {shown}, {shown_dist:.1%} of its range from {edge} {at:g}, "
         f"{against} the stop distance {stop_dist:.1%} (the rule's score, "
         f"{stage2.EDGE_MIDDLE:g} minus that distance, is {score}: {stop_cmp.side} its stop "

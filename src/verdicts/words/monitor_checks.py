@@ -244,3 +244,14 @@ def state_fact(state: str) -> str:
     """A no-signal state code (``no_signal:stranded`` or ``stranded``) as the fact it is."""
     code = state.split(":", 1)[-1]
     return STATE_FACT.get(code, code)
+
+
+def quarter_words(trace, span: str) -> str:
+    """The window the level rules average, in words: the last quarter of the judged span,
+    and, on a log whose values are means over its logging interval, that the quarter is
+    taken as whole values (so the steps quoted can reach further back than a quarter)."""
+    from rankinv.verdicts.trace import steps_per_value
+
+    per = steps_per_value(trace)
+    whole = f", taken as whole {per}-step values" if per > 1 else ""
+    return f"the last quarter of the judged {span}{whole}"
