@@ -208,7 +208,9 @@ def compare(
     out: str = typer.Option(None, "--out", help="Directory: writes compare.json there."),
     as_json: bool = JSON_OPTION,
 ):
-    """Predicted vs observed ranks: seed-demeaned rho with CI, inversion yes/no."""
+    """Predicted vs observed ranks: seed-demeaned Spearman rho with CI and an exact
+    permutation p (Holm-adjusted over the predictors tested for 'significant'), the free
+    answers beside them, inversion yes/no."""
     from rankinv.render import print_compare
     from rankinv.verdicts import compare as cmp
     from rankinv.verdicts.tables import read_rows
