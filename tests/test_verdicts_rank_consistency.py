@@ -118,3 +118,25 @@ def test_nothing_left_to_decide_when_a_free_answer_recommends(tmp_path):
     assert js["recommended"] == "a" and js["recommended_by"] == "free answer: shallowest"
     assert js["signal_abstain"] == "within_noise" and js["to_decide"] is None
     assert rank(table=path, signal="pass_at_k").to_json()["to_decide"] is not None
+
+
+def test_the_table_title_says_when_its_order_did_not_decide(tmp_path):
+    """A final try: the title 'Checkpoints by predicted post-RL outcome (...)' ordered the
+    rows by a signal that, on the next lines, abstained."""
+    from rankinv.verdicts.rank import rank
+    from rankinv.verdicts.words.rank_table import ranking_table
+
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "name,depth,pre_pass_at_10,pre_pass_at_10_se\na,1,0.60,0.02\nb,2,0.61,0.02\nc,4,0.40,0.02\n"
+    )
+    res = rank(table=path)
+    assert res.signal_pick is None and res.recommended == "a"
+    assert ranking_table(res)[0] == "Checkpoints in pass@10's order (sign +1), which did not decide"
+    decided = rank(table=path, depths=[1, 2, 4], signal="pass_at_k")
+    decided_path = tmp_path / "d.csv"
+    decided_path.write_text("name,depth,pre_pass_at_10\na,1,0.90\nb,2,0.61\nc,4,0.40\n")
+    ok = rank(table=decided_path)
+    assert ok.recommended == ok.signal_pick == "a"
+    assert ranking_table(ok)[0].startswith("Checkpoints by predicted post-RL outcome (")
+    assert decided.recommended is None

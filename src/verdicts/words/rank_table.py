@@ -36,6 +36,10 @@ def ranking_table(
     in no other column. ``folder``: how a row's folder is shown (default: as recorded)."""
     head = label(res, res.signal)
     title = f"Checkpoints by predicted post-RL outcome ({head}, sign {res.signal_sign:+d})"
+    if res.signal_pick is None or res.recommended != res.signal_pick:
+        # the order is the signal's, which did not decide (it abstained, or a free answer
+        # recommends instead): the title says so before the lines under the table do
+        title = f"Checkpoints in {head}'s order (sign {res.signal_sign:+d}), which did not decide"
     cols = ["#", "checkpoint", "folder", head, "pre-RL pass@1"]
     second = res.decided_by[1] if len(res.decided_by) > 1 else None
     if second:
