@@ -123,6 +123,15 @@ class MonitorDecision:
         return self.run.planned
 
     @property
+    def compute_saved_at_check(self) -> float | None:
+        """The share of the planned steps a stop saved where it was judged short of the
+        log's end (a finished log judged at its check step, as live); None otherwise."""
+        run = self.run
+        if self.verdict != "stop" or run.whole is None or run.done >= run.now.done:
+            return None
+        return (run.planned - run.done) / run.planned
+
+    @property
     def group_size(self) -> int:
         return int(self.run.g.value)
 

@@ -116,11 +116,7 @@ class MonitorResult(MonitorDecision):
             else derived.source or derived.bound_words,
             "compute_saved": self.compute_saved,
             # a stop judged short of the log's end (a finished log): what it saved then
-            "compute_saved_at_check": (
-                (run.planned - run.done) / run.planned
-                if self.verdict == "stop" and run.whole is not None and run.done < run.now.done
-                else None
-            ),
+            "compute_saved_at_check": self.compute_saved_at_check,
             "planned_steps": run.planned,
             "planned_steps_source": run.planned_src,
             "group_size": run.g.value,

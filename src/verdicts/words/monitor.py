@@ -383,30 +383,30 @@ def _rests_on(d: MonitorDecision) -> list[str]:
     return out
 
 
+def _counted(run) -> str:
+    """How steps done were counted, where they differ from the last step's number."""
+    return f" ({run.done} steps done, counted from step 0)" if run.done != run.last else ""
+
+
 def _saved(d: MonitorDecision) -> list[str]:
-    """What a stop now saves, in steps and as a share of the planned RL compute."""
+    """What a stop now saves, in steps and as a share of the planned RL compute (and,
+    judged short of a finished log's end, what it saved then)."""
     if d.verdict != "stop":
         return []
     run = d.run.now
     last, planned, done = run.last, run.planned, run.done
     if run.pl.source == "log" and run.log.finished and run.log.max_steps is None:
         return [f"the run finished at step {last}: stopping saves nothing now"]
-    counted = f" ({done} steps done, counted from step 0)" if done != last else ""
     out = [
-        f"stopping now (step {last}{counted} of {planned} planned, {run.planned_src}) "
+        f"stopping now (step {last}{_counted(run)} of {planned} planned, {run.planned_src}) "
         f"saves {planned - done} steps, {d.compute_saved:.1%} of the RL compute"
     ]
-    judged = d.run
-    if judged.whole is not None and judged.done < done:  # judged short of the log's end
-        then = planned - judged.done
-        counted = (
-            f" ({judged.done} steps done, counted from step 0)"
-            if judged.done != judged.last
-            else ""
-        )
+    if d.compute_saved_at_check is not None:
+        judged = d.run
         out.append(
-            f"judged live at step {judged.last}{counted}, as here, the stop would have saved "
-            f"{then} of the {planned} planned steps, {then / planned:.1%} of the RL compute"
+            f"judged live at step {judged.last}{_counted(judged)}, as here, the stop would "
+            f"have saved {planned - judged.done} of the {planned} planned steps, "
+            f"{d.compute_saved_at_check:.1%} of the RL compute"
         )
     return out
 
