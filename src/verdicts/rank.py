@@ -208,9 +208,6 @@ def rank(
             d.runner_up, d.gap, d.gap_se,
         )  # fmt: skip
     rows = _ranking(rungs, lead)
-    # the best pre-RL pass@1 only where pass@1 is measured on every rung (else it is
-    # "dropped" and names no rung) and one rung holds it alone
-    best_pre = _unique_extreme(values["pass_at_1"], names, +1)
     first = set(d.picks[lead])
     measured = {s for s, v in values.items() if v and all(x is not None for x in v)}
     # the k of pass@k means something only when a pass@k signal is measured on every rung
@@ -220,11 +217,13 @@ def rank(
     free = baselines.free_answers(
         names, depth, values["pass_at_1"], d.recommended, lead, depths_from == DEPTHS_ORDER
     )
-    # a pre-RL pass@1 free answer names a rung only when that rung holds it alone
+    # a pre-RL pass@1 free answer names a rung only where pass@1 is measured on every rung
+    # (else it is "dropped" and names no rung) and one rung holds it alone
     for b, sign in (("best_pass_at_1", +1), ("lowest_pass_at_1", -1)):
         free["baselines"][b] = _unique_extreme(values["pass_at_1"], names, sign)
         if free["adds_nothing_over"] == b and free["baselines"][b] is None:
             free["adds_nothing_over"] = None
+    best_pre = free["baselines"]["best_pass_at_1"]
     anchor, kind_needed, chosen = _anchor(free, d, signal)
     return RankResult(
         **free,
