@@ -250,8 +250,6 @@ def quarter_words(trace, span: str) -> str:
     """The window the level rules average, in words: the last quarter of the judged span,
     and, on a log whose values are means over its logging interval, that the quarter is
     taken as whole values (so the steps quoted can reach further back than a quarter)."""
-    from rankinv.verdicts.trace import steps_per_value
-
-    per = steps_per_value(trace)
+    per = stage2.steps_per_value(trace)
     whole = f", taken as whole {per}-step values" if per > 1 else ""
     return f"the last quarter of the judged {span}{whole}"
