@@ -18,7 +18,7 @@ from rankinv.errors import UserError
 from rankinv.verdicts.probe_result import SUMMARY
 from rankinv.verdicts.rank import rank
 from rankinv.verdicts.rank_result import RankResult
-from rankinv.verdicts.results_files import natural_key
+from rankinv.verdicts.results_files import natural_key, subdirs
 
 #: How many folder levels below DIR are searched for probe folders (DIR/a/b/probe: 3).
 MAX_DEPTH = 3
@@ -94,7 +94,7 @@ def find_probes(root: Path, max_depth: int = MAX_DEPTH) -> tuple[list[Path], lis
     while todo:
         d, depth = todo.pop()
         try:
-            subs = [e for e in d.iterdir() if e.is_dir() and not e.name.startswith(".")]
+            subs = subdirs(d)
         except OSError as exc:
             skipped.append({"folder": rel(d, root), "why": UNREADABLE, "detail": exc.strerror})
             continue

@@ -358,14 +358,16 @@ def expand(path: Path) -> tuple[list[ProbeResult], dict | None]:
     return [p for _, p in found], order
 
 
+def subdirs(d: Path) -> list[Path]:
+    """The folders in ``d``, hidden ones left out (OSError where ``d`` cannot be read)."""
+    return [e for e in d.iterdir() if e.is_dir() and not e.name.startswith(".")]
+
+
 def ladders_in(path: Path) -> list[str]:
     """The folders in ``path`` that hold probe folders (each a ladder), in natural order."""
 
     def is_probe(d: Path) -> bool:
         return (d / SUMMARY).is_file() and (d / PROBLEMS).is_file()
-
-    def subdirs(d: Path) -> list[Path]:
-        return [e for e in d.iterdir() if e.is_dir() and not e.name.startswith(".")]
 
     return sorted(
         (e.name for e in subdirs(path) if any(is_probe(x) for x in subdirs(e))), key=natural_key
