@@ -127,7 +127,7 @@ class MonitorResult(MonitorDecision):
             "config_line": None if derived is None else derived.config_line,
             "coverage": None if self.coverage is None else self.coverage.to_json(),
             "best_coverage_step": self.best_coverage_step,
-            "steps_seen": n,
+            "steps_logged": n,  # the log's steps, a step 0 (evaluation only) among them
             "last_step": run.now.last,
             "judged_to_step": run.last,  # no number the verdict quotes comes from a later step
             # where the log goes on past the check step: the verdict judged at its last step
@@ -139,7 +139,10 @@ class MonitorResult(MonitorDecision):
             "log": run.log.source,
             "log_format": run.log.format,
             "log_issues": run.log.issues,
-            "config": asdict(cfg),
+            # what was asked; the paper's rule's threshold named as such (rule_threshold is
+            # the level of the rule used)
+            "config": {("paper_threshold" if k == "threshold" else k): v
+                       for k, v in asdict(cfg).items()},  # fmt: skip
             "signal": head["signal"],
             "series": {
                 "step": trace.steps.tolist(),

@@ -23,6 +23,7 @@ from rankinv.verdicts.rules import stage2_accuracy_note
 from rankinv.verdicts.trace import drop_span
 from rankinv.verdicts.words.monitor_checks import (
     coverage_untested,
+    entropy_words,
     floor_no_watch,
     group_size_words,
     later_words,
@@ -44,6 +45,9 @@ def reasons(d: MonitorDecision) -> list[str]:
     else:
         out = said + _skipped_check(d)
     out += _not_measurable(run.derived)
+    if d.rule.rule_used not in ("paper", "paper_min") and run.keys["entropy"] is not None:
+        ent = entropy_words(run.keys["entropy"], d.entropy_ref, d.entropy_check, d.entropy_drop)
+        out += [ent] if ent else []
     cov = coverage_words(d.coverage, run.simulated)
     if cov is not None:
         out.insert(0, cov)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rankinv.theory import paper
 from rankinv.verdicts import stage2
 from rankinv.verdicts.assumptions import GroupSizeCheck, Outcome
 
@@ -253,3 +254,16 @@ def quarter_words(trace, span: str) -> str:
     per = stage2.steps_per_value(trace)
     whole = f", taken as whole {per}-step values" if per > 1 else ""
     return f"the last quarter of the judged {span}{whole}"
+
+
+def entropy_words(column: str, ref: tuple | None, chk: tuple | None, drop: float | None) -> str:
+    """The entropy over the rule's window where the rule did not read it (the JSON's
+    entropy_drop, in words: a negative drop is a rise), against the paper's rule's threshold."""
+    if ref is None or chk is None or drop is None:
+        return ""
+    moved = f"fell {drop:.0%}" if drop >= 0 else f"rose {-drop:.0%}"
+    return (
+        f"for reference, the mean token entropy ({column}), which did not decide, went from {ref[1]:.3g} at step {ref[0]} to "
+        f"{chk[1]:.3g} at step {chk[0]}: it {moved} (the paper's rule, --rule paper, stops on a "
+        f"fall above {paper.DROP_THRESHOLD:.0%} over its own window)"
+    )

@@ -1,0 +1,51 @@
+"""A fourth fresh-clone try of `rankinv monitor`: what the JSON holds is also in the words
+(an entropy that rose), and two JSON numbers that looked alike say what each counts."""
+
+import json
+import re
+
+from rankinv.verdicts.monitor import MonitorConfig, monitor
+
+
+def jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _rising(tmp_path):
+    rows = [{"step": 0, "heldout_pass_at_k": 0.5}]
+    rows += [
+        {"step": s, "reward": 0.5, "frac_reward_zero_std": 0.2, "entropy": 0.2 + 0.02 * s}
+        for s in range(1, 41)
+    ]
+    return monitor(jsonl(tmp_path / "r.jsonl", rows))
+
+
+def test_an_entropy_that_rose_is_said_in_words_with_the_json_number(tmp_path):
+    rep = _rising(tmp_path)
+    js = rep.to_json()
+    assert js["rule_used"] not in ("paper", "paper_min") and js["entropy_drop"] < 0
+    line = [r for r in rep.reasons if "mean token entropy (entropy), which did not decide" in r]
+    assert len(line) == 1, rep.reasons
+    got = re.search(r"it rose (\d+)%", line[0])
+    assert got and int(got.group(1)) == round(-100 * js["entropy_drop"])
+    ref, chk = js["entropy_ref"], js["entropy_check"]
+    assert f"at step {ref['step']} to {chk['value']:.3g} at step {chk['step']}" in line[0]
+
+
+def test_the_paper_rule_says_its_own_drop_once(tmp_path):
+    rows = [{"step": s, "reward": 0.5, "entropy": 1.0 - 0.02 * s} for s in range(1, 201)]
+    rep = monitor(jsonl(tmp_path / "p.jsonl", rows), MonitorConfig(rule="paper"))
+    assert not [r for r in rep.reasons if "which did not decide" in r]
+
+
+def test_steps_logged_and_steps_done_say_what_each_counts(tmp_path):
+    js = _rising(tmp_path).to_json()
+    assert "steps_seen" not in js
+    assert js["steps_logged"] == 41 and js["steps_done"] == 40  # step 0: evaluation only
+
+
+def test_the_configs_threshold_is_named_the_paper_rules(tmp_path):
+    js = _rising(tmp_path).to_json()
+    assert "threshold" not in js["config"] and js["config"]["paper_threshold"] == 0.5
+    assert js["rule_threshold"] != js["config"]["paper_threshold"]
