@@ -263,7 +263,8 @@ def entropy_words(column: str, ref: tuple | None, chk: tuple | None, drop: float
         return ""
     moved = f"fell {drop:.0%}" if drop >= 0 else f"rose {-drop:.0%}"
     return (
-        f"for reference, the mean token entropy ({column}), which did not decide, went from {ref[1]:.3g} at step {ref[0]} to "
+        f"for reference, the mean token entropy ({column}), which did not decide, went from "
+        f"{ref[1]:.3g} at step {ref[0]} to "
         f"{chk[1]:.3g} at step {chk[0]}: it {moved} (the paper's rule, --rule paper, stops on a "
         f"fall above {paper.DROP_THRESHOLD:.0%} over its own window)"
     )
