@@ -141,8 +141,9 @@ class MonitorResult(MonitorDecision):
             "log_issues": run.log.issues,
             # what was asked; the paper's rule's threshold named as such (rule_threshold is
             # the level of the rule used)
-            "config": {("paper_threshold" if k == "threshold" else k): v
-                       for k, v in asdict(cfg).items()},  # fmt: skip
+            "config": {
+                ("paper_threshold" if k == "threshold" else k): v for k, v in asdict(cfg).items()
+            },
             "signal": head["signal"],
             "series": {
                 "step": trace.steps.tolist(),
