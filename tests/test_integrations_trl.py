@@ -82,6 +82,12 @@ def test_collapsing_run_is_stopped(tiny, tmp_path):
     assert (tmp_path / f"checkpoint-{s}" / "config.json").exists()  # saved where it stopped
     # the callback saw TRL's real log entries
     assert {"entropy", "frac_reward_zero_std", "reward"} <= set(entries[0])
+    # and logged the trainer's g, so that `rankinv monitor` reads it rather than assume 8
+    assert entries[-1]["rankinv/group_size"] == 4
+    from rankinv.verdicts.monitor import monitor
+
+    saved = monitor(tmp_path / f"checkpoint-{s}" / "trainer_state.json")
+    assert saved.group_size == 4 and saved.run.g.source == "log"
 
 
 def test_stable_run_is_not_stopped(tiny, tmp_path):

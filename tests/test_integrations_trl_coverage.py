@@ -140,6 +140,10 @@ def test_logs_reach_trackers_and_log_history_at_their_step(trainer):
     hist = trainer.state.log_history
     assert [e["step"] for e in hist] == [0, 2, 4] and all("eval_pass_at_2" in e for e in hist)
     assert trainer.model.training  # sampled in eval mode, then restored
+    assert all("rankinv/group_size" not in e for e in hist)  # not a GRPO trainer: no g
+    trainer.args.num_generations = 6
+    _drive(cb, trainer, steps=2, step_s=0.0)
+    assert all(e["rankinv/group_size"] == 6 for e in trainer.state.log_history)
 
 
 def test_the_budget_bounds_the_evaluation_time(trainer):

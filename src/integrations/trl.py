@@ -187,6 +187,8 @@ class EntropyMonitorCallback(TrainerCallback):
                 metrics["rankinv/doom_score"] = res.doom_score
             if res.entropy_drop is not None:
                 metrics["rankinv/entropy_drop"] = res.entropy_drop
+            if getattr(args, "num_generations", None):  # so that `rankinv monitor` reads g
+                metrics["rankinv/group_size"] = int(args.num_generations)
             logs.update(metrics)  # trackers after this callback log these
             if state.log_history and state.log_history[-1].get("step") == state.global_step:
                 state.log_history[-1].update(metrics)

@@ -207,6 +207,8 @@ class HeldOutCoverageCallback(TrainerCallback):
             metrics[PREFIX + "cost_fraction"] = self.cost_fraction()
         self.history.append({"step": state.global_step, **metrics})
         logged = {TRACKER_PREFIX + k[len(PREFIX) :]: v for k, v in metrics.items() if v is not None}
+        if getattr(args, "num_generations", None):  # so that `rankinv monitor` reads g
+            logged["rankinv/group_size"] = int(args.num_generations)
         Trainer.log(self.trainer, logged)  # log_history and trackers (module docstring)
         if self.stop_on_fall:
             self._judge(args, state, control)

@@ -69,7 +69,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "reward_max": ("critic/score/max",),
     "heldout_pass_at_1": ("heldout_pass_at_1",),
     "heldout_pass_at_k": ("heldout_pass_at_k",),
-    "group_size": ("num_generations", "group_size", "n_samples_per_prompt", "rollout_n"),
+    # rankinv/group_size: what rankinv's TRL callbacks log from the trainer's num_generations
+    "group_size": (
+        "num_generations",
+        "group_size",
+        "n_samples_per_prompt",
+        "rollout_n",
+        "rankinv/group_size",
+    ),
     "gen_batches": ("num_gen_batches",),  # verl DAPO (filter_groups): batches drawn per step
     "filter_pass_rate": ("dynamic_filtering_pass_rate",),  # OpenRLHF: % of prompts kept
     "finished": ("train_runtime",),  # TRL's end-of-training summary
