@@ -105,7 +105,7 @@ def score_ladder(lad: dict) -> dict:
     d = decide(values, names)
     # what `rank` recommends: the signal's pick, unless the signal did not beat the free
     # answer for this kind of ladder on held-out simulated ladders (baselines.free_answers)
-    free = baselines.free_answers(names, depth, values["pass_at_1"], d.recommended, d.lead)
+    free = baselines.free_answers(names, depth, values["pass_at_1"], d.lead)
     anchor = free["adds_nothing_over"]
     final = free["baselines"][anchor] if anchor else d.recommended
     why = words.abstain_reason(d)

@@ -130,17 +130,14 @@ def free_answers(
     names: list[str],
     depth: list | None,
     pass_at_1: list | None,
-    recommended: str | None,
     lead: str | None,
     depths_assumed: bool = False,
 ) -> dict:
-    """What the free answers pick on these rungs, whether rank's pick is the least-trained
-    checkpoint's, and, against the held-out evidence, whether the signal that decided adds
-    anything over that answer (else the answer to use instead).
+    """What the free answers pick on these rungs and, against the held-out evidence, whether
+    the signal that decided adds anything over that answer (else the answer to use instead).
 
     ``depths_assumed``: the depths are only the order given (least to most trained).
-    Fields: baselines ({name: rung or None}), agrees_with_shallowest (None when rank
-    abstained or depth is unknown), ladder_kind ("depth": the rungs differ in SFT depth;
+    Fields: baselines ({name: rung or None}), ladder_kind ("depth": the rungs differ in SFT depth;
     "recipe": one depth; None when the depths are only assumed from the order given),
     versus ({baseline: the calibrated comparison of the deciding signal}),
     adds_nothing_over (the free answer to use when the deciding signal did not beat it on
@@ -150,9 +147,6 @@ def free_answers(
     known = depth is not None and all(d is not None for d in depth)
     if known and not depths_assumed:
         kind = "recipe" if len(set(depth)) == 1 else "depth"
-    agrees = None
-    if recommended is not None and picks_["shallowest"] is not None:
-        agrees = recommended == picks_["shallowest"]
     versus = {}
     if lead is not None:
         versus = {b: c for b in NAMES if (c := calibrated_versus(lead, b, kind or "all"))}
@@ -164,7 +158,6 @@ def free_answers(
         adds_nothing = anchor
     return {
         "baselines": picks_,
-        "agrees_with_shallowest": agrees,
         "ladder_kind": kind,
         "versus": versus,
         "adds_nothing_over": adds_nothing,

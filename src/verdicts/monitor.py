@@ -77,7 +77,7 @@ def _mechanical(run: JudgedRun) -> tuple[NoSignal | None, bool]:
 
 def _compute_saved(run: JudgedRun, verdict: str) -> float:
     """The share of the planned RL compute a stop now saves (0 unless stop)."""
-    return 0.0 if verdict != "stop" else (run.planned - run.now.done) / run.planned
+    return 0.0 if verdict != "stop" else monitor_run.saved_share(run.planned, run.now.done)
 
 
 def decide(run: JudgedRun, cfg: MonitorConfig) -> MonitorResult:

@@ -16,7 +16,7 @@ from rankinv.verdicts.mechanical import NoSignal
 from rankinv.verdicts.monitor_config import MonitorConfig
 from rankinv.verdicts.monitor_floor import Floor
 from rankinv.verdicts.monitor_rules import RuleVerdict, shown_value, stops_when, thresholds
-from rankinv.verdicts.monitor_run import JudgedRun
+from rankinv.verdicts.monitor_run import JudgedRun, saved_share
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class MonitorDecision:
         run = self.run
         if self.verdict != "stop" or run.whole is None or run.done >= run.now.done:
             return None
-        return (run.planned - run.done) / run.planned
+        return saved_share(run.planned, run.done)
 
     @property
     def group_size(self) -> int:

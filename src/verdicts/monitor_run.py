@@ -66,6 +66,11 @@ class JudgedRun:
         return min(stage2.steps_done(self.trace), self.planned)
 
 
+def saved_share(planned: int, done: int) -> float:
+    """The share of ``planned`` steps a stop after ``done`` of them saves."""
+    return (planned - done) / planned
+
+
 def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
     """The trace of ``log`` under ``cfg``'s column names, with its assumptions."""
     forced = cfg.entropy_key, cfg.zero_std_key, cfg.reward_key

@@ -215,7 +215,7 @@ def rank(
     inputs.setdefault("warnings", [])
     depth, depths_from = _depths(rungs, depths, inputs["warnings"])
     free = baselines.free_answers(
-        names, depth, values["pass_at_1"], d.recommended, lead, depths_from == DEPTHS_ORDER
+        names, depth, values["pass_at_1"], lead, depths_from == DEPTHS_ORDER
     )
     # a pre-RL pass@1 free answer names a rung only where pass@1 is measured on every rung
     # (else it is "dropped" and names no rung) and one rung holds it alone
@@ -224,7 +224,7 @@ def rank(
         if free["adds_nothing_over"] == b and free["baselines"][b] is None:
             free["adds_nothing_over"] = None
     best_pre = free["baselines"]["best_pass_at_1"]
-    anchor, kind_needed, chosen = _anchor(free, d, signal)
+    anchor, kind_needed = _anchor(free, d, signal)
     return RankResult(
         **free,
         depths_from=depths_from,
@@ -232,8 +232,6 @@ def rank(
         decision=d,
         anchor=anchor,
         best_pre_pass_at_1=best_pre,
-        # an inversion is predicted only where a rung is recommended (not when it abstains)
-        predicted_inversion=None if best_pre is None or chosen is None else best_pre != chosen,
         signal_predicted_inversion=(
             None if best_pre is None or d.recommended is None else best_pre not in first
         ),
@@ -257,8 +255,8 @@ def rank(
 
 def _anchor(free: dict, d: RankDecision, signal: str | None):
     """The free answer that recommends instead of the signal (None: the signal's decision
-    stands), whether the ladder's kind is needed to name one, and the rung recommended;
-    sets ``free``'s adds_nothing_over and agrees_with_shallowest to match."""
+    stands) and whether the ladder's kind is needed to name one; sets ``free``'s
+    adds_nothing_over to match."""
     # a signal that did not beat the free answer on held-out ladders does not override it
     # (nor does a free answer when nothing passes anywhere)
     anchor = None if signal is not None or d.abstain == NO_PASS else free["adds_nothing_over"]
@@ -268,15 +266,7 @@ def _anchor(free: dict, d: RankDecision, signal: str | None):
     if signal is None and d.abstain != NO_PASS and free["ladder_kind"] is None:
         anchor, kind_needed = baselines.answer_of_unknown_kind(free["baselines"], free["versus"])
         free["adds_nothing_over"] = anchor
-    # what is recommended (the anchor's rung, else the signal's; none when the kind is
-    # needed): agrees_with_shallowest and predicted_inversion are about it, never about a
-    # signal's pick that was not recommended (that stays in signal_predicted_inversion)
-    chosen = None if kind_needed else free["baselines"][anchor] if anchor else d.recommended
-    shallowest = free["baselines"]["shallowest"]
-    free["agrees_with_shallowest"] = (
-        None if chosen is None or shallowest is None else chosen == shallowest
-    )
-    return anchor, kind_needed, chosen
+    return anchor, kind_needed
 
 
 # ---------------------------------------------------------------- the inputs

@@ -79,24 +79,23 @@ class RankVerdict:
     """Rank's decision and what it rests on.
 
     The free answers (:func:`rankinv.verdicts.baselines.free_answers`): baselines,
-    agrees_with_shallowest, ladder_kind, versus, adds_nothing_over, and where the depths
+    ladder_kind, versus, adds_nothing_over, and where the depths
     they read came from (``depths_from``: DEPTHS_GIVEN, DEPTHS_TABLE or DEPTHS_ORDER). The
     decision: ranking (best predicted first), ``decision`` (the signal's, see
     :class:`RankDecision`) and ``anchor`` (the free answer recommended instead, where the
     deciding signal did not beat it on held-out simulated ladders and no signal was named;
     None: the signal's decision stands). What it rests on: best_pre_pass_at_1,
-    predicted_inversion (the best pre-RL pass@1 is not the rung recommended; None when none
-    is), signal_predicted_inversion (the same for the signal's own pick), tied_first, signal
+    signal_predicted_inversion (the same for the signal's own pick), tied_first, signal
     (the lead), signal_sign, k (None unless pass@k is measured on every rung), accuracy,
     plan, pilot, unavailable, dropped, uncalibrated_fallback, source, inputs.
     ``kind_needed``: nothing is recommended because the deciding signal beat neither free
     answer held out and which one applies (the least-trained on a depth ladder, the best
     pre-RL pass@1 at one depth) depends on the ladder's kind, unknown without depths (the
-    abstain code :data:`KIND_UNKNOWN`).
+    abstain code :data:`KIND_UNKNOWN`). Derived from the rung recommended (properties):
+    agrees_with_shallowest, predicted_inversion.
     """
 
     baselines: dict[str, str | None]
-    agrees_with_shallowest: bool | None
     ladder_kind: str | None
     depths_from: str
     versus: dict[str, dict]
@@ -105,7 +104,6 @@ class RankVerdict:
     decision: RankDecision
     anchor: str | None
     best_pre_pass_at_1: str | None
-    predicted_inversion: bool | None
     tied_first: list[str]
     signal: str
     signal_sign: int
@@ -127,6 +125,22 @@ class RankVerdict:
         if self.kind_needed:
             return None
         return self.baselines[self.anchor] if self.anchor else self.decision.recommended
+
+    # agrees_with_shallowest and predicted_inversion are about the rung recommended, never
+    # about a signal's pick that was not (that stays in signal_predicted_inversion)
+    @property
+    def agrees_with_shallowest(self) -> bool | None:
+        """Whether the rung recommended is the least-trained one (None: none recommended, or
+        no depth to say which is least trained)."""
+        r, s = self.recommended, self.baselines["shallowest"]
+        return None if r is None or s is None else r == s
+
+    @property
+    def predicted_inversion(self) -> bool | None:
+        """Whether the best pre-RL pass@1 is not the rung recommended (None: none is, or no
+        single rung holds the best pass@1)."""
+        r, b = self.recommended, self.best_pre_pass_at_1
+        return None if r is None or b is None else r != b
 
     @property
     def recommended_by(self) -> str | None:

@@ -13,6 +13,7 @@ from rankinv.errors import UserError
 from rankinv.verdicts import assumptions, logs, stage2
 from rankinv.verdicts.monitor import MonitorConfig, analyse
 from rankinv.verdicts.monitor_report import MonitorResult
+from rankinv.verdicts.monitor_run import saved_share
 from rankinv.verdicts.words import sweep as words
 from rankinv.verdicts.words.monitor_checks import group_size_words
 
@@ -219,7 +220,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
     checks = _g_checks(cuts, at, judged, verdicts, keep)
     runs = []
     for i, ((name, _), r, verdict) in enumerate(zip(read, judged, verdicts, strict=True)):
-        saved = (r.planned_steps - r.steps_done) / r.planned_steps if verdict == "stop" else 0.0
+        saved = saved_share(r.planned_steps, r.steps_done) if verdict == "stop" else 0.0
         runs.append(SweepRun(name, r, verdict, rank.get(i), len(rank), saved, alone[i], checks[i]))
     rule = next((r.rule_used for r in judged if r.rule_used), cfg.rule)
     mean_saved = float(np.mean([r.compute_saved for r in runs]))
