@@ -135,7 +135,8 @@ def test_logging_steps_10_quotes_the_steps_its_values_cover_and_stops_on_no_sign
     assert state["logging_steps"] == 10
     rep = monitor(tmp_path)
     assert rep.assumptions[3].value == {"steps": 10, "averaged": True}
-    assert rep.group_size == 8 and rep.assumptions[0].source == "assumed"
+    # the callback logged the trainer's num_generations (rankinv/group_size): g is read
+    assert rep.group_size == 4 and rep.assumptions[0].source == "log"
     # TRL's summed reward 2.0 leaves the assumed [0, 1]: warned, judged on [0, 10]
     assert rep.reward_range == (0.0, 10.0)
     assert any("outside the assumed range [0, 1]" in r for r in rep.reasons)
