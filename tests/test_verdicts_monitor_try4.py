@@ -49,3 +49,32 @@ def test_the_configs_threshold_is_named_the_paper_rules(tmp_path):
     js = _rising(tmp_path).to_json()
     assert "threshold" not in js["config"] and js["config"]["paper_threshold"] == 0.5
     assert js["rule_threshold"] != js["config"]["paper_threshold"]
+
+
+def _noisy(pct: float, zero_scale: float = 1.0):
+    rows = []
+    for s in range(1, 41):
+        zero = 0.3 + 0.15 * ((s * 7) % 5) / 4
+        rows.append({"step": s, "reward": 0.4 + 0.01 * (s % 3), "entropy": 0.5,
+                     "frac_reward_zero_std": zero * zero_scale, "frac_all_fail": pct * zero})  # fmt: skip
+    return rows
+
+
+def test_a_zero_std_share_logged_in_percent_is_read_as_percent_and_said(tmp_path):
+    share = monitor(jsonl(tmp_path / "s.jsonl", _noisy(1.0)))
+    pct = monitor(jsonl(tmp_path / "p.jsonl", _noisy(100.0, 100.0)))
+    assert pct.verdict == share.verdict == "continue" and pct.state == share.state
+    assert pct.to_json()["informative_fraction"] == share.to_json()["informative_fraction"]
+    issues = pct.to_json()["log_issues"]
+    assert any(i.startswith("frac_reward_zero_std holds values up to 45") for i in issues)
+    assert any(i.startswith("frac_all_fail holds values up to 45") for i in issues)
+    assert not share.to_json()["log_issues"]
+
+
+def test_a_share_outside_0_to_100_is_refused_in_one_line(tmp_path):
+    import pytest
+
+    from rankinv.errors import UserError
+
+    with pytest.raises(UserError, match="'frac_reward_zero_std' is a share of groups but holds"):
+        monitor(jsonl(tmp_path / "b.jsonl", _noisy(1.0, 300.0)))

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from rankinv.errors import UserError
 from rankinv.verdicts import assumptions, logs, stage2, trainers
 from rankinv.verdicts.assumptions import Assumed
@@ -77,6 +79,7 @@ def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
     trace, keys = logs.trace(log.records, *forced, source=log.source)
     if not trace.steps.size:
         raise UserError("log has no usable rows (no logged step)")
+    trace, pct = percent_shares(trace, keys, log.source)
     rng = assumptions.reward_range(trace.reward, cfg.reward_range)
     g = assumptions.group_size(log.records, cfg.group_size)
     iv = assumptions.logging_interval(trace, log.logging_steps, log.trainer)
@@ -88,7 +91,7 @@ def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
     )
     last = int(trace.steps.max())
     pl = assumptions.planned_steps(log, cfg.planned_steps, last, stage2.steps_done(trace))
-    nan = [i for i in nan_issues(log.records, keys) if i not in log.issues]
+    nan = [i for i in [*pct, *nan_issues(log.records, keys)] if i not in log.issues]
     if nan:
         log = replace(log, issues=[*log.issues, *nan])
     derived = None
@@ -98,6 +101,39 @@ def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
             trace = replace(trace, informative=derived.informative)
             keys["informative"] = logs.pick_key(log.records, "filter_pass_rate")
     return JudgedRun(log, trace, keys, g, rng, pl, iv, derived)
+
+
+def percent_shares(trace, keys: dict, source: str | None) -> tuple:
+    """``trace`` with a group-share column logged in percent (values above 1, none above
+    100) read as a share, and a line saying so per column; a share column outside 0-100
+    raises. A share above 1 cannot be: read as written it would put every group at no signal."""
+    fixes, said = {}, []
+    for field, key, flip in (
+        ("informative", keys["zero_std"], True),
+        ("informative", keys["informative"], False),
+        ("all_fail", keys["all_fail"], False),
+    ):
+        col = getattr(trace, field)
+        if key is None or col is None or field in fixes:
+            continue
+        raw = 1.0 - col if flip else col
+        fin = raw[np.isfinite(raw)]
+        if not fin.size or (fin.min() >= -1e-9 and fin.max() <= 1 + 1e-9):
+            continue
+        lo, hi = float(fin.min()), float(fin.max())
+        if lo < -1e-9 or hi > 100 + 1e-9:
+            where = f"{source}: column" if source else "the log's column"
+            raise UserError(
+                f"{where} {key!r} is a share of groups but holds {lo:g} to {hi:g}: outside 0-1 "
+                "(and 0-100 as a percent)"
+            )
+        raw = raw / 100.0
+        fixes[field] = 1.0 - raw if flip else raw
+        said.append(
+            f"{key} holds values up to {hi:g}, above 1 (a share of groups cannot be): read as "
+            "percent, divided by 100"
+        )
+    return replace(trace, **fixes), said
 
 
 def nan_issues(records: list[dict], keys: dict) -> list[str]:
