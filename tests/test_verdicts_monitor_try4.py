@@ -56,7 +56,8 @@ def _noisy(pct: float, zero_scale: float = 1.0):
     for s in range(1, 41):
         zero = 0.3 + 0.15 * ((s * 7) % 5) / 4
         rows.append({"step": s, "reward": 0.4 + 0.01 * (s % 3), "entropy": 0.5,
-                     "frac_reward_zero_std": zero * zero_scale, "frac_all_fail": pct * zero})  # fmt: skip
+                     "frac_reward_zero_std": zero * zero_scale,
+                     "frac_all_fail": pct * zero})  # fmt: skip
     return rows
 
 
