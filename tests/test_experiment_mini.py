@@ -70,6 +70,15 @@ def test_mini_ci_preset_end_to_end(tmp_path):
         [r["seed"] for r in rows],
     ).rho
     assert res["rho_pass1_vs_post"]["rho"] == pytest.approx(rho)
+    # the rollout entropy is named so (compare's plain "entropy" is the paper's prompt H)
+    assert all(r["entropy_rollout"] == by_name[r["name"]]["pre"]["entropy"] for r in rows)
+    assert all("entropy" not in r for r in rows)
+    rho_h = theory.spearman(
+        [r["entropy_rollout"] for r in rows],
+        [r["post_pass_at_10"] for r in rows],
+        [r["seed"] for r in rows],
+    ).rho
+    assert res["rho_entropy_vs_post"]["rho"] == pytest.approx(rho_h)
     assert res["simulator"]["inversion"] is True
     assert probe(out / "ckpt" / "teacher-s0-d16", tmp_path / "probe")["n_problems"] == 3
     # resumable: a rerun finds every checkpoint and run and redoes nothing

@@ -50,3 +50,26 @@ def test_a_file_without_probes_says_validates_risk_is_not_there_and_g_given(prin
     given = cmp.compare(rows, group_size=4)
     assert not given.group_size_assumed
     assert "at g = 4 (given: -g" in _unwrapped(printed, given)
+
+
+def _rows(**cols):
+    post = [0.8, 0.7, 0.72, 0.6, 0.5]
+    return [
+        {"name": f"d{d}", "pre_pass_at_1": 0.1 * (i + 1), "post_pass_at_10": post[i],
+         **{k: v[i] for k, v in cols.items()}}
+        for i, d in enumerate((1, 2, 4, 8, 16))
+    ]  # fmt: skip
+
+
+def test_the_h_screen_reads_the_prompt_entropy_by_name_never_a_rollout_entropy():
+    # the mini experiment's rows (a fresh-clone try: its rollout entropy, written as
+    # "entropy", was screened as the paper's prompt-token H and flagged a checkpoint)
+    roll, prompt = [0.4, 0.3, 0.2, 0.146, 0.1], [0.95, 0.9, 0.8, 0.7, 0.65]
+    res = cmp.compare(_rows(entropy_rollout=roll, entropy_prompt=prompt))
+    assert [s.entropy for s in res.stage] == prompt
+    assert not any(s.paper_h_screen_flag for s in res.stage) and not res.warnings
+    both = cmp.compare(_rows(entropy=roll, entropy_prompt=prompt))
+    assert [s.entropy for s in both.stage] == prompt
+    assert "the paper's H screen reads entropy_prompt" in both.warnings[0]
+    plain = cmp.compare(_rows(entropy=roll))  # a plain entropy column is the paper's H
+    assert [s.entropy for s in plain.stage] == roll and plain.stage[3].paper_h_screen_flag

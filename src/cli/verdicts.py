@@ -253,6 +253,8 @@ def compare(
         recorded_group_size=table and table.group_size,
         warnings=table and table.warnings,
     )
+    for w in res.warnings[len(table.warnings) if table else 0 :]:  # the table's: said above
+        typer.echo(f"warning: {w}", err=True)
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         write_json(Path(out) / "compare.json", res.to_json())
@@ -311,7 +313,8 @@ def rank(
         "--table",
         help="CSV or JSON of per-checkpoint aggregates from any harness (columns: name, depth, "
         "pre_pass_at_1, pre_pass_at_10, entropy_rollout, entropy_prompt, entropy_step10, ...; a "
-        "plain `entropy` is read as entropy_rollout, with a warning).",
+        "plain `entropy` is read as entropy_prompt, the paper's H, as compare reads it, with a "
+        "warning).",
     ),
     pilot: list[str] = typer.Option(  # noqa: B008
         None,

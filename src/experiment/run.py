@@ -86,7 +86,9 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
             "depth": r["depth"],
             "recipe": r["recipe"],
             "pre_pass_at_1": r["pre"]["pass_at_1"],
-            "entropy": r["pre"]["entropy"],
+            # named as rank names them: compare's plain "entropy" is the paper's H (prompt
+            # tokens), which the rollout entropy is not
+            "entropy_rollout": r["pre"]["entropy"],
             "entropy_prompt": r["pre"]["entropy_prompt"],
             f"pre_pass_at_{kmax}": r["pre"][f"pass_at_{kmax}"],
             f"post_pass_at_{kmax}": r["final_pass_at_k"],
@@ -105,7 +107,7 @@ def run_mini(cfg: MiniConfig, out: str | Path, log=print) -> dict:
         "runs": runs,
         "compare": None if cmp is None else {k: v for k, v in cj.items() if k != "rows"},
         "inversion": None if cmp is None else cmp.inversion,
-        "rho_entropy_vs_post": None if cmp is None else cj["predictors"]["entropy"],
+        "rho_entropy_vs_post": None if cmp is None else cj["predictors"]["entropy_rollout"],
         "rho_pass1_vs_post": None if cmp is None else cj["predictors"]["pre_pass_at_1"],
         "simulator": None if cfg.recipes else _simulator(cfg.depths),
     }

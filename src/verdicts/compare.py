@@ -52,6 +52,7 @@ INVERSION_CALLS = ("inversion", "trend, not significant at this n", NO_EVIDENCE,
 #: The sign of rho(predictor, post-RL outcome) each predictor is expected to have, and why.
 EXPECTED_SIGN = {
     "entropy": (+1, "paper: higher pre-RL entropy, better post-RL outcome"),
+    "entropy_prompt": (+1, "paper: higher pre-RL entropy, better post-RL outcome"),
     "entropy_step10": (+1, "paper: higher early-RL entropy, better outcome"),
     "pre_pass_at_1": (-1, "paper: rank inversion, higher pre-RL pass@1, worse outcome"),
     "stage2_drop": (-1, "paper: a larger entropy drop, a worse outcome"),
@@ -220,8 +221,25 @@ def _strength(kv: tuple[str, Predictor]) -> tuple:
     return (v.rho is None, -abs(v.rho or 0.0), v.p_value or 1.0, bool(v.monotone_of), kv[0])
 
 
-def _stage_rows(rows: list[dict], y, group_size: int) -> list[StageRow]:
-    """Per checkpoint, the paper's H screen (entropy < tau_H) and stage-2 flag (entropy
+def h_column(present: set) -> str:
+    """The column the paper's H screen reads: entropy_prompt where given (the prompt-token
+    entropy, by name), else a plain entropy column, read as the paper's H."""
+    return "entropy_prompt" if "entropy_prompt" in present else "entropy"
+
+
+def h_warnings(present: set) -> list[str]:
+    """A table naming both: which one the H screen read."""
+    if not {"entropy", "entropy_prompt"} <= present:
+        return []
+    return [
+        "the table has both entropy and entropy_prompt: the paper's H screen reads "
+        "entropy_prompt (prompt tokens); entropy is ranked as a predictor as given (a rollout "
+        "entropy is named entropy_rollout)"
+    ]
+
+
+def _stage_rows(rows: list[dict], y, group_size: int, h_key: str) -> list[StageRow]:
+    """Per checkpoint, the paper's H screen (``h_key`` < tau_H) and stage-2 flag (entropy
     drop > 0.5), the risk from them, validate's own risk where the row came from a probe,
     its headroom pass@1 / p*(g), beside its observed rank."""
     from scipy import stats
@@ -230,7 +248,7 @@ def _stage_rows(rows: list[dict], y, group_size: int) -> list[StageRow]:
     observed_rank = stats.rankdata(-y, method="min").astype(int)  # ties share the better rank
     stage = []
     for i, (r, rank) in enumerate(zip(rows, observed_rank, strict=True)):
-        h = number(r.get("entropy"), "entropy", i)
+        h = number(r.get(h_key), h_key, i)
         drop = number(r.get("stage2_drop"), "stage2_drop", i)
         pp1 = number(r.get("pre_pass_at_1"), "pre_pass_at_1", i)
         s1 = None if h is None else bool(h < TAU_H)
@@ -354,10 +372,10 @@ def compare(
         group_size=group_size,
         group_size_assumed=assumed,
         group_size_recorded=recorded,
-        stage=_stage_rows(rows, y, group_size),
+        stage=_stage_rows(rows, y, group_size, h_column(present)),
         rows=rows,
         source=source,
-        warnings=list(warnings or []),
+        warnings=[*(warnings or []), *h_warnings(present)],
     )
 
 
