@@ -79,3 +79,31 @@ def test_a_share_outside_0_to_100_is_refused_in_one_line(tmp_path):
 
     with pytest.raises(UserError, match="'frac_reward_zero_std' is a share of groups but holds"):
         monitor(jsonl(tmp_path / "b.jsonl", _noisy(1.0, 300.0)))
+
+
+def test_stalled_says_what_its_claim_rests_on():
+    from rankinv.verdicts.monitor_label import label
+
+    name, action = label("stop", "no_signal:mixed", True, None)
+    assert name == "stalled" and action.endswith("(no gradient: the policy cannot change)")
+    name, action = label("stop", "signal", True, None, claim=None)
+    assert name == "stalled"
+    assert action.endswith("(predicted: the log has no held-out evaluation to check it)")
+
+
+def test_an_unchanged_entropy_is_said_unchanged_not_risen_0_percent():
+    from pathlib import Path
+
+    rep = monitor(Path(__file__).parent / "data" / "trl" / "stalled" / "trainer_state.json")
+    line = [r for r in rep.reasons if "which did not decide" in r]
+    assert "did not change (within 0.5%)" in line[0] and "rose 0%" not in line[0]
+
+
+def test_a_check_step_after_the_runs_end_is_said_never_reached(tmp_path):
+    rows = [{"step": s, "reward": 0.5, "frac_reward_zero_std": 0.2, "entropy": 0.5}
+            for s in range(1, 41)]  # fmt: skip
+    rep = monitor(jsonl(tmp_path / "e.jsonl", rows), MonitorConfig(rule="paper", planned_steps=40))
+    assert rep.provisional
+    line = [r for r in rep.reasons if r.startswith("provisional")][0]
+    assert "that check step is after the run's end (40 planned steps" in line
+    assert "--check-step N with N <= 40" in line

@@ -92,11 +92,12 @@ def label(
             else ""
         )
         return "stranded", lab.ACTIONS["stranded"] + but
-    if state.startswith("no_signal"):
-        return "stalled", lab.ACTIONS["stalled"]
+    if state.startswith("no_signal"):  # a fact: no gradient, so the policy does not move
+        return "stalled", lab.ACTIONS["stalled"] + " (no gradient: the policy cannot change)"
     if verdict == "stop" and rule_judged:
         name = claim if claim in lab.STOP_LABELS else "stalled"
-        return name, lab.ACTIONS[name]
+        unchecked = " (predicted: the log has no held-out evaluation to check it)"
+        return name, lab.ACTIONS[name] + (unchecked if cov is None and name == "stalled" else "")
     if cov is not None:
         z = _rise(cov.values, cov.ses)
         if z is None:

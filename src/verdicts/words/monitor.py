@@ -27,6 +27,7 @@ from rankinv.verdicts.words.monitor_checks import (
     floor_no_watch,
     group_size_words,
     later_words,
+    past_end_words,
     points_words,
     quarter_words,
     rule_choice_words,
@@ -45,9 +46,7 @@ def reasons(d: MonitorDecision) -> list[str]:
     else:
         out = said + _skipped_check(d)
     out += _not_measurable(run.derived)
-    if d.rule.rule_used not in ("paper", "paper_min") and run.keys["entropy"] is not None:
-        ent = entropy_words(run.keys["entropy"], d.entropy_ref, d.entropy_check, d.entropy_drop)
-        out += [ent] if ent else []
+    out += entropy_words(d)
     cov = coverage_words(d.coverage, run.simulated)
     if cov is not None:
         out.insert(0, cov)
@@ -349,8 +348,7 @@ def _window_notes(d: MonitorDecision) -> list[str]:
             f"judged at the check step {rv.check_step} ({rv.window_src}): the rule, the "
             f"informative floor and the no-signal check read steps up to {last} only; the "
             f"log's steps after {last} (to step {d.run.logged_last}) are not read (give "
-            "--check-step "
-            "to judge a later step)"
+            "--check-step to judge a later step)"
             + ("; the coverage rule reads every held-out evaluation" if d.coverage else "")
         ]
     if d.provisional:
@@ -360,9 +358,11 @@ def _window_notes(d: MonitorDecision) -> list[str]:
             if rv.judged_col is not None
             else "the rule has not judged yet"
         )
+        after = rv.check_step > d.run.planned  # e.g. the paper's 150 on a 40-step run
         return [
             f"provisional: the check step {rv.check_step} ({rv.window_src}) is not reached "
             f"(last logged step {last}); {judged_words}"
+            + (past_end_words(d.run.planned, d.run.planned_src) if after else "")
         ]
     if d.no_signal is None and rv.check < rv.check_step and rv.judged_col is not None:
         return [

@@ -256,15 +256,28 @@ def quarter_words(trace, span: str) -> str:
     return f"the last quarter of the judged {span}{whole}"
 
 
-def entropy_words(column: str, ref: tuple | None, chk: tuple | None, drop: float | None) -> str:
+def entropy_words(d) -> list[str]:
     """The entropy over the rule's window where the rule did not read it (the JSON's
-    entropy_drop, in words: a negative drop is a rise), against the paper's rule's threshold."""
-    if ref is None or chk is None or drop is None:
-        return ""
+    entropy_drop, in words: a negative drop is a rise), against the paper's rule's threshold;
+    a line, or none (an entropy rule decided, or no entropy over the window)."""
+    ref, chk, drop, column = d.entropy_ref, d.entropy_check, d.entropy_drop, d.run.keys["entropy"]
+    if d.rule.rule_used in ("paper", "paper_min") or None in (column, ref, chk, drop):
+        return []
     moved = f"fell {drop:.0%}" if drop >= 0 else f"rose {-drop:.0%}"
-    return (
+    if round(abs(drop), 2) == 0:
+        moved = "did not change (within 0.5%)"
+    return [
         f"for reference, the mean token entropy ({column}), which did not decide, went from "
         f"{ref[1]:.3g} at step {ref[0]} to "
         f"{chk[1]:.3g} at step {chk[0]}: it {moved} (the paper's rule, --rule paper, stops on a "
         f"fall above {paper.DROP_THRESHOLD:.0%} over its own window)"
+    ]
+
+
+def past_end_words(planned: int, source: str) -> str:
+    """A check step after the run's planned end: the rule can never judge it."""
+    return (
+        f"; that check step is after the run's end ({planned} planned steps, {source}), so "
+        f"this rule will never judge this run: --check-step N with N <= {planned} sets a "
+        "window that fits"
     )
