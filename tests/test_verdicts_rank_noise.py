@@ -146,7 +146,10 @@ def test_pilot_logs_named_by_folder_short_one_warned_and_no_pilot_advice(tmp_pat
     assert res.recommended is None and "rank --pilot" not in res.to_decide
     out = _printed(res)
     assert "rank --pilot" not in out
-    assert "pilot: pilot_informative, pilot_entropy (RL steps 1-10" in out and "decided" in out
+    assert "pilot: pilot_informative, pilot_entropy (RL steps 1-10" in out
+    # nothing recommended: the pilot signals were read first and did not decide (a
+    # fresh-clone try: "decided" beside a title "did not decide" and an abstention)
+    assert "the signals rank reads first: they did not decide (below)" in " ".join(out.split())
 
 
 def test_pilot_line_says_when_the_pilot_did_not_decide(tmp_path):

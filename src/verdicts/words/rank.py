@@ -157,8 +157,11 @@ def pilot_line(res: RankVerdict) -> str | None:
     shown = [s for s in ("pilot_informative", "pilot_entropy") if s in res.ranking[0].values]
     used = [s for s in shown if s in res.decided_by]
     window = f"RL steps 1-{res.pilot['pilot_step']}, entropy from {res.pilot['entropy_signal']}"
-    if used:
-        return f"pilot: {', '.join(used)} ({window}) decided, as one of {', '.join(res.decided_by)}"
+    if used:  # the signals read first; whether they decided is the recommendation's
+        settled = "they did not decide (below)"
+        if res.recommended_by == "signal":
+            settled = "they decided"
+        return f"pilot: {', '.join(used)} ({window}), the signals rank reads first: {settled}"
     rho = ", ".join(
         f"{s} {STAGE1_CALIBRATION[s]['choose_median_rho']:+.2f}"
         for s in [*res.decided_by, *shown]
