@@ -69,13 +69,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "reward_max": ("critic/score/max",),
     "heldout_pass_at_1": ("heldout_pass_at_1",),
     "heldout_pass_at_k": ("heldout_pass_at_k",),
-    # rankinv/group_size: what rankinv's TRL callbacks log from the trainer's num_generations
     "group_size": (
         "num_generations",
         "group_size",
         "n_samples_per_prompt",
         "rollout_n",
-        "rankinv/group_size",
+        "rankinv/group_size",  # rankinv's TRL callbacks log the trainer's num_generations
     ),
     "gen_batches": ("num_gen_batches",),  # verl DAPO (filter_groups): batches drawn per step
     "filter_pass_rate": ("dynamic_filtering_pass_rate",),  # OpenRLHF: % of prompts kept
@@ -324,8 +323,16 @@ def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
                 issues.append("TensorBoard logs carry their own step; --step-key ignored")
             return RunLog(str(path), "tensorboard", recs, None, issues)
         else:
+            runs = [d.name for d in sorted(path.iterdir()) if (d / "trainer_state.json").exists()]
+            hint = (
+                f"; its subfolders hold {len(runs)} TRL runs ({runs[0]}, ...): pass them, e.g. "
+                f"{path}/*, to judge them as a sweep"
+                if runs
+                else ""
+            )
             raise UserError(
                 f"{path} is a directory without trainer_state.json or TensorBoard event files"
+                + hint
             )
     try:
         text = path.read_text()

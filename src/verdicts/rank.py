@@ -161,6 +161,8 @@ def _depths(
                 "per checkpoint, in the same order"
             )
         given = [float(x) for x in depths]
+        if any(x < 0 for x in given):
+            raise UserError(f"--depths are SFT epochs or steps, none below 0; got {depths}")
         if rungs and all(c is not None for c in column) and given != [float(c) for c in column]:
             warnings.append(input_words.depths_override(given, [float(c) for c in column]))
         return given, DEPTHS_GIVEN

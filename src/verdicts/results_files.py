@@ -271,6 +271,8 @@ def _unread(path: Path) -> str:
             json.loads(text)
         except json.JSONDecodeError as exc:
             return f"is not valid JSON ({exc.msg} at line {exc.lineno})"
+    if path.suffix.lower() in (".csv", ".json", ".tsv"):  # a table of aggregates, perhaps
+        return "is a file rankinv does not read as a probe (a table of checkpoints? --table FILE)"
     return "is a file rankinv does not read"
 
 

@@ -237,7 +237,7 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
     if d.gap_se is None:
         out.append(
             "sampling noise not checked: the table gives no standard errors (add a column "
-            "<column>_se, e.g. pre_pass_at_10_se)"
+            f"<column>_se, here {_se_column(lead, res.k)})"
             if res.source == "table"
             else f"sampling noise not checked: no standard error of {lead} could be estimated "
             "from these inputs (no per-problem samples of it)"
@@ -392,3 +392,12 @@ def versus_words(v: dict) -> str:
         + ("Holm-adjusted p = " if holm else "Wilcoxon p = ")
         + ("n/a" if p is None else f"{p:.2g}")
     )
+
+
+def _se_column(lead: str, k: int | None) -> str:
+    """The table column holding the standard error of signal ``lead``."""
+    from rankinv.verdicts.rank_inputs import TABLE_COLUMNS
+
+    if lead == "pass_at_k":
+        return f"pre_pass_at_{k or 10}_se"
+    return f"{TABLE_COLUMNS[lead][0] if lead in TABLE_COLUMNS else lead}_se"

@@ -1,0 +1,48 @@
+"""A fourth fresh-clone try: errors that name the way out (a table given where probes are
+expected, a folder of TRL runs given as one log), negative --depths refused, and the noise
+check's advice names the standard-error column of the signal that decided."""
+
+import json
+
+import pytest
+
+from rankinv.errors import UserError
+from rankinv.verdicts.logs import read_log
+from rankinv.verdicts.rank import rank
+
+
+def test_a_table_given_as_a_probe_says_table(tmp_path):
+    t = tmp_path / "t.csv"
+    t.write_text("name,pre_pass_at_1\na,0.1\nb,0.2\n")
+    with pytest.raises(UserError, match=r"a table of checkpoints\? --table FILE"):
+        rank([t, t])
+
+
+def test_negative_depths_are_refused(tmp_path):
+    t = tmp_path / "t.csv"
+    t.write_text("name,pre_pass_at_10\na,0.1\nb,0.2\nc,0.3\n")
+    with pytest.raises(UserError, match="none below 0"):
+        rank(table=t, depths=[-1, 2, 3])
+
+
+def test_a_folder_of_trl_runs_says_pass_them_as_a_sweep(tmp_path):
+    for n in ("run-a", "run-b"):
+        (tmp_path / n).mkdir()
+        (tmp_path / n / "trainer_state.json").write_text(json.dumps({"log_history": []}))
+    with pytest.raises(UserError, match=r"its subfolders hold 2 TRL runs \(run-a, ...\)"):
+        read_log(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("column", "want"),
+    [("entropy_rollout", "entropy_rollout_se"), ("pre_pass_at_10", "pre_pass_at_10_se")],
+)
+def test_the_noise_advice_names_the_deciding_signals_se_column(tmp_path, column, want):
+    from rankinv.verdicts.words.rank import recommendation_lines
+
+    t = tmp_path / "t.csv"
+    t.write_text(f"name,depth,{column}\na,1,0.5\nb,2,0.3\nc,4,0.2\n")
+    signal = "entropy_rollout" if column == "entropy_rollout" else "pass_at_k"
+    res = rank(table=t, signal=signal)
+    text = " ".join(recommendation_lines(res))
+    assert f"add a column <column>_se, here {want})" in text
