@@ -4,8 +4,10 @@ order given as least to most trained), what the risk column measures, the small-
 caveat, and that choosing between the checkpoints is rank's job."""
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 from probe_dirs import mini_probe
 
 from rankinv.render.probe import print_probes
@@ -68,3 +70,30 @@ def test_several_probes_say_the_threshold_the_caveat_and_rank(tmp_path, printed)
         "choosing between them is `rankinv rank`'s job: it compares them with each other and "
         f"against the free answers (least-trained, best pass@1, ...): rankinv rank {out}"
     ) in flat
+
+
+def test_validate_of_three_tiny_models_prints_rank_in_the_model_order(tmp_path, tokenizer):
+    """End to end: d1, d4, d16 (a shell glob would give d1, d16, d4) probed by one validate."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    from tiny_models import build_model
+
+    models = [
+        str(build_model("qwen2", tmp_path / f"teacher-s0-d{d}", tokenizer, seed=d))
+        for d in (1, 4, 16)
+    ]
+    out = tmp_path / "probes"
+    given = [x for m in models for x in ("--model", m)]
+    run = subprocess.run(
+        [sys.executable, "-m", "rankinv.cli", "validate", *given,
+         "--out", str(out), "--benchmark", "synthetic", "--samples", "4", "--limit", "2",
+         "--max-new-tokens", "6", "--workers", "1", "--group-size", "4"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "400"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    flat = " ".join(run.stdout.split())
+    assert "/*" not in flat and flat.endswith(f"rankinv rank {out}")
+    assert "small probe: 2 problems x 4 samples; the p-hats behind these verdicts" in flat
+    assert "the threshold past which simulated checkpoints were poor starts" in flat
