@@ -146,4 +146,26 @@ def print_probes(summaries: list[dict], out: str) -> None:
     if signal and same is not None:
         line = same_everywhere(signal, same, len(summaries))
         console.print(f"{line}, so its risk is the same for each", highlight=False)
-    console.print(f"rank them: rankinv rank {out}/*", highlight=False)
+    for line in probes_notes(summaries, out):
+        console.print(line, highlight=False)
+
+
+def probes_notes(summaries: list[dict], out: str) -> list[str]:
+    """Under the table of several probes: what the risk column measures (its threshold, as
+    single-model validate says it), the small-probe caveat, and that choosing between the
+    checkpoints is `rankinv rank`'s, with the command (in the --model order)."""
+    from rankinv.verdicts.ladders import rank_command
+    from rankinv.verdicts.probe_verdict import is_small
+    from rankinv.verdicts.signals import stage1_verdict
+    from rankinv.verdicts.words.probe import risk_column, risk_vs_rank, small_probe
+
+    lines = []
+    first = summaries[0] if summaries else {}
+    if first.get("signal"):
+        lines.append(risk_column(stage1_verdict(first.get("signals") or {}, first["signal"])))
+    sizes = {(s.get("n_problems"), s.get("samples_per_problem")) for s in summaries}
+    for n_problems, samples in sorted(x for x in sizes if None not in x):
+        if is_small(n_problems, samples):
+            lines.append(small_probe(n_problems, samples, "these verdicts"))
+    lines.append(risk_vs_rank(rank_command(out, [s["out"] for s in summaries])))
+    return lines

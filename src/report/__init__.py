@@ -7,6 +7,7 @@ artifacts only.
 Artifacts read (any subset): simulate.json and derive.json (rankinv simulate --out
 [--derive]), compare.json
 (rankinv compare --out), any monitor report (rankinv monitor --out FILE, found by its content),
+mini.json and compare_rows.json (rankinv experiment mini --out, ``rankinv.report.mini``),
 validate_summary.json (rankinv validate --out) in DIR or in probe folders up to
 ``rankinv.verdicts.ladders.MAX_DEPTH`` levels below it: the probe folders of one folder are a
 ladder, ranked by ``rankinv.verdicts.rank.rank`` (``rankinv.report.ladders`` writes it as
@@ -19,9 +20,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rankinv._io import RUN_FILE
 from rankinv.errors import InputNotFound, NotADirectoryInput, UserError
 from rankinv.report import ladders as ladder_md
 from rankinv.report.figures import monitor_figure, plane_figure, probe_figure, ranks_figure
+from rankinv.report.mini import MINI, ROWS, mini_section
 from rankinv.report.population import calibrate_section, population_section
 from rankinv.theory import outcomes
 from rankinv.theory.paper import GROUP_SIZE, TAU_H
@@ -228,7 +231,10 @@ def _derive_section(der: dict, d: Path) -> list[str]:
 
 
 def _monitor_section(rep: dict, d: Path, name: str) -> list[str]:
-    monitor_figure(rep, d, name)
+    """A monitor report's section; its figure where the JSON holds the series it draws."""
+    drawn = "series" in rep
+    if drawn:
+        monitor_figure(rep, d, name)
     ln = log_name(rep.get("log"))  # monitor.json is named "run": its log names it
     head = (ln or name) if name == "run" else name + (f" (log {ln})" if ln else "")
     lines = [
@@ -241,6 +247,8 @@ def _monitor_section(rep: dict, d: Path, name: str) -> list[str]:
         lines += [f"Predicted: **{rep['label']}**; action: {rep['action']}.", ""]
     lines += [f"- {r}" for r in rep["reasons"]]
     lines += [f"- log: {i}" for i in rep.get("log_issues") or []]
+    if not drawn:
+        return lines + ["", report_words.NO_SERIES, ""]
     return lines + ["", f"![monitor {name}](monitor_{name}.png)", ""]
 
 
@@ -264,7 +272,8 @@ def _probe_section(v: dict, d: Path, sub: str | None = None) -> list[str]:
     return lines
 
 
-#: Artifacts with sections of their own; every other *.json is looked at for a monitor report.
+#: Artifacts with sections of their own, and the records beside them; every other *.json is
+#: looked at for a monitor report.
 KNOWN_JSON = (
     "compare.json",
     "simulate.json",
@@ -272,6 +281,10 @@ KNOWN_JSON = (
     "calibrate.json",
     "population.json",
     SUMMARY,
+    MINI,
+    ROWS,
+    "config.json",  # the mini experiment's configuration (mini.json holds it too)
+    RUN_FILE,  # the command that wrote the folder
 )
 
 
@@ -314,7 +327,10 @@ def write_report(directory: str | Path) -> Report:
         if (d / fname).exists():
             found = True
             lines += _section(d / fname, build)
-    monitors = _monitor_sections(d)
+    if (d / MINI).exists():  # rankinv experiment mini --out DIR
+        found = True
+        lines += _section(d / MINI, mini_section, _compare_section)
+    monitors, not_read = _monitor_sections(d)
     found |= bool(monitors)
     lines += monitors
     if (d / SUMMARY).exists():
@@ -333,16 +349,18 @@ def write_report(directory: str | Path) -> Report:
             found = True
             lines += _section(d / fname, build)
     if not found:
-        raise UserError(report_words.no_artifacts(d, search))
+        raise UserError(report_words.no_artifacts(d, search, not_read))
     out = d / "report.md"
     out.write_text("\n".join(lines) + "\n")
     return Report(out, search)
 
 
-def _monitor_sections(d: Path) -> list[str]:
+def _monitor_sections(d: Path) -> tuple[list[str], list[str]]:
     """A section per monitor report in DIR (any *.json but the known artifacts, found by its
-    content; one named monitor* that is none is said to be broken)."""
-    lines = []
+    content, `monitor --json`'s too; one named monitor* that is none is said to be broken),
+    and the other *.json files' names (no rankinv artifact: named where nothing else is found;
+    a TRL log beside its reports, say, is no stray file)."""
+    lines, skipped = [], []
     for mpath in sorted(d.glob("*.json")):
         if mpath.name in KNOWN_JSON:
             continue
@@ -350,13 +368,15 @@ def _monitor_sections(d: Path) -> list[str]:
             data = json.loads(mpath.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
             data = None
-        if not is_monitor_report(data):
+        if not is_monitor_report(data, series=False):
             if mpath.stem.startswith("monitor"):  # named as one, but not one: say so
                 lines += _section(mpath, _monitor_section, mpath.stem)
+            else:
+                skipped.append(mpath.name)
             continue
         name = mpath.stem.replace("monitor_", "").replace("monitor", "run") or "run"
         lines += _section(mpath, _monitor_section, name)
-    return lines
+    return lines, skipped
 
 
 def _ladder_sections(d: Path, search: LadderSearch) -> list[str]:

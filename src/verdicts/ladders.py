@@ -132,3 +132,22 @@ def search(root: str | Path, max_depth: int = MAX_DEPTH) -> LadderSearch:
             lad.not_ranked = str(exc)
         out.ladders.append(lad)
     return out
+
+
+def rank_command(out: str | Path, probes: list[str | Path]) -> str:
+    """The `rankinv rank` line for the probe folders one `validate` wrote into ``out``, in
+    their --model order (least to most trained, as rank reads them): ``rankinv rank OUT``
+    where rank's expansion of OUT (natural order of its entries) gives exactly those folders
+    in that order, else the folders listed one by one (a shell glob, OUT/*, is alphabetical:
+    d1, d16, d4)."""
+    import shlex
+
+    names = [Path(p).name for p in probes]
+    try:
+        entries = [e.name for e in Path(out).iterdir() if not e.name.startswith(".")]
+    except OSError:
+        entries = None
+    if entries is not None and sorted(entries) == sorted(names):
+        if sorted(names, key=natural_key) == names:
+            return f"rankinv rank {shlex.quote(str(out))}"
+    return "rankinv rank " + " ".join(shlex.quote(str(p)) for p in probes)

@@ -155,6 +155,13 @@ class MonitorResult(MonitorDecision):
         }
 
 
-def is_report(data) -> bool:
-    """Whether loaded JSON is a monitor report (found by content, whatever its file name)."""
-    return isinstance(data, dict) and {"verdict", "reasons", "series", "config"} <= set(data)
+#: What every monitor report holds; ``series`` (the figures' data) only the one written by
+#: ``rankinv monitor --out FILE`` (``--json`` prints the report without it).
+REPORT_KEYS = frozenset({"verdict", "reasons", "config"})
+
+
+def is_report(data, series: bool = True) -> bool:
+    """Whether loaded JSON is a monitor report (found by content, whatever its file name);
+    ``series=False``: ``rankinv monitor --json``'s too (no series)."""
+    need = REPORT_KEYS | {"series"} if series else REPORT_KEYS
+    return isinstance(data, dict) and need <= set(data)

@@ -48,11 +48,14 @@ class ProbeVerdict:
 
     @property
     def small(self) -> bool:
-        return (
-            self.n_problems < SMALL_PROBE_PROBLEMS or self.samples_per_problem < SMALL_PROBE_SAMPLES
-        )
+        return is_small(self.n_problems, self.samples_per_problem)
 
     @property
     def screen_flag(self) -> bool:
         """The paper's screen: the entropy below tau_H."""
         return self.screen_entropy < self.tau_h
+
+
+def is_small(n_problems: int, samples_per_problem: int) -> bool:
+    """Whether a probe of ``n_problems`` x ``samples_per_problem`` gives coarse p-hats."""
+    return n_problems < SMALL_PROBE_PROBLEMS or samples_per_problem < SMALL_PROBE_SAMPLES

@@ -72,10 +72,7 @@ def reasons(pv: ProbeVerdict) -> list[str]:
         )
     out.append(verdict_words(pv.verdict))
     if pv.small:
-        out.append(
-            f"small probe: {pv.n_problems} problems x {n} samples; the p-hats behind this "
-            "verdict are coarse (the calibration used 64 samples per prompt)"
-        )
+        out.append(small_probe(pv.n_problems, n))
     out.append(
         f"pass@1 {pv.pass_at_1:.3f}; p*({g}) = {pv.p_star:.3f}; {pv.frac_below_p_star:.0%} of "
         f"problems below p* (all-fail zone), {pv.frac_above_upper_p_star:.0%} above 1 - p* "
@@ -89,6 +86,43 @@ def reasons(pv: ProbeVerdict) -> list[str]:
         f"({'flag' if flag else 'no flag'}; calibrated on one model family)"
     )
     return out
+
+
+def small_probe(n_problems: int, samples: int, verdict: str = "this verdict") -> str:
+    """The caveat of a small probe (:func:`rankinv.verdicts.probe_verdict.is_small`)."""
+    return (
+        f"small probe: {n_problems} problems x {samples} samples; the p-hats behind {verdict} "
+        "are coarse (the calibration used 64 samples per prompt)"
+    )
+
+
+def risk_column(v: Stage1Verdict) -> str:
+    """What validate's risk column of several checkpoints measures: the signal, its threshold
+    and its held-out accuracy (the words of :func:`verdict_words`, for every row)."""
+    name = v.signal
+    if v.rule == "paper":
+        return (
+            f"risk: the {name.removeprefix('entropy_')}-token entropy against tau_H = "
+            f"{v.threshold} (high below it, medium below {PAPER_MEDIUM_FACTOR}x); {v.accuracy}"
+        )
+    desc = STAGE1_SIGNALS[name].description if name in STAGE1_SIGNALS else name
+    if v.threshold is None:
+        return f"risk: stage-1 signal {name} ({desc}) has no calibrated threshold"
+    side = "below" if v.sign > 0 else "above"
+    return (
+        f"risk: stage-1 signal {name} ({desc}) {side} {v.threshold:.3f} is high, the threshold "
+        "past which simulated checkpoints were poor starts (a better rung of the same ladder "
+        f"ended higher after RL; {G_WORDS}); {v.accuracy}"
+    )
+
+
+def risk_vs_rank(command: str) -> str:
+    """Several checkpoints: the risk column screens each alone; `rank` chooses between them."""
+    return (
+        "risk is an absolute screen of each checkpoint alone (it can be high on all of them); "
+        "choosing between them is `rankinv rank`'s job: it compares them with each other and "
+        f"against the free answers (least-trained, best pass@1, ...): {command}"
+    )
 
 
 def prompt_note(n: int, c: int) -> str:

@@ -89,12 +89,21 @@ def is_a_file(path) -> str:
     return f"{path} is a file; rankinv report reads a folder of rankinv artifacts"
 
 
-def no_artifacts(path, search: LadderSearch) -> str:
-    """A folder with nothing to report, and how far down probe folders were looked for."""
+#: A monitor report without its series (`rankinv monitor --json` prints none): no figure.
+NO_SERIES = "figure not drawn: the JSON has no series; `rankinv monitor --out FILE` writes it"
+
+
+def no_artifacts(path, search: LadderSearch, skipped: list[str] = ()) -> str:
+    """A folder with nothing to report, and how far down probe folders were looked for (and
+    the *.json files skipped as no rankinv artifact, the first three named)."""
     deeper = [s["folder"] for s in search.skipped if s["why"] == DEEPER]
     tail = f"; not searched, deeper down: {', '.join(deeper[:3])}" if deeper else ""
+    if skipped:
+        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        tail += f"; skipped, no rankinv artifact: {', '.join(skipped[:3])}{more}"
     return (
         f"{path} holds no rankinv artifacts (simulate.json, derive.json, compare.json, a "
         f"monitor report, validate_summary.json here or in its folders up to "
-        f"{search.max_depth} levels down, population.json, calibrate.json){tail}"
+        f"{search.max_depth} levels down, population.json, calibrate.json, mini.json of "
+        f"rankinv experiment mini){tail}"
     )
