@@ -6,7 +6,7 @@ from __future__ import annotations
 from rankinv.render.base import console
 from rankinv.verdicts.monitor_report import MonitorResult
 from rankinv.verdicts.sweep import SweepResult
-from rankinv.verdicts.words.sweep import doom_words, sweep_step_words
+from rankinv.verdicts.words.sweep import doom_words, saved_words, sweep_step_words
 
 
 def print_follow_step(step) -> None:
@@ -55,10 +55,13 @@ def print_sweep(res: SweepResult) -> None:
     if res.interval_note:
         console.print(res.interval_note, highlight=False)
     t = Table()
-    for col in ("log", "verdict", "rank", "doom score", "state", "saves"):
+    then = res.compute_saved_at_check is not None
+    cols = ["log", "verdict", "rank", "doom score", "state", "saves now"]
+    for col in [*cols, *([f"would have saved at step {res.step}"] if then else [])]:
         t.add_column(col)
     runs = res.to_json()["runs"]
     for r in runs:
+        at = r["compute_saved_at_check"]
         t.add_row(
             r["log"],
             r["verdict"],
@@ -66,6 +69,7 @@ def print_sweep(res: SweepResult) -> None:
             "-" if r["score"] is None else f"{r['score']:+.3f}",
             r["state"],
             f"{r['compute_saved']:.0%}",
+            *([f"{r['compute_saved'] if at is None else at:.0%}"] if then else []),
         )
     console.print(t)
     console.print(f"{doom_words(res.rule)}.", highlight=False)
@@ -83,6 +87,5 @@ def print_sweep(res: SweepResult) -> None:
         for line in r["reasons"]:
             console.print(f"  - {line}", highlight=False)
     console.print(
-        f"stopping as above saves {res.compute_saved:.1%} of the sweep's planned compute",
-        highlight=False,
+        saved_words(res.compute_saved, res.compute_saved_at_check, res.step), highlight=False
     )

@@ -28,7 +28,9 @@ RECENT_RULES = {"reward_edge": stage2.RECENT_SHARE, "informative": stage2.RECENT
 class SweepRun:
     """One run of a sweep: its own result at the sweep's common step (``result``), the
     sweep's verdict on it, its rank by doom score among the ``n_ranked`` runs with signal
-    and a computable score (None: not ranked), the compute a stop saves, and ``alone``: its
+    and a computable score (None: not ranked), the compute a stop saves now (from the log's
+    last step, as judged alone; ``compute_saved_at_check``: at the common step, where the run
+    is judged short of its log's end), and ``alone``: its
     own verdict on its whole log under the same configuration (its own check step), which the
     predicted label and action come from."""
 
@@ -41,6 +43,8 @@ class SweepRun:
     alone: MonitorResult
     #: where the run's g is assumed: the sweep's verdict on it at the usual range of g
     group_size_check: assumptions.GroupSizeCheck | None = None
+    #: where the run is judged short of its log's end: what the stop saved at the common step
+    compute_saved_at_check: float | None = None
 
     @property
     def score(self) -> float | None:
@@ -80,6 +84,7 @@ class SweepRun:
             "judged_at": self.result.run.last,
             "state": self.result.state,
             "compute_saved": self.compute_saved,
+            "compute_saved_at_check": self.compute_saved_at_check,
             "own_verdict": self.own_verdict,
             "label": alone.label,
             "action": words.sweep_action(
@@ -108,7 +113,9 @@ class SweepRun:
 @dataclass(frozen=True)
 class SweepResult:
     """A sweep judged at its common ``step`` by ``rule``: the best ``keep`` share of the runs
-    with signal continue; ``compute_saved``: the mean share of the planned compute saved;
+    with signal continue; ``compute_saved``: the mean share of the planned compute a stop
+    saves now (each log at its last step); ``compute_saved_at_check``: what the stops would
+    have saved at ``step``, where a run is judged short of its log's end;
     ``at_check_step``: the logs are finished and ``step`` is the runs' earliest check step
     (judged as the sweep would have been live), not their common last step."""
 
@@ -120,6 +127,9 @@ class SweepResult:
     at_check_step: bool = False  # finished logs: judged at the runs' check step, as live
     #: where the logs' logging intervals differ: what that changes, said in the header
     interval_note: str | None = None
+    #: where a run is judged short of its log's end: the mean share the stops saved at the
+    #: common step (a run judged at its last step counts what it saves now); None otherwise
+    compute_saved_at_check: float | None = None
 
     def to_json(self) -> dict:
         return {
@@ -131,6 +141,7 @@ class SweepResult:
             "keep": self.keep,
             "runs": [r.to_json(self.keep) for r in self.runs],
             "compute_saved": self.compute_saved,
+            "compute_saved_at_check": self.compute_saved_at_check,
         }
 
 
@@ -154,7 +165,7 @@ def _ranked(results: list[MonitorResult], keep: float) -> tuple[list[str], dict[
     return verdicts, rank
 
 
-def _g_checks(cuts, at: MonitorConfig, judged: list[MonitorResult], verdicts, keep: float):
+def _g_checks(full, at: MonitorConfig, judged: list[MonitorResult], verdicts, keep: float):
     """For each run whose g is assumed, the sweep's verdict on it re-made with every such run
     judged at each g of the usual range (runs whose g is given or logged keep theirs); None
     for the others."""
@@ -165,8 +176,8 @@ def _g_checks(cuts, at: MonitorConfig, judged: list[MonitorResult], verdicts, ke
     for g in assumptions.CHECK_GROUP_SIZES:
         cfg_g = replace(at, group_size=g)
         redone = [
-            analyse(cut, cfg_g, checks=False) if a else r
-            for cut, r, a in zip(cuts, judged, assumed, strict=True)
+            analyse(lg, cfg_g, checks=False) if a else r
+            for lg, r, a in zip(full, judged, assumed, strict=True)
         ]
         at_g[g] = _ranked(redone, keep)[0]
 
@@ -214,19 +225,39 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         )
     # each run keeps its own planned total (--planned-steps, else its log's max_steps)
     at = MonitorConfig(**{**asdict(cfg), "ref_step": ref, "check_step": common})
-    cuts = [replace(lg, records=[r for r in lg.records if r["step"] <= common]) for _, lg in read]
-    judged = [analyse(cut, at, checks=False) for cut in cuts]
+    # each run judged on its whole log with the common step as its check step: the rule,
+    # floor and no-signal state read steps up to it (monitor_run.upto), the coverage rule every
+    # held-out evaluation, and "now" is the log's own last step, as judged alone
+    full = [lg for _, lg in read]
+    judged = [analyse(lg, at, checks=False) for lg in full]
     verdicts, rank = _ranked(judged, keep)
-    checks = _g_checks(cuts, at, judged, verdicts, keep)
+    checks = _g_checks(full, at, judged, verdicts, keep)
     runs = []
     for i, ((name, _), r, verdict) in enumerate(zip(read, judged, verdicts, strict=True)):
-        saved = saved_share(r.planned_steps, r.steps_done) if verdict == "stop" else 0.0
-        runs.append(SweepRun(name, r, verdict, rank.get(i), len(rank), saved, alone[i], checks[i]))
+        now, then = _saved(r, verdict)
+        runs.append(
+            SweepRun(name, r, verdict, rank.get(i), len(rank), now, alone[i], checks[i], then)
+        )
     rule = next((r.rule_used for r in judged if r.rule_used), cfg.rule)
     mean_saved = float(np.mean([r.compute_saved for r in runs]))
+    then = [r.compute_saved if r.compute_saved_at_check is None else r.compute_saved_at_check
+            for r in runs]  # fmt: skip
+    short = any(r.compute_saved_at_check is not None for r in runs)
+    mean_then = float(np.mean(then)) if short else None
     ivs = [(_short(r.log), int(r.result.run.iv.value["steps"]), r.score_window) for r in runs]
     note = words.interval_words(ivs, common) if len({n for _, n, _ in ivs}) > 1 else None
-    return SweepResult(common, rule, keep, runs, mean_saved, at_check, note)
+    return SweepResult(common, rule, keep, runs, mean_saved, at_check, note, mean_then)
+
+
+def _saved(r: MonitorResult, verdict: str) -> tuple[float, float | None]:
+    """What the sweep's stop saves: now (from the log's last step, as judged alone) and,
+    where the run was judged short of its log's end, then (from the common step; else None)."""
+    if verdict != "stop":
+        return 0.0, None
+    run = r.run
+    now = saved_share(run.planned, run.now.done)
+    short = run.whole is not None and run.done < run.now.done
+    return now, saved_share(run.planned, run.done) if short else None
 
 
 def _short(log: str) -> str:

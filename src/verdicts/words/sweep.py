@@ -33,6 +33,21 @@ def sweep_step_words(at_check_step: bool) -> str:
     )
 
 
+def saved_words(now: float, then: float | None, step: int) -> str:
+    """The footer's compute saved: stopping now (each log at its last step) and, where runs
+    were judged short of their logs' ends, what the stops would have saved at ``step``."""
+    now_words = (
+        f"stopping as above now (each log at its last step) saves {now:.1%} of the sweep's "
+        "planned compute"
+    )
+    if then is None:
+        return now_words
+    return (
+        f"stopping as above at step {step}, live, would have saved {then:.1%} of the sweep's "
+        f"planned compute; {now_words}"
+    )
+
+
 def sweep_action(verdict: str, own_verdict: str, own_action: str, label, check: int) -> str:
     """What to do with a run of a sweep: its own action, unless the sweep stops a run that
     judged alone would go on (it ranks among the most doomed), which the action then says."""

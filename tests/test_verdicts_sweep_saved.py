@@ -1,0 +1,74 @@
+"""A sweep's compute saved and coverage mean what they mean in a single run: "now" is each
+log's own last step, the stop at the sweep's step is what it would have saved then, and the
+coverage rule reads every held-out evaluation (a new user's try of finished corpus logs)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rankinv.verdicts.monitor import monitor
+from rankinv.verdicts.sweep import judge_sweep
+
+CORPUS = Path(__file__).parent.parent / "figures/data/trl_corpus_v2/trl_logs"
+STRANDED = "teacher-d4-hard-lr0.001-g8-s1"
+SWEEP = [STRANDED, "base-d0-easy-lr0.0001-g4-s1", "base-d0-easy-lr0.0001-g4-s2"]
+
+
+def _paths(names):
+    return [CORPUS / n / "trainer_state.json" for n in names]
+
+
+def test_a_sweep_of_finished_logs_says_now_as_a_single_run_does():
+    # the stranded run's sweep line said "stopping now (step 20 of 40 planned) saves 20
+    # steps", compute_saved 0.5, where alone it said step 40 saves 0 (and 50% judged live)
+    alone = monitor(_paths([STRANDED])[0])
+    res = judge_sweep(_paths(SWEEP))
+    run = res.runs[0]
+    assert res.step == 20 and res.at_check_step and run.verdict == "stop"
+    assert run.compute_saved == alone.compute_saved == 0.0
+    assert run.compute_saved_at_check == alone.compute_saved_at_check == pytest.approx(0.5)
+    js = res.to_json()
+    assert js["runs"][0]["compute_saved"] == 0.0
+    assert js["runs"][0]["compute_saved_at_check"] == pytest.approx(0.5)
+    assert js["compute_saved"] == 0.0 and js["compute_saved_at_check"] > 0
+    text = "\n".join(run.result.reasons)
+    assert "stopping now (step 40 of 40 planned" in text
+    assert "judged live at step 20, as here, the stop would have saved 20" in text
+    # the coverage line quotes the evaluations the single run quotes (step 40's among them)
+    cov = [r for r in run.result.reasons if r.startswith("coverage:")]
+    assert cov and cov == [r for r in alone.reasons if r.startswith("coverage:")]
+    assert "at step 40" in cov[0]
+
+
+def test_the_sweeps_table_and_footer_name_which_saving_they_show(capsys):
+    from rankinv.render.monitor import print_sweep
+
+    print_sweep(judge_sweep(_paths(SWEEP)))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "saves now" in out and "would have saved at step 20" in out
+    assert "stopping as above at step 20, live, would have saved" in out
+    assert "now (each log at its last step) saves 0.0% of the sweep's planned compute" in out
+
+
+def test_live_logs_of_different_progress_count_now_from_their_own_last_step(tmp_path):
+    # one live run at step 30, another at step 40: the sweep is judged at step 30, and the
+    # run at step 40 counts what stopping now saves from its own step 40
+    paths = []
+    for name, last in ((STRANDED, 40), ("teacher-d4-hard-lr0.001-g8-s2", 30)):
+        state = json.loads(_paths([name])[0].read_text())
+        state["log_history"] = [
+            h for h in state["log_history"] if "train_runtime" not in h and h["step"] <= last
+        ]
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "trainer_state.json").write_text(json.dumps(state))
+        paths.append(folder / "trainer_state.json")
+    res = judge_sweep(paths)
+    assert res.step == 30 and not res.at_check_step
+    ahead = res.runs[0]
+    assert ahead.verdict == "stop" and ahead.result.run.now.last == 40
+    assert ahead.compute_saved == 0.0 and ahead.compute_saved_at_check == pytest.approx(0.25)
+    behind = res.runs[1]
+    assert behind.result.run.now.last == 30 and behind.compute_saved_at_check is None
+    assert behind.compute_saved == (pytest.approx(0.25) if behind.verdict == "stop" else 0.0)
