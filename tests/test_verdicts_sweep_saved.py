@@ -72,3 +72,40 @@ def test_live_logs_of_different_progress_count_now_from_their_own_last_step(tmp_
     behind = res.runs[1]
     assert behind.result.run.now.last == 30 and behind.compute_saved_at_check is None
     assert behind.compute_saved == (pytest.approx(0.25) if behind.verdict == "stop" else 0.0)
+
+
+def test_a_sweep_mixing_plan_lengths_names_each_and_an_unreached_check_step(tmp_path, capsys):
+    # a verl log (400 steps assumed, at step 40) beside finished 40-step runs: the header
+    # said nothing of the plans, and the verl run's line claimed it was judged alone at its
+    # check step 200, which its log does not reach
+    from rankinv.render.monitor import print_sweep
+
+    rows = [
+        {
+            "step": s,
+            "data": {
+                "critic/score/mean": 0.3 + 0.005 * s + (0.03 if s % 2 else -0.03),
+                "critic/frac_reward_zero_std": 0.3,
+                "actor/entropy": 0.5 - 0.002 * s,
+            },
+        }
+        for s in range(1, 41)
+    ]
+    verl = tmp_path / "verl.jsonl"
+    verl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    paths = [verl, *_paths(["teacher-d4-mixed-lr0.0003-g8-s1", "base-d0-easy-lr0.0001-g4-s1"])]
+    res = judge_sweep(paths)
+    note = res.planned_note
+    assert note is not None and note == res.to_json()["planned_note"]
+    assert "400 steps, assumed" in note and "verl.jsonl" in note
+    assert "40 steps, the log's max_steps: teacher-d4-mixed-lr0.0003-g8-s1" in note
+    alone = res.to_json()["runs"][0]["alone"]
+    assert alone["check_reached"] is False
+    assert (
+        alone["at"] == "provisionally (its own check step 200 not reached; judged on steps 10-40)"
+    )
+    print_sweep(res)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "judged alone at its check step 200" not in out and "step 200 not reached" in out
+    # runs of one plan: no note
+    assert judge_sweep(paths[1:]).planned_note is None

@@ -52,8 +52,9 @@ def print_sweep(res: SweepResult) -> None:
         f"kept: {kept} of {len(ranked)}), the rest and every run without signal stop",
         highlight=False,
     )
-    if res.interval_note:
-        console.print(res.interval_note, highlight=False)
+    for note in (res.interval_note, res.planned_note):
+        if note:
+            console.print(note, highlight=False)
     t = Table()
     then = res.compute_saved_at_check is not None
     cols = ["log", "verdict", "rank", "doom score", "state", "saves now"]
@@ -75,10 +76,8 @@ def print_sweep(res: SweepResult) -> None:
     console.print(f"{doom_words(res.rule)}.", highlight=False)
     for r in runs:
         console.print(f"{r['log']}: {r['verdict']} ({r['why']})", highlight=False)
-        w = r["alone"]["window"]
         console.print(
-            f"  predicted (judged alone at its check step {w['check_step']}): {r['label']}; "
-            f"action: {r['action']}",
+            f"  predicted (judged alone {r['alone']['at']}): {r['label']}; action: {r['action']}",
             highlight=False,
         )
         if r["group_size_note"]:

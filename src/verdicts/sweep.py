@@ -70,7 +70,7 @@ class SweepRun:
     def to_json(self, keep: float) -> dict:
         reasons, alone = self.result.reasons, self.alone
         ref, check = alone.window
-        own_at = f"at its own check step {check} (steps {ref}-{alone.run.last})"
+        own_at = words.alone_at(ref, check, alone.run.last, alone.rule.reached)
         why = words.sweep_why(
             self.verdict, self.own_verdict, self.rank, self.n_ranked, self.score, keep,
             self.result.no_signal is not None, own_at, self.score_window,
@@ -88,7 +88,7 @@ class SweepRun:
             "own_verdict": self.own_verdict,
             "label": alone.label,
             "action": words.sweep_action(
-                self.verdict, self.own_verdict, alone.action, alone.label, check
+                self.verdict, self.own_verdict, alone.action, alone.label, own_at
             ),
             "assumptions": assumptions.assumptions_json(
                 self.result.assumptions, self.group_size_check
@@ -101,6 +101,8 @@ class SweepRun:
                 "label": alone.label,
                 "action": alone.action,
                 "window": {"ref_step": ref, "check_step": check},
+                "check_reached": alone.rule.reached,
+                "at": own_at,
                 "judged_to_step": alone.run.last,
                 "reasons": alone.reasons,
             },
@@ -127,6 +129,8 @@ class SweepResult:
     at_check_step: bool = False  # finished logs: judged at the runs' check step, as live
     #: where the logs' logging intervals differ: what that changes, said in the header
     interval_note: str | None = None
+    #: where the runs plan different totals of steps: each named, said in the header
+    planned_note: str | None = None
     #: where a run is judged short of its log's end: the mean share the stops saved at the
     #: common step (a run judged at its last step counts what it saves now); None otherwise
     compute_saved_at_check: float | None = None
@@ -136,6 +140,7 @@ class SweepResult:
             "step": self.step,
             "at_check_step": self.at_check_step,
             "interval_note": self.interval_note,
+            "planned_note": self.planned_note,
             "rule": self.rule,
             "doom_score": words.doom_words(self.rule),
             "keep": self.keep,
@@ -246,7 +251,9 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
     mean_then = float(np.mean(then)) if short else None
     ivs = [(_short(r.log), int(r.result.run.iv.value["steps"]), r.score_window) for r in runs]
     note = words.interval_words(ivs, common) if len({n for _, n, _ in ivs}) > 1 else None
-    return SweepResult(common, rule, keep, runs, mean_saved, at_check, note, mean_then)
+    plans = [(_short(r.log), r.result.planned_steps, r.result.run.planned_src) for r in runs]
+    plan_note = words.planned_words(plans, common) if len({n for _, n, _ in plans}) > 1 else None
+    return SweepResult(common, rule, keep, runs, mean_saved, at_check, note, plan_note, mean_then)
 
 
 def _saved(r: MonitorResult, verdict: str) -> tuple[float, float | None]:

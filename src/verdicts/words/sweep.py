@@ -48,14 +48,24 @@ def saved_words(now: float, then: float | None, step: int) -> str:
     )
 
 
-def sweep_action(verdict: str, own_verdict: str, own_action: str, label, check: int) -> str:
+def alone_at(ref: int, check: int, last: int, reached: bool) -> str:
+    """Where a run of a sweep was judged alone: at its own check step ``check`` (steps
+    ``ref``-``last``), or, where its log does not reach it, provisionally on the steps it has."""
+    if reached:
+        return f"at its own check step {check} (steps {ref}-{last})"
+    return f"provisionally (its own check step {check} not reached; judged on steps {ref}-{last})"
+
+
+def sweep_action(verdict: str, own_verdict: str, own_action: str, label, at: int | str) -> str:
     """What to do with a run of a sweep: its own action, unless the sweep stops a run that
-    judged alone would go on (it ranks among the most doomed), which the action then says."""
+    judged alone would go on (it ranks among the most doomed), which the action then says;
+    ``at``: its check step, or where it was judged alone in words (:func:`alone_at`)."""
     if verdict != "stop" or own_verdict == "stop":
         return own_action
+    where = f"at its check step {at}" if isinstance(at, int) else at
     return (
-        f"stop: the sweep keeps its better runs with signal (judged alone at its check step "
-        f"{check} it is {label}, whose own action is: {own_action})"
+        f"stop: the sweep keeps its better runs with signal (judged alone {where} it is "
+        f"{label}, whose own action is: {own_action})"
     )
 
 
@@ -122,4 +132,22 @@ def interval_words(intervals: list[tuple[str, int, str | None]], step: int) -> s
         f"the logs hold values at different logging intervals ({parts}): the runs are judged "
         f"at the same step {step}{windows}; a run logged less often has fewer values there "
         "(a noisier share, and a trend that may not be fitted)"
+    )
+
+
+def planned_words(planned: list[tuple[str, int, str]], step: int) -> str:
+    """The header's line for a sweep whose runs plan different totals (each run's ``(name,
+    planned steps, where that number comes from)``): every run is judged at the same
+    ``step``, which is a different share of each run's plan, and a run's own check step
+    (a share of its plan) may lie past it."""
+    by: dict[tuple[int, str], list[str]] = {}
+    for name, n, src in planned:
+        by.setdefault((n, src), []).append(name)
+    parts = "; ".join(
+        f"{n} steps, {src}: {', '.join(names)}" for (n, src), names in sorted(by.items())
+    )
+    return (
+        f"the runs plan different totals of steps ({parts}): step {step} is a different share "
+        "of each plan, and a run whose own check step lies past it is judged alone "
+        "provisionally (its line says so)"
     )
