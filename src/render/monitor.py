@@ -49,7 +49,9 @@ def print_sweep(res: SweepResult) -> None:
         f"sweep judged at step {res.step}{sweep_step_words(res.at_check_step)} by rule "
         f"{res.rule}: the best "
         f"{res.keep:.0%} of the runs with signal continue (rounded up, a tie at the boundary "
-        f"kept: {kept} of {len(ranked)}), the rest and every run without signal stop",
+        f"kept: {kept} of {len(ranked)}), the rest and every run without signal stop, "
+        "except a run whose doom score the sweep cannot separate from the worst kept run's "
+        "(within 2 SE): watch",
         highlight=False,
     )
     for note in (res.interval_note, res.planned_note):
@@ -76,8 +78,14 @@ def print_sweep(res: SweepResult) -> None:
     console.print(f"{doom_words(res.rule)}.", highlight=False)
     for r in runs:
         console.print(f"{r['log']}: {r['verdict']} ({r['why']})", highlight=False)
+        alone = r["alone"]
+        at = (
+            f"at its check step {alone['window']['check_step']}"
+            if alone["check_reached"]
+            else alone["at"]
+        )
         console.print(
-            f"  predicted (judged alone {r['alone']['at']}): {r['label']}; action: {r['action']}",
+            f"  predicted (judged alone {at}): {r['label']}; action: {r['action']}",
             highlight=False,
         )
         if r["group_size_note"]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv.errors import UserError
-from rankinv.verdicts import assumptions, logs, stage2
+from rankinv.verdicts import assumptions, logs, stage2, sweep_gap
 from rankinv.verdicts.monitor import MonitorConfig, analyse
 from rankinv.verdicts.monitor_report import MonitorResult
 from rankinv.verdicts.monitor_run import saved_share
@@ -20,8 +20,6 @@ from rankinv.verdicts.words.monitor_checks import group_size_words
 #: A sweep is compared from this common step on (the paper's reference step): before it,
 #: every rule's window is too short for a ranking to mean anything.
 MIN_SWEEP_STEP = 10
-#: Rules whose score reads the last share of the window (the rest read all of it).
-RECENT_RULES = {"reward_edge": stage2.RECENT_SHARE, "informative": stage2.RECENT_SHARE}
 
 
 @dataclass(frozen=True)
@@ -45,6 +43,9 @@ class SweepRun:
     group_size_check: assumptions.GroupSizeCheck | None = None
     #: where the run is judged short of its log's end: what the stop saved at the common step
     compute_saved_at_check: float | None = None
+    #: ranked outside the kept share: its gap to the worst kept run (named ``gap_to``)
+    gap: sweep_gap.Gap | None = None
+    gap_to: str | None = None
 
     @property
     def score(self) -> float | None:
@@ -57,10 +58,18 @@ class SweepRun:
         rv = self.result.rule
         if self.score is None or rv.judged_col is None:
             return None
-        lo = rv.ref
-        if rv.rule_used in RECENT_RULES:
-            lo = stage2.recent_start(rv.ref, rv.check, RECENT_RULES[rv.rule_used])
+        lo = sweep_gap.score_start(self.result)
         return stage2.span_words(self.result.run.trace, rv.judged_col, lo, rv.check)
+
+    @property
+    def gap_words(self) -> str | None:
+        """Its gap to the worst kept run and whether the sweep can tell them apart (None:
+        ranked among the kept, or not ranked)."""
+        if self.gap is None:
+            return None
+        return words.gap_words(
+            self.gap_to, self.gap.gap, self.gap.se, self.n_ranked, self.gap.untested
+        )
 
     @property
     def own_verdict(self) -> str:
@@ -73,7 +82,7 @@ class SweepRun:
         own_at = words.alone_at(ref, check, alone.run.last, alone.rule.reached)
         why = words.sweep_why(
             self.verdict, self.own_verdict, self.rank, self.n_ranked, self.score, keep,
-            self.result.no_signal is not None, own_at, self.score_window,
+            self.result.no_signal is not None, own_at, self.score_window, self.gap_words,
         )  # fmt: skip
         return {
             "log": self.log,
@@ -85,6 +94,14 @@ class SweepRun:
             "state": self.result.state,
             "compute_saved": self.compute_saved,
             "compute_saved_at_check": self.compute_saved_at_check,
+            "gap": None
+            if self.gap is None
+            else {
+                "to": self.gap_to,
+                "gap": self.gap.gap,
+                "se": self.gap.se,
+                "separated": self.gap.separated,
+            },
             "own_verdict": self.own_verdict,
             "label": alone.label,
             "action": words.sweep_action(
@@ -150,10 +167,15 @@ class SweepResult:
         }
 
 
-def _ranked(results: list[MonitorResult], keep: float) -> tuple[list[str], dict[int, int]]:
-    """The sweep's verdict on each run and the rank of each run ranked: runs with no signal
-    stop; of the rest with a score, least doomed first, the best ``keep`` share continue (a
-    tie at the boundary kept), the others stop; a run without a score continues, unranked."""
+def _ranked(
+    results: list[MonitorResult], keep: float
+) -> tuple[list[str], dict[int, int], dict[int, sweep_gap.Gap]]:
+    """The sweep's verdict on each run, the rank of each run ranked and, for each run ranked
+    outside the kept share, its gap to the worst kept run: runs with no signal stop; of the
+    rest with a score, least doomed first, the best ``keep`` share continue (a tie at the
+    boundary kept), the others stop, unless the sweep cannot separate a run's score from the
+    worst kept run's (the gap within ``sweep_gap.SEPARATION_SE`` SE): that run is watched; a
+    run without a score continues, unranked."""
     scores = [r.doom_score if r.no_signal is None else None for r in results]
     # a stable sort: ties keep their order
     scored = sorted((i for i, s in enumerate(scores) if s is not None), key=lambda i: scores[i])
@@ -161,13 +183,16 @@ def _ranked(results: list[MonitorResult], keep: float) -> tuple[list[str], dict[
     while 0 < n_keep < len(scored) and scores[scored[n_keep]] == scores[scored[n_keep - 1]]:
         n_keep += 1  # a tie at the boundary is kept: the order the logs were given decides nothing
     rank = {i: k + 1 for k, i in enumerate(scored)}
+    gaps = {i: sweep_gap.gap_to_kept(results, i, scored[n_keep - 1]) for i in scored[n_keep:]}
     verdicts = []
     for i, r in enumerate(results):
         if r.no_signal is not None:
             verdicts.append("stop")
-        else:  # a run its rule cannot score continues, unranked
-            verdicts.append("continue" if rank.get(i, 0) <= n_keep else "stop")
-    return verdicts, rank
+        elif rank.get(i, 0) <= n_keep:  # a run its rule cannot score continues, unranked
+            verdicts.append("continue")
+        else:
+            verdicts.append("stop" if gaps[i].separated else "watch")
+    return verdicts, rank, gaps
 
 
 def _g_checks(full, at: MonitorConfig, judged: list[MonitorResult], verdicts, keep: float):
@@ -235,14 +260,17 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
     # held-out evaluation, and "now" is the log's own last step, as judged alone
     full = [lg for _, lg in read]
     judged = [analyse(lg, at, checks=False) for lg in full]
-    verdicts, rank = _ranked(judged, keep)
+    verdicts, rank, gaps = _ranked(judged, keep)
     checks = _g_checks(full, at, judged, verdicts, keep)
     runs = []
     for i, ((name, _), r, verdict) in enumerate(zip(read, judged, verdicts, strict=True)):
         now, then = _saved(r, verdict)
+        gap = gaps.get(i)
+        gap_to = None if gap is None else _short(read[gap.to][0])
         runs.append(
-            SweepRun(name, r, verdict, rank.get(i), len(rank), now, alone[i], checks[i], then)
-        )
+            SweepRun(name, r, verdict, rank.get(i), len(rank), now, alone[i], checks[i], then,
+                     gap, gap_to)
+        )  # fmt: skip
     rule = next((r.rule_used for r in judged if r.rule_used), cfg.rule)
     mean_saved = float(np.mean([r.compute_saved for r in runs]))
     then = [r.compute_saved if r.compute_saved_at_check is None else r.compute_saved_at_check

@@ -60,9 +60,14 @@ def sweep_action(verdict: str, own_verdict: str, own_action: str, label, at: int
     """What to do with a run of a sweep: its own action, unless the sweep stops a run that
     judged alone would go on (it ranks among the most doomed), which the action then says;
     ``at``: its check step, or where it was judged alone in words (:func:`alone_at`)."""
+    where = f"at its check step {at}" if isinstance(at, int) else at
+    if verdict == "watch" and own_verdict == "continue":
+        return (
+            "watch: the sweep cannot separate it from the runs it keeps; look again at a later "
+            f"step (judged alone {where} it is {label}, whose own action is: {own_action})"
+        )
     if verdict != "stop" or own_verdict == "stop":
         return own_action
-    where = f"at its check step {at}" if isinstance(at, int) else at
     return (
         f"stop: the sweep keeps its better runs with signal (judged alone {where} it is "
         f"{label}, whose own action is: {own_action})"
@@ -79,6 +84,7 @@ def sweep_why(
     no_signal: bool,
     own_at: str = "",
     window: str | None = None,
+    gap: str | None = None,
 ) -> str:
     """Why a sweep continues or stops one run: its rank by doom score against the share
     kept, or no signal, or a score its log cannot give; and where that overrides the run's
@@ -97,12 +103,38 @@ def sweep_why(
         why = (
             f"doom score {score:+.3f}{over}, rank {rank} of {n_ranked} (1 = least doomed): {where}"
         )
+        why += f"; {gap}" if gap else ""
     if verdict != own:
         at = f" {own_at}" if own_at else ""
-        why += f"; judged alone{at} its own verdict would be {own}: the sweep " + (
-            "stops it relative to the others" if verdict == "stop" else "keeps it"
+        does = {"stop": "stops it relative to the others", "watch": "watches it"}
+        why += f"; judged alone{at} its own verdict would be {own}: the sweep " + does.get(
+            verdict, "keeps it"
         )
     return why
+
+
+def gap_words(to: str, gap: float, se: float | None, n: int, untested: str | None) -> str:
+    """A run ranked outside the kept share against the worst kept run ``to``: the gap of
+    their doom scores with its SE (from the per-step values of each score's window) at the
+    sweep's ``n`` runs with signal, and whether the sweep can tell them apart."""
+    from rankinv.verdicts.sweep_gap import SEPARATION_SE
+
+    if se is None:
+        return (
+            f"n = {n} runs with signal; its gap to {to}, the worst run kept, is {gap:+.3f}, "
+            f"untested ({untested}): stopped on the ranking alone"
+        )
+    if gap > SEPARATION_SE * se:
+        return (
+            f"n = {n} runs with signal; its gap to {to}, the worst run kept, is {gap:+.3f} "
+            f"(SE {se:.3f}, from the per-step values in each window): beyond "
+            f"{SEPARATION_SE:g} SE, stop"
+        )
+    return (
+        f"n = {n} runs with signal; the sweep cannot separate it from {to} (gap {gap:.3f}, "
+        f"SE {se:.3f}, from the per-step values in each window; within {SEPARATION_SE:g} "
+        "SE): watch"
+    )
 
 
 def interval_words(intervals: list[tuple[str, int, str | None]], step: int) -> str:
