@@ -35,6 +35,9 @@ def test_a_sweep_of_finished_logs_says_now_as_a_single_run_does():
     text = "\n".join(run.result.reasons)
     assert "stopping now (step 40 of 40 planned" in text
     assert "judged live at step 20, as here, the stop would have saved 20" in text
+    # the sweep set the check step, not the user
+    assert "judged at the check step 20 (the sweep's step; the check at 0.5" in text
+    assert "steps given" not in text
     # the coverage line quotes the evaluations the single run quotes (step 40's among them)
     cov = [r for r in run.result.reasons if r.startswith("coverage:")]
     assert cov and cov == [r for r in alone.reasons if r.startswith("coverage:")]

@@ -259,7 +259,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
     # floor and no-signal state read steps up to it (monitor_run.upto), the coverage rule every
     # held-out evaluation, and "now" is the log's own last step, as judged alone
     full = [lg for _, lg in read]
-    judged = [analyse(lg, at, checks=False) for lg in full]
+    judged = [_at_common(analyse(lg, at, checks=False), cfg) for lg in full]
     verdicts, rank, gaps = _ranked(judged, keep)
     checks = _g_checks(full, at, judged, verdicts, keep)
     runs = []
@@ -282,6 +282,17 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
     plans = [(_short(r.log), r.result.planned_steps, r.result.run.planned_src) for r in runs]
     plan_note = words.planned_words(plans, common) if len({n for _, n, _ in plans}) > 1 else None
     return SweepResult(common, rule, keep, runs, mean_saved, at_check, note, plan_note, mean_then)
+
+
+def _at_common(r: MonitorResult, cfg: MonitorConfig) -> MonitorResult:
+    """``r`` with its window said to come from the sweep (not steps the user gave), unless
+    the user gave both steps."""
+    if cfg.check_step is not None and cfg.ref_step is not None:
+        return r
+    rv, planned = r.rule, r.planned_steps
+    share = rv.check_step / planned
+    src = f"the sweep's step; the check at {share:.3g} of the {planned} planned steps"
+    return replace(r, rule=replace(rv, window_src=src))
 
 
 def _saved(r: MonitorResult, verdict: str) -> tuple[float, float | None]:
