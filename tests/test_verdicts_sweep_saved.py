@@ -112,3 +112,13 @@ def test_a_sweep_mixing_plan_lengths_names_each_and_an_unreached_check_step(tmp_
     assert "judged alone at its check step 200" not in out and "step 200 not reached" in out
     # runs of one plan: no note
     assert judge_sweep(paths[1:]).planned_note is None
+
+
+def test_a_check_step_given_judges_the_sweep_there():
+    # --check-step 30 was overridden by the logs' common last step 40
+    from rankinv.verdicts.monitor import MonitorConfig
+
+    res = judge_sweep(_paths(SWEEP), MonitorConfig(check_step=30))
+    assert res.step == 30 and not res.at_check_step
+    assert all(r.result.rule.check == 30 for r in res.runs)
+    assert all(r.to_json(res.keep)["judged_at"] == 30 for r in res.runs)

@@ -247,6 +247,8 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         check = min(a.rule.check_step for a in alone)
         at_check = check < common
         common = min(common, check)
+    if cfg.check_step is not None:  # --check-step N judges the sweep at N (where logged)
+        common = min(common, cfg.check_step)
     ref = cfg.ref_step if cfg.ref_step is not None else 1
     if common < max(ref + 1, MIN_SWEEP_STEP):
         raise UserError(
