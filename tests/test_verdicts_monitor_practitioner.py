@@ -243,7 +243,9 @@ def test_a_sweep_of_finished_logs_is_judged_at_the_runs_check_step_as_live(tmp_p
     res = judge_sweep(paths, MonitorConfig(group_size=8))
     assert res.at_check_step and res.step == 75 and res.to_json()["at_check_step"] is True
     stopped = [r for r in res.runs if r.verdict == "stop"]
-    assert stopped and all(r.compute_saved == pytest.approx(80 / 150) for r in stopped)
+    # what the stop would have saved live at step 75; stopping now (step 150) saves nothing
+    assert stopped and all(r.compute_saved_at_check == pytest.approx(80 / 150) for r in stopped)
+    assert all(r.compute_saved == 0.0 for r in stopped)
     late = judge_sweep(paths, MonitorConfig(group_size=8, check_step=150))
     assert not late.at_check_step and late.step == 150
     live = tmp_path / "live"

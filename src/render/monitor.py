@@ -6,7 +6,7 @@ from __future__ import annotations
 from rankinv.render.base import console
 from rankinv.verdicts.monitor_report import MonitorResult
 from rankinv.verdicts.sweep import SweepResult
-from rankinv.verdicts.words.sweep import doom_words, sweep_step_words
+from rankinv.verdicts.words.sweep import doom_words, saved_words, sweep_step_words
 
 
 def print_follow_step(step) -> None:
@@ -49,16 +49,22 @@ def print_sweep(res: SweepResult) -> None:
         f"sweep judged at step {res.step}{sweep_step_words(res.at_check_step)} by rule "
         f"{res.rule}: the best "
         f"{res.keep:.0%} of the runs with signal continue (rounded up, a tie at the boundary "
-        f"kept: {kept} of {len(ranked)}), the rest and every run without signal stop",
+        f"kept: {kept} of {len(ranked)}), the rest and every run without signal stop, "
+        "except a run whose doom score the sweep cannot separate from the worst kept run's "
+        "(within 2 SE): watch",
         highlight=False,
     )
-    if res.interval_note:
-        console.print(res.interval_note, highlight=False)
+    for note in (res.interval_note, res.planned_note):
+        if note:
+            console.print(note, highlight=False)
     t = Table()
-    for col in ("log", "verdict", "rank", "doom score", "state", "saves"):
+    then = res.compute_saved_at_check is not None
+    cols = ["log", "verdict", "rank", "doom score", "state", "saves now"]
+    for col in [*cols, *([f"would have saved at step {res.step}"] if then else [])]:
         t.add_column(col)
     runs = res.to_json()["runs"]
     for r in runs:
+        at = r["compute_saved_at_check"]
         t.add_row(
             r["log"],
             r["verdict"],
@@ -66,15 +72,20 @@ def print_sweep(res: SweepResult) -> None:
             "-" if r["score"] is None else f"{r['score']:+.3f}",
             r["state"],
             f"{r['compute_saved']:.0%}",
+            *([f"{r['compute_saved'] if at is None else at:.0%}"] if then else []),
         )
     console.print(t)
     console.print(f"{doom_words(res.rule)}.", highlight=False)
     for r in runs:
         console.print(f"{r['log']}: {r['verdict']} ({r['why']})", highlight=False)
-        w = r["alone"]["window"]
+        alone = r["alone"]
+        at = (
+            f"at its check step {alone['window']['check_step']}"
+            if alone["check_reached"]
+            else alone["at"]
+        )
         console.print(
-            f"  predicted (judged alone at its check step {w['check_step']}): {r['label']}; "
-            f"action: {r['action']}",
+            f"  predicted (judged alone {at}): {r['label']}; action: {r['action']}",
             highlight=False,
         )
         if r["group_size_note"]:
@@ -83,6 +94,5 @@ def print_sweep(res: SweepResult) -> None:
         for line in r["reasons"]:
             console.print(f"  - {line}", highlight=False)
     console.print(
-        f"stopping as above saves {res.compute_saved:.1%} of the sweep's planned compute",
-        highlight=False,
+        saved_words(res.compute_saved, res.compute_saved_at_check, res.step), highlight=False
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from rankinv.errors import UserError
-from rankinv.verdicts import assumptions, logs, stage2
+from rankinv.verdicts import assumptions, logs, stage2, sweep_gap
 from rankinv.verdicts.monitor import MonitorConfig, analyse
 from rankinv.verdicts.monitor_report import MonitorResult
 from rankinv.verdicts.monitor_run import saved_share
@@ -20,15 +20,15 @@ from rankinv.verdicts.words.monitor_checks import group_size_words
 #: A sweep is compared from this common step on (the paper's reference step): before it,
 #: every rule's window is too short for a ranking to mean anything.
 MIN_SWEEP_STEP = 10
-#: Rules whose score reads the last share of the window (the rest read all of it).
-RECENT_RULES = {"reward_edge": stage2.RECENT_SHARE, "informative": stage2.RECENT_SHARE}
 
 
 @dataclass(frozen=True)
 class SweepRun:
     """One run of a sweep: its own result at the sweep's common step (``result``), the
     sweep's verdict on it, its rank by doom score among the ``n_ranked`` runs with signal
-    and a computable score (None: not ranked), the compute a stop saves, and ``alone``: its
+    and a computable score (None: not ranked), the compute a stop saves now (from the log's
+    last step, as judged alone; ``compute_saved_at_check``: at the common step, where the run
+    is judged short of its log's end), and ``alone``: its
     own verdict on its whole log under the same configuration (its own check step), which the
     predicted label and action come from."""
 
@@ -41,6 +41,11 @@ class SweepRun:
     alone: MonitorResult
     #: where the run's g is assumed: the sweep's verdict on it at the usual range of g
     group_size_check: assumptions.GroupSizeCheck | None = None
+    #: where the run is judged short of its log's end: what the stop saved at the common step
+    compute_saved_at_check: float | None = None
+    #: ranked outside the kept share: its gap to the worst kept run (named ``gap_to``)
+    gap: sweep_gap.Gap | None = None
+    gap_to: str | None = None
 
     @property
     def score(self) -> float | None:
@@ -53,10 +58,18 @@ class SweepRun:
         rv = self.result.rule
         if self.score is None or rv.judged_col is None:
             return None
-        lo = rv.ref
-        if rv.rule_used in RECENT_RULES:
-            lo = stage2.recent_start(rv.ref, rv.check, RECENT_RULES[rv.rule_used])
+        lo = sweep_gap.score_start(self.result)
         return stage2.span_words(self.result.run.trace, rv.judged_col, lo, rv.check)
+
+    @property
+    def gap_words(self) -> str | None:
+        """Its gap to the worst kept run and whether the sweep can tell them apart (None:
+        ranked among the kept, or not ranked)."""
+        if self.gap is None:
+            return None
+        return words.gap_words(
+            self.gap_to, self.gap.gap, self.gap.se, self.n_ranked, self.gap.untested
+        )
 
     @property
     def own_verdict(self) -> str:
@@ -66,10 +79,10 @@ class SweepRun:
     def to_json(self, keep: float) -> dict:
         reasons, alone = self.result.reasons, self.alone
         ref, check = alone.window
-        own_at = f"at its own check step {check} (steps {ref}-{alone.run.last})"
+        own_at = words.alone_at(ref, check, alone.run.last, alone.rule.reached)
         why = words.sweep_why(
             self.verdict, self.own_verdict, self.rank, self.n_ranked, self.score, keep,
-            self.result.no_signal is not None, own_at, self.score_window,
+            self.result.no_signal is not None, own_at, self.score_window, self.gap_words,
         )  # fmt: skip
         return {
             "log": self.log,
@@ -80,10 +93,19 @@ class SweepRun:
             "judged_at": self.result.run.last,
             "state": self.result.state,
             "compute_saved": self.compute_saved,
+            "compute_saved_at_check": self.compute_saved_at_check,
+            "gap": None
+            if self.gap is None
+            else {
+                "to": self.gap_to,
+                "gap": self.gap.gap,
+                "se": self.gap.se,
+                "separated": self.gap.separated,
+            },
             "own_verdict": self.own_verdict,
             "label": alone.label,
             "action": words.sweep_action(
-                self.verdict, self.own_verdict, alone.action, alone.label, check
+                self.verdict, self.own_verdict, alone.action, alone.label, own_at
             ),
             "assumptions": assumptions.assumptions_json(
                 self.result.assumptions, self.group_size_check
@@ -96,6 +118,8 @@ class SweepRun:
                 "label": alone.label,
                 "action": alone.action,
                 "window": {"ref_step": ref, "check_step": check},
+                "check_reached": alone.rule.reached,
+                "at": own_at,
                 "judged_to_step": alone.run.last,
                 "reasons": alone.reasons,
             },
@@ -108,7 +132,9 @@ class SweepRun:
 @dataclass(frozen=True)
 class SweepResult:
     """A sweep judged at its common ``step`` by ``rule``: the best ``keep`` share of the runs
-    with signal continue; ``compute_saved``: the mean share of the planned compute saved;
+    with signal continue; ``compute_saved``: the mean share of the planned compute a stop
+    saves now (each log at its last step); ``compute_saved_at_check``: what the stops would
+    have saved at ``step``, where a run is judged short of its log's end;
     ``at_check_step``: the logs are finished and ``step`` is the runs' earliest check step
     (judged as the sweep would have been live), not their common last step."""
 
@@ -120,24 +146,36 @@ class SweepResult:
     at_check_step: bool = False  # finished logs: judged at the runs' check step, as live
     #: where the logs' logging intervals differ: what that changes, said in the header
     interval_note: str | None = None
+    #: where the runs plan different totals of steps: each named, said in the header
+    planned_note: str | None = None
+    #: where a run is judged short of its log's end: the mean share the stops saved at the
+    #: common step (a run judged at its last step counts what it saves now); None otherwise
+    compute_saved_at_check: float | None = None
 
     def to_json(self) -> dict:
         return {
             "step": self.step,
             "at_check_step": self.at_check_step,
             "interval_note": self.interval_note,
+            "planned_note": self.planned_note,
             "rule": self.rule,
             "doom_score": words.doom_words(self.rule),
             "keep": self.keep,
             "runs": [r.to_json(self.keep) for r in self.runs],
             "compute_saved": self.compute_saved,
+            "compute_saved_at_check": self.compute_saved_at_check,
         }
 
 
-def _ranked(results: list[MonitorResult], keep: float) -> tuple[list[str], dict[int, int]]:
-    """The sweep's verdict on each run and the rank of each run ranked: runs with no signal
-    stop; of the rest with a score, least doomed first, the best ``keep`` share continue (a
-    tie at the boundary kept), the others stop; a run without a score continues, unranked."""
+def _ranked(
+    results: list[MonitorResult], keep: float
+) -> tuple[list[str], dict[int, int], dict[int, sweep_gap.Gap]]:
+    """The sweep's verdict on each run, the rank of each run ranked and, for each run ranked
+    outside the kept share, its gap to the worst kept run: runs with no signal stop; of the
+    rest with a score, least doomed first, the best ``keep`` share continue (a tie at the
+    boundary kept), the others stop, unless the sweep cannot separate a run's score from the
+    worst kept run's (the gap within ``sweep_gap.SEPARATION_SE`` SE): that run is watched; a
+    run without a score continues, unranked."""
     scores = [r.doom_score if r.no_signal is None else None for r in results]
     # a stable sort: ties keep their order
     scored = sorted((i for i, s in enumerate(scores) if s is not None), key=lambda i: scores[i])
@@ -145,16 +183,19 @@ def _ranked(results: list[MonitorResult], keep: float) -> tuple[list[str], dict[
     while 0 < n_keep < len(scored) and scores[scored[n_keep]] == scores[scored[n_keep - 1]]:
         n_keep += 1  # a tie at the boundary is kept: the order the logs were given decides nothing
     rank = {i: k + 1 for k, i in enumerate(scored)}
+    gaps = {i: sweep_gap.gap_to_kept(results, i, scored[n_keep - 1]) for i in scored[n_keep:]}
     verdicts = []
     for i, r in enumerate(results):
         if r.no_signal is not None:
             verdicts.append("stop")
-        else:  # a run its rule cannot score continues, unranked
-            verdicts.append("continue" if rank.get(i, 0) <= n_keep else "stop")
-    return verdicts, rank
+        elif rank.get(i, 0) <= n_keep:  # a run its rule cannot score continues, unranked
+            verdicts.append("continue")
+        else:
+            verdicts.append("stop" if gaps[i].separated else "watch")
+    return verdicts, rank, gaps
 
 
-def _g_checks(cuts, at: MonitorConfig, judged: list[MonitorResult], verdicts, keep: float):
+def _g_checks(full, at: MonitorConfig, judged: list[MonitorResult], verdicts, keep: float):
     """For each run whose g is assumed, the sweep's verdict on it re-made with every such run
     judged at each g of the usual range (runs whose g is given or logged keep theirs); None
     for the others."""
@@ -165,8 +206,8 @@ def _g_checks(cuts, at: MonitorConfig, judged: list[MonitorResult], verdicts, ke
     for g in assumptions.CHECK_GROUP_SIZES:
         cfg_g = replace(at, group_size=g)
         redone = [
-            analyse(cut, cfg_g, checks=False) if a else r
-            for cut, r, a in zip(cuts, judged, assumed, strict=True)
+            analyse(lg, cfg_g, checks=False) if a else r
+            for lg, r, a in zip(full, judged, assumed, strict=True)
         ]
         at_g[g] = _ranked(redone, keep)[0]
 
@@ -206,6 +247,8 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         check = min(a.rule.check_step for a in alone)
         at_check = check < common
         common = min(common, check)
+    if cfg.check_step is not None:  # --check-step N judges the sweep at N (where logged)
+        common = min(common, cfg.check_step)
     ref = cfg.ref_step if cfg.ref_step is not None else 1
     if common < max(ref + 1, MIN_SWEEP_STEP):
         raise UserError(
@@ -214,19 +257,55 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         )
     # each run keeps its own planned total (--planned-steps, else its log's max_steps)
     at = MonitorConfig(**{**asdict(cfg), "ref_step": ref, "check_step": common})
-    cuts = [replace(lg, records=[r for r in lg.records if r["step"] <= common]) for _, lg in read]
-    judged = [analyse(cut, at, checks=False) for cut in cuts]
-    verdicts, rank = _ranked(judged, keep)
-    checks = _g_checks(cuts, at, judged, verdicts, keep)
+    # each run judged on its whole log with the common step as its check step: the rule,
+    # floor and no-signal state read steps up to it (monitor_run.upto), the coverage rule every
+    # held-out evaluation, and "now" is the log's own last step, as judged alone
+    full = [lg for _, lg in read]
+    judged = [_at_common(analyse(lg, at, checks=False), cfg) for lg in full]
+    verdicts, rank, gaps = _ranked(judged, keep)
+    checks = _g_checks(full, at, judged, verdicts, keep)
     runs = []
     for i, ((name, _), r, verdict) in enumerate(zip(read, judged, verdicts, strict=True)):
-        saved = saved_share(r.planned_steps, r.steps_done) if verdict == "stop" else 0.0
-        runs.append(SweepRun(name, r, verdict, rank.get(i), len(rank), saved, alone[i], checks[i]))
+        now, then = _saved(r, verdict)
+        gap = gaps.get(i)
+        gap_to = None if gap is None else _short(read[gap.to][0])
+        runs.append(
+            SweepRun(name, r, verdict, rank.get(i), len(rank), now, alone[i], checks[i], then,
+                     gap, gap_to)
+        )  # fmt: skip
     rule = next((r.rule_used for r in judged if r.rule_used), cfg.rule)
     mean_saved = float(np.mean([r.compute_saved for r in runs]))
+    then = [r.compute_saved if r.compute_saved_at_check is None else r.compute_saved_at_check
+            for r in runs]  # fmt: skip
+    short = any(r.compute_saved_at_check is not None for r in runs)
+    mean_then = float(np.mean(then)) if short else None
     ivs = [(_short(r.log), int(r.result.run.iv.value["steps"]), r.score_window) for r in runs]
     note = words.interval_words(ivs, common) if len({n for _, n, _ in ivs}) > 1 else None
-    return SweepResult(common, rule, keep, runs, mean_saved, at_check, note)
+    plans = [(_short(r.log), r.result.planned_steps, r.result.run.planned_src) for r in runs]
+    plan_note = words.planned_words(plans, common) if len({n for _, n, _ in plans}) > 1 else None
+    return SweepResult(common, rule, keep, runs, mean_saved, at_check, note, plan_note, mean_then)
+
+
+def _at_common(r: MonitorResult, cfg: MonitorConfig) -> MonitorResult:
+    """``r`` with its window said to come from the sweep (not steps the user gave), unless
+    the user gave both steps."""
+    if cfg.check_step is not None and cfg.ref_step is not None:
+        return r
+    rv, planned = r.rule, r.planned_steps
+    share = rv.check_step / planned
+    src = f"the sweep's step; the check at {share:.3g} of the {planned} planned steps"
+    return replace(r, rule=replace(rv, window_src=src))
+
+
+def _saved(r: MonitorResult, verdict: str) -> tuple[float, float | None]:
+    """What the sweep's stop saves: now (from the log's last step, as judged alone) and,
+    where the run was judged short of its log's end, then (from the common step; else None)."""
+    if verdict != "stop":
+        return 0.0, None
+    run = r.run
+    now = saved_share(run.planned, run.now.done)
+    short = run.whole is not None and run.done < run.now.done
+    return now, saved_share(run.planned, run.done) if short else None
 
 
 def _short(log: str) -> str:

@@ -33,14 +33,44 @@ def sweep_step_words(at_check_step: bool) -> str:
     )
 
 
-def sweep_action(verdict: str, own_verdict: str, own_action: str, label, check: int) -> str:
+def saved_words(now: float, then: float | None, step: int) -> str:
+    """The footer's compute saved: stopping now (each log at its last step) and, where runs
+    were judged short of their logs' ends, what the stops would have saved at ``step``."""
+    now_words = (
+        f"stopping as above now (each log at its last step) saves {now:.1%} of the sweep's "
+        "planned compute"
+    )
+    if then is None:
+        return now_words
+    return (
+        f"stopping as above at step {step}, live, would have saved {then:.1%} of the sweep's "
+        f"planned compute; {now_words}"
+    )
+
+
+def alone_at(ref: int, check: int, last: int, reached: bool) -> str:
+    """Where a run of a sweep was judged alone: at its own check step ``check`` (steps
+    ``ref``-``last``), or, where its log does not reach it, provisionally on the steps it has."""
+    if reached:
+        return f"at its own check step {check} (steps {ref}-{last})"
+    return f"provisionally (its own check step {check} not reached; judged on steps {ref}-{last})"
+
+
+def sweep_action(verdict: str, own_verdict: str, own_action: str, label, at: int | str) -> str:
     """What to do with a run of a sweep: its own action, unless the sweep stops a run that
-    judged alone would go on (it ranks among the most doomed), which the action then says."""
+    judged alone would go on (it ranks among the most doomed), which the action then says;
+    ``at``: its check step, or where it was judged alone in words (:func:`alone_at`)."""
+    where = f"at its check step {at}" if isinstance(at, int) else at
+    if verdict == "watch" and own_verdict == "continue":
+        return (
+            "watch: the sweep cannot separate it from the runs it keeps; look again at a later "
+            f"step (judged alone {where} it is {label}, whose own action is: {own_action})"
+        )
     if verdict != "stop" or own_verdict == "stop":
         return own_action
     return (
-        f"stop: the sweep keeps its better runs with signal (judged alone at its check step "
-        f"{check} it is {label}, whose own action is: {own_action})"
+        f"stop: the sweep keeps its better runs with signal (judged alone {where} it is "
+        f"{label}, whose own action is: {own_action})"
     )
 
 
@@ -54,6 +84,7 @@ def sweep_why(
     no_signal: bool,
     own_at: str = "",
     window: str | None = None,
+    gap: str | None = None,
 ) -> str:
     """Why a sweep continues or stops one run: its rank by doom score against the share
     kept, or no signal, or a score its log cannot give; and where that overrides the run's
@@ -72,12 +103,38 @@ def sweep_why(
         why = (
             f"doom score {score:+.3f}{over}, rank {rank} of {n_ranked} (1 = least doomed): {where}"
         )
+        why += f"; {gap}" if gap else ""
     if verdict != own:
         at = f" {own_at}" if own_at else ""
-        why += f"; judged alone{at} its own verdict would be {own}: the sweep " + (
-            "stops it relative to the others" if verdict == "stop" else "keeps it"
+        does = {"stop": "stops it relative to the others", "watch": "watches it"}
+        why += f"; judged alone{at} its own verdict would be {own}: the sweep " + does.get(
+            verdict, "keeps it"
         )
     return why
+
+
+def gap_words(to: str, gap: float, se: float | None, n: int, untested: str | None) -> str:
+    """A run ranked outside the kept share against the worst kept run ``to``: the gap of
+    their doom scores with its SE (from the per-step values of each score's window) at the
+    sweep's ``n`` runs with signal, and whether the sweep can tell them apart."""
+    from rankinv.verdicts.sweep_gap import SEPARATION_SE
+
+    if se is None:
+        return (
+            f"n = {n} runs with signal; its gap to {to}, the worst run kept, is {gap:+.3f}, "
+            f"untested ({untested}): stopped on the ranking alone"
+        )
+    if gap > SEPARATION_SE * se:
+        return (
+            f"n = {n} runs with signal; its gap to {to}, the worst run kept, is {gap:+.3f} "
+            f"(SE {se:.3f}, from the per-step values in each window): beyond "
+            f"{SEPARATION_SE:g} SE, stop"
+        )
+    return (
+        f"n = {n} runs with signal; the sweep cannot separate it from {to} (gap {gap:.3f}, "
+        f"SE {se:.3f}, from the per-step values in each window; within {SEPARATION_SE:g} "
+        "SE): watch"
+    )
 
 
 def interval_words(intervals: list[tuple[str, int, str | None]], step: int) -> str:
@@ -107,4 +164,22 @@ def interval_words(intervals: list[tuple[str, int, str | None]], step: int) -> s
         f"the logs hold values at different logging intervals ({parts}): the runs are judged "
         f"at the same step {step}{windows}; a run logged less often has fewer values there "
         "(a noisier share, and a trend that may not be fitted)"
+    )
+
+
+def planned_words(planned: list[tuple[str, int, str]], step: int) -> str:
+    """The header's line for a sweep whose runs plan different totals (each run's ``(name,
+    planned steps, where that number comes from)``): every run is judged at the same
+    ``step``, which is a different share of each run's plan, and a run's own check step
+    (a share of its plan) may lie past it."""
+    by: dict[tuple[int, str], list[str]] = {}
+    for name, n, src in planned:
+        by.setdefault((n, src), []).append(name)
+    parts = "; ".join(
+        f"{n} steps, {src}: {', '.join(names)}" for (n, src), names in sorted(by.items())
+    )
+    return (
+        f"the runs plan different totals of steps ({parts}): step {step} is a different share "
+        "of each plan, and a run whose own check step lies past it is judged alone "
+        "provisionally (its line says so)"
     )
