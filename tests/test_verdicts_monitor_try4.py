@@ -107,3 +107,12 @@ def test_a_check_step_after_the_runs_end_is_said_never_reached(tmp_path):
     line = [r for r in rep.reasons if r.startswith("provisional")][0]
     assert "that check step is after the run's end (40 planned steps" in line
     assert "--check-step N with N <= 40" in line
+
+
+def test_a_held_out_pass_at_k_without_k_says_k_is_not_stated(tmp_path):
+    rows = [{"step": 0, "heldout_pass_at_k": 0.5}]
+    rows += [{"step": s, "reward": 0.5, "frac_reward_zero_std": 0.2} for s in range(1, 41)]
+    rows += [{"step": 40, "heldout_pass_at_k": 0.6}]
+    rep = monitor(jsonl(tmp_path / "k.jsonl", rows))
+    cov = [r for r in rep.reasons if r.startswith("coverage:")][0]
+    assert "held-out pass@k (heldout_pass_at_k: k not stated in the log)" in cov

@@ -251,9 +251,11 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         common = min(common, cfg.check_step)
     ref = cfg.ref_step if cfg.ref_step is not None else 1
     if common < max(ref + 1, MIN_SWEEP_STEP):
+        short = [_short(n) for n, lg in read if max(r["step"] for r in lg.records) == common]
         raise UserError(
             f"the logs' common step {common} is too early to compare the sweep (it needs "
-            f"step {max(ref + 1, MIN_SWEEP_STEP)} in every log)"
+            f"step {max(ref + 1, MIN_SWEEP_STEP)} in every log; "
+            f"{', '.join(short) or 'the check step'} ends there)"
         )
     # each run keeps its own planned total (--planned-steps, else its log's max_steps)
     at = MonitorConfig(**{**asdict(cfg), "ref_step": ref, "check_step": common})

@@ -312,7 +312,7 @@ def coverage_words(cov: Coverage | None, simulated: bool = False) -> str | None:
     to test against); None without evaluations."""
     if cov is None:
         return None
-    at = f"held-out pass@{cov.k or 'k'} ({cov.key})"
+    at = f"held-out pass@{cov.k or 'k'} ({cov.key}{'' if cov.k else ': k not stated in the log'})"
     best = f"its best {cov.best_value:.3f} at step {cov.best_step}"
     if cov.ses is None:
         return (
