@@ -80,6 +80,12 @@ def test_mini_ci_preset_end_to_end(tmp_path):
     ).rho
     assert res["rho_entropy_vs_post"]["rho"] == pytest.approx(rho_h)
     assert res["simulator"]["inversion"] is True
+    # each GRPO log carries its held-out pass@k with SEs: monitor's coverage rule can test it
+    from rankinv.verdicts.monitor import monitor
+
+    log = sorted((out / "runs").glob("teacher-s0-d*.jsonl"))[0]
+    cov = monitor(log).coverage
+    assert cov is not None and cov.ses is not None and cov.k == 10
     assert probe(out / "ckpt" / "teacher-s0-d16", tmp_path / "probe")["n_problems"] == 3
     # resumable: a rerun finds every checkpoint and run and redoes nothing
     again = rankinv("experiment", "mini", "--preset", "ci", "--out", out, timeout=600)

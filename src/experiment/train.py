@@ -36,6 +36,7 @@ from rankinv.experiment.model import (
 from rankinv.sandbox import tasks as task_sets
 from rankinv.theory import outcomes
 from rankinv.validate.engines import Sampling, generate
+from rankinv.validate.heldout import coverage_metrics
 from rankinv.validate.scoring import prompt_entropy
 
 
@@ -176,6 +177,10 @@ def evaluate(engine, sandbox, tasks, cfg: MiniConfig, seed: int) -> dict:
     ents = [g.mean_entropy for row in gens for g in row]
     cs = np.array(cs)
     res = {f"pass_at_{k}": float(np.mean(theory.pass_at_k(n, cs, k))) for k in cfg.ks}
+    # each pass@k's standard error over the held-out prompts, so that the coverage rule of
+    # `rankinv monitor` can test the run's log (as HeldOutCoverageCallback's)
+    cov = coverage_metrics([n] * len(cs), cs, cfg.ks, None)
+    res |= {f"pass_at_{k}_se": cov[f"pass_at_{k}_se"] for k in cfg.ks}
     res["entropy"] = float(np.mean(ents))
     fam = np.array(
         [task_sets.TEMPLATES[t.task_id.split("/")[1]] for t in tasks]  # synthetic/<template>/…
@@ -286,6 +291,7 @@ def grpo(cfg: MiniConfig, ckpt: Path, out: Path, name: str, seed: int, sandbox, 
                 ev = evaluate(engine, sandbox, held_out, cfg, seed * 7919 + step + 1)
                 evals.append({"step": step + 1, **ev})
                 rec.update({f"eval_pass_at_{k}": ev[f"pass_at_{k}"] for k in cfg.ks})
+                rec.update({f"eval_pass_at_{k}_se": ev[f"pass_at_{k}_se"] for k in cfg.ks})
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
     kmax = max(cfg.ks)
