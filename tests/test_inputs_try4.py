@@ -46,3 +46,12 @@ def test_the_noise_advice_names_the_deciding_signals_se_column(tmp_path, column,
     res = rank(table=t, signal=signal)
     text = " ".join(recommendation_lines(res))
     assert f"add a column <column>_se, here {want})" in text
+
+
+def test_the_rank_table_glosses_its_signal_columns(tmp_path):
+    from rankinv.verdicts.words.rank import table_notes
+
+    t = tmp_path / "t.csv"
+    t.write_text("name,depth,share_above_1m_p_star\na,1,0.1\nb,2,0.2\nc,4,0.3\n")
+    notes = table_notes(rank(table=t))
+    assert "columns: share_above_1m_p_star: share of prompts with p-hat > 1 - p*(g)" in notes

@@ -32,18 +32,22 @@ def test_rank_by_escape_prints_the_assumed_plan(tmp_path):
         "n_prompts": False,
     }
     # g given to rank is said given
-    line = next(x for x in _lines(rank(dirs, signal="escape", group_size=4)) if "planned" in x)
+    line = next(
+        x for x in _lines(rank(dirs, signal="escape", group_size=4)) if x.startswith("planned run:")
+    )
     assert "given: g = 4" in line
 
 
 def test_a_probe_planned_otherwise_says_given(tmp_path):
     a = _probe(tmp_path / "e1", "e1", [3, 4, 5, 2, 3, 4, 6, 5])
     b = _probe(tmp_path / "e16", "e16", [0, 0, 0, 0, 16, 16, 15, 14])
-    line = next(x for x in _lines(rank([a, b], signal="escape")) if "planned" in x)
+    line = next(x for x in _lines(rank([a, b], signal="escape")) if x.startswith("planned run:"))
     assert "given: 20 RL steps x 4 prompts per step" in line
     assert "8 prompts: the problems probed" in line
     # a signal that reads g alone names g only; one that reads neither, nothing
-    line = next(x for x in _lines(rank([a, b], signal="share_below_p_star")) if "planned" in x)
+    line = next(
+        x for x in _lines(rank([a, b], signal="share_below_p_star")) if x.startswith("planned run:")
+    )
     assert line.startswith("planned run: g = 8 (assumed: the paper's; --group-size sets it)")
     assert not [x for x in _lines(rank([a, b], signal="pass_at_1")) if "planned" in x]
 

@@ -179,9 +179,15 @@ def table_notes(res: RankVerdict) -> list[str]:
     signal shown or deciding reads it, and each signal dropped."""
     from rankinv.verdicts.words.plan import BUDGET_SIGNALS, G_SIGNALS, plan_line
 
+    from rankinv.verdicts.signals import STAGE1_SIGNALS
+
     out = []
     if res.k:
         out.append(f"k = {res.k} (pass@k: the chance one of k samples passes)")
+    shown = [s for s in dict.fromkeys([res.signal, *res.decided_by[1:2]]) if s]
+    gloss = [f"{s}: {STAGE1_SIGNALS[s].description}" for s in shown if s in STAGE1_SIGNALS]
+    if gloss:
+        out.append("columns: " + "; ".join(gloss))
     used = {res.signal, *res.decided_by}
     if res.plan and used & {*BUDGET_SIGNALS, *G_SIGNALS}:
         plan = res.plan
