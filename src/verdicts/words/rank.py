@@ -177,9 +177,8 @@ def pilot_line(res: RankVerdict) -> str | None:
 def table_notes(res: RankVerdict) -> list[str]:
     """The lines under the ranking: what k is (only with pass@k), the planned run where a
     signal shown or deciding reads it, and each signal dropped."""
-    from rankinv.verdicts.words.plan import BUDGET_SIGNALS, G_SIGNALS, plan_line
-
     from rankinv.verdicts.signals import STAGE1_SIGNALS
+    from rankinv.verdicts.words.plan import BUDGET_SIGNALS, G_SIGNALS, plan_line
 
     out = []
     if res.k:
