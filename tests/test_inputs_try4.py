@@ -55,3 +55,22 @@ def test_the_rank_table_glosses_its_signal_columns(tmp_path):
     t.write_text("name,depth,share_above_1m_p_star\na,1,0.1\nb,2,0.2\nc,4,0.3\n")
     notes = table_notes(rank(table=t))
     assert "columns: share_above_1m_p_star: share of prompts with p-hat > 1 - p*(g)" in notes
+
+
+def test_an_uncalibrated_lead_never_recommends_over_the_free_answer_of_a_known_kind(tmp_path):
+    # a fresh-clone try: the text said "not a calibrated recommendation" while the JSON said
+    # recommended c (the most trained), recommended_by "signal"
+    t = tmp_path / "c3.csv"
+    t.write_text("name,depth,pre_pass_at_1,entropy\na,1,0.2,0.5\nb,2,0.25,0.4\nc,4,0.3,0.9\n")
+    res = rank(table=t)
+    js = res.to_json()
+    assert js["uncalibrated_fallback"] and js["signal_pick"] == "c"
+    assert js["recommended"] == "a" and js["recommended_by"] == "free answer: shallowest"
+    from rankinv.verdicts.words.rank import inversion_line, recommendation_lines
+
+    text = " ".join(recommendation_lines(res))
+    assert "entropy_prompt would pick c, but it has no held-out score" in text
+    assert "fallback's pick" not in inversion_line(res)
+    # at one depth (recipes) the free answer is the best pre-RL pass@1
+    t.write_text("name,depth,pre_pass_at_1,entropy\na,4,0.2,0.5\nb,4,0.25,0.4\nc,4,0.3,0.3\n")
+    assert rank(table=t).recommended == "c"

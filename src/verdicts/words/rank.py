@@ -216,9 +216,14 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
             if d.recommended
             else f"{lead} abstains ({abstain_reason(d)})"
         )
+        why = (
+            "but it has no held-out score on simulated ladders: its pick is a hint"
+            if res.uncalibrated_fallback
+            else "but did not beat it on held-out ladders"
+        )
         return [
             f"recommended start: {em(res.recommended)}, the {FREE[res.anchor]} checkpoint "
-            f"(a free answer; {said}, but did not beat it on held-out ladders)"
+            f"(a free answer; {said}, {why})"
         ]
     if res.kind_needed:
         return [
@@ -289,7 +294,9 @@ def inversion_line(res: RankVerdict) -> str | None:
         why = f"{res.signal} abstains; " if res.signal_pick is None else ""
         return f"inversion: not called (no recommendation; {why}the best pre-RL pass@1 is {best})"
     whose = f"the {FREE[res.anchor]} checkpoint, a free answer" if res.anchor else res.signal
-    start = "fallback's pick" if res.uncalibrated_fallback else "recommended start"
+    start = (
+        "fallback's pick" if res.uncalibrated_fallback and not res.anchor else "recommended start"
+    )
     if res.predicted_inversion:
         head = (
             f"predicted inversion (by {whose}): the best pre-RL pass@1 ({best}) is not the "
