@@ -437,3 +437,21 @@ def test_min_detectable_rho_and_n_to_detect_agree_and_match_simulation():
     pearson = 2 * np.sin(np.pi * r30 / 6)
     pw = ranks.permutation_power(r30, 30, n_sim=1500)
     assert 0.7 < pw < 0.9, (pearson, pw)
+
+
+def test_a_perfect_ranking_lies_inside_its_interval_and_n_to_detect_is_reachable():
+    """A fresh-clone try: compare printed rho 1.0 with ci_high 0.998, and n_to_detect 4 where
+    no ordering of 4 rows reaches p <= 0.05 (its smallest exact two-sided p is 2/4! = 0.083)."""
+    import math
+
+    from rankinv.theory import ranks
+
+    for n in (4, 5, 8, 15):
+        lo, hi = ranks.fisher_z_interval(1.0, n)
+        assert lo < 1.0 and hi == 1.0
+        lo, hi = ranks.fisher_z_interval(-1.0, n)
+        assert lo == -1.0 and hi > -1.0
+    assert ranks.min_reachable_n(0.05) == 5 and 2 / math.factorial(4) > 0.05
+    assert ranks.n_to_detect(1.0) == 5 and ranks.n_to_detect(0.999) >= 5
+    res = ranks.spearman([1, 2, 3, 4, 5], [2, 4, 6, 8, 10])
+    assert res.rho == 1.0 and res.ci_low <= res.rho <= res.ci_high

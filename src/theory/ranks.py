@@ -154,7 +154,8 @@ def fisher_z_interval(rho: float, n: int, confidence: float = 0.95) -> tuple[flo
     .. math:: \tanh\Big(\operatorname{atanh} r \pm z_{1-\alpha/2}\sqrt{(1 + r^2/2)/(n - 3)}\Big)
 
     A perfect ranking (|r| = 1) would give an empty interval at 1; r is then replaced by
-    :func:`_max_rho_below_one` (a continuity correction). At n <= 3 the interval is [-1, 1].
+    :func:`_max_rho_below_one` (a continuity correction) for the far end, and the near end is
+    +-1 (the estimate itself). At n <= 3 the interval is [-1, 1].
 
     >>> lo, hi = fisher_z_interval(-0.9, 5)
     >>> round(lo, 2), round(hi, 2)
@@ -167,7 +168,14 @@ def fisher_z_interval(rho: float, n: int, confidence: float = 0.95) -> tuple[flo
     from scipy import stats
 
     z = stats.norm.ppf(0.5 + confidence / 2.0)
-    return math.tanh(math.atanh(r) - z * se), math.tanh(math.atanh(r) + z * se)
+    lo, hi = math.tanh(math.atanh(r) - z * se), math.tanh(math.atanh(r) + z * se)
+    # a perfect ranking: the interval reaches the observed rho (the corrected r only sets how
+    # far the other end goes), never stopping short of the estimate
+    if rho >= 1.0:
+        hi = 1.0
+    elif rho <= -1.0:
+        lo = -1.0
+    return lo, hi
 
 
 def min_detectable_rho(n: int, alpha: float = ALPHA, power: float = 0.8) -> float | None:
@@ -211,7 +219,19 @@ def n_to_detect(rho: float, alpha: float = ALPHA, power: float = 0.8) -> int | N
         return None
     r = min(r, 1 - 1e-12)
     target = norm.ppf(1 - alpha / 2) + norm.ppf(power)
-    return int(math.ceil(3 + (1 + r * r / 2) * (target / math.atanh(r)) ** 2))
+    n = int(math.ceil(3 + (1 + r * r / 2) * (target / math.atanh(r)) ** 2))
+    # never below the smallest n whose exact permutation test can reach alpha at all (its
+    # smallest two-sided p is 2 / n!: 5 rows at alpha = 0.05)
+    return max(n, min_reachable_n(alpha))
+
+
+def min_reachable_n(alpha: float = ALPHA) -> int:
+    """The smallest number of rows (no ties, no seed groups) at which the exact two-sided
+    permutation test of Spearman's rho can give p <= ``alpha``: its smallest p is 2 / n!."""
+    n = 2
+    while 2.0 / math.factorial(n) > alpha:
+        n += 1
+    return n
 
 
 def permutation_power(
