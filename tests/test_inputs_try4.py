@@ -74,3 +74,11 @@ def test_an_uncalibrated_lead_never_recommends_over_the_free_answer_of_a_known_k
     # at one depth (recipes) the free answer is the best pre-RL pass@1
     t.write_text("name,depth,pre_pass_at_1,entropy\na,4,0.2,0.5\nb,4,0.25,0.4\nc,4,0.3,0.3\n")
     assert rank(table=t).recommended == "c"
+
+
+def test_a_folder_of_one_runs_checkpoints_names_the_latest(tmp_path):
+    for n in ("checkpoint-20", "checkpoint-100", "checkpoint-40"):
+        (tmp_path / n).mkdir()
+        (tmp_path / n / "trainer_state.json").write_text(json.dumps({"log_history": []}))
+    with pytest.raises(UserError, match=r"3 checkpoints of one run: .*checkpoint-100$"):
+        read_log(tmp_path)

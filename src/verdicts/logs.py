@@ -53,6 +53,7 @@ from rankinv.records import SIMULATED_COLUMN
 from rankinv.verdicts import simulated_run
 from rankinv.verdicts.stage2 import Trace
 from rankinv.verdicts.tables import read_csv_records
+from rankinv.verdicts.words import inputs as input_words
 
 #: Per quantity, the metric names looked for, in order. TRL: entropy, frac_reward_zero_std,
 #: reward; verl: actor/entropy, critic/score/mean (verl logs no zero-std share); OpenRLHF
@@ -323,16 +324,9 @@ def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
                 issues.append("TensorBoard logs carry their own step; --step-key ignored")
             return RunLog(str(path), "tensorboard", recs, None, issues)
         else:
-            runs = [d.name for d in sorted(path.iterdir()) if (d / "trainer_state.json").exists()]
-            hint = (
-                f"; its subfolders hold {len(runs)} TRL runs ({runs[0]}, ...): pass them, e.g. "
-                f"{path}/*, to judge them as a sweep"
-                if runs
-                else ""
-            )
             raise UserError(
                 f"{path} is a directory without trainer_state.json or TensorBoard event files"
-                + hint
+                + input_words.runs_folder_hint(path)
             )
     try:
         text = path.read_text()

@@ -150,3 +150,26 @@ def outcome_rows_unmatched(path, names: list[str]) -> str:
         f"{path}: {len(names)} row{'s' if len(names) != 1 else ''} named no probe given and "
         f"{'were' if len(names) != 1 else 'was'} left out: {_some(names)}"
     )
+
+
+def runs_folder_hint(path) -> str:
+    """What a folder given as one log holds, where it holds TRL logs below it: the
+    checkpoints of one run (the latest one's log is the run's so far), or several runs (a
+    sweep); "" otherwise."""
+    import re
+    from pathlib import Path
+
+    subs = sorted(d for d in Path(path).iterdir() if (d / "trainer_state.json").exists())
+    ckpts = [d for d in subs if re.fullmatch(r"checkpoint-\d+", d.name)]
+    if ckpts and len(ckpts) == len(subs):
+        last = max(ckpts, key=lambda d: int(d.name.split("-")[1]))
+        return (
+            f"; its subfolders are {len(ckpts)} checkpoints of one run: the latest one's log "
+            f"holds the run so far: rankinv monitor {last}"
+        )
+    if subs:
+        return (
+            f"; its subfolders hold {len(subs)} TRL runs ({subs[0].name}, ...): pass them, e.g. "
+            f"{path}/*, to judge them as a sweep"
+        )
+    return ""
