@@ -307,8 +307,13 @@ def test_sweep_stops_the_worse_half_and_runs_without_signal(tmp_path):
 
 
 def test_bad_monitor_config():
-    with pytest.raises(UserError, match="check_step must be"):
+    with pytest.raises(
+        UserError, match="check step must be an integer after the reference step 100"
+    ):
         MonitorConfig(ref_step=100, check_step=50)
+    # no reference step given: no internal 0 is quoted (a fresh-clone try)
+    with pytest.raises(UserError, match="check step must be a positive integer, got 0"):
+        MonitorConfig(check_step=0)
     with pytest.raises(UserError, match="threshold"):
         MonitorConfig(threshold=2.0)
     with pytest.raises(UserError, match="rule must be one of"):

@@ -37,10 +37,12 @@ class MonitorConfig:
         if self.check_step is not None and not (
             isinstance(self.check_step, int) and self.check_step > (self.ref_step or 0)
         ):
-            raise UserError(
-                f"check_step must be an integer > ref_step ({self.ref_step or 0}), "
-                f"got {self.check_step!r}"
+            after = (
+                "a positive integer"
+                if self.ref_step is None
+                else (f"an integer after the reference step {self.ref_step}")
             )
+            raise UserError(f"check step must be {after}, got {self.check_step!r}")
         if not 0.0 < self.threshold < 1.0:
             raise UserError(f"threshold must be in (0, 1), got {self.threshold!r}")
         if self.planned_steps is not None and not (
