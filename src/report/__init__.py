@@ -26,6 +26,7 @@ from rankinv.report import ladders as ladder_md
 from rankinv.report.figures import monitor_figure, plane_figure, probe_figure, ranks_figure
 from rankinv.report.mini import MINI, ROWS, mini_section
 from rankinv.report.population import calibrate_section, population_section
+from rankinv.report.sweep import is_sweep, sweep_section
 from rankinv.theory import outcomes
 from rankinv.theory.paper import GROUP_SIZE, TAU_H
 from rankinv.verdicts import ladders
@@ -356,9 +357,9 @@ def write_report(directory: str | Path) -> Report:
 
 
 def _monitor_sections(d: Path) -> tuple[list[str], list[str]]:
-    """A section per monitor report in DIR (any *.json but the known artifacts, found by its
-    content, `monitor --json`'s too; one named monitor* that is none is said to be broken),
-    and the other *.json files' names (no rankinv artifact: named where nothing else is found;
+    """A section per monitor report or sweep in DIR (any *.json but the known artifacts,
+    found by its content, `monitor --json`'s too; one named monitor* that is none is said to
+    be broken), and the other *.json files' names (no rankinv artifact: named where nothing else is found;
     a TRL log beside its reports, say, is no stray file)."""
     lines, skipped = [], []
     for mpath in sorted(d.glob("*.json")):
@@ -368,6 +369,9 @@ def _monitor_sections(d: Path) -> tuple[list[str], list[str]]:
             data = json.loads(mpath.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
             data = None
+        if is_sweep(data):  # `rankinv monitor A B --json`: a sweep of several logs
+            lines += _section(mpath, sweep_section, mpath.stem)
+            continue
         if not is_monitor_report(data, series=False):
             if mpath.stem.startswith("monitor"):  # named as one, but not one: say so
                 lines += _section(mpath, _monitor_section, mpath.stem)
