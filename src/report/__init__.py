@@ -359,8 +359,8 @@ def write_report(directory: str | Path) -> Report:
 def _monitor_sections(d: Path) -> tuple[list[str], list[str]]:
     """A section per monitor report or sweep in DIR (any *.json but the known artifacts,
     found by its content, `monitor --json`'s too; one named monitor* that is none is said to
-    be broken), and the other *.json files' names (no rankinv artifact: named where nothing else is found;
-    a TRL log beside its reports, say, is no stray file)."""
+    be broken), and the other *.json files' names (no rankinv artifact: named where nothing
+    else is found; a TRL log beside its reports, say, is no stray file)."""
     lines, skipped = [], []
     for mpath in sorted(d.glob("*.json")):
         if mpath.name in KNOWN_JSON:
