@@ -129,6 +129,8 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
             f"| {s['name']} | {h} | {flag_word(h_flag)} | {drop} | "
             f"{flag_word(s['stage2_flag'])} | {head} | {s['observed_rank']} |"
         )
+    if "rows" not in cmp:  # `rankinv compare FILE --json` prints it without its rows
+        return lines + ["", report_words.COMPARE_NO_ROWS, ""]
     pts = [
         {
             "pass_at_1": r["pre_pass_at_1"],

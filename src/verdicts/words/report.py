@@ -107,3 +107,11 @@ def no_artifacts(path, search: LadderSearch, skipped: list[str] = ()) -> str:
         f"{search.max_depth} levels down, population.json, calibrate.json, mini.json of "
         f"rankinv experiment mini){tail}"
     )
+
+
+#: A compare.json without its rows (`rankinv compare FILE --json` leaves them out).
+COMPARE_NO_ROWS = (
+    "(this compare.json holds no rows, as `rankinv compare FILE --json` prints it: the "
+    "tables above are drawn from it, the figures (which need the rows) are not; "
+    "`rankinv compare FILE --out DIR` writes the complete compare.json)"
+)
