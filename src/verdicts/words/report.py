@@ -115,3 +115,11 @@ COMPARE_NO_ROWS = (
     "tables above are drawn from it, the figures (which need the rows) are not; "
     "`rankinv compare FILE --out DIR` writes the complete compare.json)"
 )
+
+
+def mini_lacks(name: str, missing: list[str]) -> str:
+    """A mini.json of an older layout: the parts it lacks, and that the rest is reported."""
+    return (
+        f"({name} lacks {', '.join(missing)} (an older layout, or not written by this "
+        "version of `rankinv experiment mini`): reported from the parts it has)"
+    )
