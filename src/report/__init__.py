@@ -33,6 +33,7 @@ from rankinv.verdicts import ladders
 from rankinv.verdicts.ladders import LadderSearch
 from rankinv.verdicts.monitor_report import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
+from rankinv.verdicts.results_files import natural_key
 from rankinv.verdicts.words import report as report_words
 from rankinv.verdicts.words.compare import (
     flag_word,
@@ -352,10 +353,25 @@ def write_report(directory: str | Path) -> Report:
             found = True
             lines += _section(d / fname, build)
     if not found:
-        raise UserError(report_words.no_artifacts(d, search, not_read))
+        raise UserError(report_words.no_artifacts(d, search, _skipped(d, not_read)))
     out = d / "report.md"
     out.write_text("\n".join(lines) + "\n")
     return Report(out, search)
+
+
+def _skipped(d: Path, not_read: list[str]) -> list[str]:
+    """What a folder with nothing to report holds, each entry named (a folder with a
+    trailing /), rankinv's own inputs first with what they are and how to read them."""
+    said = {
+        ROWS: f"{ROWS} (a compare input table: `rankinv compare {d / ROWS}`)",
+        "config.json": "config.json (a mini experiment's configuration; no mini.json beside it)",
+    }
+    names = sorted(
+        (e.name + ("/" if e.is_dir() else "") for e in d.iterdir() if not e.name.startswith(".")),
+        key=natural_key,
+    )
+    names = [n for n in names if n not in not_read] + not_read
+    return [said[n] for n in names if n in said] + [n for n in names if n not in said]
 
 
 def _monitor_sections(d: Path) -> tuple[list[str], list[str]]:
