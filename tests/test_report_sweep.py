@@ -28,11 +28,11 @@ def test_a_sweeps_json_is_reported_as_a_sweep_section(tmp_path):
     (rep / "sweep.json").write_text(json.dumps(sweep))  # as `monitor A B --json` prints it
     text = build_report(rep).read_text()
     assert "## Sweep: sweep" in text
-    assert f"sweep judged at step {sweep['step']}" in text
+    assert f"Sweep judged at step {sweep['step']}" in text
     assert "| log | verdict | rank | doom score | state | saves now |" in text
     for r in sweep["runs"]:
         assert f"| `{r['log']}` | **{r['verdict']}** |" in text
-    assert "the doom score is rule" in text
+    assert "The doom score is rule" in text
     # beside a single run's monitor report it is reported too, not dropped
     write_json(rep / "monitor.json", monitor(a).to_json())
     text = build_report(rep).read_text()

@@ -30,7 +30,7 @@ from rankinv.report.sweep import is_sweep, sweep_section
 from rankinv.theory import outcomes
 from rankinv.theory.paper import GROUP_SIZE, TAU_H
 from rankinv.verdicts import ladders
-from rankinv.verdicts.ladders import LadderSearch
+from rankinv.verdicts.ladders import DEEPER, LadderSearch
 from rankinv.verdicts.monitor_report import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
 from rankinv.verdicts.results_files import natural_key
@@ -353,15 +353,17 @@ def write_report(directory: str | Path) -> Report:
             found = True
             lines += _section(d / fname, build)
     if not found:
-        raise UserError(report_words.no_artifacts(d, search, _skipped(d, not_read)))
+        raise UserError(report_words.no_artifacts(d, search, _skipped(d, not_read, search)))
     out = d / "report.md"
     out.write_text("\n".join(lines) + "\n")
     return Report(out, search)
 
 
-def _skipped(d: Path, not_read: list[str]) -> list[str]:
+def _skipped(d: Path, not_read: list[str], search: LadderSearch) -> list[str]:
     """What a folder with nothing to report holds, each entry named (a folder with a
-    trailing /), rankinv's own inputs first with what they are and how to read them."""
+    trailing /, but none named as not searched deeper down), rankinv's own inputs first
+    with what they are and how to read them."""
+    deeper = {Path(s["folder"]).parts[0] + "/" for s in search.skipped if s["why"] == DEEPER}
     said = {
         ROWS: f"{ROWS} (a compare input table: `rankinv compare {d / ROWS}`)",
         "config.json": "config.json (a mini experiment's configuration; no mini.json beside it)",
@@ -370,7 +372,7 @@ def _skipped(d: Path, not_read: list[str]) -> list[str]:
         (e.name + ("/" if e.is_dir() else "") for e in d.iterdir() if not e.name.startswith(".")),
         key=natural_key,
     )
-    names = [n for n in names if n not in not_read] + not_read
+    names = [n for n in names if n not in not_read and n not in deeper] + not_read
     return [said[n] for n in names if n in said] + [n for n in names if n not in said]
 
 

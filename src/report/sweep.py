@@ -23,6 +23,11 @@ def is_sweep(data) -> bool:
     )
 
 
+def _sentence(words: str) -> str:
+    """Words `monitor` prints as a line, as a sentence of the report."""
+    return words[:1].upper() + words[1:] + ("" if words.endswith(".") else ".")
+
+
 def _pct(x) -> str:
     return "-" if x is None else f"{x:.0%}"
 
@@ -35,7 +40,7 @@ def sweep_section(sw: dict, d: Path, name: str) -> list[str]:
     step, then = sw["step"], sw.get("compute_saved_at_check")
     at_check = bool(sw.get("at_check_step"))
     head = sweep_header(step, at_check, sw["rule"], sw["keep"], kept, len(ranked))
-    lines = [f"## Sweep: {name}", "", head + ".", ""]
+    lines = [f"## Sweep: {name}", "", _sentence(head), ""]
     for note in (sw.get("interval_note"), sw.get("planned_note")):
         lines += [note, ""] if note else []
     cols = ["log", "verdict", "rank", "doom score", "state", "saves now"]
@@ -54,8 +59,8 @@ def sweep_section(sw: dict, d: Path, name: str) -> list[str]:
         if then is not None:
             cells.append(_pct(r.get("compute_saved") if at is None else at))
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"{sw.get('doom_score') or doom_words(sw['rule'])}.", ""]
+    lines += ["", _sentence(sw.get("doom_score") or doom_words(sw["rule"])), ""]
     lines += [f"- `{r['log']}`: {r['verdict']} ({r['why']})" for r in runs if r.get("why")]
     if sw.get("compute_saved") is not None:
-        lines += ["", saved_words(sw["compute_saved"], then, step) + "."]
+        lines += ["", _sentence(saved_words(sw["compute_saved"], then, step))]
     return lines + [""]
