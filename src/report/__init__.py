@@ -6,7 +6,8 @@ artifacts only.
 
 Artifacts read (any subset): simulate.json and derive.json (rankinv simulate --out
 [--derive]), compare.json
-(rankinv compare --out), any monitor report (rankinv monitor --out FILE, found by its content),
+(rankinv compare --out; --json's, without its rows: no figures), any monitor report or
+sweep (rankinv monitor [A B ...] --out FILE or --json, found by its content),
 mini.json and compare_rows.json (rankinv experiment mini --out, ``rankinv.report.mini``),
 validate_summary.json (rankinv validate --out) in DIR or in probe folders up to
 ``rankinv.verdicts.ladders.MAX_DEPTH`` levels below it: the probe folders of one folder are a
