@@ -111,3 +111,25 @@ def test_shipped_artifacts_name_checkpoints_by_folder_not_by_a_machines_path():
     assert not left, left[:5]
     probe = json.loads((root / "mini/probes/teacher-s0-d8/validate_summary.json").read_text())
     assert probe["model"] == probe["tag"]["model"] == "teacher-s0-d8"
+
+
+def test_a_compare_json_printed_by_json_is_reported_without_its_figures(tmp_path):
+    """new user: `rankinv compare c2.csv --json > rep5/compare.json; rankinv report rep5`
+    said "missing key 'rows' (not a complete rankinv artifact?)": --json leaves the rows out;
+    the tables are drawn from what it holds, and the line names the complete file's command."""
+    from rankinv.report import build_report
+
+    rows = [
+        {"name": n, "pre_pass_at_1": p, "entropy": h, "post_pass_at_10": y}
+        for n, p, h, y in zip(
+            "abcde", [0.1, 0.2, 0.3, 0.4, 0.5], [0.9, 0.7, 0.5, 0.3, 0.2],
+            [0.5, 0.45, 0.4, 0.35, 0.3], strict=True,
+        )
+    ]  # fmt: skip
+    res = cmp.compare(rows, "post_pass_at_10", None, source="c2.csv").to_json()
+    as_printed = {k: v for k, v in res.items() if k != "rows"}
+    (tmp_path / "compare.json").write_text(json.dumps(as_printed))
+    text = build_report(tmp_path).read_text()
+    assert "## Predicted vs observed (c2.csv)" in text and "| e | 0.200 |" in text
+    assert "`rankinv compare FILE --out DIR` writes the complete compare.json" in text
+    assert not list(tmp_path.glob("*.png"))

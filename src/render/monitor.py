@@ -6,7 +6,7 @@ from __future__ import annotations
 from rankinv.render.base import console
 from rankinv.verdicts.monitor_report import MonitorResult
 from rankinv.verdicts.sweep import SweepResult
-from rankinv.verdicts.words.sweep import doom_words, saved_words, sweep_step_words
+from rankinv.verdicts.words.sweep import doom_words, saved_words, sweep_header
 
 
 def print_follow_step(step) -> None:
@@ -46,12 +46,7 @@ def print_sweep(res: SweepResult) -> None:
     ranked = [r for r in res.runs if r.rank is not None]
     kept = sum(r.verdict == "continue" for r in ranked)
     console.print(
-        f"sweep judged at step {res.step}{sweep_step_words(res.at_check_step)} by rule "
-        f"{res.rule}: the best "
-        f"{res.keep:.0%} of the runs with signal continue (rounded up, a tie at the boundary "
-        f"kept: {kept} of {len(ranked)}), the rest and every run without signal stop, "
-        "except a run whose doom score the sweep cannot separate from the worst kept run's "
-        "(within 2 SE): watch",
+        sweep_header(res.step, res.at_check_step, res.rule, res.keep, kept, len(ranked)),
         highlight=False,
     )
     for note in (res.interval_note, res.planned_note):

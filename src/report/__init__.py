@@ -6,7 +6,8 @@ artifacts only.
 
 Artifacts read (any subset): simulate.json and derive.json (rankinv simulate --out
 [--derive]), compare.json
-(rankinv compare --out), any monitor report (rankinv monitor --out FILE, found by its content),
+(rankinv compare --out; --json's, without its rows: no figures), any monitor report or
+sweep (rankinv monitor [A B ...] --out FILE or --json, found by its content),
 mini.json and compare_rows.json (rankinv experiment mini --out, ``rankinv.report.mini``),
 validate_summary.json (rankinv validate --out) in DIR or in probe folders up to
 ``rankinv.verdicts.ladders.MAX_DEPTH`` levels below it: the probe folders of one folder are a
@@ -26,12 +27,14 @@ from rankinv.report import ladders as ladder_md
 from rankinv.report.figures import monitor_figure, plane_figure, probe_figure, ranks_figure
 from rankinv.report.mini import MINI, ROWS, mini_section
 from rankinv.report.population import calibrate_section, population_section
+from rankinv.report.sweep import is_sweep, sweep_section
 from rankinv.theory import outcomes
 from rankinv.theory.paper import GROUP_SIZE, TAU_H
 from rankinv.verdicts import ladders
-from rankinv.verdicts.ladders import LadderSearch
+from rankinv.verdicts.ladders import DEEPER, LadderSearch
 from rankinv.verdicts.monitor_report import is_report as is_monitor_report
 from rankinv.verdicts.probe_result import PROBLEMS, SUMMARY, ProbeResult
+from rankinv.verdicts.results_files import natural_key
 from rankinv.verdicts.words import report as report_words
 from rankinv.verdicts.words.compare import (
     flag_word,
@@ -128,6 +131,8 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
             f"| {s['name']} | {h} | {flag_word(h_flag)} | {drop} | "
             f"{flag_word(s['stage2_flag'])} | {head} | {s['observed_rank']} |"
         )
+    if "rows" not in cmp:  # `rankinv compare FILE --json` prints it without its rows
+        return lines + ["", report_words.COMPARE_NO_ROWS, ""]
     pts = [
         {
             "pass_at_1": r["pre_pass_at_1"],
@@ -349,17 +354,34 @@ def write_report(directory: str | Path) -> Report:
             found = True
             lines += _section(d / fname, build)
     if not found:
-        raise UserError(report_words.no_artifacts(d, search, not_read))
+        raise UserError(report_words.no_artifacts(d, search, _skipped(d, not_read, search)))
     out = d / "report.md"
     out.write_text("\n".join(lines) + "\n")
     return Report(out, search)
 
 
+def _skipped(d: Path, not_read: list[str], search: LadderSearch) -> list[str]:
+    """What a folder with nothing to report holds, each entry named (a folder with a
+    trailing /, but none named as not searched deeper down), rankinv's own inputs first
+    with what they are and how to read them."""
+    deeper = {Path(s["folder"]).parts[0] + "/" for s in search.skipped if s["why"] == DEEPER}
+    said = {
+        ROWS: f"{ROWS} (a compare input table: `rankinv compare {d / ROWS}`)",
+        "config.json": "config.json (a mini experiment's configuration; no mini.json beside it)",
+    }
+    names = sorted(
+        (e.name + ("/" if e.is_dir() else "") for e in d.iterdir() if not e.name.startswith(".")),
+        key=natural_key,
+    )
+    names = [n for n in names if n not in not_read and n not in deeper] + not_read
+    return [said[n] for n in names if n in said] + [n for n in names if n not in said]
+
+
 def _monitor_sections(d: Path) -> tuple[list[str], list[str]]:
-    """A section per monitor report in DIR (any *.json but the known artifacts, found by its
-    content, `monitor --json`'s too; one named monitor* that is none is said to be broken),
-    and the other *.json files' names (no rankinv artifact: named where nothing else is found;
-    a TRL log beside its reports, say, is no stray file)."""
+    """A section per monitor report or sweep in DIR (any *.json but the known artifacts,
+    found by its content, `monitor --json`'s too; one named monitor* that is none is said to
+    be broken), and the other *.json files' names (no rankinv artifact: named where nothing
+    else is found; a TRL log beside its reports, say, is no stray file)."""
     lines, skipped = [], []
     for mpath in sorted(d.glob("*.json")):
         if mpath.name in KNOWN_JSON:
@@ -368,6 +390,9 @@ def _monitor_sections(d: Path) -> tuple[list[str], list[str]]:
             data = json.loads(mpath.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
             data = None
+        if is_sweep(data):  # `rankinv monitor A B --json`: a sweep of several logs
+            lines += _section(mpath, sweep_section, mpath.stem)
+            continue
         if not is_monitor_report(data, series=False):
             if mpath.stem.startswith("monitor"):  # named as one, but not one: say so
                 lines += _section(mpath, _monitor_section, mpath.stem)

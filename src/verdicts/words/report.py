@@ -107,3 +107,19 @@ def no_artifacts(path, search: LadderSearch, skipped: list[str] = ()) -> str:
         f"{search.max_depth} levels down, population.json, calibrate.json, mini.json of "
         f"rankinv experiment mini){tail}"
     )
+
+
+#: A compare.json without its rows (`rankinv compare FILE --json` leaves them out).
+COMPARE_NO_ROWS = (
+    "(this compare.json holds no rows, as `rankinv compare FILE --json` prints it: the "
+    "tables above are drawn from it, the figures (which need the rows) are not; "
+    "`rankinv compare FILE --out DIR` writes the complete compare.json)"
+)
+
+
+def mini_lacks(name: str, missing: list[str]) -> str:
+    """A mini.json of an older layout: the parts it lacks, and that the rest is reported."""
+    return (
+        f"({name} lacks {', '.join(missing)} (an older layout, or not written by this "
+        "version of `rankinv experiment mini`): reported from the parts it has)"
+    )

@@ -33,6 +33,17 @@ def sweep_step_words(at_check_step: bool) -> str:
     )
 
 
+def sweep_header(step, at_check_step: bool, rule: str, keep: float, kept: int, ranked: int) -> str:
+    """The sentence over a sweep's table: where and how it was judged, and who continues."""
+    return (
+        f"sweep judged at step {step}{sweep_step_words(at_check_step)} by rule {rule}: the best "
+        f"{keep:.0%} of the runs with signal continue (rounded up, a tie at the boundary "
+        f"kept: {kept} of {ranked}), the rest and every run without signal stop, "
+        "except a run whose doom score the sweep cannot separate from the worst kept run's "
+        "(within 2 SE): watch"
+    )
+
+
 def saved_words(now: float, then: float | None, step: int) -> str:
     """The footer's compute saved: stopping now (each log at its last step) and, where runs
     were judged short of their logs' ends, what the stops would have saved at ``step``."""
