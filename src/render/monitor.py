@@ -47,10 +47,10 @@ def print_sweep(res: SweepResult) -> None:
     kept = sum(r.verdict == "continue" for r in ranked)
     console.print(
         f"sweep judged at step {res.step}{sweep_step_words(res.at_check_step)} by rule "
-        f"{res.rule}: the best "
-        f"{res.keep:.0%} of the runs with signal continue (rounded up, a tie at the boundary "
-        f"kept: {kept} of {len(ranked)}), the rest and every run without signal stop, "
-        "except a run whose doom score the sweep cannot separate from the worst kept run's "
+        f"{res.rule}: a run its own log stops (no signal, or held-out coverage fallen beyond "
+        f"its noise) stops, unranked; of the rest, the best {res.keep:.0%} continue (rounded "
+        f"up, a tie at the boundary kept: {kept} of {len(ranked)}), the others stop, except "
+        "a run whose doom score the sweep cannot separate from the worst kept run's "
         "(within 2 SE): watch",
         highlight=False,
     )

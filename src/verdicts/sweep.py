@@ -82,7 +82,7 @@ class SweepRun:
         own_at = words.alone_at(ref, check, alone.run.last, alone.rule.reached)
         why = words.sweep_why(
             self.verdict, self.own_verdict, self.rank, self.n_ranked, self.score, keep,
-            self.result.no_signal is not None, own_at, self.score_window, self.gap_words,
+            fact_of_log(self.result), own_at, self.score_window, self.gap_words,
         )  # fmt: skip
         return {
             "log": self.log,
@@ -94,6 +94,7 @@ class SweepRun:
             "state": self.result.state,
             "compute_saved": self.compute_saved,
             "compute_saved_at_check": self.compute_saved_at_check,
+            "fact_of_log": fact_of_log(self.result),
             "gap": None
             if self.gap is None
             else {
@@ -167,16 +168,29 @@ class SweepResult:
         }
 
 
+def fact_of_log(r: MonitorResult) -> str | None:
+    """A fact of the run's own log that stops it whatever its rank: "no_signal" (no group
+    carries signal) or "coverage" (held-out coverage fell beyond its noise, the coverage
+    rule's stop); None where neither holds."""
+    if r.no_signal is not None:
+        return "no_signal"
+    if r.coverage is not None and r.coverage.fell:
+        return "coverage"
+    return None
+
+
 def _ranked(
     results: list[MonitorResult], keep: float
 ) -> tuple[list[str], dict[int, int], dict[int, sweep_gap.Gap]]:
     """The sweep's verdict on each run, the rank of each run ranked and, for each run ranked
-    outside the kept share, its gap to the worst kept run: runs with no signal stop; of the
-    rest with a score, least doomed first, the best ``keep`` share continue (a tie at the
-    boundary kept), the others stop, unless the sweep cannot separate a run's score from the
-    worst kept run's (the gap within ``sweep_gap.SEPARATION_SE`` SE): that run is watched; a
-    run without a score continues, unranked."""
-    scores = [r.doom_score if r.no_signal is None else None for r in results]
+    outside the kept share, its gap to the worst kept run: a run its own log stops (no
+    signal, held-out coverage fallen beyond its noise: :func:`fact_of_log`) stops and is not
+    ranked; of the rest with a score, least doomed first, the best ``keep`` share continue
+    (a tie at the boundary kept), the others stop, unless the sweep cannot separate a run's
+    score from the worst kept run's (the gap within ``sweep_gap.SEPARATION_SE`` SE, or
+    untested): that run is watched; a run without a score continues, unranked."""
+    facts = [fact_of_log(r) for r in results]
+    scores = [r.doom_score if f is None else None for r, f in zip(results, facts, strict=True)]
     # a stable sort: ties keep their order
     scored = sorted((i for i, s in enumerate(scores) if s is not None), key=lambda i: scores[i])
     n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
@@ -185,8 +199,8 @@ def _ranked(
     rank = {i: k + 1 for k, i in enumerate(scored)}
     gaps = {i: sweep_gap.gap_to_kept(results, i, scored[n_keep - 1]) for i in scored[n_keep:]}
     verdicts = []
-    for i, r in enumerate(results):
-        if r.no_signal is not None:
+    for i in range(len(results)):
+        if facts[i] is not None:
             verdicts.append("stop")
         elif rank.get(i, 0) <= n_keep:  # a run its rule cannot score continues, unranked
             verdicts.append("continue")

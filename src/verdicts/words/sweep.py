@@ -74,6 +74,13 @@ def sweep_action(verdict: str, own_verdict: str, own_action: str, label, at: int
     )
 
 
+#: What stops a run of a sweep whatever its rank, in words (``sweep.fact_of_log``).
+FACT_WORDS = {
+    "no_signal": "no signal",
+    "coverage": "held-out coverage fell beyond its noise",
+}
+
+
 def sweep_why(
     verdict: str,
     own: str,
@@ -81,16 +88,17 @@ def sweep_why(
     n_ranked: int,
     score: float | None,
     keep: float,
-    no_signal: bool,
+    fact: str | None,
     own_at: str = "",
     window: str | None = None,
     gap: str | None = None,
 ) -> str:
     """Why a sweep continues or stops one run: its rank by doom score against the share
-    kept, or no signal, or a score its log cannot give; and where that overrides the run's
+    kept, or a fact of its log (``fact``: "no_signal", or "coverage": held-out coverage fell
+    beyond its noise), or a score its log cannot give; and where that overrides the run's
     own verdict."""
-    if no_signal:
-        why = "no signal, a fact of its log"
+    if fact is not None:
+        why = f"{FACT_WORDS[fact]}, a fact of its log"
     elif rank is None:
         why = "its rule cannot be computed on its log: not ranked"
     else:
