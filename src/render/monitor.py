@@ -49,9 +49,9 @@ def print_sweep(res: SweepResult) -> None:
         f"sweep judged at step {res.step}{sweep_step_words(res.at_check_step)} by rule "
         f"{res.rule}: a run its own log stops (no signal, or held-out coverage fallen beyond "
         f"its noise) stops, unranked; of the rest, the best {res.keep:.0%} continue (rounded "
-        f"up, a tie at the boundary kept: {kept} of {len(ranked)}), the others stop, except "
-        "a run whose doom score the sweep cannot separate from the worst kept run's "
-        "(within 2 SE): watch",
+        f"up, a tie at the boundary kept: {kept} of {len(ranked)}), the others stop where "
+        "the gap of their doom score to the worst kept run's is beyond 2 SE, and are watched "
+        "where it is within 2 SE or cannot be tested (no SE to be had)",
         highlight=False,
     )
     for note in (res.interval_note, res.planned_note):

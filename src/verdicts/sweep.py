@@ -205,7 +205,8 @@ def _ranked(
         elif rank.get(i, 0) <= n_keep:  # a run its rule cannot score continues, unranked
             verdicts.append("continue")
         else:
-            verdicts.append("stop" if gaps[i].separated else "watch")
+            # a gap untested (None) or within the noise does not justify a relative stop
+            verdicts.append("stop" if gaps[i].separated is True else "watch")
     return verdicts, rank, gaps
 
 

@@ -124,22 +124,23 @@ def sweep_why(
 def gap_words(to: str, gap: float, se: float | None, n: int, untested: str | None) -> str:
     """A run ranked outside the kept share against the worst kept run ``to``: the gap of
     their doom scores with its SE (from the per-step values of each score's window) at the
-    sweep's ``n`` runs with signal, and whether the sweep can tell them apart."""
+    sweep's ``n`` runs ranked, and whether the sweep can tell them apart (where the SE cannot
+    be had, it cannot: the run is watched, not stopped on the ranking alone)."""
     from rankinv.verdicts.sweep_gap import SEPARATION_SE
 
     if se is None:
         return (
-            f"n = {n} runs with signal; its gap to {to}, the worst run kept, is {gap:+.3f}, "
-            f"untested ({untested}): stopped on the ranking alone"
+            f"n = {n} runs ranked; its gap to {to}, the worst run kept, is {gap:+.3f}: the "
+            f"sweep cannot test its gap to {to} ({untested}): watch"
         )
     if gap > SEPARATION_SE * se:
         return (
-            f"n = {n} runs with signal; its gap to {to}, the worst run kept, is {gap:+.3f} "
+            f"n = {n} runs ranked; its gap to {to}, the worst run kept, is {gap:+.3f} "
             f"(SE {se:.3f}, from the per-step values in each window): beyond "
             f"{SEPARATION_SE:g} SE, stop"
         )
     return (
-        f"n = {n} runs with signal; the sweep cannot separate it from {to} (gap {gap:.3f}, "
+        f"n = {n} runs ranked; the sweep cannot separate it from {to} (gap {gap:.3f}, "
         f"SE {se:.3f}, from the per-step values in each window; within {SEPARATION_SE:g} "
         "SE): watch"
     )
