@@ -470,7 +470,7 @@ def test_a_sweep_prints_each_runs_reasons_and_explains_the_doom_score(tmp_path, 
     assert (stopped.rank, stopped.n_ranked) == (2, 2) and stopped.compute_saved > 0
     why = next(j["why"] for j in res.to_json()["runs"] if j["verdict"] == "stop")
     assert why.startswith(  # golden text
-        f"doom score {stopped.score:+.3f} over steps 50-100, rank 2 of 2 (1 = least doomed): "
+        f"doom score {stopped.score:+.3f} over steps 55-100, rank 2 of 2 (1 = least doomed): "
         "outside the best "
         "50% of the sweep"
     )

@@ -17,6 +17,8 @@ from rankinv.verdicts.monitor_run import saved_share
 from rankinv.verdicts.words import sweep as words
 from rankinv.verdicts.words.monitor_checks import group_size_words
 
+#: Doom scores are ranked to this many decimals: closer scores tie (a float's rounding).
+SCORE_DIGITS = 12
 #: A sweep is compared from this common step on (the paper's reference step): before it,
 #: every rule's window is too short for a ranking to mean anything.
 MIN_SWEEP_STEP = 10
@@ -190,7 +192,11 @@ def _ranked(
     score from the worst kept run's (the gap within ``sweep_gap.SEPARATION_SE`` SE, or
     untested): that run is watched; a run without a score continues, unranked."""
     facts = [fact_of_log(r) for r in results]
-    scores = [r.doom_score if f is None else None for r, f in zip(results, facts, strict=True)]
+    # scores equal but for a float's rounding (a mean over windows of different lengths) tie
+    scores = [
+        None if f is not None or r.doom_score is None else round(r.doom_score, SCORE_DIGITS)
+        for r, f in zip(results, facts, strict=True)
+    ]
     # a stable sort: ties keep their order
     scored = sorted((i for i, s in enumerate(scores) if s is not None), key=lambda i: scores[i])
     n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
@@ -264,7 +270,9 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
         common = min(common, check)
     if cfg.check_step is not None:  # --check-step N judges the sweep at N (where logged)
         common = min(common, cfg.check_step)
-    ref = cfg.ref_step if cfg.ref_step is not None else 1
+    # each run's reference step is its rule's own, as judged alone (--ref-step sets every
+    # run's): the sweep sets only the common check step
+    ref = max(a.rule.ref for a in alone)
     if common < max(ref + 1, MIN_SWEEP_STEP):
         short = [_short(n) for n, lg in read if max(r["step"] for r in lg.records) == common]
         raise UserError(
@@ -273,7 +281,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
             f"{', '.join(short) or 'the check step'} ends there)"
         )
     # each run keeps its own planned total (--planned-steps, else its log's max_steps)
-    at = MonitorConfig(**{**asdict(cfg), "ref_step": ref, "check_step": common})
+    at = MonitorConfig(**{**asdict(cfg), "check_step": common})
     # each run judged on its whole log with the common step as its check step: the rule,
     # floor and no-signal state read steps up to it (monitor_run.upto), the coverage rule every
     # held-out evaluation, and "now" is the log's own last step, as judged alone
