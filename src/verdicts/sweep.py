@@ -264,7 +264,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
     # finished logs are judged as the sweep would have been live: at the runs' check step
     # (the earliest), not at their common last step, where a stop saves nothing
     at_check = False
-    if cfg.check_step is None and all(lg.finished for _, lg in read):
+    if cfg.check_step is None and all(a.run.finished for a in alone):
         check = min(a.rule.check_step for a in alone)
         at_check = check < common
         common = min(common, check)
