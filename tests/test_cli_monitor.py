@@ -60,7 +60,9 @@ def test_several_logs_are_judged_as_a_sweep(tmp_path):
     out = run_cli(*logs, "--rule", "reward_gain", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert [r["verdict"] for r in data["runs"]] == ["continue", "stop"]
+    # reward_gain's score has no SE: the gap is untested (separated null), a watch, not a stop
+    assert [r["verdict"] for r in data["runs"]] == ["continue", "watch"]
+    assert data["runs"][1]["gap"]["se"] is None and data["runs"][1]["gap"]["separated"] is None
     assert data["step"] == 200
     text = run_cli(*logs, "--rule", "reward_gain")
     assert "sweep judged at step 200" in text.stdout

@@ -171,7 +171,7 @@ def test_sweep_of_logs_from_step_0_counts_saved_steps_the_same_way(tmp_path):
             )
         )
         paths.append(path)
-    res = judge_sweep(paths, MonitorConfig(rule="reward_gain", planned_steps=400))
+    res = judge_sweep(paths, MonitorConfig(rule="reward_trend", planned_steps=400))
     saved = {r.log.split("/")[-1]: r.compute_saved for r in res.runs}
     assert saved == {"r0.jsonl": 0.0, "r1.jsonl": pytest.approx(300 / 400)}  # 100 steps done
 
@@ -292,8 +292,9 @@ def test_sweep_stops_the_worse_half_and_runs_without_signal(tmp_path):
         paths.append(write(tmp_path, rows, name=f"r{i}.json"))
     dead = {s: {"reward": 0.0, "frac_reward_zero_std": 1.0} for s in range(1, 121)}
     paths.append(write(tmp_path, dead, name="dead.json"))
-    res = judge_sweep(paths, MonitorConfig(rule="reward_gain"))
-    assert res.step == 100 and res.rule == "reward_gain"
+    # a rule whose score has an SE (a fitted line): the gaps are tested, not watched untested
+    res = judge_sweep(paths, MonitorConfig(rule="reward_trend"))
+    assert res.step == 100 and res.rule == "reward_trend"
     verdicts = {r.log.split("/")[-1]: r.verdict for r in res.runs}
     assert verdicts == {
         "r0.json": "continue",
@@ -464,9 +465,9 @@ def test_a_sweep_prints_each_runs_reasons_and_explains_the_doom_score(tmp_path, 
     for i, slope in enumerate((0.002, -0.001)):
         rows = {s: {"reward": 0.2 + slope * s, "frac_reward_zero_std": 0.4} for s in range(1, 101)}
         paths.append(write(tmp_path, rows, name=f"r{i}.json"))
-    res = judge_sweep(paths, MonitorConfig(rule="reward_gain"))
+    res = judge_sweep(paths, MonitorConfig(rule="reward_trend"))
     out = " ".join(printed(print_sweep, res).split())
-    assert "the doom score is rule reward_gain's score" in out
+    assert "the doom score is rule reward_trend's score" in out
     assert "higher means less worth continuing" in out
     for r in res.runs:
         assert all(" ".join(line.split()) in out for line in r.result.reasons)
@@ -474,7 +475,7 @@ def test_a_sweep_prints_each_runs_reasons_and_explains_the_doom_score(tmp_path, 
     assert (stopped.rank, stopped.n_ranked) == (2, 2) and stopped.compute_saved > 0
     why = next(j["why"] for j in res.to_json()["runs"] if j["verdict"] == "stop")
     assert why.startswith(  # golden text
-        f"doom score {stopped.score:+.3f} over steps 1-100, rank 2 of 2 (1 = least doomed): "
+        f"doom score {stopped.score:+.3f} over steps 55-100, rank 2 of 2 (1 = least doomed): "
         "outside the best "
         "50% of the sweep"
     )

@@ -173,11 +173,11 @@ def test_the_simulator_marks_its_logs(tmp_path):
 
 
 # ---------------------------------------------------------------- item 4: a finished log
-def finished_trl_log(tmp_path, reward_at):
+def finished_trl_log(tmp_path, reward_at, zero_std=0.5):
     """A finished TRL run of 150 steps logged every 10 (its check step 75 falls between two
     logged steps), with its end-of-training summary."""
     history = [
-        {"step": s, "reward": reward_at(s), "frac_reward_zero_std": 0.5, "entropy": 0.4}
+        {"step": s, "reward": reward_at(s), "frac_reward_zero_std": zero_std, "entropy": 0.4}
         for s in range(10, 151, 10)
     ] + [{"step": 150, "train_runtime": 100.0}]
     state = {"log_history": history, "max_steps": 150, "logging_steps": 10}
@@ -236,10 +236,12 @@ def test_a_sweep_of_finished_logs_is_judged_at_the_runs_check_step_as_live(tmp_p
     from rankinv.verdicts.sweep import judge_sweep
 
     paths = []
-    for i, level in enumerate((0.2, 0.5, 0.8)):
+    # run2 has no signal (every group all-pass or all-fail): a stop whatever its rank (a
+    # relative stop needs a gap the sweep can test, and one value per window gives no SE)
+    for i, (level, zero_std) in enumerate(((0.2, 0.5), (0.5, 0.5), (0.8, 1.0))):
         folder = tmp_path / f"run{i}"
         folder.mkdir()
-        paths.append(finished_trl_log(folder, lambda s, v=level: v))
+        paths.append(finished_trl_log(folder, lambda s, v=level: v, zero_std))
     res = judge_sweep(paths, MonitorConfig(group_size=8))
     assert res.at_check_step and res.step == 75 and res.to_json()["at_check_step"] is True
     stopped = [r for r in res.runs if r.verdict == "stop"]
@@ -251,7 +253,11 @@ def test_a_sweep_of_finished_logs_is_judged_at_the_runs_check_step_as_live(tmp_p
     live = tmp_path / "live"
     live.mkdir()
     state = json.loads(paths[0].read_text())
-    state["log_history"] = [h for h in state["log_history"] if "train_runtime" not in h]
+    # live: no summary and short of its 150 planned steps (a log at step 150 of 150 without
+    # the summary is finished: its steps done reach the plan)
+    state["log_history"] = [
+        h for h in state["log_history"] if "train_runtime" not in h and h["step"] <= 140
+    ]
     (live / "trainer_state.json").write_text(json.dumps(state))
     unfinished = judge_sweep([live / "trainer_state.json", *paths[1:]], MonitorConfig(group_size=8))
-    assert not unfinished.at_check_step and unfinished.step == 150
+    assert not unfinished.at_check_step and unfinished.step == 140

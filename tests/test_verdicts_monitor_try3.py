@@ -83,7 +83,9 @@ def test_a_sweep_of_a_run_and_its_log10_twin_names_each_runs_window():
     assert "over steps 15-20 (the last quarter of the judged steps 1-20) " in edge[name]
     assert f"doom score {one['score']:+.3f} over steps 15-20, rank" in one["why"]
     assert f"doom score {ten['score']:+.3f} over steps 11-20, rank" in ten["why"]
-    assert {one["verdict"], ten["verdict"]} == {"stop", "continue"}  # not forced to agree
+    # not forced to agree; the one ranked below is watched: the log10 window holds one value,
+    # so the sweep cannot test the gap (it was stopped on the ranking alone)
+    assert {one["verdict"], ten["verdict"]} == {"watch", "continue"}
 
 
 def test_steps_done_count_from_the_first_training_record_not_a_step_0_evaluation(tmp_path):

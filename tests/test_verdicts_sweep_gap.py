@@ -33,7 +33,7 @@ def test_two_noisy_runs_the_sweep_cannot_separate_are_watched(tmp_path):
     assert other.gap is not None and other.gap.se is not None
     assert 0 < other.gap.gap < 2 * other.gap.se and not other.gap.separated
     why = other.to_json(res.keep)["why"]
-    assert "n = 2 runs with signal" in why
+    assert "n = 2 runs ranked" in why
     assert (
         f"the sweep cannot separate it from a.jsonl (gap {other.gap.gap:.3f}, "
         f"SE {other.gap.se:.3f}" in why
@@ -53,12 +53,14 @@ def test_two_runs_clearly_apart_stop_as_before_with_the_gap_said(tmp_path):
     assert other.rank == 2 and other.verdict == "stop" and other.gap.separated
     assert other.gap.gap == pytest.approx(0.3, abs=0.02)
     why = other.to_json(res.keep)["why"]
-    assert "n = 2 runs with signal; its gap to a.jsonl, the worst run kept, is +0.3" in why
+    assert "n = 2 runs ranked; its gap to a.jsonl, the worst run kept, is +0.3" in why
     assert "beyond 2 SE, stop" in why and "the sweep stops it relative to the others" in why
 
 
 def test_a_rule_without_per_step_values_leaves_the_gap_untested(tmp_path):
-    # the paper's rule reads an entropy drop between two steps: no SE, the ranking decides
+    # the paper's rule reads an entropy drop between two steps: no SE; the sweep cannot
+    # separate the runs, so it abstains (watch), as for a gap within 2 SE (it stopped the
+    # run on the ranking alone, and the JSON said separated: true)
     from rankinv.verdicts.monitor import MonitorConfig
 
     paths = []
@@ -73,8 +75,16 @@ def test_a_rule_without_per_step_values_leaves_the_gap_untested(tmp_path):
         paths.append(p)
     res = judge_sweep(paths, MonitorConfig(rule="paper"))
     other = res.runs[1]
-    assert other.verdict == "stop" and other.gap.se is None and other.gap.separated
-    assert "untested (rule paper's score reads no per-step values" in other.to_json(0.5)["why"]
+    assert other.verdict == "watch" and other.gap.se is None and other.gap.separated is None
+    why = other.to_json(0.5)["why"]
+    assert (
+        "the sweep cannot test its gap to a.jsonl (rule paper's score reads no per-step "
+        "values to take an SE from): watch" in why
+    )
+    assert "stopped on the ranking alone" not in why
+    js = res.to_json()["runs"][1]
+    assert js["verdict"] == "watch" and js["gap"]["separated"] is None
+    assert js["compute_saved"] == 0.0
 
 
 def test_a_window_of_one_logged_value_leaves_the_gap_untested_said_so(tmp_path):
@@ -85,5 +95,7 @@ def test_a_window_of_one_logged_value_leaves_the_gap_untested_said_so(tmp_path):
     names = ["clean-d4-easy-lr0.0001-g8-s2", "teacher-d1-easy-lr0.001-g4-s0-log10"]
     res = judge_sweep([corpus / n / "trainer_state.json" for n in names])
     other = next(r for r in res.runs if r.gap is not None)
-    assert other.verdict == "stop" and other.gap.se is None
-    assert "a window holds fewer logged values than an SE needs" in other.to_json(0.5)["why"]
+    assert other.verdict == "watch" and other.gap.se is None and other.gap.separated is None
+    why = other.to_json(0.5)["why"]
+    assert "the sweep cannot test its gap to clean-d4-easy-lr0.0001-g8-s2 (a window holds " in why
+    assert "fewer logged values than an SE needs): watch" in why

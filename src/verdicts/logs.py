@@ -110,7 +110,7 @@ class RunLog:
 
     @property
     def finished(self) -> bool:
-        """Whether the log holds TRL's end-of-training summary (the run ended)."""
+        """Whether the log holds TRL's end-of-training summary (``JudgedRun.finished``)."""
         return pick_key(self.records, "finished") is not None
 
 

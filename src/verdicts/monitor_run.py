@@ -63,6 +63,18 @@ class JudgedRun:
         return self.whole or self
 
     @property
+    def finished(self) -> bool:
+        """Whether the run ended: its log holds the trainer's end-of-training summary (TRL),
+        or the steps done (counted as :attr:`done` counts them: steps 0..N-1 of a simulated log
+        are N steps) reach the planned total its log states (max_steps). The one definition
+        the single-run monitor and a sweep read (on the run as logged, :attr:`now`)."""
+        run = self.now
+        if run.log.finished:
+            return True
+        planned = run.log.max_steps
+        return planned is not None and stage2.steps_done(run.trace) >= planned
+
+    @property
     def done(self) -> int:
         """RL steps done, at most the planned total (a log of steps 0..planned ends the run)."""
         return min(stage2.steps_done(self.trace), self.planned)

@@ -17,6 +17,8 @@ from rankinv.verdicts.monitor_run import saved_share
 from rankinv.verdicts.words import sweep as words
 from rankinv.verdicts.words.monitor_checks import group_size_words
 
+#: Doom scores are ranked to this many decimals: closer scores tie (a float's rounding).
+SCORE_DIGITS = 12
 #: A sweep is compared from this common step on (the paper's reference step): before it,
 #: every rule's window is too short for a ranking to mean anything.
 MIN_SWEEP_STEP = 10
@@ -82,7 +84,7 @@ class SweepRun:
         own_at = words.alone_at(ref, check, alone.run.last, alone.rule.reached)
         why = words.sweep_why(
             self.verdict, self.own_verdict, self.rank, self.n_ranked, self.score, keep,
-            self.result.no_signal is not None, own_at, self.score_window, self.gap_words,
+            fact_of_log(self.result), own_at, self.score_window, self.gap_words,
         )  # fmt: skip
         return {
             "log": self.log,
@@ -94,6 +96,7 @@ class SweepRun:
             "state": self.result.state,
             "compute_saved": self.compute_saved,
             "compute_saved_at_check": self.compute_saved_at_check,
+            "fact_of_log": fact_of_log(self.result),
             "gap": None
             if self.gap is None
             else {
@@ -167,16 +170,33 @@ class SweepResult:
         }
 
 
+def fact_of_log(r: MonitorResult) -> str | None:
+    """A fact of the run's own log that stops it whatever its rank: "no_signal" (no group
+    carries signal) or "coverage" (held-out coverage fell beyond its noise, the coverage
+    rule's stop); None where neither holds."""
+    if r.no_signal is not None:
+        return "no_signal"
+    if r.coverage is not None and r.coverage.fell:
+        return "coverage"
+    return None
+
+
 def _ranked(
     results: list[MonitorResult], keep: float
 ) -> tuple[list[str], dict[int, int], dict[int, sweep_gap.Gap]]:
     """The sweep's verdict on each run, the rank of each run ranked and, for each run ranked
-    outside the kept share, its gap to the worst kept run: runs with no signal stop; of the
-    rest with a score, least doomed first, the best ``keep`` share continue (a tie at the
-    boundary kept), the others stop, unless the sweep cannot separate a run's score from the
-    worst kept run's (the gap within ``sweep_gap.SEPARATION_SE`` SE): that run is watched; a
-    run without a score continues, unranked."""
-    scores = [r.doom_score if r.no_signal is None else None for r in results]
+    outside the kept share, its gap to the worst kept run: a run its own log stops (no
+    signal, held-out coverage fallen beyond its noise: :func:`fact_of_log`) stops and is not
+    ranked; of the rest with a score, least doomed first, the best ``keep`` share continue
+    (a tie at the boundary kept), the others stop, unless the sweep cannot separate a run's
+    score from the worst kept run's (the gap within ``sweep_gap.SEPARATION_SE`` SE, or
+    untested): that run is watched; a run without a score continues, unranked."""
+    facts = [fact_of_log(r) for r in results]
+    # scores equal but for a float's rounding (a mean over windows of different lengths) tie
+    scores = [
+        None if f is not None or r.doom_score is None else round(r.doom_score, SCORE_DIGITS)
+        for r, f in zip(results, facts, strict=True)
+    ]
     # a stable sort: ties keep their order
     scored = sorted((i for i, s in enumerate(scores) if s is not None), key=lambda i: scores[i])
     n_keep = max(1, int(np.ceil(keep * len(scored)))) if scored else 0
@@ -185,13 +205,14 @@ def _ranked(
     rank = {i: k + 1 for k, i in enumerate(scored)}
     gaps = {i: sweep_gap.gap_to_kept(results, i, scored[n_keep - 1]) for i in scored[n_keep:]}
     verdicts = []
-    for i, r in enumerate(results):
-        if r.no_signal is not None:
+    for i in range(len(results)):
+        if facts[i] is not None:
             verdicts.append("stop")
         elif rank.get(i, 0) <= n_keep:  # a run its rule cannot score continues, unranked
             verdicts.append("continue")
         else:
-            verdicts.append("stop" if gaps[i].separated else "watch")
+            # a gap untested (None) or within the noise does not justify a relative stop
+            verdicts.append("stop" if gaps[i].separated is True else "watch")
     return verdicts, rank, gaps
 
 
@@ -243,13 +264,15 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
     # finished logs are judged as the sweep would have been live: at the runs' check step
     # (the earliest), not at their common last step, where a stop saves nothing
     at_check = False
-    if cfg.check_step is None and all(lg.finished for _, lg in read):
+    if cfg.check_step is None and all(a.run.finished for a in alone):
         check = min(a.rule.check_step for a in alone)
         at_check = check < common
         common = min(common, check)
     if cfg.check_step is not None:  # --check-step N judges the sweep at N (where logged)
         common = min(common, cfg.check_step)
-    ref = cfg.ref_step if cfg.ref_step is not None else 1
+    # each run's reference step is its rule's own, as judged alone (--ref-step sets every
+    # run's): the sweep sets only the common check step
+    ref = max(a.rule.ref for a in alone)
     if common < max(ref + 1, MIN_SWEEP_STEP):
         short = [_short(n) for n, lg in read if max(r["step"] for r in lg.records) == common]
         raise UserError(
@@ -258,7 +281,7 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
             f"{', '.join(short) or 'the check step'} ends there)"
         )
     # each run keeps its own planned total (--planned-steps, else its log's max_steps)
-    at = MonitorConfig(**{**asdict(cfg), "ref_step": ref, "check_step": common})
+    at = MonitorConfig(**{**asdict(cfg), "check_step": common})
     # each run judged on its whole log with the common step as its check step: the rule,
     # floor and no-signal state read steps up to it (monitor_run.upto), the coverage rule every
     # held-out evaluation, and "now" is the log's own last step, as judged alone

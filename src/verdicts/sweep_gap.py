@@ -2,7 +2,7 @@
 kept run's, with a standard error from the per-step values each score's window reads
 (``rankinv.verdicts.sweep``). At a few runs, a doom score over a handful of noisy steps can
 rank a run below another that it does not differ from: the sweep then watches it rather
-than stop it relative to the others."""
+than stop it relative to the others, as it does where the gap cannot be tested (no SE)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ def score_se(res: MonitorResult) -> float | None:
 class Gap:
     """A run's doom score against the worst run the sweep keeps (index ``to``): ``gap``
     (higher = more doomed), its ``se`` (None: untested, the rule reads no per-step values)
-    and ``separated``: the gap is beyond ``SEPARATION_SE`` SE (or untested)."""
+    and ``separated``: whether the gap is beyond ``SEPARATION_SE`` SE (None: untested, the
+    evidence cannot separate the runs, so the sweep abstains: watch, not stop)."""
 
     to: int
     gap: float
@@ -75,8 +76,8 @@ class Gap:
     untested: str | None = None
 
     @property
-    def separated(self) -> bool:
-        return self.se is None or self.gap > SEPARATION_SE * self.se
+    def separated(self) -> bool | None:
+        return None if self.se is None else bool(self.gap > SEPARATION_SE * self.se)
 
 
 def gap_to_kept(results: list[MonitorResult], i: int, kept: int) -> Gap:

@@ -399,7 +399,7 @@ def _saved(d: MonitorDecision) -> list[str]:
         return []
     run = d.run.now
     last, planned, done = run.last, run.planned, run.done
-    if run.pl.source == "log" and run.log.finished and run.log.max_steps is None:
+    if run.pl.source == "log" and run.finished and run.log.max_steps is None:
         return [f"the run finished at step {last}: stopping saves nothing now"]
     out = [
         f"stopping now (step {last}{_counted(run)} of {planned} planned, {run.planned_src}) "

@@ -36,11 +36,12 @@ def sweep_step_words(at_check_step: bool) -> str:
 def sweep_header(step, at_check_step: bool, rule: str, keep: float, kept: int, ranked: int) -> str:
     """The sentence over a sweep's table: where and how it was judged, and who continues."""
     return (
-        f"sweep judged at step {step}{sweep_step_words(at_check_step)} by rule {rule}: the best "
-        f"{keep:.0%} of the runs with signal continue (rounded up, a tie at the boundary "
-        f"kept: {kept} of {ranked}), the rest and every run without signal stop, "
-        "except a run whose doom score the sweep cannot separate from the worst kept run's "
-        "(within 2 SE): watch"
+        f"sweep judged at step {step}{sweep_step_words(at_check_step)} by rule "
+        f"{rule}: a run its own log stops (no signal, or held-out coverage fallen beyond "
+        f"its noise) stops, unranked; of the rest, the best {keep:.0%} continue (rounded "
+        f"up, a tie at the boundary kept: {kept} of {ranked}), the others stop where "
+        "the gap of their doom score to the worst kept run's is beyond 2 SE, and are watched "
+        "where it is within 2 SE or cannot be tested (no SE to be had)"
     )
 
 
@@ -85,6 +86,13 @@ def sweep_action(verdict: str, own_verdict: str, own_action: str, label, at: int
     )
 
 
+#: What stops a run of a sweep whatever its rank, in words (``sweep.fact_of_log``).
+FACT_WORDS = {
+    "no_signal": "no signal",
+    "coverage": "held-out coverage fell beyond its noise",
+}
+
+
 def sweep_why(
     verdict: str,
     own: str,
@@ -92,16 +100,17 @@ def sweep_why(
     n_ranked: int,
     score: float | None,
     keep: float,
-    no_signal: bool,
+    fact: str | None,
     own_at: str = "",
     window: str | None = None,
     gap: str | None = None,
 ) -> str:
     """Why a sweep continues or stops one run: its rank by doom score against the share
-    kept, or no signal, or a score its log cannot give; and where that overrides the run's
+    kept, or a fact of its log (``fact``: "no_signal", or "coverage": held-out coverage fell
+    beyond its noise), or a score its log cannot give; and where that overrides the run's
     own verdict."""
-    if no_signal:
-        why = "no signal, a fact of its log"
+    if fact is not None:
+        why = f"{FACT_WORDS[fact]}, a fact of its log"
     elif rank is None:
         why = "its rule cannot be computed on its log: not ranked"
     else:
@@ -127,22 +136,23 @@ def sweep_why(
 def gap_words(to: str, gap: float, se: float | None, n: int, untested: str | None) -> str:
     """A run ranked outside the kept share against the worst kept run ``to``: the gap of
     their doom scores with its SE (from the per-step values of each score's window) at the
-    sweep's ``n`` runs with signal, and whether the sweep can tell them apart."""
+    sweep's ``n`` runs ranked, and whether the sweep can tell them apart (where the SE cannot
+    be had, it cannot: the run is watched, not stopped on the ranking alone)."""
     from rankinv.verdicts.sweep_gap import SEPARATION_SE
 
     if se is None:
         return (
-            f"n = {n} runs with signal; its gap to {to}, the worst run kept, is {gap:+.3f}, "
-            f"untested ({untested}): stopped on the ranking alone"
+            f"n = {n} runs ranked; its gap to {to}, the worst run kept, is {gap:+.3f}: the "
+            f"sweep cannot test its gap to {to} ({untested}): watch"
         )
     if gap > SEPARATION_SE * se:
         return (
-            f"n = {n} runs with signal; its gap to {to}, the worst run kept, is {gap:+.3f} "
+            f"n = {n} runs ranked; its gap to {to}, the worst run kept, is {gap:+.3f} "
             f"(SE {se:.3f}, from the per-step values in each window): beyond "
             f"{SEPARATION_SE:g} SE, stop"
         )
     return (
-        f"n = {n} runs with signal; the sweep cannot separate it from {to} (gap {gap:.3f}, "
+        f"n = {n} runs ranked; the sweep cannot separate it from {to} (gap {gap:.3f}, "
         f"SE {se:.3f}, from the per-step values in each window; within {SEPARATION_SE:g} "
         "SE): watch"
     )
