@@ -122,3 +122,17 @@ def test_a_check_step_given_judges_the_sweep_there():
     assert res.step == 30 and not res.at_check_step
     assert all(r.result.rule.check == 30 for r in res.runs)
     assert all(r.to_json(res.keep)["judged_at"] == 30 for r in res.runs)
+
+
+def test_the_sweeps_saved_share_is_of_its_summed_planned_compute():
+    # runs planning 40 and 80 steps: a share of the sweep's compute weights each run's share
+    # by its planned steps (a fresh-clone try: 35% printed, the mean of the runs' shares, where
+    # the stops saved 100 of 240 planned steps, 41.7%)
+    sharp = Path(__file__).parent / "data" / "trl" / "sharpening" / "trainer_state.json"
+    res = judge_sweep([*_paths(SWEEP), sharp])
+    planned = [r.result.planned_steps for r in res.runs]
+    saved = [r.compute_saved_at_check or r.compute_saved for r in res.runs]
+    assert len(set(planned)) > 1
+    want = sum(p * s for p, s in zip(planned, saved, strict=True)) / sum(planned)
+    assert res.compute_saved_at_check == pytest.approx(want)
+    assert res.compute_saved_at_check != pytest.approx(sum(saved) / len(saved))

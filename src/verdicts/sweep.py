@@ -135,8 +135,8 @@ class SweepRun:
 @dataclass(frozen=True)
 class SweepResult:
     """A sweep judged at its common ``step`` by ``rule``: the best ``keep`` share of the runs
-    with signal continue; ``compute_saved``: the mean share of the planned compute a stop
-    saves now (each log at its last step); ``compute_saved_at_check``: what the stops would
+    with signal continue; ``compute_saved``: the share of the runs' planned compute (summed)
+    the stops save now (each log at its last step); ``compute_saved_at_check``: what the stops would
     have saved at ``step``, where a run is judged short of its log's end;
     ``at_check_step``: the logs are finished and ``step`` is the runs' earliest check step
     (judged as the sweep would have been live), not their common last step."""
@@ -299,11 +299,14 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
                      gap, gap_to)
         )  # fmt: skip
     rule = next((r.rule_used for r in judged if r.rule_used), cfg.rule)
-    mean_saved = float(np.mean([r.compute_saved for r in runs]))
+    # shares of the sweep's planned compute: each run's saved share weighted by its planned
+    # steps (runs may plan different totals), not a mean of shares
+    planned = np.array([r.result.planned_steps for r in runs], dtype=float)
+    mean_saved = float(np.dot([r.compute_saved for r in runs], planned) / planned.sum())
     then = [r.compute_saved if r.compute_saved_at_check is None else r.compute_saved_at_check
             for r in runs]  # fmt: skip
     short = any(r.compute_saved_at_check is not None for r in runs)
-    mean_then = float(np.mean(then)) if short else None
+    mean_then = float(np.dot(then, planned) / planned.sum()) if short else None
     ivs = [(_short(r.log), int(r.result.run.iv.value["steps"]), r.score_window) for r in runs]
     note = words.interval_words(ivs, common) if len({n for _, n, _ in ivs}) > 1 else None
     plans = [(_short(r.log), r.result.planned_steps, r.result.run.planned_src) for r in runs]
