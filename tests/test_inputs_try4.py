@@ -82,3 +82,14 @@ def test_a_folder_of_one_runs_checkpoints_names_the_latest(tmp_path):
         (tmp_path / n / "trainer_state.json").write_text(json.dumps({"log_history": []}))
     with pytest.raises(UserError, match=r"3 checkpoints of one run: .*checkpoint-100$"):
         read_log(tmp_path)
+
+
+def test_a_folder_of_jsonl_logs_and_a_monitor_report_given_as_a_log_say_what_they_are(tmp_path):
+    for n in ("a.jsonl", "b.jsonl"):
+        (tmp_path / n).write_text('{"step": 1, "reward": 0.5}\n')
+    with pytest.raises(UserError, match=r"it holds 2 log files \(a.jsonl, ...\)"):
+        read_log(tmp_path)
+    rep = tmp_path / "monitor.json"
+    rep.write_text(json.dumps({"verdict": "stop", "reasons": [], "config": {}}))
+    with pytest.raises(UserError, match="is a rankinv monitor report, not a training log"):
+        read_log(rep)

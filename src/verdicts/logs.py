@@ -346,7 +346,7 @@ def read_log(path: str | Path, step_key: str | None = None) -> RunLog:
                 f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno})"
             ) from None
         if "log_history" not in data:
-            raise UserError(f"{path.name} has no 'log_history'; keys there: {sorted(data)}")
+            raise UserError(f"{path.name} {input_words.not_a_log(data)}")
         recs, fmt = list(data["log_history"]), "trl"
         ms = _finite(data.get("max_steps"))
         max_steps = int(ms) if ms and ms > 0 else None

@@ -48,7 +48,7 @@ class MonitorConfig:
         if self.planned_steps is not None and not (
             isinstance(self.planned_steps, int) and self.planned_steps > 0
         ):
-            raise UserError(f"planned_steps must be a positive integer, got {self.planned_steps!r}")
+            raise UserError(f"planned steps must be a positive integer, got {self.planned_steps!r}")
         if self.group_size is not None:
             theory.p_star(self.group_size)  # validates g
         if self.rule not in stage2.STAGE2_RULES:

@@ -172,4 +172,21 @@ def runs_folder_hint(path) -> str:
             f"; its subfolders hold {len(subs)} TRL runs ({subs[0].name}, ...): pass them, e.g. "
             f"{path}/*, to judge them as a sweep"
         )
+    files = sorted(f for f in Path(path).iterdir() if f.suffix in (".jsonl", ".csv"))
+    if files:
+        ext = files[0].suffix
+        return (
+            f"; it holds {len(files)} log files ({files[0].name}, ...): give one, or several "
+            f"(e.g. {path}/*{ext}) to judge them as a sweep"
+        )
     return ""
+
+
+def not_a_log(data: dict) -> str:
+    """Why a JSON object is no training log: rankinv's own report, or no log_history."""
+    if {"verdict", "reasons"} <= set(data) or ("runs" in data and "rule" in data):
+        return (
+            "is a rankinv monitor report, not a training log: give the log it judged "
+            "(`rankinv report DIR` reads the report)"
+        )
+    return f"has no 'log_history'; keys there: {sorted(data)}"
