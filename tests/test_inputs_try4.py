@@ -93,3 +93,18 @@ def test_a_folder_of_jsonl_logs_and_a_monitor_report_given_as_a_log_say_what_the
     rep.write_text(json.dumps({"verdict": "stop", "reasons": [], "config": {}}))
     with pytest.raises(UserError, match="is a rankinv monitor report, not a training log"):
         read_log(rep)
+
+
+def test_columns_rank_does_not_read_are_named_with_the_way_to_give_a_depth(tmp_path):
+    t = tmp_path / "ep.csv"
+    t.write_text(
+        "name,epochs,pre_pass_at_1,pre_pass_at_10,pre_pass_at_10_se,post_pass_at_10\n"
+        "c1,1,0.2,0.5,0.02,0.6\nc2,2,0.25,0.45,0.02,0.5\nc4,4,0.3,0.4,0.02,0.45\n"
+    )
+    res = rank(table=t)
+    (w,) = [w for w in res.inputs["warnings"] if w.startswith("columns not read by rank")]
+    assert w.startswith("columns not read by rank: epochs, post_pass_at_10;")
+    assert "epochs is not read as the SFT depth: name it depth or give --depths" in w
+    assert res.depths_from == "order"  # the depths stay assumed, and that is said
+    t.write_text("name,depth,pre_pass_at_10\na,1,0.5\nb,2,0.4\n")
+    assert not [w for w in rank(table=t).inputs["warnings"] if "not read" in w]

@@ -232,6 +232,7 @@ def from_table(path):
         raise UserError(f"{path}: ranking needs at least 2 rows, got {len(rows)}")
     rows, warnings = percent_to_share(rows, share_columns(rows), str(path))
     rows, warnings = _plain_entropy(rows, warnings)
+    warnings += unread_columns(rows)
     rungs, ks = [], set()
     for i, r in enumerate(rows):
         vals, k = table_signals(r, i)
@@ -250,6 +251,32 @@ def from_table(path):
         raise UserError(f"{path}: rows give pass@k at different k: {sorted(ks)}")
     _refuse_duplicate_names(path, [r["checkpoint"] for r in rungs])
     return rungs, (ks.pop() if ks else None), warnings
+
+
+#: Depth under another name: named in the warning on columns rank does not read.
+DEPTH_ALIASES = ("epochs", "epoch", "sft_epochs", "steps", "sft_steps")
+
+
+def unread_columns(rows: list[dict]) -> list[str]:
+    """A warning naming the table's columns rank does not read (a depth column under another
+    name is ignored, not guessed: say so and how to give it); none when every one is read."""
+    read = {"name", "depth", "seed", "k", PLAIN_ENTROPY, "pre_pass_at_k"}
+    read |= {c for cols in TABLE_COLUMNS.values() for c in cols}
+    present = list(dict.fromkeys(c for r in rows for c in r))
+    bare = {c: c.removesuffix("_se") for c in present}
+    left = [c for c in present if bare[c] not in read and not _PASS_K.match(bare[c])]
+    if not left:
+        return []
+    outcome = [c for c in left if c.startswith("post_")]
+    depthish = [c for c in left if c.lower() in DEPTH_ALIASES]
+    note = (
+        f"; {', '.join(depthish)} is not read as the SFT depth: name it depth or give --depths"
+        if depthish
+        else ""
+    )
+    if outcome:
+        note += f"; post-RL outcomes ({', '.join(outcome)}) are compare's input, not rank's"
+    return [f"columns not read by rank: {', '.join(left)}{note}"]
 
 
 def _plain_entropy(rows: list[dict], warnings: list[str]) -> tuple[list[dict], list[str]]:
