@@ -136,3 +136,18 @@ def test_the_sweeps_saved_share_is_of_its_summed_planned_compute():
     want = sum(p * s for p, s in zip(planned, saved, strict=True)) / sum(planned)
     assert res.compute_saved_at_check == pytest.approx(want)
     assert res.compute_saved_at_check != pytest.approx(sum(saved) / len(saved))
+
+
+def test_a_sweep_across_trainers_and_plans_says_so(tmp_path):
+    from rankinv.records import SIMULATED_COLUMN
+
+    sim = tmp_path / "sim.jsonl"
+    rows = [{"step": s, "reward": 0.3 + 0.004 * s, "frac_reward_zero_std": 0.3,
+             SIMULATED_COLUMN: 1, "max_steps": 150} for s in range(150)]  # fmt: skip
+    sim.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rising = Path(__file__).parent / "data" / "trl" / "rising" / "trainer_state.json"
+    note = judge_sweep([sim, rising]).planned_note
+    assert "the logs come from different trainers (simulator: sim.jsonl; trl: rising)" in note
+    # the header promised "provisionally" lines for runs whose own check step lies past the
+    # sweep's step; such a run is ranked before its own rule judges it, and that is said
+    assert "is ranked before its own rule would judge it" in note and "provisionally" not in note

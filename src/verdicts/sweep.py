@@ -311,6 +311,8 @@ def judge_sweep(paths, cfg: MonitorConfig | None = None, keep: float = 0.5) -> S
     note = words.interval_words(ivs, common) if len({n for _, n, _ in ivs}) > 1 else None
     plans = [(_short(r.log), r.result.planned_steps, r.result.run.planned_src) for r in runs]
     plan_note = words.planned_words(plans, common) if len({n for _, n, _ in plans}) > 1 else None
+    mixed = words.trainers_words([(_short(r.log), r.result.run.log.trainer) for r in runs])
+    plan_note = "; ".join(n for n in (plan_note, mixed) if n) or None
     return SweepResult(common, rule, keep, runs, mean_saved, at_check, note, plan_note, mean_then)
 
 

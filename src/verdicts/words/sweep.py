@@ -201,6 +201,22 @@ def planned_words(planned: list[tuple[str, int, str]], step: int) -> str:
     )
     return (
         f"the runs plan different totals of steps ({parts}): step {step} is a different share "
-        "of each plan, and a run whose own check step lies past it is judged alone "
-        "provisionally (its line says so)"
+        "of each plan, and a run whose own check step lies past it is ranked before its own "
+        "rule would judge it (its line gives its own verdict, at its own check step)"
+    )
+
+
+def trainers_words(trainers: list[tuple[str, str]]) -> str | None:
+    """The header's line for a sweep whose logs come from different trainers (each run's
+    ``(name, trainer)``): doom scores compare runs of one recipe, not across trainers."""
+    by: dict[str, list[str]] = {}
+    for name, trainer in trainers:
+        by.setdefault(trainer or "unknown", []).append(name)
+    if len(by) < 2:
+        return None
+    parts = "; ".join(f"{t}: {', '.join(names)}" for t, names in sorted(by.items()))
+    return (
+        f"the logs come from different trainers ({parts}): a sweep ranks runs of one recipe "
+        "against each other; across trainers (and tasks) their doom scores need not be "
+        "comparable, so read each run's own verdict"
     )
