@@ -108,3 +108,14 @@ def test_columns_rank_does_not_read_are_named_with_the_way_to_give_a_depth(tmp_p
     assert res.depths_from == "order"  # the depths stay assumed, and that is said
     t.write_text("name,depth,pre_pass_at_10\na,1,0.5\nb,2,0.4\n")
     assert not [w for w in rank(table=t).inputs["warnings"] if "not read" in w]
+
+
+def test_the_least_trained_framing_says_when_the_depths_are_only_the_order_given(tmp_path):
+    from rankinv.verdicts.words.rank import free_answer_lines
+
+    t = tmp_path / "t.csv"
+    t.write_text("name,pre_pass_at_1,pre_pass_at_10\nm1,0.4,0.6\nm2,0.3,0.5\nm3,0.2,0.4\n")
+    res = rank(table=t)
+    assert res.recommended == "m1" and res.depths_from == "order"
+    lines = free_answer_lines(res)
+    assert "rank's pick is the least-trained checkpoint (the first listed: depths assumed)" in lines

@@ -360,7 +360,8 @@ def free_answer_lines(res: RankVerdict, em: Callable[[str], str] = _plain) -> li
     if res.kind_needed:  # the recommendation's lines said what the signal picked and why not
         return out
     if res.agrees_with_shallowest is True:
-        out.append("rank's pick is the least-trained checkpoint")
+        listed = " (the first listed: depths assumed)" if res.depths_from == "order" else ""
+        out.append(f"rank's pick is the least-trained checkpoint{listed}")
     elif res.agrees_with_shallowest is False and not res.adds_nothing_over:
         out.append(_differs_words(res, picks["shallowest"]))
     anchor = res.adds_nothing_over
