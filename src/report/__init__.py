@@ -113,8 +113,8 @@ def _compare_section(cmp: dict, d: Path) -> list[str]:
         lines += [
             "",
             "Intervals at n <= 15: Fisher z with the Bonett-Wright variance (the percentile "
-            "bootstrap undercovers there). Power: the chance the permutation test at alpha "
-            "= 0.05 detects a true rho of the observed size at this n.",
+            "bootstrap undercovers there). Detectable rho: the smallest true |rho| a test at "
+            "alpha = 0.05 detects with 80% power at this n (as `rankinv compare` prints it).",
         ]
     lines += [
         "",
