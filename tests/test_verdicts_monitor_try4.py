@@ -116,3 +116,16 @@ def test_a_held_out_pass_at_k_without_k_says_k_is_not_stated(tmp_path):
     rep = monitor(jsonl(tmp_path / "k.jsonl", rows))
     cov = [r for r in rep.reasons if r.startswith("coverage:")][0]
     assert "held-out pass@k (heldout_pass_at_k: k not stated in the log)" in cov
+
+
+def test_a_logging_interval_read_off_the_steps_says_so(tmp_path):
+    hist = [{"step": s, "reward": 0.5, "frac_reward_zero_std": 0.2} for s in range(10, 81, 10)]
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "trainer_state.json").write_text(json.dumps({"log_history": hist, "max_steps": 80}))
+    iv = monitor(d).assumptions[3]
+    assert iv.value == {"steps": 10, "averaged": True}
+    assert "(the logged steps' spacing)" in iv.words and "logging_steps = 10" not in iv.words
+    state = json.loads((d / "trainer_state.json").read_text()) | {"logging_steps": 10}
+    (d / "trainer_state.json").write_text(json.dumps(state))
+    assert "(logging_steps = 10)" in monitor(d).assumptions[3].words

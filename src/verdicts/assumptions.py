@@ -188,13 +188,16 @@ def logging_interval(trace, stated: int | None, trainer: str) -> Assumed:
         gaps = np.diff(trace.steps[mask]) if cols else np.diff(trace.steps)
         n, src = (int(np.median(gaps)) if gaps.size else 1), "log"
     n = max(1, n)
+    # stated in the log (TRL's trainer_state.json logging_steps), or read off the spacing of
+    # the logged steps: the words say which
+    how = "logging_steps = {n}" if stated is not None else "the logged steps' spacing"
     averaged = trainer == "trl" and n > 1
     if n == 1:
         words = "a value every step"
     elif averaged:
         words = (
             f"a value every {n} steps, each TRL's mean over the {n} steps up to it "
-            f"(logging_steps = {n}); a window takes the values whose {n} steps lie in it (a "
+            f"({how.format(n=n)}); a window takes the values whose {n} steps lie in it (a "
             "shorter one: the latest value alone) and quotes the steps they cover"
         )
     else:
