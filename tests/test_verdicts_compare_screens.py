@@ -73,3 +73,15 @@ def test_the_h_screen_reads_the_prompt_entropy_by_name_never_a_rollout_entropy()
     assert "the paper's H screen reads entropy_prompt" in both.warnings[0]
     plain = cmp.compare(_rows(entropy=roll))  # a plain entropy column is the paper's H
     assert [s.entropy for s in plain.stage] == roll and plain.stage[3].paper_h_screen_flag
+
+
+def test_standard_error_columns_are_not_predictors_and_rollout_entropy_has_ranks_sign():
+    # a fresh-clone try: an SE column was scored as a predictor (the outcome's own SE too),
+    # and entered the Holm family, turning a significant result into a non-significant one
+    rows = _rows(entropy_rollout=[0.9, 0.7, 0.75, 0.5, 0.3])
+    for i, r in enumerate(rows):
+        r["entropy_rollout_se"] = 0.01 * (i + 1)
+        r["post_pass_at_10_se"] = 0.02 * (5 - i)
+    res = cmp.compare(rows)
+    assert not [k for k in res.predictors if k.endswith("_se")]
+    assert res.predictors["entropy_rollout"].expected_sign == 1

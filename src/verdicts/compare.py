@@ -13,7 +13,8 @@ Input, one row per checkpoint (CSV or JSON list, or JSON {"rows": [...]}):
   stage2_drop     relative entropy drop from RL step 10 to 150 (optional)
   <outcome>       the observed post-RL outcome, default column post_pass_at_10
 
-Every numeric column other than the outcome and the labels is treated as a predictor.
+Every numeric column other than the outcome, the labels and `<column>_se` standard errors is a
+predictor.
 Cells ``n/a``, ``NA``, ``-`` or empty are missing; a column of text only is a label.
 
 What is reported, and why (issue 15):
@@ -56,6 +57,7 @@ EXPECTED_SIGN = {
     "entropy_step10": (+1, "paper: higher early-RL entropy, better outcome"),
     "pre_pass_at_1": (-1, "paper: rank inversion, higher pre-RL pass@1, worse outcome"),
     "stage2_drop": (-1, "paper: a larger entropy drop, a worse outcome"),
+    "entropy_rollout": (+1, "rank's sign: higher rollout entropy, better post-RL outcome"),
     "pre_pass_at_64": (+1, "coverage: more problems within reach, better outcome"),
     "adv_var": (+1, "dead-zone theory: more advantage variance, more gradient signal"),
 }
@@ -162,7 +164,10 @@ def _checked_table(rows, outcome: str, group_size: int, source: str | None = Non
                 r["adv_var"] = float(v)
             present.add("adv_var")
             numeric.append("adv_var")
-    pred_keys = [k for k in numeric if k not in (outcome, *LABEL_COLUMNS)]
+    # a <column>_se column is that column's standard error (as rank reads it), not a signal
+    pred_keys = [
+        k for k in numeric if k not in (outcome, *LABEL_COLUMNS) and not k.endswith("_se")
+    ]
     return rows, y, groups, pred_keys, present
 
 
