@@ -165,9 +165,7 @@ def _checked_table(rows, outcome: str, group_size: int, source: str | None = Non
             present.add("adv_var")
             numeric.append("adv_var")
     # a <column>_se column is that column's standard error (as rank reads it), not a signal
-    pred_keys = [
-        k for k in numeric if k not in (outcome, *LABEL_COLUMNS) and not k.endswith("_se")
-    ]
+    pred_keys = [k for k in numeric if k not in (outcome, *LABEL_COLUMNS) and not k.endswith("_se")]
     return rows, y, groups, pred_keys, present
 
 
