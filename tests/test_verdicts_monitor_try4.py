@@ -129,3 +129,12 @@ def test_a_logging_interval_read_off_the_steps_says_so(tmp_path):
     state = json.loads((d / "trainer_state.json").read_text()) | {"logging_steps": 10}
     (d / "trainer_state.json").write_text(json.dumps(state))
     assert "(logging_steps = 10)" in monitor(d).assumptions[3].words
+
+
+def test_a_log_with_nothing_a_verdict_reads_is_refused(tmp_path):
+    import pytest
+
+    from rankinv.errors import UserError
+
+    with pytest.raises(UserError, match="the log has no column a verdict reads"):
+        monitor(jsonl(tmp_path / "n.jsonl", [{"step": 1, "loss": 0.3}, {"step": 2, "loss": 0.2}]))

@@ -112,6 +112,20 @@ def read(log: logs.RunLog, cfg: MonitorConfig) -> JudgedRun:
         if derived.informative is not None:
             trace = replace(trace, informative=derived.informative)
             keys["informative"] = logs.pick_key(log.records, "filter_pass_rate")
+    held_out = any(logs.EVAL_KEY.match(k) for r in log.records for k in r) or logs.pick_key(
+        log.records, "heldout_pass_at_k"
+    )
+    if (
+        trace.reward is None
+        and trace.informative is None
+        and trace.entropy is None
+        and not (held_out)
+    ):
+        present = sorted({k for r in log.records for k in r} - {"step"})
+        raise UserError(
+            "the log has no column a verdict reads (a reward, the zero-std group share, an "
+            f"entropy, a held-out evaluation): nothing to judge; keys there: {present}"
+        )
     return JudgedRun(log, trace, keys, g, rng, pl, iv, derived)
 
 
