@@ -119,3 +119,21 @@ def test_the_least_trained_framing_says_when_the_depths_are_only_the_order_given
     assert res.recommended == "m1" and res.depths_from == "order"
     lines = free_answer_lines(res)
     assert "rank's pick is the least-trained checkpoint (the first listed: depths assumed)" in lines
+
+
+def test_a_negative_se_is_refused_and_a_partial_se_column_named(tmp_path):
+    t = tmp_path / "t.csv"
+    t.write_text("name,depth,entropy_rollout,entropy_rollout_se\na,1,0.5,-0.1\nb,2,0.3,0.01\n")
+    with pytest.raises(UserError, match="entropy_rollout_se is -0.1: a standard error is >= 0"):
+        rank(table=t, signal="entropy_rollout")
+    t.write_text(
+        "name,depth,entropy_rollout,entropy_rollout_se\na,1,0.5,\nb,2,0.3,0.01\nc,4,0.2,0.01\n"
+    )
+    res = rank(table=t, signal="entropy_rollout")
+    assert "the standard error of entropy_rollout is missing on a" in " ".join(
+        res.inputs["warnings"]
+    )
+    from rankinv.verdicts.words.rank import recommendation_lines
+
+    text = " ".join(recommendation_lines(res))
+    assert "no standard error of entropy_rollout on every row" in text

@@ -170,6 +170,9 @@ def table_signals(row: dict, i: int = 0) -> tuple[dict, int | None]:
             se["pass_at_k"] = number(row[f"{col}_se"], f"{col}_se", i)
     if row.get("pre_pass_at_1_se") is not None:
         se["pass_at_1"] = number(row["pre_pass_at_1_se"], "pre_pass_at_1_se", i)
+    bad = [c for c in row if c.endswith("_se") and isinstance(row[c], int | float) and row[c] < 0]
+    if bad:
+        raise UserError(f"row {i + 1}: {bad[0]} is {row[bad[0]]}: a standard error is >= 0")
     return vals | {"_se": se}, k
 
 
@@ -245,6 +248,17 @@ def from_table(path):
         se = vals.pop("_se")
         rungs.append(
             {"checkpoint": name, "probe_dir": None, "se": se, "values": vals, "depth": depth}
+        )
+    partial = [
+        name
+        for name in dict.fromkeys(n for r in rungs for n in r["se"])
+        if any(name not in r["se"] for r in rungs)
+    ]
+    for name in partial:
+        missing = [r["checkpoint"] for r in rungs if name not in r["se"]]
+        warnings.append(
+            f"the standard error of {name} is missing on {', '.join(missing)}: its noise "
+            "check needs one on every row"
         )
     ks.discard(None)
     if len(ks) > 1:

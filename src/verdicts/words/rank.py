@@ -246,8 +246,8 @@ def recommendation_lines(res: RankVerdict, em: Callable[[str], str] = _plain) ->
         out = [f"recommended start: {em(res.recommended)}{_agreement(d)}"]
     if d.gap_se is None:
         out.append(
-            "sampling noise not checked: the table gives no standard errors (add a column "
-            f"<column>_se, here {_se_column(lead, res.k)})"
+            f"sampling noise not checked: the table gives no standard error of {lead} on every "
+            f"row (add a column <column>_se, here {_se_column(lead, res.k)})"
             if res.source == "table"
             else f"sampling noise not checked: no standard error of {lead} could be estimated "
             "from these inputs (no per-problem samples of it)"
