@@ -92,10 +92,26 @@ def test_two_rows_with_one_name_are_refused(tmp_path):
     path = _table(tmp_path, "name,pre_pass_at_1,pre_pass_at_10\na,0.1,0.4\nb,0.3,0.2\na,0.2,0.3\n")
     with pytest.raises(UserError, match=r"t\.csv: rows 1, 3 share the name 'a'"):
         rank(table=path)
+    # rows of one checkpoint over seeds are one candidate, the mean over its seeds (a
+    # fresh-clone try: seeds were ranked as candidates, the noise check compared two seeds
+    # of one checkpoint, and "n = 7 checkpoints" was claimed of 4)
     seeds = _table(
-        tmp_path, "name,seed,pre_pass_at_1,pre_pass_at_10\na,0,0.1,0.4\na,1,0.2,0.3\n", "s.csv"
+        tmp_path,
+        "name,seed,depth,pre_pass_at_1,pre_pass_at_10,pre_pass_at_10_se\n"
+        "a,0,1,0.1,0.4,0.03\na,1,1,0.2,0.3,0.04\nb,0,2,0.3,0.2,0.03\nb,1,2,0.3,0.25,0.04\n",
+        "s.csv",
     )
-    assert [r.checkpoint for r in rank(table=seeds).ranking] == ["a (seed 0)", "a (seed 1)"]
+    res = rank(table=seeds)
+    assert sorted(r.checkpoint for r in res.ranking) == ["a", "b"]
+    a = next(r for r in res.ranking if r.checkpoint == "a")
+    assert a.values["pass_at_k"] == pytest.approx(0.35) and a.pre_pass_at_1 == pytest.approx(0.15)
+    assert any("averaged" in w and "a (2 seeds), b (2 seeds)" in w for w in res.inputs["warnings"])
+    from rankinv.verdicts.rank_inputs import mean_over_seeds
+
+    rows = [{"name": "a", "seed": 0, "x": 0.4, "x_se": 0.03},
+            {"name": "a", "seed": 1, "x": 0.3, "x_se": 0.04}]  # fmt: skip
+    (merged,), _ = mean_over_seeds(rows, [], "t")
+    assert merged["x"] == pytest.approx(0.35) and merged["x_se"] == pytest.approx(0.025)
 
 
 def _cli_rank(*args):

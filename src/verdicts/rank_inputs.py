@@ -236,6 +236,7 @@ def from_table(path):
     rows, warnings = percent_to_share(rows, share_columns(rows), str(path))
     rows, warnings = _plain_entropy(rows, warnings)
     warnings += unread_columns(rows)
+    rows, warnings = mean_over_seeds(rows, warnings, path)
     rungs, ks = [], set()
     for i, r in enumerate(rows):
         vals, k = table_signals(r, i)
@@ -265,6 +266,42 @@ def from_table(path):
         raise UserError(f"{path}: rows give pass@k at different k: {sorted(ks)}")
     _refuse_duplicate_names(path, [r["checkpoint"] for r in rungs])
     return rungs, (ks.pop() if ks else None), warnings
+
+
+def mean_over_seeds(rows: list[dict], warnings: list[str], path) -> tuple[list[dict], list[str]]:
+    """Rows of one checkpoint over seeds (a name on several rows with a seed column) become
+    one row, the mean over its seeds: rank ranks checkpoints, and two seeds of one are not
+    two candidates. A value missing on a seed leaves the mean missing; a <column>_se is the
+    mean's (root of the summed squares over n); depths must agree."""
+    names = [r.get("name") for r in rows]
+    if "seed" not in {c for r in rows for c in r} or len(set(names)) == len(names):
+        return rows, warnings
+    out, said = [], []
+    for name in dict.fromkeys(names):
+        group = [r for r in rows if r.get("name") == name]
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        if len({r.get("depth") for r in group}) > 1:
+            raise UserError(f"{path}: the rows of {name!r} give different depths over seeds")
+        merged = {"name": name, "depth": group[0].get("depth")}
+        for col in dict.fromkeys(c for r in group for c in r):
+            if col in ("name", "seed", "depth"):
+                continue
+            vals = [r.get(col) for r in group]
+            if any(not isinstance(v, int | float) or isinstance(v, bool) for v in vals):
+                merged[col] = None
+            elif col.endswith("_se"):
+                merged[col] = float(np.sqrt(np.sum(np.square(vals))) / len(vals))
+            else:
+                merged[col] = float(np.mean(vals))
+        out.append(merged)
+        said.append(f"{name} ({len(group)} seeds)")
+    return out, [
+        *warnings,
+        "rows of one checkpoint over seeds are averaged (rank ranks checkpoints; two seeds of "
+        f"one are not two candidates): {', '.join(said)}",
+    ]
 
 
 #: Depth under another name: named in the warning on columns rank does not read.
