@@ -85,3 +85,13 @@ def test_standard_error_columns_are_not_predictors_and_rollout_entropy_has_ranks
     res = cmp.compare(rows)
     assert not [k for k in res.predictors if k.endswith("_se")]
     assert res.predictors["entropy_rollout"].expected_sign == 1
+
+
+def test_a_strongest_predictor_tied_with_others_says_so(printed):
+    rows = _rows(entropy_rollout=[0.9, 0.7, 0.8, 0.5, 0.3], entropy_prompt=[9, 7, 8, 5, 3])
+    res = cmp.compare(rows)
+    flat = _unwrapped(printed, res)
+    tied = [k for k in res.predictor_order if abs(res.predictors[k].rho) == abs(
+        res.predictors[res.favoured_predictor].rho)]  # fmt: skip
+    assert len(tied) >= 2
+    assert f"strongest predictor (tied at |rho| {abs(res.predictors[tied[0]].rho):.2f} with" in flat

@@ -154,8 +154,14 @@ def summary_lines(res: CompareResult) -> list[str]:
         )
         sig = "significant" if res.favoured_significant else "not significant"
         note = ci_p_note(v.to_json(), res.alpha)
+        tied = [k for k in res.predictor_order[1:] if abs(abs(preds[k].rho) - abs(v.rho)) < 1e-9]
+        head = "strongest predictor" + (
+            f" (tied at |rho| {abs(v.rho):.2f} with {', '.join(tied)}; the first named)"
+            if tied
+            else ""
+        )
         lines.append(
-            f"strongest predictor: {fav} (rho {v.rho:+.2f}, {agree}; {holm_words(v, res)}; "
+            f"{head}: {fav} (rho {v.rho:+.2f}, {agree}; {holm_words(v, res)}; "
             f"{sig} at alpha = {res.alpha} by the permutation test, Holm-adjusted"
             + (f"; {note})" if note else ")")
         )
