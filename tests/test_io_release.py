@@ -30,4 +30,4 @@ def test_follow_on_a_missing_log_gives_up_with_exit_2(tmp_path):
     )  # fmt: skip
     assert out.returncode == 2
     err = out.stderr.strip().splitlines()
-    assert len(err) == 1 and "no usable log after 2 reads" in err[0]
+    assert len(err) == 1 and "no usable log appeared in 2 polls" in err[0]
