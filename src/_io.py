@@ -187,7 +187,9 @@ def claim_out_dir(out: str | os.PathLike, identity: dict, overwrite: bool = Fals
 
     The same run resumes (its identity is already recorded there). A folder that holds another
     run's results is refused with one line naming the first difference, unless ``overwrite``,
-    which empties it first (only a folder rankinv recorded as its own). A file is refused."""
+    which empties it first (only a folder rankinv recorded as its own). Another run's record
+    in a folder with no results (nothing but the record and the writer lock) is replaced,
+    with a one-line notice. A file is refused."""
     from rankinv.errors import UserError
 
     d = Path(out)
@@ -204,7 +206,12 @@ def claim_out_dir(out: str | os.PathLike, identity: dict, overwrite: bool = Fals
             was, now = _flatten(before), _flatten(ident)
             keys = sorted(set(was) | set(now))
             diff = next((k for k in keys if was.get(k) != now.get(k)), "?")
-            if not overwrite:
+            if _holds_no_results(d):  # an earlier run refused or stopped before a result
+                _log.warning(
+                    "--out %s: replacing the record of an earlier run that wrote no results "
+                    "(%s: %r there, %r now)", d, diff, was.get(diff), now.get(diff)
+                )  # fmt: skip
+            elif not overwrite:
                 raise UserError(
                     f"--out {d} holds another run's results ({diff}: {was.get(diff)!r} there, "
                     f"{now.get(diff)!r} now); use another --out, or --overwrite to replace them"
@@ -217,6 +224,12 @@ def claim_out_dir(out: str | os.PathLike, identity: dict, overwrite: bool = Fals
         )
     write_json(record, ident)
     return d
+
+
+def _holds_no_results(d: Path) -> bool:
+    """Whether ``d`` holds no file but the run record and the writer lock (empty folders
+    aside)."""
+    return all(p.is_dir() or p.name in (RUN_FILE, LOCK_FILE) for p in d.rglob("*"))
 
 
 def _empty(d: Path) -> None:
@@ -312,12 +325,13 @@ def _release(d: Path) -> None:
 
 def release_refused() -> None:
     """On a refusal (bad input, before any result): give up every folder this process
-    holds; one it made that holds nothing but the lock goes with its lock file."""
+    holds; one it made that holds nothing but the lock (and its run record) goes with
+    them."""
     with _held_guard:
         for key, (fd, _) in list(_held.items()):
-            lock = os.path.join(key, LOCK_FILE)
-            if key in _created and os.listdir(key) == [LOCK_FILE]:
-                os.unlink(lock)
+            if key in _created and set(os.listdir(key)) <= {LOCK_FILE, RUN_FILE}:
+                for name in os.listdir(key):  # the lock, and a record of no results
+                    os.unlink(os.path.join(key, name))
                 os.rmdir(key)
             os.close(fd)
             del _held[key]

@@ -111,3 +111,54 @@ def test_mistakes_are_one_line(tmp_path, args, words):
     out = run_cli(*argv)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     assert words in out.stderr
+
+
+def _later(delay, write):
+    """Run ``write`` on a thread after ``delay`` seconds (a trainer starting its log late)."""
+    import threading
+
+    timer = threading.Timer(delay, write)
+    timer.start()
+    return timer
+
+
+def test_follow_reads_a_log_that_appears_later(tmp_path):
+    path = tmp_path / "later.jsonl"
+    rows = "".join(
+        json.dumps({"step": s, "reward": 0.3, "frac_reward_zero_std": 0.3, "entropy": 0.8}) + "\n"
+        for s in range(1, 21)
+    )
+
+    def write():
+        path.write_text("")  # created empty first, then the steps
+        path.write_text(rows)
+
+    timer = _later(1.0, write)
+    out = run_cli(str(path), "--follow", "--poll-s", "0.2", "--max-polls", "25", timeout=60)
+    timer.join()
+    assert out.returncode == 0, out.stderr
+    assert "waiting for a usable log: log not found" in out.stdout
+    assert "[step 20]" in out.stdout and "verdict:" in out.stdout
+
+
+def test_follow_reads_a_trainer_state_that_appears_later_in_its_folder(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).parent / "data" / "trl" / "sharpening" / "trainer_state.json"
+    folder = tmp_path / "tdir"
+    folder.mkdir()
+    timer = _later(1.0, lambda: shutil.copy(src, folder / "trainer_state.json"))
+    out = run_cli(str(folder), "--follow", "--poll-s", "0.2", "--max-polls", "25", timeout=60)
+    timer.join()
+    assert out.returncode == 0, out.stderr
+    assert "directory without trainer_state.json" in out.stdout
+    assert "verdict: stop" in out.stdout
+
+
+def test_follow_without_a_usable_log_in_max_polls_exits_2(tmp_path):
+    (tmp_path / "tdir").mkdir()
+    out = run_cli(str(tmp_path / "tdir"), "--follow", "--poll-s", "0.05", "--max-polls", "3")
+    assert out.returncode == 2
+    err = out.stderr.strip().splitlines()
+    assert len(err) == 1 and "no usable log appeared in 3 polls" in err[0], out.stderr

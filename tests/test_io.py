@@ -47,8 +47,10 @@ def test_another_run_is_refused_naming_the_difference(tmp_path):
     (tmp_path / "o" / "samples.jsonl").write_text("{}\n")
     with pytest.raises(UserError, match=r"model: '/m/a' there, '/m/b' now.*--overwrite"):
         claim_out_dir(tmp_path / "o", {"command": "validate", "model": "/m/b", "seed": 0})
+    claim_out_dir(tmp_path / "s", {"config": {"seeds": 2}})
+    (tmp_path / "s" / "runs").mkdir()
+    (tmp_path / "s" / "runs" / "run_0.jsonl").write_text("{}\n")  # a result, one level down
     with pytest.raises(UserError, match=r"config.seeds: 2 there, 3 now"):
-        claim_out_dir(tmp_path / "s", {"config": {"seeds": 2}})
         claim_out_dir(tmp_path / "s", {"config": {"seeds": 3}})
     # --overwrite empties the other run's folder, then claims it
     claim_out_dir(tmp_path / "o", {"command": "validate", "model": "/m/b", "seed": 0}, True)

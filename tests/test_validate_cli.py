@@ -154,3 +154,22 @@ def test_validate_refuses_temperature_zero(tmp_path):
     )
     assert run.returncode == 2 and "temperature must be > 0" in run.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "opt, val, needle",
+    [
+        ("--max-new-tokens", "0", "max_new_tokens must be an integer >= 1, got 0"),
+        ("--n-prompts", "0", "n_prompts must be a positive integer"),
+        ("--workers", "0", "workers must be an integer in [1,"),
+    ],
+)
+def test_sampling_and_plan_checks_come_before_the_model_and_the_out_folder(
+    tmp_path, opt, val, needle
+):
+    # --model names no model: had it been looked at (or loaded) first, the error would say so
+    out = tmp_path / "r10"
+    run = cli("--model", tmp_path / "nomodel", "--benchmark", "synthetic", "--limit", 2,
+              "--samples", 8, "--out", out, opt, val, timeout=120)  # fmt: skip
+    one_line_error(run, needle)
+    assert not out.exists()

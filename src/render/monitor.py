@@ -10,11 +10,11 @@ from rankinv.verdicts.words.sweep import doom_words, saved_words, sweep_header
 
 
 def print_follow_step(step) -> None:
-    console.print(f"[step {step}]", highlight=False)
+    console.print(f"[step {step}]", highlight=False, markup=False)  # not a rich tag
 
 
 def print_waiting(exc: Exception) -> None:
-    console.print(f"waiting for a usable log: {exc}", highlight=False)
+    console.print(f"waiting for a usable log: {exc}", highlight=False, markup=False)
 
 
 def headline(res: MonitorResult) -> str:

@@ -61,6 +61,22 @@ class ProbeConfig:
                 f"temperature must be > 0 (GRPO samples its groups at T > 0; at T = 0 every "
                 f"p-hat is 0 or 1), got {self.temperature!r}"
             )
+        self._check_before_any_load()
+
+    def _check_before_any_load(self) -> None:
+        """The checks the sampler, the planned run and the sandbox would make once a model
+        is loaded and the probe started, made here, before anything is written to --out."""
+        from rankinv.sandbox.executor import MAX_WORKERS
+        from rankinv.validate.engines.base import Sampling
+
+        Sampling(self.temperature, self.top_p, self.max_new_tokens)  # top_p, max_new_tokens
+        n_prompts = 1 if self.n_prompts is None else self.n_prompts
+        Plan(self.group_size, self.rl_steps, self.batch_prompts, n_prompts)
+        w = self.workers
+        if w is not None and (type(w) is not int or not 1 <= w <= MAX_WORKERS):
+            raise UserError(f"workers must be an integer in [1, {MAX_WORKERS}], got {w!r}")
+        if not self.timeout_s > 0:
+            raise UserError(f"timeout_s must be > 0, got {self.timeout_s!r}")
 
     def plan(self, n_problems: int) -> Plan:
         """The planned GRPO run (n_prompts: the problems probed unless set)."""

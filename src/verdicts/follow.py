@@ -18,8 +18,10 @@ def follow(
     """Yield ``judge()``'s result each time its (verdict, check_reached) changes.
 
     A log that cannot be read yet (missing, empty, lacking a column) is waited for;
-    ``on_wait`` hears the first such error. Ends after a "stop" verdict or ``max_polls``
-    reads (0: never); ``max_polls`` reads without one usable log raise the last error."""
+    ``on_wait`` hears the first such error; every read looks at the path afresh (a file, or a
+    folder's trainer_state.json, that appears later is read then). Ends after a "stop" verdict
+    or ``max_polls`` reads (0: never); ``max_polls`` reads without one usable log raise a
+    UserError naming the last read's error."""
     last = None
     polls = 0
     error = None
@@ -40,6 +42,9 @@ def follow(
         polls += 1
         if max_polls and polls >= max_polls:
             if last is None and error is not None:
-                raise UserError(f"no usable log after {polls} reads: {error}")
+                raise UserError(
+                    f"no usable log appeared in {polls} polls ({poll_s:g} s apart); "
+                    f"the last read: {error}"
+                )
             return
         time.sleep(poll_s)
