@@ -137,3 +137,10 @@ def test_a_negative_se_is_refused_and_a_partial_se_column_named(tmp_path):
 
     text = " ".join(recommendation_lines(res))
     assert "no standard error of entropy_rollout on every row" in text
+
+
+def test_a_probe_folder_given_to_monitor_says_it_is_a_probe(tmp_path):
+    (tmp_path / "validate_summary.json").write_text("{}")
+    (tmp_path / "samples.jsonl").write_text("{}\n")
+    with pytest.raises(UserError, match="it is a `rankinv validate` probe"):
+        read_log(tmp_path)

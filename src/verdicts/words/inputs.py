@@ -159,6 +159,11 @@ def runs_folder_hint(path) -> str:
     import re
     from pathlib import Path
 
+    if (Path(path) / "validate_summary.json").exists():
+        return (
+            ": it is a `rankinv validate` probe (a checkpoint's pre-RL samples), not a training "
+            "log: `rankinv rank` reads probes"
+        )
     subs = sorted(d for d in Path(path).iterdir() if (d / "trainer_state.json").exists())
     ckpts = [d for d in subs if re.fullmatch(r"checkpoint-\d+", d.name)]
     if ckpts and len(ckpts) == len(subs):
