@@ -3,6 +3,7 @@ beside them where known, and the g of its headroom said (issue 38b, a fresh-clon
 validate said "risk: high" and compare "stage 1: ok", JSON risk "low", for the same
 probes)."""
 
+import pytest
 from probe_dirs import mini_probe
 
 from rankinv import render
@@ -95,3 +96,19 @@ def test_a_strongest_predictor_tied_with_others_says_so(printed):
         res.predictors[res.favoured_predictor].rho)]  # fmt: skip
     assert len(tied) >= 2
     assert f"strongest predictor (tied at |rho| {abs(res.predictors[tied[0]].rho):.2f} with" in flat
+
+
+def test_a_monotone_copy_whose_demeaned_rho_differs_says_why(printed):
+    # a fresh-clone try: "same ranks" beside adv_var's rho -0.60 and pre_pass_at_1's -0.89
+    rows = [
+        {"name": "e1", "seed": 0, "pre_pass_at_1": 0.30, "post_pass_at_10": 0.62},
+        {"name": "e2", "seed": 0, "pre_pass_at_1": 0.36, "post_pass_at_10": 0.60},
+        {"name": "e1", "seed": 1, "pre_pass_at_1": 0.31, "post_pass_at_10": 0.63},
+        {"name": "e2", "seed": 1, "pre_pass_at_1": 0.37, "post_pass_at_10": 0.58},
+    ]
+    res = cmp.compare(rows)
+    a, p = res.predictors["adv_var"], res.predictors["pre_pass_at_1"]
+    assert a.monotone_of == "pre_pass_at_1" and a.rho == pytest.approx(-0.6)
+    assert p.rho == pytest.approx(-0.894, abs=1e-3)
+    flat = _unwrapped(printed, res)
+    assert "(seed-demeaned, it differs from pre_pass_at_1's -0.89: subtracting each" in flat

@@ -114,6 +114,11 @@ def copy_words(name: str, v: Predictor, res: CompareResult) -> str:
             else f"runs against its own expected sign and agrees with {src}'s"
         )
         line += f"; here {name}'s rho {v.rho:+.2f} {how}"
+        if s.rho is not None and abs(abs(v.rho) - abs(s.rho)) > 1e-9:
+            line += (
+                f" (seed-demeaned, it differs from {src}'s {s.rho:+.2f}: subtracting each "
+                "seed's mean is not preserved by a monotone transform of the values)"
+            )
     return line
 
 
