@@ -173,3 +173,14 @@ def test_sampling_and_plan_checks_come_before_the_model_and_the_out_folder(
               "--samples", 8, "--out", out, opt, val, timeout=120)  # fmt: skip
     one_line_error(run, needle)
     assert not out.exists()
+
+
+def test_a_limit_above_the_benchmark_is_said(model_dir):
+    # a fresh-clone try: --limit 100000 probed every problem without a word
+    from rankinv.sandbox import tasks as task_sets
+    from rankinv.validate.fanout import check_inputs
+
+    n = len(task_sets.load("synthetic"))
+    got = check_inputs([str(model_dir)], "synthetic", None, n + 1)
+    assert got == f"--limit {n + 1} is more than synthetic's {n} problems: all {n} are probed"
+    assert check_inputs([str(model_dir)], "synthetic", None, n) is None

@@ -203,7 +203,9 @@ def validate(
         rl_prompts_per_step=rl_prompts_per_step, allow_imports=allow_import,
         progress=not as_json, overwrite=overwrite, record_path=record_path,
     )  # fmt: skip
-    check_inputs(model, benchmark, reward)
+    too_many = check_inputs(model, benchmark, reward, limit)
+    if too_many:
+        typer.echo(f"warning: {too_many}", err=True)
     hold_out(out)
     try:
         summaries = validate_many(model, out, template, backend, ray_address)

@@ -279,12 +279,17 @@ def job_template(
     )
 
 
-def check_inputs(models: list[str], benchmark: str, reward: str | None = None) -> None:
+def check_inputs(
+    models: list[str], benchmark: str, reward: str | None = None, limit: int | None = None
+) -> str | None:
     """The benchmark (with the reward, where given) and every model, checked before any
-    model loads."""
+    model loads; a warning where --limit is more than the benchmark holds (None: none)."""
     from rankinv.sandbox import tasks as task_sets
     from rankinv.validate.models import resolve_model_dir
 
-    task_sets.load(benchmark, reward=reward)
+    n = len(task_sets.load(benchmark, reward=reward))
     for m in models:
         resolve_model_dir(m)
+    if limit and limit > n:
+        return f"--limit {limit} is more than {benchmark}'s {n} problems: all {n} are probed"
+    return None
