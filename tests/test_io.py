@@ -263,3 +263,16 @@ def test_appends_killed_at_random_points_lose_and_duplicate_nothing(tmp_path):
             break
     assert time.monotonic() - t0 < 120
     print(f"{kills} kills in {round_ + 1} files, {torn} torn last lines cut on resume")
+
+
+def test_a_write_that_fails_names_the_file_asked_for_not_its_temporary_one():
+    import pytest
+
+    from rankinv._io import write_json
+    from rankinv.errors import UserError
+
+    # /proc takes no new files, even as root (a fresh-clone try: monitor --out /proc/x.json
+    # named '/proc/.x.json.<pid>.tmp')
+    with pytest.raises(UserError, match=r"cannot write /proc/x\.json: ") as got:
+        write_json("/proc/x.json", {"a": 1})
+    assert ".tmp" not in str(got.value)
