@@ -101,13 +101,24 @@ def _uid_processes(uid: int) -> int:
     return n
 
 
-def _ends_within(pid: int, seconds: float) -> bool:
-    """Whether process ``pid`` ends within ``seconds`` (an event: its pidfd turns readable)."""
+def _ends_within(pid: int, seconds: float, uid: int | None = None) -> bool:
+    """Whether process ``pid`` ends within ``seconds`` (an event: its pidfd turns readable).
+    ``uid``: the process's; a process of another uid holding ``pid`` once the pidfd is open
+    means it ended and its pid was reused (pid_max is 32768 here and the tests fork a lot:
+    a busy machine once gave the daemon's pid to another process within a second)."""
     try:
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
         return True  # ended already
     try:
+        if uid is not None:
+            try:
+                with open(f"/proc/{pid}/status") as fh:
+                    owner = next(int(ln.split()[1]) for ln in fh if ln.startswith("Uid:"))
+            except (OSError, StopIteration):
+                return True  # gone between the two looks
+            if owner != uid:
+                return True  # the pid now names another process: the daemon ended
         return bool(select.select([fd], [], [], seconds)[0])
     finally:
         os.close(fd)
@@ -126,7 +137,7 @@ def test_a_process_outliving_the_completion_is_killed():
         for _ in range(3):
             out = sb.check(t, daemon)
             assert out.status == "failed", out
-            assert _ends_within(int(out.detail.split()[-1]), 10.0), out.detail
+            assert _ends_within(int(out.detail.split()[-1]), 10.0, sb.uids[0]), out.detail
         # the harness alone, once a restart in flight (if any) has reaped its predecessor
         deadline = time.monotonic() + 5.0
         while _uid_processes(sb.uids[0]) != 1 and time.monotonic() < deadline:
