@@ -63,7 +63,7 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
         tmp.replace(path)
     except OSError as exc:  # named by the file asked for, not the temporary one
         tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
