@@ -209,7 +209,6 @@ def _probe(eng, model, model_path, cfg, out_dir, tasks, progress, entropy_mode, 
     mine = range(len(tasks)) if problems is None else sorted(set(problems))
     run.only = None if problems is None else frozenset(mine)
     t0 = time.perf_counter()
-    kept_before = sum(len(v) for v in _wanted(run.done, cfg.samples).values())
     try:
         _sample_and_check(run, progress)  # stages 1 and 2, overlapped
         eng.close()  # the sampling backend's memory is freed before any scoring
@@ -217,7 +216,11 @@ def _probe(eng, model, model_path, cfg, out_dir, tasks, progress, entropy_mode, 
                          run.done, run.key, out_dir, entropy_mode, run.counts)  # fmt: skip
     except KeyboardInterrupt:
         total = len(tasks) * cfg.samples
-        kept = kept_before + run.counts["written"]  # lines written whole, not records held
+        # counted on disk once the file is closed: a block's lines can reach it (flushed on
+        # close) after the interrupt and before its count was added
+        kept = sum(
+            len(v) for v in _wanted(_load_done(out_dir / SAMPLES, run.key), cfg.samples).values()
+        )
         raise ProbeInterrupted(
             f"interrupted: kept {kept} of {total} samples in {out_dir / SAMPLES}; "
             "rerun the same command to resume from there"
