@@ -126,6 +126,11 @@ def answer_of_unknown_kind(baselines_: dict, versus: dict) -> tuple[str | None, 
     return None, True
 
 
+#: The free answer to beat on each kind of ladder: the least-trained checkpoint where the
+#: rungs differ in SFT depth, the best pre-RL pass@1 where they share one (recipes).
+KIND_ANSWER = {"depth": "shallowest", "recipe": "best_pass_at_1"}
+
+
 def free_answers(
     names: list[str],
     depth: list | None,
@@ -152,7 +157,7 @@ def free_answers(
         versus = {b: c for b in NAMES if (c := calibrated_versus(lead, b, kind or "all"))}
     # on a depth ladder the least-trained checkpoint is the free answer to beat; on a recipe
     # ladder depth says nothing and the best pre-RL pass@1 is
-    anchor = {"depth": "shallowest", "recipe": "best_pass_at_1"}.get(kind)
+    anchor = KIND_ANSWER.get(kind)
     adds_nothing = None
     if anchor and beats(versus.get(anchor)) is False and picks_[anchor]:
         adds_nothing = anchor

@@ -264,7 +264,7 @@ def _anchor(free: dict, d: RankDecision, signal: str | None):
     anchor = None if signal is not None or d.abstain == NO_PASS else free["adds_nothing_over"]
     # a lead with no held-out score at all (an uncalibrated fallback) does not override the
     # free answer for a ladder of known kind either: its pick stays a hint (signal_pick)
-    kind_answer = {"depth": "shallowest", "recipe": "best_pass_at_1"}.get(free["ladder_kind"])
+    kind_answer = baselines.KIND_ANSWER.get(free["ladder_kind"])
     uncalibrated = signal is None and d.lead not in sg.STAGE1_CALIBRATION
     if anchor is None and uncalibrated and d.abstain != NO_PASS and kind_answer:
         anchor = kind_answer if free["baselines"][kind_answer] else None

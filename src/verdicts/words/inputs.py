@@ -159,7 +159,7 @@ def runs_folder_hint(path) -> str:
     import re
     from pathlib import Path
 
-    if (Path(path) / "validate_summary.json").exists():
+    if (Path(path) / "validate_summary.json").exists():  # probe_result.SUMMARY (it imports us)
         return (
             ": it is a `rankinv validate` probe (a checkpoint's pre-RL samples), not a training "
             "log: `rankinv rank` reads probes"
